@@ -1,0 +1,54 @@
+// asr/common/file_util.h: small POSIX file helpers that report absl::Status
+// with the path and the system's reason.
+//
+//   ASR_RETURN_IF_ERROR(asr::WriteFileAtomically(dir + "/snapshot", bytes));
+//   ASR_ASSIGN_OR_RETURN(std::string data, asr::ReadFileToString(path));
+#ifndef ASR_COMMON_FILE_UTIL_H_
+#define ASR_COMMON_FILE_UTIL_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace asr {
+
+// Maps an errno value to a Status whose message is "<context>: <strerror>".
+absl::Status ErrnoToStatus(int err, absl::string_view context);
+
+// Reads a whole file.
+absl::StatusOr<std::string> ReadFileToString(const std::string& path);
+
+// Writes `data` to `path` through a temporary file in the same directory:
+// write, fsync, rename over `path`, fsync the directory. After a crash the
+// file holds either the old or the new contents, never a mix.
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view data);
+
+// Writes all of `data` to `fd` at its current position, retrying short writes.
+absl::Status WriteAll(int fd, absl::string_view data, absl::string_view what);
+
+// Reads exactly `size` bytes at `offset`; fewer bytes is an OutOfRange error.
+absl::Status PreadAll(int fd, void* buf, size_t size, uint64_t offset, absl::string_view what);
+
+// Writes all of `data` at `offset`.
+absl::Status PwriteAll(int fd, const void* data, size_t size, uint64_t offset,
+                       absl::string_view what);
+
+// fsyncs the directory `dir` so that renames and creations in it are durable.
+absl::Status FsyncDirectory(const std::string& dir);
+
+// Creates `dir` (and its parents) if missing.
+absl::Status MakeDirectories(const std::string& dir);
+
+bool PathExists(const std::string& path);
+
+// Joins two path parts with exactly one '/'.
+std::string JoinPath(absl::string_view a, absl::string_view b);
+
+// The directory part of `path` ("." when there is none).
+std::string DirName(absl::string_view path);
+
+}  // namespace asr
+
+#endif  // ASR_COMMON_FILE_UTIL_H_
