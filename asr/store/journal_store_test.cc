@@ -1,0 +1,309 @@
+#include "asr/store/journal_store.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "asr/common/crc32c.h"
+#include "asr/common/file_util.h"
+#include "asr/store/store.pb.h"
+#include "gtest/gtest.h"
+
+namespace asr::store {
+namespace {
+
+using State = std::map<std::string, std::string>;
+
+std::string NewDir(const std::string& name) {
+  static int counter = 0;
+  const char* t = std::getenv("TEST_TMPDIR");
+  std::string dir = JoinPath(t ? t : "/tmp", absl::StrCat(name, "-", ::getpid(), "-", counter++));
+  return dir;
+}
+
+State Dump(const StateStore& s) {
+  State out;
+  for (auto& [k, v] : s.Scan("")) out[k] = v;
+  return out;
+}
+
+std::unique_ptr<StateStore> MustOpen(const std::string& dir, JournalStoreOptions o = {}) {
+  auto s = OpenJournalStore(dir, o);
+  EXPECT_TRUE(s.ok()) << s.status();
+  return s.ok() ? std::move(*s) : nullptr;
+}
+
+void WriteRaw(const std::string& path, const std::string& bytes) {
+  ASSERT_TRUE(WriteFileAtomically(path, bytes).ok());
+}
+
+TEST(JournalStore, ReopenAfterCleanClose) {
+  std::string dir = NewDir("clean");
+  {
+    auto s = MustOpen(dir);
+    WriteBatch b;
+    b.Put("cloud/a", "1");
+    b.Put("cloud/b", "2");
+    b.Put("vm/x", "3");
+    ASSERT_TRUE(s->Commit(b).ok());
+    WriteBatch d;
+    d.Delete("cloud/a");
+    d.Put("cloud/b", "22");
+    ASSERT_TRUE(s->Commit(d).ok());
+  }
+  auto s = MustOpen(dir);
+  EXPECT_EQ(Dump(*s), (State{{"cloud/b", "22"}, {"vm/x", "3"}}));
+  auto missing = s->Get("cloud/a");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  auto scanned = s->Scan("cloud/");
+  ASSERT_EQ(scanned.size(), 1u);
+  EXPECT_EQ(scanned[0].first, "cloud/b");
+}
+
+// Writes `n` batches, returning the state after each one and the journal's
+// size at each record boundary.
+struct History {
+  std::vector<State> states;      // states[k]: after k batches
+  std::vector<uint64_t> bounds;   // bounds[k]: journal size after k batches
+  std::string journal;
+  std::string snapshot;
+};
+
+History MakeHistory(const std::string& dir, int n) {
+  History h;
+  JournalStoreOptions o;
+  o.compact_after_bytes = 0;
+  auto s = MustOpen(dir, o);
+  h.states.push_back(Dump(*s));
+  h.bounds.push_back(ReadFileToString(JournalPath(dir, 1))->size());
+  for (int i = 0; i < n; ++i) {
+    WriteBatch b;
+    b.Put(absl::StrCat("k", i % 4), std::string(10 + i * 7, static_cast<char>('a' + i)));
+    if (i % 3 == 2) b.Delete(absl::StrCat("k", (i + 1) % 4));
+    EXPECT_TRUE(s->Commit(b).ok());
+    h.states.push_back(Dump(*s));
+    h.bounds.push_back(ReadFileToString(JournalPath(dir, 1))->size());
+  }
+  h.journal = *ReadFileToString(JournalPath(dir, 1));
+  h.snapshot = *ReadFileToString(SnapshotPath(dir));
+  return h;
+}
+
+TEST(JournalStore, CrashAtEveryByteRecoversTheCompletePrefix) {
+  History h = MakeHistory(NewDir("hist"), 6);
+  ASSERT_EQ(h.bounds.back(), h.journal.size());
+  for (uint64_t cut = 0; cut <= h.journal.size(); ++cut) {
+    std::string dir = NewDir("cut");
+    ASSERT_TRUE(MakeDirectories(dir).ok());
+    WriteRaw(SnapshotPath(dir), h.snapshot);
+    WriteRaw(JournalPath(dir, 1), h.journal.substr(0, cut));
+    size_t complete = 0;
+    while (complete + 1 < h.bounds.size() && h.bounds[complete + 1] <= cut) ++complete;
+    {
+      auto s = MustOpen(dir);
+      ASSERT_NE(s, nullptr) << "cut at " << cut;
+      EXPECT_EQ(Dump(*s), h.states[complete]) << "cut at " << cut;
+      // The store keeps working after recovery: a new batch lands and survives.
+      WriteBatch b;
+      b.Put("after", absl::StrCat(cut));
+      ASSERT_TRUE(s->Commit(b).ok()) << "cut at " << cut;
+    }
+    auto s = MustOpen(dir);
+    State want = h.states[complete];
+    want["after"] = absl::StrCat(cut);
+    EXPECT_EQ(Dump(*s), want) << "reopen after cut at " << cut;
+  }
+}
+
+TEST(JournalStore, ReadOnlyOpenOfTornJournalLeavesFileAlone) {
+  History h = MakeHistory(NewDir("ro-hist"), 3);
+  std::string dir = NewDir("ro-torn");
+  ASSERT_TRUE(MakeDirectories(dir).ok());
+  WriteRaw(SnapshotPath(dir), h.snapshot);
+  std::string torn = h.journal.substr(0, h.journal.size() - 3);
+  WriteRaw(JournalPath(dir, 1), torn);
+  JournalStoreOptions ro;
+  ro.read_only = true;
+  auto s = MustOpen(dir, ro);
+  EXPECT_EQ(Dump(*s), h.states[2]);
+  EXPECT_EQ(*ReadFileToString(JournalPath(dir, 1)), torn);
+  WriteBatch b;
+  b.Put("x", "y");
+  EXPECT_EQ(s->Commit(b).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(JournalStore, CorruptRecordBeforeTailIsDataLossWithFileAndOffset) {
+  History h = MakeHistory(NewDir("corrupt-hist"), 5);
+  // Flip one payload byte inside record 2 (of 5).
+  uint64_t rec2 = h.bounds[1];
+  std::string bad = h.journal;
+  bad[rec2 + 8 + 2] ^= 0x40;
+  std::string dir = NewDir("corrupt");
+  ASSERT_TRUE(MakeDirectories(dir).ok());
+  WriteRaw(SnapshotPath(dir), h.snapshot);
+  WriteRaw(JournalPath(dir, 1), bad);
+  auto s = OpenJournalStore(dir, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(s.status().message().find(JournalPath(dir, 1)), absl::string_view::npos)
+      << s.status();
+  EXPECT_NE(s.status().message().find(absl::StrCat("offset ", rec2)), absl::string_view::npos)
+      << s.status();
+  // Nothing was truncated: the evidence is kept.
+  EXPECT_EQ(*ReadFileToString(JournalPath(dir, 1)), bad);
+}
+
+TEST(JournalStore, DamagedLengthBeforeTailIsDataLoss) {
+  History h = MakeHistory(NewDir("len-hist"), 5);
+  std::string bad = h.journal;
+  bad[h.bounds[2] + 3] = '\x7f';  // record 3's length now runs past the end
+  std::string dir = NewDir("len");
+  ASSERT_TRUE(MakeDirectories(dir).ok());
+  WriteRaw(SnapshotPath(dir), h.snapshot);
+  WriteRaw(JournalPath(dir, 1), bad);
+  auto s = OpenJournalStore(dir, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kDataLoss) << s.status();
+}
+
+TEST(JournalStore, CorruptSnapshotIsDataLoss) {
+  std::string dir = NewDir("snap");
+  {
+    auto s = MustOpen(dir);
+    WriteBatch b;
+    b.Put("a", "b");
+    ASSERT_TRUE(s->Commit(b).ok());
+    ASSERT_TRUE(s->Compact().ok());
+  }
+  std::string snap = *ReadFileToString(SnapshotPath(dir));
+  snap[snap.size() - 1] ^= 1;
+  WriteRaw(SnapshotPath(dir), snap);
+  auto s = OpenJournalStore(dir, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(s.status().message().find("SNAPSHOT"), absl::string_view::npos);
+}
+
+TEST(JournalStore, SecondWriterInSameProcessIsRefusedWithPid) {
+  std::string dir = NewDir("lock");
+  auto first = MustOpen(dir);
+  auto second = OpenJournalStore(dir, {});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(second.status().message().find(absl::StrCat("is in use by PID ", ::getpid())),
+            absl::string_view::npos)
+      << second.status();
+  // Readers are welcome.
+  JournalStoreOptions ro;
+  ro.read_only = true;
+  EXPECT_TRUE(OpenJournalStore(dir, ro).ok());
+  // Once the writer closes, the next one gets in.
+  first.reset();
+  EXPECT_TRUE(OpenJournalStore(dir, {}).ok());
+}
+
+TEST(JournalStore, SecondWriterProcessIsRefused) {
+  std::string dir = NewDir("lock-proc");
+  auto first = MustOpen(dir);
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(fds[0]);
+    auto s = OpenJournalStore(dir, {});
+    std::string msg = s.ok() ? "opened" : std::string(s.status().message());
+    (void)!::write(fds[1], msg.data(), msg.size());
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string got;
+  char buf[512];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof(buf))) > 0) got.append(buf, static_cast<size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  EXPECT_NE(got.find(absl::StrCat("is in use by PID ", ::getpid())), std::string::npos) << got;
+}
+
+TEST(JournalStore, NewerSchemaIsRefused) {
+  std::string dir = NewDir("schema");
+  ASSERT_TRUE(MakeDirectories(dir).ok());
+  { MustOpen(dir); }
+  Snapshot snap;
+  snap.set_schema_version(kSchemaVersion + 1);
+  snap.set_journal_generation(1);
+  // Frame it the way the store does: magic, length, crc(len||payload), payload.
+  std::string payload = snap.SerializeAsString();
+  std::string frame;
+  uint32_t len = static_cast<uint32_t>(payload.size());
+  for (int i = 0; i < 4; ++i) frame.push_back(static_cast<char>((len >> (8 * i)) & 0xFF));
+  uint32_t crc = Crc32c(frame + payload);
+  for (int i = 0; i < 4; ++i) frame.push_back(static_cast<char>((crc >> (8 * i)) & 0xFF));
+  WriteRaw(SnapshotPath(dir), "ASRSNAP1" + frame + payload);
+  auto s = OpenJournalStore(dir, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.status().message().find("newer asr"), absl::string_view::npos) << s.status();
+  EXPECT_NE(s.status().message().find(absl::StrCat("version ", kSchemaVersion + 1)),
+            absl::string_view::npos);
+}
+
+TEST(JournalStore, CompactionKeepsStateAndStartsNewJournal) {
+  std::string dir = NewDir("compact");
+  JournalStoreOptions o;
+  o.compact_after_bytes = 2000;  // compacts several times below
+  State want;
+  {
+    auto s = MustOpen(dir, o);
+    for (int i = 0; i < 200; ++i) {
+      WriteBatch b;
+      std::string k = absl::StrCat("key", i % 17);
+      b.Put(k, std::string(50, static_cast<char>('A' + i % 26)));
+      want[k] = std::string(50, static_cast<char>('A' + i % 26));
+      ASSERT_TRUE(s->Commit(b).ok());
+    }
+    EXPECT_FALSE(PathExists(JournalPath(dir, 1)));
+  }
+  auto s = MustOpen(dir, o);
+  EXPECT_EQ(Dump(*s), want);
+}
+
+TEST(JournalStore, CrashBetweenSnapshotRenameAndNewJournal) {
+  std::string dir = NewDir("compact-crash");
+  {
+    auto s = MustOpen(dir);
+    WriteBatch b;
+    b.Put("a", "1");
+    ASSERT_TRUE(s->Commit(b).ok());
+    ASSERT_TRUE(s->Compact().ok());
+    WriteBatch c;
+    c.Put("b", "2");
+    ASSERT_TRUE(s->Commit(c).ok());
+  }
+  // Simulate: the snapshot for generation 2 landed, journal-2 was never made,
+  // and the stale journal-1 was not deleted yet.
+  ASSERT_TRUE(PathExists(JournalPath(dir, 2)));
+  std::string j2 = *ReadFileToString(JournalPath(dir, 2));
+  ASSERT_EQ(::unlink(JournalPath(dir, 2).c_str()), 0);
+  WriteRaw(JournalPath(dir, 1), j2);
+  auto s = MustOpen(dir);
+  EXPECT_EQ(Dump(*s), (State{{"a", "1"}}));
+  EXPECT_FALSE(PathExists(JournalPath(dir, 1)));
+  EXPECT_TRUE(PathExists(JournalPath(dir, 2)));
+}
+
+TEST(JournalStore, MissingDirectoryWithoutCreateIsNotFound) {
+  JournalStoreOptions o;
+  o.create_if_missing = false;
+  auto s = OpenJournalStore(NewDir("absent"), o);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(OpenJournalStore("", {}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace asr::store
