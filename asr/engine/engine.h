@@ -1,0 +1,104 @@
+// asr/engine/engine.h: the facade the C API, the CLI and embedders call. An
+// Engine owns one state directory (through a StateStore) and the subsystems
+// that work on it.
+//
+//   EngineOptions options;
+//   ASR_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine,
+//                        Engine::Open("/var/lib/asr", options));
+//   ASR_RETURN_IF_ERROR(engine->Initialize());   // sites "primary", "recovery"
+//   ASR_RETURN_IF_ERROR(engine->PutObjectJson("cloud", R"({"id":"c1","name":"Gold"})"));
+//   ASR_ASSIGN_OR_RETURN(std::string json, engine->GetObjectJson("cloud", "c1"));
+//
+// Thread safety: an Engine is safe to use from several threads at once.
+#ifndef ASR_ENGINE_ENGINE_H_
+#define ASR_ENGINE_ENGINE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "asr/common/status_macros.h"
+#include "asr/model/kinds.h"
+#include "asr/store/state_store.h"
+#include "google/protobuf/message.h"
+
+namespace asr::engine {
+
+struct EngineOptions {
+  // Open the state directory without taking the writer lock; writes fail.
+  bool read_only = false;
+  // Create the state directory when it does not exist.
+  bool create_if_missing = true;
+};
+
+class Engine {
+ public:
+  // Opens (and recovers) the state in `state_dir`.
+  static absl::StatusOr<std::unique_ptr<Engine>> Open(const std::string& state_dir,
+                                                      const EngineOptions& options);
+
+  // Wraps an already-open store (for other backends and tests).
+  explicit Engine(std::unique_ptr<store::StateStore> store, std::string state_dir);
+
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Makes the state directory ready for use: the two sites "primary" and
+  // "recovery". Idempotent: existing objects are kept.
+  absl::Status Initialize();
+
+  // Whether Initialize has been run on this state.
+  bool IsInitialized() const;
+
+  // Stores an object of `kind` given as JSON (proto3 JSON mapping); its `id`
+  // must be set. Replaces an existing object with the same id.
+  absl::Status PutObjectJson(absl::string_view kind, absl::string_view json);
+  // The object as JSON; NotFound naming kind and id.
+  absl::StatusOr<std::string> GetObjectJson(absl::string_view kind, absl::string_view id) const;
+  // All objects of `kind` as a JSON array, in id order.
+  absl::StatusOr<std::string> ListObjectsJson(absl::string_view kind) const;
+  // Removes an object; NotFound when absent.
+  absl::Status DeleteObject(absl::string_view kind, absl::string_view id);
+
+  // Typed access for C++ callers.
+  absl::Status Put(const google::protobuf::Message& message);
+  absl::Status Get(absl::string_view id, google::protobuf::Message* message) const;
+  template <typename T>
+  absl::StatusOr<T> Get(absl::string_view id) const {
+    T message;
+    ASR_RETURN_IF_ERROR(Get(id, &message));
+    return message;
+  }
+  template <typename T>
+  absl::StatusOr<std::vector<T>> List() const {
+    ASR_ASSIGN_OR_RETURN(std::string kind, model::KindOf(T::default_instance()));
+    std::vector<T> out;
+    for (const auto& [key, value] : store_->Scan(KeyPrefix(kind))) {
+      T message;
+      if (!message.ParseFromString(value)) return CorruptObject(key);
+      out.push_back(std::move(message));
+    }
+    return out;
+  }
+
+  // The store key of an object, and the prefix of all keys of a kind.
+  static std::string Key(absl::string_view kind, absl::string_view id);
+  static std::string KeyPrefix(absl::string_view kind);
+
+  store::StateStore& store() { return *store_; }
+  const std::string& state_dir() const { return state_dir_; }
+
+ private:
+  static absl::Status CorruptObject(absl::string_view key);
+  absl::Status CheckId(absl::string_view kind, absl::string_view id) const;
+
+  std::unique_ptr<store::StateStore> store_;
+  std::string state_dir_;
+};
+
+}  // namespace asr::engine
+
+#endif  // ASR_ENGINE_ENGINE_H_

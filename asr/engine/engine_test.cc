@@ -1,0 +1,91 @@
+#include "asr/engine/engine.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "asr/common/file_util.h"
+#include "asr/model/fabric.pb.h"
+#include "gtest/gtest.h"
+
+namespace asr::engine {
+namespace {
+
+std::string NewDir(const std::string& name) {
+  static int n = 0;
+  const char* t = std::getenv("TEST_TMPDIR");
+  return JoinPath(t ? t : "/tmp", absl::StrCat(name, "-", ::getpid(), "-", n++));
+}
+
+TEST(Engine, InitializeCreatesTwoSitesIdempotently) {
+  std::string dir = NewDir("init");
+  {
+    auto e = Engine::Open(dir, {});
+    ASSERT_TRUE(e.ok()) << e.status();
+    EXPECT_FALSE((*e)->IsInitialized());
+    ASSERT_TRUE((*e)->Initialize().ok());
+    ASSERT_TRUE((*e)->Initialize().ok());
+  }
+  auto e = Engine::Open(dir, {});
+  ASSERT_TRUE(e.ok());
+  EXPECT_TRUE((*e)->IsInitialized());
+  auto sites = (*e)->List<model::Site>();
+  ASSERT_TRUE(sites.ok());
+  ASSERT_EQ(sites->size(), 2u);
+  EXPECT_EQ((*sites)[0].id(), "primary");
+  EXPECT_EQ((*sites)[0].role(), model::SITE_ROLE_PRIMARY);
+  EXPECT_EQ((*sites)[1].id(), "recovery");
+  EXPECT_EQ((*sites)[1].role(), model::SITE_ROLE_RECOVERY);
+}
+
+TEST(Engine, JsonObjectsSurviveReopen) {
+  std::string dir = NewDir("json");
+  {
+    auto e = Engine::Open(dir, {});
+    ASSERT_TRUE(e.ok());
+    ASSERT_TRUE((*e)->PutObjectJson("cloud", R"({"id":"gold1","name":"GoldCloud1",
+        "capabilityProfiles":["Hyper-V"]})").ok());
+    ASSERT_TRUE((*e)->PutObjectJson("cloud", R"({"id":"silver1","name":"SilverCloud1"})").ok());
+  }
+  auto e = Engine::Open(dir, {});
+  ASSERT_TRUE(e.ok());
+  auto json = (*e)->GetObjectJson("cloud", "gold1");
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_NE(json->find("\"name\":\"GoldCloud1\""), std::string::npos) << *json;
+  EXPECT_NE(json->find("\"capabilityProfiles\":[\"Hyper-V\"]"), std::string::npos) << *json;
+  auto list = (*e)->ListObjectsJson("cloud");
+  ASSERT_TRUE(list.ok());
+  EXPECT_LT(list->find("gold1"), list->find("silver1"));
+  ASSERT_TRUE((*e)->DeleteObject("cloud", "gold1").ok());
+  EXPECT_EQ((*e)->GetObjectJson("cloud", "gold1").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ((*e)->DeleteObject("cloud", "gold1").code(), absl::StatusCode::kNotFound);
+}
+
+TEST(Engine, BadObjectsAreClearErrors) {
+  auto e = Engine::Open(NewDir("bad"), {});
+  ASSERT_TRUE(e.ok());
+  absl::Status s = (*e)->PutObjectJson("cloud", R"({"name":"no id"})");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("needs a non-empty \"id\""), absl::string_view::npos) << s;
+  s = (*e)->PutObjectJson("cloud", R"({"id":"a/b"})");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  s = (*e)->PutObjectJson("warpdrive", R"({"id":"x"})");
+  EXPECT_NE(s.message().find("unknown object kind 'warpdrive'"), absl::string_view::npos) << s;
+  auto missing = (*e)->GetObjectJson("vm", "nope");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(missing.status().message(), "no vm with id 'nope'");
+}
+
+TEST(Engine, ReadOnlyEngineRefusesWrites) {
+  std::string dir = NewDir("ro");
+  { ASSERT_TRUE(Engine::Open(dir, {}).ok()); }
+  EngineOptions o;
+  o.read_only = true;
+  auto e = Engine::Open(dir, o);
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ((*e)->Initialize().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace asr::engine

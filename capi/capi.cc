@@ -1,0 +1,183 @@
+// The C API's core entry points: version, errors, buffers, engine, objects.
+#include <cstddef>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "asr.h"
+#include "asr/common/status_macros.h"
+#include "capi/capi_internal.h"
+
+namespace asr::capi {
+
+thread_local std::string t_last_error;
+
+void SetLastError(const absl::Status& status) {
+  if (status.ok()) {
+    t_last_error.clear();
+  } else {
+    t_last_error = std::string(status.message());
+  }
+}
+
+absl::Status CheckNotNull(const void* p, const char* what) {
+  if (p == nullptr) return absl::InvalidArgumentError(absl::StrCat(what, " must not be NULL"));
+  return absl::OkStatus();
+}
+
+absl::Status CheckFlags(uint32_t flags, uint32_t allowed) {
+  if ((flags & ~allowed) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown flags 0x", absl::Hex(flags & ~allowed),
+                                                   "; pass 0 or a documented flag"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<asr::engine::Engine*> EngineOf(asr_engine_t* handle) {
+  if (handle == nullptr || handle->engine == nullptr) {
+    return absl::InvalidArgumentError("engine must not be NULL (open one with asr_engine_open)");
+  }
+  return handle->engine.get();
+}
+
+void ReturnBuffer(asr_buffer_t** out, std::string bytes) {
+  auto* b = new asr_buffer;
+  b->bytes = std::move(bytes);
+  *out = b;
+}
+
+}  // namespace asr::capi
+
+using asr::capi::CheckFlags;
+using asr::capi::CheckNotNull;
+using asr::capi::EngineOf;
+using asr::capi::Guard;
+
+extern "C" {
+
+uint32_t asr_version(void) { return ASR_VERSION_NUMBER; }
+
+const char* asr_version_string(void) {
+#define ASR_STR2(x) #x
+#define ASR_STR(x) ASR_STR2(x)
+  return ASR_STR(ASR_VERSION_MAJOR) "." ASR_STR(ASR_VERSION_MINOR) "." ASR_STR(ASR_VERSION_PATCH);
+#undef ASR_STR
+#undef ASR_STR2
+}
+
+const char* asr_last_error_message(void) { return asr::capi::t_last_error.c_str(); }
+
+const char* asr_status_name(int code) {
+  static const char* const kNames[] = {
+      "OK",           "CANCELLED",        "UNKNOWN",           "INVALID_ARGUMENT",
+      "DEADLINE_EXCEEDED", "NOT_FOUND",   "ALREADY_EXISTS",    "PERMISSION_DENIED",
+      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",  "OUT_OF_RANGE",
+      "UNIMPLEMENTED", "INTERNAL",        "UNAVAILABLE",       "DATA_LOSS",
+      "UNAUTHENTICATED"};
+  if (code < 0 || code > 16) return "UNKNOWN_CODE";
+  return kNames[code];
+}
+
+const char* asr_buffer_data(const asr_buffer_t* buffer) {
+  return buffer == nullptr ? nullptr : buffer->bytes.c_str();
+}
+
+size_t asr_buffer_size(const asr_buffer_t* buffer) {
+  return buffer == nullptr ? 0 : buffer->bytes.size();
+}
+
+void asr_buffer_dispose(asr_buffer_t* buffer) { delete buffer; }
+
+int asr_engine_open(asr_engine_t** out, const char* state_dir,
+                    const asr_engine_options_t* options, uint32_t flags) {
+  return Guard([&]() -> absl::Status {
+    ASR_RETURN_IF_ERROR(CheckNotNull(out, "out"));
+    *out = nullptr;
+    ASR_RETURN_IF_ERROR(CheckNotNull(state_dir, "state_dir"));
+    ASR_RETURN_IF_ERROR(CheckFlags(flags, 0));
+    asr::engine::EngineOptions engine_options;
+    if (options != nullptr) {
+      // Older callers pass a shorter struct: read only the fields it has.
+      if (options->struct_size < offsetof(asr_engine_options_t, read_only) + sizeof(uint32_t)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "asr_engine_options_t.struct_size is ", options->struct_size,
+            "; initialize the options with ASR_ENGINE_OPTIONS_INIT"));
+      }
+      engine_options.read_only = options->read_only != 0;
+      if (options->struct_size >=
+          offsetof(asr_engine_options_t, create_if_missing) + sizeof(uint32_t)) {
+        engine_options.create_if_missing = options->create_if_missing != 0;
+      }
+    }
+    ASR_ASSIGN_OR_RETURN(std::unique_ptr<asr::engine::Engine> engine,
+                         asr::engine::Engine::Open(state_dir, engine_options));
+    auto* handle = new asr_engine;
+    handle->engine = std::move(engine);
+    *out = handle;
+    return absl::OkStatus();
+  });
+}
+
+void asr_engine_close(asr_engine_t* engine) {
+  (void)Guard([&]() -> absl::Status {
+    delete engine;
+    return absl::OkStatus();
+  });
+}
+
+int asr_engine_initialize(asr_engine_t* engine, uint32_t flags) {
+  return Guard([&]() -> absl::Status {
+    ASR_RETURN_IF_ERROR(CheckFlags(flags, 0));
+    ASR_ASSIGN_OR_RETURN(asr::engine::Engine * e, EngineOf(engine));
+    return e->Initialize();
+  });
+}
+
+int asr_object_put(asr_engine_t* engine, const char* kind, const char* json, uint32_t flags) {
+  return Guard([&]() -> absl::Status {
+    ASR_RETURN_IF_ERROR(CheckFlags(flags, 0));
+    ASR_ASSIGN_OR_RETURN(asr::engine::Engine * e, EngineOf(engine));
+    ASR_RETURN_IF_ERROR(CheckNotNull(kind, "kind"));
+    ASR_RETURN_IF_ERROR(CheckNotNull(json, "json"));
+    return e->PutObjectJson(kind, json);
+  });
+}
+
+int asr_object_get(asr_buffer_t** out, asr_engine_t* engine, const char* kind, const char* id,
+                   uint32_t flags) {
+  return Guard([&]() -> absl::Status {
+    ASR_RETURN_IF_ERROR(CheckNotNull(out, "out"));
+    *out = nullptr;
+    ASR_RETURN_IF_ERROR(CheckFlags(flags, 0));
+    ASR_ASSIGN_OR_RETURN(asr::engine::Engine * e, EngineOf(engine));
+    ASR_RETURN_IF_ERROR(CheckNotNull(kind, "kind"));
+    ASR_RETURN_IF_ERROR(CheckNotNull(id, "id"));
+    ASR_ASSIGN_OR_RETURN(std::string json, e->GetObjectJson(kind, id));
+    asr::capi::ReturnBuffer(out, std::move(json));
+    return absl::OkStatus();
+  });
+}
+
+int asr_object_list(asr_buffer_t** out, asr_engine_t* engine, const char* kind, uint32_t flags) {
+  return Guard([&]() -> absl::Status {
+    ASR_RETURN_IF_ERROR(CheckNotNull(out, "out"));
+    *out = nullptr;
+    ASR_RETURN_IF_ERROR(CheckFlags(flags, 0));
+    ASR_ASSIGN_OR_RETURN(asr::engine::Engine * e, EngineOf(engine));
+    ASR_RETURN_IF_ERROR(CheckNotNull(kind, "kind"));
+    ASR_ASSIGN_OR_RETURN(std::string json, e->ListObjectsJson(kind));
+    asr::capi::ReturnBuffer(out, std::move(json));
+    return absl::OkStatus();
+  });
+}
+
+int asr_object_delete(asr_engine_t* engine, const char* kind, const char* id, uint32_t flags) {
+  return Guard([&]() -> absl::Status {
+    ASR_RETURN_IF_ERROR(CheckFlags(flags, 0));
+    ASR_ASSIGN_OR_RETURN(asr::engine::Engine * e, EngineOf(engine));
+    ASR_RETURN_IF_ERROR(CheckNotNull(kind, "kind"));
+    ASR_RETURN_IF_ERROR(CheckNotNull(id, "id"));
+    return e->DeleteObject(kind, id);
+  });
+}
+
+}  // extern "C"
