@@ -1,0 +1,15 @@
+// asrctl: the command-line front end of asr. Each subsystem registers its
+// commands here; see command.h for how a command is declared.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "asr/cli/command.h"
+#include "asr/cli/core_commands.h"
+
+int main(int argc, char** argv) {
+  asr::cli::CommandRegistry registry;
+  asr::cli::RegisterCoreCommands(registry);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  return registry.Run(args, std::cout, std::cerr);
+}

@@ -1,0 +1,94 @@
+#include "asr/cli/core_commands.h"
+
+#include <ostream>
+
+#include "absl/strings/str_cat.h"
+#include "asr.h"
+#include "asr/engine/engine.h"
+#include "asr/model/json.h"
+
+namespace asr::cli {
+namespace {
+
+// `text` as a JSON string literal.
+std::string JsonString(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += absl::StrCat("\\u00", absl::Hex(c, absl::kZeroPad2));
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+int Version(const CommandContext& ctx, const ParsedArgs&) {
+  if (ctx.json) {
+    *ctx.out << "{\"version\":\"" << asr_version_string() << "\"}\n";
+  } else {
+    *ctx.out << "asrctl " << asr_version_string() << "\n";
+  }
+  return 0;
+}
+
+int Init(const CommandContext& ctx, const ParsedArgs&) {
+  auto engine = engine::Engine::Open(ctx.state_dir, {});
+  if (!engine.ok()) return ctx.Fail(engine.status());
+  bool was = (*engine)->IsInitialized();
+  absl::Status s = (*engine)->Initialize();
+  if (!s.ok()) return ctx.Fail(s);
+  auto sites = (*engine)->ListObjectsJson("site");
+  if (!sites.ok()) return ctx.Fail(sites.status());
+  if (ctx.json) {
+    *ctx.out << "{\"stateDir\":" << JsonString(ctx.state_dir) << ",\"alreadyInitialized\":"
+             << (was ? "true" : "false") << ",\"sites\":" << *sites << "}\n";
+  } else {
+    *ctx.out << (was ? "state directory already initialized: " : "initialized state directory ")
+             << ctx.state_dir << "\n  sites: primary, recovery\n";
+  }
+  return 0;
+}
+
+engine::EngineOptions ReadOnly() {
+  engine::EngineOptions o;
+  o.read_only = true;
+  o.create_if_missing = false;
+  return o;
+}
+
+int ObjectGet(const CommandContext& ctx, const ParsedArgs& a) {
+  auto engine = engine::Engine::Open(ctx.state_dir, ReadOnly());
+  if (!engine.ok()) return ctx.Fail(engine.status());
+  auto json = (*engine)->GetObjectJson(a.positional[0], a.positional[1]);
+  if (!json.ok()) return ctx.Fail(json.status());
+  *ctx.out << *json << "\n";
+  return 0;
+}
+
+int ObjectList(const CommandContext& ctx, const ParsedArgs& a) {
+  auto engine = engine::Engine::Open(ctx.state_dir, ReadOnly());
+  if (!engine.ok()) return ctx.Fail(engine.status());
+  auto json = (*engine)->ListObjectsJson(a.positional[0]);
+  if (!json.ok()) return ctx.Fail(json.status());
+  *ctx.out << *json << "\n";
+  return 0;
+}
+
+}  // namespace
+
+void RegisterCoreCommands(CommandRegistry& r) {
+  r.Add({"version", "version [--json]", "Print the asr version.", {}, {}, 0, 0, Version});
+  r.Add({"init", "init [--state-dir DIR] [--json]",
+         "Create a state directory holding the sites \"primary\" and \"recovery\".", {}, {}, 0, 0,
+         Init});
+  r.Add({"object get", "object get KIND ID [--json]",
+         "Print a stored object (cloud, vm, policy, job, ...) as JSON.", {}, {}, 2, 2, ObjectGet});
+  r.Add({"object list", "object list KIND [--json]", "Print all stored objects of a kind as JSON.",
+         {}, {}, 1, 1, ObjectList});
+}
+
+}  // namespace asr::cli
