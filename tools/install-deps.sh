@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what building and testing asr needs, from Debian's archive, if it
+# is missing. Safe to run again: it does nothing when everything is there.
+set -euo pipefail
+
+packages=(
+  bazel-bootstrap bazel-rules-java     # Bazel 4.2.3 and the Java rules it loads
+  g++ pkg-config python3
+  libabsl-dev libprotobuf-dev protobuf-compiler libzstd-dev
+  android-libboringssl-dev             # BoringSSL (TLS 1.3, Ed25519, AEAD)
+  libgtest-dev libgmock-dev libbenchmark-dev
+  qemu-utils                           # qemu-img/qemu-io: independent VHD/VHDX checks
+  rsync zstd                           # the benchmarks' baseline
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  sudo_cmd=""
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
+  $sudo_cmd apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "note: the .NET SDK (dotnet) is not on PATH; the .NET binding tests need it" >&2
+fi
