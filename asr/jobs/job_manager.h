@@ -1,0 +1,214 @@
+// asr/jobs/job_manager.h: every state-changing operation of asr runs as a
+// job: a persisted record (model::Job) with a name, a target object, tasks
+// that each have their own state, errors with a code and a recommended
+// action, and start/end times. Jobs can be listed and filtered, cancelled,
+// restarted after a failure and resumed when suspended.
+//
+// A subsystem registers the code of each of its operations once, as a
+// *scenario*, and then runs jobs of it. Parameters are kept in the job (as
+// JSON) so that Restart and Resume can run the same scenario again:
+//
+//   jobs::JobManager jobs(&engine, &asr::Clock::Real());
+//   ASR_RETURN_IF_ERROR(jobs.RegisterScenario(
+//       "ConfigureHosts", [](jobs::JobContext& ctx) -> absl::Status {
+//         HostList hosts = ParseHosts(ctx.parameters());
+//         for (const auto& h : hosts) {
+//           // A task that already succeeded is skipped on restart/resume.
+//           ASR_RETURN_IF_ERROR(ctx.RunTask("configure:" + h.id(),
+//                                           "Configure host " + h.name(),
+//                                           [&] { return host->Configure(h); }));
+//         }
+//         return absl::OkStatus();
+//       }));
+//   jobs::JobSpec spec;
+//   spec.scenario = "ConfigureHosts";
+//   spec.display_name = "Configure hosts of GoldCloud1";
+//   spec.target_object_id = "gold1";
+//   spec.target_object_type = "cloud";
+//   spec.parameters_json = hosts_json;
+//   absl::StatusOr<model::Job> job = jobs.Run(spec);  // runs on this thread
+//   // On failure: job.status() is the scenario's error; JobIdOf(status)
+//   // names the Failed job, which Restart(id) runs again.
+//
+// Job states (JobState in asr/model/job.proto):
+//
+//        Run()
+//          |
+//          v
+//     NotStarted --Cancel--> Cancelled <--------------------------+
+//          |                     ^                                 |
+//          v                     | cancel requested, next task     |
+//     InProgress ----------------+                                 |
+//      |   |    \                                                  |
+//      |   |     +--ctx.Suspend()--> Suspended --Resume--+--Cancel-+
+//      |   |                             ^               |
+//      |   |                             +---------------+-> InProgress
+//      |   +--scenario error--> Failed --Restart--> InProgress
+//      v
+//   Succeeded  (state description: Completed | PartiallySucceeded |
+//               CompletedWithInformation | Skipped)
+//
+// A job left InProgress by a process that stopped is marked Failed
+// ("JobInterrupted", restartable) by RecoverInterruptedJobs().
+//
+// Thread safety: JobManager is thread-safe. A job's scenario runs on the
+// thread that called Run/Restart/Resume; Cancel may be called from any other
+// thread and takes effect before the running job's next task. Keep one
+// JobManager per Engine (the sequence of job ids lives in it).
+#ifndef ASR_JOBS_JOB_MANAGER_H_
+#define ASR_JOBS_JOB_MANAGER_H_
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "asr/common/clock.h"
+#include "asr/engine/engine.h"
+#include "asr/jobs/rule_error.h"
+#include "asr/model/job.pb.h"
+
+namespace asr::jobs {
+
+class JobManager;
+
+// What to run: a registered scenario with its input.
+struct JobSpec {
+  std::string scenario;          // e.g. "PairClouds"; must be registered
+  std::string display_name;      // e.g. "Pair GoldCloud1 with GoldCloud2"
+  std::string target_object_id;  // the object the job works on
+  std::string target_object_name;
+  std::string target_object_type;  // an object kind: "cloud", "policy", ...
+  std::string parameters_json;     // the scenario's input; no plain secrets
+};
+
+struct TaskOptions {
+  // A failure of this task is recorded, but the job goes on and ends
+  // Succeeded with the description "PartiallySucceeded".
+  bool continue_on_failure = false;
+};
+
+// The running job, as seen by its scenario.
+// Thread safety: used only on the thread running the scenario.
+class JobContext {
+ public:
+  const model::Job& job() const { return job_; }
+  const std::string& parameters() const { return job_.parameters_json(); }
+  absl::Time Now() const;
+
+  // Runs one task of the job, recording its state, times and errors in the
+  // store before and after. A task whose name already Succeeded (restart,
+  // resume) is not run again; a Suspended task counts as done on resume.
+  // Returns Cancelled (without running `fn`) when a cancel was requested.
+  absl::Status RunTask(absl::string_view name, absl::string_view friendly_name,
+                       const std::function<absl::Status()>& fn, TaskOptions options = {});
+
+  // Adds a note for the operator; the job then ends CompletedWithInformation.
+  void AddInformation(absl::string_view note);
+  // Marks the job as having had nothing to do; it ends "Skipped".
+  void MarkSkipped(absl::string_view why);
+  // The operation's result (JSON) kept in the job, e.g. a change report.
+  void SetResult(std::string json);
+  // Returns the status a task (or the scenario) returns to suspend the job,
+  // e.g. at a manual action; Resume continues after that task.
+  absl::Status Suspend(absl::string_view reason);
+
+ private:
+  friend class JobManager;
+  JobContext(JobManager* manager, model::Job job) : manager_(manager), job_(std::move(job)) {}
+  absl::Status Save();
+  model::JobTask* FindTask(absl::string_view name);
+
+  JobManager* manager_;
+  model::Job job_;
+  bool skipped_ = false;
+  bool partial_ = false;
+};
+
+using JobRunner = std::function<absl::Status(JobContext&)>;
+
+// Which jobs List returns; empty/unset fields match everything.
+struct JobFilter {
+  std::optional<model::JobState> state;
+  std::optional<absl::Time> started_after;   // start_time >= this
+  std::optional<absl::Time> started_before;  // start_time < this
+  std::string target_object_id;
+  std::string scenario;
+
+  static JobFilter ByState(model::JobState s) {
+    JobFilter f;
+    f.state = s;
+    return f;
+  }
+};
+
+class JobManager {
+ public:
+  JobManager(engine::Engine* engine, const Clock* clock);
+  JobManager(const JobManager&) = delete;
+  JobManager& operator=(const JobManager&) = delete;
+
+  // Registers the code of a scenario. AlreadyExists if already registered.
+  absl::Status RegisterScenario(const std::string& scenario, JobRunner runner);
+  bool HasScenario(const std::string& scenario) const;
+
+  // Creates a job for `spec`, persists it and runs it on this thread.
+  // Returns the finished job when it Succeeded or was Suspended; otherwise
+  // the scenario's error (Cancelled when cancelled) with the job id attached
+  // (JobIdOf), the job being persisted as Failed/Cancelled.
+  absl::StatusOr<model::Job> Run(const JobSpec& spec);
+
+  absl::StatusOr<model::Job> Get(absl::string_view job_id) const;
+  // Jobs matching `filter`, oldest first.
+  absl::StatusOr<std::vector<model::Job>> List(const JobFilter& filter = {}) const;
+
+  // Cancels a NotStarted or Suspended job at once; for a job InProgress in
+  // this process, requests cancellation (honoured before its next task) and
+  // returns the job still InProgress. FailedPrecondition for finished jobs.
+  absl::StatusOr<model::Job> Cancel(absl::string_view job_id);
+  // Runs a Failed job again; tasks that succeeded are not repeated.
+  // FailedPrecondition unless the job is Failed and restartable.
+  absl::StatusOr<model::Job> Restart(absl::string_view job_id);
+  // Continues a Suspended job after the task that suspended it.
+  // FailedPrecondition unless the job is Suspended.
+  absl::StatusOr<model::Job> Resume(absl::string_view job_id);
+
+  // Marks jobs left InProgress by a stopped process as Failed (restartable).
+  // Returns how many were marked.
+  absl::StatusOr<int> RecoverInterruptedJobs();
+
+  engine::Engine& engine() { return *engine_; }
+  const Clock& clock() const { return *clock_; }
+
+ private:
+  friend class JobContext;
+  absl::StatusOr<model::Job> Execute(model::Job job);
+  absl::Status Persist(const model::Job& job);
+  bool CancelRequested(const std::string& job_id) const;
+  int64_t NowUnix() const;
+
+  engine::Engine* engine_;
+  const Clock* clock_;
+  mutable absl::Mutex mu_;
+  std::map<std::string, JobRunner> runners_ ABSL_GUARDED_BY(mu_);
+  int64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 0;
+  std::set<std::string> running_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> cancel_requested_ ABSL_GUARDED_BY(mu_);
+};
+
+// "Succeeded", "InProgress", ... for a JobState; and back (InvalidArgument
+// listing the names).
+std::string JobStateName(model::JobState state);
+absl::StatusOr<model::JobState> ParseJobState(absl::string_view name);
+
+}  // namespace asr::jobs
+
+#endif  // ASR_JOBS_JOB_MANAGER_H_
