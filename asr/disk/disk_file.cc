@@ -1,0 +1,122 @@
+#include "asr/disk/disk_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "asr/common/file_util.h"
+
+namespace asr::disk {
+
+DiskFile::DiskFile(int fd, std::string path, uint64_t size, bool writable, bool is_device)
+    : fd_(fd), path_(std::move(path)), size_(size), writable_(writable), is_device_(is_device) {}
+
+DiskFile::~DiskFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+absl::StatusOr<std::unique_ptr<DiskFile>> DiskFile::Open(const std::string& path,
+                                                         bool writable) {
+  int fd = ::open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+  if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("cannot open ", path));
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return ErrnoToStatus(err, absl::StrCat("cannot stat ", path));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return absl::InvalidArgumentError(absl::StrCat(path, ": is a directory, not a disk image"));
+  }
+  bool dev = S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode);
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (S_ISBLK(st.st_mode)) {
+    off_t end = ::lseek(fd, 0, SEEK_END);
+    if (end > 0) size = static_cast<uint64_t>(end);
+  }
+  return std::unique_ptr<DiskFile>(new DiskFile(fd, path, size, writable, dev));
+}
+
+absl::StatusOr<std::unique_ptr<DiskFile>> DiskFile::Create(const std::string& path,
+                                                           bool overwrite) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
+    return Open(path, /*writable=*/true);
+  }
+  int flags = O_RDWR | O_CREAT | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL);
+  int fd = ::open(path.c_str(), flags, 0644);
+  if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("cannot create ", path));
+  return std::unique_ptr<DiskFile>(new DiskFile(fd, path, 0, true, false));
+}
+
+absl::Status DiskFile::Read(uint64_t offset, void* buf, size_t size,
+                            absl::string_view what) const {
+  if (size == 0) return absl::OkStatus();
+  char* p = static_cast<char*>(buf);
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::pread(fd_, p + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoToStatus(errno, absl::StrCat(path_, ": cannot read ", what));
+    }
+    if (n == 0) {
+      return absl::OutOfRangeError(absl::StrCat(path_, ": ", what, " at offset ", offset,
+                                                " (", size, " bytes) lies past the end of the file"));
+    }
+    done += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DiskFile::Write(uint64_t offset, const void* data, size_t size,
+                             absl::string_view what) {
+  if (!writable_) {
+    return absl::FailedPreconditionError(absl::StrCat(path_, ": opened read-only"));
+  }
+  const char* p = static_cast<const char*>(data);
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::pwrite(fd_, p + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoToStatus(errno, absl::StrCat(path_, ": cannot write ", what));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (offset + size > size_) size_ = offset + size;
+  return absl::OkStatus();
+}
+
+absl::Status DiskFile::Truncate(uint64_t size) {
+  if (is_device_) return absl::OkStatus();
+  if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
+    return ErrnoToStatus(errno, absl::StrCat(path_, ": cannot set file size to ", size));
+  }
+  size_ = size;
+  return absl::OkStatus();
+}
+
+void DiskFile::Reserve(uint64_t offset, uint64_t size) {
+  if (is_device_ || size == 0) return;
+  (void)::fallocate(fd_, 0, static_cast<off_t>(offset), static_cast<off_t>(size));
+  struct stat st;
+  if (::fstat(fd_, &st) == 0 && static_cast<uint64_t>(st.st_size) > size_) {
+    size_ = static_cast<uint64_t>(st.st_size);
+  }
+}
+
+absl::Status DiskFile::Sync() {
+  if (is_device_) return absl::OkStatus();
+  if (::fdatasync(fd_) != 0) {
+    return ErrnoToStatus(errno, absl::StrCat(path_, ": cannot flush to stable storage"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace asr::disk

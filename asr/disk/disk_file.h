@@ -1,0 +1,67 @@
+// asr/disk/disk_file.h: the host file under a virtual disk. Positioned reads
+// and writes (pread/pwrite) whose errors name the file and the structure
+// being accessed, plus size tracking, truncation and fdatasync.
+//
+//   ASR_ASSIGN_OR_RETURN(auto file, DiskFile::Open("/vms/a.vhdx", /*writable=*/false));
+//   uint8_t header[4096];
+//   ASR_RETURN_IF_ERROR(file->Read(65536, header, sizeof(header), "header 1"));
+#ifndef ASR_DISK_DISK_FILE_H_
+#define ASR_DISK_DISK_FILE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace asr::disk {
+
+// Thread safety: Read is safe from several threads at once; Write, Truncate
+// and size() need external synchronization against each other (the disk
+// classes hold their own mutex).
+class DiskFile {
+ public:
+  // Opens an existing file. A missing file is NotFound naming the path.
+  static absl::StatusOr<std::unique_ptr<DiskFile>> Open(const std::string& path, bool writable);
+  // Creates a new file (AlreadyExists unless `overwrite`). Character devices
+  // such as /dev/null are opened for writing as they are.
+  static absl::StatusOr<std::unique_ptr<DiskFile>> Create(const std::string& path,
+                                                          bool overwrite);
+  ~DiskFile();
+  DiskFile(const DiskFile&) = delete;
+  DiskFile& operator=(const DiskFile&) = delete;
+
+  // Reads exactly `size` bytes at `offset`; short reads are OutOfRange
+  // "<path>: <what> ... past end of file".
+  absl::Status Read(uint64_t offset, void* buf, size_t size, absl::string_view what) const;
+  // Writes all of `data` at `offset`, extending the tracked size.
+  absl::Status Write(uint64_t offset, const void* data, size_t size, absl::string_view what);
+  // Sets the file length (grows with a hole, or shrinks).
+  absl::Status Truncate(uint64_t size);
+  // Best-effort space reservation for [offset, offset+size); never fails on
+  // file systems without fallocate.
+  void Reserve(uint64_t offset, uint64_t size);
+  // fdatasync.
+  absl::Status Sync();
+
+  uint64_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+  bool writable() const { return writable_; }
+  // True for character devices (e.g. /dev/null) where size is meaningless.
+  bool is_device() const { return is_device_; }
+
+ private:
+  DiskFile(int fd, std::string path, uint64_t size, bool writable, bool is_device);
+
+  int fd_;
+  std::string path_;
+  uint64_t size_;
+  bool writable_;
+  bool is_device_;
+};
+
+}  // namespace asr::disk
+
+#endif  // ASR_DISK_DISK_FILE_H_

@@ -1,0 +1,105 @@
+#include "asr/disk/test_util.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "gtest/gtest.h"
+
+namespace asr::disk::testing {
+
+std::string TempPath(const std::string& name) {
+  const char* t = std::getenv("TEST_TMPDIR");
+  std::string p = std::string(t ? t : "/tmp") + "/" + name;
+  ::unlink(p.c_str());
+  return p;
+}
+
+int RunCommand(const std::string& cmd, std::string* out) {
+  FILE* f = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (f == nullptr) return -1;
+  std::string text;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) text.append(buf, n);
+  int status = ::pclose(f);
+  if (out) *out = text;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+bool HaveQemu() {
+  return RunCommand("qemu-img --version") == 0 && RunCommand("qemu-io --version") == 0;
+}
+
+std::vector<uint8_t> Pattern(size_t n, uint32_t seed) {
+  std::vector<uint8_t> v(n);
+  uint32_t x = seed * 2654435761u + 1;
+  for (size_t i = 0; i < n; ++i) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    v[i] = static_cast<uint8_t>(x);
+  }
+  return v;
+}
+
+std::string ReadFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteFileBytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+void PatchFile(const std::string& path, uint64_t offset, const void* data, size_t n) {
+  int fd = ::open(path.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0) << path;
+  ASSERT_EQ(::pwrite(fd, data, n, static_cast<off_t>(offset)), static_cast<ssize_t>(n));
+  ::close(fd);
+}
+
+uint64_t FileSize(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  return static_cast<uint64_t>(st.st_size);
+}
+
+void TruncateFile(const std::string& path, uint64_t size) {
+  ASSERT_EQ(::truncate(path.c_str(), static_cast<off_t>(size)), 0) << path;
+}
+
+std::vector<uint8_t> ReadAll(VirtualDisk* disk) {
+  std::vector<uint8_t> v(disk->virtual_size());
+  absl::Status s = disk->ReadAt(0, absl::MakeSpan(v));
+  EXPECT_TRUE(s.ok()) << s;
+  return v;
+}
+
+void RefDisk::Write(VirtualDisk* disk, uint64_t offset, const std::vector<uint8_t>& data) {
+  ASSERT_LE(offset + data.size(), bytes_.size());
+  std::copy(data.begin(), data.end(), bytes_.begin() + static_cast<long>(offset));
+  if (disk != nullptr) {
+    absl::Status s = disk->WriteAt(offset, absl::MakeConstSpan(data));
+    ASSERT_TRUE(s.ok()) << s;
+  }
+}
+
+int64_t FirstDifference(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
+  size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) return static_cast<int64_t>(i);
+  }
+  return a.size() == b.size() ? -1 : static_cast<int64_t>(n);
+}
+
+}  // namespace asr::disk::testing
