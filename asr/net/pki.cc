@@ -1,0 +1,445 @@
+#include "asr/net/pki.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/asn1.h>
+#include <openssl/base.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/digest.h>
+#include <openssl/ec.h>
+#include <openssl/ec_key.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/mem.h>
+#include <openssl/nid.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "asr/common/file_util.h"
+#include "asr/common/status_macros.h"
+#include "asr/net/x509_util.h"
+
+namespace asr::net {
+namespace {
+
+using internal::Asn1TimeToAbsl;
+using internal::LastSslError;
+using internal::ParseCertificatePem;
+using internal::ParsePrivateKeyPem;
+
+bool IsIpAddress(absl::string_view text) {
+  std::string s(text);
+  unsigned char buf[16];
+  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+absl::Status SslError(absl::string_view what) {
+  return absl::InternalError(absl::StrCat(what, ": ", LastSslError()));
+}
+
+absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> GenerateP256Key() {
+  bssl::UniquePtr<EC_KEY> ec(EC_KEY_new_by_curve_name(NID_X9_62_prime256v1));
+  if (!ec || !EC_KEY_generate_key(ec.get())) return SslError("cannot generate a P-256 key");
+  bssl::UniquePtr<EVP_PKEY> key(EVP_PKEY_new());
+  if (!key || !EVP_PKEY_assign_EC_KEY(key.get(), ec.release())) {
+    return SslError("cannot wrap the P-256 key");
+  }
+  return key;
+}
+
+absl::StatusOr<std::string> PemOfCertificate(X509* cert) {
+  bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  if (!bio || !PEM_write_bio_X509(bio.get(), cert)) return SslError("cannot encode certificate");
+  const uint8_t* data = nullptr;
+  size_t len = 0;
+  BIO_mem_contents(bio.get(), &data, &len);
+  return std::string(reinterpret_cast<const char*>(data), len);
+}
+
+absl::StatusOr<std::string> PemOfPrivateKey(EVP_PKEY* key) {
+  bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  // PKCS#8 ("BEGIN PRIVATE KEY"), unencrypted: the file itself is mode 0600.
+  if (!bio || !PEM_write_bio_PKCS8PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr,
+                                             nullptr)) {
+    return SslError("cannot encode private key");
+  }
+  const uint8_t* data = nullptr;
+  size_t len = 0;
+  BIO_mem_contents(bio.get(), &data, &len);
+  return std::string(reinterpret_cast<const char*>(data), len);
+}
+
+absl::Status AddExtension(X509* cert, X509* issuer, int nid, const std::string& value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
+  bssl::UniquePtr<X509_EXTENSION> ext(X509V3_EXT_nconf_nid(nullptr, &ctx, nid, value.c_str()));
+  if (!ext || !X509_add_ext(cert, ext.get(), -1)) {
+    return SslError(absl::StrCat("cannot add extension ", OBJ_nid2sn(nid), "=", value));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SetValidity(X509* cert, absl::Time not_before, absl::Time not_after) {
+  if (!(not_after > not_before)) {
+    return absl::InvalidArgumentError("a certificate's end of validity must follow its start");
+  }
+  if (!ASN1_TIME_set(X509_getm_notBefore(cert), absl::ToTimeT(not_before)) ||
+      !ASN1_TIME_set(X509_getm_notAfter(cert), absl::ToTimeT(not_after))) {
+    return SslError("cannot set the certificate's validity");
+  }
+  return absl::OkStatus();
+}
+
+// A new v3 certificate with a random 127-bit positive serial, subject CN and
+// public key; not yet signed.
+absl::StatusOr<bssl::UniquePtr<X509>> NewCertificate(absl::string_view common_name,
+                                                      EVP_PKEY* public_key) {
+  bssl::UniquePtr<X509> cert(X509_new());
+  bssl::UniquePtr<BIGNUM> serial(BN_new());
+  if (!cert || !serial || !X509_set_version(cert.get(), X509_VERSION_3) ||
+      !BN_rand(serial.get(), 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) ||
+      !BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(cert.get())) ||
+      !X509_set_pubkey(cert.get(), public_key)) {
+    return SslError("cannot create a certificate");
+  }
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                  reinterpret_cast<const uint8_t*>(common_name.data()),
+                                  static_cast<int>(common_name.size()), -1, 0)) {
+    return SslError(absl::StrCat("cannot set the certificate's name to \"", common_name, "\""));
+  }
+  return cert;
+}
+
+// The CN is at most 64 characters (RFC 5280 ub-common-name).
+absl::Status CheckCommonName(absl::string_view name) {
+  if (name.empty()) return absl::InvalidArgumentError("a certificate needs a non-empty name");
+  if (name.size() > 64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("certificate name \"", name, "\" is longer than 64 characters"));
+  }
+  for (char c : name) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == ',') {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "certificate name \"", name, "\" contains a control character or a comma"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteFileWithMode(const std::string& path, absl::string_view data, mode_t mode) {
+  std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("cannot create ", tmp));
+  absl::Status s = ::fchmod(fd, mode) == 0
+                       ? asr::WriteAll(fd, data, tmp)
+                       : ErrnoToStatus(errno, absl::StrCat("cannot set the mode of ", tmp));
+  if (s.ok() && ::fsync(fd) != 0) s = ErrnoToStatus(errno, absl::StrCat("cannot fsync ", tmp));
+  ::close(fd);
+  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    s = ErrnoToStatus(errno, absl::StrCat("cannot rename ", tmp, " to ", path));
+  }
+  if (!s.ok()) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  return FsyncDirectory(DirName(path));
+}
+
+std::string HexFingerprint(const X509* cert) {
+  uint8_t md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  if (!X509_digest(cert, EVP_sha256(), md, &len)) return "";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    if (i > 0) out += ':';
+    out += absl::StrCat(absl::Hex(md[i], absl::kZeroPad2));
+  }
+  return absl::AsciiStrToUpper(out);
+}
+
+bool IsPlainFileName(const std::string& name) {
+  if (name.empty() || name == "." || name == ".." || name == "ca") return false;
+  for (char c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' &&
+        c != '_') {
+      return false;
+    }
+  }
+  return true;
+}
+
+absl::StatusOr<HostCertificateFiles> WriteHost(const std::string& dir, const std::string& base,
+                                               const PemKeyPair& pair) {
+  ASR_RETURN_IF_ERROR(WritePemKeyPair(dir, base, pair));
+  HostCertificateFiles files;
+  files.certificate_path = JoinPath(dir, base + ".pem");
+  files.key_path = JoinPath(dir, base + ".key");
+  ASR_ASSIGN_OR_RETURN(files.info, DescribeCertificate(pair.certificate_pem));
+  return files;
+}
+
+}  // namespace
+
+CertificateRequest HostRequest(absl::string_view name, absl::Time now, int days,
+                               const std::vector<std::string>& extra_names) {
+  CertificateRequest r;
+  r.common_name = std::string(name);
+  std::vector<std::string> names = {std::string(name)};
+  names.insert(names.end(), extra_names.begin(), extra_names.end());
+  for (const std::string& n : names) {
+    if (n.empty()) continue;
+    (IsIpAddress(n) ? r.ip_addresses : r.dns_names).push_back(n);
+  }
+  if (days >= 0) {
+    r.not_before = now - absl::Hours(1);
+    r.not_after = now + absl::Hours(24) * days;
+  } else {
+    r.not_before = now + absl::Hours(24) * days - absl::Hours(24);
+    r.not_after = now + absl::Hours(24) * days;
+  }
+  return r;
+}
+
+absl::StatusOr<PemKeyPair> CreateCertificateAuthority(absl::string_view common_name,
+                                                      absl::Time not_before,
+                                                      absl::Time not_after) {
+  ASR_RETURN_IF_ERROR(CheckCommonName(common_name));
+  ASR_ASSIGN_OR_RETURN(bssl::UniquePtr<EVP_PKEY> key, GenerateP256Key());
+  ASR_ASSIGN_OR_RETURN(bssl::UniquePtr<X509> cert, NewCertificate(common_name, key.get()));
+  if (!X509_set_issuer_name(cert.get(), X509_get_subject_name(cert.get()))) {
+    return SslError("cannot set the CA's issuer name");
+  }
+  ASR_RETURN_IF_ERROR(SetValidity(cert.get(), not_before, not_after));
+  ASR_RETURN_IF_ERROR(
+      AddExtension(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE,pathlen:0"));
+  ASR_RETURN_IF_ERROR(
+      AddExtension(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign"));
+  ASR_RETURN_IF_ERROR(AddExtension(cert.get(), cert.get(), NID_subject_key_identifier, "hash"));
+  if (!X509_sign(cert.get(), key.get(), EVP_sha256())) return SslError("cannot sign the CA");
+  PemKeyPair out;
+  ASR_ASSIGN_OR_RETURN(out.certificate_pem, PemOfCertificate(cert.get()));
+  ASR_ASSIGN_OR_RETURN(out.private_key_pem, PemOfPrivateKey(key.get()));
+  return out;
+}
+
+absl::StatusOr<PemKeyPair> IssueHostCertificate(const PemKeyPair& ca,
+                                                const CertificateRequest& request) {
+  ASR_RETURN_IF_ERROR(CheckCommonName(request.common_name));
+  bssl::UniquePtr<X509> ca_cert = ParseCertificatePem(ca.certificate_pem);
+  if (!ca_cert) return absl::InvalidArgumentError("the CA certificate is not a PEM certificate");
+  bssl::UniquePtr<EVP_PKEY> ca_key = ParsePrivateKeyPem(ca.private_key_pem);
+  if (!ca_key) return absl::InvalidArgumentError("the CA key is not a PEM private key");
+  if (!X509_check_private_key(ca_cert.get(), ca_key.get())) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError("the CA key does not belong to the CA certificate");
+  }
+  ASR_ASSIGN_OR_RETURN(bssl::UniquePtr<EVP_PKEY> key, GenerateP256Key());
+  ASR_ASSIGN_OR_RETURN(bssl::UniquePtr<X509> cert,
+                       NewCertificate(request.common_name, key.get()));
+  if (!X509_set_issuer_name(cert.get(), X509_get_subject_name(ca_cert.get()))) {
+    return SslError("cannot set the certificate's issuer");
+  }
+  ASR_RETURN_IF_ERROR(SetValidity(cert.get(), request.not_before, request.not_after));
+  ASR_RETURN_IF_ERROR(
+      AddExtension(cert.get(), ca_cert.get(), NID_basic_constraints, "critical,CA:FALSE"));
+  ASR_RETURN_IF_ERROR(
+      AddExtension(cert.get(), ca_cert.get(), NID_key_usage, "critical,digitalSignature"));
+  ASR_RETURN_IF_ERROR(
+      AddExtension(cert.get(), ca_cert.get(), NID_ext_key_usage, "serverAuth,clientAuth"));
+  ASR_RETURN_IF_ERROR(
+      AddExtension(cert.get(), ca_cert.get(), NID_subject_key_identifier, "hash"));
+  ASR_RETURN_IF_ERROR(
+      AddExtension(cert.get(), ca_cert.get(), NID_authority_key_identifier, "keyid:always"));
+  std::vector<std::string> sans;
+  for (const std::string& d : request.dns_names) {
+    if (d.empty() || d.find_first_of(",: ") != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("\"", d, "\" is not a valid DNS name"));
+    }
+    sans.push_back("DNS:" + d);
+  }
+  for (const std::string& ip : request.ip_addresses) {
+    if (!IsIpAddress(ip)) {
+      return absl::InvalidArgumentError(absl::StrCat("\"", ip, "\" is not an IP address"));
+    }
+    sans.push_back("IP:" + ip);
+  }
+  if (!sans.empty()) {
+    ASR_RETURN_IF_ERROR(AddExtension(cert.get(), ca_cert.get(), NID_subject_alt_name,
+                                     absl::StrJoin(sans, ",")));
+  }
+  if (!X509_sign(cert.get(), ca_key.get(), EVP_sha256())) {
+    return SslError("cannot sign the host certificate");
+  }
+  PemKeyPair out;
+  ASR_ASSIGN_OR_RETURN(out.certificate_pem, PemOfCertificate(cert.get()));
+  ASR_ASSIGN_OR_RETURN(out.private_key_pem, PemOfPrivateKey(key.get()));
+  return out;
+}
+
+absl::StatusOr<CertificateInfo> DescribeCertificate(absl::string_view pem) {
+  bssl::UniquePtr<X509> cert = ParseCertificatePem(pem);
+  if (!cert) return absl::InvalidArgumentError("not a PEM certificate");
+  CertificateInfo info;
+  info.subject = internal::SubjectString(cert.get());
+  info.common_name = internal::CommonName(cert.get());
+  info.issuer = internal::NameString(X509_get_issuer_name(cert.get()));
+  info.not_before = Asn1TimeToAbsl(X509_get0_notBefore(cert.get()));
+  info.not_after = Asn1TimeToAbsl(X509_get0_notAfter(cert.get()));
+  info.sha256_fingerprint = HexFingerprint(cert.get());
+  bssl::UniquePtr<BASIC_CONSTRAINTS> bc(static_cast<BASIC_CONSTRAINTS*>(
+      X509_get_ext_d2i(cert.get(), NID_basic_constraints, nullptr, nullptr)));
+  info.is_ca = bc && bc->ca;
+  bssl::UniquePtr<GENERAL_NAMES> names(static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr)));
+  if (names) {
+    for (size_t i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
+      const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names.get(), i);
+      if (gn->type == GEN_DNS) {
+        const ASN1_STRING* s = gn->d.dNSName;
+        info.subject_alt_names.push_back(absl::StrCat(
+            "DNS:", absl::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                                     static_cast<size_t>(ASN1_STRING_length(s)))));
+      } else if (gn->type == GEN_IPADD) {
+        const ASN1_STRING* s = gn->d.iPAddress;
+        char text[INET6_ADDRSTRLEN] = {0};
+        int len = ASN1_STRING_length(s);
+        if ((len == 4 || len == 16) &&
+            inet_ntop(len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(s), text,
+                      sizeof(text)) != nullptr) {
+          info.subject_alt_names.push_back(absl::StrCat("IP:", text));
+        }
+      }
+    }
+  }
+  ERR_clear_error();
+  return info;
+}
+
+std::string FormatCertificateTime(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", t, absl::UTCTimeZone());
+}
+
+absl::Status VerifyCertificateChain(absl::string_view certificate_pem, absl::string_view ca_pem,
+                                    absl::Time at) {
+  bssl::UniquePtr<X509> cert = ParseCertificatePem(certificate_pem);
+  if (!cert) return absl::InvalidArgumentError("the certificate to verify is not PEM");
+  bssl::UniquePtr<X509> ca = ParseCertificatePem(ca_pem);
+  if (!ca) return absl::InvalidArgumentError("the CA certificate is not PEM");
+  bssl::UniquePtr<X509_STORE> store(X509_STORE_new());
+  bssl::UniquePtr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
+  if (!store || !ctx || !X509_STORE_add_cert(store.get(), ca.get()) ||
+      !X509_STORE_CTX_init(ctx.get(), store.get(), cert.get(), nullptr)) {
+    return SslError("cannot set up certificate verification");
+  }
+  X509_STORE_CTX_set_time(ctx.get(), 0, absl::ToTimeT(at));
+  if (X509_verify_cert(ctx.get()) == 1) return absl::OkStatus();
+  ERR_clear_error();
+  long err = X509_STORE_CTX_get_error(ctx.get());
+  X509* failing = X509_STORE_CTX_get_current_cert(ctx.get());
+  return absl::UnauthenticatedError(internal::VerifyFailureMessage(
+      "", err,
+      failing != nullptr ? failing : cert.get()));
+}
+
+absl::Status CheckKeyMatchesCertificate(absl::string_view certificate_pem,
+                                        absl::string_view private_key_pem) {
+  bssl::UniquePtr<X509> cert = ParseCertificatePem(certificate_pem);
+  if (!cert) return absl::InvalidArgumentError("not a PEM certificate");
+  bssl::UniquePtr<EVP_PKEY> key = ParsePrivateKeyPem(private_key_pem);
+  if (!key) return absl::InvalidArgumentError("not a PEM private key");
+  if (!X509_check_private_key(cert.get(), key.get())) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the private key does not belong to the certificate of ",
+        internal::SubjectString(cert.get())));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WritePemKeyPair(const std::string& dir, const std::string& base,
+                             const PemKeyPair& pair) {
+  ASR_RETURN_IF_ERROR(MakeDirectories(dir));
+  // The key first: a certificate without its key is useless, the reverse is
+  // merely incomplete.
+  ASR_RETURN_IF_ERROR(WriteFileWithMode(JoinPath(dir, base + ".key"), pair.private_key_pem, 0600));
+  return WriteFileWithMode(JoinPath(dir, base + ".pem"), pair.certificate_pem, 0644);
+}
+
+absl::StatusOr<PemKeyPair> ReadPemKeyPair(const std::string& certificate_path,
+                                          const std::string& key_path) {
+  PemKeyPair pair;
+  ASR_ASSIGN_OR_RETURN(pair.certificate_pem, ReadFileToString(certificate_path));
+  ASR_ASSIGN_OR_RETURN(pair.private_key_pem, ReadFileToString(key_path));
+  return pair;
+}
+
+absl::StatusOr<VaultPkiFiles> InitVaultPki(const std::string& dir,
+                                           const VaultPkiOptions& options) {
+  if (options.ca_days <= 0 || options.host_days <= 0) {
+    return absl::InvalidArgumentError("certificate validity (days) must be positive");
+  }
+  if (options.primary_name == options.recovery_name) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the primary and the recovery host need different names (both are \"",
+        options.primary_name, "\")"));
+  }
+  VaultPkiFiles files;
+  files.ca_certificate_path = JoinPath(dir, kCaCertificateFile);
+  files.ca_key_path = JoinPath(dir, kCaKeyFile);
+  if (PathExists(files.ca_certificate_path) || PathExists(files.ca_key_path)) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        dir, " already holds a certificate authority (", kCaCertificateFile,
+        "); use `asrctl pki issue` to add host certificates, or choose another --dir"));
+  }
+  absl::Time now = absl::Now();
+  ASR_ASSIGN_OR_RETURN(PemKeyPair ca,
+                       CreateCertificateAuthority(options.ca_name, now - absl::Hours(1),
+                                                  now + absl::Hours(24) * options.ca_days));
+  ASR_ASSIGN_OR_RETURN(PemKeyPair primary,
+                       IssueHostCertificate(ca, HostRequest(options.primary_name, now,
+                                                            options.host_days)));
+  ASR_ASSIGN_OR_RETURN(PemKeyPair recovery,
+                       IssueHostCertificate(ca, HostRequest(options.recovery_name, now,
+                                                            options.host_days)));
+  ASR_RETURN_IF_ERROR(WritePemKeyPair(dir, "ca", ca));
+  ASR_ASSIGN_OR_RETURN(files.primary, WriteHost(dir, "primary", primary));
+  ASR_ASSIGN_OR_RETURN(files.recovery, WriteHost(dir, "recovery", recovery));
+  ASR_ASSIGN_OR_RETURN(files.ca_info, DescribeCertificate(ca.certificate_pem));
+  return files;
+}
+
+absl::StatusOr<HostCertificateFiles> IssueVaultHostCertificate(
+    const std::string& dir, const std::string& name, int days,
+    const std::vector<std::string>& extra_names) {
+  if (!IsPlainFileName(name)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "host name \"", name, "\" must be made of letters, digits, '.', '-' and '_' (and not \"ca\")"));
+  }
+  if (days <= 0) return absl::InvalidArgumentError("certificate validity (days) must be positive");
+  std::string ca_cert = JoinPath(dir, kCaCertificateFile);
+  std::string ca_key = JoinPath(dir, kCaKeyFile);
+  if (!PathExists(ca_cert) || !PathExists(ca_key)) {
+    return absl::NotFoundError(absl::StrCat(dir, " holds no certificate authority (", ca_cert,
+                                            " and ", ca_key,
+                                            "); create one with `asrctl pki init --dir ", dir,
+                                            "`"));
+  }
+  ASR_ASSIGN_OR_RETURN(PemKeyPair ca, ReadPemKeyPair(ca_cert, ca_key));
+  ASR_ASSIGN_OR_RETURN(PemKeyPair host,
+                       IssueHostCertificate(ca, HostRequest(name, absl::Now(), days, extra_names)));
+  return WriteHost(dir, name, host);
+}
+
+}  // namespace asr::net

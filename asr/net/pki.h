@@ -1,0 +1,154 @@
+// asr/net/pki.h: the vault's certificate authority and the host certificates
+// it issues, used for mutual TLS authentication between the primary and the
+// recovery host (Site Recovery's "certificate authentication", port 8084).
+//
+// Keys are ECDSA P-256 (TLS 1.3 signature scheme ecdsa_secp256r1_sha256);
+// certificates are X.509 v3, signed with SHA-256, written as PEM. Private key
+// files are created with mode 0600.
+//
+//   // One-time setup of a vault directory (what `asrctl pki init` does):
+//   ASR_ASSIGN_OR_RETURN(VaultPkiFiles files, InitVaultPki("/etc/asr/pki", {}));
+//   // Later, a certificate for another host (`asrctl pki issue`):
+//   ASR_ASSIGN_OR_RETURN(HostCertificateFiles host,
+//                        IssueVaultHostCertificate("/etc/asr/pki", "hv-03", 365, {}));
+//
+//   // In memory, e.g. in tests:
+//   ASR_ASSIGN_OR_RETURN(PemKeyPair ca, CreateCertificateAuthority("vault CA", now, now + year));
+//   ASR_ASSIGN_OR_RETURN(PemKeyPair host, IssueHostCertificate(ca, HostRequest("hv-01", now, 30)));
+//   ASR_RETURN_IF_ERROR(VerifyCertificateChain(host.certificate_pem, ca.certificate_pem, now));
+//
+// All functions are thread-safe (they share no state).
+#ifndef ASR_NET_PKI_H_
+#define ASR_NET_PKI_H_
+
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace asr::net {
+
+// Default validity, in days, of a vault CA and of a host certificate.
+inline constexpr int kDefaultCaDays = 3650;
+inline constexpr int kDefaultHostCertificateDays = 365;
+
+// File names inside a vault PKI directory.
+inline constexpr char kCaCertificateFile[] = "ca.pem";
+inline constexpr char kCaKeyFile[] = "ca.key";
+
+// A certificate and its private key, both PEM text.
+struct PemKeyPair {
+  std::string certificate_pem;
+  std::string private_key_pem;
+};
+
+// What a host certificate says about its host.
+struct CertificateRequest {
+  std::string common_name;                // subject CN, the host name
+  std::vector<std::string> dns_names;     // subjectAltName DNS entries
+  std::vector<std::string> ip_addresses;  // subjectAltName IP entries (v4 or v6 text)
+  absl::Time not_before;
+  absl::Time not_after;
+};
+
+// A request for host `name` valid from one hour before `now` (clock skew)
+// until `now + days`. `name` goes into the CN and into subjectAltName (as an
+// IP entry when it is an IP address, as a DNS entry otherwise); each of
+// `extra_names` is added the same way. A negative `days` gives a certificate
+// that has already expired (tests).
+CertificateRequest HostRequest(absl::string_view name, absl::Time now, int days,
+                               const std::vector<std::string>& extra_names = {});
+
+// Creates a self-signed CA (basicConstraints CA:TRUE, pathlen 0; keyCertSign).
+// InvalidArgument when the name is empty or not_after <= not_before.
+absl::StatusOr<PemKeyPair> CreateCertificateAuthority(absl::string_view common_name,
+                                                      absl::Time not_before,
+                                                      absl::Time not_after);
+
+// Issues a host certificate signed by `ca` with extended key usage serverAuth
+// and clientAuth, so the same certificate serves as TLS server and client.
+// InvalidArgument for a bad request or an unreadable CA pair.
+absl::StatusOr<PemKeyPair> IssueHostCertificate(const PemKeyPair& ca,
+                                                const CertificateRequest& request);
+
+// What a certificate says, for messages and `asrctl pki` output.
+struct CertificateInfo {
+  std::string subject;      // "CN=hv-01"
+  std::string common_name;  // "hv-01"
+  std::string issuer;       // "CN=asr vault CA"
+  std::vector<std::string> subject_alt_names;  // "DNS:hv-01", "IP:127.0.0.1"
+  absl::Time not_before;
+  absl::Time not_after;
+  bool is_ca = false;
+  std::string sha256_fingerprint;  // hex, colon-separated
+};
+
+// Parses the first certificate of `pem`. InvalidArgument when it is not one.
+absl::StatusOr<CertificateInfo> DescribeCertificate(absl::string_view pem);
+
+// Formats a certificate time for messages: "2025-01-31 12:00:00 UTC".
+std::string FormatCertificateTime(absl::Time t);
+
+// Verifies that `certificate_pem` chains to the CA in `ca_pem` and is valid at
+// `at`. Unauthenticated with a message saying why ("certificate of CN=hv-01
+// expired at ...", "... is not issued by this vault's certificate authority
+// ..."); InvalidArgument when either input is not a certificate.
+absl::Status VerifyCertificateChain(absl::string_view certificate_pem, absl::string_view ca_pem,
+                                    absl::Time at);
+
+// Checks that `private_key_pem` is the key of `certificate_pem`.
+// InvalidArgument otherwise.
+absl::Status CheckKeyMatchesCertificate(absl::string_view certificate_pem,
+                                        absl::string_view private_key_pem);
+
+// Writes `pair` as DIR/BASE.pem (mode 0644) and DIR/BASE.key (mode 0600),
+// each atomically (temporary file, fsync, rename).
+absl::Status WritePemKeyPair(const std::string& dir, const std::string& base,
+                             const PemKeyPair& pair);
+
+// Reads a certificate file and a key file (NotFound names the missing file).
+absl::StatusOr<PemKeyPair> ReadPemKeyPair(const std::string& certificate_path,
+                                          const std::string& key_path);
+
+// Files of a vault PKI directory created by InitVaultPki.
+struct VaultPkiOptions {
+  std::string ca_name = "asr vault CA";
+  std::string primary_name = "primary-host";
+  std::string recovery_name = "recovery-host";
+  int ca_days = kDefaultCaDays;
+  int host_days = kDefaultHostCertificateDays;
+};
+
+struct HostCertificateFiles {
+  std::string certificate_path;
+  std::string key_path;
+  CertificateInfo info;
+};
+
+struct VaultPkiFiles {
+  std::string ca_certificate_path;  // DIR/ca.pem
+  std::string ca_key_path;          // DIR/ca.key
+  HostCertificateFiles primary;     // DIR/primary.pem, DIR/primary.key
+  HostCertificateFiles recovery;    // DIR/recovery.pem, DIR/recovery.key
+  CertificateInfo ca_info;
+};
+
+// Creates DIR (if missing) with a new CA and certificates for a primary and a
+// recovery host. AlreadyExists when DIR already holds a CA (a CA is never
+// overwritten: that would orphan every certificate it issued).
+absl::StatusOr<VaultPkiFiles> InitVaultPki(const std::string& dir, const VaultPkiOptions& options);
+
+// Issues DIR/NAME.pem and DIR/NAME.key from the CA in DIR (replacing an
+// existing certificate of that name, e.g. to renew it). `name` is the host
+// name (CN); it must be a plain file name ([A-Za-z0-9._-], not "ca").
+// NotFound when DIR holds no CA; InvalidArgument for a bad name or days <= 0.
+absl::StatusOr<HostCertificateFiles> IssueVaultHostCertificate(
+    const std::string& dir, const std::string& name, int days,
+    const std::vector<std::string>& extra_names);
+
+}  // namespace asr::net
+
+#endif  // ASR_NET_PKI_H_

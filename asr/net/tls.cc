@@ -1,0 +1,781 @@
+#include "asr/net/tls.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/base.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/mem.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <mutex>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "asr/common/file_util.h"
+#include "asr/common/status_macros.h"
+#include "asr/net/x509_util.h"
+
+namespace asr::net {
+namespace {
+
+using internal::LastSslError;
+
+constexpr char kIssueHint[] =
+    "both hosts need certificates issued by the same vault CA (asrctl pki init / "
+    "asrctl pki issue) and that CA's ca.pem";
+
+// ---------------------------------------------------------------------------
+// A socket BIO that sends with MSG_NOSIGNAL: a peer that goes away must give
+// an Unavailable status, never a SIGPIPE that kills the process.
+
+struct SocketState {
+  int fd = -1;
+  int last_errno = 0;
+};
+
+int SocketBioWrite(BIO* bio, const char* in, int len) {
+  auto* st = static_cast<SocketState*>(BIO_get_data(bio));
+  BIO_clear_retry_flags(bio);
+  st->last_errno = 0;
+  for (;;) {
+    ssize_t n = ::send(st->fd, in, static_cast<size_t>(len), MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<int>(n);
+    if (errno == EINTR) continue;
+    st->last_errno = errno;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) BIO_set_retry_write(bio);
+    return -1;
+  }
+}
+
+int SocketBioRead(BIO* bio, char* out, int len) {
+  auto* st = static_cast<SocketState*>(BIO_get_data(bio));
+  BIO_clear_retry_flags(bio);
+  st->last_errno = 0;
+  for (;;) {
+    ssize_t n = ::recv(st->fd, out, static_cast<size_t>(len), 0);
+    if (n >= 0) return static_cast<int>(n);
+    if (errno == EINTR) continue;
+    st->last_errno = errno;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) BIO_set_retry_read(bio);
+    return -1;
+  }
+}
+
+long SocketBioCtrl(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
+
+const BIO_METHOD* SocketBioMethod() {
+  static const BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_TYPE_SOCKET, "asr socket (MSG_NOSIGNAL)");
+    BIO_meth_set_write(m, SocketBioWrite);
+    BIO_meth_set_read(m, SocketBioRead);
+    BIO_meth_set_ctrl(m, SocketBioCtrl);
+    return m;
+  }();
+  return method;
+}
+
+// ---------------------------------------------------------------------------
+// Per-handshake state reached from the verify callback.
+
+struct HandshakeState {
+  std::string peer;
+  long verify_error = X509_V_OK;
+  std::string verify_message;
+};
+
+int HandshakeStateIndex() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+int VerifyCallback(int ok, X509_STORE_CTX* store) {
+  if (ok) return 1;
+  SSL* ssl = static_cast<SSL*>(
+      X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* st = ssl == nullptr
+                 ? nullptr
+                 : static_cast<HandshakeState*>(SSL_get_ex_data(ssl, HandshakeStateIndex()));
+  if (st != nullptr && st->verify_error == X509_V_OK) {
+    st->verify_error = X509_STORE_CTX_get_error(store);
+    X509* cert = X509_STORE_CTX_get_current_cert(store);
+    std::string who = absl::StrCat("peer ", st->peer, " presented");
+    std::string msg = internal::VerifyFailureMessage(who, st->verify_error, cert);
+    st->verify_message =
+        absl::StartsWith(msg, who) ? msg : absl::StrCat("peer ", st->peer, ": ", msg);
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------
+// Waiting on a non-blocking socket.
+
+int PollTimeoutMs(absl::Time deadline) {
+  if (deadline == absl::InfiniteFuture()) return -1;
+  absl::Duration left = deadline - absl::Now();
+  if (left <= absl::ZeroDuration()) return 0;
+  return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(left) + 1, INT_MAX));
+}
+
+// Waits until `fd` is readable (or writable). DeadlineExceeded at `deadline`.
+absl::Status WaitFd(int fd, bool for_write, absl::Time deadline, absl::string_view what) {
+  for (;;) {
+    struct pollfd p = {fd, static_cast<short>(for_write ? POLLOUT : POLLIN), 0};
+    int r = ::poll(&p, 1, PollTimeoutMs(deadline));
+    if (r > 0) return absl::OkStatus();
+    if (r == 0) {
+      if (absl::Now() >= deadline) return absl::DeadlineExceededError(std::string(what));
+      continue;
+    }
+    if (errno == EINTR) continue;
+    return ErrnoToStatus(errno, "poll failed");
+  }
+}
+
+std::string SockaddrString(const sockaddr* sa) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  uint16_t port = 0;
+  if (sa->sa_family == AF_INET) {
+    auto* in = reinterpret_cast<const sockaddr_in*>(sa);
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+    port = ntohs(in->sin_port);
+    return absl::StrCat(host, ":", port);
+  }
+  if (sa->sa_family == AF_INET6) {
+    auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
+    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+    port = ntohs(in6->sin6_port);
+    return absl::StrCat("[", host, "]:", port);
+  }
+  return "(unknown address)";
+}
+
+void SetSocketOptions(int fd) {
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+  int flags = ::fcntl(fd, F_GETFL, 0);
+  ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+// After refusing a peer: send our FIN and read what the peer still sends for
+// a moment, so that closing does not turn into a reset that could destroy the
+// alert telling the peer why it was refused.
+void LingeringClose(int fd) {
+  ::shutdown(fd, SHUT_WR);
+  absl::Time until = absl::Now() + absl::Milliseconds(250);
+  char buf[4096];
+  while (WaitFd(fd, false, until, "").ok()) {
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) break;
+  }
+  ::close(fd);
+}
+
+// ---------------------------------------------------------------------------
+// Errors.
+
+// The status for a failed SSL operation that returned `ret`, taking the
+// reason from the verify callback or the error queue.
+absl::Status SslFailure(SSL* ssl, int ret, const HandshakeState& st, const SocketState& sock,
+                        bool handshake) {
+  int err = SSL_get_error(ssl, ret);
+  if (st.verify_error != X509_V_OK) {
+    ERR_clear_error();
+    return absl::UnauthenticatedError(st.verify_message);
+  }
+  const std::string& peer = st.peer;
+  if (err == SSL_ERROR_ZERO_RETURN) {
+    return absl::UnavailableError(absl::StrCat("peer ", peer, " closed the connection",
+                                               handshake ? " during the TLS handshake" : ""));
+  }
+  if (err == SSL_ERROR_SYSCALL) {
+    ERR_clear_error();
+    if (sock.last_errno != 0) {
+      return absl::UnavailableError(absl::StrCat("connection to peer ", peer, " broke off",
+                                                 handshake ? " during the TLS handshake" : "",
+                                                 ": ", strerror(sock.last_errno)));
+    }
+    return absl::UnavailableError(absl::StrCat("peer ", peer, " closed the connection",
+                                               handshake ? " during the TLS handshake"
+                                                         : " without ending TLS cleanly"));
+  }
+  uint32_t packed = ERR_peek_last_error();
+  int reason = ERR_GET_LIB(packed) == ERR_LIB_SSL ? ERR_GET_REASON(packed) : 0;
+  std::string detail = LastSslError();
+  switch (reason) {
+    case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+      return absl::UnauthenticatedError(absl::StrCat(
+          "peer ", peer,
+          " presented no certificate; certificate authentication (port 8084) requires each "
+          "host to present one: ",
+          kIssueHint));
+    case SSL_R_TLSV1_ALERT_CERTIFICATE_REQUIRED:
+      return absl::UnauthenticatedError(absl::StrCat(
+          "peer ", peer,
+          " requires this host to present a certificate (certificate authentication, port "
+          "8084) and none is configured: set the certificate and key; ",
+          kIssueHint));
+    case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+    case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+    case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+    case SSL_R_TLSV1_ALERT_ACCESS_DENIED:
+    case SSL_R_TLSV1_ALERT_DECRYPT_ERROR:
+      return absl::UnauthenticatedError(absl::StrCat(
+          "peer ", peer,
+          " refused this host's certificate: it is not issued by the certificate authority "
+          "that peer trusts (",
+          detail, "); ", kIssueHint));
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+      return absl::UnauthenticatedError(absl::StrCat(
+          "peer ", peer,
+          " refused this host's certificate because it has expired; issue a new one with "
+          "`asrctl pki issue`"));
+    case SSL_R_WRONG_VERSION_NUMBER:
+    case SSL_R_HTTP_REQUEST:
+    case SSL_R_HTTPS_PROXY_REQUEST:
+      return absl::UnavailableError(absl::StrCat(
+          "peer ", peer,
+          " does not speak TLS (plain TCP?); asr uses only TLS 1.3 with certificate "
+          "authentication (port 8084)"));
+    case SSL_R_UNSUPPORTED_PROTOCOL:
+    case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+      return absl::UnavailableError(absl::StrCat(
+          "peer ", peer, " does not speak TLS 1.3, the only version asr accepts (", detail, ")"));
+    default:
+      return absl::UnavailableError(absl::StrCat(handshake ? "TLS handshake with peer " : "TLS error with peer ",
+                                                 peer, " failed: ", detail));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Configuration.
+
+absl::Status LoadCaInto(SSL_CTX* ctx, const std::string& ca_path) {
+  if (ca_path.empty()) {
+    return absl::InvalidArgumentError(
+        "no CA certificate configured: TLS needs the vault's ca.pem (from `asrctl pki init`)");
+  }
+  ASR_ASSIGN_OR_RETURN(std::string pem, ReadFileToString(ca_path));
+  bssl::UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  int count = 0;
+  for (;;) {
+    bssl::UniquePtr<X509> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    if (!cert) break;
+    if (!X509_STORE_add_cert(store, cert.get())) {
+      return absl::InternalError(absl::StrCat("cannot use CA certificate from ", ca_path, ": ",
+                                              LastSslError()));
+    }
+    ++count;
+  }
+  ERR_clear_error();
+  if (count == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(ca_path, " holds no PEM certificate; expected the vault's ca.pem"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LoadIdentityInto(SSL_CTX* ctx, const TlsConfig& config, bool required) {
+  if (config.cert_path.empty() && config.key_path.empty()) {
+    if (!required) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        "no certificate configured: a TLS listener needs this host's certificate and key "
+        "(e.g. recovery.pem and recovery.key from `asrctl pki init`)");
+  }
+  if (config.cert_path.empty() || config.key_path.empty()) {
+    return absl::InvalidArgumentError(
+        "a certificate needs its key and the key its certificate: set both paths");
+  }
+  ASR_ASSIGN_OR_RETURN(std::string cert_pem, ReadFileToString(config.cert_path));
+  ASR_ASSIGN_OR_RETURN(std::string key_pem, ReadFileToString(config.key_path));
+  bssl::UniquePtr<X509> cert = internal::ParseCertificatePem(cert_pem);
+  if (!cert) {
+    return absl::InvalidArgumentError(absl::StrCat(config.cert_path, " holds no PEM certificate"));
+  }
+  bssl::UniquePtr<EVP_PKEY> key = internal::ParsePrivateKeyPem(key_pem);
+  if (!key) {
+    return absl::InvalidArgumentError(absl::StrCat(config.key_path, " holds no PEM private key"));
+  }
+  if (!SSL_CTX_use_certificate(ctx, cert.get()) || !SSL_CTX_use_PrivateKey(ctx, key.get()) ||
+      !SSL_CTX_check_private_key(ctx)) {
+    return absl::InvalidArgumentError(absl::StrCat("the key in ", config.key_path,
+                                                   " does not belong to the certificate in ",
+                                                   config.cert_path, " (", LastSslError(), ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bssl::UniquePtr<SSL_CTX>> MakeContext(const TlsConfig& config, bool server) {
+  bssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_method()));
+  if (!ctx) return absl::InternalError(absl::StrCat("cannot create a TLS context: ", LastSslError()));
+  if (!SSL_CTX_set_min_proto_version(ctx.get(), TLS1_3_VERSION) ||
+      !SSL_CTX_set_max_proto_version(ctx.get(), TLS1_3_VERSION)) {
+    return absl::InternalError("this BoringSSL does not offer TLS 1.3");
+  }
+  ASR_RETURN_IF_ERROR(LoadIdentityInto(ctx.get(), config, server));
+  ASR_RETURN_IF_ERROR(LoadCaInto(ctx.get(), config.ca_path));
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                     VerifyCallback);
+  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
+  SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  return ctx;
+}
+
+// ---------------------------------------------------------------------------
+// The stream.
+
+class TlsStream final : public ByteStream {
+ public:
+  TlsStream(std::unique_ptr<SocketState> sock, bssl::UniquePtr<SSL> ssl, std::string peer,
+            absl::Duration io_timeout)
+      : sock_(std::move(sock)), ssl_(std::move(ssl)), io_timeout_(io_timeout) {
+    st_.peer = std::move(peer);
+  }
+
+  ~TlsStream() override {
+    ssl_.reset();
+    if (sock_->fd >= 0) ::close(sock_->fd);
+  }
+
+  absl::Status WriteAll(const void* data, size_t size) override {
+    const char* p = static_cast<const char*>(data);
+    while (size > 0) {
+      int chunk = static_cast<int>(std::min<size_t>(size, 1 << 30));
+      int n = 0;
+      int err = SSL_ERROR_NONE;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (closed_) return ClosedError();
+        ERR_clear_error();
+        n = SSL_write(ssl_.get(), p, chunk);
+        if (n <= 0) {
+          err = SSL_get_error(ssl_.get(), n);
+          if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+            return Annotate(SslFailure(ssl_.get(), n, st_, *sock_, false),
+                            absl::StrCat("cannot send to ", st_.peer));
+          }
+        }
+      }
+      if (n > 0) {
+        p += n;
+        size -= static_cast<size_t>(n);
+        continue;
+      }
+      ASR_RETURN_IF_ERROR(Wait(err == SSL_ERROR_WANT_WRITE));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ReadExactly(void* out, size_t size) override {
+    char* p = static_cast<char*>(out);
+    size_t done = 0;
+    while (done < size) {
+      ASR_ASSIGN_OR_RETURN(size_t n, ReadSome(p + done, size - done));
+      if (n == 0) {
+        if (done == 0) return absl::OutOfRangeError(absl::StrCat(st_.peer, " closed the stream"));
+        return absl::UnavailableError(
+            absl::StrCat(st_.peer, " closed the stream in the middle of a message"));
+      }
+      done += n;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<size_t> ReadSome(void* out, size_t size) override {
+    if (size == 0) return 0;
+    int chunk = static_cast<int>(std::min<size_t>(size, 1 << 30));
+    for (;;) {
+      int n = 0;
+      int err = SSL_ERROR_NONE;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (closed_) return ClosedError();
+        if (eof_) return 0;
+        ERR_clear_error();
+        n = SSL_read(ssl_.get(), out, chunk);
+        if (n > 0) return static_cast<size_t>(n);
+        err = SSL_get_error(ssl_.get(), n);
+        if (err == SSL_ERROR_ZERO_RETURN) {
+          eof_ = true;
+          return 0;
+        }
+        if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+          return Annotate(SslFailure(ssl_.get(), n, st_, *sock_, false),
+                          absl::StrCat("cannot receive from ", st_.peer));
+        }
+      }
+      ASR_RETURN_IF_ERROR(Wait(err == SSL_ERROR_WANT_WRITE));
+    }
+  }
+
+  absl::Status Close() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return absl::OkStatus();
+    closed_ = true;
+    absl::Status result = absl::OkStatus();
+    // close_notify; returns 0 once sent (we do not wait for the peer's).
+    absl::Time deadline = absl::Now() + absl::Seconds(5);
+    for (;;) {
+      ERR_clear_error();
+      int r = SSL_shutdown(ssl_.get());
+      if (r >= 0) break;
+      int err = SSL_get_error(ssl_.get(), r);
+      if (err != SSL_ERROR_WANT_WRITE && err != SSL_ERROR_WANT_READ) {
+        result = Annotate(SslFailure(ssl_.get(), r, st_, *sock_, false),
+                          absl::StrCat("cannot close the stream to ", st_.peer, " cleanly"));
+        break;
+      }
+      absl::Status w = WaitFd(sock_->fd, err == SSL_ERROR_WANT_WRITE, deadline,
+                              absl::StrCat("closing the stream to ", st_.peer, " timed out"));
+      if (!w.ok()) {
+        result = w;
+        break;
+      }
+    }
+    ERR_clear_error();
+    // Wakes a reader of this stream waiting in another thread; the descriptor
+    // itself is released by the destructor, after every user is done.
+    ::shutdown(sock_->fd, SHUT_RDWR);
+    return result;
+  }
+
+  std::string PeerDescription() const override { return st_.peer; }
+
+ private:
+  absl::Status ClosedError() const {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the stream to ", st_.peer, " was closed by this host"));
+  }
+
+  absl::Status Wait(bool for_write) {
+    absl::Time deadline = io_timeout_ == absl::InfiniteDuration()
+                              ? absl::InfiniteFuture()
+                              : absl::Now() + io_timeout_;
+    return WaitFd(sock_->fd, for_write, deadline,
+                  absl::StrCat("no progress ", for_write ? "sending to " : "receiving from ",
+                               st_.peer, " for ", absl::FormatDuration(io_timeout_)));
+  }
+
+  std::unique_ptr<SocketState> sock_;
+  bssl::UniquePtr<SSL> ssl_;
+  absl::Duration io_timeout_;
+  HandshakeState st_;  // peer name; no verify errors after the handshake
+  std::mutex mu_;      // guards ssl_ calls, closed_, eof_
+  bool closed_ = false;
+  bool eof_ = false;
+};
+
+// Runs the handshake on connected non-blocking `fd` (owned by the result on
+// success; closed on failure).
+absl::StatusOr<std::unique_ptr<ByteStream>> Handshake(SSL_CTX* ctx, int fd, std::string peer,
+                                                      bool server, const TlsConfig& config,
+                                                      const std::string& sni_host,
+                                                      absl::Time deadline) {
+  auto sock = std::make_unique<SocketState>();
+  sock->fd = fd;
+  HandshakeState st;
+  st.peer = peer;
+  auto fail = [&](absl::Status s) {
+    LingeringClose(fd);
+    return s;
+  };
+  bssl::UniquePtr<SSL> ssl(SSL_new(ctx));
+  bssl::UniquePtr<BIO> bio(BIO_new(SocketBioMethod()));
+  if (!ssl || !bio) {
+    ::close(fd);
+    return absl::InternalError(absl::StrCat("cannot set up TLS: ", LastSslError()));
+  }
+  BIO_set_data(bio.get(), sock.get());
+  BIO_set_init(bio.get(), 1);
+  // With the same BIO for reading and writing, |ssl| takes one reference.
+  SSL_set_bio(ssl.get(), bio.get(), bio.get());
+  bio.release();
+  SSL_set_ex_data(ssl.get(), HandshakeStateIndex(), &st);
+  if (!config.expected_peer_name.empty()) {
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl.get());
+    unsigned char buf[16];
+    const std::string& name = config.expected_peer_name;
+    bool is_ip = inet_pton(AF_INET, name.c_str(), buf) == 1 ||
+                 inet_pton(AF_INET6, name.c_str(), buf) == 1;
+    int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str())
+                   : X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
+    if (!ok) {
+      ::close(fd);
+      return absl::InvalidArgumentError(absl::StrCat("bad expected peer name \"", name, "\""));
+    }
+  }
+  if (server) {
+    SSL_set_accept_state(ssl.get());
+  } else {
+    SSL_set_connect_state(ssl.get());
+    if (!sni_host.empty()) SSL_set_tlsext_host_name(ssl.get(), sni_host.c_str());
+  }
+  std::string timeout_msg = absl::StrCat(
+      "peer ", peer, " did not complete the TLS handshake in time",
+      server ? " (a client that connects and stays silent: plain TCP?)" : "");
+  for (;;) {
+    ERR_clear_error();
+    int r = SSL_do_handshake(ssl.get());
+    if (r == 1) break;
+    int err = SSL_get_error(ssl.get(), r);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      absl::Status w = WaitFd(fd, err == SSL_ERROR_WANT_WRITE, deadline, timeout_msg);
+      if (!w.ok()) {
+        ssl.reset();
+        return fail(w);
+      }
+      continue;
+    }
+    absl::Status s = SslFailure(ssl.get(), r, st, *sock, true);
+    ssl.reset();
+    return fail(s);
+  }
+  if (SSL_version(ssl.get()) != TLS1_3_VERSION) {
+    ssl.reset();
+    return fail(absl::UnavailableError(
+        absl::StrCat("peer ", peer, " negotiated a TLS version other than 1.3")));
+  }
+  // The ready byte: see tls.h.
+  for (;;) {
+    ERR_clear_error();
+    uint8_t b = kTlsReadyByte;
+    int r = server ? SSL_write(ssl.get(), &b, 1) : SSL_read(ssl.get(), &b, 1);
+    if (r == 1) {
+      if (!server && b != kTlsReadyByte) {
+        ssl.reset();
+        return fail(absl::UnavailableError(absl::StrCat(
+            "peer ", peer, " is not an asr endpoint (unexpected first byte after the handshake)")));
+      }
+      break;
+    }
+    int err = SSL_get_error(ssl.get(), r);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      absl::Status w = WaitFd(fd, err == SSL_ERROR_WANT_WRITE, deadline,
+                              absl::StrCat("peer ", peer, " did not confirm the connection in time"));
+      if (!w.ok()) {
+        ssl.reset();
+        return fail(w);
+      }
+      continue;
+    }
+    absl::Status s = SslFailure(ssl.get(), r, st, *sock, true);
+    ssl.reset();
+    return fail(s);
+  }
+  SSL_set_ex_data(ssl.get(), HandshakeStateIndex(), nullptr);
+  bssl::UniquePtr<X509> leaf(SSL_get_peer_certificate(ssl.get()));  // a new reference
+  std::string cn = internal::CommonName(leaf.get());
+  std::string description = cn.empty() ? peer : absl::StrCat(peer, " (CN=", cn, ")");
+  return std::unique_ptr<ByteStream>(std::make_unique<TlsStream>(
+      std::move(sock), std::move(ssl), std::move(description), config.io_timeout));
+}
+
+absl::StatusOr<struct addrinfo*> Resolve(const std::string& host, uint16_t port, bool passive) {
+  struct addrinfo hints;
+  memset(&hints, 0, sizeof(hints));
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = passive ? AI_PASSIVE : AI_ADDRCONFIG;
+  struct addrinfo* res = nullptr;
+  std::string port_text = std::to_string(port);
+  int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), port_text.c_str(), &hints, &res);
+  if (rc != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot resolve ", host, ":", port, ": ", gai_strerror(rc)));
+  }
+  return res;
+}
+
+}  // namespace
+
+absl::Status CheckAuthentication(absl::string_view method) {
+  std::string m = absl::AsciiStrToLower(method);
+  if (m == "certificate" || m == "certificates" || m == "cert" || m == "x509") {
+    return absl::OkStatus();
+  }
+  if (m == "kerberos" || m == "negotiate" || m == "kerberos-8083") {
+    return absl::UnimplementedError(absl::StrCat(
+        "Kerberos authentication (port ", kKerberosAuthPort,
+        ") is not available on this platform; use certificate authentication (port ",
+        kCertificateAuthPort, ") with host certificates from `asrctl pki init`"));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown authentication method \"", method, "\"; asr supports certificate authentication (port ",
+      kCertificateAuthPort, ")"));
+}
+
+struct TlsListener::Impl {
+  bssl::UniquePtr<SSL_CTX> ctx;
+  TlsConfig config;
+  std::string address;
+};
+
+TlsListener::TlsListener(int fd, uint16_t port, std::unique_ptr<Impl> impl)
+    : fd_(fd), port_(port), impl_(std::move(impl)) {}
+
+TlsListener::~TlsListener() {
+  Close();
+  ::close(fd_);
+}
+
+void TlsListener::Close() {
+  if (closed_.exchange(true)) return;
+  ::shutdown(fd_, SHUT_RDWR);  // wakes a waiting accept()
+}
+
+absl::StatusOr<std::unique_ptr<TlsListener>> TlsListener::Listen(const std::string& host,
+                                                                 uint16_t port,
+                                                                 const TlsConfig& config) {
+  ASR_ASSIGN_OR_RETURN(bssl::UniquePtr<SSL_CTX> ctx, MakeContext(config, /*server=*/true));
+  ASR_ASSIGN_OR_RETURN(struct addrinfo * res, Resolve(host, port, true));
+  absl::Status last = absl::UnavailableError(absl::StrCat("no address for ", host));
+  int fd = -1;
+  for (struct addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      last = ErrnoToStatus(errno, "cannot create a socket");
+      continue;
+    }
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, 128) == 0) break;
+    last = absl::UnavailableError(absl::StrCat("cannot listen on ", host, ":", port, ": ",
+                                               strerror(errno)));
+    ::close(fd);
+    fd = -1;
+  }
+  ::freeaddrinfo(res);
+  if (fd < 0) return last;
+  sockaddr_storage ss;
+  socklen_t len = sizeof(ss);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  uint16_t bound = ss.ss_family == AF_INET6
+                       ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
+                       : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  auto impl = std::make_unique<Impl>();
+  impl->ctx = std::move(ctx);
+  impl->config = config;
+  impl->address = SockaddrString(reinterpret_cast<sockaddr*>(&ss));
+  return std::unique_ptr<TlsListener>(new TlsListener(fd, bound, std::move(impl)));
+}
+
+absl::StatusOr<std::unique_ptr<ByteStream>> TlsListener::Accept() {
+  for (;;) {
+    if (closed_.load()) {
+      return absl::CancelledError(absl::StrCat("listener on ", impl_->address, " was closed"));
+    }
+    sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    int fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (closed_.load()) continue;
+      if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
+      return ErrnoToStatus(errno, absl::StrCat("cannot accept on ", impl_->address));
+    }
+    std::string peer = SockaddrString(reinterpret_cast<sockaddr*>(&ss));
+    SetSocketOptions(fd);
+    absl::Time deadline = absl::Now() + impl_->config.handshake_timeout;
+    // A TLS connection starts with a handshake record (content type 22).
+    absl::Status w = WaitFd(
+        fd, false, deadline,
+        absl::StrCat("peer ", peer, " connected but did not start a TLS handshake within ",
+                     absl::FormatDuration(impl_->config.handshake_timeout), " (plain TCP?)"));
+    if (!w.ok()) {
+      LingeringClose(fd);
+      return w;
+    }
+    uint8_t first = 0;
+    ssize_t n;
+    do {
+      n = ::recv(fd, &first, 1, MSG_PEEK);
+    } while (n < 0 && errno == EINTR);
+    if (n == 0) {
+      ::close(fd);
+      return absl::UnavailableError(
+          absl::StrCat("peer ", peer, " closed the connection before a TLS handshake"));
+    }
+    if (n < 0) {
+      int e = errno;
+      ::close(fd);
+      return ErrnoToStatus(e, absl::StrCat("cannot receive from peer ", peer));
+    }
+    if (first != 22) {
+      LingeringClose(fd);
+      return absl::UnavailableError(absl::StrCat(
+          "peer ", peer,
+          " did not start a TLS handshake (plain TCP?); asr accepts only TLS 1.3 with "
+          "certificate authentication (port ",
+          kCertificateAuthPort, ")"));
+    }
+    return Handshake(impl_->ctx.get(), fd, peer, /*server=*/true, impl_->config, "", deadline);
+  }
+}
+
+absl::StatusOr<std::unique_ptr<ByteStream>> TlsConnect(const std::string& host, uint16_t port,
+                                                       const TlsConfig& config,
+                                                       absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  ASR_ASSIGN_OR_RETURN(bssl::UniquePtr<SSL_CTX> ctx, MakeContext(config, /*server=*/false));
+  ASR_ASSIGN_OR_RETURN(struct addrinfo * res, Resolve(host, port, false));
+  std::string target = absl::StrCat(host, ":", port);
+  absl::Status last = absl::UnavailableError(absl::StrCat("no address for ", target));
+  int fd = -1;
+  std::string peer;
+  for (struct addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      last = ErrnoToStatus(errno, "cannot create a socket");
+      continue;
+    }
+    SetSocketOptions(fd);
+    peer = SockaddrString(ai->ai_addr);
+    int rc = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
+    int err = rc == 0 ? 0 : errno;
+    if (err == EINPROGRESS || err == EINTR) {
+      absl::Status w = WaitFd(fd, true, deadline,
+                              absl::StrCat("connecting to ", target, " timed out after ",
+                                           absl::FormatDuration(timeout)));
+      if (!w.ok()) {
+        ::close(fd);
+        fd = -1;
+        last = w;
+        break;
+      }
+      socklen_t len = sizeof(err);
+      ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    }
+    if (err == 0) break;
+    last = absl::UnavailableError(absl::StrCat("cannot connect to ", target, " (", peer, "): ",
+                                               strerror(err),
+                                               "; is the recovery host's receiver listening?"));
+    ::close(fd);
+    fd = -1;
+  }
+  ::freeaddrinfo(res);
+  if (fd < 0) return last;
+  unsigned char buf[16];
+  bool host_is_ip =
+      inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+  return Handshake(ctx.get(), fd, peer, /*server=*/false, config, host_is_ip ? "" : host,
+                   deadline);
+}
+
+}  // namespace asr::net

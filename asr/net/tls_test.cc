@@ -1,0 +1,396 @@
+#include "asr/net/tls.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "asr/common/file_util.h"
+#include "asr/net/pki.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace asr::net {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+using StreamOr = absl::StatusOr<std::unique_ptr<ByteStream>>;
+
+std::string Msg(const absl::Status& s) { return std::string(s.message()); }
+
+// A vault CA with good, foreign and expired host certificates on disk.
+class TlsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const char* base = getenv("TEST_TMPDIR");
+    std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/tls_test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = new std::string(tmpl);
+    absl::Time now = absl::Now();
+    auto ca = CreateCertificateAuthority("vault CA", now - absl::Hours(24 * 30),
+                                         now + absl::Hours(24 * 30));
+    auto foreign_ca = CreateCertificateAuthority("vault CA", now - absl::Hours(24 * 30),
+                                                 now + absl::Hours(24 * 30));
+    ASSERT_TRUE(ca.ok() && foreign_ca.ok());
+    ASSERT_TRUE(WritePemKeyPair(*dir_, "ca", *ca).ok());
+    ASSERT_TRUE(WritePemKeyPair(*dir_, "foreign-ca", *foreign_ca).ok());
+    struct Host {
+      const char* file;
+      const PemKeyPair* ca;
+      const char* name;
+      int days;
+    } hosts[] = {{"primary", &*ca, "primary-host", 30},
+                 {"recovery", &*ca, "recovery-host", 30},
+                 {"foreign", &*foreign_ca, "intruder", 30},
+                 {"expired", &*ca, "expired-host", -1}};
+    for (const Host& h : hosts) {
+      auto pair = IssueHostCertificate(*h.ca, HostRequest(h.name, now, h.days, {"127.0.0.1"}));
+      ASSERT_TRUE(pair.ok()) << pair.status();
+      ASSERT_TRUE(WritePemKeyPair(*dir_, h.file, *pair).ok());
+    }
+  }
+
+  static TlsConfig Config(const std::string& host) {
+    TlsConfig c;
+    c.cert_path = *dir_ + "/" + host + ".pem";
+    c.key_path = *dir_ + "/" + host + ".key";
+    c.ca_path = *dir_ + "/ca.pem";
+    c.handshake_timeout = absl::Seconds(10);
+    return c;
+  }
+
+  std::unique_ptr<TlsListener> Listen(const TlsConfig& config) {
+    auto l = TlsListener::Listen("127.0.0.1", 0, config);
+    EXPECT_TRUE(l.ok()) << l.status();
+    EXPECT_NE((*l)->port(), 0);
+    return std::move(*l);
+  }
+
+  static std::future<StreamOr> AcceptAsync(TlsListener* l) {
+    return std::async(std::launch::async, [l] { return l->Accept(); });
+  }
+
+  static StreamOr Connect(uint16_t port, const TlsConfig& config) {
+    return TlsConnect("127.0.0.1", port, config, absl::Seconds(10));
+  }
+
+  // A plain TCP connection to 127.0.0.1:port.
+  static int PlainConnect(uint16_t port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    return fd;
+  }
+
+  // Checks that `l` still accepts a good client and carries a byte.
+  void ExpectListenerWorks(TlsListener* l) {
+    auto server = AcceptAsync(l);
+    StreamOr client = Connect(l->port(), Config("primary"));
+    ASSERT_TRUE(client.ok()) << client.status();
+    StreamOr s = server.get();
+    ASSERT_TRUE(s.ok()) << s.status();
+    char c = 'x';
+    ASSERT_TRUE((*client)->WriteAll(&c, 1).ok());
+    char got = 0;
+    ASSERT_TRUE((*s)->ReadExactly(&got, 1).ok());
+    EXPECT_EQ(got, 'x');
+  }
+
+  static std::string* dir_;
+};
+
+std::string* TlsTest::dir_ = nullptr;
+
+std::vector<uint8_t> Pattern(size_t size, uint32_t seed) {
+  std::vector<uint8_t> v(size);
+  uint32_t x = seed;
+  for (size_t i = 0; i < size; ++i) {
+    x = x * 1664525u + 1013904223u;
+    v[i] = static_cast<uint8_t>(x >> 24);
+  }
+  return v;
+}
+
+TEST_F(TlsTest, MutualAuthRoundTripOfSeveralMiBBothWays) {
+  auto listener = Listen(Config("recovery"));
+  auto server_future = AcceptAsync(listener.get());
+  StreamOr client = Connect(listener->port(), Config("primary"));
+  ASSERT_TRUE(client.ok()) << client.status();
+  StreamOr server = server_future.get();
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_THAT((*client)->PeerDescription(), HasSubstr("CN=recovery-host"));
+  EXPECT_THAT((*server)->PeerDescription(), HasSubstr("CN=primary-host"));
+  EXPECT_THAT((*client)->PeerDescription(),
+              StartsWith(absl::StrCat("127.0.0.1:", listener->port())));
+
+  const size_t kSize = 5 * 1024 * 1024 + 123;
+  std::vector<uint8_t> up = Pattern(kSize, 1);
+  std::vector<uint8_t> down = Pattern(kSize, 2);
+
+  // Full duplex: each side writes from one thread while reading in another.
+  auto write_up = std::async(std::launch::async, [&] {
+    for (size_t off = 0; off < kSize; off += 1 << 20) {
+      absl::Status s = (*client)->WriteAll(up.data() + off, std::min<size_t>(1 << 20, kSize - off));
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  });
+  auto write_down =
+      std::async(std::launch::async, [&] { return (*server)->WriteAll(down.data(), kSize); });
+  std::vector<uint8_t> got_up(kSize), got_down(kSize);
+  auto read_up = std::async(std::launch::async,
+                            [&] { return (*server)->ReadExactly(got_up.data(), kSize); });
+  ASSERT_TRUE((*client)->ReadExactly(got_down.data(), kSize).ok());
+  ASSERT_TRUE(read_up.get().ok());
+  ASSERT_TRUE(write_up.get().ok());
+  ASSERT_TRUE(write_down.get().ok());
+  EXPECT_TRUE(got_up == up);
+  EXPECT_TRUE(got_down == down);
+
+  // Clean close: the reader sees end of stream (OutOfRange before any byte).
+  ASSERT_TRUE((*client)->Close().ok());
+  char c;
+  absl::Status eof = (*server)->ReadExactly(&c, 1);
+  EXPECT_EQ(eof.code(), absl::StatusCode::kOutOfRange) << eof;
+  auto n = (*server)->ReadSome(&c, 1);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0u);
+  EXPECT_TRUE((*server)->Close().ok());
+  EXPECT_EQ((*client)->WriteAll(&c, 1).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(TlsTest, BrokenOffMidMessageIsUnavailable) {
+  auto listener = Listen(Config("recovery"));
+  auto server_future = AcceptAsync(listener.get());
+  StreamOr client = Connect(listener->port(), Config("primary"));
+  ASSERT_TRUE(client.ok()) << client.status();
+  StreamOr server = server_future.get();
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_TRUE((*client)->WriteAll("abc", 3).ok());
+  client->reset();  // gone without close_notify
+  char buf[10];
+  absl::Status s = (*server)->ReadExactly(buf, sizeof(buf));
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+}
+
+TEST_F(TlsTest, ClientWithForeignCertificateIsRefused) {
+  auto listener = Listen(Config("recovery"));
+  auto server_future = AcceptAsync(listener.get());
+  StreamOr client = Connect(listener->port(), Config("foreign"));
+  StreamOr server = server_future.get();
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(Msg(server.status()),
+              HasSubstr("presented a certificate not issued by this vault's certificate "
+                        "authority"));
+  EXPECT_THAT(Msg(server.status()), StartsWith("peer 127.0.0.1:"));
+  EXPECT_THAT(Msg(server.status()), HasSubstr("CN=intruder"));
+  ASSERT_FALSE(client.ok());
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kUnauthenticated) << client.status();
+  EXPECT_THAT(Msg(client.status()), HasSubstr("refused this host's certificate"));
+  ExpectListenerWorks(listener.get());
+}
+
+TEST_F(TlsTest, ServerWithForeignCertificateIsRefused) {
+  auto listener = Listen(Config("foreign"));
+  auto server_future = AcceptAsync(listener.get());
+  StreamOr client = Connect(listener->port(), Config("primary"));
+  ASSERT_FALSE(client.ok());
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(Msg(client.status()),
+              HasSubstr(absl::StrCat("peer 127.0.0.1:", listener->port(),
+                                     " presented a certificate not issued by this vault's "
+                                     "certificate authority")));
+  StreamOr server = server_future.get();
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kUnauthenticated) << server.status();
+  EXPECT_THAT(Msg(server.status()), HasSubstr("refused this host's certificate"));
+}
+
+TEST_F(TlsTest, ExpiredClientCertificateIsRefused) {
+  auto listener = Listen(Config("recovery"));
+  auto server_future = AcceptAsync(listener.get());
+  StreamOr client = Connect(listener->port(), Config("expired"));
+  StreamOr server = server_future.get();
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(Msg(server.status()), HasSubstr("certificate of CN=expired-host expired at "));
+  ASSERT_FALSE(client.ok());
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kUnauthenticated) << client.status();
+  EXPECT_THAT(Msg(client.status()), HasSubstr("expired"));
+  ExpectListenerWorks(listener.get());
+}
+
+TEST_F(TlsTest, ExpiredServerCertificateIsRefused) {
+  auto listener = Listen(Config("expired"));
+  auto server_future = AcceptAsync(listener.get());
+  StreamOr client = Connect(listener->port(), Config("primary"));
+  ASSERT_FALSE(client.ok());
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(Msg(client.status()), HasSubstr("certificate of CN=expired-host expired at "));
+  EXPECT_FALSE(server_future.get().ok());
+}
+
+TEST_F(TlsTest, PlainTcpClientIsRefusedAndListenerKeepsWorking) {
+  auto listener = Listen(Config("recovery"));
+  auto server_future = AcceptAsync(listener.get());
+  int fd = PlainConnect(listener->port());
+  const char hello[] = "HELLO replica\r\n";
+  ASSERT_EQ(send(fd, hello, sizeof(hello) - 1, MSG_NOSIGNAL), static_cast<ssize_t>(sizeof(hello) - 1));
+  StreamOr server = server_future.get();
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(Msg(server.status()), StartsWith("peer 127.0.0.1:"));
+  EXPECT_THAT(Msg(server.status()), HasSubstr("did not start a TLS handshake (plain TCP?)"));
+  close(fd);
+  ExpectListenerWorks(listener.get());
+}
+
+TEST_F(TlsTest, SilentClientTimesOutAndListenerKeepsWorking) {
+  TlsConfig config = Config("recovery");
+  config.handshake_timeout = absl::Milliseconds(300);
+  auto listener = Listen(config);
+  auto server_future = AcceptAsync(listener.get());
+  int fd = PlainConnect(listener->port());
+  absl::Time start = absl::Now();
+  StreamOr server = server_future.get();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(Msg(server.status()), HasSubstr("did not start a TLS handshake"));
+  EXPECT_THAT(Msg(server.status()), HasSubstr("plain TCP?"));
+  close(fd);
+  ExpectListenerWorks(listener.get());
+}
+
+TEST_F(TlsTest, ClientWithoutCertificateIsRefused) {
+  auto listener = Listen(Config("recovery"));
+  auto server_future = AcceptAsync(listener.get());
+  TlsConfig anonymous;
+  anonymous.ca_path = *dir_ + "/ca.pem";
+  StreamOr client = Connect(listener->port(), anonymous);
+  StreamOr server = server_future.get();
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(Msg(server.status()), HasSubstr("presented no certificate"));
+  ASSERT_FALSE(client.ok());
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kUnauthenticated) << client.status();
+  EXPECT_THAT(Msg(client.status()), HasSubstr("requires this host to present a certificate"));
+}
+
+TEST_F(TlsTest, ClientChecksExpectedPeerName) {
+  auto listener = Listen(Config("recovery"));
+  auto server_future = AcceptAsync(listener.get());
+  TlsConfig config = Config("primary");
+  config.expected_peer_name = "some-other-host";
+  StreamOr client = Connect(listener->port(), config);
+  ASSERT_FALSE(client.ok());
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(Msg(client.status()), HasSubstr("not for the expected host name"));
+  EXPECT_FALSE(server_future.get().ok());
+
+  server_future = AcceptAsync(listener.get());
+  config.expected_peer_name = "recovery-host";
+  client = Connect(listener->port(), config);
+  EXPECT_TRUE(client.ok()) << client.status();
+  EXPECT_TRUE(server_future.get().ok());
+}
+
+TEST_F(TlsTest, KerberosIsRefused) {
+  absl::Status s = CheckAuthentication("Kerberos");
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(Msg(s), HasSubstr("Kerberos authentication (port 8083) is not available on this "
+                                "platform"));
+  EXPECT_THAT(Msg(s), HasSubstr("certificate authentication (port 8084)"));
+  EXPECT_TRUE(CheckAuthentication("certificate").ok());
+  EXPECT_EQ(CheckAuthentication("ntlm").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(kCertificateAuthPort, 8084);
+}
+
+TEST_F(TlsTest, CloseWakesAccept) {
+  auto listener = Listen(Config("recovery"));
+  auto server_future = AcceptAsync(listener.get());
+  absl::SleepFor(absl::Milliseconds(50));
+  listener->Close();
+  StreamOr server = server_future.get();
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kCancelled) << server.status();
+}
+
+TEST_F(TlsTest, ConfigurationErrorsNameTheFile) {
+  TlsConfig missing = Config("recovery");
+  missing.cert_path = *dir_ + "/nope.pem";
+  auto l = TlsListener::Listen("127.0.0.1", 0, missing);
+  EXPECT_FALSE(l.ok());
+  EXPECT_THAT(Msg(l.status()), HasSubstr("nope.pem"));
+
+  TlsConfig mismatched = Config("recovery");
+  mismatched.key_path = *dir_ + "/primary.key";
+  l = TlsListener::Listen("127.0.0.1", 0, mismatched);
+  EXPECT_EQ(l.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Msg(l.status()), HasSubstr("does not belong to the certificate"));
+
+  TlsConfig no_ca = Config("recovery");
+  no_ca.ca_path = "";
+  EXPECT_EQ(TlsListener::Listen("127.0.0.1", 0, no_ca).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  TlsConfig no_cert;
+  no_cert.ca_path = *dir_ + "/ca.pem";
+  EXPECT_EQ(TlsListener::Listen("127.0.0.1", 0, no_cert).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(TlsTest, ConnectionRefusedIsUnavailable) {
+  uint16_t port;
+  {
+    auto listener = Listen(Config("recovery"));
+    port = listener->port();
+  }
+  StreamOr client = Connect(port, Config("primary"));
+  ASSERT_FALSE(client.ok());
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kUnavailable) << client.status();
+  EXPECT_THAT(Msg(client.status()), HasSubstr("cannot connect to 127.0.0.1:"));
+}
+
+TEST_F(TlsTest, PlainTcpServerIsRefused) {
+  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(lfd, 1), 0);
+  socklen_t len = sizeof(addr);
+  getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::thread plain([lfd] {
+    int fd = accept(lfd, nullptr, nullptr);
+    const char banner[] = "220 plain text service ready\r\n";
+    send(fd, banner, sizeof(banner) - 1, MSG_NOSIGNAL);
+    char buf[4096];
+    while (recv(fd, buf, sizeof(buf), 0) > 0) {
+    }
+    close(fd);
+  });
+  StreamOr client = Connect(ntohs(addr.sin_port), Config("primary"));
+  ASSERT_FALSE(client.ok());
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kUnavailable) << client.status();
+  EXPECT_THAT(Msg(client.status()), HasSubstr("plain TCP?"));
+  client = absl::UnavailableError("done");
+  plain.join();
+  close(lfd);
+}
+
+}  // namespace
+}  // namespace asr::net
