@@ -1,0 +1,106 @@
+#include "asr/cli/pki_commands.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "asr/common/file_util.h"
+#include "asr/net/pki.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace asr::cli {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Result {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+Result Asrctl(const std::vector<std::string>& args) {
+  CommandRegistry registry;
+  RegisterPkiCommands(registry);
+  std::ostringstream out, err;
+  int code = registry.Run(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+std::string TempDir() {
+  const char* base = getenv("TEST_TMPDIR");
+  std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/pki_cli.XXXXXX";
+  EXPECT_NE(mkdtemp(tmpl.data()), nullptr);
+  return tmpl;
+}
+
+mode_t Mode(const std::string& path) {
+  struct stat st;
+  EXPECT_EQ(stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 0777;
+}
+
+TEST(PkiCommandsTest, InitCreatesVerifiableCertificatesWithPrivateKeys) {
+  std::string dir = TempDir() + "/vault";
+  Result r = Asrctl({"pki", "init", "--dir", dir, "--primary-name", "hv-01", "--recovery-name",
+                  "hv-02", "--days", "30"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("CN=hv-01"));
+  for (const char* f : {"ca.pem", "ca.key", "primary.pem", "primary.key", "recovery.pem",
+                        "recovery.key"}) {
+    EXPECT_TRUE(PathExists(dir + "/" + f)) << f;
+  }
+  for (const char* key : {"ca.key", "primary.key", "recovery.key"}) {
+    EXPECT_EQ(Mode(dir + "/" + key), 0600u) << key;
+  }
+  auto ca = ReadFileToString(dir + "/ca.pem");
+  ASSERT_TRUE(ca.ok());
+  for (const char* host : {"primary", "recovery"}) {
+    auto cert = ReadFileToString(dir + "/" + host + ".pem");
+    auto key = ReadFileToString(dir + "/" + host + ".key");
+    ASSERT_TRUE(cert.ok() && key.ok());
+    EXPECT_TRUE(net::VerifyCertificateChain(*cert, *ca, absl::Now()).ok()) << host;
+    EXPECT_TRUE(net::CheckKeyMatchesCertificate(*cert, *key).ok()) << host;
+    auto info = net::DescribeCertificate(*cert);
+    ASSERT_TRUE(info.ok());
+    EXPECT_EQ(info->common_name, std::string(host) == "primary" ? "hv-01" : "hv-02");
+    EXPECT_LT(info->not_after, absl::Now() + absl::Hours(24 * 31));
+  }
+
+  // Never overwrites an existing CA.
+  Result again = Asrctl({"pki", "init", "--dir", dir});
+  EXPECT_EQ(again.code, 1);
+  EXPECT_THAT(again.err, HasSubstr("already holds a certificate authority"));
+
+  Result issue = Asrctl({"--json", "pki", "issue", "--dir", dir, "--name", "hv-03", "--san",
+                      "10.1.2.3,hv-03.lab"});
+  ASSERT_EQ(issue.code, 0) << issue.err;
+  EXPECT_THAT(issue.out, HasSubstr("\"IP:10.1.2.3\""));
+  EXPECT_EQ(Mode(dir + "/hv-03.key"), 0600u);
+
+  Result show = Asrctl({"pki", "show", dir + "/hv-03.pem", "--ca", dir + "/ca.pem"});
+  EXPECT_EQ(show.code, 0) << show.err;
+  EXPECT_THAT(show.out, HasSubstr("verified against"));
+
+  std::string other = TempDir() + "/other";
+  ASSERT_EQ(Asrctl({"pki", "init", "--dir", other}).code, 0);
+  Result foreign = Asrctl({"pki", "show", dir + "/hv-03.pem", "--ca", other + "/ca.pem"});
+  EXPECT_EQ(foreign.code, 1);
+  EXPECT_THAT(foreign.err, HasSubstr("not issued by this vault's certificate authority"));
+}
+
+TEST(PkiCommandsTest, UsageErrors) {
+  EXPECT_EQ(Asrctl({"pki", "init"}).code, 2);  // --dir is required
+  EXPECT_EQ(Asrctl({"pki", "init", "--dir", TempDir(), "--days", "0"}).code, 2);
+  Result no_ca = Asrctl({"pki", "issue", "--dir", TempDir(), "--name", "h"});
+  EXPECT_EQ(no_ca.code, 1);
+  EXPECT_THAT(no_ca.err, HasSubstr("asrctl pki init"));
+}
+
+}  // namespace
+}  // namespace asr::cli
