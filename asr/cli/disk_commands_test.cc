@@ -1,0 +1,111 @@
+// End-to-end tests of `asrctl disk ...` through the command registry.
+#include "asr/cli/disk_commands.h"
+
+#include <cstdlib>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "asr/disk/virtual_disk.h"
+#include "gtest/gtest.h"
+
+namespace asr::cli {
+namespace {
+
+std::string Tmp(const std::string& name) {
+  const char* t = std::getenv("TEST_TMPDIR");
+  return std::string(t ? t : "/tmp") + "/" + name;
+}
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+Result Asrctl(const std::vector<std::string>& args) {
+  CommandRegistry r;
+  RegisterDiskCommands(r);
+  std::ostringstream out, err;
+  int code = r.Run(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+TEST(DiskCommands, CreateInfoConvertCompareMapCheck) {
+  std::string a = Tmp("cli_a.vhdx"), b = Tmp("cli_b.vhd");
+  Result r = Asrctl({"disk", "create", "--format", "vhdx", "--type", "dynamic", "--size", "8M",
+                  "--block-size", "1M", a});
+  ASSERT_EQ(r.code, 0) << r.err;
+  {
+    auto d = disk::OpenDisk(a, disk::OpenMode::kReadWrite);
+    ASSERT_TRUE(d.ok());
+    std::vector<uint8_t> data(4096, 0x42);
+    ASSERT_TRUE((*d)->WriteAt(3 << 20, data).ok());
+  }
+  r = Asrctl({"disk", "info", a, "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "\"format\": \"vhdx\"")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "\"virtual_size\": 8388608")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "\"allocated_bytes\": 1048576")) << r.out;
+
+  r = Asrctl({"disk", "convert", a, b, "--format", "vhd", "--type", "dynamic"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = Asrctl({"disk", "compare", a, b});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  {
+    auto d = disk::OpenDisk(b, disk::OpenMode::kReadWrite);
+    ASSERT_TRUE(d.ok());
+    std::vector<uint8_t> data(1, 0x43);
+    ASSERT_TRUE((*d)->WriteAt((3 << 20) + 100, data).ok());
+  }
+  r = Asrctl({"disk", "compare", a, b});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(absl::StrContains(r.out, std::to_string((3 << 20) + 100))) << r.out;
+
+  r = Asrctl({"disk", "map", a, "--json"});
+  ASSERT_EQ(r.code, 0);
+  EXPECT_TRUE(absl::StrContains(r.out, "{\"offset\": 3145728, \"length\": 1048576, "
+                                       "\"state\": \"present\"}"))
+      << r.out;
+  r = Asrctl({"disk", "check", a});
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "No errors found")) << r.out;
+
+  // Raw output to a file and back.
+  std::string raw = Tmp("cli_a.raw");
+  r = Asrctl({"disk", "convert", a, raw, "--format", "raw"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = Asrctl({"disk", "compare", raw, a, "--a-format", "raw"});
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
+TEST(DiskCommands, ErrorsNameTheFile) {
+  std::string g = Tmp("cli_garbage.vhdx");
+  FILE* f = std::fopen(g.c_str(), "w");
+  std::fputs("definitely not a disk image", f);
+  std::fclose(f);
+  Result r = Asrctl({"disk", "info", g});
+  EXPECT_NE(r.code, 0);
+  EXPECT_TRUE(absl::StrContains(r.err, g)) << r.err;
+  r = Asrctl({"disk", "check", g});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(absl::StrContains(r.err, "not a VHD or VHDX")) << r.err;
+  r = Asrctl({"disk", "compare", g, Tmp("nope.vhdx")});
+  EXPECT_EQ(r.code, 2);
+  r = Asrctl({"disk", "create", "--format", "vhdx", Tmp("nosize.vhdx")});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(absl::StrContains(r.err, "--size")) << r.err;
+  r = Asrctl({"disk", "create", "--format", "vhd", "--size", "12Q", Tmp("badsize.vhd")});
+  EXPECT_EQ(r.code, 2);
+}
+
+TEST(DiskCommands, DifferencingCreate) {
+  std::string p = Tmp("cli_p.vhdx"), c = Tmp("cli_c.vhdx");
+  ASSERT_EQ(Asrctl({"disk", "create", "--format", "vhdx", "--size", "4M", p}).code, 0);
+  Result r = Asrctl({"disk", "create", "--format", "vhdx", "--type", "differencing", "--parent", p, c});
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = Asrctl({"disk", "info", c});
+  EXPECT_TRUE(absl::StrContains(r.out, "differencing")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, p)) << r.out;
+}
+
+}  // namespace
+}  // namespace asr::cli
