@@ -75,6 +75,7 @@
 #include "asr/engine/engine.h"
 #include "asr/jobs/rule_error.h"
 #include "asr/model/job.pb.h"
+#include "asr/model/json.h"
 
 namespace asr::jobs {
 
@@ -208,6 +209,15 @@ class JobManager {
 // listing the names).
 std::string JobStateName(model::JobState state);
 absl::StatusOr<model::JobState> ParseJobState(absl::string_view name);
+
+// The object a finished job produced (its result_json), e.g.
+// ResultOf<model::CloudPairing>(job).
+template <typename T>
+absl::StatusOr<T> ResultOf(const model::Job& job) {
+  T message;
+  ASR_RETURN_IF_ERROR(model::FromJson(job.result_json(), &message));
+  return message;
+}
 
 }  // namespace asr::jobs
 

@@ -1,0 +1,468 @@
+// Rules of the fabric: vault and keys, registration, inventory, pairing.
+// Every rule has a passing and a refusing case; the engine is reopened
+// between steps to prove that state lives in the store.
+#include "asr/fabric/fabric_service.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "asr/common/file_util.h"
+#include "asr/fabric/simulated_host.h"
+#include "asr/jobs/test_util.h"
+#include "asr/model/json.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace asr::fabric {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string NewDir(const std::string& name) {
+  static int n = 0;
+  const char* t = std::getenv("TEST_TMPDIR");
+  return JoinPath(t ? t : "/tmp", absl::StrCat(name, "-", ::getpid(), "-", n++));
+}
+
+class Plane {
+ public:
+  Plane(const std::string& dir, const Clock* clock, HostCallbacks* host) {
+    auto e = engine::Engine::Open(dir, {});
+    if (!e.ok()) abort();
+    engine = std::move(*e);
+    if (!engine->Initialize().ok()) abort();
+    jobs = std::make_unique<jobs::JobManager>(engine.get(), clock);
+    fabric = std::make_unique<FabricService>(engine.get(), jobs.get(), clock, host);
+    if (!fabric->RegisterScenarios().ok()) abort();
+  }
+  std::unique_ptr<engine::Engine> engine;
+  std::unique_ptr<jobs::JobManager> jobs;
+  std::unique_ptr<FabricService> fabric;
+};
+
+class FabricTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = NewDir("fabric");
+    Reopen();
+    ASSERT_TRUE(f().CreateVault("contoso-dr", "westeurope").ok());
+    host_.SetInventory("vmm-ny", NewYorkInventory());
+    host_.SetInventory("vmm-chi", ChicagoInventory());
+  }
+  void Reopen() {
+    plane_.reset();
+    plane_ = std::make_unique<Plane>(dir_, &clock_, &host_);
+  }
+  FabricService& f() { return *plane_->fabric; }
+  engine::Engine& e() { return *plane_->engine; }
+
+  model::ServerRegistrationRequest Request(const std::string& name) {
+    model::ServerRegistrationRequest r;
+    auto key = f().GenerateRegistrationKey();
+    EXPECT_TRUE(key.ok()) << key.status();
+    r.set_credentials(*key);
+    r.set_friendly_name(name);
+    r.set_sync_all_cloud_metadata(true);
+    return r;
+  }
+  void RegisterBoth() {
+    auto ny = f().RegisterServer(Request("vmm-ny"));
+    ASSERT_TRUE(ny.ok()) << ny.status();
+    auto r = Request("vmm-chi");
+    r.set_site_id("recovery");
+    auto chi = f().RegisterServer(r);
+    ASSERT_TRUE(chi.ok()) << chi.status();
+  }
+
+  std::string dir_;
+  FakeClock clock_{absl::FromUnixSeconds(1700000000)};
+  SimulatedHost host_;
+  std::unique_ptr<Plane> plane_;
+};
+
+// ---- Vault and registration keys ---------------------------------------------
+
+TEST_F(FabricTest, OneVaultPerStateDirectory) {
+  auto again = f().CreateVault("other", "eastus");
+  EXPECT_STATUS(again, kAlreadyExists, "already holds vault 'contoso-dr'");
+  EXPECT_STATUS(f().CreateVault("", "eastus"), kInvalidArgument, "needs a name");
+  Reopen();
+  auto v = f().vault().Get();
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->name(), "contoso-dr");
+  EXPECT_EQ(v->signing_public_key().size(), 32u);
+  // The private keys are not a listable object.
+  auto listed = e().ListObjectsJson("vault");
+  EXPECT_THAT(*listed, Not(HasSubstr("sealing")));
+}
+
+TEST_F(FabricTest, RegistrationKeyValidForFiveDays) {
+  auto key = f().GenerateRegistrationKey();
+  ASSERT_TRUE(key.ok());
+  clock_.Advance(absl::Hours(24 * 5) - absl::Seconds(1));
+  auto ok = f().vault().VerifyRegistrationKey(*key);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->expiry_time_unix() - ok->issued_time_unix(), 5 * 24 * 3600);
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_STATUS(f().vault().VerifyRegistrationKey(*key), kUnauthenticated,
+                "the registration key expired at 2023-11-19T22:13:20Z");
+}
+
+TEST_F(FabricTest, TamperedRegistrationKeyRefused) {
+  auto key = f().GenerateRegistrationKey();
+  ASSERT_TRUE(key.ok());
+  model::RegistrationKey k;
+  ASSERT_TRUE(model::FromJson(*key, &k).ok());
+  k.set_expiry_time_unix(k.expiry_time_unix() + 365 * 24 * 3600);  // extend it
+  EXPECT_STATUS(f().vault().VerifyRegistrationKey(model::ToJson(k)), kUnauthenticated,
+                "signature does not verify: the key file was altered");
+  EXPECT_STATUS(f().vault().VerifyRegistrationKey("not a key"), kInvalidArgument,
+                "not a registration key file");
+}
+
+TEST_F(FabricTest, ForeignVaultKeyRefused) {
+  Plane other(NewDir("other"), &clock_, nullptr);
+  ASSERT_TRUE(other.fabric->CreateVault("contoso-dr", "westeurope").ok());  // same name!
+  auto foreign = other.fabric->GenerateRegistrationKey();
+  ASSERT_TRUE(foreign.ok());
+  EXPECT_STATUS(f().vault().VerifyRegistrationKey(*foreign), kPermissionDenied,
+                "belongs to vault 'contoso-dr' (vault-");
+  // Forging our vault id onto the foreign key breaks its signature.
+  model::RegistrationKey k;
+  ASSERT_TRUE(model::FromJson(*foreign, &k).ok());
+  k.set_vault_id(f().vault().Get()->id());
+  EXPECT_STATUS(f().vault().VerifyRegistrationKey(model::ToJson(k)), kUnauthenticated,
+                "does not verify");
+}
+
+TEST_F(FabricTest, EnsureDefaultVaultIsIdempotent) {
+  std::string dir = NewDir("default");
+  {
+    auto engine = engine::Engine::Open(dir, {});
+    auto v = EnsureDefaultVault(engine->get(), clock_);
+    ASSERT_TRUE(v.ok()) << v.status();
+    EXPECT_EQ(v->name(), "default");
+  }
+  auto engine = engine::Engine::Open(dir, {});
+  auto v2 = EnsureDefaultVault(engine->get(), clock_);
+  ASSERT_TRUE(v2.ok());
+  EXPECT_TRUE((*engine)->IsInitialized());
+  EXPECT_EQ((*engine)->List<model::Vault>()->size(), 1u);
+  EXPECT_EQ((*engine)->List<model::Job>()->size(), 1u);  // one CreateVault job
+}
+
+// ---- Server registration ------------------------------------------------------
+
+TEST_F(FabricTest, RegisterServerMandatoryParameters) {
+  auto r = Request("vmm-ny");
+  r.clear_friendly_name();
+  EXPECT_STATUS(f().RegisterServer(r), kInvalidArgument, "/FriendlyName is mandatory");
+  r = Request("vmm-ny");
+  r.clear_credentials();
+  EXPECT_STATUS(f().RegisterServer(r), kInvalidArgument, "/Credentials is mandatory");
+  r = Request("vmm-ny");
+  r.set_proxy_address("proxy.contoso.com");
+  r.set_proxy_port(70000);
+  EXPECT_STATUS(f().RegisterServer(r), kInvalidArgument, "proxy port 70000 is out of range");
+}
+
+TEST_F(FabricTest, RegisterServerWithExpiredKeyFailsItsJob) {
+  auto r = Request("vmm-ny");
+  clock_.Advance(absl::Hours(24 * 6));
+  auto job = f().RegisterServer(r);
+  EXPECT_STATUS(job, kUnauthenticated, "expired");
+  auto failed = plane_->jobs->Get(jobs::JobIdOf(job.status()));
+  ASSERT_TRUE(failed.ok());
+  EXPECT_EQ(failed->state(), model::Failed);
+  EXPECT_EQ(failed->errors(0).error_code(), "RegistrationKeyValidFor5Days");
+  EXPECT_THAT(failed->errors(0).recommended_action(), HasSubstr("generate a new key"));
+  EXPECT_FALSE(e().Get<model::VmmServer>("vmm-ny").ok());
+}
+
+TEST_F(FabricTest, ProxyPasswordNeverStoredInPlainText) {
+  auto r = Request("VMM NY");
+  r.set_proxy_address("proxy.contoso.com");
+  r.set_proxy_port(8080);
+  r.set_proxy_user_name("CONTOSO\\asr");
+  r.set_proxy_password("Sup3r-S3cret!");
+  auto job = f().RegisterServer(r);
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(host_.proxy_passwords_seen(), std::vector<std::string>{"Sup3r-S3cret!"});
+  Reopen();
+  auto server = e().Get<model::VmmServer>("vmm-ny");
+  ASSERT_TRUE(server.ok());
+  EXPECT_EQ(server->connection_type(), model::CONNECTION_TYPE_PROXY);
+  EXPECT_EQ(server->proxy().user_name(), "CONTOSO\\asr");
+  // Nothing in the store holds the password; the vault can unseal it.
+  for (const auto& [key, value] : e().store().Scan("")) {
+    EXPECT_EQ(value.find("Sup3r-S3cret!"), std::string::npos) << key;
+  }
+  auto plain = f().vault().Unseal(server->proxy().encrypted_password(), "proxy-password:vmm-ny");
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(*plain, "Sup3r-S3cret!");
+}
+
+TEST_F(FabricTest, CustomProxyIsTested) {
+  host_.FailProxy(absl::UnavailableError("407 Proxy Authentication Required"));
+  auto r = Request("vmm-ny");
+  r.set_proxy_address("proxy.contoso.com");
+  r.set_proxy_port(8080);
+  auto job = f().RegisterServer(r);
+  EXPECT_STATUS(job, kUnavailable,
+                "the custom proxy proxy.contoso.com:8080 did not work: 407 Proxy");
+  host_.FailProxy(absl::OkStatus());
+  auto restarted = plane_->jobs->Restart(jobs::JobIdOf(job.status()));
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  EXPECT_TRUE(e().Get<model::VmmServer>("vmm-ny").ok());
+}
+
+TEST_F(FabricTest, EncryptionSettingIgnoredForSecondarySite) {
+  auto r = Request("vmm-ny");
+  r.set_encryption_certificate("C:\\certs\\asr.pfx");
+  auto job = f().RegisterServer(r);
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->state_description(), "CompletedWithInformation");
+  EXPECT_THAT(model::ToJson(*job), HasSubstr("ignored for replication to a secondary site"));
+}
+
+TEST_F(FabricTest, FriendlyNameUnique) {
+  ASSERT_TRUE(f().RegisterServer(Request("vmm-ny")).ok());
+  EXPECT_STATUS(f().RegisterServer(Request("vmm-ny")), kAlreadyExists,
+                "a VMM server named 'vmm-ny' is already registered");
+}
+
+TEST_F(FabricTest, ClusterRegistersActiveNodeFirstAndSameVersion) {
+  auto node = [&](const std::string& name, const std::string& version, bool active) {
+    auto r = Request("VMMCluster");
+    r.set_is_cluster(true);
+    r.set_node_name(name);
+    r.set_provider_version(version);
+    r.set_is_active_node(active);
+    r.set_sync_all_cloud_metadata(false);
+    return r;
+  };
+  EXPECT_STATUS(f().RegisterServer(node("vmm-b", "5.1.3", false)), kFailedPrecondition,
+                "register the active node first");
+  ASSERT_TRUE(f().RegisterServer(node("vmm-a", "5.1.3", true)).ok());
+  Reopen();
+  EXPECT_STATUS(f().RegisterServer(node("vmm-b", "5.1.2", false)), kFailedPrecondition,
+                "node 'vmm-b' runs provider version 5.1.2, but VMM cluster 'VMMCluster' runs "
+                "provider version 5.1.3");
+  ASSERT_TRUE(f().RegisterServer(node("vmm-b", "5.1.3", false)).ok());
+  EXPECT_STATUS(f().RegisterServer(node("vmm-b", "5.1.3", false)), kAlreadyExists,
+                "already registered");
+  auto cluster = e().Get<model::VmmServer>("vmmcluster");
+  ASSERT_TRUE(cluster.ok());
+  ASSERT_EQ(cluster->cluster_nodes_size(), 2);
+  EXPECT_TRUE(cluster->cluster_nodes(0).is_active());
+  EXPECT_EQ(cluster->cluster_nodes(1).name(), "vmm-b");
+}
+
+// ---- Inventory ------------------------------------------------------------------
+
+TEST_F(FabricTest, RegistrationSyncsAllCloudsThroughTheHost) {
+  RegisterBoth();
+  auto gold = e().Get<model::Cloud>("gold1");
+  ASSERT_TRUE(gold.ok());
+  EXPECT_TRUE(gold->metadata_synced());
+  EXPECT_EQ(gold->server_id(), "vmm-ny");
+  EXPECT_EQ(e().List<model::VirtualMachine>()->size(), 3u);
+  EXPECT_EQ(e().Get<model::HyperVHost>("hv-chi-01")->server_id(), "vmm-chi");
+}
+
+TEST_F(FabricTest, ResyncReportsAddedUpdatedRemoved) {
+  auto r = Request("vmm-ny");
+  r.set_sync_all_cloud_metadata(false);
+  ASSERT_TRUE(f().RegisterServer(r).ok());
+  model::Inventory inv = NewYorkInventory();
+  auto first = f().SyncInventory("vmm-ny", &inv, "");
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto report = jobs::ResultOf<model::InventoryChangeReport>(*first);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->added_size(), 2 + 2 + 2 + 3 + 2 + 1 + 3);
+  EXPECT_EQ(report->removed_size(), 0);
+  Reopen();
+  // Without "sync all", clouds are known but their metadata is not synced.
+  EXPECT_FALSE(e().Get<model::Cloud>("gold1")->metadata_synced());
+
+  inv.mutable_virtual_machines(0)->set_name("VM1-renamed");
+  inv.mutable_virtual_machines()->RemoveLast();  // vm3 gone
+  auto* vm4 = inv.add_virtual_machines();
+  vm4->set_id("vm4");
+  vm4->set_name("VM4");
+  vm4->set_cloud_id("silver1");
+  auto second = f().SyncInventory("vmm-ny", &inv, "");
+  ASSERT_TRUE(second.ok()) << second.status();
+  report = jobs::ResultOf<model::InventoryChangeReport>(*second);
+  ASSERT_EQ(report->added_size(), 1);
+  EXPECT_EQ(report->added(0).id(), "vm4");
+  ASSERT_EQ(report->updated_size(), 1);
+  EXPECT_EQ(report->updated(0).name(), "VM1-renamed");
+  ASSERT_EQ(report->removed_size(), 1);
+  EXPECT_EQ(report->removed(0).id(), "vm3");
+  EXPECT_FALSE(e().Get<model::VirtualMachine>("vm3").ok());
+
+  auto third = f().SyncInventory("vmm-ny", &inv, "");
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(third->state_description(), "Skipped");
+}
+
+TEST_F(FabricTest, SingleCloudSync) {
+  auto r = Request("vmm-ny");
+  r.set_sync_all_cloud_metadata(false);
+  ASSERT_TRUE(f().RegisterServer(r).ok());
+  auto job = f().SyncInventory("vmm-ny", nullptr, "GoldCloud1");  // from the host
+  ASSERT_TRUE(job.ok()) << job.status();
+  Reopen();
+  EXPECT_TRUE(e().Get<model::Cloud>("gold1")->metadata_synced());
+  EXPECT_TRUE(e().Get<model::VirtualMachine>("vm1").ok());
+  EXPECT_FALSE(e().Get<model::Cloud>("silver1").ok());  // not in scope
+  EXPECT_FALSE(e().Get<model::VirtualMachine>("vm3").ok());
+  EXPECT_STATUS(f().SyncInventory("vmm-ny", nullptr, "NoSuchCloud"), kNotFound,
+                "cloud 'NoSuchCloud' is not in the inventory of server 'vmm-ny'");
+}
+
+TEST_F(FabricTest, InventoryMustBeConsistent) {
+  RegisterBoth();
+  model::Inventory inv = NewYorkInventory();
+  inv.mutable_hosts(0)->set_host_group_id("hg-missing");
+  EXPECT_STATUS(f().SyncInventory("vmm-ny", &inv, ""), kInvalidArgument,
+                "host 'hv-ny-01.contoso.com' refers to host group 'hg-missing', which the "
+                "inventory does not contain");
+  model::Inventory wrong = ChicagoInventory();
+  wrong.clear_server_id();
+  EXPECT_STATUS(f().SyncInventory("vmm-ny", &wrong, ""), kFailedPrecondition,
+                "already belongs to server 'vmm-chi'");
+  EXPECT_STATUS(f().SyncInventory("vmm-xx", &inv, ""), kNotFound, "no registered VMM server");
+}
+
+// ---- Cloud pairing --------------------------------------------------------------
+
+TEST_F(FabricTest, PairAcrossServers) {
+  RegisterBoth();
+  Reopen();
+  auto job = f().PairClouds("GoldCloud1", "GoldCloud2");
+  ASSERT_TRUE(job.ok()) << job.status();
+  auto pairing = jobs::ResultOf<model::CloudPairing>(*job);
+  ASSERT_TRUE(pairing.ok());
+  EXPECT_EQ(pairing->id(), "pair-gold1-gold2");
+  Reopen();
+  EXPECT_EQ(e().Get<model::CloudPairing>("pair-gold1-gold2")->state(),
+            model::PAIRING_STATE_PAIRED);
+}
+
+TEST_F(FabricTest, CloudCannotPairWithItself) {
+  RegisterBoth();
+  EXPECT_STATUS(f().PairClouds("gold1", "gold1"), kInvalidArgument,
+                "cloud 'GoldCloud1' cannot pair with itself");
+}
+
+TEST_F(FabricTest, CloudInAtMostOnePairing) {
+  RegisterBoth();
+  ASSERT_TRUE(f().PairClouds("gold1", "gold2").ok());
+  EXPECT_STATUS(f().PairClouds("gold1", "silver2"), kFailedPrecondition,
+                "to change the target, unpair ('asrctl cloud unpair pair-gold1-gold2')");
+  EXPECT_STATUS(f().PairClouds("silver1", "gold2"), kFailedPrecondition,
+                "cloud 'GoldCloud2' is already the target cloud of pairing 'pair-gold1-gold2'");
+  EXPECT_STATUS(f().PairClouds("gold2", "silver1"), kFailedPrecondition,
+                "a cloud belongs to at most one pairing, as primary or as target");
+  EXPECT_STATUS(f().PairClouds("gold1", "gold2"), kAlreadyExists, "already paired");
+  // Changing the target: unpair, then pair again.
+  ASSERT_TRUE(f().UnpairClouds("GoldCloud1").ok());
+  Reopen();
+  ASSERT_TRUE(f().PairClouds("gold1", "silver2").ok());
+}
+
+TEST_F(FabricTest, OneServerNeedsTwoClouds) {
+  auto r = Request("vmm-ny");
+  r.set_sync_all_cloud_metadata(false);
+  ASSERT_TRUE(f().RegisterServer(r).ok());
+  ASSERT_TRUE(f().SyncInventory("vmm-ny", nullptr, "").ok());  // known, not synced
+  ASSERT_TRUE(f().SyncInventory("vmm-ny", nullptr, "gold1").ok());
+  EXPECT_STATUS(f().PairClouds("gold1", "silver1"), kFailedPrecondition,
+                "with one VMM server, protection needs at least two clouds");
+  ASSERT_TRUE(f().SyncInventory("vmm-ny", nullptr, "silver1").ok());
+  auto job = f().PairClouds("gold1", "silver1");
+  ASSERT_TRUE(job.ok()) << job.status();
+}
+
+TEST_F(FabricTest, CloudMetadataMustBeSynced) {
+  ASSERT_TRUE(f().RegisterServer(Request("vmm-ny")).ok());
+  auto r = Request("vmm-chi");
+  r.set_sync_all_cloud_metadata(false);
+  ASSERT_TRUE(f().RegisterServer(r).ok());
+  model::Inventory chi = ChicagoInventory();
+  ASSERT_TRUE(f().SyncInventory("vmm-chi", &chi, "").ok());
+  EXPECT_STATUS(f().PairClouds("gold1", "gold2"), kFailedPrecondition,
+                "the metadata of cloud 'GoldCloud2' is not synced");
+  ASSERT_TRUE(f().SyncInventory("vmm-chi", &chi, "GoldCloud2").ok());
+  ASSERT_TRUE(f().PairClouds("gold1", "gold2").ok());
+}
+
+TEST_F(FabricTest, BothCloudsNeedHyperVProfile) {
+  model::Inventory chi = ChicagoInventory();
+  chi.mutable_clouds(0)->clear_capability_profiles();
+  chi.mutable_clouds(0)->add_capability_profiles("ESX Server");
+  host_.SetInventory("vmm-chi", chi);
+  RegisterBoth();
+  EXPECT_STATUS(f().PairClouds("gold1", "gold2"), kFailedPrecondition,
+                "cloud 'GoldCloud2' does not have the Hyper-V capability profile (it has: ESX "
+                "Server)");
+  ASSERT_TRUE(f().PairClouds("gold1", "silver2").ok());
+}
+
+TEST_F(FabricTest, PrimaryCloudNeedsHostGroup) {
+  model::Inventory ny = NewYorkInventory();
+  ny.mutable_clouds(0)->clear_host_group_ids();
+  host_.SetInventory("vmm-ny", ny);
+  RegisterBoth();
+  auto job = f().PairClouds("gold1", "gold2");
+  EXPECT_STATUS(job, kFailedPrecondition, "primary cloud 'GoldCloud1' has no host group");
+  auto failed = plane_->jobs->Get(jobs::JobIdOf(job.status()));
+  EXPECT_EQ(failed->errors(0).error_code(), "PrimaryCloudHasHostGroup");
+  // The recovery cloud needs none: silver1 -> gold2 works.
+  ASSERT_TRUE(f().PairClouds("silver1", "gold2").ok());
+}
+
+TEST_F(FabricTest, UnpairAndUnregisterRefusedWhileProtected) {
+  RegisterBoth();
+  ASSERT_TRUE(f().PairClouds("gold1", "gold2").ok());
+  model::ProtectedItem item;
+  item.set_id("pi-vm1");
+  item.set_vm_id("vm1");
+  item.set_pairing_id("pair-gold1-gold2");
+  ASSERT_TRUE(e().Put(item).ok());
+  Reopen();
+  EXPECT_STATUS(f().UnpairClouds("pair-gold1-gold2"), kFailedPrecondition,
+                "pairing 'pair-gold1-gold2' still protects VMs: VM1");
+  EXPECT_STATUS(f().UnregisterServer("vmm-chi"), kFailedPrecondition,
+                "VMM server 'vmm-chi' still has protected VMs: VM1");
+  model::Inventory ny = NewYorkInventory();
+  ny.mutable_virtual_machines()->DeleteSubrange(0, 1);
+  EXPECT_STATUS(f().SyncInventory("vmm-ny", &ny, ""), kFailedPrecondition,
+                "the inventory no longer has VM 'VM1', which is protected");
+  ASSERT_TRUE(e().DeleteObject("protected-item", "pi-vm1").ok());
+  Reopen();
+  auto job = f().UnregisterServer("vmm-ny");
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_FALSE(e().Get<model::VmmServer>("vmm-ny").ok());
+  EXPECT_FALSE(e().Get<model::Cloud>("gold1").ok());
+  EXPECT_FALSE(e().Get<model::CloudPairing>("pair-gold1-gold2").ok());
+  EXPECT_EQ(e().List<model::VirtualMachine>()->size(), 0u);
+  EXPECT_TRUE(e().Get<model::Cloud>("gold2").ok());  // the other server's stay
+}
+
+TEST_F(FabricTest, PairedCloudCannotVanishFromInventory) {
+  RegisterBoth();
+  ASSERT_TRUE(f().PairClouds("gold1", "gold2").ok());
+  model::Inventory chi = ChicagoInventory();
+  chi.mutable_clouds()->DeleteSubrange(0, 1);
+  EXPECT_STATUS(f().SyncInventory("vmm-chi", &chi, ""), kFailedPrecondition,
+                "the inventory no longer has cloud 'GoldCloud2', which is in pairing");
+}
+
+}  // namespace
+}  // namespace asr::fabric

@@ -1,0 +1,153 @@
+#include "asr/fabric/vault.h"
+
+#include "absl/strings/str_cat.h"
+#include "asr/common/status_macros.h"
+#include "asr/fabric/crypto.h"
+#include "asr/jobs/rule_error.h"
+#include "asr/model/json.h"
+
+namespace asr::fabric {
+
+std::string VaultSecretsKey(absl::string_view vault_id) {
+  return absl::StrCat("secret/vault/", vault_id);
+}
+
+std::string FormatUnixTime(int64_t unix_seconds) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(unix_seconds),
+                          absl::UTCTimeZone());
+}
+
+absl::StatusOr<model::Vault> VaultService::Create(absl::string_view name,
+                                                  absl::string_view region) {
+  if (name.empty()) return absl::InvalidArgumentError("a vault needs a name");
+  if (region.empty()) return absl::InvalidArgumentError("a vault needs a region");
+  auto existing = Get();
+  if (existing.ok()) {
+    return jobs::RuleError(absl::StatusCode::kAlreadyExists, "OneVaultPerStateDirectory",
+                           absl::StrCat("this state directory already holds vault '",
+                                        existing->name(), "' (", existing->region(), ")"),
+                           "use that vault, or a new state directory for another vault");
+  }
+  ASR_RETURN_IF_ERROR(engine_->Initialize());
+  SigningKeyPair pair = NewSigningKeyPair();
+  model::Vault vault;
+  vault.set_id(absl::StrCat("vault-", RandomHex(8)));
+  vault.set_name(std::string(name));
+  vault.set_region(std::string(region));
+  vault.set_created_time_unix(absl::ToUnixSeconds(clock_->Now()));
+  vault.set_signing_public_key(pair.public_key);
+  vault.set_signing_algorithm("Ed25519");
+  model::VaultSecrets secrets;
+  secrets.set_vault_id(vault.id());
+  secrets.set_signing_private_key(pair.private_key);
+  secrets.set_sealing_key(RandomBytes(kSealingKeySize));
+  store::WriteBatch batch;
+  batch.Put(engine::Engine::Key("vault", vault.id()), vault.SerializeAsString());
+  batch.Put(VaultSecretsKey(vault.id()), secrets.SerializeAsString());
+  ASR_RETURN_IF_ERROR(engine_->store().Commit(batch));
+  return vault;
+}
+
+absl::StatusOr<model::Vault> VaultService::Get() const {
+  ASR_ASSIGN_OR_RETURN(std::vector<model::Vault> vaults, engine_->List<model::Vault>());
+  if (vaults.empty()) {
+    return absl::NotFoundError(
+        "this state directory has no vault yet; create one with 'asrctl vault create --name N "
+        "--region R' (or 'asrctl init')");
+  }
+  return vaults.front();
+}
+
+absl::StatusOr<model::VaultSecrets> VaultService::Secrets() const {
+  ASR_ASSIGN_OR_RETURN(model::Vault vault, Get());
+  auto bytes = engine_->store().Get(VaultSecretsKey(vault.id()));
+  if (!bytes.ok()) {
+    return absl::DataLossError(absl::StrCat("the secrets of vault '", vault.name(),
+                                            "' are missing from the state directory"));
+  }
+  model::VaultSecrets secrets;
+  if (!secrets.ParseFromString(*bytes)) {
+    return absl::DataLossError(absl::StrCat("the secrets of vault '", vault.name(),
+                                            "' do not parse"));
+  }
+  return secrets;
+}
+
+std::string VaultService::SignedBytes(const model::RegistrationKey& key) {
+  // Length-prefixed fields, so that no two keys share signed bytes.
+  std::string out = "asr-registration-key/v1;";
+  for (const std::string& f :
+       {key.vault_id(), key.vault_name(), key.region(), key.key_id(),
+        std::to_string(key.issued_time_unix()), std::to_string(key.expiry_time_unix()),
+        key.signing_algorithm()}) {
+    absl::StrAppend(&out, f.size(), ":", f, ";");
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> VaultService::GenerateRegistrationKey() const {
+  ASR_ASSIGN_OR_RETURN(model::Vault vault, Get());
+  ASR_ASSIGN_OR_RETURN(model::VaultSecrets secrets, Secrets());
+  model::RegistrationKey key;
+  key.set_vault_id(vault.id());
+  key.set_vault_name(vault.name());
+  key.set_region(vault.region());
+  key.set_key_id(RandomHex(8));
+  absl::Time now = clock_->Now();
+  key.set_issued_time_unix(absl::ToUnixSeconds(now));
+  key.set_expiry_time_unix(absl::ToUnixSeconds(now + kRegistrationKeyValidity));
+  key.set_signing_algorithm("Ed25519");
+  key.set_signature(Sign(secrets.signing_private_key(), SignedBytes(key)));
+  return model::ToJson(key, /*pretty=*/true);
+}
+
+absl::StatusOr<model::RegistrationKey> VaultService::VerifyRegistrationKey(
+    absl::string_view key_file) const {
+  model::RegistrationKey key;
+  absl::Status parsed = model::FromJson(key_file, &key);
+  if (!parsed.ok() || key.vault_id().empty() || key.signature().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the credentials are not a registration key file",
+        parsed.ok() ? "" : absl::StrCat(" (", parsed.message(), ")"),
+        "; download the key file from the vault ('asrctl key generate')"));
+  }
+  ASR_ASSIGN_OR_RETURN(model::Vault vault, Get());
+  if (key.vault_id() != vault.id()) {
+    return jobs::RuleError(
+        absl::StatusCode::kPermissionDenied, "RegistrationKeyOfThisVault",
+        absl::StrCat("the registration key belongs to vault '", key.vault_name(), "' (",
+                     key.vault_id(), "), not to this vault '", vault.name(), "' (", vault.id(),
+                     ")"),
+        absl::StrCat("generate a key in vault '", vault.name(), "' and register with it"));
+  }
+  if (!Verify(vault.signing_public_key(), SignedBytes(key), key.signature())) {
+    return jobs::RuleError(absl::StatusCode::kUnauthenticated, "RegistrationKeySignature",
+                           "the registration key's signature does not verify: the key file was "
+                           "altered or damaged",
+                           "generate a new key in the vault and use the file unchanged");
+  }
+  int64_t now = absl::ToUnixSeconds(clock_->Now());
+  if (now >= key.expiry_time_unix()) {
+    return jobs::RuleError(
+        absl::StatusCode::kUnauthenticated, "RegistrationKeyValidFor5Days",
+        absl::StrCat("the registration key expired at ", FormatUnixTime(key.expiry_time_unix()),
+                     " (issued ", FormatUnixTime(key.issued_time_unix()),
+                     "; keys are valid for 5 days)"),
+        "generate a new key in the vault ('asrctl key generate') and register again");
+  }
+  return key;
+}
+
+absl::StatusOr<std::string> VaultService::Seal(absl::string_view plaintext,
+                                               absl::string_view context) const {
+  ASR_ASSIGN_OR_RETURN(model::VaultSecrets secrets, Secrets());
+  return fabric::Seal(secrets.sealing_key(), plaintext, context);
+}
+
+absl::StatusOr<std::string> VaultService::Unseal(absl::string_view sealed,
+                                                 absl::string_view context) const {
+  ASR_ASSIGN_OR_RETURN(model::VaultSecrets secrets, Secrets());
+  return fabric::Unseal(secrets.sealing_key(), sealed, context);
+}
+
+}  // namespace asr::fabric
