@@ -169,6 +169,110 @@ ASR_API int asr_object_list(asr_buffer_t** out, asr_engine_t* engine, const char
 ASR_API int asr_object_delete(asr_engine_t* engine, const char* kind, const char* id,
                               uint32_t flags);
 
+/* ---- Network and storage mappings, replica placement ------------------- */
+
+/* A network mapping pairs a source VM network (source VMM server) with a
+ * target VM network (target server, or the same server when one manages both
+ * sites); a storage mapping pairs storage classifications. Replica NICs join
+ * the target subnet named like the source subnet, else the target network's
+ * first subnet (VmNetwork.subnets order, as VMM lists them); NICs on unmapped
+ * networks join no network. Replica disks go to the mapped classification's
+ * share/volume with the most free space that holds them (ties: lower name),
+ * else to the host's default location. Placement picks the recovery cloud's
+ * host that reaches the mapped networks and holds the disks: most disks on
+ * mapped storage, then lowest host name.
+ *
+ * Objects (VMs, networks, classifications, hosts) are named by id or, where
+ * unique, by name. Results are JSON of the messages in asr/model/mapping.proto.
+ * Changes run as jobs ("MapNetwork", "UnmapNetwork", "MapStorage",
+ * "UnmapStorage"); the result names the job in "jobId". Calls are
+ * thread-safe; changes from this API are serialized process-wide. */
+
+/* Flag for asr_network_mapping_add / asr_storage_mapping_add: change the
+ * source's existing mapping instead of failing with ASR_ALREADY_EXISTS. */
+#define ASR_MAPPING_REPLACE 0x1u
+
+/* asr_network_mapping_add: maps a source VM network to a target VM network.
+ * `mapping_json` is a NetworkMapping: {"sourceVmNetworkId": "...",
+ * "targetVmNetworkId": "..."}, optionally "id", "sourceServerId",
+ * "targetServerId" (checked against the networks). Re-resolves every
+ * protected VM on the source network; *out receives the MappingChangeReport
+ * (operation "create", "change" or "unchanged"; "changes" lists the replica
+ * NICs whose network or subnet changes).
+ * Errors: ASR_NOT_FOUND (unknown network), ASR_INVALID_ARGUMENT (bad JSON,
+ * network mapped to itself, server mismatch, ambiguous name, unknown flags),
+ * ASR_ALREADY_EXISTS (source already mapped and no ASR_MAPPING_REPLACE). */
+ASR_API int asr_network_mapping_add(asr_buffer_t** out, asr_engine_t* engine,
+                                    const char* mapping_json, uint32_t flags);
+
+/* asr_network_mapping_remove: removes the mapping with id `ref`, or the
+ * mapping of source network `ref`; *out receives the MappingChangeReport
+ * (the replicas that now join no network). Errors: ASR_NOT_FOUND. */
+ASR_API int asr_network_mapping_remove(asr_buffer_t** out, asr_engine_t* engine,
+                                       const char* ref, uint32_t flags);
+
+/* asr_network_mapping_list: *out receives a NetworkMappingTable: one row per
+ * VM network of every server (unmapped ones with "mapped": false) and the
+ * mappings. */
+ASR_API int asr_network_mapping_list(asr_buffer_t** out, asr_engine_t* engine, uint32_t flags);
+
+/* asr_network_mapping_targets: for source network `source_ref`, which target
+ * networks are available for which cloud pairing (a target network is
+ * available when its logical network is associated with the recovery
+ * cloud). `target_ref` may be NULL for all targets. *out receives a
+ * TargetNetworkTable. Errors: ASR_NOT_FOUND. */
+ASR_API int asr_network_mapping_targets(asr_buffer_t** out, asr_engine_t* engine,
+                                        const char* source_ref, const char* target_ref,
+                                        uint32_t flags);
+
+/* asr_network_mapping_resolve: the network and subnet each replica NIC of VM
+ * `vm_ref` joins; *out receives VmNicResolutions. Errors: ASR_NOT_FOUND. */
+ASR_API int asr_network_mapping_resolve(asr_buffer_t** out, asr_engine_t* engine,
+                                        const char* vm_ref, uint32_t flags);
+
+/* asr_network_mapping_failback: what the original VM connects to on reverse
+ * replication. `request_json` is a FailbackRequest: {"vmId": "...",
+ * "replicaVmNetworkId": "..." ("" = disconnected)} or with
+ * "originalVmNetworkId". *out receives a FailbackResolution ("scenario":
+ * FAILBACK_NETWORK_UNCHANGED, FAILBACK_REPLICA_DISCONNECTED,
+ * FAILBACK_REPLICA_ON_UNMAPPED_NETWORK, FAILBACK_MAPPING_CHANGED, ...). */
+ASR_API int asr_network_mapping_failback(asr_buffer_t** out, asr_engine_t* engine,
+                                         const char* request_json, uint32_t flags);
+
+/* asr_storage_mapping_add: maps a source storage classification to a target
+ * classification (types may differ: SMB share to CSV). `mapping_json` is a
+ * StorageMapping: {"sourceClassificationId": "...",
+ * "targetClassificationId": "..."}. *out receives a StorageMappingChange.
+ * Errors as asr_network_mapping_add. */
+ASR_API int asr_storage_mapping_add(asr_buffer_t** out, asr_engine_t* engine,
+                                    const char* mapping_json, uint32_t flags);
+
+/* asr_storage_mapping_remove: removes the mapping with id `ref`, or the
+ * mapping of source classification `ref`. Errors: ASR_NOT_FOUND. */
+ASR_API int asr_storage_mapping_remove(asr_buffer_t** out, asr_engine_t* engine,
+                                       const char* ref, uint32_t flags);
+
+/* asr_storage_mapping_list: *out receives a StorageMappingTable. */
+ASR_API int asr_storage_mapping_list(asr_buffer_t** out, asr_engine_t* engine, uint32_t flags);
+
+/* asr_storage_mapping_resolve: where each replica disk of VM `vm_ref` goes
+ * on host `host_ref` (NULL: the host placement chooses); *out receives
+ * VmDiskResolutions. Errors: ASR_NOT_FOUND, ASR_FAILED_PRECONDITION (no
+ * host qualifies: the message says why). */
+ASR_API int asr_storage_mapping_resolve(asr_buffer_t** out, asr_engine_t* engine,
+                                        const char* vm_ref, const char* host_ref,
+                                        uint32_t flags);
+
+/* asr_placement_show: the replica placement of VM `vm_ref`: host, per-disk
+ * path, per-NIC network and subnet, and every candidate host with the
+ * reasons it does not qualify. `pairing_id` may be NULL (the VM's pairing).
+ * *out receives a ReplicaPlacement; when no host qualifies the call still
+ * succeeds with "placed": false and an "explanation".
+ * Errors: ASR_NOT_FOUND (unknown VM or pairing), ASR_FAILED_PRECONDITION
+ * (the VM's cloud is not paired). */
+ASR_API int asr_placement_show(asr_buffer_t** out, asr_engine_t* engine, const char* vm_ref,
+                               const char* pairing_id, uint32_t flags);
+
 #ifdef __cplusplus
 }
 #endif
