@@ -1,0 +1,189 @@
+#include "asr/replication/change_tracker.h"
+
+#include "absl/strings/str_cat.h"
+#include "asr/common/crc32c.h"
+#include "asr/common/file_util.h"
+#include "asr/common/status_macros.h"
+#include "asr/replication/byte_codec.h"
+
+namespace asr::replication {
+namespace {
+
+constexpr char kMagic[8] = {'A', 'S', 'R', 'C', 'B', 'T', '0', '1'};
+constexpr uint32_t kStateClean = 1;
+constexpr uint32_t kStateInUse = 2;
+
+uint64_t Popcount(const std::vector<uint64_t>& v) {
+  uint64_t n = 0;
+  for (uint64_t w : v) n += __builtin_popcountll(w);
+  return n;
+}
+
+}  // namespace
+
+std::string TrackerPath(const std::string& disk_path) { return disk_path + ".asrcbt"; }
+
+ChangeTracker::ChangeTracker(std::string path, uint64_t virtual_size, uint32_t block_size)
+    : path_(std::move(path)),
+      virtual_size_(virtual_size),
+      block_size_(block_size),
+      blocks_((virtual_size + block_size - 1) / block_size) {
+  absl::MutexLock l(&mu_);
+  current_.assign((blocks_ + 63) / 64, 0);
+  pending_.assign((blocks_ + 63) / 64, 0);
+}
+
+ChangeTracker::~ChangeTracker() { (void)Close(); }
+
+absl::StatusOr<std::unique_ptr<ChangeTracker>> ChangeTracker::Open(const std::string& disk_path,
+                                                                   uint64_t virtual_size,
+                                                                   uint32_t block_size) {
+  if (block_size == 0 || virtual_size == 0) {
+    return absl::InvalidArgumentError("change tracker needs a disk size and a block size");
+  }
+  std::unique_ptr<ChangeTracker> t(
+      new ChangeTracker(TrackerPath(disk_path), virtual_size, block_size));
+  ASR_RETURN_IF_ERROR(t->Load());
+  absl::MutexLock l(&t->mu_);
+  ASR_RETURN_IF_ERROR(t->PersistLocked(/*in_use=*/true));
+  return t;
+}
+
+absl::Status ChangeTracker::Load() {
+  absl::MutexLock l(&mu_);
+  auto mark = [&](std::string why) {
+    needs_scan_ = true;
+    reason_ = std::move(why);
+    std::fill(current_.begin(), current_.end(), 0);
+    std::fill(pending_.begin(), pending_.end(), 0);
+    return absl::OkStatus();
+  };
+  if (!PathExists(path_)) {
+    return mark("no change map existed: writes before tracking began are unknown");
+  }
+  ASR_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(path_));
+  if (bytes.size() < 12 || bytes.compare(0, 8, kMagic, 8) != 0) {
+    return mark("the change map is not a change map");
+  }
+  ByteReader tail(absl::string_view(bytes).substr(bytes.size() - 4));
+  uint32_t crc;
+  tail.U32(&crc);
+  if (crc != Crc32c(bytes.data(), bytes.size() - 4)) {
+    return mark("the change map is corrupt (checksum mismatch)");
+  }
+  ByteReader r(absl::string_view(bytes).substr(8, bytes.size() - 12));
+  uint32_t state, bs;
+  uint8_t ns;
+  uint64_t vs, words;
+  std::string reason;
+  if (!r.U32(&state) || !r.U8(&ns) || !r.Str(&reason) || !r.U64(&vs) || !r.U32(&bs) ||
+      !r.U64(&words)) {
+    return mark("the change map is truncated");
+  }
+  if (vs != virtual_size_ || bs != block_size_ || words != current_.size() ||
+      r.Rest().size() != 2 * words * 8) {
+    return mark(absl::StrCat("the change map was made for another geometry (", vs, " bytes, ",
+                             bs, "-byte blocks)"));
+  }
+  r.Bytes(current_.data(), words * 8);
+  r.Bytes(pending_.data(), words * 8);
+  needs_scan_ = ns != 0;
+  reason_ = reason;
+  if (state != kStateClean && !needs_scan_) {
+    return mark("the tracker was not shut down cleanly; writes may have been missed");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ChangeTracker::PersistLocked(bool in_use) {
+  ByteWriter w;
+  w.Bytes(kMagic, 8);
+  w.U32(in_use ? kStateInUse : kStateClean);
+  w.U8(needs_scan_ ? 1 : 0);
+  w.Str(reason_);
+  w.U64(virtual_size_);
+  w.U32(block_size_);
+  w.U64(current_.size());
+  w.Bytes(current_.data(), current_.size() * 8);
+  w.Bytes(pending_.data(), pending_.size() * 8);
+  w.U32(Crc32c(w.data().data(), w.data().size()));
+  return WriteFileAtomically(path_, w.data());
+}
+
+absl::Status ChangeTracker::RecordWrite(uint64_t offset, uint64_t length) {
+  if (offset > virtual_size_ || length > virtual_size_ - offset) {
+    return absl::InvalidArgumentError(absl::StrCat("write [", offset, ", +", length,
+                                                   ") lies past the end of the disk (",
+                                                   virtual_size_, " bytes)"));
+  }
+  if (length == 0) return absl::OkStatus();
+  absl::MutexLock l(&mu_);
+  if (closed_) return absl::FailedPreconditionError("change tracker is closed");
+  uint64_t first = offset / block_size_;
+  uint64_t last = (offset + length - 1) / block_size_;
+  for (uint64_t b = first; b <= last; ++b) current_[b / 64] |= 1ull << (b % 64);
+  return absl::OkStatus();
+}
+
+bool ChangeTracker::needs_scan() const {
+  absl::MutexLock l(&mu_);
+  return needs_scan_;
+}
+
+std::string ChangeTracker::needs_scan_reason() const {
+  absl::MutexLock l(&mu_);
+  return reason_;
+}
+
+uint64_t ChangeTracker::marked_blocks() const {
+  absl::MutexLock l(&mu_);
+  std::vector<uint64_t> u(current_.size());
+  for (size_t i = 0; i < u.size(); ++i) u[i] = current_[i] | pending_[i];
+  return Popcount(u);
+}
+
+absl::StatusOr<std::vector<uint64_t>> ChangeTracker::BeginCycle() {
+  absl::MutexLock l(&mu_);
+  if (closed_) return absl::FailedPreconditionError("change tracker is closed");
+  for (size_t i = 0; i < current_.size(); ++i) {
+    pending_[i] |= current_[i];
+    current_[i] = 0;
+  }
+  ASR_RETURN_IF_ERROR(PersistLocked(true));
+  std::vector<uint64_t> out;
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    uint64_t w = pending_[i];
+    while (w != 0) {
+      int bit = __builtin_ctzll(w);
+      out.push_back(i * 64 + bit);
+      w &= w - 1;
+    }
+  }
+  return out;
+}
+
+absl::Status ChangeTracker::CommitCycle(bool full_coverage) {
+  absl::MutexLock l(&mu_);
+  if (closed_) return absl::FailedPreconditionError("change tracker is closed");
+  std::fill(pending_.begin(), pending_.end(), 0);
+  if (full_coverage) {
+    needs_scan_ = false;
+    reason_.clear();
+  }
+  return PersistLocked(true);
+}
+
+absl::Status ChangeTracker::Checkpoint() {
+  absl::MutexLock l(&mu_);
+  if (closed_) return absl::FailedPreconditionError("change tracker is closed");
+  return PersistLocked(true);
+}
+
+absl::Status ChangeTracker::Close() {
+  absl::MutexLock l(&mu_);
+  if (closed_) return absl::OkStatus();
+  closed_ = true;
+  return PersistLocked(false);
+}
+
+}  // namespace asr::replication

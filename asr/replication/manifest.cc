@@ -1,0 +1,71 @@
+#include "asr/replication/manifest.h"
+
+#include <openssl/rand.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "asr/common/crc32c.h"
+#include "asr/common/file_util.h"
+#include "asr/common/status_macros.h"
+#include "asr/replication/byte_codec.h"
+
+namespace asr::replication {
+namespace {
+constexpr char kMagic[8] = {'A', 'S', 'R', 'M', 'A', 'N', '0', '1'};
+}
+
+std::string ManifestPath(const std::string& disk_path) { return disk_path + ".asrrepl"; }
+std::string PendingManifestPath(const std::string& disk_path) {
+  return disk_path + ".asrrepl.pending";
+}
+
+absl::StatusOr<std::optional<Manifest>> LoadManifest(const std::string& path) {
+  if (!PathExists(path)) return std::optional<Manifest>();
+  ASR_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(path));
+  auto corrupt = [&](absl::string_view why) {
+    return absl::DataLossError(absl::StrCat(path, ": replication manifest is corrupt (", why,
+                                            "); run a scan or initial replication"));
+  };
+  if (bytes.size() < 12 || bytes.compare(0, 8, kMagic, 8) != 0) return corrupt("bad header");
+  ByteReader tail(absl::string_view(bytes).substr(bytes.size() - 4));
+  uint32_t crc;
+  tail.U32(&crc);
+  if (crc != Crc32c(bytes.data(), bytes.size() - 4)) return corrupt("checksum mismatch");
+  ByteReader r(absl::string_view(bytes).substr(8, bytes.size() - 12));
+  Manifest m;
+  uint64_t count;
+  if (!r.Str(&m.replication_id) || !r.Str(&m.source_disk_id) || !r.U64(&m.virtual_size) ||
+      !r.U32(&m.block_size) || !r.U64(&m.cycle) || !r.U64(&count)) {
+    return corrupt("truncated");
+  }
+  if (m.block_size == 0 || count != Manifest::BlocksFor(m.virtual_size, m.block_size) ||
+      r.Rest().size() != count * sizeof(Digest)) {
+    return corrupt("inconsistent sizes");
+  }
+  m.digests.resize(count);
+  r.Bytes(m.digests.data(), count * sizeof(Digest));
+  return std::optional<Manifest>(std::move(m));
+}
+
+absl::Status SaveManifest(const std::string& path, const Manifest& m) {
+  ByteWriter w;
+  w.Bytes(kMagic, 8);
+  w.Str(m.replication_id);
+  w.Str(m.source_disk_id);
+  w.U64(m.virtual_size);
+  w.U32(m.block_size);
+  w.U64(m.cycle);
+  w.U64(m.digests.size());
+  w.Bytes(m.digests.data(), m.digests.size() * sizeof(Digest));
+  w.U32(Crc32c(w.data().data(), w.data().size()));
+  return WriteFileAtomically(path, w.data());
+}
+
+std::string NewReplicationId() {
+  uint8_t b[16];
+  RAND_bytes(b, sizeof(b));
+  return absl::StrCat(
+      "r-", absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(b), sizeof(b))));
+}
+
+}  // namespace asr::replication

@@ -1,0 +1,321 @@
+#include "asr/replication/protocol.h"
+
+#include "absl/strings/str_cat.h"
+#include "asr/common/crc32c.h"
+#include "asr/common/status_macros.h"
+#include "asr/replication/byte_codec.h"
+
+namespace asr::replication {
+namespace {
+
+void Store32(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+uint32_t Load32(const uint8_t* p) {
+  return p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24);
+}
+
+absl::Status Malformed(FrameType t) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("protocol violation: malformed ", FrameTypeName(t), " frame"));
+}
+
+absl::Status Expect(const Frame& f, FrameType t) {
+  if (f.type != t) return Unexpected(f, t);
+  return absl::OkStatus();
+}
+
+void PutStatus(ByteWriter& w, const absl::Status& s) {
+  w.U32(static_cast<uint32_t>(s.code()));
+  w.Str(s.message());
+}
+
+bool GetStatus(ByteReader& r, absl::Status* s) {
+  uint32_t code;
+  std::string msg;
+  if (!r.U32(&code) || !r.Str(&msg)) return false;
+  if (code > static_cast<uint32_t>(absl::StatusCode::kUnauthenticated)) code = 2;
+  *s = code == 0 ? absl::OkStatus() : absl::Status(static_cast<absl::StatusCode>(code), msg);
+  return true;
+}
+
+}  // namespace
+
+const char* FrameTypeName(FrameType t) {
+  switch (t) {
+    case FrameType::kHello: return "HELLO";
+    case FrameType::kHelloReply: return "HELLO_REPLY";
+    case FrameType::kCycleStart: return "CYCLE_START";
+    case FrameType::kCycleReady: return "CYCLE_READY";
+    case FrameType::kBlock: return "BLOCK";
+    case FrameType::kZeroRange: return "ZERO_RANGE";
+    case FrameType::kCycleEnd: return "CYCLE_END";
+    case FrameType::kCycleAck: return "CYCLE_ACK";
+    case FrameType::kError: return "ERROR";
+  }
+  return "UNKNOWN";
+}
+
+const char* CycleModeName(CycleMode m) {
+  switch (m) {
+    case CycleMode::kInitial: return "initial";
+    case CycleMode::kTracked: return "tracked";
+    case CycleMode::kScan: return "scan";
+    case CycleMode::kDifferencing: return "differencing";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<CycleMode> ParseCycleMode(const std::string& name) {
+  if (name == "initial") return CycleMode::kInitial;
+  if (name == "tracked") return CycleMode::kTracked;
+  if (name == "scan") return CycleMode::kScan;
+  if (name == "differencing") return CycleMode::kDifferencing;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown replication mode '", name, "' (use initial, tracked, scan or differencing)"));
+}
+
+std::string EncodeFrame(FrameType type, const std::string& payload, uint8_t flags) {
+  std::string out(kFrameHeaderSize, '\0');
+  uint8_t* h = reinterpret_cast<uint8_t*>(out.data());
+  Store32(h, kFrameMagic);
+  h[4] = static_cast<uint8_t>(type);
+  h[5] = flags;
+  Store32(h + 8, static_cast<uint32_t>(payload.size()));
+  Store32(h + 12, Crc32c(payload.data(), payload.size()));
+  Store32(h + 16, Crc32c(h, 16));
+  out += payload;
+  return out;
+}
+
+absl::StatusOr<Frame> ReadFrame(net::ByteStream& stream) {
+  uint8_t h[kFrameHeaderSize];
+  ASR_RETURN_IF_ERROR(stream.ReadExactly(h, sizeof(h)));
+  if (Load32(h) != kFrameMagic) {
+    return absl::DataLossError(absl::StrCat(
+        "protocol violation from ", stream.PeerDescription(),
+        ": not an asr replication frame (bad magic); is the peer an asr replication endpoint?"));
+  }
+  if (Load32(h + 16) != Crc32c(h, 16)) {
+    return absl::DataLossError(
+        absl::StrCat("frame header checksum mismatch from ", stream.PeerDescription()));
+  }
+  uint32_t len = Load32(h + 8);
+  if (len > kMaxPayload) {
+    return absl::InvalidArgumentError(absl::StrCat("protocol violation: frame of ", len,
+                                                   " bytes exceeds the limit of ", kMaxPayload));
+  }
+  Frame f;
+  f.type = static_cast<FrameType>(h[4]);
+  f.flags = h[5];
+  f.payload.resize(len);
+  if (len > 0) {
+    absl::Status s = stream.ReadExactly(f.payload.data(), len);
+    if (absl::IsOutOfRange(s)) {
+      return absl::UnavailableError(
+          absl::StrCat(stream.PeerDescription(), " closed the connection inside a frame"));
+    }
+    ASR_RETURN_IF_ERROR(s);
+  }
+  if (Load32(h + 12) != Crc32c(f.payload.data(), len)) {
+    return absl::DataLossError(absl::StrCat("checksum mismatch in a ", FrameTypeName(f.type),
+                                            " frame from ", stream.PeerDescription()));
+  }
+  return f;
+}
+
+absl::Status WriteFrame(net::ByteStream& stream, FrameType type, const std::string& payload) {
+  std::string bytes = EncodeFrame(type, payload);
+  return stream.WriteAll(bytes.data(), bytes.size());
+}
+
+void SendError(net::ByteStream& stream, const absl::Status& status) {
+  ByteWriter w;
+  PutStatus(w, status);
+  (void)WriteFrame(stream, FrameType::kError, w.data());
+}
+
+absl::Status ErrorFromFrame(const Frame& f) {
+  if (f.type != FrameType::kError) return absl::InvalidArgumentError("not an ERROR frame");
+  ByteReader r(f.payload);
+  absl::Status s;
+  if (!GetStatus(r, &s)) return Malformed(FrameType::kError);
+  if (s.ok()) return absl::UnknownError("peer: error frame without an error");
+  return absl::Status(s.code(), absl::StrCat("peer: ", s.message()));
+}
+
+absl::Status Unexpected(const Frame& got, FrameType expected) {
+  if (got.type == FrameType::kError && expected != FrameType::kError) return ErrorFromFrame(got);
+  return absl::FailedPreconditionError(absl::StrCat("protocol violation: expected ",
+                                                    FrameTypeName(expected), ", got ",
+                                                    FrameTypeName(got.type)));
+}
+
+std::string Hello::Encode() const {
+  ByteWriter w;
+  w.U32(min_version);
+  w.U32(max_version);
+  w.Str(replication_id);
+  w.Str(source_disk_id);
+  w.U64(virtual_size);
+  w.U32(block_size);
+  w.Str(source_name);
+  return w.Release();
+}
+
+absl::StatusOr<Hello> Hello::Decode(const Frame& f) {
+  ASR_RETURN_IF_ERROR(Expect(f, FrameType::kHello));
+  Hello h;
+  ByteReader r(f.payload);
+  // Only the version range is fixed across versions; check it first.
+  if (!r.U32(&h.min_version) || !r.U32(&h.max_version)) return Malformed(f.type);
+  if (h.min_version > kProtocolVersion || h.max_version < kMinProtocolVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "protocol version mismatch: the sender speaks versions ", h.min_version, "..",
+        h.max_version, ", this receiver ", kMinProtocolVersion, "..", kProtocolVersion));
+  }
+  if (!r.Str(&h.replication_id) || !r.Str(&h.source_disk_id) || !r.U64(&h.virtual_size) ||
+      !r.U32(&h.block_size) || !r.Str(&h.source_name)) {
+    return Malformed(f.type);
+  }
+  return h;
+}
+
+std::string HelloReply::Encode() const {
+  ByteWriter w;
+  PutStatus(w, status);
+  w.U32(version);
+  w.U8(has_replica ? 1 : 0);
+  w.Str(replication_id);
+  w.U64(current_cycle);
+  w.U64(virtual_size);
+  w.U32(block_size);
+  return w.Release();
+}
+
+absl::StatusOr<HelloReply> HelloReply::Decode(const Frame& f) {
+  ASR_RETURN_IF_ERROR(Expect(f, FrameType::kHelloReply));
+  HelloReply h;
+  ByteReader r(f.payload);
+  uint8_t has;
+  if (!GetStatus(r, &h.status) || !r.U32(&h.version) || !r.U8(&has) ||
+      !r.Str(&h.replication_id) || !r.U64(&h.current_cycle) || !r.U64(&h.virtual_size) ||
+      !r.U32(&h.block_size)) {
+    return Malformed(f.type);
+  }
+  h.has_replica = has != 0;
+  return h;
+}
+
+std::string CycleStart::Encode() const {
+  ByteWriter w;
+  w.U64(cycle);
+  w.U64(base_cycle);
+  w.U8(static_cast<uint8_t>(mode));
+  w.U8(flags);
+  w.U64(static_cast<uint64_t>(source_time_us));
+  return w.Release();
+}
+
+absl::StatusOr<CycleStart> CycleStart::Decode(const Frame& f) {
+  ASR_RETURN_IF_ERROR(Expect(f, FrameType::kCycleStart));
+  CycleStart c;
+  ByteReader r(f.payload);
+  uint8_t mode;
+  uint64_t t;
+  if (!r.U64(&c.cycle) || !r.U64(&c.base_cycle) || !r.U8(&mode) || !r.U8(&c.flags) ||
+      !r.U64(&t) || !r.Done() || mode < 1 || mode > 4) {
+    return Malformed(f.type);
+  }
+  c.mode = static_cast<CycleMode>(mode);
+  c.source_time_us = static_cast<int64_t>(t);
+  return c;
+}
+
+std::string CycleReply::Encode() const {
+  ByteWriter w;
+  PutStatus(w, status);
+  w.U64(cycle);
+  w.U64(point_id);
+  return w.Release();
+}
+
+absl::StatusOr<CycleReply> CycleReply::Decode(const Frame& f) {
+  if (f.type != FrameType::kCycleReady && f.type != FrameType::kCycleAck) {
+    return Unexpected(f, FrameType::kCycleAck);
+  }
+  CycleReply c;
+  ByteReader r(f.payload);
+  if (!GetStatus(r, &c.status) || !r.U64(&c.cycle) || !r.U64(&c.point_id) || !r.Done()) {
+    return Malformed(f.type);
+  }
+  return c;
+}
+
+void EncodeBlockHeader(const BlockHeader& h, uint8_t out[kBlockHeaderSize]) {
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(h.offset >> (8 * i));
+  Store32(out + 8, h.length);
+  out[12] = h.codec;
+  Store32(out + 13, h.raw_crc);
+}
+
+absl::StatusOr<BlockHeader> DecodeBlockHeader(const std::string& payload) {
+  if (payload.size() < kBlockHeaderSize) return Malformed(FrameType::kBlock);
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(payload.data());
+  BlockHeader h;
+  for (int i = 0; i < 8; ++i) h.offset |= static_cast<uint64_t>(p[i]) << (8 * i);
+  h.length = Load32(p + 8);
+  h.codec = p[12];
+  h.raw_crc = Load32(p + 13);
+  return h;
+}
+
+std::string ZeroRange::Encode() const {
+  ByteWriter w;
+  w.U64(offset);
+  w.U64(length);
+  return w.Release();
+}
+
+absl::StatusOr<ZeroRange> ZeroRange::Decode(const Frame& f) {
+  ASR_RETURN_IF_ERROR(Expect(f, FrameType::kZeroRange));
+  ZeroRange z;
+  ByteReader r(f.payload);
+  if (!r.U64(&z.offset) || !r.U64(&z.length) || !r.Done()) return Malformed(f.type);
+  return z;
+}
+
+std::string CycleEnd::Encode() const {
+  ByteWriter w;
+  w.U64(blocks);
+  w.U64(zero_ranges);
+  w.U64(raw_bytes);
+  w.Bytes(digest.data(), digest.size());
+  return w.Release();
+}
+
+absl::StatusOr<CycleEnd> CycleEnd::Decode(const Frame& f) {
+  ASR_RETURN_IF_ERROR(Expect(f, FrameType::kCycleEnd));
+  CycleEnd e;
+  ByteReader r(f.payload);
+  if (!r.U64(&e.blocks) || !r.U64(&e.zero_ranges) || !r.U64(&e.raw_bytes) ||
+      !r.Bytes(e.digest.data(), e.digest.size()) || !r.Done()) {
+    return Malformed(f.type);
+  }
+  return e;
+}
+
+void DigestBlock(Sha256Stream& s, uint64_t offset, uint32_t length, const Digest& data_sha) {
+  s.Update("B", 1);
+  s.UpdateU64(offset);
+  s.UpdateU64(length);
+  s.Update(data_sha.data(), data_sha.size());
+}
+
+void DigestZeroRange(Sha256Stream& s, uint64_t offset, uint64_t length) {
+  s.Update("Z", 1);
+  s.UpdateU64(offset);
+  s.UpdateU64(length);
+}
+
+}  // namespace asr::replication

@@ -1,0 +1,191 @@
+// asr/replication/protocol.h: the replication wire protocol between a
+// primary host (sender) and a recovery host (receiver), carried over any
+// asr::net::ByteStream (TLS 1.3 with mutual certificates in production).
+//
+// Every message is a frame:
+//
+//   +--------+------+-------+----------+-------------+-------------+------------+
+//   | magic  | type | flags | reserved | payload_len | payload_crc | header_crc |
+//   | u32    | u8   | u8    | u16      | u32         | u32 CRC-32C | u32 CRC-32C|
+//   +--------+------+-------+----------+-------------+-------------+------------+
+//   followed by payload_len bytes (at most kMaxPayload). All integers are
+//   little-endian; header_crc covers the 16 bytes before it.
+//
+// A session (sender S, receiver R):
+//
+//   S: HELLO {min_version, max_version, replication_id, source_disk_id,
+//             virtual_size, block_size, source_name}
+//   R: HELLO_REPLY {status, message, version, has_replica, replication_id,
+//                   current_cycle, virtual_size, block_size}
+//   S: CYCLE_START {cycle, base_cycle, mode, flags(app-consistent, full),
+//                   source_time_us}
+//   R: CYCLE_READY {status, message}
+//   S: BLOCK {offset, length, codec, raw_crc32c, payload}      (0..n)
+//      ZERO_RANGE {offset, length}                             (0..n)
+//   S: CYCLE_END {blocks, zero_ranges, raw_bytes, cycle_digest}
+//   R: CYCLE_ACK {status, message, cycle, point_id}   -- only after the
+//                                                        point is durable
+//   (S may start another CYCLE_START or close the stream.)
+//
+// cycle_digest is SHA-256 over, for each BLOCK in order, offset|length|
+// SHA-256(raw data), and for each ZERO_RANGE "Z"|offset|length. The receiver
+// recomputes it and refuses the cycle (DataLoss) on any mismatch; a BLOCK
+// whose decoded data fails raw_crc32c is DataLoss too. Either side may send
+// ERROR {code, message} instead of the expected frame and close.
+//
+//   ASR_RETURN_IF_ERROR(WriteMessage(stream, hello));
+//   ASR_ASSIGN_OR_RETURN(Frame f, ReadFrame(stream));
+//   ASR_ASSIGN_OR_RETURN(HelloReply reply, HelloReply::Decode(f));
+#ifndef ASR_REPLICATION_PROTOCOL_H_
+#define ASR_REPLICATION_PROTOCOL_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "asr/net/stream.h"
+#include "asr/replication/digest.h"
+
+namespace asr::replication {
+
+inline constexpr uint32_t kFrameMagic = 0x46525341;  // "ASRF"
+inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr uint32_t kMinProtocolVersion = 1;
+inline constexpr size_t kFrameHeaderSize = 20;
+inline constexpr uint32_t kMaxPayload = 16u << 20;
+inline constexpr uint32_t kMaxBlockSize = 4u << 20;
+inline constexpr uint32_t kMinBlockSize = 4096;
+
+enum class FrameType : uint8_t {
+  kHello = 1,
+  kHelloReply = 2,
+  kCycleStart = 3,
+  kCycleReady = 4,
+  kBlock = 5,
+  kZeroRange = 6,
+  kCycleEnd = 7,
+  kCycleAck = 8,
+  kError = 9,
+};
+const char* FrameTypeName(FrameType t);
+
+// How the sender found the cycle's changes (informational on the receiver).
+enum class CycleMode : uint8_t { kInitial = 1, kTracked = 2, kScan = 3, kDifferencing = 4 };
+const char* CycleModeName(CycleMode m);  // "initial", ...
+absl::StatusOr<CycleMode> ParseCycleMode(const std::string& name);
+
+struct Frame {
+  FrameType type = FrameType::kError;
+  uint8_t flags = 0;
+  std::string payload;
+};
+
+// Encodes a frame header + payload into one buffer.
+std::string EncodeFrame(FrameType type, const std::string& payload, uint8_t flags = 0);
+
+// Reads one frame. OutOfRange when the peer closed cleanly before it;
+// DataLoss for a bad magic or checksum (also when a plain client speaks
+// something else); Unavailable when the connection broke.
+absl::StatusOr<Frame> ReadFrame(net::ByteStream& stream);
+
+absl::Status WriteFrame(net::ByteStream& stream, FrameType type, const std::string& payload);
+
+// Sends ERROR{status} (best effort) — used before closing on a failure.
+void SendError(net::ByteStream& stream, const absl::Status& status);
+
+// The status carried by an ERROR frame (or InvalidArgument when `f` is not
+// one). When `f` is an ERROR frame the peer's code and message are returned,
+// prefixed with "peer: ".
+absl::Status ErrorFromFrame(const Frame& f);
+
+// FailedPrecondition "protocol violation: expected X, got Y" (or the
+// peer's error when `got` is ERROR).
+absl::Status Unexpected(const Frame& got, FrameType expected);
+
+struct Hello {
+  uint32_t min_version = kMinProtocolVersion;
+  uint32_t max_version = kProtocolVersion;
+  std::string replication_id;
+  std::string source_disk_id;
+  uint64_t virtual_size = 0;
+  uint32_t block_size = 0;
+  std::string source_name;
+
+  std::string Encode() const;
+  static absl::StatusOr<Hello> Decode(const Frame& f);
+};
+
+struct HelloReply {
+  absl::Status status;
+  uint32_t version = kProtocolVersion;
+  bool has_replica = false;
+  std::string replication_id;
+  uint64_t current_cycle = 0;
+  uint64_t virtual_size = 0;
+  uint32_t block_size = 0;
+
+  std::string Encode() const;
+  static absl::StatusOr<HelloReply> Decode(const Frame& f);
+};
+
+inline constexpr uint8_t kCycleAppConsistent = 1;
+inline constexpr uint8_t kCycleFull = 2;  // a full copy: not a delta over base_cycle
+
+struct CycleStart {
+  uint64_t cycle = 0;
+  uint64_t base_cycle = 0;
+  CycleMode mode = CycleMode::kInitial;
+  uint8_t flags = 0;
+  int64_t source_time_us = 0;
+
+  bool app_consistent() const { return flags & kCycleAppConsistent; }
+  bool full() const { return flags & kCycleFull; }
+  std::string Encode() const;
+  static absl::StatusOr<CycleStart> Decode(const Frame& f);
+};
+
+// CYCLE_READY and CYCLE_ACK carry a status; ACK also the committed point.
+struct CycleReply {
+  absl::Status status;
+  uint64_t cycle = 0;
+  uint64_t point_id = 0;
+
+  std::string Encode() const;
+  static absl::StatusOr<CycleReply> Decode(const Frame& f);
+};
+
+struct BlockHeader {
+  uint64_t offset = 0;
+  uint32_t length = 0;  // decoded size
+  uint8_t codec = 0;
+  uint32_t raw_crc = 0;
+};
+inline constexpr size_t kBlockHeaderSize = 17;
+void EncodeBlockHeader(const BlockHeader& h, uint8_t out[kBlockHeaderSize]);
+// Parses the header at the start of a BLOCK payload; the rest is the data.
+absl::StatusOr<BlockHeader> DecodeBlockHeader(const std::string& payload);
+
+struct ZeroRange {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  std::string Encode() const;
+  static absl::StatusOr<ZeroRange> Decode(const Frame& f);
+};
+
+struct CycleEnd {
+  uint64_t blocks = 0;
+  uint64_t zero_ranges = 0;
+  uint64_t raw_bytes = 0;
+  Digest digest = {};
+  std::string Encode() const;
+  static absl::StatusOr<CycleEnd> Decode(const Frame& f);
+};
+
+// Folds one BLOCK / ZERO_RANGE into a cycle digest (see the file comment).
+void DigestBlock(Sha256Stream& s, uint64_t offset, uint32_t length, const Digest& data_sha);
+void DigestZeroRange(Sha256Stream& s, uint64_t offset, uint64_t length);
+
+}  // namespace asr::replication
+
+#endif  // ASR_REPLICATION_PROTOCOL_H_

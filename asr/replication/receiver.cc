@@ -1,0 +1,89 @@
+#include "asr/replication/receiver.h"
+
+#include "absl/strings/str_cat.h"
+#include "asr/common/status_macros.h"
+
+namespace asr::replication {
+namespace {
+
+absl::Status SendReply(net::ByteStream& s, FrameType t, const absl::Status& st, uint64_t cycle,
+                       uint64_t point) {
+  CycleReply r;
+  r.status = st;
+  r.cycle = cycle;
+  r.point_id = point;
+  return WriteFrame(s, t, r.Encode());
+}
+
+// Reports a protocol violation to the peer and returns it.
+absl::Status Violation(net::ByteStream& s, absl::Status st) {
+  SendError(s, st);
+  return st;
+}
+
+}  // namespace
+
+absl::Status ServeConnection(net::ByteStream& stream, ReplicaStore& store,
+                             const ServeOptions& options) {
+  absl::StatusOr<Frame> f = ReadFrame(stream);
+  if (!f.ok()) {
+    if (absl::IsDataLoss(f.status())) SendError(stream, f.status());
+    return f.status();
+  }
+  absl::StatusOr<Hello> hello = Hello::Decode(*f);
+  HelloReply reply;
+  reply.status = hello.ok() ? store.CheckHello(*hello) : hello.status();
+  ReplicaInfo info = store.info();
+  reply.has_replica = info.has_replica;
+  reply.replication_id = info.replication_id;
+  reply.current_cycle = info.current_cycle;
+  reply.virtual_size = info.virtual_size;
+  reply.block_size = info.block_size;
+  ASR_RETURN_IF_ERROR(WriteFrame(stream, FrameType::kHelloReply, reply.Encode()));
+  if (!reply.status.ok()) return reply.status;
+
+  for (;;) {
+    absl::StatusOr<Frame> next = ReadFrame(stream);
+    if (absl::IsOutOfRange(next.status())) return absl::OkStatus();  // clean close
+    if (!next.ok()) return next.status();
+    absl::StatusOr<CycleStart> start = CycleStart::Decode(*next);
+    if (!start.ok()) return Violation(stream, start.status());
+    absl::StatusOr<std::unique_ptr<CycleWriter>> cycle = store.BeginCycle(*hello, *start);
+    ASR_RETURN_IF_ERROR(SendReply(stream, FrameType::kCycleReady, cycle.status(), start->cycle, 0));
+    if (!cycle.ok()) continue;
+    // Receiving.
+    absl::Status failed;  // a data error: keep reading to CYCLE_END, then refuse
+    for (;;) {
+      absl::StatusOr<Frame> fr = ReadFrame(stream);
+      if (absl::IsOutOfRange(fr.status())) {
+        return absl::UnavailableError(
+            absl::StrCat(stream.PeerDescription(), " closed the connection in cycle ",
+                         start->cycle, "; the cycle was discarded"));
+      }
+      if (!fr.ok()) return fr.status();
+      if (fr->type == FrameType::kBlock) {
+        if (failed.ok()) failed = (*cycle)->AddBlock(fr->payload);
+        if (absl::IsInvalidArgument(failed)) return Violation(stream, failed);
+      } else if (fr->type == FrameType::kZeroRange) {
+        absl::StatusOr<ZeroRange> z = ZeroRange::Decode(*fr);
+        if (!z.ok()) return Violation(stream, z.status());
+        if (failed.ok()) failed = (*cycle)->AddZeroRange(*z);
+        if (absl::IsInvalidArgument(failed)) return Violation(stream, failed);
+      } else if (fr->type == FrameType::kCycleEnd) {
+        absl::StatusOr<CycleEnd> end = CycleEnd::Decode(*fr);
+        if (!end.ok()) return Violation(stream, end.status());
+        absl::StatusOr<uint64_t> point =
+            failed.ok() ? (*cycle)->Commit(*end) : absl::StatusOr<uint64_t>(failed);
+        cycle->reset();
+        if (point.ok() && options.on_commit) options.on_commit(*point, *start);
+        ASR_RETURN_IF_ERROR(SendReply(stream, FrameType::kCycleAck, point.status(),
+                                      start->cycle, point.ok() ? *point : 0));
+        break;
+      } else {
+        return Violation(stream, Unexpected(*fr, FrameType::kBlock));
+      }
+    }
+  }
+}
+
+}  // namespace asr::replication

@@ -1,0 +1,46 @@
+// asr/replication/receiver.h: the recovery host's side of the protocol:
+// serves one sender connection against a ReplicaStore, cycle after cycle.
+//
+//   ASR_ASSIGN_OR_RETURN(auto store, ReplicaStore::Open(dir, options));
+//   ASR_ASSIGN_OR_RETURN(auto listener, net::TlsListener::Listen("127.0.0.1", 8084, tls));
+//   for (;;) {
+//     ASR_ASSIGN_OR_RETURN(auto conn, listener->Accept());
+//     absl::Status s = ServeConnection(*conn, *store, {});   // logs, next
+//   }
+//
+// Session states (protocol.h has the frames):
+//
+//   [AwaitHello] --HELLO ok--> [Idle] --CYCLE_START ok--> [Receiving]
+//        |                       ^  \--clean close--> done (OK)
+//        | refused: HELLO_REPLY  |                        | BLOCK / ZERO_RANGE
+//        v  with the error       |                        v
+//      done                      +--- CYCLE_ACK <-- CYCLE_END: commit
+//   Anything else in a state is a protocol violation: ERROR frame, close.
+//   A failed cycle (bad checksum, digest mismatch) is answered with an
+//   error ACK and discarded; the replica stays at its previous point.
+//
+// Thread safety: one connection per ReplicaStore at a time.
+#ifndef ASR_REPLICATION_RECEIVER_H_
+#define ASR_REPLICATION_RECEIVER_H_
+
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "asr/net/stream.h"
+#include "asr/replication/replica_store.h"
+
+namespace asr::replication {
+
+struct ServeOptions {
+  // Called after each committed point (on the serving thread).
+  std::function<void(uint64_t point_id, const CycleStart& start)> on_commit;
+};
+
+// Serves `stream` until the sender closes it (OK) or a failure (its status).
+absl::Status ServeConnection(net::ByteStream& stream, ReplicaStore& store,
+                             const ServeOptions& options);
+
+}  // namespace asr::replication
+
+#endif  // ASR_REPLICATION_RECEIVER_H_

@@ -1,0 +1,800 @@
+#include "asr/replication/replica_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "asr/common/crc32c.h"
+#include "asr/common/file_util.h"
+#include "asr/common/status_macros.h"
+#include "asr/replication/block_codec.h"
+
+namespace asr::replication {
+
+struct ReplicaStore::State {
+  bool has_replica = false;
+  std::string replication_id;
+  std::string source_disk_id;
+  uint64_t virtual_size = 0;
+  uint32_t block_size = 0;
+  std::string replica_file = "replica.vhdx";
+  uint64_t current_cycle = 0;
+  uint64_t generation = 0;
+  std::vector<RecoveryPoint> points;
+  // The policy last used, for recovery by a lister/restorer.
+  int additional_points = 0;
+  int64_t interval_s = 3600;
+  int64_t retention_s = 86400;
+  // An apply in progress (phase applying).
+  bool applying = false;
+  CycleStart apply_start;
+  std::string apply_journal;
+  std::string apply_undo;
+  int64_t apply_time_us = 0;
+};
+
+namespace {
+
+constexpr char kStateFile[] = "replica.state";
+constexpr uint64_t kIoChunk = 1 << 20;
+
+using State = ReplicaStore::State;
+
+std::string Dash(const std::string& s) { return s.empty() ? "-" : s; }
+std::string Undash(const std::string& s) { return s == "-" ? "" : s; }
+
+std::string SerializeState(const State& s) {
+  std::string out = "asr-replica-state 1\n";
+  absl::StrAppend(&out, "has_replica ", s.has_replica ? 1 : 0, "\n");
+  absl::StrAppend(&out, "replication_id ", Dash(s.replication_id), "\n");
+  absl::StrAppend(&out, "source_disk_id ", Dash(s.source_disk_id), "\n");
+  absl::StrAppend(&out, "virtual_size ", s.virtual_size, "\n");
+  absl::StrAppend(&out, "block_size ", s.block_size, "\n");
+  absl::StrAppend(&out, "replica_file ", s.replica_file, "\n");
+  absl::StrAppend(&out, "current_cycle ", s.current_cycle, "\n");
+  absl::StrAppend(&out, "generation ", s.generation, "\n");
+  absl::StrAppend(&out, "policy ", s.additional_points, " ", s.interval_s, " ", s.retention_s,
+                  "\n");
+  for (const RecoveryPoint& p : s.points) {
+    absl::StrAppend(&out, "point ", p.id, " ", absl::ToUnixMicros(p.time), " ",
+                    absl::ToUnixMicros(p.source_time), " ", p.app_consistent ? 1 : 0, " ",
+                    static_cast<int>(p.mode), " ", Dash(p.delta_file), "\n");
+  }
+  if (s.applying) {
+    const CycleStart& c = s.apply_start;
+    absl::StrAppend(&out, "applying ", c.cycle, " ", c.base_cycle, " ", static_cast<int>(c.mode),
+                    " ", static_cast<int>(c.flags), " ", c.source_time_us, " ",
+                    s.apply_time_us, " ", Dash(s.apply_journal), " ", Dash(s.apply_undo), "\n");
+  }
+  absl::StrAppend(&out, "crc ", Crc32c(out), "\n");
+  return out;
+}
+
+absl::StatusOr<State> ParseState(const std::string& path, const std::string& text) {
+  auto corrupt = [&](absl::string_view why) {
+    return absl::DataLossError(absl::StrCat(path, ": replica state is corrupt (", why, ")"));
+  };
+  size_t crc_pos = text.rfind("crc ");
+  if (crc_pos == std::string::npos) return corrupt("no checksum");
+  uint32_t crc;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(text.substr(crc_pos + 4)), &crc) ||
+      crc != Crc32c(absl::string_view(text).substr(0, crc_pos))) {
+    return corrupt("checksum mismatch");
+  }
+  State s;
+  bool first = true;
+  for (absl::string_view line : absl::StrSplit(text.substr(0, crc_pos), '\n', absl::SkipEmpty())) {
+    std::vector<std::string> f = absl::StrSplit(line, ' ');
+    if (first) {
+      if (line != "asr-replica-state 1") return corrupt("unknown version");
+      first = false;
+      continue;
+    }
+    const std::string& k = f[0];
+    auto num = [&](size_t i, auto* v) {
+      return i < f.size() && absl::SimpleAtoi(f[i], v);
+    };
+    bool ok = true;
+    if (k == "has_replica") {
+      int v = 0;
+      ok = num(1, &v);
+      s.has_replica = v != 0;
+    } else if (k == "replication_id" && f.size() == 2) {
+      s.replication_id = Undash(f[1]);
+    } else if (k == "source_disk_id" && f.size() == 2) {
+      s.source_disk_id = Undash(f[1]);
+    } else if (k == "virtual_size") {
+      ok = num(1, &s.virtual_size);
+    } else if (k == "block_size") {
+      ok = num(1, &s.block_size);
+    } else if (k == "replica_file" && f.size() == 2) {
+      s.replica_file = f[1];
+    } else if (k == "current_cycle") {
+      ok = num(1, &s.current_cycle);
+    } else if (k == "generation") {
+      ok = num(1, &s.generation);
+    } else if (k == "policy") {
+      ok = num(1, &s.additional_points) && num(2, &s.interval_s) && num(3, &s.retention_s);
+    } else if (k == "point" && f.size() == 7) {
+      RecoveryPoint p;
+      int64_t t, st;
+      int app, mode;
+      ok = num(1, &p.id) && num(2, &t) && num(3, &st) && num(4, &app) && num(5, &mode);
+      p.time = absl::FromUnixMicros(t);
+      p.source_time = absl::FromUnixMicros(st);
+      p.app_consistent = app != 0;
+      p.mode = static_cast<CycleMode>(mode);
+      p.delta_file = Undash(f[6]);
+      s.points.push_back(p);
+    } else if (k == "applying" && f.size() == 9) {
+      int mode, flags;
+      ok = num(1, &s.apply_start.cycle) && num(2, &s.apply_start.base_cycle) && num(3, &mode) &&
+           num(4, &flags) && num(5, &s.apply_start.source_time_us) && num(6, &s.apply_time_us);
+      s.apply_start.mode = static_cast<CycleMode>(mode);
+      s.apply_start.flags = static_cast<uint8_t>(flags);
+      s.apply_journal = Undash(f[7]);
+      s.apply_undo = Undash(f[8]);
+      s.applying = true;
+    } else {
+      ok = false;
+    }
+    if (!ok) return corrupt(absl::StrCat("bad line '", line, "'"));
+  }
+  if (!s.points.empty()) s.points.back().latest = true;
+  return s;
+}
+
+absl::StatusOr<State> LoadState(const std::string& dir) {
+  std::string path = JoinPath(dir, kStateFile);
+  if (!PathExists(path)) return State();
+  ASR_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  return ParseState(path, text);
+}
+
+absl::Status SaveState(const std::string& dir, const State& s) {
+  return WriteFileAtomically(JoinPath(dir, kStateFile), SerializeState(s));
+}
+
+// An flock on dir/name, released when destroyed.
+class FileLock {
+ public:
+  FileLock() = default;
+  ~FileLock() { Release(); }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  absl::Status Lock(const std::string& path, int op) {
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) return ErrnoToStatus(errno, path);
+    while (::flock(fd_, op) != 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      Release();
+      if (err == EWOULDBLOCK) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(path, " is locked: another receiver is serving this replica directory"));
+      }
+      return ErrnoToStatus(err, absl::StrCat("flock ", path));
+    }
+    return absl::OkStatus();
+  }
+  int Release() {
+    int fd = fd_;
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    return fd;
+  }
+  int Take() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+std::vector<std::string> ListDir(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") out.push_back(n);
+  }
+  ::closedir(d);
+  return out;
+}
+
+uint32_t BlockLen(uint64_t offset, uint32_t bs, uint64_t vsize) {
+  return static_cast<uint32_t>(std::min<uint64_t>(bs, vsize - offset));
+}
+
+// Calls fn(offset, length) for each present extent of `d` in [off, off+len).
+absl::Status ForPresent(disk::VirtualDisk& d, uint64_t off, uint64_t len,
+                        const std::function<absl::Status(uint64_t, uint64_t)>& fn) {
+  ASR_ASSIGN_OR_RETURN(std::vector<disk::Extent> map, d.GetAllocationMap(off, len));
+  for (const disk::Extent& e : map) {
+    if (e.state == disk::ExtentState::kPresent) ASR_RETURN_IF_ERROR(fn(e.offset, e.length));
+  }
+  return absl::OkStatus();
+}
+
+// Copies the record stored in `from` into `to` unchanged.
+absl::Status CopyRecord(const BlockLogReader& from, const BlockLogRecord& rec,
+                        BlockLogWriter& to) {
+  if (rec.type == RecordType::kZero) return to.AppendZero(rec.offset, rec.length);
+  std::string payload;
+  ASR_RETURN_IF_ERROR(from.ReadPayload(rec, &payload));
+  return to.AppendBlock(rec.offset, rec.length, rec.codec, rec.raw_crc, payload);
+}
+
+disk::DiskFormat FormatForPath(const std::string& path) {
+  auto ends = [&](absl::string_view s) { return absl::EndsWith(path, s); };
+  if (ends(".vhd") || ends(".VHD")) return disk::DiskFormat::kVhd;
+  if (ends(".raw") || ends(".img")) return disk::DiskFormat::kRaw;
+  return disk::DiskFormat::kVhdx;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- CycleWriter
+
+CycleWriter::CycleWriter(ReplicaStore* store, const CycleStart& start)
+    : store_(store), start_(start) {}
+
+CycleWriter::~CycleWriter() {
+  if (!done_) journal_.Abandon();
+}
+
+absl::Status CycleWriter::CheckRange(uint64_t offset, uint64_t length) const {
+  const uint32_t bs = block_size_;
+  const uint64_t vs = virtual_size_;
+  uint64_t end = offset + length;
+  if (length == 0 || offset % bs != 0 || end < offset || end > vs ||
+      (end % bs != 0 && end != vs)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "protocol violation: range [", offset, ", +", length, ") is not whole ", bs,
+        "-byte blocks inside the ", vs, "-byte disk"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CycleWriter::AddBlock(const std::string& payload) {
+  ASR_ASSIGN_OR_RETURN(BlockHeader h, DecodeBlockHeader(payload));
+  ASR_RETURN_IF_ERROR(CheckRange(h.offset, h.length));
+  if (h.length != BlockLen(h.offset, block_size_, virtual_size_)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "protocol violation: block at ", h.offset, " has ", h.length, " bytes"));
+  }
+  absl::string_view data = absl::string_view(payload).substr(kBlockHeaderSize);
+  ASR_RETURN_IF_ERROR(DecodeBlock(h.codec, data, h.length, &scratch_));
+  if (Crc32c(scratch_.data(), scratch_.size()) != h.raw_crc) {
+    return absl::DataLossError(
+        absl::StrCat("block at offset ", h.offset, " fails its checksum after decoding"));
+  }
+  DigestBlock(digest_, h.offset, h.length,
+              BlockDigest(reinterpret_cast<const uint8_t*>(scratch_.data()), scratch_.size()));
+  ++blocks_;
+  raw_bytes_ += h.length;
+  return journal_.AppendBlock(h.offset, h.length, h.codec, h.raw_crc, data);
+}
+
+absl::Status CycleWriter::AddZeroRange(const ZeroRange& z) {
+  ASR_RETURN_IF_ERROR(CheckRange(z.offset, z.length));
+  DigestZeroRange(digest_, z.offset, z.length);
+  ++zero_ranges_;
+  return journal_.AppendZero(z.offset, z.length);
+}
+
+absl::StatusOr<uint64_t> CycleWriter::Commit(const CycleEnd& end) {
+  if (end.blocks != blocks_ || end.zero_ranges != zero_ranges_ || end.raw_bytes != raw_bytes_) {
+    return absl::DataLossError(absl::StrCat(
+        "cycle ", start_.cycle, " is incomplete: the sender announced ", end.blocks,
+        " blocks / ", end.zero_ranges, " zero ranges / ", end.raw_bytes, " bytes, received ",
+        blocks_, " / ", zero_ranges_, " / ", raw_bytes_));
+  }
+  Digest d = digest_.Finish();
+  if (d != end.digest) {
+    return absl::DataLossError(absl::StrCat("cycle ", start_.cycle,
+                                            ": cycle digest mismatch (sender ",
+                                            DigestHex(end.digest), ", received ", DigestHex(d),
+                                            "); nothing was applied"));
+  }
+  ASR_RETURN_IF_ERROR(journal_.Seal(d));
+  done_ = true;
+  store_->Hook("sealed");
+  return store_->ApplySealed(journal_path_, start_);
+}
+
+// --------------------------------------------------------------- ReplicaStore
+
+ReplicaStore::ReplicaStore(std::string dir, ReplicaOptions options)
+    : dir_(std::move(dir)), options_(std::move(options)) {}
+
+ReplicaStore::~ReplicaStore() {
+  if (receiver_lock_fd_ >= 0) ::close(receiver_lock_fd_);
+}
+
+void ReplicaStore::Hook(const char* step) const {
+  if (options_.step_hook) options_.step_hook(step);
+}
+
+absl::StatusOr<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(const std::string& dir,
+                                                                 const ReplicaOptions& options) {
+  if (options.additional_points < 0 || options.additional_points > 24) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "additional recovery points must be 0..24, not ", options.additional_points));
+  }
+  ASR_RETURN_IF_ERROR(MakeDirectories(JoinPath(dir, "journal")));
+  ASR_RETURN_IF_ERROR(MakeDirectories(JoinPath(dir, "points")));
+  std::unique_ptr<ReplicaStore> store(new ReplicaStore(dir, options));
+  FileLock lock;
+  ASR_RETURN_IF_ERROR(lock.Lock(JoinPath(dir, "receiver.lock"), LOCK_EX | LOCK_NB));
+  store->receiver_lock_fd_ = lock.Take();
+  ASR_ASSIGN_OR_RETURN(State s, LoadState(dir));
+  {
+    absl::MutexLock l(&store->mu_);
+    store->state_ = std::make_unique<State>(std::move(s));
+  }
+  ASR_RETURN_IF_ERROR(store->Recover());
+  return store;
+}
+
+absl::Status ReplicaStore::Recover() {
+  FileLock apply;
+  ASR_RETURN_IF_ERROR(apply.Lock(JoinPath(dir_, "apply.lock"), LOCK_EX));
+  absl::MutexLock l(&mu_);
+  if (state_->applying) {
+    hello_.virtual_size = state_->virtual_size;
+    hello_.block_size = state_->block_size;
+    hello_.replication_id = state_->replication_id;
+    hello_.source_disk_id = state_->source_disk_id;
+    ASR_RETURN_IF_ERROR(FinishApply());
+  }
+  // Whatever the committed state does not reference is debris of an
+  // interrupted cycle.
+  std::set<std::string> keep;
+  for (const RecoveryPoint& p : state_->points) {
+    if (!p.delta_file.empty()) keep.insert(p.delta_file);
+  }
+  for (const std::string& n : ListDir(JoinPath(dir_, "journal"))) {
+    ::unlink(JoinPath(dir_, JoinPath("journal", n)).c_str());
+  }
+  for (const std::string& n : ListDir(JoinPath(dir_, "points"))) {
+    std::string rel = JoinPath("points", n);
+    if (!keep.count(rel)) ::unlink(JoinPath(dir_, rel).c_str());
+  }
+  for (const std::string& n : ListDir(dir_)) {
+    if (n.size() > 4 && n.compare(n.size() - 4, 4, ".tmp") == 0) {
+      ::unlink(JoinPath(dir_, n).c_str());
+    }
+  }
+  return absl::OkStatus();
+}
+
+ReplicaInfo ReplicaStore::info() const {
+  absl::MutexLock l(&mu_);
+  ReplicaInfo i;
+  i.has_replica = state_->has_replica;
+  i.replication_id = state_->replication_id;
+  i.source_disk_id = state_->source_disk_id;
+  i.virtual_size = state_->virtual_size;
+  i.block_size = state_->block_size;
+  i.current_cycle = state_->current_cycle;
+  i.replica_path = JoinPath(dir_, state_->replica_file);
+  return i;
+}
+
+std::vector<RecoveryPoint> ReplicaStore::points() const {
+  absl::MutexLock l(&mu_);
+  return state_->points;
+}
+
+absl::Status ReplicaStore::CheckHello(const Hello& h) const {
+  if (h.block_size < kMinBlockSize || h.block_size > kMaxBlockSize ||
+      (h.block_size & (h.block_size - 1)) != 0 || h.virtual_size == 0 ||
+      h.replication_id.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "protocol violation: HELLO with block size ", h.block_size, ", disk size ",
+        h.virtual_size, ", replication id '", h.replication_id, "'"));
+  }
+  absl::MutexLock l(&mu_);
+  if (!state_->has_replica) return absl::OkStatus();
+  if (h.replication_id != state_->replication_id) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this replica directory holds replication ", state_->replication_id,
+        ", not ", h.replication_id, "; give each disk its own replica directory"));
+  }
+  if (h.virtual_size != state_->virtual_size || h.block_size != state_->block_size) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the replica is ", state_->virtual_size, " bytes in ", state_->block_size,
+        "-byte blocks; the sender has ", h.virtual_size, " in ", h.block_size));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<CycleWriter>> ReplicaStore::BeginCycle(const Hello& hello,
+                                                                     const CycleStart& start) {
+  ASR_RETURN_IF_ERROR(CheckHello(hello));
+  absl::MutexLock l(&mu_);
+  if (state_->applying) {
+    return absl::FailedPreconditionError(
+        "an earlier cycle failed while being applied; restart the receiver to recover it");
+  }
+  if (!state_->has_replica) {
+    if (!start.full()) {
+      return absl::FailedPreconditionError(
+          "the replica has no point yet: the first cycle must be an initial replication");
+    }
+  } else {
+    if (!start.full() && start.base_cycle != state_->current_cycle) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cycle ", start.cycle, " is a delta over point ", start.base_cycle,
+          " but the replica is at point ", state_->current_cycle));
+    }
+  }
+  if (start.cycle <= state_->current_cycle) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cycle ", start.cycle, " is not newer than the replica's point ",
+        state_->current_cycle));
+  }
+  hello_ = hello;
+  std::unique_ptr<CycleWriter> w(new CycleWriter(this, start));
+  w->block_size_ = hello.block_size;
+  w->virtual_size_ = hello.virtual_size;
+  w->journal_path_ = JoinPath(dir_, absl::StrCat("journal/cycle-", start.cycle, ".blog"));
+  ASR_RETURN_IF_ERROR(
+      w->journal_.Create(w->journal_path_, start.cycle, hello.block_size, hello.virtual_size));
+  return w;
+}
+
+absl::StatusOr<uint64_t> ReplicaStore::ApplySealed(const std::string& journal,
+                                                   const CycleStart& start) {
+  FileLock apply;
+  ASR_RETURN_IF_ERROR(apply.Lock(JoinPath(dir_, "apply.lock"), LOCK_EX));
+  absl::MutexLock l(&mu_);
+  const Clock& clock = options_.clock ? *options_.clock : Clock::Real();
+  State& s = *state_;
+  ASR_ASSIGN_OR_RETURN(std::unique_ptr<BlockLogReader> log, BlockLogReader::Open(journal));
+  // Capture the undo (the current point's contents where this cycle writes)
+  // while the replica still is that point.
+  std::string undo_rel;
+  if (s.has_replica && options_.additional_points > 0) {
+    undo_rel = absl::StrCat("points/point-", s.current_cycle, "-", ++s.generation, ".blog");
+    ASR_ASSIGN_OR_RETURN(auto replica, disk::OpenDisk(JoinPath(dir_, s.replica_file),
+                                                      disk::OpenMode::kReadOnly));
+    BlockLogWriter undo;
+    ASR_RETURN_IF_ERROR(
+        undo.Create(JoinPath(dir_, undo_rel), s.current_cycle, s.block_size, s.virtual_size));
+    BlockCompressor compressor(1);
+    EncodedBlock enc;
+    std::string old;
+    std::set<uint64_t> seen;
+    auto capture = [&](uint64_t off) -> absl::Status {
+      if (!seen.insert(off).second) return absl::OkStatus();
+      uint32_t len = BlockLen(off, s.block_size, s.virtual_size);
+      old.resize(len);
+      ASR_RETURN_IF_ERROR(
+          replica->ReadAt(off, absl::MakeSpan(reinterpret_cast<uint8_t*>(old.data()), len)));
+      const uint8_t* p = reinterpret_cast<const uint8_t*>(old.data());
+      if (IsAllZero(p, len)) return undo.AppendZero(off, len);
+      compressor.Encode(p, len, &enc);
+      return undo.AppendBlock(off, len, static_cast<uint8_t>(enc.codec), Crc32c(p, len),
+                              enc.payload);
+    };
+    for (const BlockLogRecord& rec : log->records()) {
+      if (rec.type == RecordType::kBlock) {
+        ASR_RETURN_IF_ERROR(capture(rec.offset));
+      } else {
+        // Only blocks the replica holds can change when zeroed.
+        ASR_RETURN_IF_ERROR(ForPresent(
+            *replica, rec.offset, rec.length, [&](uint64_t o, uint64_t n) -> absl::Status {
+              uint64_t first = o / s.block_size, last = (o + n - 1) / s.block_size;
+              for (uint64_t b = first; b <= last; ++b) {
+                ASR_RETURN_IF_ERROR(capture(b * s.block_size));
+              }
+              return absl::OkStatus();
+            }));
+      }
+    }
+    ASR_RETURN_IF_ERROR(undo.Seal(kZeroDigest));
+    ASR_RETURN_IF_ERROR(replica->Close());
+    Hook("undo");
+  }
+  // The commit point: from here on, recovery rolls forward.
+  s.applying = true;
+  s.apply_start = start;
+  s.apply_journal = journal.substr(dir_.size() + 1);
+  s.apply_undo = undo_rel;
+  s.apply_time_us = absl::ToUnixMicros(clock.Now());
+  if (!s.has_replica) {
+    s.replication_id = hello_.replication_id;
+    s.source_disk_id = hello_.source_disk_id;
+    s.virtual_size = hello_.virtual_size;
+    s.block_size = hello_.block_size;
+    s.replica_file = options_.format == disk::DiskFormat::kVhd ? "replica.vhd" : "replica.vhdx";
+  }
+  s.additional_points = options_.additional_points;
+  s.interval_s = absl::ToInt64Seconds(options_.point_interval);
+  s.retention_s = absl::ToInt64Seconds(options_.retention);
+  ASR_RETURN_IF_ERROR(SaveState(dir_, s));
+  Hook("applying");
+  ASR_RETURN_IF_ERROR(FinishApply());
+  return start.cycle;
+}
+
+absl::Status ReplicaStore::FinishApply() {
+  State& s = *state_;
+  const std::string journal = JoinPath(dir_, s.apply_journal);
+  ASR_ASSIGN_OR_RETURN(std::unique_ptr<BlockLogReader> log, BlockLogReader::Open(journal));
+  const std::string replica_path = JoinPath(dir_, s.replica_file);
+  std::unique_ptr<disk::VirtualDisk> replica;
+  const bool fresh = !s.has_replica;
+  if (fresh) {
+    disk::CreateOptions co;
+    co.format = options_.format;
+    co.type = disk::DiskType::kDynamic;
+    co.virtual_size = s.virtual_size;
+    co.block_size = options_.format == disk::DiskFormat::kVhdx ? options_.disk_block_size : 0;
+    co.overwrite = true;
+    ASR_ASSIGN_OR_RETURN(replica, disk::CreateDisk(replica_path, co));
+  } else {
+    ASR_ASSIGN_OR_RETURN(replica, disk::OpenDisk(replica_path, disk::OpenMode::kReadWrite));
+  }
+  // Redo: adjacent blocks are written together.
+  std::string batch, data;
+  uint64_t batch_off = 0;
+  auto flush_batch = [&]() -> absl::Status {
+    if (batch.empty()) return absl::OkStatus();
+    ASR_RETURN_IF_ERROR(replica->WriteAt(
+        batch_off,
+        absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(batch.data()), batch.size())));
+    batch.clear();
+    return absl::OkStatus();
+  };
+  std::string zeros;
+  for (const BlockLogRecord& rec : log->records()) {
+    if (rec.type == RecordType::kBlock) {
+      ASR_RETURN_IF_ERROR(log->ReadData(rec, &data));
+      if (!batch.empty() && (batch_off + batch.size() != rec.offset || batch.size() >= kIoChunk)) {
+        ASR_RETURN_IF_ERROR(flush_batch());
+      }
+      if (batch.empty()) batch_off = rec.offset;
+      batch += data;
+    } else {
+      ASR_RETURN_IF_ERROR(flush_batch());
+      if (fresh) continue;  // a new disk reads as zeros already
+      ASR_RETURN_IF_ERROR(ForPresent(
+          *replica, rec.offset, rec.length, [&](uint64_t o, uint64_t n) -> absl::Status {
+            while (n > 0) {
+              uint64_t m = std::min<uint64_t>(n, kIoChunk);
+              zeros.assign(m, '\0');
+              ASR_RETURN_IF_ERROR(replica->WriteAt(
+                  o, absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(zeros.data()), m)));
+              o += m;
+              n -= m;
+            }
+            return absl::OkStatus();
+          }));
+    }
+  }
+  ASR_RETURN_IF_ERROR(flush_batch());
+  ASR_RETURN_IF_ERROR(replica->Flush());
+  ASR_RETURN_IF_ERROR(replica->Close());
+  Hook("applied");
+
+  // The new list of points.
+  State next = s;
+  const Clock& clock = options_.clock ? *options_.clock : Clock::Real();
+  std::vector<std::string> drop_files;
+  if (!next.points.empty()) {
+    next.points.back().latest = false;
+    next.points.back().delta_file = s.apply_undo;
+  }
+  RecoveryPoint p;
+  p.id = s.apply_start.cycle;
+  p.time = absl::FromUnixMicros(s.apply_time_us);
+  p.source_time = absl::FromUnixMicros(s.apply_start.source_time_us);
+  p.app_consistent = s.apply_start.app_consistent();
+  p.mode = s.apply_start.mode;
+  p.latest = true;
+  next.points.push_back(p);
+  std::vector<RecoveryPoint>& pts = next.points;
+  auto drop_oldest = [&]() {
+    if (!pts.front().delta_file.empty()) drop_files.push_back(pts.front().delta_file);
+    pts.erase(pts.begin());
+  };
+  // Undeltaed older points cannot be restored: drop them.
+  while (pts.size() > 1 && pts.front().delta_file.empty()) drop_oldest();
+  // Spacing: the point just demoted stays only if far enough from the one before.
+  if (pts.size() >= 3) {
+    RecoveryPoint& q = pts[pts.size() - 3];
+    RecoveryPoint& d = pts[pts.size() - 2];
+    if (d.time - q.time < options_.point_interval) {
+      ASR_ASSIGN_OR_RETURN(auto qr, BlockLogReader::Open(JoinPath(dir_, q.delta_file)));
+      ASR_ASSIGN_OR_RETURN(auto dr, BlockLogReader::Open(JoinPath(dir_, d.delta_file)));
+      std::string merged = absl::StrCat("points/point-", q.id, "-", ++next.generation, ".blog");
+      BlockLogWriter w;
+      ASR_RETURN_IF_ERROR(w.Create(JoinPath(dir_, merged), q.id, s.block_size, s.virtual_size));
+      std::set<uint64_t> have;
+      for (const BlockLogRecord& r : qr->records()) {
+        have.insert(r.offset);
+        ASR_RETURN_IF_ERROR(CopyRecord(*qr, r, w));
+      }
+      for (const BlockLogRecord& r : dr->records()) {
+        if (!have.count(r.offset)) ASR_RETURN_IF_ERROR(CopyRecord(*dr, r, w));
+      }
+      ASR_RETURN_IF_ERROR(w.Seal(kZeroDigest));
+      drop_files.push_back(q.delta_file);
+      drop_files.push_back(d.delta_file);
+      q.delta_file = merged;
+      pts.erase(pts.end() - 2);
+    }
+  }
+  // Retention age and count, oldest first.
+  const absl::Time now = clock.Now();
+  while (pts.size() > 1 && now - pts.front().time > options_.retention) drop_oldest();
+  while (pts.size() > 1 + static_cast<size_t>(options_.additional_points)) drop_oldest();
+
+  next.applying = false;
+  next.has_replica = true;
+  next.current_cycle = s.apply_start.cycle;
+  next.apply_journal.clear();
+  next.apply_undo.clear();
+  ASR_RETURN_IF_ERROR(SaveState(dir_, next));
+  *state_ = next;
+  Hook("committed");
+  ::unlink(journal.c_str());
+  for (const std::string& f : drop_files) ::unlink(JoinPath(dir_, f).c_str());
+  return absl::OkStatus();
+}
+
+// ------------------------------------------------------ listing and restoring
+
+namespace {
+
+// The committed state of `dir` under a shared apply lock, recovering an
+// interrupted apply first when no receiver holds the directory.
+absl::StatusOr<State> LockedState(const std::string& dir, FileLock& apply) {
+  if (!PathExists(JoinPath(dir, kStateFile))) {
+    return absl::NotFoundError(absl::StrCat(dir, " is not a replica directory (no ",
+                                            kStateFile, ")"));
+  }
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    ASR_RETURN_IF_ERROR(apply.Lock(JoinPath(dir, "apply.lock"), LOCK_SH));
+    ASR_ASSIGN_OR_RETURN(State s, LoadState(dir));
+    if (!s.applying) return s;
+    apply.Release();
+    // A receiver died while applying; finish its work with its policy.
+    ReplicaOptions o;
+    o.additional_points = s.additional_points;
+    o.point_interval = absl::Seconds(s.interval_s);
+    o.retention = absl::Seconds(s.retention_s);
+    o.format = s.replica_file == "replica.vhd" ? disk::DiskFormat::kVhd
+                                                : disk::DiskFormat::kVhdx;
+    absl::StatusOr<std::unique_ptr<ReplicaStore>> store = ReplicaStore::Open(dir, o);
+    if (!store.ok() && !absl::IsFailedPrecondition(store.status())) return store.status();
+  }
+  return absl::UnavailableError(
+      absl::StrCat(dir, ": a cycle is being applied; try again in a moment"));
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<RecoveryPoint>> ListRecoveryPoints(const std::string& dir) {
+  FileLock apply;
+  ASR_ASSIGN_OR_RETURN(State s, LockedState(dir, apply));
+  return s.points;
+}
+
+absl::StatusOr<ReplicaInfo> ReadReplicaInfo(const std::string& dir) {
+  FileLock apply;
+  ASR_ASSIGN_OR_RETURN(State s, LockedState(dir, apply));
+  ReplicaInfo i;
+  i.has_replica = s.has_replica;
+  i.replication_id = s.replication_id;
+  i.source_disk_id = s.source_disk_id;
+  i.virtual_size = s.virtual_size;
+  i.block_size = s.block_size;
+  i.current_cycle = s.current_cycle;
+  i.replica_path = JoinPath(dir, s.replica_file);
+  return i;
+}
+
+absl::Status RestorePoint(const std::string& dir, uint64_t point_id, const std::string& out_path,
+                          const RestoreOptions& options) {
+  FileLock apply;
+  ASR_ASSIGN_OR_RETURN(State s, LockedState(dir, apply));
+  size_t idx = s.points.size();
+  for (size_t i = 0; i < s.points.size(); ++i) {
+    if (s.points[i].id == point_id) idx = i;
+  }
+  if (idx == s.points.size()) {
+    std::string have;
+    for (const RecoveryPoint& p : s.points) absl::StrAppend(&have, have.empty() ? "" : ", ", p.id);
+    return absl::NotFoundError(absl::StrCat("recovery point ", point_id, " is not kept in ", dir,
+                                            " (kept: ", have.empty() ? "none" : have, ")"));
+  }
+  const uint32_t bs = s.block_size;
+  const uint64_t vs = s.virtual_size;
+  // block offset -> (delta index, record); the oldest delta at/after the point wins.
+  std::vector<std::unique_ptr<BlockLogReader>> deltas;
+  std::map<uint64_t, std::pair<size_t, BlockLogRecord>> overrides;
+  for (size_t i = idx; i + 1 < s.points.size(); ++i) {
+    ASR_ASSIGN_OR_RETURN(auto r, BlockLogReader::Open(JoinPath(dir, s.points[i].delta_file)));
+    for (const BlockLogRecord& rec : r->records()) {
+      overrides.emplace(rec.offset, std::make_pair(deltas.size(), rec));
+    }
+    deltas.push_back(std::move(r));
+  }
+  ASR_ASSIGN_OR_RETURN(auto replica,
+                       disk::OpenDisk(JoinPath(dir, s.replica_file), disk::OpenMode::kReadOnly));
+  disk::CreateOptions co;
+  co.format = options.format == disk::DiskFormat::kAuto ? FormatForPath(out_path) : options.format;
+  co.type = co.format == disk::DiskFormat::kRaw ? disk::DiskType::kFixed : disk::DiskType::kDynamic;
+  co.virtual_size = vs;
+  co.overwrite = options.overwrite;
+  if (!options.overwrite && PathExists(out_path)) {
+    return absl::AlreadyExistsError(absl::StrCat(out_path, " exists; choose another output"));
+  }
+  ASR_ASSIGN_OR_RETURN(auto out, disk::CreateDisk(out_path, co));
+  std::string buf;
+  auto write_nonzero = [&](uint64_t off, const uint8_t* p, uint64_t n) -> absl::Status {
+    if (IsAllZero(p, n)) return absl::OkStatus();
+    return out->WriteAt(off, absl::MakeConstSpan(p, n));
+  };
+  // The replica's data, except where an older point differs.
+  ASR_RETURN_IF_ERROR(ForPresent(*replica, 0, vs, [&](uint64_t o, uint64_t n) -> absl::Status {
+    uint64_t start = o / bs * bs;
+    uint64_t end = std::min<uint64_t>((o + n + bs - 1) / bs * bs, vs);
+    for (uint64_t c = start; c < end; c += kIoChunk) {
+      uint64_t m = std::min<uint64_t>(kIoChunk, end - c);
+      buf.resize(m);
+      uint8_t* p = reinterpret_cast<uint8_t*>(buf.data());
+      ASR_RETURN_IF_ERROR(replica->ReadAt(c, absl::MakeSpan(p, m)));
+      for (uint64_t b = 0; b < m; b += bs) {
+        uint64_t len = std::min<uint64_t>(bs, m - b);
+        if (overrides.count(c + b)) continue;
+        ASR_RETURN_IF_ERROR(write_nonzero(c + b, p + b, len));
+      }
+    }
+    return absl::OkStatus();
+  }));
+  std::string data;
+  for (const auto& [off, ref] : overrides) {
+    if (ref.second.type != RecordType::kBlock) continue;  // zero: the new disk reads zeros
+    ASR_RETURN_IF_ERROR(deltas[ref.first]->ReadData(ref.second, &data));
+    ASR_RETURN_IF_ERROR(
+        write_nonzero(off, reinterpret_cast<const uint8_t*>(data.data()), data.size()));
+  }
+  ASR_RETURN_IF_ERROR(out->Flush());
+  return out->Close();
+}
+
+std::string PointsToJson(const std::vector<RecoveryPoint>& points) {
+  std::string out = "[";
+  for (size_t i = 0; i < points.size(); ++i) {
+    const RecoveryPoint& p = points[i];
+    absl::StrAppend(&out, i ? "," : "", "{\"id\":", p.id, ",\"time\":\"",
+                    absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", p.time, absl::UTCTimeZone()),
+                    "\",\"sourceTime\":\"",
+                    absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", p.source_time, absl::UTCTimeZone()),
+                    "\",\"consistency\":\"", p.app_consistent ? "app" : "crash",
+                    "\",\"latest\":", p.latest ? "true" : "false", ",\"mode\":\"",
+                    CycleModeName(p.mode), "\"}");
+  }
+  return out + "]";
+}
+
+}  // namespace asr::replication

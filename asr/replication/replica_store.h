@@ -1,0 +1,207 @@
+// asr/replication/replica_store.h: the recovery host's replica of one disk
+// and its recovery points, applied crash-safely.
+//
+// Directory layout (REPLICA_DIR):
+//   replica.vhdx          the latest recovery point, a normal VHDX that
+//                         qemu-img and Hyper-V read (VHD when asked)
+//   replica.state         what is committed: identity, current point, the
+//                         kept points and their delta files, and the phase;
+//                         replaced atomically (write temp, fsync, rename,
+//                         fsync dir), checksummed
+//   journal/cycle-N.blog  a received cycle's redo journal (sealed, fsynced)
+//   points/point-P-G.blog the reverse delta of older point P: P's contents
+//                         of the blocks where the next newer kept point
+//                         differs (G: a generation, new on every rewrite)
+//   receiver.lock         flock: one receiver per directory
+//   apply.lock            flock: exclusive while a cycle is applied, shared
+//                         while points are listed or restored
+//
+// Applying cycle N (class CycleWriter, then ReplicaStore's commit):
+//
+//   [Receiving] BLOCK/ZERO_RANGE frames verified (CRC-32C, SHA-256 cycle
+//       |       digest) and appended to journal/cycle-N.blog.tmp
+//       |  CYCLE_END matches: seal, fsync, rename, fsync dir
+//       v
+//   [Sealed] ---- capture undo: the replica's current contents of every
+//       |         block the journal touches -> points/point-(N-1)-G.blog
+//       |         (skipped when no additional points are kept)
+//       |  state := {phase: applying N, journal, undo}     <- the commit point
+//       v
+//   [Applying] write the journal's blocks into replica.vhdx, flush
+//       |  prune/merge reverse deltas into new files (fsync)
+//       |  state := {phase: idle, current: N, points}
+//       v
+//   [Committed] delete the journal and unreferenced delta files; ACK
+//
+// Crash recovery (on Open): phase idle -> the replica is the current
+// point; any journal, temp or unreferenced file is deleted (a cycle that
+// had not reached the commit point is simply lost and the sender resends
+// it). Phase applying -> the sealed journal is applied again from the
+// start (idempotent: it holds whole blocks), then committed. Either way the
+// replica equals a whole point, never a mix.
+//
+// Recovery points: the latest point is replica.vhdx itself; each older
+// kept point P is a reverse delta over the next newer kept point. Restoring
+// P writes, for each block, the value from the oldest delta at or after P
+// that holds it, else the replica's — without touching the replica. When a
+// point is demoted from latest it is kept only if it is at least
+// point_interval after the previous kept point; a dropped middle point's
+// delta is merged into its older neighbour's (the older one's blocks win);
+// points past the retention age or over the count are dropped oldest first.
+//
+//   ReplicaOptions o;
+//   o.additional_points = 4;
+//   o.point_interval = absl::Hours(1);
+//   ASR_ASSIGN_OR_RETURN(auto store, ReplicaStore::Open("/replicas/vm1-disk0", o));
+//   ASR_ASSIGN_OR_RETURN(auto cycle, store->BeginCycle(hello, start));
+//   ASR_RETURN_IF_ERROR(cycle->AddBlock(header, payload));
+//   ASR_ASSIGN_OR_RETURN(uint64_t point, cycle->Commit(end));
+//   ASR_RETURN_IF_ERROR(RestorePoint("/replicas/vm1-disk0", point, "/tmp/r.vhdx", {}));
+#ifndef ASR_REPLICATION_REPLICA_STORE_H_
+#define ASR_REPLICATION_REPLICA_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "asr/common/clock.h"
+#include "asr/disk/virtual_disk.h"
+#include "asr/replication/block_log.h"
+#include "asr/replication/protocol.h"
+
+namespace asr::replication {
+
+struct ReplicaOptions {
+  int additional_points = 0;                    // 0..24, besides the latest
+  absl::Duration point_interval = absl::Hours(1);  // spacing of kept points
+  absl::Duration retention = absl::Hours(24);   // older points are pruned
+  const Clock* clock = nullptr;                 // default: the real clock
+  disk::DiskFormat format = disk::DiskFormat::kVhdx;  // of a new replica
+  uint32_t disk_block_size = 2 << 20;           // allocation unit of a new replica
+  // Test hook: called at named steps of an apply ("sealed", "undo",
+  // "applying", "applied", "committed") so tests can inject failures.
+  std::function<void(const char* step)> step_hook;
+};
+
+struct RecoveryPoint {
+  uint64_t id = 0;  // the cycle that produced it
+  absl::Time time;  // when the recovery host committed it
+  absl::Time source_time;
+  bool app_consistent = false;
+  bool latest = false;
+  CycleMode mode = CycleMode::kInitial;
+  std::string delta_file;  // relative to the directory; empty for the latest
+};
+
+struct ReplicaInfo {
+  bool has_replica = false;
+  std::string replication_id;
+  std::string source_disk_id;
+  uint64_t virtual_size = 0;
+  uint32_t block_size = 0;
+  uint64_t current_cycle = 0;
+  std::string replica_path;
+};
+
+class ReplicaStore;
+
+// One cycle being received. Thread safety: one thread.
+class CycleWriter {
+ public:
+  ~CycleWriter();  // an uncommitted cycle is discarded
+  // Verifies and journals one BLOCK frame's payload (header + data).
+  absl::Status AddBlock(const std::string& frame_payload);
+  absl::Status AddZeroRange(const ZeroRange& z);
+  // Verifies totals and digest, then seals, applies and commits the point
+  // (see the diagram). Returns the new point's id.
+  absl::StatusOr<uint64_t> Commit(const CycleEnd& end);
+
+ private:
+  friend class ReplicaStore;
+  CycleWriter(ReplicaStore* store, const CycleStart& start);
+  absl::Status CheckRange(uint64_t offset, uint64_t length) const;
+
+  ReplicaStore* store_;
+  CycleStart start_;
+  uint32_t block_size_ = 0;
+  uint64_t virtual_size_ = 0;
+  BlockLogWriter journal_;
+  std::string journal_path_;
+  Sha256Stream digest_;
+  uint64_t blocks_ = 0, zero_ranges_ = 0, raw_bytes_ = 0;
+  std::string scratch_;
+  bool done_ = false;
+};
+
+// Thread safety: all public methods are serialized by an internal mutex;
+// one cycle at a time.
+class ReplicaStore {
+ public:
+  // Opens (creating when missing) a replica directory, takes its receiver
+  // lock (FailedPrecondition when another receiver holds it) and recovers
+  // an interrupted apply.
+  static absl::StatusOr<std::unique_ptr<ReplicaStore>> Open(const std::string& dir,
+                                                            const ReplicaOptions& options);
+  ~ReplicaStore();
+
+  ReplicaInfo info() const;
+  std::vector<RecoveryPoint> points() const;
+
+  // Checks a sender's HELLO against this replica; the error says why a
+  // sender is refused (another disk, another size).
+  absl::Status CheckHello(const Hello& hello) const;
+  // Starts receiving a cycle. FailedPrecondition when `start` is not based
+  // on the current point (or is not a full copy when there is none).
+  absl::StatusOr<std::unique_ptr<CycleWriter>> BeginCycle(const Hello& hello,
+                                                          const CycleStart& start);
+
+  const std::string& dir() const { return dir_; }
+
+  struct State;  // the committed state file's contents (internal)
+
+ private:
+  friend class CycleWriter;
+  ReplicaStore(std::string dir, ReplicaOptions options);
+  absl::Status Recover();
+  absl::StatusOr<uint64_t> ApplySealed(const std::string& journal, const CycleStart& start);
+  absl::Status FinishApply() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Hook(const char* step) const;
+
+  const std::string dir_;
+  const ReplicaOptions options_;
+  int receiver_lock_fd_ = -1;
+  mutable absl::Mutex mu_;
+  std::unique_ptr<State> state_ ABSL_GUARDED_BY(mu_);
+  Hello hello_ ABSL_GUARDED_BY(mu_);
+};
+
+// Lists a replica directory's points without disturbing a running
+// receiver (shared apply lock). When no receiver holds the directory, an
+// interrupted apply is recovered first.
+absl::StatusOr<std::vector<RecoveryPoint>> ListRecoveryPoints(const std::string& dir);
+absl::StatusOr<ReplicaInfo> ReadReplicaInfo(const std::string& dir);
+
+struct RestoreOptions {
+  disk::DiskFormat format = disk::DiskFormat::kAuto;  // kAuto: from the extension
+  bool overwrite = false;
+};
+
+// Writes recovery point `point_id` of `dir` to a new standalone disk at
+// `out_path` (.vhd -> VHD, .raw/.img -> raw, else VHDX; dynamic). NotFound
+// for an unknown point.
+absl::Status RestorePoint(const std::string& dir, uint64_t point_id, const std::string& out_path,
+                          const RestoreOptions& options);
+
+// JSON array of the points: [{"id":..,"time":"..","appConsistent":..,...}]
+std::string PointsToJson(const std::vector<RecoveryPoint>& points);
+
+}  // namespace asr::replication
+
+#endif  // ASR_REPLICATION_REPLICA_STORE_H_

@@ -1,0 +1,478 @@
+// End-to-end tests of the replicator over an in-process socket pair: every
+// change-detection mode, restore of the latest and older points, pruning,
+// tracker fallback, a lost acknowledgement, and refusals of bad input.
+#include <cstdio>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "asr/common/clock.h"
+#include "asr/common/file_util.h"
+#include "asr/disk/test_util.h"
+#include "asr/disk/virtual_disk.h"
+#include "asr/net/stream.h"
+#include "asr/replication/change_tracker.h"
+#include "asr/replication/manifest.h"
+#include "asr/replication/protocol.h"
+#include "asr/replication/receiver.h"
+#include "asr/replication/replica_store.h"
+#include "asr/replication/replication_test_util.h"
+#include "asr/replication/sender.h"
+#include "gtest/gtest.h"
+
+namespace asr::replication {
+namespace {
+
+using disk::testing::TempPath;
+using testing::CreateSourceDisk;
+using testing::QemuCompare;
+using testing::ReadDisk;
+using testing::RunCycle;
+using testing::WritePattern;
+
+constexpr uint64_t kDiskSize = 24ull << 20;
+constexpr uint32_t kBlock = 64 << 10;
+
+std::string TempDir(const std::string& name) {
+  std::string d = TempPath(name);
+  EXPECT_TRUE(MakeDirectories(d).ok());
+  return d;
+}
+
+// Writes `bytes` as a raw image for qemu-img compare.
+std::string RawCopy(const std::string& name, const std::vector<uint8_t>& bytes) {
+  std::string p = TempPath(name);
+  disk::testing::WriteFileBytes(p, std::string(bytes.begin(), bytes.end()));
+  return p;
+}
+
+void ExpectRestoreEquals(const std::string& dir, uint64_t point,
+                         const std::vector<uint8_t>& expected, const std::string& name) {
+  std::string out = TempPath(name + ".vhdx");
+  absl::Status s = RestorePoint(dir, point, out, {});
+  ASSERT_TRUE(s.ok()) << s;
+  std::vector<uint8_t> got = ReadDisk(out);
+  ASSERT_EQ(got.size(), expected.size());
+  EXPECT_EQ(disk::testing::FirstDifference(got, expected), -1) << "point " << point;
+  std::string raw = RawCopy(name + ".raw", expected);
+  if (disk::testing::HaveQemu()) {
+    std::string msg;
+    int rc = disk::testing::RunCommand(
+        absl::StrCat("qemu-img compare -f vhdx -F raw '", out, "' '", raw, "'"), &msg);
+    EXPECT_EQ(rc, 0) << msg;
+  }
+}
+
+TEST(ReplicationTest, AllModesThenRestoreEveryPoint) {
+  const std::string src = TempPath("src.vhdx");
+  CreateSourceDisk(src, kDiskSize);
+  WritePattern(src, 0, 3 << 20, 1);
+  WritePattern(src, 10 << 20, 512 << 10, 2);
+  WritePattern(src, kDiskSize - 100 * 1024, 100 * 1024, 3);
+  const std::string dir = TempDir("replica-modes");
+  FakeClock clock(absl::FromUnixSeconds(1700000000));
+  ReplicaOptions ro;
+  ro.additional_points = 4;
+  ro.point_interval = absl::ZeroDuration();
+  ro.clock = &clock;
+  auto store = ReplicaStore::Open(dir, ro);
+  ASSERT_TRUE(store.ok()) << store.status();
+  std::vector<std::vector<uint8_t>> expected;
+
+  // 1: initial — a full copy that skips the unallocated middle.
+  auto st = RunCycle(src, CycleMode::kInitial, **store);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->cycle, 1u);
+  EXPECT_LT(st->bytes_read, 6ull << 20);  // only allocated disk blocks were read
+  EXPECT_LT(st->wire_bytes, st->changed_bytes);  // compressed
+  expected.push_back(ReadDisk(src));
+  EXPECT_EQ(ReadDisk((*store)->info().replica_path), expected.back());
+  EXPECT_TRUE(QemuCompare((*store)->info().replica_path, src));
+
+  // 2: tracked — only the recorded blocks are read.
+  {
+    clock.Advance(absl::Minutes(5));
+    auto tracker = ChangeTracker::Open(src, kDiskSize, kBlock);
+    ASSERT_TRUE(tracker.ok()) << tracker.status();
+    EXPECT_FALSE((*tracker)->needs_scan()) << (*tracker)->needs_scan_reason();
+    WritePattern(src, 5 << 20, 100000, 4, tracker->get());
+    WritePattern(src, 1 << 20, 4096, 5, tracker->get());
+    SendOptions so;
+    so.tracker = tracker->get();
+    so.app_consistent = true;
+    st = RunCycle(src, CycleMode::kTracked, **store, so);
+    ASSERT_TRUE(st.ok()) << st.status();
+    EXPECT_EQ(st->mode_used, CycleMode::kTracked);
+    EXPECT_EQ(st->bytes_read, 3u * kBlock);  // blocks 16, 80 and 81
+    EXPECT_EQ(st->blocks_sent, 3u);
+    EXPECT_EQ((*tracker)->marked_blocks(), 0u);
+    ASSERT_TRUE((*tracker)->Close().ok());
+  }
+  expected.push_back(ReadDisk(src));
+  EXPECT_EQ(ReadDisk((*store)->info().replica_path), expected.back());
+
+  // 3: scan — untracked writes, an unchanged rewrite and a zeroed range.
+  clock.Advance(absl::Minutes(5));
+  WritePattern(src, 7 << 20, 3 * kBlock, 6);
+  {
+    std::vector<uint8_t> same(expected.back().begin() + (10 << 20),
+                              expected.back().begin() + (10 << 20) + kBlock);
+    auto d = disk::OpenDisk(src, disk::OpenMode::kReadWrite);
+    ASSERT_TRUE(d.ok());
+    ASSERT_TRUE((*d)->WriteAt(10 << 20, absl::MakeConstSpan(same)).ok());  // same bytes
+    std::vector<uint8_t> zeros(2 * kBlock, 0);
+    ASSERT_TRUE((*d)->WriteAt(2 << 20, absl::MakeConstSpan(zeros)).ok());
+    ASSERT_TRUE((*d)->Close().ok());
+  }
+  st = RunCycle(src, CycleMode::kScan, **store);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->mode_used, CycleMode::kScan);
+  EXPECT_EQ(st->blocks_sent, 3u);
+  EXPECT_EQ(st->zero_ranges, 1u);
+  expected.push_back(ReadDisk(src));
+  EXPECT_EQ(ReadDisk((*store)->info().replica_path), expected.back());
+
+  // 4: differencing — a child over the replicated disk.
+  clock.Advance(absl::Minutes(5));
+  const std::string child = TempPath("child.vhdx");
+  {
+    disk::CreateOptions co;
+    co.type = disk::DiskType::kDifferencing;
+    co.parent_path = src;
+    co.overwrite = true;
+    auto c = disk::CreateDisk(child, co);
+    ASSERT_TRUE(c.ok()) << c.status();
+    ASSERT_TRUE((*c)->Close().ok());
+  }
+  WritePattern(child, 12 << 20, 2 * kBlock + 17, 7);
+  WritePattern(child, 100 * 1024, 1000, 8);  // part of a parent block
+  st = RunCycle(child, CycleMode::kDifferencing, **store);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->blocks_sent, 4u);
+  expected.push_back(ReadDisk(child));
+  EXPECT_EQ(ReadDisk((*store)->info().replica_path), expected.back());
+
+  // A further scan of the child uses the child's own manifest.
+  WritePattern(child, 20 << 20, kBlock, 9);
+  st = RunCycle(child, CycleMode::kScan, **store);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->blocks_sent, 1u);
+  expected.push_back(ReadDisk(child));
+  EXPECT_EQ(ReadDisk((*store)->info().replica_path), expected.back());
+
+  std::vector<RecoveryPoint> pts = (*store)->points();
+  ASSERT_EQ(pts.size(), 5u);
+  EXPECT_TRUE(pts[1].app_consistent);
+  EXPECT_FALSE(pts[2].app_consistent);
+  for (size_t i = 0; i < pts.size(); ++i) {
+    EXPECT_EQ(pts[i].id, i + 1);
+    ExpectRestoreEquals(dir, pts[i].id, expected[i], absl::StrCat("restore-", i + 1));
+  }
+  EXPECT_TRUE(absl::IsNotFound(RestorePoint(dir, 99, TempPath("x.vhdx"), {})));
+}
+
+TEST(ReplicationTest, PruningByCountAndSpacingKeepsRestorablePoints) {
+  const std::string src = TempPath("prune.vhdx");
+  CreateSourceDisk(src, 8 << 20);
+  WritePattern(src, 0, 1 << 20, 1);
+  const std::string dir = TempDir("replica-prune");
+  FakeClock clock(absl::FromUnixSeconds(1700000000));
+  ReplicaOptions ro;
+  ro.additional_points = 2;
+  ro.point_interval = absl::Hours(1);
+  ro.retention = absl::Hours(24);
+  ro.clock = &clock;
+  auto store = ReplicaStore::Open(dir, ro);
+  ASSERT_TRUE(store.ok()) << store.status();
+  std::map<uint64_t, std::vector<uint8_t>> expected;
+  for (int cycle = 1; cycle <= 10; ++cycle) {
+    if (cycle > 1) {
+      // Overlapping writes so merged deltas must pick the right version.
+      WritePattern(src, (cycle % 3) * kBlock * 5, 3 * kBlock, 100 + cycle);
+      WritePattern(src, 4 << 20, kBlock, 200 + cycle);
+    }
+    auto st = RunCycle(src, cycle == 1 ? CycleMode::kInitial : CycleMode::kScan, **store);
+    ASSERT_TRUE(st.ok()) << st.status();
+    expected[st->point_id] = ReadDisk(src);
+    clock.Advance(absl::Minutes(25));
+  }
+  std::vector<RecoveryPoint> pts = (*store)->points();
+  ASSERT_EQ(pts.size(), 3u);  // latest + 2 additional
+  EXPECT_EQ(pts.back().id, 10u);
+  EXPECT_GE(pts[1].time - pts[0].time, absl::Hours(1));
+  for (const RecoveryPoint& p : pts) {
+    ExpectRestoreEquals(dir, p.id, expected[p.id], absl::StrCat("prune-", p.id));
+  }
+  // Retention: a day later only the latest survives the next cycle.
+  clock.Advance(absl::Hours(25));
+  WritePattern(src, 0, kBlock, 999);
+  auto st = RunCycle(src, CycleMode::kScan, **store);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ((*store)->points().size(), 1u);
+}
+
+TEST(ReplicationTest, TrackerThatCannotProveItSawEveryWriteFallsBackToScan) {
+  const std::string src = TempPath("fallback.vhdx");
+  CreateSourceDisk(src, 8 << 20);
+  WritePattern(src, 0, 1 << 20, 1);
+  const std::string dir = TempDir("replica-fallback");
+  auto store = ReplicaStore::Open(dir, {});
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE(RunCycle(src, CycleMode::kInitial, **store).ok());
+  // A "crash": the map is still marked in use when the next process opens it.
+  {
+    auto t1 = ChangeTracker::Open(src, 8 << 20, kBlock);
+    ASSERT_TRUE(t1.ok());
+    WritePattern(src, 3 << 20, kBlock, 2, t1->get());
+    ASSERT_TRUE((*t1)->Checkpoint().ok());
+    std::string crashed = *ReadFileToString(TrackerPath(src));
+    ASSERT_TRUE((*t1)->Close().ok());
+    ASSERT_TRUE(WriteFileAtomically(TrackerPath(src), crashed).ok());
+  }
+  WritePattern(src, 5 << 20, kBlock, 3);  // a write the tracker never saw
+  auto st = RunCycle(src, CycleMode::kTracked, **store);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->mode_used, CycleMode::kScan);
+  EXPECT_NE(st->fallback_reason.find("not shut down cleanly"), std::string::npos)
+      << st->fallback_reason;
+  EXPECT_EQ(ReadDisk((*store)->info().replica_path), ReadDisk(src));
+  // The scan re-armed the tracker: tracked mode is trusted again.
+  {
+    auto t = ChangeTracker::Open(src, 8 << 20, kBlock);
+    ASSERT_TRUE(t.ok());
+    EXPECT_FALSE((*t)->needs_scan()) << (*t)->needs_scan_reason();
+    WritePattern(src, 6 << 20, 10, 4, t->get());
+    ASSERT_TRUE((*t)->Close().ok());
+  }
+  st = RunCycle(src, CycleMode::kTracked, **store);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->mode_used, CycleMode::kTracked);
+  EXPECT_EQ(st->bytes_read, kBlock);
+  EXPECT_EQ(ReadDisk((*store)->info().replica_path), ReadDisk(src));
+}
+
+TEST(ChangeTrackerTest, SurvivesRestartAndDetectsUncleanShutdown) {
+  const std::string disk = TempPath("tracked.raw");
+  {
+    auto t = ChangeTracker::Open(disk, 1 << 20, kBlock);
+    ASSERT_TRUE(t.ok());
+    EXPECT_TRUE((*t)->needs_scan());  // no map existed
+    EXPECT_TRUE((*t)->CommitCycle(true).ok());  // as after an initial copy
+    EXPECT_TRUE((*t)->RecordWrite(0, 1).ok());
+    EXPECT_TRUE((*t)->RecordWrite(kBlock - 1, 2).ok());  // spans two blocks
+    EXPECT_TRUE(absl::IsInvalidArgument((*t)->RecordWrite(1 << 20, 1)));
+    ASSERT_TRUE((*t)->Close().ok());
+  }
+  {
+    auto t = ChangeTracker::Open(disk, 1 << 20, kBlock);
+    ASSERT_TRUE(t.ok());
+    EXPECT_FALSE((*t)->needs_scan()) << (*t)->needs_scan_reason();
+    EXPECT_EQ((*t)->marked_blocks(), 2u);
+    // While this one is open, the file says "in use": a second opener (the
+    // process after a crash) must not trust it.
+    auto t2 = ChangeTracker::Open(disk, 1 << 20, kBlock);
+    ASSERT_TRUE(t2.ok());
+    EXPECT_TRUE((*t2)->needs_scan());
+    EXPECT_EQ((*t2)->marked_blocks(), 0u);
+    t2->reset();
+  }
+  // Corrupt map.
+  std::string bytes = *ReadFileToString(TrackerPath(disk));
+  bytes[bytes.size() / 2] ^= 0x40;
+  ASSERT_TRUE(WriteFileAtomically(TrackerPath(disk), bytes).ok());
+  auto t = ChangeTracker::Open(disk, 1 << 20, kBlock);
+  ASSERT_TRUE(t.ok());
+  EXPECT_TRUE((*t)->needs_scan());
+  EXPECT_NE((*t)->needs_scan_reason().find("corrupt"), std::string::npos);
+  // Another geometry.
+  ASSERT_TRUE((*t)->Close().ok());
+  auto t3 = ChangeTracker::Open(disk, 2 << 20, kBlock);
+  ASSERT_TRUE(t3.ok());
+  EXPECT_TRUE((*t3)->needs_scan());
+}
+
+TEST(ReplicationTest, LostAcknowledgementIsRecoveredFromThePendingManifest) {
+  const std::string src = TempPath("lostack.vhdx");
+  CreateSourceDisk(src, 8 << 20);
+  WritePattern(src, 0, 1 << 20, 1);
+  const std::string dir = TempDir("replica-lostack");
+  auto store = ReplicaStore::Open(dir, {});
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE(RunCycle(src, CycleMode::kInitial, **store).ok());
+  std::string before = *ReadFileToString(ManifestPath(src));
+  WritePattern(src, 2 << 20, kBlock, 2);
+  ASSERT_TRUE(RunCycle(src, CycleMode::kScan, **store).ok());
+  // Make it look as if cycle 2's ACK never arrived.
+  std::string after = *ReadFileToString(ManifestPath(src));
+  ASSERT_TRUE(WriteFileAtomically(ManifestPath(src), before).ok());
+  ASSERT_TRUE(WriteFileAtomically(PendingManifestPath(src), after).ok());
+  // Rewrite the block back to its cycle-1 contents: only a base of point 2
+  // notices this change.
+  {
+    auto d = disk::OpenDisk(src, disk::OpenMode::kReadWrite);
+    std::vector<uint8_t> zeros(kBlock, 0);
+    ASSERT_TRUE((*d)->WriteAt(2 << 20, absl::MakeConstSpan(zeros)).ok());
+    ASSERT_TRUE((*d)->Close().ok());
+  }
+  auto st = RunCycle(src, CycleMode::kScan, **store);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->base_cycle, 2u);
+  EXPECT_EQ(ReadDisk((*store)->info().replica_path), ReadDisk(src));
+  // Without any matching state the sender refuses instead of guessing.
+  ASSERT_TRUE(WriteFileAtomically(ManifestPath(src), before).ok());
+  st = RunCycle(src, CycleMode::kScan, **store);
+  EXPECT_TRUE(absl::IsFailedPrecondition(st.status())) << st.status();
+  EXPECT_NE(st.status().message().find("initial replication"), std::string::npos);
+}
+
+TEST(ReplicationTest, CompressionOffSendsRawBlocks) {
+  const std::string src = TempPath("raw.vhdx");
+  CreateSourceDisk(src, 4 << 20);
+  WritePattern(src, 0, 1 << 20, 1);
+  const std::string dir = TempDir("replica-raw");
+  auto store = ReplicaStore::Open(dir, {});
+  ASSERT_TRUE(store.ok());
+  SendOptions so;
+  so.compression_level = 0;
+  auto st = RunCycle(src, CycleMode::kInitial, **store, so);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_GT(st->wire_bytes, st->changed_bytes);
+  EXPECT_EQ(ReadDisk((*store)->info().replica_path), ReadDisk(src));
+}
+
+// ---- refusals of bad peers and bad data -----------------------------------
+
+class ProtocolTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = TempDir("replica-proto");
+    auto store = ReplicaStore::Open(dir_, {});
+    ASSERT_TRUE(store.ok());
+    store_ = std::move(*store);
+    auto pair = net::MakeStreamPair();
+    ASSERT_TRUE(pair.ok());
+    client_ = std::move(pair->first);
+    server_ = std::move(pair->second);
+    thread_ = std::thread([this] {
+      served_ = ServeConnection(*server_, *store_, {});
+      (void)server_->Close();
+    });
+  }
+  void TearDown() override {
+    (void)client_->Close();
+    thread_.join();
+  }
+  Frame Read() {
+    auto f = ReadFrame(*client_);
+    EXPECT_TRUE(f.ok()) << f.status();
+    return f.ok() ? *f : Frame{};
+  }
+  Hello MakeHello() {
+    Hello h;
+    h.replication_id = "r-test";
+    h.virtual_size = 1 << 20;
+    h.block_size = kBlock;
+    return h;
+  }
+  void StartCycle() {
+    ASSERT_TRUE(WriteFrame(*client_, FrameType::kHello, MakeHello().Encode()).ok());
+    auto reply = HelloReply::Decode(Read());
+    ASSERT_TRUE(reply.ok() && reply->status.ok());
+    CycleStart c;
+    c.cycle = 1;
+    c.flags = kCycleFull;
+    ASSERT_TRUE(WriteFrame(*client_, FrameType::kCycleStart, c.Encode()).ok());
+    auto ready = CycleReply::Decode(Read());
+    ASSERT_TRUE(ready.ok() && ready->status.ok());
+  }
+  std::string dir_;
+  std::unique_ptr<ReplicaStore> store_;
+  std::unique_ptr<net::ByteStream> client_, server_;
+  std::thread thread_;
+  absl::Status served_;
+};
+
+TEST_F(ProtocolTest, CorruptBlockIsDataLossAndNothingIsApplied) {
+  StartCycle();
+  std::string data(kBlock, 'x');
+  BlockHeader h;
+  h.offset = 0;
+  h.length = kBlock;
+  h.codec = 0;
+  h.raw_crc = 12345;  // wrong
+  std::string payload(kBlockHeaderSize, '\0');
+  EncodeBlockHeader(h, reinterpret_cast<uint8_t*>(payload.data()));
+  payload += data;
+  ASSERT_TRUE(WriteFrame(*client_, FrameType::kBlock, payload).ok());
+  CycleEnd e;
+  e.blocks = 1;
+  e.raw_bytes = kBlock;
+  ASSERT_TRUE(WriteFrame(*client_, FrameType::kCycleEnd, e.Encode()).ok());
+  auto ack = CycleReply::Decode(Read());
+  ASSERT_TRUE(ack.ok());
+  EXPECT_TRUE(absl::IsDataLoss(ack->status)) << ack->status;
+  EXPECT_FALSE(store_->info().has_replica);
+}
+
+TEST_F(ProtocolTest, DigestMismatchIsRefused) {
+  StartCycle();
+  ZeroRange z{0, kBlock};
+  ASSERT_TRUE(WriteFrame(*client_, FrameType::kZeroRange, z.Encode()).ok());
+  CycleEnd e;
+  e.zero_ranges = 1;  // digest left all-zero: wrong
+  ASSERT_TRUE(WriteFrame(*client_, FrameType::kCycleEnd, e.Encode()).ok());
+  auto ack = CycleReply::Decode(Read());
+  ASSERT_TRUE(ack.ok());
+  EXPECT_TRUE(absl::IsDataLoss(ack->status)) << ack->status;
+  EXPECT_NE(ack->status.message().find("digest mismatch"), std::string::npos);
+}
+
+TEST_F(ProtocolTest, MisalignedRangeIsAProtocolViolation) {
+  StartCycle();
+  ZeroRange z{100, kBlock};
+  ASSERT_TRUE(WriteFrame(*client_, FrameType::kZeroRange, z.Encode()).ok());
+  Frame f = Read();
+  ASSERT_EQ(f.type, FrameType::kError);
+  EXPECT_NE(ErrorFromFrame(f).message().find("protocol violation"), std::string::npos);
+}
+
+TEST_F(ProtocolTest, DeltaWithoutReplicaIsRefused) {
+  ASSERT_TRUE(WriteFrame(*client_, FrameType::kHello, MakeHello().Encode()).ok());
+  ASSERT_TRUE(HelloReply::Decode(Read()).ok());
+  CycleStart c;
+  c.cycle = 2;
+  c.base_cycle = 1;
+  ASSERT_TRUE(WriteFrame(*client_, FrameType::kCycleStart, c.Encode()).ok());
+  auto ready = CycleReply::Decode(Read());
+  ASSERT_TRUE(ready.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(ready->status)) << ready->status;
+}
+
+TEST_F(ProtocolTest, VersionMismatchIsRefused) {
+  Hello h = MakeHello();
+  h.min_version = 7;
+  h.max_version = 9;
+  ASSERT_TRUE(WriteFrame(*client_, FrameType::kHello, h.Encode()).ok());
+  auto reply = HelloReply::Decode(Read());
+  ASSERT_TRUE(reply.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(reply->status));
+  EXPECT_NE(reply->status.message().find("protocol version"), std::string::npos);
+}
+
+TEST_F(ProtocolTest, GarbageIsNotAFrame) {
+  std::string junk = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_TRUE(client_->WriteAll(junk.data(), junk.size()).ok());
+  Frame f = Read();
+  EXPECT_EQ(f.type, FrameType::kError);
+  EXPECT_NE(ErrorFromFrame(f).message().find("not an asr replication frame"), std::string::npos);
+}
+
+TEST(ReplicaStoreTest, SecondReceiverOnTheSameDirectoryIsRefused) {
+  const std::string dir = TempDir("replica-lock");
+  auto a = ReplicaStore::Open(dir, {});
+  ASSERT_TRUE(a.ok());
+  auto b = ReplicaStore::Open(dir, {});
+  EXPECT_TRUE(absl::IsFailedPrecondition(b.status())) << b.status();
+}
+
+}  // namespace
+}  // namespace asr::replication

@@ -1,0 +1,76 @@
+#include "asr/replication/replication_test_util.h"
+
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "asr/disk/test_util.h"
+#include "asr/disk/virtual_disk.h"
+#include "asr/net/stream.h"
+#include "asr/replication/receiver.h"
+#include "gtest/gtest.h"
+
+namespace asr::replication::testing {
+
+absl::StatusOr<CycleStats> RunCycle(const std::string& disk_path, CycleMode mode,
+                                    ReplicaStore& store, const SendOptions& options) {
+  auto pair = net::MakeStreamPair();
+  if (!pair.ok()) return pair.status();
+  std::unique_ptr<net::ByteStream> a = std::move(pair->first);
+  std::unique_ptr<net::ByteStream> b = std::move(pair->second);
+  absl::Status served;
+  std::thread receiver([&] {
+    served = ServeConnection(*b, store, {});
+    (void)b->Close();
+  });
+  absl::StatusOr<CycleStats> stats = ReplicateDisk(disk_path, mode, *a, options);
+  (void)a->Close();
+  receiver.join();
+  if (stats.ok() && !served.ok()) return served;
+  return stats;
+}
+
+void CreateSourceDisk(const std::string& path, uint64_t size, uint32_t block_size) {
+  disk::CreateOptions o;
+  o.format = absl::EndsWith(path, ".vhd") ? disk::DiskFormat::kVhd : disk::DiskFormat::kVhdx;
+  o.type = disk::DiskType::kDynamic;
+  o.virtual_size = size;
+  o.block_size = o.format == disk::DiskFormat::kVhdx ? block_size : 0;
+  o.overwrite = true;
+  auto d = disk::CreateDisk(path, o);
+  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_TRUE((*d)->Close().ok());
+}
+
+std::vector<uint8_t> WritePattern(const std::string& path, uint64_t offset, size_t n,
+                                  uint32_t seed, ChangeTracker* tracker) {
+  std::vector<uint8_t> data = disk::testing::Pattern(n, seed);
+  // Half-compressible: repeat the first quarter, so zstd has work to do.
+  for (size_t i = n / 4; i < n / 2; ++i) data[i] = data[i - n / 4];
+  if (tracker != nullptr) {
+    EXPECT_TRUE(tracker->RecordWrite(offset, n).ok());
+  }
+  auto d = disk::OpenDisk(path, disk::OpenMode::kReadWrite);
+  EXPECT_TRUE(d.ok()) << d.status();
+  if (!d.ok()) return data;
+  EXPECT_TRUE((*d)->WriteAt(offset, absl::MakeConstSpan(data)).ok());
+  EXPECT_TRUE((*d)->Close().ok());
+  return data;
+}
+
+std::vector<uint8_t> ReadDisk(const std::string& path) {
+  auto d = disk::OpenDisk(path, disk::OpenMode::kReadOnly);
+  EXPECT_TRUE(d.ok()) << d.status();
+  if (!d.ok()) return {};
+  return disk::testing::ReadAll(d->get());
+}
+
+bool QemuCompare(const std::string& a, const std::string& b) {
+  if (!disk::testing::HaveQemu()) return true;
+  std::string out;
+  int rc = disk::testing::RunCommand(absl::StrCat("qemu-img compare '", a, "' '", b, "'"), &out);
+  EXPECT_EQ(rc, 0) << "qemu-img compare " << a << " " << b << ": " << out;
+  return rc == 0;
+}
+
+}  // namespace asr::replication::testing

@@ -1,0 +1,44 @@
+// asr/replication/replication_test_util.h: helpers for the replication
+// tests: one cycle over an in-process socket pair, disk writes that also
+// feed a tracker, and whole-disk comparisons.
+//
+//   ASR_ASSERT_OK_AND_ASSIGN... (plain gtest):
+//   auto stats = RunCycle(src, CycleMode::kScan, *store, opts);
+//   ASSERT_TRUE(stats.ok()) << stats.status();
+//   ExpectDiskEquals(replica_path, expected_bytes);
+#ifndef ASR_REPLICATION_REPLICATION_TEST_UTIL_H_
+#define ASR_REPLICATION_REPLICATION_TEST_UTIL_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "asr/replication/change_tracker.h"
+#include "asr/replication/replica_store.h"
+#include "asr/replication/sender.h"
+
+namespace asr::replication::testing {
+
+// Runs ReplicateDisk against ServeConnection on a socket pair.
+absl::StatusOr<CycleStats> RunCycle(const std::string& disk_path, CycleMode mode,
+                                    ReplicaStore& store, const SendOptions& options = {});
+
+// Creates a dynamic disk (VHDX unless the path ends in .vhd).
+void CreateSourceDisk(const std::string& path, uint64_t size, uint32_t block_size = 1 << 20);
+
+// Writes `n` bytes of a seeded pattern at `offset` (and records the write in
+// `tracker` when not null). Returns the bytes written.
+std::vector<uint8_t> WritePattern(const std::string& path, uint64_t offset, size_t n,
+                                  uint32_t seed, ChangeTracker* tracker = nullptr);
+
+// The whole virtual content of the disk at `path`.
+std::vector<uint8_t> ReadDisk(const std::string& path);
+
+// True (and no gtest failure) when `qemu-img compare` says equal; false
+// with a failure otherwise. Skips (returns true) when qemu-img is missing.
+bool QemuCompare(const std::string& a, const std::string& b);
+
+}  // namespace asr::replication::testing
+
+#endif  // ASR_REPLICATION_REPLICATION_TEST_UTIL_H_

@@ -1,0 +1,546 @@
+#include "asr/replication/sender.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "asr/common/crc32c.h"
+#include "asr/common/file_util.h"
+#include "asr/common/status_macros.h"
+#include "asr/disk/virtual_disk.h"
+#include "asr/replication/block_codec.h"
+#include "asr/replication/change_detector.h"
+#include "asr/replication/digest.h"
+#include "asr/replication/manifest.h"
+
+namespace asr::replication {
+namespace {
+
+// A unit of work: a run of blocks read together (kRead) or a run known to
+// read as zeros (kZero).
+struct WorkItem {
+  uint64_t seq = 0;
+  uint64_t first_block = 0;
+  uint64_t block_count = 0;
+  BlockAction action = BlockAction::kRead;
+  std::string data;  // kRead: the blocks' bytes
+};
+
+struct DigestEntry {
+  bool zero = false;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  Digest sha = {};
+};
+
+struct WorkResult {
+  uint64_t seq = 0;
+  uint64_t first_block = 0;
+  std::vector<Digest> new_digests;  // per block of the item
+  std::string frames;               // encoded BLOCK / ZERO_RANGE frames
+  std::vector<DigestEntry> entries; // for the cycle digest, in order
+  uint64_t blocks_sent = 0;
+  uint64_t zero_ranges = 0;
+  uint64_t changed_bytes = 0;
+  uint64_t bytes_read = 0;
+};
+
+// The pipeline's shared state. Thread safety: all members under mu_.
+class Pipeline {
+ public:
+  explicit Pipeline(int depth) : depth_(depth) {}
+
+  // Reader: waits for a free slot, then queues the item. False when cancelled.
+  bool Push(WorkItem item) {
+    absl::MutexLock l(&mu_);
+    mu_.Await(absl::Condition(
+        +[](Pipeline* p) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          return p->cancelled_ || p->in_flight_ < p->depth_;
+        },
+        this));
+    if (cancelled_) return false;
+    ++in_flight_;
+    work_.push_back(std::move(item));
+    return true;
+  }
+  // Reader: no more items; `total` were pushed.
+  void FinishInput(uint64_t total) {
+    absl::MutexLock l(&mu_);
+    input_done_ = true;
+    total_ = total;
+  }
+  // Workers: the next item, or nullopt when done/cancelled.
+  std::optional<WorkItem> Take() {
+    absl::MutexLock l(&mu_);
+    mu_.Await(absl::Condition(
+        +[](Pipeline* p) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          return p->cancelled_ || p->input_done_ || !p->work_.empty();
+        },
+        this));
+    if (cancelled_ || work_.empty()) return std::nullopt;
+    WorkItem w = std::move(work_.front());
+    work_.pop_front();
+    return w;
+  }
+  void Complete(WorkResult r) {
+    absl::MutexLock l(&mu_);
+    results_.emplace(r.seq, std::move(r));
+  }
+  // Sender: the result with sequence `seq`, waiting for it; nullopt when
+  // cancelled or when all items were consumed.
+  std::optional<WorkResult> Next(uint64_t seq) {
+    absl::MutexLock l(&mu_);
+    struct Arg {
+      Pipeline* p;
+      uint64_t seq;
+    } arg{this, seq};
+    mu_.Await(absl::Condition(
+        +[](Arg* a) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          Pipeline* p = a->p;
+          return p->cancelled_ || p->results_.count(a->seq) > 0 ||
+                 (p->input_done_ && a->seq >= p->total_);
+        },
+        &arg));
+    if (cancelled_ || results_.count(seq) == 0) return std::nullopt;
+    auto it = results_.find(seq);
+    WorkResult r = std::move(it->second);
+    results_.erase(it);
+    --in_flight_;
+    return r;
+  }
+  void Fail(absl::Status s) {
+    absl::MutexLock l(&mu_);
+    if (error_.ok()) error_ = std::move(s);
+    cancelled_ = true;
+  }
+  void Cancel() {
+    absl::MutexLock l(&mu_);
+    cancelled_ = true;
+  }
+  absl::Status error() {
+    absl::MutexLock l(&mu_);
+    return error_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  const int depth_;
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  bool input_done_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t total_ ABSL_GUARDED_BY(mu_) = 0;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status error_ ABSL_GUARDED_BY(mu_);
+  std::deque<WorkItem> work_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, WorkResult> results_ ABSL_GUARDED_BY(mu_);
+};
+
+class CycleSender {
+ public:
+  CycleSender(std::string path, CycleMode mode, net::ByteStream& stream,
+              const SendOptions& options)
+      : path_(std::move(path)), mode_(mode), stream_(stream), opts_(options) {}
+
+  absl::StatusOr<CycleStats> Run() {
+    absl::Time start = absl::Now();
+    stats_.mode_requested = mode_;
+    stats_.mode_used = mode_;
+    ASR_RETURN_IF_ERROR(OpenStep());
+    ASR_RETURN_IF_ERROR(HandshakeStep());
+    ASR_RETURN_IF_ERROR(ChooseBaseStep());
+    ASR_RETURN_IF_ERROR(PlanStep());
+    ASR_RETURN_IF_ERROR(StartStep());
+    ASR_RETURN_IF_ERROR(StreamStep());
+    ASR_RETURN_IF_ERROR(SealStep());
+    ASR_RETURN_IF_ERROR(AckStep());
+    stats_.elapsed = absl::Now() - start;
+    return stats_;
+  }
+
+ private:
+  absl::Status OpenStep() {
+    if (opts_.compression_level < -7 || opts_.compression_level > 19) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "compression level ", opts_.compression_level, " is outside 0..19 (0: off)"));
+    }
+    ASR_ASSIGN_OR_RETURN(disk_, disk::OpenDisk(path_, disk::OpenMode::kReadOnly));
+    ASR_ASSIGN_OR_RETURN(committed_, LoadManifest(ManifestPath(path_)));
+    ASR_ASSIGN_OR_RETURN(pending_, LoadManifest(PendingManifestPath(path_)));
+    if (mode_ == CycleMode::kDifferencing && !committed_ && !pending_ &&
+        disk_->parent() != nullptr) {
+      // The child's first cycle: the parent's state is the base.
+      const std::string& parent = disk_->parent()->path();
+      ASR_ASSIGN_OR_RETURN(committed_, LoadManifest(ManifestPath(parent)));
+      ASR_ASSIGN_OR_RETURN(pending_, LoadManifest(PendingManifestPath(parent)));
+    }
+    const Manifest* known = committed_ ? &*committed_ : pending_ ? &*pending_ : nullptr;
+    if (mode_ != CycleMode::kInitial && known == nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path_, " has no replication state (", ManifestPath(path_),
+          "); run an initial replication first"));
+    }
+    replication_id_ = known ? known->replication_id : NewReplicationId();
+    block_size_ = (mode_ == CycleMode::kInitial || !known) ? opts_.block_size : known->block_size;
+    if (block_size_ < kMinBlockSize || block_size_ > kMaxBlockSize ||
+        (block_size_ & (block_size_ - 1)) != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "block size ", block_size_, " must be a power of two in 4 KiB..4 MiB"));
+    }
+    if (known && known->virtual_size != disk_->virtual_size() && mode_ != CycleMode::kInitial) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path_, " changed size from ", known->virtual_size, " to ", disk_->virtual_size(),
+          " bytes since it was replicated; resizing a replica is not supported"));
+    }
+    stats_.replication_id = replication_id_;
+    return absl::OkStatus();
+  }
+
+  absl::Status HandshakeStep() {
+    Hello h;
+    h.replication_id = replication_id_;
+    h.source_disk_id = disk_->info().disk_id;
+    h.virtual_size = disk_->virtual_size();
+    h.block_size = block_size_;
+    h.source_name = opts_.source_name;
+    ASR_RETURN_IF_ERROR(WriteFrame(stream_, FrameType::kHello, h.Encode()));
+    ASR_ASSIGN_OR_RETURN(Frame f, ReadReply());
+    ASR_ASSIGN_OR_RETURN(reply_, HelloReply::Decode(f));
+    if (!reply_.status.ok()) {
+      return absl::Status(reply_.status.code(),
+                          absl::StrCat("receiver refused: ", reply_.status.message()));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ChooseBaseStep() {
+    if (mode_ == CycleMode::kInitial) {
+      base_ = nullptr;
+    } else if (!reply_.has_replica) {
+      return absl::FailedPreconditionError(
+          "the receiver holds no replica of this disk yet; run an initial replication first");
+    } else if (pending_ && pending_->cycle == reply_.current_cycle &&
+               pending_->replication_id == replication_id_) {
+      base_ = &*pending_;  // our last cycle was committed but its ACK was lost
+    } else if (committed_ && committed_->cycle == reply_.current_cycle) {
+      base_ = &*committed_;
+    } else {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the replica is at point ", reply_.current_cycle, " but ", path_,
+          "'s replication state describes point ",
+          committed_ ? committed_->cycle : pending_->cycle,
+          "; run an initial replication to resynchronize"));
+    }
+    cycle_ = reply_.current_cycle + 1;
+    stats_.cycle = cycle_;
+    stats_.base_cycle = reply_.current_cycle;
+    return absl::OkStatus();
+  }
+
+  absl::Status PlanStep() {
+    // The tracker: tracked mode reads it; initial and scan arm it.
+    ChangeTracker* tracker = opts_.tracker;
+    if (tracker == nullptr && opts_.use_tracker_file && mode_ != CycleMode::kDifferencing) {
+      if (mode_ != CycleMode::kTracked || PathExists(TrackerPath(path_))) {
+        ASR_ASSIGN_OR_RETURN(own_tracker_,
+                             ChangeTracker::Open(path_, disk_->virtual_size(), block_size_));
+        tracker = own_tracker_.get();
+      }
+    }
+    if (tracker != nullptr && tracker->block_size() != block_size_) {
+      if (mode_ == CycleMode::kTracked) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the change tracker uses ", tracker->block_size(), "-byte blocks, the replica ",
+            block_size_));
+      }
+      tracker = nullptr;
+    }
+    CycleMode effective = mode_;
+    if (mode_ == CycleMode::kTracked) {
+      if (tracker == nullptr) {
+        stats_.fallback_reason =
+            absl::StrCat("no change map for ", path_, ": writes were not tracked");
+        effective = CycleMode::kScan;
+      } else if (tracker->needs_scan()) {
+        stats_.fallback_reason = tracker->needs_scan_reason();
+        effective = CycleMode::kScan;
+      }
+    }
+    if (tracker != nullptr && mode_ != CycleMode::kDifferencing) {
+      ASR_ASSIGN_OR_RETURN(std::vector<uint64_t> blocks, tracker->BeginCycle());
+      tracker_ = tracker;
+      if (effective == CycleMode::kTracked) {
+        detector_ = MakeTrackedDetector(std::move(blocks));
+      }
+    }
+    stats_.mode_used = effective;
+    if (!detector_) {
+      switch (effective) {
+        case CycleMode::kInitial: detector_ = MakeInitialDetector(); break;
+        case CycleMode::kScan: detector_ = MakeScanDetector(); break;
+        case CycleMode::kDifferencing: detector_ = MakeDifferencingDetector(); break;
+        case CycleMode::kTracked:
+          return absl::InternalError("tracked mode without a tracker");
+      }
+    }
+    ASR_ASSIGN_OR_RETURN(plan_, detector_->Plan(*disk_, block_size_, base_));
+    // The new state starts from the base (or all-zero for a full copy).
+    new_manifest_.replication_id = replication_id_;
+    new_manifest_.source_disk_id = disk_->info().disk_id;
+    new_manifest_.virtual_size = disk_->virtual_size();
+    new_manifest_.block_size = block_size_;
+    new_manifest_.cycle = cycle_;
+    if (base_ != nullptr) {
+      new_manifest_.digests = base_->digests;
+    } else {
+      new_manifest_.digests.assign(Manifest::BlocksFor(disk_->virtual_size(), block_size_),
+                                   kZeroDigest);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status StartStep() {
+    CycleStart c;
+    c.cycle = cycle_;
+    c.base_cycle = reply_.current_cycle;
+    c.mode = stats_.mode_used;
+    c.flags = (opts_.app_consistent ? kCycleAppConsistent : 0) |
+              (base_ == nullptr ? kCycleFull : 0);
+    c.source_time_us = absl::ToUnixMicros(absl::Now());
+    ASR_RETURN_IF_ERROR(WriteFrame(stream_, FrameType::kCycleStart, c.Encode()));
+    ASR_ASSIGN_OR_RETURN(Frame f, ReadReply());
+    if (f.type != FrameType::kCycleReady) return Unexpected(f, FrameType::kCycleReady);
+    ASR_ASSIGN_OR_RETURN(CycleReply r, CycleReply::Decode(f));
+    if (!r.status.ok()) {
+      return absl::Status(r.status.code(), absl::StrCat("receiver refused the cycle: ",
+                                                        r.status.message()));
+    }
+    return absl::OkStatus();
+  }
+
+  // A frame from the receiver; a clean close here is the peer giving up.
+  absl::StatusOr<Frame> ReadReply() {
+    absl::StatusOr<Frame> f = ReadFrame(stream_);
+    if (absl::IsOutOfRange(f.status())) {
+      return absl::UnavailableError(absl::StrCat(stream_.PeerDescription(),
+                                                 " closed the connection unexpectedly"));
+    }
+    return f;
+  }
+
+  void ReaderLoop(Pipeline& p) {
+    uint64_t seq = 0;
+    const uint64_t vsize = disk_->virtual_size();
+    const uint64_t per_chunk = std::max<uint64_t>(1, opts_.read_chunk_bytes / block_size_);
+    for (const PlannedRun& run : plan_.runs) {
+      uint64_t b = run.first_block;
+      const uint64_t end = run.first_block + run.block_count;
+      while (b < end) {
+        WorkItem w;
+        w.seq = seq++;
+        w.first_block = b;
+        w.action = run.action;
+        if (run.action == BlockAction::kZero) {
+          w.block_count = std::min<uint64_t>(end - b, 1 << 16);
+        } else {
+          w.block_count = std::min<uint64_t>(end - b, per_chunk);
+          uint64_t off = b * block_size_;
+          uint64_t len = std::min<uint64_t>(w.block_count * block_size_, vsize - off);
+          w.data.resize(len);
+          absl::Status s = disk_->ReadAt(
+              off, absl::MakeSpan(reinterpret_cast<uint8_t*>(w.data.data()), len));
+          if (!s.ok()) {
+            p.Fail(s);
+            return;
+          }
+        }
+        b += w.block_count;
+        if (!p.Push(std::move(w))) return;
+      }
+    }
+    p.FinishInput(seq);
+  }
+
+  void WorkerLoop(Pipeline& p) {
+    BlockCompressor compressor(opts_.compression_level);
+    EncodedBlock enc;
+    const uint64_t vsize = disk_->virtual_size();
+    while (std::optional<WorkItem> w = p.Take()) {
+      WorkResult r;
+      r.seq = w->seq;
+      r.first_block = w->first_block;
+      r.new_digests.resize(w->block_count);
+      // A run of zero blocks to be sent, flushed as one ZERO_RANGE.
+      uint64_t zero_start = 0, zero_len = 0;
+      auto flush_zero = [&]() {
+        if (zero_len == 0) return;
+        ZeroRange z{zero_start, zero_len};
+        r.frames += EncodeFrame(FrameType::kZeroRange, z.Encode());
+        r.entries.push_back({true, zero_start, zero_len, {}});
+        ++r.zero_ranges;
+        zero_len = 0;
+      };
+      for (uint64_t i = 0; i < w->block_count; ++i) {
+        const uint64_t block = w->first_block + i;
+        const uint64_t off = block * block_size_;
+        const uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(block_size_, vsize - off));
+        const Digest* old = base_ ? &base_->digests[block] : nullptr;
+        Digest d = kZeroDigest;
+        const uint8_t* data = nullptr;
+        if (w->action == BlockAction::kRead) {
+          data = reinterpret_cast<const uint8_t*>(w->data.data()) + i * block_size_;
+          d = BlockDigest(data, len);
+          r.bytes_read += len;
+        }
+        r.new_digests[i] = d;
+        if (old != nullptr && *old == d) {
+          flush_zero();
+          continue;  // unchanged since the base point
+        }
+        if (d == kZeroDigest) {
+          if (zero_len == 0) zero_start = off;
+          zero_len += len;
+          continue;
+        }
+        flush_zero();
+        compressor.Encode(data, len, &enc);
+        BlockHeader h;
+        h.offset = off;
+        h.length = len;
+        h.codec = static_cast<uint8_t>(enc.codec);
+        h.raw_crc = Crc32c(data, len);
+        std::string payload(kBlockHeaderSize, '\0');
+        EncodeBlockHeader(h, reinterpret_cast<uint8_t*>(payload.data()));
+        payload += enc.payload;
+        r.frames += EncodeFrame(FrameType::kBlock, payload);
+        r.entries.push_back({false, off, len, d});
+        ++r.blocks_sent;
+        r.changed_bytes += len;
+      }
+      flush_zero();
+      p.Complete(std::move(r));
+    }
+  }
+
+  absl::Status StreamStep() {
+    Pipeline p(std::max(2, opts_.queue_depth));
+    std::thread reader([&] { ReaderLoop(p); });
+    std::vector<std::thread> workers;
+    for (int i = 0; i < std::max(1, opts_.worker_threads); ++i) {
+      workers.emplace_back([&] { WorkerLoop(p); });
+    }
+    absl::Status status;
+    CycleProgress progress;
+    progress.planned_read_bytes = plan_.planned_read_bytes;
+    for (uint64_t seq = 0;; ++seq) {
+      std::optional<WorkResult> r = p.Next(seq);
+      if (!r) break;
+      if (!r->frames.empty()) {
+        status = stream_.WriteAll(r->frames.data(), r->frames.size());
+        if (!status.ok()) break;
+      }
+      stats_.wire_bytes += r->frames.size();
+      stats_.bytes_read += r->bytes_read;
+      stats_.blocks_sent += r->blocks_sent;
+      stats_.zero_ranges += r->zero_ranges;
+      stats_.changed_bytes += r->changed_bytes;
+      for (size_t i = 0; i < r->new_digests.size(); ++i) {
+        new_manifest_.digests[r->first_block + i] = r->new_digests[i];
+      }
+      for (const DigestEntry& e : r->entries) {
+        if (e.zero) {
+          DigestZeroRange(cycle_digest_, e.offset, e.length);
+        } else {
+          DigestBlock(cycle_digest_, e.offset, static_cast<uint32_t>(e.length), e.sha);
+        }
+      }
+      if (opts_.progress) {
+        progress.bytes_read = stats_.bytes_read;
+        progress.bytes_sent = stats_.wire_bytes;
+        progress.blocks_sent = stats_.blocks_sent;
+        opts_.progress(progress);
+      }
+    }
+    if (!status.ok()) p.Fail(status);
+    p.Cancel();
+    reader.join();
+    for (auto& t : workers) t.join();
+    ASR_RETURN_IF_ERROR(p.error());
+    return status;
+  }
+
+  absl::Status SealStep() {
+    ASR_RETURN_IF_ERROR(SaveManifest(PendingManifestPath(path_), new_manifest_));
+    CycleEnd e;
+    e.blocks = stats_.blocks_sent;
+    e.zero_ranges = stats_.zero_ranges;
+    e.raw_bytes = stats_.changed_bytes;
+    e.digest = cycle_digest_.Finish();
+    std::string frame = EncodeFrame(FrameType::kCycleEnd, e.Encode());
+    stats_.wire_bytes += frame.size();
+    return stream_.WriteAll(frame.data(), frame.size());
+  }
+
+  absl::Status AckStep() {
+    ASR_ASSIGN_OR_RETURN(Frame f, ReadReply());
+    if (f.type != FrameType::kCycleAck) return Unexpected(f, FrameType::kCycleAck);
+    ASR_ASSIGN_OR_RETURN(CycleReply r, CycleReply::Decode(f));
+    if (!r.status.ok()) {
+      return absl::Status(r.status.code(),
+                          absl::StrCat("receiver did not commit the cycle: ", r.status.message()));
+    }
+    if (r.cycle != cycle_) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "protocol violation: receiver acknowledged cycle ", r.cycle, " for cycle ", cycle_));
+    }
+    stats_.point_id = r.point_id;
+    ASR_RETURN_IF_ERROR(SaveManifest(ManifestPath(path_), new_manifest_));
+    if (::unlink(PendingManifestPath(path_).c_str()) != 0 && errno != ENOENT) {
+      return ErrnoToStatus(errno, PendingManifestPath(path_));
+    }
+    if (tracker_ != nullptr) {
+      ASR_RETURN_IF_ERROR(tracker_->CommitCycle(plan_.full_coverage));
+    }
+    if (own_tracker_) ASR_RETURN_IF_ERROR(own_tracker_->Close());
+    return absl::OkStatus();
+  }
+
+  const std::string path_;
+  const CycleMode mode_;
+  net::ByteStream& stream_;
+  const SendOptions& opts_;
+
+  std::unique_ptr<disk::VirtualDisk> disk_;
+  std::optional<Manifest> committed_, pending_;
+  std::string replication_id_;
+  uint32_t block_size_ = 0;
+  HelloReply reply_;
+  const Manifest* base_ = nullptr;
+  uint64_t cycle_ = 0;
+  std::unique_ptr<ChangeTracker> own_tracker_;
+  ChangeTracker* tracker_ = nullptr;
+  std::unique_ptr<ChangeDetector> detector_;
+  CyclePlan plan_;
+  Manifest new_manifest_;
+  Sha256Stream cycle_digest_;
+  CycleStats stats_;
+};
+
+}  // namespace
+
+absl::StatusOr<CycleStats> ReplicateDisk(const std::string& disk_path, CycleMode mode,
+                                         net::ByteStream& stream, const SendOptions& options) {
+  CycleSender sender(disk_path, mode, stream, options);
+  return sender.Run();
+}
+
+}  // namespace asr::replication

@@ -1,0 +1,108 @@
+// asr/replication/sender.h: the primary host's side of one replication
+// cycle: find the changes, read them, compress them and stream them to the
+// recovery host, then wait until the receiver has durably committed the
+// new recovery point.
+//
+//   SendOptions opts;
+//   opts.compression_level = 1;
+//   ASR_ASSIGN_OR_RETURN(std::unique_ptr<net::ByteStream> s,
+//                        net::TlsConnect("127.0.0.1", 8084, tls, absl::Seconds(10)));
+//   ASR_ASSIGN_OR_RETURN(CycleStats st,
+//                        ReplicateDisk("/vms/a.vhdx", CycleMode::kTracked, *s, opts));
+//
+// One cycle (class CycleSender follows these steps in order):
+//
+//   [Open]       open the disk read-only; load DISK.asrrepl / .pending
+//      |         (differencing: the child's, else its parent's)
+//      v
+//   [Handshake]  HELLO -> HELLO_REPLY: the replica's identity and point
+//      |
+//      v
+//   [ChooseBase] base = the manifest whose cycle is the replica's point
+//      |         (a pending one when the last ACK was lost); none: initial
+//      v
+//   [Plan]       the mode's ChangeDetector (tracked: the tracker's pending
+//      |         blocks; a tracker that NEEDS SCAN falls back to scan, and
+//      |         says so in CycleStats::fallback_reason)
+//      v
+//   [Start]      CYCLE_START -> CYCLE_READY
+//      |
+//      v
+//   [Stream]     reader thread --(bounded queue)--> N worker threads
+//      |         (SHA-256, compare with base, zstd) --(in-order, bounded)-->
+//      |         this thread writes BLOCK / ZERO_RANGE frames
+//      v
+//   [Seal]       save DISK.asrrepl.pending; CYCLE_END
+//      |
+//      v
+//   [Ack]        CYCLE_ACK ok -> DISK.asrrepl := pending; tracker commits
+//                anything else -> error (pending kept; the tracker keeps its
+//                pending blocks, so the next cycle resends them)
+//
+// Thread safety: ReplicateDisk may run concurrently for different disks;
+// not twice at once for the same disk.
+#ifndef ASR_REPLICATION_SENDER_H_
+#define ASR_REPLICATION_SENDER_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "asr/net/stream.h"
+#include "asr/replication/change_tracker.h"
+#include "asr/replication/protocol.h"
+
+namespace asr::replication {
+
+struct CycleProgress {
+  uint64_t planned_read_bytes = 0;
+  uint64_t bytes_read = 0;
+  uint64_t bytes_sent = 0;  // on the wire so far
+  uint64_t blocks_sent = 0;
+};
+
+struct SendOptions {
+  uint32_t block_size = 64 << 10;  // initial replication only; deltas use the manifest's
+  int compression_level = 1;       // 0: off (raw blocks); 1..19 zstd
+  int worker_threads = 2;          // hashing + compression
+  uint32_t read_chunk_bytes = 1 << 20;
+  int queue_depth = 8;             // chunks in flight between the stages
+  bool app_consistent = false;     // the source snapshot was app-consistent
+  std::string source_name;         // informational, e.g. the host name
+  // Tracked mode: the host's tracker. When null, the sender opens the
+  // disk's tracker itself (and, for initial and scan cycles, creates or
+  // re-arms it so that later tracked cycles can trust it).
+  ChangeTracker* tracker = nullptr;
+  bool use_tracker_file = true;
+  // Called on the thread that called ReplicateDisk, after each chunk sent.
+  std::function<void(const CycleProgress&)> progress;
+};
+
+struct CycleStats {
+  CycleMode mode_requested = CycleMode::kInitial;
+  CycleMode mode_used = CycleMode::kInitial;
+  std::string fallback_reason;  // why tracked mode scanned instead
+  std::string replication_id;
+  uint64_t cycle = 0;
+  uint64_t base_cycle = 0;
+  uint64_t point_id = 0;
+  uint64_t bytes_read = 0;
+  uint64_t blocks_sent = 0;
+  uint64_t zero_ranges = 0;
+  uint64_t changed_bytes = 0;  // raw size of the blocks sent
+  uint64_t wire_bytes = 0;     // all frames written, headers included
+  absl::Duration elapsed;
+  double compression_ratio() const {
+    return wire_bytes == 0 ? 1.0 : static_cast<double>(changed_bytes) / wire_bytes;
+  }
+};
+
+// Runs one cycle of `disk_path` in `mode` over `stream` (see the diagram).
+absl::StatusOr<CycleStats> ReplicateDisk(const std::string& disk_path, CycleMode mode,
+                                         net::ByteStream& stream, const SendOptions& options);
+
+}  // namespace asr::replication
+
+#endif  // ASR_REPLICATION_SENDER_H_
