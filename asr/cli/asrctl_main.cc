@@ -8,12 +8,14 @@
 #include "asr/cli/core_commands.h"
 #include "asr/cli/disk_commands.h"
 #include "asr/cli/pki_commands.h"
+#include "asr/cli/replication_commands.h"
 
 int main(int argc, char** argv) {
   asr::cli::CommandRegistry registry;
   asr::cli::RegisterCoreCommands(registry);
   asr::cli::RegisterDiskCommands(registry);
   asr::cli::RegisterPkiCommands(registry);
+  asr::cli::RegisterReplicationCommands(registry);
   std::vector<std::string> args(argv + 1, argv + argc);
   return registry.Run(args, std::cout, std::cerr);
 }

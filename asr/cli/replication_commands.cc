@@ -1,0 +1,408 @@
+#include "asr/cli/replication_commands.h"
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "asr/common/file_util.h"
+#include "asr/common/status_macros.h"
+#include "asr/disk/virtual_disk.h"
+#include "asr/net/tls.h"
+#include "asr/replication/change_tracker.h"
+#include "asr/replication/manifest.h"
+#include "asr/replication/receiver.h"
+#include "asr/replication/replica_store.h"
+#include "asr/replication/sender.h"
+
+namespace asr::cli {
+namespace {
+
+using replication::CycleMode;
+
+std::string Json(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += absl::StrCat("\\u00", absl::Hex(c, absl::kZeroPad2));
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+// "HOST:PORT" (PORT defaults to 8084).
+absl::Status ParseEndpoint(const std::string& text, std::string* host, uint16_t* port) {
+  size_t colon = text.rfind(':');
+  *host = colon == std::string::npos ? text : text.substr(0, colon);
+  *port = net::kCertificateAuthPort;
+  if (colon != std::string::npos) {
+    int p;
+    if (!absl::SimpleAtoi(text.substr(colon + 1), &p) || p < 0 || p > 65535) {
+      return absl::InvalidArgumentError(absl::StrCat("bad port in '", text, "'"));
+    }
+    *port = static_cast<uint16_t>(p);
+  }
+  if (host->empty()) return absl::InvalidArgumentError(absl::StrCat("no host in '", text, "'"));
+  return absl::OkStatus();
+}
+
+// --authentication, --cert/--key/--ca or --pki DIR (ROLE.pem, ROLE.key, ca.pem).
+absl::StatusOr<net::TlsConfig> TlsFromArgs(const ParsedArgs& a, const std::string& role) {
+  ASR_RETURN_IF_ERROR(net::CheckAuthentication(a.Get("authentication", "certificate")));
+  net::TlsConfig c;
+  if (a.Has("pki")) {
+    std::string dir = a.Get("pki");
+    c.cert_path = JoinPath(dir, role + ".pem");
+    c.key_path = JoinPath(dir, role + ".key");
+    c.ca_path = JoinPath(dir, "ca.pem");
+  }
+  c.cert_path = a.Get("cert", c.cert_path);
+  c.key_path = a.Get("key", c.key_path);
+  c.ca_path = a.Get("ca", c.ca_path);
+  if (c.cert_path.empty() || c.key_path.empty() || c.ca_path.empty()) {
+    return absl::InvalidArgumentError(
+        "replication uses mutual TLS: give --cert, --key and --ca (or --pki DIR from "
+        "'asrctl pki init')");
+  }
+  return c;
+}
+
+absl::StatusOr<replication::ReplicaOptions> ReplicaOptionsFromArgs(const ParsedArgs& a) {
+  replication::ReplicaOptions o;
+  if (a.Has("additional-points")) {
+    ASR_ASSIGN_OR_RETURN(int64_t n, ParseInt(a.Get("additional-points"), "--additional-points",
+                                             0, 24));
+    o.additional_points = static_cast<int>(n);
+  }
+  if (a.Has("point-interval")) {
+    if (!absl::ParseDuration(a.Get("point-interval"), &o.point_interval) ||
+        o.point_interval < absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--point-interval '", a.Get("point-interval"), "' is not a duration like 1h or 30s"));
+    }
+  }
+  if (a.Has("retention-hours")) {
+    ASR_ASSIGN_OR_RETURN(int64_t h, ParseInt(a.Get("retention-hours"), "--retention-hours", 1,
+                                             24 * 365));
+    o.retention = absl::Hours(h);
+  }
+  if (a.Has("format")) {
+    ASR_ASSIGN_OR_RETURN(o.format, disk::ParseDiskFormat(a.Get("format")));
+    if (o.format != disk::DiskFormat::kVhdx && o.format != disk::DiskFormat::kVhd) {
+      return absl::InvalidArgumentError("--format must be vhdx or vhd");
+    }
+  }
+  return o;
+}
+
+int ReplicaServe(const CommandContext& ctx, const ParsedArgs& a) {
+  auto tls = TlsFromArgs(a, "recovery");
+  if (!tls.ok()) return ctx.Fail(tls.status());
+  std::string host;
+  uint16_t port;
+  absl::Status s = ParseEndpoint(a.Get("listen", "127.0.0.1:8084"), &host, &port);
+  if (!s.ok()) return ctx.Fail(s);
+  auto dir = a.Require("dir");
+  if (!dir.ok()) return ctx.Fail(dir.status());
+  auto options = ReplicaOptionsFromArgs(a);
+  if (!options.ok()) return ctx.Fail(options.status());
+  auto store = replication::ReplicaStore::Open(*dir, *options);
+  if (!store.ok()) return ctx.Fail(store.status());
+  auto listener = net::TlsListener::Listen(host, port, *tls);
+  if (!listener.ok()) return ctx.Fail(listener.status());
+  if (a.Has("port-file")) {
+    s = WriteFileAtomically(a.Get("port-file"), absl::StrCat((*listener)->port(), "\n"));
+    if (!s.ok()) return ctx.Fail(s);
+  }
+  replication::ReplicaInfo info = (*store)->info();
+  *ctx.out << "receiving into " << *dir << " on " << host << ":" << (*listener)->port()
+           << (info.has_replica ? absl::StrCat(" (replica at point ", info.current_cycle, ")")
+                                : " (no replica yet)")
+           << std::endl;
+  replication::ServeOptions so;
+  so.on_commit = [&](uint64_t point, const replication::CycleStart& start) {
+    *ctx.out << "point " << point << " committed (" << replication::CycleModeName(start.mode)
+             << ", " << (start.app_consistent() ? "app" : "crash") << "-consistent)"
+             << std::endl;
+  };
+  for (;;) {
+    auto conn = (*listener)->Accept();
+    if (absl::IsCancelled(conn.status())) return 0;
+    if (!conn.ok()) {
+      *ctx.err << "asrctl: refused a connection: " << conn.status().message() << std::endl;
+      if (a.Has("once")) return 1;
+      continue;
+    }
+    s = replication::ServeConnection(**conn, **store, so);
+    (void)(*conn)->Close();
+    if (!s.ok()) {
+      *ctx.err << "asrctl: session with " << (*conn)->PeerDescription()
+               << " failed: " << s.message() << std::endl;
+    }
+    if (a.Has("once")) return s.ok() ? 0 : 1;
+  }
+}
+
+int Replicate(const CommandContext& ctx, const ParsedArgs& a) {
+  auto tls = TlsFromArgs(a, "primary");
+  if (!tls.ok()) return ctx.Fail(tls.status());
+  std::string host;
+  uint16_t port;
+  auto to = a.Require("to");
+  if (!to.ok()) return ctx.Fail(to.status());
+  absl::Status s = ParseEndpoint(*to, &host, &port);
+  if (!s.ok()) return ctx.Fail(s);
+  auto disk = a.Require("disk");
+  if (!disk.ok()) return ctx.Fail(disk.status());
+  auto mode = replication::ParseCycleMode(a.Get("mode", "scan"));
+  if (!mode.ok()) return ctx.Fail(mode.status());
+  replication::SendOptions so;
+  if (a.Has("compression-level")) {
+    auto lvl = ParseInt(a.Get("compression-level"), "--compression-level", 0, 19);
+    if (!lvl.ok()) return ctx.Fail(lvl.status());
+    so.compression_level = static_cast<int>(*lvl);
+  }
+  if (a.Has("block-size")) {
+    auto bs = ParseSize(a.Get("block-size"));
+    if (!bs.ok()) return ctx.Fail(bs.status());
+    so.block_size = static_cast<uint32_t>(*bs);
+  }
+  so.app_consistent = a.Has("app-consistent");
+  so.source_name = "asrctl";
+  if (a.Has("progress")) {
+    so.progress = [&](const replication::CycleProgress& p) {
+      *ctx.err << absl::StrFormat("\r  read %.1f / %.1f MiB, sent %.1f MiB",
+                                  p.bytes_read / 1048576.0, p.planned_read_bytes / 1048576.0,
+                                  p.bytes_sent / 1048576.0)
+               << std::flush;
+    };
+  }
+  auto stream = net::TlsConnect(host, port, *tls, absl::Seconds(30));
+  if (!stream.ok()) return ctx.Fail(stream.status());
+  auto st = replication::ReplicateDisk(*disk, *mode, **stream, so);
+  (void)(*stream)->Close();
+  if (a.Has("progress")) *ctx.err << "\n";
+  if (!st.ok()) return ctx.Fail(st.status());
+  double secs = absl::ToDoubleSeconds(st->elapsed);
+  if (ctx.json) {
+    *ctx.out << "{\"disk\":" << Json(*disk) << ",\"replicationId\":" << Json(st->replication_id)
+             << ",\"mode\":\"" << replication::CycleModeName(st->mode_requested)
+             << "\",\"modeUsed\":\"" << replication::CycleModeName(st->mode_used)
+             << "\",\"fallbackReason\":" << Json(st->fallback_reason)
+             << ",\"cycle\":" << st->cycle << ",\"baseCycle\":" << st->base_cycle
+             << ",\"pointId\":" << st->point_id << ",\"bytesRead\":" << st->bytes_read
+             << ",\"bytesChanged\":" << st->changed_bytes << ",\"blocksSent\":" << st->blocks_sent
+             << ",\"zeroRanges\":" << st->zero_ranges << ",\"bytesSent\":" << st->wire_bytes
+             << ",\"compressionRatio\":" << absl::StrFormat("%.3f", st->compression_ratio())
+             << ",\"seconds\":" << absl::StrFormat("%.3f", secs) << "}\n";
+  } else {
+    if (!st->fallback_reason.empty()) {
+      *ctx.err << "asrctl: tracked changes cannot be trusted (" << st->fallback_reason
+               << "); scanned the disk instead" << std::endl;
+    }
+    *ctx.out << "point " << st->point_id << " (" << replication::CycleModeName(st->mode_used)
+             << " cycle " << st->cycle << " over point " << st->base_cycle << ") of " << *disk
+             << " to " << host << ":" << port << "\n"
+             << absl::StrFormat(
+                    "  bytes read %d, bytes changed %d, bytes sent %d, compression ratio %.2f, "
+                    "time %.3f s\n",
+                    st->bytes_read, st->changed_bytes, st->wire_bytes, st->compression_ratio(),
+                    secs);
+  }
+  return 0;
+}
+
+int ReplicaPoints(const CommandContext& ctx, const ParsedArgs& a) {
+  auto dir = a.Require("dir");
+  if (!dir.ok()) return ctx.Fail(dir.status());
+  auto points = replication::ListRecoveryPoints(*dir);
+  if (!points.ok()) return ctx.Fail(points.status());
+  if (ctx.json) {
+    *ctx.out << replication::PointsToJson(*points) << "\n";
+    return 0;
+  }
+  if (points->empty()) *ctx.out << "no recovery points\n";
+  for (const replication::RecoveryPoint& p : *points) {
+    *ctx.out << absl::StrFormat(
+        "%6d  %s  %-5s  %-12s%s\n", p.id,
+        absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", p.time, absl::UTCTimeZone()),
+        p.app_consistent ? "app" : "crash", replication::CycleModeName(p.mode),
+        p.latest ? "  latest" : "");
+  }
+  return 0;
+}
+
+int ReplicaRestore(const CommandContext& ctx, const ParsedArgs& a) {
+  auto dir = a.Require("dir");
+  if (!dir.ok()) return ctx.Fail(dir.status());
+  auto out = a.Require("out");
+  if (!out.ok()) return ctx.Fail(out.status());
+  auto point = ParseInt(a.Get("point"), "--point", 1, INT64_MAX);
+  if (!point.ok()) return ctx.Fail(point.status());
+  replication::RestoreOptions o;
+  o.overwrite = a.Has("overwrite");
+  absl::Time start = absl::Now();
+  absl::Status s = replication::RestorePoint(*dir, *point, *out, o);
+  if (!s.ok()) return ctx.Fail(s);
+  double secs = absl::ToDoubleSeconds(absl::Now() - start);
+  if (ctx.json) {
+    *ctx.out << "{\"point\":" << *point << ",\"out\":" << Json(*out)
+             << ",\"seconds\":" << absl::StrFormat("%.3f", secs) << "}\n";
+  } else {
+    *ctx.out << "restored point " << *point << " to " << *out
+             << absl::StrFormat(" in %.3f s\n", secs);
+  }
+  return 0;
+}
+
+// The tracker of `disk`, with the replication block size of its manifest.
+absl::StatusOr<std::unique_ptr<replication::ChangeTracker>> OpenTracker(const ParsedArgs& a,
+                                                                       const std::string& disk,
+                                                                       uint64_t size) {
+  uint32_t bs = 64 << 10;
+  ASR_ASSIGN_OR_RETURN(auto m, replication::LoadManifest(replication::ManifestPath(disk)));
+  if (m) bs = m->block_size;
+  if (a.Has("block-size")) {
+    ASR_ASSIGN_OR_RETURN(uint64_t v, ParseSize(a.Get("block-size")));
+    bs = static_cast<uint32_t>(v);
+  }
+  return replication::ChangeTracker::Open(disk, size, bs);
+}
+
+int TrackerRecordOrWrite(const CommandContext& ctx, const ParsedArgs& a, bool write) {
+  auto disk_path = a.Require("disk");
+  if (!disk_path.ok()) return ctx.Fail(disk_path.status());
+  auto offset = ParseSize(a.Get("offset"));
+  if (!offset.ok()) return ctx.Fail(offset.status());
+  auto length = ParseSize(a.Get("length"));
+  if (!length.ok()) return ctx.Fail(length.status());
+  auto d = disk::OpenDisk(*disk_path, write ? disk::OpenMode::kReadWrite : disk::OpenMode::kReadOnly);
+  if (!d.ok()) return ctx.Fail(d.status());
+  auto tracker = OpenTracker(a, *disk_path, (*d)->virtual_size());
+  if (!tracker.ok()) return ctx.Fail(tracker.status());
+  // Record before writing, as a host's filter does: a crash in between
+  // costs a resend, never a missed change.
+  absl::Status s = (*tracker)->RecordWrite(*offset, *length);
+  if (s.ok() && write) {
+    uint64_t seed = 1;
+    if (a.Has("seed")) {
+      auto v = ParseInt(a.Get("seed"), "--seed", 0, INT64_MAX);
+      if (!v.ok()) return ctx.Fail(v.status());
+      seed = *v;
+    }
+    // Deterministic, moderately compressible data (about 4 bits of entropy
+    // per byte, like text): letters from a 16-symbol alphabet.
+    std::vector<uint8_t> data(*length);
+    uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (size_t i = 0; i < data.size(); ++i) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      data[i] = static_cast<uint8_t>('a' + (x & 15));
+    }
+    s = (*d)->WriteAt(*offset, absl::MakeConstSpan(data));
+    if (s.ok()) s = (*d)->Close();
+  }
+  if (s.ok()) s = (*tracker)->Close();
+  if (!s.ok()) return ctx.Fail(s);
+  if (ctx.json) {
+    *ctx.out << "{\"disk\":" << Json(*disk_path) << ",\"offset\":" << *offset
+             << ",\"length\":" << *length << ",\"written\":" << (write ? "true" : "false")
+             << "}\n";
+  } else {
+    *ctx.out << (write ? "wrote and recorded " : "recorded ") << *length << " bytes at "
+             << *offset << " of " << *disk_path << "\n";
+  }
+  return 0;
+}
+
+int TrackerRecord(const CommandContext& ctx, const ParsedArgs& a) {
+  return TrackerRecordOrWrite(ctx, a, false);
+}
+int TrackerWrite(const CommandContext& ctx, const ParsedArgs& a) {
+  return TrackerRecordOrWrite(ctx, a, true);
+}
+
+int TrackerStatus(const CommandContext& ctx, const ParsedArgs& a) {
+  auto disk_path = a.Require("disk");
+  if (!disk_path.ok()) return ctx.Fail(disk_path.status());
+  auto d = disk::OpenDisk(*disk_path, disk::OpenMode::kReadOnly);
+  if (!d.ok()) return ctx.Fail(d.status());
+  auto tracker = OpenTracker(a, *disk_path, (*d)->virtual_size());
+  if (!tracker.ok()) return ctx.Fail(tracker.status());
+  bool needs = (*tracker)->needs_scan();
+  std::string reason = (*tracker)->needs_scan_reason();
+  uint64_t marked = (*tracker)->marked_blocks();
+  uint32_t bs = (*tracker)->block_size();
+  absl::Status s = (*tracker)->Close();
+  if (!s.ok()) return ctx.Fail(s);
+  if (ctx.json) {
+    *ctx.out << "{\"disk\":" << Json(*disk_path) << ",\"needsScan\":" << (needs ? "true" : "false")
+             << ",\"reason\":" << Json(reason) << ",\"changedBlocks\":" << marked
+             << ",\"blockSize\":" << bs << "}\n";
+  } else {
+    *ctx.out << *disk_path << ": " << marked << " changed blocks of " << bs << " bytes"
+             << (needs ? absl::StrCat("; NEEDS SCAN: ", reason) : "") << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+void RegisterReplicationCommands(CommandRegistry& r) {
+  const std::set<std::string> tls_flags = {"cert", "key", "ca", "pki", "authentication"};
+  auto with = [&](std::set<std::string> flags) {
+    flags.insert(tls_flags.begin(), tls_flags.end());
+    return flags;
+  };
+  r.Add({"replica serve",
+         "replica serve --listen HOST:PORT --dir REPLICA_DIR (--cert C --key K --ca CA | --pki DIR) "
+         "[--additional-points N] [--point-interval 1h] [--retention-hours N] [--format vhdx|vhd] "
+         "[--port-file FILE] [--once]",
+         "Receive replication cycles over mutual TLS into a replica with recovery points",
+         with({"listen", "dir", "additional-points", "point-interval", "retention-hours",
+               "format", "port-file"}),
+         {"once"},
+         0,
+         0,
+         ReplicaServe});
+  r.Add({"replicate",
+         "replicate --to HOST:PORT --disk FILE --mode initial|tracked|scan|differencing "
+         "(--cert C --key K --ca CA | --pki DIR) [--compression-level N] [--block-size 64K] "
+         "[--app-consistent] [--progress] [--json]",
+         "Send one replication cycle of a disk; prints bytes read, bytes sent, compression "
+         "ratio and time (compression level 0: off)",
+         with({"to", "disk", "mode", "compression-level", "block-size"}),
+         {"app-consistent", "progress"},
+         0,
+         0,
+         Replicate});
+  r.Add({"replica points", "replica points --dir REPLICA_DIR [--json]",
+         "List a replica's recovery points", {"dir"}, {}, 0, 0, ReplicaPoints});
+  r.Add({"replica restore",
+         "replica restore --dir REPLICA_DIR --point ID --out FILE [--overwrite]",
+         "Write a recovery point to a standalone disk (.vhdx, .vhd or .raw) without disturbing "
+         "replication",
+         {"dir", "point", "out"}, {"overwrite"}, 0, 0, ReplicaRestore});
+  r.Add({"tracker record", "tracker record --disk FILE --offset N --length N [--block-size 64K]",
+         "Record a guest write in the disk's change tracker (DISK.asrcbt)",
+         {"disk", "offset", "length", "block-size"}, {}, 0, 0, TrackerRecord});
+  r.Add({"tracker write",
+         "tracker write --disk FILE --offset N --length N [--seed S] [--block-size 64K]",
+         "Write deterministic data into a disk as a guest would AND record it in the tracker "
+         "(drills and tests)",
+         {"disk", "offset", "length", "seed", "block-size"}, {}, 0, 0, TrackerWrite});
+  r.Add({"tracker status", "tracker status --disk FILE [--json]",
+         "Show the change tracker's changed blocks and whether it needs a scan",
+         {"disk", "block-size"}, {}, 0, 0, TrackerStatus});
+}
+
+}  // namespace asr::cli

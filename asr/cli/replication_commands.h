@@ -1,0 +1,23 @@
+// asr/cli/replication_commands.h: `asrctl replicate`, `asrctl replica ...`
+// and `asrctl tracker ...`: the replication data plane from the command line
+// (see asr/replication).
+//
+//   asrctl pki init --dir pki
+//   asrctl replica serve --listen 127.0.0.1:8084 --dir replica --pki pki &
+//   asrctl replicate --to 127.0.0.1:8084 --disk vm.vhdx --mode initial --pki pki
+//   asrctl tracker write --disk vm.vhdx --offset 1M --length 64K --seed 7
+//   asrctl replicate --to 127.0.0.1:8084 --disk vm.vhdx --mode tracked --pki pki --json
+//   asrctl replica points --dir replica
+//   asrctl replica restore --dir replica --point 1 --out restored.vhdx
+#ifndef ASR_CLI_REPLICATION_COMMANDS_H_
+#define ASR_CLI_REPLICATION_COMMANDS_H_
+
+#include "asr/cli/command.h"
+
+namespace asr::cli {
+
+void RegisterReplicationCommands(CommandRegistry& registry);
+
+}  // namespace asr::cli
+
+#endif  // ASR_CLI_REPLICATION_COMMANDS_H_
