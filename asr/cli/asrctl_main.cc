@@ -7,6 +7,7 @@
 #include "asr/cli/command.h"
 #include "asr/cli/core_commands.h"
 #include "asr/cli/disk_commands.h"
+#include "asr/cli/mapping_commands.h"
 #include "asr/cli/pki_commands.h"
 #include "asr/cli/replication_commands.h"
 
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
   asr::cli::CommandRegistry registry;
   asr::cli::RegisterCoreCommands(registry);
   asr::cli::RegisterDiskCommands(registry);
+  asr::cli::RegisterMappingCommands(registry);
   asr::cli::RegisterPkiCommands(registry);
   asr::cli::RegisterReplicationCommands(registry);
   std::vector<std::string> args(argv + 1, argv + argc);
