@@ -57,7 +57,7 @@ class FabricService {
 
   VaultService& vault() { return vault_; }
   engine::Engine& engine() { return *engine_; }
-  HostCallbacks* host() { return host_; }
+  HostCallbacks* host() { return host_ != nullptr && host_->available() ? host_ : nullptr; }
 
   // Job "CreateVault"; result: model::Vault.
   absl::StatusOr<model::Job> CreateVault(absl::string_view name, absl::string_view region);

@@ -51,6 +51,11 @@ class HostCallbacks {
   // Tests the custom proxy of a registering server (address, port, user in
   // server.proxy(); `password` in plain text, never stored).
   virtual absl::Status TestProxy(const model::VmmServer& server, absl::string_view password) = 0;
+
+  // Whether a host is attached at all; when false asr treats the callbacks
+  // as absent (inventories only as documents, hosts not configured, proxies
+  // not tested; jobs say so).
+  virtual bool available() const { return true; }
 };
 
 }  // namespace asr::fabric
