@@ -5,7 +5,7 @@
 // is refused with a message naming the peer and saying what to do.
 //
 // Recovery host:
-//   TlsConfig cfg{"/pki/recovery.pem", "/pki/recovery.key", "/pki/ca.pem"};
+//   TlsConfig cfg = VaultTlsConfig("/pki", "recovery");  // recovery.pem/.key, ca.pem
 //   ASR_ASSIGN_OR_RETURN(auto listener,
 //                        TlsListener::Listen("0.0.0.0", kCertificateAuthPort, cfg));
 //   for (;;) {
@@ -16,7 +16,10 @@
 //   }
 //
 // Primary host:
-//   TlsConfig cfg{"/pki/primary.pem", "/pki/primary.key", "/pki/ca.pem"};
+//   TlsConfig cfg;  // or set the three paths one by one:
+//   cfg.cert_path = "/pki/primary.pem";
+//   cfg.key_path = "/pki/primary.key";
+//   cfg.ca_path = "/pki/ca.pem";
 //   ASR_ASSIGN_OR_RETURN(std::unique_ptr<ByteStream> s,
 //                        TlsConnect("recovery-host", kCertificateAuthPort, cfg,
 //                                   absl::Seconds(30)));
@@ -67,6 +70,11 @@ struct TlsConfig {
   // (DeadlineExceeded); infinite by default.
   absl::Duration io_timeout = absl::InfiniteDuration();
 };
+
+// The configuration for host files DIR/BASE.pem and DIR/BASE.key with the
+// vault CA DIR/ca.pem, as written by `asrctl pki init` (BASE "primary" or
+// "recovery") and `asrctl pki issue` (BASE = the host name).
+TlsConfig VaultTlsConfig(const std::string& dir, const std::string& base);
 
 // Checks an authentication method requested by configuration or a peer:
 // "certificate" (also "cert", "certificates", "x509", case-insensitive) is OK;

@@ -61,10 +61,8 @@ class TlsTest : public ::testing::Test {
   }
 
   static TlsConfig Config(const std::string& host) {
-    TlsConfig c;
-    c.cert_path = *dir_ + "/" + host + ".pem";
-    c.key_path = *dir_ + "/" + host + ".key";
-    c.ca_path = *dir_ + "/ca.pem";
+    TlsConfig c = VaultTlsConfig(*dir_, host);
+    EXPECT_EQ(c.key_path, *dir_ + "/" + host + ".key");
     c.handshake_timeout = absl::Seconds(10);
     return c;
   }
