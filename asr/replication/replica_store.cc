@@ -561,6 +561,7 @@ absl::Status ReplicaStore::FinishApply() {
         batch_off,
         absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(batch.data()), batch.size())));
     batch.clear();
+    Hook("apply-write");
     return absl::OkStatus();
   };
   std::string zeros;

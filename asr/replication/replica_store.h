@@ -86,7 +86,8 @@ struct ReplicaOptions {
   disk::DiskFormat format = disk::DiskFormat::kVhdx;  // of a new replica
   uint32_t disk_block_size = 2 << 20;           // allocation unit of a new replica
   // Test hook: called at named steps of an apply ("sealed", "undo",
-  // "applying", "applied", "committed") so tests can inject failures.
+  // "applying", "apply-write" after each write into the replica, "applied",
+  // "committed") so tests can inject failures (e.g. kill the process).
   std::function<void(const char* step)> step_hook;
 };
 

@@ -230,7 +230,13 @@ class CycleSender {
           "the receiver holds no replica of this disk yet; run an initial replication first");
     } else if (pending_ && pending_->cycle == reply_.current_cycle &&
                pending_->replication_id == replication_id_) {
-      base_ = &*pending_;  // our last cycle was committed but its ACK was lost
+      // Our last cycle was committed but its ACK was lost: the receiver's
+      // word makes it the committed state now, before this cycle's own
+      // pending state replaces the file.
+      ASR_RETURN_IF_ERROR(SaveManifest(ManifestPath(path_), *pending_));
+      committed_ = std::move(pending_);
+      pending_.reset();
+      base_ = &*committed_;
     } else if (committed_ && committed_->cycle == reply_.current_cycle) {
       base_ = &*committed_;
     } else {

@@ -19,7 +19,8 @@
 //      |
 //      v
 //   [ChooseBase] base = the manifest whose cycle is the replica's point
-//      |         (a pending one when the last ACK was lost); none: initial
+//      |         (a pending one when the last ACK was lost: it is promoted
+//      |         to DISK.asrrepl at once); none: initial
 //      v
 //   [Plan]       the mode's ChangeDetector (tracked: the tracker's pending
 //      |         blocks; a tracker that NEEDS SCAN falls back to scan, and
