@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -14,6 +15,7 @@ namespace asr::jobs {
 namespace {
 
 constexpr char kSuspendUrl[] = "asr/job-suspended";
+constexpr char kSequenceKey[] = "meta/job-sequence";
 
 bool IsSuspend(const absl::Status& s) { return s.GetPayload(kSuspendUrl).has_value(); }
 
@@ -219,28 +221,42 @@ absl::StatusOr<model::Job> JobManager::Run(const JobSpec& spec) {
         absl::StrCat("no job scenario '", spec.scenario, "' is registered"));
   }
   model::Job job;
-  {
-    absl::MutexLock l(&mu_);
-    if (next_sequence_ == 0) {
+  // Job ids come from a counter persisted with the job's first record, under
+  // a process-wide lock: several JobManagers over one state directory (only
+  // one process may write it) never hand out the same id.
+  static absl::Mutex* sequence_mu = new absl::Mutex();
+  auto create = [&]() -> absl::Status {
+    absl::MutexLock seq_lock(sequence_mu);
+    int64_t last = 0;
+    auto counter = engine_->store().Get(kSequenceKey);
+    if (counter.ok()) {
+      if (!absl::SimpleAtoi(*counter, &last)) {
+        return absl::DataLossError(absl::StrCat("job sequence counter '", *counter,
+                                                "' is not a number"));
+      }
+    } else {
       ASR_ASSIGN_OR_RETURN(std::vector<model::Job> all, engine_->List<model::Job>());
-      int64_t max = 0;
-      for (const model::Job& j : all) max = std::max(max, j.sequence());
-      next_sequence_ = max + 1;
+      for (const model::Job& j : all) last = std::max(last, j.sequence());
     }
-    job.set_sequence(next_sequence_++);
-  }
-  job.set_id(absl::StrFormat("job-%06d", job.sequence()));
-  job.set_activity_id(absl::StrCat(job.id(), "-", absl::ToUnixNanos(clock_->Now())));
-  job.set_scenario_name(spec.scenario);
-  job.set_display_name(spec.display_name.empty() ? spec.scenario : spec.display_name);
-  job.set_target_object_id(spec.target_object_id);
-  job.set_target_object_name(spec.target_object_name);
-  job.set_target_object_type(spec.target_object_type);
-  job.set_parameters_json(spec.parameters_json);
-  job.set_state(model::NotStarted);
-  job.set_state_description("NotStarted");
-  SetAllowed(&job);
-  ASR_RETURN_IF_ERROR(Persist(job));
+    job.set_sequence(last + 1);
+    job.set_id(absl::StrFormat("job-%06d", job.sequence()));
+    job.set_activity_id(absl::StrCat(job.id(), "-", absl::ToUnixNanos(clock_->Now())));
+    job.set_scenario_name(spec.scenario);
+    job.set_display_name(spec.display_name.empty() ? spec.scenario : spec.display_name);
+    job.set_target_object_id(spec.target_object_id);
+    job.set_target_object_name(spec.target_object_name);
+    job.set_target_object_type(spec.target_object_type);
+    job.set_parameters_json(spec.parameters_json);
+    job.set_state(model::NotStarted);
+    job.set_state_description("NotStarted");
+    SetAllowed(&job);
+    store::WriteBatch batch;
+    batch.Put(kSequenceKey, std::to_string(job.sequence()));
+    batch.Put(engine::Engine::Key("job", job.id()), job.SerializeAsString());
+    ASR_RETURN_IF_ERROR(engine_->store().Commit(batch));
+    return absl::OkStatus();
+  };
+  ASR_RETURN_IF_ERROR(create());
   return Execute(std::move(job));
 }
 

@@ -53,8 +53,10 @@
 //
 // Thread safety: JobManager is thread-safe. A job's scenario runs on the
 // thread that called Run/Restart/Resume; Cancel may be called from any other
-// thread and takes effect before the running job's next task. Keep one
-// JobManager per Engine (the sequence of job ids lives in it).
+// thread and takes effect before the running job's next task. Several
+// JobManagers may share an Engine (job ids come from a counter in the store,
+// taken under a process-wide lock), but a job can only be cancelled while
+// running, restarted or resumed through a manager that has its scenario.
 #ifndef ASR_JOBS_JOB_MANAGER_H_
 #define ASR_JOBS_JOB_MANAGER_H_
 
@@ -200,7 +202,6 @@ class JobManager {
   const Clock* clock_;
   mutable absl::Mutex mu_;
   std::map<std::string, JobRunner> runners_ ABSL_GUARDED_BY(mu_);
-  int64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 0;
   std::set<std::string> running_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> cancel_requested_ ABSL_GUARDED_BY(mu_);
 };
