@@ -273,6 +273,203 @@ ASR_API int asr_storage_mapping_resolve(asr_buffer_t** out, asr_engine_t* engine
 ASR_API int asr_placement_show(asr_buffer_t** out, asr_engine_t* engine, const char* vm_ref,
                                const char* pairing_id, uint32_t flags);
 
+/* ---- Host callbacks ----------------------------------------------------- */
+
+/* What asr asks of the VMM host (System Center VMM runs on Windows only, so
+ * the host side is a table of callbacks). Each callback returns ASR_OK or
+ * another status code; on failure it may write a message into the buffer
+ * it is given (asr_buffer_set). Callbacks run on the thread that called the
+ * asr_ function that needs them (jobs run on the caller's thread), one at a
+ * time per engine; they may call read-only asr_ functions (asr_object_get,
+ * asr_job_list) but no state-changing ones. A NULL callback means the host
+ * cannot do that: calls needing it fail with ASR_FAILED_PRECONDITION.
+ *
+ *  get_inventory: write the server's inventory (model Inventory as JSON)
+ *    into `out`; `server_json` is the VmmServer.
+ *  configure_host: configure a Hyper-V host (`host_json`, a HyperVHost) for
+ *    a policy (`policy_json`, a ReplicationPolicy) in `role` "Primary"
+ *    (replicating host) or "Recovery" (replica server).
+ *  test_proxy: test a registering server's custom proxy (address, port and
+ *    user name in server_json's "proxy"); `password` is plain text, only
+ *    for this call. */
+typedef struct asr_host_callbacks {
+  uint32_t struct_size; /* sizeof(asr_host_callbacks_t) */
+  uint32_t reserved;    /* 0 */
+  int (*get_inventory)(asr_buffer_t* out, const char* server_json, void* payload);
+  int (*configure_host)(asr_buffer_t* out_message, const char* host_json,
+                        const char* policy_json, const char* role, void* payload);
+  int (*test_proxy)(asr_buffer_t* out_message, const char* server_json, const char* password,
+                    void* payload);
+  void* payload; /* passed last to every callback */
+} asr_host_callbacks_t;
+
+#define ASR_HOST_CALLBACKS_INIT {sizeof(asr_host_callbacks_t), 0, NULL, NULL, NULL, NULL}
+
+/* asr_engine_set_host_callbacks: installs (a copy of) `callbacks` on the
+ * engine; NULL removes them (inventories then arrive only as documents,
+ * hosts are not configured and proxies not tested; jobs say so). Do not call
+ * it while another call on the engine runs.
+ * Errors: ASR_INVALID_ARGUMENT (bad struct_size, unknown flags). */
+ASR_API int asr_engine_set_host_callbacks(asr_engine_t* engine,
+                                          const asr_host_callbacks_t* callbacks, uint32_t flags);
+
+/* asr_buffer_set: replaces the contents of `buffer` (one given to a host
+ * callback) with `size` bytes of `data`. Errors: ASR_INVALID_ARGUMENT. */
+ASR_API int asr_buffer_set(asr_buffer_t* buffer, const char* data, size_t size);
+
+/* ---- Control plane: jobs -------------------------------------------------
+ *
+ * Every state-changing control-plane call below runs as a job and, on
+ * success, returns the finished Job as JSON in *out: "state" (Succeeded or
+ * Suspended), "stateDescription" (Completed, PartiallySucceeded,
+ * CompletedWithInformation, Skipped), "tasks", and "resultJson" holding the
+ * object the operation produced (a Vault, VmmServer, InventoryChangeReport,
+ * CloudPairing or ReplicationPolicy, as JSON text). On failure *out is NULL,
+ * the code and asr_last_error_message() say which rule was broken and what
+ * to do, and the message ends with "(job job-NNNNNN)" naming the Failed job,
+ * which asr_job_restart can run again once the cause is fixed. */
+
+/* asr_job_list: jobs as a JSON array, oldest first. `query_json` may be NULL
+ * (all jobs) or a JobQuery: {"state": "Failed", "startedAfterUnix": "...",
+ * "startedBeforeUnix": "...", "targetObjectId": "...", "scenarioName": "..."}.
+ * Errors: ASR_INVALID_ARGUMENT (bad query). */
+ASR_API int asr_job_list(asr_buffer_t** out, asr_engine_t* engine, const char* query_json,
+                         uint32_t flags);
+
+/* asr_job_get: one job as JSON. Errors: ASR_NOT_FOUND. */
+ASR_API int asr_job_get(asr_buffer_t** out, asr_engine_t* engine, const char* job_id,
+                        uint32_t flags);
+
+/* asr_job_cancel: cancels a NotStarted or Suspended job (or requests
+ * cancellation of one running on another thread: it stops before its next
+ * task); *out receives the job. Errors: ASR_NOT_FOUND,
+ * ASR_FAILED_PRECONDITION (the job already finished). */
+ASR_API int asr_job_cancel(asr_buffer_t** out, asr_engine_t* engine, const char* job_id,
+                           uint32_t flags);
+
+/* asr_job_restart: runs a Failed job again; tasks that succeeded are not
+ * repeated. Errors: ASR_FAILED_PRECONDITION (not Failed, or failed on its
+ * input), or the job's own error. */
+ASR_API int asr_job_restart(asr_buffer_t** out, asr_engine_t* engine, const char* job_id,
+                            uint32_t flags);
+
+/* asr_job_resume: continues a Suspended job after the task that suspended
+ * it. Errors: ASR_FAILED_PRECONDITION (not Suspended), or the job's error. */
+ASR_API int asr_job_resume(asr_buffer_t** out, asr_engine_t* engine, const char* job_id,
+                           uint32_t flags);
+
+/* ---- Control plane: vault, servers, inventory, pairing --------------------
+ * Objects are named by id or, where unique, by name ("GoldCloud1"). */
+
+/* asr_vault_create: creates the state directory's vault (one per directory)
+ * with its signing and sealing keys; job "CreateVault", result a Vault.
+ * Errors: ASR_INVALID_ARGUMENT (empty name or region), ASR_ALREADY_EXISTS. */
+ASR_API int asr_vault_create(asr_buffer_t** out, asr_engine_t* engine, const char* name,
+                             const char* region, uint32_t flags);
+
+/* asr_vault_get: the vault as JSON. Errors: ASR_NOT_FOUND (none yet). */
+ASR_API int asr_vault_get(asr_buffer_t** out, asr_engine_t* engine, uint32_t flags);
+
+/* asr_key_generate: a new registration key file (RegistrationKey JSON,
+ * signed with Ed25519), valid for 5 days; write it to a file for the VMM
+ * server. Not a job: it changes no state. Errors: ASR_NOT_FOUND (no vault). */
+ASR_API int asr_key_generate(asr_buffer_t** out, asr_engine_t* engine, uint32_t flags);
+
+/* asr_key_verify: checks a key file against the vault; *out receives the
+ * RegistrationKey. Errors: ASR_INVALID_ARGUMENT (not a key file),
+ * ASR_PERMISSION_DENIED (another vault's key), ASR_UNAUTHENTICATED
+ * (tampered, or expired: the message says when). */
+ASR_API int asr_key_verify(asr_buffer_t** out, asr_engine_t* engine, const char* key_file_json,
+                           uint32_t flags);
+
+/* asr_server_register: registers a VMM server (or cluster node) with the
+ * vault. `request_json` is a ServerRegistrationRequest: {"credentials":
+ * <key file text>, "friendlyName": "...", "siteId": "primary"|"recovery",
+ * "providerVersion", "proxyAddress", "proxyPort", "proxyUserName",
+ * "proxyPassword" (sealed with the vault's key before anything is stored),
+ * "syncAllCloudMetadata", "encryptionCertificate" (accepted and ignored for
+ * a secondary site), "isCluster", "nodeName", "isActiveNode"}. Job
+ * "RegisterServer", result a VmmServer.
+ * Errors: ASR_INVALID_ARGUMENT (credentials or friendly name missing),
+ * key errors as asr_key_verify, ASR_ALREADY_EXISTS (name taken),
+ * ASR_FAILED_PRECONDITION (cluster: active node not first, or another
+ * provider version: the message names both), ASR_UNAVAILABLE (proxy test). */
+ASR_API int asr_server_register(asr_buffer_t** out, asr_engine_t* engine,
+                                const char* request_json, uint32_t flags);
+
+/* asr_server_unregister: removes a server and its clouds, hosts, VMs,
+ * networks, storage, pairings and mappings; job "UnregisterServer".
+ * Errors: ASR_NOT_FOUND, ASR_FAILED_PRECONDITION (VMs still protected). */
+ASR_API int asr_server_unregister(asr_buffer_t** out, asr_engine_t* engine, const char* server,
+                                  uint32_t flags);
+
+/* asr_inventory_sync: applies a server's inventory; `inventory_json` (an
+ * Inventory) NULL asks the host callback. `cloud` NULL syncs everything,
+ * otherwise that cloud alone. Job "SyncInventory", result an
+ * InventoryChangeReport (added, updated, removed).
+ * Errors: ASR_NOT_FOUND, ASR_INVALID_ARGUMENT (inconsistent inventory: the
+ * message names the dangling reference), ASR_FAILED_PRECONDITION (a paired
+ * cloud or protected VM would disappear; no host callback). */
+ASR_API int asr_inventory_sync(asr_buffer_t** out, asr_engine_t* engine, const char* server,
+                               const char* inventory_json, const char* cloud, uint32_t flags);
+
+/* asr_cloud_pair: pairs a primary cloud with a recovery cloud; job
+ * "PairClouds", result a CloudPairing. Errors: ASR_NOT_FOUND,
+ * ASR_INVALID_ARGUMENT (a cloud with itself), ASR_ALREADY_EXISTS,
+ * ASR_FAILED_PRECONDITION (a cloud already paired, one server with fewer
+ * than two clouds, metadata not synced, no Hyper-V capability profile,
+ * primary cloud without host group). */
+ASR_API int asr_cloud_pair(asr_buffer_t** out, asr_engine_t* engine, const char* primary_cloud,
+                           const char* recovery_cloud, uint32_t flags);
+
+/* asr_cloud_unpair: removes a pairing (by id or primary cloud); job
+ * "UnpairClouds". Errors: ASR_NOT_FOUND, ASR_FAILED_PRECONDITION (VMs of
+ * the pairing are protected). */
+ASR_API int asr_cloud_unpair(asr_buffer_t** out, asr_engine_t* engine, const char* pairing,
+                             uint32_t flags);
+
+/* ---- Control plane: replication policies -------------------------------- */
+
+/* asr_policy_create: creates a policy from `policy_json` (a
+ * ReplicationPolicy: "name", "replicationProvider" HyperVReplica2012 |
+ * HyperVReplica2012R2, "replicationFrequencyInSeconds" 30|300|900,
+ * "numberOfRecoveryPointsToRetain", "applicationConsistentSnapshotFrequencyInHours",
+ * "compressionEnabled", "authentication" Certificate|Kerberos,
+ * "replicationPort", "replicationMethod" OverNetwork|Offline,
+ * "replicationStartTimeUnix", "offlineExportPath", "offlineImportPath",
+ * "replicaDeletion" Required|NotRequired). Job "SavePolicy", result the
+ * stored policy with defaults filled in.
+ * Errors: ASR_INVALID_ARGUMENT (a value outside its set: the message names
+ * the rule), ASR_ALREADY_EXISTS, ASR_FAILED_PRECONDITION (offline path on a
+ * Hyper-V host). */
+ASR_API int asr_policy_create(asr_buffer_t** out, asr_engine_t* engine, const char* policy_json,
+                              uint32_t flags);
+
+/* asr_policy_update: replaces an existing policy (by "id", else "name") and
+ * reconfigures the hosts of every pairing it is associated with.
+ * Errors: as asr_policy_create, ASR_NOT_FOUND, ASR_FAILED_PRECONDITION
+ * (provider change while associated). */
+ASR_API int asr_policy_update(asr_buffer_t** out, asr_engine_t* engine, const char* policy_json,
+                              uint32_t flags);
+
+/* asr_policy_delete: deletes a policy. Errors: ASR_NOT_FOUND,
+ * ASR_FAILED_PRECONDITION (used by protected VMs, or associated). */
+ASR_API int asr_policy_delete(asr_buffer_t** out, asr_engine_t* engine, const char* policy,
+                              uint32_t flags);
+
+/* asr_policy_associate: associates a policy with a pairing (by id or primary
+ * cloud), configuring each host of both clouds through the host callback
+ * (one task per host); job "AssociatePolicy", result the CloudPairing.
+ * Errors: ASR_NOT_FOUND, ASR_FAILED_PRECONDITION (hosts of the primary cloud
+ * on another OS version: the message lists them), a host's error. */
+ASR_API int asr_policy_associate(asr_buffer_t** out, asr_engine_t* engine, const char* policy,
+                                 const char* pairing, uint32_t flags);
+
+/* asr_policy_dissociate: removes the policy from a pairing.
+ * Errors: ASR_NOT_FOUND, ASR_FAILED_PRECONDITION (the pairing protects VMs). */
+ASR_API int asr_policy_dissociate(asr_buffer_t** out, asr_engine_t* engine, const char* pairing,
+                                  uint32_t flags);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "asr.h"
 #include "asr/engine/engine.h"
 
@@ -27,6 +28,11 @@ struct asr_buffer {
 
 struct asr_engine {
   std::unique_ptr<asr::engine::Engine> engine;
+  // The control plane (jobs, fabric, policies) and the host callback table,
+  // made on first use by capi_control.cc; type-erased so that this header
+  // stays light. Declared after `engine`, so destroyed before it.
+  absl::Mutex control_mu;
+  std::shared_ptr<void> control_state;
 };
 
 namespace asr::capi {

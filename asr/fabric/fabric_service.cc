@@ -86,12 +86,12 @@ absl::Status FabricService::RegisterScenarios() {
         model::Inventory inventory = p.inventory();
         if (p.from_host()) {
           ASR_RETURN_IF_ERROR(ctx.RunTask("get-inventory", "Get the inventory from VMM", [&] {
-            if (host_ == nullptr) {
+            if (host() == nullptr) {
               return absl::FailedPreconditionError(
                   "no host callback is installed to ask VMM for the inventory; supply it as a "
                   "document ('asrctl inventory sync --server NAME --file inventory.json')");
             }
-            ASR_ASSIGN_OR_RETURN(inventory, host_->GetInventory(server));
+            ASR_ASSIGN_OR_RETURN(inventory, host()->GetInventory(server));
             return absl::OkStatus();
           }));
         }
