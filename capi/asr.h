@@ -470,6 +470,118 @@ ASR_API int asr_policy_associate(asr_buffer_t** out, asr_engine_t* engine, const
 ASR_API int asr_policy_dissociate(asr_buffer_t** out, asr_engine_t* engine, const char* pairing,
                                   uint32_t flags);
 
+/* ---- Replication (data plane) ------------------------------------------- */
+
+/* The change tracker of one virtual disk (DISK.asrcbt next to it): the host
+ * reports every guest write before completing it, and tracked replication
+ * cycles then read only those blocks. A tracker that cannot prove it saw
+ * every write (the process died while it was open, its map is missing or
+ * corrupt) reports needsScan, and a tracked cycle scans instead.
+ * Thread safety: asr_tracker_record_write and asr_tracker_status may be
+ * called from any threads at once; close once, after all other calls. One
+ * process at a time may have a disk's tracker open. */
+typedef struct asr_tracker asr_tracker_t;
+
+/* asr_tracker_open: opens (or creates) the tracker of `disk_path` and marks
+ * it in use. `block_size` 0 takes the replication block size recorded for
+ * the disk (64 KiB when none). *out is released with asr_tracker_close.
+ * Errors: ASR_NOT_FOUND / ASR_INVALID_ARGUMENT (disk), I/O errors. */
+ASR_API int asr_tracker_open(asr_tracker_t** out, const char* disk_path, uint32_t block_size,
+                             uint32_t flags);
+
+/* asr_tracker_record_write: records a guest write of `length` bytes at
+ * `offset`. Errors: ASR_INVALID_ARGUMENT (past the end of the disk),
+ * ASR_FAILED_PRECONDITION (closed). */
+ASR_API int asr_tracker_record_write(asr_tracker_t* tracker, uint64_t offset, uint64_t length,
+                                     uint32_t flags);
+
+/* asr_tracker_status: *out receives {"needsScan": bool, "reason": "...",
+ * "changedBlocks": N, "blockSize": N}. */
+ASR_API int asr_tracker_status(asr_buffer_t** out, asr_tracker_t* tracker, uint32_t flags);
+
+/* asr_tracker_close: persists the map, marks it cleanly closed and releases
+ * the tracker (also when persisting fails; the code says whether it did).
+ * Accepts NULL. */
+ASR_API int asr_tracker_close(asr_tracker_t* tracker);
+
+/* Replication modes (asr_replication_options_t.mode). */
+#define ASR_REPLICATION_MODE_INITIAL 1      /* full copy, skips unallocated/zero ranges */
+#define ASR_REPLICATION_MODE_TRACKED 2      /* the tracker's blocks only */
+#define ASR_REPLICATION_MODE_SCAN 3         /* SHA-256 of every block vs. the last state */
+#define ASR_REPLICATION_MODE_DIFFERENCING 4 /* a differencing child's own blocks */
+
+/* This host's certificate, key and the vault CA (PEM files, e.g. from
+ * `asrctl pki init`) for mutual TLS 1.3. */
+typedef struct asr_tls_files {
+  uint32_t struct_size; /* sizeof(asr_tls_files_t) */
+  const char* cert_path;
+  const char* key_path;
+  const char* ca_path;
+} asr_tls_files_t;
+
+#define ASR_TLS_FILES_INIT {sizeof(asr_tls_files_t), NULL, NULL, NULL}
+
+typedef struct asr_replication_options {
+  uint32_t struct_size;      /* sizeof(asr_replication_options_t) */
+  uint32_t mode;             /* ASR_REPLICATION_MODE_* */
+  int32_t compression_level; /* 0: off (raw blocks); 1..19: zstd level */
+  uint32_t block_size;       /* initial replication only; 0: 64 KiB */
+  uint32_t app_consistent;   /* 1: the source snapshot was app-consistent */
+} asr_replication_options_t;
+
+#define ASR_REPLICATION_OPTIONS_INIT \
+  {sizeof(asr_replication_options_t), ASR_REPLICATION_MODE_SCAN, 1, 0, 0}
+
+typedef struct asr_replication_progress {
+  uint32_t struct_size;
+  uint32_t reserved;
+  uint64_t planned_read_bytes; /* bytes the cycle plans to read */
+  uint64_t bytes_read;
+  uint64_t bytes_sent; /* on the wire so far */
+  uint64_t blocks_sent;
+} asr_replication_progress_t;
+
+/* Progress callback: called on the thread that called
+ * asr_replication_cycle, after each chunk (about 1 MiB read) is sent;
+ * `progress` is valid only during the call. It must not call back into the
+ * same cycle. */
+typedef void (*asr_replication_progress_fn)(const asr_replication_progress_t* progress,
+                                            void* payload);
+
+/* asr_replication_cycle: connects to the recovery host's receiver at
+ * host:port (port 0: 8084) over mutual TLS and runs one cycle of
+ * `disk_path`; returns after the receiver has durably committed the new
+ * recovery point. `tracker` (may be NULL) is the host's open tracker for
+ * tracked cycles (NULL: the disk's tracker file is opened for the cycle).
+ * *out receives {"pointId", "cycle", "modeUsed", "fallbackReason",
+ * "bytesRead", "bytesChanged", "bytesSent", "compressionRatio", "seconds",
+ * ...}.
+ * Errors: ASR_UNAUTHENTICATED (certificate refused either way),
+ * ASR_UNAVAILABLE (cannot connect, connection lost: retry),
+ * ASR_FAILED_PRECONDITION (no replication state / the replica is at another
+ * point: run an initial replication), ASR_DATA_LOSS (corruption detected;
+ * nothing was applied). */
+ASR_API int asr_replication_cycle(asr_buffer_t** out, const char* disk_path, const char* host,
+                                  uint16_t port, const asr_tls_files_t* tls,
+                                  const asr_replication_options_t* options,
+                                  asr_tracker_t* tracker, asr_replication_progress_fn progress,
+                                  void* payload, uint32_t flags);
+
+/* asr_replica_points: *out receives the recovery points of a replica
+ * directory as a JSON array of {"id", "time", "sourceTime", "consistency"
+ * ("crash"|"app"), "latest", "mode"}, oldest first. Does not disturb a
+ * running receiver. Errors: ASR_NOT_FOUND (not a replica directory). */
+ASR_API int asr_replica_points(asr_buffer_t** out, const char* replica_dir, uint32_t flags);
+
+/* Flag for asr_replica_restore: replace an existing output file. */
+#define ASR_RESTORE_OVERWRITE 0x1u
+
+/* asr_replica_restore: writes recovery point `point_id` to a new standalone
+ * disk at `out_path` (.vhdx, .vhd or .raw by extension) without disturbing
+ * replication. Errors: ASR_NOT_FOUND (unknown point), ASR_ALREADY_EXISTS. */
+ASR_API int asr_replica_restore(const char* replica_dir, uint64_t point_id, const char* out_path,
+                                uint32_t flags);
+
 #ifdef __cplusplus
 }
 #endif

@@ -193,16 +193,7 @@ int Replicate(const CommandContext& ctx, const ParsedArgs& a) {
   if (!st.ok()) return ctx.Fail(st.status());
   double secs = absl::ToDoubleSeconds(st->elapsed);
   if (ctx.json) {
-    *ctx.out << "{\"disk\":" << Json(*disk) << ",\"replicationId\":" << Json(st->replication_id)
-             << ",\"mode\":\"" << replication::CycleModeName(st->mode_requested)
-             << "\",\"modeUsed\":\"" << replication::CycleModeName(st->mode_used)
-             << "\",\"fallbackReason\":" << Json(st->fallback_reason)
-             << ",\"cycle\":" << st->cycle << ",\"baseCycle\":" << st->base_cycle
-             << ",\"pointId\":" << st->point_id << ",\"bytesRead\":" << st->bytes_read
-             << ",\"bytesChanged\":" << st->changed_bytes << ",\"blocksSent\":" << st->blocks_sent
-             << ",\"zeroRanges\":" << st->zero_ranges << ",\"bytesSent\":" << st->wire_bytes
-             << ",\"compressionRatio\":" << absl::StrFormat("%.3f", st->compression_ratio())
-             << ",\"seconds\":" << absl::StrFormat("%.3f", secs) << "}\n";
+    *ctx.out << replication::CycleStatsToJson(*st, *disk) << "\n";
   } else {
     if (!st->fallback_reason.empty()) {
       *ctx.err << "asrctl: tracked changes cannot be trusted (" << st->fallback_reason

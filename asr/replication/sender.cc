@@ -13,6 +13,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "asr/common/crc32c.h"
@@ -541,7 +542,35 @@ class CycleSender {
   CycleStats stats_;
 };
 
+std::string JsonString(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += absl::StrCat("\\u00", absl::Hex(c, absl::kZeroPad2));
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
 }  // namespace
+
+std::string CycleStatsToJson(const CycleStats& st, const std::string& disk_path) {
+  return absl::StrCat(
+      "{\"disk\":", JsonString(disk_path), ",\"replicationId\":", JsonString(st.replication_id),
+      ",\"mode\":\"", CycleModeName(st.mode_requested), "\",\"modeUsed\":\"",
+      CycleModeName(st.mode_used), "\",\"fallbackReason\":", JsonString(st.fallback_reason),
+      ",\"cycle\":", st.cycle, ",\"baseCycle\":", st.base_cycle, ",\"pointId\":", st.point_id,
+      ",\"bytesRead\":", st.bytes_read, ",\"bytesChanged\":", st.changed_bytes,
+      ",\"blocksSent\":", st.blocks_sent, ",\"zeroRanges\":", st.zero_ranges,
+      ",\"bytesSent\":", st.wire_bytes, ",\"compressionRatio\":",
+      absl::StrFormat("%.3f", st.compression_ratio()), ",\"seconds\":",
+      absl::StrFormat("%.3f", absl::ToDoubleSeconds(st.elapsed)), "}");
+}
 
 absl::StatusOr<CycleStats> ReplicateDisk(const std::string& disk_path, CycleMode mode,
                                          net::ByteStream& stream, const SendOptions& options) {

@@ -100,6 +100,12 @@ struct CycleStats {
   }
 };
 
+// The stats as a JSON object: {"disk", "replicationId", "mode", "modeUsed",
+// "fallbackReason", "cycle", "baseCycle", "pointId", "bytesRead",
+// "bytesChanged", "blocksSent", "zeroRanges", "bytesSent",
+// "compressionRatio", "seconds"}.
+std::string CycleStatsToJson(const CycleStats& stats, const std::string& disk_path);
+
 // Runs one cycle of `disk_path` in `mode` over `stream` (see the diagram).
 absl::StatusOr<CycleStats> ReplicateDisk(const std::string& disk_path, CycleMode mode,
                                          net::ByteStream& stream, const SendOptions& options);
