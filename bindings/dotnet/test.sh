@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds libasr.so with Bazel and runs the .NET binding's xunit tests against it.
+# Builds libasr.so (and asrctl, the replication tests' receiver) with Bazel and runs the .NET binding's xunit tests against it.
 #
 #   bindings/dotnet/test.sh            (from anywhere in the repository)
 #
@@ -21,8 +21,8 @@ passed=0
 failed=0
 summary() { echo "dotnet: ${passed} passed, ${failed} failed"; }
 
-if ! bazel build //capi:libasr.so; then
-  echo "test.sh: bazel build //capi:libasr.so failed; tests not run" >&2
+if ! bazel build //capi:libasr.so //asr/cli:asrctl; then
+  echo "test.sh: bazel build //capi:libasr.so //asr/cli:asrctl failed; tests not run" >&2
   summary
   exit 1
 fi

@@ -33,7 +33,7 @@ namespace Asr
     }
 
     /// <summary>Raw entry points of the native library, named exactly as in asr.h.</summary>
-    internal static class NativeMethods
+    internal static partial class NativeMethods
     {
         /// <summary>The native library name, resolved to libasr.so / asr.dll.</summary>
         internal const string LibraryName = "asr";

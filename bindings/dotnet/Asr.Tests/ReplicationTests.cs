@@ -1,0 +1,143 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using Xunit;
+
+namespace Asr.Tests
+{
+    /// <summary>
+    /// The replication binding end to end: an asrctl receiver on loopback mutual
+    /// TLS ($ASR_ASRCTL, else bazel-bin/asr/cli/asrctl next to $ASR_NATIVE_DIR),
+    /// an initial and a tracked cycle with progress, points and a restore.
+    /// </summary>
+    public sealed class ReplicationTests : IDisposable
+    {
+        private readonly string _dir;
+
+        public ReplicationTests()
+        {
+            _dir = Path.Combine(Path.GetTempPath(), "asr-dotnet-repl-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(_dir);
+        }
+
+        public void Dispose()
+        {
+            try
+            {
+                Directory.Delete(_dir, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        private static string Asrctl()
+        {
+            string? path = Environment.GetEnvironmentVariable("ASR_ASRCTL");
+            if (string.IsNullOrEmpty(path))
+            {
+                string? native = Environment.GetEnvironmentVariable(NativeLibraryLoader.DirVariable);
+                path = native == null ? "asrctl" : Path.Combine(native, "..", "asr", "cli", "asrctl");
+            }
+
+            Assert.True(File.Exists(path), $"asrctl not found at {path}; build //asr/cli:asrctl or set ASR_ASRCTL");
+            return path!;
+        }
+
+        private static string Run(string exe, string args)
+        {
+            using var p = Process.Start(new ProcessStartInfo(exe, args)
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            })!;
+            string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0, $"asrctl {args}: {output}");
+            return output;
+        }
+
+        [Fact]
+        public void MissingReplicaDirectoryIsNotFound()
+        {
+            Assert.Throws<AsrNotFoundException>(() => AsrReplication.GetRecoveryPointsJson(Path.Combine(_dir, "none")));
+            Assert.Throws<AsrNotFoundException>(() => AsrReplication.Restore(Path.Combine(_dir, "none"), 1, Path.Combine(_dir, "x.vhdx")));
+            Assert.Throws<AsrNotFoundException>(() => AsrChangeTracker.Open(Path.Combine(_dir, "missing.vhdx")));
+        }
+
+        [Fact]
+        public void CyclesPointsAndRestoreOverMutualTls()
+        {
+            string asrctl = Asrctl();
+            string pki = Path.Combine(_dir, "pki");
+            string disk = Path.Combine(_dir, "vm.vhdx");
+            string replica = Path.Combine(_dir, "replica");
+            string portFile = Path.Combine(_dir, "port");
+            Run(asrctl, $"pki init --dir \"{pki}\"");
+            Run(asrctl, $"disk create --format vhdx --type dynamic --size 8M \"{disk}\"");
+            Run(asrctl, $"tracker write --disk \"{disk}\" --offset 0 --length 1M --seed 1");
+            using var server = Process.Start(new ProcessStartInfo(
+                asrctl,
+                $"replica serve --listen 127.0.0.1:0 --port-file \"{portFile}\" --dir \"{replica}\" --pki \"{pki}\" --additional-points 2 --point-interval 0s")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            })!;
+            try
+            {
+                for (int i = 0; i < 100 && !File.Exists(portFile); i++)
+                {
+                    System.Threading.Thread.Sleep(100);
+                }
+
+                ushort port = ushort.Parse(File.ReadAllText(portFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+                var tls = new AsrTlsFiles
+                {
+                    CertPath = Path.Combine(pki, "primary.pem"),
+                    KeyPath = Path.Combine(pki, "primary.key"),
+                    CaPath = Path.Combine(pki, "ca.pem"),
+                };
+                int progressCalls = 0;
+                string initial = AsrReplication.RunCycle(
+                    disk, "127.0.0.1", port, tls, new AsrReplicationOptions { Mode = AsrReplicationMode.Initial },
+                    progress: p => progressCalls++);
+                Assert.Contains("\"pointId\":1", initial, StringComparison.Ordinal);
+                Assert.True(progressCalls > 0);
+
+                using (AsrChangeTracker tracker = AsrChangeTracker.Open(disk))
+                {
+                    tracker.RecordWrite(2 << 20, 10);
+                    Assert.Contains("\"changedBlocks\":1", tracker.GetStatusJson(), StringComparison.Ordinal);
+                    string tracked = AsrReplication.RunCycle(
+                        disk, "127.0.0.1", port, tls,
+                        new AsrReplicationOptions { Mode = AsrReplicationMode.Tracked, AppConsistent = true },
+                        tracker);
+                    Assert.Contains("\"modeUsed\":\"tracked\"", tracked, StringComparison.Ordinal);
+                    Assert.Throws<AsrInvalidArgumentException>(() => tracker.RecordWrite(9 << 20, 1));
+                    tracker.Close();
+                }
+
+                string points = AsrReplication.GetRecoveryPointsJson(replica);
+                Assert.Contains("\"id\":2", points, StringComparison.Ordinal);
+                Assert.Contains("\"consistency\":\"app\"", points, StringComparison.Ordinal);
+                string restored = Path.Combine(_dir, "restored.vhdx");
+                AsrReplication.Restore(replica, 1, restored);
+                Assert.Throws<AsrAlreadyExistsException>(() => AsrReplication.Restore(replica, 1, restored));
+                Run(asrctl, $"disk compare \"{restored}\" \"{disk}\"");
+
+                var foreign = Path.Combine(_dir, "other");
+                Run(asrctl, $"pki init --dir \"{foreign}\"");
+                tls.CertPath = Path.Combine(foreign, "primary.pem");
+                tls.KeyPath = Path.Combine(foreign, "primary.key");
+                Assert.Throws<AsrUnauthenticatedException>(() => AsrReplication.RunCycle(
+                    disk, "127.0.0.1", port, tls, new AsrReplicationOptions()));
+            }
+            finally
+            {
+                server.Kill();
+            }
+        }
+    }
+}
