@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "asr/cli/command.h"
+#include "asr/cli/control_commands.h"
 #include "asr/cli/core_commands.h"
 #include "asr/cli/disk_commands.h"
 #include "asr/cli/mapping_commands.h"
@@ -14,6 +15,7 @@
 int main(int argc, char** argv) {
   asr::cli::CommandRegistry registry;
   asr::cli::RegisterCoreCommands(registry);
+  asr::cli::RegisterControlCommands(registry);
   asr::cli::RegisterDiskCommands(registry);
   asr::cli::RegisterMappingCommands(registry);
   asr::cli::RegisterPkiCommands(registry);

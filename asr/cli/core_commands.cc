@@ -4,7 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "asr.h"
+#include "asr/common/clock.h"
 #include "asr/engine/engine.h"
+#include "asr/fabric/fabric_service.h"
 #include "asr/model/json.h"
 
 namespace asr::cli {
@@ -41,14 +43,19 @@ int Init(const CommandContext& ctx, const ParsedArgs&) {
   bool was = (*engine)->IsInitialized();
   absl::Status s = (*engine)->Initialize();
   if (!s.ok()) return ctx.Fail(s);
+  // A vault ready for 'asrctl key generate', 'server register', ...
+  auto vault = fabric::EnsureDefaultVault(engine->get(), Clock::Real());
+  if (!vault.ok()) return ctx.Fail(vault.status());
   auto sites = (*engine)->ListObjectsJson("site");
   if (!sites.ok()) return ctx.Fail(sites.status());
   if (ctx.json) {
     *ctx.out << "{\"stateDir\":" << JsonString(ctx.state_dir) << ",\"alreadyInitialized\":"
-             << (was ? "true" : "false") << ",\"sites\":" << *sites << "}\n";
+             << (was ? "true" : "false") << ",\"sites\":" << *sites
+             << ",\"vault\":" << model::ToJson(*vault) << "}\n";
   } else {
     *ctx.out << (was ? "state directory already initialized: " : "initialized state directory ")
-             << ctx.state_dir << "\n  sites: primary, recovery\n";
+             << ctx.state_dir << "\n  sites: primary, recovery\n  vault: " << vault->name()
+             << " (" << vault->region() << ")\n";
   }
   return 0;
 }

@@ -1,0 +1,185 @@
+// asrctl's control-plane verbs, run in-process over one state directory:
+// init leaves a vault ready; the documents' New York / Chicago example goes
+// through registration, inventory, pairing, policies and jobs.
+#include "asr/cli/control_commands.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "asr/cli/core_commands.h"
+#include "asr/common/file_util.h"
+#include "asr/fabric/simulated_host.h"
+#include "asr/model/json.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace asr::cli {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+class ControlCommandsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* t = std::getenv("TEST_TMPDIR");
+    root_ = JoinPath(t ? t : "/tmp", absl::StrCat("cli-", ::getpid(), "-", n_++));
+    ASSERT_TRUE(MakeDirectories(root_).ok());
+    dir_ = JoinPath(root_, "state");
+    RegisterCoreCommands(registry_);
+    RegisterControlCommands(registry_);
+  }
+  Result Run(const std::string& line) {
+    std::vector<std::string> args = {"--state-dir", dir_};
+    for (absl::string_view w : absl::StrSplit(line, ' ', absl::SkipEmpty())) {
+      args.emplace_back(w);
+    }
+    std::ostringstream out, err;
+    int code = registry_.Run(args, out, err);
+    return {code, out.str(), err.str()};
+  }
+  std::string Write(const std::string& name, const std::string& text) {
+    std::string path = JoinPath(root_, name);
+    EXPECT_TRUE(WriteFileAtomically(path, text).ok());
+    return path;
+  }
+  void Prepare() {
+    ASSERT_EQ(Run("init").code, 0);
+    auto k = Run("key generate --output " + JoinPath(root_, "vault.key"));
+    ASSERT_EQ(k.code, 0) << k.err;
+    key_ = JoinPath(root_, "vault.key");
+    auto ny = Run("server register --credentials " + key_ + " --friendly-name vmm-ny");
+    ASSERT_EQ(ny.code, 0) << ny.err;
+    auto chi = Run("server register --credentials " + key_ +
+                   " --friendly-name vmm-chi --site recovery --sync-all-clouds");
+    ASSERT_EQ(chi.code, 0) << chi.err;
+    std::string nyf = Write("ny.json", model::ToJson(fabric::NewYorkInventory()));
+    std::string chif = Write("chi.json", model::ToJson(fabric::ChicagoInventory()));
+    auto s1 = Run("inventory sync --server vmm-ny --file " + nyf);
+    ASSERT_EQ(s1.code, 0) << s1.err;
+    auto s2 = Run("inventory sync --server vmm-ny --file " + nyf + " --cloud GoldCloud1");
+    ASSERT_EQ(s2.code, 0) << s2.err;
+    auto s3 = Run("inventory sync --server vmm-chi --file " + chif);
+    ASSERT_EQ(s3.code, 0) << s3.err;
+  }
+
+  static int n_;
+  std::string root_, dir_, key_;
+  CommandRegistry registry_;
+};
+int ControlCommandsTest::n_ = 0;
+
+TEST_F(ControlCommandsTest, InitLeavesAVaultReadyIdempotently) {
+  ASSERT_EQ(Run("init").code, 0);
+  auto again = Run("init");
+  ASSERT_EQ(again.code, 0) << again.err;
+  auto v = Run("vault show --json");
+  ASSERT_EQ(v.code, 0) << v.err;
+  EXPECT_THAT(v.out, HasSubstr("\"name\":\"default\""));
+  auto create = Run("vault create --name x --region y");
+  EXPECT_EQ(create.code, 1);
+  EXPECT_THAT(create.err, HasSubstr("already holds vault 'default'"));
+  EXPECT_THAT(create.err, HasSubstr("asrctl job show job-"));
+}
+
+TEST_F(ControlCommandsTest, RegisterMirrorsTheDocumentedTool) {
+  ASSERT_EQ(Run("init").code, 0);
+  ASSERT_EQ(Run("key generate --output " + JoinPath(root_, "k")).code, 0);
+  auto missing = Run("server register --credentials " + JoinPath(root_, "k"));
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("--friendly-name NAME is mandatory"));
+  auto no_key = Run("server register --friendly-name vmm-ny");
+  EXPECT_EQ(no_key.code, 2);
+  EXPECT_THAT(no_key.err, HasSubstr("--credentials FILE is mandatory"));
+  auto ok = Run("server register --credentials " + JoinPath(root_, "k") +
+                " --friendly-name vmm-ny --encryption-enabled C:\\asr.pfx --proxy-address proxy "
+                "--proxy-port 3128 --proxy-user asr --proxy-password pw");
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  EXPECT_THAT(ok.err, HasSubstr("ignored for a secondary site"));
+  EXPECT_THAT(ok.out, HasSubstr("Succeeded (CompletedWithInformation)"));
+  EXPECT_THAT(ok.out, HasSubstr("the custom proxy was not tested"));
+  auto list = Run("server list --json");
+  EXPECT_THAT(list.out, HasSubstr("\"connectionType\":\"CONNECTION_TYPE_PROXY\""));
+  EXPECT_THAT(list.out, Not(HasSubstr("\"pw\"")));
+  auto bad = Write("bad.key", "{\"vaultId\":\"vault-x\",\"signature\":\"AAAA\"}");
+  auto foreign = Run("key verify " + bad);
+  EXPECT_EQ(foreign.code, 1);
+  EXPECT_THAT(foreign.err, HasSubstr("belongs to vault"));
+}
+
+TEST_F(ControlCommandsTest, FullScenario) {
+  Prepare();
+  auto self = Run("cloud pair --primary GoldCloud1 --recovery GoldCloud1");
+  EXPECT_EQ(self.code, 2);
+  EXPECT_THAT(self.err, HasSubstr("cannot pair with itself"));
+  auto pair = Run("cloud pair --primary GoldCloud1 --recovery GoldCloud2 --json");
+  ASSERT_EQ(pair.code, 0) << pair.err;
+  EXPECT_THAT(pair.out, HasSubstr("pair-gold1-gold2"));
+
+  auto refused = Run(
+      "policy create --name old --replication-provider HyperVReplica2012 "
+      "--replication-frequency-in-seconds 30");
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_THAT(refused.err, HasSubstr("--replication-frequency-in-seconds is refused"));
+  auto app = Run(
+      "policy create --name p --replication-provider HyperVReplica2012R2 "
+      "--number-of-recovery-points-to-retain 2 "
+      "--application-consistent-snapshot-frequency-in-hours 2");
+  EXPECT_EQ(app.code, 2);
+  EXPECT_THAT(app.err, HasSubstr("must be less than the number of additional recovery points"));
+
+  auto create = Run(
+      "policy create --name gold --replication-provider HyperVReplica2012R2 "
+      "--replication-frequency-in-seconds 30 --number-of-recovery-points-to-retain 4 "
+      "--application-consistent-snapshot-frequency-in-hours 2 --compression Enable "
+      "--authentication Kerberos --replication-method Offline "
+      "--offline-export-path \\\\fs-ny\\export --offline-import-path \\\\fs-chi\\import "
+      "--replica-deletion Required --json");
+  ASSERT_EQ(create.code, 0) << create.err;
+  auto show = Run("policy show gold --json");
+  EXPECT_THAT(show.out, HasSubstr("\"replicationPort\":8083"));
+  EXPECT_THAT(show.out, HasSubstr("\"replicaDeletion\":\"Required\""));
+  EXPECT_THAT(show.out, HasSubstr("\"compressionEnabled\":true"));
+
+  auto assoc = Run("policy associate --policy gold --pairing GoldCloud1");
+  ASSERT_EQ(assoc.code, 0) << assoc.err;
+  EXPECT_THAT(assoc.out, HasSubstr("Configure host hv-ny-01.contoso.com for policy gold"));
+  auto update = Run("policy update --name gold --replication-port 9443");
+  ASSERT_EQ(update.code, 0) << update.err;
+  auto del = Run("policy delete gold");
+  EXPECT_EQ(del.code, 1);
+  EXPECT_THAT(del.err, HasSubstr("is associated with pairing 'pair-gold1-gold2'"));
+
+  auto failed = Run("job list --state Failed --json");
+  ASSERT_EQ(failed.code, 0) << failed.err;
+  EXPECT_THAT(failed.out, HasSubstr("\"scenarioName\":\"DeletePolicy\""));
+  auto all = Run("job list");
+  EXPECT_THAT(all.out, HasSubstr("Register VMM server vmm-ny"));
+  auto target = Run("job list --target pair-gold1-gold2 --json");
+  EXPECT_THAT(target.out, HasSubstr("AssociatePolicy"));
+  EXPECT_THAT(target.out, Not(HasSubstr("RegisterServer")));
+  auto show_job = Run("job show job-000001");
+  EXPECT_THAT(show_job.out, HasSubstr("Create vault default"));
+  auto restart = Run("job restart job-000001");
+  EXPECT_EQ(restart.code, 1);
+  EXPECT_THAT(restart.err, HasSubstr("is Succeeded, not Failed"));
+  auto bad_state = Run("job list --state Done");
+  EXPECT_EQ(bad_state.code, 2);
+
+  ASSERT_EQ(Run("policy dissociate --pairing GoldCloud1").code, 0);
+  ASSERT_EQ(Run("cloud unpair GoldCloud1").code, 0);
+  ASSERT_EQ(Run("policy delete gold").code, 0);
+  auto unreg = Run("server unregister vmm-ny --json");
+  ASSERT_EQ(unreg.code, 0) << unreg.err;
+}
+
+}  // namespace
+}  // namespace asr::cli
