@@ -2,10 +2,9 @@
 // tests: one cycle over an in-process socket pair, disk writes that also
 // feed a tracker, and whole-disk comparisons.
 //
-//   ASR_ASSERT_OK_AND_ASSIGN... (plain gtest):
 //   auto stats = RunCycle(src, CycleMode::kScan, *store, opts);
 //   ASSERT_TRUE(stats.ok()) << stats.status();
-//   ExpectDiskEquals(replica_path, expected_bytes);
+//   EXPECT_EQ(ReadDisk(store->info().replica_path), ReadDisk(src));
 #ifndef ASR_REPLICATION_REPLICATION_TEST_UTIL_H_
 #define ASR_REPLICATION_REPLICATION_TEST_UTIL_H_
 
