@@ -125,8 +125,8 @@ absl::StatusOr<std::unique_ptr<BlockLogReader>> BlockLogReader::Open(const std::
   std::string h(kHeaderSize, '\0');
   ASR_RETURN_IF_ERROR(PreadAll(r->fd_, h.data(), h.size(), 0, path));
   ByteReader hr(h);
-  char magic[8];
-  uint32_t version, crc;
+  char magic[8] = {};
+  uint32_t version = 0, crc = 0;
   hr.Bytes(magic, 8);
   hr.U32(&version);
   hr.U64(&r->cycle_);
@@ -145,8 +145,8 @@ absl::StatusOr<std::unique_ptr<BlockLogReader>> BlockLogReader::Open(const std::
     ASR_RETURN_IF_ERROR(PreadAll(r->fd_, rh.data(), rh.size(), pos, path));
     ByteReader rr(rh);
     BlockLogRecord rec;
-    uint8_t type;
-    uint32_t hcrc;
+    uint8_t type = 0;
+    uint32_t hcrc = 0;
     rr.U8(&type);
     rr.U64(&rec.offset);
     rr.U64(&rec.length);

@@ -66,15 +66,15 @@ absl::Status ChangeTracker::Load() {
     return mark("the change map is not a change map");
   }
   ByteReader tail(absl::string_view(bytes).substr(bytes.size() - 4));
-  uint32_t crc;
+  uint32_t crc = 0;
   tail.U32(&crc);
   if (crc != Crc32c(bytes.data(), bytes.size() - 4)) {
     return mark("the change map is corrupt (checksum mismatch)");
   }
   ByteReader r(absl::string_view(bytes).substr(8, bytes.size() - 12));
-  uint32_t state, bs;
-  uint8_t ns;
-  uint64_t vs, words;
+  uint32_t state = 0, bs = 0;
+  uint8_t ns = 0;
+  uint64_t vs = 0, words = 0;
   std::string reason;
   if (!r.U32(&state) || !r.U8(&ns) || !r.Str(&reason) || !r.U64(&vs) || !r.U32(&bs) ||
       !r.U64(&words)) {

@@ -28,12 +28,12 @@ absl::StatusOr<std::optional<Manifest>> LoadManifest(const std::string& path) {
   };
   if (bytes.size() < 12 || bytes.compare(0, 8, kMagic, 8) != 0) return corrupt("bad header");
   ByteReader tail(absl::string_view(bytes).substr(bytes.size() - 4));
-  uint32_t crc;
+  uint32_t crc = 0;
   tail.U32(&crc);
   if (crc != Crc32c(bytes.data(), bytes.size() - 4)) return corrupt("checksum mismatch");
   ByteReader r(absl::string_view(bytes).substr(8, bytes.size() - 12));
   Manifest m;
-  uint64_t count;
+  uint64_t count = 0;
   if (!r.Str(&m.replication_id) || !r.Str(&m.source_disk_id) || !r.U64(&m.virtual_size) ||
       !r.U32(&m.block_size) || !r.U64(&m.cycle) || !r.U64(&count)) {
     return corrupt("truncated");

@@ -31,7 +31,7 @@ void PutStatus(ByteWriter& w, const absl::Status& s) {
 }
 
 bool GetStatus(ByteReader& r, absl::Status* s) {
-  uint32_t code;
+  uint32_t code = 0;
   std::string msg;
   if (!r.U32(&code) || !r.Str(&msg)) return false;
   if (code > static_cast<uint32_t>(absl::StatusCode::kUnauthenticated)) code = 2;
@@ -197,7 +197,7 @@ absl::StatusOr<HelloReply> HelloReply::Decode(const Frame& f) {
   ASR_RETURN_IF_ERROR(Expect(f, FrameType::kHelloReply));
   HelloReply h;
   ByteReader r(f.payload);
-  uint8_t has;
+  uint8_t has = 0;
   if (!GetStatus(r, &h.status) || !r.U32(&h.version) || !r.U8(&has) ||
       !r.Str(&h.replication_id) || !r.U64(&h.current_cycle) || !r.U64(&h.virtual_size) ||
       !r.U32(&h.block_size)) {
@@ -221,8 +221,8 @@ absl::StatusOr<CycleStart> CycleStart::Decode(const Frame& f) {
   ASR_RETURN_IF_ERROR(Expect(f, FrameType::kCycleStart));
   CycleStart c;
   ByteReader r(f.payload);
-  uint8_t mode;
-  uint64_t t;
+  uint8_t mode = 0;
+  uint64_t t = 0;
   if (!r.U64(&c.cycle) || !r.U64(&c.base_cycle) || !r.U8(&mode) || !r.U8(&c.flags) ||
       !r.U64(&t) || !r.Done() || mode < 1 || mode > 4) {
     return Malformed(f.type);

@@ -87,7 +87,7 @@ absl::StatusOr<State> ParseState(const std::string& path, const std::string& tex
   };
   size_t crc_pos = text.rfind("crc ");
   if (crc_pos == std::string::npos) return corrupt("no checksum");
-  uint32_t crc;
+  uint32_t crc = 0;
   if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(text.substr(crc_pos + 4)), &crc) ||
       crc != Crc32c(absl::string_view(text).substr(0, crc_pos))) {
     return corrupt("checksum mismatch");
@@ -128,8 +128,8 @@ absl::StatusOr<State> ParseState(const std::string& path, const std::string& tex
       ok = num(1, &s.additional_points) && num(2, &s.interval_s) && num(3, &s.retention_s);
     } else if (k == "point" && f.size() == 7) {
       RecoveryPoint p;
-      int64_t t, st;
-      int app, mode;
+      int64_t t = 0, st = 0;
+      int app = 0, mode = 0;
       ok = num(1, &p.id) && num(2, &t) && num(3, &st) && num(4, &app) && num(5, &mode);
       p.time = absl::FromUnixMicros(t);
       p.source_time = absl::FromUnixMicros(st);
@@ -138,7 +138,7 @@ absl::StatusOr<State> ParseState(const std::string& path, const std::string& tex
       p.delta_file = Undash(f[6]);
       s.points.push_back(p);
     } else if (k == "applying" && f.size() == 9) {
-      int mode, flags;
+      int mode = 0, flags = 0;
       ok = num(1, &s.apply_start.cycle) && num(2, &s.apply_start.base_cycle) && num(3, &mode) &&
            num(4, &flags) && num(5, &s.apply_start.source_time_us) && num(6, &s.apply_time_us);
       s.apply_start.mode = static_cast<CycleMode>(mode);
