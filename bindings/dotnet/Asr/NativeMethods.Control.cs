@@ -1,0 +1,128 @@
+// P/Invoke declarations for the control-plane sections of asr.h (host
+// callbacks, jobs, vault and keys, servers, inventory, pairing, policies),
+// following NativeMethods.cs's conventions.
+
+using System;
+using System.Runtime.InteropServices;
+
+namespace Asr
+{
+    /// <summary><c>get_inventory</c> of <c>asr_host_callbacks_t</c>.</summary>
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    internal delegate int AsrGetInventoryFn(IntPtr @out, IntPtr serverJson, IntPtr payload);
+
+    /// <summary><c>configure_host</c> of <c>asr_host_callbacks_t</c>.</summary>
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    internal delegate int AsrConfigureHostFn(
+        IntPtr outMessage, IntPtr hostJson, IntPtr policyJson, IntPtr role, IntPtr payload);
+
+    /// <summary><c>test_proxy</c> of <c>asr_host_callbacks_t</c>.</summary>
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    internal delegate int AsrTestProxyFn(IntPtr outMessage, IntPtr serverJson, IntPtr password, IntPtr payload);
+
+    /// <summary>The C layout of <c>asr_host_callbacks_t</c>.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct AsrHostCallbacksNative
+    {
+        /// <summary>sizeof(asr_host_callbacks_t); must stay the first field.</summary>
+        public uint StructSize;
+
+        /// <summary>0.</summary>
+        public uint Reserved;
+
+        /// <summary>AsrGetInventoryFn as a function pointer.</summary>
+        public IntPtr GetInventory;
+
+        /// <summary>AsrConfigureHostFn as a function pointer.</summary>
+        public IntPtr ConfigureHost;
+
+        /// <summary>AsrTestProxyFn as a function pointer.</summary>
+        public IntPtr TestProxy;
+
+        /// <summary>void* payload.</summary>
+        public IntPtr Payload;
+    }
+
+    internal static partial class NativeMethods
+    {
+        // ---- Host callbacks ------------------------------------------------
+
+        /// <summary>
+        /// <paramref name="callbacks"/> points at an AsrHostCallbacksNative (the
+        /// library copies it), or is IntPtr.Zero to remove the callbacks.
+        /// </summary>
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_engine_set_host_callbacks(EngineHandle engine, IntPtr callbacks, uint flags);
+
+        /// <summary>Fills a buffer given to a host callback (not owned by the caller).</summary>
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_buffer_set(IntPtr buffer, byte[] data, UIntPtr size);
+
+        // ---- Jobs ----------------------------------------------------------
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_job_list(out BufferHandle @out, EngineHandle engine, byte[]? query_json, uint flags);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_job_get(out BufferHandle @out, EngineHandle engine, byte[] job_id, uint flags);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_job_cancel(out BufferHandle @out, EngineHandle engine, byte[] job_id, uint flags);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_job_restart(out BufferHandle @out, EngineHandle engine, byte[] job_id, uint flags);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_job_resume(out BufferHandle @out, EngineHandle engine, byte[] job_id, uint flags);
+
+        // ---- Vault, keys, servers, inventory, pairing ------------------------
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_vault_create(
+            out BufferHandle @out, EngineHandle engine, byte[] name, byte[] region, uint flags);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_vault_get(out BufferHandle @out, EngineHandle engine, uint flags);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_key_generate(out BufferHandle @out, EngineHandle engine, uint flags);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_key_verify(out BufferHandle @out, EngineHandle engine, byte[] key_file_json, uint flags);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_server_register(out BufferHandle @out, EngineHandle engine, byte[] request_json, uint flags);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_server_unregister(out BufferHandle @out, EngineHandle engine, byte[] server, uint flags);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_inventory_sync(
+            out BufferHandle @out, EngineHandle engine, byte[] server, byte[]? inventory_json, byte[]? cloud, uint flags);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_cloud_pair(
+            out BufferHandle @out, EngineHandle engine, byte[] primary_cloud, byte[] recovery_cloud, uint flags);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_cloud_unpair(out BufferHandle @out, EngineHandle engine, byte[] pairing, uint flags);
+
+        // ---- Policies ------------------------------------------------------
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_policy_create(out BufferHandle @out, EngineHandle engine, byte[] policy_json, uint flags);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_policy_update(out BufferHandle @out, EngineHandle engine, byte[] policy_json, uint flags);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_policy_delete(out BufferHandle @out, EngineHandle engine, byte[] policy, uint flags);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_policy_associate(
+            out BufferHandle @out, EngineHandle engine, byte[] policy, byte[] pairing, uint flags);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_policy_dissociate(out BufferHandle @out, EngineHandle engine, byte[] pairing, uint flags);
+    }
+}
