@@ -1,8 +1,11 @@
 // End-to-end tests of `asrctl disk ...` through the command registry.
 #include "asr/cli/disk_commands.h"
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <sstream>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "asr/disk/virtual_disk.h"
@@ -105,6 +108,42 @@ TEST(DiskCommands, DifferencingCreate) {
   r = Asrctl({"disk", "info", c});
   EXPECT_TRUE(absl::StrContains(r.out, "differencing")) << r.out;
   EXPECT_TRUE(absl::StrContains(r.out, p)) << r.out;
+}
+
+TEST(DiskCommands, ConvertToRawLeavesHolesAndHonoursNoSync) {
+  std::string a = Tmp("cli_sparse.vhdx");
+  std::remove(a.c_str());
+  ASSERT_EQ(Asrctl({"disk", "create", "--format", "vhdx", "--size", "256M", "--block-size", "1M",
+                    a}).code,
+            0);
+  {
+    auto d = disk::OpenDisk(a, disk::OpenMode::kReadWrite);
+    ASSERT_TRUE(d.ok());
+    ASSERT_TRUE((*d)->WriteAt(100 << 20, std::vector<uint8_t>(64 << 10, 0x42)).ok());
+    ASSERT_TRUE((*d)->Close().ok());
+  }
+  for (const char* sync_flag : {"", "--no-sync"}) {
+    SCOPED_TRACE(sync_flag);
+    std::string raw = Tmp("cli_sparse.raw");
+    std::remove(raw.c_str());
+    std::vector<std::string> args = {"disk", "convert", a, raw, "--format", "raw"};
+    if (*sync_flag) args.push_back(sync_flag);
+    Result r = Asrctl(args);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_TRUE(absl::StrContains(r.out, "65536 bytes written")) << r.out;
+    struct stat st;
+    ASSERT_EQ(::stat(raw.c_str(), &st), 0);
+    EXPECT_EQ(st.st_size, 256 << 20);
+    EXPECT_LE(st.st_blocks * 512, 1 << 20);  // 64 KiB of data, not 256 MiB
+    r = Asrctl({"disk", "compare", raw, a, "--a-format", "raw"});
+    EXPECT_EQ(r.code, 0) << r.out << r.err;
+    // An existing output needs --overwrite.
+    r = Asrctl({"disk", "convert", a, raw, "--format", "raw"});
+    EXPECT_NE(r.code, 0);
+    EXPECT_TRUE(absl::StrContains(r.err, raw)) << r.err;
+    r = Asrctl({"disk", "convert", a, raw, "--format", "raw", "--overwrite"});
+    EXPECT_EQ(r.code, 0) << r.err;
+  }
 }
 
 }  // namespace
