@@ -112,12 +112,18 @@ absl::Status FabricIndex::Index() {
   // Hosts by cloud: a host belongs to a cloud through a host group that the
   // cloud lists, whether the group lists the host or the host names the group.
   Map<std::vector<const model::HyperVHost*>> hosts_by_group;
-  for (const model::HyperVHost& h : s.hosts) {
+  host_infos_.resize(s.hosts.size());
+  host_info_by_id_.reserve(s.hosts.size());
+  for (size_t i = 0; i < s.hosts.size(); ++i) {
+    const model::HyperVHost& h = s.hosts[i];
     if (!h.host_group_id().empty()) hosts_by_group[h.host_group_id()].push_back(&h);
-    auto& ln = host_logical_networks_[h.id()];
-    for (const std::string& id : h.logical_network_ids()) ln.insert(id);
-    auto& st = host_storage_[h.id()];
-    for (const std::string& id : h.storage_target_ids()) st.insert(id);
+    HostInfo& info = host_infos_[i];
+    info.host = &h;
+    for (const std::string& id : h.logical_network_ids()) info.logical_networks.insert(id);
+    for (const std::string& id : h.storage_target_ids()) {
+      if (const model::StorageTarget* t = FindStorageTarget(id).target) info.storage.insert(t);
+    }
+    host_info_by_id_.emplace(h.id(), &info);
   }
   for (const model::HostGroup& g : s.host_groups) {
     for (const std::string& host_id : g.host_ids()) {
@@ -133,6 +139,9 @@ absl::Status FabricIndex::Index() {
     }
     std::sort(hosts.begin(), hosts.end(), ByNameThenId<model::HyperVHost>);
     hosts.erase(std::unique(hosts.begin(), hosts.end()), hosts.end());
+    auto& infos = host_infos_by_cloud_[c.id()];
+    infos.reserve(hosts.size());
+    for (const auto* h : hosts) infos.push_back(FindHostInfo(h->id()));
     auto& ln = cloud_logical_networks_[c.id()];
     for (const std::string& id : c.logical_network_ids()) ln.insert(id);
   }
@@ -223,14 +232,26 @@ bool FabricIndex::CloudHasLogicalNetwork(absl::string_view cloud_id,
   return FindOrEmpty(cloud_logical_networks_, cloud_id).contains(logical_network_id);
 }
 
+const std::vector<const HostInfo*>& FabricIndex::HostInfosInCloud(
+    absl::string_view cloud_id) const {
+  return FindOrEmpty(host_infos_by_cloud_, cloud_id);
+}
+
+const HostInfo* FabricIndex::FindHostInfo(absl::string_view host_id) const {
+  return FindIn(host_info_by_id_, host_id);
+}
+
 bool FabricIndex::HostHasLogicalNetwork(absl::string_view host_id,
                                         absl::string_view logical_network_id) const {
-  return FindOrEmpty(host_logical_networks_, host_id).contains(logical_network_id);
+  const HostInfo* info = FindHostInfo(host_id);
+  return info != nullptr && info->logical_networks.contains(logical_network_id);
 }
 
 bool FabricIndex::HostReachesStorage(absl::string_view host_id,
                                      absl::string_view storage_target_id) const {
-  return FindOrEmpty(host_storage_, host_id).contains(storage_target_id);
+  const HostInfo* info = FindHostInfo(host_id);
+  const model::StorageTarget* t = FindStorageTarget(storage_target_id).target;
+  return info != nullptr && t != nullptr && info->storage.contains(t);
 }
 
 const std::vector<const model::VirtualMachine*>& FabricIndex::VmsOnNetwork(

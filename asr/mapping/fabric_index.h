@@ -50,6 +50,15 @@ struct StorageTargetRef {
   const model::StorageTarget* target = nullptr;
 };
 
+// A host with what it reaches, for allocation-free checks during placement.
+struct HostInfo {
+  const model::HyperVHost* host = nullptr;
+  absl::flat_hash_set<absl::string_view> logical_networks;
+  // Classified shares/volumes the host reaches (ids in no classification
+  // are left out: only mapped storage is ever checked).
+  absl::flat_hash_set<const model::StorageTarget*> storage;
+};
+
 // Thread safety: immutable after Build; safe to read from any thread.
 class FabricIndex {
  public:
@@ -93,10 +102,15 @@ class FabricIndex {
 
   // Hosts of a cloud (through its host groups), sorted by name, then id.
   const std::vector<const model::HyperVHost*>& HostsInCloud(absl::string_view cloud_id) const;
+  // The same hosts, with their reach.
+  const std::vector<const HostInfo*>& HostInfosInCloud(absl::string_view cloud_id) const;
+  const HostInfo* FindHostInfo(absl::string_view host_id) const;
   bool CloudHasLogicalNetwork(absl::string_view cloud_id,
                               absl::string_view logical_network_id) const;
   bool HostHasLogicalNetwork(absl::string_view host_id,
                              absl::string_view logical_network_id) const;
+  // Whether the host reaches a *classified* share/volume (false for ids in
+  // no classification).
   bool HostReachesStorage(absl::string_view host_id, absl::string_view storage_target_id) const;
 
   // VMs with a NIC on `vm_network_id`, in id order.
@@ -131,9 +145,10 @@ class FabricIndex {
   Map<const model::CloudPairing*> pairing_by_primary_;
   Map<const model::ProtectedItem*> protected_item_by_vm_;
   Map<std::vector<const model::HyperVHost*>> hosts_by_cloud_;
+  Map<std::vector<const HostInfo*>> host_infos_by_cloud_;
   Map<Set> cloud_logical_networks_;
-  Map<Set> host_logical_networks_;
-  Map<Set> host_storage_;
+  std::vector<HostInfo> host_infos_;  // in snapshot order; never resized after Index
+  Map<const HostInfo*> host_info_by_id_;
   Map<std::vector<const model::VirtualMachine*>> vms_by_network_;
   Map<std::vector<const model::StorageTarget*>> targets_by_classification_;
 };

@@ -43,47 +43,59 @@ std::string ChooseSubnet(const model::VmNetwork& network, absl::string_view sour
   return network.subnets(0).name();
 }
 
-model::NicResolution ResolveNic(const FabricIndex& index, const model::NetworkAdapter& nic) {
-  model::NicResolution r;
+void ResolveNicInto(const FabricIndex& index, const model::NetworkAdapter& nic, bool explain,
+                    model::NicResolution* out) {
+  model::NicResolution& r = *out;
+  r.Clear();
   r.set_nic_id(nic.id());
   r.set_source_vm_network_id(nic.vm_network_id());
   r.set_source_subnet_name(nic.subnet_name());
   if (nic.vm_network_id().empty()) {
     r.set_kind(model::NIC_DISCONNECTED);
-    r.set_explanation("the source NIC is on no VM network, so the replica NIC joins no network");
-    return r;
+    if (explain) {
+      r.set_explanation("the source NIC is on no VM network, so the replica NIC joins no network");
+    }
+    return;
   }
   const model::VmNetwork* source = index.FindVmNetwork(nic.vm_network_id());
   if (source == nullptr) {
     r.set_kind(model::NIC_SOURCE_NETWORK_UNKNOWN);
-    r.set_explanation(absl::StrCat("source VM network '", nic.vm_network_id(),
-                                   "' is not in the inventory, so the replica NIC joins no "
-                                   "network; sync the source server's inventory"));
-    return r;
+    if (explain) {
+      r.set_explanation(absl::StrCat("source VM network '", nic.vm_network_id(),
+                                     "' is not in the inventory, so the replica NIC joins no "
+                                     "network; sync the source server's inventory"));
+    }
+    return;
   }
   r.set_source_vm_network_name(source->name());
   const model::NetworkMapping* mapping = index.MappingForSourceNetwork(source->id());
   if (mapping == nullptr) {
     r.set_kind(model::NIC_UNMAPPED);
-    r.set_explanation(absl::StrCat("source VM network ", NetworkLabel(source, source->id()),
-                                   " is not mapped, so the replica NIC joins no network"));
-    return r;
+    if (explain) {
+      r.set_explanation(absl::StrCat("source VM network ", NetworkLabel(source, source->id()),
+                                     " is not mapped, so the replica NIC joins no network"));
+    }
+    return;
   }
   r.set_network_mapping_id(mapping->id());
   const model::VmNetwork* target = index.FindVmNetwork(mapping->target_vm_network_id());
   if (target == nullptr) {
     r.set_kind(model::NIC_TARGET_NETWORK_MISSING);
-    r.set_explanation(absl::StrCat("mapping '", mapping->id(), "' names target VM network '",
-                                   mapping->target_vm_network_id(),
-                                   "', which is not in the inventory, so the replica NIC joins "
-                                   "no network; sync the target server or fix the mapping"));
-    return r;
+    if (explain) {
+      r.set_explanation(absl::StrCat("mapping '", mapping->id(), "' names target VM network '",
+                                     mapping->target_vm_network_id(),
+                                     "', which is not in the inventory, so the replica NIC "
+                                     "joins no network; sync the target server or fix the "
+                                     "mapping"));
+    }
+    return;
   }
   r.set_target_vm_network_id(target->id());
   r.set_target_vm_network_name(target->name());
   model::NicResolutionKind kind;
   r.set_target_subnet_name(ChooseSubnet(*target, nic.subnet_name(), &kind));
   r.set_kind(kind);
+  if (!explain) return;
   switch (kind) {
     case model::NIC_SAME_NAME_SUBNET:
       r.set_explanation(absl::StrCat("mapped to ", NetworkLabel(target, target->id()),
@@ -100,6 +112,12 @@ model::NicResolution ResolveNic(const FabricIndex& index, const model::NetworkAd
                                      ", which has no subnets"));
       break;
   }
+}
+
+model::NicResolution ResolveNic(const FabricIndex& index, const model::NetworkAdapter& nic,
+                                bool explain) {
+  model::NicResolution r;
+  ResolveNicInto(index, nic, explain, &r);
   return r;
 }
 

@@ -36,8 +36,13 @@
 namespace asr::mapping {
 
 // Resolves one replica NIC. Never fails: problems (unknown networks) come
-// back as a kind with no network and an explanation.
-model::NicResolution ResolveNic(const FabricIndex& index, const model::NetworkAdapter& nic);
+// back as a kind with no network and an explanation. `explain` false leaves
+// the explanation empty (bulk placement).
+model::NicResolution ResolveNic(const FabricIndex& index, const model::NetworkAdapter& nic,
+                                bool explain = true);
+// The same into `*out` (cleared first), reusing its memory.
+void ResolveNicInto(const FabricIndex& index, const model::NetworkAdapter& nic, bool explain,
+                    model::NicResolution* out);
 
 // Resolves every NIC of a VM, in the VM's NIC order. NotFound for an
 // unknown VM.

@@ -11,10 +11,15 @@
 //      VM's NICs resolve to (network_resolver.h), and
 //   2. every disk has room: on the mapped classification's storage the host
 //      reaches, else at the host's default location (storage_resolver.h).
-// Among qualifying hosts the best one has
-//   (a) the most disks on mapped storage (fewest default-location fallbacks),
-//   (b) then the fewest replicas already placed in this batch (spreading),
-//   (c) then the lowest host name, then the lowest host id.
+// Among qualifying hosts the best one has the most disks on mapped storage
+// (fewest default-location fallbacks). Ties: the cloud's hosts, sorted by
+// (name, id), are visited in a rotation that starts at index
+// PlacementRotation(vm id) mod host count, and the first best host in that
+// rotation wins. The rotation depends only on the VM id (FNV-1a, the same on
+// every platform and run), so the answer is deterministic, and equal hosts
+// share replicas evenly instead of all landing on the first name. A host
+// that puts every mappable disk on mapped storage ends the search, so
+// placement costs O(1) hosts per VM when most hosts qualify.
 // When no host qualifies, `placed` is false, `explanation` says why in one
 // sentence and `hosts` lists every candidate with its reasons.
 //
@@ -23,6 +28,8 @@
 #ifndef ASR_MAPPING_PLACEMENT_H_
 #define ASR_MAPPING_PLACEMENT_H_
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,10 +45,15 @@ struct PlacementOptions {
   // The pairing to place into; "" = the pairing of the VM's protected item,
   // else the pairing whose primary cloud is the VM's cloud.
   std::string pairing_id;
-  // List every candidate host in `hosts` (always done when no host
-  // qualifies). Off for bulk placement, where only the result matters.
-  bool explain_hosts = true;
+  // Explain: fill every explanation and evaluate and list every candidate
+  // host in `hosts` (always done when no host qualifies). Off for bulk
+  // placement: the result then carries host, disk paths and NIC networks
+  // only, and the search stops at the first host that cannot be beaten.
+  bool explain = true;
 };
+
+// The rotation start of a VM's host order (64-bit FNV-1a of the id).
+uint64_t PlacementRotation(absl::string_view vm_id);
 
 // Places one VM's replica, taking space already promised in `ledger` into
 // account (pass an empty ledger for a single VM). NotFound for an unknown
@@ -53,6 +65,18 @@ absl::StatusOr<model::ReplicaPlacement> PlaceReplica(const FabricIndex& index,
 absl::StatusOr<model::ReplicaPlacement> PlaceReplica(const FabricIndex& index,
                                                      absl::string_view vm_id,
                                                      const PlacementOptions& options = {});
+// The same into `*out` (cleared first, its memory reused).
+absl::Status PlaceReplicaInto(const FabricIndex& index, absl::string_view vm_id,
+                              const CapacityLedger& ledger, const PlacementOptions& options,
+                              model::ReplicaPlacement* out);
+
+// Places VMs in VM-id order like PlaceReplicas, handing each placement to
+// `sink` (valid only during the call) instead of keeping them all: one
+// message is reused, so bulk placement allocates almost nothing. Stops at
+// the first error of a placement or of `sink`.
+absl::Status ForEachPlacement(const FabricIndex& index, std::vector<std::string> vm_ids,
+                              CapacityLedger* ledger, const PlacementOptions& options,
+                              const std::function<absl::Status(const model::ReplicaPlacement&)>& sink);
 
 // Places several VMs in VM-id order, each seeing the space the earlier ones
 // took (a placed replica is committed to `ledger`). Fails on the first VM

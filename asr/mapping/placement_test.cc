@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "asr/mapping/fabric_index.h"
 #include "asr/mapping/golden_fixtures.h"
@@ -38,33 +39,63 @@ TEST(Placement, PlacesOnAHostWithTheMappedNetwork) {
   EXPECT_TRUE(p->hosts(0).qualifies());
 }
 
-TEST(Placement, TiesGoToTheLowerHostName) {
+// The host a tie between `sorted_hosts` (in (name, id) order) goes to.
+std::string RotationPick(const std::string& vm_id, const std::vector<std::string>& sorted_hosts) {
+  return sorted_hosts[PlacementRotation(vm_id) % sorted_hosts.size()];
+}
+
+TEST(Placement, TiesFollowTheVmsRotation) {
   auto index = Build(Networks());
   auto p = PlaceReplica(*index, "vm7");
   ASSERT_TRUE(p.ok());
   ASSERT_TRUE(p->placed());
-  EXPECT_EQ(p->host_id(), "chicago-h2");
+  EXPECT_EQ(p->host_id(), RotationPick("vm7", {"chicago-h2", "chicago-h3"}));
   ASSERT_EQ(p->nics_size(), 2);
   EXPECT_EQ(p->nics(0).target_subnet_name(), "Backend");
   EXPECT_EQ(p->nics(1).target_vm_network_id(), "");
-  EXPECT_NE(p->explanation().find("of 2 qualifying hosts"), std::string::npos);
+  EXPECT_NE(p->explanation().find("in the VM's rotation"), std::string::npos);
+  // The explained list starts with the chosen host; both qualify.
+  ASSERT_EQ(p->hosts_size(), 2);
+  EXPECT_EQ(p->hosts(0).host_id(), p->host_id());
+  EXPECT_TRUE(p->hosts(1).qualifies());
+  // Without the explanation of every host the answer is the same.
+  PlacementOptions quick;
+  quick.explain = false;
+  auto q = PlaceReplica(*index, "vm7", quick);
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(q->host_id(), p->host_id());
+  EXPECT_EQ(q->hosts_size(), 0);
+}
+
+TEST(Placement, PlacementRotationIsFnv1a) {
+  // Pinned: placements must not change between releases or platforms.
+  EXPECT_EQ(PlacementRotation(""), 14695981039346656037ull);
+  EXPECT_EQ(PlacementRotation("a"), 0xaf63dc4c8601ec8cull);
 }
 
 TEST(Placement, BatchSpreadsOverEqualHosts) {
   FabricSnapshot s = Networks();
-  model::VirtualMachine vm8 = s.vms[1];
-  vm8.set_id("vm8");
-  vm8.set_name("VM8");
-  s.vms.push_back(vm8);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 200; ++i) {
+    model::VirtualMachine vm = s.vms[1];
+    vm.set_id("clone" + std::to_string(i));
+    vm.set_name(vm.id());
+    s.vms.push_back(vm);
+    ids.push_back(vm.id());
+  }
   auto index = Build(std::move(s));
   CapacityLedger ledger;
-  auto placements = PlaceReplicas(*index, {"vm8", "vm7"}, &ledger);
+  PlacementOptions quick;
+  quick.explain = false;
+  auto placements = PlaceReplicas(*index, ids, &ledger, quick);
   ASSERT_TRUE(placements.ok()) << placements.status();
-  ASSERT_EQ(placements->size(), 2u);
-  EXPECT_EQ((*placements)[0].vm_id(), "vm7");
-  EXPECT_EQ((*placements)[0].host_id(), "chicago-h2");
-  EXPECT_EQ((*placements)[1].host_id(), "chicago-h3");
-  EXPECT_EQ(ledger.ReplicasOnHost("chicago-h2"), 1);
+  ASSERT_EQ(placements->size(), 200u);
+  EXPECT_EQ((*placements)[0].vm_id(), "clone0");  // VM-id order
+  int h2 = ledger.ReplicasOnHost("chicago-h2");
+  int h3 = ledger.ReplicasOnHost("chicago-h3");
+  EXPECT_EQ(h2 + h3, 200);
+  EXPECT_GT(h2, 60);
+  EXPECT_GT(h3, 60);
 }
 
 TEST(Placement, ExplainsWhenNoHostQualifies) {
@@ -121,10 +152,10 @@ TEST(Placement, PrefersHostsThatReachMappedStorage) {
   EXPECT_EQ(p->hosts(0).host_id(), golden::kTargetHost);
   EXPECT_EQ(p->hosts(0).disks_on_mapped_storage(), 1);
   EXPECT_EQ(p->hosts(1).disks_on_mapped_storage(), 0);
-  // VM5 (unclassified) has no mapped disks: the lower name wins.
+  // VM5 (unclassified) has no mapped disks: both hosts tie.
   auto p5 = PlaceReplica(*index, "vm5");
   ASSERT_TRUE(p5.ok());
-  EXPECT_EQ(p5->host_id(), "aaa-host");
+  EXPECT_EQ(p5->host_id(), RotationPick("vm5", {"aaa-host", golden::kTargetHost}));
 }
 
 TEST(Placement, NoRoomAnywhere) {

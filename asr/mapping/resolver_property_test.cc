@@ -276,6 +276,26 @@ TEST_P(ResolverProperty, ResolutionIsDeterministicUnderShuffling) {
       auto pb = PlaceReplica(*b, vm.id());
       ASSERT_EQ(pa.ok(), pb.ok());
       if (pa.ok()) ExpectSame(*pa, *pb);
+      // The early-stopping search picks the host the full evaluation picks.
+      PlacementOptions quick;
+      quick.explain = false;
+      auto pq = PlaceReplica(*b, vm.id(), quick);
+      ASSERT_EQ(pa.ok(), pq.ok());
+      if (pa.ok()) {
+        EXPECT_EQ(pq->host_id(), pa->host_id());
+        EXPECT_EQ(pq->placed(), pa->placed());
+        ASSERT_EQ(pq->disks_size(), pa->disks_size());
+        for (int d = 0; d < pq->disks_size(); ++d) {
+          model::DiskPlacement full = pa->disks(d);
+          full.clear_explanation();
+          ExpectSame(pq->disks(d), full);
+        }
+        for (int k = 0; k < pq->nics_size(); ++k) {
+          model::NicResolution full = pa->nics(k);
+          full.clear_explanation();
+          ExpectSame(pq->nics(k), full);
+        }
+      }
     }
     // Batch placement with capacity accounting, VM ids given in any order.
     std::vector<std::string> shuffled_ids = ids;

@@ -82,43 +82,71 @@ std::string JoinWindowsPath(absl::string_view a, absl::string_view b) {
 
 namespace internal {
 
-int ChooseDisks(const FabricIndex& index, const model::VirtualMachine& vm,
-                const model::HyperVHost& host, const CapacityLedger& ledger,
-                std::vector<DiskChoice>* choices) {
-  choices->assign(vm.disks_size(), DiskChoice{});
+void PlanDisks(const FabricIndex& index, const model::VirtualMachine& vm,
+               const CapacityLedger& ledger, VmDiskPlan* plan) {
+  plan->disks.resize(vm.disks_size());
+  plan->best_possible = 0;
+  for (int i = 0; i < vm.disks_size(); ++i) {
+    DiskPlan& p = plan->disks[i];
+    // Reset field by field: the candidates keep their capacity across VMs.
+    p.kind = model::DISK_PLACEMENT_KIND_UNSPECIFIED;
+    p.source_classification = nullptr;
+    p.mapping = nullptr;
+    p.target_classification = nullptr;
+    p.candidates.clear();
+    StorageTargetRef src = index.FindStorageTarget(vm.disks(i).storage_target_id());
+    p.source_classification = src.classification;
+    if (src.classification == nullptr) {
+      p.kind = model::DISK_HOST_DEFAULT_UNCLASSIFIED;
+      continue;
+    }
+    p.mapping = index.MappingForSourceClassification(src.classification->id());
+    if (p.mapping == nullptr) {
+      p.kind = model::DISK_HOST_DEFAULT_UNMAPPED;
+      continue;
+    }
+    p.kind = model::DISK_ON_MAPPED_STORAGE;
+    p.target_classification = index.FindClassification(p.mapping->target_classification_id());
+    if (p.target_classification == nullptr) continue;
+    for (const model::StorageTarget* t : index.TargetsOf(p.target_classification->id())) {
+      p.candidates.push_back({t, Minus(t->free_bytes(), ledger.TakenOnStorage(t->id()))});
+    }
+    if (!p.candidates.empty()) ++plan->best_possible;
+  }
+}
+
+int ChooseDisksOnHost(const VmDiskPlan& plan, const model::VirtualMachine& vm,
+                      const HostInfo& host, const CapacityLedger& ledger,
+                      std::vector<DiskChoice>* choices) {
+  choices->resize(plan.disks.size());
   int on_mapped = 0;
   bool all_fit = true;
-  const uint64_t default_free =
-      Minus(host.default_storage_free_bytes(), ledger.TakenOnHostDefault(host.id()));
-  for (int i = 0; i < vm.disks_size(); ++i) {
-    const model::VirtualDisk& disk = vm.disks(i);
+  const model::HyperVHost& h = *host.host;
+  bool default_known = false;
+  uint64_t default_free = 0;
+  for (size_t i = 0; i < plan.disks.size(); ++i) {
+    const DiskPlan& p = plan.disks[i];
+    const uint64_t size = vm.disks(static_cast<int>(i)).size_bytes();
     DiskChoice& c = (*choices)[i];
-    StorageTargetRef src = index.FindStorageTarget(disk.storage_target_id());
-    c.source_classification = src.classification;
-    if (src.classification == nullptr) {
-      c.kind = model::DISK_HOST_DEFAULT_UNCLASSIFIED;
-    } else if ((c.mapping = index.MappingForSourceClassification(src.classification->id())) ==
-               nullptr) {
-      c.kind = model::DISK_HOST_DEFAULT_UNMAPPED;
-    } else {
-      c.target_classification = index.FindClassification(c.mapping->target_classification_id());
+    c.kind = p.kind;
+    c.source_classification = p.source_classification;
+    c.mapping = p.mapping;
+    c.target_classification = p.target_classification;
+    c.target = nullptr;
+    if (p.kind == model::DISK_ON_MAPPED_STORAGE) {
       const model::StorageTarget* best = nullptr;
       uint64_t best_free = 0;
-      if (c.target_classification != nullptr) {
-        // TargetsOf is sorted by (name, id): the first of equal free space wins.
-        for (const model::StorageTarget* t : index.TargetsOf(c.target_classification->id())) {
-          if (!index.HostReachesStorage(host.id(), t->id())) continue;
-          uint64_t free = Minus(t->free_bytes(), ledger.TakenOnStorage(t->id()));
-          free = Minus(free, TakenByVm(*choices, i, vm, t));
-          if (free < disk.size_bytes()) continue;
-          if (best == nullptr || free > best_free) {
-            best = t;
-            best_free = free;
-          }
+      // Candidates are in (name, id) order: the first of equal free space wins.
+      for (const auto& cand : p.candidates) {
+        if (!host.storage.contains(cand.target)) continue;
+        uint64_t free = Minus(cand.free, TakenByVm(*choices, i, vm, cand.target));
+        if (free < size) continue;
+        if (best == nullptr || free > best_free) {
+          best = cand.target;
+          best_free = free;
         }
       }
       if (best != nullptr) {
-        c.kind = model::DISK_ON_MAPPED_STORAGE;
         c.target = best;
         ++on_mapped;
         continue;
@@ -126,8 +154,12 @@ int ChooseDisks(const FabricIndex& index, const model::VirtualMachine& vm,
       c.kind = model::DISK_HOST_DEFAULT_NO_SUITABLE_TARGET;
     }
     // The host default location.
-    if (host.default_storage_path().empty() ||
-        Minus(default_free, TakenByVm(*choices, i, vm, nullptr)) < disk.size_bytes()) {
+    if (!default_known) {
+      default_free = Minus(h.default_storage_free_bytes(), ledger.TakenOnHostDefault(h.id()));
+      default_known = true;
+    }
+    if (h.default_storage_path().empty() ||
+        Minus(default_free, TakenByVm(*choices, i, vm, nullptr)) < size) {
       c.kind = model::DISK_NO_ROOM;
       all_fit = false;
     }
@@ -135,10 +167,26 @@ int ChooseDisks(const FabricIndex& index, const model::VirtualMachine& vm,
   return all_fit ? on_mapped : -1;
 }
 
-model::DiskPlacement ExplainDisk(const FabricIndex& index, const model::VirtualMachine& vm,
-                                 const model::HyperVHost& host, const CapacityLedger& ledger,
-                                 const model::VirtualDisk& disk, const DiskChoice& c) {
-  model::DiskPlacement d;
+int ChooseDisks(const FabricIndex& index, const model::VirtualMachine& vm,
+                const model::HyperVHost& host, const CapacityLedger& ledger,
+                std::vector<DiskChoice>* choices) {
+  VmDiskPlan plan;
+  PlanDisks(index, vm, ledger, &plan);
+  const HostInfo* info = index.FindHostInfo(host.id());
+  HostInfo empty;
+  if (info == nullptr) {
+    empty.host = &host;
+    info = &empty;
+  }
+  return ChooseDisksOnHost(plan, vm, *info, ledger, choices);
+}
+
+void ExplainDiskInto(const FabricIndex& index, const model::VirtualMachine& vm,
+                     const model::HyperVHost& host, const CapacityLedger& ledger,
+                     const model::VirtualDisk& disk, const DiskChoice& c, bool explain,
+                     model::DiskPlacement* out) {
+  model::DiskPlacement& d = *out;
+  d.Clear();
   d.set_disk_id(disk.id());
   d.set_disk_name(disk.name());
   d.set_size_bytes(disk.size_bytes());
@@ -156,7 +204,6 @@ model::DiskPlacement ExplainDisk(const FabricIndex& index, const model::VirtualM
   }
   d.set_kind(c.kind);
   const std::string file = FileName(disk.path(), disk.name().empty() ? disk.id() : disk.name());
-  const std::string host_label = absl::StrCat("host '", host.name(), "'");
   if (c.target != nullptr) {
     d.set_target_storage_target_id(c.target->id());
     d.set_target_storage_name(c.target->name());
@@ -168,6 +215,8 @@ model::DiskPlacement ExplainDisk(const FabricIndex& index, const model::VirtualM
   if (!d.target_path().empty()) {
     d.set_replica_disk_path(JoinWindowsPath(JoinWindowsPath(d.target_path(), vm.name()), file));
   }
+  if (!explain && c.kind != model::DISK_NO_ROOM) return;
+  const std::string host_label = absl::StrCat("host '", host.name(), "'");
 
   // Why the mapped classification did not take the disk, share by share.
   auto why_not_mapped = [&]() {
@@ -229,6 +278,14 @@ model::DiskPlacement ExplainDisk(const FabricIndex& index, const model::VirtualM
     default:
       break;
   }
+}
+
+model::DiskPlacement ExplainDisk(const FabricIndex& index, const model::VirtualMachine& vm,
+                                 const model::HyperVHost& host, const CapacityLedger& ledger,
+                                 const model::VirtualDisk& disk, const DiskChoice& choice,
+                                 bool explain) {
+  model::DiskPlacement d;
+  ExplainDiskInto(index, vm, host, ledger, disk, choice, explain, &d);
   return d;
 }
 

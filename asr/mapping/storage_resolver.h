@@ -74,17 +74,53 @@ struct DiskChoice {
   const model::StorageTarget* target = nullptr;  // null: host default location
 };
 
-// Chooses storage for each disk of `vm` on `host` into `choices` (resized to
-// the disk count). Returns how many disks land on mapped storage, or -1 when
-// some disk has no room. Allocation-light: used for every candidate host.
+// The host-independent part of placing a VM's disks, computed once per VM:
+// each disk's classification, mapping and the target shares/volumes with the
+// free space the ledger leaves them.
+struct DiskPlan {
+  model::DiskPlacementKind kind = model::DISK_PLACEMENT_KIND_UNSPECIFIED;  // unclassified,
+                                                                          // unmapped or mapped
+  const model::StorageClassification* source_classification = nullptr;
+  const model::StorageMapping* mapping = nullptr;
+  const model::StorageClassification* target_classification = nullptr;
+  struct Candidate {
+    const model::StorageTarget* target;
+    uint64_t free;  // after the ledger
+  };
+  std::vector<Candidate> candidates;  // (name, id) order
+};
+
+struct VmDiskPlan {
+  std::vector<DiskPlan> disks;
+  // Disks that could land on mapped storage: no host can do better.
+  int best_possible = 0;
+};
+
+void PlanDisks(const FabricIndex& index, const model::VirtualMachine& vm,
+               const CapacityLedger& ledger, VmDiskPlan* plan);
+
+// Chooses storage for each disk on `host` into `choices` (resized to the
+// disk count). Returns how many disks land on mapped storage, or -1 when
+// some disk has no room. Allocation-free after warm-up: used per host.
+int ChooseDisksOnHost(const VmDiskPlan& plan, const model::VirtualMachine& vm,
+                      const HostInfo& host, const CapacityLedger& ledger,
+                      std::vector<DiskChoice>* choices);
+
+// PlanDisks + ChooseDisksOnHost.
 int ChooseDisks(const FabricIndex& index, const model::VirtualMachine& vm,
                 const model::HyperVHost& host, const CapacityLedger& ledger,
                 std::vector<DiskChoice>* choices);
 
-// Turns a choice into the full, explained DiskPlacement.
+// Turns a choice into the full DiskPlacement; `explain` false leaves the
+// explanation out (bulk placement).
 model::DiskPlacement ExplainDisk(const FabricIndex& index, const model::VirtualMachine& vm,
                                  const model::HyperVHost& host, const CapacityLedger& ledger,
-                                 const model::VirtualDisk& disk, const DiskChoice& choice);
+                                 const model::VirtualDisk& disk, const DiskChoice& choice,
+                                 bool explain = true);
+void ExplainDiskInto(const FabricIndex& index, const model::VirtualMachine& vm,
+                     const model::HyperVHost& host, const CapacityLedger& ledger,
+                     const model::VirtualDisk& disk, const DiskChoice& choice, bool explain,
+                     model::DiskPlacement* out);
 
 }  // namespace internal
 
