@@ -1,5 +1,7 @@
 #include "asr/fabric/fabric_service.h"
 
+#include "asr/fabric/protection_queries.h"
+
 #include <cctype>
 #include <set>
 
@@ -208,13 +210,9 @@ absl::StatusOr<model::Job> FabricService::RegisterServer(
                          vault_.Seal(request.proxy_password(), absl::StrCat("proxy-password:", id)));
     params.set_sealed_proxy_password(sealed);
   }
-  jobs::JobSpec spec;
-  spec.scenario = "RegisterServer";
-  spec.display_name = absl::StrCat("Register VMM server ", request.friendly_name());
-  spec.target_object_id = id;
-  spec.target_object_name = request.friendly_name();
-  spec.target_object_type = "server";
-  spec.parameters_json = model::ToJson(params);
+  jobs::JobSpec spec = jobs::JobSpec::For(
+      "RegisterServer", absl::StrCat("Register VMM server ", request.friendly_name()), "server", id,
+      request.friendly_name(), model::ToJson(params));
   return jobs_->Run(spec);
 }
 
@@ -223,13 +221,9 @@ absl::StatusOr<model::Job> FabricService::UnregisterServer(absl::string_view ser
   ASR_ASSIGN_OR_RETURN(model::VmmServer server, FindServer(server_ref));
   ServerParams p;
   p.set_server_id(server.id());
-  jobs::JobSpec spec;
-  spec.scenario = "UnregisterServer";
-  spec.display_name = absl::StrCat("Unregister VMM server ", server.friendly_name());
-  spec.target_object_id = server.id();
-  spec.target_object_name = server.friendly_name();
-  spec.target_object_type = "server";
-  spec.parameters_json = model::ToJson(p);
+  jobs::JobSpec spec = jobs::JobSpec::For(
+      "UnregisterServer", absl::StrCat("Unregister VMM server ", server.friendly_name()), "server",
+      server.id(), server.friendly_name(), model::ToJson(p));
   return jobs_->Run(spec);
 }
 
@@ -251,16 +245,13 @@ absl::Status FabricService::RunUnregister(jobs::JobContext& ctx) {
     }
   }
   ASR_RETURN_IF_ERROR(ctx.RunTask("check-protection", "Check that nothing is protected", [&] {
-    ASR_ASSIGN_OR_RETURN(std::vector<model::ProtectedItem> items,
-                         engine_->List<model::ProtectedItem>());
-    std::vector<std::string> names;
-    for (const auto& item : items) {
-      auto vm = engine_->Get<model::VirtualMachine>(item.vm_id());
-      bool on_server = vm.ok() && vm->server_id() == sid;
-      if (on_server || pairing_ids.count(item.pairing_id())) {
-        names.push_back(vm.ok() ? vm->name() : item.vm_id());
-      }
-    }
+    ASR_ASSIGN_OR_RETURN(
+        std::vector<std::string> names,
+        ProtectedVmNames(*engine_, [&](const model::ProtectedItem& item,
+                                       const model::VirtualMachine* vm) {
+          return (vm != nullptr && vm->server_id() == sid) ||
+                 pairing_ids.count(item.pairing_id()) > 0;
+        }));
     if (!names.empty()) {
       return RuleError(absl::StatusCode::kFailedPrecondition, "UnregisterNothingProtected",
                        absl::StrCat("VMM server '", server.friendly_name(),
@@ -329,15 +320,12 @@ absl::StatusOr<model::Job> FabricService::SyncInventory(absl::string_view server
   } else {
     p.set_from_host(true);
   }
-  jobs::JobSpec spec;
-  spec.scenario = "SyncInventory";
-  spec.display_name = p.cloud_id().empty()
-                          ? absl::StrCat("Sync inventory of ", server.friendly_name())
-                          : absl::StrCat("Sync cloud ", cloud_ref, " of ", server.friendly_name());
-  spec.target_object_id = p.cloud_id().empty() ? server.id() : p.cloud_id();
-  spec.target_object_name = p.cloud_id().empty() ? server.friendly_name() : std::string(cloud_ref);
-  spec.target_object_type = p.cloud_id().empty() ? "server" : "cloud";
-  spec.parameters_json = model::ToJson(p);
+  jobs::JobSpec spec = jobs::JobSpec::For(
+      "SyncInventory",
+      p.cloud_id().empty() ? absl::StrCat("Sync inventory of ", server.friendly_name())
+                           : absl::StrCat("Sync cloud ", cloud_ref, " of ", server.friendly_name()),
+      p.cloud_id().empty() ? "server" : "cloud", p.cloud_id().empty() ? server.id() : p.cloud_id(),
+      p.cloud_id().empty() ? server.friendly_name() : std::string(cloud_ref), model::ToJson(p));
   return jobs_->Run(spec);
 }
 
@@ -433,13 +421,9 @@ absl::StatusOr<model::Job> FabricService::PairClouds(absl::string_view primary_c
   PairCloudsParams p;
   p.set_primary_cloud_id(primary.id());
   p.set_recovery_cloud_id(recovery.id());
-  jobs::JobSpec spec;
-  spec.scenario = "PairClouds";
-  spec.display_name = absl::StrCat("Pair cloud ", primary.name(), " with ", recovery.name());
-  spec.target_object_id = primary.id();
-  spec.target_object_name = primary.name();
-  spec.target_object_type = "cloud";
-  spec.parameters_json = model::ToJson(p);
+  jobs::JobSpec spec = jobs::JobSpec::For(
+      "PairClouds", absl::StrCat("Pair cloud ", primary.name(), " with ", recovery.name()), "cloud",
+      primary.id(), primary.name(), model::ToJson(p));
   return jobs_->Run(spec);
 }
 
@@ -466,13 +450,8 @@ absl::StatusOr<model::Job> FabricService::UnpairClouds(absl::string_view pairing
   ASR_ASSIGN_OR_RETURN(model::CloudPairing pairing, FindPairing(pairing_ref));
   PairingParams p;
   p.set_pairing_id(pairing.id());
-  jobs::JobSpec spec;
-  spec.scenario = "UnpairClouds";
-  spec.display_name = absl::StrCat("Unpair ", pairing.id());
-  spec.target_object_id = pairing.id();
-  spec.target_object_name = pairing.id();
-  spec.target_object_type = "pairing";
-  spec.parameters_json = model::ToJson(p);
+  jobs::JobSpec spec = jobs::JobSpec::For("UnpairClouds", absl::StrCat("Unpair ", pairing.id()),
+                                          "pairing", pairing.id(), pairing.id(), model::ToJson(p));
   return jobs_->Run(spec);
 }
 
@@ -481,14 +460,12 @@ absl::Status FabricService::RunUnpair(jobs::JobContext& ctx) {
   ASR_ASSIGN_OR_RETURN(model::CloudPairing pairing,
                        engine_->Get<model::CloudPairing>(p.pairing_id()));
   ASR_RETURN_IF_ERROR(ctx.RunTask("check-protection", "Check that nothing is protected", [&] {
-    ASR_ASSIGN_OR_RETURN(std::vector<model::ProtectedItem> items,
-                         engine_->List<model::ProtectedItem>());
-    std::vector<std::string> names;
-    for (const auto& item : items) {
-      if (item.pairing_id() != pairing.id()) continue;
-      auto vm = engine_->Get<model::VirtualMachine>(item.vm_id());
-      names.push_back(vm.ok() ? vm->name() : item.vm_id());
-    }
+    ASR_ASSIGN_OR_RETURN(
+        std::vector<std::string> names,
+        ProtectedVmNames(*engine_, [&](const model::ProtectedItem& item,
+                                       const model::VirtualMachine*) {
+          return item.pairing_id() == pairing.id();
+        }));
     if (!names.empty()) {
       return RuleError(absl::StatusCode::kFailedPrecondition, "UnpairNothingProtected",
                        absl::StrCat("pairing '", pairing.id(), "' still protects VMs: ",

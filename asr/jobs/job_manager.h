@@ -91,6 +91,22 @@ struct JobSpec {
   std::string target_object_name;
   std::string target_object_type;  // an object kind: "cloud", "policy", ...
   std::string parameters_json;     // the scenario's input; no plain secrets
+
+  // A spec for `scenario` acting on one object:
+  //   JobSpec::For("DeletePolicy", "Delete replication policy gold", "policy", p.id(),
+  //                p.name(), model::ToJson(params));
+  static JobSpec For(std::string scenario, std::string display_name, std::string target_type,
+                     std::string target_id, std::string target_name,
+                     std::string parameters_json) {
+    JobSpec spec;
+    spec.scenario = std::move(scenario);
+    spec.display_name = std::move(display_name);
+    spec.target_object_type = std::move(target_type);
+    spec.target_object_id = std::move(target_id);
+    spec.target_object_name = std::move(target_name);
+    spec.parameters_json = std::move(parameters_json);
+    return spec;
+  }
 };
 
 struct TaskOptions {

@@ -257,15 +257,12 @@ absl::StatusOr<model::MappingChangeReport> MappingService::MapNetwork(
   *r.mutable_mapping() = request;
   r.set_replace(replace);
   if (jobs_ == nullptr) return RunMapNetwork(nullptr, r);
-  jobs::JobSpec spec;
-  spec.scenario = kMapNetwork;
-  spec.display_name = absl::StrCat(replace ? "Change" : "Create", " network mapping ",
-                                   request.source_vm_network_id(), " -> ",
-                                   request.target_vm_network_id());
-  spec.target_object_id = request.source_vm_network_id();
-  spec.target_object_name = request.source_vm_network_id();
-  spec.target_object_type = "vm-network";
-  spec.parameters_json = model::ToJson(r);
+  jobs::JobSpec spec = jobs::JobSpec::For(
+      kMapNetwork,
+      absl::StrCat(replace ? "Change" : "Create", " network mapping ",
+                   request.source_vm_network_id(), " -> ", request.target_vm_network_id()),
+      "vm-network", request.source_vm_network_id(), request.source_vm_network_id(),
+      model::ToJson(r));
   ASR_ASSIGN_OR_RETURN(model::Job job, jobs_->Run(spec));
   return ResultOfJob<model::MappingChangeReport>(job);
 }
@@ -273,13 +270,9 @@ absl::StatusOr<model::MappingChangeReport> MappingService::MapNetwork(
 absl::StatusOr<model::MappingChangeReport> MappingService::UnmapNetwork(absl::string_view ref) {
   absl::MutexLock lock(&mu_);
   if (jobs_ == nullptr) return RunUnmapNetwork(nullptr, std::string(ref));
-  jobs::JobSpec spec;
-  spec.scenario = kUnmapNetwork;
-  spec.display_name = absl::StrCat("Remove network mapping ", ref);
-  spec.target_object_id = std::string(ref);
-  spec.target_object_name = std::string(ref);
-  spec.target_object_type = "network-mapping";
-  spec.parameters_json = "{}";
+  jobs::JobSpec spec =
+      jobs::JobSpec::For(kUnmapNetwork, absl::StrCat("Remove network mapping ", ref),
+                         "network-mapping", std::string(ref), std::string(ref), "{}");
   ASR_ASSIGN_OR_RETURN(model::Job job, jobs_->Run(spec));
   return ResultOfJob<model::MappingChangeReport>(job);
 }
@@ -402,15 +395,12 @@ absl::StatusOr<model::StorageMappingChange> MappingService::MapStorage(
   *r.mutable_mapping() = request;
   r.set_replace(replace);
   if (jobs_ == nullptr) return RunMapStorage(nullptr, r);
-  jobs::JobSpec spec;
-  spec.scenario = kMapStorage;
-  spec.display_name = absl::StrCat(replace ? "Change" : "Create", " storage mapping ",
-                                   request.source_classification_id(), " -> ",
-                                   request.target_classification_id());
-  spec.target_object_id = request.source_classification_id();
-  spec.target_object_name = request.source_classification_id();
-  spec.target_object_type = "storage-classification";
-  spec.parameters_json = model::ToJson(r);
+  jobs::JobSpec spec = jobs::JobSpec::For(
+      kMapStorage,
+      absl::StrCat(replace ? "Change" : "Create", " storage mapping ",
+                   request.source_classification_id(), " -> ", request.target_classification_id()),
+      "storage-classification", request.source_classification_id(),
+      request.source_classification_id(), model::ToJson(r));
   ASR_ASSIGN_OR_RETURN(model::Job job, jobs_->Run(spec));
   return ResultOfJob<model::StorageMappingChange>(job);
 }
@@ -418,13 +408,9 @@ absl::StatusOr<model::StorageMappingChange> MappingService::MapStorage(
 absl::StatusOr<model::StorageMappingChange> MappingService::UnmapStorage(absl::string_view ref) {
   absl::MutexLock lock(&mu_);
   if (jobs_ == nullptr) return RunUnmapStorage(nullptr, std::string(ref));
-  jobs::JobSpec spec;
-  spec.scenario = kUnmapStorage;
-  spec.display_name = absl::StrCat("Remove storage mapping ", ref);
-  spec.target_object_id = std::string(ref);
-  spec.target_object_name = std::string(ref);
-  spec.target_object_type = "storage-mapping";
-  spec.parameters_json = "{}";
+  jobs::JobSpec spec =
+      jobs::JobSpec::For(kUnmapStorage, absl::StrCat("Remove storage mapping ", ref),
+                         "storage-mapping", std::string(ref), std::string(ref), "{}");
   ASR_ASSIGN_OR_RETURN(model::Job job, jobs_->Run(spec));
   return ResultOfJob<model::StorageMappingChange>(job);
 }

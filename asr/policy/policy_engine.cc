@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "asr/common/status_macros.h"
+#include "asr/fabric/protection_queries.h"
 #include "asr/model/json.h"
 #include "asr/policy/operations.pb.h"
 
@@ -61,6 +62,15 @@ bool IsAbsoluteWindowsPath(absl::string_view p) {
   if (!UncServer(p).empty()) return true;
   return p.size() >= 3 && absl::ascii_isalpha(static_cast<unsigned char>(p[0])) && p[1] == ':' &&
          (p[2] == '\\' || p[2] == '/');
+}
+
+// The protected VMs of `pairing`: while there are any, its policy stays.
+absl::StatusOr<std::vector<std::string>> ProtectedVmsOfPairing(const engine::Engine& engine,
+                                                               const model::CloudPairing& pairing) {
+  return fabric::ProtectedVmNames(
+      engine, [&](const model::ProtectedItem& item, const model::VirtualMachine*) {
+        return item.pairing_id() == pairing.id();
+      });
 }
 
 }  // namespace
@@ -302,13 +312,9 @@ absl::StatusOr<model::Job> PolicyEngine::CreatePolicy(const model::ReplicationPo
   absl::MutexLock l(&fabric_->operation_mutex());
   SavePolicyParams params;
   *params.mutable_policy() = p;
-  jobs::JobSpec spec;
-  spec.scenario = "SavePolicy";
-  spec.display_name = absl::StrCat("Create replication policy ", p.name());
-  spec.target_object_id = p.id();
-  spec.target_object_name = p.name();
-  spec.target_object_type = "policy";
-  spec.parameters_json = model::ToJson(params);
+  jobs::JobSpec spec =
+      jobs::JobSpec::For("SavePolicy", absl::StrCat("Create replication policy ", p.name()),
+                         "policy", p.id(), p.name(), model::ToJson(params));
   return jobs_->Run(spec);
 }
 
@@ -323,13 +329,9 @@ absl::StatusOr<model::Job> PolicyEngine::UpdatePolicy(const model::ReplicationPo
   SavePolicyParams params;
   *params.mutable_policy() = p;
   params.set_is_update(true);
-  jobs::JobSpec spec;
-  spec.scenario = "SavePolicy";
-  spec.display_name = absl::StrCat("Update replication policy ", p.name());
-  spec.target_object_id = p.id();
-  spec.target_object_name = p.name();
-  spec.target_object_type = "policy";
-  spec.parameters_json = model::ToJson(params);
+  jobs::JobSpec spec =
+      jobs::JobSpec::For("SavePolicy", absl::StrCat("Update replication policy ", p.name()),
+                         "policy", p.id(), p.name(), model::ToJson(params));
   return jobs_->Run(spec);
 }
 
@@ -406,13 +408,9 @@ absl::StatusOr<model::Job> PolicyEngine::DeletePolicy(absl::string_view policy_r
   ASR_ASSIGN_OR_RETURN(model::ReplicationPolicy p, FindPolicy(policy_ref));
   PolicyPairingParams params;
   params.set_policy_id(p.id());
-  jobs::JobSpec spec;
-  spec.scenario = "DeletePolicy";
-  spec.display_name = absl::StrCat("Delete replication policy ", p.name());
-  spec.target_object_id = p.id();
-  spec.target_object_name = p.name();
-  spec.target_object_type = "policy";
-  spec.parameters_json = model::ToJson(params);
+  jobs::JobSpec spec =
+      jobs::JobSpec::For("DeletePolicy", absl::StrCat("Delete replication policy ", p.name()),
+                         "policy", p.id(), p.name(), model::ToJson(params));
   return jobs_->Run(spec);
 }
 
@@ -421,14 +419,11 @@ absl::Status PolicyEngine::RunDelete(jobs::JobContext& ctx) {
   ASR_ASSIGN_OR_RETURN(model::ReplicationPolicy p,
                        engine_->Get<model::ReplicationPolicy>(params.policy_id()));
   ASR_RETURN_IF_ERROR(ctx.RunTask("validate", "Check that the policy is unused", [&] {
-    ASR_ASSIGN_OR_RETURN(std::vector<model::ProtectedItem> items,
-                         engine_->List<model::ProtectedItem>());
-    std::vector<std::string> vms;
-    for (const auto& item : items) {
-      if (item.policy_id() != p.id()) continue;
-      auto vm = engine_->Get<model::VirtualMachine>(item.vm_id());
-      vms.push_back(vm.ok() ? vm->name() : item.vm_id());
-    }
+    ASR_ASSIGN_OR_RETURN(std::vector<std::string> vms,
+                         fabric::ProtectedVmNames(*engine_, [&](const model::ProtectedItem& item,
+                                                                const model::VirtualMachine*) {
+                           return item.policy_id() == p.id();
+                         }));
     if (!vms.empty()) {
       return RuleError(absl::StatusCode::kFailedPrecondition, "PolicyInUseNotDeleted",
                        absl::StrCat("replication policy '", p.name(),
@@ -465,13 +460,9 @@ absl::StatusOr<model::Job> PolicyEngine::AssociatePolicy(absl::string_view polic
   PolicyPairingParams params;
   params.set_policy_id(p.id());
   params.set_pairing_id(pairing.id());
-  jobs::JobSpec spec;
-  spec.scenario = "AssociatePolicy";
-  spec.display_name = absl::StrCat("Associate policy ", p.name(), " with ", pairing.id());
-  spec.target_object_id = pairing.id();
-  spec.target_object_name = pairing.id();
-  spec.target_object_type = "pairing";
-  spec.parameters_json = model::ToJson(params);
+  jobs::JobSpec spec = jobs::JobSpec::For(
+      "AssociatePolicy", absl::StrCat("Associate policy ", p.name(), " with ", pairing.id()),
+      "pairing", pairing.id(), pairing.id(), model::ToJson(params));
   return jobs_->Run(spec);
 }
 
@@ -483,15 +474,12 @@ absl::Status PolicyEngine::RunAssociate(jobs::JobContext& ctx) {
                        engine_->Get<model::CloudPairing>(params.pairing_id()));
   ASR_RETURN_IF_ERROR(ctx.RunTask("validate", "Check the association rules", [&] {
     if (!pairing.policy_id().empty() && pairing.policy_id() != p.id()) {
-      ASR_ASSIGN_OR_RETURN(std::vector<model::ProtectedItem> items,
-                           engine_->List<model::ProtectedItem>());
-      for (const auto& item : items) {
-        if (item.pairing_id() == pairing.id()) {
-          return RuleError(absl::StatusCode::kFailedPrecondition, "PolicyOfProtectedPairingKept",
-                           absl::StrCat("pairing '", pairing.id(), "' protects VMs under policy '",
-                                        pairing.policy_id(), "'"),
-                           "disable their protection first, or update that policy instead");
-        }
+      ASR_ASSIGN_OR_RETURN(std::vector<std::string> vms, ProtectedVmsOfPairing(*engine_, pairing));
+      if (!vms.empty()) {
+        return RuleError(absl::StatusCode::kFailedPrecondition, "PolicyOfProtectedPairingKept",
+                         absl::StrCat("pairing '", pairing.id(), "' protects VMs under policy '",
+                                      pairing.policy_id(), "': ", absl::StrJoin(vms, ", ")),
+                         "disable their protection first, or update that policy instead");
       }
     }
     return CheckHostVersions(p, pairing);
@@ -514,14 +502,10 @@ absl::StatusOr<model::Job> PolicyEngine::DissociatePolicy(absl::string_view pair
   PolicyPairingParams params;
   params.set_policy_id(pairing.policy_id());
   params.set_pairing_id(pairing.id());
-  jobs::JobSpec spec;
-  spec.scenario = "DissociatePolicy";
-  spec.display_name = absl::StrCat("Dissociate policy ", pairing.policy_id(), " from ",
-                                   pairing.id());
-  spec.target_object_id = pairing.id();
-  spec.target_object_name = pairing.id();
-  spec.target_object_type = "pairing";
-  spec.parameters_json = model::ToJson(params);
+  jobs::JobSpec spec = jobs::JobSpec::For(
+      "DissociatePolicy",
+      absl::StrCat("Dissociate policy ", pairing.policy_id(), " from ", pairing.id()), "pairing",
+      pairing.id(), pairing.id(), model::ToJson(params));
   return jobs_->Run(spec);
 }
 
@@ -530,15 +514,12 @@ absl::Status PolicyEngine::RunDissociate(jobs::JobContext& ctx) {
   ASR_ASSIGN_OR_RETURN(model::CloudPairing pairing,
                        engine_->Get<model::CloudPairing>(params.pairing_id()));
   ASR_RETURN_IF_ERROR(ctx.RunTask("validate", "Check that the pairing protects nothing", [&] {
-    ASR_ASSIGN_OR_RETURN(std::vector<model::ProtectedItem> items,
-                         engine_->List<model::ProtectedItem>());
-    for (const auto& item : items) {
-      if (item.pairing_id() == pairing.id()) {
-        return RuleError(absl::StatusCode::kFailedPrecondition, "PolicyOfProtectedPairingKept",
-                         absl::StrCat("pairing '", pairing.id(), "' protects VMs under policy '",
-                                      pairing.policy_id(), "'"),
-                         "disable their protection first");
-      }
+    ASR_ASSIGN_OR_RETURN(std::vector<std::string> vms, ProtectedVmsOfPairing(*engine_, pairing));
+    if (!vms.empty()) {
+      return RuleError(absl::StatusCode::kFailedPrecondition, "PolicyOfProtectedPairingKept",
+                       absl::StrCat("pairing '", pairing.id(), "' protects VMs under policy '",
+                                    pairing.policy_id(), "': ", absl::StrJoin(vms, ", ")),
+                       "disable their protection first");
     }
     return absl::OkStatus();
   }));
