@@ -2,6 +2,8 @@
 
 #include <zstd.h>
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 
 namespace asr::replication {
@@ -43,6 +45,37 @@ absl::Status DecodeBlock(uint8_t codec, absl::string_view payload, size_t raw_si
     case BlockCodec::kZstd: {
       out->resize(raw_size);
       size_t n = ZSTD_decompress(out->data(), raw_size, payload.data(), payload.size());
+      if (ZSTD_isError(n)) {
+        return absl::DataLossError(
+            absl::StrCat("corrupt zstd block: ", ZSTD_getErrorName(n)));
+      }
+      if (n != raw_size) {
+        return absl::DataLossError(absl::StrCat("zstd block decompressed to ", n,
+                                                " bytes where ", raw_size, " were announced"));
+      }
+      return absl::OkStatus();
+    }
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown block codec ", codec));
+}
+
+BlockDecompressor::BlockDecompressor() : dctx_(ZSTD_createDCtx()) {}
+
+BlockDecompressor::~BlockDecompressor() { ZSTD_freeDCtx(static_cast<ZSTD_DCtx*>(dctx_)); }
+
+absl::Status BlockDecompressor::Decode(uint8_t codec, absl::string_view payload, uint8_t* out,
+                                       size_t raw_size) {
+  switch (static_cast<BlockCodec>(codec)) {
+    case BlockCodec::kRaw:
+      if (payload.size() != raw_size) {
+        return absl::DataLossError(absl::StrCat("raw block of ", payload.size(),
+                                                " bytes where ", raw_size, " were announced"));
+      }
+      std::memcpy(out, payload.data(), raw_size);
+      return absl::OkStatus();
+    case BlockCodec::kZstd: {
+      size_t n = ZSTD_decompressDCtx(static_cast<ZSTD_DCtx*>(dctx_), out, raw_size,
+                                     payload.data(), payload.size());
       if (ZSTD_isError(n)) {
         return absl::DataLossError(
             absl::StrCat("corrupt zstd block: ", ZSTD_getErrorName(n)));

@@ -50,6 +50,23 @@ class BlockCompressor {
 absl::Status DecodeBlock(uint8_t codec, absl::string_view payload, size_t raw_size,
                          std::string* out);
 
+// Decodes blocks with a reusable zstd context (ZSTD_decompress would set up
+// a new one per block) straight into the caller's buffer.
+// Thread safety: none; use one per thread.
+class BlockDecompressor {
+ public:
+  BlockDecompressor();
+  ~BlockDecompressor();
+  BlockDecompressor(const BlockDecompressor&) = delete;
+  BlockDecompressor& operator=(const BlockDecompressor&) = delete;
+
+  // As DecodeBlock, into the `raw_size` bytes at `out`.
+  absl::Status Decode(uint8_t codec, absl::string_view payload, uint8_t* out, size_t raw_size);
+
+ private:
+  void* dctx_ = nullptr;  // ZSTD_DCtx
+};
+
 }  // namespace asr::replication
 
 #endif  // ASR_REPLICATION_BLOCK_CODEC_H_

@@ -72,12 +72,17 @@ absl::Status ServeConnection(net::ByteStream& stream, ReplicaStore& store,
       } else if (fr->type == FrameType::kCycleEnd) {
         absl::StatusOr<CycleEnd> end = CycleEnd::Decode(*fr);
         if (!end.ok()) return Violation(stream, end.status());
+        // The ACK goes out as soon as the point is durable; the replica is
+        // brought up to it afterwards (a crash in between rolls forward).
         absl::StatusOr<uint64_t> point =
-            failed.ok() ? (*cycle)->Commit(*end) : absl::StatusOr<uint64_t>(failed);
+            failed.ok() ? (*cycle)->CommitDurable(*end) : absl::StatusOr<uint64_t>(failed);
+        absl::Status acked = SendReply(stream, FrameType::kCycleAck, point.status(),
+                                       start->cycle, point.ok() ? *point : 0);
+        absl::Status applied = point.ok() ? (*cycle)->FinishApply() : absl::OkStatus();
         cycle->reset();
+        ASR_RETURN_IF_ERROR(applied);
         if (point.ok() && options.on_commit) options.on_commit(*point, *start);
-        ASR_RETURN_IF_ERROR(SendReply(stream, FrameType::kCycleAck, point.status(),
-                                      start->cycle, point.ok() ? *point : 0));
+        ASR_RETURN_IF_ERROR(acked);
         break;
       } else {
         return Violation(stream, Unexpected(*fr, FrameType::kBlock));

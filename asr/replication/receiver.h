@@ -14,7 +14,8 @@
 //        |                       ^  \--clean close--> done (OK)
 //        | refused: HELLO_REPLY  |                        | BLOCK / ZERO_RANGE
 //        v  with the error       |                        v
-//      done                      +--- CYCLE_ACK <-- CYCLE_END: commit
+//      done                      +--- apply <-- CYCLE_ACK <-- CYCLE_END:
+//                                       (the ACK once the point is durable)
 //   Anything else in a state is a protocol violation: ERROR frame, close.
 //   A failed cycle (bad checksum, digest mismatch) is answered with an
 //   error ACK and discarded; the replica stays at its previous point.

@@ -239,6 +239,10 @@ absl::Status CopyRecord(const BlockLogReader& from, const BlockLogRecord& rec,
   return to.AppendBlock(rec.offset, rec.length, rec.codec, rec.raw_crc, payload);
 }
 
+std::string ReplicaFileName(disk::DiskFormat format) {
+  return format == disk::DiskFormat::kVhd ? "replica.vhd" : "replica.vhdx";
+}
+
 disk::DiskFormat FormatForPath(const std::string& path) {
   auto ends = [&](absl::string_view s) { return absl::EndsWith(path, s); };
   if (ends(".vhd") || ends(".VHD")) return disk::DiskFormat::kVhd;
@@ -250,11 +254,37 @@ disk::DiskFormat FormatForPath(const std::string& path) {
 
 // ---------------------------------------------------------------- CycleWriter
 
+namespace {
+// Decoded blocks of a later cycle kept in memory for the apply (beyond: the
+// apply decodes the journal again).
+constexpr size_t kKeepLimit = 256 << 20;
+// A first cycle starts the writeback of the new replica every so many bytes,
+// so that the final flush has little left to wait for.
+constexpr uint64_t kWritebackEvery = 32 << 20;
+}  // namespace
+
 CycleWriter::CycleWriter(ReplicaStore* store, const CycleStart& start)
     : store_(store), start_(start) {}
 
 CycleWriter::~CycleWriter() {
-  if (!done_) journal_.Abandon();
+  if (durable_ && !done_) {
+    (void)FinishApply();  // past the commit point: complete it (recovery would)
+  }
+  if (!done_) {
+    journal_.Abandon();
+    DiscardDirect();
+  }
+  if (writeback_fd_ >= 0) ::close(writeback_fd_);
+  if (apply_lock_fd_ >= 0) ::close(apply_lock_fd_);
+}
+
+void CycleWriter::DiscardDirect() {
+  if (!direct_) return;
+  if (direct_disk_) {
+    (void)direct_disk_->Close();
+    direct_disk_.reset();
+  }
+  if (!direct_tmp_.empty()) ::unlink(direct_tmp_.c_str());
 }
 
 absl::Status CycleWriter::CheckRange(uint64_t offset, uint64_t length) const {
@@ -270,6 +300,31 @@ absl::Status CycleWriter::CheckRange(uint64_t offset, uint64_t length) const {
   return absl::OkStatus();
 }
 
+absl::Status CycleWriter::FlushDirectBatch() {
+  if (batch_.empty()) return absl::OkStatus();
+  ASR_RETURN_IF_ERROR(direct_disk_->WriteAt(
+      batch_off_,
+      absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(batch_.data()), batch_.size())));
+  unsynced_bytes_ += batch_.size();
+  batch_.clear();
+  store_->Hook("direct-write");
+  if (unsynced_bytes_ >= kWritebackEvery && writeback_fd_ >= 0) {
+    // Asynchronous: only starts writing the dirty pages back.
+    (void)::sync_file_range(writeback_fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+    unsynced_bytes_ = 0;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CycleWriter::DirectWrite(uint64_t offset, const uint8_t* data, size_t length) {
+  if (!batch_.empty() && (batch_off_ + batch_.size() != offset || batch_.size() >= kIoChunk)) {
+    ASR_RETURN_IF_ERROR(FlushDirectBatch());
+  }
+  if (batch_.empty()) batch_off_ = offset;
+  batch_.append(reinterpret_cast<const char*>(data), length);
+  return absl::OkStatus();
+}
+
 absl::Status CycleWriter::AddBlock(const std::string& payload) {
   ASR_ASSIGN_OR_RETURN(BlockHeader h, DecodeBlockHeader(payload));
   ASR_RETURN_IF_ERROR(CheckRange(h.offset, h.length));
@@ -278,15 +333,31 @@ absl::Status CycleWriter::AddBlock(const std::string& payload) {
         "protocol violation: block at ", h.offset, " has ", h.length, " bytes"));
   }
   absl::string_view data = absl::string_view(payload).substr(kBlockHeaderSize);
-  ASR_RETURN_IF_ERROR(DecodeBlock(h.codec, data, h.length, &scratch_));
-  if (Crc32c(scratch_.data(), scratch_.size()) != h.raw_crc) {
+  // Decode once, into where the block is kept (or a scratch buffer).
+  uint8_t* raw;
+  if (!direct_ && keep_ && kept_data_.size() + h.length <= kKeepLimit) {
+    size_t pos = kept_data_.size();
+    kept_data_.resize(pos + h.length);
+    raw = reinterpret_cast<uint8_t*>(kept_data_.data()) + pos;
+    kept_.push_back({false, h.offset, h.length, pos});
+  } else {
+    if (!direct_ && keep_) {
+      keep_ = false;  // over the budget: the apply reads the journal
+      kept_.clear();
+      std::string().swap(kept_data_);
+    }
+    if (scratch_.size() < h.length) scratch_.resize(h.length);
+    raw = reinterpret_cast<uint8_t*>(scratch_.data());
+  }
+  ASR_RETURN_IF_ERROR(decoder_.Decode(h.codec, data, raw, h.length));
+  if (Crc32c(raw, h.length) != h.raw_crc) {
     return absl::DataLossError(
         absl::StrCat("block at offset ", h.offset, " fails its checksum after decoding"));
   }
-  DigestBlock(digest_, h.offset, h.length,
-              BlockDigest(reinterpret_cast<const uint8_t*>(scratch_.data()), scratch_.size()));
+  DigestBlock(digest_, h.offset, h.length, BlockDigest(raw, h.length));
   ++blocks_;
   raw_bytes_ += h.length;
+  if (direct_) return DirectWrite(h.offset, raw, h.length);
   return journal_.AppendBlock(h.offset, h.length, h.codec, h.raw_crc, data);
 }
 
@@ -294,10 +365,19 @@ absl::Status CycleWriter::AddZeroRange(const ZeroRange& z) {
   ASR_RETURN_IF_ERROR(CheckRange(z.offset, z.length));
   DigestZeroRange(digest_, z.offset, z.length);
   ++zero_ranges_;
+  if (direct_) return absl::OkStatus();  // a new disk reads as zeros already
+  if (keep_) kept_.push_back({true, z.offset, z.length, 0});
   return journal_.AppendZero(z.offset, z.length);
 }
 
 absl::StatusOr<uint64_t> CycleWriter::Commit(const CycleEnd& end) {
+  ASR_ASSIGN_OR_RETURN(uint64_t point, CommitDurable(end));
+  ASR_RETURN_IF_ERROR(FinishApply());
+  return point;
+}
+
+absl::StatusOr<uint64_t> CycleWriter::CommitDurable(const CycleEnd& end) {
+  if (done_ || durable_) return absl::FailedPreconditionError("cycle already committed");
   if (end.blocks != blocks_ || end.zero_ranges != zero_ranges_ || end.raw_bytes != raw_bytes_) {
     return absl::DataLossError(absl::StrCat(
         "cycle ", start_.cycle, " is incomplete: the sender announced ", end.blocks,
@@ -311,10 +391,51 @@ absl::StatusOr<uint64_t> CycleWriter::Commit(const CycleEnd& end) {
                                             DigestHex(end.digest), ", received ", DigestHex(d),
                                             "); nothing was applied"));
   }
+  if (direct_) return CommitDirect();
   ASR_RETURN_IF_ERROR(journal_.Seal(d));
-  done_ = true;
   store_->Hook("sealed");
-  return store_->ApplySealed(journal_path_, start_);
+  ASR_RETURN_IF_ERROR(store_->MarkApplying(journal_path_, start_, &apply_lock_fd_));
+  durable_ = true;
+  return start_.cycle;
+}
+
+absl::Status CycleWriter::FinishApply() {
+  if (done_) return absl::OkStatus();
+  if (!durable_) return absl::FailedPreconditionError("cycle not committed");
+  absl::Status s;
+  {
+    absl::MutexLock l(&store_->mu_);
+    s = store_->FinishApply(keep_ ? this : nullptr);
+  }
+  done_ = true;
+  kept_.clear();
+  std::string().swap(kept_data_);
+  if (apply_lock_fd_ >= 0) ::close(apply_lock_fd_);
+  apply_lock_fd_ = -1;
+  return s;
+}
+
+absl::StatusOr<uint64_t> CycleWriter::CommitDirect() {
+  ASR_RETURN_IF_ERROR(FlushDirectBatch());
+  // Close flushes the data and the format's metadata and marks the file clean.
+  absl::Status s = direct_disk_->Close();
+  direct_disk_.reset();
+  if (!s.ok()) {
+    DiscardDirect();
+    return s;
+  }
+  store_->Hook("direct-flushed");
+  if (::rename(direct_tmp_.c_str(), JoinPath(store_->dir(), direct_file_).c_str()) != 0) {
+    int err = errno;
+    DiscardDirect();
+    return ErrnoToStatus(err, absl::StrCat("rename ", direct_tmp_));
+  }
+  direct_tmp_.clear();
+  ASR_RETURN_IF_ERROR(FsyncDirectory(store_->dir()));
+  store_->Hook("direct-renamed");
+  ASR_RETURN_IF_ERROR(store_->CommitFirstPoint(start_, direct_file_));
+  done_ = true;
+  return start_.cycle;
 }
 
 // --------------------------------------------------------------- ReplicaStore
@@ -360,7 +481,7 @@ absl::Status ReplicaStore::Recover() {
     hello_.block_size = state_->block_size;
     hello_.replication_id = state_->replication_id;
     hello_.source_disk_id = state_->source_disk_id;
-    ASR_RETURN_IF_ERROR(FinishApply());
+    ASR_RETURN_IF_ERROR(FinishApply(nullptr));
   }
   // Whatever the committed state does not reference is debris of an
   // interrupted cycle.
@@ -378,6 +499,13 @@ absl::Status ReplicaStore::Recover() {
   for (const std::string& n : ListDir(dir_)) {
     if (n.size() > 4 && n.compare(n.size() - 4, 4, ".tmp") == 0) {
       ::unlink(JoinPath(dir_, n).c_str());
+    }
+  }
+  if (!state_->has_replica) {
+    // A first cycle renamed its replica into place but died before the
+    // state recorded it: not a point.
+    for (disk::DiskFormat f : {disk::DiskFormat::kVhdx, disk::DiskFormat::kVhd}) {
+      ::unlink(JoinPath(dir_, ReplicaFileName(f)).c_str());
     }
   }
   return absl::OkStatus();
@@ -453,24 +581,70 @@ absl::StatusOr<std::unique_ptr<CycleWriter>> ReplicaStore::BeginCycle(const Hell
   std::unique_ptr<CycleWriter> w(new CycleWriter(this, start));
   w->block_size_ = hello.block_size;
   w->virtual_size_ = hello.virtual_size;
+  if (!state_->has_replica) {
+    // The first point: straight into a new replica file (see the diagram).
+    w->direct_ = true;
+    w->direct_file_ = ReplicaFileName(options_.format);
+    w->direct_tmp_ = JoinPath(dir_, absl::StrCat(w->direct_file_, ".tmp"));
+    disk::CreateOptions co;
+    co.format = options_.format;
+    co.type = disk::DiskType::kDynamic;
+    co.virtual_size = hello.virtual_size;
+    co.block_size = options_.format == disk::DiskFormat::kVhdx ? options_.disk_block_size : 0;
+    co.overwrite = true;
+    ASR_ASSIGN_OR_RETURN(w->direct_disk_, disk::CreateDisk(w->direct_tmp_, co));
+    w->writeback_fd_ = ::open(w->direct_tmp_.c_str(), O_RDONLY | O_CLOEXEC);
+    return w;
+  }
   w->journal_path_ = JoinPath(dir_, absl::StrCat("journal/cycle-", start.cycle, ".blog"));
   ASR_RETURN_IF_ERROR(
       w->journal_.Create(w->journal_path_, start.cycle, hello.block_size, hello.virtual_size));
   return w;
 }
 
-absl::StatusOr<uint64_t> ReplicaStore::ApplySealed(const std::string& journal,
-                                                   const CycleStart& start) {
+absl::Status ReplicaStore::CommitFirstPoint(const CycleStart& start,
+                                            const std::string& replica_file) {
+  FileLock apply;
+  ASR_RETURN_IF_ERROR(apply.Lock(JoinPath(dir_, "apply.lock"), LOCK_EX));
+  absl::MutexLock l(&mu_);
+  const Clock& clock = options_.clock ? *options_.clock : Clock::Real();
+  State next = *state_;
+  next.has_replica = true;
+  next.replication_id = hello_.replication_id;
+  next.source_disk_id = hello_.source_disk_id;
+  next.virtual_size = hello_.virtual_size;
+  next.block_size = hello_.block_size;
+  next.replica_file = replica_file;
+  next.current_cycle = start.cycle;
+  next.additional_points = options_.additional_points;
+  next.interval_s = absl::ToInt64Seconds(options_.point_interval);
+  next.retention_s = absl::ToInt64Seconds(options_.retention);
+  RecoveryPoint p;
+  p.id = start.cycle;
+  p.time = clock.Now();
+  p.source_time = absl::FromUnixMicros(start.source_time_us);
+  p.app_consistent = start.app_consistent();
+  p.mode = start.mode;
+  p.latest = true;
+  next.points.assign(1, p);
+  ASR_RETURN_IF_ERROR(SaveState(dir_, next));
+  *state_ = next;
+  Hook("committed");
+  return absl::OkStatus();
+}
+
+absl::Status ReplicaStore::MarkApplying(const std::string& journal, const CycleStart& start,
+                                        int* apply_lock_fd) {
   FileLock apply;
   ASR_RETURN_IF_ERROR(apply.Lock(JoinPath(dir_, "apply.lock"), LOCK_EX));
   absl::MutexLock l(&mu_);
   const Clock& clock = options_.clock ? *options_.clock : Clock::Real();
   State& s = *state_;
-  ASR_ASSIGN_OR_RETURN(std::unique_ptr<BlockLogReader> log, BlockLogReader::Open(journal));
   // Capture the undo (the current point's contents where this cycle writes)
   // while the replica still is that point.
   std::string undo_rel;
   if (s.has_replica && options_.additional_points > 0) {
+    ASR_ASSIGN_OR_RETURN(std::unique_ptr<BlockLogReader> log, BlockLogReader::Open(journal));
     undo_rel = absl::StrCat("points/point-", s.current_cycle, "-", ++s.generation, ".blog");
     ASR_ASSIGN_OR_RETURN(auto replica, disk::OpenDisk(JoinPath(dir_, s.replica_file),
                                                       disk::OpenMode::kReadOnly));
@@ -523,21 +697,32 @@ absl::StatusOr<uint64_t> ReplicaStore::ApplySealed(const std::string& journal,
     s.source_disk_id = hello_.source_disk_id;
     s.virtual_size = hello_.virtual_size;
     s.block_size = hello_.block_size;
-    s.replica_file = options_.format == disk::DiskFormat::kVhd ? "replica.vhd" : "replica.vhdx";
+    s.replica_file = ReplicaFileName(options_.format);
   }
   s.additional_points = options_.additional_points;
   s.interval_s = absl::ToInt64Seconds(options_.point_interval);
   s.retention_s = absl::ToInt64Seconds(options_.retention);
   ASR_RETURN_IF_ERROR(SaveState(dir_, s));
   Hook("applying");
-  ASR_RETURN_IF_ERROR(FinishApply());
-  return start.cycle;
+  *apply_lock_fd = apply.Take();
+  return absl::OkStatus();
 }
 
-absl::Status ReplicaStore::FinishApply() {
+absl::Status ReplicaStore::FinishApply(const CycleWriter* kept) {
   State& s = *state_;
   const std::string journal = JoinPath(dir_, s.apply_journal);
-  ASR_ASSIGN_OR_RETURN(std::unique_ptr<BlockLogReader> log, BlockLogReader::Open(journal));
+  // The cycle's blocks and zero ranges, in order: decoded in memory, or
+  // from the journal.
+  std::vector<CycleWriter::Kept> records;
+  std::unique_ptr<BlockLogReader> log;
+  if (kept != nullptr) {
+    records = kept->kept_;
+  } else {
+    ASR_ASSIGN_OR_RETURN(log, BlockLogReader::Open(journal));
+    for (const BlockLogRecord& rec : log->records()) {
+      records.push_back({rec.type != RecordType::kBlock, rec.offset, rec.length, 0});
+    }
+  }
   const std::string replica_path = JoinPath(dir_, s.replica_file);
   std::unique_ptr<disk::VirtualDisk> replica;
   const bool fresh = !s.has_replica;
@@ -565,14 +750,21 @@ absl::Status ReplicaStore::FinishApply() {
     return absl::OkStatus();
   };
   std::string zeros;
-  for (const BlockLogRecord& rec : log->records()) {
-    if (rec.type == RecordType::kBlock) {
-      ASR_RETURN_IF_ERROR(log->ReadData(rec, &data));
+  for (size_t i = 0; i < records.size(); ++i) {
+    const CycleWriter::Kept& rec = records[i];
+    if (!rec.zero) {
+      absl::string_view bytes;
+      if (kept != nullptr) {
+        bytes = absl::string_view(kept->kept_data_).substr(rec.pos, rec.length);
+      } else {
+        ASR_RETURN_IF_ERROR(log->ReadData(log->records()[i], &data));
+        bytes = data;
+      }
       if (!batch.empty() && (batch_off + batch.size() != rec.offset || batch.size() >= kIoChunk)) {
         ASR_RETURN_IF_ERROR(flush_batch());
       }
       if (batch.empty()) batch_off = rec.offset;
-      batch += data;
+      batch.append(bytes.data(), bytes.size());
     } else {
       ASR_RETURN_IF_ERROR(flush_batch());
       if (fresh) continue;  // a new disk reads as zeros already

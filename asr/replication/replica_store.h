@@ -16,22 +16,32 @@
 //   apply.lock            flock: exclusive while a cycle is applied, shared
 //                         while points are listed or restored
 //
-// Applying cycle N (class CycleWriter, then ReplicaStore's commit):
+// The first cycle (no replica yet: the previous point is "nothing") needs
+// no journal: its blocks are written, as they arrive, straight into a new
+// replica.vhdx.tmp; CYCLE_END matches: flush, rename to replica.vhdx, fsync
+// dir, state := {idle, current: N}, ACK. A crash before the state is saved
+// leaves no replica (the temporary or renamed file is debris, deleted on
+// recovery), never a torn one.
+//
+// Applying a later cycle N (class CycleWriter, then ReplicaStore's commit):
 //
 //   [Receiving] BLOCK/ZERO_RANGE frames verified (CRC-32C, SHA-256 cycle
-//       |       digest) and appended to journal/cycle-N.blog.tmp
+//       |       digest) and appended to journal/cycle-N.blog.tmp; the
+//       |       decoded blocks are also kept in memory (up to a budget)
 //       |  CYCLE_END matches: seal, fsync, rename, fsync dir
 //       v
 //   [Sealed] ---- capture undo: the replica's current contents of every
 //       |         block the journal touches -> points/point-(N-1)-G.blog
 //       |         (skipped when no additional points are kept)
 //       |  state := {phase: applying N, journal, undo}     <- the commit point
+//       |  ACK (the point is durable: a crash from here rolls forward)
 //       v
-//   [Applying] write the journal's blocks into replica.vhdx, flush
+//   [Applying] write the blocks (from memory, else the journal) into
+//       |  replica.vhdx, flush
 //       |  prune/merge reverse deltas into new files (fsync)
 //       |  state := {phase: idle, current: N, points}
 //       v
-//   [Committed] delete the journal and unreferenced delta files; ACK
+//   [Committed] delete the journal and unreferenced delta files
 //
 // Crash recovery (on Open): phase idle -> the replica is the current
 // point; any journal, temp or unreferenced file is deleted (a cycle that
@@ -73,6 +83,7 @@
 #include "absl/time/time.h"
 #include "asr/common/clock.h"
 #include "asr/disk/virtual_disk.h"
+#include "asr/replication/block_codec.h"
 #include "asr/replication/block_log.h"
 #include "asr/replication/protocol.h"
 
@@ -87,7 +98,9 @@ struct ReplicaOptions {
   uint32_t disk_block_size = 2 << 20;           // allocation unit of a new replica
   // Test hook: called at named steps of an apply ("sealed", "undo",
   // "applying", "apply-write" after each write into the replica, "applied",
-  // "committed") so tests can inject failures (e.g. kill the process).
+  // "committed"; for a first cycle "direct-write" after each write into the
+  // new replica, "direct-flushed", "direct-renamed", "committed") so tests
+  // can inject failures (e.g. kill the process).
   std::function<void(const char* step)> step_hook;
 };
 
@@ -116,18 +129,37 @@ class ReplicaStore;
 // One cycle being received. Thread safety: one thread.
 class CycleWriter {
  public:
-  ~CycleWriter();  // an uncommitted cycle is discarded
-  // Verifies and journals one BLOCK frame's payload (header + data).
+  ~CycleWriter();  // an uncommitted cycle is discarded; a durable one is applied
+  // Verifies and records one BLOCK frame's payload (header + data).
   absl::Status AddBlock(const std::string& frame_payload);
   absl::Status AddZeroRange(const ZeroRange& z);
   // Verifies totals and digest, then seals, applies and commits the point
   // (see the diagram). Returns the new point's id.
   absl::StatusOr<uint64_t> Commit(const CycleEnd& end);
 
+  // Commit in two halves, so that the ACK need not wait for the apply:
+  // CommitDurable returns once the point survives a crash (a first cycle:
+  // fully committed; a later one: past the commit point, rolled forward by
+  // recovery); FinishApply then writes the replica and commits the state.
+  absl::StatusOr<uint64_t> CommitDurable(const CycleEnd& end);
+  absl::Status FinishApply();
+
  private:
   friend class ReplicaStore;
+  // A block or zero range kept in memory for the apply.
+  struct Kept {
+    bool zero = false;
+    uint64_t offset = 0;
+    uint64_t length = 0;
+    size_t pos = 0;  // of the data in kept_data_
+  };
+
   CycleWriter(ReplicaStore* store, const CycleStart& start);
   absl::Status CheckRange(uint64_t offset, uint64_t length) const;
+  absl::Status DirectWrite(uint64_t offset, const uint8_t* data, size_t length);
+  absl::Status FlushDirectBatch();
+  absl::StatusOr<uint64_t> CommitDirect();
+  void DiscardDirect();
 
   ReplicaStore* store_;
   CycleStart start_;
@@ -138,6 +170,21 @@ class CycleWriter {
   Sha256Stream digest_;
   uint64_t blocks_ = 0, zero_ranges_ = 0, raw_bytes_ = 0;
   std::string scratch_;
+  BlockDecompressor decoder_;
+  // Later cycles: the decoded blocks, while they fit the budget.
+  bool keep_ = true;
+  std::vector<Kept> kept_;
+  std::string kept_data_;
+  // First cycle: the new replica, written directly.
+  bool direct_ = false;
+  std::unique_ptr<disk::VirtualDisk> direct_disk_;
+  std::string direct_tmp_, direct_file_;
+  std::string batch_;
+  uint64_t batch_off_ = 0;
+  int writeback_fd_ = -1;        // the new replica, to start writeback early
+  uint64_t unsynced_bytes_ = 0;  // written since the last writeback kick
+  int apply_lock_fd_ = -1;       // held from the commit point to the end of the apply
+  bool durable_ = false;         // past the commit point
   bool done_ = false;
 };
 
@@ -171,8 +218,14 @@ class ReplicaStore {
   friend class CycleWriter;
   ReplicaStore(std::string dir, ReplicaOptions options);
   absl::Status Recover();
-  absl::StatusOr<uint64_t> ApplySealed(const std::string& journal, const CycleStart& start);
-  absl::Status FinishApply() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Seals' aftermath: undo capture and the commit point (state applying).
+  // Takes the apply lock into *apply_lock_fd (released by FinishApply).
+  absl::Status MarkApplying(const std::string& journal, const CycleStart& start,
+                            int* apply_lock_fd);
+  // The apply; `kept` (may be null) holds the journal's blocks decoded.
+  absl::Status FinishApply(const CycleWriter* kept) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Commits a first cycle written directly into `replica_file`.
+  absl::Status CommitFirstPoint(const CycleStart& start, const std::string& replica_file);
   void Hook(const char* step) const;
 
   const std::string dir_;
