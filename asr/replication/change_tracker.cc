@@ -1,5 +1,11 @@
 #include "asr/replication/change_tracker.h"
 
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include "absl/strings/str_cat.h"
 #include "asr/common/crc32c.h"
 #include "asr/common/file_util.h"
@@ -46,6 +52,18 @@ absl::StatusOr<std::unique_ptr<ChangeTracker>> ChangeTracker::Open(const std::st
   ASR_RETURN_IF_ERROR(t->Load());
   absl::MutexLock l(&t->mu_);
   ASR_RETURN_IF_ERROR(t->PersistLocked(/*in_use=*/true));
+  return t;
+}
+
+absl::StatusOr<std::unique_ptr<ChangeTracker>> ChangeTracker::OpenForCycle(
+    const std::string& disk_path, uint64_t virtual_size, uint32_t block_size) {
+  if (block_size == 0 || virtual_size == 0) {
+    return absl::InvalidArgumentError("change tracker needs a disk size and a block size");
+  }
+  std::unique_ptr<ChangeTracker> t(
+      new ChangeTracker(TrackerPath(disk_path), virtual_size, block_size));
+  t->cycle_only_ = true;
+  ASR_RETURN_IF_ERROR(t->Load());
   return t;
 }
 
@@ -96,6 +114,7 @@ absl::Status ChangeTracker::Load() {
 }
 
 absl::Status ChangeTracker::PersistLocked(bool in_use) {
+  if (cycle_only_) in_use = false;
   ByteWriter w;
   w.Bytes(kMagic, 8);
   w.U32(in_use ? kStateInUse : kStateClean);
@@ -107,6 +126,25 @@ absl::Status ChangeTracker::PersistLocked(bool in_use) {
   w.Bytes(current_.data(), current_.size() * 8);
   w.Bytes(pending_.data(), pending_.size() * 8);
   w.U32(Crc32c(w.data().data(), w.data().size()));
+  if (cycle_only_) {
+    // Atomic but not forced to disk: after a power loss the file is the old
+    // map (its blocks are resent) or fails its checksum (NEEDS SCAN).
+    std::string tmp = absl::StrCat(path_, ".tmp.", ::getpid());
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("cannot create ", tmp));
+    absl::Status st = WriteAll(fd, w.data(), tmp);
+    ::close(fd);
+    if (!st.ok()) {
+      ::unlink(tmp.c_str());
+      return st;
+    }
+    if (::rename(tmp.c_str(), path_.c_str()) != 0) {
+      int err = errno;
+      ::unlink(tmp.c_str());
+      return ErrnoToStatus(err, absl::StrCat("cannot rename ", tmp, " to ", path_));
+    }
+    return absl::OkStatus();
+  }
   return WriteFileAtomically(path_, w.data());
 }
 
@@ -119,6 +157,10 @@ absl::Status ChangeTracker::RecordWrite(uint64_t offset, uint64_t length) {
   if (length == 0) return absl::OkStatus();
   absl::MutexLock l(&mu_);
   if (closed_) return absl::FailedPreconditionError("change tracker is closed");
+  if (cycle_only_) {
+    return absl::FailedPreconditionError(
+        "change tracker was opened for a replication cycle only; it records no writes");
+  }
   uint64_t first = offset / block_size_;
   uint64_t last = (offset + length - 1) / block_size_;
   for (uint64_t b = first; b <= last; ++b) current_[b / 64] |= 1ull << (b % 64);
@@ -149,7 +191,7 @@ absl::StatusOr<std::vector<uint64_t>> ChangeTracker::BeginCycle() {
     pending_[i] |= current_[i];
     current_[i] = 0;
   }
-  ASR_RETURN_IF_ERROR(PersistLocked(true));
+  if (!cycle_only_) ASR_RETURN_IF_ERROR(PersistLocked(true));
   std::vector<uint64_t> out;
   for (size_t i = 0; i < pending_.size(); ++i) {
     uint64_t w = pending_[i];
@@ -183,6 +225,7 @@ absl::Status ChangeTracker::Close() {
   absl::MutexLock l(&mu_);
   if (closed_) return absl::OkStatus();
   closed_ = true;
+  if (cycle_only_) return absl::OkStatus();  // CommitCycle wrote what changed
   return PersistLocked(false);
 }
 

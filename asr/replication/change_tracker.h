@@ -53,6 +53,13 @@ class ChangeTracker {
   static absl::StatusOr<std::unique_ptr<ChangeTracker>> Open(const std::string& disk_path,
                                                              uint64_t virtual_size,
                                                              uint32_t block_size);
+  // Opens the map for one replication cycle by a process that records no
+  // writes (a sender that is not the host): the map is not marked in use
+  // (nobody else may have it open meanwhile, as with Open), RecordWrite is
+  // refused, and only CommitCycle writes the file. A crash before that
+  // leaves the file as it was: its blocks are resent, never missed.
+  static absl::StatusOr<std::unique_ptr<ChangeTracker>> OpenForCycle(
+      const std::string& disk_path, uint64_t virtual_size, uint32_t block_size);
   ~ChangeTracker();  // closes cleanly when Close() was not called (ignoring errors)
 
   // Records a guest write of [offset, offset+length). InvalidArgument past
@@ -95,6 +102,7 @@ class ChangeTracker {
   bool needs_scan_ ABSL_GUARDED_BY(mu_) = false;
   std::string reason_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool cycle_only_ = false;  // OpenForCycle
 };
 
 }  // namespace asr::replication

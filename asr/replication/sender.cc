@@ -258,8 +258,10 @@ class CycleSender {
     ChangeTracker* tracker = opts_.tracker;
     if (tracker == nullptr && opts_.use_tracker_file && mode_ != CycleMode::kDifferencing) {
       if (mode_ != CycleMode::kTracked || PathExists(TrackerPath(path_))) {
-        ASR_ASSIGN_OR_RETURN(own_tracker_,
-                             ChangeTracker::Open(path_, disk_->virtual_size(), block_size_));
+        // This process records no writes: the map need not be marked in
+        // use (two fewer durable rewrites of it per cycle).
+        ASR_ASSIGN_OR_RETURN(own_tracker_, ChangeTracker::OpenForCycle(
+                                               path_, disk_->virtual_size(), block_size_));
         tracker = own_tracker_.get();
       }
     }
@@ -510,9 +512,12 @@ class CycleSender {
           "protocol violation: receiver acknowledged cycle ", r.cycle, " for cycle ", cycle_));
     }
     stats_.point_id = r.point_id;
-    ASR_RETURN_IF_ERROR(SaveManifest(ManifestPath(path_), new_manifest_));
-    if (::unlink(PendingManifestPath(path_).c_str()) != 0 && errno != ENOENT) {
-      return ErrnoToStatus(errno, PendingManifestPath(path_));
+    // The pending state (durable since SealStep) becomes the committed one.
+    // No fsync: should a power loss undo the rename, the next cycle adopts
+    // the pending state when the receiver reports this point (ChooseBase).
+    if (::rename(PendingManifestPath(path_).c_str(), ManifestPath(path_).c_str()) != 0) {
+      return ErrnoToStatus(errno, absl::StrCat("cannot rename ", PendingManifestPath(path_),
+                                               " to ", ManifestPath(path_)));
     }
     if (tracker_ != nullptr) {
       ASR_RETURN_IF_ERROR(tracker_->CommitCycle(plan_.full_coverage));

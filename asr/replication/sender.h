@@ -36,7 +36,7 @@
 //   [Seal]       save DISK.asrrepl.pending; CYCLE_END
 //      |
 //      v
-//   [Ack]        CYCLE_ACK ok -> DISK.asrrepl := pending; tracker commits
+//   [Ack]        CYCLE_ACK ok -> rename pending to DISK.asrrepl; tracker commits
 //                anything else -> error (pending kept; the tracker keeps its
 //                pending blocks, so the next cycle resends them)
 //
