@@ -32,6 +32,25 @@ void BlockCompressor::Encode(const uint8_t* data, size_t size, EncodedBlock* out
   out->payload.assign(reinterpret_cast<const char*>(data), size);
 }
 
+absl::string_view BlockCompressor::EncodeView(const uint8_t* data, size_t size,
+                                              BlockCodec* codec) {
+  if (cctx_ != nullptr) {
+    size_t bound = ZSTD_compressBound(size);
+    if (buf_size_ < bound) {
+      buf_.reset(new char[bound]);
+      buf_size_ = bound;
+    }
+    size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(cctx_), buf_.get(), bound, data, size,
+                                 level_);
+    if (!ZSTD_isError(n) && n < size) {
+      *codec = BlockCodec::kZstd;
+      return absl::string_view(buf_.get(), n);
+    }
+  }
+  *codec = BlockCodec::kRaw;
+  return absl::string_view(reinterpret_cast<const char*>(data), size);
+}
+
 absl::Status DecodeBlock(uint8_t codec, absl::string_view payload, size_t raw_size,
                          std::string* out) {
   switch (static_cast<BlockCodec>(codec)) {

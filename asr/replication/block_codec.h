@@ -10,6 +10,7 @@
 #define ASR_REPLICATION_BLOCK_CODEC_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
@@ -39,10 +40,15 @@ class BlockCompressor {
   BlockCompressor& operator=(const BlockCompressor&) = delete;
 
   void Encode(const uint8_t* data, size_t size, EncodedBlock* out);
+  // As Encode, without copies: the result views this compressor's buffer
+  // (valid until the next call) or, for kRaw, `data` itself.
+  absl::string_view EncodeView(const uint8_t* data, size_t size, BlockCodec* codec);
 
  private:
   int level_;
   void* cctx_ = nullptr;  // ZSTD_CCtx
+  std::unique_ptr<char[]> buf_;
+  size_t buf_size_ = 0;
 };
 
 // Decodes `payload` into exactly `raw_size` bytes at *out. DataLoss when the

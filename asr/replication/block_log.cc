@@ -90,6 +90,14 @@ absl::Status BlockLogWriter::AppendZero(uint64_t offset, uint64_t length) {
   return absl::OkStatus();
 }
 
+absl::Status BlockLogWriter::AppendGroup(uint64_t first_offset, uint64_t raw_bytes,
+                                         absl::string_view group_payload) {
+  ASR_RETURN_IF_ERROR(Append(RecordType::kGroup, first_offset, raw_bytes, 0, 0, group_payload));
+  ++records_;
+  raw_bytes_ += raw_bytes;
+  return absl::OkStatus();
+}
+
 absl::Status BlockLogWriter::Seal(const Digest& digest) {
   ASR_RETURN_IF_ERROR(Append(RecordType::kSeal, records_, raw_bytes_, 0, 0,
                              absl::string_view(reinterpret_cast<const char*>(digest.data()),
@@ -168,7 +176,8 @@ absl::StatusOr<std::unique_ptr<BlockLogReader>> BlockLogReader::Open(const std::
       ASR_RETURN_IF_ERROR(r->ReadPayload(rec, &d));
       std::memcpy(r->digest_.data(), d.data(), 32);
       sealed = true;
-    } else if (rec.type == RecordType::kBlock || rec.type == RecordType::kZero) {
+    } else if (rec.type == RecordType::kBlock || rec.type == RecordType::kZero ||
+               rec.type == RecordType::kGroup) {
       r->records_.push_back(rec);
     } else {
       return corrupt(absl::StrCat("unknown record type ", type));

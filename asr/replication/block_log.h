@@ -36,7 +36,9 @@
 
 namespace asr::replication {
 
-enum class RecordType : uint8_t { kBlock = 1, kZero = 2, kSeal = 3 };
+// kGroup: a cycle journal's copy of a BLOCK_GROUP frame's payload
+// (protocol.h), offset = its first block's, length = its raw bytes.
+enum class RecordType : uint8_t { kBlock = 1, kZero = 2, kSeal = 3, kGroup = 4 };
 
 struct BlockLogRecord {
   RecordType type = RecordType::kBlock;
@@ -63,6 +65,8 @@ class BlockLogWriter {
   absl::Status AppendBlock(uint64_t offset, uint64_t length, uint8_t codec, uint32_t raw_crc,
                            absl::string_view payload);
   absl::Status AppendZero(uint64_t offset, uint64_t length);
+  absl::Status AppendGroup(uint64_t first_offset, uint64_t raw_bytes,
+                           absl::string_view group_payload);
   // Appends the seal, fsyncs, renames to `path`, fsyncs the directory.
   absl::Status Seal(const Digest& digest);
   // Removes the temporary file.
@@ -94,7 +98,7 @@ class BlockLogReader {
   uint32_t block_size() const { return block_size_; }
   uint64_t virtual_size() const { return virtual_size_; }
   const Digest& digest() const { return digest_; }
-  // The block and zero records, in file order (the seal excluded).
+  // The block, group and zero records, in file order (the seal excluded).
   const std::vector<BlockLogRecord>& records() const { return records_; }
 
   // Reads a record's stored payload (verifying payload_crc).

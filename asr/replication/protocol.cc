@@ -52,6 +52,7 @@ const char* FrameTypeName(FrameType t) {
     case FrameType::kCycleEnd: return "CYCLE_END";
     case FrameType::kCycleAck: return "CYCLE_ACK";
     case FrameType::kError: return "ERROR";
+    case FrameType::kBlockGroup: return "BLOCK_GROUP";
   }
   return "UNKNOWN";
 }
@@ -86,6 +87,19 @@ std::string EncodeFrame(FrameType type, const std::string& payload, uint8_t flag
   Store32(h + 16, Crc32c(h, 16));
   out += payload;
   return out;
+}
+
+void AppendFrame(std::string* out, FrameType type, absl::string_view head,
+                 absl::string_view body) {
+  uint8_t h[kFrameHeaderSize] = {};
+  Store32(h, kFrameMagic);
+  h[4] = static_cast<uint8_t>(type);
+  Store32(h + 8, static_cast<uint32_t>(head.size() + body.size()));
+  Store32(h + 12, Crc32cExtend(Crc32c(head.data(), head.size()), body.data(), body.size()));
+  Store32(h + 16, Crc32c(h, 16));
+  out->append(reinterpret_cast<const char*>(h), sizeof(h));
+  out->append(head.data(), head.size());
+  out->append(body.data(), body.size());
 }
 
 absl::StatusOr<Frame> ReadFrame(net::ByteStream& stream) {
@@ -250,6 +264,36 @@ absl::StatusOr<CycleReply> CycleReply::Decode(const Frame& f) {
     return Malformed(f.type);
   }
   return c;
+}
+
+void EncodeBlockGroupHeader(const BlockGroupHeader& h, std::string* out) {
+  ByteWriter w;
+  w.U32(static_cast<uint32_t>(h.blocks.size()));
+  w.U8(h.codec);
+  w.U32(h.raw_crc);
+  for (const BlockGroupEntry& b : h.blocks) {
+    w.U64(b.offset);
+    w.U32(b.length);
+  }
+  out->append(w.data());
+}
+
+absl::StatusOr<BlockGroupHeader> DecodeBlockGroupHeader(absl::string_view payload) {
+  ByteReader r(payload);
+  BlockGroupHeader h;
+  uint32_t count = 0;
+  if (!r.U32(&count) || !r.U8(&h.codec) || !r.U32(&h.raw_crc) || count == 0 ||
+      count > kMaxGroupBlocks) {
+    return Malformed(FrameType::kBlockGroup);
+  }
+  h.blocks.resize(count);
+  for (BlockGroupEntry& b : h.blocks) {
+    if (!r.U64(&b.offset) || !r.U32(&b.length)) return Malformed(FrameType::kBlockGroup);
+    h.raw_bytes += b.length;
+  }
+  if (h.raw_bytes > kMaxPayload) return Malformed(FrameType::kBlockGroup);
+  h.data_pos = payload.size() - r.Rest().size();
+  return h;
 }
 
 void EncodeBlockHeader(const BlockHeader& h, uint8_t out[kBlockHeaderSize]) {

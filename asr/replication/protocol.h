@@ -21,11 +21,19 @@
 //                   source_time_us}
 //   R: CYCLE_READY {status, message}
 //   S: BLOCK {offset, length, codec, raw_crc32c, payload}      (0..n)
+//      BLOCK_GROUP {count, codec, raw_crc32c, count x {offset, length},
+//                   payload}                  (0..n; version 2 and later)
 //      ZERO_RANGE {offset, length}                             (0..n)
 //   S: CYCLE_END {blocks, zero_ranges, raw_bytes, cycle_digest}
 //   R: CYCLE_ACK {status, message, cycle, point_id}   -- only after the
 //                                                        point is durable
 //   (S may start another CYCLE_START or close the stream.)
+//
+// A BLOCK_GROUP carries several whole blocks (adjacent or not) compressed
+// together as one zstd frame, which compresses better and faster than one
+// frame per block; raw_crc32c covers all their bytes in order. For the
+// cycle digest and the CYCLE_END counts it stands for its blocks, each as a
+// BLOCK would. Senders use it only when HELLO_REPLY's version is 2 or more.
 //
 // cycle_digest is SHA-256 over, for each BLOCK in order, offset|length|
 // SHA-256(raw data), and for each ZERO_RANGE "Z"|offset|length. The receiver
@@ -41,16 +49,18 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "asr/net/stream.h"
 #include "asr/replication/digest.h"
 
 namespace asr::replication {
 
 inline constexpr uint32_t kFrameMagic = 0x46525341;  // "ASRF"
-inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr uint32_t kProtocolVersion = 2;  // 2: BLOCK_GROUP
 inline constexpr uint32_t kMinProtocolVersion = 1;
 inline constexpr size_t kFrameHeaderSize = 20;
 inline constexpr uint32_t kMaxPayload = 16u << 20;
@@ -67,6 +77,7 @@ enum class FrameType : uint8_t {
   kCycleEnd = 7,
   kCycleAck = 8,
   kError = 9,
+  kBlockGroup = 10,
 };
 const char* FrameTypeName(FrameType t);
 
@@ -83,6 +94,11 @@ struct Frame {
 
 // Encodes a frame header + payload into one buffer.
 std::string EncodeFrame(FrameType type, const std::string& payload, uint8_t flags = 0);
+
+// Appends the frame whose payload is `head` followed by `body` to *out
+// (the same bytes as EncodeFrame of their concatenation, without the copy).
+void AppendFrame(std::string* out, FrameType type, absl::string_view head,
+                 absl::string_view body);
 
 // Reads one frame. OutOfRange when the peer closed cleanly before it;
 // DataLoss for a bad magic or checksum (also when a plain client speaks
@@ -165,6 +181,24 @@ inline constexpr size_t kBlockHeaderSize = 17;
 void EncodeBlockHeader(const BlockHeader& h, uint8_t out[kBlockHeaderSize]);
 // Parses the header at the start of a BLOCK payload; the rest is the data.
 absl::StatusOr<BlockHeader> DecodeBlockHeader(const std::string& payload);
+
+struct BlockGroupEntry {
+  uint64_t offset = 0;
+  uint32_t length = 0;
+};
+struct BlockGroupHeader {
+  uint8_t codec = 0;
+  uint32_t raw_crc = 0;  // of all the blocks' bytes, in order
+  std::vector<BlockGroupEntry> blocks;
+  uint64_t raw_bytes = 0;  // the sum of the lengths
+  size_t data_pos = 0;     // where the encoded data starts in the payload
+};
+inline constexpr uint32_t kMaxGroupBlocks = 4096;
+// Appends a BLOCK_GROUP payload's header (the data follows it) to *out.
+void EncodeBlockGroupHeader(const BlockGroupHeader& h, std::string* out);
+// Parses a BLOCK_GROUP payload's header; InvalidArgument when malformed, or
+// when it announces more than kMaxGroupBlocks blocks or kMaxPayload bytes.
+absl::StatusOr<BlockGroupHeader> DecodeBlockGroupHeader(absl::string_view payload);
 
 struct ZeroRange {
   uint64_t offset = 0;

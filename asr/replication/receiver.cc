@@ -1,5 +1,7 @@
 #include "asr/replication/receiver.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "asr/common/status_macros.h"
 
@@ -33,6 +35,7 @@ absl::Status ServeConnection(net::ByteStream& stream, ReplicaStore& store,
   absl::StatusOr<Hello> hello = Hello::Decode(*f);
   HelloReply reply;
   reply.status = hello.ok() ? store.CheckHello(*hello) : hello.status();
+  if (hello.ok()) reply.version = std::min(kProtocolVersion, hello->max_version);
   ReplicaInfo info = store.info();
   reply.has_replica = info.has_replica;
   reply.replication_id = info.replication_id;
@@ -63,6 +66,9 @@ absl::Status ServeConnection(net::ByteStream& stream, ReplicaStore& store,
       if (!fr.ok()) return fr.status();
       if (fr->type == FrameType::kBlock) {
         if (failed.ok()) failed = (*cycle)->AddBlock(fr->payload);
+        if (absl::IsInvalidArgument(failed)) return Violation(stream, failed);
+      } else if (fr->type == FrameType::kBlockGroup) {
+        if (failed.ok()) failed = (*cycle)->AddBlockGroup(fr->payload);
         if (absl::IsInvalidArgument(failed)) return Violation(stream, failed);
       } else if (fr->type == FrameType::kZeroRange) {
         absl::StatusOr<ZeroRange> z = ZeroRange::Decode(*fr);

@@ -243,6 +243,49 @@ std::string ReplicaFileName(disk::DiskFormat format) {
   return format == disk::DiskFormat::kVhd ? "replica.vhd" : "replica.vhdx";
 }
 
+// Decodes a BLOCK_GROUP payload's data (header `h`) into the h.raw_bytes
+// bytes at `out`, verifying its checksum.
+absl::Status DecodeGroupData(absl::string_view payload, const BlockGroupHeader& h,
+                             BlockDecompressor& dec, uint8_t* out) {
+  ASR_RETURN_IF_ERROR(dec.Decode(h.codec, payload.substr(h.data_pos), out, h.raw_bytes));
+  if (Crc32c(out, h.raw_bytes) != h.raw_crc) {
+    return absl::DataLossError(absl::StrCat("block group at offset ",
+                                            h.blocks.empty() ? 0 : h.blocks[0].offset,
+                                            " fails its checksum after decoding"));
+  }
+  return absl::OkStatus();
+}
+
+// Calls on_block(offset, data, length) and on_zero(offset, length) for the
+// records of a cycle journal, in order, groups expanded into their blocks.
+absl::Status ForEachJournalEntry(
+    const BlockLogReader& log,
+    const std::function<absl::Status(uint64_t, const uint8_t*, uint64_t)>& on_block,
+    const std::function<absl::Status(uint64_t, uint64_t)>& on_zero) {
+  BlockDecompressor dec;
+  std::string data, payload;
+  for (const BlockLogRecord& rec : log.records()) {
+    if (rec.type == RecordType::kZero) {
+      ASR_RETURN_IF_ERROR(on_zero(rec.offset, rec.length));
+    } else if (rec.type == RecordType::kBlock) {
+      ASR_RETURN_IF_ERROR(log.ReadData(rec, &data));
+      ASR_RETURN_IF_ERROR(
+          on_block(rec.offset, reinterpret_cast<const uint8_t*>(data.data()), data.size()));
+    } else {
+      ASR_RETURN_IF_ERROR(log.ReadPayload(rec, &payload));
+      ASR_ASSIGN_OR_RETURN(BlockGroupHeader h, DecodeBlockGroupHeader(payload));
+      data.resize(h.raw_bytes);
+      uint8_t* p = reinterpret_cast<uint8_t*>(data.data());
+      ASR_RETURN_IF_ERROR(DecodeGroupData(payload, h, dec, p));
+      for (const BlockGroupEntry& b : h.blocks) {
+        ASR_RETURN_IF_ERROR(on_block(b.offset, p, b.length));
+        p += b.length;
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 disk::DiskFormat FormatForPath(const std::string& path) {
   auto ends = [&](absl::string_view s) { return absl::EndsWith(path, s); };
   if (ends(".vhd") || ends(".VHD")) return disk::DiskFormat::kVhd;
@@ -301,12 +344,15 @@ absl::Status CycleWriter::CheckRange(uint64_t offset, uint64_t length) const {
 }
 
 absl::Status CycleWriter::FlushDirectBatch() {
-  if (batch_.empty()) return absl::OkStatus();
-  ASR_RETURN_IF_ERROR(direct_disk_->WriteAt(
-      batch_off_,
-      absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(batch_.data()), batch_.size())));
-  unsynced_bytes_ += batch_.size();
-  batch_.clear();
+  if (!batch_.empty()) {
+    ASR_RETURN_IF_ERROR(direct_disk_->WriteAt(
+        batch_off_,
+        absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(batch_.data()), batch_.size())));
+    unsynced_bytes_ += batch_.size();
+    batch_.clear();
+  } else if (unsynced_bytes_ == 0) {
+    return absl::OkStatus();
+  }
   store_->Hook("direct-write");
   if (unsynced_bytes_ >= kWritebackEvery && writeback_fd_ >= 0) {
     // Asynchronous: only starts writing the dirty pages back.
@@ -320,8 +366,41 @@ absl::Status CycleWriter::DirectWrite(uint64_t offset, const uint8_t* data, size
   if (!batch_.empty() && (batch_off_ + batch_.size() != offset || batch_.size() >= kIoChunk)) {
     ASR_RETURN_IF_ERROR(FlushDirectBatch());
   }
+  if (batch_.empty() && length >= kIoChunk) {  // large enough on its own: no copy
+    ASR_RETURN_IF_ERROR(direct_disk_->WriteAt(offset, absl::MakeConstSpan(data, length)));
+    unsynced_bytes_ += length;
+    batch_off_ = offset;
+    return FlushDirectBatch();  // the hook and the writeback kick
+  }
   if (batch_.empty()) batch_off_ = offset;
   batch_.append(reinterpret_cast<const char*>(data), length);
+  return absl::OkStatus();
+}
+
+uint8_t* CycleWriter::RawBuffer(size_t n) {
+  if (!direct_ && keep_ && kept_data_.size() + n <= kKeepLimit) {
+    size_t pos = kept_data_.size();
+    kept_data_.resize(pos + n);
+    return reinterpret_cast<uint8_t*>(kept_data_.data()) + pos;
+  }
+  if (!direct_ && keep_) {
+    keep_ = false;  // over the budget: the apply reads the journal
+    kept_.clear();
+    std::string().swap(kept_data_);
+  }
+  if (scratch_.size() < n) scratch_.resize(n);
+  return reinterpret_cast<uint8_t*>(scratch_.data());
+}
+
+absl::Status CycleWriter::AcceptBlock(uint64_t offset, const uint8_t* raw, uint32_t length) {
+  DigestBlock(digest_, offset, length, BlockDigest(raw, length));
+  ++blocks_;
+  raw_bytes_ += length;
+  if (direct_) return DirectWrite(offset, raw, length);
+  if (keep_) {
+    kept_.push_back({false, offset, length,
+                     static_cast<size_t>(raw - reinterpret_cast<const uint8_t*>(kept_data_.data()))});
+  }
   return absl::OkStatus();
 }
 
@@ -334,31 +413,34 @@ absl::Status CycleWriter::AddBlock(const std::string& payload) {
   }
   absl::string_view data = absl::string_view(payload).substr(kBlockHeaderSize);
   // Decode once, into where the block is kept (or a scratch buffer).
-  uint8_t* raw;
-  if (!direct_ && keep_ && kept_data_.size() + h.length <= kKeepLimit) {
-    size_t pos = kept_data_.size();
-    kept_data_.resize(pos + h.length);
-    raw = reinterpret_cast<uint8_t*>(kept_data_.data()) + pos;
-    kept_.push_back({false, h.offset, h.length, pos});
-  } else {
-    if (!direct_ && keep_) {
-      keep_ = false;  // over the budget: the apply reads the journal
-      kept_.clear();
-      std::string().swap(kept_data_);
-    }
-    if (scratch_.size() < h.length) scratch_.resize(h.length);
-    raw = reinterpret_cast<uint8_t*>(scratch_.data());
-  }
+  uint8_t* raw = RawBuffer(h.length);
   ASR_RETURN_IF_ERROR(decoder_.Decode(h.codec, data, raw, h.length));
   if (Crc32c(raw, h.length) != h.raw_crc) {
     return absl::DataLossError(
         absl::StrCat("block at offset ", h.offset, " fails its checksum after decoding"));
   }
-  DigestBlock(digest_, h.offset, h.length, BlockDigest(raw, h.length));
-  ++blocks_;
-  raw_bytes_ += h.length;
-  if (direct_) return DirectWrite(h.offset, raw, h.length);
+  ASR_RETURN_IF_ERROR(AcceptBlock(h.offset, raw, h.length));
+  if (direct_) return absl::OkStatus();
   return journal_.AppendBlock(h.offset, h.length, h.codec, h.raw_crc, data);
+}
+
+absl::Status CycleWriter::AddBlockGroup(const std::string& payload) {
+  ASR_ASSIGN_OR_RETURN(BlockGroupHeader h, DecodeBlockGroupHeader(payload));
+  for (const BlockGroupEntry& b : h.blocks) {
+    ASR_RETURN_IF_ERROR(CheckRange(b.offset, b.length));
+    if (b.length != BlockLen(b.offset, block_size_, virtual_size_)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "protocol violation: block at ", b.offset, " has ", b.length, " bytes"));
+    }
+  }
+  uint8_t* raw = RawBuffer(h.raw_bytes);
+  ASR_RETURN_IF_ERROR(DecodeGroupData(payload, h, decoder_, raw));
+  for (const BlockGroupEntry& b : h.blocks) {
+    ASR_RETURN_IF_ERROR(AcceptBlock(b.offset, raw, b.length));
+    raw += b.length;
+  }
+  if (direct_) return absl::OkStatus();
+  return journal_.AppendGroup(h.blocks[0].offset, h.raw_bytes, payload);
 }
 
 absl::Status CycleWriter::AddZeroRange(const ZeroRange& z) {
@@ -667,21 +749,18 @@ absl::Status ReplicaStore::MarkApplying(const std::string& journal, const CycleS
       return undo.AppendBlock(off, len, static_cast<uint8_t>(enc.codec), Crc32c(p, len),
                               enc.payload);
     };
-    for (const BlockLogRecord& rec : log->records()) {
-      if (rec.type == RecordType::kBlock) {
-        ASR_RETURN_IF_ERROR(capture(rec.offset));
-      } else {
-        // Only blocks the replica holds can change when zeroed.
-        ASR_RETURN_IF_ERROR(ForPresent(
-            *replica, rec.offset, rec.length, [&](uint64_t o, uint64_t n) -> absl::Status {
-              uint64_t first = o / s.block_size, last = (o + n - 1) / s.block_size;
-              for (uint64_t b = first; b <= last; ++b) {
-                ASR_RETURN_IF_ERROR(capture(b * s.block_size));
-              }
-              return absl::OkStatus();
-            }));
-      }
-    }
+    ASR_RETURN_IF_ERROR(ForEachJournalEntry(
+        *log, [&](uint64_t off, const uint8_t*, uint64_t) { return capture(off); },
+        [&](uint64_t off, uint64_t len) {
+          // Only blocks the replica holds can change when zeroed.
+          return ForPresent(*replica, off, len, [&](uint64_t o, uint64_t n) -> absl::Status {
+            uint64_t first = o / s.block_size, last = (o + n - 1) / s.block_size;
+            for (uint64_t b = first; b <= last; ++b) {
+              ASR_RETURN_IF_ERROR(capture(b * s.block_size));
+            }
+            return absl::OkStatus();
+          });
+        }));
     ASR_RETURN_IF_ERROR(undo.Seal(kZeroDigest));
     ASR_RETURN_IF_ERROR(replica->Close());
     Hook("undo");
@@ -711,18 +790,6 @@ absl::Status ReplicaStore::MarkApplying(const std::string& journal, const CycleS
 absl::Status ReplicaStore::FinishApply(const CycleWriter* kept) {
   State& s = *state_;
   const std::string journal = JoinPath(dir_, s.apply_journal);
-  // The cycle's blocks and zero ranges, in order: decoded in memory, or
-  // from the journal.
-  std::vector<CycleWriter::Kept> records;
-  std::unique_ptr<BlockLogReader> log;
-  if (kept != nullptr) {
-    records = kept->kept_;
-  } else {
-    ASR_ASSIGN_OR_RETURN(log, BlockLogReader::Open(journal));
-    for (const BlockLogRecord& rec : log->records()) {
-      records.push_back({rec.type != RecordType::kBlock, rec.offset, rec.length, 0});
-    }
-  }
   const std::string replica_path = JoinPath(dir_, s.replica_file);
   std::unique_ptr<disk::VirtualDisk> replica;
   const bool fresh = !s.has_replica;
@@ -738,7 +805,7 @@ absl::Status ReplicaStore::FinishApply(const CycleWriter* kept) {
     ASR_ASSIGN_OR_RETURN(replica, disk::OpenDisk(replica_path, disk::OpenMode::kReadWrite));
   }
   // Redo: adjacent blocks are written together.
-  std::string batch, data;
+  std::string batch;
   uint64_t batch_off = 0;
   auto flush_batch = [&]() -> absl::Status {
     if (batch.empty()) return absl::OkStatus();
@@ -750,41 +817,47 @@ absl::Status ReplicaStore::FinishApply(const CycleWriter* kept) {
     return absl::OkStatus();
   };
   std::string zeros;
-  for (size_t i = 0; i < records.size(); ++i) {
-    const CycleWriter::Kept& rec = records[i];
-    if (!rec.zero) {
-      absl::string_view bytes;
-      if (kept != nullptr) {
-        bytes = absl::string_view(kept->kept_data_).substr(rec.pos, rec.length);
-      } else {
-        ASR_RETURN_IF_ERROR(log->ReadData(log->records()[i], &data));
-        bytes = data;
-      }
-      if (!batch.empty() && (batch_off + batch.size() != rec.offset || batch.size() >= kIoChunk)) {
-        ASR_RETURN_IF_ERROR(flush_batch());
-      }
-      if (batch.empty()) batch_off = rec.offset;
-      batch.append(bytes.data(), bytes.size());
-    } else {
+  auto on_block = [&](uint64_t off, const uint8_t* p, uint64_t n) -> absl::Status {
+    if (!batch.empty() && (batch_off + batch.size() != off || batch.size() >= kIoChunk)) {
       ASR_RETURN_IF_ERROR(flush_batch());
-      if (fresh) continue;  // a new disk reads as zeros already
-      ASR_RETURN_IF_ERROR(ForPresent(
-          *replica, rec.offset, rec.length, [&](uint64_t o, uint64_t n) -> absl::Status {
-            while (n > 0) {
-              uint64_t m = std::min<uint64_t>(n, kIoChunk);
-              zeros.assign(m, '\0');
-              ASR_RETURN_IF_ERROR(replica->WriteAt(
-                  o, absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(zeros.data()), m)));
-              o += m;
-              n -= m;
-            }
-            return absl::OkStatus();
-          }));
     }
+    if (batch.empty()) batch_off = off;
+    batch.append(reinterpret_cast<const char*>(p), n);
+    return absl::OkStatus();
+  };
+  auto on_zero = [&](uint64_t off, uint64_t len) -> absl::Status {
+    ASR_RETURN_IF_ERROR(flush_batch());
+    if (fresh) return absl::OkStatus();  // a new disk reads as zeros already
+    return ForPresent(*replica, off, len, [&](uint64_t o, uint64_t n) -> absl::Status {
+      while (n > 0) {
+        uint64_t m = std::min<uint64_t>(n, kIoChunk);
+        zeros.assign(m, '\0');
+        ASR_RETURN_IF_ERROR(replica->WriteAt(
+            o, absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(zeros.data()), m)));
+        o += m;
+        n -= m;
+      }
+      return absl::OkStatus();
+    });
+  };
+  // The cycle's blocks and zero ranges, in order: decoded in memory, or
+  // from the journal.
+  if (kept != nullptr) {
+    for (const CycleWriter::Kept& k : kept->kept_) {
+      if (k.zero) {
+        ASR_RETURN_IF_ERROR(on_zero(k.offset, k.length));
+      } else {
+        ASR_RETURN_IF_ERROR(on_block(
+            k.offset, reinterpret_cast<const uint8_t*>(kept->kept_data_.data()) + k.pos,
+            k.length));
+      }
+    }
+  } else {
+    ASR_ASSIGN_OR_RETURN(std::unique_ptr<BlockLogReader> log, BlockLogReader::Open(journal));
+    ASR_RETURN_IF_ERROR(ForEachJournalEntry(*log, on_block, on_zero));
   }
   ASR_RETURN_IF_ERROR(flush_batch());
-  ASR_RETURN_IF_ERROR(replica->Flush());
-  ASR_RETURN_IF_ERROR(replica->Close());
+  ASR_RETURN_IF_ERROR(replica->Close());  // flushes
   Hook("applied");
 
   // The new list of points.

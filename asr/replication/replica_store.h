@@ -132,6 +132,8 @@ class CycleWriter {
   ~CycleWriter();  // an uncommitted cycle is discarded; a durable one is applied
   // Verifies and records one BLOCK frame's payload (header + data).
   absl::Status AddBlock(const std::string& frame_payload);
+  // Verifies and records one BLOCK_GROUP frame's payload.
+  absl::Status AddBlockGroup(const std::string& frame_payload);
   absl::Status AddZeroRange(const ZeroRange& z);
   // Verifies totals and digest, then seals, applies and commits the point
   // (see the diagram). Returns the new point's id.
@@ -156,6 +158,10 @@ class CycleWriter {
 
   CycleWriter(ReplicaStore* store, const CycleStart& start);
   absl::Status CheckRange(uint64_t offset, uint64_t length) const;
+  // Where to decode `n` bytes: kept_data_ while within the budget, else scratch.
+  uint8_t* RawBuffer(size_t n);
+  // Digests, counts and keeps/writes one decoded block.
+  absl::Status AcceptBlock(uint64_t offset, const uint8_t* raw, uint32_t length);
   absl::Status DirectWrite(uint64_t offset, const uint8_t* data, size_t length);
   absl::Status FlushDirectBatch();
   absl::StatusOr<uint64_t> CommitDirect();

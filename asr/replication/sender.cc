@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <memory>
@@ -28,14 +29,31 @@
 namespace asr::replication {
 namespace {
 
-// A unit of work: a run of blocks read together (kRead) or a run known to
-// read as zeros (kZero).
-struct WorkItem {
-  uint64_t seq = 0;
+// A fixed-capacity byte buffer, recycled between the stages (no allocation
+// or zero-filling per chunk).
+struct Buffer {
+  explicit Buffer(size_t cap) : data(new uint8_t[cap]), capacity(cap) {}
+  std::unique_ptr<uint8_t[]> data;
+  size_t capacity;
+  size_t size = 0;
+};
+using BufferPtr = std::unique_ptr<Buffer>;
+
+// A run of blocks inside a work item: read (its bytes at data_pos of the
+// item's buffer) or known to read as zeros.
+struct Segment {
   uint64_t first_block = 0;
   uint64_t block_count = 0;
   BlockAction action = BlockAction::kRead;
-  std::string data;  // kRead: the blocks' bytes
+  size_t data_pos = 0;
+};
+
+// A unit of work: up to read_chunk_bytes of blocks, from one or several
+// planned runs (so scattered tracked blocks still compress together).
+struct WorkItem {
+  uint64_t seq = 0;
+  std::vector<Segment> segs;
+  BufferPtr data;
 };
 
 struct DigestEntry {
@@ -47,10 +65,9 @@ struct DigestEntry {
 
 struct WorkResult {
   uint64_t seq = 0;
-  uint64_t first_block = 0;
-  std::vector<Digest> new_digests;  // per block of the item
-  std::string frames;               // encoded BLOCK / ZERO_RANGE frames
-  std::vector<DigestEntry> entries; // for the cycle digest, in order
+  std::vector<std::pair<uint64_t, Digest>> new_digests;  // block -> digest
+  std::string frames;                // encoded BLOCK(_GROUP) / ZERO_RANGE frames
+  std::vector<DigestEntry> entries;  // for the cycle digest, in frame order
   uint64_t blocks_sent = 0;
   uint64_t zero_ranges = 0;
   uint64_t changed_bytes = 0;
@@ -133,9 +150,40 @@ class Pipeline {
     absl::MutexLock l(&mu_);
     return error_;
   }
+  // Recycled read buffers and frame strings.
+  BufferPtr TakeBuffer(size_t capacity) {
+    {
+      absl::MutexLock l(&mu_);
+      if (!buffers_.empty()) {
+        BufferPtr b = std::move(buffers_.back());
+        buffers_.pop_back();
+        b->size = 0;
+        return b;
+      }
+    }
+    return std::make_unique<Buffer>(capacity);
+  }
+  void ReturnBuffer(BufferPtr b) {
+    absl::MutexLock l(&mu_);
+    buffers_.push_back(std::move(b));
+  }
+  std::string TakeString() {
+    absl::MutexLock l(&mu_);
+    if (strings_.empty()) return std::string();
+    std::string s = std::move(strings_.back());
+    strings_.pop_back();
+    s.clear();
+    return s;
+  }
+  void ReturnString(std::string s) {
+    absl::MutexLock l(&mu_);
+    strings_.push_back(std::move(s));
+  }
 
  private:
   absl::Mutex mu_;
+  std::vector<BufferPtr> buffers_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> strings_ ABSL_GUARDED_BY(mu_);
   const int depth_;
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   bool input_done_ ABSL_GUARDED_BY(mu_) = false;
@@ -350,92 +398,168 @@ class CycleSender {
     uint64_t seq = 0;
     const uint64_t vsize = disk_->virtual_size();
     const uint64_t per_chunk = std::max<uint64_t>(1, opts_.read_chunk_bytes / block_size_);
+    const size_t capacity = per_chunk * block_size_;
+    WorkItem w;
+    uint64_t zero_blocks = 0;  // in w, bounded so that no item grows without limit
+    auto push = [&]() -> bool {
+      if (w.segs.empty()) return true;
+      w.seq = seq++;
+      zero_blocks = 0;
+      bool ok = p.Push(std::move(w));
+      w = WorkItem();
+      return ok;
+    };
     for (const PlannedRun& run : plan_.runs) {
       uint64_t b = run.first_block;
       const uint64_t end = run.first_block + run.block_count;
       while (b < end) {
-        WorkItem w;
-        w.seq = seq++;
-        w.first_block = b;
-        w.action = run.action;
+        Segment seg;
+        seg.first_block = b;
+        seg.action = run.action;
         if (run.action == BlockAction::kZero) {
-          w.block_count = std::min<uint64_t>(end - b, 1 << 16);
+          seg.block_count = std::min<uint64_t>(end - b, (1 << 16) - zero_blocks);
+          zero_blocks += seg.block_count;
         } else {
-          w.block_count = std::min<uint64_t>(end - b, per_chunk);
+          if (!w.data) w.data = p.TakeBuffer(capacity);
+          const size_t room = (w.data->capacity - w.data->size) / block_size_;
+          seg.block_count = std::min<uint64_t>(end - b, room);
           uint64_t off = b * block_size_;
-          uint64_t len = std::min<uint64_t>(w.block_count * block_size_, vsize - off);
-          w.data.resize(len);
-          absl::Status s = disk_->ReadAt(
-              off, absl::MakeSpan(reinterpret_cast<uint8_t*>(w.data.data()), len));
+          uint64_t len = std::min<uint64_t>(seg.block_count * block_size_, vsize - off);
+          seg.data_pos = w.data->size;
+          absl::Status s =
+              disk_->ReadAt(off, absl::MakeSpan(w.data->data.get() + w.data->size, len));
           if (!s.ok()) {
             p.Fail(s);
             return;
           }
+          w.data->size += len;
         }
-        b += w.block_count;
-        if (!p.Push(std::move(w))) return;
+        b += seg.block_count;
+        w.segs.push_back(seg);
+        const bool full = (w.data && w.data->capacity - w.data->size < block_size_) ||
+                          zero_blocks >= (1 << 16) || w.segs.size() >= kMaxGroupBlocks;
+        if (full && !push()) return;
       }
     }
+    if (!push()) return;
     p.FinishInput(seq);
   }
 
   void WorkerLoop(Pipeline& p) {
     BlockCompressor compressor(opts_.compression_level);
-    EncodedBlock enc;
     const uint64_t vsize = disk_->virtual_size();
+    const bool groups = reply_.version >= 2;
+    // The changed blocks waiting to be sent together.
+    struct Pending {
+      uint64_t offset;
+      uint32_t length;
+      const uint8_t* data;
+      Digest sha;
+    };
+    std::vector<Pending> group;
+    uint64_t group_bytes = 0;
+    std::unique_ptr<uint8_t[]> gather;
+    size_t gather_cap = 0;
+    std::string head;
     while (std::optional<WorkItem> w = p.Take()) {
       WorkResult r;
       r.seq = w->seq;
-      r.first_block = w->first_block;
-      r.new_digests.resize(w->block_count);
+      r.frames = p.TakeString();
       // A run of zero blocks to be sent, flushed as one ZERO_RANGE.
       uint64_t zero_start = 0, zero_len = 0;
       auto flush_zero = [&]() {
         if (zero_len == 0) return;
         ZeroRange z{zero_start, zero_len};
-        r.frames += EncodeFrame(FrameType::kZeroRange, z.Encode());
+        AppendFrame(&r.frames, FrameType::kZeroRange, z.Encode(), {});
         r.entries.push_back({true, zero_start, zero_len, {}});
         ++r.zero_ranges;
         zero_len = 0;
       };
-      for (uint64_t i = 0; i < w->block_count; ++i) {
-        const uint64_t block = w->first_block + i;
-        const uint64_t off = block * block_size_;
-        const uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(block_size_, vsize - off));
-        const Digest* old = base_ ? &base_->digests[block] : nullptr;
-        Digest d = kZeroDigest;
-        const uint8_t* data = nullptr;
-        if (w->action == BlockAction::kRead) {
-          data = reinterpret_cast<const uint8_t*>(w->data.data()) + i * block_size_;
-          d = BlockDigest(data, len);
-          r.bytes_read += len;
+      auto flush_group = [&]() {
+        if (group.empty()) return;
+        if (!groups) {  // protocol 1: one BLOCK frame per block
+          for (const Pending& g : group) {
+            BlockHeader h;
+            h.offset = g.offset;
+            h.length = g.length;
+            BlockCodec codec;
+            absl::string_view body = compressor.EncodeView(g.data, g.length, &codec);
+            h.codec = static_cast<uint8_t>(codec);
+            h.raw_crc = Crc32c(g.data, g.length);
+            uint8_t hb[kBlockHeaderSize];
+            EncodeBlockHeader(h, hb);
+            AppendFrame(&r.frames, FrameType::kBlock,
+                        absl::string_view(reinterpret_cast<const char*>(hb), sizeof(hb)), body);
+          }
+        } else {
+          // One zstd frame for all: straight from the read buffer when the
+          // blocks lie back to back there, else gathered.
+          const uint8_t* src = group[0].data;
+          for (size_t i = 1; i < group.size() && src != nullptr; ++i) {
+            if (group[i].data != group[i - 1].data + group[i - 1].length) src = nullptr;
+          }
+          if (src == nullptr) {
+            if (gather_cap < group_bytes) {
+              gather.reset(new uint8_t[group_bytes]);
+              gather_cap = group_bytes;
+            }
+            size_t pos = 0;
+            for (const Pending& g : group) {
+              std::memcpy(gather.get() + pos, g.data, g.length);
+              pos += g.length;
+            }
+            src = gather.get();
+          }
+          BlockGroupHeader h;
+          h.raw_crc = Crc32c(src, group_bytes);
+          for (const Pending& g : group) h.blocks.push_back({g.offset, g.length});
+          BlockCodec codec;
+          absl::string_view body = compressor.EncodeView(src, group_bytes, &codec);
+          h.codec = static_cast<uint8_t>(codec);
+          head.clear();
+          EncodeBlockGroupHeader(h, &head);
+          AppendFrame(&r.frames, FrameType::kBlockGroup, head, body);
         }
-        r.new_digests[i] = d;
-        if (old != nullptr && *old == d) {
+        for (const Pending& g : group) {
+          r.entries.push_back({false, g.offset, g.length, g.sha});
+          ++r.blocks_sent;
+          r.changed_bytes += g.length;
+        }
+        group.clear();
+        group_bytes = 0;
+      };
+      for (const Segment& seg : w->segs) {
+        for (uint64_t i = 0; i < seg.block_count; ++i) {
+          const uint64_t block = seg.first_block + i;
+          const uint64_t off = block * block_size_;
+          const uint32_t len =
+              static_cast<uint32_t>(std::min<uint64_t>(block_size_, vsize - off));
+          const Digest* old = base_ ? &base_->digests[block] : nullptr;
+          Digest d = kZeroDigest;
+          const uint8_t* data = nullptr;
+          if (seg.action == BlockAction::kRead) {
+            data = w->data->data.get() + seg.data_pos + i * block_size_;
+            d = BlockDigest(data, len);
+            r.bytes_read += len;
+          }
+          r.new_digests.emplace_back(block, d);
+          if (old != nullptr && *old == d) {
+            flush_zero();
+            continue;  // unchanged since the base point
+          }
+          if (d == kZeroDigest) {
+            if (zero_len == 0) zero_start = off;
+            zero_len += len;
+            continue;
+          }
           flush_zero();
-          continue;  // unchanged since the base point
+          group.push_back({off, len, data, d});
+          group_bytes += len;
         }
-        if (d == kZeroDigest) {
-          if (zero_len == 0) zero_start = off;
-          zero_len += len;
-          continue;
-        }
-        flush_zero();
-        compressor.Encode(data, len, &enc);
-        BlockHeader h;
-        h.offset = off;
-        h.length = len;
-        h.codec = static_cast<uint8_t>(enc.codec);
-        h.raw_crc = Crc32c(data, len);
-        std::string payload(kBlockHeaderSize, '\0');
-        EncodeBlockHeader(h, reinterpret_cast<uint8_t*>(payload.data()));
-        payload += enc.payload;
-        r.frames += EncodeFrame(FrameType::kBlock, payload);
-        r.entries.push_back({false, off, len, d});
-        ++r.blocks_sent;
-        r.changed_bytes += len;
       }
       flush_zero();
+      flush_group();
+      if (w->data) p.ReturnBuffer(std::move(w->data));
       p.Complete(std::move(r));
     }
   }
@@ -458,12 +582,13 @@ class CycleSender {
         if (!status.ok()) break;
       }
       stats_.wire_bytes += r->frames.size();
+      p.ReturnString(std::move(r->frames));
       stats_.bytes_read += r->bytes_read;
       stats_.blocks_sent += r->blocks_sent;
       stats_.zero_ranges += r->zero_ranges;
       stats_.changed_bytes += r->changed_bytes;
-      for (size_t i = 0; i < r->new_digests.size(); ++i) {
-        new_manifest_.digests[r->first_block + i] = r->new_digests[i];
+      for (const auto& [block, digest] : r->new_digests) {
+        new_manifest_.digests[block] = digest;
       }
       for (const DigestEntry& e : r->entries) {
         if (e.zero) {
