@@ -49,9 +49,10 @@ struct KillPlan {
   absl::Duration delay = absl::ZeroDuration();
 };
 
-// Runs one scan cycle against a forked receiver that is killed per `plan`.
-// Returns whether the sender saw the cycle committed.
-bool CycleWithKill(const std::string& src, const std::string& dir, const KillPlan& plan) {
+// Runs one cycle (a scan unless told) against a forked receiver that is
+// killed per `plan`. Returns whether the sender saw the cycle committed.
+bool CycleWithKill(const std::string& src, const std::string& dir, const KillPlan& plan,
+                   CycleMode mode = CycleMode::kScan) {
   int fds[2];
   EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
   pid_t pid = ::fork();
@@ -81,7 +82,7 @@ bool CycleWithKill(const std::string& src, const std::string& dir, const KillPla
   }
   SendOptions so;
   so.use_tracker_file = false;
-  absl::StatusOr<CycleStats> st = ReplicateDisk(src, CycleMode::kScan, *stream, so);
+  absl::StatusOr<CycleStats> st = ReplicateDisk(src, mode, *stream, so);
   (void)stream->Close();
   if (killer.joinable()) killer.join();
   int wstatus = 0;
@@ -185,6 +186,72 @@ TEST(CrashTest, KilledReceiverLeavesAWholePoint) {
   EXPECT_GT(rolled_back, 3) << committed;
   std::cout << kills << " kills: " << committed << " rolled forward to the new point, "
             << rolled_back << " stayed at the previous point\n";
+}
+
+// The first cycle is written straight into a new replica file: a kill at
+// any moment must leave either no replica at all or the whole new point.
+TEST(CrashTest, KilledFirstCycleLeavesNoReplicaOrAWholeOne) {
+  const std::string src = TempPath("crash-first-src.vhdx");
+  CreateSourceDisk(src, kDiskSize, 1 << 20);
+  WritePattern(src, 0, 3 << 20, 7);
+  WritePattern(src, 5 << 20, 2 << 20, 8);
+  const std::vector<uint8_t> want = ReadDisk(src);
+
+  // Calibrate the random kill window on an unkilled first cycle.
+  const std::string calib = TempPath("crash-first-calib");
+  ASSERT_TRUE(MakeDirectories(calib).ok());
+  absl::Time t0 = absl::Now();
+  ASSERT_TRUE(CycleWithKill(src, calib, {}, CycleMode::kInitial));
+  absl::Duration full = absl::Now() - t0;
+
+  std::mt19937 rng(20240918);
+  const char* steps[] = {"direct-write", "direct-flushed", "direct-renamed", "committed"};
+  int none = 0, whole = 0;
+  for (int round = 0; round < 16; ++round) {
+    const std::string dir = TempPath(absl::StrCat("crash-first-", round));
+    ASSERT_TRUE(MakeDirectories(dir).ok());
+    KillPlan plan;
+    if (round % 2 == 0) {
+      plan.step = steps[(round / 2) % 4];
+      plan.count = plan.step == "direct-write" ? 1 + round % 5 : 1;
+    } else {
+      std::uniform_real_distribution<double> frac(0.05, 1.5);
+      plan.delay = full * frac(rng);
+    }
+    bool acked = CycleWithKill(src, dir, plan, CycleMode::kInitial);
+    std::cout << "first cycle, round " << round << ": kill at "
+              << (plan.step.empty() ? absl::FormatDuration(plan.delay)
+                                    : absl::StrCat(plan.step, " #", plan.count))
+              << (acked ? " (acknowledged)" : "") << "\n";
+    auto store = ReplicaStore::Open(dir, Options());
+    ASSERT_TRUE(store.ok()) << store.status();
+    ReplicaInfo info = (*store)->info();
+    if (info.has_replica) {
+      ASSERT_EQ(info.current_cycle, 1u) << "round " << round;
+      ASSERT_EQ(disk::testing::FirstDifference(ReadDisk(info.replica_path), want), -1)
+          << "round " << round << ": the first point is torn";
+      ++whole;
+    } else {
+      EXPECT_FALSE(acked) << "round " << round << ": acknowledged but no replica";
+      EXPECT_TRUE((*store)->points().empty());
+      // No file that could be taken for a replica is left behind.
+      EXPECT_FALSE(PathExists(JoinPath(dir, "replica.vhdx"))) << "round " << round;
+      EXPECT_FALSE(PathExists(JoinPath(dir, "replica.vhdx.tmp"))) << "round " << round;
+      ++none;
+      // The sender simply starts over.
+      if (round % 4 == 1) {
+        auto st = testing::RunCycle(src, CycleMode::kInitial, **store);
+        ASSERT_TRUE(st.ok()) << st.status();
+        EXPECT_EQ(disk::testing::FirstDifference(ReadDisk((*store)->info().replica_path), want),
+                  -1);
+      }
+    }
+  }
+  // Kills at "committed" always leave the point; most others none.
+  EXPECT_GT(none, 2) << whole;
+  EXPECT_GE(whole, 2) << none;
+  std::cout << "first cycle: " << none << " kills left no replica, " << whole
+            << " left the whole point\n";
 }
 
 }  // namespace
