@@ -29,15 +29,14 @@
 namespace asr::replication {
 namespace {
 
-// A fixed-capacity byte buffer, recycled between the stages (no allocation
-// or zero-filling per chunk).
+// A fixed-capacity byte buffer, one per worker (no allocation or
+// zero-filling per chunk).
 struct Buffer {
   explicit Buffer(size_t cap) : data(new uint8_t[cap]), capacity(cap) {}
   std::unique_ptr<uint8_t[]> data;
   size_t capacity;
   size_t size = 0;
 };
-using BufferPtr = std::unique_ptr<Buffer>;
 
 // A run of blocks inside a work item: read (its bytes at data_pos of the
 // item's buffer) or known to read as zeros.
@@ -53,7 +52,7 @@ struct Segment {
 struct WorkItem {
   uint64_t seq = 0;
   std::vector<Segment> segs;
-  BufferPtr data;
+  size_t bytes = 0;  // to read for the kRead segments
 };
 
 struct DigestEntry {
@@ -150,23 +149,7 @@ class Pipeline {
     absl::MutexLock l(&mu_);
     return error_;
   }
-  // Recycled read buffers and frame strings.
-  BufferPtr TakeBuffer(size_t capacity) {
-    {
-      absl::MutexLock l(&mu_);
-      if (!buffers_.empty()) {
-        BufferPtr b = std::move(buffers_.back());
-        buffers_.pop_back();
-        b->size = 0;
-        return b;
-      }
-    }
-    return std::make_unique<Buffer>(capacity);
-  }
-  void ReturnBuffer(BufferPtr b) {
-    absl::MutexLock l(&mu_);
-    buffers_.push_back(std::move(b));
-  }
+  // Recycled frame strings.
   std::string TakeString() {
     absl::MutexLock l(&mu_);
     if (strings_.empty()) return std::string();
@@ -182,7 +165,6 @@ class Pipeline {
 
  private:
   absl::Mutex mu_;
-  std::vector<BufferPtr> buffers_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> strings_ ABSL_GUARDED_BY(mu_);
   const int depth_;
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
@@ -420,24 +402,19 @@ class CycleSender {
           seg.block_count = std::min<uint64_t>(end - b, (1 << 16) - zero_blocks);
           zero_blocks += seg.block_count;
         } else {
-          if (!w.data) w.data = p.TakeBuffer(capacity);
-          const size_t room = (w.data->capacity - w.data->size) / block_size_;
+          // Only planned here: the workers read, in parallel, each through
+          // its own handle of the disk (one handle serializes its calls).
+          const size_t room = (capacity - w.bytes) / block_size_;
           seg.block_count = std::min<uint64_t>(end - b, room);
           uint64_t off = b * block_size_;
           uint64_t len = std::min<uint64_t>(seg.block_count * block_size_, vsize - off);
-          seg.data_pos = w.data->size;
-          absl::Status s =
-              disk_->ReadAt(off, absl::MakeSpan(w.data->data.get() + w.data->size, len));
-          if (!s.ok()) {
-            p.Fail(s);
-            return;
-          }
-          w.data->size += len;
+          seg.data_pos = w.bytes;
+          w.bytes += len;
         }
         b += seg.block_count;
         w.segs.push_back(seg);
-        const bool full = (w.data && w.data->capacity - w.data->size < block_size_) ||
-                          zero_blocks >= (1 << 16) || w.segs.size() >= kMaxGroupBlocks;
+        const bool full = capacity - w.bytes < block_size_ || zero_blocks >= (1 << 16) ||
+                          w.segs.size() >= kMaxGroupBlocks;
         if (full && !push()) return;
       }
     }
@@ -445,8 +422,10 @@ class CycleSender {
     p.FinishInput(seq);
   }
 
-  void WorkerLoop(Pipeline& p) {
+  void WorkerLoop(Pipeline& p, disk::VirtualDisk* disk) {
     BlockCompressor compressor(opts_.compression_level);
+    const uint64_t per_chunk = std::max<uint64_t>(1, opts_.read_chunk_bytes / block_size_);
+    Buffer buf(per_chunk * block_size_);
     const uint64_t vsize = disk_->virtual_size();
     const bool groups = reply_.version >= 2;
     // The changed blocks waiting to be sent together.
@@ -462,6 +441,16 @@ class CycleSender {
     size_t gather_cap = 0;
     std::string head;
     while (std::optional<WorkItem> w = p.Take()) {
+      for (const Segment& seg : w->segs) {
+        if (seg.action != BlockAction::kRead) continue;
+        uint64_t off = seg.first_block * block_size_;
+        uint64_t len = std::min<uint64_t>(seg.block_count * block_size_, vsize - off);
+        absl::Status st = disk->ReadAt(off, absl::MakeSpan(buf.data.get() + seg.data_pos, len));
+        if (!st.ok()) {
+          p.Fail(st);
+          return;
+        }
+      }
       WorkResult r;
       r.seq = w->seq;
       r.frames = p.TakeString();
@@ -538,7 +527,7 @@ class CycleSender {
           Digest d = kZeroDigest;
           const uint8_t* data = nullptr;
           if (seg.action == BlockAction::kRead) {
-            data = w->data->data.get() + seg.data_pos + i * block_size_;
+            data = buf.data.get() + seg.data_pos + i * block_size_;
             d = BlockDigest(data, len);
             r.bytes_read += len;
           }
@@ -559,17 +548,24 @@ class CycleSender {
       }
       flush_zero();
       flush_group();
-      if (w->data) p.ReturnBuffer(std::move(w->data));
       p.Complete(std::move(r));
     }
   }
 
   absl::Status StreamStep() {
     Pipeline p(std::max(2, opts_.queue_depth));
+    const int nworkers = std::max(1, opts_.worker_threads);
+    std::vector<std::unique_ptr<disk::VirtualDisk>> handles;
+    for (int i = 1; i < nworkers; ++i) {
+      ASR_ASSIGN_OR_RETURN(std::unique_ptr<disk::VirtualDisk> d,
+                           disk::OpenDisk(path_, disk::OpenMode::kReadOnly));
+      handles.push_back(std::move(d));
+    }
     std::thread reader([&] { ReaderLoop(p); });
     std::vector<std::thread> workers;
-    for (int i = 0; i < std::max(1, opts_.worker_threads); ++i) {
-      workers.emplace_back([&] { WorkerLoop(p); });
+    for (int i = 0; i < nworkers; ++i) {
+      disk::VirtualDisk* d = i == 0 ? disk_.get() : handles[i - 1].get();
+      workers.emplace_back([&p, d, this] { WorkerLoop(p, d); });
     }
     absl::Status status;
     CycleProgress progress;

@@ -29,9 +29,11 @@
 //   [Start]      CYCLE_START -> CYCLE_READY
 //      |
 //      v
-//   [Stream]     reader thread --(bounded queue)--> N worker threads
-//      |         (SHA-256, compare with base, zstd) --(in-order, bounded)-->
-//      |         this thread writes BLOCK / ZERO_RANGE frames
+//   [Stream]     planner thread --(bounded queue of up-to-1-MiB items)-->
+//      |         N worker threads (read through their own disk handles,
+//      |         SHA-256, compare with base, zstd) --(in-order, bounded)-->
+//      |         this thread writes BLOCK_GROUP (BLOCK for protocol 1) /
+//      |         ZERO_RANGE frames
 //      v
 //   [Seal]       save DISK.asrrepl.pending; CYCLE_END
 //      |
