@@ -9,20 +9,8 @@
 #include <unistd.h>
 
 #include "asr.h"
+#include "c_check.h"
 
-static int g_passed = 0;
-static int g_failed = 0;
-
-#define CHECK(cond)                                                 \
-  do {                                                              \
-    if (cond) {                                                     \
-      ++g_passed;                                                   \
-    } else {                                                        \
-      ++g_failed;                                                   \
-      fprintf(stderr, "%s:%d: CHECK failed: %s (last error: %s)\n", \
-              __FILE__, __LINE__, #cond, asr_last_error_message()); \
-    }                                                               \
-  } while (0)
 
 static int contains(const asr_buffer_t* b, const char* text) {
   return b != NULL && strstr(asr_buffer_data(b), text) != NULL;
@@ -183,6 +171,5 @@ int main(void) {
   test_network_mappings(e);
   test_storage_and_placement(e);
   asr_engine_close(e);
-  printf("%d passed, %d failed\n", g_passed, g_failed);
-  return g_failed == 0 ? 0 : 1;
+  return check_summary();
 }

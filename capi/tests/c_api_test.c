@@ -6,20 +6,8 @@
 #include <unistd.h>
 
 #include "asr.h"
+#include "c_check.h"
 
-static int g_passed = 0;
-static int g_failed = 0;
-
-#define CHECK(cond)                                                   \
-  do {                                                                \
-    if (cond) {                                                       \
-      ++g_passed;                                                     \
-    } else {                                                          \
-      ++g_failed;                                                     \
-      fprintf(stderr, "%s:%d: CHECK failed: %s (last error: %s)\n",   \
-              __FILE__, __LINE__, #cond, asr_last_error_message());   \
-    }                                                                 \
-  } while (0)
 
 static void make_dir(char* out, size_t size, const char* name) {
   const char* tmp = getenv("TEST_TMPDIR");
@@ -117,6 +105,5 @@ int main(void) {
   test_version();
   test_round_trip();
   test_errors();
-  printf("%d passed, %d failed\n", g_passed, g_failed);
-  return g_failed == 0 ? 0 : 1;
+  return check_summary();
 }
