@@ -27,6 +27,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace asr::cli {
 
@@ -75,6 +76,9 @@ class CommandRegistry {
  private:
   std::vector<CommandSpec> commands_;
 };
+
+// `text` as a JSON string literal, quotes included ("a\"b" for a"b).
+std::string JsonQuote(absl::string_view text);
 
 // Parses a size with an optional K, M, G or T suffix (powers of 1024; a
 // trailing "B"/"iB" is accepted), e.g. "64K", "1G", "512".

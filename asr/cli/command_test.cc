@@ -73,3 +73,17 @@ TEST(ParseInt, Range) {
 
 }  // namespace
 }  // namespace asr::cli
+
+namespace asr::cli {
+namespace {
+
+TEST(JsonQuote, EscapesWhatJsonRequires) {
+  EXPECT_EQ(JsonQuote("plain"), "\"plain\"");
+  EXPECT_EQ(JsonQuote("a\"b\\c"), "\"a\\\"b\\\\c\"");
+  EXPECT_EQ(JsonQuote("line\nnext\ttab"), "\"line\\nnext\\ttab\"");
+  EXPECT_EQ(JsonQuote(std::string("\x01", 1)), "\"\\u0001\"");
+  EXPECT_EQ(JsonQuote("C:\\VMs\\vm1.vhdx"), "\"C:\\\\VMs\\\\vm1.vhdx\"");
+}
+
+}  // namespace
+}  // namespace asr::cli

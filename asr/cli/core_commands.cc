@@ -12,22 +12,6 @@
 namespace asr::cli {
 namespace {
 
-// `text` as a JSON string literal.
-std::string JsonString(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += absl::StrCat("\\u00", absl::Hex(c, absl::kZeroPad2));
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 int Version(const CommandContext& ctx, const ParsedArgs&) {
   if (ctx.json) {
     *ctx.out << "{\"version\":\"" << asr_version_string() << "\"}\n";
@@ -49,7 +33,7 @@ int Init(const CommandContext& ctx, const ParsedArgs&) {
   auto sites = (*engine)->ListObjectsJson("site");
   if (!sites.ok()) return ctx.Fail(sites.status());
   if (ctx.json) {
-    *ctx.out << "{\"stateDir\":" << JsonString(ctx.state_dir) << ",\"alreadyInitialized\":"
+    *ctx.out << "{\"stateDir\":" << JsonQuote(ctx.state_dir) << ",\"alreadyInitialized\":"
              << (was ? "true" : "false") << ",\"sites\":" << *sites
              << ",\"vault\":" << model::ToJson(*vault) << "}\n";
   } else {

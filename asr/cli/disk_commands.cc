@@ -18,24 +18,6 @@ using disk::DiskType;
 using disk::OpenMode;
 using disk::VirtualDisk;
 
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
-
 // Opens `path`, as raw when `format` says so; otherwise by probing.
 absl::StatusOr<std::unique_ptr<VirtualDisk>> OpenInput(const std::string& path,
                                                        const std::string& format,
@@ -67,18 +49,18 @@ int DiskInfoCmd(const CommandContext& ctx, const ParsedArgs& a) {
   if (ctx.json) {
     std::string warnings;
     for (const std::string& w : i.warnings) {
-      absl::StrAppend(&warnings, warnings.empty() ? "" : ", ", JsonString(w));
+      absl::StrAppend(&warnings, warnings.empty() ? "" : ", ", JsonQuote(w));
     }
-    *ctx.out << "{\"path\": " << JsonString(i.path) << ", \"format\": \""
+    *ctx.out << "{\"path\": " << JsonQuote(i.path) << ", \"format\": \""
              << disk::DiskFormatName(i.format) << "\", \"type\": \"" << disk::DiskTypeName(i.type)
-             << "\", \"virtual_size\": " << i.virtual_size << ", \"block_size\": " << i.block_size
-             << ", \"logical_sector_size\": " << i.logical_sector_size
-             << ", \"physical_sector_size\": " << i.physical_sector_size
-             << ", \"file_size\": " << i.file_size << ", \"allocated_bytes\": " << allocated
-             << ", \"disk_id\": " << JsonString(i.disk_id)
-             << ", \"parent\": " << JsonString(i.parent_path)
-             << ", \"parent_id\": " << JsonString(i.parent_id)
-             << ", \"log_replayed\": " << (i.log_replayed ? "true" : "false")
+             << "\", \"virtualSize\": " << i.virtual_size << ", \"blockSize\": " << i.block_size
+             << ", \"logicalSectorSize\": " << i.logical_sector_size
+             << ", \"physicalSectorSize\": " << i.physical_sector_size
+             << ", \"fileSize\": " << i.file_size << ", \"allocatedBytes\": " << allocated
+             << ", \"diskId\": " << JsonQuote(i.disk_id)
+             << ", \"parent\": " << JsonQuote(i.parent_path)
+             << ", \"parentId\": " << JsonQuote(i.parent_id)
+             << ", \"logReplayed\": " << (i.log_replayed ? "true" : "false")
              << ", \"warnings\": [" << warnings << "]}\n";
     return 0;
   }

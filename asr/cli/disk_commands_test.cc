@@ -46,8 +46,8 @@ TEST(DiskCommands, CreateInfoConvertCompareMapCheck) {
   r = Asrctl({"disk", "info", a, "--json"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(absl::StrContains(r.out, "\"format\": \"vhdx\"")) << r.out;
-  EXPECT_TRUE(absl::StrContains(r.out, "\"virtual_size\": 8388608")) << r.out;
-  EXPECT_TRUE(absl::StrContains(r.out, "\"allocated_bytes\": 1048576")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "\"virtualSize\": 8388608")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "\"allocatedBytes\": 1048576")) << r.out;
 
   r = Asrctl({"disk", "convert", a, b, "--format", "vhd", "--type", "dynamic"});
   ASSERT_EQ(r.code, 0) << r.err;

@@ -17,29 +17,14 @@ namespace {
 using net::CertificateInfo;
 using net::HostCertificateFiles;
 
-std::string Json(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += absl::StrCat("\\u00", absl::Hex(c, absl::kZeroPad2));
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 std::string InfoJson(const CertificateInfo& info) {
   std::vector<std::string> sans;
-  for (const std::string& s : info.subject_alt_names) sans.push_back(Json(s));
-  return absl::StrCat("{\"subject\":", Json(info.subject), ",\"issuer\":", Json(info.issuer),
-                      ",\"notBefore\":", Json(net::FormatCertificateTime(info.not_before)),
-                      ",\"notAfter\":", Json(net::FormatCertificateTime(info.not_after)),
+  for (const std::string& s : info.subject_alt_names) sans.push_back(JsonQuote(s));
+  return absl::StrCat("{\"subject\":", JsonQuote(info.subject), ",\"issuer\":", JsonQuote(info.issuer),
+                      ",\"notBefore\":", JsonQuote(net::FormatCertificateTime(info.not_before)),
+                      ",\"notAfter\":", JsonQuote(net::FormatCertificateTime(info.not_after)),
                       ",\"isCa\":", info.is_ca ? "true" : "false", ",\"subjectAltNames\":[",
-                      absl::StrJoin(sans, ","), "],\"sha256\":", Json(info.sha256_fingerprint),
+                      absl::StrJoin(sans, ","), "],\"sha256\":", JsonQuote(info.sha256_fingerprint),
                       "}");
 }
 
@@ -78,13 +63,13 @@ int PkiInit(const CommandContext& ctx, const ParsedArgs& a) {
   auto files = net::InitVaultPki(*dir, options);
   if (!files.ok()) return ctx.Fail(files.status());
   if (ctx.json) {
-    *ctx.out << "{\"dir\":" << Json(*dir) << ",\"ca\":{\"certificate\":"
-             << Json(files->ca_certificate_path) << ",\"key\":" << Json(files->ca_key_path)
+    *ctx.out << "{\"dir\":" << JsonQuote(*dir) << ",\"ca\":{\"certificate\":"
+             << JsonQuote(files->ca_certificate_path) << ",\"key\":" << JsonQuote(files->ca_key_path)
              << ",\"info\":" << InfoJson(files->ca_info) << "}";
     for (const auto* h : {&files->primary, &files->recovery}) {
       *ctx.out << ",\"" << (h == &files->primary ? "primary" : "recovery")
-               << "\":{\"certificate\":" << Json(h->certificate_path)
-               << ",\"key\":" << Json(h->key_path) << ",\"info\":" << InfoJson(h->info) << "}";
+               << "\":{\"certificate\":" << JsonQuote(h->certificate_path)
+               << ",\"key\":" << JsonQuote(h->key_path) << ",\"info\":" << InfoJson(h->info) << "}";
     }
     *ctx.out << "}\n";
     return 0;
@@ -111,8 +96,8 @@ int PkiIssue(const CommandContext& ctx, const ParsedArgs& a) {
   auto files = net::IssueVaultHostCertificate(*dir, *name, *days, SanList(a));
   if (!files.ok()) return ctx.Fail(files.status());
   if (ctx.json) {
-    *ctx.out << "{\"certificate\":" << Json(files->certificate_path)
-             << ",\"key\":" << Json(files->key_path) << ",\"info\":" << InfoJson(files->info)
+    *ctx.out << "{\"certificate\":" << JsonQuote(files->certificate_path)
+             << ",\"key\":" << JsonQuote(files->key_path) << ",\"info\":" << InfoJson(files->info)
              << "}\n";
     return 0;
   }
@@ -134,10 +119,10 @@ int PkiShow(const CommandContext& ctx, const ParsedArgs& a) {
     verified = net::VerifyCertificateChain(*pem, *ca, absl::Now());
   }
   if (ctx.json) {
-    *ctx.out << "{\"file\":" << Json(path) << ",\"info\":" << InfoJson(*info);
+    *ctx.out << "{\"file\":" << JsonQuote(path) << ",\"info\":" << InfoJson(*info);
     if (a.Has("ca")) {
       *ctx.out << ",\"verified\":" << (verified.ok() ? "true" : "false");
-      if (!verified.ok()) *ctx.out << ",\"error\":" << Json(std::string(verified.message()));
+      if (!verified.ok()) *ctx.out << ",\"error\":" << JsonQuote(std::string(verified.message()));
     }
     *ctx.out << "}\n";
   } else {
