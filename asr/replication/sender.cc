@@ -149,6 +149,16 @@ class Pipeline {
     absl::MutexLock l(&mu_);
     return error_;
   }
+  // A worker's last, held-back group (see WorkerLoop), sent after the
+  // in-order results.
+  void AddTail(WorkResult r) {
+    absl::MutexLock l(&mu_);
+    tails_.push_back(std::move(r));
+  }
+  std::vector<WorkResult> TakeTails() {
+    absl::MutexLock l(&mu_);
+    return std::move(tails_);
+  }
   // Recycled frame strings.
   std::string TakeString() {
     absl::MutexLock l(&mu_);
@@ -166,6 +176,7 @@ class Pipeline {
  private:
   absl::Mutex mu_;
   std::vector<std::string> strings_ ABSL_GUARDED_BY(mu_);
+  std::vector<WorkResult> tails_ ABSL_GUARDED_BY(mu_);
   const int depth_;
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   bool input_done_ ABSL_GUARDED_BY(mu_) = false;
@@ -440,6 +451,61 @@ class CycleSender {
     std::unique_ptr<uint8_t[]> gather;
     size_t gather_cap = 0;
     std::string head;
+    std::unique_ptr<uint8_t[]> carry;  // held-back blocks (see below)
+    size_t carry_cap = 0;
+    auto flush_group = [&](WorkResult& r) {
+      if (group.empty()) return;
+      if (!groups) {  // protocol 1: one BLOCK frame per block
+        for (const Pending& g : group) {
+          BlockHeader h;
+          h.offset = g.offset;
+          h.length = g.length;
+          BlockCodec codec;
+          absl::string_view body = compressor.EncodeView(g.data, g.length, &codec);
+          h.codec = static_cast<uint8_t>(codec);
+          h.raw_crc = Crc32c(g.data, g.length);
+          uint8_t hb[kBlockHeaderSize];
+          EncodeBlockHeader(h, hb);
+          AppendFrame(&r.frames, FrameType::kBlock,
+                      absl::string_view(reinterpret_cast<const char*>(hb), sizeof(hb)), body);
+        }
+      } else {
+        // One zstd frame for all: straight from the read buffer when the
+        // blocks lie back to back there, else gathered.
+        const uint8_t* src = group[0].data;
+        for (size_t i = 1; i < group.size() && src != nullptr; ++i) {
+          if (group[i].data != group[i - 1].data + group[i - 1].length) src = nullptr;
+        }
+        if (src == nullptr) {
+          if (gather_cap < group_bytes) {
+            gather.reset(new uint8_t[group_bytes]);
+            gather_cap = group_bytes;
+          }
+          size_t pos = 0;
+          for (const Pending& g : group) {
+            std::memcpy(gather.get() + pos, g.data, g.length);
+            pos += g.length;
+          }
+          src = gather.get();
+        }
+        BlockGroupHeader h;
+        h.raw_crc = Crc32c(src, group_bytes);
+        for (const Pending& g : group) h.blocks.push_back({g.offset, g.length});
+        BlockCodec codec;
+        absl::string_view body = compressor.EncodeView(src, group_bytes, &codec);
+        h.codec = static_cast<uint8_t>(codec);
+        head.clear();
+        EncodeBlockGroupHeader(h, &head);
+        AppendFrame(&r.frames, FrameType::kBlockGroup, head, body);
+      }
+      for (const Pending& g : group) {
+        r.entries.push_back({false, g.offset, g.length, g.sha});
+        ++r.blocks_sent;
+        r.changed_bytes += g.length;
+      }
+      group.clear();
+      group_bytes = 0;
+    };
     while (std::optional<WorkItem> w = p.Take()) {
       for (const Segment& seg : w->segs) {
         if (seg.action != BlockAction::kRead) continue;
@@ -463,59 +529,6 @@ class CycleSender {
         r.entries.push_back({true, zero_start, zero_len, {}});
         ++r.zero_ranges;
         zero_len = 0;
-      };
-      auto flush_group = [&]() {
-        if (group.empty()) return;
-        if (!groups) {  // protocol 1: one BLOCK frame per block
-          for (const Pending& g : group) {
-            BlockHeader h;
-            h.offset = g.offset;
-            h.length = g.length;
-            BlockCodec codec;
-            absl::string_view body = compressor.EncodeView(g.data, g.length, &codec);
-            h.codec = static_cast<uint8_t>(codec);
-            h.raw_crc = Crc32c(g.data, g.length);
-            uint8_t hb[kBlockHeaderSize];
-            EncodeBlockHeader(h, hb);
-            AppendFrame(&r.frames, FrameType::kBlock,
-                        absl::string_view(reinterpret_cast<const char*>(hb), sizeof(hb)), body);
-          }
-        } else {
-          // One zstd frame for all: straight from the read buffer when the
-          // blocks lie back to back there, else gathered.
-          const uint8_t* src = group[0].data;
-          for (size_t i = 1; i < group.size() && src != nullptr; ++i) {
-            if (group[i].data != group[i - 1].data + group[i - 1].length) src = nullptr;
-          }
-          if (src == nullptr) {
-            if (gather_cap < group_bytes) {
-              gather.reset(new uint8_t[group_bytes]);
-              gather_cap = group_bytes;
-            }
-            size_t pos = 0;
-            for (const Pending& g : group) {
-              std::memcpy(gather.get() + pos, g.data, g.length);
-              pos += g.length;
-            }
-            src = gather.get();
-          }
-          BlockGroupHeader h;
-          h.raw_crc = Crc32c(src, group_bytes);
-          for (const Pending& g : group) h.blocks.push_back({g.offset, g.length});
-          BlockCodec codec;
-          absl::string_view body = compressor.EncodeView(src, group_bytes, &codec);
-          h.codec = static_cast<uint8_t>(codec);
-          head.clear();
-          EncodeBlockGroupHeader(h, &head);
-          AppendFrame(&r.frames, FrameType::kBlockGroup, head, body);
-        }
-        for (const Pending& g : group) {
-          r.entries.push_back({false, g.offset, g.length, g.sha});
-          ++r.blocks_sent;
-          r.changed_bytes += g.length;
-        }
-        group.clear();
-        group_bytes = 0;
       };
       for (const Segment& seg : w->segs) {
         for (uint64_t i = 0; i < seg.block_count; ++i) {
@@ -542,13 +555,37 @@ class CycleSender {
             continue;
           }
           flush_zero();
+          if (group_bytes + len > buf.capacity) flush_group(r);
           group.push_back({off, len, data, d});
           group_bytes += len;
         }
       }
       flush_zero();
-      flush_group();
+      if (groups && group_bytes < buf.capacity / 2) {
+        // Few changed blocks in this item (a scan with little churn): hold
+        // them back, copied out of the read buffer, to compress with the
+        // next item's. Frame order is free: blocks never overlap, and the
+        // cycle digest follows the order the frames are sent in.
+        if (carry_cap < buf.capacity) {
+          carry.reset(new uint8_t[buf.capacity]);
+          carry_cap = buf.capacity;
+        }
+        size_t pos = 0;
+        for (Pending& g : group) {
+          if (g.data != carry.get() + pos) std::memmove(carry.get() + pos, g.data, g.length);
+          g.data = carry.get() + pos;
+          pos += g.length;
+        }
+      } else {
+        flush_group(r);
+      }
       p.Complete(std::move(r));
+    }
+    if (!group.empty()) {
+      WorkResult r;
+      r.frames = p.TakeString();
+      flush_group(r);
+      p.AddTail(std::move(r));
     }
   }
 
@@ -570,12 +607,9 @@ class CycleSender {
     absl::Status status;
     CycleProgress progress;
     progress.planned_read_bytes = plan_.planned_read_bytes;
-    for (uint64_t seq = 0;; ++seq) {
-      std::optional<WorkResult> r = p.Next(seq);
-      if (!r) break;
+    auto consume = [&](WorkResult* r) -> absl::Status {
       if (!r->frames.empty()) {
-        status = stream_.WriteAll(r->frames.data(), r->frames.size());
-        if (!status.ok()) break;
+        ASR_RETURN_IF_ERROR(stream_.WriteAll(r->frames.data(), r->frames.size()));
       }
       stats_.wire_bytes += r->frames.size();
       p.ReturnString(std::move(r->frames));
@@ -599,13 +633,22 @@ class CycleSender {
         progress.blocks_sent = stats_.blocks_sent;
         opts_.progress(progress);
       }
+      return absl::OkStatus();
+    };
+    for (uint64_t seq = 0; status.ok(); ++seq) {
+      std::optional<WorkResult> r = p.Next(seq);
+      if (!r) break;
+      status = consume(&*r);
     }
     if (!status.ok()) p.Fail(status);
-    p.Cancel();
+    bool complete = p.error().ok() && status.ok();
+    if (!complete) p.Cancel();
     reader.join();
     for (auto& t : workers) t.join();
     ASR_RETURN_IF_ERROR(p.error());
-    return status;
+    ASR_RETURN_IF_ERROR(status);
+    for (WorkResult& r : p.TakeTails()) ASR_RETURN_IF_ERROR(consume(&r));
+    return absl::OkStatus();
   }
 
   absl::Status SealStep() {
