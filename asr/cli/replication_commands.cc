@@ -23,21 +23,6 @@ namespace {
 
 using replication::CycleMode;
 
-std::string Json(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += absl::StrCat("\\u00", absl::Hex(c, absl::kZeroPad2));
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 // "HOST:PORT" (PORT defaults to 8084).
 absl::Status ParseEndpoint(const std::string& text, std::string* host, uint16_t* port) {
   size_t colon = text.rfind(':');
@@ -245,7 +230,7 @@ int ReplicaRestore(const CommandContext& ctx, const ParsedArgs& a) {
   if (!s.ok()) return ctx.Fail(s);
   double secs = absl::ToDoubleSeconds(absl::Now() - start);
   if (ctx.json) {
-    *ctx.out << "{\"point\":" << *point << ",\"out\":" << Json(*out)
+    *ctx.out << "{\"point\":" << *point << ",\"out\":" << JsonQuote(*out)
              << ",\"seconds\":" << absl::StrFormat("%.3f", secs) << "}\n";
   } else {
     *ctx.out << "restored point " << *point << " to " << *out
@@ -305,7 +290,7 @@ int TrackerRecordOrWrite(const CommandContext& ctx, const ParsedArgs& a, bool wr
   if (s.ok()) s = (*tracker)->Close();
   if (!s.ok()) return ctx.Fail(s);
   if (ctx.json) {
-    *ctx.out << "{\"disk\":" << Json(*disk_path) << ",\"offset\":" << *offset
+    *ctx.out << "{\"disk\":" << JsonQuote(*disk_path) << ",\"offset\":" << *offset
              << ",\"length\":" << *length << ",\"written\":" << (write ? "true" : "false")
              << "}\n";
   } else {
@@ -336,8 +321,8 @@ int TrackerStatus(const CommandContext& ctx, const ParsedArgs& a) {
   absl::Status s = (*tracker)->Close();
   if (!s.ok()) return ctx.Fail(s);
   if (ctx.json) {
-    *ctx.out << "{\"disk\":" << Json(*disk_path) << ",\"needsScan\":" << (needs ? "true" : "false")
-             << ",\"reason\":" << Json(reason) << ",\"changedBlocks\":" << marked
+    *ctx.out << "{\"disk\":" << JsonQuote(*disk_path) << ",\"needsScan\":" << (needs ? "true" : "false")
+             << ",\"reason\":" << JsonQuote(reason) << ",\"changedBlocks\":" << marked
              << ",\"blockSize\":" << bs << "}\n";
   } else {
     *ctx.out << *disk_path << ": " << marked << " changed blocks of " << bs << " bytes"
