@@ -103,6 +103,12 @@ void AppendFrame(std::string* out, FrameType type, absl::string_view head,
 }
 
 absl::StatusOr<Frame> ReadFrame(net::ByteStream& stream) {
+  Frame f;
+  ASR_RETURN_IF_ERROR(ReadFrameInto(stream, &f));
+  return f;
+}
+
+absl::Status ReadFrameInto(net::ByteStream& stream, Frame* f) {
   uint8_t h[kFrameHeaderSize];
   ASR_RETURN_IF_ERROR(stream.ReadExactly(h, sizeof(h)));
   if (Load32(h) != kFrameMagic) {
@@ -119,23 +125,22 @@ absl::StatusOr<Frame> ReadFrame(net::ByteStream& stream) {
     return absl::InvalidArgumentError(absl::StrCat("protocol violation: frame of ", len,
                                                    " bytes exceeds the limit of ", kMaxPayload));
   }
-  Frame f;
-  f.type = static_cast<FrameType>(h[4]);
-  f.flags = h[5];
-  f.payload.resize(len);
+  f->type = static_cast<FrameType>(h[4]);
+  f->flags = h[5];
+  f->payload.resize(len);  // keeps the capacity of a reused frame
   if (len > 0) {
-    absl::Status s = stream.ReadExactly(f.payload.data(), len);
+    absl::Status s = stream.ReadExactly(f->payload.data(), len);
     if (absl::IsOutOfRange(s)) {
       return absl::UnavailableError(
           absl::StrCat(stream.PeerDescription(), " closed the connection inside a frame"));
     }
     ASR_RETURN_IF_ERROR(s);
   }
-  if (Load32(h + 12) != Crc32c(f.payload.data(), len)) {
-    return absl::DataLossError(absl::StrCat("checksum mismatch in a ", FrameTypeName(f.type),
+  if (Load32(h + 12) != Crc32c(f->payload.data(), len)) {
+    return absl::DataLossError(absl::StrCat("checksum mismatch in a ", FrameTypeName(f->type),
                                             " frame from ", stream.PeerDescription()));
   }
-  return f;
+  return absl::OkStatus();
 }
 
 absl::Status WriteFrame(net::ByteStream& stream, FrameType type, const std::string& payload) {
@@ -354,6 +359,17 @@ void DigestBlock(Sha256Stream& s, uint64_t offset, uint32_t length, const Digest
   s.UpdateU64(offset);
   s.UpdateU64(length);
   s.Update(data_sha.data(), data_sha.size());
+}
+
+void DigestBlockPlace(Sha256Stream& s, uint64_t offset, uint32_t length) {
+  s.Update("P", 1);
+  s.UpdateU64(offset);
+  s.UpdateU64(length);
+}
+
+void DigestFrameCrc(Sha256Stream& s, uint32_t raw_crc) {
+  s.Update("C", 1);
+  s.UpdateU64(raw_crc);
 }
 
 void DigestZeroRange(Sha256Stream& s, uint64_t offset, uint64_t length) {

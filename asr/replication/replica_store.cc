@@ -363,7 +363,8 @@ absl::Status CycleWriter::FlushDirectBatch() {
 }
 
 absl::Status CycleWriter::DirectWrite(uint64_t offset, const uint8_t* data, size_t length) {
-  if (!batch_.empty() && (batch_off_ + batch_.size() != offset || batch_.size() >= kIoChunk)) {
+  if (!batch_.empty() && (batch_off_ + batch_.size() != offset || batch_.size() >= kIoChunk ||
+                          length >= kIoChunk)) {
     ASR_RETURN_IF_ERROR(FlushDirectBatch());
   }
   if (batch_.empty() && length >= kIoChunk) {  // large enough on its own: no copy
@@ -392,11 +393,16 @@ uint8_t* CycleWriter::RawBuffer(size_t n) {
   return reinterpret_cast<uint8_t*>(scratch_.data());
 }
 
-absl::Status CycleWriter::AcceptBlock(uint64_t offset, const uint8_t* raw, uint32_t length) {
-  DigestBlock(digest_, offset, length, BlockDigest(raw, length));
+absl::Status CycleWriter::AcceptBlock(uint64_t offset, const uint8_t* raw, uint32_t length,
+                                      bool write) {
+  if (by_crc_) {
+    DigestBlockPlace(digest_, offset, length);  // the content: the frame's CRC
+  } else {
+    DigestBlock(digest_, offset, length, BlockDigest(raw, length));
+  }
   ++blocks_;
   raw_bytes_ += length;
-  if (direct_) return DirectWrite(offset, raw, length);
+  if (direct_) return write ? DirectWrite(offset, raw, length) : absl::OkStatus();
   if (keep_) {
     kept_.push_back({false, offset, length,
                      static_cast<size_t>(raw - reinterpret_cast<const uint8_t*>(kept_data_.data()))});
@@ -419,13 +425,13 @@ absl::Status CycleWriter::AddBlock(const std::string& payload) {
     return absl::DataLossError(
         absl::StrCat("block at offset ", h.offset, " fails its checksum after decoding"));
   }
-  ASR_RETURN_IF_ERROR(AcceptBlock(h.offset, raw, h.length));
+  ASR_RETURN_IF_ERROR(AcceptBlock(h.offset, raw, h.length, /*write=*/true));
+  if (by_crc_) DigestFrameCrc(digest_, h.raw_crc);
   if (direct_) return absl::OkStatus();
   return journal_.AppendBlock(h.offset, h.length, h.codec, h.raw_crc, data);
 }
 
-absl::Status CycleWriter::AddBlockGroup(const std::string& payload) {
-  ASR_ASSIGN_OR_RETURN(BlockGroupHeader h, DecodeBlockGroupHeader(payload));
+absl::Status CycleWriter::CheckGroup(const BlockGroupHeader& h) const {
   for (const BlockGroupEntry& b : h.blocks) {
     ASR_RETURN_IF_ERROR(CheckRange(b.offset, b.length));
     if (b.length != BlockLen(b.offset, block_size_, virtual_size_)) {
@@ -433,14 +439,60 @@ absl::Status CycleWriter::AddBlockGroup(const std::string& payload) {
           "protocol violation: block at ", b.offset, " has ", b.length, " bytes"));
     }
   }
-  uint8_t* raw = RawBuffer(h.raw_bytes);
-  ASR_RETURN_IF_ERROR(DecodeGroupData(payload, h, decoder_, raw));
+  return absl::OkStatus();
+}
+
+absl::Status CycleWriter::AcceptGroup(const BlockGroupHeader& h, const uint8_t* raw) {
+  // A first cycle writes each run of adjacent blocks at once, straight from
+  // the decoded buffer (a whole group is usually one 1 MiB run: no copy).
+  const uint8_t* run = raw;
+  uint64_t run_off = 0, run_len = 0;
   for (const BlockGroupEntry& b : h.blocks) {
-    ASR_RETURN_IF_ERROR(AcceptBlock(b.offset, raw, b.length));
+    if (direct_ && run_len > 0 && run_off + run_len != b.offset) {
+      ASR_RETURN_IF_ERROR(DirectWrite(run_off, run, run_len));
+      run_len = 0;
+    }
+    if (run_len == 0) {
+      run = raw;
+      run_off = b.offset;
+    }
+    run_len += b.length;
+    ASR_RETURN_IF_ERROR(AcceptBlock(b.offset, raw, b.length, /*write=*/false));
     raw += b.length;
   }
+  if (direct_ && run_len > 0) ASR_RETURN_IF_ERROR(DirectWrite(run_off, run, run_len));
+  if (by_crc_) DigestFrameCrc(digest_, h.raw_crc);
+  return absl::OkStatus();
+}
+
+absl::Status CycleWriter::AddBlockGroup(const std::string& payload) {
+  ASR_ASSIGN_OR_RETURN(BlockGroupHeader h, DecodeBlockGroupHeader(payload));
+  ASR_RETURN_IF_ERROR(CheckGroup(h));
+  uint8_t* raw = RawBuffer(h.raw_bytes);
+  ASR_RETURN_IF_ERROR(DecodeGroupData(payload, h, decoder_, raw));
+  ASR_RETURN_IF_ERROR(AcceptGroup(h, raw));
   if (direct_) return absl::OkStatus();
   return journal_.AppendGroup(h.blocks[0].offset, h.raw_bytes, payload);
+}
+
+void CycleWriter::DecodeGroup(DecodedGroup* g, BlockDecompressor& dec) const {
+  absl::StatusOr<BlockGroupHeader> h = DecodeBlockGroupHeader(g->payload);
+  g->status = h.status();
+  if (!g->status.ok()) return;
+  g->header = std::move(*h);
+  g->status = CheckGroup(g->header);
+  if (!g->status.ok()) return;
+  if (g->raw.size() < g->header.raw_bytes) g->raw.resize(g->header.raw_bytes);
+  g->status = DecodeGroupData(g->payload, g->header, dec,
+                              reinterpret_cast<uint8_t*>(g->raw.data()));
+}
+
+absl::Status CycleWriter::AddDecodedGroup(const DecodedGroup& g) {
+  if (!DecodesInParallel()) {
+    return absl::FailedPreconditionError("only a first cycle takes groups decoded elsewhere");
+  }
+  ASR_RETURN_IF_ERROR(g.status);
+  return AcceptGroup(g.header, reinterpret_cast<const uint8_t*>(g.raw.data()));
 }
 
 absl::Status CycleWriter::AddZeroRange(const ZeroRange& z) {
@@ -662,6 +714,7 @@ absl::StatusOr<std::unique_ptr<CycleWriter>> ReplicaStore::BeginCycle(const Hell
   hello_ = hello;
   std::unique_ptr<CycleWriter> w(new CycleWriter(this, start));
   w->block_size_ = hello.block_size;
+  w->by_crc_ = std::min(kProtocolVersion, hello.max_version) >= kDigestByCrcVersion;
   w->virtual_size_ = hello.virtual_size;
   if (!state_->has_replica) {
     // The first point: straight into a new replica file (see the diagram).

@@ -25,8 +25,8 @@
 //
 // Applying a later cycle N (class CycleWriter, then ReplicaStore's commit):
 //
-//   [Receiving] BLOCK/ZERO_RANGE frames verified (CRC-32C, SHA-256 cycle
-//       |       digest) and appended to journal/cycle-N.blog.tmp; the
+//   [Receiving] BLOCK/ZERO_RANGE frames verified (CRC-32C, cycle digest)
+//       |       and appended to journal/cycle-N.blog.tmp; the
 //       |       decoded blocks are also kept in memory (up to a budget)
 //       |  CYCLE_END matches: seal, fsync, rename, fsync dir
 //       v
@@ -135,6 +135,22 @@ class CycleWriter {
   // Verifies and records one BLOCK_GROUP frame's payload.
   absl::Status AddBlockGroup(const std::string& frame_payload);
   absl::Status AddZeroRange(const ZeroRange& z);
+
+  // A first cycle (DecodesInParallel) may have its BLOCK_GROUPs decoded on
+  // other threads: DecodeGroup (const; any thread, concurrently, each with
+  // its own decompressor) parses, checks and decodes g->payload into g->raw
+  // and sets g->status; AddDecodedGroup then records it, on the serving
+  // thread and in frame order, as AddBlockGroup would have.
+  struct DecodedGroup {
+    std::string payload;  // the BLOCK_GROUP frame's
+    BlockGroupHeader header;
+    std::string raw;  // at least header.raw_bytes (reused between groups)
+    absl::Status status;
+  };
+  bool DecodesInParallel() const { return direct_; }
+  void DecodeGroup(DecodedGroup* g, BlockDecompressor& dec) const;
+  absl::Status AddDecodedGroup(const DecodedGroup& g);
+
   // Verifies totals and digest, then seals, applies and commits the point
   // (see the diagram). Returns the new point's id.
   absl::StatusOr<uint64_t> Commit(const CycleEnd& end);
@@ -160,8 +176,12 @@ class CycleWriter {
   absl::Status CheckRange(uint64_t offset, uint64_t length) const;
   // Where to decode `n` bytes: kept_data_ while within the budget, else scratch.
   uint8_t* RawBuffer(size_t n);
-  // Digests, counts and keeps/writes one decoded block.
-  absl::Status AcceptBlock(uint64_t offset, const uint8_t* raw, uint32_t length);
+  // Digests, counts and keeps one decoded block; a first cycle also writes
+  // it when `write`.
+  absl::Status AcceptBlock(uint64_t offset, const uint8_t* raw, uint32_t length, bool write);
+  absl::Status CheckGroup(const BlockGroupHeader& h) const;
+  // AcceptBlock for each of a decoded group's blocks, then its CRC.
+  absl::Status AcceptGroup(const BlockGroupHeader& h, const uint8_t* raw);
   absl::Status DirectWrite(uint64_t offset, const uint8_t* data, size_t length);
   absl::Status FlushDirectBatch();
   absl::StatusOr<uint64_t> CommitDirect();
@@ -174,6 +194,7 @@ class CycleWriter {
   BlockLogWriter journal_;
   std::string journal_path_;
   Sha256Stream digest_;
+  bool by_crc_ = false;  // the cycle digest of version 3+ (protocol.h)
   uint64_t blocks_ = 0, zero_ranges_ = 0, raw_bytes_ = 0;
   std::string scratch_;
   BlockDecompressor decoder_;

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "asr/common/clock.h"
+#include "asr/common/crc32c.h"
 #include "asr/common/file_util.h"
 #include "asr/disk/test_util.h"
 #include "asr/disk/virtual_disk.h"
@@ -344,7 +345,9 @@ TEST(ReplicationTest, CompressionOffSendsRawBlocks) {
 class ProtocolTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = TempDir("replica-proto");
+    // One directory per test: some commit a replica.
+    dir_ = TempDir(absl::StrCat(
+        "replica-proto-", ::testing::UnitTest::GetInstance()->current_test_info()->name()));
     auto store = ReplicaStore::Open(dir_, {});
     ASSERT_TRUE(store.ok());
     store_ = std::move(*store);
@@ -373,8 +376,10 @@ class ProtocolTest : public ::testing::Test {
     h.block_size = kBlock;
     return h;
   }
-  void StartCycle() {
-    ASSERT_TRUE(WriteFrame(*client_, FrameType::kHello, MakeHello().Encode()).ok());
+  void StartCycle(uint32_t max_version = kProtocolVersion) {
+    Hello hello = MakeHello();
+    hello.max_version = max_version;
+    ASSERT_TRUE(WriteFrame(*client_, FrameType::kHello, hello.Encode()).ok());
     auto reply = HelloReply::Decode(Read());
     ASSERT_TRUE(reply.ok() && reply->status.ok());
     CycleStart c;
@@ -383,6 +388,31 @@ class ProtocolTest : public ::testing::Test {
     ASSERT_TRUE(WriteFrame(*client_, FrameType::kCycleStart, c.Encode()).ok());
     auto ready = CycleReply::Decode(Read());
     ASSERT_TRUE(ready.ok() && ready->status.ok());
+  }
+  // Sends a raw (codec 0) BLOCK of `fill` bytes at `offset`; returns its CRC.
+  uint32_t SendBlock(uint64_t offset, char fill) {
+    std::string data(kBlock, fill);
+    BlockHeader h;
+    h.offset = offset;
+    h.length = kBlock;
+    h.codec = 0;
+    h.raw_crc = Crc32c(data);
+    std::string payload(kBlockHeaderSize, '\0');
+    EncodeBlockHeader(h, reinterpret_cast<uint8_t*>(payload.data()));
+    payload += data;
+    EXPECT_TRUE(WriteFrame(*client_, FrameType::kBlock, payload).ok());
+    return h.raw_crc;
+  }
+  // Ends the cycle with `blocks` blocks and `digest`; returns the ACK.
+  CycleReply EndCycle(uint64_t blocks, const Digest& digest) {
+    CycleEnd e;
+    e.blocks = blocks;
+    e.raw_bytes = blocks * kBlock;
+    e.digest = digest;
+    EXPECT_TRUE(WriteFrame(*client_, FrameType::kCycleEnd, e.Encode()).ok());
+    auto ack = CycleReply::Decode(Read());
+    EXPECT_TRUE(ack.ok()) << ack.status();
+    return ack.ok() ? *ack : CycleReply{};
   }
   std::string dir_;
   std::unique_ptr<ReplicaStore> store_;
@@ -424,6 +454,68 @@ TEST_F(ProtocolTest, DigestMismatchIsRefused) {
   ASSERT_TRUE(ack.ok());
   EXPECT_TRUE(absl::IsDataLoss(ack->status)) << ack->status;
   EXPECT_NE(ack->status.message().find("digest mismatch"), std::string::npos);
+}
+
+TEST_F(ProtocolTest, CrcDigestOfTheSentOrderIsAccepted) {
+  StartCycle();
+  Sha256Stream d;
+  DigestBlockPlace(d, kBlock, kBlock);
+  DigestFrameCrc(d, SendBlock(kBlock, 'a'));
+  DigestBlockPlace(d, 0, kBlock);
+  DigestFrameCrc(d, SendBlock(0, 'b'));
+  CycleReply ack = EndCycle(2, d.Finish());
+  EXPECT_TRUE(ack.status.ok()) << ack.status;
+  EXPECT_TRUE(store_->info().has_replica);
+}
+
+TEST_F(ProtocolTest, ReorderedBlocksAreRefused) {
+  // The sender's digest says block 0 then block 1; they arrive the other way.
+  StartCycle();
+  Sha256Stream d;
+  DigestBlockPlace(d, 0, kBlock);
+  DigestFrameCrc(d, Crc32c(std::string(kBlock, 'b')));
+  DigestBlockPlace(d, kBlock, kBlock);
+  DigestFrameCrc(d, Crc32c(std::string(kBlock, 'a')));
+  SendBlock(kBlock, 'a');
+  SendBlock(0, 'b');
+  CycleReply ack = EndCycle(2, d.Finish());
+  EXPECT_TRUE(absl::IsDataLoss(ack.status)) << ack.status;
+  EXPECT_NE(ack.status.message().find("digest mismatch"), std::string::npos);
+  EXPECT_FALSE(store_->info().has_replica);
+}
+
+TEST_F(ProtocolTest, DuplicatedBlockIsRefused) {
+  StartCycle();
+  Sha256Stream d;
+  DigestBlockPlace(d, 0, kBlock);
+  DigestFrameCrc(d, SendBlock(0, 'a'));
+  SendBlock(0, 'a');  // not in the sender's digest nor its count
+  CycleReply ack = EndCycle(1, d.Finish());
+  EXPECT_TRUE(absl::IsDataLoss(ack.status)) << ack.status;
+  EXPECT_FALSE(store_->info().has_replica);
+}
+
+TEST_F(ProtocolTest, Version2SenderGetsTheSha256Digest) {
+  StartCycle(/*max_version=*/2);
+  SendBlock(0, 'a');
+  Sha256Stream crc_digest;
+  DigestBlockPlace(crc_digest, 0, kBlock);
+  DigestFrameCrc(crc_digest, Crc32c(std::string(kBlock, 'a')));
+  CycleReply ack = EndCycle(1, crc_digest.Finish());  // not what version 2 means
+  EXPECT_TRUE(absl::IsDataLoss(ack.status)) << ack.status;
+
+  CycleStart c;
+  c.cycle = 1;
+  c.flags = kCycleFull;
+  ASSERT_TRUE(WriteFrame(*client_, FrameType::kCycleStart, c.Encode()).ok());
+  auto ready = CycleReply::Decode(Read());
+  ASSERT_TRUE(ready.ok() && ready->status.ok());
+  SendBlock(0, 'a');
+  Sha256Stream d;
+  std::string data(kBlock, 'a');
+  DigestBlock(d, 0, kBlock, Sha256(data.data(), data.size()));
+  ack = EndCycle(1, d.Finish());
+  EXPECT_TRUE(ack.status.ok()) << ack.status;
 }
 
 TEST_F(ProtocolTest, MisalignedRangeIsAProtocolViolation) {

@@ -56,9 +56,10 @@ struct WorkItem {
 };
 
 struct DigestEntry {
-  bool zero = false;
+  enum Kind : uint8_t { kBlock, kZero, kPlace, kCrc };  // kPlace, kCrc: version 3+
+  Kind kind = kBlock;
   uint64_t offset = 0;
-  uint64_t length = 0;
+  uint64_t length = 0;  // kCrc: the frame's raw CRC-32C
   Digest sha = {};
 };
 
@@ -439,6 +440,7 @@ class CycleSender {
     Buffer buf(per_chunk * block_size_);
     const uint64_t vsize = disk_->virtual_size();
     const bool groups = reply_.version >= 2;
+    const bool by_crc = reply_.version >= kDigestByCrcVersion;
     // The changed blocks waiting to be sent together.
     struct Pending {
       uint64_t offset;
@@ -464,6 +466,10 @@ class CycleSender {
           absl::string_view body = compressor.EncodeView(g.data, g.length, &codec);
           h.codec = static_cast<uint8_t>(codec);
           h.raw_crc = Crc32c(g.data, g.length);
+          if (by_crc) {
+            r.entries.push_back({DigestEntry::kPlace, g.offset, g.length, {}});
+            r.entries.push_back({DigestEntry::kCrc, 0, h.raw_crc, {}});
+          }
           uint8_t hb[kBlockHeaderSize];
           EncodeBlockHeader(h, hb);
           AppendFrame(&r.frames, FrameType::kBlock,
@@ -497,9 +503,15 @@ class CycleSender {
         head.clear();
         EncodeBlockGroupHeader(h, &head);
         AppendFrame(&r.frames, FrameType::kBlockGroup, head, body);
+        if (by_crc) {
+          for (const Pending& g : group) {
+            r.entries.push_back({DigestEntry::kPlace, g.offset, g.length, {}});
+          }
+          r.entries.push_back({DigestEntry::kCrc, 0, h.raw_crc, {}});
+        }
       }
       for (const Pending& g : group) {
-        r.entries.push_back({false, g.offset, g.length, g.sha});
+        if (!by_crc) r.entries.push_back({DigestEntry::kBlock, g.offset, g.length, g.sha});
         ++r.blocks_sent;
         r.changed_bytes += g.length;
       }
@@ -526,7 +538,7 @@ class CycleSender {
         if (zero_len == 0) return;
         ZeroRange z{zero_start, zero_len};
         AppendFrame(&r.frames, FrameType::kZeroRange, z.Encode(), {});
-        r.entries.push_back({true, zero_start, zero_len, {}});
+        r.entries.push_back({DigestEntry::kZero, zero_start, zero_len, {}});
         ++r.zero_ranges;
         zero_len = 0;
       };
@@ -621,10 +633,19 @@ class CycleSender {
         new_manifest_.digests[block] = digest;
       }
       for (const DigestEntry& e : r->entries) {
-        if (e.zero) {
-          DigestZeroRange(cycle_digest_, e.offset, e.length);
-        } else {
-          DigestBlock(cycle_digest_, e.offset, static_cast<uint32_t>(e.length), e.sha);
+        switch (e.kind) {
+          case DigestEntry::kZero:
+            DigestZeroRange(cycle_digest_, e.offset, e.length);
+            break;
+          case DigestEntry::kBlock:
+            DigestBlock(cycle_digest_, e.offset, static_cast<uint32_t>(e.length), e.sha);
+            break;
+          case DigestEntry::kPlace:
+            DigestBlockPlace(cycle_digest_, e.offset, static_cast<uint32_t>(e.length));
+            break;
+          case DigestEntry::kCrc:
+            DigestFrameCrc(cycle_digest_, static_cast<uint32_t>(e.length));
+            break;
         }
       }
       if (opts_.progress) {
