@@ -475,26 +475,6 @@ absl::Status CycleWriter::AddBlockGroup(const std::string& payload) {
   return journal_.AppendGroup(h.blocks[0].offset, h.raw_bytes, payload);
 }
 
-void CycleWriter::DecodeGroup(DecodedGroup* g, BlockDecompressor& dec) const {
-  absl::StatusOr<BlockGroupHeader> h = DecodeBlockGroupHeader(g->payload);
-  g->status = h.status();
-  if (!g->status.ok()) return;
-  g->header = std::move(*h);
-  g->status = CheckGroup(g->header);
-  if (!g->status.ok()) return;
-  if (g->raw.size() < g->header.raw_bytes) g->raw.resize(g->header.raw_bytes);
-  g->status = DecodeGroupData(g->payload, g->header, dec,
-                              reinterpret_cast<uint8_t*>(g->raw.data()));
-}
-
-absl::Status CycleWriter::AddDecodedGroup(const DecodedGroup& g) {
-  if (!DecodesInParallel()) {
-    return absl::FailedPreconditionError("only a first cycle takes groups decoded elsewhere");
-  }
-  ASR_RETURN_IF_ERROR(g.status);
-  return AcceptGroup(g.header, reinterpret_cast<const uint8_t*>(g.raw.data()));
-}
-
 absl::Status CycleWriter::AddZeroRange(const ZeroRange& z) {
   ASR_RETURN_IF_ERROR(CheckRange(z.offset, z.length));
   DigestZeroRange(digest_, z.offset, z.length);

@@ -136,21 +136,6 @@ class CycleWriter {
   absl::Status AddBlockGroup(const std::string& frame_payload);
   absl::Status AddZeroRange(const ZeroRange& z);
 
-  // A first cycle (DecodesInParallel) may have its BLOCK_GROUPs decoded on
-  // other threads: DecodeGroup (const; any thread, concurrently, each with
-  // its own decompressor) parses, checks and decodes g->payload into g->raw
-  // and sets g->status; AddDecodedGroup then records it, on the serving
-  // thread and in frame order, as AddBlockGroup would have.
-  struct DecodedGroup {
-    std::string payload;  // the BLOCK_GROUP frame's
-    BlockGroupHeader header;
-    std::string raw;  // at least header.raw_bytes (reused between groups)
-    absl::Status status;
-  };
-  bool DecodesInParallel() const { return direct_; }
-  void DecodeGroup(DecodedGroup* g, BlockDecompressor& dec) const;
-  absl::Status AddDecodedGroup(const DecodedGroup& g);
-
   // Verifies totals and digest, then seals, applies and commits the point
   // (see the diagram). Returns the new point's id.
   absl::StatusOr<uint64_t> Commit(const CycleEnd& end);
