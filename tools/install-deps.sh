@@ -7,6 +7,7 @@ packages=(
   bazel-bootstrap bazel-rules-java     # Bazel 4.2.3 and the Java rules it loads
   g++ pkg-config python3
   libabsl-dev libprotobuf-dev protobuf-compiler libzstd-dev
+  libxxhash-dev                        # XXH3-128 block digests of the replication manifest
   android-libboringssl-dev             # BoringSSL (TLS 1.3, Ed25519, AEAD)
   libgtest-dev libgmock-dev libbenchmark-dev
   qemu-utils                           # qemu-img/qemu-io: independent VHD/VHDX checks

@@ -1,6 +1,8 @@
 #include "asr/replication/digest.h"
 
+#include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <xxhash.h>
 
 #include <cstring>
 
@@ -36,6 +38,36 @@ Digest Sha256(const void* data, size_t size) {
 Digest BlockDigest(const uint8_t* data, size_t size) {
   if (IsAllZero(data, size)) return kZeroDigest;
   return Sha256(data, size);
+}
+
+const char* BlockHashKindName(BlockHashKind kind) {
+  switch (kind) {
+    case BlockHashKind::kSha256: return "sha256";
+    case BlockHashKind::kXxh3_128: return "xxh3-128";
+  }
+  return "unknown";
+}
+
+BlockHasher BlockHasher::NewXxh3() {
+  BlockHasher h;
+  h.kind = BlockHashKind::kXxh3_128;
+  RAND_bytes(reinterpret_cast<uint8_t*>(&h.seed), sizeof(h.seed));
+  return h;
+}
+
+Digest BlockHasher::operator()(const uint8_t* data, size_t size) const {
+  if (IsAllZero(data, size)) return kZeroDigest;
+  if (kind == BlockHashKind::kSha256) return Sha256(data, size);
+  XXH128_hash_t x = XXH3_128bits_withSeed(data, size, seed);
+  Digest d = {};
+  for (int i = 0; i < 8; ++i) {
+    d[i] = static_cast<uint8_t>(x.low64 >> (8 * i));
+    d[8 + i] = static_cast<uint8_t>(x.high64 >> (8 * i));
+  }
+  // An all-zero result would read as "zero block"; it has probability 2^-128
+  // but is mapped away all the same.
+  if (d == kZeroDigest) d[16] = 1;
+  return d;
 }
 
 std::string DigestHex(const Digest& d) {

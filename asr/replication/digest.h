@@ -1,9 +1,12 @@
 // asr/replication/digest.h: block digests for change detection and cycle
-// integrity. SHA-256 (BoringSSL) proves a block unchanged; a 32-bit CRC is
-// only used to catch transport and storage corruption of one frame.
+// integrity. A 128-bit digest proves a block unchanged (the manifest's
+// BlockHasher: seeded XXH3-128 for new replications, SHA-256 for manifests
+// written before); a 32-bit CRC is only used to catch transport and storage
+// corruption of one frame. The cycle digest is SHA-256.
 //
-//   Digest d = BlockDigest(data, size);   // kZeroDigest when all zeros
-//   if (d != manifest.digest(block)) { ...send it... }
+//   BlockHasher h = BlockHasher::NewXxh3();   // or the manifest's
+//   Digest d = h(data, size);                 // kZeroDigest when all zeros
+//   if (d != manifest.digests[block]) { ...send it... }
 //   Sha256Stream cycle;
 //   cycle.Update(&offset, 8);
 //   Digest total = cycle.Finish();
@@ -29,8 +32,35 @@ bool IsAllZero(const uint8_t* data, size_t size);
 // SHA-256 of the bytes.
 Digest Sha256(const void* data, size_t size);
 
-// kZeroDigest for an all-zero block, else its SHA-256.
+// kZeroDigest for an all-zero block, else its SHA-256 (the cycle digest of
+// protocol versions 1 and 2 chains these).
 Digest BlockDigest(const uint8_t* data, size_t size);
+
+// How a manifest digests its blocks.
+enum class BlockHashKind : uint8_t {
+  kSha256 = 1,  // manifests of format 1: SHA-256 (1.8 GB/s per core)
+  // XXH3-128 with a per-replication random seed, in the first 16 bytes of
+  // the Digest (the rest zero): ~20 GB/s. Change detection compares a block
+  // the source host reads with the digest the same host recorded; a random
+  // change goes unseen with probability 2^-128. It is not a cryptographic
+  // hash: a guest that knew the seed (it lives on the host, next to the
+  // disk) could in principle write a colliding block and so keep one block
+  // of its own replica stale until the next full copy; it cannot affect any
+  // other disk or the transport (TLS authenticates every byte sent).
+  kXxh3_128 = 2,
+};
+const char* BlockHashKindName(BlockHashKind kind);  // "sha256", "xxh3-128"
+
+// A manifest's block digest function. A value type.
+struct BlockHasher {
+  BlockHashKind kind = BlockHashKind::kXxh3_128;
+  uint64_t seed = 0;  // kXxh3_128 only
+
+  // kXxh3_128 with a fresh random seed: for a new replication.
+  static BlockHasher NewXxh3();
+  // kZeroDigest for an all-zero block, else the block's digest.
+  Digest operator()(const uint8_t* data, size_t size) const;
+};
 
 std::string DigestHex(const Digest& d);
 

@@ -11,8 +11,11 @@
 
 namespace asr::replication {
 namespace {
-constexpr char kMagic[8] = {'A', 'S', 'R', 'M', 'A', 'N', '0', '1'};
-}
+// Format 1 (SHA-256 digests) is read; format 2 adds the hash kind and seed
+// after the cycle and is what is written.
+constexpr char kMagicV1[8] = {'A', 'S', 'R', 'M', 'A', 'N', '0', '1'};
+constexpr char kMagicV2[8] = {'A', 'S', 'R', 'M', 'A', 'N', '0', '2'};
+}  // namespace
 
 std::string ManifestPath(const std::string& disk_path) { return disk_path + ".asrrepl"; }
 std::string PendingManifestPath(const std::string& disk_path) {
@@ -26,7 +29,16 @@ absl::StatusOr<std::optional<Manifest>> LoadManifest(const std::string& path) {
     return absl::DataLossError(absl::StrCat(path, ": replication manifest is corrupt (", why,
                                             "); run a scan or initial replication"));
   };
-  if (bytes.size() < 12 || bytes.compare(0, 8, kMagic, 8) != 0) return corrupt("bad header");
+  if (bytes.size() < 12) return corrupt("bad header");
+  const bool v1 = bytes.compare(0, 8, kMagicV1, 8) == 0;
+  if (!v1 && bytes.compare(0, 8, kMagicV2, 8) != 0) {
+    if (bytes.compare(0, 6, kMagicV2, 6) == 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path, ": replication manifest format '", bytes.substr(6, 2),
+          "' is newer than this asr understands (02); upgrade asr"));
+    }
+    return corrupt("bad header");
+  }
   ByteReader tail(absl::string_view(bytes).substr(bytes.size() - 4));
   uint32_t crc = 0;
   tail.U32(&crc);
@@ -35,9 +47,21 @@ absl::StatusOr<std::optional<Manifest>> LoadManifest(const std::string& path) {
   Manifest m;
   uint64_t count = 0;
   if (!r.Str(&m.replication_id) || !r.Str(&m.source_disk_id) || !r.U64(&m.virtual_size) ||
-      !r.U32(&m.block_size) || !r.U64(&m.cycle) || !r.U64(&count)) {
+      !r.U32(&m.block_size) || !r.U64(&m.cycle)) {
     return corrupt("truncated");
   }
+  if (v1) {
+    m.hasher = BlockHasher{BlockHashKind::kSha256, 0};
+  } else {
+    uint8_t kind = 0;
+    if (!r.U8(&kind) || !r.U64(&m.hasher.seed)) return corrupt("truncated");
+    if (kind != static_cast<uint8_t>(BlockHashKind::kSha256) &&
+        kind != static_cast<uint8_t>(BlockHashKind::kXxh3_128)) {
+      return corrupt(absl::StrCat("unknown block hash ", kind));
+    }
+    m.hasher.kind = static_cast<BlockHashKind>(kind);
+  }
+  if (!r.U64(&count)) return corrupt("truncated");
   if (m.block_size == 0 || count != Manifest::BlocksFor(m.virtual_size, m.block_size) ||
       r.Rest().size() != count * sizeof(Digest)) {
     return corrupt("inconsistent sizes");
@@ -49,12 +73,14 @@ absl::StatusOr<std::optional<Manifest>> LoadManifest(const std::string& path) {
 
 absl::Status SaveManifest(const std::string& path, const Manifest& m) {
   ByteWriter w;
-  w.Bytes(kMagic, 8);
+  w.Bytes(kMagicV2, 8);
   w.Str(m.replication_id);
   w.Str(m.source_disk_id);
   w.U64(m.virtual_size);
   w.U32(m.block_size);
   w.U64(m.cycle);
+  w.U8(static_cast<uint8_t>(m.hasher.kind));
+  w.U64(m.hasher.seed);
   w.U64(m.digests.size());
   w.Bytes(m.digests.data(), m.digests.size() * sizeof(Digest));
   w.U32(Crc32c(w.data().data(), w.data().size()));

@@ -1,6 +1,7 @@
 // asr/replication/manifest.h: the source side's record of what the replica
-// holds — one SHA-256 per replication block of the last replicated state —
-// so a scan finds changed blocks without asking the receiver anything.
+// holds — one 128-bit digest per replication block of the last replicated
+// state (see BlockHasher) — so a scan finds changed blocks without asking
+// the receiver anything.
 //
 // Files next to the source disk (DISK is the disk's path):
 //   DISK.asrrepl          the state the replica has acknowledged (committed)
@@ -12,7 +13,7 @@
 // and end with a CRC-32C; a corrupt file is DataLoss, never trusted.
 //
 //   ASR_ASSIGN_OR_RETURN(std::optional<Manifest> m, LoadManifest(ManifestPath(disk)));
-//   if (m && m->digest(block) != BlockDigest(data, n)) { ...changed... }
+//   if (m && m->digests[block] != m->hasher(data, n)) { ...changed... }
 //   ASR_RETURN_IF_ERROR(SaveManifest(ManifestPath(disk), updated));
 #ifndef ASR_REPLICATION_MANIFEST_H_
 #define ASR_REPLICATION_MANIFEST_H_
@@ -35,6 +36,9 @@ struct Manifest {
   uint64_t virtual_size = 0;
   uint32_t block_size = 0;
   uint64_t cycle = 0;  // the replica's point this manifest describes
+  // How `digests` were made: chosen at initial replication and kept by every
+  // later cycle (format 1 files, from before format 2, are SHA-256).
+  BlockHasher hasher;
   std::vector<Digest> digests;  // one per block; kZeroDigest for zero blocks
 
   uint64_t block_count() const { return digests.size(); }

@@ -62,10 +62,15 @@
 //    receiver's sequences must agree exactly, with the counts.
 // SHA-256 of the data thus added nothing the receiver can check that the CRC
 // does not, since the receiver could only compare it with the sender's own
-// claim. The sender still hashes each block with SHA-256 for its manifest
-// (change detection, where a 32-bit CRC would be too weak across millions of
-// blocks). Senders use the version-3 digest only when HELLO_REPLY's version is
-// 3 or more; a receiver checks the digest of the version it negotiated. // ERROR {code, message} instead of the expected frame and close.
+// claim. The sender still hashes each block for its manifest with a 128-bit
+// digest (change detection, where a 32-bit CRC would be too weak across
+// millions of blocks; see BlockHasher in digest.h). Senders use the
+// version-3 digest only when HELLO_REPLY's version is 3 or more; a receiver
+// checks the digest of the version it negotiated (ServeOptions can pin it to
+// an older one).
+//
+// On a failure either side may send ERROR {code, message} instead of the
+// expected frame and close.
 //
 //   ASR_RETURN_IF_ERROR(WriteMessage(stream, hello));
 //   ASR_ASSIGN_OR_RETURN(Frame f, ReadFrame(stream));

@@ -33,6 +33,16 @@ absl::Status ServeConnection(net::ByteStream& stream, ReplicaStore& store,
     return f.status();
   }
   absl::StatusOr<Hello> hello = Hello::Decode(*f);
+  if (hello.ok()) {
+    hello->max_version = std::min(
+        hello->max_version,
+        std::max(kMinProtocolVersion, std::min(kProtocolVersion, options.max_protocol_version)));
+    if (hello->max_version < hello->min_version) {
+      hello = absl::FailedPreconditionError(absl::StrCat(
+          "protocol version mismatch: the sender speaks versions ", hello->min_version, "..",
+          hello->max_version, ", this receiver at most ", options.max_protocol_version));
+    }
+  }
   HelloReply reply;
   reply.status = hello.ok() ? store.CheckHello(*hello) : hello.status();
   if (hello.ok()) reply.version = std::min(kProtocolVersion, hello->max_version);

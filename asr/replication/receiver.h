@@ -29,6 +29,7 @@
 
 #include "absl/status/status.h"
 #include "asr/net/stream.h"
+#include "asr/replication/protocol.h"
 #include "asr/replication/replica_store.h"
 
 namespace asr::replication {
@@ -36,6 +37,10 @@ namespace asr::replication {
 struct ServeOptions {
   // Called after each committed point (on the serving thread).
   std::function<void(uint64_t point_id, const CycleStart& start)> on_commit;
+  // The newest protocol version offered to senders (at most
+  // kProtocolVersion): pins a receiver to an older version, as a receiver
+  // of that version would behave (tests of older peers use it).
+  uint32_t max_protocol_version = kProtocolVersion;
 };
 
 // Serves `stream` until the sender closes it (OK) or a failure (its status).

@@ -11,7 +11,9 @@
 #include "asr/disk/test_util.h"
 #include "asr/disk/virtual_disk.h"
 #include "asr/net/stream.h"
+#include "asr/replication/byte_codec.h"
 #include "asr/replication/change_tracker.h"
+#include "asr/replication/digest.h"
 #include "asr/replication/manifest.h"
 #include "asr/replication/protocol.h"
 #include "asr/replication/receiver.h"
@@ -323,6 +325,141 @@ TEST(ReplicationTest, LostAcknowledgementIsRecoveredFromThePendingManifest) {
   st = RunCycle(src, CycleMode::kScan, **store);
   EXPECT_TRUE(absl::IsFailedPrecondition(st.status())) << st.status();
   EXPECT_NE(st.status().message().find("initial replication"), std::string::npos);
+}
+
+// Writes `m` as a format-1 manifest: the layout before the hash kind and
+// seed were recorded, when every digest was a SHA-256.
+void WriteFormat1Manifest(const std::string& path, const Manifest& m) {
+  ByteWriter w;
+  w.Bytes("ASRMAN01", 8);
+  w.Str(m.replication_id);
+  w.Str(m.source_disk_id);
+  w.U64(m.virtual_size);
+  w.U32(m.block_size);
+  w.U64(m.cycle);
+  w.U64(m.digests.size());
+  w.Bytes(m.digests.data(), m.digests.size() * sizeof(Digest));
+  w.U32(Crc32c(w.data().data(), w.data().size()));
+  ASSERT_TRUE(WriteFileAtomically(path, w.data()).ok());
+}
+
+TEST(ManifestTest, NewReplicationsUseXxh3WithTheirOwnSeed) {
+  const std::string a = TempPath("seed-a.vhdx"), b = TempPath("seed-b.vhdx");
+  CreateSourceDisk(a, 4 << 20);
+  CreateSourceDisk(b, 4 << 20);
+  WritePattern(a, 0, 1 << 20, 1);
+  WritePattern(b, 0, 1 << 20, 1);  // the same content
+  auto sa = ReplicaStore::Open(TempDir("replica-seed-a"), {});
+  auto sb = ReplicaStore::Open(TempDir("replica-seed-b"), {});
+  ASSERT_TRUE(sa.ok() && sb.ok());
+  ASSERT_TRUE(RunCycle(a, CycleMode::kInitial, **sa).ok());
+  ASSERT_TRUE(RunCycle(b, CycleMode::kInitial, **sb).ok());
+  auto ma = LoadManifest(ManifestPath(a));
+  auto mb = LoadManifest(ManifestPath(b));
+  ASSERT_TRUE(ma.ok() && mb.ok() && ma->has_value() && mb->has_value());
+  const Manifest& x = **ma;
+  const Manifest& y = **mb;
+  EXPECT_EQ(x.hasher.kind, BlockHashKind::kXxh3_128);
+  EXPECT_NE(x.hasher.seed, y.hasher.seed);
+  // Same data, different seeds: different digests; each matches its hasher.
+  EXPECT_NE(x.digests[0], y.digests[0]);
+  std::vector<uint8_t> data = ReadDisk(a);
+  EXPECT_EQ(x.digests[0], x.hasher(data.data(), kBlock));
+  EXPECT_EQ(y.digests[0], y.hasher(data.data(), kBlock));
+  EXPECT_NE(x.digests[0], kZeroDigest);
+  EXPECT_EQ(x.digests[x.block_count() - 1], kZeroDigest);  // never written
+  // A scan with nothing changed sends nothing: the digests are stable.
+  auto st = RunCycle(a, CycleMode::kScan, **sa);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->blocks_sent, 0u);
+  auto again = LoadManifest(ManifestPath(a));
+  ASSERT_TRUE(again.ok() && again->has_value());
+  EXPECT_EQ((*again)->hasher.seed, x.hasher.seed);
+  EXPECT_EQ((*again)->digests, x.digests);
+}
+
+TEST(ManifestTest, Format1Sha256ManifestStillFindsExactlyTheChangedBlocks) {
+  const std::string src = TempPath("legacy.vhdx");
+  CreateSourceDisk(src, 8 << 20);
+  WritePattern(src, 0, 2 << 20, 1);
+  auto store = ReplicaStore::Open(TempDir("replica-legacy"), {});
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE(RunCycle(src, CycleMode::kInitial, **store).ok());
+  // Rewrite the state as an older asr left it: SHA-256 digests, format 1.
+  auto m = LoadManifest(ManifestPath(src));
+  ASSERT_TRUE(m.ok() && m->has_value());
+  Manifest legacy = **m;
+  std::vector<uint8_t> data = ReadDisk(src);
+  for (uint64_t b = 0; b < legacy.block_count(); ++b) {
+    legacy.digests[b] = BlockDigest(data.data() + b * kBlock, kBlock);
+  }
+  WriteFormat1Manifest(ManifestPath(src), legacy);
+  auto loaded = LoadManifest(ManifestPath(src));
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ((*loaded)->hasher.kind, BlockHashKind::kSha256);
+  EXPECT_EQ((*loaded)->digests, legacy.digests);
+
+  WritePattern(src, 3 << 20, kBlock, 9);  // one block
+  auto st = RunCycle(src, CycleMode::kScan, **store);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->blocks_sent, 1u);
+  EXPECT_EQ(ReadDisk((*store)->info().replica_path), ReadDisk(src));
+  // The relationship keeps SHA-256 (digests must stay comparable) ...
+  auto after = LoadManifest(ManifestPath(src));
+  ASSERT_TRUE(after.ok() && after->has_value());
+  EXPECT_EQ((*after)->hasher.kind, BlockHashKind::kSha256);
+  // ... until the next initial replication chooses XXH3.
+  ASSERT_TRUE(RunCycle(src, CycleMode::kInitial, **store).ok());
+  after = LoadManifest(ManifestPath(src));
+  ASSERT_TRUE(after.ok() && after->has_value());
+  EXPECT_EQ((*after)->hasher.kind, BlockHashKind::kXxh3_128);
+  EXPECT_EQ(ReadDisk((*store)->info().replica_path), ReadDisk(src));
+}
+
+TEST(ManifestTest, DamagedOrNewerManifestsAreRefusedWithAdvice) {
+  const std::string src = TempPath("damaged.vhdx");
+  CreateSourceDisk(src, 4 << 20);
+  WritePattern(src, 0, 1 << 20, 1);
+  auto store = ReplicaStore::Open(TempDir("replica-damaged"), {});
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE(RunCycle(src, CycleMode::kInitial, **store).ok());
+  std::string good = *ReadFileToString(ManifestPath(src));
+
+  std::string newer = good;
+  newer[7] = '9';  // "ASRMAN09"
+  ASSERT_TRUE(WriteFileAtomically(ManifestPath(src), newer).ok());
+  auto m = LoadManifest(ManifestPath(src));
+  EXPECT_TRUE(absl::IsFailedPrecondition(m.status())) << m.status();
+  EXPECT_NE(m.status().message().find("upgrade asr"), std::string::npos) << m.status();
+
+  std::string flipped = good;
+  flipped[good.size() / 2] ^= 0x10;
+  ASSERT_TRUE(WriteFileAtomically(ManifestPath(src), flipped).ok());
+  m = LoadManifest(ManifestPath(src));
+  EXPECT_TRUE(absl::IsDataLoss(m.status())) << m.status();
+  EXPECT_NE(m.status().message().find("initial replication"), std::string::npos);
+  auto st = RunCycle(src, CycleMode::kScan, **store);
+  EXPECT_TRUE(absl::IsDataLoss(st.status())) << st.status();
+}
+
+TEST(ReplicationTest, OlderReceiversGetTheCycleDigestOfTheirVersion) {
+  for (uint32_t version : {1u, 2u, kProtocolVersion}) {
+    SCOPED_TRACE(absl::StrCat("receiver version ", version));
+    const std::string src = TempPath(absl::StrCat("older-", version, ".vhdx"));
+    CreateSourceDisk(src, 8 << 20);
+    WritePattern(src, 0, 3 << 20, version);
+    auto store = ReplicaStore::Open(TempDir(absl::StrCat("replica-older-", version)), {});
+    ASSERT_TRUE(store.ok());
+    ServeOptions serve;
+    serve.max_protocol_version = version;
+    auto st = RunCycle(src, CycleMode::kInitial, **store, {}, serve);
+    ASSERT_TRUE(st.ok()) << st.status();
+    WritePattern(src, 5 << 20, 3 * kBlock + 100, version + 10);
+    st = RunCycle(src, CycleMode::kScan, **store, {}, serve);
+    ASSERT_TRUE(st.ok()) << st.status();
+    EXPECT_EQ(st->blocks_sent, 4u);
+    EXPECT_EQ(ReadDisk((*store)->info().replica_path), ReadDisk(src));
+  }
 }
 
 TEST(ReplicationTest, CompressionOffSendsRawBlocks) {

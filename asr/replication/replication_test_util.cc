@@ -13,14 +13,15 @@
 namespace asr::replication::testing {
 
 absl::StatusOr<CycleStats> RunCycle(const std::string& disk_path, CycleMode mode,
-                                    ReplicaStore& store, const SendOptions& options) {
+                                    ReplicaStore& store, const SendOptions& options,
+                                    const ServeOptions& serve) {
   auto pair = net::MakeStreamPair();
   if (!pair.ok()) return pair.status();
   std::unique_ptr<net::ByteStream> a = std::move(pair->first);
   std::unique_ptr<net::ByteStream> b = std::move(pair->second);
   absl::Status served;
   std::thread receiver([&] {
-    served = ServeConnection(*b, store, {});
+    served = ServeConnection(*b, store, serve);
     (void)b->Close();
   });
   absl::StatusOr<CycleStats> stats = ReplicateDisk(disk_path, mode, *a, options);

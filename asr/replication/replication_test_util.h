@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "asr/replication/change_tracker.h"
+#include "asr/replication/receiver.h"
 #include "asr/replication/replica_store.h"
 #include "asr/replication/sender.h"
 
@@ -21,7 +22,8 @@ namespace asr::replication::testing {
 
 // Runs ReplicateDisk against ServeConnection on a socket pair.
 absl::StatusOr<CycleStats> RunCycle(const std::string& disk_path, CycleMode mode,
-                                    ReplicaStore& store, const SendOptions& options = {});
+                                    ReplicaStore& store, const SendOptions& options = {},
+                                    const ServeOptions& serve = {});
 
 // Creates a dynamic disk (VHDX unless the path ends in .vhd).
 void CreateSourceDisk(const std::string& path, uint64_t size, uint32_t block_size = 1 << 20);

@@ -350,6 +350,10 @@ class CycleSender {
     new_manifest_.virtual_size = disk_->virtual_size();
     new_manifest_.block_size = block_size_;
     new_manifest_.cycle = cycle_;
+    // Digests are only comparable under one hasher: a delta keeps its base's
+    // (a SHA-256 manifest stays one until the next initial replication).
+    hasher_ = base_ != nullptr ? base_->hasher : BlockHasher::NewXxh3();
+    new_manifest_.hasher = hasher_;
     if (base_ != nullptr) {
       new_manifest_.digests = base_->digests;
     } else {
@@ -553,7 +557,7 @@ class CycleSender {
           const uint8_t* data = nullptr;
           if (seg.action == BlockAction::kRead) {
             data = buf.data.get() + seg.data_pos + i * block_size_;
-            d = BlockDigest(data, len);
+            d = hasher_(data, len);
             r.bytes_read += len;
           }
           r.new_digests.emplace_back(block, d);
@@ -568,7 +572,10 @@ class CycleSender {
           }
           flush_zero();
           if (group_bytes + len > buf.capacity) flush_group(r);
-          group.push_back({off, len, data, d});
+          // Protocols 1 and 2 chain each block's SHA-256 into the cycle digest.
+          Digest sha = {};
+          if (!by_crc) sha = hasher_.kind == BlockHashKind::kSha256 ? d : BlockDigest(data, len);
+          group.push_back({off, len, data, sha});
           group_bytes += len;
         }
       }
@@ -728,6 +735,7 @@ class CycleSender {
   std::unique_ptr<ChangeDetector> detector_;
   CyclePlan plan_;
   Manifest new_manifest_;
+  BlockHasher hasher_;  // the manifest's; fixed before the workers start
   Sha256Stream cycle_digest_;
   CycleStats stats_;
 };
