@@ -23,6 +23,14 @@ inline uint32_t Crc32c(absl::string_view data) {
   return Crc32cExtend(0, data.data(), data.size());
 }
 
+namespace internal {
+
+// For tests and benchmarks: the table-driven path every CPU can take, and
+// whether Crc32cExtend uses the SSE4.2 instruction instead.
+uint32_t Crc32cExtendPortable(uint32_t crc, const void* data, size_t size);
+bool Crc32cUsesHardware();
+
+}  // namespace internal
 }  // namespace asr
 
 #endif  // ASR_COMMON_CRC32C_H_
