@@ -16,7 +16,15 @@ DiskFile::DiskFile(int fd, std::string path, uint64_t size, bool writable, bool 
     : fd_(fd), path_(std::move(path)), size_(size), writable_(writable), is_device_(is_device) {}
 
 DiskFile::~DiskFile() {
+  if (direct_fd_ >= 0) ::close(direct_fd_);
   if (fd_ >= 0) ::close(fd_);
+}
+
+bool DiskFile::EnableDirectWrites() {
+  if (direct_fd_ >= 0) return true;
+  if (!writable_ || is_device_) return false;
+  direct_fd_ = ::open(path_.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
+  return direct_fd_ >= 0;
 }
 
 absl::StatusOr<std::unique_ptr<DiskFile>> DiskFile::Open(const std::string& path,
@@ -81,6 +89,24 @@ absl::Status DiskFile::Write(uint64_t offset, const void* data, size_t size,
   }
   const char* p = static_cast<const char*>(data);
   size_t done = 0;
+  const bool aligned = offset % kDirectAlignment == 0 && size % kDirectAlignment == 0 &&
+                       reinterpret_cast<uintptr_t>(data) % kDirectAlignment == 0;
+  if (direct_fd_ >= 0 && aligned) {
+    while (done < size) {
+      ssize_t n = ::pwrite(direct_fd_, p + done, size - done, static_cast<off_t>(offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EINVAL) {
+        // The file system wants another alignment: buffered from here on.
+        ::close(direct_fd_);
+        direct_fd_ = -1;
+        break;
+      }
+      if (n < 0) return ErrnoToStatus(errno, absl::StrCat(path_, ": cannot write ", what));
+      done += static_cast<size_t>(n);
+      // A short direct write leaves an unaligned rest: the loop below.
+      if (done < size && (done % kDirectAlignment) != 0) break;
+    }
+  }
   while (done < size) {
     ssize_t n = ::pwrite(fd_, p + done, size - done, static_cast<off_t>(offset + done));
     if (n < 0) {

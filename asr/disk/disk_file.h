@@ -45,6 +45,15 @@ class DiskFile {
   void Reserve(uint64_t offset, uint64_t size);
   // fdatasync.
   absl::Status Sync();
+  // From now on, Write calls whose offset, size and buffer address are all
+  // multiples of kDirectAlignment go around the page cache (O_DIRECT): for
+  // writing a large new image once, without the copy into the cache and its
+  // writeback later. Other writes stay buffered; Linux keeps both coherent,
+  // and Sync covers both. False (and nothing changes) when the file system
+  // refuses O_DIRECT; should it refuse an aligned write later, that write and
+  // all after it are buffered.
+  bool EnableDirectWrites();
+  static constexpr size_t kDirectAlignment = 4096;
 
   uint64_t size() const { return size_; }
   const std::string& path() const { return path_; }
@@ -56,6 +65,7 @@ class DiskFile {
   DiskFile(int fd, std::string path, uint64_t size, bool writable, bool is_device);
 
   int fd_;
+  int direct_fd_ = -1;  // O_DIRECT, when enabled
   std::string path_;
   uint64_t size_;
   bool writable_;

@@ -34,6 +34,7 @@ class RawDisk : public VirtualDisk {
   absl::Status DoAllocationMap(uint64_t offset, uint64_t length,
                                std::vector<Extent>* out) override;
   absl::Status DoFlush() override;
+  bool DoEnableDirectWrites() override { return file_->EnableDirectWrites(); }
   uint32_t write_alignment() const override { return 1; }
 
  private:

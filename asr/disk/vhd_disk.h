@@ -47,6 +47,7 @@ class VhdDisk : public VirtualDisk {
   absl::Status DoAllocationMap(uint64_t offset, uint64_t length,
                                std::vector<Extent>* out) override;
   absl::Status DoFlush() override;
+  bool DoEnableDirectWrites() override { return file_->EnableDirectWrites(); }
   uint32_t write_alignment() const override { return kVhdSectorSize; }
 
  private:

@@ -57,6 +57,7 @@ class VhdxDisk : public VirtualDisk {
   absl::Status DoAllocationMap(uint64_t offset, uint64_t length,
                                std::vector<Extent>* out) override;
   absl::Status DoFlush() override;
+  bool DoEnableDirectWrites() override { return file_->EnableDirectWrites(); }
   absl::Status DoClose() override;
 
  private:

@@ -133,6 +133,12 @@ absl::Status VirtualDisk::Close() {
   return DoClose();
 }
 
+bool VirtualDisk::EnableDirectWrites() {
+  absl::MutexLock lock(&mu_);
+  if (closed_ || read_only_) return false;
+  return DoEnableDirectWrites();
+}
+
 absl::Status VirtualDisk::ReadParent(uint64_t offset, uint8_t* out, size_t length) {
   if (parent_ == nullptr) {
     std::memset(out, 0, length);

@@ -111,6 +111,12 @@ class VirtualDisk {
   // Flushes and marks the file clean (VHDX: log emptied, LogGuid cleared).
   // Further calls fail. The destructor closes too, ignoring errors.
   absl::Status Close();
+  // Data writes at 4 KiB-aligned file offsets from 4 KiB-aligned buffers, in
+  // whole 4 KiB units, bypass the page cache from now on (DiskFile::
+  // EnableDirectWrites): for filling a new image once. False when this file
+  // (or its file system) cannot; writes then stay buffered. Either way the
+  // contents and Flush's guarantee are the same.
+  bool EnableDirectWrites();
 
   const DiskInfo& info() const { return info_; }
   const std::string& path() const { return info_.path; }
@@ -133,6 +139,7 @@ class VirtualDisk {
   virtual absl::Status DoFlush() = 0;
   virtual absl::Status DoClose() { return DoFlush(); }
   virtual uint32_t write_alignment() const { return info_.logical_sector_size; }
+  virtual bool DoEnableDirectWrites() { return false; }
 
   // Reads [offset, offset+length) from the parent, or zero-fills without one.
   absl::Status ReadParent(uint64_t offset, uint8_t* out, size_t length);

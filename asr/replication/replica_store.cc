@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <map>
+#include <new>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -18,6 +20,7 @@
 #include "asr/common/crc32c.h"
 #include "asr/common/file_util.h"
 #include "asr/common/status_macros.h"
+#include "asr/disk/disk_file.h"
 #include "asr/replication/block_codec.h"
 
 namespace asr::replication {
@@ -306,6 +309,29 @@ constexpr size_t kKeepLimit = 256 << 20;
 constexpr uint64_t kWritebackEvery = 32 << 20;
 }  // namespace
 
+AlignedBytes::~AlignedBytes() { std::free(data_); }
+
+uint8_t* AlignedBytes::Reserve(size_t n) {
+  if (n > capacity_) {
+    constexpr size_t kAlign = disk::DiskFile::kDirectAlignment;
+    size_t cap = std::max(n, capacity_ * 2);
+    cap = (cap + kAlign - 1) / kAlign * kAlign;
+    auto* p = static_cast<uint8_t*>(std::aligned_alloc(kAlign, cap));
+    if (p == nullptr) throw std::bad_alloc();
+    if (size_ > 0) std::memcpy(p, data_, size_);
+    std::free(data_);
+    data_ = p;
+    capacity_ = cap;
+  }
+  return data_;
+}
+
+void AlignedBytes::Append(const uint8_t* p, size_t n) {
+  Reserve(size_ + n);
+  std::memcpy(data_ + size_, p, n);
+  size_ += n;
+}
+
 CycleWriter::CycleWriter(ReplicaStore* store, const CycleStart& start)
     : store_(store), start_(start) {}
 
@@ -345,11 +371,10 @@ absl::Status CycleWriter::CheckRange(uint64_t offset, uint64_t length) const {
 
 absl::Status CycleWriter::FlushDirectBatch() {
   if (!batch_.empty()) {
-    ASR_RETURN_IF_ERROR(direct_disk_->WriteAt(
-        batch_off_,
-        absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(batch_.data()), batch_.size())));
+    ASR_RETURN_IF_ERROR(
+        direct_disk_->WriteAt(batch_off_, absl::MakeConstSpan(batch_.data(), batch_.size())));
     unsynced_bytes_ += batch_.size();
-    batch_.clear();
+    batch_.Clear();
   } else if (unsynced_bytes_ == 0) {
     return absl::OkStatus();
   }
@@ -374,7 +399,7 @@ absl::Status CycleWriter::DirectWrite(uint64_t offset, const uint8_t* data, size
     return FlushDirectBatch();  // the hook and the writeback kick
   }
   if (batch_.empty()) batch_off_ = offset;
-  batch_.append(reinterpret_cast<const char*>(data), length);
+  batch_.Append(data, length);
   return absl::OkStatus();
 }
 
@@ -389,8 +414,7 @@ uint8_t* CycleWriter::RawBuffer(size_t n) {
     kept_.clear();
     std::string().swap(kept_data_);
   }
-  if (scratch_.size() < n) scratch_.resize(n);
-  return reinterpret_cast<uint8_t*>(scratch_.data());
+  return scratch_.Reserve(n);
 }
 
 absl::Status CycleWriter::AcceptBlock(uint64_t offset, const uint8_t* raw, uint32_t length,
@@ -708,6 +732,10 @@ absl::StatusOr<std::unique_ptr<CycleWriter>> ReplicaStore::BeginCycle(const Hell
     co.block_size = options_.format == disk::DiskFormat::kVhdx ? options_.disk_block_size : 0;
     co.overwrite = true;
     ASR_ASSIGN_OR_RETURN(w->direct_disk_, disk::CreateDisk(w->direct_tmp_, co));
+    // The new replica's data is written once and read back only at restore
+    // or failover: past the page cache (no copy into it, no writeback of it
+    // competing with the sender for the CPU) where the file system allows.
+    (void)w->direct_disk_->EnableDirectWrites();
     w->writeback_fd_ = ::open(w->direct_tmp_.c_str(), O_RDONLY | O_CLOEXEC);
     return w;
   }

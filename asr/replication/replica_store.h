@@ -124,6 +124,28 @@ struct ReplicaInfo {
   std::string replica_path;
 };
 
+// Growable bytes at a 4 KiB-aligned address, as direct (O_DIRECT) writes
+// need. Thread safety: none.
+class AlignedBytes {
+ public:
+  AlignedBytes() = default;
+  ~AlignedBytes();
+  AlignedBytes(const AlignedBytes&) = delete;
+  AlignedBytes& operator=(const AlignedBytes&) = delete;
+
+  // Room for `n` bytes in all, keeping the first size() bytes.
+  uint8_t* Reserve(size_t n);
+  void Append(const uint8_t* p, size_t n);
+  void Clear() { size_ = 0; }
+  uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+ private:
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0, capacity_ = 0;
+};
+
 class ReplicaStore;
 
 // One cycle being received. Thread safety: one thread.
@@ -181,7 +203,7 @@ class CycleWriter {
   Sha256Stream digest_;
   bool by_crc_ = false;  // the cycle digest of version 3+ (protocol.h)
   uint64_t blocks_ = 0, zero_ranges_ = 0, raw_bytes_ = 0;
-  std::string scratch_;
+  AlignedBytes scratch_;
   BlockDecompressor decoder_;
   // Later cycles: the decoded blocks, while they fit the budget.
   bool keep_ = true;
@@ -191,7 +213,7 @@ class CycleWriter {
   bool direct_ = false;
   std::unique_ptr<disk::VirtualDisk> direct_disk_;
   std::string direct_tmp_, direct_file_;
-  std::string batch_;
+  AlignedBytes batch_;
   uint64_t batch_off_ = 0;
   int writeback_fd_ = -1;        // the new replica, to start writeback early
   uint64_t unsynced_bytes_ = 0;  // written since the last writeback kick
