@@ -9,14 +9,17 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <new>
 #include <set>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "asr/common/crc32c.h"
 #include "asr/common/file_util.h"
 #include "asr/common/status_macros.h"
@@ -349,6 +352,7 @@ CycleWriter::~CycleWriter() {
 
 void CycleWriter::DiscardDirect() {
   if (!direct_) return;
+  writer_.reset();  // waits for its writes in flight
   if (direct_disk_) {
     (void)direct_disk_->Close();
     direct_disk_.reset();
@@ -369,47 +373,169 @@ absl::Status CycleWriter::CheckRange(uint64_t offset, uint64_t length) const {
   return absl::OkStatus();
 }
 
-absl::Status CycleWriter::FlushDirectBatch() {
-  if (!batch_.empty()) {
-    ASR_RETURN_IF_ERROR(
-        direct_disk_->WriteAt(batch_off_, absl::MakeConstSpan(batch_.data(), batch_.size())));
-    unsynced_bytes_ += batch_.size();
-    batch_.Clear();
-  } else if (unsynced_bytes_ == 0) {
+// The first cycle's writes run on a thread of their own: a direct write
+// waits for the device, and meanwhile the receiver reads and decodes the
+// next frames into another of kBuffers buffers. Writes happen in the order
+// submitted; runs shorter than kIoChunk that continue each other are
+// gathered into one write.
+class DirectWriter {
+ public:
+  static constexpr int kBuffers = 4;
+
+  DirectWriter(disk::VirtualDisk* disk, const ReplicaStore* store, int writeback_fd)
+      : disk_(disk), store_(store), writeback_fd_(writeback_fd) {
+    for (int i = 0; i < kBuffers; ++i) {
+      buffers_.push_back(std::make_unique<AlignedBytes>());
+      free_.push_back(buffers_.back().get());
+    }
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~DirectWriter() { (void)Finish(); }
+
+  // A free buffer (waits for one); the writer's error once it has failed.
+  absl::StatusOr<AlignedBytes*> Acquire() {
+    absl::MutexLock l(&mu_);
+    mu_.Await(absl::Condition(
+        +[](DirectWriter* w) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          return !w->free_.empty() || !w->error_.ok();
+        },
+        this));
+    if (!error_.ok()) return error_;
+    AlignedBytes* b = free_.back();
+    free_.pop_back();
+    return b;
+  }
+
+  // Queues `runs` out of `buf` (which returns to the pool once written).
+  absl::Status Submit(AlignedBytes* buf, std::vector<DirectRun> runs) {
+    absl::MutexLock l(&mu_);
+    jobs_.push_back({buf, std::move(runs)});
+    return error_;
+  }
+
+  // Waits until everything queued is written (the gathered rest too) and
+  // stops the thread. The first error, if any.
+  absl::Status Finish() {
+    {
+      absl::MutexLock l(&mu_);
+      finishing_ = true;
+    }
+    if (thread_.joinable()) thread_.join();
+    absl::MutexLock l(&mu_);
+    return error_;
+  }
+
+ private:
+  struct Job {
+    AlignedBytes* buf;
+    std::vector<DirectRun> runs;
+  };
+
+  void Loop() {
+    for (;;) {
+      Job job;
+      {
+        absl::MutexLock l(&mu_);
+        mu_.Await(absl::Condition(
+            +[](DirectWriter* w) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+              return !w->jobs_.empty() || w->finishing_;
+            },
+            this));
+        if (jobs_.empty()) break;  // finishing, all written
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      absl::Status s;
+      for (const DirectRun& r : job.runs) {
+        s = Write(r.offset, job.buf->data() + r.pos, r.length);
+        if (!s.ok()) break;
+      }
+      absl::MutexLock l(&mu_);
+      free_.push_back(job.buf);
+      if (!s.ok()) {
+        if (error_.ok()) error_ = s;
+        // Nothing more is written; queued buffers return to the pool.
+        for (Job& j : jobs_) free_.push_back(j.buf);
+        jobs_.clear();
+        return;
+      }
+    }
+    absl::Status s = Flush();
+    absl::MutexLock l(&mu_);
+    if (error_.ok()) error_ = s;
+  }
+
+  absl::Status Flush() {
+    if (!batch_.empty()) {
+      ASR_RETURN_IF_ERROR(
+          disk_->WriteAt(batch_off_, absl::MakeConstSpan(batch_.data(), batch_.size())));
+      unsynced_bytes_ += batch_.size();
+      batch_.Clear();
+    } else if (unsynced_bytes_ == 0) {
+      return absl::OkStatus();
+    }
+    store_->Hook("direct-write");
+    if (unsynced_bytes_ >= kWritebackEvery && writeback_fd_ >= 0) {
+      // Asynchronous: only starts writing back what went through the cache.
+      (void)::sync_file_range(writeback_fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+      unsynced_bytes_ = 0;
+    }
     return absl::OkStatus();
   }
-  store_->Hook("direct-write");
-  if (unsynced_bytes_ >= kWritebackEvery && writeback_fd_ >= 0) {
-    // Asynchronous: only starts writing the dirty pages back.
-    (void)::sync_file_range(writeback_fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
-    unsynced_bytes_ = 0;
+
+  absl::Status Write(uint64_t offset, const uint8_t* data, size_t length) {
+    if (!batch_.empty() && (batch_off_ + batch_.size() != offset || batch_.size() >= kIoChunk ||
+                            length >= kIoChunk)) {
+      ASR_RETURN_IF_ERROR(Flush());
+    }
+    if (batch_.empty() && length >= kIoChunk) {  // large enough on its own: no copy
+      ASR_RETURN_IF_ERROR(disk_->WriteAt(offset, absl::MakeConstSpan(data, length)));
+      unsynced_bytes_ += length;
+      return Flush();  // the hook and the writeback kick
+    }
+    if (batch_.empty()) batch_off_ = offset;
+    batch_.Append(data, length);
+    return absl::OkStatus();
   }
-  return absl::OkStatus();
+
+  disk::VirtualDisk* const disk_;
+  const ReplicaStore* const store_;
+  const int writeback_fd_;
+  // The writer thread's own.
+  AlignedBytes batch_;
+  uint64_t batch_off_ = 0;
+  uint64_t unsynced_bytes_ = 0;  // written since the last writeback kick
+
+  std::vector<std::unique_ptr<AlignedBytes>> buffers_;  // owned; fixed after construction
+  absl::Mutex mu_;
+  std::vector<AlignedBytes*> free_ ABSL_GUARDED_BY(mu_);
+  std::deque<Job> jobs_ ABSL_GUARDED_BY(mu_);
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status error_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
+
+absl::Status CycleWriter::SubmitDirect() {
+  AlignedBytes* buf = frame_buf_;
+  frame_buf_ = nullptr;
+  if (buf == nullptr) return absl::OkStatus();
+  return writer_->Submit(buf, std::move(frame_runs_));
 }
 
-absl::Status CycleWriter::DirectWrite(uint64_t offset, const uint8_t* data, size_t length) {
-  if (!batch_.empty() && (batch_off_ + batch_.size() != offset || batch_.size() >= kIoChunk ||
-                          length >= kIoChunk)) {
-    ASR_RETURN_IF_ERROR(FlushDirectBatch());
+absl::StatusOr<uint8_t*> CycleWriter::RawBuffer(size_t n) {
+  if (direct_) {
+    if (frame_buf_ == nullptr) {  // else: a frame that failed, its buffer reused
+      ASR_ASSIGN_OR_RETURN(frame_buf_, writer_->Acquire());
+    }
+    frame_runs_.clear();
+    return frame_buf_->Reserve(n);
   }
-  if (batch_.empty() && length >= kIoChunk) {  // large enough on its own: no copy
-    ASR_RETURN_IF_ERROR(direct_disk_->WriteAt(offset, absl::MakeConstSpan(data, length)));
-    unsynced_bytes_ += length;
-    batch_off_ = offset;
-    return FlushDirectBatch();  // the hook and the writeback kick
-  }
-  if (batch_.empty()) batch_off_ = offset;
-  batch_.Append(data, length);
-  return absl::OkStatus();
-}
-
-uint8_t* CycleWriter::RawBuffer(size_t n) {
-  if (!direct_ && keep_ && kept_data_.size() + n <= kKeepLimit) {
+  if (keep_ && kept_data_.size() + n <= kKeepLimit) {
     size_t pos = kept_data_.size();
     kept_data_.resize(pos + n);
     return reinterpret_cast<uint8_t*>(kept_data_.data()) + pos;
   }
-  if (!direct_ && keep_) {
+  if (keep_) {
     keep_ = false;  // over the budget: the apply reads the journal
     kept_.clear();
     std::string().swap(kept_data_);
@@ -426,7 +552,12 @@ absl::Status CycleWriter::AcceptBlock(uint64_t offset, const uint8_t* raw, uint3
   }
   ++blocks_;
   raw_bytes_ += length;
-  if (direct_) return write ? DirectWrite(offset, raw, length) : absl::OkStatus();
+  if (direct_) {
+    if (write) {
+      frame_runs_.push_back({offset, static_cast<size_t>(raw - frame_buf_->data()), length});
+    }
+    return absl::OkStatus();
+  }
   if (keep_) {
     kept_.push_back({false, offset, length,
                      static_cast<size_t>(raw - reinterpret_cast<const uint8_t*>(kept_data_.data()))});
@@ -443,7 +574,7 @@ absl::Status CycleWriter::AddBlock(const std::string& payload) {
   }
   absl::string_view data = absl::string_view(payload).substr(kBlockHeaderSize);
   // Decode once, into where the block is kept (or a scratch buffer).
-  uint8_t* raw = RawBuffer(h.length);
+  ASR_ASSIGN_OR_RETURN(uint8_t* raw, RawBuffer(h.length));
   ASR_RETURN_IF_ERROR(decoder_.Decode(h.codec, data, raw, h.length));
   if (Crc32c(raw, h.length) != h.raw_crc) {
     return absl::DataLossError(
@@ -451,7 +582,7 @@ absl::Status CycleWriter::AddBlock(const std::string& payload) {
   }
   ASR_RETURN_IF_ERROR(AcceptBlock(h.offset, raw, h.length, /*write=*/true));
   if (by_crc_) DigestFrameCrc(digest_, h.raw_crc);
-  if (direct_) return absl::OkStatus();
+  if (direct_) return SubmitDirect();
   return journal_.AppendBlock(h.offset, h.length, h.codec, h.raw_crc, data);
 }
 
@@ -471,9 +602,12 @@ absl::Status CycleWriter::AcceptGroup(const BlockGroupHeader& h, const uint8_t* 
   // the decoded buffer (a whole group is usually one 1 MiB run: no copy).
   const uint8_t* run = raw;
   uint64_t run_off = 0, run_len = 0;
+  auto add_run = [&] {
+    frame_runs_.push_back({run_off, static_cast<size_t>(run - frame_buf_->data()), run_len});
+  };
   for (const BlockGroupEntry& b : h.blocks) {
     if (direct_ && run_len > 0 && run_off + run_len != b.offset) {
-      ASR_RETURN_IF_ERROR(DirectWrite(run_off, run, run_len));
+      add_run();
       run_len = 0;
     }
     if (run_len == 0) {
@@ -484,7 +618,7 @@ absl::Status CycleWriter::AcceptGroup(const BlockGroupHeader& h, const uint8_t* 
     ASR_RETURN_IF_ERROR(AcceptBlock(b.offset, raw, b.length, /*write=*/false));
     raw += b.length;
   }
-  if (direct_ && run_len > 0) ASR_RETURN_IF_ERROR(DirectWrite(run_off, run, run_len));
+  if (direct_ && run_len > 0) add_run();
   if (by_crc_) DigestFrameCrc(digest_, h.raw_crc);
   return absl::OkStatus();
 }
@@ -492,10 +626,10 @@ absl::Status CycleWriter::AcceptGroup(const BlockGroupHeader& h, const uint8_t* 
 absl::Status CycleWriter::AddBlockGroup(const std::string& payload) {
   ASR_ASSIGN_OR_RETURN(BlockGroupHeader h, DecodeBlockGroupHeader(payload));
   ASR_RETURN_IF_ERROR(CheckGroup(h));
-  uint8_t* raw = RawBuffer(h.raw_bytes);
+  ASR_ASSIGN_OR_RETURN(uint8_t* raw, RawBuffer(h.raw_bytes));
   ASR_RETURN_IF_ERROR(DecodeGroupData(payload, h, decoder_, raw));
   ASR_RETURN_IF_ERROR(AcceptGroup(h, raw));
-  if (direct_) return absl::OkStatus();
+  if (direct_) return SubmitDirect();
   return journal_.AppendGroup(h.blocks[0].offset, h.raw_bytes, payload);
 }
 
@@ -554,7 +688,11 @@ absl::Status CycleWriter::FinishApply() {
 }
 
 absl::StatusOr<uint64_t> CycleWriter::CommitDirect() {
-  ASR_RETURN_IF_ERROR(FlushDirectBatch());
+  absl::Status written = writer_->Finish();
+  if (!written.ok()) {
+    DiscardDirect();
+    return written;
+  }
   // Close flushes the data and the format's metadata and marks the file clean.
   absl::Status s = direct_disk_->Close();
   direct_disk_.reset();
@@ -737,6 +875,7 @@ absl::StatusOr<std::unique_ptr<CycleWriter>> ReplicaStore::BeginCycle(const Hell
     // competing with the sender for the CPU) where the file system allows.
     (void)w->direct_disk_->EnableDirectWrites();
     w->writeback_fd_ = ::open(w->direct_tmp_.c_str(), O_RDONLY | O_CLOEXEC);
+    w->writer_ = std::make_unique<DirectWriter>(w->direct_disk_.get(), this, w->writeback_fd_);
     return w;
   }
   w->journal_path_ = JoinPath(dir_, absl::StrCat("journal/cycle-", start.cycle, ".blog"));

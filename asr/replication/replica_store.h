@@ -146,7 +146,16 @@ class AlignedBytes {
   size_t size_ = 0, capacity_ = 0;
 };
 
+// A write of a first cycle: `length` bytes at `pos` of a decoded buffer, to
+// virtual `offset` of the new replica.
+struct DirectRun {
+  uint64_t offset = 0;
+  size_t pos = 0;
+  size_t length = 0;
+};
+
 class ReplicaStore;
+class DirectWriter;  // replica_store.cc: a first cycle's writes, on their own thread
 
 // One cycle being received. Thread safety: one thread.
 class CycleWriter {
@@ -181,16 +190,17 @@ class CycleWriter {
 
   CycleWriter(ReplicaStore* store, const CycleStart& start);
   absl::Status CheckRange(uint64_t offset, uint64_t length) const;
-  // Where to decode `n` bytes: kept_data_ while within the budget, else scratch.
-  uint8_t* RawBuffer(size_t n);
+  // Where to decode `n` bytes: kept_data_ while within the budget, else
+  // scratch; a first cycle's buffer from its writer (waits for a free one).
+  absl::StatusOr<uint8_t*> RawBuffer(size_t n);
   // Digests, counts and keeps one decoded block; a first cycle also writes
   // it when `write`.
   absl::Status AcceptBlock(uint64_t offset, const uint8_t* raw, uint32_t length, bool write);
   absl::Status CheckGroup(const BlockGroupHeader& h) const;
   // AcceptBlock for each of a decoded group's blocks, then its CRC.
   absl::Status AcceptGroup(const BlockGroupHeader& h, const uint8_t* raw);
-  absl::Status DirectWrite(uint64_t offset, const uint8_t* data, size_t length);
-  absl::Status FlushDirectBatch();
+  // A first cycle: queues the writes of the frame just accepted.
+  absl::Status SubmitDirect();
   absl::StatusOr<uint64_t> CommitDirect();
   void DiscardDirect();
 
@@ -213,10 +223,10 @@ class CycleWriter {
   bool direct_ = false;
   std::unique_ptr<disk::VirtualDisk> direct_disk_;
   std::string direct_tmp_, direct_file_;
-  AlignedBytes batch_;
-  uint64_t batch_off_ = 0;
+  std::unique_ptr<DirectWriter> writer_;  // writes into direct_disk_
+  AlignedBytes* frame_buf_ = nullptr;     // the writer's buffer of the current frame
+  std::vector<DirectRun> frame_runs_;     // its writes
   int writeback_fd_ = -1;        // the new replica, to start writeback early
-  uint64_t unsynced_bytes_ = 0;  // written since the last writeback kick
   int apply_lock_fd_ = -1;       // held from the commit point to the end of the apply
   bool durable_ = false;         // past the commit point
   bool done_ = false;
@@ -250,6 +260,7 @@ class ReplicaStore {
 
  private:
   friend class CycleWriter;
+  friend class DirectWriter;
   ReplicaStore(std::string dir, ReplicaOptions options);
   absl::Status Recover();
   // Seals' aftermath: undo capture and the commit point (state applying).

@@ -1,6 +1,9 @@
 // End-to-end tests of the replicator over an in-process socket pair: every
 // change-detection mode, restore of the latest and older points, pruning,
 // tracker fallback, a lost acknowledgement, and refusals of bad input.
+#include <signal.h>
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <thread>
 
@@ -460,6 +463,35 @@ TEST(ReplicationTest, OlderReceiversGetTheCycleDigestOfTheirVersion) {
     EXPECT_EQ(st->blocks_sent, 4u);
     EXPECT_EQ(ReadDisk((*store)->info().replica_path), ReadDisk(src));
   }
+}
+
+TEST(ReplicationTest, FirstCycleWriteFailureLeavesNoReplicaAndSaysWhy) {
+  // The receiver's writer thread hits "file too large" part way through the
+  // new replica: the cycle is refused with that error, nothing is left
+  // behind, and a retry once the cause is gone succeeds.
+  const std::string src = TempPath("efbig.vhdx");
+  CreateSourceDisk(src, 24 << 20);
+  WritePattern(src, 0, 20 << 20, 4);
+  const std::string dir = TempDir("replica-efbig");
+  auto store = ReplicaStore::Open(dir, {});
+  ASSERT_TRUE(store.ok());
+  struct rlimit old_limit;
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = old_limit;
+  small.rlim_cur = 8 << 20;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  auto st = RunCycle(src, CycleMode::kInitial, **store);
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  ::signal(SIGXFSZ, old_handler);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.status().message().find("replica.vhdx.tmp"), std::string::npos) << st.status();
+  EXPECT_FALSE((*store)->info().has_replica);
+  EXPECT_FALSE(PathExists(JoinPath(dir, "replica.vhdx.tmp")));
+  EXPECT_FALSE(PathExists(JoinPath(dir, "replica.vhdx")));
+  st = RunCycle(src, CycleMode::kInitial, **store);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(ReadDisk((*store)->info().replica_path), ReadDisk(src));
 }
 
 TEST(ReplicationTest, CompressionOffSendsRawBlocks) {
