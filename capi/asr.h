@@ -507,7 +507,7 @@ ASR_API int asr_tracker_close(asr_tracker_t* tracker);
 /* Replication modes (asr_replication_options_t.mode). */
 #define ASR_REPLICATION_MODE_INITIAL 1      /* full copy, skips unallocated/zero ranges */
 #define ASR_REPLICATION_MODE_TRACKED 2      /* the tracker's blocks only */
-#define ASR_REPLICATION_MODE_SCAN 3         /* SHA-256 of every block vs. the last state */
+#define ASR_REPLICATION_MODE_SCAN 3         /* each block's digest vs. the last state */
 #define ASR_REPLICATION_MODE_DIFFERENCING 4 /* a differencing child's own blocks */
 
 /* This host's certificate, key and the vault CA (PEM files, e.g. from

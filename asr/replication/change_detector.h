@@ -4,8 +4,8 @@
 //   initial       every allocated block is sent; zero/unallocated ranges
 //                 become ZERO_RANGE frames (no data read)
 //   tracked       only the blocks the ChangeTracker marked are read
-//   scan          every allocated block is read once and compared, by
-//                 SHA-256, with the source-side manifest; unallocated and
+//   scan          every allocated block is read once and compared, by its
+//                 128-bit digest, with the source-side manifest; unallocated and
 //                 zero ranges are compared without reading
 //   differencing  the blocks a differencing child holds itself (kPresent
 //                 or kZero extents of its own layer) over the replicated parent

@@ -31,7 +31,7 @@
 //      v
 //   [Stream]     planner thread --(bounded queue of up-to-1-MiB items)-->
 //      |         N worker threads (read through their own disk handles,
-//      |         SHA-256, compare with base, zstd) --(in-order, bounded)-->
+//      |         digest, compare with base, zstd) --(in-order, bounded)-->
 //      |         this thread writes BLOCK_GROUP (BLOCK for protocol 1) /
 //      |         ZERO_RANGE frames
 //      v

@@ -16,7 +16,7 @@ namespace Asr
         /// <summary>Only the blocks the change tracker recorded (scans when it cannot be trusted).</summary>
         Tracked = 2,
 
-        /// <summary>SHA-256 of every allocated block against the last replicated state.</summary>
+        /// <summary>The digest of every allocated block against the last replicated state.</summary>
         Scan = 3,
 
         /// <summary>The blocks a differencing child holds over its replicated parent.</summary>
