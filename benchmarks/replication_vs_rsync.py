@@ -120,9 +120,6 @@ def main():
         size = int(size_text[:-1]) << {"M": 20, "G": 30}[size_text[-1].upper()]
         raw = os.path.join(work, f"base-{size_text}.raw")
         make_corpus(raw, size, ["/usr/lib", "/usr/bin"])
-        # zstd -1 -T2 of the whole disk: the initial replication's reference.
-        w, c, _ = timed(["sh", "-c", f"zstd -1 -T2 -q -c {raw} | wc -c"])
-        zstd_mbps = size / w / 1e6
         for pct in [float(p) for p in args.churn.split(",")]:
             case = os.path.join(work, f"{size_text}-{pct:g}")
             shutil.rmtree(case, ignore_errors=True)
@@ -148,6 +145,12 @@ def main():
                 to = "127.0.0.1:" + open(port_file).read().strip()
                 rep = [asrctl, "replicate", "--to", to, "--pki", os.path.join(work, "pki"), "--json"]
 
+                # zstd -1 -T2 of the whole disk, the initial replication's
+                # reference, timed right before it (a shared machine's load
+                # changes from minute to minute; benchmarks/initial_vs_zstd.py
+                # alternates several runs of both for a steadier figure).
+                w, c, _ = timed(["sh", "-c", f"zstd -1 -T2 -q -c {raw} | wc -c"])
+                zstd_mbps = size / w / 1e6
                 w_init, c_init, done = timed(rep + ["--disk", src, "--mode", "initial"],
                                              extra_pid=serve.pid)
                 init = json.loads(done.stdout)
