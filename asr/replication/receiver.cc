@@ -45,6 +45,9 @@ absl::Status ServeConnection(net::ByteStream& stream, ReplicaStore& store,
   }
   HelloReply reply;
   reply.status = hello.ok() ? store.CheckHello(*hello) : hello.status();
+  // A point committed earlier whose apply failed is completed first, so
+  // that the reply names the point the replica really holds.
+  if (reply.status.ok()) reply.status = store.CompleteInterruptedApply();
   if (hello.ok()) reply.version = std::min(kProtocolVersion, hello->max_version);
   ReplicaInfo info = store.info();
   reply.has_replica = info.has_replica;

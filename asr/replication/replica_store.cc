@@ -787,6 +787,21 @@ absl::Status ReplicaStore::Recover() {
   return absl::OkStatus();
 }
 
+absl::Status ReplicaStore::CompleteInterruptedApply() {
+  {
+    absl::MutexLock l(&mu_);
+    if (!state_->applying) return absl::OkStatus();
+  }
+  absl::Status s = Recover();
+  if (!s.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the newest point of the replica in ", dir_,
+        " is committed but could not be written into it: ", s.message(),
+        "; fix the cause (e.g. free space) and retry: the point is applied first"));
+  }
+  return absl::OkStatus();
+}
+
 ReplicaInfo ReplicaStore::info() const {
   absl::MutexLock l(&mu_);
   ReplicaInfo i;
@@ -834,7 +849,8 @@ absl::StatusOr<std::unique_ptr<CycleWriter>> ReplicaStore::BeginCycle(const Hell
   absl::MutexLock l(&mu_);
   if (state_->applying) {
     return absl::FailedPreconditionError(
-        "an earlier cycle failed while being applied; restart the receiver to recover it");
+        "an earlier cycle failed while being applied; it is retried when the next sender "
+        "connects, or when the receiver restarts");
   }
   if (!state_->has_replica) {
     if (!start.full()) {

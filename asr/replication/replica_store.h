@@ -249,8 +249,14 @@ class ReplicaStore {
   // Checks a sender's HELLO against this replica; the error says why a
   // sender is refused (another disk, another size).
   absl::Status CheckHello(const Hello& hello) const;
+  // Completes a cycle that passed its commit point but whose apply failed
+  // (say, the disk was full), as a restart of the receiver would: OK when
+  // there is none or it is now applied; else FailedPrecondition saying why,
+  // and the next call tries again. Receivers call it for every new sender.
+  absl::Status CompleteInterruptedApply();
   // Starts receiving a cycle. FailedPrecondition when `start` is not based
-  // on the current point (or is not a full copy when there is none).
+  // on the current point (or is not a full copy when there is none), or
+  // while an interrupted apply is still incomplete.
   absl::StatusOr<std::unique_ptr<CycleWriter>> BeginCycle(const Hello& hello,
                                                           const CycleStart& start);
 

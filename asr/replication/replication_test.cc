@@ -3,6 +3,7 @@
 // tracker fallback, a lost acknowledgement, and refusals of bad input.
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <thread>
@@ -492,6 +493,68 @@ TEST(ReplicationTest, FirstCycleWriteFailureLeavesNoReplicaAndSaysWhy) {
   st = RunCycle(src, CycleMode::kInitial, **store);
   ASSERT_TRUE(st.ok()) << st.status();
   EXPECT_EQ(ReadDisk((*store)->info().replica_path), ReadDisk(src));
+}
+
+TEST(ReplicationTest, ApplyThatFailedAfterItsAckIsCompletedWhenTheNextSenderConnects) {
+  // A delta passes its commit point (the sender has its ACK), then writing
+  // it into the replica fails: the file may not grow. Once the cause is gone
+  // the next sender's connection completes that point first, without a
+  // restart of the receiver, and replication goes on from it.
+  const std::string src = TempPath("late-apply.vhdx");
+  CreateSourceDisk(src, 48 << 20);
+  WritePattern(src, 0, 16 << 20, 1);
+  const std::string dir = TempDir("replica-late-apply");
+  ReplicaOptions ro;
+  ro.additional_points = 2;
+  ro.point_interval = absl::ZeroDuration();
+  auto store = ReplicaStore::Open(dir, ro);
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE(RunCycle(src, CycleMode::kInitial, **store).ok());
+  const std::string replica = (*store)->info().replica_path;
+  struct stat rs;
+  ASSERT_EQ(::stat(replica.c_str(), &rs), 0);
+  const uint64_t replica_size = static_cast<uint64_t>(rs.st_size);
+
+  WritePattern(src, 32 << 20, 4 << 20, 2);  // new allocation in the replica
+  const std::vector<uint8_t> point2 = ReadDisk(src);
+  struct rlimit old_limit;
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = old_limit;
+  small.rlim_cur = replica_size + (2 << 20);
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  auto st = RunCycle(src, CycleMode::kScan, **store);
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  ::signal(SIGXFSZ, old_handler);
+  ASSERT_FALSE(st.ok()) << "the apply was expected to fail";
+  EXPECT_NE(st.status().message().find("File too large"), std::string::npos) << st.status();
+
+  // Meanwhile nobody may start a cycle on the half-written replica.
+  Hello hello;
+  hello.virtual_size = 48 << 20;
+  hello.block_size = kBlock;
+  hello.replication_id = (*store)->info().replication_id;
+  CycleStart start;
+  start.cycle = 3;
+  start.base_cycle = 2;
+  start.mode = CycleMode::kScan;
+  auto refused = (*store)->BeginCycle(hello, start);
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused.status())) << refused.status();
+
+  WritePattern(src, 40 << 20, kBlock, 3);
+  st = RunCycle(src, CycleMode::kScan, **store);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->base_cycle, 2u);
+  EXPECT_EQ(st->blocks_sent, 1u);
+  EXPECT_EQ(ReadDisk(replica), ReadDisk(src));
+  // Point 2 itself was completed whole: restore it.
+  bool found = false;
+  for (const RecoveryPoint& p : (*store)->points()) {
+    if (p.id != 2) continue;
+    found = true;
+    ExpectRestoreEquals(dir, p.id, point2, "late-apply-point2");
+  }
+  EXPECT_TRUE(found) << "point 2 is not among the kept points";
 }
 
 TEST(ReplicationTest, CompressionOffSendsRawBlocks) {
