@@ -3,15 +3,12 @@
 // through registration, inventory, pairing, policies and jobs.
 #include "asr/cli/control_commands.h"
 
-#include <unistd.h>
-
-#include <cstdlib>
 #include <sstream>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "asr/cli/core_commands.h"
 #include "asr/common/file_util.h"
+#include "asr/common/test_dir.h"
 #include "asr/fabric/simulated_host.h"
 #include "asr/model/json.h"
 #include "gmock/gmock.h"
@@ -30,9 +27,7 @@ struct Result {
 class ControlCommandsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* t = std::getenv("TEST_TMPDIR");
-    root_ = JoinPath(t ? t : "/tmp", absl::StrCat("cli-", ::getpid(), "-", n_++));
-    ASSERT_TRUE(MakeDirectories(root_).ok());
+    root_ = asr::testing::TestDir("cli");
     dir_ = JoinPath(root_, "state");
     RegisterCoreCommands(registry_);
     RegisterControlCommands(registry_);
@@ -71,11 +66,9 @@ class ControlCommandsTest : public ::testing::Test {
     ASSERT_EQ(s3.code, 0) << s3.err;
   }
 
-  static int n_;
   std::string root_, dir_, key_;
   CommandRegistry registry_;
 };
-int ControlCommandsTest::n_ = 0;
 
 TEST_F(ControlCommandsTest, InitLeavesAVaultReadyIdempotently) {
   ASSERT_EQ(Run("init").code, 0);

@@ -3,21 +3,19 @@
 
 #include <sys/stat.h>
 
-#include <cstdlib>
+#include <cstdio>
 #include <sstream>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "asr/common/test_dir.h"
 #include "asr/disk/virtual_disk.h"
 #include "gtest/gtest.h"
 
 namespace asr::cli {
 namespace {
 
-std::string Tmp(const std::string& name) {
-  const char* t = std::getenv("TEST_TMPDIR");
-  return std::string(t ? t : "/tmp") + "/" + name;
-}
+using ::asr::testing::TestDir;
 
 struct Result {
   int code;
@@ -33,7 +31,8 @@ Result Asrctl(const std::vector<std::string>& args) {
 }
 
 TEST(DiskCommands, CreateInfoConvertCompareMapCheck) {
-  std::string a = Tmp("cli_a.vhdx"), b = Tmp("cli_b.vhd");
+  const std::string dir = TestDir("disk_cli");
+  std::string a = dir + "/cli_a.vhdx", b = dir + "/cli_b.vhd";
   Result r = Asrctl({"disk", "create", "--format", "vhdx", "--type", "dynamic", "--size", "8M",
                   "--block-size", "1M", a});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -73,7 +72,7 @@ TEST(DiskCommands, CreateInfoConvertCompareMapCheck) {
   EXPECT_TRUE(absl::StrContains(r.out, "No errors found")) << r.out;
 
   // Raw output to a file and back.
-  std::string raw = Tmp("cli_a.raw");
+  std::string raw = dir + "/cli_a.raw";
   r = Asrctl({"disk", "convert", a, raw, "--format", "raw"});
   ASSERT_EQ(r.code, 0) << r.err;
   r = Asrctl({"disk", "compare", raw, a, "--a-format", "raw"});
@@ -81,7 +80,8 @@ TEST(DiskCommands, CreateInfoConvertCompareMapCheck) {
 }
 
 TEST(DiskCommands, ErrorsNameTheFile) {
-  std::string g = Tmp("cli_garbage.vhdx");
+  const std::string dir = TestDir("disk_cli");
+  std::string g = dir + "/cli_garbage.vhdx";
   FILE* f = std::fopen(g.c_str(), "w");
   std::fputs("definitely not a disk image", f);
   std::fclose(f);
@@ -91,17 +91,18 @@ TEST(DiskCommands, ErrorsNameTheFile) {
   r = Asrctl({"disk", "check", g});
   EXPECT_EQ(r.code, 1);
   EXPECT_TRUE(absl::StrContains(r.err, "not a VHD or VHDX")) << r.err;
-  r = Asrctl({"disk", "compare", g, Tmp("nope.vhdx")});
+  r = Asrctl({"disk", "compare", g, dir + "/nope.vhdx"});
   EXPECT_EQ(r.code, 2);
-  r = Asrctl({"disk", "create", "--format", "vhdx", Tmp("nosize.vhdx")});
+  r = Asrctl({"disk", "create", "--format", "vhdx", dir + "/nosize.vhdx"});
   EXPECT_EQ(r.code, 2);
   EXPECT_TRUE(absl::StrContains(r.err, "--size")) << r.err;
-  r = Asrctl({"disk", "create", "--format", "vhd", "--size", "12Q", Tmp("badsize.vhd")});
+  r = Asrctl({"disk", "create", "--format", "vhd", "--size", "12Q", dir + "/badsize.vhd"});
   EXPECT_EQ(r.code, 2);
 }
 
 TEST(DiskCommands, DifferencingCreate) {
-  std::string p = Tmp("cli_p.vhdx"), c = Tmp("cli_c.vhdx");
+  const std::string dir = TestDir("disk_cli");
+  std::string p = dir + "/cli_p.vhdx", c = dir + "/cli_c.vhdx";
   ASSERT_EQ(Asrctl({"disk", "create", "--format", "vhdx", "--size", "4M", p}).code, 0);
   Result r = Asrctl({"disk", "create", "--format", "vhdx", "--type", "differencing", "--parent", p, c});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -111,8 +112,8 @@ TEST(DiskCommands, DifferencingCreate) {
 }
 
 TEST(DiskCommands, ConvertToRawLeavesHolesAndHonoursNoSync) {
-  std::string a = Tmp("cli_sparse.vhdx");
-  std::remove(a.c_str());
+  const std::string dir = TestDir("disk_cli");
+  std::string a = dir + "/cli_sparse.vhdx";
   ASSERT_EQ(Asrctl({"disk", "create", "--format", "vhdx", "--size", "256M", "--block-size", "1M",
                     a}).code,
             0);
@@ -124,7 +125,7 @@ TEST(DiskCommands, ConvertToRawLeavesHolesAndHonoursNoSync) {
   }
   for (const char* sync_flag : {"", "--no-sync"}) {
     SCOPED_TRACE(sync_flag);
-    std::string raw = Tmp("cli_sparse.raw");
+    std::string raw = dir + "/cli_sparse.raw";
     std::remove(raw.c_str());
     std::vector<std::string> args = {"disk", "convert", a, raw, "--format", "raw"};
     if (*sync_flag) args.push_back(sync_flag);

@@ -1,13 +1,10 @@
 #include "asr/cli/mapping_commands.h"
 
-#include <stdlib.h>
-#include <unistd.h>
-
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
+#include "asr/common/test_dir.h"
 #include "asr/engine/engine.h"
 #include "asr/mapping/golden_fixtures.h"
 #include "gmock/gmock.h"
@@ -36,9 +33,7 @@ class MappingCommandsTest : public ::testing::Test {
   // A fresh state directory with the network example (without its mapping)
   // or the storage example (without its mappings).
   void Load(bool storage) {
-    static int n = 0;
-    const char* base = getenv("TEST_TMPDIR");
-    dir_ = absl::StrCat(base != nullptr ? base : "/tmp", "/mapcli-", getpid(), "-", n++);
+    dir_ = asr::testing::TestPath("mapcli");
     auto e = engine::Engine::Open(dir_, {});
     ASSERT_TRUE(e.ok()) << e.status();
     ASSERT_TRUE((*e)->Initialize().ok());

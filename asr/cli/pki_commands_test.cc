@@ -1,6 +1,5 @@
 #include "asr/cli/pki_commands.h"
 
-#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <sstream>
@@ -9,6 +8,7 @@
 
 #include "absl/time/clock.h"
 #include "asr/common/file_util.h"
+#include "asr/common/test_dir.h"
 #include "asr/net/pki.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -16,6 +16,7 @@
 namespace asr::cli {
 namespace {
 
+using ::asr::testing::TestDir;
 using ::testing::HasSubstr;
 
 struct Result {
@@ -32,13 +33,6 @@ Result Asrctl(const std::vector<std::string>& args) {
   return {code, out.str(), err.str()};
 }
 
-std::string TempDir() {
-  const char* base = getenv("TEST_TMPDIR");
-  std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/pki_cli.XXXXXX";
-  EXPECT_NE(mkdtemp(tmpl.data()), nullptr);
-  return tmpl;
-}
-
 mode_t Mode(const std::string& path) {
   struct stat st;
   EXPECT_EQ(stat(path.c_str(), &st), 0) << path;
@@ -46,7 +40,7 @@ mode_t Mode(const std::string& path) {
 }
 
 TEST(PkiCommandsTest, InitCreatesVerifiableCertificatesWithPrivateKeys) {
-  std::string dir = TempDir() + "/vault";
+  std::string dir = TestDir("pki_cli") + "/vault";
   Result r = Asrctl({"pki", "init", "--dir", dir, "--primary-name", "hv-01", "--recovery-name",
                   "hv-02", "--days", "30"});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -87,7 +81,7 @@ TEST(PkiCommandsTest, InitCreatesVerifiableCertificatesWithPrivateKeys) {
   EXPECT_EQ(show.code, 0) << show.err;
   EXPECT_THAT(show.out, HasSubstr("verified against"));
 
-  std::string other = TempDir() + "/other";
+  std::string other = TestDir("pki_cli") + "/other";
   ASSERT_EQ(Asrctl({"pki", "init", "--dir", other}).code, 0);
   Result foreign = Asrctl({"pki", "show", dir + "/hv-03.pem", "--ca", other + "/ca.pem"});
   EXPECT_EQ(foreign.code, 1);
@@ -96,8 +90,8 @@ TEST(PkiCommandsTest, InitCreatesVerifiableCertificatesWithPrivateKeys) {
 
 TEST(PkiCommandsTest, UsageErrors) {
   EXPECT_EQ(Asrctl({"pki", "init"}).code, 2);  // --dir is required
-  EXPECT_EQ(Asrctl({"pki", "init", "--dir", TempDir(), "--days", "0"}).code, 2);
-  Result no_ca = Asrctl({"pki", "issue", "--dir", TempDir(), "--name", "h"});
+  EXPECT_EQ(Asrctl({"pki", "init", "--dir", TestDir("pki_cli"), "--days", "0"}).code, 2);
+  Result no_ca = Asrctl({"pki", "issue", "--dir", TestDir("pki_cli"), "--name", "h"});
   EXPECT_EQ(no_ca.code, 1);
   EXPECT_THAT(no_ca.err, HasSubstr("asrctl pki init"));
 }

@@ -1,19 +1,15 @@
 #include "asr/common/file_util.h"
 
-#include <cstdlib>
-
+#include "asr/common/test_dir.h"
 #include "gtest/gtest.h"
 
 namespace asr {
 namespace {
 
-std::string TempDir() {
-  const char* t = std::getenv("TEST_TMPDIR");
-  return t ? t : "/tmp";
-}
+using ::asr::testing::TestDir;
 
 TEST(FileUtil, AtomicWriteThenRead) {
-  std::string path = JoinPath(TempDir(), "atomic.txt");
+  std::string path = JoinPath(TestDir("atomic"), "atomic.txt");
   ASSERT_TRUE(WriteFileAtomically(path, "first").ok());
   ASSERT_TRUE(WriteFileAtomically(path, "second").ok());
   auto data = ReadFileToString(path);
@@ -29,7 +25,7 @@ TEST(FileUtil, MissingFileIsNotFoundWithPath) {
 }
 
 TEST(FileUtil, MakeDirectoriesNested) {
-  std::string dir = JoinPath(TempDir(), "a/b/c");
+  std::string dir = JoinPath(TestDir("nested"), "a/b/c");
   ASSERT_TRUE(MakeDirectories(dir).ok());
   EXPECT_TRUE(PathExists(dir));
   EXPECT_TRUE(MakeDirectories(dir).ok());

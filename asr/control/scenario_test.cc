@@ -1,13 +1,9 @@
 // The whole control-plane scenario of the documents (New York -> Chicago),
 // with the engine closed and reopened between every two operations: nothing
 // may live only in memory.
-#include <unistd.h>
-
-#include <cstdlib>
 #include <functional>
 
-#include "absl/strings/str_cat.h"
-#include "asr/common/file_util.h"
+#include "asr/common/test_dir.h"
 #include "asr/control/control_plane.h"
 #include "asr/fabric/simulated_host.h"
 #include "asr/jobs/test_util.h"
@@ -16,11 +12,7 @@
 namespace asr::control {
 namespace {
 
-std::string NewDir(const std::string& name) {
-  static int n = 0;
-  const char* t = std::getenv("TEST_TMPDIR");
-  return JoinPath(t ? t : "/tmp", absl::StrCat(name, "-", ::getpid(), "-", n++));
-}
+using ::asr::testing::TestPath;
 
 class Session {
  public:
@@ -36,7 +28,7 @@ class Session {
 };
 
 TEST(Scenario, EveryStepSurvivesARestart) {
-  std::string dir = NewDir("scenario");
+  std::string dir = TestPath("scenario");
   FakeClock clock(absl::FromUnixSeconds(1700000000));
   fabric::SimulatedHost host;
   host.SetInventory("vmm-ny", fabric::NewYorkInventory());
@@ -107,7 +99,7 @@ TEST(Scenario, EveryStepSurvivesARestart) {
 }
 
 TEST(Scenario, InterruptedJobIsRecoveredOnOpen) {
-  std::string dir = NewDir("interrupted");
+  std::string dir = TestPath("interrupted");
   FakeClock clock(absl::FromUnixSeconds(1700000000));
   {
     auto engine = std::move(*engine::Engine::Open(dir, {}));

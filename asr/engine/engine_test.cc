@@ -1,25 +1,16 @@
 #include "asr/engine/engine.h"
 
-#include <unistd.h>
-
-#include <cstdlib>
-
-#include "absl/strings/str_cat.h"
-#include "asr/common/file_util.h"
+#include "asr/common/test_dir.h"
 #include "asr/model/fabric.pb.h"
 #include "gtest/gtest.h"
 
 namespace asr::engine {
 namespace {
 
-std::string NewDir(const std::string& name) {
-  static int n = 0;
-  const char* t = std::getenv("TEST_TMPDIR");
-  return JoinPath(t ? t : "/tmp", absl::StrCat(name, "-", ::getpid(), "-", n++));
-}
+using ::asr::testing::TestPath;
 
 TEST(Engine, InitializeCreatesTwoSitesIdempotently) {
-  std::string dir = NewDir("init");
+  std::string dir = TestPath("init");
   {
     auto e = Engine::Open(dir, {});
     ASSERT_TRUE(e.ok()) << e.status();
@@ -40,7 +31,7 @@ TEST(Engine, InitializeCreatesTwoSitesIdempotently) {
 }
 
 TEST(Engine, JsonObjectsSurviveReopen) {
-  std::string dir = NewDir("json");
+  std::string dir = TestPath("json");
   {
     auto e = Engine::Open(dir, {});
     ASSERT_TRUE(e.ok());
@@ -63,7 +54,7 @@ TEST(Engine, JsonObjectsSurviveReopen) {
 }
 
 TEST(Engine, BadObjectsAreClearErrors) {
-  auto e = Engine::Open(NewDir("bad"), {});
+  auto e = Engine::Open(TestPath("bad"), {});
   ASSERT_TRUE(e.ok());
   absl::Status s = (*e)->PutObjectJson("cloud", R"({"name":"no id"})");
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
@@ -78,7 +69,7 @@ TEST(Engine, BadObjectsAreClearErrors) {
 }
 
 TEST(Engine, ReadOnlyEngineRefusesWrites) {
-  std::string dir = NewDir("ro");
+  std::string dir = TestPath("ro");
   { ASSERT_TRUE(Engine::Open(dir, {}).ok()); }
   EngineOptions o;
   o.read_only = true;

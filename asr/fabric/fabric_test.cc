@@ -3,13 +3,10 @@
 // between steps to prove that state lives in the store.
 #include "asr/fabric/fabric_service.h"
 
-#include <unistd.h>
-
 #include <cstdlib>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "asr/common/file_util.h"
+#include "asr/common/test_dir.h"
 #include "asr/fabric/simulated_host.h"
 #include "asr/jobs/test_util.h"
 #include "asr/model/json.h"
@@ -19,13 +16,8 @@
 namespace asr::fabric {
 namespace {
 
+using ::asr::testing::TestPath;
 using ::testing::HasSubstr;
-
-std::string NewDir(const std::string& name) {
-  static int n = 0;
-  const char* t = std::getenv("TEST_TMPDIR");
-  return JoinPath(t ? t : "/tmp", absl::StrCat(name, "-", ::getpid(), "-", n++));
-}
 
 class Plane {
  public:
@@ -46,7 +38,7 @@ class Plane {
 class FabricTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = NewDir("fabric");
+    dir_ = TestPath("fabric");
     Reopen();
     ASSERT_TRUE(f().CreateVault("contoso-dr", "westeurope").ok());
     host_.SetInventory("vmm-ny", NewYorkInventory());
@@ -124,7 +116,7 @@ TEST_F(FabricTest, TamperedRegistrationKeyRefused) {
 }
 
 TEST_F(FabricTest, ForeignVaultKeyRefused) {
-  Plane other(NewDir("other"), &clock_, nullptr);
+  Plane other(TestPath("other"), &clock_, nullptr);
   ASSERT_TRUE(other.fabric->CreateVault("contoso-dr", "westeurope").ok());  // same name!
   auto foreign = other.fabric->GenerateRegistrationKey();
   ASSERT_TRUE(foreign.ok());
@@ -139,7 +131,7 @@ TEST_F(FabricTest, ForeignVaultKeyRefused) {
 }
 
 TEST_F(FabricTest, EnsureDefaultVaultIsIdempotent) {
-  std::string dir = NewDir("default");
+  std::string dir = TestPath("default");
   {
     auto engine = engine::Engine::Open(dir, {});
     auto v = EnsureDefaultVault(engine->get(), clock_);

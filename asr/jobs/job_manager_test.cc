@@ -1,28 +1,20 @@
 #include "asr/jobs/job_manager.h"
 
-#include <unistd.h>
-
-#include <cstdlib>
 #include <thread>
 
-#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
-#include "asr/common/file_util.h"
+#include "asr/common/test_dir.h"
 #include "gtest/gtest.h"
 
 namespace asr::jobs {
 namespace {
 
-std::string NewDir(const std::string& name) {
-  static int n = 0;
-  const char* t = std::getenv("TEST_TMPDIR");
-  return JoinPath(t ? t : "/tmp", absl::StrCat(name, "-", ::getpid(), "-", n++));
-}
+using ::asr::testing::TestPath;
 
 class JobManagerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = NewDir("jobs");
+    dir_ = TestPath("jobs");
     Reopen();
   }
   // Closes and reopens the engine: everything must come back from the store.

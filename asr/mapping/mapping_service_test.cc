@@ -1,14 +1,10 @@
 #include "asr/mapping/mapping_service.h"
 
-#include <unistd.h>
-
-#include <cstdlib>
 #include <memory>
 #include <string>
 
-#include "absl/strings/str_cat.h"
 #include "asr/common/clock.h"
-#include "asr/common/file_util.h"
+#include "asr/common/test_dir.h"
 #include "asr/engine/engine.h"
 #include "asr/jobs/job_manager.h"
 #include "asr/jobs/rule_error.h"
@@ -20,11 +16,7 @@ namespace {
 
 using golden::TargetCloudsPerDocument;
 
-std::string NewDir(const std::string& name) {
-  static int n = 0;
-  const char* t = std::getenv("TEST_TMPDIR");
-  return JoinPath(t ? t : "/tmp", absl::StrCat(name, "-", ::getpid(), "-", n++));
-}
+using ::asr::testing::TestPath;
 
 template <typename T>
 void PutAll(engine::Engine& e, const std::vector<T>& items) {
@@ -48,7 +40,7 @@ void PutSnapshot(engine::Engine& e, const FabricSnapshot& s) {
 class MappingServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto e = engine::Engine::Open(NewDir("mapping"), {});
+    auto e = engine::Engine::Open(TestPath("mapping"), {});
     ASSERT_TRUE(e.ok()) << e.status();
     engine_ = std::move(*e);
     ASSERT_TRUE(engine_->Initialize().ok());

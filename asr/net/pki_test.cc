@@ -3,7 +3,6 @@
 #include <openssl/base.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <string>
@@ -11,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "asr/common/file_util.h"
+#include "asr/common/test_dir.h"
 #include "asr/net/x509_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -18,16 +18,9 @@
 namespace asr::net {
 namespace {
 
+using ::asr::testing::TestDir;
 using ::testing::Contains;
 using ::testing::HasSubstr;
-
-std::string MakeTempDir() {
-  const char* base = getenv("TEST_TMPDIR");
-  std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/pki_test.XXXXXX";
-  char* dir = mkdtemp(tmpl.data());
-  EXPECT_NE(dir, nullptr);
-  return tmpl;
-}
 
 mode_t FileMode(const std::string& path) {
   struct stat st;
@@ -127,7 +120,7 @@ TEST(PkiTest, RejectsBadInput) {
 }
 
 TEST(PkiTest, VaultDirectoryRoundTrip) {
-  std::string dir = MakeTempDir() + "/pki";
+  std::string dir = TestDir("pki_test") + "/pki";
   VaultPkiOptions options;
   options.primary_name = "hv-primary";
   options.recovery_name = "hv-recovery";
@@ -175,7 +168,7 @@ TEST(PkiTest, VaultDirectoryRoundTrip) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(IssueVaultHostCertificate(dir, "h", 0, {}).status().code(),
             absl::StatusCode::kInvalidArgument);
-  auto no_ca = IssueVaultHostCertificate(MakeTempDir(), "h", 5, {});
+  auto no_ca = IssueVaultHostCertificate(TestDir("pki_test"), "h", 5, {});
   EXPECT_EQ(no_ca.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(no_ca.status().message()), HasSubstr("asrctl pki init"));
 }

@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "asr/common/file_util.h"
+#include "asr/common/test_dir.h"
 #include "asr/net/pki.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -32,10 +32,7 @@ std::string Msg(const absl::Status& s) { return std::string(s.message()); }
 class TlsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    const char* base = getenv("TEST_TMPDIR");
-    std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/tls_test.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = new std::string(tmpl);
+    dir_ = new std::string(asr::testing::TestDir("tls_test"));
     absl::Time now = absl::Now();
     auto ca = CreateCertificateAuthority("vault CA", now - absl::Hours(24 * 30),
                                          now + absl::Hours(24 * 30));

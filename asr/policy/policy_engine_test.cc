@@ -2,12 +2,7 @@
 // host configuration jobs, update and delete.
 #include "asr/policy/policy_engine.h"
 
-#include <unistd.h>
-
-#include <cstdlib>
-
-#include "absl/strings/str_cat.h"
-#include "asr/common/file_util.h"
+#include "asr/common/test_dir.h"
 #include "asr/fabric/simulated_host.h"
 #include "asr/jobs/test_util.h"
 #include "gtest/gtest.h"
@@ -15,13 +10,8 @@
 namespace asr::policy {
 namespace {
 
+using ::asr::testing::TestPath;
 using ::testing::HasSubstr;
-
-std::string NewDir(const std::string& name) {
-  static int n = 0;
-  const char* t = std::getenv("TEST_TMPDIR");
-  return JoinPath(t ? t : "/tmp", absl::StrCat(name, "-", ::getpid(), "-", n++));
-}
 
 model::ReplicationPolicy R2(const std::string& name) {
   model::ReplicationPolicy p;
@@ -36,7 +26,7 @@ model::ReplicationPolicy R2(const std::string& name) {
 class PolicyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = NewDir("policy");
+    dir_ = TestPath("policy");
     host_.SetInventory("vmm-ny", ny_);
     host_.SetInventory("vmm-chi", fabric::ChicagoInventory());
     Reopen();

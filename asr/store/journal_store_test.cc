@@ -3,26 +3,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <map>
 
 #include "absl/strings/str_cat.h"
 #include "asr/common/crc32c.h"
 #include "asr/common/file_util.h"
+#include "asr/common/test_dir.h"
 #include "asr/store/store.pb.h"
 #include "gtest/gtest.h"
 
 namespace asr::store {
 namespace {
 
+using ::asr::testing::TestPath;
 using State = std::map<std::string, std::string>;
-
-std::string NewDir(const std::string& name) {
-  static int counter = 0;
-  const char* t = std::getenv("TEST_TMPDIR");
-  std::string dir = JoinPath(t ? t : "/tmp", absl::StrCat(name, "-", ::getpid(), "-", counter++));
-  return dir;
-}
 
 State Dump(const StateStore& s) {
   State out;
@@ -41,7 +35,7 @@ void WriteRaw(const std::string& path, const std::string& bytes) {
 }
 
 TEST(JournalStore, ReopenAfterCleanClose) {
-  std::string dir = NewDir("clean");
+  std::string dir = TestPath("clean");
   {
     auto s = MustOpen(dir);
     WriteBatch b;
@@ -93,10 +87,10 @@ History MakeHistory(const std::string& dir, int n) {
 }
 
 TEST(JournalStore, CrashAtEveryByteRecoversTheCompletePrefix) {
-  History h = MakeHistory(NewDir("hist"), 6);
+  History h = MakeHistory(TestPath("hist"), 6);
   ASSERT_EQ(h.bounds.back(), h.journal.size());
   for (uint64_t cut = 0; cut <= h.journal.size(); ++cut) {
-    std::string dir = NewDir("cut");
+    std::string dir = TestPath("cut");
     ASSERT_TRUE(MakeDirectories(dir).ok());
     WriteRaw(SnapshotPath(dir), h.snapshot);
     WriteRaw(JournalPath(dir, 1), h.journal.substr(0, cut));
@@ -119,8 +113,8 @@ TEST(JournalStore, CrashAtEveryByteRecoversTheCompletePrefix) {
 }
 
 TEST(JournalStore, ReadOnlyOpenOfTornJournalLeavesFileAlone) {
-  History h = MakeHistory(NewDir("ro-hist"), 3);
-  std::string dir = NewDir("ro-torn");
+  History h = MakeHistory(TestPath("ro-hist"), 3);
+  std::string dir = TestPath("ro-torn");
   ASSERT_TRUE(MakeDirectories(dir).ok());
   WriteRaw(SnapshotPath(dir), h.snapshot);
   std::string torn = h.journal.substr(0, h.journal.size() - 3);
@@ -136,12 +130,12 @@ TEST(JournalStore, ReadOnlyOpenOfTornJournalLeavesFileAlone) {
 }
 
 TEST(JournalStore, CorruptRecordBeforeTailIsDataLossWithFileAndOffset) {
-  History h = MakeHistory(NewDir("corrupt-hist"), 5);
+  History h = MakeHistory(TestPath("corrupt-hist"), 5);
   // Flip one payload byte inside record 2 (of 5).
   uint64_t rec2 = h.bounds[1];
   std::string bad = h.journal;
   bad[rec2 + 8 + 2] ^= 0x40;
-  std::string dir = NewDir("corrupt");
+  std::string dir = TestPath("corrupt");
   ASSERT_TRUE(MakeDirectories(dir).ok());
   WriteRaw(SnapshotPath(dir), h.snapshot);
   WriteRaw(JournalPath(dir, 1), bad);
@@ -157,10 +151,10 @@ TEST(JournalStore, CorruptRecordBeforeTailIsDataLossWithFileAndOffset) {
 }
 
 TEST(JournalStore, DamagedLengthBeforeTailIsDataLoss) {
-  History h = MakeHistory(NewDir("len-hist"), 5);
+  History h = MakeHistory(TestPath("len-hist"), 5);
   std::string bad = h.journal;
   bad[h.bounds[2] + 3] = '\x7f';  // record 3's length now runs past the end
-  std::string dir = NewDir("len");
+  std::string dir = TestPath("len");
   ASSERT_TRUE(MakeDirectories(dir).ok());
   WriteRaw(SnapshotPath(dir), h.snapshot);
   WriteRaw(JournalPath(dir, 1), bad);
@@ -170,7 +164,7 @@ TEST(JournalStore, DamagedLengthBeforeTailIsDataLoss) {
 }
 
 TEST(JournalStore, CorruptSnapshotIsDataLoss) {
-  std::string dir = NewDir("snap");
+  std::string dir = TestPath("snap");
   {
     auto s = MustOpen(dir);
     WriteBatch b;
@@ -188,7 +182,7 @@ TEST(JournalStore, CorruptSnapshotIsDataLoss) {
 }
 
 TEST(JournalStore, SecondWriterInSameProcessIsRefusedWithPid) {
-  std::string dir = NewDir("lock");
+  std::string dir = TestPath("lock");
   auto first = MustOpen(dir);
   auto second = OpenJournalStore(dir, {});
   ASSERT_FALSE(second.ok());
@@ -206,7 +200,7 @@ TEST(JournalStore, SecondWriterInSameProcessIsRefusedWithPid) {
 }
 
 TEST(JournalStore, SecondWriterProcessIsRefused) {
-  std::string dir = NewDir("lock-proc");
+  std::string dir = TestPath("lock-proc");
   auto first = MustOpen(dir);
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
@@ -231,7 +225,7 @@ TEST(JournalStore, SecondWriterProcessIsRefused) {
 }
 
 TEST(JournalStore, NewerSchemaIsRefused) {
-  std::string dir = NewDir("schema");
+  std::string dir = TestPath("schema");
   ASSERT_TRUE(MakeDirectories(dir).ok());
   { MustOpen(dir); }
   Snapshot snap;
@@ -254,7 +248,7 @@ TEST(JournalStore, NewerSchemaIsRefused) {
 }
 
 TEST(JournalStore, CompactionKeepsStateAndStartsNewJournal) {
-  std::string dir = NewDir("compact");
+  std::string dir = TestPath("compact");
   JournalStoreOptions o;
   o.compact_after_bytes = 2000;  // compacts several times below
   State want;
@@ -274,7 +268,7 @@ TEST(JournalStore, CompactionKeepsStateAndStartsNewJournal) {
 }
 
 TEST(JournalStore, CrashBetweenSnapshotRenameAndNewJournal) {
-  std::string dir = NewDir("compact-crash");
+  std::string dir = TestPath("compact-crash");
   {
     auto s = MustOpen(dir);
     WriteBatch b;
@@ -300,7 +294,7 @@ TEST(JournalStore, CrashBetweenSnapshotRenameAndNewJournal) {
 TEST(JournalStore, MissingDirectoryWithoutCreateIsNotFound) {
   JournalStoreOptions o;
   o.create_if_missing = false;
-  auto s = OpenJournalStore(NewDir("absent"), o);
+  auto s = OpenJournalStore(TestPath("absent"), o);
   EXPECT_EQ(s.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(OpenJournalStore("", {}).status().code(), absl::StatusCode::kInvalidArgument);
 }
