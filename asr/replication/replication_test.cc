@@ -466,6 +466,22 @@ TEST(ReplicationTest, OlderReceiversGetTheCycleDigestOfTheirVersion) {
   }
 }
 
+// One cycle while no file of this process may grow beyond `limit` bytes
+// (writes past it fail with EFBIG instead of raising SIGXFSZ).
+absl::StatusOr<CycleStats> RunCycleWithFileSizeLimit(const std::string& src, CycleMode mode,
+                                                    ReplicaStore& store, uint64_t limit) {
+  struct rlimit old_limit;
+  if (::getrlimit(RLIMIT_FSIZE, &old_limit) != 0) return absl::InternalError("getrlimit");
+  auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = old_limit;
+  small.rlim_cur = limit;
+  if (::setrlimit(RLIMIT_FSIZE, &small) != 0) return absl::InternalError("setrlimit");
+  absl::StatusOr<CycleStats> st = RunCycle(src, mode, store);
+  EXPECT_EQ(::setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  ::signal(SIGXFSZ, old_handler);
+  return st;
+}
+
 TEST(ReplicationTest, FirstCycleWriteFailureLeavesNoReplicaAndSaysWhy) {
   // The receiver's writer thread hits "file too large" part way through the
   // new replica: the cycle is refused with that error, nothing is left
@@ -476,15 +492,7 @@ TEST(ReplicationTest, FirstCycleWriteFailureLeavesNoReplicaAndSaysWhy) {
   const std::string dir = TempDir("replica-efbig");
   auto store = ReplicaStore::Open(dir, {});
   ASSERT_TRUE(store.ok());
-  struct rlimit old_limit;
-  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
-  struct rlimit small = old_limit;
-  small.rlim_cur = 8 << 20;
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
-  auto st = RunCycle(src, CycleMode::kInitial, **store);
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  ::signal(SIGXFSZ, old_handler);
+  auto st = RunCycleWithFileSizeLimit(src, CycleMode::kInitial, **store, 8 << 20);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.status().message().find("replica.vhdx.tmp"), std::string::npos) << st.status();
   EXPECT_FALSE((*store)->info().has_replica);
@@ -517,15 +525,7 @@ TEST(ReplicationTest, ApplyThatFailedAfterItsAckIsCompletedWhenTheNextSenderConn
 
   WritePattern(src, 32 << 20, 4 << 20, 2);  // new allocation in the replica
   const std::vector<uint8_t> point2 = ReadDisk(src);
-  struct rlimit old_limit;
-  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
-  struct rlimit small = old_limit;
-  small.rlim_cur = replica_size + (2 << 20);
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
-  auto st = RunCycle(src, CycleMode::kScan, **store);
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  ::signal(SIGXFSZ, old_handler);
+  auto st = RunCycleWithFileSizeLimit(src, CycleMode::kScan, **store, replica_size + (2 << 20));
   ASSERT_FALSE(st.ok()) << "the apply was expected to fail";
   EXPECT_NE(st.status().message().find("File too large"), std::string::npos) << st.status();
 
