@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -115,6 +116,24 @@ INSTANTIATE_TEST_SUITE_P(Formats, DirectWriteTest,
                                   : i.param == DiskFormat::kVhd ? std::string("Vhd")
                                                                 : std::string("Raw");
                          });
+
+TEST(DirectWriteFileTest, DirectWritesGoToTheOpenFileEvenAfterARename) {
+  const std::string path = TempPath("direct-renamed.raw");
+  const std::string moved = path + ".moved";
+  auto f = DiskFile::Create(path, /*overwrite=*/true);
+  ASSERT_TRUE(f.ok()) << f.status();
+  // Another file takes the old name before direct writes are enabled.
+  ASSERT_EQ(std::rename(path.c_str(), moved.c_str()), 0);
+  testing::WriteFileBytes(path, "someone else's file");
+  const bool direct = (*f)->EnableDirectWrites();
+  AlignedPtr data = RandomAligned(64 << 10, 5);
+  ASSERT_TRUE((*f)->Write(0, data.get(), 64 << 10, "data").ok());
+  ASSERT_TRUE((*f)->Sync().ok());
+  EXPECT_EQ(testing::ReadFileBytes(moved),
+            std::string(reinterpret_cast<const char*>(data.get()), 64 << 10))
+      << "direct writes " << (direct ? "on" : "off");
+  EXPECT_EQ(testing::ReadFileBytes(path), "someone else's file");
+}
 
 TEST(DirectWriteFileTest, ReadOnlyFilesAndDevicesStayBuffered) {
   const std::string path = TempPath("direct-ro.raw");

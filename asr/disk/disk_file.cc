@@ -23,8 +23,19 @@ DiskFile::~DiskFile() {
 bool DiskFile::EnableDirectWrites() {
   if (direct_fd_ >= 0) return true;
   if (!writable_ || is_device_) return false;
-  direct_fd_ = ::open(path_.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
-  return direct_fd_ >= 0;
+  // Reopened through the descriptor, not the path: the same file even if
+  // the path was renamed or replaced since.
+  const std::string self = absl::StrCat("/proc/self/fd/", fd_);
+  int fd = ::open(self.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat a, b;
+  if (::fstat(fd, &a) != 0 || ::fstat(fd_, &b) != 0 || a.st_dev != b.st_dev ||
+      a.st_ino != b.st_ino) {
+    ::close(fd);
+    return false;
+  }
+  direct_fd_ = fd;
+  return true;
 }
 
 absl::StatusOr<std::unique_ptr<DiskFile>> DiskFile::Open(const std::string& path,
