@@ -260,10 +260,16 @@ int TrackerRecordOrWrite(const CommandContext& ctx, const ParsedArgs& a, bool wr
   if (!offset.ok()) return ctx.Fail(offset.status());
   auto length = ParseSize(a.Get("length"));
   if (!length.ok()) return ctx.Fail(length.status());
-  auto d = disk::OpenDisk(*disk_path, write ? disk::OpenMode::kReadWrite : disk::OpenMode::kReadOnly);
+  auto d = disk::OpenDisk(*disk_path, disk::OpenMode::kReadOnly);
   if (!d.ok()) return ctx.Fail(d.status());
+  // The tracker first, the disk for writing after it: the tracker vouches
+  // for the disk as it finds it, and for every write from then on.
   auto tracker = OpenTracker(a, *disk_path, (*d)->virtual_size());
   if (!tracker.ok()) return ctx.Fail(tracker.status());
+  if (write) {
+    d = disk::OpenDisk(*disk_path, disk::OpenMode::kReadWrite);
+    if (!d.ok()) return ctx.Fail(d.status());
+  }
   // Record before writing, as a host's filter does: a crash in between
   // costs a resend, never a missed change.
   absl::Status s = (*tracker)->RecordWrite(*offset, *length);

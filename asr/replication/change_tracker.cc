@@ -15,7 +15,8 @@
 namespace asr::replication {
 namespace {
 
-constexpr char kMagic[8] = {'A', 'S', 'R', 'C', 'B', 'T', '0', '1'};
+constexpr char kMagic[8] = {'A', 'S', 'R', 'C', 'B', 'T', '0', '2'};
+constexpr char kMagicV1[8] = {'A', 'S', 'R', 'C', 'B', 'T', '0', '1'};
 constexpr uint32_t kStateClean = 1;
 constexpr uint32_t kStateInUse = 2;
 
@@ -25,12 +26,50 @@ uint64_t Popcount(const std::vector<uint64_t>& v) {
   return n;
 }
 
+void PutFingerprint(ByteWriter& w, const std::optional<disk::DiskFingerprint>& fp) {
+  w.U8(fp ? 1 : 0);
+  if (!fp) return;
+  w.U8(fp->verifiable ? 1 : 0);
+  w.U64(fp->device);
+  w.U64(fp->inode);
+  w.U64(fp->file_size);
+  w.U64(static_cast<uint64_t>(fp->mtime_ns));
+  w.U64(static_cast<uint64_t>(fp->ctime_ns));
+  w.U8(fp->vhdx ? 1 : 0);
+  w.Str(fp->data_write_guid);
+  w.U64(fp->header_sequence);
+}
+
+bool GetFingerprint(ByteReader& r, std::optional<disk::DiskFingerprint>* out) {
+  uint8_t has = 0;
+  if (!r.U8(&has)) return false;
+  if (has == 0) {
+    out->reset();
+    return true;
+  }
+  disk::DiskFingerprint fp;
+  uint8_t verifiable = 0, vhdx = 0;
+  uint64_t mtime = 0, ctime = 0;
+  if (!r.U8(&verifiable) || !r.U64(&fp.device) || !r.U64(&fp.inode) || !r.U64(&fp.file_size) ||
+      !r.U64(&mtime) || !r.U64(&ctime) || !r.U8(&vhdx) || !r.Str(&fp.data_write_guid) ||
+      !r.U64(&fp.header_sequence)) {
+    return false;
+  }
+  fp.verifiable = verifiable != 0;
+  fp.vhdx = vhdx != 0;
+  fp.mtime_ns = static_cast<int64_t>(mtime);
+  fp.ctime_ns = static_cast<int64_t>(ctime);
+  *out = fp;
+  return true;
+}
+
 }  // namespace
 
 std::string TrackerPath(const std::string& disk_path) { return disk_path + ".asrcbt"; }
 
-ChangeTracker::ChangeTracker(std::string path, uint64_t virtual_size, uint32_t block_size)
-    : path_(std::move(path)),
+ChangeTracker::ChangeTracker(std::string disk_path, uint64_t virtual_size, uint32_t block_size)
+    : disk_path_(std::move(disk_path)),
+      path_(TrackerPath(disk_path_)),
       virtual_size_(virtual_size),
       block_size_(block_size),
       blocks_((virtual_size + block_size - 1) / block_size) {
@@ -47,9 +86,8 @@ absl::StatusOr<std::unique_ptr<ChangeTracker>> ChangeTracker::Open(const std::st
   if (block_size == 0 || virtual_size == 0) {
     return absl::InvalidArgumentError("change tracker needs a disk size and a block size");
   }
-  std::unique_ptr<ChangeTracker> t(
-      new ChangeTracker(TrackerPath(disk_path), virtual_size, block_size));
-  ASR_RETURN_IF_ERROR(t->Load());
+  std::unique_ptr<ChangeTracker> t(new ChangeTracker(disk_path, virtual_size, block_size));
+  ASR_RETURN_IF_ERROR(t->Init(/*host=*/true));
   absl::MutexLock l(&t->mu_);
   ASR_RETURN_IF_ERROR(t->PersistLocked(/*in_use=*/true));
   return t;
@@ -60,26 +98,73 @@ absl::StatusOr<std::unique_ptr<ChangeTracker>> ChangeTracker::OpenForCycle(
   if (block_size == 0 || virtual_size == 0) {
     return absl::InvalidArgumentError("change tracker needs a disk size and a block size");
   }
-  std::unique_ptr<ChangeTracker> t(
-      new ChangeTracker(TrackerPath(disk_path), virtual_size, block_size));
+  std::unique_ptr<ChangeTracker> t(new ChangeTracker(disk_path, virtual_size, block_size));
   t->cycle_only_ = true;
-  ASR_RETURN_IF_ERROR(t->Load());
+  ASR_RETURN_IF_ERROR(t->Init(/*host=*/false));
   return t;
 }
 
-absl::Status ChangeTracker::Load() {
+absl::Status ChangeTracker::Init(bool host) {
+  absl::Status locked = lock_.TryLock(path_ + ".lock");
+  if (absl::IsFailedPrecondition(locked)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the change tracker of ", disk_path_,
+                     " is open elsewhere (a host recording writes, or a replication cycle)"));
+  }
+  ASR_RETURN_IF_ERROR(locked);
   absl::MutexLock l(&mu_);
+  ASR_RETURN_IF_ERROR(Load());
+  absl::StatusOr<disk::DiskFingerprint> now = disk::TakeDiskFingerprint(disk_path_);
+  if (!now.ok()) {
+    if (absl::IsNotFound(now.status())) return now.status();
+    MarkLocked(absl::StrCat("cannot fingerprint ", disk_path_, ": ", now.status().message()));
+    return absl::OkStatus();
+  }
+  if (!needs_scan_) {
+    std::string why =
+        vouched_ ? disk::DescribeDiskChange(*vouched_, *now, disk_path_)
+                 : std::string("the change map vouches for no state of the disk");
+    if (!why.empty()) MarkLocked(std::move(why));
+  }
+  if (host) {
+    // From here on the host answers for every write.
+    vouched_ = *now;
+  } else {
+    cycle_start_ = *now;
+  }
+  return absl::OkStatus();
+}
+
+void ChangeTracker::MarkLocked(std::string why) {
+  needs_scan_ = true;
+  reason_ = std::move(why);
+  std::fill(current_.begin(), current_.end(), 0);
+  std::fill(pending_.begin(), pending_.end(), 0);
+}
+
+void ChangeTracker::VouchNowLocked() {
+  absl::StatusOr<disk::DiskFingerprint> now = disk::TakeDiskFingerprint(disk_path_);
+  if (now.ok()) {
+    vouched_ = *now;
+  } else {
+    vouched_.reset();
+    MarkLocked(absl::StrCat("cannot fingerprint ", disk_path_, ": ", now.status().message()));
+  }
+}
+
+absl::Status ChangeTracker::Load() {
   auto mark = [&](std::string why) {
-    needs_scan_ = true;
-    reason_ = std::move(why);
-    std::fill(current_.begin(), current_.end(), 0);
-    std::fill(pending_.begin(), pending_.end(), 0);
+    MarkLocked(std::move(why));
     return absl::OkStatus();
   };
   if (!PathExists(path_)) {
     return mark("no change map existed: writes before tracking began are unknown");
   }
   ASR_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(path_));
+  if (bytes.size() >= 8 && bytes.compare(0, 8, kMagicV1, 8) == 0) {
+    return mark(
+        "the change map was written by an older asr that could not detect outside writes");
+  }
   if (bytes.size() < 12 || bytes.compare(0, 8, kMagic, 8) != 0) {
     return mark("the change map is not a change map");
   }
@@ -94,8 +179,9 @@ absl::Status ChangeTracker::Load() {
   uint8_t ns = 0;
   uint64_t vs = 0, words = 0;
   std::string reason;
-  if (!r.U32(&state) || !r.U8(&ns) || !r.Str(&reason) || !r.U64(&vs) || !r.U32(&bs) ||
-      !r.U64(&words)) {
+  std::optional<disk::DiskFingerprint> vouched;
+  if (!r.U32(&state) || !r.U8(&ns) || !r.Str(&reason) || !GetFingerprint(r, &vouched) ||
+      !r.U64(&vs) || !r.U32(&bs) || !r.U64(&words)) {
     return mark("the change map is truncated");
   }
   if (vs != virtual_size_ || bs != block_size_ || words != current_.size() ||
@@ -107,6 +193,7 @@ absl::Status ChangeTracker::Load() {
   r.Bytes(pending_.data(), words * 8);
   needs_scan_ = ns != 0;
   reason_ = reason;
+  vouched_ = vouched;
   if (state != kStateClean && !needs_scan_) {
     return mark("the tracker was not shut down cleanly; writes may have been missed");
   }
@@ -120,6 +207,7 @@ absl::Status ChangeTracker::PersistLocked(bool in_use) {
   w.U32(in_use ? kStateInUse : kStateClean);
   w.U8(needs_scan_ ? 1 : 0);
   w.Str(reason_);
+  PutFingerprint(w, vouched_);
   w.U64(virtual_size_);
   w.U32(block_size_);
   w.U64(current_.size());
@@ -191,7 +279,10 @@ absl::StatusOr<std::vector<uint64_t>> ChangeTracker::BeginCycle() {
     pending_[i] |= current_[i];
     current_[i] = 0;
   }
-  if (!cycle_only_) ASR_RETURN_IF_ERROR(PersistLocked(true));
+  if (!cycle_only_) {
+    VouchNowLocked();
+    ASR_RETURN_IF_ERROR(PersistLocked(true));
+  }
   std::vector<uint64_t> out;
   for (size_t i = 0; i < pending_.size(); ++i) {
     uint64_t w = pending_[i];
@@ -208,7 +299,14 @@ absl::Status ChangeTracker::CommitCycle(bool full_coverage) {
   absl::MutexLock l(&mu_);
   if (closed_) return absl::FailedPreconditionError("change tracker is closed");
   std::fill(pending_.begin(), pending_.end(), 0);
-  if (full_coverage) {
+  if (cycle_only_) {
+    // The cycle read the disk as it found it at its start: that is what the
+    // map now describes (a write since then differs from it).
+    if (full_coverage || !needs_scan_) vouched_ = cycle_start_;
+  } else {
+    VouchNowLocked();
+  }
+  if (full_coverage && vouched_) {
     needs_scan_ = false;
     reason_.clear();
   }
@@ -218,15 +316,30 @@ absl::Status ChangeTracker::CommitCycle(bool full_coverage) {
 absl::Status ChangeTracker::Checkpoint() {
   absl::MutexLock l(&mu_);
   if (closed_) return absl::FailedPreconditionError("change tracker is closed");
+  if (!cycle_only_) VouchNowLocked();
+  return PersistLocked(true);
+}
+
+absl::Status ChangeTracker::MarkNeedsScan(const std::string& reason) {
+  absl::MutexLock l(&mu_);
+  if (closed_) return absl::FailedPreconditionError("change tracker is closed");
+  MarkLocked(reason);
   return PersistLocked(true);
 }
 
 absl::Status ChangeTracker::Close() {
-  absl::MutexLock l(&mu_);
-  if (closed_) return absl::OkStatus();
-  closed_ = true;
-  if (cycle_only_) return absl::OkStatus();  // CommitCycle wrote what changed
-  return PersistLocked(false);
+  absl::Status st;
+  {
+    absl::MutexLock l(&mu_);
+    if (closed_) return absl::OkStatus();
+    closed_ = true;
+    if (!cycle_only_) {  // a cycle's CommitCycle wrote what changed
+      VouchNowLocked();
+      st = PersistLocked(false);
+    }
+  }
+  lock_.Release();
+  return st;
 }
 
 }  // namespace asr::replication

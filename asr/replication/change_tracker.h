@@ -4,18 +4,38 @@
 // disk (DISK.asrcbt, the analogue of Hyper-V's .hrl log).
 //
 //   ASR_ASSIGN_OR_RETURN(auto tracker, ChangeTracker::Open(disk, size, 64 << 10));
+//   // ... open the disk for writing only now, after the tracker ...
 //   ASR_RETURN_IF_ERROR(tracker->RecordWrite(offset, length));  // each guest write
 //   ...
 //   ASR_RETURN_IF_ERROR(tracker->Close());                      // clean shutdown
 //
 // Trust rule: the tracker is trusted only if it can prove it saw every
-// write. The file carries an "in use" marker, set (durably) when a tracker
-// opens it and cleared by Close() after the map is written. Opening a map
-// that is still marked in use (the process died), missing, corrupt, or made
-// for another size marks the disk NEEDS SCAN; a sender then falls back to a
-// scan, and only a successful full-coverage cycle (initial or scan) clears
-// the mark. Writes are recorded in memory and persisted at Checkpoint(),
-// at each cycle transition and at Close().
+// write. It cannot see a writer it was not told about (qemu, a mounted
+// VHDX, a restore from backup, a copy over the file), so it keeps, with the
+// map, the disk's fingerprint at the moment it last vouched for the map
+// (asr/disk/disk_fingerprint.h: inode, size, times, and a VHDX's
+// DataWriteGuid). Whoever opens the map compares that fingerprint with the
+// disk as it is now; a difference means somebody else wrote, and the disk
+// NEEDS SCAN with a reason that says what changed. The map also carries an
+// "in use" marker, set (durably) when a host opens it and cleared by Close()
+// after the map is written: a map still marked in use (the host died),
+// missing, truncated, corrupt, of an older format or made for another size
+// NEEDS SCAN too. A sender then falls back to a scan, and only a successful
+// full-coverage cycle (initial or scan) clears the mark. Writes are
+// recorded in memory and persisted at Checkpoint(), at each cycle
+// transition and at Close().
+//
+// Who vouches when:
+//   host (Open)            vouches for the disk as it is at every persist:
+//                          it answers for every write while it holds the
+//                          map, so it must open the map BEFORE it opens the
+//                          disk for writing, and close the disk first;
+//   sender (OpenForCycle)  takes the disk's fingerprint as the cycle starts
+//                          (before reading) and, when the cycle commits,
+//                          vouches for exactly that: a write during the
+//                          cycle is caught by the next cycle.
+// A lock file (DISK.asrcbt.lock) keeps a second tracker, in this or another
+// process, from opening the map meanwhile (FailedPrecondition).
 //
 // Cycle states of the two bitmaps (current: writes since the cycle began;
 // pending: blocks of the cycle in flight):
@@ -29,12 +49,12 @@
 //                                                    by the next cycle
 //
 // Thread safety: all methods are safe to call concurrently (internal mutex).
-// One process at a time may have a disk's tracker open.
 #ifndef ASR_REPLICATION_CHANGE_TRACKER_H_
 #define ASR_REPLICATION_CHANGE_TRACKER_H_
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +62,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "asr/common/file_lock.h"
+#include "asr/disk/disk_fingerprint.h"
 
 namespace asr::replication {
 
@@ -49,7 +71,9 @@ std::string TrackerPath(const std::string& disk_path);
 
 class ChangeTracker {
  public:
-  // Opens (or creates) the change map for `disk_path` and marks it in use.
+  // Opens (or creates) the change map for `disk_path` and marks it in use;
+  // NEEDS SCAN when the disk changed since the map last vouched for it.
+  // FailedPrecondition when another tracker has the map open.
   static absl::StatusOr<std::unique_ptr<ChangeTracker>> Open(const std::string& disk_path,
                                                              uint64_t virtual_size,
                                                              uint32_t block_size);
@@ -58,6 +82,7 @@ class ChangeTracker {
   // (nobody else may have it open meanwhile, as with Open), RecordWrite is
   // refused, and only CommitCycle writes the file. A crash before that
   // leaves the file as it was: its blocks are resent, never missed.
+  // FailedPrecondition when another tracker (a host) has the map open.
   static absl::StatusOr<std::unique_ptr<ChangeTracker>> OpenForCycle(
       const std::string& disk_path, uint64_t virtual_size, uint32_t block_size);
   ~ChangeTracker();  // closes cleanly when Close() was not called (ignoring errors)
@@ -79,8 +104,12 @@ class ChangeTracker {
 
   // Persists the map (still in use).
   absl::Status Checkpoint();
-  // Persists the map and marks it cleanly closed.
+  // Persists the map, marks it cleanly closed and releases the lock.
   absl::Status Close();
+
+  // Marks the disk NEEDS SCAN with `reason` (persisted at once), e.g. when
+  // a verification found blocks that changed without the tracker.
+  absl::Status MarkNeedsScan(const std::string& reason);
 
   uint32_t block_size() const { return block_size_; }
   uint64_t block_count() const { return blocks_; }
@@ -88,10 +117,18 @@ class ChangeTracker {
   uint64_t marked_blocks() const;
 
  private:
-  ChangeTracker(std::string path, uint64_t virtual_size, uint32_t block_size);
+  ChangeTracker(std::string disk_path, uint64_t virtual_size, uint32_t block_size);
+  // Takes the lock, loads the map and compares its fingerprint with the
+  // disk's; `host`: vouches for the disk as it is now.
+  absl::Status Init(bool host);
   absl::Status PersistLocked(bool in_use) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status Load();
+  absl::Status Load() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void MarkLocked(std::string why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Host: records the disk as it is now as vouched for (NEEDS SCAN when the
+  // disk cannot be fingerprinted).
+  void VouchNowLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  const std::string disk_path_;
   const std::string path_;
   const uint64_t virtual_size_;
   const uint32_t block_size_;
@@ -103,6 +140,11 @@ class ChangeTracker {
   std::string reason_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   bool cycle_only_ = false;  // OpenForCycle
+  // The disk as the map last vouched for it (none: nothing vouched yet).
+  std::optional<disk::DiskFingerprint> vouched_ ABSL_GUARDED_BY(mu_);
+  // OpenForCycle: the disk as the cycle found it, vouched for at commit.
+  std::optional<disk::DiskFingerprint> cycle_start_ ABSL_GUARDED_BY(mu_);
+  FileLock lock_;
 };
 
 }  // namespace asr::replication

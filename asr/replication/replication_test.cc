@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <thread>
@@ -259,9 +261,10 @@ TEST(ReplicationTest, TrackerThatCannotProveItSawEveryWriteFallsBackToScan) {
 
 TEST(ChangeTrackerTest, SurvivesRestartAndDetectsUncleanShutdown) {
   const std::string disk = TempPath("tracked.raw");
+  disk::testing::WriteFileBytes(disk, std::string(1 << 20, '\0'));
   {
     auto t = ChangeTracker::Open(disk, 1 << 20, kBlock);
-    ASSERT_TRUE(t.ok());
+    ASSERT_TRUE(t.ok()) << t.status();
     EXPECT_TRUE((*t)->needs_scan());  // no map existed
     EXPECT_TRUE((*t)->CommitCycle(true).ok());  // as after an initial copy
     EXPECT_TRUE((*t)->RecordWrite(0, 1).ok());
@@ -274,13 +277,33 @@ TEST(ChangeTrackerTest, SurvivesRestartAndDetectsUncleanShutdown) {
     ASSERT_TRUE(t.ok());
     EXPECT_FALSE((*t)->needs_scan()) << (*t)->needs_scan_reason();
     EXPECT_EQ((*t)->marked_blocks(), 2u);
-    // While this one is open, the file says "in use": a second opener (the
-    // process after a crash) must not trust it.
+    // While this one is open nobody else may open the map: a second
+    // tracker (here or in another process) would record beside it.
     auto t2 = ChangeTracker::Open(disk, 1 << 20, kBlock);
-    ASSERT_TRUE(t2.ok());
-    EXPECT_TRUE((*t2)->needs_scan());
-    EXPECT_EQ((*t2)->marked_blocks(), 0u);
-    t2->reset();
+    ASSERT_TRUE(absl::IsFailedPrecondition(t2.status())) << t2.status();
+    EXPECT_NE(t2.status().message().find("open elsewhere"), std::string::npos);
+    auto t3 = ChangeTracker::OpenForCycle(disk, 1 << 20, kBlock);
+    EXPECT_TRUE(absl::IsFailedPrecondition(t3.status())) << t3.status();
+  }
+  // The writing process dies with the map open: the file still says "in
+  // use", and the next opener must not trust it.
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto t = ChangeTracker::Open(disk, 1 << 20, kBlock);
+    if (!t.ok() || !(*t)->RecordWrite(3 * kBlock, 10).ok()) ::_exit(2);
+    ::kill(::getpid(), SIGKILL);
+  }
+  int wstatus = 0;
+  ASSERT_EQ(::waitpid(pid, &wstatus, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(wstatus)) << wstatus;
+  {
+    auto t = ChangeTracker::Open(disk, 1 << 20, kBlock);
+    ASSERT_TRUE(t.ok()) << t.status();
+    EXPECT_TRUE((*t)->needs_scan());
+    EXPECT_NE((*t)->needs_scan_reason().find("not shut down cleanly"), std::string::npos)
+        << (*t)->needs_scan_reason();
+    EXPECT_EQ((*t)->marked_blocks(), 0u);
   }
   // Corrupt map.
   std::string bytes = *ReadFileToString(TrackerPath(disk));

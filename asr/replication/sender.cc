@@ -296,15 +296,23 @@ class CycleSender {
   }
 
   absl::Status PlanStep() {
-    // The tracker: tracked mode reads it; initial and scan arm it.
+    // The tracker: tracked mode reads it; initial and scan cycles (and a
+    // tracked cycle's fallback scan) arm it, creating a missing map.
     ChangeTracker* tracker = opts_.tracker;
     if (tracker == nullptr && opts_.use_tracker_file && mode_ != CycleMode::kDifferencing) {
-      if (mode_ != CycleMode::kTracked || PathExists(TrackerPath(path_))) {
-        // This process records no writes: the map need not be marked in
-        // use (two fewer durable rewrites of it per cycle).
-        ASR_ASSIGN_OR_RETURN(own_tracker_, ChangeTracker::OpenForCycle(
-                                               path_, disk_->virtual_size(), block_size_));
+      // This process records no writes: the map need not be marked in use
+      // (two fewer durable rewrites of it per cycle).
+      absl::StatusOr<std::unique_ptr<ChangeTracker>> t =
+          ChangeTracker::OpenForCycle(path_, disk_->virtual_size(), block_size_);
+      if (t.ok()) {
+        own_tracker_ = *std::move(t);
         tracker = own_tracker_.get();
+      } else if (absl::IsFailedPrecondition(t.status())) {
+        // A host holds the map: its bits are not ours to take. Tracked
+        // mode scans instead; other modes leave the map to the host.
+        busy_reason_ = std::string(t.status().message());
+      } else {
+        return t.status();
       }
     }
     if (tracker != nullptr && tracker->block_size() != block_size_) {
@@ -319,11 +327,18 @@ class CycleSender {
     if (mode_ == CycleMode::kTracked) {
       if (tracker == nullptr) {
         stats_.fallback_reason =
-            absl::StrCat("no change map for ", path_, ": writes were not tracked");
+            !busy_reason_.empty()
+                ? busy_reason_
+                : absl::StrCat("no change map for ", path_, ": writes were not tracked");
         effective = CycleMode::kScan;
       } else if (tracker->needs_scan()) {
         stats_.fallback_reason = tracker->needs_scan_reason();
         effective = CycleMode::kScan;
+      }
+      if (effective != CycleMode::kTracked && opts_.tracked_only) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "a tracked cycle cannot be trusted: ", stats_.fallback_reason,
+            "; run a scan cycle (or allow the fallback)"));
       }
     }
     if (tracker != nullptr && mode_ != CycleMode::kDifferencing) {
@@ -732,6 +747,7 @@ class CycleSender {
   uint64_t cycle_ = 0;
   std::unique_ptr<ChangeTracker> own_tracker_;
   ChangeTracker* tracker_ = nullptr;
+  std::string busy_reason_;  // why the disk's tracker could not be opened
   std::unique_ptr<ChangeDetector> detector_;
   CyclePlan plan_;
   Manifest new_manifest_;

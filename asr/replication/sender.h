@@ -79,6 +79,9 @@ struct SendOptions {
   // re-arms it so that later tracked cycles can trust it).
   ChangeTracker* tracker = nullptr;
   bool use_tracker_file = true;
+  // Tracked mode: refuse the cycle (FailedPrecondition naming the reason)
+  // instead of falling back to a scan when the tracker cannot be trusted.
+  bool tracked_only = false;
   // Called on the thread that called ReplicateDisk, after each chunk sent.
   std::function<void(const CycleProgress&)> progress;
 };
@@ -86,7 +89,10 @@ struct SendOptions {
 struct CycleStats {
   CycleMode mode_requested = CycleMode::kInitial;
   CycleMode mode_used = CycleMode::kInitial;
-  std::string fallback_reason;  // why tracked mode scanned instead
+  // Why tracked mode scanned instead: the change map is missing, corrupt or
+  // was not closed cleanly, or the disk was written, replaced, resized or
+  // restored without the tracker (see change_tracker.h). Empty otherwise.
+  std::string fallback_reason;
   std::string replication_id;
   uint64_t cycle = 0;
   uint64_t base_cycle = 0;

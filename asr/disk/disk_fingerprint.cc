@@ -1,0 +1,139 @@
+#include "asr/disk/disk_fingerprint.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "asr/common/file_util.h"
+#include "asr/disk/vhdx_format.h"
+
+namespace asr::disk {
+namespace {
+
+int64_t Nanos(const struct timespec& ts) {
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+std::string TimeText(int64_t ns) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E9SZ", absl::FromUnixNanos(ns), absl::UTCTimeZone());
+}
+
+// The VHDX header with the highest sequence number of the two valid ones.
+void ReadVhdxHeader(int fd, DiskFingerprint* fp) {
+  uint8_t sig[8];
+  if (::pread(fd, sig, sizeof(sig), 0) != static_cast<ssize_t>(sizeof(sig)) ||
+      std::memcmp(sig, "vhdxfile", 8) != 0) {
+    return;
+  }
+  fp->vhdx = true;
+  bool found = false;
+  for (uint64_t off : {kVhdxHeader1Offset, kVhdxHeader2Offset}) {
+    uint8_t raw[kVhdxHeaderSize];
+    if (::pread(fd, raw, sizeof(raw), static_cast<off_t>(off)) !=
+        static_cast<ssize_t>(sizeof(raw))) {
+      continue;
+    }
+    absl::StatusOr<VhdxHeader> h = ParseVhdxHeader(raw);
+    if (!h.ok()) continue;
+    if (!found || h->sequence_number > fp->header_sequence) {
+      fp->header_sequence = h->sequence_number;
+      fp->data_write_guid = h->data_write_guid.ToString();
+      found = true;
+    }
+  }
+  // No valid header: the file is damaged; the empty GUID differs from any
+  // vouched one, so the comparison reports it.
+}
+
+}  // namespace
+
+bool DiskFingerprint::operator==(const DiskFingerprint& o) const {
+  return verifiable == o.verifiable && device == o.device && inode == o.inode &&
+         file_size == o.file_size && mtime_ns == o.mtime_ns && ctime_ns == o.ctime_ns &&
+         vhdx == o.vhdx && data_write_guid == o.data_write_guid &&
+         header_sequence == o.header_sequence;
+}
+
+absl::StatusOr<DiskFingerprint> TakeDiskFingerprint(const std::string& path) {
+  // O_NONBLOCK: a FIFO put in the disk's place must not hang the caller.
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("cannot open ", path));
+  DiskFingerprint fp;
+  struct stat st;
+  // Settle: the file's change time must lie before the coarse clock's
+  // "now", so that any later write (stamped with a coarse "now" at least as
+  // late) leaves a different change time. One clock tick is 1-10 ms.
+  for (int attempt = 0;; ++attempt) {
+    struct timespec now;
+    ::clock_gettime(CLOCK_REALTIME_COARSE, &now);
+    if (::fstat(fd, &st) != 0) {
+      int err = errno;
+      ::close(fd);
+      return ErrnoToStatus(err, absl::StrCat("cannot stat ", path));
+    }
+    if (!S_ISREG(st.st_mode) || Nanos(st.st_ctim) < Nanos(now) || attempt >= 100) break;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return absl::InvalidArgumentError(absl::StrCat(path, " is a directory, not a disk image"));
+  }
+  fp.verifiable = S_ISREG(st.st_mode);
+  fp.device = static_cast<uint64_t>(st.st_dev);
+  fp.inode = static_cast<uint64_t>(st.st_ino);
+  fp.file_size = static_cast<uint64_t>(st.st_size);
+  fp.mtime_ns = Nanos(st.st_mtim);
+  fp.ctime_ns = Nanos(st.st_ctim);
+  // Read after the stat: a write in between changes the change time, which
+  // a later comparison sees.
+  if (fp.verifiable) ReadVhdxHeader(fd, &fp);
+  ::close(fd);
+  return fp;
+}
+
+std::string DescribeDiskChange(const DiskFingerprint& then, const DiskFingerprint& now,
+                               const std::string& path) {
+  if (!now.verifiable || !then.verifiable) {
+    return absl::StrCat(path,
+                        " is not a regular file: writes by other programs cannot be detected");
+  }
+  if (then.device != now.device || then.inode != now.inode) {
+    return absl::StrCat(path, " was replaced by another file (inode ", then.inode, " -> ",
+                        now.inode, ")");
+  }
+  if (now.mtime_ns < then.mtime_ns) {
+    return absl::StrCat(path, "'s modification time went back from ", TimeText(then.mtime_ns),
+                        " to ", TimeText(now.mtime_ns),
+                        ": an older copy of the disk was restored over it");
+  }
+  if (then.vhdx != now.vhdx) {
+    return absl::StrCat(path, " changed format (", then.vhdx ? "was" : "was not",
+                        " a VHDX file)");
+  }
+  if (then.vhdx && then.data_write_guid != now.data_write_guid) {
+    return absl::StrCat(path, " was written outside the change tracker (its VHDX DataWriteGuid "
+                              "changed from ",
+                        then.data_write_guid, " to ",
+                        now.data_write_guid.empty() ? "an unreadable header" : now.data_write_guid,
+                        ")");
+  }
+  if (then.file_size != now.file_size) {
+    return absl::StrCat(path, now.file_size > then.file_size ? " grew" : " shrank", " from ",
+                        then.file_size, " to ", now.file_size, " bytes outside the change tracker");
+  }
+  if (then.ctime_ns != now.ctime_ns || then.mtime_ns != now.mtime_ns ||
+      then.header_sequence != now.header_sequence) {
+    return absl::StrCat(path, " was modified outside the change tracker (change time ",
+                        TimeText(then.ctime_ns), " -> ", TimeText(now.ctime_ns), ")");
+  }
+  return "";
+}
+
+}  // namespace asr::disk
