@@ -161,6 +161,10 @@ int Replicate(const CommandContext& ctx, const ParsedArgs& a) {
     so.block_size = static_cast<uint32_t>(*bs);
   }
   so.app_consistent = a.Has("app-consistent");
+  so.tracked_only = a.Has("tracked-only");
+  if (so.tracked_only && *mode != replication::CycleMode::kTracked) {
+    return ctx.Fail(absl::InvalidArgumentError("--tracked-only goes with --mode tracked"));
+  }
   so.source_name = "asrctl";
   if (a.Has("progress")) {
     so.progress = [&](const replication::CycleProgress& p) {
@@ -359,11 +363,13 @@ void RegisterReplicationCommands(CommandRegistry& r) {
   r.Add({"replicate",
          "replicate --to HOST:PORT --disk FILE --mode initial|tracked|scan|differencing "
          "(--cert C --key K --ca CA | --pki DIR) [--compression-level N] [--block-size 64K] "
-         "[--app-consistent] [--progress] [--json]",
-         "Send one replication cycle of a disk; prints bytes read, bytes sent, compression "
-         "ratio and time (compression level 0: off)",
+         "[--app-consistent] [--tracked-only] [--progress] [--json]",
+         "Send one replication cycle of a disk; prints the mode used (a tracked cycle whose "
+         "change map cannot prove it saw every write scans instead and says why; "
+         "--tracked-only refuses instead), bytes read, bytes sent, compression ratio and time "
+         "(compression level 0: off)",
          with({"to", "disk", "mode", "compression-level", "block-size"}),
-         {"app-consistent", "progress"},
+         {"app-consistent", "tracked-only", "progress"},
          0,
          0,
          Replicate});
