@@ -548,18 +548,28 @@ typedef struct asr_replication_progress {
 typedef void (*asr_replication_progress_fn)(const asr_replication_progress_t* progress,
                                             void* payload);
 
+/* Flag for asr_replication_cycle: in tracked mode, refuse the cycle
+ * (ASR_FAILED_PRECONDITION, the message saying why) instead of scanning
+ * when the change map cannot prove it saw every write. */
+#define ASR_REPLICATION_TRACKED_ONLY 0x1u
+
 /* asr_replication_cycle: connects to the recovery host's receiver at
  * host:port (port 0: 8084) over mutual TLS and runs one cycle of
  * `disk_path`; returns after the receiver has durably committed the new
  * recovery point. `tracker` (may be NULL) is the host's open tracker for
  * tracked cycles (NULL: the disk's tracker file is opened for the cycle).
- * *out receives {"pointId", "cycle", "modeUsed", "fallbackReason",
+ * *out receives {"pointId", "cycle", "mode", "modeUsed", "fallbackReason",
  * "bytesRead", "bytesChanged", "bytesSent", "compressionRatio", "seconds",
- * ...}.
+ * ...}. A tracked cycle whose change map cannot prove it saw every write
+ * (missing, corrupt or not closed cleanly; the disk written, replaced,
+ * resized or restored by anything that did not report to the tracker)
+ * scans instead: "modeUsed" is then "scan" and "fallbackReason" says why
+ * (empty otherwise). `flags`: 0 or ASR_REPLICATION_TRACKED_ONLY.
  * Errors: ASR_UNAUTHENTICATED (certificate refused either way),
  * ASR_UNAVAILABLE (cannot connect, connection lost: retry),
  * ASR_FAILED_PRECONDITION (no replication state / the replica is at another
- * point: run an initial replication), ASR_DATA_LOSS (corruption detected;
+ * point: run an initial replication; with ASR_REPLICATION_TRACKED_ONLY, a
+ * change map that cannot be trusted), ASR_DATA_LOSS (corruption detected;
  * nothing was applied). */
 ASR_API int asr_replication_cycle(asr_buffer_t** out, const char* disk_path, const char* host,
                                   uint16_t port, const asr_tls_files_t* tls,

@@ -117,7 +117,7 @@ ASR_API int asr_replication_cycle(asr_buffer_t** out, const char* disk_path, con
     ASR_RETURN_IF_ERROR(CheckNotNull(host, "host"));
     ASR_RETURN_IF_ERROR(CheckNotNull(tls, "tls"));
     ASR_RETURN_IF_ERROR(CheckNotNull(options, "options"));
-    ASR_RETURN_IF_ERROR(CheckFlags(flags, 0));
+    ASR_RETURN_IF_ERROR(CheckFlags(flags, ASR_REPLICATION_TRACKED_ONLY));
     if (tls->struct_size < sizeof(asr_tls_files_t) ||
         options->struct_size < sizeof(asr_replication_options_t)) {
       return absl::InvalidArgumentError(
@@ -133,6 +133,11 @@ ASR_API int asr_replication_cycle(asr_buffer_t** out, const char* disk_path, con
     so.compression_level = options->compression_level;
     if (options->block_size != 0) so.block_size = options->block_size;
     so.app_consistent = options->app_consistent != 0;
+    so.tracked_only = (flags & ASR_REPLICATION_TRACKED_ONLY) != 0;
+    if (so.tracked_only && mode != asr::replication::CycleMode::kTracked) {
+      return absl::InvalidArgumentError(
+          "ASR_REPLICATION_TRACKED_ONLY goes with ASR_REPLICATION_MODE_TRACKED");
+    }
     so.source_name = "capi";
     if (tracker != nullptr) {
       ASR_ASSIGN_OR_RETURN(so.tracker, asr::capi::TrackerOf(tracker));

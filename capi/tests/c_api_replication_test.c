@@ -123,6 +123,34 @@ int main(int argc, char** argv) {
   CHECK(asr_tracker_close(tracker) == ASR_OK);
   CHECK(asr_tracker_close(NULL) == ASR_OK);
 
+  /* Somebody else touches the disk file (here: bytes appended to the VHDX,
+   * which no guest sees): the tracker cannot vouch for the disk any more.
+   * TRACKED_ONLY refuses and says why; otherwise the cycle scans. */
+  {
+    FILE* f = fopen(disk, "ab");
+    CHECK(f != NULL);
+    if (f != NULL) {
+      char junk[4096];
+      memset(junk, 0x7f, sizeof(junk));
+      CHECK(fwrite(junk, 1, sizeof(junk), f) == sizeof(junk));
+      fclose(f);
+    }
+  }
+  opts.app_consistent = 0;
+  CHECK(asr_replication_cycle(&buf, disk, "127.0.0.1", (uint16_t)port, &tls, &opts, NULL, NULL,
+                              NULL, ASR_REPLICATION_TRACKED_ONLY) == ASR_FAILED_PRECONDITION);
+  CHECK(buf == NULL);
+  CHECK(strstr(asr_last_error_message(), "grew from") != NULL);
+  opts.mode = ASR_REPLICATION_MODE_SCAN;
+  CHECK(asr_replication_cycle(&buf, disk, "127.0.0.1", (uint16_t)port, &tls, &opts, NULL, NULL,
+                              NULL, ASR_REPLICATION_TRACKED_ONLY) == ASR_INVALID_ARGUMENT);
+  opts.mode = ASR_REPLICATION_MODE_TRACKED;
+  CHECK(asr_replication_cycle(&buf, disk, "127.0.0.1", (uint16_t)port, &tls, &opts, NULL, NULL,
+                              NULL, 0) == ASR_OK);
+  CHECK(contains(buf, "\"modeUsed\":\"scan\"") && contains(buf, "grew from"));
+  asr_buffer_dispose(buf);
+  buf = NULL;
+
   /* Points and restore. */
   CHECK(asr_replica_points(&buf, replica, 0) == ASR_OK);
   CHECK(contains(buf, "\"id\":1") && contains(buf, "\"id\":2") &&

@@ -119,6 +119,22 @@ namespace Asr.Tests
                     tracker.Close();
                 }
 
+                // Bytes appended to the VHDX behind the tracker's back: it can no longer
+                // vouch for the disk. TrackedOnly refuses and says why; otherwise it scans.
+                using (FileStream f = new FileStream(disk, FileMode.Append, FileAccess.Write))
+                {
+                    f.Write(new byte[4096], 0, 4096);
+                }
+
+                var refused = Assert.Throws<AsrFailedPreconditionException>(() => AsrReplication.RunCycle(
+                    disk, "127.0.0.1", port, tls,
+                    new AsrReplicationOptions { Mode = AsrReplicationMode.Tracked, TrackedOnly = true }));
+                Assert.Contains("grew from", refused.Message, StringComparison.Ordinal);
+                string fallback = AsrReplication.RunCycle(
+                    disk, "127.0.0.1", port, tls, new AsrReplicationOptions { Mode = AsrReplicationMode.Tracked });
+                Assert.Contains("\"modeUsed\":\"scan\"", fallback, StringComparison.Ordinal);
+                Assert.Contains("grew from", fallback, StringComparison.Ordinal);
+
                 string points = AsrReplication.GetRecoveryPointsJson(replica);
                 Assert.Contains("\"id\":2", points, StringComparison.Ordinal);
                 Assert.Contains("\"consistency\":\"app\"", points, StringComparison.Ordinal);

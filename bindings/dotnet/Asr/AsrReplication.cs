@@ -50,6 +50,14 @@ namespace Asr
 
         /// <summary>Whether the source snapshot was app-consistent.</summary>
         public bool AppConsistent { get; set; }
+
+        /// <summary>
+        /// Tracked mode only: refuse the cycle (<see cref="AsrFailedPreconditionException"/>
+        /// saying why) instead of scanning when the change map cannot prove it saw every
+        /// write (<c>ASR_REPLICATION_TRACKED_ONLY</c>). Without it such a cycle scans, and
+        /// its JSON says so in "modeUsed" and "fallbackReason".
+        /// </summary>
+        public bool TrackedOnly { get; set; }
     }
 
     /// <summary>Progress of a running cycle.</summary>
@@ -144,6 +152,8 @@ namespace Asr
     /// <summary>Replication cycles and recovery points.</summary>
     public static class AsrReplication
     {
+        private const uint TrackedOnlyFlag = 0x1; // ASR_REPLICATION_TRACKED_ONLY
+
         /// <summary>
         /// Runs one replication cycle of <paramref name="diskPath"/> to the receiver at
         /// host:port over mutual TLS (<c>asr_replication_cycle</c>) and returns once the
@@ -156,7 +166,8 @@ namespace Asr
         /// <param name="options">Mode, compression, consistency.</param>
         /// <param name="tracker">The host's open tracker for tracked cycles, or null.</param>
         /// <param name="progress">Called on the calling thread after each chunk; may be null.</param>
-        /// <returns>The cycle's statistics as JSON ("pointId", "bytesRead", "bytesSent", ...).</returns>
+        /// <returns>The cycle's statistics as JSON ("pointId", "modeUsed", "fallbackReason",
+        /// "bytesRead", "bytesSent", ...).</returns>
         public static string RunCycle(
             string diskPath,
             string host,
@@ -229,7 +240,7 @@ namespace Asr
                     };
                 int code = NativeMethods.asr_replication_cycle(
                     out BufferHandle buffer, disk, hostBytes, port, ref tlsNative, ref optionsNative,
-                    trackerPtr, callback, IntPtr.Zero, 0);
+                    trackerPtr, callback, IntPtr.Zero, options.TrackedOnly ? TrackedOnlyFlag : 0u);
                 GC.KeepAlive(callback);
                 string json = Native.CheckAndTakeString(code, buffer);
                 if (callbackError != null)
