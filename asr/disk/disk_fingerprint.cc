@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "asr/common/file_util.h"
+#include "asr/disk/byte_order.h"
 #include "asr/disk/vhdx_format.h"
 
 namespace asr::disk {
@@ -95,6 +96,46 @@ absl::StatusOr<DiskFingerprint> TakeDiskFingerprint(const std::string& path) {
   // a later comparison sees.
   if (fp.verifiable) ReadVhdxHeader(fd, &fp);
   ::close(fd);
+  return fp;
+}
+
+// Version 1: u8 version, u8 flags (1 verifiable, 2 vhdx), u64 device,
+// inode, file size, mtime, ctime, header sequence, u16 GUID length, GUID.
+constexpr uint8_t kFingerprintVersion = 1;
+constexpr size_t kFixedSize = 2 + 6 * 8 + 2;
+
+std::string SerializeDiskFingerprint(const DiskFingerprint& fp) {
+  std::string out(kFixedSize + fp.data_write_guid.size(), '\0');
+  uint8_t* p = reinterpret_cast<uint8_t*>(out.data());
+  p[0] = kFingerprintVersion;
+  p[1] = (fp.verifiable ? 1 : 0) | (fp.vhdx ? 2 : 0);
+  StoreLe64(p + 2, fp.device);
+  StoreLe64(p + 10, fp.inode);
+  StoreLe64(p + 18, fp.file_size);
+  StoreLe64(p + 26, static_cast<uint64_t>(fp.mtime_ns));
+  StoreLe64(p + 34, static_cast<uint64_t>(fp.ctime_ns));
+  StoreLe64(p + 42, fp.header_sequence);
+  StoreLe16(p + 50, static_cast<uint16_t>(fp.data_write_guid.size()));
+  std::memcpy(p + kFixedSize, fp.data_write_guid.data(), fp.data_write_guid.size());
+  return out;
+}
+
+absl::StatusOr<DiskFingerprint> ParseDiskFingerprint(absl::string_view bytes) {
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(bytes.data());
+  if (bytes.size() < kFixedSize || p[0] != kFingerprintVersion ||
+      bytes.size() != kFixedSize + LoadLe16(p + 50)) {
+    return absl::InvalidArgumentError("not a disk fingerprint (version 1)");
+  }
+  DiskFingerprint fp;
+  fp.verifiable = (p[1] & 1) != 0;
+  fp.vhdx = (p[1] & 2) != 0;
+  fp.device = LoadLe64(p + 2);
+  fp.inode = LoadLe64(p + 10);
+  fp.file_size = LoadLe64(p + 18);
+  fp.mtime_ns = static_cast<int64_t>(LoadLe64(p + 26));
+  fp.ctime_ns = static_cast<int64_t>(LoadLe64(p + 34));
+  fp.header_sequence = LoadLe64(p + 42);
+  fp.data_write_guid = std::string(bytes.substr(kFixedSize));
   return fp;
 }
 

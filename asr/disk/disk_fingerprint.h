@@ -44,6 +44,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace asr::disk {
 
@@ -68,6 +69,11 @@ struct DiskFingerprint {
 // changes it. NotFound when the file is missing; InvalidArgument for a
 // directory; a non-regular file gives a fingerprint with verifiable=false.
 absl::StatusOr<DiskFingerprint> TakeDiskFingerprint(const std::string& path);
+
+// A fingerprint as bytes (for the files that keep one) and back;
+// InvalidArgument for bytes that are not one.
+std::string SerializeDiskFingerprint(const DiskFingerprint& fp);
+absl::StatusOr<DiskFingerprint> ParseDiskFingerprint(absl::string_view bytes);
 
 // Why `now` is not the disk that `then` described, as a sentence that
 // names `path` and what changed ("" when nothing did). The first of:

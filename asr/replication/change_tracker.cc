@@ -27,39 +27,17 @@ uint64_t Popcount(const std::vector<uint64_t>& v) {
 }
 
 void PutFingerprint(ByteWriter& w, const std::optional<disk::DiskFingerprint>& fp) {
-  w.U8(fp ? 1 : 0);
-  if (!fp) return;
-  w.U8(fp->verifiable ? 1 : 0);
-  w.U64(fp->device);
-  w.U64(fp->inode);
-  w.U64(fp->file_size);
-  w.U64(static_cast<uint64_t>(fp->mtime_ns));
-  w.U64(static_cast<uint64_t>(fp->ctime_ns));
-  w.U8(fp->vhdx ? 1 : 0);
-  w.Str(fp->data_write_guid);
-  w.U64(fp->header_sequence);
+  w.Str(fp ? disk::SerializeDiskFingerprint(*fp) : std::string());
 }
 
 bool GetFingerprint(ByteReader& r, std::optional<disk::DiskFingerprint>* out) {
-  uint8_t has = 0;
-  if (!r.U8(&has)) return false;
-  if (has == 0) {
-    out->reset();
-    return true;
-  }
-  disk::DiskFingerprint fp;
-  uint8_t verifiable = 0, vhdx = 0;
-  uint64_t mtime = 0, ctime = 0;
-  if (!r.U8(&verifiable) || !r.U64(&fp.device) || !r.U64(&fp.inode) || !r.U64(&fp.file_size) ||
-      !r.U64(&mtime) || !r.U64(&ctime) || !r.U8(&vhdx) || !r.Str(&fp.data_write_guid) ||
-      !r.U64(&fp.header_sequence)) {
-    return false;
-  }
-  fp.verifiable = verifiable != 0;
-  fp.vhdx = vhdx != 0;
-  fp.mtime_ns = static_cast<int64_t>(mtime);
-  fp.ctime_ns = static_cast<int64_t>(ctime);
-  *out = fp;
+  std::string bytes;
+  if (!r.Str(&bytes)) return false;
+  out->reset();
+  if (bytes.empty()) return true;
+  absl::StatusOr<disk::DiskFingerprint> fp = disk::ParseDiskFingerprint(bytes);
+  if (!fp.ok()) return false;
+  *out = *fp;
   return true;
 }
 

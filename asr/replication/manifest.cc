@@ -11,10 +11,14 @@
 
 namespace asr::replication {
 namespace {
-// Format 1 (SHA-256 digests) is read; format 2 adds the hash kind and seed
-// after the cycle and is what is written.
+// Format 1 (SHA-256 digests) and 2 are read; format 2 adds the hash kind
+// and seed after the cycle; format 3, what is written, adds after them the
+// fingerprints of the source chain (u32 count, each a length-prefixed
+// SerializeDiskFingerprint).
 constexpr char kMagicV1[8] = {'A', 'S', 'R', 'M', 'A', 'N', '0', '1'};
 constexpr char kMagicV2[8] = {'A', 'S', 'R', 'M', 'A', 'N', '0', '2'};
+constexpr char kMagicV3[8] = {'A', 'S', 'R', 'M', 'A', 'N', '0', '3'};
+constexpr uint32_t kMaxChain = 64;
 }  // namespace
 
 std::string ManifestPath(const std::string& disk_path) { return disk_path + ".asrrepl"; }
@@ -31,11 +35,12 @@ absl::StatusOr<std::optional<Manifest>> LoadManifest(const std::string& path) {
   };
   if (bytes.size() < 12) return corrupt("bad header");
   const bool v1 = bytes.compare(0, 8, kMagicV1, 8) == 0;
-  if (!v1 && bytes.compare(0, 8, kMagicV2, 8) != 0) {
+  const bool v3 = bytes.compare(0, 8, kMagicV3, 8) == 0;
+  if (!v1 && !v3 && bytes.compare(0, 8, kMagicV2, 8) != 0) {
     if (bytes.compare(0, 6, kMagicV2, 6) == 0) {
       return absl::FailedPreconditionError(absl::StrCat(
           path, ": replication manifest format '", bytes.substr(6, 2),
-          "' is newer than this asr understands (02); upgrade asr"));
+          "' is newer than this asr understands (03); upgrade asr"));
     }
     return corrupt("bad header");
   }
@@ -61,6 +66,17 @@ absl::StatusOr<std::optional<Manifest>> LoadManifest(const std::string& path) {
     }
     m.hasher.kind = static_cast<BlockHashKind>(kind);
   }
+  if (v3) {
+    uint32_t links = 0;
+    if (!r.U32(&links) || links > kMaxChain) return corrupt("bad source chain");
+    for (uint32_t i = 0; i < links; ++i) {
+      std::string fp;
+      if (!r.Str(&fp)) return corrupt("truncated");
+      absl::StatusOr<disk::DiskFingerprint> parsed = disk::ParseDiskFingerprint(fp);
+      if (!parsed.ok()) return corrupt("bad source fingerprint");
+      m.chain.push_back(*std::move(parsed));
+    }
+  }
   if (!r.U64(&count)) return corrupt("truncated");
   if (m.block_size == 0 || count != Manifest::BlocksFor(m.virtual_size, m.block_size) ||
       r.Rest().size() != count * sizeof(Digest)) {
@@ -73,7 +89,7 @@ absl::StatusOr<std::optional<Manifest>> LoadManifest(const std::string& path) {
 
 absl::Status SaveManifest(const std::string& path, const Manifest& m) {
   ByteWriter w;
-  w.Bytes(kMagicV2, 8);
+  w.Bytes(kMagicV3, 8);
   w.Str(m.replication_id);
   w.Str(m.source_disk_id);
   w.U64(m.virtual_size);
@@ -81,6 +97,8 @@ absl::Status SaveManifest(const std::string& path, const Manifest& m) {
   w.U64(m.cycle);
   w.U8(static_cast<uint8_t>(m.hasher.kind));
   w.U64(m.hasher.seed);
+  w.U32(static_cast<uint32_t>(m.chain.size()));
+  for (const disk::DiskFingerprint& fp : m.chain) w.Str(disk::SerializeDiskFingerprint(fp));
   w.U64(m.digests.size());
   w.Bytes(m.digests.data(), m.digests.size() * sizeof(Digest));
   w.U32(Crc32c(w.data().data(), w.data().size()));

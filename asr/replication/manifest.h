@@ -25,6 +25,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "asr/disk/disk_fingerprint.h"
 #include "asr/replication/digest.h"
 
 namespace asr::replication {
@@ -40,6 +41,11 @@ struct Manifest {
   // later cycle (format 1 files, from before format 2, are SHA-256).
   BlockHasher hasher;
   std::vector<Digest> digests;  // one per block; kZeroDigest for zero blocks
+  // The source as the cycle found it before reading: [0] the disk itself,
+  // then its differencing parents, nearest first (format 3; empty in older
+  // files). A differencing cycle trusts the parents' blocks only while each
+  // parent still matches its fingerprint here.
+  std::vector<disk::DiskFingerprint> chain;
 
   uint64_t block_count() const { return digests.size(); }
   static uint64_t BlocksFor(uint64_t virtual_size, uint32_t block_size) {

@@ -306,6 +306,90 @@ TEST_P(OutsideWriterTest, TrackerHeldByAHostMeanwhile) {
 INSTANTIATE_TEST_SUITE_P(Formats, OutsideWriterTest, ::testing::Values("vhdx", "vhd"),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
+// Differencing mode sends only the child's own blocks and trusts that the
+// parents' blocks reached the replica when the parents were replicated.
+// A parent written after that (before the child was made, or, for VHD, at
+// any time) must make the cycle compare the child's whole view instead.
+class DifferencingParentTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DifferencingParentTest, ParentWrittenAfterItWasReplicated) {
+  const std::string ext = GetParam();
+  const std::string parent = TempPath("diffpar-parent." + ext);
+  const std::string child = TempPath("diffpar-child." + ext);
+  const std::string dir = TempPath("diffpar-replica-" + ext);
+  ASSERT_TRUE(MakeDirectories(dir).ok());
+  CreateSourceDisk(parent, kDiskSize, 1 << 20);
+  WritePattern(parent, 0, 2 << 20, 1);
+  auto store = ReplicaStore::Open(dir, {});
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE(RunCycle(parent, CycleMode::kInitial, **store).ok());
+  // The parent changes after its last cycle (here: qemu-io, or asr without
+  // replicating), then the child is made over it.
+  WritePattern(parent, 6 << 20, 2 * kBlock, 2);
+  disk::CreateOptions co;
+  co.format = ext == "vhd" ? disk::DiskFormat::kVhd : disk::DiskFormat::kVhdx;
+  co.type = disk::DiskType::kDifferencing;
+  co.parent_path = parent;
+  co.overwrite = true;
+  {
+    auto c = disk::CreateDisk(child, co);
+    ASSERT_TRUE(c.ok()) << c.status();
+    ASSERT_TRUE((*c)->Close().ok());
+  }
+  WritePattern(child, 10 << 20, kBlock, 3);
+  auto st = RunCycle(child, CycleMode::kDifferencing, **store);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->mode_used, CycleMode::kScan);
+  EXPECT_TRUE(absl::StrContains(st->fallback_reason, "parent " + parent)) << st->fallback_reason;
+  EXPECT_EQ(disk::testing::FirstDifference(ReadDisk((*store)->info().replica_path), ReadDisk(child)),
+            -1);
+  // With nothing changed in the parent, the next cycle is differencing.
+  WritePattern(child, 11 << 20, kBlock, 4);
+  st = RunCycle(child, CycleMode::kDifferencing, **store);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->mode_used, CycleMode::kDifferencing) << st->fallback_reason;
+  EXPECT_EQ(disk::testing::FirstDifference(ReadDisk((*store)->info().replica_path), ReadDisk(child)),
+            -1);
+  if (ext == "vhd") {
+    // A VHD child does not notice its parent changing under it: the
+    // replication state does.
+    WritePattern(parent, 13 << 20, kBlock, 5);
+    st = RunCycle(child, CycleMode::kDifferencing, **store);
+    ASSERT_TRUE(st.ok()) << st.status();
+    EXPECT_EQ(st->mode_used, CycleMode::kScan);
+    EXPECT_TRUE(absl::StrContains(st->fallback_reason, "parent")) << st->fallback_reason;
+    EXPECT_EQ(
+        disk::testing::FirstDifference(ReadDisk((*store)->info().replica_path), ReadDisk(child)),
+        -1);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, DifferencingParentTest, ::testing::Values("vhdx", "vhd"),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+
+// The first cycle writes a new replica file and skips zero ranges, since a
+// new dynamic disk reads as zeros: a leftover file of an earlier, failed
+// first cycle (full of data) must not leak through those ranges.
+TEST(FirstCycleZeroRanges, LeftoverReplicaFileDoesNotLeakThrough) {
+  const std::string src = TempPath("zeroskip-src.vhdx");
+  CreateSourceDisk(src, kDiskSize, 1 << 20);
+  WritePattern(src, 0, kBlock, 1);  // the rest reads as zeros
+  const std::string dir = TempPath("zeroskip-replica");
+  ASSERT_TRUE(MakeDirectories(dir).ok());
+  // A full disk where the new replica will be made.
+  const std::string leftover = JoinPath(dir, "replica.vhdx.tmp");
+  CreateSourceDisk(leftover, kDiskSize, 1 << 20);
+  WritePattern(leftover, 0, kDiskSize, 9);
+  auto store = ReplicaStore::Open(dir, {});
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto st = RunCycle(src, CycleMode::kInitial, **store);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_GT(st->zero_ranges, 0u);
+  EXPECT_EQ(disk::testing::FirstDifference(ReadDisk((*store)->info().replica_path), ReadDisk(src)),
+            -1);
+  EXPECT_TRUE(QemuCompare((*store)->info().replica_path, src));
+}
+
 // The fingerprint alone, on a raw file: what a VHD or raw disk can rely on.
 TEST(ChangeTrackerFingerprint, RawFileOutsideWritesAreSeen) {
   const std::string raw = TempPath("fp-disk.raw");

@@ -20,6 +20,7 @@
 #include "asr/common/crc32c.h"
 #include "asr/common/file_util.h"
 #include "asr/common/status_macros.h"
+#include "asr/disk/disk_fingerprint.h"
 #include "asr/disk/virtual_disk.h"
 #include "asr/replication/block_codec.h"
 #include "asr/replication/change_detector.h"
@@ -225,6 +226,7 @@ class CycleSender {
       const std::string& parent = disk_->parent()->path();
       ASR_ASSIGN_OR_RETURN(committed_, LoadManifest(ManifestPath(parent)));
       ASR_ASSIGN_OR_RETURN(pending_, LoadManifest(PendingManifestPath(parent)));
+      base_is_parents_ = true;
     }
     const Manifest* known = committed_ ? &*committed_ : pending_ ? &*pending_ : nullptr;
     if (mode_ != CycleMode::kInitial && known == nullptr) {
@@ -324,6 +326,24 @@ class CycleSender {
       tracker = nullptr;
     }
     CycleMode effective = mode_;
+    // The source chain as this cycle finds it, before reading anything.
+    std::vector<std::string> chain_paths;
+    for (disk::VirtualDisk* d = disk_.get(); d != nullptr; d = d->parent()) {
+      chain_paths.push_back(d->path());
+    }
+    for (const std::string& p : chain_paths) {
+      ASR_ASSIGN_OR_RETURN(disk::DiskFingerprint fp, disk::TakeDiskFingerprint(p));
+      new_manifest_.chain.push_back(std::move(fp));
+    }
+    if (mode_ == CycleMode::kDifferencing) {
+      // Blocks the child does not hold come from its parents, sent when the
+      // base state was made: only while no parent has changed since.
+      std::string why = ParentsChangedReason(chain_paths);
+      if (!why.empty()) {
+        stats_.fallback_reason = std::move(why);
+        effective = CycleMode::kScan;
+      }
+    }
     if (mode_ == CycleMode::kTracked) {
       if (tracker == nullptr) {
         stats_.fallback_reason =
@@ -376,6 +396,32 @@ class CycleSender {
                                    kZeroDigest);
     }
     return absl::OkStatus();
+  }
+
+  // Why the parents of a differencing disk may hold data the base state
+  // does not know ("" when each matches its fingerprint in the base).
+  std::string ParentsChangedReason(const std::vector<std::string>& chain_paths) const {
+    if (base_ == nullptr) return "";
+    // The base describes the parent itself (a child's first cycle) or this
+    // disk (later cycles): either way its chain from the parent up.
+    const size_t skip = base_is_parents_ ? 0 : 1;
+    if (base_->chain.size() < skip ||
+        base_->chain.size() - skip != chain_paths.size() - 1) {
+      return absl::StrCat(
+          "the replication state of ", path_,
+          " does not record its parents as they were replicated (made by an older asr, or the "
+          "chain changed): their blocks are compared too");
+    }
+    for (size_t i = 1; i < chain_paths.size(); ++i) {
+      const disk::DiskFingerprint& then = base_->chain[skip + i - 1];
+      const disk::DiskFingerprint& now = new_manifest_.chain[i];
+      std::string why = disk::DescribeDiskChange(then, now, chain_paths[i]);
+      if (!why.empty()) {
+        return absl::StrCat("parent ", why, " since it was replicated; the child's view of it "
+                                            "is compared block by block");
+      }
+    }
+    return "";
   }
 
   absl::Status StartStep() {
@@ -747,6 +793,7 @@ class CycleSender {
   uint64_t cycle_ = 0;
   std::unique_ptr<ChangeTracker> own_tracker_;
   ChangeTracker* tracker_ = nullptr;
+  bool base_is_parents_ = false;  // differencing: the base came from the parent
   std::string busy_reason_;  // why the disk's tracker could not be opened
   std::unique_ptr<ChangeDetector> detector_;
   CyclePlan plan_;
