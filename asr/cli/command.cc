@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <iostream>
+#include <istream>
 #include <ostream>
 
 #include "absl/strings/ascii.h"
@@ -117,8 +119,14 @@ absl::StatusOr<ParsedArgs> ParseRest(const CommandSpec& spec, const std::vector<
 
 int CommandRegistry::Run(const std::vector<std::string>& argv, std::ostream& out,
                          std::ostream& err) const {
+  return Run(argv, std::cin, out, err);
+}
+
+int CommandRegistry::Run(const std::vector<std::string>& argv, std::istream& in,
+                         std::ostream& out, std::ostream& err) const {
   CommandContext ctx;
   ctx.state_dir = "./asr-state";
+  ctx.in = &in;
   ctx.out = &out;
   ctx.err = &err;
   // Global flags before the command words.

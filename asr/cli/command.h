@@ -32,10 +32,11 @@
 namespace asr::cli {
 
 struct CommandContext {
-  std::string state_dir;  // --state-dir, default ./asr-state
-  bool json = false;      // --json: machine-readable output on stdout
-  std::ostream* out;      // normal output
-  std::ostream* err;      // diagnostics
+  std::string state_dir;       // --state-dir, default ./asr-state
+  bool json = false;           // --json: machine-readable output on stdout
+  std::istream* in = nullptr;  // standard input (e.g. --proxy-password-stdin)
+  std::ostream* out;           // normal output
+  std::ostream* err;           // diagnostics
 
   // Prints "asrctl: <message>" to err and returns the exit code for a failed
   // command (2 for bad usage/arguments, 1 otherwise).
@@ -69,8 +70,12 @@ struct CommandSpec {
 class CommandRegistry {
  public:
   void Add(CommandSpec spec);
-  // Runs argv (without the program name). Returns the process exit code.
+  // Runs argv (without the program name) with std::cin as its input.
+  // Returns the process exit code.
   int Run(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) const;
+  // The same, reading standard input from `in`.
+  int Run(const std::vector<std::string>& argv, std::istream& in, std::ostream& out,
+          std::ostream& err) const;
   void PrintHelp(std::ostream& os) const;
 
  private:

@@ -1,6 +1,10 @@
 #include "asr/cli/control_commands.h"
 
+#include <sys/stat.h>
+
+#include <istream>
 #include <ostream>
+#include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -118,7 +122,9 @@ int KeyGenerate(const CommandContext& ctx, const ParsedArgs& a) {
       *ctx.out << *key << "\n";
       return 0;
     }
-    absl::Status s = WriteFileAtomically(file, *key);
+    // The key lets its holder register a server with the vault: the file is
+    // its owner's alone (created 0600, never through a planted link).
+    absl::Status s = WriteFileAtomically(file, *key, kSecretFileMode);
     if (!s.ok()) return ctx.Fail(s);
     model::RegistrationKey k;
     (void)model::FromJson(*key, &k);
@@ -151,6 +157,52 @@ int KeyVerify(const CommandContext& ctx, const ParsedArgs& a) {
 
 // ---- server -------------------------------------------------------------------
 
+// The proxy password from --proxy-password-file FILE (its first line),
+// --proxy-password-stdin (the first line of standard input) or, visible to
+// every user in the process list, --proxy-password PW (with a warning).
+absl::StatusOr<std::string> ProxyPassword(const CommandContext& ctx, const ParsedArgs& a) {
+  int given = 0;
+  for (const char* flag : {"proxy-password", "proxy-password-file", "proxy-password-stdin"}) {
+    given += a.Has(flag) ? 1 : 0;
+  }
+  if (given > 1) {
+    return absl::InvalidArgumentError(
+        "give the proxy password one way only: --proxy-password-file FILE, "
+        "--proxy-password-stdin or --proxy-password PW");
+  }
+  if (a.Has("proxy-password")) {
+    *ctx.err << "warning: --proxy-password is visible to other users of this machine (ps, "
+                "/proc/PID/cmdline); use --proxy-password-file FILE or --proxy-password-stdin\n";
+    return a.Get("proxy-password");
+  }
+  std::string text, source;
+  if (a.Has("proxy-password-file")) {
+    source = a.Get("proxy-password-file");
+    ASR_ASSIGN_OR_RETURN(text, ReadFileToString(source));
+    struct stat st;
+    if (::stat(source.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      *ctx.err << "warning: the proxy password file " << source
+               << " is readable by other users; chmod 600 it\n";
+    }
+  } else if (a.Has("proxy-password-stdin")) {
+    source = "standard input";
+    if (ctx.in == nullptr || !std::getline(*ctx.in, text)) {
+      return absl::InvalidArgumentError(
+          "--proxy-password-stdin: no password on standard input (one line expected)");
+    }
+  } else {
+    return std::string();
+  }
+  // One line: the newline that ends it is not part of the password.
+  text = text.substr(0, text.find('\n'));
+  if (!text.empty() && text.back() == '\r') text.pop_back();
+  if (text.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("the proxy password in ", source,
+                                                   " is empty"));
+  }
+  return text;
+}
+
 int ServerRegister(const CommandContext& ctx, const ParsedArgs& a) {
   model::ServerRegistrationRequest req;
   if (!a.Has("credentials")) {
@@ -175,7 +227,9 @@ int ServerRegister(const CommandContext& ctx, const ParsedArgs& a) {
     req.set_proxy_port(static_cast<int32_t>(*port));
   }
   req.set_proxy_user_name(a.Get("proxy-user"));
-  req.set_proxy_password(a.Get("proxy-password"));
+  auto password = ProxyPassword(ctx, a);
+  if (!password.ok()) return ctx.Fail(password.status());
+  req.set_proxy_password(*password);
   req.set_sync_all_cloud_metadata(a.Has("sync-all-clouds"));
   req.set_encryption_certificate(a.Get("encryption-enabled"));
   if (a.Has("cluster-node")) {
@@ -517,13 +571,15 @@ void RegisterControlCommands(CommandRegistry& r) {
          1, KeyVerify});
   r.Add({"server register",
          "server register --credentials FILE --friendly-name NAME [--proxy-address ADDR "
-         "--proxy-port PORT --proxy-user USER --proxy-password PW] [--sync-all-clouds] "
+         "--proxy-port PORT --proxy-user USER --proxy-password-file FILE|"
+         "--proxy-password-stdin] [--sync-all-clouds] "
          "[--encryption-enabled PFX] [--site primary|recovery] [--provider-version V] "
          "[--cluster-node NODE [--active-node]] [--json]",
          "Register a VMM server (or a node of a VMM cluster) with the vault.",
          {"credentials", "friendly-name", "proxy-address", "proxy-port", "proxy-user",
-          "proxy-password", "encryption-enabled", "site", "provider-version", "cluster-node"},
-         {"sync-all-clouds", "active-node"}, 0, 0, ServerRegister});
+          "proxy-password", "proxy-password-file", "encryption-enabled", "site",
+          "provider-version", "cluster-node"},
+         {"sync-all-clouds", "active-node", "proxy-password-stdin"}, 0, 0, ServerRegister});
   r.Add({"server unregister", "server unregister NAME [--json]",
          "Remove a server and everything on it (refused while VMs are protected).", {}, {}, 1, 1,
          ServerUnregister});

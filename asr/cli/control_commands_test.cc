@@ -3,14 +3,22 @@
 // through registration, inventory, pairing, policies and jobs.
 #include "asr/cli/control_commands.h"
 
-#include <sstream>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "asr/cli/core_commands.h"
 #include "asr/common/file_util.h"
 #include "asr/common/test_dir.h"
 #include "asr/fabric/simulated_host.h"
 #include "asr/model/json.h"
+#include "asr/store/journal_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -32,13 +40,14 @@ class ControlCommandsTest : public ::testing::Test {
     RegisterCoreCommands(registry_);
     RegisterControlCommands(registry_);
   }
-  Result Run(const std::string& line) {
+  Result Run(const std::string& line, const std::string& input = "") {
     std::vector<std::string> args = {"--state-dir", dir_};
     for (absl::string_view w : absl::StrSplit(line, ' ', absl::SkipEmpty())) {
       args.emplace_back(w);
     }
+    std::istringstream in(input);
     std::ostringstream out, err;
-    int code = registry_.Run(args, out, err);
+    int code = registry_.Run(args, in, out, err);
     return {code, out.str(), err.str()};
   }
   std::string Write(const std::string& name, const std::string& text) {
@@ -106,6 +115,134 @@ TEST_F(ControlCommandsTest, RegisterMirrorsTheDocumentedTool) {
   auto foreign = Run("key verify " + bad);
   EXPECT_EQ(foreign.code, 1);
   EXPECT_THAT(foreign.err, HasSubstr("belongs to vault"));
+}
+
+mode_t ModeOf(const std::string& path) {
+  struct stat st;
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+// Every entry of the state directory, with its mode; the directory itself
+// under ".".
+std::map<std::string, mode_t> StateModes(const std::string& dir) {
+  std::map<std::string, mode_t> out = {{".", ModeOf(dir)}};
+  DIR* d = ::opendir(dir.c_str());
+  EXPECT_NE(d, nullptr) << dir;
+  if (d == nullptr) return out;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name != "." && name != "..") out[name] = ModeOf(JoinPath(dir, name));
+  }
+  ::closedir(d);
+  return out;
+}
+
+void ExpectPrivate(const std::string& dir) {
+  for (const auto& [name, mode] : StateModes(dir)) {
+    struct stat st;
+    ASSERT_EQ(::lstat(JoinPath(dir, name).c_str(), &st), 0);
+    EXPECT_EQ(mode, S_ISDIR(st.st_mode) ? 0700u : 0600u) << name;
+  }
+}
+
+// The state directory holds the vault's keys: 0700, its files 0600, after
+// init, after commits and after a compaction; a directory loosened by hand
+// is tightened by the next command.
+TEST_F(ControlCommandsTest, StateDirectoryIsPrivate) {
+  auto init = Run("init");
+  ASSERT_EQ(init.code, 0) << init.err;
+  ASSERT_GE(StateModes(dir_).size(), 3u);  // ".", SNAPSHOT, a journal at least
+  ExpectPrivate(dir_);
+  Prepare();  // commits: keys, registrations, inventories
+  ExpectPrivate(dir_);
+  {
+    auto store = store::OpenJournalStore(dir_, {});
+    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_TRUE((*store)->Compact().ok());
+  }
+  ExpectPrivate(dir_);
+  ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
+  ASSERT_EQ(::chmod(store::SnapshotPath(dir_).c_str(), 0644), 0);
+  auto list = Run("server list");
+  ASSERT_EQ(list.code, 0) << list.err;
+  ExpectPrivate(dir_);
+  EXPECT_THAT(list.out, HasSubstr("vmm-chi"));  // nothing lost
+}
+
+// The registration key lets its holder register a server: `key generate
+// --output` writes it 0600, replacing a looser file, and a link planted at
+// the temporary file's name is replaced, not written through.
+TEST_F(ControlCommandsTest, KeyFileIsPrivateAndNotWrittenThroughALink) {
+  ASSERT_EQ(Run("init").code, 0);
+  const std::string key = JoinPath(root_, "reg.key");
+  const std::string victim = Write("victim", "do not overwrite");
+  ASSERT_EQ(::chmod(victim.c_str(), 0644), 0);
+  Write("reg.key", "an older, public file");
+  ASSERT_EQ(::chmod(key.c_str(), 0644), 0);
+  const std::string tmp = absl::StrCat(key, ".tmp.", ::getpid());
+  ASSERT_EQ(::symlink(victim.c_str(), tmp.c_str()), 0);
+
+  auto gen = Run("key generate --output " + key);
+  ASSERT_EQ(gen.code, 0) << gen.err;
+  EXPECT_EQ(ModeOf(key), 0600u);
+  auto verify = Run("key verify " + key);
+  EXPECT_EQ(verify.code, 0) << verify.err;
+  EXPECT_EQ(*ReadFileToString(victim), "do not overwrite");
+  EXPECT_EQ(ModeOf(victim), 0644u);
+  EXPECT_FALSE(PathExists(tmp));
+}
+
+// The proxy password can come from a file or standard input, out of the
+// process list; --proxy-password still works but warns that it is visible.
+TEST_F(ControlCommandsTest, ProxyPasswordOutOfTheProcessList) {
+  ASSERT_EQ(Run("init").code, 0);
+  ASSERT_EQ(Run("key generate --output " + JoinPath(root_, "k")).code, 0);
+  const std::string reg = "server register --credentials " + JoinPath(root_, "k") +
+                          " --proxy-address proxy --proxy-port 3128 --proxy-user asr";
+  auto registered = [&](const std::string& name) {
+    auto list = Run("server list --json");
+    EXPECT_EQ(list.code, 0) << list.err;
+    // Never stored in plain text.
+    EXPECT_THAT(list.out, Not(HasSubstr("s3cret")));
+    return list.out.find(name) != std::string::npos;
+  };
+
+  const std::string pwfile = Write("proxy.pw", "s3cret-file\n");
+  ASSERT_EQ(::chmod(pwfile.c_str(), 0600), 0);
+  auto from_file = Run(reg + " --friendly-name vmm-a --proxy-password-file " + pwfile);
+  ASSERT_EQ(from_file.code, 0) << from_file.err;
+  EXPECT_THAT(from_file.err, Not(HasSubstr("warning")));
+  EXPECT_TRUE(registered("vmm-a"));
+
+  auto from_stdin = Run(reg + " --friendly-name vmm-b --proxy-password-stdin", "s3cret-in\n");
+  ASSERT_EQ(from_stdin.code, 0) << from_stdin.err;
+  EXPECT_THAT(from_stdin.err, Not(HasSubstr("warning")));
+  EXPECT_TRUE(registered("vmm-b"));
+
+  auto old_flag = Run(reg + " --friendly-name vmm-c --proxy-password s3cret-argv");
+  ASSERT_EQ(old_flag.code, 0) << old_flag.err;
+  EXPECT_THAT(old_flag.err, HasSubstr("warning: --proxy-password is visible to other users"));
+  EXPECT_TRUE(registered("vmm-c"));
+
+  ASSERT_EQ(::chmod(pwfile.c_str(), 0644), 0);
+  auto loose = Run(reg + " --friendly-name vmm-d --proxy-password-file " + pwfile);
+  ASSERT_EQ(loose.code, 0) << loose.err;
+  EXPECT_THAT(loose.err, HasSubstr("is readable by other users"));
+
+  auto empty = Run(reg + " --friendly-name vmm-e --proxy-password-stdin", "");
+  EXPECT_EQ(empty.code, 2);
+  EXPECT_THAT(empty.err, HasSubstr("no password on standard input"));
+  auto both = Run(reg + " --friendly-name vmm-f --proxy-password x --proxy-password-stdin", "y\n");
+  EXPECT_EQ(both.code, 2);
+  EXPECT_THAT(both.err, HasSubstr("one way only"));
+  auto missing = Run(reg + " --friendly-name vmm-g --proxy-password-file " +
+                     JoinPath(root_, "nope"));
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("nope"));
+  EXPECT_FALSE(registered("vmm-e"));
+  EXPECT_FALSE(registered("vmm-f"));
+  EXPECT_FALSE(registered("vmm-g"));
 }
 
 TEST_F(ControlCommandsTest, FullScenario) {

@@ -139,11 +139,22 @@ absl::Status FsyncDirectory(const std::string& dir) {
   return absl::OkStatus();
 }
 
-absl::Status WriteFileAtomically(const std::string& path, absl::string_view data) {
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view data,
+                                 mode_t mode) {
   std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
   {
-    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (fd.get() < 0) return ErrnoToStatus(errno, absl::StrCat("cannot create ", tmp));
+    const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+    int raw = ::open(tmp.c_str(), flags, mode);
+    if (raw < 0 && errno == EEXIST) {
+      // Left by a crashed writer with our PID, or planted: remove the name
+      // (a link is removed, not followed) and create it afresh.
+      if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) {
+        return ErrnoToStatus(errno, absl::StrCat("cannot remove the stale ", tmp));
+      }
+      raw = ::open(tmp.c_str(), flags, mode);
+    }
+    if (raw < 0) return ErrnoToStatus(errno, absl::StrCat("cannot create ", tmp));
+    Fd fd(raw);
     absl::Status s = WriteAll(fd.get(), data, tmp);
     if (s.ok() && ::fsync(fd.get()) != 0) {
       s = ErrnoToStatus(errno, absl::StrCat("cannot fsync ", tmp));
@@ -161,7 +172,7 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view data
   return FsyncDirectory(DirName(path));
 }
 
-absl::Status MakeDirectories(const std::string& dir) {
+absl::Status MakeDirectories(const std::string& dir, mode_t mode) {
   if (dir.empty()) return absl::InvalidArgumentError("empty directory name");
   std::string partial;
   size_t pos = 0;
@@ -169,7 +180,8 @@ absl::Status MakeDirectories(const std::string& dir) {
     pos = dir.find('/', pos + 1);
     partial = dir.substr(0, pos);
     if (partial.empty()) continue;
-    if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
+    const mode_t m = pos == std::string::npos || pos + 1 == dir.size() ? mode : 0755;
+    if (::mkdir(partial.c_str(), m) != 0 && errno != EEXIST) {
       return ErrnoToStatus(errno, absl::StrCat("cannot create directory ", partial));
     }
   }

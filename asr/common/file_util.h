@@ -6,6 +6,8 @@
 #ifndef ASR_COMMON_FILE_UTIL_H_
 #define ASR_COMMON_FILE_UTIL_H_
 
+#include <sys/types.h>
+
 #include <string>
 
 #include "absl/status/status.h"
@@ -22,8 +24,13 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path);
 
 // Writes `data` to `path` through a temporary file in the same directory:
 // write, fsync, rename over `path`, fsync the directory. After a crash the
-// file holds either the old or the new contents, never a mix.
-absl::Status WriteFileAtomically(const std::string& path, absl::string_view data);
+// file holds either the old or the new contents, never a mix. The temporary
+// file is always created afresh (O_EXCL | O_NOFOLLOW: never through a link or
+// a file planted at its name) with `mode` less the umask, so a secret written
+// with kSecretFileMode is never readable by others, not even for a moment.
+inline constexpr mode_t kSecretFileMode = 0600;
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view data,
+                                 mode_t mode = 0644);
 
 // Writes all of `data` to `fd` at its current position, retrying short writes.
 absl::Status WriteAll(int fd, absl::string_view data, absl::string_view what);
@@ -38,8 +45,9 @@ absl::Status PwriteAll(int fd, const void* data, size_t size, uint64_t offset,
 // fsyncs the directory `dir` so that renames and creations in it are durable.
 absl::Status FsyncDirectory(const std::string& dir);
 
-// Creates `dir` (and its parents) if missing.
-absl::Status MakeDirectories(const std::string& dir);
+// Creates `dir` (and its parents) if missing. `dir` itself is created with
+// `mode` (less the umask), the parents it creates with 0755.
+absl::Status MakeDirectories(const std::string& dir, mode_t mode = 0755);
 
 bool PathExists(const std::string& path);
 

@@ -1,5 +1,11 @@
 #include "asr/common/file_util.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
 #include "asr/common/test_dir.h"
 #include "gtest/gtest.h"
 
@@ -15,6 +21,39 @@ TEST(FileUtil, AtomicWriteThenRead) {
   auto data = ReadFileToString(path);
   ASSERT_TRUE(data.ok()) << data.status();
   EXPECT_EQ(*data, "second");
+}
+
+mode_t ModeOf(const std::string& path) {
+  struct stat st;
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+// A secret is created 0600 and stays so when it replaces a looser file; a
+// link planted at the temporary file's name is replaced, never followed.
+TEST(FileUtil, AtomicWriteOfASecret) {
+  const std::string dir = TestDir("secret");
+  const std::string path = JoinPath(dir, "key.json");
+  ASSERT_TRUE(WriteFileAtomically(path, "public").ok());
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
+  const std::string victim = JoinPath(dir, "victim");
+  ASSERT_TRUE(WriteFileAtomically(victim, "untouched").ok());
+  const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
+  ASSERT_EQ(::symlink(victim.c_str(), tmp.c_str()), 0);
+
+  ASSERT_TRUE(WriteFileAtomically(path, "secret", kSecretFileMode).ok());
+  EXPECT_EQ(ModeOf(path), 0600u);
+  EXPECT_EQ(*ReadFileToString(path), "secret");
+  EXPECT_EQ(*ReadFileToString(victim), "untouched");
+  EXPECT_FALSE(PathExists(tmp));
+}
+
+TEST(FileUtil, MakeDirectoriesGivesTheModeToTheLastOnly) {
+  const std::string base = TestDir("modes");
+  const std::string dir = JoinPath(base, "outer/state");
+  ASSERT_TRUE(MakeDirectories(dir, 0700).ok());
+  EXPECT_EQ(ModeOf(dir), 0700u);
+  EXPECT_TRUE(PathExists(JoinPath(base, "outer")));
 }
 
 TEST(FileUtil, MissingFileIsNotFoundWithPath) {

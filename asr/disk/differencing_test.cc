@@ -1,7 +1,15 @@
 // Differencing chains built by asr (VHD and VHDX): merged content checked
 // against a raw reference, per-layer allocation maps, parent lookup by
-// relative path, and linkage checks.
+// relative path, linkage checks, and parents that are not regular files.
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <future>
+#include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -161,6 +169,86 @@ TEST_P(Chain, WrongParentIsLinkageMismatch) {
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(absl::StrContains(d.status().message(), "linkage mismatch")) << d.status();
+}
+
+// Opens `path` read-only on another thread. Should the open block (a FIFO
+// opened without O_NONBLOCK waits for a writer), the test fails instead of
+// hanging: after the timeout `fifo` gets a writer, which releases it.
+absl::Status OpenPromptly(const std::string& path, const std::string& fifo) {
+  auto open = std::async(std::launch::async, [path] {
+    return OpenDisk(path, OpenMode::kReadOnly).status();
+  });
+  if (open.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    ADD_FAILURE() << "opening " << path << " blocked for 10 s";
+    int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    absl::Status s = open.get();
+    if (fd >= 0) ::close(fd);
+    return s;
+  }
+  return open.get();
+}
+
+// A differencing disk's parent locator is data inside the image: it may name
+// a FIFO, a directory or a link. Each is refused at once with a message that
+// names the parent, the child and what the parent is; the child is untouched.
+TEST_P(Chain, ParentThatIsNotARegularFileIsRefusedPromptly) {
+  DiskFormat f = GetParam();
+  std::string ext = DiskFormatName(f);
+  std::string dir = TempPath("odd_parent_" + ext);
+  ASSERT_TRUE(MakeDirectories(dir).ok());
+  const std::string p = dir + "/p." + ext, c = dir + "/c." + ext;
+  const std::string real = dir + "/real." + ext, fifo = dir + "/fifo";
+  for (const std::string& old : {p, c, real, fifo}) ::remove(old.c_str());
+  MakeBase(f, p, 4 << 20, 2 << 20);
+  MakeChild(f, c, p);
+  ASSERT_TRUE(OpenDisk(c, OpenMode::kReadOnly).ok());
+  auto child_before = ReadFileToString(c);
+  ASSERT_TRUE(child_before.ok());
+  ASSERT_EQ(::rename(p.c_str(), real.c_str()), 0);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+
+  struct Case {
+    const char* what;
+    std::function<int()> make;  // puts something at p; 0 on success
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"FIFO", [&] { return ::mkfifo(p.c_str(), 0600); },
+       absl::StrCat("parent ", p, " of ", c, " is a FIFO, not a regular file")},
+      {"directory", [&] { return ::mkdir(p.c_str(), 0700); },
+       absl::StrCat("parent ", p, " of ", c, " is a directory, not a regular file")},
+      {"symlink to a FIFO", [&] { return ::symlink(fifo.c_str(), p.c_str()); },
+       absl::StrCat("parent ", p, " of ", c, " is a symbolic link, not a regular file")},
+      {"symlink to the real parent", [&] { return ::symlink(real.c_str(), p.c_str()); },
+       absl::StrCat("parent ", p, " of ", c, " is a symbolic link, not a regular file")},
+  };
+  for (const Case& k : cases) {
+    SCOPED_TRACE(k.what);
+    ASSERT_EQ(k.make(), 0) << k.what;
+    const auto start = std::chrono::steady_clock::now();
+    absl::Status s = OpenPromptly(c, k.what == std::string("FIFO") ? p : fifo);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+    EXPECT_LT(ms, 5000) << "ms to refuse the " << k.what;
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+    EXPECT_TRUE(absl::StrContains(s.message(), k.message)) << s;
+    ASSERT_EQ(::remove(p.c_str()), 0);
+  }
+
+  // A FIFO given as the disk itself is refused as promptly.
+  absl::Status s = OpenPromptly(fifo, fifo);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), fifo + " is a FIFO, not a regular file or a device"))
+      << s;
+
+  // Nothing was lost: the child is byte for byte what it was, and opens again
+  // once its real parent is back.
+  EXPECT_EQ(*ReadFileToString(c), *child_before);
+  ASSERT_EQ(::rename(real.c_str(), p.c_str()), 0);
+  auto d = OpenDisk(c, OpenMode::kReadOnly);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ((*d)->info().parent_path, p);
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, Chain, ::testing::Values(DiskFormat::kVhd, DiskFormat::kVhdx),

@@ -38,21 +38,74 @@ bool DiskFile::EnableDirectWrites() {
   return true;
 }
 
+namespace {
+
+// "a FIFO", "a directory"...: what lies at a path, for refusals.
+const char* FileTypeName(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISLNK(mode)) return "a symbolic link";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISREG(mode)) return "a regular file";
+  return "a special file";
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<DiskFile>> DiskFile::Open(const std::string& path,
                                                          bool writable) {
-  int fd = ::open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-  if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("cannot open ", path));
+  return OpenChecked(path, writable, /*child=*/"");
+}
+
+absl::StatusOr<std::unique_ptr<DiskFile>> DiskFile::OpenParent(const std::string& path,
+                                                               const std::string& child) {
+  return OpenChecked(path, /*writable=*/false, child);
+}
+
+absl::StatusOr<std::unique_ptr<DiskFile>> DiskFile::OpenChecked(const std::string& path,
+                                                                bool writable,
+                                                                const std::string& child) {
+  const bool parent = !child.empty();
+  const std::string what = parent ? absl::StrCat("parent ", path, " of ", child) : path;
+  const char* wanted = parent ? "not a regular file" : "not a regular file or a device";
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused
+  // below, after fstat on what was actually opened). O_NOFOLLOW: a parent
+  // named by a locator inside an image is never reached through a link.
+  int flags = (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+  if (parent) flags |= O_NOFOLLOW;
+  int fd = ::open(path.c_str(), flags);
+  if (fd < 0) {
+    int err = errno;
+    struct stat st;
+    if ((err == ELOOP || err == EISDIR || err == ENXIO || err == EOPNOTSUPP) &&
+        (parent ? ::lstat(path.c_str(), &st) : ::stat(path.c_str(), &st)) == 0 &&
+        !S_ISREG(st.st_mode)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " is ", FileTypeName(st.st_mode), ", ", wanted));
+    }
+    return ErrnoToStatus(err, absl::StrCat("cannot open ", what));
+  }
   struct stat st;
   if (::fstat(fd, &st) != 0) {
     int err = errno;
     ::close(fd);
-    return ErrnoToStatus(err, absl::StrCat("cannot stat ", path));
+    return ErrnoToStatus(err, absl::StrCat("cannot stat ", what));
   }
-  if (S_ISDIR(st.st_mode)) {
+  const bool dev = S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode);
+  if (!S_ISREG(st.st_mode) && (parent || !dev)) {
     ::close(fd);
-    return absl::InvalidArgumentError(absl::StrCat(path, ": is a directory, not a disk image"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " is ", FileTypeName(st.st_mode), ", ", wanted));
   }
-  bool dev = S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode);
+  // Reads and writes of what remains (files and devices) block as usual.
+  int fl = ::fcntl(fd, F_GETFL);
+  if (fl < 0 || ::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+    int err = errno;
+    ::close(fd);
+    return ErrnoToStatus(err, absl::StrCat("cannot open ", what));
+  }
   uint64_t size = static_cast<uint64_t>(st.st_size);
   if (S_ISBLK(st.st_mode)) {
     off_t end = ::lseek(fd, 0, SEEK_END);

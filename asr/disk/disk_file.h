@@ -23,8 +23,16 @@ namespace asr::disk {
 // classes hold their own mutex).
 class DiskFile {
  public:
-  // Opens an existing file. A missing file is NotFound naming the path.
+  // Opens an existing regular file or device. A missing file is NotFound
+  // naming the path; a FIFO, socket or directory is InvalidArgument ("<path>
+  // is a FIFO, not a regular file or a device"). Never blocks opening.
   static absl::StatusOr<std::unique_ptr<DiskFile>> Open(const std::string& path, bool writable);
+  // Opens `path`, the parent named by the locator of differencing disk
+  // `child`, read-only: a regular file only, not through a symbolic link,
+  // never blocking ("parent /x/p.vhdx of /x/c.vhdx is a FIFO, not a regular
+  // file"). The locator is data inside an image, so it may name anything.
+  static absl::StatusOr<std::unique_ptr<DiskFile>> OpenParent(const std::string& path,
+                                                              const std::string& child);
   // Creates a new file (AlreadyExists unless `overwrite`). Character devices
   // such as /dev/null are opened for writing as they are.
   static absl::StatusOr<std::unique_ptr<DiskFile>> Create(const std::string& path,
@@ -63,6 +71,10 @@ class DiskFile {
 
  private:
   DiskFile(int fd, std::string path, uint64_t size, bool writable, bool is_device);
+  // Open and OpenParent; `child` is empty for a disk opened by itself.
+  static absl::StatusOr<std::unique_ptr<DiskFile>> OpenChecked(const std::string& path,
+                                                               bool writable,
+                                                               const std::string& child);
 
   int fd_;
   int direct_fd_ = -1;  // O_DIRECT, when enabled

@@ -3,7 +3,7 @@
 // for parent locators, and small buffer utilities.
 //
 //   ASR_ASSIGN_OR_RETURN(auto parent,
-//                        internal::OpenDiskAtDepth(p, OpenMode::kReadOnly, opts, depth + 1));
+//                        internal::OpenParentAtDepth(p, child, opts, depth + 1));
 #ifndef ASR_DISK_DISK_INTERNAL_H_
 #define ASR_DISK_DISK_INTERNAL_H_
 
@@ -23,6 +23,13 @@ absl::StatusOr<std::unique_ptr<VirtualDisk>> OpenDiskAtDepth(const std::string& 
                                                              OpenMode mode,
                                                              const OpenOptions& options,
                                                              int depth);
+// Opens `path`, the parent of differencing disk `child` found through its
+// locator, read-only at chain depth `depth`: a regular file only, never
+// through a symbolic link, never blocking (see DiskFile::OpenParent).
+absl::StatusOr<std::unique_ptr<VirtualDisk>> OpenParentAtDepth(const std::string& path,
+                                                               const std::string& child,
+                                                               const OpenOptions& options,
+                                                               int depth);
 
 // Absolute, lexically normalized form of `path` (relative to the cwd).
 std::string AbsolutePath(const std::string& path);

@@ -260,8 +260,7 @@ absl::Status VhdDisk::OpenParent(const OpenOptions& options, int depth) {
         candidates.empty() ? std::string("no usable parent locator") : absl::StrJoin(candidates, ", "),
         ")"));
   }
-  ASR_ASSIGN_OR_RETURN(parent_, internal::OpenDiskAtDepth(found, OpenMode::kReadOnly, options,
-                                                          depth + 1));
+  ASR_ASSIGN_OR_RETURN(parent_, internal::OpenParentAtDepth(found, path, options, depth + 1));
   info_.parent_path = found;
   info_.parent_id = header_.parent_unique_id.ToString();
   if (parent_->info().format != DiskFormat::kVhd) {

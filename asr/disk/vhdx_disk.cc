@@ -486,8 +486,7 @@ absl::Status VhdxDisk::OpenParent(const OpenOptions& options, int depth) {
                            : absl::StrJoin(candidates, ", "),
         ")"));
   }
-  ASR_ASSIGN_OR_RETURN(parent_, internal::OpenDiskAtDepth(found, OpenMode::kReadOnly, options,
-                                                          depth + 1));
+  ASR_ASSIGN_OR_RETURN(parent_, internal::OpenParentAtDepth(found, path, options, depth + 1));
   info_.parent_path = found;
   info_.parent_id = link1->ToString();
   if (parent_->info().format != DiskFormat::kVhdx) {

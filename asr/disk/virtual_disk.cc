@@ -169,16 +169,14 @@ void VirtualDisk::AppendExtent(std::vector<Extent>* out, uint64_t offset, uint64
 
 namespace internal {
 
-absl::StatusOr<std::unique_ptr<VirtualDisk>> OpenDiskAtDepth(const std::string& path,
-                                                             OpenMode mode,
-                                                             const OpenOptions& options,
-                                                             int depth) {
-  if (depth > options.max_chain_depth) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(path, ": differencing chain is deeper than ", options.max_chain_depth,
-                     " levels (or loops back on itself)"));
-  }
-  ASR_ASSIGN_OR_RETURN(auto file, DiskFile::Open(path, mode == OpenMode::kReadWrite));
+namespace {
+
+// The format-probing half of OpenDiskAtDepth and OpenParentAtDepth.
+absl::StatusOr<std::unique_ptr<VirtualDisk>> OpenDiskFile(std::unique_ptr<DiskFile> file,
+                                                          OpenMode mode,
+                                                          const OpenOptions& options,
+                                                          int depth) {
+  const std::string path = file->path();
   DiskFormat format = options.format;
   if (depth > 0) format = DiskFormat::kAuto;  // parents are always probed
   if (format == DiskFormat::kAuto) {
@@ -210,6 +208,35 @@ absl::StatusOr<std::unique_ptr<VirtualDisk>> OpenDiskAtDepth(const std::string& 
       break;
   }
   return absl::InternalError("unreachable");
+}
+
+absl::Status CheckDepth(const std::string& path, const OpenOptions& options, int depth) {
+  if (depth > options.max_chain_depth) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": differencing chain is deeper than ", options.max_chain_depth,
+                     " levels (or loops back on itself)"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<VirtualDisk>> OpenDiskAtDepth(const std::string& path,
+                                                             OpenMode mode,
+                                                             const OpenOptions& options,
+                                                             int depth) {
+  ASR_RETURN_IF_ERROR(CheckDepth(path, options, depth));
+  ASR_ASSIGN_OR_RETURN(auto file, DiskFile::Open(path, mode == OpenMode::kReadWrite));
+  return OpenDiskFile(std::move(file), mode, options, depth);
+}
+
+absl::StatusOr<std::unique_ptr<VirtualDisk>> OpenParentAtDepth(const std::string& path,
+                                                               const std::string& child,
+                                                               const OpenOptions& options,
+                                                               int depth) {
+  ASR_RETURN_IF_ERROR(CheckDepth(path, options, depth));
+  ASR_ASSIGN_OR_RETURN(auto file, DiskFile::OpenParent(path, child));
+  return OpenDiskFile(std::move(file), OpenMode::kReadOnly, options, depth);
 }
 
 std::string AbsolutePath(const std::string& path) {

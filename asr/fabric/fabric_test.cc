@@ -4,7 +4,11 @@
 #include "asr/fabric/fabric_service.h"
 
 #include <cstdlib>
+#include <functional>
+#include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "asr/common/test_dir.h"
 #include "asr/fabric/simulated_host.h"
@@ -329,6 +333,108 @@ TEST_F(FabricTest, InventoryMustBeConsistent) {
   EXPECT_STATUS(f().SyncInventory("vmm-ny", &wrong, ""), kFailedPrecondition,
                 "already belongs to server 'vmm-chi'");
   EXPECT_STATUS(f().SyncInventory("vmm-xx", &inv, ""), kNotFound, "no registered VMM server");
+}
+
+// Every inventory object belongs to the server that reported it. A second
+// server whose inventory reuses the first one's ids (VM networks, logical
+// networks, host groups, storage classifications as well as clouds, hosts and
+// VMs) is refused and changes nothing; its syncs never delete the first
+// server's objects.
+TEST_F(FabricTest, ServerCannotTakeOverAnotherServersObjects) {
+  RegisterBoth();  // both inventories synced through the host
+  auto snapshot = [&] {
+    std::string all;
+    for (const char* kind : {"cloud", "host-group", "host", "vm", "vm-network", "logical-network",
+                             "storage-classification"}) {
+      auto json = e().ListObjectsJson(kind);
+      EXPECT_TRUE(json.ok()) << json.status();
+      absl::StrAppend(&all, kind, ": ", json.ok() ? *json : "", "\n");
+    }
+    return all;
+  };
+  const std::string before = snapshot();
+  ASSERT_THAT(before, HasSubstr("vmn1-ny"));
+
+  struct Attack {
+    const char* what;
+    std::function<void(model::Inventory*)> add;
+    const char* message;
+  };
+  const std::vector<Attack> attacks = {
+      {"VM network",
+       [](model::Inventory* inv) {
+         auto* n = inv->add_vm_networks();
+         n->set_id("vmn1-ny");
+         n->set_name("Stolen");
+         n->set_logical_network_id("ln1-chi");
+       },
+       "VM network 'vmn1-ny' (Stolen) already belongs to server 'vmm-ny', not to 'vmm-chi'"},
+      {"logical network",
+       [](model::Inventory* inv) {
+         auto* l = inv->add_logical_networks();
+         l->set_id("ln1-ny");
+         l->set_name("Stolen");
+       },
+       "logical network 'ln1-ny' (Stolen) already belongs to server 'vmm-ny', not to "
+       "'vmm-chi'"},
+      {"host group",
+       [](model::Inventory* inv) {
+         auto* g = inv->add_host_groups();
+         g->set_id("hg-ny-gold");
+         g->set_name("Stolen");
+       },
+       "host group 'hg-ny-gold' (Stolen) already belongs to server 'vmm-ny', not to "
+       "'vmm-chi'"},
+      {"storage classification",
+       [](model::Inventory* inv) {
+         auto* c = inv->add_storage_classifications();
+         c->set_id("sc-gold");
+         c->set_name("Stolen");
+       },
+       "storage classification 'sc-gold' (Stolen) already belongs to server 'vmm-ny', not to "
+       "'vmm-chi'"},
+  };
+  for (const Attack& attack : attacks) {
+    SCOPED_TRACE(attack.what);
+    model::Inventory chi = ChicagoInventory();
+    attack.add(&chi);
+    EXPECT_STATUS(f().SyncInventory("vmm-chi", &chi, ""), kFailedPrecondition, attack.message);
+    // A single-cloud sync validates the whole document too.
+    EXPECT_STATUS(f().SyncInventory("vmm-chi", &chi, "GoldCloud2"), kFailedPrecondition,
+                  attack.message);
+    Reopen();
+    EXPECT_EQ(snapshot(), before);
+  }
+
+  // All of them at once: every conflict is named.
+  model::Inventory chi = ChicagoInventory();
+  for (const Attack& attack : attacks) attack.add(&chi);
+  auto all = f().SyncInventory("vmm-chi", &chi, "");
+  for (const Attack& attack : attacks) EXPECT_STATUS(all, kFailedPrecondition, attack.message);
+  Reopen();
+  EXPECT_EQ(snapshot(), before);
+
+  // A sync by the second server that omits the first one's objects (its own
+  // inventory, then an empty one) never deletes them.
+  model::Inventory own = ChicagoInventory();
+  ASSERT_TRUE(f().SyncInventory("vmm-chi", &own, "").ok());
+  model::Inventory empty;
+  auto emptied = f().SyncInventory("vmm-chi", &empty, "");
+  ASSERT_TRUE(emptied.ok()) << emptied.status();
+  Reopen();
+  EXPECT_EQ(e().Get<model::VmNetwork>("vmn1-ny")->server_id(), "vmm-ny");
+  EXPECT_EQ(e().Get<model::VmNetwork>("vmn1-ny")->name(), "VMNetwork1-NewYork");
+  EXPECT_EQ(e().Get<model::LogicalNetwork>("ln1-ny")->server_id(), "vmm-ny");
+  EXPECT_EQ(e().Get<model::HostGroup>("hg-ny-gold")->server_id(), "vmm-ny");
+  EXPECT_EQ(e().Get<model::StorageClassification>("sc-gold")->server_id(), "vmm-ny");
+  EXPECT_EQ(e().Get<model::Cloud>("gold1")->server_id(), "vmm-ny");
+  EXPECT_EQ(e().Get<model::VirtualMachine>("vm1")->server_id(), "vmm-ny");
+  EXPECT_FALSE(e().Get<model::VmNetwork>("vmn1-chi").ok());  // its own did go
+  // The first server's own sync still works and changes nothing.
+  model::Inventory ny = NewYorkInventory();
+  auto resync = f().SyncInventory("vmm-ny", &ny, "");
+  ASSERT_TRUE(resync.ok()) << resync.status();
+  EXPECT_EQ(resync->state_description(), "Skipped");
 }
 
 // ---- Cloud pairing --------------------------------------------------------------

@@ -3,6 +3,8 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -40,7 +42,7 @@ absl::Status Dangling(const std::string& server, absl::string_view kind, absl::s
 
 // One kind's diff: `incoming` objects in scope are put (added or updated);
 // stored objects of this server that are in scope and absent from the whole
-// inventory are removed.
+// inventory are removed. Objects of other servers are never put nor removed.
 template <typename T>
 absl::Status DiffKind(engine::Engine& engine, const std::string& kind,
                       const std::string& server_id, const RepeatedPtrField<T>& incoming,
@@ -49,13 +51,26 @@ absl::Status DiffKind(engine::Engine& engine, const std::string& kind,
                       model::InventoryChangeReport* report, std::vector<T>* removed) {
   ASR_ASSIGN_OR_RETURN(std::vector<T> stored_all, engine.List<T>());
   std::map<std::string, T> stored;
+  std::map<std::string, std::string> foreign;  // id -> owner, of other servers' objects
   for (T& s : stored_all) {
-    if (s.server_id() == server_id) stored[s.id()] = std::move(s);
+    if (s.server_id() == server_id) {
+      stored[s.id()] = std::move(s);
+    } else if (!s.server_id().empty()) {
+      foreign[s.id()] = s.server_id();
+    }
   }
   std::set<std::string> present;
   for (const T& in : incoming) present.insert(in.id());
   for (const T& in : incoming) {
     if (!in_scope(in)) continue;
+    // Validate refuses these; never overwrite another server's object even so.
+    auto owner = foreign.find(in.id());
+    if (owner != foreign.end()) {
+      return absl::FailedPreconditionError(absl::StrCat(kind, " '", in.id(),
+                                                        "' already belongs to server '",
+                                                        owner->second, "', not to '", server_id,
+                                                        "'"));
+    }
     T next = in;
     next.set_server_id(server_id);
     auto it = stored.find(in.id());
@@ -83,6 +98,33 @@ absl::Status DiffKind(engine::Engine& engine, const std::string& kind,
     *report->add_removed() = change;
     batch->Delete(engine::Engine::Key(kind, id));
     removed->push_back(s);
+  }
+  return absl::OkStatus();
+}
+
+// Describes each object of `incoming` that is stored as another server's
+// ("VM network 'vmn1' (Net1) already belongs to server 'vmm-ny', not to
+// 'vmm-chi'") and appends it to `conflicts`.
+template <typename T>
+absl::Status ForeignObjects(engine::Engine& engine, const model::VmmServer& server,
+                            absl::string_view kind, const RepeatedPtrField<T>& incoming,
+                            std::vector<std::string>* conflicts) {
+  if (incoming.empty()) return absl::OkStatus();
+  ASR_ASSIGN_OR_RETURN(std::vector<T> stored_all, engine.List<T>());
+  std::map<std::string, std::string> owners;
+  for (const T& s : stored_all) owners[s.id()] = s.server_id();
+  for (const T& in : incoming) {
+    auto it = owners.find(in.id());
+    if (it == owners.end() || it->second.empty() || it->second == server.id()) continue;
+    std::string owner = it->second;
+    auto owner_server = engine.Get<model::VmmServer>(owner);
+    if (owner_server.ok() && !owner_server->friendly_name().empty()) {
+      owner = owner_server->friendly_name();
+    }
+    conflicts->push_back(absl::StrCat(kind, " '", in.id(), "'",
+                                      in.name().empty() ? "" : absl::StrCat(" (", in.name(), ")"),
+                                      " already belongs to server '", owner, "', not to '",
+                                      server.friendly_name(), "'"));
   }
   return absl::OkStatus();
 }
@@ -148,30 +190,31 @@ absl::Status InventorySync::Validate() {
       return Dangling(sid, "VM network", n.name(), "logical network", n.logical_network_id());
     }
   }
-  // Ids are VMM's and unique across servers: an id another server owns means
-  // the inventory was sent for the wrong server.
+  // Ids are VMM's and unique across servers: every object belongs to the
+  // server that first reported it, and no other server's sync may take it
+  // over (and so later delete it), whatever its kind.
   engine::Engine& e = fabric_->engine();
-  auto owned_elsewhere = [&](const std::string& kind, const std::string& id,
-                             const std::string& owner) -> absl::Status {
-    if (!owner.empty() && owner != sid) {
-      return RuleError(absl::StatusCode::kFailedPrecondition, "InventoryIdsUniqueAcrossServers",
-                       absl::StrCat(kind, " '", id, "' already belongs to server '", owner,
-                                    "', not to '", server_.friendly_name(), "'"),
-                       "send each server's own inventory");
-    }
-    return absl::OkStatus();
-  };
-  for (const auto& c : inventory_.clouds()) {
-    auto s = e.Get<model::Cloud>(c.id());
-    if (s.ok()) ASR_RETURN_IF_ERROR(owned_elsewhere("cloud", c.id(), s->server_id()));
-  }
-  for (const auto& h : inventory_.hosts()) {
-    auto s = e.Get<model::HyperVHost>(h.id());
-    if (s.ok()) ASR_RETURN_IF_ERROR(owned_elsewhere("host", h.id(), s->server_id()));
-  }
-  for (const auto& v : inventory_.virtual_machines()) {
-    auto s = e.Get<model::VirtualMachine>(v.id());
-    if (s.ok()) ASR_RETURN_IF_ERROR(owned_elsewhere("VM", v.id(), s->server_id()));
+  std::vector<std::string> conflicts;
+  ASR_RETURN_IF_ERROR(
+      ForeignObjects<model::Cloud>(e, server_, "cloud", inventory_.clouds(), &conflicts));
+  ASR_RETURN_IF_ERROR(ForeignObjects<model::HostGroup>(e, server_, "host group",
+                                                       inventory_.host_groups(), &conflicts));
+  ASR_RETURN_IF_ERROR(
+      ForeignObjects<model::HyperVHost>(e, server_, "host", inventory_.hosts(), &conflicts));
+  ASR_RETURN_IF_ERROR(ForeignObjects<model::VirtualMachine>(
+      e, server_, "VM", inventory_.virtual_machines(), &conflicts));
+  ASR_RETURN_IF_ERROR(ForeignObjects<model::VmNetwork>(e, server_, "VM network",
+                                                       inventory_.vm_networks(), &conflicts));
+  ASR_RETURN_IF_ERROR(ForeignObjects<model::LogicalNetwork>(
+      e, server_, "logical network", inventory_.logical_networks(), &conflicts));
+  ASR_RETURN_IF_ERROR(ForeignObjects<model::StorageClassification>(
+      e, server_, "storage classification", inventory_.storage_classifications(), &conflicts));
+  if (!conflicts.empty()) {
+    return RuleError(absl::StatusCode::kFailedPrecondition, "InventoryIdsUniqueAcrossServers",
+                     absl::StrCat("the inventory of server '", server_.friendly_name(),
+                                  "' names objects of other servers: ",
+                                  absl::StrJoin(conflicts, "; ")),
+                     "send each server's own inventory; nothing was changed");
   }
   return absl::OkStatus();
 }

@@ -1,8 +1,6 @@
 #include "asr/net/pki.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <openssl/asn1.h>
 #include <openssl/base.h>
 #include <openssl/bio.h>
@@ -18,8 +16,6 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <utility>
 
@@ -136,25 +132,6 @@ absl::Status CheckCommonName(absl::string_view name) {
     }
   }
   return absl::OkStatus();
-}
-
-absl::Status WriteFileWithMode(const std::string& path, absl::string_view data, mode_t mode) {
-  std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("cannot create ", tmp));
-  absl::Status s = ::fchmod(fd, mode) == 0
-                       ? asr::WriteAll(fd, data, tmp)
-                       : ErrnoToStatus(errno, absl::StrCat("cannot set the mode of ", tmp));
-  if (s.ok() && ::fsync(fd) != 0) s = ErrnoToStatus(errno, absl::StrCat("cannot fsync ", tmp));
-  ::close(fd);
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    s = ErrnoToStatus(errno, absl::StrCat("cannot rename ", tmp, " to ", path));
-  }
-  if (!s.ok()) {
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  return FsyncDirectory(DirName(path));
 }
 
 std::string HexFingerprint(const X509* cert) {
@@ -373,8 +350,9 @@ absl::Status WritePemKeyPair(const std::string& dir, const std::string& base,
   ASR_RETURN_IF_ERROR(MakeDirectories(dir));
   // The key first: a certificate without its key is useless, the reverse is
   // merely incomplete.
-  ASR_RETURN_IF_ERROR(WriteFileWithMode(JoinPath(dir, base + ".key"), pair.private_key_pem, 0600));
-  return WriteFileWithMode(JoinPath(dir, base + ".pem"), pair.certificate_pem, 0644);
+  ASR_RETURN_IF_ERROR(
+      WriteFileAtomically(JoinPath(dir, base + ".key"), pair.private_key_pem, kSecretFileMode));
+  return WriteFileAtomically(JoinPath(dir, base + ".pem"), pair.certificate_pem, 0644);
 }
 
 absl::StatusOr<PemKeyPair> ReadPemKeyPair(const std::string& certificate_path,

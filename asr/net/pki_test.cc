@@ -4,10 +4,12 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <string>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "asr/common/file_util.h"
 #include "asr/common/test_dir.h"
@@ -117,6 +119,23 @@ TEST(PkiTest, RejectsBadInput) {
   EXPECT_EQ(IssueHostCertificate(junk, HostRequest("h", now, 1)).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(DescribeCertificate("garbage").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A private key is written 0600 through a fresh temporary file: a link
+// planted at its name in the PKI directory is replaced, never written through.
+TEST(PkiTest, KeyNotWrittenThroughAPlantedLink) {
+  std::string dir = TestDir("pki_link") + "/pki";
+  VaultPkiOptions options;
+  ASSERT_TRUE(InitVaultPki(dir, options).ok());
+  const std::string victim = dir + "/victim";
+  ASSERT_TRUE(WriteFileAtomically(victim, "untouched").ok());
+  const std::string tmp = absl::StrCat(dir, "/hv-04.key.tmp.", ::getpid());
+  ASSERT_EQ(::symlink(victim.c_str(), tmp.c_str()), 0);
+  auto issued = IssueVaultHostCertificate(dir, "hv-04", 5, {});
+  ASSERT_TRUE(issued.ok()) << issued.status();
+  EXPECT_EQ(FileMode(dir + "/hv-04.key"), 0600u);
+  EXPECT_EQ(*ReadFileToString(victim), "untouched");
+  EXPECT_FALSE(PathExists(tmp));
 }
 
 TEST(PkiTest, VaultDirectoryRoundTrip) {

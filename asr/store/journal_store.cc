@@ -32,6 +32,10 @@ constexpr size_t kMagicSize = 8;
 constexpr size_t kJournalHeaderSize = 16;
 constexpr size_t kFrameHeaderSize = 8;
 constexpr uint32_t kMaxRecordSize = 256u << 20;
+// The state directory and its files are the writer's alone: the vault's
+// keys are in them.
+constexpr mode_t kStateDirectoryMode = 0700;
+constexpr mode_t kStateFileMode = 0600;
 
 void PutU32(std::string* out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
@@ -200,9 +204,12 @@ class JournalStore final : public StateStore {
       if (options_.read_only || !options_.create_if_missing) {
         return absl::NotFoundError(absl::StrCat("state directory ", dir_, " does not exist"));
       }
-      ASR_RETURN_IF_ERROR(MakeDirectories(dir_));
+      ASR_RETURN_IF_ERROR(MakeDirectories(dir_, kStateDirectoryMode));
     }
-    if (!options_.read_only) ASR_RETURN_IF_ERROR(Lock());
+    if (!options_.read_only) {
+      ASR_RETURN_IF_ERROR(Lock());
+      ASR_RETURN_IF_ERROR(TightenModes());
+    }
 
     const std::string snap_path = SnapshotPath(dir_);
     Snapshot snap;
@@ -330,7 +337,7 @@ class JournalStore final : public StateStore {
  private:
   absl::Status Lock() {
     const std::string path = LockPath(dir_);
-    lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, kStateFileMode);
     if (lock_fd_ < 0) return ErrnoToStatus(errno, absl::StrCat("cannot open ", path));
     if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
       int err = errno;
@@ -350,6 +357,49 @@ class JournalStore final : public StateStore {
     std::string pid = absl::StrCat(::getpid(), "\n");
     if (::ftruncate(lock_fd_, 0) != 0) return ErrnoToStatus(errno, "cannot write " + path);
     return PwriteAll(lock_fd_, pid.data(), pid.size(), 0, path);
+  }
+
+  // The directory holds the vault's keys: a writable open makes it 0700 and
+  // the store's files 0600 when they are looser (made by an older version,
+  // by hand, or under a permissive umask). Stricter modes are left alone.
+  absl::Status TightenModes() {
+    {
+      int fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("cannot open ", dir_));
+      absl::Status s = TightenMode(fd, dir_, kStateDirectoryMode);
+      ::close(fd);
+      ASR_RETURN_IF_ERROR(s);
+    }
+    ASR_RETURN_IF_ERROR(TightenMode(lock_fd_, LockPath(dir_), kStateFileMode));
+    std::vector<std::string> files = {SnapshotPath(dir_)};
+    ASR_ASSIGN_OR_RETURN(std::vector<uint64_t> gens, ListJournalGenerations());
+    for (uint64_t g : gens) files.push_back(JournalPath(dir_, g));
+    for (const std::string& path : files) {
+      // Not through a link, and without blocking on anything odd.
+      int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+      if (fd < 0) {
+        if (errno == ENOENT || errno == ELOOP) continue;
+        return ErrnoToStatus(errno, absl::StrCat("cannot open ", path));
+      }
+      absl::Status s = TightenMode(fd, path, kStateFileMode);
+      ::close(fd);
+      ASR_RETURN_IF_ERROR(s);
+    }
+    return absl::OkStatus();
+  }
+
+  static absl::Status TightenMode(int fd, const std::string& path, mode_t wanted) {
+    struct stat st;
+    if (::fstat(fd, &st) != 0) return ErrnoToStatus(errno, absl::StrCat("cannot stat ", path));
+    const mode_t mode = st.st_mode & 07777;
+    if ((mode & ~wanted) == 0) return absl::OkStatus();
+    if (::fchmod(fd, mode & wanted) != 0) {
+      return ErrnoToStatus(errno, absl::StrFormat("%s is mode %04o, open to other users, and "
+                                                  "cannot be made %04o (it holds the vault's "
+                                                  "keys)",
+                                                  path, mode, wanted));
+    }
+    return absl::OkStatus();
   }
 
   absl::StatusOr<std::vector<uint64_t>> ListJournalGenerations() const {
@@ -376,9 +426,10 @@ class JournalStore final : public StateStore {
 
   absl::Status OpenJournalForAppend(const std::string& path, bool fresh, uint64_t valid_size,
                                     uint64_t file_size) {
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, kStateFileMode);
     if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("cannot open ", path));
     journal_fd_ = fd;
+    ASR_RETURN_IF_ERROR(TightenMode(fd, path, kStateFileMode));
     if (fresh) {
       std::string header = JournalHeader();
       if (::ftruncate(fd, 0) != 0) return ErrnoToStatus(errno, "cannot truncate " + path);
@@ -401,7 +452,7 @@ class JournalStore final : public StateStore {
   absl::Status WriteSnapshot(const Snapshot& snap) {
     std::string bytes(kSnapshotMagic, kMagicSize);
     bytes += Frame(snap.SerializeAsString());
-    return WriteFileAtomically(SnapshotPath(dir_), bytes);
+    return WriteFileAtomically(SnapshotPath(dir_), bytes, kStateFileMode);
   }
 
   absl::Status CompactLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

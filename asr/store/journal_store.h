@@ -9,6 +9,10 @@
 // A frame is: u32 length (LE), u32 CRC-32C over the length bytes and the
 // payload (LE), payload.
 //
+// The directory is created 0700 and every file in it 0600: the snapshot and
+// the journal hold the vault's keys. A writable open tightens a directory or
+// files found with looser modes (PermissionDenied when it cannot).
+//
 // Commit appends one framed record and fsyncs it. Compact writes a new
 // SNAPSHOT (journal generation + 1) by write-fsync-rename, starts the next
 // journal and deletes the old one; a crash between the steps is recovered on

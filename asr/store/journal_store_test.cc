@@ -1,5 +1,6 @@
 #include "asr/store/journal_store.h"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -265,6 +266,64 @@ TEST(JournalStore, CompactionKeepsStateAndStartsNewJournal) {
   }
   auto s = MustOpen(dir, o);
   EXPECT_EQ(Dump(*s), want);
+}
+
+mode_t ModeOf(const std::string& path) {
+  struct stat st;
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+// The snapshot and journal hold the vault's keys: the directory is 0700 and
+// its files 0600 from creation, through commits and compactions; a writable
+// open tightens looser modes found on disk and loses nothing.
+TEST(JournalStore, StateDirectoryIsPrivate) {
+  std::string dir = JoinPath(TestPath("private"), "state");
+  JournalStoreOptions o;
+  o.compact_after_bytes = 0;
+  State want;
+  {
+    auto s = MustOpen(dir, o);
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(ModeOf(dir), 0700u);
+    EXPECT_EQ(ModeOf(SnapshotPath(dir)), 0600u);
+    EXPECT_EQ(ModeOf(JournalPath(dir, 1)), 0600u);
+    EXPECT_EQ(ModeOf(LockPath(dir)), 0600u);
+    WriteBatch b;
+    b.Put("vault-secrets/v1", "sealing key");
+    want["vault-secrets/v1"] = "sealing key";
+    ASSERT_TRUE(s->Commit(b).ok());
+    EXPECT_EQ(ModeOf(JournalPath(dir, 1)), 0600u);
+    ASSERT_TRUE(s->Compact().ok());
+    EXPECT_EQ(ModeOf(SnapshotPath(dir)), 0600u);
+    EXPECT_EQ(ModeOf(JournalPath(dir, 2)), 0600u);
+  }
+  // Modes loosened on disk (an older version, a copy, a permissive umask).
+  ASSERT_EQ(::chmod(dir.c_str(), 0755), 0);
+  for (const std::string& f : {SnapshotPath(dir), JournalPath(dir, 2), LockPath(dir)}) {
+    ASSERT_EQ(::chmod(f.c_str(), 0644), 0);
+  }
+  {
+    // A read-only open changes nothing on disk.
+    JournalStoreOptions ro;
+    ro.read_only = true;
+    auto s = MustOpen(dir, ro);
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(ModeOf(dir), 0755u);
+  }
+  auto s = MustOpen(dir, o);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(ModeOf(dir), 0700u);
+  EXPECT_EQ(ModeOf(SnapshotPath(dir)), 0600u);
+  EXPECT_EQ(ModeOf(JournalPath(dir, 2)), 0600u);
+  EXPECT_EQ(ModeOf(LockPath(dir)), 0600u);
+  EXPECT_EQ(Dump(*s), want);
+  // Stricter modes are kept, never widened.
+  s.reset();
+  ASSERT_EQ(::chmod(SnapshotPath(dir).c_str(), 0400), 0);
+  s = MustOpen(dir, o);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(ModeOf(SnapshotPath(dir)), 0400u);
 }
 
 TEST(JournalStore, CrashBetweenSnapshotRenameAndNewJournal) {
