@@ -10,17 +10,18 @@
 //
 // Session states (protocol.h has the frames):
 //
-//                          +--- VERIFY_DIGESTS..., VERIFY_END <--+
-//                          v                                     |
+//                                 VERIFY_DIGESTS..., VERIFY_END
+//                                +----------------------------+
+//                                v                            |
 //   [AwaitHello] --HELLO ok--> [Idle] --VERIFY_REQUEST--> [Verifying]
-//        |                       ^ | \                    (version 4+)
-//        |                       | |  \--clean close--> done (OK)
-//        | refused: HELLO_REPLY  | | CYCLE_START ok
-//        v  with the error       | v
-//      done                      | [Receiving] <-- BLOCK / ZERO_RANGE
-//                                |      | CYCLE_END
-//                                +--- apply <-- CYCLE_ACK
-//                                       (the ACK once the point is durable)
+//        |                      ^  |\                     (version 4+)
+//        |                      |  | \--clean close--> done (OK)
+//        | refused: HELLO_REPLY |  | CYCLE_START ok
+//        v  with the error      |  v
+//      done                     | [Receiving] <-- BLOCK / ZERO_RANGE
+//                               |      | CYCLE_END
+//                               +--- apply <-- CYCLE_ACK
+//                                     (the ACK once the point is durable)
 //   Anything else in a state is a protocol violation: ERROR frame, close
 //   (so is VERIFY_REQUEST when the session negotiated a version before 4).
 //   Verifying digests the latest point (ReplicaStore::DigestLatestPoint);
