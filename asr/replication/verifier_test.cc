@@ -69,20 +69,19 @@ Fixture Replicated(const std::string& name) {
 }
 
 // Flips one bit inside block `block` of the replica's data FILE (not
-// through the disk layer): finds the block's first 16 KiB in the file and
-// damages every copy found (the file may also hold a stale one in space it
-// no longer uses).
+// through the disk layer), found by its contents: the block's third quarter
+// (WritePattern repeats a write's first quarter in its second, so only the
+// second half of a one-block write is unique).
 void FlipBitInReplicaFile(const std::string& replica, const std::vector<uint8_t>& source,
                           uint64_t block) {
   std::string file = disk::testing::ReadFileBytes(replica);
-  std::string needle(reinterpret_cast<const char*>(source.data()) + block * kBlock, 16 << 10);
-  int copies = 0;
-  for (size_t at = file.find(needle); at != std::string::npos; at = file.find(needle, at + 1)) {
-    uint8_t byte = static_cast<uint8_t>(file[at + 100]) ^ 0x10;
-    disk::testing::PatchFile(replica, at + 100, &byte, 1);
-    ++copies;
-  }
-  ASSERT_GT(copies, 0) << "block " << block << " not found in " << replica;
+  const size_t from = block * kBlock + kBlock / 2;
+  std::string needle(reinterpret_cast<const char*>(source.data()) + from, kBlock / 4);
+  size_t at = file.find(needle);
+  ASSERT_NE(at, std::string::npos) << "block " << block << " not found in " << replica;
+  ASSERT_EQ(file.find(needle, at + 1), std::string::npos) << "block " << block << " found twice";
+  uint8_t byte = static_cast<uint8_t>(file[at + 100]) ^ 0x10;
+  disk::testing::PatchFile(replica, at + 100, &byte, 1);
 }
 
 void ExpectRestoredEqualsSource(const Fixture& f, const std::string& name) {
