@@ -592,6 +592,32 @@ ASR_API int asr_replica_points(asr_buffer_t** out, const char* replica_dir, uint
 ASR_API int asr_replica_restore(const char* replica_dir, uint64_t point_id, const char* out_path,
                                 uint32_t flags);
 
+/* Flag for asr_replica_verify: compare only the replica with the disk's
+ * replication state; do not read the source disk. */
+#define ASR_VERIFY_REPLICA_ONLY 0x1u
+
+/* asr_replica_verify: connects to the recovery host's receiver at host:port
+ * (port 0: 8084) over mutual TLS and verifies its latest recovery point of
+ * `disk_path`: the receiver digests every block of the point and they are
+ * compared with the disk's replication state (DISK.asrrepl); the source
+ * disk is read (read-only) and compared too, except for the blocks its
+ * change tracker marks as changed since the point. A mismatch is not an
+ * error: *out receives {"pointId", "blocksChecked", "replicaMismatches",
+ * "replicaMismatchBlocks", "sourceMismatches", "sourceMismatchBlocks",
+ * "trackedBlocksSkipped", "flaggedBlocks", "trackerNote", "resyncRequired",
+ * "reason", "bytesRead", "seconds", ...}, and when "resyncRequired" is true
+ * the mismatching blocks are marked in the replication state (the next scan
+ * cycle resends them) and DISK.asrresync records the reason. Must not run
+ * at the same time as a cycle of the same disk.
+ * Errors: ASR_UNAUTHENTICATED (certificate refused either way),
+ * ASR_UNAVAILABLE (cannot connect, connection lost: retry),
+ * ASR_FAILED_PRECONDITION (no replication state: run an initial
+ * replication; the replica is at another point: run a cycle first; the
+ * receiver speaks a protocol older than version 4), ASR_INVALID_ARGUMENT
+ * (NULL argument, bad struct_size, unknown flags). */
+ASR_API int asr_replica_verify(asr_buffer_t** out, const char* disk_path, const char* host,
+                               uint16_t port, const asr_tls_files_t* tls, uint32_t flags);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,7 @@
 // The C API's replication entry points (asr/replication): the host's
 // change tracker, one replication cycle over mutual TLS with a progress
-// callback, and a replica's recovery points (list, restore).
+// callback, verification of a replica against the source, and a replica's
+// recovery points (list, restore).
 #include <memory>
 #include <string>
 
@@ -12,6 +13,7 @@
 #include "asr/replication/manifest.h"
 #include "asr/replication/replica_store.h"
 #include "asr/replication/sender.h"
+#include "asr/replication/verifier.h"
 #include "capi/capi_internal.h"
 
 struct asr_tracker {
@@ -183,6 +185,38 @@ ASR_API int asr_replica_restore(const char* replica_dir, uint64_t point_id, cons
     asr::replication::RestoreOptions o;
     o.overwrite = (flags & ASR_RESTORE_OVERWRITE) != 0;
     return asr::replication::RestorePoint(replica_dir, point_id, out_path, o);
+  });
+}
+
+ASR_API int asr_replica_verify(asr_buffer_t** out, const char* disk_path, const char* host,
+                               uint16_t port, const asr_tls_files_t* tls, uint32_t flags) {
+  return Guard([&]() -> absl::Status {
+    ASR_RETURN_IF_ERROR(CheckNotNull(out, "out"));
+    *out = nullptr;
+    ASR_RETURN_IF_ERROR(CheckNotNull(disk_path, "disk_path"));
+    ASR_RETURN_IF_ERROR(CheckNotNull(host, "host"));
+    ASR_RETURN_IF_ERROR(CheckNotNull(tls, "tls"));
+    ASR_RETURN_IF_ERROR(CheckFlags(flags, ASR_VERIFY_REPLICA_ONLY));
+    if (tls->struct_size < sizeof(asr_tls_files_t)) {
+      return absl::InvalidArgumentError(
+          "struct_size of asr_tls_files_t is too small; initialize it with ASR_TLS_FILES_INIT");
+    }
+    asr::net::TlsConfig cfg;
+    cfg.cert_path = tls->cert_path ? tls->cert_path : "";
+    cfg.key_path = tls->key_path ? tls->key_path : "";
+    cfg.ca_path = tls->ca_path ? tls->ca_path : "";
+    asr::replication::VerifyOptions vo;
+    vo.check_source = (flags & ASR_VERIFY_REPLICA_ONLY) == 0;
+    vo.source_name = "capi";
+    ASR_ASSIGN_OR_RETURN(auto stream,
+                         asr::net::TlsConnect(host, port == 0 ? asr::net::kCertificateAuthPort : port,
+                                              cfg, absl::Seconds(30)));
+    absl::StatusOr<asr::replication::VerifyResult> r =
+        asr::replication::VerifyReplica(disk_path, *stream, vo);
+    (void)stream->Close();
+    ASR_RETURN_IF_ERROR(r.status());
+    asr::capi::ReturnBuffer(out, asr::replication::VerifyResultToJson(*r, disk_path));
+    return absl::OkStatus();
   });
 }
 

@@ -1,5 +1,6 @@
 #include "asr/cli/replication_commands.h"
 
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "asr/replication/receiver.h"
 #include "asr/replication/replica_store.h"
 #include "asr/replication/sender.h"
+#include "asr/replication/verifier.h"
 
 namespace asr::cli {
 namespace {
@@ -174,15 +176,59 @@ int Replicate(const CommandContext& ctx, const ParsedArgs& a) {
                << std::flush;
     };
   }
+  replication::VerifySchedule schedule;
+  if (a.Has("verify-every")) {
+    auto n = ParseInt(a.Get("verify-every"), "--verify-every", 1, 1000000);
+    if (!n.ok()) return ctx.Fail(n.status());
+    schedule.every_cycles = static_cast<uint32_t>(*n);
+  }
+  if (a.Has("verify-interval")) {
+    if (!absl::ParseDuration(a.Get("verify-interval"), &schedule.interval) ||
+        schedule.interval <= absl::ZeroDuration()) {
+      return ctx.Fail(absl::InvalidArgumentError(absl::StrCat(
+          "--verify-interval '", a.Get("verify-interval"),
+          "' is not a positive duration like 24h or 30m")));
+    }
+  }
   auto stream = net::TlsConnect(host, port, *tls, absl::Seconds(30));
   if (!stream.ok()) return ctx.Fail(stream.status());
   auto st = replication::ReplicateDisk(*disk, *mode, **stream, so);
-  (void)(*stream)->Close();
   if (a.Has("progress")) *ctx.err << "\n";
-  if (!st.ok()) return ctx.Fail(st.status());
+  if (!st.ok()) {
+    (void)(*stream)->Close();
+    return ctx.Fail(st.status());
+  }
+  // After the committed cycle, on the same connection, when it is due.
+  std::optional<absl::StatusOr<replication::VerifyResult>> verified;
+  if (replication::VerificationDue(*disk, schedule, st->cycle, absl::Now())) {
+    replication::VerifyOptions vo;
+    vo.session = replication::VerifyOptions::Session{st->protocol_version, st->point_id};
+    verified = replication::VerifyReplica(*disk, **stream, vo);
+  }
+  (void)(*stream)->Close();
   double secs = absl::ToDoubleSeconds(st->elapsed);
+  int rc = 0;
+  if (verified && !verified->ok()) {
+    *ctx.err << "asrctl: point " << st->point_id
+             << " was committed, but its verification failed: "
+             << verified->status().message() << std::endl;
+    rc = 1;
+  } else if (verified && (*verified)->resync_required) {
+    *ctx.err << "asrctl: point " << st->point_id << " was committed, but "
+             << (*verified)->reason << std::endl;
+    rc = 1;
+  }
   if (ctx.json) {
-    *ctx.out << replication::CycleStatsToJson(*st, *disk) << "\n";
+    std::string json = replication::CycleStatsToJson(*st, *disk);
+    if (verified) {
+      json.pop_back();  // the closing brace
+      json += ",\"verification\":";
+      json += verified->ok() ? replication::VerifyResultToJson(**verified, *disk)
+                             : absl::StrCat("{\"error\":", JsonQuote(verified->status().message()),
+                                            "}");
+      json += "}";
+    }
+    *ctx.out << json << "\n";
   } else {
     if (!st->fallback_reason.empty()) {
       *ctx.err << "asrctl: tracked changes cannot be trusted (" << st->fallback_reason
@@ -196,6 +242,47 @@ int Replicate(const CommandContext& ctx, const ParsedArgs& a) {
                     "time %.3f s\n",
                     st->bytes_read, st->changed_bytes, st->wire_bytes, st->compression_ratio(),
                     secs);
+    if (verified && verified->ok()) {
+      *ctx.out << "  verification: " << (*verified)->reason << "\n";
+    }
+  }
+  return rc;
+}
+
+int ReplicaVerify(const CommandContext& ctx, const ParsedArgs& a) {
+  auto tls = TlsFromArgs(a, "primary");
+  if (!tls.ok()) return ctx.Fail(tls.status());
+  std::string host;
+  uint16_t port;
+  auto to = a.Require("to");
+  if (!to.ok()) return ctx.Fail(to.status());
+  absl::Status s = ParseEndpoint(*to, &host, &port);
+  if (!s.ok()) return ctx.Fail(s);
+  auto disk = a.Require("disk");
+  if (!disk.ok()) return ctx.Fail(disk.status());
+  replication::VerifyOptions vo;
+  vo.source_name = "asrctl";
+  vo.check_source = !a.Has("replica-only");
+  auto stream = net::TlsConnect(host, port, *tls, absl::Seconds(30));
+  if (!stream.ok()) return ctx.Fail(stream.status());
+  auto r = replication::VerifyReplica(*disk, **stream, vo);
+  (void)(*stream)->Close();
+  if (!r.ok()) return ctx.Fail(r.status());
+  if (ctx.json) {
+    *ctx.out << replication::VerifyResultToJson(*r, *disk) << "\n";
+  } else {
+    *ctx.out << "point " << r->point_id << " of " << *disk << " at " << host << ":" << port
+             << ": " << r->reason << "\n"
+             << absl::StrFormat(
+                    "  blocks checked %d, replica mismatches %d, source mismatches %d, "
+                    "bytes read %d, time %.3f s\n",
+                    r->blocks_checked, r->replica_mismatches, r->source_mismatches,
+                    r->bytes_read, absl::ToDoubleSeconds(r->elapsed));
+    if (!r->tracker_note.empty()) *ctx.out << "  note: " << r->tracker_note << "\n";
+  }
+  if (r->resync_required) {
+    *ctx.err << "asrctl: " << r->reason << std::endl;
+    return 1;
   }
   return 0;
 }
@@ -363,16 +450,31 @@ void RegisterReplicationCommands(CommandRegistry& r) {
   r.Add({"replicate",
          "replicate --to HOST:PORT --disk FILE --mode initial|tracked|scan|differencing "
          "(--cert C --key K --ca CA | --pki DIR) [--compression-level N] [--block-size 64K] "
-         "[--app-consistent] [--tracked-only] [--progress] [--json]",
+         "[--app-consistent] [--tracked-only] [--progress] [--verify-every N] "
+         "[--verify-interval 24h] [--json]",
          "Send one replication cycle of a disk; prints the mode used (a tracked cycle whose "
          "change map cannot prove it saw every write scans instead and says why; "
          "--tracked-only refuses instead), bytes read, bytes sent, compression ratio and time "
-         "(compression level 0: off)",
-         with({"to", "disk", "mode", "compression-level", "block-size"}),
+         "(compression level 0: off). With --verify-every/--verify-interval, also verifies the "
+         "replica on the same connection when due (see 'replica verify'; exit code 1 when it "
+         "finds that resynchronization is required)",
+         with({"to", "disk", "mode", "compression-level", "block-size", "verify-every",
+               "verify-interval"}),
          {"app-consistent", "tracked-only", "progress"},
          0,
          0,
          Replicate});
+  r.Add({"replica verify",
+         "replica verify --to HOST:PORT --disk FILE (--cert C --key K --ca CA | --pki DIR) "
+         "[--replica-only] [--json]",
+         "Verify the replica's latest point against the disk's replication state and the "
+         "source disk; exit code 1 (reason on stderr) when resynchronization is required, "
+         "which the next scan cycle performs",
+         with({"to", "disk"}),
+         {"replica-only"},
+         0,
+         0,
+         ReplicaVerify});
   r.Add({"replica points", "replica points --dir REPLICA_DIR [--json]",
          "List a replica's recovery points", {"dir"}, {}, 0, 0, ReplicaPoints});
   r.Add({"replica restore",

@@ -9,6 +9,8 @@
 //   asrctl replicate --to 127.0.0.1:8084 --disk vm.vhdx --mode tracked --pki pki --json
 //   asrctl replica points --dir replica
 //   asrctl replica restore --dir replica --point 1 --out restored.vhdx
+//   asrctl replica verify --to 127.0.0.1:8084 --disk vm.vhdx --pki pki --json
+//   asrctl replicate --to 127.0.0.1:8084 --disk vm.vhdx --mode scan --pki pki --verify-every 10
 #ifndef ASR_CLI_REPLICATION_COMMANDS_H_
 #define ASR_CLI_REPLICATION_COMMANDS_H_
 

@@ -26,6 +26,17 @@ using Digest = std::array<uint8_t, 32>;
 // No SHA-256 output is all zeros in practice, so it doubles as a sentinel.
 inline constexpr Digest kZeroDigest = {};
 
+// The manifest digest of a block that must be resent ("resynchronization
+// required", set by verification when the replica or the source no longer
+// matches what the manifest records). No BlockHasher output equals it:
+// XXH3-128 digests keep bytes 16..31 zero (at most byte 16 is 1, see
+// BlockHasher), and a SHA-256 equal to it has probability 2^-256. So a scan
+// finds every such block changed and resends it (data or ZERO_RANGE), and the
+// resent block's real digest replaces the sentinel.
+inline constexpr Digest kResyncDigest = {
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+    'A', 'S', 'R', '-', 'R', 'E', 'S', 'Y', 'N', 'C', '-', 'B', 'L', 'O', 'C', 'K'};
+
 // True when all `size` bytes at `data` are zero.
 bool IsAllZero(const uint8_t* data, size_t size);
 

@@ -53,6 +53,9 @@ const char* FrameTypeName(FrameType t) {
     case FrameType::kCycleAck: return "CYCLE_ACK";
     case FrameType::kError: return "ERROR";
     case FrameType::kBlockGroup: return "BLOCK_GROUP";
+    case FrameType::kVerifyRequest: return "VERIFY_REQUEST";
+    case FrameType::kVerifyDigests: return "VERIFY_DIGESTS";
+    case FrameType::kVerifyEnd: return "VERIFY_END";
   }
   return "UNKNOWN";
 }
@@ -349,6 +352,73 @@ absl::StatusOr<CycleEnd> CycleEnd::Decode(const Frame& f) {
   ByteReader r(f.payload);
   if (!r.U64(&e.blocks) || !r.U64(&e.zero_ranges) || !r.U64(&e.raw_bytes) ||
       !r.Bytes(e.digest.data(), e.digest.size()) || !r.Done()) {
+    return Malformed(f.type);
+  }
+  return e;
+}
+
+std::string VerifyRequest::Encode() const {
+  ByteWriter w;
+  w.U8(static_cast<uint8_t>(hasher.kind));
+  w.U64(hasher.seed);
+  w.U32(block_size);
+  w.U64(first_block);
+  w.U64(block_count);
+  return w.Release();
+}
+
+absl::StatusOr<VerifyRequest> VerifyRequest::Decode(const Frame& f) {
+  ASR_RETURN_IF_ERROR(Expect(f, FrameType::kVerifyRequest));
+  VerifyRequest v;
+  ByteReader r(f.payload);
+  uint8_t kind = 0;
+  if (!r.U8(&kind) || !r.U64(&v.hasher.seed) || !r.U32(&v.block_size) ||
+      !r.U64(&v.first_block) || !r.U64(&v.block_count) || !r.Done()) {
+    return Malformed(f.type);
+  }
+  if (kind != static_cast<uint8_t>(BlockHashKind::kSha256) &&
+      kind != static_cast<uint8_t>(BlockHashKind::kXxh3_128)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("protocol violation: VERIFY_REQUEST with unknown block hash ", kind));
+  }
+  v.hasher.kind = static_cast<BlockHashKind>(kind);
+  return v;
+}
+
+std::string VerifyDigests::Encode() const {
+  ByteWriter w;
+  w.U64(first_block);
+  w.U32(static_cast<uint32_t>(digests.size()));
+  w.Bytes(digests.data(), digests.size() * sizeof(Digest));
+  return w.Release();
+}
+
+absl::Status VerifyDigests::DecodeInto(const Frame& f, VerifyDigests* out) {
+  ASR_RETURN_IF_ERROR(Expect(f, FrameType::kVerifyDigests));
+  ByteReader r(f.payload);
+  uint32_t count = 0;
+  if (!r.U64(&out->first_block) || !r.U32(&count) || count == 0 ||
+      count > kMaxVerifyDigests || r.Rest().size() != count * sizeof(Digest)) {
+    return Malformed(f.type);
+  }
+  out->digests.resize(count);
+  r.Bytes(out->digests.data(), count * sizeof(Digest));
+  return absl::OkStatus();
+}
+
+std::string VerifyEnd::Encode() const {
+  ByteWriter w;
+  PutStatus(w, status);
+  w.U64(point_id);
+  w.U64(blocks);
+  return w.Release();
+}
+
+absl::StatusOr<VerifyEnd> VerifyEnd::Decode(const Frame& f) {
+  ASR_RETURN_IF_ERROR(Expect(f, FrameType::kVerifyEnd));
+  VerifyEnd e;
+  ByteReader r(f.payload);
+  if (!GetStatus(r, &e.status) || !r.U64(&e.point_id) || !r.U64(&e.blocks) || !r.Done()) {
     return Malformed(f.type);
   }
   return e;

@@ -27,7 +27,27 @@
 //   S: CYCLE_END {blocks, zero_ranges, raw_bytes, cycle_digest}
 //   R: CYCLE_ACK {status, message, cycle, point_id}   -- only after the
 //                                                        point is durable
-//   (S may start another CYCLE_START or close the stream.)
+//   (S may start another CYCLE_START, a VERIFY_REQUEST, or close the stream.)
+//
+// Verification (version 4 and later; in place of a CYCLE_START, and the
+// session is back where a CYCLE_START may come after it, so cycles and
+// verifications share one connection):
+//
+//   S: VERIFY_REQUEST {hash_kind, seed, block_size, first_block, block_count}
+//   R: VERIFY_DIGESTS {first_block, count, count x 32-byte digest}  (0..n,
+//                      each at most kMaxVerifyDigests, in block order)
+//   R: VERIFY_END {status, point_id, blocks}
+//
+// The receiver digests each block of its LATEST point (the data a restore
+// of that point reads) with the sender's BlockHasher (the kind and seed of
+// the sender's manifest), so that the digests are those the manifest
+// records for the same data; zero blocks are kZeroDigest. A request the
+// receiver cannot serve (no replica, another block size, a range outside
+// the replica) is answered with VERIFY_END carrying the error and no
+// digests; a failure while reading ends the digests early with an error
+// VERIFY_END. Either way the session stays usable. Senders send
+// VERIFY_REQUEST only when HELLO_REPLY's version is 4 or more; an older
+// receiver would answer it with an ERROR (protocol violation).
 //
 // A BLOCK_GROUP carries several whole blocks (adjacent or not) compressed
 // together as one zstd frame, which compresses better and faster than one
@@ -91,9 +111,12 @@
 namespace asr::replication {
 
 inline constexpr uint32_t kFrameMagic = 0x46525341;  // "ASRF"
-inline constexpr uint32_t kProtocolVersion = 3;  // 2: BLOCK_GROUP; 3: cycle digest by CRC
+// 2: BLOCK_GROUP; 3: cycle digest by CRC; 4: VERIFY_REQUEST.
+inline constexpr uint32_t kProtocolVersion = 4;
 // The first version whose cycle digest chains CRC-32Cs instead of SHA-256s.
 inline constexpr uint32_t kDigestByCrcVersion = 3;
+// The first version that serves VERIFY_REQUEST.
+inline constexpr uint32_t kVerifyVersion = 4;
 inline constexpr uint32_t kMinProtocolVersion = 1;
 inline constexpr size_t kFrameHeaderSize = 20;
 inline constexpr uint32_t kMaxPayload = 16u << 20;
@@ -111,6 +134,9 @@ enum class FrameType : uint8_t {
   kCycleAck = 8,
   kError = 9,
   kBlockGroup = 10,
+  kVerifyRequest = 11,  // version 4 and later
+  kVerifyDigests = 12,
+  kVerifyEnd = 13,
 };
 const char* FrameTypeName(FrameType t);
 
@@ -249,6 +275,42 @@ struct CycleEnd {
   Digest digest = {};
   std::string Encode() const;
   static absl::StatusOr<CycleEnd> Decode(const Frame& f);
+};
+
+// VERIFY_REQUEST: digest these blocks of the latest point with this hasher.
+struct VerifyRequest {
+  BlockHasher hasher;
+  uint32_t block_size = 0;
+  uint64_t first_block = 0;
+  uint64_t block_count = 0;
+
+  std::string Encode() const;
+  // InvalidArgument for a malformed frame or an unknown hash kind.
+  static absl::StatusOr<VerifyRequest> Decode(const Frame& f);
+};
+
+// The most digests one VERIFY_DIGESTS frame carries (128 KiB of payload).
+inline constexpr uint32_t kMaxVerifyDigests = 4096;
+
+// VERIFY_DIGESTS: the digests of blocks first_block, first_block + 1, ...
+struct VerifyDigests {
+  uint64_t first_block = 0;
+  std::vector<Digest> digests;  // 1..kMaxVerifyDigests
+
+  std::string Encode() const;
+  // Into *out, reusing its memory. InvalidArgument when malformed, empty or
+  // over kMaxVerifyDigests.
+  static absl::Status DecodeInto(const Frame& f, VerifyDigests* out);
+};
+
+// VERIFY_END: the outcome, the point digested and how many blocks were sent.
+struct VerifyEnd {
+  absl::Status status;
+  uint64_t point_id = 0;
+  uint64_t blocks = 0;
+
+  std::string Encode() const;
+  static absl::StatusOr<VerifyEnd> Decode(const Frame& f);
 };
 
 // Folds one BLOCK / ZERO_RANGE into a cycle digest (see the file comment;

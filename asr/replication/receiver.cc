@@ -23,6 +23,33 @@ absl::Status Violation(net::ByteStream& s, absl::Status st) {
   return st;
 }
 
+// Serves one VERIFY_REQUEST (protocol.h): the digests of the latest point,
+// then VERIFY_END. A refused request or a failed read is reported in
+// VERIFY_END and the session goes on; only a broken stream ends it.
+absl::Status ServeVerify(net::ByteStream& stream, ReplicaStore& store, const Frame& frame) {
+  absl::StatusOr<VerifyRequest> req = VerifyRequest::Decode(frame);
+  if (!req.ok()) return Violation(stream, req.status());
+  VerifyEnd end;
+  absl::StatusOr<uint64_t> point = store.CheckVerifyRequest(*req);
+  absl::Status wrote;  // a failure to send: the stream is gone
+  if (point.ok()) {
+    end.point_id = *point;
+    VerifyDigests out;
+    end.status = store.DigestLatestPoint(
+        *req, kMaxVerifyDigests, [&](uint64_t first, absl::Span<const Digest> d) {
+          out.first_block = first;
+          out.digests.assign(d.begin(), d.end());
+          wrote = WriteFrame(stream, FrameType::kVerifyDigests, out.Encode());
+          end.blocks += d.size();
+          return wrote;
+        });
+    ASR_RETURN_IF_ERROR(wrote);
+  } else {
+    end.status = point.status();
+  }
+  return WriteFrame(stream, FrameType::kVerifyEnd, end.Encode());
+}
+
 }  // namespace
 
 absl::Status ServeConnection(net::ByteStream& stream, ReplicaStore& store,
@@ -49,6 +76,7 @@ absl::Status ServeConnection(net::ByteStream& stream, ReplicaStore& store,
   // that the reply names the point the replica really holds.
   if (reply.status.ok()) reply.status = store.CompleteInterruptedApply();
   if (hello.ok()) reply.version = std::min(kProtocolVersion, hello->max_version);
+  const uint32_t version = reply.version;
   ReplicaInfo info = store.info();
   reply.has_replica = info.has_replica;
   reply.replication_id = info.replication_id;
@@ -62,6 +90,10 @@ absl::Status ServeConnection(net::ByteStream& stream, ReplicaStore& store,
     absl::StatusOr<Frame> next = ReadFrame(stream);
     if (absl::IsOutOfRange(next.status())) return absl::OkStatus();  // clean close
     if (!next.ok()) return next.status();
+    if (next->type == FrameType::kVerifyRequest && version >= kVerifyVersion) {
+      ASR_RETURN_IF_ERROR(ServeVerify(stream, store, *next));
+      continue;  // Idle again
+    }
     absl::StatusOr<CycleStart> start = CycleStart::Decode(*next);
     if (!start.ok()) return Violation(stream, start.status());
     absl::StatusOr<std::unique_ptr<CycleWriter>> cycle = store.BeginCycle(*hello, *start);

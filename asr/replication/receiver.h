@@ -10,13 +10,23 @@
 //
 // Session states (protocol.h has the frames):
 //
-//   [AwaitHello] --HELLO ok--> [Idle] --CYCLE_START ok--> [Receiving]
-//        |                       ^  \--clean close--> done (OK)
-//        | refused: HELLO_REPLY  |                        | BLOCK / ZERO_RANGE
-//        v  with the error       |                        v
-//      done                      +--- apply <-- CYCLE_ACK <-- CYCLE_END:
-//                                       (the ACK once the point is durable)
-//   Anything else in a state is a protocol violation: ERROR frame, close.
+//                                 VERIFY_DIGESTS..., VERIFY_END
+//                                +----------------------------+
+//                                v                            |
+//   [AwaitHello] --HELLO ok--> [Idle] --VERIFY_REQUEST--> [Verifying]
+//        |                      ^  |\                     (version 4+)
+//        |                      |  | \--clean close--> done (OK)
+//        | refused: HELLO_REPLY |  | CYCLE_START ok
+//        v  with the error      |  v
+//      done                     | [Receiving] <-- BLOCK / ZERO_RANGE
+//                               |      | CYCLE_END
+//                               +--- apply <-- CYCLE_ACK
+//                                     (the ACK once the point is durable)
+//   Anything else in a state is a protocol violation: ERROR frame, close
+//   (so is VERIFY_REQUEST when the session negotiated a version before 4).
+//   Verifying digests the latest point (ReplicaStore::DigestLatestPoint);
+//   a request it cannot serve is answered with an error VERIFY_END, and the
+//   session returns to Idle either way.
 //   A failed cycle (bad checksum, digest mismatch) is answered with an
 //   error ACK and discarded; the replica stays at its previous point.
 //

@@ -1142,6 +1142,45 @@ absl::Status ReplicaStore::FinishApply(const CycleWriter* kept) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<uint64_t> ReplicaStore::CheckVerifyRequest(const VerifyRequest& r) const {
+  absl::MutexLock l(&mu_);
+  if (!state_->has_replica) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the replica in ", dir_, " has no recovery point yet; nothing to verify"));
+  }
+  if (state_->applying) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the newest point of the replica in ", dir_,
+        " is not completely applied yet; verify after the next cycle"));
+  }
+  const uint64_t total = (state_->virtual_size + state_->block_size - 1) / state_->block_size;
+  if (r.block_size != state_->block_size || r.first_block > total ||
+      r.block_count > total - r.first_block) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "verification of blocks ", r.first_block, "..+", r.block_count, " of ", r.block_size,
+        " bytes does not match the replica: ", total, " blocks of ", state_->block_size,
+        " bytes (", state_->virtual_size, " bytes)"));
+  }
+  return state_->current_cycle;
+}
+
+absl::Status ReplicaStore::DigestLatestPoint(const VerifyRequest& request, size_t batch,
+                                             const DigestSink& sink) const {
+  ASR_RETURN_IF_ERROR(CheckVerifyRequest(request).status());
+  std::string replica_file;
+  {
+    absl::MutexLock l(&mu_);
+    replica_file = state_->replica_file;
+  }
+  // Shared, as a restore: a lister or restorer may read alongside.
+  FileLock apply;
+  ASR_RETURN_IF_ERROR(apply.Lock(JoinPath(dir_, "apply.lock"), LOCK_SH));
+  ASR_ASSIGN_OR_RETURN(auto replica,
+                       disk::OpenDisk(JoinPath(dir_, replica_file), disk::OpenMode::kReadOnly));
+  return DigestDiskBlocks(*replica, request.hasher, request.block_size, request.first_block,
+                          request.block_count, batch, sink, nullptr);
+}
+
 // ------------------------------------------------------ listing and restoring
 
 namespace {

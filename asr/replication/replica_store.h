@@ -85,6 +85,7 @@
 #include "asr/disk/virtual_disk.h"
 #include "asr/replication/block_codec.h"
 #include "asr/replication/block_log.h"
+#include "asr/replication/disk_digest.h"
 #include "asr/replication/protocol.h"
 
 namespace asr::replication {
@@ -259,6 +260,17 @@ class ReplicaStore {
   // while an interrupted apply is still incomplete.
   absl::StatusOr<std::unique_ptr<CycleWriter>> BeginCycle(const Hello& hello,
                                                           const CycleStart& start);
+
+  // For VERIFY_REQUEST: checks `request` against the replica (the latest
+  // point exists and no apply is pending: FailedPrecondition; the block size
+  // and the range match the replica's geometry: InvalidArgument) and
+  // returns the latest point's id.
+  absl::StatusOr<uint64_t> CheckVerifyRequest(const VerifyRequest& request) const;
+  // Digests the requested blocks of the latest point (the data a restore of
+  // it reads) with the request's hasher, `batch` at a time into `sink`,
+  // under the shared apply lock. Checks as CheckVerifyRequest first.
+  absl::Status DigestLatestPoint(const VerifyRequest& request, size_t batch,
+                                 const DigestSink& sink) const;
 
   const std::string& dir() const { return dir_; }
 

@@ -31,6 +31,24 @@ absl::StatusOr<CycleStats> RunCycle(const std::string& disk_path, CycleMode mode
   return stats;
 }
 
+absl::StatusOr<VerifyResult> RunVerify(const std::string& disk_path, ReplicaStore& store,
+                                       const VerifyOptions& options, const ServeOptions& serve) {
+  auto pair = net::MakeStreamPair();
+  if (!pair.ok()) return pair.status();
+  std::unique_ptr<net::ByteStream> a = std::move(pair->first);
+  std::unique_ptr<net::ByteStream> b = std::move(pair->second);
+  absl::Status served;
+  std::thread receiver([&] {
+    served = ServeConnection(*b, store, serve);
+    (void)b->Close();
+  });
+  absl::StatusOr<VerifyResult> result = VerifyReplica(disk_path, *a, options);
+  (void)a->Close();
+  receiver.join();
+  if (result.ok() && !served.ok()) return served;
+  return result;
+}
+
 void CreateSourceDisk(const std::string& path, uint64_t size, uint32_t block_size) {
   disk::CreateOptions o;
   o.format = absl::EndsWith(path, ".vhd") ? disk::DiskFormat::kVhd : disk::DiskFormat::kVhdx;

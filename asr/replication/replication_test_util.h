@@ -17,6 +17,7 @@
 #include "asr/replication/receiver.h"
 #include "asr/replication/replica_store.h"
 #include "asr/replication/sender.h"
+#include "asr/replication/verifier.h"
 
 namespace asr::replication::testing {
 
@@ -24,6 +25,11 @@ namespace asr::replication::testing {
 absl::StatusOr<CycleStats> RunCycle(const std::string& disk_path, CycleMode mode,
                                     ReplicaStore& store, const SendOptions& options = {},
                                     const ServeOptions& serve = {});
+
+// Runs VerifyReplica against ServeConnection on a socket pair.
+absl::StatusOr<VerifyResult> RunVerify(const std::string& disk_path, ReplicaStore& store,
+                                       const VerifyOptions& options = {},
+                                       const ServeOptions& serve = {});
 
 // Creates a dynamic disk (VHDX unless the path ends in .vhd).
 void CreateSourceDisk(const std::string& path, uint64_t size, uint32_t block_size = 1 << 20);

@@ -260,6 +260,7 @@ class CycleSender {
     ASR_RETURN_IF_ERROR(WriteFrame(stream_, FrameType::kHello, h.Encode()));
     ASR_ASSIGN_OR_RETURN(Frame f, ReadReply());
     ASR_ASSIGN_OR_RETURN(reply_, HelloReply::Decode(f));
+    stats_.protocol_version = reply_.version;
     if (!reply_.status.ok()) {
       return absl::Status(reply_.status.code(),
                           absl::StrCat("receiver refused: ", reply_.status.message()));

@@ -97,6 +97,9 @@ struct CycleStats {
   uint64_t cycle = 0;
   uint64_t base_cycle = 0;
   uint64_t point_id = 0;
+  // The version the session negotiated (VerifyReplica on the same stream
+  // needs it: verification takes version 4).
+  uint32_t protocol_version = 0;
   uint64_t bytes_read = 0;
   uint64_t blocks_sent = 0;
   uint64_t zero_ranges = 0;

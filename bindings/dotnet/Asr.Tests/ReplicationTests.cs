@@ -8,7 +8,7 @@ namespace Asr.Tests
     /// <summary>
     /// The replication binding end to end: an asrctl receiver on loopback mutual
     /// TLS ($ASR_ASRCTL, else bazel-bin/asr/cli/asrctl next to $ASR_NATIVE_DIR),
-    /// an initial and a tracked cycle with progress, points and a restore.
+    /// an initial and a tracked cycle with progress, verification, points and a restore.
     /// </summary>
     public sealed class ReplicationTests : IDisposable
     {
@@ -64,6 +64,12 @@ namespace Asr.Tests
             Assert.Throws<AsrNotFoundException>(() => AsrReplication.GetRecoveryPointsJson(Path.Combine(_dir, "none")));
             Assert.Throws<AsrNotFoundException>(() => AsrReplication.Restore(Path.Combine(_dir, "none"), 1, Path.Combine(_dir, "x.vhdx")));
             Assert.Throws<AsrNotFoundException>(() => AsrChangeTracker.Open(Path.Combine(_dir, "missing.vhdx")));
+        }
+
+        [Fact]
+        public void VerifyReplicaChecksItsArguments()
+        {
+            Assert.Throws<ArgumentNullException>(() => AsrReplication.VerifyReplica(Path.Combine(_dir, "vm.vhdx"), "127.0.0.1", 1, null!));
         }
 
         [Fact]
@@ -142,6 +148,13 @@ namespace Asr.Tests
                 AsrReplication.Restore(replica, 1, restored);
                 Assert.Throws<AsrAlreadyExistsException>(() => AsrReplication.Restore(replica, 1, restored));
                 Run(asrctl, $"disk compare \"{restored}\" \"{disk}\"");
+
+                string verified = AsrReplication.VerifyReplica(disk, "127.0.0.1", port, tls);
+                Assert.Contains("\"pointId\":2,", verified, StringComparison.Ordinal);
+                Assert.Contains("\"replicaMismatches\":0,", verified, StringComparison.Ordinal);
+                Assert.Contains("\"resyncRequired\":false", verified, StringComparison.Ordinal);
+                Assert.Contains("\"sourceChecked\":false", AsrReplication.VerifyReplica(disk, "127.0.0.1", port, tls, replicaOnly: true), StringComparison.Ordinal);
+                Assert.Throws<AsrFailedPreconditionException>(() => AsrReplication.VerifyReplica(restored, "127.0.0.1", port, tls));
 
                 var foreign = Path.Combine(_dir, "other");
                 Run(asrctl, $"pki init --dir \"{foreign}\"");

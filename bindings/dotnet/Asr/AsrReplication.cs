@@ -1,6 +1,6 @@
 // The replication data plane from .NET: the host's change tracker, one
-// replication cycle over mutual TLS with progress, and a replica's recovery
-// points (list, restore). See the "Replication" section of asr.h.
+// replication cycle over mutual TLS with progress, verification of a replica
+// against the source, and a replica's recovery points (list, restore). See the "Replication" section of asr.h.
 
 using System;
 using System.Runtime.InteropServices;
@@ -257,6 +257,52 @@ namespace Asr
                     tracker!.Handle.DangerousRelease();
                 }
 
+                cert.Free();
+                key.Free();
+                ca.Free();
+            }
+        }
+
+        /// <summary>
+        /// Verifies the receiver's latest recovery point of <paramref name="diskPath"/>
+        /// against the disk's replication state and the source disk (<c>asr_replica_verify</c>).
+        /// A mismatch is not an exception: the JSON says "resyncRequired": true with a
+        /// "reason", and the next scan cycle resends the mismatching blocks.
+        /// </summary>
+        /// <param name="diskPath">The source disk.</param>
+        /// <param name="host">The recovery host's receiver.</param>
+        /// <param name="port">Its port; 0 for 8084.</param>
+        /// <param name="tls">This host's certificate, key and the vault CA.</param>
+        /// <param name="replicaOnly">Compare only the replica; do not read the source disk.</param>
+        /// <returns>The result as JSON ("pointId", "blocksChecked", "replicaMismatches",
+        /// "sourceMismatches", "resyncRequired", "reason", "bytesRead", "seconds", ...).</returns>
+        public static string VerifyReplica(string diskPath, string host, ushort port, AsrTlsFiles tls, bool replicaOnly = false)
+        {
+            if (tls == null)
+            {
+                throw new ArgumentNullException(nameof(tls));
+            }
+
+            byte[] disk = Native.Utf8(diskPath, nameof(diskPath));
+            byte[] hostBytes = Native.Utf8(host, nameof(host));
+            GCHandle cert = GCHandle.Alloc(Native.Utf8(tls.CertPath, nameof(tls.CertPath)), GCHandleType.Pinned);
+            GCHandle key = GCHandle.Alloc(Native.Utf8(tls.KeyPath, nameof(tls.KeyPath)), GCHandleType.Pinned);
+            GCHandle ca = GCHandle.Alloc(Native.Utf8(tls.CaPath, nameof(tls.CaPath)), GCHandleType.Pinned);
+            try
+            {
+                var tlsNative = new AsrTlsFilesNative
+                {
+                    StructSize = (uint)Marshal.SizeOf<AsrTlsFilesNative>(),
+                    CertPath = cert.AddrOfPinnedObject(),
+                    KeyPath = key.AddrOfPinnedObject(),
+                    CaPath = ca.AddrOfPinnedObject(),
+                };
+                int code = NativeMethods.asr_replica_verify(
+                    out BufferHandle buffer, disk, hostBytes, port, ref tlsNative, replicaOnly ? 1u : 0u);
+                return Native.CheckAndTakeString(code, buffer);
+            }
+            finally
+            {
                 cert.Free();
                 key.Free();
                 ca.Free();

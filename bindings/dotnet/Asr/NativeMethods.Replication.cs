@@ -1,5 +1,5 @@
 // P/Invoke declarations for the replication section of asr.h (tracker,
-// replication cycle, recovery points), following NativeMethods.cs's
+// replication cycle, verification, recovery points), following NativeMethods.cs's
 // conventions. Structs mirror the C layouts field by field.
 
 using System;
@@ -116,6 +116,10 @@ namespace Asr
             AsrReplicationProgressFn? progress,
             IntPtr payload,
             uint flags);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_replica_verify(
+            out BufferHandle @out, byte[] disk_path, byte[] host, ushort port, ref AsrTlsFilesNative tls, uint flags);
 
         [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asr_replica_points(out BufferHandle @out, byte[] replica_dir, uint flags);
