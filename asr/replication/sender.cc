@@ -26,6 +26,7 @@
 #include "asr/replication/change_detector.h"
 #include "asr/replication/digest.h"
 #include "asr/replication/manifest.h"
+#include "asr/replication/verifier.h"
 
 namespace asr::replication {
 namespace {
@@ -327,6 +328,7 @@ class CycleSender {
       tracker = nullptr;
     }
     CycleMode effective = mode_;
+    ASR_ASSIGN_OR_RETURN(resync_reason_, LoadResyncMarker(path_));
     // The source chain as this cycle finds it, before reading anything.
     std::vector<std::string> chain_paths;
     for (disk::VirtualDisk* d = disk_.get(); d != nullptr; d = d->parent()) {
@@ -354,6 +356,11 @@ class CycleSender {
         effective = CycleMode::kScan;
       } else if (tracker->needs_scan()) {
         stats_.fallback_reason = tracker->needs_scan_reason();
+        effective = CycleMode::kScan;
+      } else if (resync_reason_) {
+        // A verification found blocks the replica lacks; only a scan
+        // compares every block with the manifest and resends them.
+        stats_.fallback_reason = absl::StrCat("resynchronization required: ", *resync_reason_);
         effective = CycleMode::kScan;
       }
       if (effective != CycleMode::kTracked && opts_.tracked_only) {
@@ -776,6 +783,8 @@ class CycleSender {
     if (tracker_ != nullptr) {
       ASR_RETURN_IF_ERROR(tracker_->CommitCycle(plan_.full_coverage));
     }
+    // Every block was compared with the manifest and the flagged ones sent.
+    if (resync_reason_ && plan_.full_coverage) ASR_RETURN_IF_ERROR(ClearResyncMarker(path_));
     if (own_tracker_) ASR_RETURN_IF_ERROR(own_tracker_->Close());
     return absl::OkStatus();
   }
@@ -794,7 +803,8 @@ class CycleSender {
   uint64_t cycle_ = 0;
   std::unique_ptr<ChangeTracker> own_tracker_;
   ChangeTracker* tracker_ = nullptr;
-  bool base_is_parents_ = false;  // differencing: the base came from the parent
+  bool base_is_parents_ = false;
+  std::optional<std::string> resync_reason_;  // DISK.asrresync, when present  // differencing: the base came from the parent
   std::string busy_reason_;  // why the disk's tracker could not be opened
   std::unique_ptr<ChangeDetector> detector_;
   CyclePlan plan_;
