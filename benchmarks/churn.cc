@@ -104,12 +104,14 @@ int main(int argc, char** argv) {
     }
   }
   if (out != nullptr) std::fclose(out);
-  if (tracker) {
-    absl::Status s = tracker->Close();
-    if (!s.ok()) return Fail(std::string(s.message()));
-  }
+  // The disk first: the tracker vouches, as it closes, for the disk as it
+  // is then, so every write (and the metadata they update) must be done.
   absl::Status s = (*disk)->Close();
   if (!s.ok()) return Fail(std::string(s.message()));
+  if (tracker) {
+    s = tracker->Close();
+    if (!s.ok()) return Fail(std::string(s.message()));
+  }
   std::printf("%llu\n", static_cast<unsigned long long>(n));
   return 0;
 }

@@ -178,6 +178,8 @@ def main():
                 w_tr, c_tr, done = timed(rep + ["--disk", src, "--mode", "tracked"],
                                          extra_pid=serve.pid)
                 tr = json.loads(done.stdout)
+                if tr.get("modeUsed") != "tracked":
+                    sys.exit(f"the tracked cycle scanned instead: {tr.get('fallbackReason')}")
                 sh([churn, "--disk", src, "--percent", f"{pct:g}", "--seed", "8", "--corpus",
                     new_data, "--changed-out", changed + ".2"], stdout=subprocess.DEVNULL)
                 floor2 = int(subprocess.run(["sh", "-c", f"zstd -1 -q -c {changed}.2 | wc -c"],
