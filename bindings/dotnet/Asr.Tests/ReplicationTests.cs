@@ -150,7 +150,7 @@ namespace Asr.Tests
                 Run(asrctl, $"disk compare \"{restored}\" \"{disk}\"");
 
                 string verified = AsrReplication.VerifyReplica(disk, "127.0.0.1", port, tls);
-                Assert.Contains("\"pointId\":2,", verified, StringComparison.Ordinal);
+                Assert.Contains("\"pointId\":3,", verified, StringComparison.Ordinal);
                 Assert.Contains("\"replicaMismatches\":0,", verified, StringComparison.Ordinal);
                 Assert.Contains("\"resyncRequired\":false", verified, StringComparison.Ordinal);
                 Assert.Contains("\"sourceChecked\":false", AsrReplication.VerifyReplica(disk, "127.0.0.1", port, tls, replicaOnly: true), StringComparison.Ordinal);
