@@ -496,7 +496,8 @@ ASR_API int asr_tracker_record_write(asr_tracker_t* tracker, uint64_t offset, ui
                                      uint32_t flags);
 
 /* asr_tracker_status: *out receives {"needsScan": bool, "reason": "...",
- * "changedBlocks": N, "blockSize": N}. */
+ * "changedBlocks": "N" (a string, as 64-bit integers are in the proto3 JSON
+ * mapping), "blockSize": N}. */
 ASR_API int asr_tracker_status(asr_buffer_t** out, asr_tracker_t* tracker, uint32_t flags);
 
 /* asr_tracker_close: persists the map, marks it cleanly closed and releases

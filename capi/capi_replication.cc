@@ -8,6 +8,8 @@
 #include "asr.h"
 #include "asr/common/status_macros.h"
 #include "asr/disk/virtual_disk.h"
+#include "asr/model/json.h"
+#include "asr/model/replication.pb.h"
 #include "asr/net/tls.h"
 #include "asr/replication/change_tracker.h"
 #include "asr/replication/manifest.h"
@@ -83,16 +85,12 @@ ASR_API int asr_tracker_status(asr_buffer_t** out, asr_tracker_t* tracker, uint3
     *out = nullptr;
     ASR_RETURN_IF_ERROR(CheckFlags(flags, 0));
     ASR_ASSIGN_OR_RETURN(auto* t, asr::capi::TrackerOf(tracker));
-    std::string reason = t->needs_scan_reason();
-    std::string escaped;
-    for (char c : reason) {
-      if (c == '"' || c == '\\') escaped += '\\';
-      if (static_cast<unsigned char>(c) >= 0x20) escaped += c;
-    }
-    asr::capi::ReturnBuffer(
-        out, absl::StrCat("{\"needsScan\":", t->needs_scan() ? "true" : "false",
-                          ",\"reason\":\"", escaped, "\",\"changedBlocks\":", t->marked_blocks(),
-                          ",\"blockSize\":", t->block_size(), "}"));
+    asr::model::TrackerStatus status;
+    status.set_needs_scan(t->needs_scan());
+    status.set_reason(t->needs_scan_reason());
+    status.set_changed_blocks(t->marked_blocks());
+    status.set_block_size(t->block_size());
+    asr::capi::ReturnBuffer(out, asr::model::ToJson(status));
     return absl::OkStatus();
   });
 }

@@ -18,12 +18,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "asr/common/crc32c.h"
 #include "asr/common/file_util.h"
 #include "asr/common/status_macros.h"
 #include "asr/disk/disk_file.h"
+#include "asr/model/json.h"
 #include "asr/replication/block_codec.h"
 
 namespace asr::replication {
@@ -1303,19 +1305,28 @@ absl::Status RestorePoint(const std::string& dir, uint64_t point_id, const std::
   return out->Close();
 }
 
-std::string PointsToJson(const std::vector<RecoveryPoint>& points) {
-  std::string out = "[";
-  for (size_t i = 0; i < points.size(); ++i) {
-    const RecoveryPoint& p = points[i];
-    absl::StrAppend(&out, i ? "," : "", "{\"id\":", p.id, ",\"time\":\"",
-                    absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", p.time, absl::UTCTimeZone()),
-                    "\",\"sourceTime\":\"",
-                    absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", p.source_time, absl::UTCTimeZone()),
-                    "\",\"consistency\":\"", p.app_consistent ? "app" : "crash",
-                    "\",\"latest\":", p.latest ? "true" : "false", ",\"mode\":\"",
-                    CycleModeName(p.mode), "\"}");
+model::ReplicaPointList PointsToProto(const std::vector<RecoveryPoint>& points) {
+  model::ReplicaPointList list;
+  for (const RecoveryPoint& p : points) {
+    model::ReplicaPoint* m = list.add_points();
+    m->set_id(p.id);
+    m->set_time(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", p.time, absl::UTCTimeZone()));
+    m->set_source_time(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", p.source_time, absl::UTCTimeZone()));
+    m->set_consistency(p.app_consistent ? "app" : "crash");
+    m->set_latest(p.latest);
+    m->set_mode(CycleModeName(p.mode));
   }
-  return out + "]";
+  return list;
+}
+
+std::string PointsToJson(const std::vector<RecoveryPoint>& points) {
+  // A JSON array of the list's messages, each through the one JSON function.
+  std::vector<std::string> items;
+  const model::ReplicaPointList list = PointsToProto(points);
+  for (const model::ReplicaPoint& p : list.points()) {
+    items.push_back(model::ToJson(p));
+  }
+  return absl::StrCat("[", absl::StrJoin(items, ","), "]");
 }
 
 }  // namespace asr::replication

@@ -83,6 +83,7 @@
 #include "absl/time/time.h"
 #include "asr/common/clock.h"
 #include "asr/disk/virtual_disk.h"
+#include "asr/model/replication.pb.h"
 #include "asr/replication/block_codec.h"
 #include "asr/replication/block_log.h"
 #include "asr/replication/disk_digest.h"
@@ -316,7 +317,12 @@ struct RestoreOptions {
 absl::Status RestorePoint(const std::string& dir, uint64_t point_id, const std::string& out_path,
                           const RestoreOptions& options);
 
-// JSON array of the points: [{"id":..,"time":"..","appConsistent":..,...}]
+// The points as the model's message (asr/model/replication.proto).
+model::ReplicaPointList PointsToProto(const std::vector<RecoveryPoint>& points);
+
+// JSON array of the points, each through asr/model/json.h:
+// [{"id":"1","time":"..","sourceTime":"..","consistency":"app"|"crash",
+//   "latest":bool,"mode":".."}, ...]
 std::string PointsToJson(const std::vector<RecoveryPoint>& points);
 
 }  // namespace asr::replication

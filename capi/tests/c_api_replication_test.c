@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
   opts.mode = ASR_REPLICATION_MODE_INITIAL;
   CHECK(asr_replication_cycle(&buf, disk, "127.0.0.1", (uint16_t)port, &tls, &opts, NULL,
                               on_progress, &progress, 0) == ASR_OK);
-  CHECK(contains(buf, "\"pointId\":1"));
+  CHECK(contains(buf, "\"pointId\":\"1\""));
   CHECK(progress.calls > 0 && progress.last_sent > 0);
   asr_buffer_dispose(buf);
   buf = NULL;
@@ -110,14 +110,14 @@ int main(int argc, char** argv) {
   CHECK(asr_tracker_record_write(tracker, 4u << 20, 100, 0) == ASR_OK);
   CHECK(asr_tracker_record_write(tracker, 9u << 20, 1, 0) == ASR_INVALID_ARGUMENT);
   CHECK(asr_tracker_status(&buf, tracker, 0) == ASR_OK);
-  CHECK(contains(buf, "\"needsScan\":false") && contains(buf, "\"changedBlocks\":1"));
+  CHECK(contains(buf, "\"needsScan\":false") && contains(buf, "\"changedBlocks\":\"1\""));
   asr_buffer_dispose(buf);
   buf = NULL;
   opts.mode = ASR_REPLICATION_MODE_TRACKED;
   opts.app_consistent = 1;
   CHECK(asr_replication_cycle(&buf, disk, "127.0.0.1", (uint16_t)port, &tls, &opts, tracker,
                               NULL, NULL, 0) == ASR_OK);
-  CHECK(contains(buf, "\"modeUsed\":\"tracked\"") && contains(buf, "\"bytesRead\":65536"));
+  CHECK(contains(buf, "\"modeUsed\":\"tracked\"") && contains(buf, "\"bytesRead\":\"65536\""));
   asr_buffer_dispose(buf);
   buf = NULL;
   CHECK(asr_tracker_close(tracker) == ASR_OK);
@@ -153,7 +153,7 @@ int main(int argc, char** argv) {
 
   /* Points and restore. */
   CHECK(asr_replica_points(&buf, replica, 0) == ASR_OK);
-  CHECK(contains(buf, "\"id\":1") && contains(buf, "\"id\":2") &&
+  CHECK(contains(buf, "\"id\":\"1\"") && contains(buf, "\"id\":\"2\"") &&
         contains(buf, "\"consistency\":\"app\""));
   asr_buffer_dispose(buf);
   buf = NULL;
