@@ -149,8 +149,9 @@ namespace Asr.Tests
                 Assert.Throws<AsrAlreadyExistsException>(() => AsrReplication.Restore(replica, 1, restored));
                 Run(asrctl, $"disk compare \"{restored}\" \"{disk}\"");
 
+                // The latest point: the fallback scan above committed point 3.
                 string verified = AsrReplication.VerifyReplica(disk, "127.0.0.1", port, tls);
-                Assert.Contains("\"pointId\":\"2\",", verified, StringComparison.Ordinal);
+                Assert.Contains("\"pointId\":\"3\",", verified, StringComparison.Ordinal);
                 Assert.Contains("\"replicaMismatches\":\"0\",", verified, StringComparison.Ordinal);
                 Assert.Contains("\"resyncRequired\":false", verified, StringComparison.Ordinal);
                 Assert.Contains("\"sourceChecked\":false", AsrReplication.VerifyReplica(disk, "127.0.0.1", port, tls, replicaOnly: true), StringComparison.Ordinal);
