@@ -6,8 +6,9 @@
 //                         qemu-img and Hyper-V read (VHD when asked)
 //   replica.state         what is committed: identity, current point, the
 //                         kept points and their delta files, and the phase;
-//                         replaced atomically (write temp, fsync, rename,
-//                         fsync dir), checksummed
+//                         the ReplicaState message's JSON and its CRC-32C
+//                         (replica_state.h), replaced atomically (write
+//                         temp, fsync, rename, fsync dir)
 //   journal/cycle-N.blog  a received cycle's redo journal (sealed, fsynced)
 //   points/point-P-G.blog the reverse delta of older point P: P's contents
 //                         of the blocks where the next newer kept point
@@ -67,6 +68,13 @@
 //   ASR_RETURN_IF_ERROR(cycle->AddBlock(header, payload));
 //   ASR_ASSIGN_OR_RETURN(uint64_t point, cycle->Commit(end));
 //   ASR_RETURN_IF_ERROR(RestorePoint("/replicas/vm1-disk0", point, "/tmp/r.vhdx", {}));
+//
+// Files, one concept each: replica_store.cc (the store: open, recovery,
+// commit, apply, pruning), cycle_writer.cc (a cycle being received),
+// direct_writer.h (a first cycle's writes on their own thread),
+// aligned_bytes.h (its buffers), replica_state.h (replica.state, the
+// ReplicaState message), replica_restore.cc (listing, restore, JSON),
+// replica_internal.h (block helpers they share).
 #ifndef ASR_REPLICATION_REPLICA_STORE_H_
 #define ASR_REPLICATION_REPLICA_STORE_H_
 
@@ -86,6 +94,7 @@
 #include "asr/model/replication.pb.h"
 #include "asr/replication/block_codec.h"
 #include "asr/replication/block_log.h"
+#include "asr/replication/direct_writer.h"
 #include "asr/replication/disk_digest.h"
 #include "asr/replication/protocol.h"
 
@@ -126,40 +135,9 @@ struct ReplicaInfo {
   std::string replica_path;
 };
 
-// Growable bytes at a 4 KiB-aligned address, as direct (O_DIRECT) writes
-// need. Thread safety: none.
-class AlignedBytes {
- public:
-  AlignedBytes() = default;
-  ~AlignedBytes();
-  AlignedBytes(const AlignedBytes&) = delete;
-  AlignedBytes& operator=(const AlignedBytes&) = delete;
-
-  // Room for `n` bytes in all, keeping the first size() bytes.
-  uint8_t* Reserve(size_t n);
-  void Append(const uint8_t* p, size_t n);
-  void Clear() { size_ = 0; }
-  uint8_t* data() const { return data_; }
-  size_t size() const { return size_; }
-  bool empty() const { return size_ == 0; }
-
- private:
-  uint8_t* data_ = nullptr;
-  size_t size_ = 0, capacity_ = 0;
-};
-
-// A write of a first cycle: `length` bytes at `pos` of a decoded buffer, to
-// virtual `offset` of the new replica.
-struct DirectRun {
-  uint64_t offset = 0;
-  size_t pos = 0;
-  size_t length = 0;
-};
-
 class ReplicaStore;
-class DirectWriter;  // replica_store.cc: a first cycle's writes, on their own thread
 
-// One cycle being received. Thread safety: one thread.
+// One cycle being received (cycle_writer.cc). Thread safety: one thread.
 class CycleWriter {
  public:
   ~CycleWriter();  // an uncommitted cycle is discarded; a durable one is applied
@@ -279,7 +257,6 @@ class ReplicaStore {
 
  private:
   friend class CycleWriter;
-  friend class DirectWriter;
   ReplicaStore(std::string dir, ReplicaOptions options);
   absl::Status Recover();
   // Seals' aftermath: undo capture and the commit point (state applying).
