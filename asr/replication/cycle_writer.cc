@@ -1,8 +1,4 @@
-// CycleWriter (declared in replica_store.h): one cycle being received,
-// verified and journaled (a first cycle: written straight into the new
-// replica through DirectWriter) up to its commit; see the diagram in
-// replica_store.h.
-#include "asr/replication/replica_store.h"
+#include "asr/replication/cycle_writer.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -20,6 +16,7 @@
 #include "asr/replication/direct_writer.h"
 #include "asr/replication/replica_internal.h"
 #include "asr/replication/replica_state.h"
+#include "asr/replication/replica_store.h"
 
 namespace asr::replication {
 namespace {
