@@ -16,7 +16,10 @@
  *    proto3 JSON mapping of the model (the .proto files in asr/model).
  *  - Calls that may grow take a uint32_t `flags`; pass 0.
  *  - Option structs start with uint32_t struct_size and are initialized with
- *    their ..._INIT macro; fields are only ever appended.
+ *    their ..._INIT macro (or, from bindings, their ..._init function);
+ *    fields are only ever appended. A caller built against an older, smaller
+ *    version keeps working: the fields it lacks read as zero; a struct_size
+ *    below the struct's first version is ASR_INVALID_ARGUMENT.
  *
  * Example:
  *
@@ -496,7 +499,8 @@ ASR_API int asr_tracker_record_write(asr_tracker_t* tracker, uint64_t offset, ui
                                      uint32_t flags);
 
 /* asr_tracker_status: *out receives {"needsScan": bool, "reason": "...",
- * "changedBlocks": N, "blockSize": N}. */
+ * "changedBlocks": "N" (a string, as 64-bit integers are in the proto3 JSON
+ * mapping), "blockSize": N}. */
 ASR_API int asr_tracker_status(asr_buffer_t** out, asr_tracker_t* tracker, uint32_t flags);
 
 /* asr_tracker_close: persists the map, marks it cleanly closed and releases
@@ -511,7 +515,8 @@ ASR_API int asr_tracker_close(asr_tracker_t* tracker);
 #define ASR_REPLICATION_MODE_DIFFERENCING 4 /* a differencing child's own blocks */
 
 /* This host's certificate, key and the vault CA (PEM files, e.g. from
- * `asrctl pki init`) for mutual TLS 1.3. */
+ * `asrctl pki init`) for mutual TLS 1.3.
+ * Versions: 1 (struct_size 4 * pointer size: through ca_path). */
 typedef struct asr_tls_files {
   uint32_t struct_size; /* sizeof(asr_tls_files_t) */
   const char* cert_path;
@@ -519,18 +524,15 @@ typedef struct asr_tls_files {
   const char* ca_path;
 } asr_tls_files_t;
 
+#define ASR_TLS_FILES_VERSION 1
 #define ASR_TLS_FILES_INIT {sizeof(asr_tls_files_t), NULL, NULL, NULL}
 
-typedef struct asr_replication_options {
-  uint32_t struct_size;      /* sizeof(asr_replication_options_t) */
-  uint32_t mode;             /* ASR_REPLICATION_MODE_* */
-  int32_t compression_level; /* 0: off (raw blocks); 1..19: zstd level */
-  uint32_t block_size;       /* initial replication only; 0: 64 KiB */
-  uint32_t app_consistent;   /* 1: the source snapshot was app-consistent */
-} asr_replication_options_t;
-
-#define ASR_REPLICATION_OPTIONS_INIT \
-  {sizeof(asr_replication_options_t), ASR_REPLICATION_MODE_SCAN, 1, 0, 0}
+/* asr_tls_files_init: for bindings that cannot use ASR_TLS_FILES_INIT:
+ * fills *files with the defaults of struct version `version` (1 ..
+ * ASR_TLS_FILES_VERSION) and sets struct_size to that version's size;
+ * *files must be at least that large.
+ * Errors: ASR_INVALID_ARGUMENT (NULL files, unknown version). */
+ASR_API int asr_tls_files_init(asr_tls_files_t* files, uint32_t version);
 
 typedef struct asr_replication_progress {
   uint32_t struct_size;
@@ -541,36 +543,88 @@ typedef struct asr_replication_progress {
   uint64_t blocks_sent;
 } asr_replication_progress_t;
 
-/* Progress callback: called on the thread that called
- * asr_replication_cycle, after each chunk (about 1 MiB read) is sent;
- * `progress` is valid only during the call. It must not call back into the
- * same cycle. */
+/* Progress callback: called on the thread that runs the cycle, after each
+ * chunk (about 1 MiB read) is sent; `progress` is valid only during the
+ * call. It must not call back into the same cycle. */
 typedef void (*asr_replication_progress_fn)(const asr_replication_progress_t* progress,
                                             void* payload);
 
-/* Flag for asr_replication_cycle: in tracked mode, refuse the cycle
- * (ASR_FAILED_PRECONDITION, the message saying why) instead of scanning
- * when the change map cannot prove it saw every write. */
+/* Flag for asr_replication_options_t.flags (and asr_replication_cycle's
+ * `flags`): in tracked mode, refuse the cycle (ASR_FAILED_PRECONDITION, the
+ * message saying why) instead of scanning when the change map cannot prove
+ * it saw every write. */
 #define ASR_REPLICATION_TRACKED_ONLY 0x1u
 
-/* asr_replication_cycle: connects to the recovery host's receiver at
+/* Options of one replication cycle.
+ * Versions: 1 (20 bytes: through app_consistent), 2 (adds tracker,
+ * progress, payload, flags). A caller built against version 1 keeps
+ * working: the fields it does not have read as zero (NULL). */
+typedef struct asr_replication_options {
+  uint32_t struct_size;      /* sizeof(asr_replication_options_t) */
+  uint32_t mode;             /* ASR_REPLICATION_MODE_* */
+  int32_t compression_level; /* 0: off (raw blocks); 1..19: zstd level */
+  uint32_t block_size;       /* initial replication only; 0: 64 KiB */
+  uint32_t app_consistent;   /* 1: the source snapshot was app-consistent */
+  /* Version 2. */
+  asr_tracker_t* tracker; /* the host's open tracker for tracked cycles, or
+                             NULL: the disk's tracker file is opened for the
+                             cycle */
+  asr_replication_progress_fn progress; /* NULL: none */
+  void* payload;                        /* passed to `progress` */
+  uint32_t flags;                       /* 0 or ASR_REPLICATION_TRACKED_ONLY */
+  uint32_t reserved;                    /* 0 */
+} asr_replication_options_t;
+
+#define ASR_REPLICATION_OPTIONS_VERSION 2
+#define ASR_REPLICATION_OPTIONS_INIT \
+  {sizeof(asr_replication_options_t), ASR_REPLICATION_MODE_SCAN, 1, 0, 0, NULL, NULL, NULL, 0, 0}
+
+/* asr_replication_options_init: for bindings that cannot use
+ * ASR_REPLICATION_OPTIONS_INIT: fills *options with the defaults of struct
+ * version `version` (1 .. ASR_REPLICATION_OPTIONS_VERSION; the mode is
+ * scan, the compression level 1) and sets struct_size to that version's
+ * size; *options must be at least that large.
+ * Errors: ASR_INVALID_ARGUMENT (NULL options, unknown version). */
+ASR_API int asr_replication_options_init(asr_replication_options_t* options, uint32_t version);
+
+/* asr_replication_run: connects to the recovery host's receiver at
  * host:port (port 0: 8084) over mutual TLS and runs one cycle of
- * `disk_path`; returns after the receiver has durably committed the new
- * recovery point. `tracker` (may be NULL) is the host's open tracker for
- * tracked cycles (NULL: the disk's tracker file is opened for the cycle).
- * *out receives {"pointId", "cycle", "mode", "modeUsed", "fallbackReason",
- * "bytesRead", "bytesChanged", "bytesSent", "compressionRatio", "seconds",
- * ...}. A tracked cycle whose change map cannot prove it saw every write
+ * `disk_path` as `options` say (mode, tracker, progress callback, flags);
+ * returns after the receiver has durably committed the new recovery point.
+ * *out receives a CycleStats (asr/model/replication.proto) in the proto3
+ * JSON mapping: {"disk", "replicationId", "mode", "modeUsed",
+ * "fallbackReason", "cycle", "baseCycle", "pointId", "bytesRead",
+ * "bytesChanged", "blocksSent", "zeroRanges", "bytesSent",
+ * "compressionRatio", "seconds"}; 64-bit counts are strings ("pointId":
+ * "2"). A tracked cycle whose change map cannot prove it saw every write
  * (missing, corrupt or not closed cleanly; the disk written, replaced,
  * resized or restored by anything that did not report to the tracker)
  * scans instead: "modeUsed" is then "scan" and "fallbackReason" says why
- * (empty otherwise). `flags`: 0 or ASR_REPLICATION_TRACKED_ONLY.
- * Errors: ASR_UNAUTHENTICATED (certificate refused either way),
- * ASR_UNAVAILABLE (cannot connect, connection lost: retry),
- * ASR_FAILED_PRECONDITION (no replication state / the replica is at another
- * point: run an initial replication; with ASR_REPLICATION_TRACKED_ONLY, a
- * change map that cannot be trusted), ASR_DATA_LOSS (corruption detected;
- * nothing was applied). */
+ * (empty otherwise), unless options->flags has ASR_REPLICATION_TRACKED_ONLY.
+ *
+ *   asr_tls_files_t tls = ASR_TLS_FILES_INIT;
+ *   asr_replication_options_t opts = ASR_REPLICATION_OPTIONS_INIT;
+ *   tls.cert_path = "host.pem"; tls.key_path = "host.key"; tls.ca_path = "ca.pem";
+ *   opts.mode = ASR_REPLICATION_MODE_TRACKED;
+ *   opts.tracker = tracker;
+ *   asr_buffer_t* stats = NULL;
+ *   int rc = asr_replication_run(&stats, "vm1.vhdx", "dr-host", 0, &tls, &opts);
+ *
+ * Errors: ASR_INVALID_ARGUMENT (NULL argument, a struct_size below the
+ * struct's first version, unknown flags or mode), ASR_UNAUTHENTICATED
+ * (certificate refused either way), ASR_UNAVAILABLE (cannot connect,
+ * connection lost: retry), ASR_FAILED_PRECONDITION (no replication state /
+ * the replica is at another point: run an initial replication; with
+ * ASR_REPLICATION_TRACKED_ONLY, a change map that cannot be trusted),
+ * ASR_DATA_LOSS (corruption detected; nothing was applied). */
+ASR_API int asr_replication_run(asr_buffer_t** out, const char* disk_path, const char* host,
+                                uint16_t port, const asr_tls_files_t* tls,
+                                const asr_replication_options_t* options);
+
+/* asr_replication_cycle: the older form of asr_replication_run, kept for
+ * callers built against it: `tracker`, `progress`, `payload` and `flags`
+ * are given as parameters and override the same fields of `options` (whose
+ * version 1 is enough). New code calls asr_replication_run. */
 ASR_API int asr_replication_cycle(asr_buffer_t** out, const char* disk_path, const char* host,
                                   uint16_t port, const asr_tls_files_t* tls,
                                   const asr_replication_options_t* options,

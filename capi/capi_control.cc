@@ -156,14 +156,14 @@ int asr_engine_set_host_callbacks(asr_engine_t* engine, const asr_host_callbacks
                                   uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_RETURN_IF_ERROR(asr::capi::CheckFlags(flags, 0));
-    if (callbacks != nullptr &&
-        callbacks->struct_size < offsetof(asr_host_callbacks_t, get_inventory)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("asr_host_callbacks_t.struct_size is ", callbacks->struct_size,
-                       "; initialize the table with ASR_HOST_CALLBACKS_INIT"));
+    asr_host_callbacks_t table;
+    if (callbacks != nullptr) {
+      ASR_RETURN_IF_ERROR(asr::capi::ReadVersionedStruct(
+          callbacks, ASR_CAPI_STRUCT_END(asr_host_callbacks_t, payload), "asr_host_callbacks_t",
+          &table));
     }
     ASR_ASSIGN_OR_RETURN(asr::capi::ControlState * s, asr::capi::StateOf(engine));
-    s->host.Set(callbacks);
+    s->host.Set(callbacks != nullptr ? &table : nullptr);
     return absl::OkStatus();
   });
 }

@@ -11,6 +11,9 @@
 #ifndef ASR_CAPI_CAPI_INTERNAL_H_
 #define ASR_CAPI_CAPI_INTERNAL_H_
 
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <new>
@@ -71,6 +74,39 @@ absl::StatusOr<asr::engine::Engine*> EngineOf(asr_engine_t* handle);
 
 // Stores `bytes` in a new buffer at *out (which must not be NULL).
 void ReturnBuffer(asr_buffer_t** out, std::string bytes);
+
+// The size of a versioned struct's first version: the end of its last
+// field `last_v1_field`, e.g.
+//   constexpr size_t kV1 = ASR_CAPI_STRUCT_END(asr_tls_files_t, ca_path);
+#define ASR_CAPI_STRUCT_END(type, last_v1_field) \
+  (offsetof(type, last_v1_field) + sizeof(static_cast<type*>(nullptr)->last_v1_field))
+
+// Reads a caller's versioned struct (uint32_t struct_size first) into *out,
+// the one way every versioned struct of the C API is read: copies
+// min(caller's struct_size, sizeof(T)) bytes, zero-fills the rest (so the
+// fields an older caller does not have read as zero) and leaves
+// out->struct_size at the caller's value. InvalidArgument naming `name`
+// when `in` is NULL or its struct_size is below `first_version_size`.
+//
+//   asr_tls_files_t tls;
+//   ASR_RETURN_IF_ERROR(ReadVersionedStruct(in, kTlsFilesV1, "asr_tls_files_t", &tls));
+template <typename T>
+absl::Status ReadVersionedStruct(const T* in, size_t first_version_size, const char* name,
+                                 T* out) {
+  static_assert(offsetof(T, struct_size) == 0, "struct_size must be the first field");
+  if (in == nullptr) return absl::InvalidArgumentError(absl::StrCat(name, " is NULL"));
+  uint32_t size = 0;
+  memcpy(&size, in, sizeof size);
+  if (size < first_version_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        name, ".struct_size is ", size, ", below its first version's ", first_version_size,
+        "; initialize it with its _INIT macro or _init function"));
+  }
+  memset(static_cast<void*>(out), 0, sizeof(T));
+  memcpy(static_cast<void*>(out), static_cast<const void*>(in),
+         std::min<size_t>(size, sizeof(T)));
+  return absl::OkStatus();
+}
 
 }  // namespace asr::capi
 

@@ -2,12 +2,15 @@
 // change tracker, one replication cycle over mutual TLS with a progress
 // callback, verification of a replica against the source, and a replica's
 // recovery points (list, restore).
+#include <cstring>
 #include <memory>
 #include <string>
 
 #include "asr.h"
 #include "asr/common/status_macros.h"
 #include "asr/disk/virtual_disk.h"
+#include "asr/model/json.h"
+#include "asr/model/replication.pb.h"
 #include "asr/net/tls.h"
 #include "asr/replication/change_tracker.h"
 #include "asr/replication/manifest.h"
@@ -23,6 +26,11 @@ struct asr_tracker {
 namespace asr::capi {
 namespace {
 
+// The first versions' sizes (see asr.h).
+constexpr size_t kTlsFilesV1Size = ASR_CAPI_STRUCT_END(asr_tls_files_t, ca_path);
+constexpr size_t kReplicationOptionsV1Size =
+    ASR_CAPI_STRUCT_END(asr_replication_options_t, app_consistent);
+
 absl::StatusOr<replication::ChangeTracker*> TrackerOf(asr_tracker_t* t) {
   if (t == nullptr || !t->tracker) return absl::InvalidArgumentError("tracker is NULL");
   return t->tracker.get();
@@ -36,6 +44,57 @@ absl::StatusOr<replication::CycleMode> ModeOf(uint32_t mode) {
     case ASR_REPLICATION_MODE_DIFFERENCING: return replication::CycleMode::kDifferencing;
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown replication mode ", mode));
+}
+
+absl::StatusOr<net::TlsConfig> TlsConfigOf(const asr_tls_files_t* in) {
+  asr_tls_files_t tls;
+  ASR_RETURN_IF_ERROR(ReadVersionedStruct(in, kTlsFilesV1Size, "asr_tls_files_t", &tls));
+  net::TlsConfig cfg;
+  cfg.cert_path = tls.cert_path ? tls.cert_path : "";
+  cfg.key_path = tls.key_path ? tls.key_path : "";
+  cfg.ca_path = tls.ca_path ? tls.ca_path : "";
+  return cfg;
+}
+
+// One cycle as `o` (already read with ReadVersionedStruct) says.
+absl::Status RunCycle(asr_buffer_t** out, const char* disk_path, const char* host, uint16_t port,
+                      const asr_tls_files_t* tls, const asr_replication_options_t& o) {
+  ASR_RETURN_IF_ERROR(CheckNotNull(disk_path, "disk_path"));
+  ASR_RETURN_IF_ERROR(CheckNotNull(host, "host"));
+  ASR_RETURN_IF_ERROR(CheckNotNull(tls, "tls"));
+  ASR_RETURN_IF_ERROR(CheckFlags(o.flags, ASR_REPLICATION_TRACKED_ONLY));
+  ASR_ASSIGN_OR_RETURN(replication::CycleMode mode, ModeOf(o.mode));
+  ASR_ASSIGN_OR_RETURN(net::TlsConfig cfg, TlsConfigOf(tls));
+  replication::SendOptions so;
+  so.compression_level = o.compression_level;
+  if (o.block_size != 0) so.block_size = o.block_size;
+  so.app_consistent = o.app_consistent != 0;
+  so.tracked_only = (o.flags & ASR_REPLICATION_TRACKED_ONLY) != 0;
+  if (so.tracked_only && mode != replication::CycleMode::kTracked) {
+    return absl::InvalidArgumentError(
+        "ASR_REPLICATION_TRACKED_ONLY goes with ASR_REPLICATION_MODE_TRACKED");
+  }
+  so.source_name = "capi";
+  if (o.tracker != nullptr) {
+    ASR_ASSIGN_OR_RETURN(so.tracker, TrackerOf(o.tracker));
+  }
+  if (o.progress != nullptr) {
+    so.progress = [&o](const replication::CycleProgress& p) {
+      asr_replication_progress_t c = {sizeof(asr_replication_progress_t), 0,
+                                      p.planned_read_bytes, p.bytes_read, p.bytes_sent,
+                                      p.blocks_sent};
+      o.progress(&c, o.payload);
+    };
+  }
+  ASR_ASSIGN_OR_RETURN(auto stream,
+                       net::TlsConnect(host, port == 0 ? net::kCertificateAuthPort : port, cfg,
+                                       absl::Seconds(30)));
+  absl::StatusOr<replication::CycleStats> st =
+      replication::ReplicateDisk(disk_path, mode, *stream, so);
+  (void)stream->Close();
+  ASR_RETURN_IF_ERROR(st.status());
+  ReturnBuffer(out, replication::CycleStatsToJson(*st, disk_path));
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -83,16 +142,12 @@ ASR_API int asr_tracker_status(asr_buffer_t** out, asr_tracker_t* tracker, uint3
     *out = nullptr;
     ASR_RETURN_IF_ERROR(CheckFlags(flags, 0));
     ASR_ASSIGN_OR_RETURN(auto* t, asr::capi::TrackerOf(tracker));
-    std::string reason = t->needs_scan_reason();
-    std::string escaped;
-    for (char c : reason) {
-      if (c == '"' || c == '\\') escaped += '\\';
-      if (static_cast<unsigned char>(c) >= 0x20) escaped += c;
-    }
-    asr::capi::ReturnBuffer(
-        out, absl::StrCat("{\"needsScan\":", t->needs_scan() ? "true" : "false",
-                          ",\"reason\":\"", escaped, "\",\"changedBlocks\":", t->marked_blocks(),
-                          ",\"blockSize\":", t->block_size(), "}"));
+    asr::model::TrackerStatus status;
+    status.set_needs_scan(t->needs_scan());
+    status.set_reason(t->needs_scan_reason());
+    status.set_changed_blocks(t->marked_blocks());
+    status.set_block_size(t->block_size());
+    asr::capi::ReturnBuffer(out, asr::model::ToJson(status));
     return absl::OkStatus();
   });
 }
@@ -106,6 +161,51 @@ ASR_API int asr_tracker_close(asr_tracker_t* tracker) {
   return rc;
 }
 
+ASR_API int asr_tls_files_init(asr_tls_files_t* files, uint32_t version) {
+  return Guard([&]() -> absl::Status {
+    ASR_RETURN_IF_ERROR(CheckNotNull(files, "files"));
+    if (version != 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "asr_tls_files_t has versions 1 to ", ASR_TLS_FILES_VERSION, ", not ", version));
+    }
+    memset(static_cast<void*>(files), 0, asr::capi::kTlsFilesV1Size);
+    files->struct_size = static_cast<uint32_t>(asr::capi::kTlsFilesV1Size);
+    return absl::OkStatus();
+  });
+}
+
+ASR_API int asr_replication_options_init(asr_replication_options_t* options, uint32_t version) {
+  return Guard([&]() -> absl::Status {
+    ASR_RETURN_IF_ERROR(CheckNotNull(options, "options"));
+    size_t size = 0;
+    switch (version) {
+      case 1: size = asr::capi::kReplicationOptionsV1Size; break;
+      case 2: size = sizeof(asr_replication_options_t); break;
+      default:
+        return absl::InvalidArgumentError(
+            absl::StrCat("asr_replication_options_t has versions 1 to ",
+                         ASR_REPLICATION_OPTIONS_VERSION, ", not ", version));
+    }
+    const asr_replication_options_t defaults = ASR_REPLICATION_OPTIONS_INIT;
+    memcpy(static_cast<void*>(options), &defaults, size);
+    options->struct_size = static_cast<uint32_t>(size);
+    return absl::OkStatus();
+  });
+}
+
+ASR_API int asr_replication_run(asr_buffer_t** out, const char* disk_path, const char* host,
+                                uint16_t port, const asr_tls_files_t* tls,
+                                const asr_replication_options_t* options) {
+  return Guard([&]() -> absl::Status {
+    ASR_RETURN_IF_ERROR(CheckNotNull(out, "out"));
+    *out = nullptr;
+    asr_replication_options_t o;
+    ASR_RETURN_IF_ERROR(asr::capi::ReadVersionedStruct(
+        options, asr::capi::kReplicationOptionsV1Size, "asr_replication_options_t", &o));
+    return asr::capi::RunCycle(out, disk_path, host, port, tls, o);
+  });
+}
+
 ASR_API int asr_replication_cycle(asr_buffer_t** out, const char* disk_path, const char* host,
                                   uint16_t port, const asr_tls_files_t* tls,
                                   const asr_replication_options_t* options,
@@ -115,52 +215,14 @@ ASR_API int asr_replication_cycle(asr_buffer_t** out, const char* disk_path, con
   return Guard([&]() -> absl::Status {
     ASR_RETURN_IF_ERROR(CheckNotNull(out, "out"));
     *out = nullptr;
-    ASR_RETURN_IF_ERROR(CheckNotNull(disk_path, "disk_path"));
-    ASR_RETURN_IF_ERROR(CheckNotNull(host, "host"));
-    ASR_RETURN_IF_ERROR(CheckNotNull(tls, "tls"));
-    ASR_RETURN_IF_ERROR(CheckNotNull(options, "options"));
-    ASR_RETURN_IF_ERROR(CheckFlags(flags, ASR_REPLICATION_TRACKED_ONLY));
-    if (tls->struct_size < sizeof(asr_tls_files_t) ||
-        options->struct_size < sizeof(asr_replication_options_t)) {
-      return absl::InvalidArgumentError(
-          "struct_size of asr_tls_files_t / asr_replication_options_t is too small; initialize "
-          "them with ASR_TLS_FILES_INIT / ASR_REPLICATION_OPTIONS_INIT");
-    }
-    ASR_ASSIGN_OR_RETURN(asr::replication::CycleMode mode, asr::capi::ModeOf(options->mode));
-    asr::net::TlsConfig cfg;
-    cfg.cert_path = tls->cert_path ? tls->cert_path : "";
-    cfg.key_path = tls->key_path ? tls->key_path : "";
-    cfg.ca_path = tls->ca_path ? tls->ca_path : "";
-    asr::replication::SendOptions so;
-    so.compression_level = options->compression_level;
-    if (options->block_size != 0) so.block_size = options->block_size;
-    so.app_consistent = options->app_consistent != 0;
-    so.tracked_only = (flags & ASR_REPLICATION_TRACKED_ONLY) != 0;
-    if (so.tracked_only && mode != asr::replication::CycleMode::kTracked) {
-      return absl::InvalidArgumentError(
-          "ASR_REPLICATION_TRACKED_ONLY goes with ASR_REPLICATION_MODE_TRACKED");
-    }
-    so.source_name = "capi";
-    if (tracker != nullptr) {
-      ASR_ASSIGN_OR_RETURN(so.tracker, asr::capi::TrackerOf(tracker));
-    }
-    if (progress != nullptr) {
-      so.progress = [&](const asr::replication::CycleProgress& p) {
-        asr_replication_progress_t c = {sizeof(asr_replication_progress_t), 0,
-                                        p.planned_read_bytes, p.bytes_read, p.bytes_sent,
-                                        p.blocks_sent};
-        progress(&c, payload);
-      };
-    }
-    ASR_ASSIGN_OR_RETURN(auto stream,
-                         asr::net::TlsConnect(host, port == 0 ? asr::net::kCertificateAuthPort : port,
-                                              cfg, absl::Seconds(30)));
-    absl::StatusOr<asr::replication::CycleStats> st =
-        asr::replication::ReplicateDisk(disk_path, mode, *stream, so);
-    (void)stream->Close();
-    ASR_RETURN_IF_ERROR(st.status());
-    asr::capi::ReturnBuffer(out, asr::replication::CycleStatsToJson(*st, disk_path));
-    return absl::OkStatus();
+    asr_replication_options_t o;
+    ASR_RETURN_IF_ERROR(asr::capi::ReadVersionedStruct(
+        options, asr::capi::kReplicationOptionsV1Size, "asr_replication_options_t", &o));
+    o.tracker = tracker;
+    o.progress = progress;
+    o.payload = payload;
+    o.flags = flags;
+    return asr::capi::RunCycle(out, disk_path, host, port, tls, o);
   });
 }
 
@@ -197,14 +259,7 @@ ASR_API int asr_replica_verify(asr_buffer_t** out, const char* disk_path, const 
     ASR_RETURN_IF_ERROR(CheckNotNull(host, "host"));
     ASR_RETURN_IF_ERROR(CheckNotNull(tls, "tls"));
     ASR_RETURN_IF_ERROR(CheckFlags(flags, ASR_VERIFY_REPLICA_ONLY));
-    if (tls->struct_size < sizeof(asr_tls_files_t)) {
-      return absl::InvalidArgumentError(
-          "struct_size of asr_tls_files_t is too small; initialize it with ASR_TLS_FILES_INIT");
-    }
-    asr::net::TlsConfig cfg;
-    cfg.cert_path = tls->cert_path ? tls->cert_path : "";
-    cfg.key_path = tls->key_path ? tls->key_path : "";
-    cfg.ca_path = tls->ca_path ? tls->ca_path : "";
+    ASR_ASSIGN_OR_RETURN(asr::net::TlsConfig cfg, asr::capi::TlsConfigOf(tls));
     asr::replication::VerifyOptions vo;
     vo.check_source = (flags & ASR_VERIFY_REPLICA_ONLY) == 0;
     vo.source_name = "capi";

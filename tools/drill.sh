@@ -88,7 +88,7 @@ cycle() {  # cycle MODE [--app-consistent]
   local out
   out=$("$asrctl" replicate --to "$to" --pki pki --disk VM1.vhdx --mode "$@" --json)
   echo "$out" >>cycles.jsonl
-  echo "$out" | json '"  point %d (%s): read %.1f MiB, changed %.1f MiB, sent %.2f MiB, ratio %.2f, %.3f s" % (d["pointId"], d["modeUsed"], d["bytesRead"]/2**20, d["bytesChanged"]/2**20, d["bytesSent"]/2**20, d["compressionRatio"], d["seconds"])'
+  echo "$out" | json '"  point %d (%s): read %.1f MiB, changed %.1f MiB, sent %.2f MiB, ratio %.2f, %.3f s" % (int(d["pointId"]), d["modeUsed"], int(d["bytesRead"])/2**20, int(d["bytesChanged"])/2**20, int(d["bytesSent"])/2**20, d["compressionRatio"], d["seconds"])'
   cp VM1.vhdx "source-at-point-$(echo "$out" | json 'd["pointId"]').vhdx"
 }
 
@@ -126,6 +126,9 @@ step "Summary"
 python3 - <<'PY'
 import json
 rows = [json.loads(l) for l in open("cycles.jsonl")]
+for d in rows:  # 64-bit counts are strings in the proto3 JSON mapping
+    for k in ("pointId", "bytesChanged", "bytesSent"):
+        d[k] = int(d[k])
 print(f"{'point':>5} {'mode':<9} {'changed MiB':>11} {'sent MiB':>9} {'ratio':>6} {'seconds':>8}")
 for d in rows:
     print(f"{d['pointId']:>5} {d['modeUsed']:<9} {d['bytesChanged']/2**20:>11.2f} "

@@ -30,13 +30,16 @@ class FileLock {
   absl::Status TryLock(const std::string& path);
   // The same, waiting until the lock is free.
   absl::Status Lock(const std::string& path);
+  // A shared lock, waiting while an exclusive holder has it: many shared
+  // holders (readers) at once, none while an exclusive one holds it.
+  absl::Status LockShared(const std::string& path);
   bool held() const { return fd_ >= 0; }
   void Release();
   // Hands the descriptor (and so the lock) to the caller.
   int Take();
 
  private:
-  absl::Status Acquire(const std::string& path, bool wait);
+  absl::Status Acquire(const std::string& path, bool wait, bool shared);
   int fd_ = -1;
 };
 

@@ -6,8 +6,9 @@
 //                         qemu-img and Hyper-V read (VHD when asked)
 //   replica.state         what is committed: identity, current point, the
 //                         kept points and their delta files, and the phase;
-//                         replaced atomically (write temp, fsync, rename,
-//                         fsync dir), checksummed
+//                         the ReplicaState message's JSON and its CRC-32C
+//                         (replica_state.h), replaced atomically (write
+//                         temp, fsync, rename, fsync dir)
 //   journal/cycle-N.blog  a received cycle's redo journal (sealed, fsynced)
 //   points/point-P-G.blog the reverse delta of older point P: P's contents
 //                         of the blocks where the next newer kept point
@@ -67,6 +68,13 @@
 //   ASR_RETURN_IF_ERROR(cycle->AddBlock(header, payload));
 //   ASR_ASSIGN_OR_RETURN(uint64_t point, cycle->Commit(end));
 //   ASR_RETURN_IF_ERROR(RestorePoint("/replicas/vm1-disk0", point, "/tmp/r.vhdx", {}));
+//
+// Files, one concept each: replica_store.cc (the store: open, recovery,
+// commit, apply, pruning), cycle_writer.h (a cycle being received),
+// direct_writer.h (a first cycle's writes on their own thread),
+// aligned_bytes.h (its buffers), replica_state.h (replica.state, the
+// ReplicaState message), replica_restore.cc (listing, restore, JSON),
+// replica_internal.h (block helpers they share).
 #ifndef ASR_REPLICATION_REPLICA_STORE_H_
 #define ASR_REPLICATION_REPLICA_STORE_H_
 
@@ -83,8 +91,9 @@
 #include "absl/time/time.h"
 #include "asr/common/clock.h"
 #include "asr/disk/virtual_disk.h"
+#include "asr/model/replication.pb.h"
 #include "asr/replication/block_codec.h"
-#include "asr/replication/block_log.h"
+#include "asr/replication/cycle_writer.h"
 #include "asr/replication/disk_digest.h"
 #include "asr/replication/protocol.h"
 
@@ -123,114 +132,6 @@ struct ReplicaInfo {
   uint32_t block_size = 0;
   uint64_t current_cycle = 0;
   std::string replica_path;
-};
-
-// Growable bytes at a 4 KiB-aligned address, as direct (O_DIRECT) writes
-// need. Thread safety: none.
-class AlignedBytes {
- public:
-  AlignedBytes() = default;
-  ~AlignedBytes();
-  AlignedBytes(const AlignedBytes&) = delete;
-  AlignedBytes& operator=(const AlignedBytes&) = delete;
-
-  // Room for `n` bytes in all, keeping the first size() bytes.
-  uint8_t* Reserve(size_t n);
-  void Append(const uint8_t* p, size_t n);
-  void Clear() { size_ = 0; }
-  uint8_t* data() const { return data_; }
-  size_t size() const { return size_; }
-  bool empty() const { return size_ == 0; }
-
- private:
-  uint8_t* data_ = nullptr;
-  size_t size_ = 0, capacity_ = 0;
-};
-
-// A write of a first cycle: `length` bytes at `pos` of a decoded buffer, to
-// virtual `offset` of the new replica.
-struct DirectRun {
-  uint64_t offset = 0;
-  size_t pos = 0;
-  size_t length = 0;
-};
-
-class ReplicaStore;
-class DirectWriter;  // replica_store.cc: a first cycle's writes, on their own thread
-
-// One cycle being received. Thread safety: one thread.
-class CycleWriter {
- public:
-  ~CycleWriter();  // an uncommitted cycle is discarded; a durable one is applied
-  // Verifies and records one BLOCK frame's payload (header + data).
-  absl::Status AddBlock(const std::string& frame_payload);
-  // Verifies and records one BLOCK_GROUP frame's payload.
-  absl::Status AddBlockGroup(const std::string& frame_payload);
-  absl::Status AddZeroRange(const ZeroRange& z);
-
-  // Verifies totals and digest, then seals, applies and commits the point
-  // (see the diagram). Returns the new point's id.
-  absl::StatusOr<uint64_t> Commit(const CycleEnd& end);
-
-  // Commit in two halves, so that the ACK need not wait for the apply:
-  // CommitDurable returns once the point survives a crash (a first cycle:
-  // fully committed; a later one: past the commit point, rolled forward by
-  // recovery); FinishApply then writes the replica and commits the state.
-  absl::StatusOr<uint64_t> CommitDurable(const CycleEnd& end);
-  absl::Status FinishApply();
-
- private:
-  friend class ReplicaStore;
-  // A block or zero range kept in memory for the apply.
-  struct Kept {
-    bool zero = false;
-    uint64_t offset = 0;
-    uint64_t length = 0;
-    size_t pos = 0;  // of the data in kept_data_
-  };
-
-  CycleWriter(ReplicaStore* store, const CycleStart& start);
-  absl::Status CheckRange(uint64_t offset, uint64_t length) const;
-  // Where to decode `n` bytes: kept_data_ while within the budget, else
-  // scratch; a first cycle's buffer from its writer (waits for a free one).
-  absl::StatusOr<uint8_t*> RawBuffer(size_t n);
-  // Digests, counts and keeps one decoded block; a first cycle also writes
-  // it when `write`.
-  absl::Status AcceptBlock(uint64_t offset, const uint8_t* raw, uint32_t length, bool write);
-  absl::Status CheckGroup(const BlockGroupHeader& h) const;
-  // AcceptBlock for each of a decoded group's blocks, then its CRC.
-  absl::Status AcceptGroup(const BlockGroupHeader& h, const uint8_t* raw);
-  // A first cycle: queues the writes of the frame just accepted.
-  absl::Status SubmitDirect();
-  absl::StatusOr<uint64_t> CommitDirect();
-  void DiscardDirect();
-
-  ReplicaStore* store_;
-  CycleStart start_;
-  uint32_t block_size_ = 0;
-  uint64_t virtual_size_ = 0;
-  BlockLogWriter journal_;
-  std::string journal_path_;
-  Sha256Stream digest_;
-  bool by_crc_ = false;  // the cycle digest of version 3+ (protocol.h)
-  uint64_t blocks_ = 0, zero_ranges_ = 0, raw_bytes_ = 0;
-  AlignedBytes scratch_;
-  BlockDecompressor decoder_;
-  // Later cycles: the decoded blocks, while they fit the budget.
-  bool keep_ = true;
-  std::vector<Kept> kept_;
-  std::string kept_data_;
-  // First cycle: the new replica, written directly.
-  bool direct_ = false;
-  std::unique_ptr<disk::VirtualDisk> direct_disk_;
-  std::string direct_tmp_, direct_file_;
-  std::unique_ptr<DirectWriter> writer_;  // writes into direct_disk_
-  AlignedBytes* frame_buf_ = nullptr;     // the writer's buffer of the current frame
-  std::vector<DirectRun> frame_runs_;     // its writes
-  int writeback_fd_ = -1;        // the new replica, to start writeback early
-  int apply_lock_fd_ = -1;       // held from the commit point to the end of the apply
-  bool durable_ = false;         // past the commit point
-  bool done_ = false;
 };
 
 // Thread safety: all public methods are serialized by an internal mutex;
@@ -278,7 +179,6 @@ class ReplicaStore {
 
  private:
   friend class CycleWriter;
-  friend class DirectWriter;
   ReplicaStore(std::string dir, ReplicaOptions options);
   absl::Status Recover();
   // Seals' aftermath: undo capture and the commit point (state applying).
@@ -316,7 +216,12 @@ struct RestoreOptions {
 absl::Status RestorePoint(const std::string& dir, uint64_t point_id, const std::string& out_path,
                           const RestoreOptions& options);
 
-// JSON array of the points: [{"id":..,"time":"..","appConsistent":..,...}]
+// The points as the model's message (asr/model/replication.proto).
+model::ReplicaPointList PointsToProto(const std::vector<RecoveryPoint>& points);
+
+// JSON array of the points, each through asr/model/json.h:
+// [{"id":"1","time":"..","sourceTime":"..","consistency":"app"|"crash",
+//   "latest":bool,"mode":".."}, ...]
 std::string PointsToJson(const std::vector<RecoveryPoint>& points);
 
 }  // namespace asr::replication

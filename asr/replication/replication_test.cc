@@ -20,9 +20,12 @@
 #include "asr/replication/byte_codec.h"
 #include "asr/replication/change_tracker.h"
 #include "asr/replication/digest.h"
+#include "asr/model/json.h"
+#include "asr/model/replication.pb.h"
 #include "asr/replication/manifest.h"
 #include "asr/replication/protocol.h"
 #include "asr/replication/receiver.h"
+#include "asr/replication/replica_state.h"
 #include "asr/replication/replica_store.h"
 #include "asr/replication/replication_test_util.h"
 #include "asr/replication/sender.h"
@@ -819,6 +822,99 @@ TEST(ReplicaStoreTest, SecondReceiverOnTheSameDirectoryIsRefused) {
   ASSERT_TRUE(a.ok());
   auto b = ReplicaStore::Open(dir, {});
   EXPECT_TRUE(absl::IsFailedPrecondition(b.status())) << b.status();
+  EXPECT_NE(b.status().message().find("another receiver is serving this replica directory"),
+            std::string::npos)
+      << b.status();
+}
+
+// The state file's older hand-written text format, as replicas written
+// before the state became a message have it.
+std::string LegacyStateText(const model::ReplicaState& m) {
+  auto dash = [](const std::string& s) { return s.empty() ? std::string("-") : s; };
+  std::string out = "asr-replica-state 1\n";
+  absl::StrAppend(&out, "has_replica ", m.has_replica() ? 1 : 0, "\n");
+  absl::StrAppend(&out, "replication_id ", dash(m.replication_id()), "\n");
+  absl::StrAppend(&out, "source_disk_id ", dash(m.source_disk_id()), "\n");
+  absl::StrAppend(&out, "virtual_size ", m.virtual_size(), "\n");
+  absl::StrAppend(&out, "block_size ", m.block_size(), "\n");
+  absl::StrAppend(&out, "replica_file ", m.replica_file(), "\n");
+  absl::StrAppend(&out, "current_cycle ", m.current_cycle(), "\n");
+  absl::StrAppend(&out, "generation ", m.generation(), "\n");
+  absl::StrAppend(&out, "policy ", m.additional_points(), " ", m.interval_seconds(), " ",
+                  m.retention_seconds(), "\n");
+  for (const model::ReplicaStatePoint& p : m.points()) {
+    absl::StrAppend(&out, "point ", p.id(), " ", p.time_us(), " ", p.source_time_us(), " ",
+                    p.app_consistent() ? 1 : 0, " ", p.mode(), " ", dash(p.delta_file()), "\n");
+  }
+  absl::StrAppend(&out, "crc ", Crc32c(out), "\n");
+  return out;
+}
+
+TEST(ReplicaStateTest, OldFormatStateFileStillOpensAndIsMigratedOnce) {
+  const std::string dir = TempDir("replica-old-state");
+  const std::string src = TempPath("old-state-src.vhdx");
+  CreateSourceDisk(src, kDiskSize);
+  WritePattern(src, 0, 3 << 20, 1);
+  ReplicaOptions ro;
+  ro.additional_points = 2;
+  ro.point_interval = absl::ZeroDuration();
+  std::vector<uint8_t> p1, p2;
+  {
+    auto store = ReplicaStore::Open(dir, ro);
+    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_TRUE(RunCycle(src, CycleMode::kInitial, **store).ok());
+    p1 = ReadDisk(src);
+    WritePattern(src, 5 << 20, 100 << 10, 2);
+    ASSERT_TRUE(RunCycle(src, CycleMode::kScan, **store).ok());
+    p2 = ReadDisk(src);
+  }
+  // Rewrite the state in the older format, as an older receiver left it.
+  const std::string path = JoinPath(dir, kReplicaStateFile);
+  auto text = ReadFileToString(path);
+  ASSERT_TRUE(text.ok()) << text.status();
+  ASSERT_EQ(text->front(), '{') << *text;
+  model::ReplicaState m;
+  ASSERT_TRUE(model::FromJson(text->substr(0, text->rfind("crc ")), &m).ok()) << *text;
+  ASSERT_EQ(m.points_size(), 2);
+  ASSERT_TRUE(WriteFileAtomically(path, LegacyStateText(m)).ok());
+
+  // Readers see it as it was.
+  auto points = ListRecoveryPoints(dir);
+  ASSERT_TRUE(points.ok()) << points.status();
+  ASSERT_EQ(points->size(), 2u);
+  EXPECT_EQ((*points)[0].id, 1u);
+  EXPECT_TRUE((*points)[1].latest);
+  ExpectRestoreEquals(dir, 1, p1, "old-state-p1");
+  auto legacy = ReadFileToString(path);
+  ASSERT_TRUE(legacy.ok());
+  EXPECT_EQ(legacy->rfind("asr-replica-state 1", 0), 0u) << "a reader must not rewrite it";
+
+  // The receiver opens it and rewrites it as the message, once.
+  {
+    auto store = ReplicaStore::Open(dir, ro);
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto migrated = ReadFileToString(path);
+    ASSERT_TRUE(migrated.ok());
+    EXPECT_EQ(migrated->front(), '{') << *migrated;
+    bool was_legacy = true;
+    auto state = ParseReplicaState(path, *migrated, &was_legacy);
+    ASSERT_TRUE(state.ok()) << state.status();
+    EXPECT_FALSE(was_legacy);
+    EXPECT_EQ(state->points.size(), 2u);
+    WritePattern(src, 9 << 20, 64 << 10, 3);
+    auto st = RunCycle(src, CycleMode::kScan, **store);
+    ASSERT_TRUE(st.ok()) << st.status();
+    EXPECT_EQ(st->point_id, 3u);
+  }
+  ExpectRestoreEquals(dir, 2, p2, "old-state-p2");
+  ExpectRestoreEquals(dir, 3, ReadDisk(src), "old-state-p3");
+}
+
+TEST(ReplicaStateTest, DamagedStateFileIsDataLoss) {
+  const std::string dir = TempDir("replica-bad-state");
+  ASSERT_TRUE(WriteFileAtomically(JoinPath(dir, kReplicaStateFile), "{\"hasReplica\":true}\ncrc 1\n")
+                  .ok());
+  EXPECT_TRUE(absl::IsDataLoss(ListRecoveryPoints(dir).status()));
 }
 
 }  // namespace

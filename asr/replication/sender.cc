@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -22,6 +23,7 @@
 #include "asr/common/status_macros.h"
 #include "asr/disk/disk_fingerprint.h"
 #include "asr/disk/virtual_disk.h"
+#include "asr/model/json.h"
 #include "asr/replication/block_codec.h"
 #include "asr/replication/change_detector.h"
 #include "asr/replication/digest.h"
@@ -814,34 +816,30 @@ class CycleSender {
   CycleStats stats_;
 };
 
-std::string JsonString(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += absl::StrCat("\\u00", absl::Hex(c, absl::kZeroPad2));
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 }  // namespace
 
+model::CycleStats CycleStatsToProto(const CycleStats& st, const std::string& disk_path) {
+  model::CycleStats m;
+  m.set_disk(disk_path);
+  m.set_replication_id(st.replication_id);
+  m.set_mode(CycleModeName(st.mode_requested));
+  m.set_mode_used(CycleModeName(st.mode_used));
+  m.set_fallback_reason(st.fallback_reason);
+  m.set_cycle(st.cycle);
+  m.set_base_cycle(st.base_cycle);
+  m.set_point_id(st.point_id);
+  m.set_bytes_read(st.bytes_read);
+  m.set_bytes_changed(st.changed_bytes);
+  m.set_blocks_sent(st.blocks_sent);
+  m.set_zero_ranges(st.zero_ranges);
+  m.set_bytes_sent(st.wire_bytes);
+  m.set_compression_ratio(std::round(st.compression_ratio() * 1000) / 1000);
+  m.set_seconds(std::round(absl::ToDoubleMilliseconds(st.elapsed)) / 1000);
+  return m;
+}
+
 std::string CycleStatsToJson(const CycleStats& st, const std::string& disk_path) {
-  return absl::StrCat(
-      "{\"disk\":", JsonString(disk_path), ",\"replicationId\":", JsonString(st.replication_id),
-      ",\"mode\":\"", CycleModeName(st.mode_requested), "\",\"modeUsed\":\"",
-      CycleModeName(st.mode_used), "\",\"fallbackReason\":", JsonString(st.fallback_reason),
-      ",\"cycle\":", st.cycle, ",\"baseCycle\":", st.base_cycle, ",\"pointId\":", st.point_id,
-      ",\"bytesRead\":", st.bytes_read, ",\"bytesChanged\":", st.changed_bytes,
-      ",\"blocksSent\":", st.blocks_sent, ",\"zeroRanges\":", st.zero_ranges,
-      ",\"bytesSent\":", st.wire_bytes, ",\"compressionRatio\":",
-      absl::StrFormat("%.3f", st.compression_ratio()), ",\"seconds\":",
-      absl::StrFormat("%.3f", absl::ToDoubleSeconds(st.elapsed)), "}");
+  return model::ToJson(CycleStatsToProto(st, disk_path));
 }
 
 absl::StatusOr<CycleStats> ReplicateDisk(const std::string& disk_path, CycleMode mode,

@@ -53,6 +53,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "asr/model/replication.pb.h"
 #include "asr/net/stream.h"
 #include "asr/replication/change_tracker.h"
 #include "asr/replication/protocol.h"
@@ -111,10 +112,14 @@ struct CycleStats {
   }
 };
 
-// The stats as a JSON object: {"disk", "replicationId", "mode", "modeUsed",
-// "fallbackReason", "cycle", "baseCycle", "pointId", "bytesRead",
-// "bytesChanged", "blocksSent", "zeroRanges", "bytesSent",
-// "compressionRatio", "seconds"}.
+// The stats as the model's message (asr/model/replication.proto), without a
+// verification; the ratio and the seconds are rounded to 3 decimals.
+model::CycleStats CycleStatsToProto(const CycleStats& stats, const std::string& disk_path);
+
+// The stats as JSON through asr/model/json.h: {"disk", "replicationId",
+// "mode", "modeUsed", "fallbackReason", "cycle", "baseCycle", "pointId",
+// "bytesRead", "bytesChanged", "blocksSent", "zeroRanges", "bytesSent",
+// "compressionRatio", "seconds"}; 64-bit counts are strings ("pointId":"1").
 std::string CycleStatsToJson(const CycleStats& stats, const std::string& disk_path);
 
 // Runs one cycle of `disk_path` in `mode` over `stream` (see the diagram).

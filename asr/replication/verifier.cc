@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <cerrno>
 #include <memory>
 #include <thread>
@@ -17,6 +18,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "asr/common/file_util.h"
+#include "asr/model/json.h"
 #include "asr/common/status_macros.h"
 #include "asr/disk/virtual_disk.h"
 #include "asr/replication/change_tracker.h"
@@ -54,25 +56,6 @@ struct Mismatches {
   uint64_t count = 0;
   std::vector<uint64_t> first;
 };
-
-std::string JsonString(absl::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += absl::StrCat("\\u00", absl::Hex(c, absl::kZeroPad2));
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
-std::string JsonList(const std::vector<uint64_t>& v) {
-  return absl::StrCat("[", absl::StrJoin(v, ","), "]");
-}
 
 // "3 blocks" / "1 block".
 std::string Blocks(uint64_t n) { return absl::StrCat(n, n == 1 ? " block" : " blocks"); }
@@ -200,20 +183,29 @@ bool VerificationDue(const std::string& disk_path, const VerifySchedule& schedul
   return by_time && now - last->time >= schedule.interval;
 }
 
+model::VerifyResult VerifyResultToProto(const VerifyResult& r, const std::string& disk_path) {
+  model::VerifyResult m;
+  m.set_disk(disk_path);
+  m.set_replication_id(r.replication_id);
+  m.set_point_id(r.point_id);
+  m.set_blocks_checked(r.blocks_checked);
+  m.set_replica_mismatches(r.replica_mismatches);
+  for (uint64_t b : r.replica_mismatch_blocks) m.add_replica_mismatch_blocks(b);
+  m.set_source_checked(r.source_checked);
+  m.set_source_mismatches(r.source_mismatches);
+  for (uint64_t b : r.source_mismatch_blocks) m.add_source_mismatch_blocks(b);
+  m.set_tracked_blocks_skipped(r.tracked_blocks_skipped);
+  m.set_flagged_blocks(r.flagged_blocks);
+  m.set_tracker_note(r.tracker_note);
+  m.set_resync_required(r.resync_required);
+  m.set_reason(r.reason);
+  m.set_bytes_read(r.bytes_read);
+  m.set_seconds(std::round(absl::ToDoubleMilliseconds(r.elapsed)) / 1000);
+  return m;
+}
+
 std::string VerifyResultToJson(const VerifyResult& r, const std::string& disk_path) {
-  return absl::StrCat(
-      "{\"disk\":", JsonString(disk_path), ",\"replicationId\":", JsonString(r.replication_id),
-      ",\"pointId\":", r.point_id, ",\"blocksChecked\":", r.blocks_checked,
-      ",\"replicaMismatches\":", r.replica_mismatches,
-      ",\"replicaMismatchBlocks\":", JsonList(r.replica_mismatch_blocks),
-      ",\"sourceChecked\":", r.source_checked ? "true" : "false",
-      ",\"sourceMismatches\":", r.source_mismatches,
-      ",\"sourceMismatchBlocks\":", JsonList(r.source_mismatch_blocks),
-      ",\"trackedBlocksSkipped\":", r.tracked_blocks_skipped,
-      ",\"flaggedBlocks\":", r.flagged_blocks, ",\"trackerNote\":", JsonString(r.tracker_note),
-      ",\"resyncRequired\":", r.resync_required ? "true" : "false",
-      ",\"reason\":", JsonString(r.reason), ",\"bytesRead\":", r.bytes_read,
-      ",\"seconds\":", absl::StrFormat("%.3f", absl::ToDoubleSeconds(r.elapsed)), "}");
+  return model::ToJson(VerifyResultToProto(r, disk_path));
 }
 
 absl::StatusOr<VerifyResult> VerifyReplica(const std::string& disk_path, net::ByteStream& stream,

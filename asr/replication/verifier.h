@@ -55,6 +55,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "asr/common/clock.h"
+#include "asr/model/replication.pb.h"
 #include "asr/net/stream.h"
 
 namespace asr::replication {
@@ -103,10 +104,14 @@ struct VerifyResult {
   std::string reason;
 };
 
-// {"disk", "replicationId", "pointId", "blocksChecked", "replicaMismatches",
-//  "replicaMismatchBlocks": [...], "sourceChecked", "sourceMismatches",
-//  "sourceMismatchBlocks": [...], "trackedBlocksSkipped", "flaggedBlocks",
-//  "trackerNote", "resyncRequired", "reason", "bytesRead", "seconds"}
+// The result as the model's message (asr/model/replication.proto).
+model::VerifyResult VerifyResultToProto(const VerifyResult& result, const std::string& disk_path);
+
+// The result as JSON through asr/model/json.h: {"disk", "replicationId",
+// "pointId", "blocksChecked", "replicaMismatches", "replicaMismatchBlocks":
+// [...], "sourceChecked", "sourceMismatches", "sourceMismatchBlocks": [...],
+// "trackedBlocksSkipped", "flaggedBlocks", "trackerNote", "resyncRequired",
+// "reason", "bytesRead", "seconds"}; 64-bit counts are strings.
 std::string VerifyResultToJson(const VerifyResult& result, const std::string& disk_path);
 
 // Verifies the replica that `stream` leads to against the committed manifest

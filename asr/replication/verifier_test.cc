@@ -112,7 +112,7 @@ TEST(VerifierTest, UntouchedReplicaHasNoMismatches) {
   EXPECT_FALSE(marker->has_value());
   EXPECT_TRUE(PathExists(VerifyStatePath(f.src)));
   std::string json = VerifyResultToJson(*r, f.src);
-  EXPECT_NE(json.find("\"pointId\":1,"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"pointId\":\"1\","), std::string::npos) << json;
   EXPECT_NE(json.find("\"resyncRequired\":false"), std::string::npos) << json;
 }
 

@@ -1,7 +1,10 @@
 /* The replication part of the C API exercised from plain C99: a receiver
  * (asrctl replica serve, path in argv[1]) on loopback mutual TLS; an
- * initial and a tracked cycle through asr_replication_cycle with a progress
- * callback; tracker status; the points list and a restore. */
+ * initial and a tracked cycle through asr_replication_run with a progress
+ * callback and the host's tracker in the options; the older
+ * asr_replication_cycle; a caller built against the first, smaller version
+ * of asr_replication_options_t; tracker status; the points list and a
+ * restore. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,11 +99,17 @@ int main(int argc, char** argv) {
   CHECK(asr_replica_points(&buf, "/nonexistent/replica", 0) == ASR_NOT_FOUND);
   CHECK(buf == NULL);
 
+  CHECK(asr_replication_run(NULL, disk, "127.0.0.1", (uint16_t)port, &tls, &opts) ==
+        ASR_INVALID_ARGUMENT);
+  CHECK(asr_replication_run(&buf, disk, "127.0.0.1", (uint16_t)port, &tls, NULL) ==
+        ASR_INVALID_ARGUMENT);
+
   /* Initial replication with progress. */
   opts.mode = ASR_REPLICATION_MODE_INITIAL;
-  CHECK(asr_replication_cycle(&buf, disk, "127.0.0.1", (uint16_t)port, &tls, &opts, NULL,
-                              on_progress, &progress, 0) == ASR_OK);
-  CHECK(contains(buf, "\"pointId\":1"));
+  opts.progress = on_progress;
+  opts.payload = &progress;
+  CHECK(asr_replication_run(&buf, disk, "127.0.0.1", (uint16_t)port, &tls, &opts) == ASR_OK);
+  CHECK(contains(buf, "\"pointId\":\"1\""));
   CHECK(progress.calls > 0 && progress.last_sent > 0);
   asr_buffer_dispose(buf);
   buf = NULL;
@@ -110,16 +119,19 @@ int main(int argc, char** argv) {
   CHECK(asr_tracker_record_write(tracker, 4u << 20, 100, 0) == ASR_OK);
   CHECK(asr_tracker_record_write(tracker, 9u << 20, 1, 0) == ASR_INVALID_ARGUMENT);
   CHECK(asr_tracker_status(&buf, tracker, 0) == ASR_OK);
-  CHECK(contains(buf, "\"needsScan\":false") && contains(buf, "\"changedBlocks\":1"));
+  CHECK(contains(buf, "\"needsScan\":false") && contains(buf, "\"changedBlocks\":\"1\""));
   asr_buffer_dispose(buf);
   buf = NULL;
   opts.mode = ASR_REPLICATION_MODE_TRACKED;
   opts.app_consistent = 1;
-  CHECK(asr_replication_cycle(&buf, disk, "127.0.0.1", (uint16_t)port, &tls, &opts, tracker,
-                              NULL, NULL, 0) == ASR_OK);
-  CHECK(contains(buf, "\"modeUsed\":\"tracked\"") && contains(buf, "\"bytesRead\":65536"));
+  opts.progress = NULL;
+  opts.payload = NULL;
+  opts.tracker = tracker;
+  CHECK(asr_replication_run(&buf, disk, "127.0.0.1", (uint16_t)port, &tls, &opts) == ASR_OK);
+  CHECK(contains(buf, "\"modeUsed\":\"tracked\"") && contains(buf, "\"bytesRead\":\"65536\""));
   asr_buffer_dispose(buf);
   buf = NULL;
+  opts.tracker = NULL;
   CHECK(asr_tracker_close(tracker) == ASR_OK);
   CHECK(asr_tracker_close(NULL) == ASR_OK);
 
@@ -137,14 +149,19 @@ int main(int argc, char** argv) {
     }
   }
   opts.app_consistent = 0;
-  CHECK(asr_replication_cycle(&buf, disk, "127.0.0.1", (uint16_t)port, &tls, &opts, NULL, NULL,
-                              NULL, ASR_REPLICATION_TRACKED_ONLY) == ASR_FAILED_PRECONDITION);
+  opts.flags = ASR_REPLICATION_TRACKED_ONLY;
+  CHECK(asr_replication_run(&buf, disk, "127.0.0.1", (uint16_t)port, &tls, &opts) ==
+        ASR_FAILED_PRECONDITION);
   CHECK(buf == NULL);
   CHECK(strstr(asr_last_error_message(), "grew from") != NULL);
   opts.mode = ASR_REPLICATION_MODE_SCAN;
-  CHECK(asr_replication_cycle(&buf, disk, "127.0.0.1", (uint16_t)port, &tls, &opts, NULL, NULL,
-                              NULL, ASR_REPLICATION_TRACKED_ONLY) == ASR_INVALID_ARGUMENT);
+  CHECK(asr_replication_run(&buf, disk, "127.0.0.1", (uint16_t)port, &tls, &opts) ==
+        ASR_INVALID_ARGUMENT);
+  opts.flags = 0;
+  /* The older form: tracker, progress, payload and flags as parameters. */
   opts.mode = ASR_REPLICATION_MODE_TRACKED;
+  CHECK(asr_replication_cycle(&buf, disk, "127.0.0.1", (uint16_t)port, &tls, &opts, NULL, NULL,
+                              NULL, ASR_REPLICATION_TRACKED_ONLY) == ASR_FAILED_PRECONDITION);
   CHECK(asr_replication_cycle(&buf, disk, "127.0.0.1", (uint16_t)port, &tls, &opts, NULL, NULL,
                               NULL, 0) == ASR_OK);
   CHECK(contains(buf, "\"modeUsed\":\"scan\"") && contains(buf, "grew from"));
@@ -153,7 +170,7 @@ int main(int argc, char** argv) {
 
   /* Points and restore. */
   CHECK(asr_replica_points(&buf, replica, 0) == ASR_OK);
-  CHECK(contains(buf, "\"id\":1") && contains(buf, "\"id\":2") &&
+  CHECK(contains(buf, "\"id\":\"1\"") && contains(buf, "\"id\":\"2\"") &&
         contains(buf, "\"consistency\":\"app\""));
   asr_buffer_dispose(buf);
   buf = NULL;
@@ -164,14 +181,52 @@ int main(int argc, char** argv) {
   snprintf(cmd, sizeof(cmd), "'%s' disk compare '%s' '%s' >/dev/null", argv[1], out, disk);
   CHECK(run(cmd) == 0);
 
+  /* A caller compiled against version 1 of asr_replication_options_t (the
+   * first five fields, 20 bytes), in a heap block of exactly that size so
+   * that a sanitizer sees any read past it. */
+  {
+    typedef struct {
+      uint32_t struct_size;
+      uint32_t mode;
+      int32_t compression_level;
+      uint32_t block_size;
+      uint32_t app_consistent;
+    } options_v1_t;
+    options_v1_t* v1 = (options_v1_t*)malloc(sizeof(options_v1_t));
+    CHECK(v1 != NULL && sizeof(options_v1_t) == 20);
+    if (v1 != NULL) {
+      v1->struct_size = sizeof(options_v1_t);
+      v1->mode = ASR_REPLICATION_MODE_SCAN;
+      v1->compression_level = 1;
+      v1->block_size = 0;
+      v1->app_consistent = 0;
+      CHECK(asr_replication_run(&buf, disk, "127.0.0.1", (uint16_t)port, &tls,
+                                (const asr_replication_options_t*)v1) == ASR_OK);
+      CHECK(contains(buf, "\"modeUsed\":\"scan\""));
+      asr_buffer_dispose(buf);
+      buf = NULL;
+      CHECK(asr_replication_cycle(&buf, disk, "127.0.0.1", (uint16_t)port, &tls,
+                                  (const asr_replication_options_t*)v1, NULL, NULL, NULL,
+                                  0) == ASR_OK);
+      asr_buffer_dispose(buf);
+      buf = NULL;
+      /* Smaller than the first version: refused, naming the struct. */
+      v1->struct_size = 19;
+      CHECK(asr_replication_run(&buf, disk, "127.0.0.1", (uint16_t)port, &tls,
+                                (const asr_replication_options_t*)v1) == ASR_INVALID_ARGUMENT);
+      CHECK(strstr(asr_last_error_message(), "asr_replication_options_t") != NULL);
+      free(v1);
+    }
+  }
+
   /* A wrong CA is refused. */
   snprintf(cmd, sizeof(cmd), "'%s' pki init --dir '%s/other' >/dev/null", argv[1], dir);
   CHECK(run(cmd) == 0);
   snprintf(cert, sizeof(cert), "%s/other/primary.pem", dir);
   snprintf(key, sizeof(key), "%s/other/primary.key", dir);
   opts.mode = ASR_REPLICATION_MODE_SCAN;
-  CHECK(asr_replication_cycle(&buf, disk, "127.0.0.1", (uint16_t)port, &tls, &opts, NULL, NULL,
-                              NULL, 0) == ASR_UNAUTHENTICATED);
+  CHECK(asr_replication_run(&buf, disk, "127.0.0.1", (uint16_t)port, &tls, &opts) ==
+        ASR_UNAUTHENTICATED);
 
   snprintf(cmd, sizeof(cmd), "kill $(cat '%s/pid') 2>/dev/null", dir);
   run(cmd);

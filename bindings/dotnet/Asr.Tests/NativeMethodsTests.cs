@@ -39,6 +39,45 @@ namespace Asr.Tests
             Assert.Equal(expected, declared);
         }
 
+        /// <summary>
+        /// The binding's structs have the C layouts asr.h pins (capi/capi_layout.cc).
+        /// </summary>
+        [Fact]
+        public void StructsMatchTheCLayouts()
+        {
+            Assert.Equal(32, Marshal.SizeOf<AsrTlsFilesNative>());
+            Assert.Equal(24, Marshal.OffsetOf<AsrTlsFilesNative>(nameof(AsrTlsFilesNative.CaPath)).ToInt32());
+            Assert.Equal(56, Marshal.SizeOf<AsrReplicationOptionsNative>());
+            Assert.Equal(16, Marshal.OffsetOf<AsrReplicationOptionsNative>(nameof(AsrReplicationOptionsNative.AppConsistent)).ToInt32());
+            Assert.Equal(24, Marshal.OffsetOf<AsrReplicationOptionsNative>(nameof(AsrReplicationOptionsNative.Tracker)).ToInt32());
+            Assert.Equal(32, Marshal.OffsetOf<AsrReplicationOptionsNative>(nameof(AsrReplicationOptionsNative.Progress)).ToInt32());
+            Assert.Equal(40, Marshal.OffsetOf<AsrReplicationOptionsNative>(nameof(AsrReplicationOptionsNative.Payload)).ToInt32());
+            Assert.Equal(48, Marshal.OffsetOf<AsrReplicationOptionsNative>(nameof(AsrReplicationOptionsNative.Flags)).ToInt32());
+            Assert.Equal(40, Marshal.SizeOf<AsrReplicationProgressNative>());
+        }
+
+        /// <summary>
+        /// The _init functions fill the defaults of the version asked for and refuse unknown versions.
+        /// </summary>
+        [Fact]
+        public void InitFunctionsFillEachVersion()
+        {
+            var options = default(AsrReplicationOptionsNative);
+            Assert.Equal(0, NativeMethods.asr_replication_options_init(ref options, 2));
+            Assert.Equal(56u, options.StructSize);
+            Assert.Equal(3u, options.Mode); // scan
+            Assert.Equal(1, options.CompressionLevel);
+            Assert.Equal(IntPtr.Zero, options.Tracker);
+            options = default;
+            Assert.Equal(0, NativeMethods.asr_replication_options_init(ref options, 1));
+            Assert.Equal(20u, options.StructSize);
+            Assert.Equal((int)AsrStatusCode.InvalidArgument, NativeMethods.asr_replication_options_init(ref options, 3));
+            var tls = default(AsrTlsFilesNative);
+            Assert.Equal(0, NativeMethods.asr_tls_files_init(ref tls, 1));
+            Assert.Equal(32u, tls.StructSize);
+            Assert.Equal((int)AsrStatusCode.InvalidArgument, NativeMethods.asr_tls_files_init(ref tls, 2));
+        }
+
         private static string FindInRepo(string relative)
         {
             for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)

@@ -109,13 +109,13 @@ namespace Asr.Tests
                 string initial = AsrReplication.RunCycle(
                     disk, "127.0.0.1", port, tls, new AsrReplicationOptions { Mode = AsrReplicationMode.Initial },
                     progress: p => progressCalls++);
-                Assert.Contains("\"pointId\":1", initial, StringComparison.Ordinal);
+                Assert.Contains("\"pointId\":\"1\"", initial, StringComparison.Ordinal);
                 Assert.True(progressCalls > 0);
 
                 using (AsrChangeTracker tracker = AsrChangeTracker.Open(disk))
                 {
                     tracker.RecordWrite(2 << 20, 10);
-                    Assert.Contains("\"changedBlocks\":1", tracker.GetStatusJson(), StringComparison.Ordinal);
+                    Assert.Contains("\"changedBlocks\":\"1\"", tracker.GetStatusJson(), StringComparison.Ordinal);
                     string tracked = AsrReplication.RunCycle(
                         disk, "127.0.0.1", port, tls,
                         new AsrReplicationOptions { Mode = AsrReplicationMode.Tracked, AppConsistent = true },
@@ -142,16 +142,17 @@ namespace Asr.Tests
                 Assert.Contains("grew from", fallback, StringComparison.Ordinal);
 
                 string points = AsrReplication.GetRecoveryPointsJson(replica);
-                Assert.Contains("\"id\":2", points, StringComparison.Ordinal);
+                Assert.Contains("\"id\":\"2\"", points, StringComparison.Ordinal);
                 Assert.Contains("\"consistency\":\"app\"", points, StringComparison.Ordinal);
                 string restored = Path.Combine(_dir, "restored.vhdx");
                 AsrReplication.Restore(replica, 1, restored);
                 Assert.Throws<AsrAlreadyExistsException>(() => AsrReplication.Restore(replica, 1, restored));
                 Run(asrctl, $"disk compare \"{restored}\" \"{disk}\"");
 
+                // The latest point: the fallback scan above committed point 3.
                 string verified = AsrReplication.VerifyReplica(disk, "127.0.0.1", port, tls);
-                Assert.Contains("\"pointId\":3,", verified, StringComparison.Ordinal);
-                Assert.Contains("\"replicaMismatches\":0,", verified, StringComparison.Ordinal);
+                Assert.Contains("\"pointId\":\"3\",", verified, StringComparison.Ordinal);
+                Assert.Contains("\"replicaMismatches\":\"0\",", verified, StringComparison.Ordinal);
                 Assert.Contains("\"resyncRequired\":false", verified, StringComparison.Ordinal);
                 Assert.Contains("\"sourceChecked\":false", AsrReplication.VerifyReplica(disk, "127.0.0.1", port, tls, replicaOnly: true), StringComparison.Ordinal);
                 Assert.Throws<AsrFailedPreconditionException>(() => AsrReplication.VerifyReplica(restored, "127.0.0.1", port, tls));

@@ -153,6 +153,8 @@ namespace Asr
     public static class AsrReplication
     {
         private const uint TrackedOnlyFlag = 0x1; // ASR_REPLICATION_TRACKED_ONLY
+        private const uint TlsFilesVersion = 1; // ASR_TLS_FILES_VERSION
+        private const uint ReplicationOptionsVersion = 2; // ASR_REPLICATION_OPTIONS_VERSION
 
         /// <summary>
         /// Runs one replication cycle of <paramref name="diskPath"/> to the receiver at
@@ -196,26 +198,22 @@ namespace Asr
             Exception? callbackError = null;
             try
             {
-                var tlsNative = new AsrTlsFilesNative
-                {
-                    StructSize = (uint)Marshal.SizeOf<AsrTlsFilesNative>(),
-                    CertPath = cert.AddrOfPinnedObject(),
-                    KeyPath = key.AddrOfPinnedObject(),
-                    CaPath = ca.AddrOfPinnedObject(),
-                };
-                var optionsNative = new AsrReplicationOptionsNative
-                {
-                    StructSize = (uint)Marshal.SizeOf<AsrReplicationOptionsNative>(),
-                    Mode = (uint)options.Mode,
-                    CompressionLevel = options.CompressionLevel,
-                    BlockSize = options.BlockSize,
-                    AppConsistent = options.AppConsistent ? 1u : 0u,
-                };
-                IntPtr trackerPtr = IntPtr.Zero;
+                var tlsNative = default(AsrTlsFilesNative);
+                Native.Check(NativeMethods.asr_tls_files_init(ref tlsNative, TlsFilesVersion));
+                tlsNative.CertPath = cert.AddrOfPinnedObject();
+                tlsNative.KeyPath = key.AddrOfPinnedObject();
+                tlsNative.CaPath = ca.AddrOfPinnedObject();
+                var optionsNative = default(AsrReplicationOptionsNative);
+                Native.Check(NativeMethods.asr_replication_options_init(ref optionsNative, ReplicationOptionsVersion));
+                optionsNative.Mode = (uint)options.Mode;
+                optionsNative.CompressionLevel = options.CompressionLevel;
+                optionsNative.BlockSize = options.BlockSize;
+                optionsNative.AppConsistent = options.AppConsistent ? 1u : 0u;
+                optionsNative.Flags = options.TrackedOnly ? TrackedOnlyFlag : 0u;
                 if (tracker != null)
                 {
                     tracker.Handle.DangerousAddRef(ref addedRef);
-                    trackerPtr = tracker.Handle.DangerousGetHandle();
+                    optionsNative.Tracker = tracker.Handle.DangerousGetHandle();
                 }
 
                 // A managed exception must not unwind through native frames:
@@ -238,9 +236,13 @@ namespace Asr
                             callbackError = e;
                         }
                     };
-                int code = NativeMethods.asr_replication_cycle(
-                    out BufferHandle buffer, disk, hostBytes, port, ref tlsNative, ref optionsNative,
-                    trackerPtr, callback, IntPtr.Zero, options.TrackedOnly ? TrackedOnlyFlag : 0u);
+                if (callback != null)
+                {
+                    optionsNative.Progress = Marshal.GetFunctionPointerForDelegate(callback);
+                }
+
+                int code = NativeMethods.asr_replication_run(
+                    out BufferHandle buffer, disk, hostBytes, port, ref tlsNative, ref optionsNative);
                 GC.KeepAlive(callback);
                 string json = Native.CheckAndTakeString(code, buffer);
                 if (callbackError != null)
@@ -290,13 +292,11 @@ namespace Asr
             GCHandle ca = GCHandle.Alloc(Native.Utf8(tls.CaPath, nameof(tls.CaPath)), GCHandleType.Pinned);
             try
             {
-                var tlsNative = new AsrTlsFilesNative
-                {
-                    StructSize = (uint)Marshal.SizeOf<AsrTlsFilesNative>(),
-                    CertPath = cert.AddrOfPinnedObject(),
-                    KeyPath = key.AddrOfPinnedObject(),
-                    CaPath = ca.AddrOfPinnedObject(),
-                };
+                var tlsNative = default(AsrTlsFilesNative);
+                Native.Check(NativeMethods.asr_tls_files_init(ref tlsNative, TlsFilesVersion));
+                tlsNative.CertPath = cert.AddrOfPinnedObject();
+                tlsNative.KeyPath = key.AddrOfPinnedObject();
+                tlsNative.CaPath = ca.AddrOfPinnedObject();
                 int code = NativeMethods.asr_replica_verify(
                     out BufferHandle buffer, disk, hostBytes, port, ref tlsNative, replicaOnly ? 1u : 0u);
                 return Native.CheckAndTakeString(code, buffer);

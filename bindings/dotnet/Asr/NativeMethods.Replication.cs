@@ -7,7 +7,7 @@ using System.Runtime.InteropServices;
 
 namespace Asr
 {
-    /// <summary>The C layout of <c>asr_tls_files_t</c> (UTF-8 path pointers).</summary>
+    /// <summary>The C layout of <c>asr_tls_files_t</c> version 1 (UTF-8 path pointers).</summary>
     [StructLayout(LayoutKind.Sequential)]
     internal struct AsrTlsFilesNative
     {
@@ -24,7 +24,7 @@ namespace Asr
         public IntPtr CaPath;
     }
 
-    /// <summary>The C layout of <c>asr_replication_options_t</c>.</summary>
+    /// <summary>The C layout of <c>asr_replication_options_t</c> version 2.</summary>
     [StructLayout(LayoutKind.Sequential)]
     internal struct AsrReplicationOptionsNative
     {
@@ -42,6 +42,21 @@ namespace Asr
 
         /// <summary>1: app-consistent source snapshot.</summary>
         public uint AppConsistent;
+
+        /// <summary>Version 2: asr_tracker_t* tracker, or zero.</summary>
+        public IntPtr Tracker;
+
+        /// <summary>asr_replication_progress_fn progress (a delegate's function pointer), or zero.</summary>
+        public IntPtr Progress;
+
+        /// <summary>void* payload, passed to the progress callback.</summary>
+        public IntPtr Payload;
+
+        /// <summary>0 or ASR_REPLICATION_TRACKED_ONLY.</summary>
+        public uint Flags;
+
+        /// <summary>0.</summary>
+        public uint Reserved;
     }
 
     /// <summary>The C layout of <c>asr_replication_progress_t</c>.</summary>
@@ -56,7 +71,7 @@ namespace Asr
         public ulong BlocksSent;
     }
 
-    /// <summary><c>asr_replication_progress_fn</c>: runs on the thread that called asr_replication_cycle.</summary>
+    /// <summary><c>asr_replication_progress_fn</c>: runs on the thread that called asr_replication_run.</summary>
     /// <param name="progress">Valid only during the call.</param>
     /// <param name="payload">The caller's payload.</param>
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
@@ -104,6 +119,22 @@ namespace Asr
         [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asr_tracker_close(IntPtr tracker);
 
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_tls_files_init(ref AsrTlsFilesNative files, uint version);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_replication_options_init(ref AsrReplicationOptionsNative options, uint version);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_replication_run(
+            out BufferHandle @out,
+            byte[] disk_path,
+            byte[] host,
+            ushort port,
+            ref AsrTlsFilesNative tls,
+            ref AsrReplicationOptionsNative options);
+
+        /// <summary>The older form of asr_replication_run; the binding calls asr_replication_run.</summary>
         [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asr_replication_cycle(
             out BufferHandle @out,

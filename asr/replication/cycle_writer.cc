@@ -1,0 +1,265 @@
+#include "asr/replication/cycle_writer.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "asr/common/crc32c.h"
+#include "asr/common/file_util.h"
+#include "asr/common/status_macros.h"
+#include "asr/replication/direct_writer.h"
+#include "asr/replication/replica_internal.h"
+#include "asr/replication/replica_state.h"
+#include "asr/replication/replica_store.h"
+
+namespace asr::replication {
+namespace {
+// Decoded blocks of a later cycle kept in memory for the apply (beyond: the
+// apply decodes the journal again).
+constexpr size_t kKeepLimit = 256 << 20;
+}  // namespace
+
+CycleWriter::CycleWriter(ReplicaStore* store, const CycleStart& start)
+    : store_(store), start_(start) {}
+
+CycleWriter::~CycleWriter() {
+  if (durable_ && !done_) {
+    (void)FinishApply();  // past the commit point: complete it (recovery would)
+  }
+  if (!done_) {
+    journal_.Abandon();
+    DiscardDirect();
+  }
+  if (writeback_fd_ >= 0) ::close(writeback_fd_);
+  if (apply_lock_fd_ >= 0) ::close(apply_lock_fd_);
+}
+
+void CycleWriter::DiscardDirect() {
+  if (!direct_) return;
+  writer_.reset();  // waits for its writes in flight
+  if (direct_disk_) {
+    (void)direct_disk_->Close();
+    direct_disk_.reset();
+  }
+  if (!direct_tmp_.empty()) ::unlink(direct_tmp_.c_str());
+}
+
+absl::Status CycleWriter::CheckRange(uint64_t offset, uint64_t length) const {
+  const uint32_t bs = block_size_;
+  const uint64_t vs = virtual_size_;
+  uint64_t end = offset + length;
+  if (length == 0 || offset % bs != 0 || end < offset || end > vs ||
+      (end % bs != 0 && end != vs)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "protocol violation: range [", offset, ", +", length, ") is not whole ", bs,
+        "-byte blocks inside the ", vs, "-byte disk"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CycleWriter::SubmitDirect() {
+  AlignedBytes* buf = frame_buf_;
+  frame_buf_ = nullptr;
+  if (buf == nullptr) return absl::OkStatus();
+  return writer_->Submit(buf, std::move(frame_runs_));
+}
+
+absl::StatusOr<uint8_t*> CycleWriter::RawBuffer(size_t n) {
+  if (direct_) {
+    if (frame_buf_ == nullptr) {  // else: a frame that failed, its buffer reused
+      ASR_ASSIGN_OR_RETURN(frame_buf_, writer_->Acquire());
+    }
+    frame_runs_.clear();
+    return frame_buf_->Reserve(n);
+  }
+  if (keep_ && kept_data_.size() + n <= kKeepLimit) {
+    size_t pos = kept_data_.size();
+    kept_data_.resize(pos + n);
+    return reinterpret_cast<uint8_t*>(kept_data_.data()) + pos;
+  }
+  if (keep_) {
+    keep_ = false;  // over the budget: the apply reads the journal
+    kept_.clear();
+    std::string().swap(kept_data_);
+  }
+  return scratch_.Reserve(n);
+}
+
+absl::Status CycleWriter::AcceptBlock(uint64_t offset, const uint8_t* raw, uint32_t length,
+                                      bool write) {
+  if (by_crc_) {
+    DigestBlockPlace(digest_, offset, length);  // the content: the frame's CRC
+  } else {
+    DigestBlock(digest_, offset, length, BlockDigest(raw, length));
+  }
+  ++blocks_;
+  raw_bytes_ += length;
+  if (direct_) {
+    if (write) {
+      frame_runs_.push_back({offset, static_cast<size_t>(raw - frame_buf_->data()), length});
+    }
+    return absl::OkStatus();
+  }
+  if (keep_) {
+    kept_.push_back({false, offset, length,
+                     static_cast<size_t>(raw - reinterpret_cast<const uint8_t*>(kept_data_.data()))});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CycleWriter::AddBlock(const std::string& payload) {
+  ASR_ASSIGN_OR_RETURN(BlockHeader h, DecodeBlockHeader(payload));
+  ASR_RETURN_IF_ERROR(CheckRange(h.offset, h.length));
+  if (h.length != BlockLen(h.offset, block_size_, virtual_size_)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "protocol violation: block at ", h.offset, " has ", h.length, " bytes"));
+  }
+  absl::string_view data = absl::string_view(payload).substr(kBlockHeaderSize);
+  // Decode once, into where the block is kept (or a scratch buffer).
+  ASR_ASSIGN_OR_RETURN(uint8_t* raw, RawBuffer(h.length));
+  ASR_RETURN_IF_ERROR(decoder_.Decode(h.codec, data, raw, h.length));
+  if (Crc32c(raw, h.length) != h.raw_crc) {
+    return absl::DataLossError(
+        absl::StrCat("block at offset ", h.offset, " fails its checksum after decoding"));
+  }
+  ASR_RETURN_IF_ERROR(AcceptBlock(h.offset, raw, h.length, /*write=*/true));
+  if (by_crc_) DigestFrameCrc(digest_, h.raw_crc);
+  if (direct_) return SubmitDirect();
+  return journal_.AppendBlock(h.offset, h.length, h.codec, h.raw_crc, data);
+}
+
+absl::Status CycleWriter::CheckGroup(const BlockGroupHeader& h) const {
+  for (const BlockGroupEntry& b : h.blocks) {
+    ASR_RETURN_IF_ERROR(CheckRange(b.offset, b.length));
+    if (b.length != BlockLen(b.offset, block_size_, virtual_size_)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "protocol violation: block at ", b.offset, " has ", b.length, " bytes"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CycleWriter::AcceptGroup(const BlockGroupHeader& h, const uint8_t* raw) {
+  // A first cycle writes each run of adjacent blocks at once, straight from
+  // the decoded buffer (a whole group is usually one 1 MiB run: no copy).
+  const uint8_t* run = raw;
+  uint64_t run_off = 0, run_len = 0;
+  auto add_run = [&] {
+    frame_runs_.push_back({run_off, static_cast<size_t>(run - frame_buf_->data()), run_len});
+  };
+  for (const BlockGroupEntry& b : h.blocks) {
+    if (direct_ && run_len > 0 && run_off + run_len != b.offset) {
+      add_run();
+      run_len = 0;
+    }
+    if (run_len == 0) {
+      run = raw;
+      run_off = b.offset;
+    }
+    run_len += b.length;
+    ASR_RETURN_IF_ERROR(AcceptBlock(b.offset, raw, b.length, /*write=*/false));
+    raw += b.length;
+  }
+  if (direct_ && run_len > 0) add_run();
+  if (by_crc_) DigestFrameCrc(digest_, h.raw_crc);
+  return absl::OkStatus();
+}
+
+absl::Status CycleWriter::AddBlockGroup(const std::string& payload) {
+  ASR_ASSIGN_OR_RETURN(BlockGroupHeader h, DecodeBlockGroupHeader(payload));
+  ASR_RETURN_IF_ERROR(CheckGroup(h));
+  ASR_ASSIGN_OR_RETURN(uint8_t* raw, RawBuffer(h.raw_bytes));
+  ASR_RETURN_IF_ERROR(DecodeGroupData(payload, h, decoder_, raw));
+  ASR_RETURN_IF_ERROR(AcceptGroup(h, raw));
+  if (direct_) return SubmitDirect();
+  return journal_.AppendGroup(h.blocks[0].offset, h.raw_bytes, payload);
+}
+
+absl::Status CycleWriter::AddZeroRange(const ZeroRange& z) {
+  ASR_RETURN_IF_ERROR(CheckRange(z.offset, z.length));
+  DigestZeroRange(digest_, z.offset, z.length);
+  ++zero_ranges_;
+  if (direct_) return absl::OkStatus();  // a new disk reads as zeros already
+  if (keep_) kept_.push_back({true, z.offset, z.length, 0});
+  return journal_.AppendZero(z.offset, z.length);
+}
+
+absl::StatusOr<uint64_t> CycleWriter::Commit(const CycleEnd& end) {
+  ASR_ASSIGN_OR_RETURN(uint64_t point, CommitDurable(end));
+  ASR_RETURN_IF_ERROR(FinishApply());
+  return point;
+}
+
+absl::StatusOr<uint64_t> CycleWriter::CommitDurable(const CycleEnd& end) {
+  if (done_ || durable_) return absl::FailedPreconditionError("cycle already committed");
+  if (end.blocks != blocks_ || end.zero_ranges != zero_ranges_ || end.raw_bytes != raw_bytes_) {
+    return absl::DataLossError(absl::StrCat(
+        "cycle ", start_.cycle, " is incomplete: the sender announced ", end.blocks,
+        " blocks / ", end.zero_ranges, " zero ranges / ", end.raw_bytes, " bytes, received ",
+        blocks_, " / ", zero_ranges_, " / ", raw_bytes_));
+  }
+  Digest d = digest_.Finish();
+  if (d != end.digest) {
+    return absl::DataLossError(absl::StrCat("cycle ", start_.cycle,
+                                            ": cycle digest mismatch (sender ",
+                                            DigestHex(end.digest), ", received ", DigestHex(d),
+                                            "); nothing was applied"));
+  }
+  if (direct_) return CommitDirect();
+  ASR_RETURN_IF_ERROR(journal_.Seal(d));
+  store_->Hook("sealed");
+  ASR_RETURN_IF_ERROR(store_->MarkApplying(journal_path_, start_, &apply_lock_fd_));
+  durable_ = true;
+  return start_.cycle;
+}
+
+absl::Status CycleWriter::FinishApply() {
+  if (done_) return absl::OkStatus();
+  if (!durable_) return absl::FailedPreconditionError("cycle not committed");
+  absl::Status s;
+  {
+    absl::MutexLock l(&store_->mu_);
+    s = store_->FinishApply(keep_ ? this : nullptr);
+  }
+  done_ = true;
+  kept_.clear();
+  std::string().swap(kept_data_);
+  if (apply_lock_fd_ >= 0) ::close(apply_lock_fd_);
+  apply_lock_fd_ = -1;
+  return s;
+}
+
+absl::StatusOr<uint64_t> CycleWriter::CommitDirect() {
+  absl::Status written = writer_->Finish();
+  if (!written.ok()) {
+    DiscardDirect();
+    return written;
+  }
+  // Close flushes the data and the format's metadata and marks the file clean.
+  absl::Status s = direct_disk_->Close();
+  direct_disk_.reset();
+  if (!s.ok()) {
+    DiscardDirect();
+    return s;
+  }
+  store_->Hook("direct-flushed");
+  if (::rename(direct_tmp_.c_str(), JoinPath(store_->dir(), direct_file_).c_str()) != 0) {
+    int err = errno;
+    DiscardDirect();
+    return ErrnoToStatus(err, absl::StrCat("rename ", direct_tmp_));
+  }
+  direct_tmp_.clear();
+  ASR_RETURN_IF_ERROR(FsyncDirectory(store_->dir()));
+  store_->Hook("direct-renamed");
+  ASR_RETURN_IF_ERROR(store_->CommitFirstPoint(start_, direct_file_));
+  done_ = true;
+  return start_.cycle;
+}
+
+}  // namespace asr::replication

@@ -1,0 +1,109 @@
+// asr/replication/cycle_writer.h: one replication cycle being received by
+// a replica directory: frames verified and journaled (a first cycle:
+// written straight into the new replica through DirectWriter) up to the
+// commit, whose steps the diagram in replica_store.h draws.
+//
+//   ASR_ASSIGN_OR_RETURN(std::unique_ptr<CycleWriter> cycle, store->BeginCycle(hello, start));
+//   ASR_RETURN_IF_ERROR(cycle->AddBlock(frame_payload));
+//   ASR_ASSIGN_OR_RETURN(uint64_t point, cycle->Commit(end));
+#ifndef ASR_REPLICATION_CYCLE_WRITER_H_
+#define ASR_REPLICATION_CYCLE_WRITER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "asr/disk/virtual_disk.h"
+#include "asr/replication/block_codec.h"
+#include "asr/replication/block_log.h"
+#include "asr/replication/digest.h"
+#include "asr/replication/direct_writer.h"
+#include "asr/replication/protocol.h"
+
+namespace asr::replication {
+
+class ReplicaStore;
+
+// One cycle being received; ReplicaStore::BeginCycle makes it.
+// Thread safety: one thread.
+class CycleWriter {
+ public:
+  ~CycleWriter();  // an uncommitted cycle is discarded; a durable one is applied
+  // Verifies and records one BLOCK frame's payload (header + data).
+  absl::Status AddBlock(const std::string& frame_payload);
+  // Verifies and records one BLOCK_GROUP frame's payload.
+  absl::Status AddBlockGroup(const std::string& frame_payload);
+  absl::Status AddZeroRange(const ZeroRange& z);
+
+  // Verifies totals and digest, then seals, applies and commits the point
+  // (see the diagram). Returns the new point's id.
+  absl::StatusOr<uint64_t> Commit(const CycleEnd& end);
+
+  // Commit in two halves, so that the ACK need not wait for the apply:
+  // CommitDurable returns once the point survives a crash (a first cycle:
+  // fully committed; a later one: past the commit point, rolled forward by
+  // recovery); FinishApply then writes the replica and commits the state.
+  absl::StatusOr<uint64_t> CommitDurable(const CycleEnd& end);
+  absl::Status FinishApply();
+
+ private:
+  friend class ReplicaStore;
+  // A block or zero range kept in memory for the apply.
+  struct Kept {
+    bool zero = false;
+    uint64_t offset = 0;
+    uint64_t length = 0;
+    size_t pos = 0;  // of the data in kept_data_
+  };
+
+  CycleWriter(ReplicaStore* store, const CycleStart& start);
+  absl::Status CheckRange(uint64_t offset, uint64_t length) const;
+  // Where to decode `n` bytes: kept_data_ while within the budget, else
+  // scratch; a first cycle's buffer from its writer (waits for a free one).
+  absl::StatusOr<uint8_t*> RawBuffer(size_t n);
+  // Digests, counts and keeps one decoded block; a first cycle also writes
+  // it when `write`.
+  absl::Status AcceptBlock(uint64_t offset, const uint8_t* raw, uint32_t length, bool write);
+  absl::Status CheckGroup(const BlockGroupHeader& h) const;
+  // AcceptBlock for each of a decoded group's blocks, then its CRC.
+  absl::Status AcceptGroup(const BlockGroupHeader& h, const uint8_t* raw);
+  // A first cycle: queues the writes of the frame just accepted.
+  absl::Status SubmitDirect();
+  absl::StatusOr<uint64_t> CommitDirect();
+  void DiscardDirect();
+
+  ReplicaStore* store_;
+  CycleStart start_;
+  uint32_t block_size_ = 0;
+  uint64_t virtual_size_ = 0;
+  BlockLogWriter journal_;
+  std::string journal_path_;
+  Sha256Stream digest_;
+  bool by_crc_ = false;  // the cycle digest of version 3+ (protocol.h)
+  uint64_t blocks_ = 0, zero_ranges_ = 0, raw_bytes_ = 0;
+  AlignedBytes scratch_;
+  BlockDecompressor decoder_;
+  // Later cycles: the decoded blocks, while they fit the budget.
+  bool keep_ = true;
+  std::vector<Kept> kept_;
+  std::string kept_data_;
+  // First cycle: the new replica, written directly.
+  bool direct_ = false;
+  std::unique_ptr<disk::VirtualDisk> direct_disk_;
+  std::string direct_tmp_, direct_file_;
+  std::unique_ptr<DirectWriter> writer_;  // writes into direct_disk_
+  AlignedBytes* frame_buf_ = nullptr;     // the writer's buffer of the current frame
+  std::vector<DirectRun> frame_runs_;     // its writes
+  int writeback_fd_ = -1;        // the new replica, to start writeback early
+  int apply_lock_fd_ = -1;       // held from the commit point to the end of the apply
+  bool durable_ = false;         // past the commit point
+  bool done_ = false;
+};
+
+}  // namespace asr::replication
+
+#endif  // ASR_REPLICATION_CYCLE_WRITER_H_
