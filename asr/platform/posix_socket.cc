@@ -110,6 +110,13 @@ void ConfigureStreamSocket(SocketHandle s) {
   ::fcntl(s, F_SETFL, flags | O_NONBLOCK);
 }
 
+absl::Status SetSocketBlocking(SocketHandle s, bool blocking) {
+  int flags = ::fcntl(s, F_GETFL, 0);
+  if (flags < 0) return SystemError(errno);
+  flags = blocking ? (flags & ~O_NONBLOCK) : (flags | O_NONBLOCK);
+  return ::fcntl(s, F_SETFL, flags) == 0 ? absl::OkStatus() : SystemError(errno);
+}
+
 absl::StatusOr<std::pair<SocketHandle, SocketHandle>> MakeSocketPair() {
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return SystemError(errno);

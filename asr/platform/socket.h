@@ -42,6 +42,9 @@ void CloseSocket(SocketHandle s);
 // TCP_NODELAY, SO_KEEPALIVE and non-blocking mode on a connected socket.
 void ConfigureStreamSocket(SocketHandle s);
 
+// Clears (or sets) non-blocking mode.
+absl::Status SetSocketBlocking(SocketHandle s, bool blocking);
+
 // Two connected local sockets.
 absl::StatusOr<std::pair<SocketHandle, SocketHandle>> MakeSocketPair();
 

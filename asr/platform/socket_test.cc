@@ -40,6 +40,7 @@ TEST(SocketTest, ListenAcceptConnect) {
   ASSERT_OK_AND_ASSIGN(AcceptedSocket a, AcceptSocket(l.handle));
   EXPECT_EQ(c.peer, l.address);
   ConfigureStreamSocket(a.handle);
+  ASSERT_OK(SetSocketBlocking(c.handle, true));
   ASSERT_OK_AND_ASSIGN(size_t sent, SocketSend(c.handle, "x", 1));
   EXPECT_EQ(sent, 1u);
   ASSERT_OK(WaitSocket(a.handle, false, absl::Now() + absl::Seconds(5), "no data"));
