@@ -1,13 +1,11 @@
 #include "asr/disk/fuzz/fuzz_image.h"
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <string>
 #include <vector>
 
 #include "asr/disk/disk_internal.h"
+#include "asr/platform/env.h"
 
 namespace asr::disk::fuzz {
 namespace {
@@ -28,20 +26,16 @@ void Exercise(VirtualDisk& d) {
 }  // namespace
 
 void FuzzImage(const uint8_t* data, size_t size, DiskFormat format) {
-  int fd = ::memfd_create("asr-fuzz", MFD_CLOEXEC);
-  if (fd < 0) return;
-  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
-    ::close(fd);
-    return;
-  }
+  auto file = platform::CreateAnonymousFile("asr-fuzz");
+  if (!file.ok() || !(*file)->Truncate(size).ok()) return;
   // Only non-zero pages are written, so large sparse images stay cheap.
   const size_t kPage = 4096;
   for (size_t off = 0; off < size; off += kPage) {
     size_t n = std::min(kPage, size - off);
     if (internal::IsAllZero(data + off, n)) continue;
-    if (::pwrite(fd, data + off, n, static_cast<off_t>(off)) != static_cast<ssize_t>(n)) break;
+    if (!platform::WriteFully(**file, off, data + off, n).ok()) break;
   }
-  std::string path = "/proc/self/fd/" + std::to_string(fd);
+  std::string path = "/proc/self/fd/" + std::to_string((*file)->native_handle());
   OpenOptions o;
   o.format = format;
   o.max_chain_depth = 2;
@@ -56,7 +50,6 @@ void FuzzImage(const uint8_t* data, size_t size, DiskFormat format) {
     Exercise(**d);
     (void)(*d)->Close();
   }
-  ::close(fd);
 }
 
 }  // namespace asr::disk::fuzz
