@@ -3,11 +3,7 @@
 // authenticated handshake.
 //
 //   bazel run -c opt //benchmarks:tls_stream_benchmark
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <benchmark/benchmark.h>
 
@@ -21,6 +17,7 @@
 #include "asr/net/pki.h"
 #include "asr/net/stream.h"
 #include "asr/net/tls.h"
+#include "asr/platform/socket.h"
 
 namespace {
 
@@ -97,23 +94,26 @@ BENCHMARK(BM_TlsLoopback1MiBWrites)->UseRealTime()->MinTime(3.0);
 
 // The same over plain TCP (no TLS): the ceiling set by the loopback itself.
 void BM_PlainTcpLoopback1MiBWrites(benchmark::State& state) {
-  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  if (bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(lfd, 1) != 0 ||
-      getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+  namespace platform = asr::platform;
+  auto listener = platform::ListenTcp("127.0.0.1", 0);
+  if (!listener.ok()) {
     state.SkipWithError("listen failed");
     return;
   }
-  int cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (connect(cfd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+  auto client = platform::ConnectTcp("127.0.0.1", listener->port,
+                                     absl::Now() + absl::Seconds(10), "connect timed out");
+  if (!client.ok() || !platform::SetSocketBlocking(client->handle, true).ok()) {
     state.SkipWithError("connect failed");
     return;
   }
-  int sfd = accept(lfd, nullptr, nullptr);
-  close(lfd);
+  auto server = platform::AcceptSocket(listener->handle);
+  platform::CloseSocket(listener->handle);
+  if (!server.ok()) {
+    state.SkipWithError("accept failed");
+    return;
+  }
+  const int cfd = client->handle;
+  const int sfd = server->handle;
   RunThroughput(state, asr::net::MakePlainFdStream(cfd, "client"),
                 asr::net::MakePlainFdStream(sfd, "server"));
 }

@@ -1,12 +1,10 @@
 #include "asr/common/file_lock.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "asr/common/file_util.h"
+#include "asr/platform/env.h"
+#include "asr/platform/error.h"
 
 namespace asr {
 
@@ -16,26 +14,30 @@ absl::Status FileLock::LockShared(const std::string& path) { return Acquire(path
 
 absl::Status FileLock::Acquire(const std::string& path, bool wait, bool shared) {
   Release();
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd_ < 0) return ErrnoToStatus(errno, absl::StrCat("cannot open lock file ", path));
-  while (::flock(fd_, (shared ? LOCK_SH : LOCK_EX) | (wait ? 0 : LOCK_NB)) != 0) {
-    if (errno == EINTR) continue;
-    int err = errno;
-    Release();
-    if (err == EWOULDBLOCK) return absl::FailedPreconditionError(absl::StrCat(path, " is locked"));
-    return ErrnoToStatus(err, absl::StrCat("flock ", path));
+  platform::OpenOptions o;
+  o.access = platform::OpenOptions::Access::kReadWrite;
+  o.create = true;
+  o.no_follow = true;
+  o.mode = 0600;
+  absl::StatusOr<std::unique_ptr<platform::File>> f = platform::Env::Default()->Open(path, o);
+  if (!f.ok()) return platform::AddContext(f.status(), absl::StrCat("cannot open lock file ", path));
+  absl::Status s = shared ? (*f)->LockShared() : (*f)->Lock(wait);
+  if (!s.ok()) {
+    if (platform::ErrorKindOf(s) == platform::ErrorKind::kWouldBlock) {
+      return absl::FailedPreconditionError(absl::StrCat(path, " is locked"));
+    }
+    return platform::AddContext(s, absl::StrCat("flock ", path));
   }
+  file_ = std::move(*f);
   return absl::OkStatus();
 }
 
-void FileLock::Release() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
+void FileLock::Release() { file_.reset(); }
 
 int FileLock::Take() {
-  int fd = fd_;
-  fd_ = -1;
+  if (file_ == nullptr) return -1;
+  int fd = file_->ReleaseNativeHandle();
+  file_.reset();
   return fd;
 }
 

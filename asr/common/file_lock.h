@@ -1,5 +1,5 @@
-// asr/common/file_lock.h: an advisory lock (flock) on a lock file, held as
-// long as the object lives and released by the kernel when the process
+// asr/common/file_lock.h: an advisory lock (platform::File::Lock, flock on
+// POSIX) on a lock file, held as long as the object lives and released by the kernel when the process
 // dies, so a crashed holder never leaves a stale lock behind.
 //
 //   FileLock lock;
@@ -12,9 +12,11 @@
 #ifndef ASR_COMMON_FILE_LOCK_H_
 #define ASR_COMMON_FILE_LOCK_H_
 
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
+#include "asr/platform/file.h"
 
 namespace asr {
 
@@ -33,14 +35,14 @@ class FileLock {
   // A shared lock, waiting while an exclusive holder has it: many shared
   // holders (readers) at once, none while an exclusive one holds it.
   absl::Status LockShared(const std::string& path);
-  bool held() const { return fd_ >= 0; }
+  bool held() const { return file_ != nullptr; }
   void Release();
-  // Hands the descriptor (and so the lock) to the caller.
+  // Hands the descriptor (and so the lock) to the caller, who closes it.
   int Take();
 
  private:
   absl::Status Acquire(const std::string& path, bool wait, bool shared);
-  int fd_ = -1;
+  std::unique_ptr<platform::File> file_;
 };
 
 }  // namespace asr

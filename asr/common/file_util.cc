@@ -1,204 +1,148 @@
 #include "asr/common/file_util.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "asr/common/status_macros.h"
+#include "asr/platform/env.h"
+#include "asr/platform/error.h"
 
 namespace asr {
 namespace {
 
-absl::StatusCode CodeForErrno(int err) {
-  switch (err) {
-    case ENOENT:
-      return absl::StatusCode::kNotFound;
-    case EEXIST:
-      return absl::StatusCode::kAlreadyExists;
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return absl::StatusCode::kPermissionDenied;
-    case ENOSPC:
-    case EDQUOT:
-      return absl::StatusCode::kResourceExhausted;
-    case EINVAL:
-    case ENAMETOOLONG:
-    case ENOTDIR:
-    case EISDIR:
-      return absl::StatusCode::kInvalidArgument;
-    case EAGAIN:
-    case EINTR:
-    case EBUSY:
-      return absl::StatusCode::kUnavailable;
-    default:
-      return absl::StatusCode::kInternal;
-  }
-}
+using platform::AddContext;
+using platform::Env;
+using platform::ErrorKind;
+using platform::ErrorKindOf;
+using platform::File;
+using platform::OpenOptions;
 
-class Fd {
+// A File over a descriptor the caller keeps: handed back, not closed.
+class BorrowedFile {
  public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() {
-    int f = fd_;
-    fd_ = -1;
-    return f;
-  }
+  explicit BorrowedFile(int fd) : file_(platform::AdoptNativeFile(fd)) {}
+  ~BorrowedFile() { file_->ReleaseNativeHandle(); }
+  BorrowedFile(const BorrowedFile&) = delete;
+  BorrowedFile& operator=(const BorrowedFile&) = delete;
+  File& operator*() const { return *file_; }
 
  private:
-  int fd_;
+  std::unique_ptr<File> file_;
 };
 
 }  // namespace
 
 absl::Status ErrnoToStatus(int err, absl::string_view context) {
-  return absl::Status(CodeForErrno(err), absl::StrCat(context, ": ", strerror(err)));
+  return platform::SystemError(err, context);
 }
 
 absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return ErrnoToStatus(errno, absl::StrCat("cannot open ", path));
+  absl::StatusOr<std::unique_ptr<File>> f = Env::Default()->Open(path, OpenOptions());
+  if (!f.ok()) return AddContext(f.status(), absl::StrCat("cannot open ", path));
   std::string out;
   char buf[65536];
   for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoToStatus(errno, absl::StrCat("cannot read ", path));
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
+    absl::StatusOr<size_t> n = (*f)->Read(buf, sizeof(buf));
+    if (!n.ok()) return AddContext(n.status(), absl::StrCat("cannot read ", path));
+    if (*n == 0) break;
+    out.append(buf, *n);
   }
   return out;
 }
 
 absl::Status WriteAll(int fd, absl::string_view data, absl::string_view what) {
-  const char* p = data.data();
-  size_t left = data.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoToStatus(errno, absl::StrCat("cannot write ", what));
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
+  BorrowedFile f(fd);
+  absl::Status s = platform::WriteFully(*f, data.data(), data.size());
+  return AddContext(s, absl::StrCat("cannot write ", what));
 }
 
 absl::Status PreadAll(int fd, void* buf, size_t size, uint64_t offset, absl::string_view what) {
-  char* p = static_cast<char*>(buf);
-  size_t done = 0;
-  while (done < size) {
-    ssize_t n = ::pread(fd, p + done, size - done, static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoToStatus(errno, absl::StrCat("cannot read ", what));
-    }
-    if (n == 0) {
-      return absl::OutOfRangeError(absl::StrCat("unexpected end of ", what, " at offset ",
-                                                offset + done, " (wanted ", size,
-                                                " bytes at offset ", offset, ")"));
-    }
-    done += static_cast<size_t>(n);
+  BorrowedFile f(fd);
+  absl::StatusOr<size_t> n = platform::ReadFully(*f, offset, buf, size);
+  if (!n.ok()) return AddContext(n.status(), absl::StrCat("cannot read ", what));
+  if (*n < size) {
+    return absl::OutOfRangeError(absl::StrCat("unexpected end of ", what, " at offset ",
+                                              offset + *n, " (wanted ", size,
+                                              " bytes at offset ", offset, ")"));
   }
   return absl::OkStatus();
 }
 
 absl::Status PwriteAll(int fd, const void* data, size_t size, uint64_t offset,
                        absl::string_view what) {
-  const char* p = static_cast<const char*>(data);
-  size_t done = 0;
-  while (done < size) {
-    ssize_t n = ::pwrite(fd, p + done, size - done, static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoToStatus(errno, absl::StrCat("cannot write ", what));
-    }
-    done += static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
+  BorrowedFile f(fd);
+  return AddContext(platform::WriteFully(*f, offset, data, size),
+                    absl::StrCat("cannot write ", what));
 }
 
 absl::Status FsyncDirectory(const std::string& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0) return ErrnoToStatus(errno, absl::StrCat("cannot open directory ", dir));
-  if (::fsync(fd.get()) != 0) {
-    return ErrnoToStatus(errno, absl::StrCat("cannot fsync directory ", dir));
-  }
-  return absl::OkStatus();
+  OpenOptions o;
+  o.directory = true;
+  absl::StatusOr<std::unique_ptr<File>> f = Env::Default()->Open(dir, o);
+  if (!f.ok()) return AddContext(f.status(), absl::StrCat("cannot open directory ", dir));
+  return AddContext((*f)->Sync(), absl::StrCat("cannot fsync directory ", dir));
 }
 
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view data,
-                                 mode_t mode) {
-  std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
+                                 platform::FileMode mode) {
+  Env* env = Env::Default();
+  std::string tmp = absl::StrCat(path, ".tmp.", platform::ProcessId());
   {
-    const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-    int raw = ::open(tmp.c_str(), flags, mode);
-    if (raw < 0 && errno == EEXIST) {
+    OpenOptions o;
+    o.access = OpenOptions::Access::kWrite;
+    o.create = o.exclusive = o.no_follow = true;
+    o.mode = mode;
+    absl::StatusOr<std::unique_ptr<File>> f = env->Open(tmp, o);
+    if (!f.ok() && ErrorKindOf(f.status()) == ErrorKind::kExists) {
       // Left by a crashed writer with our PID, or planted: remove the name
       // (a link is removed, not followed) and create it afresh.
-      if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) {
-        return ErrnoToStatus(errno, absl::StrCat("cannot remove the stale ", tmp));
+      absl::Status u = env->Unlink(tmp);
+      if (!u.ok() && ErrorKindOf(u) != ErrorKind::kNotFound) {
+        return AddContext(u, absl::StrCat("cannot remove the stale ", tmp));
       }
-      raw = ::open(tmp.c_str(), flags, mode);
+      f = env->Open(tmp, o);
     }
-    if (raw < 0) return ErrnoToStatus(errno, absl::StrCat("cannot create ", tmp));
-    Fd fd(raw);
-    absl::Status s = WriteAll(fd.get(), data, tmp);
-    if (s.ok() && ::fsync(fd.get()) != 0) {
-      s = ErrnoToStatus(errno, absl::StrCat("cannot fsync ", tmp));
-    }
+    if (!f.ok()) return AddContext(f.status(), absl::StrCat("cannot create ", tmp));
+    absl::Status s = AddContext(platform::WriteFully(**f, data.data(), data.size()),
+                                absl::StrCat("cannot write ", tmp));
+    if (s.ok()) s = AddContext((*f)->Sync(), absl::StrCat("cannot fsync ", tmp));
     if (!s.ok()) {
-      ::unlink(tmp.c_str());
+      (void)env->Unlink(tmp);
       return s;
     }
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoToStatus(err, absl::StrCat("cannot rename ", tmp, " to ", path));
+  absl::Status r = env->Rename(tmp, path);
+  if (!r.ok()) {
+    (void)env->Unlink(tmp);
+    return AddContext(r, absl::StrCat("cannot rename ", tmp, " to ", path));
   }
   return FsyncDirectory(DirName(path));
 }
 
-absl::Status MakeDirectories(const std::string& dir, mode_t mode) {
+absl::Status MakeDirectories(const std::string& dir, platform::FileMode mode) {
   if (dir.empty()) return absl::InvalidArgumentError("empty directory name");
+  Env* env = Env::Default();
   std::string partial;
   size_t pos = 0;
   while (pos != std::string::npos) {
     pos = dir.find('/', pos + 1);
     partial = dir.substr(0, pos);
     if (partial.empty()) continue;
-    const mode_t m = pos == std::string::npos || pos + 1 == dir.size() ? mode : 0755;
-    if (::mkdir(partial.c_str(), m) != 0 && errno != EEXIST) {
-      return ErrnoToStatus(errno, absl::StrCat("cannot create directory ", partial));
+    const platform::FileMode m = pos == std::string::npos || pos + 1 == dir.size() ? mode : 0755;
+    absl::Status s = env->MakeDirectory(partial, m);
+    if (!s.ok() && ErrorKindOf(s) != ErrorKind::kExists) {
+      return AddContext(s, absl::StrCat("cannot create directory ", partial));
     }
   }
-  struct stat st;
-  if (::stat(dir.c_str(), &st) != 0) {
-    return ErrnoToStatus(errno, absl::StrCat("cannot stat ", dir));
-  }
-  if (!S_ISDIR(st.st_mode)) {
+  absl::StatusOr<platform::FileInfo> info = env->Stat(dir);
+  if (!info.ok()) return AddContext(info.status(), absl::StrCat("cannot stat ", dir));
+  if (info->type != platform::FileType::kDirectory) {
     return absl::InvalidArgumentError(absl::StrCat(dir, " exists and is not a directory"));
   }
   return absl::OkStatus();
 }
 
-bool PathExists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
+bool PathExists(const std::string& path) { return Env::Default()->Stat(path).ok(); }
 
 std::string JoinPath(absl::string_view a, absl::string_view b) {
   if (a.empty()) return std::string(b);

@@ -1,18 +1,20 @@
-// asr/common/file_util.h: small POSIX file helpers that report absl::Status
-// with the path and the system's reason.
+// asr/common/file_util.h: small file helpers that report absl::Status with
+// the path and the system's reason. They reach the operating system through
+// asr/platform (Env::Default()).
 //
 //   ASR_RETURN_IF_ERROR(asr::WriteFileAtomically(dir + "/snapshot", bytes));
 //   ASR_ASSIGN_OR_RETURN(std::string data, asr::ReadFileToString(path));
 #ifndef ASR_COMMON_FILE_UTIL_H_
 #define ASR_COMMON_FILE_UTIL_H_
 
-#include <sys/types.h>
-
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "asr/platform/file.h"
 
 namespace asr {
 
@@ -28,9 +30,11 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path);
 // file is always created afresh (O_EXCL | O_NOFOLLOW: never through a link or
 // a file planted at its name) with `mode` less the umask, so a secret written
 // with kSecretFileMode is never readable by others, not even for a moment.
-inline constexpr mode_t kSecretFileMode = 0600;
+inline constexpr platform::FileMode kSecretFileMode = 0600;
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view data,
-                                 mode_t mode = 0644);
+                                 platform::FileMode mode = 0644);
+
+// `fd` below is a descriptor (platform::File::native_handle()).
 
 // Writes all of `data` to `fd` at its current position, retrying short writes.
 absl::Status WriteAll(int fd, absl::string_view data, absl::string_view what);
@@ -47,7 +51,7 @@ absl::Status FsyncDirectory(const std::string& dir);
 
 // Creates `dir` (and its parents) if missing. `dir` itself is created with
 // `mode` (less the umask), the parents it creates with 0755.
-absl::Status MakeDirectories(const std::string& dir, mode_t mode = 0755);
+absl::Status MakeDirectories(const std::string& dir, platform::FileMode mode = 0755);
 
 bool PathExists(const std::string& path);
 

@@ -7,19 +7,22 @@
 
 #include "absl/strings/str_cat.h"
 #include "asr/common/test_dir.h"
+#include "asr/common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace asr {
 namespace {
 
+using ::asr::testing::StatusIs;
+
 using ::asr::testing::TestDir;
 
 TEST(FileUtil, AtomicWriteThenRead) {
   std::string path = JoinPath(TestDir("atomic"), "atomic.txt");
-  ASSERT_TRUE(WriteFileAtomically(path, "first").ok());
-  ASSERT_TRUE(WriteFileAtomically(path, "second").ok());
+  ASSERT_OK(WriteFileAtomically(path, "first"));
+  ASSERT_OK(WriteFileAtomically(path, "second"));
   auto data = ReadFileToString(path);
-  ASSERT_TRUE(data.ok()) << data.status();
+  ASSERT_OK(data);
   EXPECT_EQ(*data, "second");
 }
 
@@ -34,14 +37,14 @@ mode_t ModeOf(const std::string& path) {
 TEST(FileUtil, AtomicWriteOfASecret) {
   const std::string dir = TestDir("secret");
   const std::string path = JoinPath(dir, "key.json");
-  ASSERT_TRUE(WriteFileAtomically(path, "public").ok());
+  ASSERT_OK(WriteFileAtomically(path, "public"));
   ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
   const std::string victim = JoinPath(dir, "victim");
-  ASSERT_TRUE(WriteFileAtomically(victim, "untouched").ok());
+  ASSERT_OK(WriteFileAtomically(victim, "untouched"));
   const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
   ASSERT_EQ(::symlink(victim.c_str(), tmp.c_str()), 0);
 
-  ASSERT_TRUE(WriteFileAtomically(path, "secret", kSecretFileMode).ok());
+  ASSERT_OK(WriteFileAtomically(path, "secret", kSecretFileMode));
   EXPECT_EQ(ModeOf(path), 0600u);
   EXPECT_EQ(*ReadFileToString(path), "secret");
   EXPECT_EQ(*ReadFileToString(victim), "untouched");
@@ -51,7 +54,7 @@ TEST(FileUtil, AtomicWriteOfASecret) {
 TEST(FileUtil, MakeDirectoriesGivesTheModeToTheLastOnly) {
   const std::string base = TestDir("modes");
   const std::string dir = JoinPath(base, "outer/state");
-  ASSERT_TRUE(MakeDirectories(dir, 0700).ok());
+  ASSERT_OK(MakeDirectories(dir, 0700));
   EXPECT_EQ(ModeOf(dir), 0700u);
   EXPECT_TRUE(PathExists(JoinPath(base, "outer")));
 }
@@ -59,15 +62,15 @@ TEST(FileUtil, MakeDirectoriesGivesTheModeToTheLastOnly) {
 TEST(FileUtil, MissingFileIsNotFoundWithPath) {
   auto data = ReadFileToString("/nonexistent/dir/file");
   ASSERT_FALSE(data.ok());
-  EXPECT_EQ(data.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(data.status(), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_NE(data.status().message().find("/nonexistent/dir/file"), absl::string_view::npos);
 }
 
 TEST(FileUtil, MakeDirectoriesNested) {
   std::string dir = JoinPath(TestDir("nested"), "a/b/c");
-  ASSERT_TRUE(MakeDirectories(dir).ok());
+  ASSERT_OK(MakeDirectories(dir));
   EXPECT_TRUE(PathExists(dir));
-  EXPECT_TRUE(MakeDirectories(dir).ok());
+  EXPECT_OK(MakeDirectories(dir));
 }
 
 TEST(FileUtil, PathHelpers) {

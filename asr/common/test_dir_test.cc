@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "asr/common/file_util.h"
+#include "asr/common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace asr::testing {
@@ -42,7 +43,7 @@ TEST(TestDirTest, NameIsInTheDirectoryName) {
 
 TEST(TestDirTest, EveryCallGivesANewEmptyDirectory) {
   std::string first = TestDir("same");
-  ASSERT_TRUE(WriteFileAtomically(JoinPath(first, "file"), "x").ok());
+  ASSERT_OK(WriteFileAtomically(JoinPath(first, "file"), "x"));
   std::string second = TestDir("same");
   EXPECT_NE(first, second);
   EXPECT_TRUE(IsDirectory(second));

@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "asr/common/crc32c.h"
+#include "asr/common/testing/status_matchers.h"
 #include "asr/disk/byte_order.h"
 #include "asr/disk/test_util.h"
 #include "asr/disk/vhd_format.h"
@@ -14,6 +15,8 @@
 
 namespace asr::disk {
 namespace {
+
+using ::asr::testing::StatusIs;
 
 using testing::TempPath;
 
@@ -25,8 +28,8 @@ std::string MakeVhdx(const std::string& name, DiskType type = DiskType::kDynamic
   o.virtual_size = 8 << 20;
   o.block_size = 1 << 20;
   auto d = CreateDisk(path, o);
-  EXPECT_TRUE(d.ok());
-  EXPECT_TRUE((*d)->WriteAt(0, testing::Pattern(2 << 20, 1)).ok());
+  EXPECT_OK(d);
+  EXPECT_OK((*d)->WriteAt(0, testing::Pattern(2 << 20, 1)));
   return path;
 }
 
@@ -37,8 +40,8 @@ std::string MakeVhd(const std::string& name, DiskType type = DiskType::kDynamic)
   o.type = type;
   o.virtual_size = 8 << 20;
   auto d = CreateDisk(path, o);
-  EXPECT_TRUE(d.ok());
-  EXPECT_TRUE((*d)->WriteAt(0, testing::Pattern(4 << 20, 1)).ok());
+  EXPECT_OK(d);
+  EXPECT_OK((*d)->WriteAt(0, testing::Pattern(4 << 20, 1)));
   return path;
 }
 
@@ -55,7 +58,7 @@ void EditHeaders(const std::string& path, const std::function<void(VhdxHeader&)>
   std::string f = testing::ReadFileBytes(path);
   for (uint64_t off : {kVhdxHeader1Offset, kVhdxHeader2Offset}) {
     auto h = ParseVhdxHeader(reinterpret_cast<const uint8_t*>(f.data()) + off);
-    ASSERT_TRUE(h.ok());
+    ASSERT_OK(h);
     edit(*h);
     uint8_t raw[kVhdxHeaderSize];
     SerializeVhdxHeader(*h, raw);
@@ -109,7 +112,7 @@ TEST(BadVhdx, OneCorruptHeaderIsAWarning) {
   uint8_t x = 0xFF;
   testing::PatchFile(p, kVhdxHeader1Offset + 200, &x, 1);
   auto d = OpenDisk(p, OpenMode::kReadOnly);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_OK(d);
   ASSERT_FALSE((*d)->info().warnings.empty());
 }
 
@@ -191,12 +194,12 @@ TEST(BadVhdx, UnmappedStatesReadAsZero) {
   SetBatEntry(p, 0, kPayloadUnmapped);
   SetBatEntry(p, 1, kPayloadUnmappedQemu);
   auto d = OpenDisk(p, OpenMode::kReadOnly);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_OK(d);
   std::vector<uint8_t> buf(2 << 20, 1);
-  ASSERT_TRUE((*d)->ReadAt(0, absl::MakeSpan(buf)).ok());
+  ASSERT_OK((*d)->ReadAt(0, absl::MakeSpan(buf)));
   EXPECT_EQ(buf, std::vector<uint8_t>(2 << 20, 0));
   auto map = (*d)->GetAllocationMap(0, 2 << 20);
-  ASSERT_TRUE(map.ok());
+  ASSERT_OK(map);
   ASSERT_EQ(map->size(), 1u);
   EXPECT_EQ((*map)[0].state, ExtentState::kZero);
 }
@@ -219,7 +222,7 @@ TEST(BadVhdx, LogGuidWithoutValidLogIsWarningOnly) {
   std::string p = MakeVhdx("nolog.vhdx");
   EditHeaders(p, [](VhdxHeader& h) { h.log_guid = Guid::Random(); });
   auto d = OpenDisk(p, OpenMode::kReadOnly);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_OK(d);
   bool warned = false;
   for (const auto& w : (*d)->info().warnings) warned |= absl::StrContains(w, "no valid sequence");
   EXPECT_TRUE(warned);
@@ -295,7 +298,7 @@ TEST(BadInput, GarbageAndEmptyFiles) {
   testing::WriteFileBytes(e, "");
   ExpectError(e, absl::StatusCode::kInvalidArgument, "not a VHD or VHDX");
   auto missing = OpenDisk(TempPath("missing.vhdx"), OpenMode::kReadOnly);
-  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(missing.status(), StatusIs(absl::StatusCode::kNotFound));
 }
 
 }  // namespace

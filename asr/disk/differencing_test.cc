@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "asr/common/file_util.h"
+#include "asr/common/testing/status_matchers.h"
 #include "asr/disk/disk_ops.h"
 #include "asr/disk/test_util.h"
 #include "asr/disk/virtual_disk.h"
@@ -21,6 +22,8 @@
 
 namespace asr::disk {
 namespace {
+
+using ::asr::testing::StatusIs;
 
 using testing::FirstDifference;
 using testing::Pattern;
@@ -36,7 +39,7 @@ std::unique_ptr<VirtualDisk> MakeBase(DiskFormat f, const std::string& path, uin
   o.virtual_size = size;
   o.block_size = block;
   auto d = CreateDisk(path, o);
-  EXPECT_TRUE(d.ok()) << d.status();
+  EXPECT_OK(d);
   return d.ok() ? std::move(*d) : nullptr;
 }
 
@@ -48,7 +51,7 @@ std::unique_ptr<VirtualDisk> MakeChild(DiskFormat f, const std::string& path,
   o.parent_path = parent;
   o.block_size = block;
   auto d = CreateDisk(path, o);
-  EXPECT_TRUE(d.ok()) << d.status();
+  EXPECT_OK(d);
   return d.ok() ? std::move(*d) : nullptr;
 }
 
@@ -87,7 +90,7 @@ TEST_P(Chain, ThreeLevelsMatchReference) {
     ref.Write(d.get(), size - 4096, Pattern(4096, 8));
   }
   auto d = OpenDisk(top, OpenMode::kReadOnly);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_OK(d);
   ASSERT_NE((*d)->parent(), nullptr);
   ASSERT_NE((*d)->parent()->parent(), nullptr);
   EXPECT_EQ((*d)->parent()->parent()->parent(), nullptr);
@@ -95,7 +98,7 @@ TEST_P(Chain, ThreeLevelsMatchReference) {
 
   // The top layer's own map: exactly the sectors written to it.
   auto map = (*d)->GetAllocationMap(0, size);
-  ASSERT_TRUE(map.ok());
+  ASSERT_OK(map);
   uint64_t present = 0;
   for (const Extent& e : *map) {
     if (e.state == ExtentState::kPresent) present += e.length;
@@ -103,7 +106,7 @@ TEST_P(Chain, ThreeLevelsMatchReference) {
   EXPECT_EQ(present, 512u + 4096u);
   // The merged map covers base data and every layer's writes.
   auto chain = GetChainAllocationMap(**d, 0, size);
-  ASSERT_TRUE(chain.ok());
+  ASSERT_OK(chain);
   for (uint64_t off : {uint64_t{0}, uint64_t{10 << 20}, uint64_t{(6 << 20) + 512},
                        uint64_t{12 << 20}, size - 1}) {
     bool ok = false;
@@ -118,8 +121,8 @@ TEST_P(Chain, ThreeLevelsMatchReference) {
   o.format = DiskFormat::kRaw;
   o.virtual_size = size;
   auto out = CreateDisk(flat, o);
-  ASSERT_TRUE(out.ok());
-  ASSERT_TRUE(CopyDisk(**d, **out).ok());
+  ASSERT_OK(out);
+  ASSERT_OK(CopyDisk(**d, **out));
   EXPECT_EQ(FirstDifference(ReadAll(out->get()), ref.bytes()), -1);
 }
 
@@ -127,7 +130,7 @@ TEST_P(Chain, ParentFoundByRelativePathAfterMove) {
   DiskFormat f = GetParam();
   std::string ext = DiskFormatName(f);
   std::string dir1 = TempPath("pair1_" + ext), dir2 = TempPath("pair2_" + ext);
-  ASSERT_TRUE(MakeDirectories(dir1).ok());
+  ASSERT_OK(MakeDirectories(dir1));
   RefDisk ref(4 << 20);
   MakeBase(f, dir1 + "/p." + ext, 4 << 20, 1 << 20);
   {
@@ -137,7 +140,7 @@ TEST_P(Chain, ParentFoundByRelativePathAfterMove) {
   }
   ASSERT_EQ(::rename(dir1.c_str(), dir2.c_str()), 0);
   auto d = OpenDisk(dir2 + "/c." + ext, OpenMode::kReadOnly);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_OK(d);
   EXPECT_EQ((*d)->info().parent_path, dir2 + "/p." + ext);
   EXPECT_EQ(FirstDifference(ReadAll(d->get()), ref.bytes()), -1);
 }
@@ -151,7 +154,7 @@ TEST_P(Chain, MissingParentIsNotFound) {
   ASSERT_EQ(::unlink(p.c_str()), 0);
   auto d = OpenDisk(c, OpenMode::kReadOnly);
   ASSERT_FALSE(d.ok());
-  EXPECT_EQ(d.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(d.status(), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_TRUE(absl::StrContains(d.status().message(), c)) << d.status();
   EXPECT_TRUE(absl::StrContains(d.status().message(), "parent")) << d.status();
 }
@@ -167,7 +170,7 @@ TEST_P(Chain, WrongParentIsLinkageMismatch) {
   MakeBase(f, p, 4 << 20, 2 << 20);
   auto d = OpenDisk(c, OpenMode::kReadOnly);
   ASSERT_FALSE(d.ok());
-  EXPECT_EQ(d.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(d.status(), StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_TRUE(absl::StrContains(d.status().message(), "linkage mismatch")) << d.status();
 }
 
@@ -195,15 +198,15 @@ TEST_P(Chain, ParentThatIsNotARegularFileIsRefusedPromptly) {
   DiskFormat f = GetParam();
   std::string ext = DiskFormatName(f);
   std::string dir = TempPath("odd_parent_" + ext);
-  ASSERT_TRUE(MakeDirectories(dir).ok());
+  ASSERT_OK(MakeDirectories(dir));
   const std::string p = dir + "/p." + ext, c = dir + "/c." + ext;
   const std::string real = dir + "/real." + ext, fifo = dir + "/fifo";
   for (const std::string& old : {p, c, real, fifo}) ::remove(old.c_str());
   MakeBase(f, p, 4 << 20, 2 << 20);
   MakeChild(f, c, p);
-  ASSERT_TRUE(OpenDisk(c, OpenMode::kReadOnly).ok());
+  ASSERT_OK(OpenDisk(c, OpenMode::kReadOnly));
   auto child_before = ReadFileToString(c);
-  ASSERT_TRUE(child_before.ok());
+  ASSERT_OK(child_before);
   ASSERT_EQ(::rename(p.c_str(), real.c_str()), 0);
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
 
@@ -231,14 +234,14 @@ TEST_P(Chain, ParentThatIsNotARegularFileIsRefusedPromptly) {
                         std::chrono::steady_clock::now() - start)
                         .count();
     EXPECT_LT(ms, 5000) << "ms to refuse the " << k.what;
-    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+    EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument)) << s;
     EXPECT_TRUE(absl::StrContains(s.message(), k.message)) << s;
     ASSERT_EQ(::remove(p.c_str()), 0);
   }
 
   // A FIFO given as the disk itself is refused as promptly.
   absl::Status s = OpenPromptly(fifo, fifo);
-  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument)) << s;
   EXPECT_TRUE(absl::StrContains(s.message(), fifo + " is a FIFO, not a regular file or a device"))
       << s;
 
@@ -247,7 +250,7 @@ TEST_P(Chain, ParentThatIsNotARegularFileIsRefusedPromptly) {
   EXPECT_EQ(*ReadFileToString(c), *child_before);
   ASSERT_EQ(::rename(real.c_str(), p.c_str()), 0);
   auto d = OpenDisk(c, OpenMode::kReadOnly);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_OK(d);
   EXPECT_EQ((*d)->info().parent_path, p);
 }
 
@@ -260,8 +263,8 @@ TEST(Differencing, VhdxParentWrittenAfterChildCreationIsDetected) {
   MakeChild(DiskFormat::kVhdx, c, p);
   {
     auto d = OpenDisk(p, OpenMode::kReadWrite);
-    ASSERT_TRUE(d.ok());
-    ASSERT_TRUE((*d)->WriteAt(0, Pattern(512, 1)).ok());  // new DataWriteGuid
+    ASSERT_OK(d);
+    ASSERT_OK((*d)->WriteAt(0, Pattern(512, 1)));  // new DataWriteGuid
   }
   auto d = OpenDisk(c, OpenMode::kReadOnly);
   ASSERT_FALSE(d.ok());
@@ -280,9 +283,9 @@ TEST(Differencing, ChainDepthIsLimited) {
   o.max_chain_depth = 2;
   auto d = OpenDisk(prev, OpenMode::kReadOnly, o);
   ASSERT_FALSE(d.ok());
-  EXPECT_EQ(d.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(d.status(), StatusIs(absl::StatusCode::kFailedPrecondition));
   o.max_chain_depth = 4;
-  EXPECT_TRUE(OpenDisk(prev, OpenMode::kReadOnly, o).ok());
+  EXPECT_OK(OpenDisk(prev, OpenMode::kReadOnly, o));
 }
 
 TEST(Differencing, QemuReadsParentOfAsrChain) {
@@ -302,7 +305,7 @@ TEST(Differencing, QemuReadsParentOfAsrChain) {
     ref.Write(d.get(), 1 << 20, Pattern(4096, 3));
   }
   auto d = OpenDisk(c, OpenMode::kReadOnly);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_OK(d);
   EXPECT_EQ(FirstDifference(ReadAll(d->get()), ref.bytes()), -1);
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "asr/common/testing/status_matchers.h"
 #include "asr/disk/disk_file.h"
 #include "asr/disk/test_util.h"
 #include "asr/disk/virtual_disk.h"
@@ -66,14 +67,14 @@ TEST_P(DirectWriteTest, ContentsAreExactAlignedOrNot) {
   co.virtual_size = size;
   co.overwrite = true;
   auto d = CreateDisk(path, co);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_OK(d);
   // ext4 and xfs take O_DIRECT; tmpfs before Linux 6.6 does not (then all
   // writes stay buffered and only the contents are checked).
   const bool direct = (*d)->EnableDirectWrites();
   std::vector<uint8_t> expected(size, 0);
   auto put = [&](uint64_t off, const uint8_t* p, size_t n) {
     absl::Status s = (*d)->WriteAt(off, absl::MakeConstSpan(p, n));
-    ASSERT_TRUE(s.ok()) << s;
+    ASSERT_OK(s);
     std::memcpy(expected.data() + off, p, n);
   };
   AlignedPtr big = RandomAligned(4 << 20, 1);
@@ -82,7 +83,7 @@ TEST_P(DirectWriteTest, ContentsAreExactAlignedOrNot) {
   put((8 << 20) + 512, big.get() + 7, 10000);       // unaligned everything: buffered
   put((9 << 20) + 4096, big.get() + 4096, 3 * 4096 + 100);  // aligned start, odd length
   put(100 << 10, big.get() + 8192, 8192);           // rewrite inside direct-written data
-  ASSERT_TRUE((*d)->Close().ok());
+  ASSERT_OK((*d)->Close());
 
   if (direct && format == DiskFormat::kRaw) {
     // The first 4 MiB were written around the page cache (only the rewrite
@@ -94,9 +95,9 @@ TEST_P(DirectWriteTest, ContentsAreExactAlignedOrNot) {
   OpenOptions oo;
   oo.format = format;
   auto r = OpenDisk(path, OpenMode::kReadOnly, oo);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   std::vector<uint8_t> got(size);
-  ASSERT_TRUE((*r)->ReadAt(0, absl::MakeSpan(got)).ok());
+  ASSERT_OK((*r)->ReadAt(0, absl::MakeSpan(got)));
   EXPECT_EQ(testing::FirstDifference(got, expected), -1);
   if (testing::HaveQemu()) {
     std::string raw = TempPath(absl::StrCat("direct-expected", ext, ".raw"));
@@ -121,14 +122,14 @@ TEST(DirectWriteFileTest, DirectWritesGoToTheOpenFileEvenAfterARename) {
   const std::string path = TempPath("direct-renamed.raw");
   const std::string moved = path + ".moved";
   auto f = DiskFile::Create(path, /*overwrite=*/true);
-  ASSERT_TRUE(f.ok()) << f.status();
+  ASSERT_OK(f);
   // Another file takes the old name before direct writes are enabled.
   ASSERT_EQ(std::rename(path.c_str(), moved.c_str()), 0);
   testing::WriteFileBytes(path, "someone else's file");
   const bool direct = (*f)->EnableDirectWrites();
   AlignedPtr data = RandomAligned(64 << 10, 5);
-  ASSERT_TRUE((*f)->Write(0, data.get(), 64 << 10, "data").ok());
-  ASSERT_TRUE((*f)->Sync().ok());
+  ASSERT_OK((*f)->Write(0, data.get(), 64 << 10, "data"));
+  ASSERT_OK((*f)->Sync());
   EXPECT_EQ(testing::ReadFileBytes(moved),
             std::string(reinterpret_cast<const char*>(data.get()), 64 << 10))
       << "direct writes " << (direct ? "on" : "off");
@@ -139,13 +140,13 @@ TEST(DirectWriteFileTest, ReadOnlyFilesAndDevicesStayBuffered) {
   const std::string path = TempPath("direct-ro.raw");
   testing::WriteFileBytes(path, std::string(8192, 'x'));
   auto f = DiskFile::Open(path, /*writable=*/false);
-  ASSERT_TRUE(f.ok());
+  ASSERT_OK(f);
   EXPECT_FALSE((*f)->EnableDirectWrites());
   auto dev = DiskFile::Create("/dev/null", /*overwrite=*/false);
-  ASSERT_TRUE(dev.ok()) << dev.status();
+  ASSERT_OK(dev);
   EXPECT_FALSE((*dev)->EnableDirectWrites());
   AlignedPtr p = RandomAligned(8192, 3);
-  EXPECT_TRUE((*dev)->Write(0, p.get(), 8192, "data").ok());
+  EXPECT_OK((*dev)->Write(0, p.get(), 8192, "data"));
 }
 
 }  // namespace

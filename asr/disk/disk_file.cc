@@ -1,58 +1,40 @@
 #include "asr/disk/disk_file.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "asr/common/file_util.h"
+#include "asr/platform/env.h"
+#include "asr/platform/error.h"
 
 namespace asr::disk {
 
-DiskFile::DiskFile(int fd, std::string path, uint64_t size, bool writable, bool is_device)
-    : fd_(fd), path_(std::move(path)), size_(size), writable_(writable), is_device_(is_device) {}
+using platform::AddContext;
+using platform::ErrorKind;
+using platform::ErrorKindOf;
+using platform::FileInfo;
+using platform::FileType;
+using platform::OpenOptions;
 
-DiskFile::~DiskFile() {
-  if (direct_fd_ >= 0) ::close(direct_fd_);
-  if (fd_ >= 0) ::close(fd_);
-}
+DiskFile::DiskFile(std::unique_ptr<platform::File> file, std::string path, uint64_t size,
+                   bool writable, bool is_device)
+    : file_(std::move(file)),
+      path_(std::move(path)),
+      size_(size),
+      writable_(writable),
+      is_device_(is_device) {}
+
+DiskFile::~DiskFile() = default;
 
 bool DiskFile::EnableDirectWrites() {
-  if (direct_fd_ >= 0) return true;
+  if (direct_ != nullptr) return true;
   if (!writable_ || is_device_) return false;
-  // Reopened through the descriptor, not the path: the same file even if
-  // the path was renamed or replaced since.
-  const std::string self = absl::StrCat("/proc/self/fd/", fd_);
-  int fd = ::open(self.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
-  if (fd < 0) return false;
-  struct stat a, b;
-  if (::fstat(fd, &a) != 0 || ::fstat(fd_, &b) != 0 || a.st_dev != b.st_dev ||
-      a.st_ino != b.st_ino) {
-    ::close(fd);
-    return false;
-  }
-  direct_fd_ = fd;
+  // Reopened through the open file, not the path: the same file even if the
+  // path was renamed or replaced since.
+  absl::StatusOr<std::unique_ptr<platform::File>> direct = file_->OpenDirect();
+  if (!direct.ok()) return false;
+  direct_ = std::move(*direct);
   return true;
 }
-
-namespace {
-
-// "a FIFO", "a directory"...: what lies at a path, for refusals.
-const char* FileTypeName(mode_t mode) {
-  if (S_ISFIFO(mode)) return "a FIFO";
-  if (S_ISSOCK(mode)) return "a socket";
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISLNK(mode)) return "a symbolic link";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISREG(mode)) return "a regular file";
-  return "a special file";
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<DiskFile>> DiskFile::Open(const std::string& path,
                                                          bool writable) {
@@ -64,84 +46,90 @@ absl::StatusOr<std::unique_ptr<DiskFile>> DiskFile::OpenParent(const std::string
   return OpenChecked(path, /*writable=*/false, child);
 }
 
+absl::StatusOr<std::unique_ptr<DiskFile>> DiskFile::FromFile(std::unique_ptr<platform::File> file,
+                                                             std::string name, bool writable) {
+  absl::StatusOr<FileInfo> info = file->Stat();
+  if (!info.ok()) return AddContext(info.status(), absl::StrCat("cannot stat ", name));
+  if (info->type != FileType::kRegular) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, " is ", platform::FileTypeName(info->type), ", not a regular file"));
+  }
+  const uint64_t size = info->size;
+  return std::unique_ptr<DiskFile>(
+      new DiskFile(std::move(file), std::move(name), size, writable, /*is_device=*/false));
+}
+
 absl::StatusOr<std::unique_ptr<DiskFile>> DiskFile::OpenChecked(const std::string& path,
                                                                 bool writable,
                                                                 const std::string& child) {
+  platform::Env* env = platform::Env::Default();
   const bool parent = !child.empty();
   const std::string what = parent ? absl::StrCat("parent ", path, " of ", child) : path;
   const char* wanted = parent ? "not a regular file" : "not a regular file or a device";
-  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused
-  // below, after fstat on what was actually opened). O_NOFOLLOW: a parent
+  // Non-blocking: opening a FIFO must not wait for a writer (it is refused
+  // below, after a stat of what was actually opened). No-follow: a parent
   // named by a locator inside an image is never reached through a link.
-  int flags = (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-  if (parent) flags |= O_NOFOLLOW;
-  int fd = ::open(path.c_str(), flags);
-  if (fd < 0) {
-    int err = errno;
-    struct stat st;
-    if ((err == ELOOP || err == EISDIR || err == ENXIO || err == EOPNOTSUPP) &&
-        (parent ? ::lstat(path.c_str(), &st) : ::stat(path.c_str(), &st)) == 0 &&
-        !S_ISREG(st.st_mode)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(what, " is ", FileTypeName(st.st_mode), ", ", wanted));
+  OpenOptions o;
+  o.access = writable ? OpenOptions::Access::kReadWrite : OpenOptions::Access::kRead;
+  o.non_blocking = true;
+  o.no_follow = parent;
+  absl::StatusOr<std::unique_ptr<platform::File>> opened = env->Open(path, o);
+  if (!opened.ok()) {
+    const ErrorKind kind = ErrorKindOf(opened.status());
+    if (kind == ErrorKind::kLoop || kind == ErrorKind::kIsDirectory ||
+        kind == ErrorKind::kNoDevice || kind == ErrorKind::kNotSupported) {
+      absl::StatusOr<FileInfo> st = parent ? env->LinkStat(path) : env->Stat(path);
+      if (st.ok() && st->type != FileType::kRegular) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(what, " is ", platform::FileTypeName(st->type), ", ", wanted));
+      }
     }
-    return ErrnoToStatus(err, absl::StrCat("cannot open ", what));
+    return AddContext(opened.status(), absl::StrCat("cannot open ", what));
   }
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
-    return ErrnoToStatus(err, absl::StrCat("cannot stat ", what));
-  }
-  const bool dev = S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode);
-  if (!S_ISREG(st.st_mode) && (parent || !dev)) {
-    ::close(fd);
+  std::unique_ptr<platform::File> file = std::move(*opened);
+  absl::StatusOr<FileInfo> st = file->Stat();
+  if (!st.ok()) return AddContext(st.status(), absl::StrCat("cannot stat ", what));
+  const bool dev = st->is_device();
+  if (st->type != FileType::kRegular && (parent || !dev)) {
     return absl::InvalidArgumentError(
-        absl::StrCat(what, " is ", FileTypeName(st.st_mode), ", ", wanted));
+        absl::StrCat(what, " is ", platform::FileTypeName(st->type), ", ", wanted));
   }
   // Reads and writes of what remains (files and devices) block as usual.
-  int fl = ::fcntl(fd, F_GETFL);
-  if (fl < 0 || ::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
-    int err = errno;
-    ::close(fd);
-    return ErrnoToStatus(err, absl::StrCat("cannot open ", what));
+  if (absl::Status s = file->SetNonBlocking(false); !s.ok()) {
+    return AddContext(s, absl::StrCat("cannot open ", what));
   }
-  uint64_t size = static_cast<uint64_t>(st.st_size);
-  if (S_ISBLK(st.st_mode)) {
-    off_t end = ::lseek(fd, 0, SEEK_END);
-    if (end > 0) size = static_cast<uint64_t>(end);
+  uint64_t size = st->size;
+  if (st->type == FileType::kBlockDevice) {
+    absl::StatusOr<uint64_t> end = file->SeekToEnd();
+    if (end.ok() && *end > 0) size = *end;
   }
-  return std::unique_ptr<DiskFile>(new DiskFile(fd, path, size, writable, dev));
+  return std::unique_ptr<DiskFile>(new DiskFile(std::move(file), path, size, writable, dev));
 }
 
 absl::StatusOr<std::unique_ptr<DiskFile>> DiskFile::Create(const std::string& path,
                                                            bool overwrite) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
-    return Open(path, /*writable=*/true);
-  }
-  int flags = O_RDWR | O_CREAT | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL);
-  int fd = ::open(path.c_str(), flags, 0644);
-  if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("cannot create ", path));
-  return std::unique_ptr<DiskFile>(new DiskFile(fd, path, 0, true, false));
+  platform::Env* env = platform::Env::Default();
+  absl::StatusOr<FileInfo> st = env->Stat(path);
+  if (st.ok() && st->is_device()) return Open(path, /*writable=*/true);
+  OpenOptions o;
+  o.access = OpenOptions::Access::kReadWrite;
+  o.create = true;
+  o.truncate = overwrite;
+  o.exclusive = !overwrite;
+  o.mode = 0644;
+  absl::StatusOr<std::unique_ptr<platform::File>> file = env->Open(path, o);
+  if (!file.ok()) return AddContext(file.status(), absl::StrCat("cannot create ", path));
+  return std::unique_ptr<DiskFile>(new DiskFile(std::move(*file), path, 0, true, false));
 }
 
 absl::Status DiskFile::Read(uint64_t offset, void* buf, size_t size,
                             absl::string_view what) const {
   if (size == 0) return absl::OkStatus();
-  char* p = static_cast<char*>(buf);
-  size_t done = 0;
-  while (done < size) {
-    ssize_t n = ::pread(fd_, p + done, size - done, static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoToStatus(errno, absl::StrCat(path_, ": cannot read ", what));
-    }
-    if (n == 0) {
-      return absl::OutOfRangeError(absl::StrCat(path_, ": ", what, " at offset ", offset,
-                                                " (", size, " bytes) lies past the end of the file"));
-    }
-    done += static_cast<size_t>(n);
+  absl::StatusOr<size_t> n = platform::ReadFully(*file_, offset, buf, size);
+  if (!n.ok()) return AddContext(n.status(), absl::StrCat(path_, ": cannot read ", what));
+  if (*n < size) {
+    return absl::OutOfRangeError(absl::StrCat(path_, ": ", what, " at offset ", offset, " (",
+                                              size, " bytes) lies past the end of the file"));
   }
   return absl::OkStatus();
 }
@@ -155,29 +143,23 @@ absl::Status DiskFile::Write(uint64_t offset, const void* data, size_t size,
   size_t done = 0;
   const bool aligned = offset % kDirectAlignment == 0 && size % kDirectAlignment == 0 &&
                        reinterpret_cast<uintptr_t>(data) % kDirectAlignment == 0;
-  if (direct_fd_ >= 0 && aligned) {
+  if (direct_ != nullptr && aligned) {
     while (done < size) {
-      ssize_t n = ::pwrite(direct_fd_, p + done, size - done, static_cast<off_t>(offset + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && errno == EINVAL) {
+      absl::StatusOr<size_t> n = direct_->WriteAt(offset + done, p + done, size - done);
+      if (!n.ok() && ErrorKindOf(n.status()) == ErrorKind::kInvalidArgument) {
         // The file system wants another alignment: buffered from here on.
-        ::close(direct_fd_);
-        direct_fd_ = -1;
+        direct_.reset();
         break;
       }
-      if (n < 0) return ErrnoToStatus(errno, absl::StrCat(path_, ": cannot write ", what));
-      done += static_cast<size_t>(n);
+      if (!n.ok()) return AddContext(n.status(), absl::StrCat(path_, ": cannot write ", what));
+      done += *n;
       // A short direct write leaves an unaligned rest: the loop below.
       if (done < size && (done % kDirectAlignment) != 0) break;
     }
   }
-  while (done < size) {
-    ssize_t n = ::pwrite(fd_, p + done, size - done, static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoToStatus(errno, absl::StrCat(path_, ": cannot write ", what));
-    }
-    done += static_cast<size_t>(n);
+  if (done < size) {
+    absl::Status s = platform::WriteFully(*file_, offset + done, p + done, size - done);
+    if (!s.ok()) return AddContext(s, absl::StrCat(path_, ": cannot write ", what));
   }
   if (offset + size > size_) size_ = offset + size;
   return absl::OkStatus();
@@ -185,27 +167,23 @@ absl::Status DiskFile::Write(uint64_t offset, const void* data, size_t size,
 
 absl::Status DiskFile::Truncate(uint64_t size) {
   if (is_device_) return absl::OkStatus();
-  if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
-    return ErrnoToStatus(errno, absl::StrCat(path_, ": cannot set file size to ", size));
-  }
+  absl::Status s = file_->Truncate(size);
+  if (!s.ok()) return AddContext(s, absl::StrCat(path_, ": cannot set file size to ", size));
   size_ = size;
   return absl::OkStatus();
 }
 
 void DiskFile::Reserve(uint64_t offset, uint64_t size) {
   if (is_device_ || size == 0) return;
-  (void)::fallocate(fd_, 0, static_cast<off_t>(offset), static_cast<off_t>(size));
-  struct stat st;
-  if (::fstat(fd_, &st) == 0 && static_cast<uint64_t>(st.st_size) > size_) {
-    size_ = static_cast<uint64_t>(st.st_size);
-  }
+  (void)file_->Allocate(offset, size);
+  absl::StatusOr<FileInfo> st = file_->Stat();
+  if (st.ok() && st->size > size_) size_ = st->size;
 }
 
 absl::Status DiskFile::Sync() {
   if (is_device_) return absl::OkStatus();
-  if (::fdatasync(fd_) != 0) {
-    return ErrnoToStatus(errno, absl::StrCat(path_, ": cannot flush to stable storage"));
-  }
+  absl::Status s = file_->DataSync();
+  if (!s.ok()) return AddContext(s, absl::StrCat(path_, ": cannot flush to stable storage"));
   return absl::OkStatus();
 }
 

@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "asr/platform/file.h"
 
 namespace asr::disk {
 
@@ -37,6 +38,10 @@ class DiskFile {
   // such as /dev/null are opened for writing as they are.
   static absl::StatusOr<std::unique_ptr<DiskFile>> Create(const std::string& path,
                                                           bool overwrite);
+  // Wraps an already open file (a platform::MemoryFile in tests and
+  // fuzzers); `name` stands for the path in messages. A regular file only.
+  static absl::StatusOr<std::unique_ptr<DiskFile>> FromFile(std::unique_ptr<platform::File> file,
+                                                            std::string name, bool writable);
   ~DiskFile();
   DiskFile(const DiskFile&) = delete;
   DiskFile& operator=(const DiskFile&) = delete;
@@ -70,14 +75,15 @@ class DiskFile {
   bool is_device() const { return is_device_; }
 
  private:
-  DiskFile(int fd, std::string path, uint64_t size, bool writable, bool is_device);
+  DiskFile(std::unique_ptr<platform::File> file, std::string path, uint64_t size, bool writable,
+           bool is_device);
   // Open and OpenParent; `child` is empty for a disk opened by itself.
   static absl::StatusOr<std::unique_ptr<DiskFile>> OpenChecked(const std::string& path,
                                                                bool writable,
                                                                const std::string& child);
 
-  int fd_;
-  int direct_fd_ = -1;  // O_DIRECT, when enabled
+  std::unique_ptr<platform::File> file_;
+  std::unique_ptr<platform::File> direct_;  // O_DIRECT, when enabled
   std::string path_;
   uint64_t size_;
   bool writable_;

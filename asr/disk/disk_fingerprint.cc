@@ -1,11 +1,5 @@
 #include "asr/disk/disk_fingerprint.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -14,22 +8,21 @@
 #include "asr/common/file_util.h"
 #include "asr/disk/byte_order.h"
 #include "asr/disk/vhdx_format.h"
+#include "asr/platform/env.h"
+#include "asr/platform/error.h"
 
 namespace asr::disk {
 namespace {
-
-int64_t Nanos(const struct timespec& ts) {
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 std::string TimeText(int64_t ns) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E9SZ", absl::FromUnixNanos(ns), absl::UTCTimeZone());
 }
 
 // The VHDX header with the highest sequence number of the two valid ones.
-void ReadVhdxHeader(int fd, DiskFingerprint* fp) {
+void ReadVhdxHeader(const platform::File& file, DiskFingerprint* fp) {
   uint8_t sig[8];
-  if (::pread(fd, sig, sizeof(sig), 0) != static_cast<ssize_t>(sizeof(sig)) ||
+  absl::StatusOr<size_t> n = platform::ReadFully(file, 0, sig, sizeof(sig));
+  if (!n.ok() || *n != sizeof(sig) ||
       std::memcmp(sig, "vhdxfile", 8) != 0) {
     return;
   }
@@ -37,10 +30,8 @@ void ReadVhdxHeader(int fd, DiskFingerprint* fp) {
   bool found = false;
   for (uint64_t off : {kVhdxHeader1Offset, kVhdxHeader2Offset}) {
     uint8_t raw[kVhdxHeaderSize];
-    if (::pread(fd, raw, sizeof(raw), static_cast<off_t>(off)) !=
-        static_cast<ssize_t>(sizeof(raw))) {
-      continue;
-    }
+    absl::StatusOr<size_t> got = platform::ReadFully(file, off, raw, sizeof(raw));
+    if (!got.ok() || *got != sizeof(raw)) continue;
     absl::StatusOr<VhdxHeader> h = ParseVhdxHeader(raw);
     if (!h.ok()) continue;
     if (!found || h->sequence_number > fp->header_sequence) {
@@ -63,39 +54,36 @@ bool DiskFingerprint::operator==(const DiskFingerprint& o) const {
 }
 
 absl::StatusOr<DiskFingerprint> TakeDiskFingerprint(const std::string& path) {
-  // O_NONBLOCK: a FIFO put in the disk's place must not hang the caller.
-  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("cannot open ", path));
+  // Non-blocking: a FIFO put in the disk's place must not hang the caller.
+  platform::OpenOptions o;
+  o.non_blocking = true;
+  absl::StatusOr<std::unique_ptr<platform::File>> file = platform::Env::Default()->Open(path, o);
+  if (!file.ok()) return platform::AddContext(file.status(), absl::StrCat("cannot open ", path));
   DiskFingerprint fp;
-  struct stat st;
+  platform::FileInfo st;
   // Settle: the file's change time must lie before the coarse clock's
   // "now", so that any later write (stamped with a coarse "now" at least as
   // late) leaves a different change time. One clock tick is 1-10 ms.
   for (int attempt = 0;; ++attempt) {
-    struct timespec now;
-    ::clock_gettime(CLOCK_REALTIME_COARSE, &now);
-    if (::fstat(fd, &st) != 0) {
-      int err = errno;
-      ::close(fd);
-      return ErrnoToStatus(err, absl::StrCat("cannot stat ", path));
-    }
-    if (!S_ISREG(st.st_mode) || Nanos(st.st_ctim) < Nanos(now) || attempt >= 100) break;
+    const int64_t now = platform::CoarseRealTimeNanos();
+    absl::StatusOr<platform::FileInfo> info = (*file)->Stat();
+    if (!info.ok()) return platform::AddContext(info.status(), absl::StrCat("cannot stat ", path));
+    st = *info;
+    if (st.type != platform::FileType::kRegular || st.ctime_ns < now || attempt >= 100) break;
     absl::SleepFor(absl::Milliseconds(1));
   }
-  if (S_ISDIR(st.st_mode)) {
-    ::close(fd);
+  if (st.type == platform::FileType::kDirectory) {
     return absl::InvalidArgumentError(absl::StrCat(path, " is a directory, not a disk image"));
   }
-  fp.verifiable = S_ISREG(st.st_mode);
-  fp.device = static_cast<uint64_t>(st.st_dev);
-  fp.inode = static_cast<uint64_t>(st.st_ino);
-  fp.file_size = static_cast<uint64_t>(st.st_size);
-  fp.mtime_ns = Nanos(st.st_mtim);
-  fp.ctime_ns = Nanos(st.st_ctim);
+  fp.verifiable = st.type == platform::FileType::kRegular;
+  fp.device = st.device;
+  fp.inode = st.inode;
+  fp.file_size = st.size;
+  fp.mtime_ns = st.mtime_ns;
+  fp.ctime_ns = st.ctime_ns;
   // Read after the stat: a write in between changes the change time, which
   // a later comparison sees.
-  if (fp.verifiable) ReadVhdxHeader(fd, &fp);
-  ::close(fd);
+  if (fp.verifiable) ReadVhdxHeader(**file, &fp);
   return fp;
 }
 

@@ -1,11 +1,5 @@
 #include "asr/disk/disk_ops.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +18,8 @@
 #include "asr/disk/disk_internal.h"
 #include "asr/disk/vhd_format.h"
 #include "asr/disk/vhdx_format.h"
+#include "asr/platform/env.h"
+#include "asr/platform/error.h"
 
 namespace asr::disk {
 namespace {
@@ -69,14 +65,15 @@ class DiskSink : public CopySink {
   VirtualDisk& dst_;
 };
 
-// A raw output file descriptor; zeros are written only when the target does
-// not already read zeros (a block device).
+// A raw output file; zeros are written only when the target does not
+// already read zeros (a block device).
 class RawFileSink : public CopySink {
  public:
-  RawFileSink(int fd, const std::string& path, bool write_zeros)
-      : fd_(fd), path_(path), write_zeros_(write_zeros) {}
+  RawFileSink(platform::File& file, const std::string& path, bool write_zeros)
+      : file_(file), path_(path), write_zeros_(write_zeros) {}
   absl::Status Data(uint64_t offset, const uint8_t* data, size_t length) override {
-    return PwriteAll(fd_, data, length, offset, absl::StrCat(path_, ": data"));
+    return platform::AddContext(platform::WriteFully(file_, offset, data, length),
+                                absl::StrCat("cannot write ", path_, ": data"));
   }
   absl::Status Zeros(uint64_t offset, uint64_t length) override {
     if (!write_zeros_) return absl::OkStatus();
@@ -91,30 +88,10 @@ class RawFileSink : public CopySink {
   }
 
  private:
-  int fd_;
+  platform::File& file_;
   const std::string& path_;
   bool write_zeros_;
   std::vector<uint8_t> zeros_;
-};
-
-// Closes a descriptor once; Close reports the error, the destructor ignores it.
-class ScopedFd {
- public:
-  explicit ScopedFd(int fd) : fd_(fd) {}
-  ~ScopedFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  ScopedFd(const ScopedFd&) = delete;
-  ScopedFd& operator=(const ScopedFd&) = delete;
-  absl::Status Close(const std::string& path) {
-    int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) return ErrnoToStatus(errno, absl::StrCat("cannot close ", path));
-    return absl::OkStatus();
-  }
-
- private:
-  int fd_;
 };
 
 // Hands `buf` (src's bytes at `offset`) to the sink: runs of all-zero
@@ -159,15 +136,15 @@ class AlignedBuffer {
   explicit AlignedBuffer(size_t size) {
     if (size == 0) return;
     size_t align = size >= (2u << 20) ? (2u << 20) : 4096;
-    void* p = nullptr;
-    if (::posix_memalign(&p, align, internal::RoundUp(size, align)) != 0) {
+    void* p = platform::AllocateAligned(align, internal::RoundUp(size, align));
+    if (p == nullptr) {
       std::fprintf(stderr, "asr: out of memory allocating a %zu-byte copy buffer\n", size);
       std::abort();
     }
-    if (align == (2u << 20)) (void)::madvise(p, internal::RoundUp(size, align), MADV_HUGEPAGE);
+    if (align == (2u << 20)) platform::AdviseHugePages(p, internal::RoundUp(size, align));
     data_ = static_cast<uint8_t*>(p);
   }
-  ~AlignedBuffer() { std::free(data_); }
+  ~AlignedBuffer() { platform::FreeAligned(data_); }
   AlignedBuffer(AlignedBuffer&& o) noexcept : data_(o.data_) { o.data_ = nullptr; }
   AlignedBuffer(const AlignedBuffer&) = delete;
   AlignedBuffer& operator=(const AlignedBuffer&) = delete;
@@ -366,45 +343,55 @@ absl::StatusOr<CopyStats> CopyDisk(VirtualDisk& src, VirtualDisk& dst,
 absl::StatusOr<CopyStats> CopyDiskToRawFile(VirtualDisk& src, const std::string& path,
                                             const RawFileOptions& file_options,
                                             const CopyOptions& options) {
-  struct stat st;
-  bool exists = ::stat(path.c_str(), &st) == 0;
-  bool block_device = exists && S_ISBLK(st.st_mode);
-  bool char_device = exists && S_ISCHR(st.st_mode);
-  int flags = O_WRONLY | O_CLOEXEC;
-  if (!block_device && !char_device) flags |= O_CREAT | (file_options.overwrite ? O_TRUNC : O_EXCL);
-  int fd = ::open(path.c_str(), flags, 0644);
-  if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("cannot create ", path));
-  ScopedFd closer(fd);
+  platform::Env* env = platform::Env::Default();
+  absl::StatusOr<platform::FileInfo> st = env->Stat(path);
+  bool block_device = st.ok() && st->type == platform::FileType::kBlockDevice;
+  bool char_device = st.ok() && st->type == platform::FileType::kCharacterDevice;
+  platform::OpenOptions o;
+  o.access = platform::OpenOptions::Access::kWrite;
+  if (!block_device && !char_device) {
+    o.create = true;
+    o.truncate = file_options.overwrite;
+    o.exclusive = !file_options.overwrite;
+  }
+  o.mode = 0644;
+  absl::StatusOr<std::unique_ptr<platform::File>> opened = env->Open(path, o);
+  if (!opened.ok()) {
+    return platform::AddContext(opened.status(), absl::StrCat("cannot create ", path));
+  }
+  platform::File& file = **opened;
   const uint64_t size = src.virtual_size();
   if (block_device) {
-    off_t end = ::lseek(fd, 0, SEEK_END);
-    if (end < 0) return ErrnoToStatus(errno, absl::StrCat(path, ": cannot get the device size"));
-    if (static_cast<uint64_t>(end) < size) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": device size ", end,
+    absl::StatusOr<uint64_t> end = file.SeekToEnd();
+    if (!end.ok()) {
+      return platform::AddContext(end.status(), absl::StrCat(path, ": cannot get the device size"));
+    }
+    if (*end < size) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": device size ", *end,
                                                      " is smaller than ", src.path(), " (",
                                                      size, ")"));
     }
   } else if (!char_device) {
     // A fresh file of the full size is one hole: it reads zeros everywhere.
-    if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
-      return ErrnoToStatus(errno, absl::StrCat(path, ": cannot set file size to ", size));
+    if (absl::Status s = file.Truncate(size); !s.ok()) {
+      return platform::AddContext(s, absl::StrCat(path, ": cannot set file size to ", size));
     }
     // Best effort, as for a fixed raw disk: file systems without fallocate
     // still get a correct (sparse) file.
-    if (file_options.preallocate && size > 0) {
-      (void)::fallocate(fd, 0, 0, static_cast<off_t>(size));
-    }
+    if (file_options.preallocate && size > 0) (void)file.Allocate(0, size);
   }
-  RawFileSink sink(fd, path, /*write_zeros=*/block_device);
+  RawFileSink sink(file, path, /*write_zeros=*/block_device);
   ASR_ASSIGN_OR_RETURN(CopyStats stats, RunCopy(src, sink, options));
   if (options.flush && !char_device) {
-    if (::fdatasync(fd) != 0) {
-      return ErrnoToStatus(errno, absl::StrCat(path, ": cannot flush to stable storage"));
+    if (absl::Status s = file.DataSync(); !s.ok()) {
+      return platform::AddContext(s, absl::StrCat(path, ": cannot flush to stable storage"));
     }
     // The file is new: its directory entry must be durable too.
     if (!block_device) ASR_RETURN_IF_ERROR(FsyncDirectory(DirName(path)));
   }
-  ASR_RETURN_IF_ERROR(closer.Close(path));
+  if (absl::Status s = file.Close(); !s.ok()) {
+    return platform::AddContext(s, absl::StrCat("cannot close ", path));
+  }
   return stats;
 }
 

@@ -1,7 +1,5 @@
 #include "asr/disk/guid.h"
 
-#include <sys/random.h>
-
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -9,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "asr/platform/env.h"
 
 namespace asr::disk {
 
@@ -20,13 +19,7 @@ Guid Guid::FromBytes(const uint8_t* p) {
 
 Guid Guid::Random() {
   Guid g;
-  size_t done = 0;
-  while (done < g.bytes.size()) {
-    ssize_t n = ::getrandom(g.bytes.data() + done, g.bytes.size() - done, 0);
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  if (done < g.bytes.size()) {
+  if (!platform::FillRandom(g.bytes.data(), g.bytes.size())) {
     // getrandom is unavailable: fall back to the standard library's device.
     std::random_device rd;
     for (auto& b : g.bytes) b = static_cast<uint8_t>(rd());

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "asr/common/testing/status_matchers.h"
 #include "asr/disk/disk_ops.h"
 #include "asr/disk/test_util.h"
 #include "asr/disk/virtual_disk.h"
@@ -38,13 +39,13 @@ void ExpectSameAsQemuRaw(const std::string& fmt, const std::string& path) {
   std::string raw = path + ".raw";
   Sh(absl::StrCat("qemu-img convert -f ", fmt, " -O raw ", path, " ", raw));
   auto d = OpenDisk(path, OpenMode::kReadOnly);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_OK(d);
   std::vector<uint8_t> want = Bytes(testing::ReadFileBytes(raw));
   ASSERT_EQ((*d)->virtual_size(), want.size()) << path;
   EXPECT_EQ(FirstDifference(testing::ReadAll(d->get()), want), -1) << path;
   // The allocation map covers every non-zero byte with a present extent.
   auto map = (*d)->GetAllocationMap(0, (*d)->virtual_size());
-  ASSERT_TRUE(map.ok());
+  ASSERT_OK(map);
   for (const Extent& e : *map) {
     if (e.state == ExtentState::kPresent) continue;
     for (uint64_t i = e.offset; i < e.offset + e.length; i += 512) {
@@ -66,7 +67,7 @@ TEST_F(QemuTest, ReadsQemuVpcFixedAndDynamic) {
     std::string path = TempPath(absl::StrCat("q_", sub, ".vhd"));
     Sh(absl::StrCat("qemu-img create -q -f vpc -o subformat=", sub, " ", path, " 24M"));
     auto d = OpenDisk(path, OpenMode::kReadOnly);
-    ASSERT_TRUE(d.ok()) << d.status();
+    ASSERT_OK(d);
     QemuFill("vpc", path, (*d)->virtual_size());
     ExpectSameAsQemuRaw("vpc", path);
   }
@@ -102,7 +103,7 @@ TEST_F(QemuTest, QemuAcceptsImagesAsrWrites) {
     o.type = DiskType::kDynamic;
     o.virtual_size = size;
     auto r = CreateDisk(raw, o);
-    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_OK(r);
     testing::RefDisk ref(size);
     ref.Write(r->get(), 0, Pattern(70000, 1));
     ref.Write(r->get(), (5 << 20) + 512, Pattern(3 << 20, 2));
@@ -126,7 +127,7 @@ TEST_F(QemuTest, QemuAcceptsImagesAsrWrites) {
       OpenOptions ro;
       ro.format = DiskFormat::kRaw;
       auto src = OpenDisk(raw, OpenMode::kReadOnly, ro);
-      ASSERT_TRUE(src.ok()) << src.status();
+      ASSERT_OK(src);
       CreateOptions o;
       o.format = c.format;
       o.type = c.type;
@@ -134,10 +135,10 @@ TEST_F(QemuTest, QemuAcceptsImagesAsrWrites) {
       o.block_size = c.block;
       o.logical_sector_size = c.lss;
       auto dst = CreateDisk(path, o);
-      ASSERT_TRUE(dst.ok()) << dst.status();
+      ASSERT_OK(dst);
       auto stats = CopyDisk(**src, **dst);
-      ASSERT_TRUE(stats.ok()) << stats.status();
-      ASSERT_TRUE((*dst)->Close().ok());
+      ASSERT_OK(stats);
+      ASSERT_OK((*dst)->Close());
     }
     std::string qfmt = c.format == DiskFormat::kVhd ? "vpc" : "vhdx";
     if (c.format == DiskFormat::kVhdx) Sh(absl::StrCat("qemu-img check -f vhdx ", path));
@@ -156,13 +157,13 @@ TEST_F(QemuTest, QemuDetectsADifference) {
   o.block_size = 1 << 20;
   {
     auto d = CreateDisk(a, o);
-    ASSERT_TRUE(d.ok());
-    ASSERT_TRUE((*d)->WriteAt(5 << 20, Pattern(4096, 1)).ok());
+    ASSERT_OK(d);
+    ASSERT_OK((*d)->WriteAt(5 << 20, Pattern(4096, 1)));
   }
   std::string b = TempPath("cmp_b.vhdx");
   {
     auto d = CreateDisk(b, o);
-    ASSERT_TRUE(d.ok());
+    ASSERT_OK(d);
   }
   std::string out;
   EXPECT_EQ(RunCommand(absl::StrCat("qemu-img compare -f vhdx -F vhdx ", a, " ", b), &out), 1)

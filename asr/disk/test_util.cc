@@ -1,23 +1,25 @@
 #include "asr/disk/test_util.h"
 
-#include <fcntl.h>
 #include <stdio.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
 
+#include "asr/common/file_util.h"
+#include "asr/common/test_dir.h"
+#include "asr/platform/env.h"
 #include "gtest/gtest.h"
 
 namespace asr::disk::testing {
 
 std::string TempPath(const std::string& name) {
-  const char* t = std::getenv("TEST_TMPDIR");
-  std::string p = std::string(t ? t : "/tmp") + "/" + name;
-  ::unlink(p.c_str());
+  // One fresh directory per test process (asr::testing::TestDir), so that
+  // parents and children made by one test sit side by side.
+  static const std::string* const dir = new std::string(asr::testing::TestDir("disk"));
+  std::string p = JoinPath(*dir, name);
+  (void)platform::Env::Default()->Unlink(p);
   return p;
 }
 
@@ -62,20 +64,26 @@ void WriteFileBytes(const std::string& path, const std::string& bytes) {
 }
 
 void PatchFile(const std::string& path, uint64_t offset, const void* data, size_t n) {
-  int fd = ::open(path.c_str(), O_WRONLY);
-  ASSERT_GE(fd, 0) << path;
-  ASSERT_EQ(::pwrite(fd, data, n, static_cast<off_t>(offset)), static_cast<ssize_t>(n));
-  ::close(fd);
+  platform::OpenOptions o;
+  o.access = platform::OpenOptions::Access::kWrite;
+  auto file = platform::Env::Default()->Open(path, o);
+  ASSERT_TRUE(file.ok()) << path << ": " << file.status();
+  absl::Status s = platform::WriteFully(**file, offset, data, n);
+  ASSERT_TRUE(s.ok()) << path << ": " << s;
 }
 
 uint64_t FileSize(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return 0;
-  return static_cast<uint64_t>(st.st_size);
+  auto st = platform::Env::Default()->Stat(path);
+  return st.ok() ? st->size : 0;
 }
 
 void TruncateFile(const std::string& path, uint64_t size) {
-  ASSERT_EQ(::truncate(path.c_str(), static_cast<off_t>(size)), 0) << path;
+  platform::OpenOptions o;
+  o.access = platform::OpenOptions::Access::kWrite;
+  auto file = platform::Env::Default()->Open(path, o);
+  ASSERT_TRUE(file.ok()) << path << ": " << file.status();
+  absl::Status s = (*file)->Truncate(size);
+  ASSERT_TRUE(s.ok()) << path << ": " << s;
 }
 
 std::vector<uint8_t> ReadAll(VirtualDisk* disk) {

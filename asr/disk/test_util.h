@@ -17,7 +17,8 @@
 
 namespace asr::disk::testing {
 
-// $TEST_TMPDIR/<name> (removed first if it exists).
+// <dir>/<name> (removed first if it exists), where <dir> is one directory
+// per test process made by asr::testing::TestDir (asr/common/test_dir.h).
 std::string TempPath(const std::string& name);
 // Runs a shell command; returns its exit status, output (stdout+stderr) in *out.
 int RunCommand(const std::string& cmd, std::string* out = nullptr);

@@ -1,7 +1,5 @@
 #include "asr/disk/vhd_disk.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cstring>
 #include <ctime>
@@ -16,6 +14,7 @@
 #include "asr/disk/byte_order.h"
 #include "asr/disk/disk_internal.h"
 #include "asr/disk/utf16.h"
+#include "asr/platform/env.h"
 
 namespace asr::disk {
 
@@ -502,10 +501,10 @@ absl::StatusOr<std::unique_ptr<VirtualDisk>> VhdDisk::Create(
     if (diff) {
       std::string ppath = internal::AbsolutePath(parent->path());
       h.parent_unique_id = Guid::Parse(parent->info().disk_id).value_or(Guid());
-      struct stat st;
-      if (::stat(ppath.c_str(), &st) == 0 &&
-          static_cast<uint64_t>(st.st_mtime) > kVhdEpochOffset) {
-        h.parent_timestamp = static_cast<uint32_t>(st.st_mtime - kVhdEpochOffset);
+      absl::StatusOr<platform::FileInfo> st = platform::Env::Default()->Stat(ppath);
+      const int64_t mtime = st.ok() ? st->mtime_ns / 1000000000 : 0;
+      if (st.ok() && static_cast<uint64_t>(mtime) > kVhdEpochOffset) {
+        h.parent_timestamp = static_cast<uint32_t>(mtime - kVhdEpochOffset);
       }
       h.parent_name = internal::BaseName(ppath);
       std::string rel = internal::RelativePath(DirName(internal::AbsolutePath(path)), ppath);

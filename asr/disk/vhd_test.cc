@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "absl/strings/match.h"
+#include "asr/common/testing/status_matchers.h"
 #include "asr/disk/byte_order.h"
 #include "asr/disk/test_util.h"
 #include "asr/disk/vhd_format.h"
@@ -11,6 +12,8 @@
 
 namespace asr::disk {
 namespace {
+
+using ::asr::testing::StatusIs;
 
 using testing::FirstDifference;
 using testing::Pattern;
@@ -26,7 +29,7 @@ std::unique_ptr<VirtualDisk> Create(const std::string& path, DiskType type, uint
   o.virtual_size = size;
   o.block_size = block;
   auto d = CreateDisk(path, o);
-  EXPECT_TRUE(d.ok()) << d.status();
+  EXPECT_OK(d);
   return d.ok() ? std::move(*d) : nullptr;
 }
 
@@ -47,16 +50,16 @@ TEST(Vhd, FixedRoundTrip) {
     ASSERT_NE(d, nullptr);
     EXPECT_EQ(d->info().type, DiskType::kFixed);
     WriteMixed(d.get(), ref);
-    ASSERT_TRUE(d->Close().ok());
+    ASSERT_OK(d->Close());
   }
   EXPECT_EQ(testing::FileSize(path), size + 512);
   auto d = OpenDisk(path, OpenMode::kReadOnly);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_OK(d);
   EXPECT_EQ((*d)->info().format, DiskFormat::kVhd);
   EXPECT_EQ((*d)->virtual_size(), size);
   EXPECT_EQ(FirstDifference(ReadAll(d->get()), ref.bytes()), -1);
   auto map = (*d)->GetAllocationMap(0, size);
-  ASSERT_TRUE(map.ok());
+  ASSERT_OK(map);
   ASSERT_EQ(map->size(), 1u);
   EXPECT_EQ((*map)[0].state, ExtentState::kPresent);
 }
@@ -72,14 +75,14 @@ TEST(Vhd, DynamicRoundTripAndMap) {
     WriteMixed(d.get(), ref);
     // All-zero writes to unallocated blocks allocate nothing.
     ref.Write(d.get(), 15 << 20, std::vector<uint8_t>(1 << 20, 0));
-    ASSERT_TRUE(d->Close().ok());
+    ASSERT_OK(d->Close());
   }
   auto d = OpenDisk(path, OpenMode::kReadOnly);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_OK(d);
   EXPECT_EQ((*d)->info().type, DiskType::kDynamic);
   EXPECT_EQ(FirstDifference(ReadAll(d->get()), ref.bytes()), -1);
   auto map = (*d)->GetAllocationMap(0, size);
-  ASSERT_TRUE(map.ok());
+  ASSERT_OK(map);
   // Blocks 0, 1 (crossing), 2..4 (5M+12345 .. 8M+12345), 9 (last) are present.
   std::vector<Extent> want = {
       {0, 6 << 20, ExtentState::kPresent},  // blocks 0-2 (boundary write and 5M start)
@@ -97,7 +100,7 @@ TEST(Vhd, DynamicRoundTripAndMap) {
   EXPECT_EQ(map->back().offset + map->back().length, size);
   // Sub-range map is clipped to the request.
   auto sub = (*d)->GetAllocationMap(100, 1000);
-  ASSERT_TRUE(sub.ok());
+  ASSERT_OK(sub);
   ASSERT_EQ(sub->size(), 1u);
   EXPECT_EQ((*sub)[0], (Extent{100, 1000, ExtentState::kPresent}));
 }
@@ -106,13 +109,12 @@ TEST(Vhd, ReadOnlyRejectsWritesAndBounds) {
   std::string path = TempPath("ro.vhd");
   Create(path, DiskType::kDynamic, 4 << 20).reset();
   auto d = OpenDisk(path, OpenMode::kReadOnly);
-  ASSERT_TRUE(d.ok());
+  ASSERT_OK(d);
   std::vector<uint8_t> buf(512, 1);
   absl::Status s = (*d)->WriteAt(0, buf);
-  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_TRUE(absl::StrContains(s.message(), path));
-  EXPECT_EQ((*d)->ReadAt((4 << 20) - 100, absl::MakeSpan(buf)).code(),
-            absl::StatusCode::kOutOfRange);
+  EXPECT_THAT((*d)->ReadAt((4 << 20) - 100, absl::MakeSpan(buf)), StatusIs(absl::StatusCode::kOutOfRange));
 }
 
 TEST(Vhd, UsesFooterCopyWhenEndFooterDamaged) {
@@ -126,7 +128,7 @@ TEST(Vhd, UsesFooterCopyWhenEndFooterDamaged) {
   uint8_t junk[8] = {'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x'};
   testing::PatchFile(path, size - 512, junk, sizeof(junk));
   auto d = OpenDisk(path, OpenMode::kReadOnly);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_OK(d);
   bool warned = false;
   for (const auto& w : (*d)->info().warnings) warned |= absl::StrContains(w, "copy at offset 0");
   EXPECT_TRUE(warned);
@@ -139,7 +141,7 @@ TEST(Vhd, ChsMismatchIsWarningNotError) {
   // geometry and the reader uses the current size, with a warning.
   Create(path, DiskType::kFixed, 16 << 20).reset();
   auto d = OpenDisk(path, OpenMode::kReadOnly);
-  ASSERT_TRUE(d.ok());
+  ASSERT_OK(d);
   EXPECT_EQ((*d)->virtual_size(), 16u << 20);
   bool warned = false;
   for (const auto& w : (*d)->info().warnings) warned |= absl::StrContains(w, "CHS geometry");
@@ -156,11 +158,11 @@ TEST(VhdFormat, FooterSerializeParse) {
   uint8_t raw[512];
   SerializeVhdFooter(f, raw);
   auto back = ParseVhdFooter(raw);
-  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_OK(back);
   EXPECT_EQ(back->current_size, f.current_size);
   EXPECT_EQ(back->unique_id, f.unique_id);
   raw[100] ^= 1;
-  EXPECT_EQ(ParseVhdFooter(raw).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(ParseVhdFooter(raw).status(), StatusIs(absl::StatusCode::kDataLoss));
 }
 
 TEST(VhdFormat, GeometryMatchesQemuFor1G) {

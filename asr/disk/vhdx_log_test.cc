@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/strings/match.h"
+#include "asr/common/testing/status_matchers.h"
 #include "asr/disk/byte_order.h"
 #include "asr/disk/test_util.h"
 #include "asr/disk/vhdx_format.h"
@@ -13,6 +14,8 @@
 
 namespace asr::disk {
 namespace {
+
+using ::asr::testing::StatusIs;
 
 using testing::Pattern;
 using testing::TempPath;
@@ -35,7 +38,7 @@ TEST(VhdxLogParse, NewestCompleteSequenceWins) {
                                      {{0x300000, reinterpret_cast<const uint8_t*>(p3.data())}});
   log.replace(40 * 4096, e2.size(), e2);
   auto r = FindVhdxLogReplay(log, g);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   ASSERT_TRUE(r->found);
   EXPECT_EQ(r->head_sequence, 6u);
   EXPECT_EQ(r->entry_count, 2u);
@@ -49,7 +52,7 @@ TEST(VhdxLogParse, NewestCompleteSequenceWins) {
   // head tail (0) is itself, so it is a valid one-entry sequence.
   log[e5.size() + 4096 + 100] ^= 1;
   r = FindVhdxLogReplay(log, g);
-  ASSERT_TRUE(r.ok());
+  ASSERT_OK(r);
   ASSERT_TRUE(r->found);
   EXPECT_EQ(r->head_sequence, 5u);
   ASSERT_EQ(r->writes.size(), 1u);
@@ -57,7 +60,7 @@ TEST(VhdxLogParse, NewestCompleteSequenceWins) {
 
   // Another LogGuid sees nothing.
   r = FindVhdxLogReplay(log, Guid::Random());
-  ASSERT_TRUE(r.ok());
+  ASSERT_OK(r);
   EXPECT_FALSE(r->found);
 }
 
@@ -73,7 +76,7 @@ TEST(VhdxLogParse, EntryWrappingAroundTheEnd) {
   log.replace(6 * 4096, 2 * 4096, e.substr(0, 2 * 4096));
   log.replace(0, 4096, e.substr(2 * 4096));
   auto r = FindVhdxLogReplay(log, g);
-  ASSERT_TRUE(r.ok());
+  ASSERT_OK(r);
   ASSERT_TRUE(r->found);
   ASSERT_EQ(r->writes.size(), 2u);
   EXPECT_EQ(r->writes[1].data, q);
@@ -102,9 +105,9 @@ Pending MakePendingLog(const std::string& name) {
     o.virtual_size = size;
     o.block_size = 1 << 20;
     auto d = CreateDisk(p.path, o);
-    EXPECT_TRUE(d.ok());
+    EXPECT_OK(d);
     std::vector<uint8_t> a = Pattern(1 << 20, 1);
-    EXPECT_TRUE((*d)->WriteAt(0, a).ok());
+    EXPECT_OK((*d)->WriteAt(0, a));
     std::copy(a.begin(), a.end(), p.expect.begin());
   }
   std::string file = testing::ReadFileBytes(p.path);
@@ -145,7 +148,7 @@ TEST(VhdxLogReplay, ReadOnlyReplaysInMemoryAndLeavesFileUntouched) {
   std::string before = testing::ReadFileBytes(p.path);
   {
     auto d = OpenDisk(p.path, OpenMode::kReadOnly);
-    ASSERT_TRUE(d.ok()) << d.status();
+    ASSERT_OK(d);
     EXPECT_TRUE((*d)->info().log_replayed);
     EXPECT_EQ(testing::FirstDifference(testing::ReadAll(d->get()), p.expect), -1);
   }
@@ -156,12 +159,12 @@ TEST(VhdxLogReplay, ReadWriteReplaysIntoFileAndCleansLog) {
   Pending p = MakePendingLog("pending_rw.vhdx");
   {
     auto d = OpenDisk(p.path, OpenMode::kReadWrite);
-    ASSERT_TRUE(d.ok()) << d.status();
+    ASSERT_OK(d);
     EXPECT_TRUE((*d)->info().log_replayed);
     EXPECT_EQ(testing::FirstDifference(testing::ReadAll(d->get()), p.expect), -1);
   }
   auto d = OpenDisk(p.path, OpenMode::kReadOnly);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_OK(d);
   EXPECT_FALSE((*d)->info().log_replayed);
   EXPECT_EQ(testing::FirstDifference(testing::ReadAll(d->get()), p.expect), -1);
   if (testing::HaveQemu()) {
@@ -189,10 +192,10 @@ TEST(VhdxLogReplay, TornEntryIsNotReplayed) {
   uint8_t junk = 0x5A;
   testing::PatchFile(p.path, kMiB + 4096 + 17, &junk, 1);  // inside the data sector
   auto d = OpenDisk(p.path, OpenMode::kReadOnly);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_OK(d);
   EXPECT_FALSE((*d)->info().log_replayed);
   std::vector<uint8_t> buf(4096);
-  ASSERT_TRUE((*d)->ReadAt(3 << 20, absl::MakeSpan(buf)).ok());
+  ASSERT_OK((*d)->ReadAt(3 << 20, absl::MakeSpan(buf)));
   EXPECT_EQ(buf, std::vector<uint8_t>(4096, 0));
 }
 
@@ -201,7 +204,7 @@ TEST(VhdxLogReplay, TruncatedFileIsDataLoss) {
   testing::TruncateFile(p.path, testing::FileSize(p.path) - kMiB);
   auto d = OpenDisk(p.path, OpenMode::kReadOnly);
   ASSERT_FALSE(d.ok());
-  EXPECT_EQ(d.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(d.status(), StatusIs(absl::StatusCode::kDataLoss));
   EXPECT_TRUE(absl::StrContains(d.status().message(), "truncated")) << d.status();
 }
 

@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "absl/strings/match.h"
+#include "asr/common/testing/status_matchers.h"
 #include "asr/disk/byte_order.h"
 #include "asr/disk/test_util.h"
 #include "asr/disk/vhdx_format.h"
@@ -13,6 +14,8 @@
 
 namespace asr::disk {
 namespace {
+
+using ::asr::testing::StatusIs;
 
 using testing::FirstDifference;
 using testing::Pattern;
@@ -29,7 +32,7 @@ std::unique_ptr<VirtualDisk> Create(const std::string& path, DiskType type, uint
   o.block_size = block;
   o.logical_sector_size = lss;
   auto d = CreateDisk(path, o);
-  EXPECT_TRUE(d.ok()) << d.status();
+  EXPECT_OK(d);
   return d.ok() ? std::move(*d) : nullptr;
 }
 
@@ -68,19 +71,19 @@ TEST_P(VhdxRoundTrip, WriteReopenRead) {
     EXPECT_NE(d->info().data_write_guid, data_guid_before);
     // Reads before close see the uncommitted BAT.
     EXPECT_EQ(FirstDifference(ReadAll(d.get()), ref.bytes()), -1);
-    ASSERT_TRUE(d->Close().ok());
+    ASSERT_OK(d->Close());
   }
   VhdxHeader h = CurrentHeader(path);
   EXPECT_TRUE(h.log_guid.IsZero()) << "Close must leave the log clean";
   auto d = OpenDisk(path, OpenMode::kReadOnly);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_OK(d);
   EXPECT_EQ((*d)->info().format, DiskFormat::kVhdx);
   EXPECT_EQ((*d)->info().type, type);
   EXPECT_EQ((*d)->virtual_size(), size);
   EXPECT_FALSE((*d)->info().log_replayed);
   EXPECT_EQ(FirstDifference(ReadAll(d->get()), ref.bytes()), -1);
   auto map = (*d)->GetAllocationMap(0, size);
-  ASSERT_TRUE(map.ok());
+  ASSERT_OK(map);
   uint64_t covered = 0;
   for (const Extent& e : *map) {
     EXPECT_EQ(e.offset, covered);
@@ -136,12 +139,12 @@ TEST(Vhdx, ManyBlocksCommitThroughTheLogRepeatedly) {
     ASSERT_NE(d, nullptr);
     for (uint64_t b = 0; b < 200; b += 3) {
       ref.Write(d.get(), b << 20, Pattern(512, static_cast<uint32_t>(b)));
-      ASSERT_TRUE(d->Flush().ok());
+      ASSERT_OK(d->Flush());
     }
-    ASSERT_TRUE(d->Close().ok());
+    ASSERT_OK(d->Close());
   }
   auto d = OpenDisk(path, OpenMode::kReadOnly);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_OK(d);
   EXPECT_EQ(FirstDifference(ReadAll(d->get()), ref.bytes()), -1);
 }
 
@@ -154,11 +157,11 @@ TEST(Vhdx, ReopenForWriteKeepsData) {
   }
   {
     auto d = OpenDisk(path, OpenMode::kReadWrite);
-    ASSERT_TRUE(d.ok()) << d.status();
+    ASSERT_OK(d);
     ref.Write(d->get(), 3 << 20, Pattern(4096, 2));
   }
   auto d = OpenDisk(path, OpenMode::kReadOnly);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_OK(d);
   EXPECT_EQ(FirstDifference(ReadAll(d->get()), ref.bytes()), -1);
 }
 
@@ -172,9 +175,9 @@ TEST(Vhdx, ReadOnlyOpenDoesNotTouchTheFile) {
   std::string before = testing::ReadFileBytes(path);
   {
     auto d = OpenDisk(path, OpenMode::kReadOnly);
-    ASSERT_TRUE(d.ok());
+    ASSERT_OK(d);
     ReadAll(d->get());
-    EXPECT_EQ((*d)->WriteAt(0, Pattern(512, 1)).code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT((*d)->WriteAt(0, Pattern(512, 1)), StatusIs(absl::StatusCode::kFailedPrecondition));
   }
   EXPECT_EQ(testing::ReadFileBytes(path), before);
 }
@@ -194,7 +197,7 @@ TEST(VhdxFormat, GeometryMatchesSpecExamples) {
 
 TEST(VhdxFormat, GuidTextRoundTrip) {
   auto g = Guid::Parse("{2DC27766-F623-4200-9D64-115E9BFD4A08}");
-  ASSERT_TRUE(g.ok());
+  ASSERT_OK(g);
   EXPECT_EQ(g->bytes[0], 0x66);
   EXPECT_EQ(g->bytes[3], 0x2D);
   EXPECT_EQ(g->bytes[8], 0x9D);

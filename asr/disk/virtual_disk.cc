@@ -1,7 +1,5 @@
 #include "asr/disk/virtual_disk.h"
 
-#include <unistd.h>
-
 #include <cstring>
 #include <utility>
 
@@ -15,6 +13,7 @@
 #include "asr/disk/raw_disk.h"
 #include "asr/disk/vhd_disk.h"
 #include "asr/disk/vhdx_disk.h"
+#include "asr/platform/env.h"
 
 namespace asr::disk {
 
@@ -242,8 +241,8 @@ absl::StatusOr<std::unique_ptr<VirtualDisk>> OpenParentAtDepth(const std::string
 std::string AbsolutePath(const std::string& path) {
   std::string p = path;
   if (p.empty() || p[0] != '/') {
-    char buf[4096];
-    if (::getcwd(buf, sizeof(buf)) != nullptr) p = JoinPath(buf, p);
+    absl::StatusOr<std::string> cwd = platform::Env::Default()->CurrentDirectory();
+    if (cwd.ok()) p = JoinPath(*cwd, p);
   }
   std::vector<std::string> parts;
   for (absl::string_view part : absl::StrSplit(p, '/', absl::SkipEmpty())) {
@@ -302,6 +301,16 @@ bool IsAllZero(const uint8_t* p, size_t n) {
 absl::StatusOr<std::unique_ptr<VirtualDisk>> OpenDisk(const std::string& path, OpenMode mode,
                                                       const OpenOptions& options) {
   return internal::OpenDiskAtDepth(path, mode, options, 0);
+}
+
+absl::StatusOr<std::unique_ptr<VirtualDisk>> OpenDisk(std::unique_ptr<DiskFile> file,
+                                                      OpenMode mode, const OpenOptions& options) {
+  if (mode == OpenMode::kReadWrite && !file->writable()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(file->path(), ": opened read-only, cannot open the disk for writing"));
+  }
+  ASR_RETURN_IF_ERROR(internal::CheckDepth(file->path(), options, 0));
+  return internal::OpenDiskFile(std::move(file), mode, options, 0);
 }
 
 absl::StatusOr<std::unique_ptr<VirtualDisk>> CreateDisk(const std::string& path,

@@ -40,6 +40,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
+#include "asr/disk/disk_file.h"
 
 namespace asr::disk {
 
@@ -167,6 +168,15 @@ struct OpenOptions {
 // DataLoss (checksum mismatch), FailedPrecondition (parent linkage mismatch,
 // unsupported feature).
 absl::StatusOr<std::unique_ptr<VirtualDisk>> OpenDisk(const std::string& path, OpenMode mode,
+                                                      const OpenOptions& options = {});
+
+// Opens the disk in an already open file, e.g. one in memory:
+//   auto file = DiskFile::FromFile(std::make_unique<platform::MemoryFile>(bytes), "input", false);
+//   auto disk = OpenDisk(*std::move(file), OpenMode::kReadOnly);
+// The same as the path form otherwise; parents of a differencing disk are
+// opened by path, relative to file->path().
+absl::StatusOr<std::unique_ptr<VirtualDisk>> OpenDisk(std::unique_ptr<DiskFile> file,
+                                                      OpenMode mode,
                                                       const OpenOptions& options = {});
 
 struct CreateOptions {

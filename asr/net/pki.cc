@@ -1,6 +1,5 @@
 #include "asr/net/pki.h"
 
-#include <arpa/inet.h>
 #include <openssl/asn1.h>
 #include <openssl/base.h>
 #include <openssl/bio.h>
@@ -25,6 +24,7 @@
 #include "asr/common/file_util.h"
 #include "asr/common/status_macros.h"
 #include "asr/net/x509_util.h"
+#include "asr/platform/socket.h"
 
 namespace asr::net {
 namespace {
@@ -35,9 +35,7 @@ using internal::ParseCertificatePem;
 using internal::ParsePrivateKeyPem;
 
 bool IsIpAddress(absl::string_view text) {
-  std::string s(text);
-  unsigned char buf[16];
-  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+  return platform::IsIpAddressLiteral(std::string(text));
 }
 
 absl::Status SslError(absl::string_view what) {
@@ -290,13 +288,9 @@ absl::StatusOr<CertificateInfo> DescribeCertificate(absl::string_view pem) {
                                      static_cast<size_t>(ASN1_STRING_length(s)))));
       } else if (gn->type == GEN_IPADD) {
         const ASN1_STRING* s = gn->d.iPAddress;
-        char text[INET6_ADDRSTRLEN] = {0};
-        int len = ASN1_STRING_length(s);
-        if ((len == 4 || len == 16) &&
-            inet_ntop(len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(s), text,
-                      sizeof(text)) != nullptr) {
-          info.subject_alt_names.push_back(absl::StrCat("IP:", text));
-        }
+        const std::string text = platform::IpAddressToString(
+            ASN1_STRING_get0_data(s), static_cast<size_t>(ASN1_STRING_length(s)));
+        if (!text.empty()) info.subject_alt_names.push_back(absl::StrCat("IP:", text));
       }
     }
   }

@@ -13,12 +13,15 @@
 #include "absl/time/clock.h"
 #include "asr/common/file_util.h"
 #include "asr/common/test_dir.h"
+#include "asr/common/testing/status_matchers.h"
 #include "asr/net/x509_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace asr::net {
 namespace {
+
+using ::asr::testing::StatusIs;
 
 using ::asr::testing::TestDir;
 using ::testing::Contains;
@@ -51,19 +54,19 @@ bool BoringSslVerifies(const std::string& cert_pem, const std::string& ca_pem) {
 TEST(PkiTest, CaIssuesHostCertificatesThatVerify) {
   absl::Time now = absl::Now();
   auto ca = CreateCertificateAuthority("test vault CA", now - absl::Hours(1), now + absl::Hours(48));
-  ASSERT_TRUE(ca.ok()) << ca.status();
+  ASSERT_OK(ca);
   EXPECT_THAT(ca->certificate_pem, HasSubstr("BEGIN CERTIFICATE"));
   EXPECT_THAT(ca->private_key_pem, HasSubstr("BEGIN PRIVATE KEY"));
 
   auto host = IssueHostCertificate(*ca, HostRequest("hv-01", now, 30, {"127.0.0.1", "hv-01.lab"}));
-  ASSERT_TRUE(host.ok()) << host.status();
-  EXPECT_TRUE(VerifyCertificateChain(host->certificate_pem, ca->certificate_pem, now).ok());
+  ASSERT_OK(host);
+  EXPECT_OK(VerifyCertificateChain(host->certificate_pem, ca->certificate_pem, now));
   EXPECT_TRUE(BoringSslVerifies(host->certificate_pem, ca->certificate_pem));
-  EXPECT_TRUE(CheckKeyMatchesCertificate(host->certificate_pem, host->private_key_pem).ok());
+  EXPECT_OK(CheckKeyMatchesCertificate(host->certificate_pem, host->private_key_pem));
   EXPECT_FALSE(CheckKeyMatchesCertificate(host->certificate_pem, ca->private_key_pem).ok());
 
   auto info = DescribeCertificate(host->certificate_pem);
-  ASSERT_TRUE(info.ok()) << info.status();
+  ASSERT_OK(info);
   EXPECT_EQ(info->common_name, "hv-01");
   EXPECT_EQ(info->subject, "CN=hv-01");
   EXPECT_EQ(info->issuer, "CN=test vault CA");
@@ -74,7 +77,7 @@ TEST(PkiTest, CaIssuesHostCertificatesThatVerify) {
   EXPECT_LT(absl::AbsDuration(info->not_after - (now + absl::Hours(24 * 30))), absl::Seconds(5));
 
   auto ca_info = DescribeCertificate(ca->certificate_pem);
-  ASSERT_TRUE(ca_info.ok());
+  ASSERT_OK(ca_info);
   EXPECT_TRUE(ca_info->is_ca);
   EXPECT_EQ(ca_info->subject, ca_info->issuer);
 }
@@ -85,9 +88,9 @@ TEST(PkiTest, ForeignCaIsRefused) {
   auto other = CreateCertificateAuthority("vault CA", now - absl::Hours(1), now + absl::Hours(48));
   ASSERT_TRUE(ca.ok() && other.ok());
   auto host = IssueHostCertificate(*other, HostRequest("intruder", now, 30));
-  ASSERT_TRUE(host.ok()) << host.status();
+  ASSERT_OK(host);
   absl::Status s = VerifyCertificateChain(host->certificate_pem, ca->certificate_pem, now);
-  EXPECT_EQ(s.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kUnauthenticated));
   EXPECT_THAT(std::string(s.message()),
               HasSubstr("certificate of CN=intruder is not issued by this vault's certificate "
                         "authority"));
@@ -97,28 +100,25 @@ TEST(PkiTest, ForeignCaIsRefused) {
 TEST(PkiTest, ExpiredCertificateIsRefused) {
   absl::Time now = absl::Now();
   auto ca = CreateCertificateAuthority("vault CA", now - absl::Hours(24 * 10), now + absl::Hours(48));
-  ASSERT_TRUE(ca.ok());
+  ASSERT_OK(ca);
   auto host = IssueHostCertificate(*ca, HostRequest("old-host", now, -2));
-  ASSERT_TRUE(host.ok()) << host.status();
+  ASSERT_OK(host);
   absl::Status s = VerifyCertificateChain(host->certificate_pem, ca->certificate_pem, now);
-  EXPECT_EQ(s.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kUnauthenticated));
   EXPECT_THAT(std::string(s.message()), HasSubstr("certificate of CN=old-host expired at "));
   // Valid at a time inside its window.
-  EXPECT_TRUE(
+  EXPECT_OK(
       VerifyCertificateChain(host->certificate_pem, ca->certificate_pem, now - absl::Hours(60))
-          .ok());
+          );
 }
 
 TEST(PkiTest, RejectsBadInput) {
   absl::Time now = absl::Now();
-  EXPECT_EQ(CreateCertificateAuthority("", now, now + absl::Hours(1)).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(CreateCertificateAuthority("x", now, now - absl::Hours(1)).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(CreateCertificateAuthority("", now, now + absl::Hours(1)).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(CreateCertificateAuthority("x", now, now - absl::Hours(1)).status(), StatusIs(absl::StatusCode::kInvalidArgument));
   PemKeyPair junk{"not a cert", "not a key"};
-  EXPECT_EQ(IssueHostCertificate(junk, HostRequest("h", now, 1)).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(DescribeCertificate("garbage").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(IssueHostCertificate(junk, HostRequest("h", now, 1)).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(DescribeCertificate("garbage").status(), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 // A private key is written 0600 through a fresh temporary file: a link
@@ -126,13 +126,13 @@ TEST(PkiTest, RejectsBadInput) {
 TEST(PkiTest, KeyNotWrittenThroughAPlantedLink) {
   std::string dir = TestDir("pki_link") + "/pki";
   VaultPkiOptions options;
-  ASSERT_TRUE(InitVaultPki(dir, options).ok());
+  ASSERT_OK(InitVaultPki(dir, options));
   const std::string victim = dir + "/victim";
-  ASSERT_TRUE(WriteFileAtomically(victim, "untouched").ok());
+  ASSERT_OK(WriteFileAtomically(victim, "untouched"));
   const std::string tmp = absl::StrCat(dir, "/hv-04.key.tmp.", ::getpid());
   ASSERT_EQ(::symlink(victim.c_str(), tmp.c_str()), 0);
   auto issued = IssueVaultHostCertificate(dir, "hv-04", 5, {});
-  ASSERT_TRUE(issued.ok()) << issued.status();
+  ASSERT_OK(issued);
   EXPECT_EQ(FileMode(dir + "/hv-04.key"), 0600u);
   EXPECT_EQ(*ReadFileToString(victim), "untouched");
   EXPECT_FALSE(PathExists(tmp));
@@ -145,7 +145,7 @@ TEST(PkiTest, VaultDirectoryRoundTrip) {
   options.recovery_name = "hv-recovery";
   options.host_days = 10;
   auto files = InitVaultPki(dir, options);
-  ASSERT_TRUE(files.ok()) << files.status();
+  ASSERT_OK(files);
   EXPECT_EQ(files->ca_certificate_path, dir + "/ca.pem");
   EXPECT_EQ(files->primary.certificate_path, dir + "/primary.pem");
   EXPECT_EQ(files->recovery.key_path, dir + "/recovery.key");
@@ -158,37 +158,34 @@ TEST(PkiTest, VaultDirectoryRoundTrip) {
     EXPECT_EQ(FileMode(dir + "/" + cert), 0644u) << cert;
   }
   auto ca_pem = ReadFileToString(dir + "/ca.pem");
-  ASSERT_TRUE(ca_pem.ok());
+  ASSERT_OK(ca_pem);
   for (const char* host : {"primary", "recovery"}) {
     auto pair = ReadPemKeyPair(dir + "/" + host + ".pem", dir + "/" + host + ".key");
-    ASSERT_TRUE(pair.ok()) << pair.status();
-    EXPECT_TRUE(VerifyCertificateChain(pair->certificate_pem, *ca_pem, absl::Now()).ok());
+    ASSERT_OK(pair);
+    EXPECT_OK(VerifyCertificateChain(pair->certificate_pem, *ca_pem, absl::Now()));
     EXPECT_TRUE(BoringSslVerifies(pair->certificate_pem, *ca_pem));
-    EXPECT_TRUE(CheckKeyMatchesCertificate(pair->certificate_pem, pair->private_key_pem).ok());
+    EXPECT_OK(CheckKeyMatchesCertificate(pair->certificate_pem, pair->private_key_pem));
   }
 
   // A second init never overwrites the CA.
   auto again = InitVaultPki(dir, options);
-  EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(again.status(), StatusIs(absl::StatusCode::kAlreadyExists));
   EXPECT_THAT(std::string(again.status().message()), HasSubstr("asrctl pki issue"));
 
   auto issued = IssueVaultHostCertificate(dir, "hv-03", 5, {"10.0.0.3"});
-  ASSERT_TRUE(issued.ok()) << issued.status();
+  ASSERT_OK(issued);
   EXPECT_EQ(issued->certificate_path, dir + "/hv-03.pem");
   EXPECT_EQ(FileMode(dir + "/hv-03.key"), 0600u);
   EXPECT_THAT(issued->info.subject_alt_names, Contains("IP:10.0.0.3"));
   auto hv3 = ReadFileToString(dir + "/hv-03.pem");
-  ASSERT_TRUE(hv3.ok());
-  EXPECT_TRUE(VerifyCertificateChain(*hv3, *ca_pem, absl::Now()).ok());
+  ASSERT_OK(hv3);
+  EXPECT_OK(VerifyCertificateChain(*hv3, *ca_pem, absl::Now()));
 
-  EXPECT_EQ(IssueVaultHostCertificate(dir, "../evil", 5, {}).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(IssueVaultHostCertificate(dir, "ca", 5, {}).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(IssueVaultHostCertificate(dir, "h", 0, {}).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(IssueVaultHostCertificate(dir, "../evil", 5, {}).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(IssueVaultHostCertificate(dir, "ca", 5, {}).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(IssueVaultHostCertificate(dir, "h", 0, {}).status(), StatusIs(absl::StatusCode::kInvalidArgument));
   auto no_ca = IssueVaultHostCertificate(TestDir("pki_test"), "h", 5, {});
-  EXPECT_EQ(no_ca.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(no_ca.status(), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(std::string(no_ca.status().message()), HasSubstr("asrctl pki init"));
 }
 

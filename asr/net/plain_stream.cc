@@ -1,10 +1,7 @@
-#include <errno.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include "absl/strings/str_cat.h"
-#include "asr/common/file_util.h"
 #include "asr/net/stream.h"
+#include "asr/platform/error.h"
+#include "asr/platform/socket.h"
 
 namespace asr::net {
 namespace {
@@ -13,20 +10,19 @@ class PlainFdStream final : public ByteStream {
  public:
   PlainFdStream(int fd, std::string peer) : fd_(fd), peer_(std::move(peer)) {}
   ~PlainFdStream() override {
-    if (fd_ >= 0) ::close(fd_);
+    if (fd_ >= 0) platform::CloseSocket(fd_);
   }
 
   absl::Status WriteAll(const void* data, size_t size) override {
     const char* p = static_cast<const char*>(data);
     while (size > 0) {
-      ssize_t n = ::send(fd_, p, size, MSG_NOSIGNAL);
-      if (n < 0) {
-        if (errno == EINTR) continue;
+      absl::StatusOr<size_t> n = platform::SocketSend(fd_, p, size);
+      if (!n.ok()) {
         return absl::UnavailableError(
-            absl::StrCat("cannot send to ", peer_, ": ", strerror(errno)));
+            absl::StrCat("cannot send to ", peer_, ": ", n.status().message()));
       }
-      p += n;
-      size -= static_cast<size_t>(n);
+      p += *n;
+      size -= *n;
     }
     return absl::OkStatus();
   }
@@ -48,19 +44,18 @@ class PlainFdStream final : public ByteStream {
   }
 
   absl::StatusOr<size_t> ReadSome(void* out, size_t size) override {
-    for (;;) {
-      ssize_t n = ::recv(fd_, out, size, 0);
-      if (n >= 0) return static_cast<size_t>(n);
-      if (errno == EINTR) continue;
+    absl::StatusOr<size_t> n = platform::SocketReceive(fd_, out, size);
+    if (!n.ok()) {
       return absl::UnavailableError(
-          absl::StrCat("cannot receive from ", peer_, ": ", strerror(errno)));
+          absl::StrCat("cannot receive from ", peer_, ": ", n.status().message()));
     }
+    return *n;
   }
 
   absl::Status Close() override {
     if (fd_ >= 0) {
-      ::shutdown(fd_, SHUT_WR);
-      ::close(fd_);
+      platform::ShutdownSocket(fd_, /*both=*/false);
+      platform::CloseSocket(fd_);
       fd_ = -1;
     }
     return absl::OkStatus();
@@ -81,12 +76,11 @@ std::unique_ptr<ByteStream> MakePlainFdStream(int fd, std::string peer) {
 
 absl::StatusOr<std::pair<std::unique_ptr<ByteStream>, std::unique_ptr<ByteStream>>>
 MakeStreamPair() {
-  int fds[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-    return ErrnoToStatus(errno, "cannot create a socket pair");
-  }
-  return std::make_pair(MakePlainFdStream(fds[0], "socketpair end 0"),
-                        MakePlainFdStream(fds[1], "socketpair end 1"));
+  absl::StatusOr<std::pair<platform::SocketHandle, platform::SocketHandle>> fds =
+      platform::MakeSocketPair();
+  if (!fds.ok()) return platform::AddContext(fds.status(), "cannot create a socket pair");
+  return std::make_pair(MakePlainFdStream(fds->first, "socketpair end 0"),
+                        MakePlainFdStream(fds->second, "socketpair end 1"));
 }
 
 }  // namespace asr::net

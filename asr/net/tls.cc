@@ -1,11 +1,5 @@
 #include "asr/net/tls.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <openssl/base.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -13,10 +7,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <poll.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <climits>
@@ -30,6 +21,8 @@
 #include "asr/common/file_util.h"
 #include "asr/common/status_macros.h"
 #include "asr/net/x509_util.h"
+#include "asr/platform/error.h"
+#include "asr/platform/socket.h"
 
 namespace asr::net {
 namespace {
@@ -49,7 +42,7 @@ constexpr char kIssueHint[] =
 // 16 KiB record.
 struct SocketState {
   int fd = -1;
-  int last_errno = 0;
+  absl::Status last_error;  // of the last failed send or receive
   std::vector<char> ahead = std::vector<char>(64 * 1024);
   size_t ahead_pos = 0;
   size_t ahead_end = 0;
@@ -58,36 +51,33 @@ struct SocketState {
 int SocketBioWrite(BIO* bio, const char* in, int len) {
   auto* st = static_cast<SocketState*>(BIO_get_data(bio));
   BIO_clear_retry_flags(bio);
-  st->last_errno = 0;
-  for (;;) {
-    ssize_t n = ::send(st->fd, in, static_cast<size_t>(len), MSG_NOSIGNAL);
-    if (n >= 0) return static_cast<int>(n);
-    if (errno == EINTR) continue;
-    st->last_errno = errno;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) BIO_set_retry_write(bio);
-    return -1;
+  st->last_error = absl::OkStatus();
+  absl::StatusOr<size_t> n = platform::SocketSend(st->fd, in, static_cast<size_t>(len));
+  if (n.ok()) return static_cast<int>(*n);
+  st->last_error = n.status();
+  if (platform::ErrorKindOf(n.status()) == platform::ErrorKind::kWouldBlock) {
+    BIO_set_retry_write(bio);
   }
+  return -1;
 }
 
 int SocketBioRead(BIO* bio, char* out, int len) {
   auto* st = static_cast<SocketState*>(BIO_get_data(bio));
   BIO_clear_retry_flags(bio);
-  st->last_errno = 0;
+  st->last_error = absl::OkStatus();
   size_t want = static_cast<size_t>(len);
   if (st->ahead_pos == st->ahead_end && want < st->ahead.size()) {
-    for (;;) {
-      ssize_t n = ::recv(st->fd, st->ahead.data(), st->ahead.size(), 0);
-      if (n > 0) {
-        st->ahead_pos = 0;
-        st->ahead_end = static_cast<size_t>(n);
-        break;
+    absl::StatusOr<size_t> n = platform::SocketReceive(st->fd, st->ahead.data(), st->ahead.size());
+    if (!n.ok()) {
+      st->last_error = n.status();
+      if (platform::ErrorKindOf(n.status()) == platform::ErrorKind::kWouldBlock) {
+        BIO_set_retry_read(bio);
       }
-      if (n == 0) return 0;
-      if (errno == EINTR) continue;
-      st->last_errno = errno;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) BIO_set_retry_read(bio);
       return -1;
     }
+    if (*n == 0) return 0;
+    st->ahead_pos = 0;
+    st->ahead_end = *n;
   }
   if (st->ahead_pos < st->ahead_end) {
     size_t n = std::min(want, st->ahead_end - st->ahead_pos);
@@ -95,14 +85,13 @@ int SocketBioRead(BIO* bio, char* out, int len) {
     st->ahead_pos += n;
     return static_cast<int>(n);
   }
-  for (;;) {
-    ssize_t n = ::recv(st->fd, out, want, 0);
-    if (n >= 0) return static_cast<int>(n);
-    if (errno == EINTR) continue;
-    st->last_errno = errno;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) BIO_set_retry_read(bio);
-    return -1;
+  absl::StatusOr<size_t> n = platform::SocketReceive(st->fd, out, want);
+  if (n.ok()) return static_cast<int>(*n);
+  st->last_error = n.status();
+  if (platform::ErrorKindOf(n.status()) == platform::ErrorKind::kWouldBlock) {
+    BIO_set_retry_read(bio);
   }
+  return -1;
 }
 
 long SocketBioCtrl(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
@@ -153,66 +142,25 @@ int VerifyCallback(int ok, X509_STORE_CTX* store) {
 // ---------------------------------------------------------------------------
 // Waiting on a non-blocking socket.
 
-int PollTimeoutMs(absl::Time deadline) {
-  if (deadline == absl::InfiniteFuture()) return -1;
-  absl::Duration left = deadline - absl::Now();
-  if (left <= absl::ZeroDuration()) return 0;
-  return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(left) + 1, INT_MAX));
-}
-
 // Waits until `fd` is readable (or writable). DeadlineExceeded at `deadline`.
 absl::Status WaitFd(int fd, bool for_write, absl::Time deadline, absl::string_view what) {
-  for (;;) {
-    struct pollfd p = {fd, static_cast<short>(for_write ? POLLOUT : POLLIN), 0};
-    int r = ::poll(&p, 1, PollTimeoutMs(deadline));
-    if (r > 0) return absl::OkStatus();
-    if (r == 0) {
-      if (absl::Now() >= deadline) return absl::DeadlineExceededError(std::string(what));
-      continue;
-    }
-    if (errno == EINTR) continue;
-    return ErrnoToStatus(errno, "poll failed");
-  }
-}
-
-std::string SockaddrString(const sockaddr* sa) {
-  char host[INET6_ADDRSTRLEN] = "?";
-  uint16_t port = 0;
-  if (sa->sa_family == AF_INET) {
-    auto* in = reinterpret_cast<const sockaddr_in*>(sa);
-    inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-    port = ntohs(in->sin_port);
-    return absl::StrCat(host, ":", port);
-  }
-  if (sa->sa_family == AF_INET6) {
-    auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
-    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-    port = ntohs(in6->sin6_port);
-    return absl::StrCat("[", host, "]:", port);
-  }
-  return "(unknown address)";
-}
-
-void SetSocketOptions(int fd) {
-  int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-  int flags = ::fcntl(fd, F_GETFL, 0);
-  ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  return platform::WaitSocket(fd, for_write, deadline, what);
 }
 
 // After refusing a peer: send our FIN and read what the peer still sends for
 // a moment, so that closing does not turn into a reset that could destroy the
 // alert telling the peer why it was refused.
 void LingeringClose(int fd) {
-  ::shutdown(fd, SHUT_WR);
+  platform::ShutdownSocket(fd, /*both=*/false);
   absl::Time until = absl::Now() + absl::Milliseconds(250);
   char buf[4096];
   while (WaitFd(fd, false, until, "").ok()) {
-    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) break;
+    absl::StatusOr<size_t> n = platform::SocketReceive(fd, buf, sizeof(buf));
+    if (n.ok() ? *n == 0 : platform::ErrorKindOf(n.status()) != platform::ErrorKind::kWouldBlock) {
+      break;
+    }
   }
-  ::close(fd);
+  platform::CloseSocket(fd);
 }
 
 // ---------------------------------------------------------------------------
@@ -234,10 +182,10 @@ absl::Status SslFailure(SSL* ssl, int ret, const HandshakeState& st, const Socke
   }
   if (err == SSL_ERROR_SYSCALL) {
     ERR_clear_error();
-    if (sock.last_errno != 0) {
+    if (!sock.last_error.ok()) {
       return absl::UnavailableError(absl::StrCat("connection to peer ", peer, " broke off",
                                                  handshake ? " during the TLS handshake" : "",
-                                                 ": ", strerror(sock.last_errno)));
+                                                 ": ", sock.last_error.message()));
     }
     return absl::UnavailableError(absl::StrCat("peer ", peer, " closed the connection",
                                                handshake ? " during the TLS handshake"
@@ -381,7 +329,7 @@ class TlsStream final : public ByteStream {
 
   ~TlsStream() override {
     ssl_.reset();
-    if (sock_->fd >= 0) ::close(sock_->fd);
+    if (sock_->fd >= 0) platform::CloseSocket(sock_->fd);
   }
 
   absl::Status WriteAll(const void* data, size_t size) override {
@@ -482,7 +430,7 @@ class TlsStream final : public ByteStream {
     ERR_clear_error();
     // Wakes a reader of this stream waiting in another thread; the descriptor
     // itself is released by the destructor, after every user is done.
-    ::shutdown(sock_->fd, SHUT_RDWR);
+    platform::ShutdownSocket(sock_->fd, /*both=*/true);
     return result;
   }
 
@@ -529,7 +477,7 @@ absl::StatusOr<std::unique_ptr<ByteStream>> Handshake(SSL_CTX* ctx, int fd, std:
   bssl::UniquePtr<SSL> ssl(SSL_new(ctx));
   bssl::UniquePtr<BIO> bio(BIO_new(SocketBioMethod()));
   if (!ssl || !bio) {
-    ::close(fd);
+    platform::CloseSocket(fd);
     return absl::InternalError(absl::StrCat("cannot set up TLS: ", LastSslError()));
   }
   BIO_set_data(bio.get(), sock.get());
@@ -540,14 +488,12 @@ absl::StatusOr<std::unique_ptr<ByteStream>> Handshake(SSL_CTX* ctx, int fd, std:
   SSL_set_ex_data(ssl.get(), HandshakeStateIndex(), &st);
   if (!config.expected_peer_name.empty()) {
     X509_VERIFY_PARAM* param = SSL_get0_param(ssl.get());
-    unsigned char buf[16];
     const std::string& name = config.expected_peer_name;
-    bool is_ip = inet_pton(AF_INET, name.c_str(), buf) == 1 ||
-                 inet_pton(AF_INET6, name.c_str(), buf) == 1;
+    bool is_ip = platform::IsIpAddressLiteral(name);
     int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str())
                    : X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
     if (!ok) {
-      ::close(fd);
+      platform::CloseSocket(fd);
       return absl::InvalidArgumentError(absl::StrCat("bad expected peer name \"", name, "\""));
     }
   }
@@ -617,22 +563,6 @@ absl::StatusOr<std::unique_ptr<ByteStream>> Handshake(SSL_CTX* ctx, int fd, std:
       std::move(sock), std::move(ssl), std::move(description), config.io_timeout));
 }
 
-absl::StatusOr<struct addrinfo*> Resolve(const std::string& host, uint16_t port, bool passive) {
-  struct addrinfo hints;
-  memset(&hints, 0, sizeof(hints));
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = passive ? AI_PASSIVE : AI_ADDRCONFIG;
-  struct addrinfo* res = nullptr;
-  std::string port_text = std::to_string(port);
-  int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), port_text.c_str(), &hints, &res);
-  if (rc != 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot resolve ", host, ":", port, ": ", gai_strerror(rc)));
-  }
-  return res;
-}
-
 }  // namespace
 
 TlsConfig VaultTlsConfig(const std::string& dir, const std::string& base) {
@@ -670,48 +600,24 @@ TlsListener::TlsListener(int fd, uint16_t port, std::unique_ptr<Impl> impl)
 
 TlsListener::~TlsListener() {
   Close();
-  ::close(fd_);
+  platform::CloseSocket(fd_);
 }
 
 void TlsListener::Close() {
   if (closed_.exchange(true)) return;
-  ::shutdown(fd_, SHUT_RDWR);  // wakes a waiting accept()
+  platform::ShutdownSocket(fd_, /*both=*/true);  // wakes a waiting accept()
 }
 
 absl::StatusOr<std::unique_ptr<TlsListener>> TlsListener::Listen(const std::string& host,
                                                                  uint16_t port,
                                                                  const TlsConfig& config) {
   ASR_ASSIGN_OR_RETURN(bssl::UniquePtr<SSL_CTX> ctx, MakeContext(config, /*server=*/true));
-  ASR_ASSIGN_OR_RETURN(struct addrinfo * res, Resolve(host, port, true));
-  absl::Status last = absl::UnavailableError(absl::StrCat("no address for ", host));
-  int fd = -1;
-  for (struct addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
-    fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) {
-      last = ErrnoToStatus(errno, "cannot create a socket");
-      continue;
-    }
-    int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, 128) == 0) break;
-    last = absl::UnavailableError(absl::StrCat("cannot listen on ", host, ":", port, ": ",
-                                               strerror(errno)));
-    ::close(fd);
-    fd = -1;
-  }
-  ::freeaddrinfo(res);
-  if (fd < 0) return last;
-  sockaddr_storage ss;
-  socklen_t len = sizeof(ss);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-  uint16_t bound = ss.ss_family == AF_INET6
-                       ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
-                       : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  ASR_ASSIGN_OR_RETURN(platform::ListeningSocket l, platform::ListenTcp(host, port));
   auto impl = std::make_unique<Impl>();
   impl->ctx = std::move(ctx);
   impl->config = config;
-  impl->address = SockaddrString(reinterpret_cast<sockaddr*>(&ss));
-  return std::unique_ptr<TlsListener>(new TlsListener(fd, bound, std::move(impl)));
+  impl->address = l.address;
+  return std::unique_ptr<TlsListener>(new TlsListener(l.handle, l.port, std::move(impl)));
 }
 
 absl::StatusOr<std::unique_ptr<ByteStream>> TlsListener::Accept() {
@@ -719,16 +625,18 @@ absl::StatusOr<std::unique_ptr<ByteStream>> TlsListener::Accept() {
     if (closed_.load()) {
       return absl::CancelledError(absl::StrCat("listener on ", impl_->address, " was closed"));
     }
-    sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    int fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_CLOEXEC);
-    if (fd < 0) {
+    absl::StatusOr<platform::AcceptedSocket> accepted = platform::AcceptSocket(fd_);
+    if (!accepted.ok()) {
       if (closed_.load()) continue;
-      if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
-      return ErrnoToStatus(errno, absl::StrCat("cannot accept on ", impl_->address));
+      if (platform::ErrorKindOf(accepted.status()) == platform::ErrorKind::kConnectionAborted) {
+        continue;
+      }
+      return platform::AddContext(accepted.status(),
+                                  absl::StrCat("cannot accept on ", impl_->address));
     }
-    std::string peer = SockaddrString(reinterpret_cast<sockaddr*>(&ss));
-    SetSocketOptions(fd);
+    const int fd = accepted->handle;
+    std::string peer = accepted->peer;
+    platform::ConfigureStreamSocket(fd);
     absl::Time deadline = absl::Now() + impl_->config.handshake_timeout;
     // A TLS connection starts with a handshake record (content type 22).
     absl::Status w = WaitFd(
@@ -740,19 +648,15 @@ absl::StatusOr<std::unique_ptr<ByteStream>> TlsListener::Accept() {
       return w;
     }
     uint8_t first = 0;
-    ssize_t n;
-    do {
-      n = ::recv(fd, &first, 1, MSG_PEEK);
-    } while (n < 0 && errno == EINTR);
-    if (n == 0) {
-      ::close(fd);
+    absl::StatusOr<size_t> n = platform::SocketReceive(fd, &first, 1, /*peek=*/true);
+    if (n.ok() && *n == 0) {
+      platform::CloseSocket(fd);
       return absl::UnavailableError(
           absl::StrCat("peer ", peer, " closed the connection before a TLS handshake"));
     }
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      return ErrnoToStatus(e, absl::StrCat("cannot receive from peer ", peer));
+    if (!n.ok()) {
+      platform::CloseSocket(fd);
+      return platform::AddContext(n.status(), absl::StrCat("cannot receive from peer ", peer));
     }
     if (first != 22) {
       LingeringClose(fd);
@@ -771,46 +675,14 @@ absl::StatusOr<std::unique_ptr<ByteStream>> TlsConnect(const std::string& host, 
                                                        absl::Duration timeout) {
   absl::Time deadline = absl::Now() + timeout;
   ASR_ASSIGN_OR_RETURN(bssl::UniquePtr<SSL_CTX> ctx, MakeContext(config, /*server=*/false));
-  ASR_ASSIGN_OR_RETURN(struct addrinfo * res, Resolve(host, port, false));
-  std::string target = absl::StrCat(host, ":", port);
-  absl::Status last = absl::UnavailableError(absl::StrCat("no address for ", target));
-  int fd = -1;
-  std::string peer;
-  for (struct addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
-    fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) {
-      last = ErrnoToStatus(errno, "cannot create a socket");
-      continue;
-    }
-    SetSocketOptions(fd);
-    peer = SockaddrString(ai->ai_addr);
-    int rc = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
-    int err = rc == 0 ? 0 : errno;
-    if (err == EINPROGRESS || err == EINTR) {
-      absl::Status w = WaitFd(fd, true, deadline,
-                              absl::StrCat("connecting to ", target, " timed out after ",
-                                           absl::FormatDuration(timeout)));
-      if (!w.ok()) {
-        ::close(fd);
-        fd = -1;
-        last = w;
-        break;
-      }
-      socklen_t len = sizeof(err);
-      ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-    }
-    if (err == 0) break;
-    last = absl::UnavailableError(absl::StrCat("cannot connect to ", target, " (", peer, "): ",
-                                               strerror(err),
-                                               "; is the recovery host's receiver listening?"));
-    ::close(fd);
-    fd = -1;
-  }
-  ::freeaddrinfo(res);
-  if (fd < 0) return last;
-  unsigned char buf[16];
-  bool host_is_ip =
-      inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+  ASR_ASSIGN_OR_RETURN(
+      platform::ConnectedSocket c,
+      platform::ConnectTcp(host, port, deadline,
+                           absl::StrCat("connecting to ", host, ":", port, " timed out after ",
+                                        absl::FormatDuration(timeout))));
+  const int fd = c.handle;
+  const std::string peer = c.peer;
+  bool host_is_ip = platform::IsIpAddressLiteral(host);
   return Handshake(ctx.get(), fd, peer, /*server=*/false, config, host_is_ip ? "" : host,
                    deadline);
 }

@@ -14,12 +14,15 @@
 #include "absl/time/clock.h"
 #include "asr/common/file_util.h"
 #include "asr/common/test_dir.h"
+#include "asr/common/testing/status_matchers.h"
 #include "asr/net/pki.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace asr::net {
 namespace {
+
+using ::asr::testing::StatusIs;
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
@@ -39,8 +42,8 @@ class TlsTest : public ::testing::Test {
     auto foreign_ca = CreateCertificateAuthority("vault CA", now - absl::Hours(24 * 30),
                                                  now + absl::Hours(24 * 30));
     ASSERT_TRUE(ca.ok() && foreign_ca.ok());
-    ASSERT_TRUE(WritePemKeyPair(*dir_, "ca", *ca).ok());
-    ASSERT_TRUE(WritePemKeyPair(*dir_, "foreign-ca", *foreign_ca).ok());
+    ASSERT_OK(WritePemKeyPair(*dir_, "ca", *ca));
+    ASSERT_OK(WritePemKeyPair(*dir_, "foreign-ca", *foreign_ca));
     struct Host {
       const char* file;
       const PemKeyPair* ca;
@@ -52,8 +55,8 @@ class TlsTest : public ::testing::Test {
                  {"expired", &*ca, "expired-host", -1}};
     for (const Host& h : hosts) {
       auto pair = IssueHostCertificate(*h.ca, HostRequest(h.name, now, h.days, {"127.0.0.1"}));
-      ASSERT_TRUE(pair.ok()) << pair.status();
-      ASSERT_TRUE(WritePemKeyPair(*dir_, h.file, *pair).ok());
+      ASSERT_OK(pair);
+      ASSERT_OK(WritePemKeyPair(*dir_, h.file, *pair));
     }
   }
 
@@ -66,7 +69,7 @@ class TlsTest : public ::testing::Test {
 
   std::unique_ptr<TlsListener> Listen(const TlsConfig& config) {
     auto l = TlsListener::Listen("127.0.0.1", 0, config);
-    EXPECT_TRUE(l.ok()) << l.status();
+    EXPECT_OK(l);
     EXPECT_NE((*l)->port(), 0);
     return std::move(*l);
   }
@@ -94,13 +97,13 @@ class TlsTest : public ::testing::Test {
   void ExpectListenerWorks(TlsListener* l) {
     auto server = AcceptAsync(l);
     StreamOr client = Connect(l->port(), Config("primary"));
-    ASSERT_TRUE(client.ok()) << client.status();
+    ASSERT_OK(client);
     StreamOr s = server.get();
-    ASSERT_TRUE(s.ok()) << s.status();
+    ASSERT_OK(s);
     char c = 'x';
-    ASSERT_TRUE((*client)->WriteAll(&c, 1).ok());
+    ASSERT_OK((*client)->WriteAll(&c, 1));
     char got = 0;
-    ASSERT_TRUE((*s)->ReadExactly(&got, 1).ok());
+    ASSERT_OK((*s)->ReadExactly(&got, 1));
     EXPECT_EQ(got, 'x');
   }
 
@@ -123,9 +126,9 @@ TEST_F(TlsTest, MutualAuthRoundTripOfSeveralMiBBothWays) {
   auto listener = Listen(Config("recovery"));
   auto server_future = AcceptAsync(listener.get());
   StreamOr client = Connect(listener->port(), Config("primary"));
-  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_OK(client);
   StreamOr server = server_future.get();
-  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_OK(server);
   EXPECT_THAT((*client)->PeerDescription(), HasSubstr("CN=recovery-host"));
   EXPECT_THAT((*server)->PeerDescription(), HasSubstr("CN=primary-host"));
   EXPECT_THAT((*client)->PeerDescription(),
@@ -148,37 +151,37 @@ TEST_F(TlsTest, MutualAuthRoundTripOfSeveralMiBBothWays) {
   std::vector<uint8_t> got_up(kSize), got_down(kSize);
   auto read_up = std::async(std::launch::async,
                             [&] { return (*server)->ReadExactly(got_up.data(), kSize); });
-  ASSERT_TRUE((*client)->ReadExactly(got_down.data(), kSize).ok());
-  ASSERT_TRUE(read_up.get().ok());
-  ASSERT_TRUE(write_up.get().ok());
-  ASSERT_TRUE(write_down.get().ok());
+  ASSERT_OK((*client)->ReadExactly(got_down.data(), kSize));
+  ASSERT_OK(read_up.get());
+  ASSERT_OK(write_up.get());
+  ASSERT_OK(write_down.get());
   EXPECT_TRUE(got_up == up);
   EXPECT_TRUE(got_down == down);
 
   // Clean close: the reader sees end of stream (OutOfRange before any byte).
-  ASSERT_TRUE((*client)->Close().ok());
+  ASSERT_OK((*client)->Close());
   char c;
   absl::Status eof = (*server)->ReadExactly(&c, 1);
-  EXPECT_EQ(eof.code(), absl::StatusCode::kOutOfRange) << eof;
+  EXPECT_THAT(eof, StatusIs(absl::StatusCode::kOutOfRange)) << eof;
   auto n = (*server)->ReadSome(&c, 1);
-  ASSERT_TRUE(n.ok());
+  ASSERT_OK(n);
   EXPECT_EQ(*n, 0u);
-  EXPECT_TRUE((*server)->Close().ok());
-  EXPECT_EQ((*client)->WriteAll(&c, 1).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_OK((*server)->Close());
+  EXPECT_THAT((*client)->WriteAll(&c, 1), StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 TEST_F(TlsTest, BrokenOffMidMessageIsUnavailable) {
   auto listener = Listen(Config("recovery"));
   auto server_future = AcceptAsync(listener.get());
   StreamOr client = Connect(listener->port(), Config("primary"));
-  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_OK(client);
   StreamOr server = server_future.get();
-  ASSERT_TRUE(server.ok()) << server.status();
-  ASSERT_TRUE((*client)->WriteAll("abc", 3).ok());
+  ASSERT_OK(server);
+  ASSERT_OK((*client)->WriteAll("abc", 3));
   client->reset();  // gone without close_notify
   char buf[10];
   absl::Status s = (*server)->ReadExactly(buf, sizeof(buf));
-  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kUnavailable)) << s;
 }
 
 TEST_F(TlsTest, ClientWithForeignCertificateIsRefused) {
@@ -187,14 +190,14 @@ TEST_F(TlsTest, ClientWithForeignCertificateIsRefused) {
   StreamOr client = Connect(listener->port(), Config("foreign"));
   StreamOr server = server_future.get();
   ASSERT_FALSE(server.ok());
-  EXPECT_EQ(server.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(server.status(), StatusIs(absl::StatusCode::kUnauthenticated));
   EXPECT_THAT(Msg(server.status()),
               HasSubstr("presented a certificate not issued by this vault's certificate "
                         "authority"));
   EXPECT_THAT(Msg(server.status()), StartsWith("peer 127.0.0.1:"));
   EXPECT_THAT(Msg(server.status()), HasSubstr("CN=intruder"));
   ASSERT_FALSE(client.ok());
-  EXPECT_EQ(client.status().code(), absl::StatusCode::kUnauthenticated) << client.status();
+  EXPECT_THAT(client.status(), StatusIs(absl::StatusCode::kUnauthenticated)) << client.status();
   EXPECT_THAT(Msg(client.status()), HasSubstr("refused this host's certificate"));
   ExpectListenerWorks(listener.get());
 }
@@ -204,14 +207,14 @@ TEST_F(TlsTest, ServerWithForeignCertificateIsRefused) {
   auto server_future = AcceptAsync(listener.get());
   StreamOr client = Connect(listener->port(), Config("primary"));
   ASSERT_FALSE(client.ok());
-  EXPECT_EQ(client.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(client.status(), StatusIs(absl::StatusCode::kUnauthenticated));
   EXPECT_THAT(Msg(client.status()),
               HasSubstr(absl::StrCat("peer 127.0.0.1:", listener->port(),
                                      " presented a certificate not issued by this vault's "
                                      "certificate authority")));
   StreamOr server = server_future.get();
   ASSERT_FALSE(server.ok());
-  EXPECT_EQ(server.status().code(), absl::StatusCode::kUnauthenticated) << server.status();
+  EXPECT_THAT(server.status(), StatusIs(absl::StatusCode::kUnauthenticated)) << server.status();
   EXPECT_THAT(Msg(server.status()), HasSubstr("refused this host's certificate"));
 }
 
@@ -221,10 +224,10 @@ TEST_F(TlsTest, ExpiredClientCertificateIsRefused) {
   StreamOr client = Connect(listener->port(), Config("expired"));
   StreamOr server = server_future.get();
   ASSERT_FALSE(server.ok());
-  EXPECT_EQ(server.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(server.status(), StatusIs(absl::StatusCode::kUnauthenticated));
   EXPECT_THAT(Msg(server.status()), HasSubstr("certificate of CN=expired-host expired at "));
   ASSERT_FALSE(client.ok());
-  EXPECT_EQ(client.status().code(), absl::StatusCode::kUnauthenticated) << client.status();
+  EXPECT_THAT(client.status(), StatusIs(absl::StatusCode::kUnauthenticated)) << client.status();
   EXPECT_THAT(Msg(client.status()), HasSubstr("expired"));
   ExpectListenerWorks(listener.get());
 }
@@ -234,7 +237,7 @@ TEST_F(TlsTest, ExpiredServerCertificateIsRefused) {
   auto server_future = AcceptAsync(listener.get());
   StreamOr client = Connect(listener->port(), Config("primary"));
   ASSERT_FALSE(client.ok());
-  EXPECT_EQ(client.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(client.status(), StatusIs(absl::StatusCode::kUnauthenticated));
   EXPECT_THAT(Msg(client.status()), HasSubstr("certificate of CN=expired-host expired at "));
   EXPECT_FALSE(server_future.get().ok());
 }
@@ -247,7 +250,7 @@ TEST_F(TlsTest, PlainTcpClientIsRefusedAndListenerKeepsWorking) {
   ASSERT_EQ(send(fd, hello, sizeof(hello) - 1, MSG_NOSIGNAL), static_cast<ssize_t>(sizeof(hello) - 1));
   StreamOr server = server_future.get();
   ASSERT_FALSE(server.ok());
-  EXPECT_EQ(server.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(server.status(), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(Msg(server.status()), StartsWith("peer 127.0.0.1:"));
   EXPECT_THAT(Msg(server.status()), HasSubstr("did not start a TLS handshake (plain TCP?)"));
   close(fd);
@@ -264,7 +267,7 @@ TEST_F(TlsTest, SilentClientTimesOutAndListenerKeepsWorking) {
   StreamOr server = server_future.get();
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
   ASSERT_FALSE(server.ok());
-  EXPECT_EQ(server.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(server.status(), StatusIs(absl::StatusCode::kDeadlineExceeded));
   EXPECT_THAT(Msg(server.status()), HasSubstr("did not start a TLS handshake"));
   EXPECT_THAT(Msg(server.status()), HasSubstr("plain TCP?"));
   close(fd);
@@ -279,10 +282,10 @@ TEST_F(TlsTest, ClientWithoutCertificateIsRefused) {
   StreamOr client = Connect(listener->port(), anonymous);
   StreamOr server = server_future.get();
   ASSERT_FALSE(server.ok());
-  EXPECT_EQ(server.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(server.status(), StatusIs(absl::StatusCode::kUnauthenticated));
   EXPECT_THAT(Msg(server.status()), HasSubstr("presented no certificate"));
   ASSERT_FALSE(client.ok());
-  EXPECT_EQ(client.status().code(), absl::StatusCode::kUnauthenticated) << client.status();
+  EXPECT_THAT(client.status(), StatusIs(absl::StatusCode::kUnauthenticated)) << client.status();
   EXPECT_THAT(Msg(client.status()), HasSubstr("requires this host to present a certificate"));
 }
 
@@ -293,25 +296,25 @@ TEST_F(TlsTest, ClientChecksExpectedPeerName) {
   config.expected_peer_name = "some-other-host";
   StreamOr client = Connect(listener->port(), config);
   ASSERT_FALSE(client.ok());
-  EXPECT_EQ(client.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(client.status(), StatusIs(absl::StatusCode::kUnauthenticated));
   EXPECT_THAT(Msg(client.status()), HasSubstr("not for the expected host name"));
   EXPECT_FALSE(server_future.get().ok());
 
   server_future = AcceptAsync(listener.get());
   config.expected_peer_name = "recovery-host";
   client = Connect(listener->port(), config);
-  EXPECT_TRUE(client.ok()) << client.status();
-  EXPECT_TRUE(server_future.get().ok());
+  EXPECT_OK(client);
+  EXPECT_OK(server_future.get());
 }
 
 TEST_F(TlsTest, KerberosIsRefused) {
   absl::Status s = CheckAuthentication("Kerberos");
-  EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kUnimplemented));
   EXPECT_THAT(Msg(s), HasSubstr("Kerberos authentication (port 8083) is not available on this "
                                 "platform"));
   EXPECT_THAT(Msg(s), HasSubstr("certificate authentication (port 8084)"));
-  EXPECT_TRUE(CheckAuthentication("certificate").ok());
-  EXPECT_EQ(CheckAuthentication("ntlm").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_OK(CheckAuthentication("certificate"));
+  EXPECT_THAT(CheckAuthentication("ntlm"), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_EQ(kCertificateAuthPort, 8084);
 }
 
@@ -321,7 +324,7 @@ TEST_F(TlsTest, CloseWakesAccept) {
   absl::SleepFor(absl::Milliseconds(50));
   listener->Close();
   StreamOr server = server_future.get();
-  EXPECT_EQ(server.status().code(), absl::StatusCode::kCancelled) << server.status();
+  EXPECT_THAT(server.status(), StatusIs(absl::StatusCode::kCancelled)) << server.status();
 }
 
 TEST_F(TlsTest, ConfigurationErrorsNameTheFile) {
@@ -334,18 +337,16 @@ TEST_F(TlsTest, ConfigurationErrorsNameTheFile) {
   TlsConfig mismatched = Config("recovery");
   mismatched.key_path = *dir_ + "/primary.key";
   l = TlsListener::Listen("127.0.0.1", 0, mismatched);
-  EXPECT_EQ(l.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(l.status(), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(Msg(l.status()), HasSubstr("does not belong to the certificate"));
 
   TlsConfig no_ca = Config("recovery");
   no_ca.ca_path = "";
-  EXPECT_EQ(TlsListener::Listen("127.0.0.1", 0, no_ca).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(TlsListener::Listen("127.0.0.1", 0, no_ca).status(), StatusIs(absl::StatusCode::kInvalidArgument));
 
   TlsConfig no_cert;
   no_cert.ca_path = *dir_ + "/ca.pem";
-  EXPECT_EQ(TlsListener::Listen("127.0.0.1", 0, no_cert).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(TlsListener::Listen("127.0.0.1", 0, no_cert).status(), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST_F(TlsTest, ConnectionRefusedIsUnavailable) {
@@ -356,7 +357,7 @@ TEST_F(TlsTest, ConnectionRefusedIsUnavailable) {
   }
   StreamOr client = Connect(port, Config("primary"));
   ASSERT_FALSE(client.ok());
-  EXPECT_EQ(client.status().code(), absl::StatusCode::kUnavailable) << client.status();
+  EXPECT_THAT(client.status(), StatusIs(absl::StatusCode::kUnavailable)) << client.status();
   EXPECT_THAT(Msg(client.status()), HasSubstr("cannot connect to 127.0.0.1:"));
 }
 
@@ -380,7 +381,7 @@ TEST_F(TlsTest, PlainTcpServerIsRefused) {
   });
   StreamOr client = Connect(ntohs(addr.sin_port), Config("primary"));
   ASSERT_FALSE(client.ok());
-  EXPECT_EQ(client.status().code(), absl::StatusCode::kUnavailable) << client.status();
+  EXPECT_THAT(client.status(), StatusIs(absl::StatusCode::kUnavailable)) << client.status();
   EXPECT_THAT(Msg(client.status()), HasSubstr("plain TCP?"));
   client = absl::UnavailableError("done");
   plain.join();

@@ -1,14 +1,9 @@
 #include "asr/store/journal_store.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstring>
 #include <map>
+#include <memory>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/numbers.h"
@@ -21,6 +16,9 @@
 #include "asr/common/crc32c.h"
 #include "asr/common/file_util.h"
 #include "asr/common/status_macros.h"
+#include "asr/platform/env.h"
+#include "asr/platform/error.h"
+#include "asr/platform/file.h"
 #include "asr/store/store.pb.h"
 
 namespace asr::store {
@@ -34,8 +32,19 @@ constexpr size_t kFrameHeaderSize = 8;
 constexpr uint32_t kMaxRecordSize = 256u << 20;
 // The state directory and its files are the writer's alone: the vault's
 // keys are in them.
-constexpr mode_t kStateDirectoryMode = 0700;
-constexpr mode_t kStateFileMode = 0600;
+constexpr platform::FileMode kStateDirectoryMode = 0700;
+constexpr platform::FileMode kStateFileMode = 0600;
+
+// The store's own files: read-write, created 0600 if missing, never
+// through a symbolic link.
+platform::OpenOptions ReadWriteCreate() {
+  platform::OpenOptions o;
+  o.access = platform::OpenOptions::Access::kReadWrite;
+  o.create = true;
+  o.no_follow = true;
+  o.mode = kStateFileMode;
+  return o;
+}
 
 void PutU32(std::string* out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
@@ -192,10 +201,8 @@ class JournalStore final : public StateStore {
   JournalStore(std::string dir, JournalStoreOptions options)
       : dir_(std::move(dir)), options_(options) {}
 
-  ~JournalStore() override {
-    if (journal_fd_ >= 0) ::close(journal_fd_);
-    if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
-  }
+  // Closing the lock file releases the lock.
+  ~JournalStore() override = default;
 
   absl::Status Open() {
     absl::MutexLock l(&mu_);
@@ -304,14 +311,15 @@ class JournalStore final : public StateStore {
     }
     std::string frame = Frame(payload);
     const std::string jpath = JournalPath(dir_, generation_);
-    absl::Status s = PwriteAll(journal_fd_, frame.data(), frame.size(), journal_size_, jpath);
-    if (s.ok() && ::fdatasync(journal_fd_) != 0) {
-      s = ErrnoToStatus(errno, absl::StrCat("cannot fsync ", jpath));
-    }
+    absl::Status s =
+        platform::AddContext(platform::WriteFully(*journal_, journal_size_, frame.data(),
+                                                  frame.size()),
+                             absl::StrCat("cannot write ", jpath));
+    if (s.ok()) s = platform::AddContext(journal_->DataSync(), absl::StrCat("cannot fsync ", jpath));
     if (!s.ok()) {
       // Cut back to the last good record so the journal stays well-formed;
       // if that fails too, refuse further writes rather than risk a mix.
-      if (::ftruncate(journal_fd_, static_cast<off_t>(journal_size_)) != 0) healthy_ = s;
+      if (!journal_->Truncate(journal_size_).ok()) healthy_ = s;
       return s;
     }
     journal_size_ += frame.size();
@@ -337,64 +345,71 @@ class JournalStore final : public StateStore {
  private:
   absl::Status Lock() {
     const std::string path = LockPath(dir_);
-    lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, kStateFileMode);
-    if (lock_fd_ < 0) return ErrnoToStatus(errno, absl::StrCat("cannot open ", path));
-    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-      int err = errno;
-      if (err != EWOULDBLOCK) return ErrnoToStatus(err, absl::StrCat("cannot lock ", path));
+    absl::StatusOr<std::unique_ptr<platform::File>> lock =
+        platform::Env::Default()->Open(path, ReadWriteCreate());
+    if (!lock.ok()) return platform::AddContext(lock.status(), absl::StrCat("cannot open ", path));
+    lock_ = std::move(*lock);
+    if (absl::Status l = lock_->Lock(/*wait=*/false); !l.ok()) {
+      if (platform::ErrorKindOf(l) != platform::ErrorKind::kWouldBlock) {
+        return platform::AddContext(l, absl::StrCat("cannot lock ", path));
+      }
       std::string pid = "unknown";
       auto contents = ReadFileToString(path);
       if (contents.ok() && !contents->empty()) {
         pid = std::string(absl::StripAsciiWhitespace(*contents));
       }
-      ::close(lock_fd_);
-      lock_fd_ = -1;
+      lock_.reset();
       return absl::FailedPreconditionError(absl::StrCat(
           "state directory ", dir_, " is in use by PID ", pid,
           ": only one process may open it for writing; stop that process or use another "
           "state directory"));
     }
-    std::string pid = absl::StrCat(::getpid(), "\n");
-    if (::ftruncate(lock_fd_, 0) != 0) return ErrnoToStatus(errno, "cannot write " + path);
-    return PwriteAll(lock_fd_, pid.data(), pid.size(), 0, path);
+    std::string pid = absl::StrCat(platform::ProcessId(), "\n");
+    ASR_RETURN_IF_ERROR(platform::AddContext(lock_->Truncate(0), "cannot write " + path));
+    return platform::AddContext(platform::WriteFully(*lock_, 0, pid.data(), pid.size()),
+                                "cannot write " + path);
   }
 
   // The directory holds the vault's keys: a writable open makes it 0700 and
   // the store's files 0600 when they are looser (made by an older version,
   // by hand, or under a permissive umask). Stricter modes are left alone.
   absl::Status TightenModes() {
+    platform::Env* env = platform::Env::Default();
     {
-      int fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("cannot open ", dir_));
-      absl::Status s = TightenMode(fd, dir_, kStateDirectoryMode);
-      ::close(fd);
-      ASR_RETURN_IF_ERROR(s);
+      platform::OpenOptions o;
+      o.directory = true;
+      absl::StatusOr<std::unique_ptr<platform::File>> d = env->Open(dir_, o);
+      if (!d.ok()) return platform::AddContext(d.status(), absl::StrCat("cannot open ", dir_));
+      ASR_RETURN_IF_ERROR(TightenMode(**d, dir_, kStateDirectoryMode));
     }
-    ASR_RETURN_IF_ERROR(TightenMode(lock_fd_, LockPath(dir_), kStateFileMode));
+    ASR_RETURN_IF_ERROR(TightenMode(*lock_, LockPath(dir_), kStateFileMode));
     std::vector<std::string> files = {SnapshotPath(dir_)};
     ASR_ASSIGN_OR_RETURN(std::vector<uint64_t> gens, ListJournalGenerations());
     for (uint64_t g : gens) files.push_back(JournalPath(dir_, g));
     for (const std::string& path : files) {
       // Not through a link, and without blocking on anything odd.
-      int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-      if (fd < 0) {
-        if (errno == ENOENT || errno == ELOOP) continue;
-        return ErrnoToStatus(errno, absl::StrCat("cannot open ", path));
+      platform::OpenOptions o;
+      o.no_follow = true;
+      o.non_blocking = true;
+      absl::StatusOr<std::unique_ptr<platform::File>> f = env->Open(path, o);
+      if (!f.ok()) {
+        const platform::ErrorKind kind = platform::ErrorKindOf(f.status());
+        if (kind == platform::ErrorKind::kNotFound || kind == platform::ErrorKind::kLoop) continue;
+        return platform::AddContext(f.status(), absl::StrCat("cannot open ", path));
       }
-      absl::Status s = TightenMode(fd, path, kStateFileMode);
-      ::close(fd);
-      ASR_RETURN_IF_ERROR(s);
+      ASR_RETURN_IF_ERROR(TightenMode(**f, path, kStateFileMode));
     }
     return absl::OkStatus();
   }
 
-  static absl::Status TightenMode(int fd, const std::string& path, mode_t wanted) {
-    struct stat st;
-    if (::fstat(fd, &st) != 0) return ErrnoToStatus(errno, absl::StrCat("cannot stat ", path));
-    const mode_t mode = st.st_mode & 07777;
+  static absl::Status TightenMode(platform::File& file, const std::string& path,
+                                  platform::FileMode wanted) {
+    absl::StatusOr<platform::FileInfo> st = file.Stat();
+    if (!st.ok()) return platform::AddContext(st.status(), absl::StrCat("cannot stat ", path));
+    const platform::FileMode mode = st->permissions;
     if ((mode & ~wanted) == 0) return absl::OkStatus();
-    if (::fchmod(fd, mode & wanted) != 0) {
-      return ErrnoToStatus(errno, absl::StrFormat("%s is mode %04o, open to other users, and "
+    if (absl::Status s = file.SetPermissions(mode & wanted); !s.ok()) {
+      return platform::AddContext(s, absl::StrFormat("%s is mode %04o, open to other users, and "
                                                   "cannot be made %04o (it holds the vault's "
                                                   "keys)",
                                                   path, mode, wanted));
@@ -404,46 +419,49 @@ class JournalStore final : public StateStore {
 
   absl::StatusOr<std::vector<uint64_t>> ListJournalGenerations() const {
     std::vector<uint64_t> out;
-    DIR* d = ::opendir(dir_.c_str());
-    if (d == nullptr) return ErrnoToStatus(errno, absl::StrCat("cannot list ", dir_));
-    while (struct dirent* e = ::readdir(d)) {
-      absl::string_view name(e->d_name);
+    absl::StatusOr<std::vector<std::string>> names = platform::Env::Default()->ListDirectory(dir_);
+    if (!names.ok()) return platform::AddContext(names.status(), absl::StrCat("cannot list ", dir_));
+    for (const std::string& entry : *names) {
+      absl::string_view name(entry);
       if (!absl::ConsumePrefix(&name, "journal-") || !absl::ConsumeSuffix(&name, ".log")) continue;
       uint64_t g;
       if (absl::SimpleAtoi(name, &g)) out.push_back(g);
     }
-    ::closedir(d);
     return out;
   }
 
   absl::Status RemoveOldJournals() {
     ASR_ASSIGN_OR_RETURN(std::vector<uint64_t> gens, ListJournalGenerations());
     for (uint64_t g : gens) {
-      if (g < generation_) ::unlink(JournalPath(dir_, g).c_str());
+      if (g < generation_) (void)platform::Env::Default()->Unlink(JournalPath(dir_, g));
     }
     return absl::OkStatus();
   }
 
   absl::Status OpenJournalForAppend(const std::string& path, bool fresh, uint64_t valid_size,
                                     uint64_t file_size) {
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, kStateFileMode);
-    if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("cannot open ", path));
-    journal_fd_ = fd;
-    ASR_RETURN_IF_ERROR(TightenMode(fd, path, kStateFileMode));
+    absl::StatusOr<std::unique_ptr<platform::File>> opened =
+        platform::Env::Default()->Open(path, ReadWriteCreate());
+    if (!opened.ok()) return platform::AddContext(opened.status(), absl::StrCat("cannot open ", path));
+    journal_ = std::move(*opened);
+    platform::File& file = *journal_;
+    ASR_RETURN_IF_ERROR(TightenMode(file, path, kStateFileMode));
     if (fresh) {
       std::string header = JournalHeader();
-      if (::ftruncate(fd, 0) != 0) return ErrnoToStatus(errno, "cannot truncate " + path);
-      ASR_RETURN_IF_ERROR(PwriteAll(fd, header.data(), header.size(), 0, path));
-      if (::fsync(fd) != 0) return ErrnoToStatus(errno, "cannot fsync " + path);
+      ASR_RETURN_IF_ERROR(platform::AddContext(file.Truncate(0), "cannot truncate " + path));
+      ASR_RETURN_IF_ERROR(
+          platform::AddContext(platform::WriteFully(file, 0, header.data(), header.size()),
+                               "cannot write " + path));
+      ASR_RETURN_IF_ERROR(platform::AddContext(file.Sync(), "cannot fsync " + path));
       ASR_RETURN_IF_ERROR(FsyncDirectory(dir_));
       journal_size_ = header.size();
       return absl::OkStatus();
     }
     if (file_size > valid_size) {
       // Drop the torn tail so new records follow the last good one.
-      if (::ftruncate(fd, static_cast<off_t>(valid_size)) != 0 || ::fsync(fd) != 0) {
-        return ErrnoToStatus(errno, "cannot truncate the torn tail of " + path);
-      }
+      absl::Status s = file.Truncate(valid_size);
+      if (s.ok()) s = file.Sync();
+      if (!s.ok()) return platform::AddContext(s, "cannot truncate the torn tail of " + path);
     }
     journal_size_ = valid_size;
     return absl::OkStatus();
@@ -469,10 +487,9 @@ class JournalStore final : public StateStore {
     // The new snapshot is durable: everything in the old journal is in it.
     const uint64_t old = generation_;
     generation_ = old + 1;
-    ::close(journal_fd_);
-    journal_fd_ = -1;
+    journal_.reset();
     ASR_RETURN_IF_ERROR(OpenJournalForAppend(JournalPath(dir_, generation_), true, 0, 0));
-    ::unlink(JournalPath(dir_, old).c_str());
+    (void)platform::Env::Default()->Unlink(JournalPath(dir_, old));
     return absl::OkStatus();
   }
 
@@ -488,10 +505,10 @@ class JournalStore final : public StateStore {
 
   const std::string dir_;
   const JournalStoreOptions options_;
-  int lock_fd_ = -1;
+  std::unique_ptr<platform::File> lock_;  // locked while the store is open for writing
   mutable absl::Mutex mu_;
   std::map<std::string, std::string> data_ ABSL_GUARDED_BY(mu_);
-  int journal_fd_ ABSL_GUARDED_BY(mu_) = -1;
+  std::unique_ptr<platform::File> journal_ ABSL_GUARDED_BY(mu_);
   uint64_t journal_size_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 1;
   uint64_t sequence_ ABSL_GUARDED_BY(mu_) = 0;

@@ -10,11 +10,14 @@
 #include "asr/common/crc32c.h"
 #include "asr/common/file_util.h"
 #include "asr/common/test_dir.h"
+#include "asr/common/testing/status_matchers.h"
 #include "asr/store/store.pb.h"
 #include "gtest/gtest.h"
 
 namespace asr::store {
 namespace {
+
+using ::asr::testing::StatusIs;
 
 using ::asr::testing::TestPath;
 using State = std::map<std::string, std::string>;
@@ -27,12 +30,12 @@ State Dump(const StateStore& s) {
 
 std::unique_ptr<StateStore> MustOpen(const std::string& dir, JournalStoreOptions o = {}) {
   auto s = OpenJournalStore(dir, o);
-  EXPECT_TRUE(s.ok()) << s.status();
+  EXPECT_OK(s);
   return s.ok() ? std::move(*s) : nullptr;
 }
 
 void WriteRaw(const std::string& path, const std::string& bytes) {
-  ASSERT_TRUE(WriteFileAtomically(path, bytes).ok());
+  ASSERT_OK(WriteFileAtomically(path, bytes));
 }
 
 TEST(JournalStore, ReopenAfterCleanClose) {
@@ -43,16 +46,16 @@ TEST(JournalStore, ReopenAfterCleanClose) {
     b.Put("cloud/a", "1");
     b.Put("cloud/b", "2");
     b.Put("vm/x", "3");
-    ASSERT_TRUE(s->Commit(b).ok());
+    ASSERT_OK(s->Commit(b));
     WriteBatch d;
     d.Delete("cloud/a");
     d.Put("cloud/b", "22");
-    ASSERT_TRUE(s->Commit(d).ok());
+    ASSERT_OK(s->Commit(d));
   }
   auto s = MustOpen(dir);
   EXPECT_EQ(Dump(*s), (State{{"cloud/b", "22"}, {"vm/x", "3"}}));
   auto missing = s->Get("cloud/a");
-  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(missing.status(), StatusIs(absl::StatusCode::kNotFound));
   auto scanned = s->Scan("cloud/");
   ASSERT_EQ(scanned.size(), 1u);
   EXPECT_EQ(scanned[0].first, "cloud/b");
@@ -78,7 +81,7 @@ History MakeHistory(const std::string& dir, int n) {
     WriteBatch b;
     b.Put(absl::StrCat("k", i % 4), std::string(10 + i * 7, static_cast<char>('a' + i)));
     if (i % 3 == 2) b.Delete(absl::StrCat("k", (i + 1) % 4));
-    EXPECT_TRUE(s->Commit(b).ok());
+    EXPECT_OK(s->Commit(b));
     h.states.push_back(Dump(*s));
     h.bounds.push_back(ReadFileToString(JournalPath(dir, 1))->size());
   }
@@ -92,7 +95,7 @@ TEST(JournalStore, CrashAtEveryByteRecoversTheCompletePrefix) {
   ASSERT_EQ(h.bounds.back(), h.journal.size());
   for (uint64_t cut = 0; cut <= h.journal.size(); ++cut) {
     std::string dir = TestPath("cut");
-    ASSERT_TRUE(MakeDirectories(dir).ok());
+    ASSERT_OK(MakeDirectories(dir));
     WriteRaw(SnapshotPath(dir), h.snapshot);
     WriteRaw(JournalPath(dir, 1), h.journal.substr(0, cut));
     size_t complete = 0;
@@ -104,7 +107,7 @@ TEST(JournalStore, CrashAtEveryByteRecoversTheCompletePrefix) {
       // The store keeps working after recovery: a new batch lands and survives.
       WriteBatch b;
       b.Put("after", absl::StrCat(cut));
-      ASSERT_TRUE(s->Commit(b).ok()) << "cut at " << cut;
+      ASSERT_OK(s->Commit(b)) << "cut at " << cut;
     }
     auto s = MustOpen(dir);
     State want = h.states[complete];
@@ -116,7 +119,7 @@ TEST(JournalStore, CrashAtEveryByteRecoversTheCompletePrefix) {
 TEST(JournalStore, ReadOnlyOpenOfTornJournalLeavesFileAlone) {
   History h = MakeHistory(TestPath("ro-hist"), 3);
   std::string dir = TestPath("ro-torn");
-  ASSERT_TRUE(MakeDirectories(dir).ok());
+  ASSERT_OK(MakeDirectories(dir));
   WriteRaw(SnapshotPath(dir), h.snapshot);
   std::string torn = h.journal.substr(0, h.journal.size() - 3);
   WriteRaw(JournalPath(dir, 1), torn);
@@ -127,7 +130,7 @@ TEST(JournalStore, ReadOnlyOpenOfTornJournalLeavesFileAlone) {
   EXPECT_EQ(*ReadFileToString(JournalPath(dir, 1)), torn);
   WriteBatch b;
   b.Put("x", "y");
-  EXPECT_EQ(s->Commit(b).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s->Commit(b), StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 TEST(JournalStore, CorruptRecordBeforeTailIsDataLossWithFileAndOffset) {
@@ -137,12 +140,12 @@ TEST(JournalStore, CorruptRecordBeforeTailIsDataLossWithFileAndOffset) {
   std::string bad = h.journal;
   bad[rec2 + 8 + 2] ^= 0x40;
   std::string dir = TestPath("corrupt");
-  ASSERT_TRUE(MakeDirectories(dir).ok());
+  ASSERT_OK(MakeDirectories(dir));
   WriteRaw(SnapshotPath(dir), h.snapshot);
   WriteRaw(JournalPath(dir, 1), bad);
   auto s = OpenJournalStore(dir, {});
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(s.status(), StatusIs(absl::StatusCode::kDataLoss));
   EXPECT_NE(s.status().message().find(JournalPath(dir, 1)), absl::string_view::npos)
       << s.status();
   EXPECT_NE(s.status().message().find(absl::StrCat("offset ", rec2)), absl::string_view::npos)
@@ -156,12 +159,12 @@ TEST(JournalStore, DamagedLengthBeforeTailIsDataLoss) {
   std::string bad = h.journal;
   bad[h.bounds[2] + 3] = '\x7f';  // record 3's length now runs past the end
   std::string dir = TestPath("len");
-  ASSERT_TRUE(MakeDirectories(dir).ok());
+  ASSERT_OK(MakeDirectories(dir));
   WriteRaw(SnapshotPath(dir), h.snapshot);
   WriteRaw(JournalPath(dir, 1), bad);
   auto s = OpenJournalStore(dir, {});
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.status().code(), absl::StatusCode::kDataLoss) << s.status();
+  EXPECT_THAT(s.status(), StatusIs(absl::StatusCode::kDataLoss)) << s.status();
 }
 
 TEST(JournalStore, CorruptSnapshotIsDataLoss) {
@@ -170,15 +173,15 @@ TEST(JournalStore, CorruptSnapshotIsDataLoss) {
     auto s = MustOpen(dir);
     WriteBatch b;
     b.Put("a", "b");
-    ASSERT_TRUE(s->Commit(b).ok());
-    ASSERT_TRUE(s->Compact().ok());
+    ASSERT_OK(s->Commit(b));
+    ASSERT_OK(s->Compact());
   }
   std::string snap = *ReadFileToString(SnapshotPath(dir));
   snap[snap.size() - 1] ^= 1;
   WriteRaw(SnapshotPath(dir), snap);
   auto s = OpenJournalStore(dir, {});
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(s.status(), StatusIs(absl::StatusCode::kDataLoss));
   EXPECT_NE(s.status().message().find("SNAPSHOT"), absl::string_view::npos);
 }
 
@@ -187,17 +190,17 @@ TEST(JournalStore, SecondWriterInSameProcessIsRefusedWithPid) {
   auto first = MustOpen(dir);
   auto second = OpenJournalStore(dir, {});
   ASSERT_FALSE(second.ok());
-  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(second.status(), StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_NE(second.status().message().find(absl::StrCat("is in use by PID ", ::getpid())),
             absl::string_view::npos)
       << second.status();
   // Readers are welcome.
   JournalStoreOptions ro;
   ro.read_only = true;
-  EXPECT_TRUE(OpenJournalStore(dir, ro).ok());
+  EXPECT_OK(OpenJournalStore(dir, ro));
   // Once the writer closes, the next one gets in.
   first.reset();
-  EXPECT_TRUE(OpenJournalStore(dir, {}).ok());
+  EXPECT_OK(OpenJournalStore(dir, {}));
 }
 
 TEST(JournalStore, SecondWriterProcessIsRefused) {
@@ -227,7 +230,7 @@ TEST(JournalStore, SecondWriterProcessIsRefused) {
 
 TEST(JournalStore, NewerSchemaIsRefused) {
   std::string dir = TestPath("schema");
-  ASSERT_TRUE(MakeDirectories(dir).ok());
+  ASSERT_OK(MakeDirectories(dir));
   { MustOpen(dir); }
   Snapshot snap;
   snap.set_schema_version(kSchemaVersion + 1);
@@ -242,7 +245,7 @@ TEST(JournalStore, NewerSchemaIsRefused) {
   WriteRaw(SnapshotPath(dir), "ASRSNAP1" + frame + payload);
   auto s = OpenJournalStore(dir, {});
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.status(), StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_NE(s.status().message().find("newer asr"), absl::string_view::npos) << s.status();
   EXPECT_NE(s.status().message().find(absl::StrCat("version ", kSchemaVersion + 1)),
             absl::string_view::npos);
@@ -260,7 +263,7 @@ TEST(JournalStore, CompactionKeepsStateAndStartsNewJournal) {
       std::string k = absl::StrCat("key", i % 17);
       b.Put(k, std::string(50, static_cast<char>('A' + i % 26)));
       want[k] = std::string(50, static_cast<char>('A' + i % 26));
-      ASSERT_TRUE(s->Commit(b).ok());
+      ASSERT_OK(s->Commit(b));
     }
     EXPECT_FALSE(PathExists(JournalPath(dir, 1)));
   }
@@ -292,9 +295,9 @@ TEST(JournalStore, StateDirectoryIsPrivate) {
     WriteBatch b;
     b.Put("vault-secrets/v1", "sealing key");
     want["vault-secrets/v1"] = "sealing key";
-    ASSERT_TRUE(s->Commit(b).ok());
+    ASSERT_OK(s->Commit(b));
     EXPECT_EQ(ModeOf(JournalPath(dir, 1)), 0600u);
-    ASSERT_TRUE(s->Compact().ok());
+    ASSERT_OK(s->Compact());
     EXPECT_EQ(ModeOf(SnapshotPath(dir)), 0600u);
     EXPECT_EQ(ModeOf(JournalPath(dir, 2)), 0600u);
   }
@@ -332,11 +335,11 @@ TEST(JournalStore, CrashBetweenSnapshotRenameAndNewJournal) {
     auto s = MustOpen(dir);
     WriteBatch b;
     b.Put("a", "1");
-    ASSERT_TRUE(s->Commit(b).ok());
-    ASSERT_TRUE(s->Compact().ok());
+    ASSERT_OK(s->Commit(b));
+    ASSERT_OK(s->Compact());
     WriteBatch c;
     c.Put("b", "2");
-    ASSERT_TRUE(s->Commit(c).ok());
+    ASSERT_OK(s->Commit(c));
   }
   // Simulate: the snapshot for generation 2 landed, journal-2 was never made,
   // and the stale journal-1 was not deleted yet.
@@ -354,8 +357,8 @@ TEST(JournalStore, MissingDirectoryWithoutCreateIsNotFound) {
   JournalStoreOptions o;
   o.create_if_missing = false;
   auto s = OpenJournalStore(TestPath("absent"), o);
-  EXPECT_EQ(s.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(OpenJournalStore("", {}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.status(), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(OpenJournalStore("", {}).status(), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace

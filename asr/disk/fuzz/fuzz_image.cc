@@ -1,13 +1,13 @@
 #include "asr/disk/fuzz/fuzz_image.h"
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <algorithm>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "asr/disk/disk_internal.h"
+#include "asr/disk/disk_file.h"
+#include "asr/platform/memory_env.h"
 
 namespace asr::disk::fuzz {
 namespace {
@@ -25,38 +25,38 @@ void Exercise(VirtualDisk& d) {
   if (size > 4096) (void)d.ReadAt(size - 4096, absl::MakeSpan(buf.data(), 4096));
 }
 
+// The input as a disk file that lives in memory: no file system, no system
+// call per read or write.
+std::unique_ptr<VirtualDisk> OpenInMemory(const std::shared_ptr<platform::MemoryFileData>& bytes,
+                                          OpenMode mode, const OpenOptions& options) {
+  const bool writable = mode == OpenMode::kReadWrite;
+  auto file = DiskFile::FromFile(
+      std::make_unique<platform::MemoryFile>(bytes, /*readable=*/true, writable, /*inode=*/1),
+      "fuzz-input", writable);
+  if (!file.ok()) return nullptr;
+  auto disk = OpenDisk(*std::move(file), mode, options);
+  return disk.ok() ? *std::move(disk) : nullptr;
+}
+
 }  // namespace
 
 void FuzzImage(const uint8_t* data, size_t size, DiskFormat format) {
-  int fd = ::memfd_create("asr-fuzz", MFD_CLOEXEC);
-  if (fd < 0) return;
-  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
-    ::close(fd);
-    return;
-  }
-  // Only non-zero pages are written, so large sparse images stay cheap.
-  const size_t kPage = 4096;
-  for (size_t off = 0; off < size; off += kPage) {
-    size_t n = std::min(kPage, size - off);
-    if (internal::IsAllZero(data + off, n)) continue;
-    if (::pwrite(fd, data + off, n, static_cast<off_t>(off)) != static_cast<ssize_t>(n)) break;
-  }
-  std::string path = "/proc/self/fd/" + std::to_string(fd);
+  auto bytes = std::make_shared<platform::MemoryFileData>(
+      std::string(reinterpret_cast<const char*>(data), size));
   OpenOptions o;
   o.format = format;
   o.max_chain_depth = 2;
-  if (auto d = OpenDisk(path, OpenMode::kReadOnly, o); d.ok()) Exercise(**d);
+  if (auto d = OpenInMemory(bytes, OpenMode::kReadOnly, o)) Exercise(*d);
   // Read-write: log replay into the file, writes and the commit path.
-  if (auto d = OpenDisk(path, OpenMode::kReadWrite, o); d.ok()) {
+  if (auto d = OpenInMemory(bytes, OpenMode::kReadWrite, o)) {
     std::vector<uint8_t> w(4096, 0xA5);
-    if ((*d)->virtual_size() >= 2 * w.size()) {
-      (void)(*d)->WriteAt(0, w);
-      (void)(*d)->WriteAt((*d)->virtual_size() / 2 / 512 * 512, w);
+    if (d->virtual_size() >= 2 * w.size()) {
+      (void)d->WriteAt(0, w);
+      (void)d->WriteAt(d->virtual_size() / 2 / 512 * 512, w);
     }
-    Exercise(**d);
-    (void)(*d)->Close();
+    Exercise(*d);
+    (void)d->Close();
   }
-  ::close(fd);
 }
 
 }  // namespace asr::disk::fuzz

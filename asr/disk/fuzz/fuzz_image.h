@@ -1,6 +1,7 @@
 // asr/disk/fuzz/fuzz_image.h: shared body of the VHD and VHDX fuzz targets:
-// put the input bytes in an anonymous in-memory file and open, map and read
-// it as a disk image of the given format, read-only and read-write.
+// put the input bytes in a platform::MemoryFile (no file system, no system
+// call per access) and open, map and read it as a disk image of the given
+// format, read-only and read-write.
 //
 //   extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 //     asr::disk::fuzz::FuzzImage(data, size, asr::disk::DiskFormat::kVhdx);
