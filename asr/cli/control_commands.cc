@@ -13,30 +13,20 @@
 #include "asr/common/clock.h"
 #include "asr/common/file_util.h"
 #include "asr/common/status_macros.h"
-#include "asr/control/control_plane.h"
 #include "asr/fabric/vault.h"
 #include "asr/jobs/job_manager.h"
 #include "asr/model/json.h"
+#include "asr/site_recovery/site_recovery.h"
 
 namespace asr::cli {
 namespace {
 
-using control::ControlPlane;
-
-// An engine and its control plane for one command (no host attached: the
+// The facade over --state-dir for one command (no host attached: the
 // inventory comes as a document).
-struct Session {
-  std::unique_ptr<engine::Engine> engine;
-  std::unique_ptr<ControlPlane> plane;
-};
-
-absl::StatusOr<Session> Open(const CommandContext& ctx) {
-  Session s;
-  engine::EngineOptions options;
+absl::StatusOr<std::unique_ptr<SiteRecovery>> Open(const CommandContext& ctx) {
+  SiteRecoveryOptions options;
   options.create_if_missing = false;
-  ASR_ASSIGN_OR_RETURN(s.engine, engine::Engine::Open(ctx.state_dir, options));
-  ASR_ASSIGN_OR_RETURN(s.plane, ControlPlane::Create(s.engine.get(), &Clock::Real(), nullptr));
-  return s;
+  return SiteRecovery::Open(ctx.state_dir, options);
 }
 
 // A failure, naming the job it happened in.
@@ -82,7 +72,7 @@ template <typename Fn>
 int WithPlane(const CommandContext& ctx, Fn&& fn) {
   auto s = Open(ctx);
   if (!s.ok()) return ctx.Fail(s.status());
-  return fn(*s->plane);
+  return fn(**s);
 }
 
 int PrintJson(const CommandContext& ctx, const absl::StatusOr<std::string>& json) {
@@ -94,13 +84,13 @@ int PrintJson(const CommandContext& ctx, const absl::StatusOr<std::string>& json
 // ---- vault, key -----------------------------------------------------------------
 
 int VaultCreate(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithPlane(ctx, [&](ControlPlane& p) {
+  return WithPlane(ctx, [&](SiteRecovery& p) {
     return ReportJob(ctx, p.fabric().CreateVault(a.Get("name"), a.Get("region")));
   });
 }
 
 int VaultShow(const CommandContext& ctx, const ParsedArgs&) {
-  return WithPlane(ctx, [&](ControlPlane& p) {
+  return WithPlane(ctx, [&](SiteRecovery& p) {
     auto v = p.fabric().vault().Get();
     if (!v.ok()) return ctx.Fail(v.status());
     if (ctx.json) {
@@ -114,7 +104,7 @@ int VaultShow(const CommandContext& ctx, const ParsedArgs&) {
 }
 
 int KeyGenerate(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithPlane(ctx, [&](ControlPlane& p) {
+  return WithPlane(ctx, [&](SiteRecovery& p) {
     auto key = p.fabric().GenerateRegistrationKey();
     if (!key.ok()) return ctx.Fail(key.status());
     std::string file = a.Get("output");
@@ -140,7 +130,7 @@ int KeyGenerate(const CommandContext& ctx, const ParsedArgs& a) {
 }
 
 int KeyVerify(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithPlane(ctx, [&](ControlPlane& p) {
+  return WithPlane(ctx, [&](SiteRecovery& p) {
     auto text = ReadFileToString(a.positional[0]);
     if (!text.ok()) return ctx.Fail(text.status());
     auto key = p.fabric().vault().VerifyRegistrationKey(*text);
@@ -241,20 +231,20 @@ int ServerRegister(const CommandContext& ctx, const ParsedArgs& a) {
     *ctx.err << "note: --encryption-enabled (/EncryptionEnabled) applies only to replication to "
                 "Azure; accepted and ignored for a secondary site\n";
   }
-  return WithPlane(ctx, [&](ControlPlane& p) { return ReportJob(ctx, p.fabric().RegisterServer(req)); });
+  return WithPlane(ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.fabric().RegisterServer(req)); });
 }
 
 int ServerUnregister(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithPlane(ctx, [&](ControlPlane& p) {
+  return WithPlane(ctx, [&](SiteRecovery& p) {
     return ReportJob(ctx, p.fabric().UnregisterServer(a.positional[0]));
   });
 }
 
 int ServerList(const CommandContext& ctx, const ParsedArgs&) {
-  return WithPlane(ctx, [&](ControlPlane& p) {
-    auto servers = p.engine().List<model::VmmServer>();
+  return WithPlane(ctx, [&](SiteRecovery& p) {
+    auto servers = p.repository().List<model::VmmServer>();
     if (!servers.ok()) return ctx.Fail(servers.status());
-    if (ctx.json) return PrintJson(ctx, p.engine().ListObjectsJson("server"));
+    if (ctx.json) return PrintJson(ctx, p.repository().ListObjectsJson("server"));
     for (const auto& s : *servers) {
       *ctx.out << s.friendly_name() << " (" << s.id() << ") site " << s.site_id() << ", provider "
                << s.provider_version() << (s.is_cluster() ? ", cluster of " : "")
@@ -278,7 +268,7 @@ int InventorySync(const CommandContext& ctx, const ParsedArgs& a) {
   model::Inventory inventory;
   absl::Status parsed = model::FromJson(*text, &inventory);
   if (!parsed.ok()) return ctx.Fail(parsed);
-  return WithPlane(ctx, [&](ControlPlane& p) {
+  return WithPlane(ctx, [&](SiteRecovery& p) {
     auto job = p.fabric().SyncInventory(a.Get("server"), &inventory, a.Get("cloud"));
     if (!job.ok() || ctx.json) return ReportJob(ctx, job);
     PrintJob(ctx, *job);
@@ -301,14 +291,14 @@ int InventorySync(const CommandContext& ctx, const ParsedArgs& a) {
 }
 
 int CloudPair(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithPlane(ctx, [&](ControlPlane& p) {
+  return WithPlane(ctx, [&](SiteRecovery& p) {
     return ReportJob(ctx, p.fabric().PairClouds(a.Get("primary"), a.Get("recovery")));
   });
 }
 
 int CloudUnpair(const CommandContext& ctx, const ParsedArgs& a) {
   std::string ref = a.positional.empty() ? a.Get("pairing") : a.positional[0];
-  return WithPlane(ctx, [&](ControlPlane& p) { return ReportJob(ctx, p.fabric().UnpairClouds(ref)); });
+  return WithPlane(ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.fabric().UnpairClouds(ref)); });
 }
 
 // ---- policy -----------------------------------------------------------------
@@ -418,11 +408,11 @@ int PolicyCreate(const CommandContext& ctx, const ParsedArgs& a) {
   p.set_name(a.Get("name"));
   absl::Status s = ApplyPolicyOptions(a, &p);
   if (!s.ok()) return ctx.Fail(s);
-  return WithPlane(ctx, [&](ControlPlane& plane) { return ReportJob(ctx, plane.policies().CreatePolicy(p)); });
+  return WithPlane(ctx, [&](SiteRecovery& plane) { return ReportJob(ctx, plane.policies().CreatePolicy(p)); });
 }
 
 int PolicyUpdate(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithPlane(ctx, [&](ControlPlane& plane) {
+  return WithPlane(ctx, [&](SiteRecovery& plane) {
     auto p = plane.policies().FindPolicy(a.Get("name"));
     if (!p.ok()) return ctx.Fail(p.status());
     model::ReplicationPolicy next = *p;
@@ -438,25 +428,25 @@ int PolicyUpdate(const CommandContext& ctx, const ParsedArgs& a) {
 
 int PolicyDelete(const CommandContext& ctx, const ParsedArgs& a) {
   std::string ref = a.positional.empty() ? a.Get("name") : a.positional[0];
-  return WithPlane(ctx, [&](ControlPlane& p) { return ReportJob(ctx, p.policies().DeletePolicy(ref)); });
+  return WithPlane(ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.policies().DeletePolicy(ref)); });
 }
 
 int PolicyAssociate(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithPlane(ctx, [&](ControlPlane& p) {
+  return WithPlane(ctx, [&](SiteRecovery& p) {
     return ReportJob(ctx, p.policies().AssociatePolicy(a.Get("policy"), a.Get("pairing")));
   });
 }
 
 int PolicyDissociate(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithPlane(ctx, [&](ControlPlane& p) {
+  return WithPlane(ctx, [&](SiteRecovery& p) {
     return ReportJob(ctx, p.policies().DissociatePolicy(a.Get("pairing")));
   });
 }
 
 int PolicyList(const CommandContext& ctx, const ParsedArgs&) {
-  return WithPlane(ctx, [&](ControlPlane& p) {
-    if (ctx.json) return PrintJson(ctx, p.engine().ListObjectsJson("policy"));
-    auto all = p.engine().List<model::ReplicationPolicy>();
+  return WithPlane(ctx, [&](SiteRecovery& p) {
+    if (ctx.json) return PrintJson(ctx, p.repository().ListObjectsJson("policy"));
+    auto all = p.repository().List<model::ReplicationPolicy>();
     if (!all.ok()) return ctx.Fail(all.status());
     for (const auto& pol : *all) {
       *ctx.out << pol.name() << ": " << model::ReplicationProvider_Name(pol.replication_provider())
@@ -469,7 +459,7 @@ int PolicyList(const CommandContext& ctx, const ParsedArgs&) {
 }
 
 int PolicyShow(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithPlane(ctx, [&](ControlPlane& p) {
+  return WithPlane(ctx, [&](SiteRecovery& p) {
     auto pol = p.policies().FindPolicy(a.positional[0]);
     if (!pol.ok()) return ctx.Fail(pol.status());
     *ctx.out << model::ToJson(*pol, /*pretty=*/!ctx.json) << "\n";
@@ -498,7 +488,7 @@ int JobList(const CommandContext& ctx, const ParsedArgs& a) {
   }
   f.target_object_id = a.Get("target");
   f.scenario = a.Get("scenario");
-  return WithPlane(ctx, [&](ControlPlane& p) {
+  return WithPlane(ctx, [&](SiteRecovery& p) {
     auto list = p.jobs().List(f);
     if (!list.ok()) return ctx.Fail(list.status());
     if (ctx.json) {
@@ -519,16 +509,16 @@ int JobList(const CommandContext& ctx, const ParsedArgs& a) {
 }
 
 int JobShow(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithPlane(ctx, [&](ControlPlane& p) { return ReportJob(ctx, p.jobs().Get(a.positional[0])); });
+  return WithPlane(ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.jobs().Get(a.positional[0])); });
 }
 int JobCancel(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithPlane(ctx, [&](ControlPlane& p) { return ReportJob(ctx, p.jobs().Cancel(a.positional[0])); });
+  return WithPlane(ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.jobs().Cancel(a.positional[0])); });
 }
 int JobResume(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithPlane(ctx, [&](ControlPlane& p) { return ReportJob(ctx, p.jobs().Resume(a.positional[0])); });
+  return WithPlane(ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.jobs().Resume(a.positional[0])); });
 }
 int JobRestart(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithPlane(ctx, [&](ControlPlane& p) { return ReportJob(ctx, p.jobs().Restart(a.positional[0])); });
+  return WithPlane(ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.jobs().Restart(a.positional[0])); });
 }
 
 const std::set<std::string> kPolicyFlags = {

@@ -4,10 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "asr.h"
-#include "asr/common/clock.h"
-#include "asr/engine/engine.h"
-#include "asr/fabric/fabric_service.h"
 #include "asr/model/json.h"
+#include "asr/site_recovery/site_recovery.h"
 
 namespace asr::cli {
 namespace {
@@ -22,13 +20,13 @@ int Version(const CommandContext& ctx, const ParsedArgs&) {
 }
 
 int Init(const CommandContext& ctx, const ParsedArgs&) {
-  auto engine = engine::Engine::Open(ctx.state_dir, {});
+  auto engine = SiteRecovery::Open(ctx.state_dir, {});
   if (!engine.ok()) return ctx.Fail(engine.status());
   bool was = (*engine)->IsInitialized();
   absl::Status s = (*engine)->Initialize();
   if (!s.ok()) return ctx.Fail(s);
   // A vault ready for 'asrctl key generate', 'server register', ...
-  auto vault = fabric::EnsureDefaultVault(engine->get(), Clock::Real());
+  auto vault = (*engine)->EnsureDefaultVault();
   if (!vault.ok()) return ctx.Fail(vault.status());
   auto sites = (*engine)->ListObjectsJson("site");
   if (!sites.ok()) return ctx.Fail(sites.status());
@@ -44,15 +42,15 @@ int Init(const CommandContext& ctx, const ParsedArgs&) {
   return 0;
 }
 
-engine::EngineOptions ReadOnly() {
-  engine::EngineOptions o;
+SiteRecoveryOptions ReadOnly() {
+  SiteRecoveryOptions o;
   o.read_only = true;
   o.create_if_missing = false;
   return o;
 }
 
 int ObjectGet(const CommandContext& ctx, const ParsedArgs& a) {
-  auto engine = engine::Engine::Open(ctx.state_dir, ReadOnly());
+  auto engine = SiteRecovery::Open(ctx.state_dir, ReadOnly());
   if (!engine.ok()) return ctx.Fail(engine.status());
   auto json = (*engine)->GetObjectJson(a.positional[0], a.positional[1]);
   if (!json.ok()) return ctx.Fail(json.status());
@@ -61,7 +59,7 @@ int ObjectGet(const CommandContext& ctx, const ParsedArgs& a) {
 }
 
 int ObjectList(const CommandContext& ctx, const ParsedArgs& a) {
-  auto engine = engine::Engine::Open(ctx.state_dir, ReadOnly());
+  auto engine = SiteRecovery::Open(ctx.state_dir, ReadOnly());
   if (!engine.ok()) return ctx.Fail(engine.status());
   auto json = (*engine)->ListObjectsJson(a.positional[0]);
   if (!json.ok()) return ctx.Fail(json.status());

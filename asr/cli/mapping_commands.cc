@@ -7,38 +7,22 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "asr/common/clock.h"
-#include "asr/engine/engine.h"
-#include "asr/jobs/job_manager.h"
 #include "asr/mapping/mapping_service.h"
 #include "asr/model/json.h"
 #include "asr/model/mapping.pb.h"
+#include "asr/site_recovery/site_recovery.h"
 
 namespace asr::cli {
 namespace {
 
 using mapping::MappingService;
 
-// An engine, a job manager and a mapping service over --state-dir.
-struct Session {
-  std::unique_ptr<engine::Engine> engine;
-  std::unique_ptr<jobs::JobManager> jobs;
-  std::unique_ptr<MappingService> service;
-};
-
-absl::StatusOr<Session> Open(const CommandContext& ctx, bool write) {
-  engine::EngineOptions options;
+// The facade over --state-dir, writable only when the command changes state.
+absl::StatusOr<std::unique_ptr<SiteRecovery>> Open(const CommandContext& ctx, bool write) {
+  SiteRecoveryOptions options;
   options.read_only = !write;
   options.create_if_missing = false;
-  Session s;
-  auto e = engine::Engine::Open(ctx.state_dir, options);
-  if (!e.ok()) return e.status();
-  s.engine = std::move(*e);
-  s.jobs = std::make_unique<jobs::JobManager>(s.engine.get(), &Clock::Real());
-  s.service = std::make_unique<MappingService>(s.engine.get(), s.jobs.get());
-  absl::Status r = s.service->RegisterScenarios();
-  if (!r.ok()) return r;
-  return s;
+  return SiteRecovery::Open(ctx.state_dir, options);
 }
 
 // Prints rows as left-aligned columns separated by two spaces.
@@ -109,7 +93,7 @@ int NetworkMapAdd(const CommandContext& ctx, const ParsedArgs& a) {
   m.set_target_server_id(a.Get("target-server"));
   auto s = Open(ctx, true);
   if (!s.ok()) return ctx.Fail(s.status());
-  auto r = s->service->MapNetwork(m, a.Has("replace"));
+  auto r = (*s)->mappings().MapNetwork(m, a.Has("replace"));
   if (!r.ok()) return ctx.Fail(r.status());
   if (ctx.json) return PrintJson(ctx, *r);
   const char* verb = r->operation() == "create"   ? "created"
@@ -125,7 +109,7 @@ int NetworkMapAdd(const CommandContext& ctx, const ParsedArgs& a) {
 int NetworkMapRemove(const CommandContext& ctx, const ParsedArgs& a) {
   auto s = Open(ctx, true);
   if (!s.ok()) return ctx.Fail(s.status());
-  auto r = s->service->UnmapNetwork(a.positional[0]);
+  auto r = (*s)->mappings().UnmapNetwork(a.positional[0]);
   if (!r.ok()) return ctx.Fail(r.status());
   if (ctx.json) return PrintJson(ctx, *r);
   *ctx.out << "removed network mapping " << r->previous().id() << ": "
@@ -139,7 +123,7 @@ int NetworkMapList(const CommandContext& ctx, const ParsedArgs& a) {
   auto s = Open(ctx, false);
   if (!s.ok()) return ctx.Fail(s.status());
   if (a.Has("source")) {
-    auto t = s->service->TargetNetworks(a.Get("source"), a.Get("target"));
+    auto t = (*s)->mappings().TargetNetworks(a.Get("source"), a.Get("target"));
     if (!t.ok()) return ctx.Fail(t.status());
     if (ctx.json) return PrintJson(ctx, *t);
     std::vector<std::vector<std::string>> rows = {
@@ -151,7 +135,7 @@ int NetworkMapList(const CommandContext& ctx, const ParsedArgs& a) {
     PrintTable(*ctx.out, rows);
     return 0;
   }
-  auto t = s->service->ListNetworkMappings();
+  auto t = (*s)->mappings().ListNetworkMappings();
   if (!t.ok()) return ctx.Fail(t.status());
   if (ctx.json) return PrintJson(ctx, *t);
   std::vector<std::vector<std::string>> rows = {{"SERVER", "VM NETWORK", "MAPPED TO", "MAPPING"}};
@@ -180,7 +164,7 @@ int NetworkMapResolve(const CommandContext& ctx, const ParsedArgs& a) {
     req.set_replica_vm_network_id(*replica == "none" ? "" : *replica);
     req.set_replica_subnet_name(a.Get("replica-subnet"));
     req.set_replica_failover_vm_network_id(a.Get("failover-network"));
-    auto r = s->service->ResolveFailback(req);
+    auto r = (*s)->mappings().ResolveFailback(req);
     if (!r.ok()) return ctx.Fail(r.status());
     if (ctx.json) return PrintJson(ctx, *r);
     std::string to = r->vm_network_id().empty()
@@ -193,7 +177,7 @@ int NetworkMapResolve(const CommandContext& ctx, const ParsedArgs& a) {
              << r->explanation() << "\n";
     return 0;
   }
-  auto r = s->service->ResolveNetworks(*vm);
+  auto r = (*s)->mappings().ResolveNetworks(*vm);
   if (!r.ok()) return ctx.Fail(r.status());
   if (ctx.json) return PrintJson(ctx, *r);
   *ctx.out << r->vm_name() << ": " << r->nics_size() << " replica NICs\n";
@@ -219,7 +203,7 @@ int StorageMapAdd(const CommandContext& ctx, const ParsedArgs& a) {
   m.set_target_server_id(a.Get("target-server"));
   auto s = Open(ctx, true);
   if (!s.ok()) return ctx.Fail(s.status());
-  auto r = s->service->MapStorage(m, a.Has("replace"));
+  auto r = (*s)->mappings().MapStorage(m, a.Has("replace"));
   if (!r.ok()) return ctx.Fail(r.status());
   if (ctx.json) return PrintJson(ctx, *r);
   const char* verb = r->operation() == "create"   ? "created"
@@ -235,7 +219,7 @@ int StorageMapAdd(const CommandContext& ctx, const ParsedArgs& a) {
 int StorageMapRemove(const CommandContext& ctx, const ParsedArgs& a) {
   auto s = Open(ctx, true);
   if (!s.ok()) return ctx.Fail(s.status());
-  auto r = s->service->UnmapStorage(a.positional[0]);
+  auto r = (*s)->mappings().UnmapStorage(a.positional[0]);
   if (!r.ok()) return ctx.Fail(r.status());
   if (ctx.json) return PrintJson(ctx, *r);
   *ctx.out << "removed storage mapping " << r->previous().id() << ": "
@@ -247,7 +231,7 @@ int StorageMapRemove(const CommandContext& ctx, const ParsedArgs& a) {
 int StorageMapList(const CommandContext& ctx, const ParsedArgs&) {
   auto s = Open(ctx, false);
   if (!s.ok()) return ctx.Fail(s.status());
-  auto t = s->service->ListStorageMappings();
+  auto t = (*s)->mappings().ListStorageMappings();
   if (!t.ok()) return ctx.Fail(t.status());
   if (ctx.json) return PrintJson(ctx, *t);
   std::vector<std::vector<std::string>> rows = {
@@ -276,7 +260,7 @@ int StorageMapResolve(const CommandContext& ctx, const ParsedArgs& a) {
   if (!vm.ok()) return ctx.Fail(vm.status());
   auto s = Open(ctx, false);
   if (!s.ok()) return ctx.Fail(s.status());
-  auto r = s->service->ResolveStorage(*vm, a.Get("host"));
+  auto r = (*s)->mappings().ResolveStorage(*vm, a.Get("host"));
   if (!r.ok()) return ctx.Fail(r.status());
   if (ctx.json) return PrintJson(ctx, *r);
   *ctx.out << r->vm_name() << " on host " << r->host_name()
@@ -294,7 +278,7 @@ int PlacementShow(const CommandContext& ctx, const ParsedArgs& a) {
   if (!s.ok()) return ctx.Fail(s.status());
   mapping::PlacementOptions options;
   options.pairing_id = a.Get("pairing");
-  auto p = s->service->ShowPlacement(*vm, options);
+  auto p = (*s)->mappings().ShowPlacement(*vm, options);
   if (!p.ok()) return ctx.Fail(p.status());
   if (ctx.json) {
     PrintJson(ctx, *p);
