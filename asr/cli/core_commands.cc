@@ -10,26 +10,26 @@
 namespace asr::cli {
 namespace {
 
-int Version(const CommandContext& ctx, const ParsedArgs&) {
+absl::Status Version(const CommandContext& ctx, const ParsedArgs&) {
   if (ctx.json) {
     *ctx.out << "{\"version\":\"" << asr_version_string() << "\"}\n";
   } else {
     *ctx.out << "asrctl " << asr_version_string() << "\n";
   }
-  return 0;
+  return absl::OkStatus();
 }
 
-int Init(const CommandContext& ctx, const ParsedArgs&) {
+absl::Status Init(const CommandContext& ctx, const ParsedArgs&) {
   auto engine = SiteRecovery::Open(ctx.state_dir, {});
-  if (!engine.ok()) return ctx.Fail(engine.status());
+  if (!engine.ok()) return engine.status();
   bool was = (*engine)->IsInitialized();
   absl::Status s = (*engine)->Initialize();
-  if (!s.ok()) return ctx.Fail(s);
+  if (!s.ok()) return s;
   // A vault ready for 'asrctl key generate', 'server register', ...
   auto vault = (*engine)->EnsureDefaultVault();
-  if (!vault.ok()) return ctx.Fail(vault.status());
+  if (!vault.ok()) return vault.status();
   auto sites = (*engine)->ListObjectsJson("site");
-  if (!sites.ok()) return ctx.Fail(sites.status());
+  if (!sites.ok()) return sites.status();
   if (ctx.json) {
     *ctx.out << "{\"stateDir\":" << JsonQuote(ctx.state_dir) << ",\"alreadyInitialized\":"
              << (was ? "true" : "false") << ",\"sites\":" << *sites
@@ -39,7 +39,7 @@ int Init(const CommandContext& ctx, const ParsedArgs&) {
              << ctx.state_dir << "\n  sites: primary, recovery\n  vault: " << vault->name()
              << " (" << vault->region() << ")\n";
   }
-  return 0;
+  return absl::OkStatus();
 }
 
 SiteRecoveryOptions ReadOnly() {
@@ -49,22 +49,22 @@ SiteRecoveryOptions ReadOnly() {
   return o;
 }
 
-int ObjectGet(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status ObjectGet(const CommandContext& ctx, const ParsedArgs& a) {
   auto engine = SiteRecovery::Open(ctx.state_dir, ReadOnly());
-  if (!engine.ok()) return ctx.Fail(engine.status());
+  if (!engine.ok()) return engine.status();
   auto json = (*engine)->GetObjectJson(a.positional[0], a.positional[1]);
-  if (!json.ok()) return ctx.Fail(json.status());
+  if (!json.ok()) return json.status();
   *ctx.out << *json << "\n";
-  return 0;
+  return absl::OkStatus();
 }
 
-int ObjectList(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status ObjectList(const CommandContext& ctx, const ParsedArgs& a) {
   auto engine = SiteRecovery::Open(ctx.state_dir, ReadOnly());
-  if (!engine.ok()) return ctx.Fail(engine.status());
+  if (!engine.ok()) return engine.status();
   auto json = (*engine)->ListObjectsJson(a.positional[0]);
-  if (!json.ok()) return ctx.Fail(json.status());
+  if (!json.ok()) return json.status();
   *ctx.out << *json << "\n";
-  return 0;
+  return absl::OkStatus();
 }
 
 }  // namespace

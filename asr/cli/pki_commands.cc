@@ -47,21 +47,21 @@ std::vector<std::string> SanList(const ParsedArgs& a) {
   return absl::StrSplit(a.Get("san"), ',', absl::SkipWhitespace());
 }
 
-int PkiInit(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status PkiInit(const CommandContext& ctx, const ParsedArgs& a) {
   auto dir = a.Require("dir");
-  if (!dir.ok()) return ctx.Fail(dir.status());
+  if (!dir.ok()) return dir.status();
   net::VaultPkiOptions options;
   options.primary_name = a.Get("primary-name", options.primary_name);
   options.recovery_name = a.Get("recovery-name", options.recovery_name);
   options.ca_name = a.Get("ca-name", options.ca_name);
   auto days = Days(a, "days", net::kDefaultHostCertificateDays);
-  if (!days.ok()) return ctx.Fail(days.status());
+  if (!days.ok()) return days.status();
   auto ca_days = Days(a, "ca-days", net::kDefaultCaDays);
-  if (!ca_days.ok()) return ctx.Fail(ca_days.status());
+  if (!ca_days.ok()) return ca_days.status();
   options.host_days = *days;
   options.ca_days = *ca_days;
   auto files = net::InitVaultPki(*dir, options);
-  if (!files.ok()) return ctx.Fail(files.status());
+  if (!files.ok()) return files.status();
   if (ctx.json) {
     *ctx.out << "{\"dir\":" << JsonQuote(*dir) << ",\"ca\":{\"certificate\":"
              << JsonQuote(files->ca_certificate_path) << ",\"key\":" << JsonQuote(files->ca_key_path)
@@ -72,7 +72,7 @@ int PkiInit(const CommandContext& ctx, const ParsedArgs& a) {
                << ",\"key\":" << JsonQuote(h->key_path) << ",\"info\":" << InfoJson(h->info) << "}";
     }
     *ctx.out << "}\n";
-    return 0;
+    return absl::OkStatus();
   }
   *ctx.out << "created the vault certificate authority in " << *dir << "\n"
            << "  CA:       " << files->ca_certificate_path << " (key " << files->ca_key_path
@@ -83,39 +83,39 @@ int PkiInit(const CommandContext& ctx, const ParsedArgs& a) {
            << files->recovery.key_path << "\n    " << InfoText(files->recovery.info) << "\n"
            << "copy ca.pem and each host's .pem/.key to that host; replication uses TLS 1.3 "
               "with certificate authentication on port 8084\n";
-  return 0;
+  return absl::OkStatus();
 }
 
-int PkiIssue(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status PkiIssue(const CommandContext& ctx, const ParsedArgs& a) {
   auto dir = a.Require("dir");
-  if (!dir.ok()) return ctx.Fail(dir.status());
+  if (!dir.ok()) return dir.status();
   auto name = a.Require("name");
-  if (!name.ok()) return ctx.Fail(name.status());
+  if (!name.ok()) return name.status();
   auto days = Days(a, "days", net::kDefaultHostCertificateDays);
-  if (!days.ok()) return ctx.Fail(days.status());
+  if (!days.ok()) return days.status();
   auto files = net::IssueVaultHostCertificate(*dir, *name, *days, SanList(a));
-  if (!files.ok()) return ctx.Fail(files.status());
+  if (!files.ok()) return files.status();
   if (ctx.json) {
     *ctx.out << "{\"certificate\":" << JsonQuote(files->certificate_path)
              << ",\"key\":" << JsonQuote(files->key_path) << ",\"info\":" << InfoJson(files->info)
              << "}\n";
-    return 0;
+    return absl::OkStatus();
   }
   *ctx.out << "issued " << files->certificate_path << " + " << files->key_path
            << " (mode 0600)\n  " << InfoText(files->info) << "\n";
-  return 0;
+  return absl::OkStatus();
 }
 
-int PkiShow(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status PkiShow(const CommandContext& ctx, const ParsedArgs& a) {
   const std::string& path = a.positional[0];
   auto pem = ReadFileToString(path);
-  if (!pem.ok()) return ctx.Fail(pem.status());
+  if (!pem.ok()) return pem.status();
   auto info = net::DescribeCertificate(*pem);
-  if (!info.ok()) return ctx.Fail(absl::InvalidArgumentError(absl::StrCat(path, ": ", info.status().message())));
+  if (!info.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", info.status().message()));
   absl::Status verified = absl::OkStatus();
   if (a.Has("ca")) {
     auto ca = ReadFileToString(a.Get("ca"));
-    if (!ca.ok()) return ctx.Fail(ca.status());
+    if (!ca.ok()) return ca.status();
     verified = net::VerifyCertificateChain(*pem, *ca, absl::Now());
   }
   if (ctx.json) {
@@ -132,8 +132,8 @@ int PkiShow(const CommandContext& ctx, const ParsedArgs& a) {
              << info->sha256_fingerprint << "\n";
     if (a.Has("ca") && verified.ok()) *ctx.out << "  verified against " << a.Get("ca") << "\n";
   }
-  if (!verified.ok()) return ctx.Fail(verified);
-  return 0;
+  if (!verified.ok()) return verified;
+  return absl::OkStatus();
 }
 
 }  // namespace
