@@ -15,6 +15,7 @@
 #include "asr/common/status_macros.h"
 #include "asr/fabric/vault.h"
 #include "asr/jobs/job_manager.h"
+#include "asr/model/cli.pb.h"
 #include "asr/model/json.h"
 #include "asr/site_recovery/site_recovery.h"
 
@@ -110,8 +111,10 @@ absl::Status KeyGenerate(const CommandContext& ctx, const ParsedArgs& a) {
     model::RegistrationKey k;
     (void)model::FromJson(*key, &k);
     if (ctx.json) {
-      *ctx.out << "{\"file\":\"" << file << "\",\"expiryTimeUnix\":\"" << k.expiry_time_unix()
-               << "\"}\n";
+      model::KeyFileOutput o;
+      o.set_file(file);
+      o.set_expiry_time_unix(k.expiry_time_unix());
+      *ctx.out << model::ToJson(o) << "\n";
     } else {
       *ctx.out << "registration key written to " << file << "; valid until "
                << fabric::FormatUnixTime(k.expiry_time_unix()) << " (5 days)\n";

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "asr.h"
+#include "asr/model/cli.pb.h"
 #include "asr/model/json.h"
 #include "asr/site_recovery/site_recovery.h"
 
@@ -12,7 +13,9 @@ namespace {
 
 absl::Status Version(const CommandContext& ctx, const ParsedArgs&) {
   if (ctx.json) {
-    *ctx.out << "{\"version\":\"" << asr_version_string() << "\"}\n";
+    model::VersionOutput v;
+    v.set_version(asr_version_string());
+    *ctx.out << model::ToJson(v) << "\n";
   } else {
     *ctx.out << "asrctl " << asr_version_string() << "\n";
   }
@@ -28,12 +31,15 @@ absl::Status Init(const CommandContext& ctx, const ParsedArgs&) {
   // A vault ready for 'asrctl key generate', 'server register', ...
   auto vault = (*engine)->EnsureDefaultVault();
   if (!vault.ok()) return vault.status();
-  auto sites = (*engine)->ListObjectsJson("site");
+  auto sites = (*engine)->repository().List<model::Site>();
   if (!sites.ok()) return sites.status();
   if (ctx.json) {
-    *ctx.out << "{\"stateDir\":" << JsonQuote(ctx.state_dir) << ",\"alreadyInitialized\":"
-             << (was ? "true" : "false") << ",\"sites\":" << *sites
-             << ",\"vault\":" << model::ToJson(*vault) << "}\n";
+    model::InitOutput o;
+    o.set_state_dir(ctx.state_dir);
+    o.set_already_initialized(was);
+    for (model::Site& site : *sites) *o.add_sites() = std::move(site);
+    *o.mutable_vault() = *vault;
+    *ctx.out << model::ToJson(o) << "\n";
   } else {
     *ctx.out << (was ? "state directory already initialized: " : "initialized state directory ")
              << ctx.state_dir << "\n  sites: primary, recovery\n  vault: " << vault->name()

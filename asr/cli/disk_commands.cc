@@ -9,6 +9,8 @@
 #include "absl/strings/str_format.h"
 #include "asr/disk/disk_ops.h"
 #include "asr/disk/virtual_disk.h"
+#include "asr/model/cli.pb.h"
+#include "asr/model/json.h"
 
 namespace asr::cli {
 namespace {
@@ -47,21 +49,22 @@ absl::Status DiskInfoCmd(const CommandContext& ctx, const ParsedArgs& a) {
   const disk::DiskInfo& i = (*d)->info();
   uint64_t allocated = AllocatedBytes(**d);
   if (ctx.json) {
-    std::string warnings;
-    for (const std::string& w : i.warnings) {
-      absl::StrAppend(&warnings, warnings.empty() ? "" : ", ", JsonQuote(w));
-    }
-    *ctx.out << "{\"path\": " << JsonQuote(i.path) << ", \"format\": \""
-             << disk::DiskFormatName(i.format) << "\", \"type\": \"" << disk::DiskTypeName(i.type)
-             << "\", \"virtualSize\": " << i.virtual_size << ", \"blockSize\": " << i.block_size
-             << ", \"logicalSectorSize\": " << i.logical_sector_size
-             << ", \"physicalSectorSize\": " << i.physical_sector_size
-             << ", \"fileSize\": " << i.file_size << ", \"allocatedBytes\": " << allocated
-             << ", \"diskId\": " << JsonQuote(i.disk_id)
-             << ", \"parent\": " << JsonQuote(i.parent_path)
-             << ", \"parentId\": " << JsonQuote(i.parent_id)
-             << ", \"logReplayed\": " << (i.log_replayed ? "true" : "false")
-             << ", \"warnings\": [" << warnings << "]}\n";
+    model::DiskInfoOutput o;
+    o.set_path(i.path);
+    o.set_format(disk::DiskFormatName(i.format));
+    o.set_type(disk::DiskTypeName(i.type));
+    o.set_virtual_size(i.virtual_size);
+    o.set_block_size(i.block_size);
+    o.set_logical_sector_size(i.logical_sector_size);
+    o.set_physical_sector_size(i.physical_sector_size);
+    o.set_file_size(i.file_size);
+    o.set_allocated_bytes(allocated);
+    o.set_disk_id(i.disk_id);
+    o.set_parent(i.parent_path);
+    o.set_parent_id(i.parent_id);
+    o.set_log_replayed(i.log_replayed);
+    for (const std::string& w : i.warnings) o.add_warnings(w);
+    *ctx.out << model::ToJson(o) << "\n";
     return absl::OkStatus();
   }
   std::ostream& o = *ctx.out;
@@ -214,12 +217,15 @@ absl::Status DiskMapCmd(const CommandContext& ctx, const ParsedArgs& a) {
                      : (*d)->GetAllocationMap(0, (*d)->virtual_size());
   if (!map.ok()) return map.status();
   if (ctx.json) {
+    // An array of DiskExtentOutput, one element a line.
     *ctx.out << "[";
     bool first = true;
     for (const disk::Extent& e : *map) {
-      *ctx.out << (first ? "" : ",\n ") << "{\"offset\": " << e.offset
-               << ", \"length\": " << e.length << ", \"state\": \""
-               << disk::ExtentStateName(e.state) << "\"}";
+      model::DiskExtentOutput o;
+      o.set_offset(e.offset);
+      o.set_length(e.length);
+      o.set_state(disk::ExtentStateName(e.state));
+      *ctx.out << (first ? "" : ",\n ") << model::ToJson(o);
       first = false;
     }
     *ctx.out << "]\n";

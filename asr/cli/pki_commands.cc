@@ -10,6 +10,8 @@
 #include "absl/time/clock.h"
 #include "asr/common/file_util.h"
 #include "asr/net/pki.h"
+#include "asr/model/cli.pb.h"
+#include "asr/model/json.h"
 
 namespace asr::cli {
 namespace {
@@ -17,15 +19,25 @@ namespace {
 using net::CertificateInfo;
 using net::HostCertificateFiles;
 
-std::string InfoJson(const CertificateInfo& info) {
-  std::vector<std::string> sans;
-  for (const std::string& s : info.subject_alt_names) sans.push_back(JsonQuote(s));
-  return absl::StrCat("{\"subject\":", JsonQuote(info.subject), ",\"issuer\":", JsonQuote(info.issuer),
-                      ",\"notBefore\":", JsonQuote(net::FormatCertificateTime(info.not_before)),
-                      ",\"notAfter\":", JsonQuote(net::FormatCertificateTime(info.not_after)),
-                      ",\"isCa\":", info.is_ca ? "true" : "false", ",\"subjectAltNames\":[",
-                      absl::StrJoin(sans, ","), "],\"sha256\":", JsonQuote(info.sha256_fingerprint),
-                      "}");
+model::CertificateOutput InfoOutput(const CertificateInfo& info) {
+  model::CertificateOutput o;
+  o.set_subject(info.subject);
+  o.set_issuer(info.issuer);
+  o.set_not_before(net::FormatCertificateTime(info.not_before));
+  o.set_not_after(net::FormatCertificateTime(info.not_after));
+  o.set_is_ca(info.is_ca);
+  for (const std::string& s : info.subject_alt_names) o.add_subject_alt_names(s);
+  o.set_sha256(info.sha256_fingerprint);
+  return o;
+}
+
+model::CertificateFilesOutput FilesOutput(const std::string& certificate, const std::string& key,
+                                          const CertificateInfo& info) {
+  model::CertificateFilesOutput o;
+  o.set_certificate(certificate);
+  o.set_key(key);
+  *o.mutable_info() = InfoOutput(info);
+  return o;
 }
 
 std::string InfoText(const CertificateInfo& info) {
@@ -63,15 +75,14 @@ absl::Status PkiInit(const CommandContext& ctx, const ParsedArgs& a) {
   auto files = net::InitVaultPki(*dir, options);
   if (!files.ok()) return files.status();
   if (ctx.json) {
-    *ctx.out << "{\"dir\":" << JsonQuote(*dir) << ",\"ca\":{\"certificate\":"
-             << JsonQuote(files->ca_certificate_path) << ",\"key\":" << JsonQuote(files->ca_key_path)
-             << ",\"info\":" << InfoJson(files->ca_info) << "}";
-    for (const auto* h : {&files->primary, &files->recovery}) {
-      *ctx.out << ",\"" << (h == &files->primary ? "primary" : "recovery")
-               << "\":{\"certificate\":" << JsonQuote(h->certificate_path)
-               << ",\"key\":" << JsonQuote(h->key_path) << ",\"info\":" << InfoJson(h->info) << "}";
-    }
-    *ctx.out << "}\n";
+    model::PkiInitOutput o;
+    o.set_dir(*dir);
+    *o.mutable_ca() = FilesOutput(files->ca_certificate_path, files->ca_key_path, files->ca_info);
+    *o.mutable_primary() =
+        FilesOutput(files->primary.certificate_path, files->primary.key_path, files->primary.info);
+    *o.mutable_recovery() = FilesOutput(files->recovery.certificate_path,
+                                        files->recovery.key_path, files->recovery.info);
+    *ctx.out << model::ToJson(o) << "\n";
     return absl::OkStatus();
   }
   *ctx.out << "created the vault certificate authority in " << *dir << "\n"
@@ -96,9 +107,8 @@ absl::Status PkiIssue(const CommandContext& ctx, const ParsedArgs& a) {
   auto files = net::IssueVaultHostCertificate(*dir, *name, *days, SanList(a));
   if (!files.ok()) return files.status();
   if (ctx.json) {
-    *ctx.out << "{\"certificate\":" << JsonQuote(files->certificate_path)
-             << ",\"key\":" << JsonQuote(files->key_path) << ",\"info\":" << InfoJson(files->info)
-             << "}\n";
+    *ctx.out << model::ToJson(FilesOutput(files->certificate_path, files->key_path, files->info))
+             << "\n";
     return absl::OkStatus();
   }
   *ctx.out << "issued " << files->certificate_path << " + " << files->key_path
@@ -119,12 +129,14 @@ absl::Status PkiShow(const CommandContext& ctx, const ParsedArgs& a) {
     verified = net::VerifyCertificateChain(*pem, *ca, absl::Now());
   }
   if (ctx.json) {
-    *ctx.out << "{\"file\":" << JsonQuote(path) << ",\"info\":" << InfoJson(*info);
+    model::PkiShowOutput o;
+    o.set_file(path);
+    *o.mutable_info() = InfoOutput(*info);
     if (a.Has("ca")) {
-      *ctx.out << ",\"verified\":" << (verified.ok() ? "true" : "false");
-      if (!verified.ok()) *ctx.out << ",\"error\":" << JsonQuote(std::string(verified.message()));
+      o.set_verified(verified.ok());
+      if (!verified.ok()) o.set_error(std::string(verified.message()));
     }
-    *ctx.out << "}\n";
+    *ctx.out << model::ToJson(o) << "\n";
   } else {
     *ctx.out << path << ": " << InfoText(*info) << "\n  issuer " << info->issuer
              << ", valid from " << net::FormatCertificateTime(info->not_before)

@@ -1,5 +1,6 @@
 #include "asr/cli/replication_commands.h"
 
+#include <cmath>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -19,6 +20,8 @@
 #include "asr/replication/replica_store.h"
 #include "asr/replication/sender.h"
 #include "asr/replication/verifier.h"
+#include "asr/model/cli.pb.h"
+#include "asr/model/json.h"
 
 namespace asr::cli {
 namespace {
@@ -319,8 +322,11 @@ absl::Status ReplicaRestore(const CommandContext& ctx, const ParsedArgs& a) {
   if (!s.ok()) return s;
   double secs = absl::ToDoubleSeconds(absl::Now() - start);
   if (ctx.json) {
-    *ctx.out << "{\"point\":" << *point << ",\"out\":" << JsonQuote(*out)
-             << ",\"seconds\":" << absl::StrFormat("%.3f", secs) << "}\n";
+    model::RestoreOutput o;
+    o.set_point(*point);
+    o.set_out(*out);
+    o.set_seconds(std::round(secs * 1000) / 1000);  // milliseconds, as the text form
+    *ctx.out << model::ToJson(o) << "\n";
   } else {
     *ctx.out << "restored point " << *point << " to " << *out
              << absl::StrFormat(" in %.3f s\n", secs);
@@ -385,9 +391,12 @@ absl::Status TrackerRecordOrWrite(const CommandContext& ctx, const ParsedArgs& a
   if (s.ok()) s = (*tracker)->Close();
   if (!s.ok()) return s;
   if (ctx.json) {
-    *ctx.out << "{\"disk\":" << JsonQuote(*disk_path) << ",\"offset\":" << *offset
-             << ",\"length\":" << *length << ",\"written\":" << (write ? "true" : "false")
-             << "}\n";
+    model::TrackerRecordOutput o;
+    o.set_disk(*disk_path);
+    o.set_offset(*offset);
+    o.set_length(*length);
+    o.set_written(write);
+    *ctx.out << model::ToJson(o) << "\n";
   } else {
     *ctx.out << (write ? "wrote and recorded " : "recorded ") << *length << " bytes at "
              << *offset << " of " << *disk_path << "\n";
@@ -416,9 +425,13 @@ absl::Status TrackerStatus(const CommandContext& ctx, const ParsedArgs& a) {
   absl::Status s = (*tracker)->Close();
   if (!s.ok()) return s;
   if (ctx.json) {
-    *ctx.out << "{\"disk\":" << JsonQuote(*disk_path) << ",\"needsScan\":" << (needs ? "true" : "false")
-             << ",\"reason\":" << JsonQuote(reason) << ",\"changedBlocks\":" << marked
-             << ",\"blockSize\":" << bs << "}\n";
+    model::TrackerStatusOutput o;
+    o.set_disk(*disk_path);
+    o.set_needs_scan(needs);
+    o.set_reason(reason);
+    o.set_changed_blocks(marked);
+    o.set_block_size(bs);
+    *ctx.out << model::ToJson(o) << "\n";
   } else {
     *ctx.out << *disk_path << ": " << marked << " changed blocks of " << bs << " bytes"
              << (needs ? absl::StrCat("; NEEDS SCAN: ", reason) : "") << "\n";
