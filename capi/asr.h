@@ -90,6 +90,19 @@ ASR_API const char* asr_version_string(void);
  * call on the same thread. Never NULL. */
 ASR_API const char* asr_last_error_message(void);
 
+/* asr_last_error_detail: the last call's outcome on this thread as a JSON
+ * object (an ErrorDetail of asr/model/errors.proto in the proto3 JSON
+ * mapping), so that callers need not parse the message:
+ *   {"code": 9, "codeName": "FAILED_PRECONDITION", "message": "...",
+ *    "rule": "CloudInAtMostOnePairing", "recommendedAction": "...",
+ *    "jobId": "job-000042"}
+ * "rule" names the domain rule broken and "recommendedAction" what to do
+ * ("" for both when no rule applies); "jobId" is the job the error happened
+ * in ("" when the call ran none), which asr_job_restart can run again. After
+ * a successful call: code 0, "OK" and empty strings. Owned by the library;
+ * valid until the next asr_ call on the same thread. Never NULL. */
+ASR_API const char* asr_last_error_detail(void);
+
 /* asr_status_name: the name of a status code ("OK", "NOT_FOUND", ...);
  * "UNKNOWN_CODE" for values outside 0..16. Static storage. */
 ASR_API const char* asr_status_name(int code);
@@ -152,10 +165,22 @@ ASR_API int asr_engine_initialize(asr_engine_t* engine, uint32_t flags);
  * "pairing", "policy", "network-mapping", "storage-mapping",
  * "protected-item", "recovery-point", "recovery-plan", "job". */
 
+/* Writes are fenced: asr_object_put and asr_object_delete accept only the
+ * inventory a VMM server reports ("cloud", "host-group", "host", "vm",
+ * "vm-network", "logical-network", "storage-classification") and
+ * "protected-item". The kinds that domain rules guard ("vault", "site",
+ * "server", "pairing", "policy", "network-mapping", "storage-mapping", "job",
+ * "recovery-point", "recovery-plan") are written only by their operations
+ * (asr_cloud_pair, asr_policy_create, ...): a raw write of one fails with
+ * ASR_FAILED_PRECONDITION, rule "RawObjectAccessFenced", and a recommended
+ * action naming the call to use (asr_last_error_detail). Reads accept every
+ * kind. */
+
 /* asr_object_put: stores an object of `kind` given as JSON; its "id" must be
  * set. Replaces an object with the same id.
  * Errors: ASR_INVALID_ARGUMENT (unknown kind, bad JSON or fields: the message
- * names them), ASR_FAILED_PRECONDITION (read-only engine). */
+ * names them), ASR_FAILED_PRECONDITION (read-only engine, or a kind only its
+ * operations write, see above). */
 ASR_API int asr_object_put(asr_engine_t* engine, const char* kind, const char* json,
                            uint32_t flags);
 
@@ -168,7 +193,8 @@ ASR_API int asr_object_get(asr_buffer_t** out, asr_engine_t* engine, const char*
 ASR_API int asr_object_list(asr_buffer_t** out, asr_engine_t* engine, const char* kind,
                             uint32_t flags);
 
-/* asr_object_delete: removes an object. Errors: ASR_NOT_FOUND. */
+/* asr_object_delete: removes an object. Errors: ASR_NOT_FOUND,
+ * ASR_FAILED_PRECONDITION (a kind only its operations write, see above). */
 ASR_API int asr_object_delete(asr_engine_t* engine, const char* kind, const char* id,
                               uint32_t flags);
 
@@ -330,7 +356,9 @@ ASR_API int asr_buffer_set(asr_buffer_t* buffer, const char* data, size_t size);
  * CloudPairing or ReplicationPolicy, as JSON text). On failure *out is NULL,
  * the code and asr_last_error_message() say which rule was broken and what
  * to do, and the message ends with "(job job-NNNNNN)" naming the Failed job,
- * which asr_job_restart can run again once the cause is fixed. */
+ * which asr_job_restart can run again once the cause is fixed;
+ * asr_last_error_detail() gives the rule, the action and the job id as
+ * separate JSON fields. */
 
 /* asr_job_list: jobs as a JSON array, oldest first. `query_json` may be NULL
  * (all jobs) or a JobQuery: {"state": "Failed", "startedAfterUnix": "...",

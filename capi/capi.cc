@@ -5,18 +5,26 @@
 #include "absl/strings/str_cat.h"
 #include "asr.h"
 #include "asr/common/status_macros.h"
+#include "asr/jobs/rule_error.h"
+#include "asr/model/errors.pb.h"
+#include "asr/model/json.h"
 #include "capi/capi_internal.h"
 
 namespace asr::capi {
 
 thread_local std::string t_last_error;
+thread_local std::string t_last_error_detail;
 
 void SetLastError(const absl::Status& status) {
-  if (status.ok()) {
-    t_last_error.clear();
-  } else {
-    t_last_error = std::string(status.message());
-  }
+  t_last_error = status.ok() ? std::string() : std::string(status.message());
+  model::ErrorDetail detail;
+  detail.set_code(static_cast<int>(status.code()));
+  detail.set_code_name(asr_status_name(static_cast<int>(status.code())));
+  detail.set_message(t_last_error);
+  detail.set_rule(jobs::RuleOf(status));
+  detail.set_recommended_action(jobs::RecommendedActionOf(status));
+  detail.set_job_id(jobs::JobIdOf(status));
+  t_last_error_detail = model::ToJson(detail);
 }
 
 absl::Status CheckNotNull(const void* p, const char* what) {
@@ -32,11 +40,11 @@ absl::Status CheckFlags(uint32_t flags, uint32_t allowed) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<asr::engine::Engine*> EngineOf(asr_engine_t* handle) {
-  if (handle == nullptr || handle->engine == nullptr) {
+absl::StatusOr<asr::SiteRecovery*> SiteRecoveryOf(asr_engine_t* handle) {
+  if (handle == nullptr || handle->site_recovery == nullptr) {
     return absl::InvalidArgumentError("engine must not be NULL (open one with asr_engine_open)");
   }
-  return handle->engine.get();
+  return handle->site_recovery.get();
 }
 
 void ReturnBuffer(asr_buffer_t** out, std::string bytes) {
@@ -49,7 +57,7 @@ void ReturnBuffer(asr_buffer_t** out, std::string bytes) {
 
 using asr::capi::CheckFlags;
 using asr::capi::CheckNotNull;
-using asr::capi::EngineOf;
+using asr::capi::SiteRecoveryOf;
 using asr::capi::Guard;
 
 extern "C" {
@@ -65,6 +73,11 @@ const char* asr_version_string(void) {
 }
 
 const char* asr_last_error_message(void) { return asr::capi::t_last_error.c_str(); }
+
+const char* asr_last_error_detail(void) {
+  if (asr::capi::t_last_error_detail.empty()) asr::capi::SetLastError(absl::OkStatus());
+  return asr::capi::t_last_error_detail.c_str();
+}
 
 const char* asr_status_name(int code) {
   static const char* const kNames[] = {
@@ -94,7 +107,7 @@ int asr_engine_open(asr_engine_t** out, const char* state_dir,
     *out = nullptr;
     ASR_RETURN_IF_ERROR(CheckNotNull(state_dir, "state_dir"));
     ASR_RETURN_IF_ERROR(CheckFlags(flags, 0));
-    asr::engine::EngineOptions engine_options;
+    asr::SiteRecoveryOptions engine_options;
     if (options != nullptr) {
       // Older callers pass a shorter struct: read only the fields it has.
       if (options->struct_size < offsetof(asr_engine_options_t, read_only) + sizeof(uint32_t)) {
@@ -108,10 +121,13 @@ int asr_engine_open(asr_engine_t** out, const char* state_dir,
         engine_options.create_if_missing = options->create_if_missing != 0;
       }
     }
-    ASR_ASSIGN_OR_RETURN(std::unique_ptr<asr::engine::Engine> engine,
-                         asr::engine::Engine::Open(state_dir, engine_options));
+    auto host = std::make_unique<asr::capi::CHostCallbacks>();
+    engine_options.host = host.get();
+    ASR_ASSIGN_OR_RETURN(std::unique_ptr<asr::SiteRecovery> site_recovery,
+                         asr::SiteRecovery::Open(state_dir, engine_options));
     auto* handle = new asr_engine;
-    handle->engine = std::move(engine);
+    handle->host = std::move(host);
+    handle->site_recovery = std::move(site_recovery);
     *out = handle;
     return absl::OkStatus();
   });
@@ -127,7 +143,7 @@ void asr_engine_close(asr_engine_t* engine) {
 int asr_engine_initialize(asr_engine_t* engine, uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_RETURN_IF_ERROR(CheckFlags(flags, 0));
-    ASR_ASSIGN_OR_RETURN(asr::engine::Engine * e, EngineOf(engine));
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * e, SiteRecoveryOf(engine));
     return e->Initialize();
   });
 }
@@ -135,7 +151,7 @@ int asr_engine_initialize(asr_engine_t* engine, uint32_t flags) {
 int asr_object_put(asr_engine_t* engine, const char* kind, const char* json, uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_RETURN_IF_ERROR(CheckFlags(flags, 0));
-    ASR_ASSIGN_OR_RETURN(asr::engine::Engine * e, EngineOf(engine));
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * e, SiteRecoveryOf(engine));
     ASR_RETURN_IF_ERROR(CheckNotNull(kind, "kind"));
     ASR_RETURN_IF_ERROR(CheckNotNull(json, "json"));
     return e->PutObjectJson(kind, json);
@@ -148,7 +164,7 @@ int asr_object_get(asr_buffer_t** out, asr_engine_t* engine, const char* kind, c
     ASR_RETURN_IF_ERROR(CheckNotNull(out, "out"));
     *out = nullptr;
     ASR_RETURN_IF_ERROR(CheckFlags(flags, 0));
-    ASR_ASSIGN_OR_RETURN(asr::engine::Engine * e, EngineOf(engine));
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * e, SiteRecoveryOf(engine));
     ASR_RETURN_IF_ERROR(CheckNotNull(kind, "kind"));
     ASR_RETURN_IF_ERROR(CheckNotNull(id, "id"));
     ASR_ASSIGN_OR_RETURN(std::string json, e->GetObjectJson(kind, id));
@@ -162,7 +178,7 @@ int asr_object_list(asr_buffer_t** out, asr_engine_t* engine, const char* kind, 
     ASR_RETURN_IF_ERROR(CheckNotNull(out, "out"));
     *out = nullptr;
     ASR_RETURN_IF_ERROR(CheckFlags(flags, 0));
-    ASR_ASSIGN_OR_RETURN(asr::engine::Engine * e, EngineOf(engine));
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * e, SiteRecoveryOf(engine));
     ASR_RETURN_IF_ERROR(CheckNotNull(kind, "kind"));
     ASR_ASSIGN_OR_RETURN(std::string json, e->ListObjectsJson(kind));
     asr::capi::ReturnBuffer(out, std::move(json));
@@ -173,7 +189,7 @@ int asr_object_list(asr_buffer_t** out, asr_engine_t* engine, const char* kind, 
 int asr_object_delete(asr_engine_t* engine, const char* kind, const char* id, uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_RETURN_IF_ERROR(CheckFlags(flags, 0));
-    ASR_ASSIGN_OR_RETURN(asr::engine::Engine * e, EngineOf(engine));
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * e, SiteRecoveryOf(engine));
     ASR_RETURN_IF_ERROR(CheckNotNull(kind, "kind"));
     ASR_RETURN_IF_ERROR(CheckNotNull(id, "id"));
     return e->DeleteObject(kind, id);

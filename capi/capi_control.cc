@@ -9,134 +9,37 @@
 #include "asr.h"
 #include "asr/common/clock.h"
 #include "asr/common/status_macros.h"
-#include "asr/control/control_plane.h"
 #include "asr/fabric/host_callbacks.h"
 #include "asr/jobs/job_manager.h"
-#include "asr/mapping/mapping_service.h"
 #include "asr/model/json.h"
 #include "capi/capi_internal.h"
 
 namespace asr::capi {
 namespace {
 
-// Adapts the C table to fabric::HostCallbacks.
-class CHostCallbacks : public fabric::HostCallbacks {
- public:
-  void Set(const asr_host_callbacks_t* table) {
-    absl::MutexLock l(&mu_);
-    installed_ = table != nullptr;
-    table_ = asr_host_callbacks_t{sizeof(asr_host_callbacks_t), 0, nullptr, nullptr, nullptr,
-                                  nullptr};
-    if (table != nullptr) {
-      // Older callers pass a shorter table: copy what it has.
-      memcpy(&table_, table, std::min<size_t>(table->struct_size, sizeof table_));
-    }
-  }
-  bool available() const override {
-    absl::MutexLock l(&mu_);
-    return installed_;
-  }
-
-  absl::StatusOr<model::Inventory> GetInventory(const model::VmmServer& server) override {
-    asr_host_callbacks_t t = Table();
-    if (t.get_inventory == nullptr) return Missing("get_inventory");
-    asr_buffer out;
-    int rc = t.get_inventory(&out, model::ToJson(server).c_str(), t.payload);
-    if (rc != ASR_OK) return HostError(rc, "get_inventory", out.bytes);
-    model::Inventory inventory;
-    ASR_RETURN_IF_ERROR(Annotate(model::FromJson(out.bytes, &inventory),
-                                 "the host's get_inventory returned a bad inventory"));
-    return inventory;
-  }
-
-  absl::Status ConfigureHost(const model::HyperVHost& host, const model::ReplicationPolicy& policy,
-                             fabric::HostRole role) override {
-    asr_host_callbacks_t t = Table();
-    if (t.configure_host == nullptr) return Missing("configure_host");
-    asr_buffer out;
-    int rc = t.configure_host(&out, model::ToJson(host).c_str(), model::ToJson(policy).c_str(),
-                              role == fabric::HostRole::kPrimary ? "Primary" : "Recovery",
-                              t.payload);
-    return rc == ASR_OK ? absl::OkStatus() : HostError(rc, "configure_host", out.bytes);
-  }
-
-  absl::Status TestProxy(const model::VmmServer& server, absl::string_view password) override {
-    asr_host_callbacks_t t = Table();
-    if (t.test_proxy == nullptr) return Missing("test_proxy");
-    asr_buffer out;
-    std::string pw(password);
-    int rc = t.test_proxy(&out, model::ToJson(server).c_str(), pw.c_str(), t.payload);
-    return rc == ASR_OK ? absl::OkStatus() : HostError(rc, "test_proxy", out.bytes);
-  }
-
- private:
-  asr_host_callbacks_t Table() const {
-    absl::MutexLock l(&mu_);
-    return table_;
-  }
-  static absl::Status Missing(const char* which) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the host callback table has no ", which, " callback"));
-  }
-  static absl::Status HostError(int rc, const char* which, const std::string& message) {
-    absl::StatusCode code = (rc > 0 && rc <= 16) ? static_cast<absl::StatusCode>(rc)
-                                                 : absl::StatusCode::kUnknown;
-    return absl::Status(code, message.empty() ? absl::StrCat("the host's ", which, " failed (",
-                                                             asr_status_name(rc), ")")
-                                              : message);
-  }
-
-  mutable absl::Mutex mu_;
-  bool installed_ ABSL_GUARDED_BY(mu_) = false;
-  asr_host_callbacks_t table_ ABSL_GUARDED_BY(mu_){};
-};
-
-struct ControlState {
-  CHostCallbacks host;
-  std::unique_ptr<control::ControlPlane> plane;
-  // Registered on the plane's job manager too, so that mapping jobs can be
-  // restarted and resumed through asr_job_*.
-  std::unique_ptr<mapping::MappingService> mappings;
-};
-
-absl::StatusOr<ControlState*> StateOf(asr_engine_t* handle) {
-  ASR_ASSIGN_OR_RETURN(engine::Engine * e, EngineOf(handle));
-  absl::MutexLock l(&handle->control_mu);
-  if (handle->control_state == nullptr) {
-    auto state = std::make_shared<ControlState>();
-    ASR_ASSIGN_OR_RETURN(state->plane,
-                         control::ControlPlane::Create(e, &Clock::Real(), &state->host));
-    state->mappings = std::make_unique<mapping::MappingService>(e, &state->plane->jobs());
-    ASR_RETURN_IF_ERROR(state->mappings->RegisterScenarios());
-    handle->control_state = state;
-  }
-  return static_cast<ControlState*>(handle->control_state.get());
-}
-
-absl::StatusOr<control::ControlPlane*> PlaneOf(asr_engine_t* handle) {
-  ASR_ASSIGN_OR_RETURN(ControlState * s, StateOf(handle));
-  return s->plane.get();
-}
-
 // Returns a finished job in *out; a failed one's id goes into the message.
 absl::Status ReturnJob(asr_buffer_t** out, const absl::StatusOr<model::Job>& job) {
   if (!job.ok()) {
     std::string id = jobs::JobIdOf(job.status());
     if (id.empty()) return job.status();
-    return absl::Status(job.status().code(),
-                        absl::StrCat(job.status().message(), " (job ", id, ")"));
+    // The id stays in the message for readers of asr_last_error_message; the
+    // payloads (rule, action, job id) reach asr_last_error_detail.
+    absl::Status s(job.status().code(), absl::StrCat(job.status().message(), " (job ", id, ")"));
+    job.status().ForEachPayload(
+        [&](absl::string_view url, const absl::Cord& payload) { s.SetPayload(url, payload); });
+    return s;
   }
   ReturnBuffer(out, model::ToJson(*job));
   return absl::OkStatus();
 }
 
-// The common prologue: *out cleared, flags checked, plane found.
-absl::StatusOr<control::ControlPlane*> Begin(asr_buffer_t** out, asr_engine_t* engine,
-                                             uint32_t flags) {
+// The common prologue: *out cleared, flags checked, facade found.
+absl::StatusOr<SiteRecovery*> Begin(asr_buffer_t** out, asr_engine_t* engine,
+                                    uint32_t flags) {
   ASR_RETURN_IF_ERROR(CheckNotNull(out, "out"));
   *out = nullptr;
   ASR_RETURN_IF_ERROR(CheckFlags(flags, 0));
-  return PlaneOf(engine);
+  return SiteRecoveryOf(engine);
 }
 
 std::string Opt(const char* s) { return s == nullptr ? "" : s; }
@@ -162,8 +65,8 @@ int asr_engine_set_host_callbacks(asr_engine_t* engine, const asr_host_callbacks
           callbacks, ASR_CAPI_STRUCT_END(asr_host_callbacks_t, payload), "asr_host_callbacks_t",
           &table));
     }
-    ASR_ASSIGN_OR_RETURN(asr::capi::ControlState * s, asr::capi::StateOf(engine));
-    s->host.Set(callbacks != nullptr ? &table : nullptr);
+    ASR_RETURN_IF_ERROR(asr::capi::SiteRecoveryOf(engine).status());
+    engine->host->Set(callbacks != nullptr ? &table : nullptr);
     return absl::OkStatus();
   });
 }
@@ -180,7 +83,7 @@ int asr_buffer_set(asr_buffer_t* buffer, const char* data, size_t size) {
 int asr_job_list(asr_buffer_t** out, asr_engine_t* engine, const char* query_json,
                  uint32_t flags) {
   return Guard([&]() -> absl::Status {
-    ASR_ASSIGN_OR_RETURN(asr::control::ControlPlane * p, Begin(out, engine, flags));
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
     asr::jobs::JobFilter filter;
     if (query_json != nullptr) {
       model::JobQuery q;
@@ -209,7 +112,7 @@ int asr_job_list(asr_buffer_t** out, asr_engine_t* engine, const char* query_jso
 #define ASR_JOB_CALL(fn, method)                                                      \
   int fn(asr_buffer_t** out, asr_engine_t* engine, const char* job_id, uint32_t flags) { \
     return Guard([&]() -> absl::Status {                                              \
-      ASR_ASSIGN_OR_RETURN(asr::control::ControlPlane * p, Begin(out, engine, flags)); \
+      ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags)); \
       ASR_RETURN_IF_ERROR(CheckNotNull(job_id, "job_id"));                            \
       return ReturnJob(out, p->jobs().method(job_id));                                \
     });                                                                               \
@@ -224,14 +127,14 @@ ASR_JOB_CALL(asr_job_resume, Resume)
 int asr_vault_create(asr_buffer_t** out, asr_engine_t* engine, const char* name,
                      const char* region, uint32_t flags) {
   return Guard([&]() -> absl::Status {
-    ASR_ASSIGN_OR_RETURN(asr::control::ControlPlane * p, Begin(out, engine, flags));
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
     return ReturnJob(out, p->fabric().CreateVault(asr::capi::Opt(name), asr::capi::Opt(region)));
   });
 }
 
 int asr_vault_get(asr_buffer_t** out, asr_engine_t* engine, uint32_t flags) {
   return Guard([&]() -> absl::Status {
-    ASR_ASSIGN_OR_RETURN(asr::control::ControlPlane * p, Begin(out, engine, flags));
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
     ASR_ASSIGN_OR_RETURN(model::Vault v, p->fabric().vault().Get());
     asr::capi::ReturnBuffer(out, model::ToJson(v));
     return absl::OkStatus();
@@ -240,7 +143,7 @@ int asr_vault_get(asr_buffer_t** out, asr_engine_t* engine, uint32_t flags) {
 
 int asr_key_generate(asr_buffer_t** out, asr_engine_t* engine, uint32_t flags) {
   return Guard([&]() -> absl::Status {
-    ASR_ASSIGN_OR_RETURN(asr::control::ControlPlane * p, Begin(out, engine, flags));
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
     ASR_ASSIGN_OR_RETURN(std::string key, p->fabric().GenerateRegistrationKey());
     asr::capi::ReturnBuffer(out, std::move(key));
     return absl::OkStatus();
@@ -250,7 +153,7 @@ int asr_key_generate(asr_buffer_t** out, asr_engine_t* engine, uint32_t flags) {
 int asr_key_verify(asr_buffer_t** out, asr_engine_t* engine, const char* key_file_json,
                    uint32_t flags) {
   return Guard([&]() -> absl::Status {
-    ASR_ASSIGN_OR_RETURN(asr::control::ControlPlane * p, Begin(out, engine, flags));
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
     ASR_RETURN_IF_ERROR(CheckNotNull(key_file_json, "key_file_json"));
     ASR_ASSIGN_OR_RETURN(model::RegistrationKey key,
                          p->fabric().vault().VerifyRegistrationKey(key_file_json));
@@ -262,7 +165,7 @@ int asr_key_verify(asr_buffer_t** out, asr_engine_t* engine, const char* key_fil
 int asr_server_register(asr_buffer_t** out, asr_engine_t* engine, const char* request_json,
                         uint32_t flags) {
   return Guard([&]() -> absl::Status {
-    ASR_ASSIGN_OR_RETURN(asr::control::ControlPlane * p, Begin(out, engine, flags));
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
     ASR_RETURN_IF_ERROR(CheckNotNull(request_json, "request_json"));
     model::ServerRegistrationRequest req;
     ASR_RETURN_IF_ERROR(model::FromJson(request_json, &req));
@@ -273,7 +176,7 @@ int asr_server_register(asr_buffer_t** out, asr_engine_t* engine, const char* re
 int asr_server_unregister(asr_buffer_t** out, asr_engine_t* engine, const char* server,
                           uint32_t flags) {
   return Guard([&]() -> absl::Status {
-    ASR_ASSIGN_OR_RETURN(asr::control::ControlPlane * p, Begin(out, engine, flags));
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
     return ReturnJob(out, p->fabric().UnregisterServer(asr::capi::Opt(server)));
   });
 }
@@ -281,7 +184,7 @@ int asr_server_unregister(asr_buffer_t** out, asr_engine_t* engine, const char* 
 int asr_inventory_sync(asr_buffer_t** out, asr_engine_t* engine, const char* server,
                        const char* inventory_json, const char* cloud, uint32_t flags) {
   return Guard([&]() -> absl::Status {
-    ASR_ASSIGN_OR_RETURN(asr::control::ControlPlane * p, Begin(out, engine, flags));
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
     model::Inventory inventory;
     if (inventory_json != nullptr) ASR_RETURN_IF_ERROR(model::FromJson(inventory_json, &inventory));
     return ReturnJob(out, p->fabric().SyncInventory(asr::capi::Opt(server),
@@ -293,7 +196,7 @@ int asr_inventory_sync(asr_buffer_t** out, asr_engine_t* engine, const char* ser
 int asr_cloud_pair(asr_buffer_t** out, asr_engine_t* engine, const char* primary_cloud,
                    const char* recovery_cloud, uint32_t flags) {
   return Guard([&]() -> absl::Status {
-    ASR_ASSIGN_OR_RETURN(asr::control::ControlPlane * p, Begin(out, engine, flags));
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
     return ReturnJob(out, p->fabric().PairClouds(asr::capi::Opt(primary_cloud),
                                                  asr::capi::Opt(recovery_cloud)));
   });
@@ -302,7 +205,7 @@ int asr_cloud_pair(asr_buffer_t** out, asr_engine_t* engine, const char* primary
 int asr_cloud_unpair(asr_buffer_t** out, asr_engine_t* engine, const char* pairing,
                      uint32_t flags) {
   return Guard([&]() -> absl::Status {
-    ASR_ASSIGN_OR_RETURN(asr::control::ControlPlane * p, Begin(out, engine, flags));
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
     return ReturnJob(out, p->fabric().UnpairClouds(asr::capi::Opt(pairing)));
   });
 }
@@ -310,7 +213,7 @@ int asr_cloud_unpair(asr_buffer_t** out, asr_engine_t* engine, const char* pairi
 int asr_policy_create(asr_buffer_t** out, asr_engine_t* engine, const char* policy_json,
                       uint32_t flags) {
   return Guard([&]() -> absl::Status {
-    ASR_ASSIGN_OR_RETURN(asr::control::ControlPlane * p, Begin(out, engine, flags));
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
     ASR_RETURN_IF_ERROR(CheckNotNull(policy_json, "policy_json"));
     model::ReplicationPolicy policy;
     ASR_RETURN_IF_ERROR(model::FromJson(policy_json, &policy));
@@ -321,7 +224,7 @@ int asr_policy_create(asr_buffer_t** out, asr_engine_t* engine, const char* poli
 int asr_policy_update(asr_buffer_t** out, asr_engine_t* engine, const char* policy_json,
                       uint32_t flags) {
   return Guard([&]() -> absl::Status {
-    ASR_ASSIGN_OR_RETURN(asr::control::ControlPlane * p, Begin(out, engine, flags));
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
     ASR_RETURN_IF_ERROR(CheckNotNull(policy_json, "policy_json"));
     model::ReplicationPolicy policy;
     ASR_RETURN_IF_ERROR(model::FromJson(policy_json, &policy));
@@ -332,7 +235,7 @@ int asr_policy_update(asr_buffer_t** out, asr_engine_t* engine, const char* poli
 int asr_policy_delete(asr_buffer_t** out, asr_engine_t* engine, const char* policy,
                       uint32_t flags) {
   return Guard([&]() -> absl::Status {
-    ASR_ASSIGN_OR_RETURN(asr::control::ControlPlane * p, Begin(out, engine, flags));
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
     return ReturnJob(out, p->policies().DeletePolicy(asr::capi::Opt(policy)));
   });
 }
@@ -340,7 +243,7 @@ int asr_policy_delete(asr_buffer_t** out, asr_engine_t* engine, const char* poli
 int asr_policy_associate(asr_buffer_t** out, asr_engine_t* engine, const char* policy,
                          const char* pairing, uint32_t flags) {
   return Guard([&]() -> absl::Status {
-    ASR_ASSIGN_OR_RETURN(asr::control::ControlPlane * p, Begin(out, engine, flags));
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
     return ReturnJob(out, p->policies().AssociatePolicy(asr::capi::Opt(policy),
                                                         asr::capi::Opt(pairing)));
   });
@@ -349,7 +252,7 @@ int asr_policy_associate(asr_buffer_t** out, asr_engine_t* engine, const char* p
 int asr_policy_dissociate(asr_buffer_t** out, asr_engine_t* engine, const char* pairing,
                           uint32_t flags) {
   return Guard([&]() -> absl::Status {
-    ASR_ASSIGN_OR_RETURN(asr::control::ControlPlane * p, Begin(out, engine, flags));
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
     return ReturnJob(out, p->policies().DissociatePolicy(asr::capi::Opt(pairing)));
   });
 }

@@ -5,7 +5,8 @@
 //   int asr_thing_do(asr_engine_t* engine, uint32_t flags) {
 //     return asr::capi::Guard([&]() -> absl::Status {
 //       ASR_RETURN_IF_ERROR(asr::capi::CheckFlags(flags, 0));
-//       return Engine(engine)->DoThing();
+//       ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * sr, asr::capi::SiteRecoveryOf(engine));
+//       return sr->DoThing();
 //     });
 //   }
 #ifndef ASR_CAPI_CAPI_INTERNAL_H_
@@ -21,26 +22,21 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "asr.h"
-#include "asr/engine/engine.h"
+#include "asr/site_recovery/site_recovery.h"
+#include "capi/c_host_callbacks.h"
 
-struct asr_buffer {
-  std::string bytes;
-};
-
+// An engine handle holds exactly the one facade and the host table it calls.
 struct asr_engine {
-  std::unique_ptr<asr::engine::Engine> engine;
-  // The control plane (jobs, fabric, policies) and the host callback table,
-  // made on first use by capi_control.cc; type-erased so that this header
-  // stays light. Declared after `engine`, so destroyed before it.
-  absl::Mutex control_mu;
-  std::shared_ptr<void> control_state;
+  std::unique_ptr<asr::capi::CHostCallbacks> host;
+  // Declared after `host`, so destroyed before it.
+  std::unique_ptr<asr::SiteRecovery> site_recovery;
 };
 
 namespace asr::capi {
 
-// Records the thread's last error message ("" clears it).
+// Records the thread's last error: its message and its detail (JSON, see
+// asr_last_error_detail); OK clears both.
 void SetLastError(const absl::Status& status);
 
 // Runs `fn`, recording its error; converts exceptions to ASR_INTERNAL (or
@@ -69,8 +65,8 @@ absl::Status CheckNotNull(const void* p, const char* what);
 // InvalidArgument when `flags` has bits outside `allowed`.
 absl::Status CheckFlags(uint32_t flags, uint32_t allowed);
 
-// The engine behind a handle; InvalidArgument for NULL.
-absl::StatusOr<asr::engine::Engine*> EngineOf(asr_engine_t* handle);
+// The facade behind a handle; InvalidArgument for NULL.
+absl::StatusOr<asr::SiteRecovery*> SiteRecoveryOf(asr_engine_t* handle);
 
 // Stores `bytes` in a new buffer at *out (which must not be NULL).
 void ReturnBuffer(asr_buffer_t** out, std::string bytes);

@@ -3,11 +3,8 @@
 #include <memory>
 #include <string>
 
-#include "absl/synchronization/mutex.h"
 #include "asr.h"
-#include "asr/common/clock.h"
 #include "asr/common/status_macros.h"
-#include "asr/jobs/job_manager.h"
 #include "asr/mapping/mapping_service.h"
 #include "asr/model/json.h"
 #include "asr/model/mapping.pb.h"
@@ -16,22 +13,12 @@
 namespace asr::capi {
 namespace {
 
-// Mapping changes from the C API are serialized process-wide: each call uses
-// a short-lived JobManager, which must not race another one on job ids.
-absl::Mutex& MappingMutex() {
-  static absl::Mutex* mu = new absl::Mutex();
-  return *mu;
-}
-
-// Runs `fn` with a MappingService whose changes run as jobs.
+// Runs `fn` with the handle's one MappingService (its changes run as jobs
+// of the handle's one JobManager).
 template <typename Fn>
 absl::Status WithService(asr_engine_t* handle, Fn&& fn) {
-  ASR_ASSIGN_OR_RETURN(engine::Engine * e, EngineOf(handle));
-  absl::MutexLock lock(&MappingMutex());
-  jobs::JobManager jobs(e, &Clock::Real());
-  mapping::MappingService service(e, &jobs);
-  ASR_RETURN_IF_ERROR(service.RegisterScenarios());
-  return fn(service);
+  ASR_ASSIGN_OR_RETURN(SiteRecovery * sr, SiteRecoveryOf(handle));
+  return fn(sr->mappings());
 }
 
 // Stores `result` as JSON in *out.

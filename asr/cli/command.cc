@@ -8,16 +8,41 @@
 #include <ostream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "asr/jobs/rule_error.h"
 
 namespace asr::cli {
+namespace {
 
-int CommandContext::Fail(const absl::Status& status) const {
-  *err << "asrctl: " << status.message() << "\n";
+constexpr char kExitCodeUrl[] = "asr/cli/exit-code";
+
+}  // namespace
+
+absl::Status WithExitCode(absl::Status status, int exit_code) {
+  if (!status.ok()) status.SetPayload(kExitCodeUrl, absl::Cord(absl::StrCat(exit_code)));
+  return status;
+}
+
+absl::Status QuietFailure(int exit_code) {
+  return WithExitCode(absl::Status(absl::StatusCode::kAborted, ""), exit_code);
+}
+
+int ExitCodeFor(const absl::Status& status, std::ostream& err) {
+  if (status.ok()) return 0;
+  if (!status.message().empty()) err << "asrctl: " << status.message() << "\n";
+  std::string job = jobs::JobIdOf(status);
+  if (!job.empty()) {
+    err << "  job " << job << " failed; see 'asrctl job show " << job
+        << "', fix the cause and 'asrctl job restart " << job << "'\n";
+  }
+  absl::optional<absl::Cord> code = status.GetPayload(kExitCodeUrl);
+  int exit_code = 0;
+  if (code.has_value() && absl::SimpleAtoi(std::string(*code), &exit_code)) return exit_code;
   return status.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
 }
 
@@ -137,7 +162,9 @@ int CommandRegistry::Run(const std::vector<std::string>& argv, std::istream& in,
       ctx.json = true;
       ++i;
     } else if (a == "--state-dir") {
-      if (i + 1 >= argv.size()) return ctx.Fail(absl::InvalidArgumentError("--state-dir needs a value"));
+      if (i + 1 >= argv.size()) {
+        return ExitCodeFor(absl::InvalidArgumentError("--state-dir needs a value"), err);
+      }
       ctx.state_dir = argv[i + 1];
       i += 2;
     } else if (absl::StartsWith(a, "--state-dir=")) {
@@ -147,8 +174,9 @@ int CommandRegistry::Run(const std::vector<std::string>& argv, std::istream& in,
       PrintHelp(out);
       return 0;
     } else {
-      return ctx.Fail(absl::InvalidArgumentError(
-          absl::StrCat("unknown option ", a, "; run 'asrctl help' for usage")));
+      return ExitCodeFor(absl::InvalidArgumentError(absl::StrCat(
+                             "unknown option ", a, "; run 'asrctl help' for usage")),
+                         err);
     }
   }
   if (i >= argv.size() || argv[i] == "help") {
@@ -179,16 +207,19 @@ int CommandRegistry::Run(const std::vector<std::string>& argv, std::istream& in,
       if (Words(c.name)[0] == argv[i]) similar.push_back(c.usage);
     }
     if (!similar.empty()) {
-      return ctx.Fail(absl::InvalidArgumentError(absl::StrCat(
-          "unknown command '", absl::StrJoin(argv.begin() + i, argv.end(), " "),
-          "'; did you mean one of:\n  asrctl ", absl::StrJoin(similar, "\n  asrctl "))));
+      return ExitCodeFor(absl::InvalidArgumentError(absl::StrCat(
+                             "unknown command '", absl::StrJoin(argv.begin() + i, argv.end(), " "),
+                             "'; did you mean one of:\n  asrctl ",
+                             absl::StrJoin(similar, "\n  asrctl "))),
+                         err);
     }
-    return ctx.Fail(absl::InvalidArgumentError(
-        absl::StrCat("unknown command '", argv[i], "'; run 'asrctl help' for the list")));
+    return ExitCodeFor(absl::InvalidArgumentError(absl::StrCat(
+                           "unknown command '", argv[i], "'; run 'asrctl help' for the list")),
+                       err);
   }
   auto parsed = ParseRest(*best, argv, i + best_words, ctx);
-  if (!parsed.ok()) return ctx.Fail(parsed.status());
-  return best->run(ctx, *parsed);
+  if (!parsed.ok()) return ExitCodeFor(parsed.status(), err);
+  return ExitCodeFor(best->run(ctx, *parsed), err);
 }
 
 std::string JsonQuote(absl::string_view text) {

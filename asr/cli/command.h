@@ -3,10 +3,10 @@
 // Each subsystem contributes a group of commands ("disk", "replica", ...)
 // from its own file, registered in asrctl_main.cc:
 //
-//   int DiskInfo(const CommandContext& ctx, const ParsedArgs& args) {
-//     ASR_ASSIGN_OR_RETURN ... ;  // errors: ctx.Fail(status)
-//     ctx.out << ...;
-//     return 0;
+//   absl::Status DiskInfo(const CommandContext& ctx, const ParsedArgs& args) {
+//     ASR_ASSIGN_OR_RETURN(auto disk, disk::OpenVirtualDisk(args.positional[0], {}));
+//     *ctx.out << ...;
+//     return absl::OkStatus();
 //   }
 //   void RegisterDiskCommands(CommandRegistry& r) {
 //     r.Add({"disk info", "disk info FILE [--json]", "Show a virtual disk's format ...",
@@ -14,7 +14,14 @@
 //   }
 //
 // Global flags (--state-dir DIR, --json) are parsed before the command and
-// reach it through CommandContext.
+// reach it through CommandContext. A handler returns its status; the
+// registry alone turns it into the exit code and the message on stderr
+// (ExitCodeFor): 0 for OK, 2 for bad usage (InvalidArgument), 1 otherwise,
+// "asrctl: <message>" on stderr, and for a status that names a failed job a
+// line saying how to inspect and restart it.
+//
+// Thread safety: a CommandRegistry is filled once and then only read; Run
+// may be called from several threads.
 #ifndef ASR_CLI_COMMAND_H_
 #define ASR_CLI_COMMAND_H_
 
@@ -37,10 +44,6 @@ struct CommandContext {
   std::istream* in = nullptr;  // standard input (e.g. --proxy-password-stdin)
   std::ostream* out;           // normal output
   std::ostream* err;           // diagnostics
-
-  // Prints "asrctl: <message>" to err and returns the exit code for a failed
-  // command (2 for bad usage/arguments, 1 otherwise).
-  int Fail(const absl::Status& status) const;
 };
 
 // Arguments after the command words: positionals and --flags.
@@ -64,8 +67,24 @@ struct CommandSpec {
   std::set<std::string> bool_flags;   // flags without value (without "--")
   int min_positional = 0;
   int max_positional = 0;  // -1: unlimited
-  std::function<int(const CommandContext&, const ParsedArgs&)> run;
+  std::function<absl::Status(const CommandContext&, const ParsedArgs&)> run;
 };
+
+// `status` ending the command with `exit_code` instead of the usual 1 or 2
+// (its message, if any, is still printed), e.g. 2 for "could not compare".
+absl::Status WithExitCode(absl::Status status, int exit_code);
+
+// A failure whose outcome the command has already printed: exit code
+// `exit_code`, nothing more on stderr (e.g. "disk compare" finding a
+// difference, like cmp(1)).
+absl::Status QuietFailure(int exit_code);
+
+// The one place a command's status becomes the process's exit code: 0 for
+// OK; else prints "asrctl: <message>" (unless empty) to `err`, and for a
+// status carrying a job id (jobs::JobIdOf) how to inspect and restart the
+// job, and returns the code set by WithExitCode/QuietFailure, or 2 for
+// InvalidArgument, or 1.
+int ExitCodeFor(const absl::Status& status, std::ostream& err);
 
 class CommandRegistry {
  public:

@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "asr/jobs/rule_error.h"
 #include "gtest/gtest.h"
 
 namespace asr::cli {
@@ -13,7 +14,7 @@ CommandRegistry MakeRegistry(std::string* seen) {
          [seen](const CommandContext& ctx, const ParsedArgs& a) {
            *seen = ctx.state_dir + "|" + (ctx.json ? "json" : "text") + "|" + a.positional[0] +
                    "|" + a.Get("format", "-") + "|" + (a.Has("verbose") ? "v" : "");
-           return 0;
+           return absl::OkStatus();
          }});
   return r;
 }
@@ -83,6 +84,42 @@ TEST(JsonQuote, EscapesWhatJsonRequires) {
   EXPECT_EQ(JsonQuote("line\nnext\ttab"), "\"line\\nnext\\ttab\"");
   EXPECT_EQ(JsonQuote(std::string("\x01", 1)), "\"\\u0001\"");
   EXPECT_EQ(JsonQuote("C:\\VMs\\vm1.vhdx"), "\"C:\\\\VMs\\\\vm1.vhdx\"");
+}
+
+TEST(ExitCodeFor, OneMappingFromStatusToExitCodeAndMessage) {
+  std::ostringstream err;
+  EXPECT_EQ(ExitCodeFor(absl::OkStatus(), err), 0);
+  EXPECT_EQ(err.str(), "");
+  EXPECT_EQ(ExitCodeFor(absl::InvalidArgumentError("--vm is required"), err), 2);
+  EXPECT_EQ(err.str(), "asrctl: --vm is required\n");
+  err.str("");
+  EXPECT_EQ(ExitCodeFor(absl::NotFoundError("no cloud 'x'"), err), 1);
+  EXPECT_EQ(err.str(), "asrctl: no cloud 'x'\n");
+  err.str("");
+  EXPECT_EQ(ExitCodeFor(WithExitCode(absl::NotFoundError("no file"), 2), err), 2);
+  EXPECT_EQ(err.str(), "asrctl: no file\n");
+  err.str("");
+  EXPECT_EQ(ExitCodeFor(QuietFailure(1), err), 1);
+  EXPECT_EQ(err.str(), "");
+}
+
+TEST(ExitCodeFor, AFailedJobSaysHowToRestartIt) {
+  std::ostringstream err;
+  absl::Status s = jobs::WithJobId(absl::UnavailableError("WinRM timed out"), "job-000007");
+  EXPECT_EQ(ExitCodeFor(s, err), 1);
+  EXPECT_EQ(err.str(),
+            "asrctl: WinRM timed out\n  job job-000007 failed; see 'asrctl job show job-000007', "
+            "fix the cause and 'asrctl job restart job-000007'\n");
+}
+
+TEST(CommandRegistry, AHandlersStatusBecomesTheExitCode) {
+  CommandRegistry r;
+  r.Add({"fail", "fail", "fails", {}, {}, 0, 0, [](const CommandContext&, const ParsedArgs&) {
+           return absl::FailedPreconditionError("not yet");
+         }});
+  std::ostringstream out, err;
+  EXPECT_EQ(r.Run({"fail"}, out, err), 1);
+  EXPECT_EQ(err.str(), "asrctl: not yet\n");
 }
 
 }  // namespace

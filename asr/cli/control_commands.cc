@@ -13,40 +13,21 @@
 #include "asr/common/clock.h"
 #include "asr/common/file_util.h"
 #include "asr/common/status_macros.h"
-#include "asr/control/control_plane.h"
 #include "asr/fabric/vault.h"
 #include "asr/jobs/job_manager.h"
+#include "asr/model/cli.pb.h"
 #include "asr/model/json.h"
+#include "asr/site_recovery/site_recovery.h"
 
 namespace asr::cli {
 namespace {
 
-using control::ControlPlane;
-
-// An engine and its control plane for one command (no host attached: the
+// The facade over --state-dir for one command (no host attached: the
 // inventory comes as a document).
-struct Session {
-  std::unique_ptr<engine::Engine> engine;
-  std::unique_ptr<ControlPlane> plane;
-};
-
-absl::StatusOr<Session> Open(const CommandContext& ctx) {
-  Session s;
-  engine::EngineOptions options;
+absl::StatusOr<std::unique_ptr<SiteRecovery>> Open(const CommandContext& ctx) {
+  SiteRecoveryOptions options;
   options.create_if_missing = false;
-  ASR_ASSIGN_OR_RETURN(s.engine, engine::Engine::Open(ctx.state_dir, options));
-  ASR_ASSIGN_OR_RETURN(s.plane, ControlPlane::Create(s.engine.get(), &Clock::Real(), nullptr));
-  return s;
-}
-
-// A failure, naming the job it happened in.
-int FailJob(const CommandContext& ctx, const absl::Status& status) {
-  std::string id = jobs::JobIdOf(status);
-  if (id.empty()) return ctx.Fail(status);
-  int code = ctx.Fail(status);
-  *ctx.err << "  job " << id << " failed; see 'asrctl job show " << id
-           << "', fix the cause and 'asrctl job restart " << id << "'\n";
-  return code;
+  return SiteRecovery::Open(ctx.state_dir, options);
 }
 
 void PrintJob(const CommandContext& ctx, const model::Job& job) {
@@ -68,90 +49,93 @@ void PrintJob(const CommandContext& ctx, const model::Job& job) {
   if (!job.suspend_reason().empty()) o << "  suspended: " << job.suspend_reason() << "\n";
 }
 
-int ReportJob(const CommandContext& ctx, const absl::StatusOr<model::Job>& job) {
-  if (!job.ok()) return FailJob(ctx, job.status());
+absl::Status ReportJob(const CommandContext& ctx, const absl::StatusOr<model::Job>& job) {
+  // A failed job's id travels in the status; ExitCodeFor says how to restart it.
+  if (!job.ok()) return job.status();
   if (ctx.json) {
     *ctx.out << model::ToJson(*job) << "\n";
   } else {
     PrintJob(ctx, *job);
   }
-  return 0;
+  return absl::OkStatus();
 }
 
 template <typename Fn>
-int WithPlane(const CommandContext& ctx, Fn&& fn) {
+absl::Status WithSiteRecovery(const CommandContext& ctx, Fn&& fn) {
   auto s = Open(ctx);
-  if (!s.ok()) return ctx.Fail(s.status());
-  return fn(*s->plane);
+  if (!s.ok()) return s.status();
+  return fn(**s);
 }
 
-int PrintJson(const CommandContext& ctx, const absl::StatusOr<std::string>& json) {
-  if (!json.ok()) return ctx.Fail(json.status());
+absl::Status PrintJson(const CommandContext& ctx, const absl::StatusOr<std::string>& json) {
+  if (!json.ok()) return json.status();
   *ctx.out << *json << "\n";
-  return 0;
+  return absl::OkStatus();
 }
 
 // ---- vault, key -----------------------------------------------------------------
 
-int VaultCreate(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithPlane(ctx, [&](ControlPlane& p) {
+absl::Status VaultCreate(const CommandContext& ctx, const ParsedArgs& a) {
+  return WithSiteRecovery(ctx, [&](SiteRecovery& p) {
     return ReportJob(ctx, p.fabric().CreateVault(a.Get("name"), a.Get("region")));
   });
 }
 
-int VaultShow(const CommandContext& ctx, const ParsedArgs&) {
-  return WithPlane(ctx, [&](ControlPlane& p) {
+absl::Status VaultShow(const CommandContext& ctx, const ParsedArgs&) {
+  return WithSiteRecovery(ctx, [&](SiteRecovery& p) {
     auto v = p.fabric().vault().Get();
-    if (!v.ok()) return ctx.Fail(v.status());
+    if (!v.ok()) return v.status();
     if (ctx.json) {
       *ctx.out << model::ToJson(*v) << "\n";
     } else {
       *ctx.out << "vault " << v->name() << " (" << v->id() << ") in " << v->region()
                << ", created " << fabric::FormatUnixTime(v->created_time_unix()) << "\n";
     }
-    return 0;
+    return absl::OkStatus();
   });
 }
 
-int KeyGenerate(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithPlane(ctx, [&](ControlPlane& p) {
+absl::Status KeyGenerate(const CommandContext& ctx, const ParsedArgs& a) {
+  return WithSiteRecovery(ctx, [&](SiteRecovery& p) {
     auto key = p.fabric().GenerateRegistrationKey();
-    if (!key.ok()) return ctx.Fail(key.status());
+    if (!key.ok()) return key.status();
     std::string file = a.Get("output");
     if (file.empty()) {
       *ctx.out << *key << "\n";
-      return 0;
+      return absl::OkStatus();
     }
     // The key lets its holder register a server with the vault: the file is
     // its owner's alone (created 0600, never through a planted link).
     absl::Status s = WriteFileAtomically(file, *key, kSecretFileMode);
-    if (!s.ok()) return ctx.Fail(s);
+    if (!s.ok()) return s;
     model::RegistrationKey k;
     (void)model::FromJson(*key, &k);
     if (ctx.json) {
-      *ctx.out << "{\"file\":\"" << file << "\",\"expiryTimeUnix\":\"" << k.expiry_time_unix()
-               << "\"}\n";
+      model::KeyFileOutput o;
+      o.set_file(file);
+      o.set_expiry_time_unix(k.expiry_time_unix());
+      *ctx.out << model::ToJson(o) << "\n";
     } else {
       *ctx.out << "registration key written to " << file << "; valid until "
                << fabric::FormatUnixTime(k.expiry_time_unix()) << " (5 days)\n";
     }
-    return 0;
+    return absl::OkStatus();
   });
 }
 
-int KeyVerify(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithPlane(ctx, [&](ControlPlane& p) {
+absl::Status KeyVerify(const CommandContext& ctx, const ParsedArgs& a) {
+  return WithSiteRecovery(ctx, [&](SiteRecovery& p) {
     auto text = ReadFileToString(a.positional[0]);
-    if (!text.ok()) return ctx.Fail(text.status());
+    if (!text.ok()) return text.status();
     auto key = p.fabric().vault().VerifyRegistrationKey(*text);
-    if (!key.ok()) return ctx.Fail(key.status());
+    if (!key.ok()) return key.status();
     if (ctx.json) {
       *ctx.out << model::ToJson(*key) << "\n";
     } else {
       *ctx.out << "registration key " << key->key_id() << " of vault " << key->vault_name()
                << " is valid until " << fabric::FormatUnixTime(key->expiry_time_unix()) << "\n";
     }
-    return 0;
+    return absl::OkStatus();
   });
 }
 
@@ -203,19 +187,19 @@ absl::StatusOr<std::string> ProxyPassword(const CommandContext& ctx, const Parse
   return text;
 }
 
-int ServerRegister(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status ServerRegister(const CommandContext& ctx, const ParsedArgs& a) {
   model::ServerRegistrationRequest req;
   if (!a.Has("credentials")) {
-    return ctx.Fail(absl::InvalidArgumentError(
-        "--credentials FILE is mandatory (/Credentials: the registration key file)"));
+    return absl::InvalidArgumentError(
+        "--credentials FILE is mandatory (/Credentials: the registration key file)");
   }
   if (!a.Has("friendly-name")) {
-    return ctx.Fail(absl::InvalidArgumentError(
+    return absl::InvalidArgumentError(
         "--friendly-name NAME is mandatory (/FriendlyName; a VMM cluster registers under its "
-        "cluster role name)"));
+        "cluster role name)");
   }
   auto key = ReadFileToString(a.Get("credentials"));
-  if (!key.ok()) return ctx.Fail(key.status());
+  if (!key.ok()) return key.status();
   req.set_credentials(*key);
   req.set_friendly_name(a.Get("friendly-name"));
   req.set_site_id(a.Get("site"));
@@ -223,12 +207,12 @@ int ServerRegister(const CommandContext& ctx, const ParsedArgs& a) {
   req.set_proxy_address(a.Get("proxy-address"));
   if (a.Has("proxy-port")) {
     auto port = ParseInt(a.Get("proxy-port"), "--proxy-port", 1, 65535);
-    if (!port.ok()) return ctx.Fail(port.status());
+    if (!port.ok()) return port.status();
     req.set_proxy_port(static_cast<int32_t>(*port));
   }
   req.set_proxy_user_name(a.Get("proxy-user"));
   auto password = ProxyPassword(ctx, a);
-  if (!password.ok()) return ctx.Fail(password.status());
+  if (!password.ok()) return password.status();
   req.set_proxy_password(*password);
   req.set_sync_all_cloud_metadata(a.Has("sync-all-clouds"));
   req.set_encryption_certificate(a.Get("encryption-enabled"));
@@ -241,44 +225,44 @@ int ServerRegister(const CommandContext& ctx, const ParsedArgs& a) {
     *ctx.err << "note: --encryption-enabled (/EncryptionEnabled) applies only to replication to "
                 "Azure; accepted and ignored for a secondary site\n";
   }
-  return WithPlane(ctx, [&](ControlPlane& p) { return ReportJob(ctx, p.fabric().RegisterServer(req)); });
+  return WithSiteRecovery(ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.fabric().RegisterServer(req)); });
 }
 
-int ServerUnregister(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithPlane(ctx, [&](ControlPlane& p) {
+absl::Status ServerUnregister(const CommandContext& ctx, const ParsedArgs& a) {
+  return WithSiteRecovery(ctx, [&](SiteRecovery& p) {
     return ReportJob(ctx, p.fabric().UnregisterServer(a.positional[0]));
   });
 }
 
-int ServerList(const CommandContext& ctx, const ParsedArgs&) {
-  return WithPlane(ctx, [&](ControlPlane& p) {
-    auto servers = p.engine().List<model::VmmServer>();
-    if (!servers.ok()) return ctx.Fail(servers.status());
-    if (ctx.json) return PrintJson(ctx, p.engine().ListObjectsJson("server"));
+absl::Status ServerList(const CommandContext& ctx, const ParsedArgs&) {
+  return WithSiteRecovery(ctx, [&](SiteRecovery& p) {
+    auto servers = p.repository().List<model::VmmServer>();
+    if (!servers.ok()) return servers.status();
+    if (ctx.json) return PrintJson(ctx, p.repository().ListObjectsJson("server"));
     for (const auto& s : *servers) {
       *ctx.out << s.friendly_name() << " (" << s.id() << ") site " << s.site_id() << ", provider "
                << s.provider_version() << (s.is_cluster() ? ", cluster of " : "")
                << (s.is_cluster() ? std::to_string(s.cluster_nodes_size()) + " nodes" : "")
                << "\n";
     }
-    return 0;
+    return absl::OkStatus();
   });
 }
 
 // ---- inventory, cloud --------------------------------------------------------
 
-int InventorySync(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status InventorySync(const CommandContext& ctx, const ParsedArgs& a) {
   if (!a.Has("file")) {
-    return ctx.Fail(absl::InvalidArgumentError(
+    return absl::InvalidArgumentError(
         "--file inventory.json is required: asrctl has no VMM host attached, so the inventory "
-        "comes as a document"));
+        "comes as a document");
   }
   auto text = ReadFileToString(a.Get("file"));
-  if (!text.ok()) return ctx.Fail(text.status());
+  if (!text.ok()) return text.status();
   model::Inventory inventory;
   absl::Status parsed = model::FromJson(*text, &inventory);
-  if (!parsed.ok()) return ctx.Fail(parsed);
-  return WithPlane(ctx, [&](ControlPlane& p) {
+  if (!parsed.ok()) return parsed;
+  return WithSiteRecovery(ctx, [&](SiteRecovery& p) {
     auto job = p.fabric().SyncInventory(a.Get("server"), &inventory, a.Get("cloud"));
     if (!job.ok() || ctx.json) return ReportJob(ctx, job);
     PrintJob(ctx, *job);
@@ -296,19 +280,19 @@ int InventorySync(const CommandContext& ctx, const ParsedArgs& a) {
                << " updated, " << report->removed_size() << " removed, " << report->unchanged()
                << " unchanged\n";
     }
-    return 0;
+    return absl::OkStatus();
   });
 }
 
-int CloudPair(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithPlane(ctx, [&](ControlPlane& p) {
+absl::Status CloudPair(const CommandContext& ctx, const ParsedArgs& a) {
+  return WithSiteRecovery(ctx, [&](SiteRecovery& p) {
     return ReportJob(ctx, p.fabric().PairClouds(a.Get("primary"), a.Get("recovery")));
   });
 }
 
-int CloudUnpair(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status CloudUnpair(const CommandContext& ctx, const ParsedArgs& a) {
   std::string ref = a.positional.empty() ? a.Get("pairing") : a.positional[0];
-  return WithPlane(ctx, [&](ControlPlane& p) { return ReportJob(ctx, p.fabric().UnpairClouds(ref)); });
+  return WithSiteRecovery(ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.fabric().UnpairClouds(ref)); });
 }
 
 // ---- policy -----------------------------------------------------------------
@@ -413,122 +397,122 @@ absl::Status ApplyPolicyOptions(const ParsedArgs& a, model::ReplicationPolicy* p
   return absl::OkStatus();
 }
 
-int PolicyCreate(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status PolicyCreate(const CommandContext& ctx, const ParsedArgs& a) {
   model::ReplicationPolicy p;
   p.set_name(a.Get("name"));
   absl::Status s = ApplyPolicyOptions(a, &p);
-  if (!s.ok()) return ctx.Fail(s);
-  return WithPlane(ctx, [&](ControlPlane& plane) { return ReportJob(ctx, plane.policies().CreatePolicy(p)); });
+  if (!s.ok()) return s;
+  return WithSiteRecovery(ctx, [&](SiteRecovery& plane) { return ReportJob(ctx, plane.policies().CreatePolicy(p)); });
 }
 
-int PolicyUpdate(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithPlane(ctx, [&](ControlPlane& plane) {
+absl::Status PolicyUpdate(const CommandContext& ctx, const ParsedArgs& a) {
+  return WithSiteRecovery(ctx, [&](SiteRecovery& plane) {
     auto p = plane.policies().FindPolicy(a.Get("name"));
-    if (!p.ok()) return ctx.Fail(p.status());
+    if (!p.ok()) return p.status();
     model::ReplicationPolicy next = *p;
     if (next.replication_provider() == model::HyperVReplica2012 &&
         !a.Has("replication-provider")) {
       next.clear_replication_frequency_in_seconds();
     }
     absl::Status s = ApplyPolicyOptions(a, &next);
-    if (!s.ok()) return ctx.Fail(s);
+    if (!s.ok()) return s;
     return ReportJob(ctx, plane.policies().UpdatePolicy(next));
   });
 }
 
-int PolicyDelete(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status PolicyDelete(const CommandContext& ctx, const ParsedArgs& a) {
   std::string ref = a.positional.empty() ? a.Get("name") : a.positional[0];
-  return WithPlane(ctx, [&](ControlPlane& p) { return ReportJob(ctx, p.policies().DeletePolicy(ref)); });
+  return WithSiteRecovery(ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.policies().DeletePolicy(ref)); });
 }
 
-int PolicyAssociate(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithPlane(ctx, [&](ControlPlane& p) {
+absl::Status PolicyAssociate(const CommandContext& ctx, const ParsedArgs& a) {
+  return WithSiteRecovery(ctx, [&](SiteRecovery& p) {
     return ReportJob(ctx, p.policies().AssociatePolicy(a.Get("policy"), a.Get("pairing")));
   });
 }
 
-int PolicyDissociate(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithPlane(ctx, [&](ControlPlane& p) {
+absl::Status PolicyDissociate(const CommandContext& ctx, const ParsedArgs& a) {
+  return WithSiteRecovery(ctx, [&](SiteRecovery& p) {
     return ReportJob(ctx, p.policies().DissociatePolicy(a.Get("pairing")));
   });
 }
 
-int PolicyList(const CommandContext& ctx, const ParsedArgs&) {
-  return WithPlane(ctx, [&](ControlPlane& p) {
-    if (ctx.json) return PrintJson(ctx, p.engine().ListObjectsJson("policy"));
-    auto all = p.engine().List<model::ReplicationPolicy>();
-    if (!all.ok()) return ctx.Fail(all.status());
+absl::Status PolicyList(const CommandContext& ctx, const ParsedArgs&) {
+  return WithSiteRecovery(ctx, [&](SiteRecovery& p) {
+    if (ctx.json) return PrintJson(ctx, p.repository().ListObjectsJson("policy"));
+    auto all = p.repository().List<model::ReplicationPolicy>();
+    if (!all.ok()) return all.status();
     for (const auto& pol : *all) {
       *ctx.out << pol.name() << ": " << model::ReplicationProvider_Name(pol.replication_provider())
                << ", every " << pol.replication_frequency_in_seconds() << " s, "
                << pol.number_of_recovery_points_to_retain() << " recovery points, port "
                << pol.replication_port() << "\n";
     }
-    return 0;
+    return absl::OkStatus();
   });
 }
 
-int PolicyShow(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithPlane(ctx, [&](ControlPlane& p) {
+absl::Status PolicyShow(const CommandContext& ctx, const ParsedArgs& a) {
+  return WithSiteRecovery(ctx, [&](SiteRecovery& p) {
     auto pol = p.policies().FindPolicy(a.positional[0]);
-    if (!pol.ok()) return ctx.Fail(pol.status());
+    if (!pol.ok()) return pol.status();
     *ctx.out << model::ToJson(*pol, /*pretty=*/!ctx.json) << "\n";
-    return 0;
+    return absl::OkStatus();
   });
 }
 
 // ---- job ----------------------------------------------------------------------
 
-int JobList(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status JobList(const CommandContext& ctx, const ParsedArgs& a) {
   jobs::JobFilter f;
   if (a.Has("state")) {
     auto st = jobs::ParseJobState(a.Get("state"));
-    if (!st.ok()) return ctx.Fail(st.status());
+    if (!st.ok()) return st.status();
     f.state = *st;
   }
   if (a.Has("since")) {
     auto t = ParseTimeArg("since", a.Get("since"));
-    if (!t.ok()) return ctx.Fail(t.status());
+    if (!t.ok()) return t.status();
     f.started_after = absl::FromUnixSeconds(*t);
   }
   if (a.Has("until")) {
     auto t = ParseTimeArg("until", a.Get("until"));
-    if (!t.ok()) return ctx.Fail(t.status());
+    if (!t.ok()) return t.status();
     f.started_before = absl::FromUnixSeconds(*t);
   }
   f.target_object_id = a.Get("target");
   f.scenario = a.Get("scenario");
-  return WithPlane(ctx, [&](ControlPlane& p) {
+  return WithSiteRecovery(ctx, [&](SiteRecovery& p) {
     auto list = p.jobs().List(f);
-    if (!list.ok()) return ctx.Fail(list.status());
+    if (!list.ok()) return list.status();
     if (ctx.json) {
       std::string out = "[";
       for (size_t i = 0; i < list->size(); ++i) {
         absl::StrAppend(&out, i ? "," : "", model::ToJson((*list)[i]));
       }
       *ctx.out << out << "]\n";
-      return 0;
+      return absl::OkStatus();
     }
     for (const auto& j : *list) {
       *ctx.out << j.id() << "  " << fabric::FormatUnixTime(j.start_time_unix()) << "  "
                << jobs::JobStateName(j.state()) << " (" << j.state_description() << ")  "
                << j.display_name() << "\n";
     }
-    return 0;
+    return absl::OkStatus();
   });
 }
 
-int JobShow(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithPlane(ctx, [&](ControlPlane& p) { return ReportJob(ctx, p.jobs().Get(a.positional[0])); });
+absl::Status JobShow(const CommandContext& ctx, const ParsedArgs& a) {
+  return WithSiteRecovery(ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.jobs().Get(a.positional[0])); });
 }
-int JobCancel(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithPlane(ctx, [&](ControlPlane& p) { return ReportJob(ctx, p.jobs().Cancel(a.positional[0])); });
+absl::Status JobCancel(const CommandContext& ctx, const ParsedArgs& a) {
+  return WithSiteRecovery(ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.jobs().Cancel(a.positional[0])); });
 }
-int JobResume(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithPlane(ctx, [&](ControlPlane& p) { return ReportJob(ctx, p.jobs().Resume(a.positional[0])); });
+absl::Status JobResume(const CommandContext& ctx, const ParsedArgs& a) {
+  return WithSiteRecovery(ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.jobs().Resume(a.positional[0])); });
 }
-int JobRestart(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithPlane(ctx, [&](ControlPlane& p) { return ReportJob(ctx, p.jobs().Restart(a.positional[0])); });
+absl::Status JobRestart(const CommandContext& ctx, const ParsedArgs& a) {
+  return WithSiteRecovery(ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.jobs().Restart(a.positional[0])); });
 }
 
 const std::set<std::string> kPolicyFlags = {

@@ -4,69 +4,73 @@
 
 #include "absl/strings/str_cat.h"
 #include "asr.h"
-#include "asr/common/clock.h"
-#include "asr/engine/engine.h"
-#include "asr/fabric/fabric_service.h"
+#include "asr/model/cli.pb.h"
 #include "asr/model/json.h"
+#include "asr/site_recovery/site_recovery.h"
 
 namespace asr::cli {
 namespace {
 
-int Version(const CommandContext& ctx, const ParsedArgs&) {
+absl::Status Version(const CommandContext& ctx, const ParsedArgs&) {
   if (ctx.json) {
-    *ctx.out << "{\"version\":\"" << asr_version_string() << "\"}\n";
+    model::VersionOutput v;
+    v.set_version(asr_version_string());
+    *ctx.out << model::ToJson(v) << "\n";
   } else {
     *ctx.out << "asrctl " << asr_version_string() << "\n";
   }
-  return 0;
+  return absl::OkStatus();
 }
 
-int Init(const CommandContext& ctx, const ParsedArgs&) {
-  auto engine = engine::Engine::Open(ctx.state_dir, {});
-  if (!engine.ok()) return ctx.Fail(engine.status());
+absl::Status Init(const CommandContext& ctx, const ParsedArgs&) {
+  auto engine = SiteRecovery::Open(ctx.state_dir, {});
+  if (!engine.ok()) return engine.status();
   bool was = (*engine)->IsInitialized();
   absl::Status s = (*engine)->Initialize();
-  if (!s.ok()) return ctx.Fail(s);
+  if (!s.ok()) return s;
   // A vault ready for 'asrctl key generate', 'server register', ...
-  auto vault = fabric::EnsureDefaultVault(engine->get(), Clock::Real());
-  if (!vault.ok()) return ctx.Fail(vault.status());
-  auto sites = (*engine)->ListObjectsJson("site");
-  if (!sites.ok()) return ctx.Fail(sites.status());
+  auto vault = (*engine)->EnsureDefaultVault();
+  if (!vault.ok()) return vault.status();
+  auto sites = (*engine)->repository().List<model::Site>();
+  if (!sites.ok()) return sites.status();
   if (ctx.json) {
-    *ctx.out << "{\"stateDir\":" << JsonQuote(ctx.state_dir) << ",\"alreadyInitialized\":"
-             << (was ? "true" : "false") << ",\"sites\":" << *sites
-             << ",\"vault\":" << model::ToJson(*vault) << "}\n";
+    model::InitOutput o;
+    o.set_state_dir(ctx.state_dir);
+    o.set_already_initialized(was);
+    for (model::Site& site : *sites) *o.add_sites() = std::move(site);
+    *o.mutable_vault() = *vault;
+    *ctx.out << model::ToJson(o) << "\n";
   } else {
     *ctx.out << (was ? "state directory already initialized: " : "initialized state directory ")
              << ctx.state_dir << "\n  sites: primary, recovery\n  vault: " << vault->name()
              << " (" << vault->region() << ")\n";
   }
-  return 0;
+  return absl::OkStatus();
 }
 
-engine::EngineOptions ReadOnly() {
-  engine::EngineOptions o;
+SiteRecoveryOptions ReadOnly() {
+  SiteRecoveryOptions o;
   o.read_only = true;
   o.create_if_missing = false;
   return o;
 }
 
-int ObjectGet(const CommandContext& ctx, const ParsedArgs& a) {
-  auto engine = engine::Engine::Open(ctx.state_dir, ReadOnly());
-  if (!engine.ok()) return ctx.Fail(engine.status());
+absl::Status ObjectGet(const CommandContext& ctx, const ParsedArgs& a) {
+  auto engine = SiteRecovery::Open(ctx.state_dir, ReadOnly());
+  if (!engine.ok()) return engine.status();
   auto json = (*engine)->GetObjectJson(a.positional[0], a.positional[1]);
-  if (!json.ok()) return ctx.Fail(json.status());
+  if (!json.ok()) return json.status();
   *ctx.out << *json << "\n";
-  return 0;
+  return absl::OkStatus();
 }
 
-int ObjectList(const CommandContext& ctx, const ParsedArgs& a) {
-  auto engine = engine::Engine::Open(ctx.state_dir, ReadOnly());
-  if (!engine.ok()) return ctx.Fail(engine.status());
+absl::Status ObjectList(const CommandContext& ctx, const ParsedArgs& a) {
+  auto engine = SiteRecovery::Open(ctx.state_dir, ReadOnly());
+  if (!engine.ok()) return engine.status();
   auto json = (*engine)->ListObjectsJson(a.positional[0]);
-  if (!json.ok()) return ctx.Fail(json.status());
+  if (!json.ok()) return json.status();
   *ctx.out << *json << "\n";
-  return 0;
+  return absl::OkStatus();
 }
 
 }  // namespace

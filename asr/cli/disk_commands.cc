@@ -9,6 +9,8 @@
 #include "absl/strings/str_format.h"
 #include "asr/disk/disk_ops.h"
 #include "asr/disk/virtual_disk.h"
+#include "asr/model/cli.pb.h"
+#include "asr/model/json.h"
 
 namespace asr::cli {
 namespace {
@@ -41,28 +43,29 @@ uint64_t AllocatedBytes(VirtualDisk& d) {
   return n;
 }
 
-int DiskInfoCmd(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status DiskInfoCmd(const CommandContext& ctx, const ParsedArgs& a) {
   auto d = OpenInput(a.positional[0], a.Get("format"));
-  if (!d.ok()) return ctx.Fail(d.status());
+  if (!d.ok()) return d.status();
   const disk::DiskInfo& i = (*d)->info();
   uint64_t allocated = AllocatedBytes(**d);
   if (ctx.json) {
-    std::string warnings;
-    for (const std::string& w : i.warnings) {
-      absl::StrAppend(&warnings, warnings.empty() ? "" : ", ", JsonQuote(w));
-    }
-    *ctx.out << "{\"path\": " << JsonQuote(i.path) << ", \"format\": \""
-             << disk::DiskFormatName(i.format) << "\", \"type\": \"" << disk::DiskTypeName(i.type)
-             << "\", \"virtualSize\": " << i.virtual_size << ", \"blockSize\": " << i.block_size
-             << ", \"logicalSectorSize\": " << i.logical_sector_size
-             << ", \"physicalSectorSize\": " << i.physical_sector_size
-             << ", \"fileSize\": " << i.file_size << ", \"allocatedBytes\": " << allocated
-             << ", \"diskId\": " << JsonQuote(i.disk_id)
-             << ", \"parent\": " << JsonQuote(i.parent_path)
-             << ", \"parentId\": " << JsonQuote(i.parent_id)
-             << ", \"logReplayed\": " << (i.log_replayed ? "true" : "false")
-             << ", \"warnings\": [" << warnings << "]}\n";
-    return 0;
+    model::DiskInfoOutput o;
+    o.set_path(i.path);
+    o.set_format(disk::DiskFormatName(i.format));
+    o.set_type(disk::DiskTypeName(i.type));
+    o.set_virtual_size(i.virtual_size);
+    o.set_block_size(i.block_size);
+    o.set_logical_sector_size(i.logical_sector_size);
+    o.set_physical_sector_size(i.physical_sector_size);
+    o.set_file_size(i.file_size);
+    o.set_allocated_bytes(allocated);
+    o.set_disk_id(i.disk_id);
+    o.set_parent(i.parent_path);
+    o.set_parent_id(i.parent_id);
+    o.set_log_replayed(i.log_replayed);
+    for (const std::string& w : i.warnings) o.add_warnings(w);
+    *ctx.out << model::ToJson(o) << "\n";
+    return absl::OkStatus();
   }
   std::ostream& o = *ctx.out;
   o << "file:             " << i.path << "\n"
@@ -79,47 +82,47 @@ int DiskInfoCmd(const CommandContext& ctx, const ParsedArgs& a) {
     o << "parent:           " << i.parent_path << " (" << i.parent_id << ")\n";
   }
   for (const std::string& w : i.warnings) o << "warning:          " << w << "\n";
-  return 0;
+  return absl::OkStatus();
 }
 
-int DiskCreateCmd(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status DiskCreateCmd(const CommandContext& ctx, const ParsedArgs& a) {
   disk::CreateOptions o;
   const std::string& path = a.positional[0];
   auto fmt = disk::ParseDiskFormat(a.Get("format", "vhdx"));
   if (!fmt.ok() || *fmt == DiskFormat::kAuto) {
-    return ctx.Fail(absl::InvalidArgumentError("--format must be vhd or vhdx"));
+    return absl::InvalidArgumentError("--format must be vhd or vhdx");
   }
   auto type = disk::ParseDiskType(a.Get("type", a.Has("parent") ? "differencing" : "dynamic"));
-  if (!type.ok()) return ctx.Fail(type.status());
+  if (!type.ok()) return type.status();
   o.format = *fmt;
   o.type = *type;
   if (o.type == DiskType::kDifferencing) {
-    if (!a.Has("parent")) return ctx.Fail(absl::InvalidArgumentError("--parent is required"));
+    if (!a.Has("parent")) return absl::InvalidArgumentError("--parent is required");
     o.parent_path = a.Get("parent");
   } else {
-    if (!a.Has("size")) return ctx.Fail(absl::InvalidArgumentError("--size is required"));
+    if (!a.Has("size")) return absl::InvalidArgumentError("--size is required");
     auto size = ParseSize(a.Get("size"));
-    if (!size.ok()) return ctx.Fail(size.status());
+    if (!size.ok()) return size.status();
     o.virtual_size = *size;
   }
   if (a.Has("block-size")) {
     auto bs = ParseSize(a.Get("block-size"));
-    if (!bs.ok()) return ctx.Fail(bs.status());
-    if (*bs > (1ull << 30)) return ctx.Fail(absl::InvalidArgumentError("--block-size too large"));
+    if (!bs.ok()) return bs.status();
+    if (*bs > (1ull << 30)) return absl::InvalidArgumentError("--block-size too large");
     o.block_size = static_cast<uint32_t>(*bs);
   }
   if (a.Has("logical-sector")) {
     auto l = ParseInt(a.Get("logical-sector"), "--logical-sector", 512, 4096);
-    if (!l.ok()) return ctx.Fail(l.status());
+    if (!l.ok()) return l.status();
     o.logical_sector_size = static_cast<uint32_t>(*l);
   }
   auto d = disk::CreateDisk(path, o);
-  if (!d.ok()) return ctx.Fail(d.status());
+  if (!d.ok()) return d.status();
   absl::Status s = (*d)->Close();
-  if (!s.ok()) return ctx.Fail(s);
+  if (!s.ok()) return s;
   *ctx.out << "created " << path << ": " << disk::DiskFormatName(o.format) << " "
            << disk::DiskTypeName(o.type) << ", " << (*d)->virtual_size() << " bytes\n";
-  return 0;
+  return absl::OkStatus();
 }
 
 DiskFormat FormatFromName(const std::string& path) {
@@ -128,32 +131,32 @@ DiskFormat FormatFromName(const std::string& path) {
   return DiskFormat::kRaw;
 }
 
-int DiskConvertCmd(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status DiskConvertCmd(const CommandContext& ctx, const ParsedArgs& a) {
   const std::string& src_path = a.positional[0];
   const std::string& dst_path = a.positional[1];
   auto src = OpenInput(src_path, a.Get("src-format"));
-  if (!src.ok()) return ctx.Fail(src.status());
+  if (!src.ok()) return src.status();
   disk::CreateOptions o;
   o.format = FormatFromName(dst_path);
   if (a.Has("format")) {
     auto f = disk::ParseDiskFormat(a.Get("format"));
-    if (!f.ok()) return ctx.Fail(f.status());
+    if (!f.ok()) return f.status();
     o.format = *f;
   }
   auto type = disk::ParseDiskType(a.Get("type", "dynamic"));
   if (!type.ok() || *type == DiskType::kDifferencing) {
-    return ctx.Fail(absl::InvalidArgumentError("--type must be fixed or dynamic"));
+    return absl::InvalidArgumentError("--type must be fixed or dynamic");
   }
   o.type = *type;
   o.virtual_size = (*src)->virtual_size();
   if (o.format == DiskFormat::kVhdx) o.logical_sector_size = (*src)->logical_sector_size();
   if (o.format == DiskFormat::kVhd && o.virtual_size % 512 != 0) {
-    return ctx.Fail(absl::InvalidArgumentError(
-        absl::StrCat(src_path, ": size ", o.virtual_size, " is not a multiple of 512")));
+    return absl::InvalidArgumentError(
+        absl::StrCat(src_path, ": size ", o.virtual_size, " is not a multiple of 512"));
   }
   if (a.Has("block-size")) {
     auto bs = ParseSize(a.Get("block-size"));
-    if (!bs.ok()) return ctx.Fail(bs.status());
+    if (!bs.ok()) return bs.status();
     o.block_size = static_cast<uint32_t>(*bs);
   }
   o.overwrite = a.Has("overwrite");
@@ -170,83 +173,77 @@ int DiskConvertCmd(const CommandContext& ctx, const ParsedArgs& a) {
     f.overwrite = o.overwrite;
     f.preallocate = o.type == DiskType::kFixed;
     stats = disk::CopyDiskToRawFile(**src, dst_path, f, copy);
-    if (!stats.ok()) return ctx.Fail(stats.status());
+    if (!stats.ok()) return stats.status();
   } else {
     auto dst = disk::CreateDisk(dst_path, o);
-    if (!dst.ok()) return ctx.Fail(dst.status());
+    if (!dst.ok()) return dst.status();
     // Close() flushes anyway: no separate flush after the copy.
     copy.flush = false;
     stats = disk::CopyDisk(**src, **dst, copy);
-    if (!stats.ok()) return ctx.Fail(stats.status());
+    if (!stats.ok()) return stats.status();
     absl::Status s = (*dst)->Close();
-    if (!s.ok()) return ctx.Fail(s);
+    if (!s.ok()) return s;
   }
   *ctx.out << "converted " << src_path << " -> " << dst_path << " ("
            << disk::DiskFormatName(o.format) << "): " << stats->bytes_read << " bytes read, "
            << stats->bytes_written << " bytes written\n";
-  return 0;
+  return absl::OkStatus();
 }
 
-int DiskCompareCmd(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status DiskCompareCmd(const CommandContext& ctx, const ParsedArgs& a) {
   auto x = OpenInput(a.positional[0], a.Get("a-format"));
-  if (!x.ok()) {
-    ctx.Fail(x.status());
-    return 2;
-  }
+  if (!x.ok()) return WithExitCode(x.status(), 2);  // trouble, as cmp(1)
   auto y = OpenInput(a.positional[1], a.Get("b-format"));
-  if (!y.ok()) {
-    ctx.Fail(y.status());
-    return 2;
-  }
+  if (!y.ok()) return WithExitCode(y.status(), 2);  // trouble, as cmp(1)
   auto r = disk::CompareDisks(**x, **y);
-  if (!r.ok()) {
-    ctx.Fail(r.status());
-    return 2;
-  }
+  if (!r.ok()) return WithExitCode(r.status(), 2);  // trouble, as cmp(1)
   if (r->size_differs) {
     *ctx.err << "asrctl: warning: virtual sizes differ (" << (*x)->virtual_size() << " vs "
              << (*y)->virtual_size() << ")\n";
   }
   if (r->identical) {
     *ctx.out << "identical\n";
-    return 0;
+    return absl::OkStatus();
   }
   *ctx.out << "content differs at offset " << r->first_difference << "\n";
-  return 1;
+  return QuietFailure(1);
 }
 
-int DiskMapCmd(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status DiskMapCmd(const CommandContext& ctx, const ParsedArgs& a) {
   auto d = OpenInput(a.positional[0], a.Get("format"));
-  if (!d.ok()) return ctx.Fail(d.status());
+  if (!d.ok()) return d.status();
   absl::StatusOr<std::vector<disk::Extent>> map =
       a.Has("chain") ? disk::GetChainAllocationMap(**d, 0, (*d)->virtual_size())
                      : (*d)->GetAllocationMap(0, (*d)->virtual_size());
-  if (!map.ok()) return ctx.Fail(map.status());
+  if (!map.ok()) return map.status();
   if (ctx.json) {
+    // An array of DiskExtentOutput, one element a line.
     *ctx.out << "[";
     bool first = true;
     for (const disk::Extent& e : *map) {
-      *ctx.out << (first ? "" : ",\n ") << "{\"offset\": " << e.offset
-               << ", \"length\": " << e.length << ", \"state\": \""
-               << disk::ExtentStateName(e.state) << "\"}";
+      model::DiskExtentOutput o;
+      o.set_offset(e.offset);
+      o.set_length(e.length);
+      o.set_state(disk::ExtentStateName(e.state));
+      *ctx.out << (first ? "" : ",\n ") << model::ToJson(o);
       first = false;
     }
     *ctx.out << "]\n";
-    return 0;
+    return absl::OkStatus();
   }
   *ctx.out << absl::StrFormat("%-16s %-16s %s\n", "offset", "length", "state");
   for (const disk::Extent& e : *map) {
     *ctx.out << absl::StrFormat("%-16u %-16u %s\n", e.offset, e.length,
                                 disk::ExtentStateName(e.state));
   }
-  return 0;
+  return absl::OkStatus();
 }
 
-int DiskCheckCmd(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status DiskCheckCmd(const CommandContext& ctx, const ParsedArgs& a) {
   disk::OpenOptions o;
   if (a.Has("format")) {
     auto f = disk::ParseDiskFormat(a.Get("format"));
-    if (!f.ok()) return ctx.Fail(f.status());
+    if (!f.ok()) return f.status();
     o.format = *f;
   }
   disk::CheckReport r = disk::CheckDisk(a.positional[0], o);
@@ -254,11 +251,8 @@ int DiskCheckCmd(const CommandContext& ctx, const ParsedArgs& a) {
   for (const std::string& w : r.warnings) *ctx.out << "warning: " << w << "\n";
   for (const std::string& e : r.errors) *ctx.out << "error:   " << e << "\n";
   *ctx.out << (r.ok() ? "No errors found: " : "Errors found: ") << a.positional[0] << "\n";
-  if (!r.ok()) {
-    *ctx.err << "asrctl: " << r.errors.front() << "\n";
-    return 1;
-  }
-  return 0;
+  if (!r.ok()) return absl::DataLossError(r.errors.front());
+  return absl::OkStatus();
 }
 
 }  // namespace

@@ -7,38 +7,23 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "asr/common/clock.h"
-#include "asr/engine/engine.h"
-#include "asr/jobs/job_manager.h"
+#include "asr/common/status_macros.h"
 #include "asr/mapping/mapping_service.h"
 #include "asr/model/json.h"
 #include "asr/model/mapping.pb.h"
+#include "asr/site_recovery/site_recovery.h"
 
 namespace asr::cli {
 namespace {
 
 using mapping::MappingService;
 
-// An engine, a job manager and a mapping service over --state-dir.
-struct Session {
-  std::unique_ptr<engine::Engine> engine;
-  std::unique_ptr<jobs::JobManager> jobs;
-  std::unique_ptr<MappingService> service;
-};
-
-absl::StatusOr<Session> Open(const CommandContext& ctx, bool write) {
-  engine::EngineOptions options;
+// The facade over --state-dir, writable only when the command changes state.
+absl::StatusOr<std::unique_ptr<SiteRecovery>> Open(const CommandContext& ctx, bool write) {
+  SiteRecoveryOptions options;
   options.read_only = !write;
   options.create_if_missing = false;
-  Session s;
-  auto e = engine::Engine::Open(ctx.state_dir, options);
-  if (!e.ok()) return e.status();
-  s.engine = std::move(*e);
-  s.jobs = std::make_unique<jobs::JobManager>(s.engine.get(), &Clock::Real());
-  s.service = std::make_unique<MappingService>(s.engine.get(), s.jobs.get());
-  absl::Status r = s.service->RegisterScenarios();
-  if (!r.ok()) return r;
-  return s;
+  return SiteRecovery::Open(ctx.state_dir, options);
 }
 
 // Prints rows as left-aligned columns separated by two spaces.
@@ -79,9 +64,9 @@ std::string Size(uint64_t bytes) {
 }
 
 template <typename T>
-int PrintJson(const CommandContext& ctx, const T& message) {
+absl::Status PrintJson(const CommandContext& ctx, const T& message) {
   *ctx.out << model::ToJson(message) << "\n";
-  return 0;
+  return absl::OkStatus();
 }
 
 void PrintChanges(const CommandContext& ctx, const model::MappingChangeReport& r) {
@@ -96,11 +81,11 @@ void PrintChanges(const CommandContext& ctx, const model::MappingChangeReport& r
 
 // ---- network-map ------------------------------------------------------------
 
-int NetworkMapAdd(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status NetworkMapAdd(const CommandContext& ctx, const ParsedArgs& a) {
   auto source = a.Require("source");
-  if (!source.ok()) return ctx.Fail(source.status());
+  if (!source.ok()) return source.status();
   auto target = a.Require("target");
-  if (!target.ok()) return ctx.Fail(target.status());
+  if (!target.ok()) return target.status();
   model::NetworkMapping m;
   m.set_id(a.Get("id"));
   m.set_source_vm_network_id(*source);
@@ -108,9 +93,9 @@ int NetworkMapAdd(const CommandContext& ctx, const ParsedArgs& a) {
   m.set_source_server_id(a.Get("source-server"));
   m.set_target_server_id(a.Get("target-server"));
   auto s = Open(ctx, true);
-  if (!s.ok()) return ctx.Fail(s.status());
-  auto r = s->service->MapNetwork(m, a.Has("replace"));
-  if (!r.ok()) return ctx.Fail(r.status());
+  if (!s.ok()) return s.status();
+  auto r = (*s)->mappings().MapNetwork(m, a.Has("replace"));
+  if (!r.ok()) return r.status();
   if (ctx.json) return PrintJson(ctx, *r);
   const char* verb = r->operation() == "create"   ? "created"
                      : r->operation() == "change" ? "changed"
@@ -119,28 +104,28 @@ int NetworkMapAdd(const CommandContext& ctx, const ParsedArgs& a) {
            << r->current().source_vm_network_id() << " -> "
            << r->current().target_vm_network_id() << " (job " << r->job_id() << ")\n";
   PrintChanges(ctx, *r);
-  return 0;
+  return absl::OkStatus();
 }
 
-int NetworkMapRemove(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status NetworkMapRemove(const CommandContext& ctx, const ParsedArgs& a) {
   auto s = Open(ctx, true);
-  if (!s.ok()) return ctx.Fail(s.status());
-  auto r = s->service->UnmapNetwork(a.positional[0]);
-  if (!r.ok()) return ctx.Fail(r.status());
+  if (!s.ok()) return s.status();
+  auto r = (*s)->mappings().UnmapNetwork(a.positional[0]);
+  if (!r.ok()) return r.status();
   if (ctx.json) return PrintJson(ctx, *r);
   *ctx.out << "removed network mapping " << r->previous().id() << ": "
            << r->previous().source_vm_network_id() << " -> "
            << r->previous().target_vm_network_id() << " (job " << r->job_id() << ")\n";
   PrintChanges(ctx, *r);
-  return 0;
+  return absl::OkStatus();
 }
 
-int NetworkMapList(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status NetworkMapList(const CommandContext& ctx, const ParsedArgs& a) {
   auto s = Open(ctx, false);
-  if (!s.ok()) return ctx.Fail(s.status());
+  if (!s.ok()) return s.status();
   if (a.Has("source")) {
-    auto t = s->service->TargetNetworks(a.Get("source"), a.Get("target"));
-    if (!t.ok()) return ctx.Fail(t.status());
+    auto t = (*s)->mappings().TargetNetworks(a.Get("source"), a.Get("target"));
+    if (!t.ok()) return t.status();
     if (ctx.json) return PrintJson(ctx, *t);
     std::vector<std::vector<std::string>> rows = {
         {"TARGET NETWORK", "PROTECTED CLOUD", "RECOVERY CLOUD", "AVAILABLE"}};
@@ -149,10 +134,10 @@ int NetworkMapList(const CommandContext& ctx, const ParsedArgs& a) {
                       r.available() ? "available" : "not available"});
     }
     PrintTable(*ctx.out, rows);
-    return 0;
+    return absl::OkStatus();
   }
-  auto t = s->service->ListNetworkMappings();
-  if (!t.ok()) return ctx.Fail(t.status());
+  auto t = (*s)->mappings().ListNetworkMappings();
+  if (!t.ok()) return t.status();
   if (ctx.json) return PrintJson(ctx, *t);
   std::vector<std::vector<std::string>> rows = {{"SERVER", "VM NETWORK", "MAPPED TO", "MAPPING"}};
   for (const auto& r : t->rows()) {
@@ -163,25 +148,25 @@ int NetworkMapList(const CommandContext& ctx, const ParsedArgs& a) {
                     r.mapping_id()});
   }
   PrintTable(*ctx.out, rows);
-  return 0;
+  return absl::OkStatus();
 }
 
-int NetworkMapResolve(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status NetworkMapResolve(const CommandContext& ctx, const ParsedArgs& a) {
   auto vm = a.Require("vm");
-  if (!vm.ok()) return ctx.Fail(vm.status());
+  if (!vm.ok()) return vm.status();
   auto s = Open(ctx, false);
-  if (!s.ok()) return ctx.Fail(s.status());
+  if (!s.ok()) return s.status();
   if (a.Has("failback")) {
     auto replica = a.Require("replica-network");
-    if (!replica.ok()) return ctx.Fail(replica.status());
+    if (!replica.ok()) return replica.status();
     model::FailbackRequest req;
     req.set_vm_id(*vm);
     req.set_nic_id(a.Get("nic"));
     req.set_replica_vm_network_id(*replica == "none" ? "" : *replica);
     req.set_replica_subnet_name(a.Get("replica-subnet"));
     req.set_replica_failover_vm_network_id(a.Get("failover-network"));
-    auto r = s->service->ResolveFailback(req);
-    if (!r.ok()) return ctx.Fail(r.status());
+    auto r = (*s)->mappings().ResolveFailback(req);
+    if (!r.ok()) return r.status();
     if (ctx.json) return PrintJson(ctx, *r);
     std::string to = r->vm_network_id().empty()
                          ? "disconnected"
@@ -191,26 +176,26 @@ int NetworkMapResolve(const CommandContext& ctx, const ParsedArgs& a) {
     *ctx.out << "on failback the original VM is " << (r->vm_network_id().empty() ? "" : "on ")
              << to << "\n  " << model::FailbackScenario_Name(r->scenario()) << ": "
              << r->explanation() << "\n";
-    return 0;
+    return absl::OkStatus();
   }
-  auto r = s->service->ResolveNetworks(*vm);
-  if (!r.ok()) return ctx.Fail(r.status());
+  auto r = (*s)->mappings().ResolveNetworks(*vm);
+  if (!r.ok()) return r.status();
   if (ctx.json) return PrintJson(ctx, *r);
   *ctx.out << r->vm_name() << ": " << r->nics_size() << " replica NICs\n";
   for (const auto& n : r->nics()) {
     *ctx.out << "  " << n.nic_id() << ": " << Source(n) << " -> " << Where(n) << "  ("
              << n.explanation() << ")\n";
   }
-  return 0;
+  return absl::OkStatus();
 }
 
 // ---- storage-map ------------------------------------------------------------
 
-int StorageMapAdd(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status StorageMapAdd(const CommandContext& ctx, const ParsedArgs& a) {
   auto source = a.Require("source");
-  if (!source.ok()) return ctx.Fail(source.status());
+  if (!source.ok()) return source.status();
   auto target = a.Require("target");
-  if (!target.ok()) return ctx.Fail(target.status());
+  if (!target.ok()) return target.status();
   model::StorageMapping m;
   m.set_id(a.Get("id"));
   m.set_source_classification_id(*source);
@@ -218,9 +203,9 @@ int StorageMapAdd(const CommandContext& ctx, const ParsedArgs& a) {
   m.set_source_server_id(a.Get("source-server"));
   m.set_target_server_id(a.Get("target-server"));
   auto s = Open(ctx, true);
-  if (!s.ok()) return ctx.Fail(s.status());
-  auto r = s->service->MapStorage(m, a.Has("replace"));
-  if (!r.ok()) return ctx.Fail(r.status());
+  if (!s.ok()) return s.status();
+  auto r = (*s)->mappings().MapStorage(m, a.Has("replace"));
+  if (!r.ok()) return r.status();
   if (ctx.json) return PrintJson(ctx, *r);
   const char* verb = r->operation() == "create"   ? "created"
                      : r->operation() == "change" ? "changed"
@@ -229,26 +214,26 @@ int StorageMapAdd(const CommandContext& ctx, const ParsedArgs& a) {
            << r->current().source_classification_id() << " -> "
            << r->current().target_classification_id() << " (job " << r->job_id() << ")\n";
   for (const auto& w : r->warnings()) *ctx.out << "  warning: " << w << "\n";
-  return 0;
+  return absl::OkStatus();
 }
 
-int StorageMapRemove(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status StorageMapRemove(const CommandContext& ctx, const ParsedArgs& a) {
   auto s = Open(ctx, true);
-  if (!s.ok()) return ctx.Fail(s.status());
-  auto r = s->service->UnmapStorage(a.positional[0]);
-  if (!r.ok()) return ctx.Fail(r.status());
+  if (!s.ok()) return s.status();
+  auto r = (*s)->mappings().UnmapStorage(a.positional[0]);
+  if (!r.ok()) return r.status();
   if (ctx.json) return PrintJson(ctx, *r);
   *ctx.out << "removed storage mapping " << r->previous().id() << ": "
            << r->previous().source_classification_id() << " -> "
            << r->previous().target_classification_id() << " (job " << r->job_id() << ")\n";
-  return 0;
+  return absl::OkStatus();
 }
 
-int StorageMapList(const CommandContext& ctx, const ParsedArgs&) {
+absl::Status StorageMapList(const CommandContext& ctx, const ParsedArgs&) {
   auto s = Open(ctx, false);
-  if (!s.ok()) return ctx.Fail(s.status());
-  auto t = s->service->ListStorageMappings();
-  if (!t.ok()) return ctx.Fail(t.status());
+  if (!s.ok()) return s.status();
+  auto t = (*s)->mappings().ListStorageMappings();
+  if (!t.ok()) return t.status();
   if (ctx.json) return PrintJson(ctx, *t);
   std::vector<std::vector<std::string>> rows = {
       {"SERVER", "CLASSIFICATION", "STORAGE", "MAPPED TO", "MAPPING"}};
@@ -259,7 +244,7 @@ int StorageMapList(const CommandContext& ctx, const ParsedArgs&) {
                     r.mapped() ? r.mapped_classification_name() : "not mapped", r.mapping_id()});
   }
   PrintTable(*ctx.out, rows);
-  return 0;
+  return absl::OkStatus();
 }
 
 void PrintDisks(const CommandContext& ctx, const google::protobuf::RepeatedPtrField<model::DiskPlacement>& disks) {
@@ -271,34 +256,34 @@ void PrintDisks(const CommandContext& ctx, const google::protobuf::RepeatedPtrFi
   }
 }
 
-int StorageMapResolve(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status StorageMapResolve(const CommandContext& ctx, const ParsedArgs& a) {
   auto vm = a.Require("vm");
-  if (!vm.ok()) return ctx.Fail(vm.status());
+  if (!vm.ok()) return vm.status();
   auto s = Open(ctx, false);
-  if (!s.ok()) return ctx.Fail(s.status());
-  auto r = s->service->ResolveStorage(*vm, a.Get("host"));
-  if (!r.ok()) return ctx.Fail(r.status());
+  if (!s.ok()) return s.status();
+  auto r = (*s)->mappings().ResolveStorage(*vm, a.Get("host"));
+  if (!r.ok()) return r.status();
   if (ctx.json) return PrintJson(ctx, *r);
   *ctx.out << r->vm_name() << " on host " << r->host_name()
            << (r->fits() ? "" : " (does not fit)") << ":\n";
   PrintDisks(ctx, r->disks());
-  return r->fits() ? 0 : 1;
+  return r->fits() ? absl::OkStatus() : QuietFailure(1);  // the output says why
 }
 
 // ---- placement --------------------------------------------------------------
 
-int PlacementShow(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status PlacementShow(const CommandContext& ctx, const ParsedArgs& a) {
   auto vm = a.Require("vm");
-  if (!vm.ok()) return ctx.Fail(vm.status());
+  if (!vm.ok()) return vm.status();
   auto s = Open(ctx, false);
-  if (!s.ok()) return ctx.Fail(s.status());
+  if (!s.ok()) return s.status();
   mapping::PlacementOptions options;
   options.pairing_id = a.Get("pairing");
-  auto p = s->service->ShowPlacement(*vm, options);
-  if (!p.ok()) return ctx.Fail(p.status());
+  auto p = (*s)->mappings().ShowPlacement(*vm, options);
+  if (!p.ok()) return p.status();
   if (ctx.json) {
-    PrintJson(ctx, *p);
-    return p->placed() ? 0 : 1;
+    ASR_RETURN_IF_ERROR(PrintJson(ctx, *p));
+    return p->placed() ? absl::OkStatus() : QuietFailure(1);  // the JSON says why
   }
   if (!p->placed()) {
     for (const auto& h : p->hosts()) {
@@ -307,7 +292,7 @@ int PlacementShow(const CommandContext& ctx, const ParsedArgs& a) {
       *ctx.out << "\n";
     }
     for (const auto& w : p->warnings()) *ctx.out << "  warning: " << w << "\n";
-    return ctx.Fail(absl::FailedPreconditionError(p->explanation()));
+    return absl::FailedPreconditionError(p->explanation());
   }
   *ctx.out << p->vm_name() << " -> host " << p->host_name() << " in recovery cloud "
            << p->recovery_cloud_name() << " (pairing " << p->pairing_id() << ")\n";
@@ -319,7 +304,7 @@ int PlacementShow(const CommandContext& ctx, const ParsedArgs& a) {
   }
   for (const auto& w : p->warnings()) *ctx.out << "  warning: " << w << "\n";
   *ctx.out << "  why: " << p->explanation() << "\n";
-  return 0;
+  return absl::OkStatus();
 }
 
 }  // namespace

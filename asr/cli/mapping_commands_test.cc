@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "asr/common/test_dir.h"
-#include "asr/engine/engine.h"
+#include "asr/repository/object_repository.h"
 #include "asr/mapping/golden_fixtures.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -22,7 +22,7 @@ struct Result {
 };
 
 template <typename T>
-void PutAll(engine::Engine& e, const std::vector<T>& items) {
+void PutAll(repository::ObjectRepository& e, const std::vector<T>& items) {
   for (const auto& item : items) ASSERT_TRUE(e.Put(item).ok());
 }
 
@@ -34,7 +34,7 @@ class MappingCommandsTest : public ::testing::Test {
   // or the storage example (without its mappings).
   void Load(bool storage) {
     dir_ = asr::testing::TestPath("mapcli");
-    auto e = engine::Engine::Open(dir_, {});
+    auto e = repository::ObjectRepository::Open(dir_, {});
     ASSERT_TRUE(e.ok()) << e.status();
     ASSERT_TRUE((*e)->Initialize().ok());
     mapping::FabricSnapshot s =

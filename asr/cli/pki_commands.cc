@@ -10,6 +10,8 @@
 #include "absl/time/clock.h"
 #include "asr/common/file_util.h"
 #include "asr/net/pki.h"
+#include "asr/model/cli.pb.h"
+#include "asr/model/json.h"
 
 namespace asr::cli {
 namespace {
@@ -17,15 +19,25 @@ namespace {
 using net::CertificateInfo;
 using net::HostCertificateFiles;
 
-std::string InfoJson(const CertificateInfo& info) {
-  std::vector<std::string> sans;
-  for (const std::string& s : info.subject_alt_names) sans.push_back(JsonQuote(s));
-  return absl::StrCat("{\"subject\":", JsonQuote(info.subject), ",\"issuer\":", JsonQuote(info.issuer),
-                      ",\"notBefore\":", JsonQuote(net::FormatCertificateTime(info.not_before)),
-                      ",\"notAfter\":", JsonQuote(net::FormatCertificateTime(info.not_after)),
-                      ",\"isCa\":", info.is_ca ? "true" : "false", ",\"subjectAltNames\":[",
-                      absl::StrJoin(sans, ","), "],\"sha256\":", JsonQuote(info.sha256_fingerprint),
-                      "}");
+model::CertificateOutput InfoOutput(const CertificateInfo& info) {
+  model::CertificateOutput o;
+  o.set_subject(info.subject);
+  o.set_issuer(info.issuer);
+  o.set_not_before(net::FormatCertificateTime(info.not_before));
+  o.set_not_after(net::FormatCertificateTime(info.not_after));
+  o.set_is_ca(info.is_ca);
+  for (const std::string& s : info.subject_alt_names) o.add_subject_alt_names(s);
+  o.set_sha256(info.sha256_fingerprint);
+  return o;
+}
+
+model::CertificateFilesOutput FilesOutput(const std::string& certificate, const std::string& key,
+                                          const CertificateInfo& info) {
+  model::CertificateFilesOutput o;
+  o.set_certificate(certificate);
+  o.set_key(key);
+  *o.mutable_info() = InfoOutput(info);
+  return o;
 }
 
 std::string InfoText(const CertificateInfo& info) {
@@ -47,32 +59,31 @@ std::vector<std::string> SanList(const ParsedArgs& a) {
   return absl::StrSplit(a.Get("san"), ',', absl::SkipWhitespace());
 }
 
-int PkiInit(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status PkiInit(const CommandContext& ctx, const ParsedArgs& a) {
   auto dir = a.Require("dir");
-  if (!dir.ok()) return ctx.Fail(dir.status());
+  if (!dir.ok()) return dir.status();
   net::VaultPkiOptions options;
   options.primary_name = a.Get("primary-name", options.primary_name);
   options.recovery_name = a.Get("recovery-name", options.recovery_name);
   options.ca_name = a.Get("ca-name", options.ca_name);
   auto days = Days(a, "days", net::kDefaultHostCertificateDays);
-  if (!days.ok()) return ctx.Fail(days.status());
+  if (!days.ok()) return days.status();
   auto ca_days = Days(a, "ca-days", net::kDefaultCaDays);
-  if (!ca_days.ok()) return ctx.Fail(ca_days.status());
+  if (!ca_days.ok()) return ca_days.status();
   options.host_days = *days;
   options.ca_days = *ca_days;
   auto files = net::InitVaultPki(*dir, options);
-  if (!files.ok()) return ctx.Fail(files.status());
+  if (!files.ok()) return files.status();
   if (ctx.json) {
-    *ctx.out << "{\"dir\":" << JsonQuote(*dir) << ",\"ca\":{\"certificate\":"
-             << JsonQuote(files->ca_certificate_path) << ",\"key\":" << JsonQuote(files->ca_key_path)
-             << ",\"info\":" << InfoJson(files->ca_info) << "}";
-    for (const auto* h : {&files->primary, &files->recovery}) {
-      *ctx.out << ",\"" << (h == &files->primary ? "primary" : "recovery")
-               << "\":{\"certificate\":" << JsonQuote(h->certificate_path)
-               << ",\"key\":" << JsonQuote(h->key_path) << ",\"info\":" << InfoJson(h->info) << "}";
-    }
-    *ctx.out << "}\n";
-    return 0;
+    model::PkiInitOutput o;
+    o.set_dir(*dir);
+    *o.mutable_ca() = FilesOutput(files->ca_certificate_path, files->ca_key_path, files->ca_info);
+    *o.mutable_primary() =
+        FilesOutput(files->primary.certificate_path, files->primary.key_path, files->primary.info);
+    *o.mutable_recovery() = FilesOutput(files->recovery.certificate_path,
+                                        files->recovery.key_path, files->recovery.info);
+    *ctx.out << model::ToJson(o) << "\n";
+    return absl::OkStatus();
   }
   *ctx.out << "created the vault certificate authority in " << *dir << "\n"
            << "  CA:       " << files->ca_certificate_path << " (key " << files->ca_key_path
@@ -83,48 +94,49 @@ int PkiInit(const CommandContext& ctx, const ParsedArgs& a) {
            << files->recovery.key_path << "\n    " << InfoText(files->recovery.info) << "\n"
            << "copy ca.pem and each host's .pem/.key to that host; replication uses TLS 1.3 "
               "with certificate authentication on port 8084\n";
-  return 0;
+  return absl::OkStatus();
 }
 
-int PkiIssue(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status PkiIssue(const CommandContext& ctx, const ParsedArgs& a) {
   auto dir = a.Require("dir");
-  if (!dir.ok()) return ctx.Fail(dir.status());
+  if (!dir.ok()) return dir.status();
   auto name = a.Require("name");
-  if (!name.ok()) return ctx.Fail(name.status());
+  if (!name.ok()) return name.status();
   auto days = Days(a, "days", net::kDefaultHostCertificateDays);
-  if (!days.ok()) return ctx.Fail(days.status());
+  if (!days.ok()) return days.status();
   auto files = net::IssueVaultHostCertificate(*dir, *name, *days, SanList(a));
-  if (!files.ok()) return ctx.Fail(files.status());
+  if (!files.ok()) return files.status();
   if (ctx.json) {
-    *ctx.out << "{\"certificate\":" << JsonQuote(files->certificate_path)
-             << ",\"key\":" << JsonQuote(files->key_path) << ",\"info\":" << InfoJson(files->info)
-             << "}\n";
-    return 0;
+    *ctx.out << model::ToJson(FilesOutput(files->certificate_path, files->key_path, files->info))
+             << "\n";
+    return absl::OkStatus();
   }
   *ctx.out << "issued " << files->certificate_path << " + " << files->key_path
            << " (mode 0600)\n  " << InfoText(files->info) << "\n";
-  return 0;
+  return absl::OkStatus();
 }
 
-int PkiShow(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status PkiShow(const CommandContext& ctx, const ParsedArgs& a) {
   const std::string& path = a.positional[0];
   auto pem = ReadFileToString(path);
-  if (!pem.ok()) return ctx.Fail(pem.status());
+  if (!pem.ok()) return pem.status();
   auto info = net::DescribeCertificate(*pem);
-  if (!info.ok()) return ctx.Fail(absl::InvalidArgumentError(absl::StrCat(path, ": ", info.status().message())));
+  if (!info.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", info.status().message()));
   absl::Status verified = absl::OkStatus();
   if (a.Has("ca")) {
     auto ca = ReadFileToString(a.Get("ca"));
-    if (!ca.ok()) return ctx.Fail(ca.status());
+    if (!ca.ok()) return ca.status();
     verified = net::VerifyCertificateChain(*pem, *ca, absl::Now());
   }
   if (ctx.json) {
-    *ctx.out << "{\"file\":" << JsonQuote(path) << ",\"info\":" << InfoJson(*info);
+    model::PkiShowOutput o;
+    o.set_file(path);
+    *o.mutable_info() = InfoOutput(*info);
     if (a.Has("ca")) {
-      *ctx.out << ",\"verified\":" << (verified.ok() ? "true" : "false");
-      if (!verified.ok()) *ctx.out << ",\"error\":" << JsonQuote(std::string(verified.message()));
+      o.set_verified(verified.ok());
+      if (!verified.ok()) o.set_error(std::string(verified.message()));
     }
-    *ctx.out << "}\n";
+    *ctx.out << model::ToJson(o) << "\n";
   } else {
     *ctx.out << path << ": " << InfoText(*info) << "\n  issuer " << info->issuer
              << ", valid from " << net::FormatCertificateTime(info->not_before)
@@ -132,8 +144,8 @@ int PkiShow(const CommandContext& ctx, const ParsedArgs& a) {
              << info->sha256_fingerprint << "\n";
     if (a.Has("ca") && verified.ok()) *ctx.out << "  verified against " << a.Get("ca") << "\n";
   }
-  if (!verified.ok()) return ctx.Fail(verified);
-  return 0;
+  if (!verified.ok()) return verified;
+  return absl::OkStatus();
 }
 
 }  // namespace

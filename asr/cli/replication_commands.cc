@@ -1,5 +1,6 @@
 #include "asr/cli/replication_commands.h"
 
+#include <cmath>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -19,6 +20,8 @@
 #include "asr/replication/replica_store.h"
 #include "asr/replication/sender.h"
 #include "asr/replication/verifier.h"
+#include "asr/model/cli.pb.h"
+#include "asr/model/json.h"
 
 namespace asr::cli {
 namespace {
@@ -90,24 +93,24 @@ absl::StatusOr<replication::ReplicaOptions> ReplicaOptionsFromArgs(const ParsedA
   return o;
 }
 
-int ReplicaServe(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status ReplicaServe(const CommandContext& ctx, const ParsedArgs& a) {
   auto tls = TlsFromArgs(a, "recovery");
-  if (!tls.ok()) return ctx.Fail(tls.status());
+  if (!tls.ok()) return tls.status();
   std::string host;
   uint16_t port;
   absl::Status s = ParseEndpoint(a.Get("listen", "127.0.0.1:8084"), &host, &port);
-  if (!s.ok()) return ctx.Fail(s);
+  if (!s.ok()) return s;
   auto dir = a.Require("dir");
-  if (!dir.ok()) return ctx.Fail(dir.status());
+  if (!dir.ok()) return dir.status();
   auto options = ReplicaOptionsFromArgs(a);
-  if (!options.ok()) return ctx.Fail(options.status());
+  if (!options.ok()) return options.status();
   auto store = replication::ReplicaStore::Open(*dir, *options);
-  if (!store.ok()) return ctx.Fail(store.status());
+  if (!store.ok()) return store.status();
   auto listener = net::TlsListener::Listen(host, port, *tls);
-  if (!listener.ok()) return ctx.Fail(listener.status());
+  if (!listener.ok()) return listener.status();
   if (a.Has("port-file")) {
     s = WriteFileAtomically(a.Get("port-file"), absl::StrCat((*listener)->port(), "\n"));
-    if (!s.ok()) return ctx.Fail(s);
+    if (!s.ok()) return s;
   }
   replication::ReplicaInfo info = (*store)->info();
   *ctx.out << "receiving into " << *dir << " on " << host << ":" << (*listener)->port()
@@ -122,10 +125,10 @@ int ReplicaServe(const CommandContext& ctx, const ParsedArgs& a) {
   };
   for (;;) {
     auto conn = (*listener)->Accept();
-    if (absl::IsCancelled(conn.status())) return 0;
+    if (absl::IsCancelled(conn.status())) return absl::OkStatus();
     if (!conn.ok()) {
       *ctx.err << "asrctl: refused a connection: " << conn.status().message() << std::endl;
-      if (a.Has("once")) return 1;
+      if (a.Has("once")) return QuietFailure(1);  // reported above
       continue;
     }
     s = replication::ServeConnection(**conn, **store, so);
@@ -134,38 +137,38 @@ int ReplicaServe(const CommandContext& ctx, const ParsedArgs& a) {
       *ctx.err << "asrctl: session with " << (*conn)->PeerDescription()
                << " failed: " << s.message() << std::endl;
     }
-    if (a.Has("once")) return s.ok() ? 0 : 1;
+    if (a.Has("once")) return s.ok() ? absl::OkStatus() : QuietFailure(1);
   }
 }
 
-int Replicate(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status Replicate(const CommandContext& ctx, const ParsedArgs& a) {
   auto tls = TlsFromArgs(a, "primary");
-  if (!tls.ok()) return ctx.Fail(tls.status());
+  if (!tls.ok()) return tls.status();
   std::string host;
   uint16_t port;
   auto to = a.Require("to");
-  if (!to.ok()) return ctx.Fail(to.status());
+  if (!to.ok()) return to.status();
   absl::Status s = ParseEndpoint(*to, &host, &port);
-  if (!s.ok()) return ctx.Fail(s);
+  if (!s.ok()) return s;
   auto disk = a.Require("disk");
-  if (!disk.ok()) return ctx.Fail(disk.status());
+  if (!disk.ok()) return disk.status();
   auto mode = replication::ParseCycleMode(a.Get("mode", "scan"));
-  if (!mode.ok()) return ctx.Fail(mode.status());
+  if (!mode.ok()) return mode.status();
   replication::SendOptions so;
   if (a.Has("compression-level")) {
     auto lvl = ParseInt(a.Get("compression-level"), "--compression-level", 0, 19);
-    if (!lvl.ok()) return ctx.Fail(lvl.status());
+    if (!lvl.ok()) return lvl.status();
     so.compression_level = static_cast<int>(*lvl);
   }
   if (a.Has("block-size")) {
     auto bs = ParseSize(a.Get("block-size"));
-    if (!bs.ok()) return ctx.Fail(bs.status());
+    if (!bs.ok()) return bs.status();
     so.block_size = static_cast<uint32_t>(*bs);
   }
   so.app_consistent = a.Has("app-consistent");
   so.tracked_only = a.Has("tracked-only");
   if (so.tracked_only && *mode != replication::CycleMode::kTracked) {
-    return ctx.Fail(absl::InvalidArgumentError("--tracked-only goes with --mode tracked"));
+    return absl::InvalidArgumentError("--tracked-only goes with --mode tracked");
   }
   so.source_name = "asrctl";
   if (a.Has("progress")) {
@@ -179,24 +182,24 @@ int Replicate(const CommandContext& ctx, const ParsedArgs& a) {
   replication::VerifySchedule schedule;
   if (a.Has("verify-every")) {
     auto n = ParseInt(a.Get("verify-every"), "--verify-every", 1, 1000000);
-    if (!n.ok()) return ctx.Fail(n.status());
+    if (!n.ok()) return n.status();
     schedule.every_cycles = static_cast<uint32_t>(*n);
   }
   if (a.Has("verify-interval")) {
     if (!absl::ParseDuration(a.Get("verify-interval"), &schedule.interval) ||
         schedule.interval <= absl::ZeroDuration()) {
-      return ctx.Fail(absl::InvalidArgumentError(absl::StrCat(
+      return absl::InvalidArgumentError(absl::StrCat(
           "--verify-interval '", a.Get("verify-interval"),
-          "' is not a positive duration like 24h or 30m")));
+          "' is not a positive duration like 24h or 30m"));
     }
   }
   auto stream = net::TlsConnect(host, port, *tls, absl::Seconds(30));
-  if (!stream.ok()) return ctx.Fail(stream.status());
+  if (!stream.ok()) return stream.status();
   auto st = replication::ReplicateDisk(*disk, *mode, **stream, so);
   if (a.Has("progress")) *ctx.err << "\n";
   if (!st.ok()) {
     (void)(*stream)->Close();
-    return ctx.Fail(st.status());
+    return st.status();
   }
   // After the committed cycle, on the same connection, when it is due.
   std::optional<absl::StatusOr<replication::VerifyResult>> verified;
@@ -207,16 +210,17 @@ int Replicate(const CommandContext& ctx, const ParsedArgs& a) {
   }
   (void)(*stream)->Close();
   double secs = absl::ToDoubleSeconds(st->elapsed);
-  int rc = 0;
+  // Reported after the cycle's output, as the command's outcome.
+  absl::Status outcome;
   if (verified && !verified->ok()) {
-    *ctx.err << "asrctl: point " << st->point_id
-             << " was committed, but its verification failed: "
-             << verified->status().message() << std::endl;
-    rc = 1;
+    outcome = absl::Status(verified->status().code(),
+                           absl::StrCat("point ", st->point_id,
+                                        " was committed, but its verification failed: ",
+                                        verified->status().message()));
+    if (outcome.code() == absl::StatusCode::kInvalidArgument) outcome = WithExitCode(outcome, 1);
   } else if (verified && (*verified)->resync_required) {
-    *ctx.err << "asrctl: point " << st->point_id << " was committed, but "
-             << (*verified)->reason << std::endl;
-    rc = 1;
+    outcome = absl::DataLossError(absl::StrCat("point ", st->point_id, " was committed, but ",
+                                               (*verified)->reason));
   }
   if (ctx.json) {
     std::string json = replication::CycleStatsToJson(*st, *disk);
@@ -246,28 +250,28 @@ int Replicate(const CommandContext& ctx, const ParsedArgs& a) {
       *ctx.out << "  verification: " << (*verified)->reason << "\n";
     }
   }
-  return rc;
+  return outcome;
 }
 
-int ReplicaVerify(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status ReplicaVerify(const CommandContext& ctx, const ParsedArgs& a) {
   auto tls = TlsFromArgs(a, "primary");
-  if (!tls.ok()) return ctx.Fail(tls.status());
+  if (!tls.ok()) return tls.status();
   std::string host;
   uint16_t port;
   auto to = a.Require("to");
-  if (!to.ok()) return ctx.Fail(to.status());
+  if (!to.ok()) return to.status();
   absl::Status s = ParseEndpoint(*to, &host, &port);
-  if (!s.ok()) return ctx.Fail(s);
+  if (!s.ok()) return s;
   auto disk = a.Require("disk");
-  if (!disk.ok()) return ctx.Fail(disk.status());
+  if (!disk.ok()) return disk.status();
   replication::VerifyOptions vo;
   vo.source_name = "asrctl";
   vo.check_source = !a.Has("replica-only");
   auto stream = net::TlsConnect(host, port, *tls, absl::Seconds(30));
-  if (!stream.ok()) return ctx.Fail(stream.status());
+  if (!stream.ok()) return stream.status();
   auto r = replication::VerifyReplica(*disk, **stream, vo);
   (void)(*stream)->Close();
-  if (!r.ok()) return ctx.Fail(r.status());
+  if (!r.ok()) return r.status();
   if (ctx.json) {
     *ctx.out << replication::VerifyResultToJson(*r, *disk) << "\n";
   } else {
@@ -280,21 +284,18 @@ int ReplicaVerify(const CommandContext& ctx, const ParsedArgs& a) {
                     r->bytes_read, absl::ToDoubleSeconds(r->elapsed));
     if (!r->tracker_note.empty()) *ctx.out << "  note: " << r->tracker_note << "\n";
   }
-  if (r->resync_required) {
-    *ctx.err << "asrctl: " << r->reason << std::endl;
-    return 1;
-  }
-  return 0;
+  if (r->resync_required) return absl::DataLossError(r->reason);
+  return absl::OkStatus();
 }
 
-int ReplicaPoints(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status ReplicaPoints(const CommandContext& ctx, const ParsedArgs& a) {
   auto dir = a.Require("dir");
-  if (!dir.ok()) return ctx.Fail(dir.status());
+  if (!dir.ok()) return dir.status();
   auto points = replication::ListRecoveryPoints(*dir);
-  if (!points.ok()) return ctx.Fail(points.status());
+  if (!points.ok()) return points.status();
   if (ctx.json) {
     *ctx.out << replication::PointsToJson(*points) << "\n";
-    return 0;
+    return absl::OkStatus();
   }
   if (points->empty()) *ctx.out << "no recovery points\n";
   for (const replication::RecoveryPoint& p : *points) {
@@ -304,30 +305,33 @@ int ReplicaPoints(const CommandContext& ctx, const ParsedArgs& a) {
         p.app_consistent ? "app" : "crash", replication::CycleModeName(p.mode),
         p.latest ? "  latest" : "");
   }
-  return 0;
+  return absl::OkStatus();
 }
 
-int ReplicaRestore(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status ReplicaRestore(const CommandContext& ctx, const ParsedArgs& a) {
   auto dir = a.Require("dir");
-  if (!dir.ok()) return ctx.Fail(dir.status());
+  if (!dir.ok()) return dir.status();
   auto out = a.Require("out");
-  if (!out.ok()) return ctx.Fail(out.status());
+  if (!out.ok()) return out.status();
   auto point = ParseInt(a.Get("point"), "--point", 1, INT64_MAX);
-  if (!point.ok()) return ctx.Fail(point.status());
+  if (!point.ok()) return point.status();
   replication::RestoreOptions o;
   o.overwrite = a.Has("overwrite");
   absl::Time start = absl::Now();
   absl::Status s = replication::RestorePoint(*dir, *point, *out, o);
-  if (!s.ok()) return ctx.Fail(s);
+  if (!s.ok()) return s;
   double secs = absl::ToDoubleSeconds(absl::Now() - start);
   if (ctx.json) {
-    *ctx.out << "{\"point\":" << *point << ",\"out\":" << JsonQuote(*out)
-             << ",\"seconds\":" << absl::StrFormat("%.3f", secs) << "}\n";
+    model::RestoreOutput o;
+    o.set_point(*point);
+    o.set_out(*out);
+    o.set_seconds(std::round(secs * 1000) / 1000);  // milliseconds, as the text form
+    *ctx.out << model::ToJson(o) << "\n";
   } else {
     *ctx.out << "restored point " << *point << " to " << *out
              << absl::StrFormat(" in %.3f s\n", secs);
   }
-  return 0;
+  return absl::OkStatus();
 }
 
 // The tracker of `disk`, with the replication block size of its manifest.
@@ -344,22 +348,22 @@ absl::StatusOr<std::unique_ptr<replication::ChangeTracker>> OpenTracker(const Pa
   return replication::ChangeTracker::Open(disk, size, bs);
 }
 
-int TrackerRecordOrWrite(const CommandContext& ctx, const ParsedArgs& a, bool write) {
+absl::Status TrackerRecordOrWrite(const CommandContext& ctx, const ParsedArgs& a, bool write) {
   auto disk_path = a.Require("disk");
-  if (!disk_path.ok()) return ctx.Fail(disk_path.status());
+  if (!disk_path.ok()) return disk_path.status();
   auto offset = ParseSize(a.Get("offset"));
-  if (!offset.ok()) return ctx.Fail(offset.status());
+  if (!offset.ok()) return offset.status();
   auto length = ParseSize(a.Get("length"));
-  if (!length.ok()) return ctx.Fail(length.status());
+  if (!length.ok()) return length.status();
   auto d = disk::OpenDisk(*disk_path, disk::OpenMode::kReadOnly);
-  if (!d.ok()) return ctx.Fail(d.status());
+  if (!d.ok()) return d.status();
   // The tracker first, the disk for writing after it: the tracker vouches
   // for the disk as it finds it, and for every write from then on.
   auto tracker = OpenTracker(a, *disk_path, (*d)->virtual_size());
-  if (!tracker.ok()) return ctx.Fail(tracker.status());
+  if (!tracker.ok()) return tracker.status();
   if (write) {
     d = disk::OpenDisk(*disk_path, disk::OpenMode::kReadWrite);
-    if (!d.ok()) return ctx.Fail(d.status());
+    if (!d.ok()) return d.status();
   }
   // Record before writing, as a host's filter does: a crash in between
   // costs a resend, never a missed change.
@@ -368,7 +372,7 @@ int TrackerRecordOrWrite(const CommandContext& ctx, const ParsedArgs& a, bool wr
     uint64_t seed = 1;
     if (a.Has("seed")) {
       auto v = ParseInt(a.Get("seed"), "--seed", 0, INT64_MAX);
-      if (!v.ok()) return ctx.Fail(v.status());
+      if (!v.ok()) return v.status();
       seed = *v;
     }
     // Deterministic, moderately compressible data (about 4 bits of entropy
@@ -385,47 +389,54 @@ int TrackerRecordOrWrite(const CommandContext& ctx, const ParsedArgs& a, bool wr
     if (s.ok()) s = (*d)->Close();
   }
   if (s.ok()) s = (*tracker)->Close();
-  if (!s.ok()) return ctx.Fail(s);
+  if (!s.ok()) return s;
   if (ctx.json) {
-    *ctx.out << "{\"disk\":" << JsonQuote(*disk_path) << ",\"offset\":" << *offset
-             << ",\"length\":" << *length << ",\"written\":" << (write ? "true" : "false")
-             << "}\n";
+    model::TrackerRecordOutput o;
+    o.set_disk(*disk_path);
+    o.set_offset(*offset);
+    o.set_length(*length);
+    o.set_written(write);
+    *ctx.out << model::ToJson(o) << "\n";
   } else {
     *ctx.out << (write ? "wrote and recorded " : "recorded ") << *length << " bytes at "
              << *offset << " of " << *disk_path << "\n";
   }
-  return 0;
+  return absl::OkStatus();
 }
 
-int TrackerRecord(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status TrackerRecord(const CommandContext& ctx, const ParsedArgs& a) {
   return TrackerRecordOrWrite(ctx, a, false);
 }
-int TrackerWrite(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status TrackerWrite(const CommandContext& ctx, const ParsedArgs& a) {
   return TrackerRecordOrWrite(ctx, a, true);
 }
 
-int TrackerStatus(const CommandContext& ctx, const ParsedArgs& a) {
+absl::Status TrackerStatus(const CommandContext& ctx, const ParsedArgs& a) {
   auto disk_path = a.Require("disk");
-  if (!disk_path.ok()) return ctx.Fail(disk_path.status());
+  if (!disk_path.ok()) return disk_path.status();
   auto d = disk::OpenDisk(*disk_path, disk::OpenMode::kReadOnly);
-  if (!d.ok()) return ctx.Fail(d.status());
+  if (!d.ok()) return d.status();
   auto tracker = OpenTracker(a, *disk_path, (*d)->virtual_size());
-  if (!tracker.ok()) return ctx.Fail(tracker.status());
+  if (!tracker.ok()) return tracker.status();
   bool needs = (*tracker)->needs_scan();
   std::string reason = (*tracker)->needs_scan_reason();
   uint64_t marked = (*tracker)->marked_blocks();
   uint32_t bs = (*tracker)->block_size();
   absl::Status s = (*tracker)->Close();
-  if (!s.ok()) return ctx.Fail(s);
+  if (!s.ok()) return s;
   if (ctx.json) {
-    *ctx.out << "{\"disk\":" << JsonQuote(*disk_path) << ",\"needsScan\":" << (needs ? "true" : "false")
-             << ",\"reason\":" << JsonQuote(reason) << ",\"changedBlocks\":" << marked
-             << ",\"blockSize\":" << bs << "}\n";
+    model::TrackerStatusOutput o;
+    o.set_disk(*disk_path);
+    o.set_needs_scan(needs);
+    o.set_reason(reason);
+    o.set_changed_blocks(marked);
+    o.set_block_size(bs);
+    *ctx.out << model::ToJson(o) << "\n";
   } else {
     *ctx.out << *disk_path << ": " << marked << " changed blocks of " << bs << " bytes"
              << (needs ? absl::StrCat("; NEEDS SCAN: ", reason) : "") << "\n";
   }
-  return 0;
+  return absl::OkStatus();
 }
 
 }  // namespace

@@ -30,9 +30,9 @@ std::string ServerIdFor(absl::string_view friendly_name) {
   return id;
 }
 
-FabricService::FabricService(engine::Engine* engine, jobs::JobManager* jobs, const Clock* clock,
+FabricService::FabricService(repository::ObjectRepository* repo, jobs::JobManager* jobs, const Clock* clock,
                              HostCallbacks* host)
-    : engine_(engine), jobs_(jobs), clock_(clock), host_(host), vault_(engine, clock) {}
+    : repo_(repo), jobs_(jobs), clock_(clock), host_(host), vault_(repo, clock) {}
 
 namespace {
 
@@ -44,12 +44,12 @@ absl::StatusOr<P> Params(const jobs::JobContext& ctx) {
 }
 
 template <typename T>
-absl::StatusOr<T> FindByIdOrName(const engine::Engine& engine, absl::string_view what,
+absl::StatusOr<T> FindByIdOrName(const repository::ObjectRepository& repo, absl::string_view what,
                                  absl::string_view ref) {
   if (ref.empty()) return absl::InvalidArgumentError(absl::StrCat("name the ", what));
-  auto by_id = engine.Get<T>(ref);
+  auto by_id = repo.Get<T>(ref);
   if (by_id.ok()) return by_id;
-  ASR_ASSIGN_OR_RETURN(std::vector<T> all, engine.List<T>());
+  ASR_ASSIGN_OR_RETURN(std::vector<T> all, repo.List<T>());
   std::vector<T> named;
   for (T& t : all) {
     if (t.name() == ref) named.push_back(std::move(t));
@@ -84,7 +84,7 @@ absl::Status FabricService::RegisterScenarios() {
   ASR_RETURN_IF_ERROR(jobs_->RegisterScenario(
       "SyncInventory", [this](jobs::JobContext& ctx) -> absl::Status {
         ASR_ASSIGN_OR_RETURN(SyncInventoryParams p, Params<SyncInventoryParams>(ctx));
-        ASR_ASSIGN_OR_RETURN(model::VmmServer server, engine_->Get<model::VmmServer>(p.server_id()));
+        ASR_ASSIGN_OR_RETURN(model::VmmServer server, repo_->Get<model::VmmServer>(p.server_id()));
         model::Inventory inventory = p.inventory();
         if (p.from_host()) {
           ASR_RETURN_IF_ERROR(ctx.RunTask("get-inventory", "Get the inventory from VMM", [&] {
@@ -155,17 +155,6 @@ absl::StatusOr<std::string> FabricService::GenerateRegistrationKey() {
   return vault_.GenerateRegistrationKey();
 }
 
-absl::StatusOr<model::Vault> EnsureDefaultVault(engine::Engine* engine, const Clock& clock) {
-  VaultService vault(engine, &clock);
-  auto existing = vault.Get();
-  if (existing.ok()) return existing;
-  jobs::JobManager jobs(engine, &clock);
-  FabricService fabric(engine, &jobs, &clock, nullptr);
-  ASR_RETURN_IF_ERROR(fabric.RegisterScenarios());
-  ASR_RETURN_IF_ERROR(fabric.CreateVault("default", "on-premises").status());
-  return vault.Get();
-}
-
 // ---- Registration -----------------------------------------------------------
 
 absl::StatusOr<model::Job> FabricService::RegisterServer(
@@ -229,15 +218,15 @@ absl::StatusOr<model::Job> FabricService::UnregisterServer(absl::string_view ser
 
 absl::Status FabricService::RunUnregister(jobs::JobContext& ctx) {
   ASR_ASSIGN_OR_RETURN(ServerParams p, Params<ServerParams>(ctx));
-  ASR_ASSIGN_OR_RETURN(model::VmmServer server, engine_->Get<model::VmmServer>(p.server_id()));
+  ASR_ASSIGN_OR_RETURN(model::VmmServer server, repo_->Get<model::VmmServer>(p.server_id()));
   const std::string& sid = server.id();
   std::set<std::string> clouds;
-  ASR_ASSIGN_OR_RETURN(std::vector<model::Cloud> all_clouds, engine_->List<model::Cloud>());
+  ASR_ASSIGN_OR_RETURN(std::vector<model::Cloud> all_clouds, repo_->List<model::Cloud>());
   for (const auto& c : all_clouds) {
     if (c.server_id() == sid) clouds.insert(c.id());
   }
   ASR_ASSIGN_OR_RETURN(std::vector<model::CloudPairing> pairings,
-                       engine_->List<model::CloudPairing>());
+                       repo_->List<model::CloudPairing>());
   std::set<std::string> pairing_ids;
   for (const auto& pr : pairings) {
     if (clouds.count(pr.primary_cloud_id()) || clouds.count(pr.recovery_cloud_id())) {
@@ -247,7 +236,7 @@ absl::Status FabricService::RunUnregister(jobs::JobContext& ctx) {
   ASR_RETURN_IF_ERROR(ctx.RunTask("check-protection", "Check that nothing is protected", [&] {
     ASR_ASSIGN_OR_RETURN(
         std::vector<std::string> names,
-        ProtectedVmNames(*engine_, [&](const model::ProtectedItem& item,
+        ProtectedVmNames(*repo_, [&](const model::ProtectedItem& item,
                                        const model::VirtualMachine* vm) {
           return (vm != nullptr && vm->server_id() == sid) ||
                  pairing_ids.count(item.pairing_id()) > 0;
@@ -266,29 +255,29 @@ absl::Status FabricService::RunUnregister(jobs::JobContext& ctx) {
                              "storage-classification"}) {
       ASR_ASSIGN_OR_RETURN(const google::protobuf::Message* proto, model::PrototypeForKind(kind));
       const auto* field = proto->GetDescriptor()->FindFieldByName("server_id");
-      for (const auto& [key, value] : engine_->store().Scan(engine::Engine::KeyPrefix(kind))) {
+      for (const auto& [key, value] : repo_->store().Scan(repository::ObjectRepository::KeyPrefix(kind))) {
         std::unique_ptr<google::protobuf::Message> m(proto->New());
         if (!m->ParseFromString(value)) continue;
         if (m->GetReflection()->GetString(*m, field) == sid) batch.Delete(key);
       }
     }
-    for (const std::string& id : pairing_ids) batch.Delete(engine::Engine::Key("pairing", id));
+    for (const std::string& id : pairing_ids) batch.Delete(repository::ObjectRepository::Key("pairing", id));
     ASR_ASSIGN_OR_RETURN(std::vector<model::NetworkMapping> nms,
-                         engine_->List<model::NetworkMapping>());
+                         repo_->List<model::NetworkMapping>());
     for (const auto& m : nms) {
       if (m.source_server_id() == sid || m.target_server_id() == sid) {
-        batch.Delete(engine::Engine::Key("network-mapping", m.id()));
+        batch.Delete(repository::ObjectRepository::Key("network-mapping", m.id()));
       }
     }
     ASR_ASSIGN_OR_RETURN(std::vector<model::StorageMapping> sms,
-                         engine_->List<model::StorageMapping>());
+                         repo_->List<model::StorageMapping>());
     for (const auto& m : sms) {
       if (m.source_server_id() == sid || m.target_server_id() == sid) {
-        batch.Delete(engine::Engine::Key("storage-mapping", m.id()));
+        batch.Delete(repository::ObjectRepository::Key("storage-mapping", m.id()));
       }
     }
-    batch.Delete(engine::Engine::Key("server", sid));
-    return engine_->store().Commit(batch);
+    batch.Delete(repository::ObjectRepository::Key("server", sid));
+    return repo_->store().Commit(batch);
   }));
   ctx.SetResult(model::ToJson(server));
   return absl::OkStatus();
@@ -340,13 +329,13 @@ absl::Status FabricService::CheckPairingRules(const model::Cloud& primary,
                      "primary, one recovery");
   }
   for (const model::Cloud* c : {&primary, &recovery}) {
-    if (!engine_->Get<model::VmmServer>(c->server_id()).ok()) {
+    if (!repo_->Get<model::VmmServer>(c->server_id()).ok()) {
       return absl::NotFoundError(absl::StrCat("cloud '", c->name(), "' belongs to server '",
                                               c->server_id(), "', which is not registered"));
     }
   }
   ASR_ASSIGN_OR_RETURN(std::vector<model::CloudPairing> pairings,
-                       engine_->List<model::CloudPairing>());
+                       repo_->List<model::CloudPairing>());
   for (const auto& p : pairings) {
     if (p.primary_cloud_id() == primary.id() && p.recovery_cloud_id() == recovery.id()) {
       return absl::AlreadyExistsError(absl::StrCat("cloud '", primary.name(),
@@ -369,7 +358,7 @@ absl::Status FabricService::CheckPairingRules(const model::Cloud& primary,
                    : "choose a cloud that is not paired");
     }
   }
-  ASR_ASSIGN_OR_RETURN(std::vector<model::Cloud> clouds, engine_->List<model::Cloud>());
+  ASR_ASSIGN_OR_RETURN(std::vector<model::Cloud> clouds, repo_->List<model::Cloud>());
   if (primary.server_id() == recovery.server_id()) {
     int synced = 0;
     for (const auto& c : clouds) synced += c.server_id() == primary.server_id() && c.metadata_synced();
@@ -435,12 +424,12 @@ absl::Status FabricService::RunPair(jobs::JobContext& ctx) {
   pairing.set_recovery_cloud_id(p.recovery_cloud_id());
   pairing.set_state(model::PAIRING_STATE_PAIRED);
   ASR_RETURN_IF_ERROR(ctx.RunTask("validate", "Check the pairing rules", [&]() -> absl::Status {
-    ASR_ASSIGN_OR_RETURN(model::Cloud primary, engine_->Get<model::Cloud>(p.primary_cloud_id()));
-    ASR_ASSIGN_OR_RETURN(model::Cloud recovery, engine_->Get<model::Cloud>(p.recovery_cloud_id()));
+    ASR_ASSIGN_OR_RETURN(model::Cloud primary, repo_->Get<model::Cloud>(p.primary_cloud_id()));
+    ASR_ASSIGN_OR_RETURN(model::Cloud recovery, repo_->Get<model::Cloud>(p.recovery_cloud_id()));
     return CheckPairingRules(primary, recovery);
   }));
   ASR_RETURN_IF_ERROR(
-      ctx.RunTask("pair", "Pair the clouds", [&] { return engine_->Put(pairing); }));
+      ctx.RunTask("pair", "Pair the clouds", [&] { return repo_->Put(pairing); }));
   ctx.SetResult(model::ToJson(pairing));
   return absl::OkStatus();
 }
@@ -458,11 +447,11 @@ absl::StatusOr<model::Job> FabricService::UnpairClouds(absl::string_view pairing
 absl::Status FabricService::RunUnpair(jobs::JobContext& ctx) {
   ASR_ASSIGN_OR_RETURN(PairingParams p, Params<PairingParams>(ctx));
   ASR_ASSIGN_OR_RETURN(model::CloudPairing pairing,
-                       engine_->Get<model::CloudPairing>(p.pairing_id()));
+                       repo_->Get<model::CloudPairing>(p.pairing_id()));
   ASR_RETURN_IF_ERROR(ctx.RunTask("check-protection", "Check that nothing is protected", [&] {
     ASR_ASSIGN_OR_RETURN(
         std::vector<std::string> names,
-        ProtectedVmNames(*engine_, [&](const model::ProtectedItem& item,
+        ProtectedVmNames(*repo_, [&](const model::ProtectedItem& item,
                                        const model::VirtualMachine*) {
           return item.pairing_id() == pairing.id();
         }));
@@ -475,7 +464,7 @@ absl::Status FabricService::RunUnpair(jobs::JobContext& ctx) {
     return absl::OkStatus();
   }));
   ASR_RETURN_IF_ERROR(ctx.RunTask("unpair", "Remove the pairing", [&] {
-    return engine_->DeleteObject("pairing", pairing.id());
+    return repo_->DeleteObject("pairing", pairing.id());
   }));
   ctx.SetResult(model::ToJson(pairing));
   return absl::OkStatus();
@@ -485,25 +474,25 @@ absl::Status FabricService::RunUnpair(jobs::JobContext& ctx) {
 
 absl::StatusOr<model::VmmServer> FabricService::FindServer(absl::string_view ref) const {
   if (ref.empty()) return absl::InvalidArgumentError("name the VMM server (--server NAME)");
-  auto by_id = engine_->Get<model::VmmServer>(ref);
+  auto by_id = repo_->Get<model::VmmServer>(ref);
   if (by_id.ok()) return by_id;
-  auto derived = engine_->Get<model::VmmServer>(ServerIdFor(ref));
+  auto derived = repo_->Get<model::VmmServer>(ServerIdFor(ref));
   if (derived.ok()) return derived;
   return absl::NotFoundError(absl::StrCat("no registered VMM server '", ref,
                                           "'; register it first ('asrctl server register')"));
 }
 
 absl::StatusOr<model::Cloud> FabricService::FindCloud(absl::string_view ref) const {
-  return FindByIdOrName<model::Cloud>(*engine_, "cloud", ref);
+  return FindByIdOrName<model::Cloud>(*repo_, "cloud", ref);
 }
 
 absl::StatusOr<model::CloudPairing> FabricService::FindPairing(absl::string_view ref) const {
-  auto by_id = engine_->Get<model::CloudPairing>(ref);
+  auto by_id = repo_->Get<model::CloudPairing>(ref);
   if (by_id.ok()) return by_id;
   auto cloud = FindCloud(ref);
   if (cloud.ok()) {
     ASR_ASSIGN_OR_RETURN(std::vector<model::CloudPairing> pairings,
-                         engine_->List<model::CloudPairing>());
+                         repo_->List<model::CloudPairing>());
     for (const auto& p : pairings) {
       if (p.primary_cloud_id() == cloud->id()) return p;
     }

@@ -5,8 +5,8 @@
 // (read it with jobs::ResultOf<T>). Refused operations return the rule's
 // error; their Failed job stays listable (jobs::JobIdOf(status)).
 //
-//   jobs::JobManager jobs(&engine, &clock);
-//   FabricService fabric(&engine, &jobs, &clock, &host);   // host may be null
+//   jobs::JobManager jobs(&repo, &clock);
+//   FabricService fabric(&repo, &jobs, &clock, &host);   // host may be null
 //   ASR_RETURN_IF_ERROR(fabric.RegisterScenarios());
 //   ASR_RETURN_IF_ERROR(fabric.CreateVault("contoso-dr", "westeurope").status());
 //   ASR_ASSIGN_OR_RETURN(std::string key_file, fabric.GenerateRegistrationKey());
@@ -31,7 +31,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "asr/common/clock.h"
-#include "asr/engine/engine.h"
+#include "asr/repository/object_repository.h"
 #include "asr/fabric/host_callbacks.h"
 #include "asr/fabric/vault.h"
 #include "asr/jobs/job_manager.h"
@@ -48,7 +48,7 @@ class FabricService {
  public:
   // `host` may be null: then inventories come only as documents, and proxy
   // tests are skipped (the job says so).
-  FabricService(engine::Engine* engine, jobs::JobManager* jobs, const Clock* clock,
+  FabricService(repository::ObjectRepository* repo, jobs::JobManager* jobs, const Clock* clock,
                 HostCallbacks* host);
 
   // Registers the fabric's job scenarios (CreateVault, RegisterServer,
@@ -56,7 +56,7 @@ class FabricService {
   absl::Status RegisterScenarios();
 
   VaultService& vault() { return vault_; }
-  engine::Engine& engine() { return *engine_; }
+  repository::ObjectRepository& repository() { return *repo_; }
   HostCallbacks* host() { return host_ != nullptr && host_->available() ? host_ : nullptr; }
 
   // Job "CreateVault"; result: model::Vault.
@@ -108,7 +108,7 @@ class FabricService {
   absl::Status RunUnpair(jobs::JobContext& ctx);
   absl::Status CheckPairingRules(const model::Cloud& primary, const model::Cloud& recovery) const;
 
-  engine::Engine* engine_;
+  repository::ObjectRepository* repo_;
   jobs::JobManager* jobs_;
   const Clock* clock_;
   HostCallbacks* host_;
@@ -119,11 +119,6 @@ class FabricService {
 // A server id derived from a friendly name: lower case, characters other
 // than [a-z0-9._-] replaced by '-'.
 std::string ServerIdFor(absl::string_view friendly_name);
-
-// Creates the vault "default" (region "on-premises") and the sites when the
-// state directory has no vault yet; returns the vault. Idempotent. Used by
-// 'asrctl init'.
-absl::StatusOr<model::Vault> EnsureDefaultVault(engine::Engine* engine, const Clock& clock);
 
 }  // namespace asr::fabric
 

@@ -1,5 +1,5 @@
 // Rules of the fabric: vault and keys, registration, inventory, pairing.
-// Every rule has a passing and a refusing case; the engine is reopened
+// Every rule has a passing and a refusing case; the repo is reopened
 // between steps to prove that state lives in the store.
 #include "asr/fabric/fabric_service.h"
 
@@ -26,15 +26,15 @@ using ::testing::HasSubstr;
 class Plane {
  public:
   Plane(const std::string& dir, const Clock* clock, HostCallbacks* host) {
-    auto e = engine::Engine::Open(dir, {});
+    auto e = repository::ObjectRepository::Open(dir, {});
     if (!e.ok()) abort();
-    engine = std::move(*e);
-    if (!engine->Initialize().ok()) abort();
-    jobs = std::make_unique<jobs::JobManager>(engine.get(), clock);
-    fabric = std::make_unique<FabricService>(engine.get(), jobs.get(), clock, host);
+    repo = std::move(*e);
+    if (!repo->Initialize().ok()) abort();
+    jobs = std::make_unique<jobs::JobManager>(repo.get(), clock);
+    fabric = std::make_unique<FabricService>(repo.get(), jobs.get(), clock, host);
     if (!fabric->RegisterScenarios().ok()) abort();
   }
-  std::unique_ptr<engine::Engine> engine;
+  std::unique_ptr<repository::ObjectRepository> repo;
   std::unique_ptr<jobs::JobManager> jobs;
   std::unique_ptr<FabricService> fabric;
 };
@@ -53,7 +53,7 @@ class FabricTest : public ::testing::Test {
     plane_ = std::make_unique<Plane>(dir_, &clock_, &host_);
   }
   FabricService& f() { return *plane_->fabric; }
-  engine::Engine& e() { return *plane_->engine; }
+  repository::ObjectRepository& e() { return *plane_->repo; }
 
   model::ServerRegistrationRequest Request(const std::string& name) {
     model::ServerRegistrationRequest r;
@@ -132,22 +132,6 @@ TEST_F(FabricTest, ForeignVaultKeyRefused) {
   k.set_vault_id(f().vault().Get()->id());
   EXPECT_STATUS(f().vault().VerifyRegistrationKey(model::ToJson(k)), kUnauthenticated,
                 "does not verify");
-}
-
-TEST_F(FabricTest, EnsureDefaultVaultIsIdempotent) {
-  std::string dir = TestPath("default");
-  {
-    auto engine = engine::Engine::Open(dir, {});
-    auto v = EnsureDefaultVault(engine->get(), clock_);
-    ASSERT_TRUE(v.ok()) << v.status();
-    EXPECT_EQ(v->name(), "default");
-  }
-  auto engine = engine::Engine::Open(dir, {});
-  auto v2 = EnsureDefaultVault(engine->get(), clock_);
-  ASSERT_TRUE(v2.ok());
-  EXPECT_TRUE((*engine)->IsInitialized());
-  EXPECT_EQ((*engine)->List<model::Vault>()->size(), 1u);
-  EXPECT_EQ((*engine)->List<model::Job>()->size(), 1u);  // one CreateVault job
 }
 
 // ---- Server registration ------------------------------------------------------

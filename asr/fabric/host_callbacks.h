@@ -10,12 +10,13 @@
 //     ...
 //   };
 //   VmmHost host;
-//   control::ControlPlane plane(&engine, &Clock::Real(), &host);
+//   asr::SiteRecoveryOptions options;  options.host = &host;
+//   auto sr = asr::SiteRecovery::Open(state_dir, options);
 //
 // Thread safety: asr calls these methods on the thread that called the asr
 // operation that needs them (jobs run on the caller's thread), never two at
-// once for one ControlPlane. Implementations need not be thread-safe unless
-// the host drives several ControlPlanes concurrently.
+// once for one SiteRecovery. Implementations need not be thread-safe unless
+// the host drives several SiteRecovery objects concurrently.
 #ifndef ASR_FABRIC_HOST_CALLBACKS_H_
 #define ASR_FABRIC_HOST_CALLBACKS_H_
 

@@ -44,12 +44,12 @@ absl::Status Dangling(const std::string& server, absl::string_view kind, absl::s
 // stored objects of this server that are in scope and absent from the whole
 // inventory are removed. Objects of other servers are never put nor removed.
 template <typename T>
-absl::Status DiffKind(engine::Engine& engine, const std::string& kind,
+absl::Status DiffKind(repository::ObjectRepository& repo, const std::string& kind,
                       const std::string& server_id, const RepeatedPtrField<T>& incoming,
                       const std::function<bool(const T&)>& in_scope,
                       const std::function<void(T*, const T*)>& adjust, store::WriteBatch* batch,
                       model::InventoryChangeReport* report, std::vector<T>* removed) {
-  ASR_ASSIGN_OR_RETURN(std::vector<T> stored_all, engine.List<T>());
+  ASR_ASSIGN_OR_RETURN(std::vector<T> stored_all, repo.List<T>());
   std::map<std::string, T> stored;
   std::map<std::string, std::string> foreign;  // id -> owner, of other servers' objects
   for (T& s : stored_all) {
@@ -87,7 +87,7 @@ absl::Status DiffKind(engine::Engine& engine, const std::string& kind,
       report->set_unchanged(report->unchanged() + 1);
       continue;
     }
-    batch->Put(engine::Engine::Key(kind, next.id()), next.SerializeAsString());
+    batch->Put(repository::ObjectRepository::Key(kind, next.id()), next.SerializeAsString());
   }
   for (const auto& [id, s] : stored) {
     if (present.count(id) || !in_scope(s)) continue;
@@ -96,7 +96,7 @@ absl::Status DiffKind(engine::Engine& engine, const std::string& kind,
     change.set_id(id);
     change.set_name(s.name());
     *report->add_removed() = change;
-    batch->Delete(engine::Engine::Key(kind, id));
+    batch->Delete(repository::ObjectRepository::Key(kind, id));
     removed->push_back(s);
   }
   return absl::OkStatus();
@@ -106,18 +106,18 @@ absl::Status DiffKind(engine::Engine& engine, const std::string& kind,
 // ("VM network 'vmn1' (Net1) already belongs to server 'vmm-ny', not to
 // 'vmm-chi'") and appends it to `conflicts`.
 template <typename T>
-absl::Status ForeignObjects(engine::Engine& engine, const model::VmmServer& server,
+absl::Status ForeignObjects(repository::ObjectRepository& repo, const model::VmmServer& server,
                             absl::string_view kind, const RepeatedPtrField<T>& incoming,
                             std::vector<std::string>* conflicts) {
   if (incoming.empty()) return absl::OkStatus();
-  ASR_ASSIGN_OR_RETURN(std::vector<T> stored_all, engine.List<T>());
+  ASR_ASSIGN_OR_RETURN(std::vector<T> stored_all, repo.List<T>());
   std::map<std::string, std::string> owners;
   for (const T& s : stored_all) owners[s.id()] = s.server_id();
   for (const T& in : incoming) {
     auto it = owners.find(in.id());
     if (it == owners.end() || it->second.empty() || it->second == server.id()) continue;
     std::string owner = it->second;
-    auto owner_server = engine.Get<model::VmmServer>(owner);
+    auto owner_server = repo.Get<model::VmmServer>(owner);
     if (owner_server.ok() && !owner_server->friendly_name().empty()) {
       owner = owner_server->friendly_name();
     }
@@ -193,7 +193,7 @@ absl::Status InventorySync::Validate() {
   // Ids are VMM's and unique across servers: every object belongs to the
   // server that first reported it, and no other server's sync may take it
   // over (and so later delete it), whatever its kind.
-  engine::Engine& e = fabric_->engine();
+  repository::ObjectRepository& e = fabric_->repository();
   std::vector<std::string> conflicts;
   ASR_RETURN_IF_ERROR(
       ForeignObjects<model::Cloud>(e, server_, "cloud", inventory_.clouds(), &conflicts));
@@ -221,7 +221,7 @@ absl::Status InventorySync::Validate() {
 
 absl::StatusOr<model::InventoryChangeReport> InventorySync::Run() {
   ASR_RETURN_IF_ERROR(Validate());
-  engine::Engine& e = fabric_->engine();
+  repository::ObjectRepository& e = fabric_->repository();
   const std::string& sid = server_.id();
   model::InventoryChangeReport report;
   report.set_server_id(sid);

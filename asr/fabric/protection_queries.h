@@ -3,7 +3,7 @@
 // protected", "delete a policy only when no VM uses it", ...).
 //
 //   ASR_ASSIGN_OR_RETURN(std::vector<std::string> vms,
-//       ProtectedVmNames(engine, [&](const model::ProtectedItem& item,
+//       ProtectedVmNames(repo, [&](const model::ProtectedItem& item,
 //                                    const model::VirtualMachine*) {
 //         return item.policy_id() == policy.id();
 //       }));
@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "asr/engine/engine.h"
+#include "asr/repository/object_repository.h"
 #include "asr/model/fabric.pb.h"
 #include "asr/model/protection.pb.h"
 
@@ -29,7 +29,7 @@ using ProtectedItemFilter =
 
 // The names of the VMs whose protected items pass `matches` (a VM's id when
 // the VM is gone from the inventory), in protected-item order. Reads only.
-absl::StatusOr<std::vector<std::string>> ProtectedVmNames(const engine::Engine& engine,
+absl::StatusOr<std::vector<std::string>> ProtectedVmNames(const repository::ObjectRepository& repo,
                                                           const ProtectedItemFilter& matches);
 
 }  // namespace asr::fabric

@@ -36,7 +36,7 @@ absl::Status ServerRegistration::Run() {
           "--server NAME --file inventory.json')");
     }
   }
-  ASR_ASSIGN_OR_RETURN(model::VmmServer server, fabric_->engine().Get<model::VmmServer>(
+  ASR_ASSIGN_OR_RETURN(model::VmmServer server, fabric_->repository().Get<model::VmmServer>(
                                                     ServerIdFor(req.friendly_name())));
   ctx_->SetResult(model::ToJson(server));
   return absl::OkStatus();
@@ -50,13 +50,13 @@ absl::Status ServerRegistration::VerifyKey() {
 absl::Status ServerRegistration::CheckServer() {
   const model::ServerRegistrationRequest& req = params_.request();
   std::string site = req.site_id().empty() ? "primary" : req.site_id();
-  if (!fabric_->engine().Get<model::Site>(site).ok()) {
+  if (!fabric_->repository().Get<model::Site>(site).ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "site '", site, "' does not exist; initialize the state directory ('asrctl init')"));
   }
   std::string version =
       req.provider_version().empty() ? kDefaultProviderVersion : req.provider_version();
-  auto existing = fabric_->engine().Get<model::VmmServer>(ServerIdFor(req.friendly_name()));
+  auto existing = fabric_->repository().Get<model::VmmServer>(ServerIdFor(req.friendly_name()));
   if (existing.ok()) {
     if (!(req.is_cluster() && existing->is_cluster())) {
       return RuleError(
@@ -140,7 +140,7 @@ absl::Status ServerRegistration::RecordServer() {
     node->set_name(req.node_name());
     node->set_provider_version(version);
     node->set_is_active(false);
-    return fabric_->engine().Put(existing_);
+    return fabric_->repository().Put(existing_);
   }
   model::VmmServer server;
   server.set_id(ServerIdFor(req.friendly_name()));
@@ -167,11 +167,11 @@ absl::Status ServerRegistration::RecordServer() {
     node->set_provider_version(version);
     node->set_is_active(true);
   }
-  return fabric_->engine().Put(server);
+  return fabric_->repository().Put(server);
 }
 
 absl::Status ServerRegistration::SyncInventory() {
-  ASR_ASSIGN_OR_RETURN(model::VmmServer server, fabric_->engine().Get<model::VmmServer>(
+  ASR_ASSIGN_OR_RETURN(model::VmmServer server, fabric_->repository().Get<model::VmmServer>(
                                                     ServerIdFor(params_.request().friendly_name())));
   ASR_ASSIGN_OR_RETURN(model::Inventory inventory, fabric_->host()->GetInventory(server));
   InventorySync sync(fabric_, server, std::move(inventory), "");

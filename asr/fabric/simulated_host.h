@@ -5,7 +5,8 @@
 //   SimulatedHost host;
 //   host.SetInventory("vmm-ny", NewYorkInventory());
 //   host.FailHost("hv-ny-02", absl::UnavailableError("WinRM timed out"));
-//   control::ControlPlane plane(&engine, &clock, &host);
+//   asr::SiteRecoveryOptions options;  options.host = &host;
+//   auto sr = asr::SiteRecovery::Open(state_dir, options);
 //
 // Also holds the New York / Chicago fixture from the domain documents.
 //

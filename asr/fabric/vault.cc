@@ -28,7 +28,7 @@ absl::StatusOr<model::Vault> VaultService::Create(absl::string_view name,
                                         existing->name(), "' (", existing->region(), ")"),
                            "use that vault, or a new state directory for another vault");
   }
-  ASR_RETURN_IF_ERROR(engine_->Initialize());
+  ASR_RETURN_IF_ERROR(repo_->Initialize());
   SigningKeyPair pair = NewSigningKeyPair();
   model::Vault vault;
   vault.set_id(absl::StrCat("vault-", RandomHex(8)));
@@ -42,14 +42,14 @@ absl::StatusOr<model::Vault> VaultService::Create(absl::string_view name,
   secrets.set_signing_private_key(pair.private_key);
   secrets.set_sealing_key(RandomBytes(kSealingKeySize));
   store::WriteBatch batch;
-  batch.Put(engine::Engine::Key("vault", vault.id()), vault.SerializeAsString());
+  batch.Put(repository::ObjectRepository::Key("vault", vault.id()), vault.SerializeAsString());
   batch.Put(VaultSecretsKey(vault.id()), secrets.SerializeAsString());
-  ASR_RETURN_IF_ERROR(engine_->store().Commit(batch));
+  ASR_RETURN_IF_ERROR(repo_->store().Commit(batch));
   return vault;
 }
 
 absl::StatusOr<model::Vault> VaultService::Get() const {
-  ASR_ASSIGN_OR_RETURN(std::vector<model::Vault> vaults, engine_->List<model::Vault>());
+  ASR_ASSIGN_OR_RETURN(std::vector<model::Vault> vaults, repo_->List<model::Vault>());
   if (vaults.empty()) {
     return absl::NotFoundError(
         "this state directory has no vault yet; create one with 'asrctl vault create --name N "
@@ -60,7 +60,7 @@ absl::StatusOr<model::Vault> VaultService::Get() const {
 
 absl::StatusOr<model::VaultSecrets> VaultService::Secrets() const {
   ASR_ASSIGN_OR_RETURN(model::Vault vault, Get());
-  auto bytes = engine_->store().Get(VaultSecretsKey(vault.id()));
+  auto bytes = repo_->store().Get(VaultSecretsKey(vault.id()));
   if (!bytes.ok()) {
     return absl::DataLossError(absl::StrCat("the secrets of vault '", vault.name(),
                                             "' are missing from the state directory"));

@@ -8,7 +8,7 @@
 // own store key, never as a stored object kind, so they are never listed or
 // returned by object get.
 //
-//   VaultService vault(&engine, &clock);
+//   VaultService vault(&repo, &clock);
 //   ASR_ASSIGN_OR_RETURN(model::Vault v, vault.Create("contoso-dr", "westeurope"));
 //   ASR_ASSIGN_OR_RETURN(std::string key_file, vault.GenerateRegistrationKey());
 //   ASR_ASSIGN_OR_RETURN(model::RegistrationKey key, vault.VerifyRegistrationKey(key_file));
@@ -25,7 +25,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "asr/common/clock.h"
-#include "asr/engine/engine.h"
+#include "asr/repository/object_repository.h"
 #include "asr/model/fabric.pb.h"
 
 namespace asr::fabric {
@@ -35,7 +35,7 @@ inline constexpr absl::Duration kRegistrationKeyValidity = absl::Hours(24 * 5);
 
 class VaultService {
  public:
-  VaultService(engine::Engine* engine, const Clock* clock) : engine_(engine), clock_(clock) {}
+  VaultService(repository::ObjectRepository* repo, const Clock* clock) : repo_(repo), clock_(clock) {}
 
   // Creates the vault with fresh signing and sealing keys. InvalidArgument
   // for an empty name or region; AlreadyExists when the state directory
@@ -66,7 +66,7 @@ class VaultService {
  private:
   absl::StatusOr<model::VaultSecrets> Secrets() const;
 
-  engine::Engine* engine_;
+  repository::ObjectRepository* repo_;
   const Clock* clock_;
 };
 

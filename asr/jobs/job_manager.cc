@@ -188,8 +188,8 @@ absl::Status JobContext::Suspend(absl::string_view reason) {
 
 // ---- JobManager -------------------------------------------------------------
 
-JobManager::JobManager(engine::Engine* engine, const Clock* clock)
-    : engine_(engine), clock_(clock) {}
+JobManager::JobManager(repository::ObjectRepository* repo, const Clock* clock)
+    : repo_(repo), clock_(clock) {}
 
 int64_t JobManager::NowUnix() const { return absl::ToUnixSeconds(clock_->Now()); }
 
@@ -208,7 +208,7 @@ bool JobManager::HasScenario(const std::string& scenario) const {
   return runners_.count(scenario) > 0;
 }
 
-absl::Status JobManager::Persist(const model::Job& job) { return engine_->Put(job); }
+absl::Status JobManager::Persist(const model::Job& job) { return repo_->Put(job); }
 
 bool JobManager::CancelRequested(const std::string& job_id) const {
   absl::MutexLock l(&mu_);
@@ -221,21 +221,20 @@ absl::StatusOr<model::Job> JobManager::Run(const JobSpec& spec) {
         absl::StrCat("no job scenario '", spec.scenario, "' is registered"));
   }
   model::Job job;
-  // Job ids come from a counter persisted with the job's first record, under
-  // a process-wide lock: several JobManagers over one state directory (only
-  // one process may write it) never hand out the same id.
-  static absl::Mutex* sequence_mu = new absl::Mutex();
+  // Job ids come from a counter persisted with the job's first record; the
+  // one JobManager of a repository (SiteRecovery owns it) hands them out
+  // under its own lock.
   auto create = [&]() -> absl::Status {
-    absl::MutexLock seq_lock(sequence_mu);
+    absl::MutexLock seq_lock(&sequence_mu_);
     int64_t last = 0;
-    auto counter = engine_->store().Get(kSequenceKey);
+    auto counter = repo_->store().Get(kSequenceKey);
     if (counter.ok()) {
       if (!absl::SimpleAtoi(*counter, &last)) {
         return absl::DataLossError(absl::StrCat("job sequence counter '", *counter,
                                                 "' is not a number"));
       }
     } else {
-      ASR_ASSIGN_OR_RETURN(std::vector<model::Job> all, engine_->List<model::Job>());
+      ASR_ASSIGN_OR_RETURN(std::vector<model::Job> all, repo_->List<model::Job>());
       for (const model::Job& j : all) last = std::max(last, j.sequence());
     }
     job.set_sequence(last + 1);
@@ -252,8 +251,8 @@ absl::StatusOr<model::Job> JobManager::Run(const JobSpec& spec) {
     SetAllowed(&job);
     store::WriteBatch batch;
     batch.Put(kSequenceKey, std::to_string(job.sequence()));
-    batch.Put(engine::Engine::Key("job", job.id()), job.SerializeAsString());
-    ASR_RETURN_IF_ERROR(engine_->store().Commit(batch));
+    batch.Put(repository::ObjectRepository::Key("job", job.id()), job.SerializeAsString());
+    ASR_RETURN_IF_ERROR(repo_->store().Commit(batch));
     return absl::OkStatus();
   };
   ASR_RETURN_IF_ERROR(create());
@@ -324,11 +323,11 @@ absl::StatusOr<model::Job> JobManager::Execute(model::Job job) {
 }
 
 absl::StatusOr<model::Job> JobManager::Get(absl::string_view job_id) const {
-  return engine_->Get<model::Job>(job_id);
+  return repo_->Get<model::Job>(job_id);
 }
 
 absl::StatusOr<std::vector<model::Job>> JobManager::List(const JobFilter& filter) const {
-  ASR_ASSIGN_OR_RETURN(std::vector<model::Job> all, engine_->List<model::Job>());
+  ASR_ASSIGN_OR_RETURN(std::vector<model::Job> all, repo_->List<model::Job>());
   std::vector<model::Job> out;
   for (model::Job& j : all) {
     if (filter.state.has_value() && j.state() != *filter.state) continue;
@@ -426,7 +425,7 @@ absl::StatusOr<model::Job> JobManager::Resume(absl::string_view job_id) {
 }
 
 absl::StatusOr<int> JobManager::RecoverInterruptedJobs() {
-  ASR_ASSIGN_OR_RETURN(std::vector<model::Job> all, engine_->List<model::Job>());
+  ASR_ASSIGN_OR_RETURN(std::vector<model::Job> all, repo_->List<model::Job>());
   int n = 0;
   for (model::Job& job : all) {
     if (job.state() != model::InProgress && job.state() != model::NotStarted) continue;

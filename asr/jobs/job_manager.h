@@ -8,7 +8,7 @@
 // *scenario*, and then runs jobs of it. Parameters are kept in the job (as
 // JSON) so that Restart and Resume can run the same scenario again:
 //
-//   jobs::JobManager jobs(&engine, &asr::Clock::Real());
+//   jobs::JobManager jobs(&repo, &asr::Clock::Real());
 //   ASR_RETURN_IF_ERROR(jobs.RegisterScenario(
 //       "ConfigureHosts", [](jobs::JobContext& ctx) -> absl::Status {
 //         HostList hosts = ParseHosts(ctx.parameters());
@@ -53,10 +53,9 @@
 //
 // Thread safety: JobManager is thread-safe. A job's scenario runs on the
 // thread that called Run/Restart/Resume; Cancel may be called from any other
-// thread and takes effect before the running job's next task. Several
-// JobManagers may share an Engine (job ids come from a counter in the store,
-// taken under a process-wide lock), but a job can only be cancelled while
-// running, restarted or resumed through a manager that has its scenario.
+// thread and takes effect before the running job's next task. There is one
+// JobManager per repository (asr::SiteRecovery owns it): job ids come from a
+// counter in the store that only this manager advances.
 #ifndef ASR_JOBS_JOB_MANAGER_H_
 #define ASR_JOBS_JOB_MANAGER_H_
 
@@ -74,7 +73,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "asr/common/clock.h"
-#include "asr/engine/engine.h"
+#include "asr/repository/object_repository.h"
 #include "asr/jobs/rule_error.h"
 #include "asr/model/job.pb.h"
 #include "asr/model/json.h"
@@ -171,7 +170,7 @@ struct JobFilter {
 
 class JobManager {
  public:
-  JobManager(engine::Engine* engine, const Clock* clock);
+  JobManager(repository::ObjectRepository* repo, const Clock* clock);
   JobManager(const JobManager&) = delete;
   JobManager& operator=(const JobManager&) = delete;
 
@@ -204,7 +203,7 @@ class JobManager {
   // Returns how many were marked.
   absl::StatusOr<int> RecoverInterruptedJobs();
 
-  engine::Engine& engine() { return *engine_; }
+  repository::ObjectRepository& repository() { return *repo_; }
   const Clock& clock() const { return *clock_; }
 
  private:
@@ -214,8 +213,9 @@ class JobManager {
   bool CancelRequested(const std::string& job_id) const;
   int64_t NowUnix() const;
 
-  engine::Engine* engine_;
+  repository::ObjectRepository* repo_;
   const Clock* clock_;
+  absl::Mutex sequence_mu_;  // taken before mu_ while a job id is handed out
   mutable absl::Mutex mu_;
   std::map<std::string, JobRunner> runners_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> running_ ABSL_GUARDED_BY(mu_);

@@ -17,14 +17,14 @@ class JobManagerTest : public ::testing::Test {
     dir_ = TestPath("jobs");
     Reopen();
   }
-  // Closes and reopens the engine: everything must come back from the store.
+  // Closes and reopens the repo: everything must come back from the store.
   void Reopen() {
     jobs_.reset();
-    engine_.reset();
-    auto e = engine::Engine::Open(dir_, {});
+    repo_.reset();
+    auto e = repository::ObjectRepository::Open(dir_, {});
     ASSERT_TRUE(e.ok()) << e.status();
-    engine_ = std::move(*e);
-    jobs_ = std::make_unique<JobManager>(engine_.get(), &clock_);
+    repo_ = std::move(*e);
+    jobs_ = std::make_unique<JobManager>(repo_.get(), &clock_);
     ASSERT_TRUE(jobs_->RegisterScenario("Two", [this](JobContext& ctx) { return Two(ctx); }).ok());
   }
   absl::Status Two(JobContext& ctx) {
@@ -54,7 +54,7 @@ class JobManagerTest : public ::testing::Test {
 
   std::string dir_;
   FakeClock clock_{absl::FromUnixSeconds(1700000000)};
-  std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<repository::ObjectRepository> repo_;
   std::unique_ptr<JobManager> jobs_;
   int a_runs_ = 0, b_runs_ = 0;
   bool fail_b_ = false, suspend_b_ = false;
@@ -242,7 +242,7 @@ TEST_F(JobManagerTest, InterruptedJobsBecomeRestartableFailures) {
   stale.set_sequence(77);
   stale.set_scenario_name("Two");
   stale.set_state(model::InProgress);
-  ASSERT_TRUE(engine_->Put(stale).ok());
+  ASSERT_TRUE(repo_->Put(stale).ok());
   Reopen();
   auto n = jobs_->RecoverInterruptedJobs();
   ASSERT_TRUE(n.ok());

@@ -4,7 +4,7 @@
 // by hash maps so that every lookup a resolver makes is O(1).
 //
 //   FabricSnapshot snapshot;
-//   snapshot.vm_networks = ...;          // or LoadSnapshot(engine), see
+//   snapshot.vm_networks = ...;          // or LoadSnapshot(repo), see
 //   snapshot.network_mappings = ...;     // mapping_service.h
 //   ASR_ASSIGN_OR_RETURN(std::unique_ptr<FabricIndex> index,
 //                        FabricIndex::Build(std::move(snapshot)));

@@ -1,7 +1,7 @@
 // asr/mapping/mapping_changes.h: the rules for creating, changing and
 // removing network and storage mappings, and the propagation of a network
 // mapping change to protected VMs. Pure functions over FabricIndex: the
-// engine-backed MappingService (mapping_service.h) applies their result.
+// repository-backed MappingService (mapping_service.h) applies their result.
 //
 //   ASR_ASSIGN_OR_RETURN(PlannedNetworkChange plan,
 //                        PlanNetworkMapping(*index, request.mapping(), /*replace=*/false));

@@ -23,8 +23,8 @@ constexpr char kUnmapStorage[] = "UnmapStorage";
 constexpr int kMaxNotes = 20;
 
 template <typename T>
-absl::Status LoadKind(const engine::Engine& engine, std::vector<T>* out) {
-  ASR_ASSIGN_OR_RETURN(*out, engine.List<T>());
+absl::Status LoadKind(const repository::ObjectRepository& repo, std::vector<T>* out) {
+  ASR_ASSIGN_OR_RETURN(*out, repo.List<T>());
   return absl::OkStatus();
 }
 
@@ -85,19 +85,19 @@ std::string NicSummary(const model::NicResolution& r) {
 
 }  // namespace
 
-absl::StatusOr<FabricSnapshot> LoadSnapshot(const engine::Engine& engine) {
+absl::StatusOr<FabricSnapshot> LoadSnapshot(const repository::ObjectRepository& repo) {
   FabricSnapshot s;
-  ASR_RETURN_IF_ERROR(LoadKind(engine, &s.clouds));
-  ASR_RETURN_IF_ERROR(LoadKind(engine, &s.host_groups));
-  ASR_RETURN_IF_ERROR(LoadKind(engine, &s.hosts));
-  ASR_RETURN_IF_ERROR(LoadKind(engine, &s.vms));
-  ASR_RETURN_IF_ERROR(LoadKind(engine, &s.vm_networks));
-  ASR_RETURN_IF_ERROR(LoadKind(engine, &s.logical_networks));
-  ASR_RETURN_IF_ERROR(LoadKind(engine, &s.storage_classifications));
-  ASR_RETURN_IF_ERROR(LoadKind(engine, &s.pairings));
-  ASR_RETURN_IF_ERROR(LoadKind(engine, &s.network_mappings));
-  ASR_RETURN_IF_ERROR(LoadKind(engine, &s.storage_mappings));
-  ASR_RETURN_IF_ERROR(LoadKind(engine, &s.protected_items));
+  ASR_RETURN_IF_ERROR(LoadKind(repo, &s.clouds));
+  ASR_RETURN_IF_ERROR(LoadKind(repo, &s.host_groups));
+  ASR_RETURN_IF_ERROR(LoadKind(repo, &s.hosts));
+  ASR_RETURN_IF_ERROR(LoadKind(repo, &s.vms));
+  ASR_RETURN_IF_ERROR(LoadKind(repo, &s.vm_networks));
+  ASR_RETURN_IF_ERROR(LoadKind(repo, &s.logical_networks));
+  ASR_RETURN_IF_ERROR(LoadKind(repo, &s.storage_classifications));
+  ASR_RETURN_IF_ERROR(LoadKind(repo, &s.pairings));
+  ASR_RETURN_IF_ERROR(LoadKind(repo, &s.network_mappings));
+  ASR_RETURN_IF_ERROR(LoadKind(repo, &s.storage_mappings));
+  ASR_RETURN_IF_ERROR(LoadKind(repo, &s.protected_items));
   return s;
 }
 
@@ -113,8 +113,8 @@ absl::StatusOr<std::string> FindIdByRef(const FabricIndex& index, absl::string_v
   return absl::InvalidArgumentError(absl::StrCat("FindIdByRef: unsupported kind '", kind, "'"));
 }
 
-MappingService::MappingService(engine::Engine* engine, jobs::JobManager* jobs)
-    : engine_(engine), jobs_(jobs) {}
+MappingService::MappingService(repository::ObjectRepository* repo, jobs::JobManager* jobs)
+    : repo_(repo), jobs_(jobs) {}
 
 absl::Status MappingService::RegisterScenarios() {
   if (jobs_ == nullptr) return absl::OkStatus();
@@ -142,7 +142,7 @@ absl::Status MappingService::RegisterScenarios() {
 }
 
 absl::StatusOr<std::unique_ptr<FabricIndex>> MappingService::LoadIndex() const {
-  ASR_ASSIGN_OR_RETURN(FabricSnapshot s, LoadSnapshot(*engine_));
+  ASR_ASSIGN_OR_RETURN(FabricSnapshot s, LoadSnapshot(*repo_));
   return FabricIndex::Build(std::move(s));
 }
 
@@ -181,11 +181,11 @@ absl::StatusOr<model::MappingChangeReport> MappingService::RunMapNetwork(
   ASR_RETURN_IF_ERROR(Step(ctx, "save", "Save the network mapping", [&]() -> absl::Status {
     store::WriteBatch batch;
     if (!plan->delete_mapping_id.empty() && plan->delete_mapping_id != plan->mapping.id()) {
-      batch.Delete(engine::Engine::Key("network-mapping", plan->delete_mapping_id));
+      batch.Delete(repository::ObjectRepository::Key("network-mapping", plan->delete_mapping_id));
     }
-    batch.Put(engine::Engine::Key("network-mapping", plan->mapping.id()),
+    batch.Put(repository::ObjectRepository::Key("network-mapping", plan->mapping.id()),
               plan->mapping.SerializeAsString());
-    return engine_->store().Commit(batch);
+    return repo_->store().Commit(batch);
   }));
   ASR_RETURN_IF_ERROR(Step(ctx, "propagate", "Re-resolve the replicas on the source network",
                            [&]() -> absl::Status {
@@ -231,8 +231,8 @@ absl::StatusOr<model::MappingChangeReport> MappingService::RunUnmapNetwork(
   if (ctx != nullptr) report.set_job_id(ctx->job().id());
   ASR_RETURN_IF_ERROR(Step(ctx, "save", "Remove the network mapping", [&]() -> absl::Status {
     store::WriteBatch batch;
-    batch.Delete(engine::Engine::Key("network-mapping", plan->delete_mapping_id));
-    return engine_->store().Commit(batch);
+    batch.Delete(repository::ObjectRepository::Key("network-mapping", plan->delete_mapping_id));
+    return repo_->store().Commit(batch);
   }));
   ASR_RETURN_IF_ERROR(Step(ctx, "propagate", "Re-resolve the replicas on the source network",
                            [&]() -> absl::Status {
@@ -344,11 +344,11 @@ absl::StatusOr<model::StorageMappingChange> MappingService::RunMapStorage(
     ASR_RETURN_IF_ERROR(Step(ctx, "save", "Save the storage mapping", [&]() -> absl::Status {
       store::WriteBatch batch;
       if (!plan->delete_mapping_id.empty() && plan->delete_mapping_id != plan->mapping.id()) {
-        batch.Delete(engine::Engine::Key("storage-mapping", plan->delete_mapping_id));
+        batch.Delete(repository::ObjectRepository::Key("storage-mapping", plan->delete_mapping_id));
       }
-      batch.Put(engine::Engine::Key("storage-mapping", plan->mapping.id()),
+      batch.Put(repository::ObjectRepository::Key("storage-mapping", plan->mapping.id()),
                 plan->mapping.SerializeAsString());
-      return engine_->store().Commit(batch);
+      return repo_->store().Commit(batch);
     }));
   } else if (ctx != nullptr) {
     ctx->MarkSkipped("the classification is already mapped to that target");
@@ -381,8 +381,8 @@ absl::StatusOr<model::StorageMappingChange> MappingService::RunUnmapStorage(
   if (ctx != nullptr) plan->change.set_job_id(ctx->job().id());
   ASR_RETURN_IF_ERROR(Step(ctx, "save", "Remove the storage mapping", [&]() -> absl::Status {
     store::WriteBatch batch;
-    batch.Delete(engine::Engine::Key("storage-mapping", plan->delete_mapping_id));
-    return engine_->store().Commit(batch);
+    batch.Delete(repository::ObjectRepository::Key("storage-mapping", plan->delete_mapping_id));
+    return repo_->store().Commit(batch);
   }));
   if (ctx != nullptr) ctx->SetResult(model::ToJson(plan->change));
   return plan->change;

@@ -1,13 +1,13 @@
 // asr/mapping/mapping_service.h: network and storage mappings over the
-// engine's state: add, change, remove and list them with validation, resolve
+// the object repository: add, change, remove and list them with validation, resolve
 // replica NICs, disks and placement for stored VMs. Creating, changing or
 // removing a network mapping runs as a job ("MapNetwork", "UnmapNetwork")
 // that re-resolves every protected VM on the source network and reports
 // which replica NICs change; storage mapping changes run as "MapStorage",
 // "UnmapStorage".
 //
-//   jobs::JobManager jobs(&engine, &asr::Clock::Real());
-//   MappingService mappings(&engine, &jobs);
+//   jobs::JobManager jobs(&repo, &asr::Clock::Real());
+//   MappingService mappings(&repo, &jobs);
 //   ASR_RETURN_IF_ERROR(mappings.RegisterScenarios());
 //   model::NetworkMapping m;
 //   m.set_source_vm_network_id("VMNetwork1-NewYork");   // id or unique name
@@ -47,7 +47,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
-#include "asr/engine/engine.h"
+#include "asr/repository/object_repository.h"
 #include "asr/jobs/job_manager.h"
 #include "asr/mapping/fabric_index.h"
 #include "asr/mapping/placement.h"
@@ -56,13 +56,13 @@
 
 namespace asr::mapping {
 
-// Reads the inventory, pairings, mappings and protected items from `engine`.
-absl::StatusOr<FabricSnapshot> LoadSnapshot(const engine::Engine& engine);
+// Reads the inventory, pairings, mappings and protected items from `repo`.
+absl::StatusOr<FabricSnapshot> LoadSnapshot(const repository::ObjectRepository& repo);
 
 class MappingService {
  public:
   // `jobs` may be null: changes then run directly, without a job record.
-  MappingService(engine::Engine* engine, jobs::JobManager* jobs);
+  MappingService(repository::ObjectRepository* repo, jobs::JobManager* jobs);
 
   // Registers MapNetwork, UnmapNetwork, MapStorage and UnmapStorage with the
   // job manager. Scenarios already registered are kept. No-op without jobs.
@@ -112,7 +112,7 @@ class MappingService {
   absl::StatusOr<model::StorageMappingChange> RunUnmapStorage(jobs::JobContext* ctx,
                                                               const std::string& ref);
 
-  engine::Engine* engine_;
+  repository::ObjectRepository* repo_;
   jobs::JobManager* jobs_;
   absl::Mutex mu_;  // serializes changes
 };

@@ -5,7 +5,7 @@
 
 #include "asr/common/clock.h"
 #include "asr/common/test_dir.h"
-#include "asr/engine/engine.h"
+#include "asr/repository/object_repository.h"
 #include "asr/jobs/job_manager.h"
 #include "asr/jobs/rule_error.h"
 #include "asr/mapping/golden_fixtures.h"
@@ -19,11 +19,11 @@ using golden::TargetCloudsPerDocument;
 using ::asr::testing::TestPath;
 
 template <typename T>
-void PutAll(engine::Engine& e, const std::vector<T>& items) {
+void PutAll(repository::ObjectRepository& e, const std::vector<T>& items) {
   for (const auto& item : items) ASSERT_TRUE(e.Put(item).ok()) << item.DebugString();
 }
 
-void PutSnapshot(engine::Engine& e, const FabricSnapshot& s) {
+void PutSnapshot(repository::ObjectRepository& e, const FabricSnapshot& s) {
   PutAll(e, s.clouds);
   PutAll(e, s.host_groups);
   PutAll(e, s.hosts);
@@ -40,12 +40,12 @@ void PutSnapshot(engine::Engine& e, const FabricSnapshot& s) {
 class MappingServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto e = engine::Engine::Open(TestPath("mapping"), {});
+    auto e = repository::ObjectRepository::Open(TestPath("mapping"), {});
     ASSERT_TRUE(e.ok()) << e.status();
-    engine_ = std::move(*e);
-    ASSERT_TRUE(engine_->Initialize().ok());
-    jobs_ = std::make_unique<jobs::JobManager>(engine_.get(), &clock_);
-    service_ = std::make_unique<MappingService>(engine_.get(), jobs_.get());
+    repo_ = std::move(*e);
+    ASSERT_TRUE(repo_->Initialize().ok());
+    jobs_ = std::make_unique<jobs::JobManager>(repo_.get(), &clock_);
+    service_ = std::make_unique<MappingService>(repo_.get(), jobs_.get());
     ASSERT_TRUE(service_->RegisterScenarios().ok());
   }
 
@@ -59,7 +59,7 @@ class MappingServiceTest : public ::testing::Test {
     vm9.set_name("VM9");
     vm9.mutable_network_adapters(0)->set_id("vm9-nic0");
     s.vms.push_back(vm9);
-    PutSnapshot(*engine_, s);
+    PutSnapshot(*repo_, s);
   }
 
   model::NetworkMapping Mapping(const std::string& from, const std::string& to) {
@@ -70,7 +70,7 @@ class MappingServiceTest : public ::testing::Test {
   }
 
   FakeClock clock_{absl::FromUnixSeconds(1700000000)};
-  std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<repository::ObjectRepository> repo_;
   std::unique_ptr<jobs::JobManager> jobs_;
   std::unique_ptr<MappingService> service_;
 };
@@ -100,7 +100,7 @@ TEST_F(MappingServiceTest, CreateReconnectsProtectedReplicasAsAJob) {
   EXPECT_EQ(job->state_description(), "CompletedWithInformation");
   ASSERT_EQ(job->tasks_size(), 3);
 
-  auto stored = engine_->Get<model::NetworkMapping>("netmap-vmnet1-newyork");
+  auto stored = repo_->Get<model::NetworkMapping>("netmap-vmnet1-newyork");
   ASSERT_TRUE(stored.ok());
   EXPECT_EQ(stored->target_vm_network_id(), golden::kVmNetwork1Chicago);
 
@@ -157,7 +157,7 @@ TEST_F(MappingServiceTest, RemoveDisconnectsReplicas) {
   ASSERT_EQ(report->changes_size(), 2);
   EXPECT_EQ(report->changes(0).after().kind(), model::NIC_UNMAPPED);
   EXPECT_EQ(report->changes(0).after().target_vm_network_id(), "");
-  EXPECT_FALSE(engine_->Get<model::NetworkMapping>("netmap-vmnet1-newyork").ok());
+  EXPECT_FALSE(repo_->Get<model::NetworkMapping>("netmap-vmnet1-newyork").ok());
   auto missing = service_->UnmapNetwork("netmap-vmnet1-newyork");
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_NE(missing.status().message().find("network-map list"), std::string::npos);
@@ -198,7 +198,7 @@ TEST_F(MappingServiceTest, AmbiguousNamesAskForAnId) {
   twin.set_id("vmnet1-chicago-b");
   twin.set_name("VMNetwork1-Chicago");
   twin.set_server_id(golden::kServerChicago);
-  ASSERT_TRUE(engine_->Put(twin).ok());
+  ASSERT_TRUE(repo_->Put(twin).ok());
   auto r = service_->TargetNetworks("VMNetwork1-NewYork", "VMNetwork1-Chicago");
   ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(r.status().message().find("vmnet1-chicago, vmnet1-chicago-b"), std::string::npos)
@@ -231,7 +231,7 @@ TEST_F(MappingServiceTest, ReadsOverTheStore) {
 TEST_F(MappingServiceTest, StorageMappings) {
   FabricSnapshot s = golden::GoldSilverBronzeStorage();
   s.storage_mappings.clear();
-  PutSnapshot(*engine_, s);
+  PutSnapshot(*repo_, s);
   model::StorageMapping m;
   m.set_source_classification_id("GOLD");
   m.set_target_classification_id("GOLD_TARGET");
@@ -272,7 +272,7 @@ TEST_F(MappingServiceTest, StorageMappings) {
 
 TEST_F(MappingServiceTest, WithoutJobs) {
   LoadNetworks();
-  MappingService direct(engine_.get(), nullptr);
+  MappingService direct(repo_.get(), nullptr);
   ASSERT_TRUE(direct.RegisterScenarios().ok());
   auto r = direct.MapNetwork(Mapping("VMNetwork1-NewYork", "VMNetwork1-Chicago"), false);
   ASSERT_TRUE(r.ok()) << r.status();

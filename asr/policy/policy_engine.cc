@@ -65,10 +65,10 @@ bool IsAbsoluteWindowsPath(absl::string_view p) {
 }
 
 // The protected VMs of `pairing`: while there are any, its policy stays.
-absl::StatusOr<std::vector<std::string>> ProtectedVmsOfPairing(const engine::Engine& engine,
+absl::StatusOr<std::vector<std::string>> ProtectedVmsOfPairing(const repository::ObjectRepository& repo,
                                                                const model::CloudPairing& pairing) {
   return fabric::ProtectedVmNames(
-      engine, [&](const model::ProtectedItem& item, const model::VirtualMachine*) {
+      repo, [&](const model::ProtectedItem& item, const model::VirtualMachine*) {
         return item.pairing_id() == pairing.id();
       });
 }
@@ -203,7 +203,7 @@ absl::StatusOr<model::ReplicationPolicy> PolicyEngine::Normalize(
 
 absl::Status PolicyEngine::CheckOfflinePaths(const model::ReplicationPolicy& p) const {
   if (p.replication_method() != model::Offline) return absl::OkStatus();
-  ASR_ASSIGN_OR_RETURN(std::vector<model::HyperVHost> hosts, engine_->List<model::HyperVHost>());
+  ASR_ASSIGN_OR_RETURN(std::vector<model::HyperVHost> hosts, repo_->List<model::HyperVHost>());
   for (const auto& [what, path] : {std::make_pair("export", p.offline_export_path()),
                                    std::make_pair("import", p.offline_import_path())}) {
     std::string server = UncServer(path);
@@ -227,14 +227,14 @@ absl::Status PolicyEngine::CheckOfflinePaths(const model::ReplicationPolicy& p) 
 
 absl::StatusOr<std::vector<model::HyperVHost>> PolicyEngine::HostsOfCloud(
     absl::string_view cloud_id) const {
-  ASR_ASSIGN_OR_RETURN(model::Cloud cloud, engine_->Get<model::Cloud>(cloud_id));
+  ASR_ASSIGN_OR_RETURN(model::Cloud cloud, repo_->Get<model::Cloud>(cloud_id));
   std::set<std::string> groups(cloud.host_group_ids().begin(), cloud.host_group_ids().end());
   std::set<std::string> listed;
   for (const std::string& g : groups) {
-    auto group = engine_->Get<model::HostGroup>(g);
+    auto group = repo_->Get<model::HostGroup>(g);
     if (group.ok()) listed.insert(group->host_ids().begin(), group->host_ids().end());
   }
-  ASR_ASSIGN_OR_RETURN(std::vector<model::HyperVHost> all, engine_->List<model::HyperVHost>());
+  ASR_ASSIGN_OR_RETURN(std::vector<model::HyperVHost> all, repo_->List<model::HyperVHost>());
   std::vector<model::HyperVHost> out;
   for (auto& h : all) {
     if (groups.count(h.host_group_id()) || listed.count(h.id())) out.push_back(std::move(h));
@@ -253,7 +253,7 @@ absl::Status PolicyEngine::CheckHostVersions(const model::ReplicationPolicy& pol
     }
   }
   if (!wrong.empty()) {
-    auto cloud = engine_->Get<model::Cloud>(pairing.primary_cloud_id());
+    auto cloud = repo_->Get<model::Cloud>(pairing.primary_cloud_id());
     return RuleError(
         absl::StatusCode::kFailedPrecondition, "HostsRunPolicyOsVersion",
         absl::StrCat("policy '", policy.name(), "' is for ",
@@ -341,14 +341,14 @@ absl::Status PolicyEngine::RunSave(jobs::JobContext& ctx) {
   std::vector<model::CloudPairing> associated;
   ASR_RETURN_IF_ERROR(ctx.RunTask("validate", "Check the policy rules", [&]() -> absl::Status {
     ASR_ASSIGN_OR_RETURN(std::vector<model::ReplicationPolicy> all,
-                         engine_->List<model::ReplicationPolicy>());
+                         repo_->List<model::ReplicationPolicy>());
     bool exists = false;
     for (const auto& other : all) {
       if (other.id() == p.id()) {
         exists = true;
         if (params.is_update() && other.replication_provider() != p.replication_provider()) {
           ASR_ASSIGN_OR_RETURN(std::vector<model::CloudPairing> pairings,
-                               engine_->List<model::CloudPairing>());
+                               repo_->List<model::CloudPairing>());
           for (const auto& pr : pairings) {
             if (pr.policy_id() == p.id()) {
               return RuleError(absl::StatusCode::kFailedPrecondition,
@@ -377,7 +377,7 @@ absl::Status PolicyEngine::RunSave(jobs::JobContext& ctx) {
     }
     ASR_RETURN_IF_ERROR(CheckOfflinePaths(p));
     ASR_ASSIGN_OR_RETURN(std::vector<model::CloudPairing> pairings,
-                         engine_->List<model::CloudPairing>());
+                         repo_->List<model::CloudPairing>());
     for (const auto& pr : pairings) {
       if (pr.policy_id() == p.id()) {
         ASR_RETURN_IF_ERROR(CheckHostVersions(p, pr));
@@ -389,13 +389,13 @@ absl::Status PolicyEngine::RunSave(jobs::JobContext& ctx) {
   if (associated.empty()) {
     // On restart the validate task is skipped: recompute the associations.
     ASR_ASSIGN_OR_RETURN(std::vector<model::CloudPairing> pairings,
-                         engine_->List<model::CloudPairing>());
+                         repo_->List<model::CloudPairing>());
     for (const auto& pr : pairings) {
       if (pr.policy_id() == p.id()) associated.push_back(pr);
     }
   }
   ASR_RETURN_IF_ERROR(
-      ctx.RunTask("save", "Save the replication policy", [&] { return engine_->Put(p); }));
+      ctx.RunTask("save", "Save the replication policy", [&] { return repo_->Put(p); }));
   for (const auto& pr : associated) ASR_RETURN_IF_ERROR(ConfigureHosts(ctx, p, pr));
   ctx.SetResult(model::ToJson(p));
   return absl::OkStatus();
@@ -417,10 +417,10 @@ absl::StatusOr<model::Job> PolicyEngine::DeletePolicy(absl::string_view policy_r
 absl::Status PolicyEngine::RunDelete(jobs::JobContext& ctx) {
   ASR_ASSIGN_OR_RETURN(PolicyPairingParams params, Params<PolicyPairingParams>(ctx));
   ASR_ASSIGN_OR_RETURN(model::ReplicationPolicy p,
-                       engine_->Get<model::ReplicationPolicy>(params.policy_id()));
+                       repo_->Get<model::ReplicationPolicy>(params.policy_id()));
   ASR_RETURN_IF_ERROR(ctx.RunTask("validate", "Check that the policy is unused", [&] {
     ASR_ASSIGN_OR_RETURN(std::vector<std::string> vms,
-                         fabric::ProtectedVmNames(*engine_, [&](const model::ProtectedItem& item,
+                         fabric::ProtectedVmNames(*repo_, [&](const model::ProtectedItem& item,
                                                                 const model::VirtualMachine*) {
                            return item.policy_id() == p.id();
                          }));
@@ -431,7 +431,7 @@ absl::Status PolicyEngine::RunDelete(jobs::JobContext& ctx) {
                        "disable protection of these VMs first");
     }
     ASR_ASSIGN_OR_RETURN(std::vector<model::CloudPairing> pairings,
-                         engine_->List<model::CloudPairing>());
+                         repo_->List<model::CloudPairing>());
     for (const auto& pr : pairings) {
       if (pr.policy_id() == p.id()) {
         return RuleError(absl::StatusCode::kFailedPrecondition, "PolicyInUseNotDeleted",
@@ -444,7 +444,7 @@ absl::Status PolicyEngine::RunDelete(jobs::JobContext& ctx) {
     return absl::OkStatus();
   }));
   ASR_RETURN_IF_ERROR(ctx.RunTask("delete", "Delete the replication policy", [&] {
-    return engine_->DeleteObject("policy", p.id());
+    return repo_->DeleteObject("policy", p.id());
   }));
   ctx.SetResult(model::ToJson(p));
   return absl::OkStatus();
@@ -469,12 +469,12 @@ absl::StatusOr<model::Job> PolicyEngine::AssociatePolicy(absl::string_view polic
 absl::Status PolicyEngine::RunAssociate(jobs::JobContext& ctx) {
   ASR_ASSIGN_OR_RETURN(PolicyPairingParams params, Params<PolicyPairingParams>(ctx));
   ASR_ASSIGN_OR_RETURN(model::ReplicationPolicy p,
-                       engine_->Get<model::ReplicationPolicy>(params.policy_id()));
+                       repo_->Get<model::ReplicationPolicy>(params.policy_id()));
   ASR_ASSIGN_OR_RETURN(model::CloudPairing pairing,
-                       engine_->Get<model::CloudPairing>(params.pairing_id()));
+                       repo_->Get<model::CloudPairing>(params.pairing_id()));
   ASR_RETURN_IF_ERROR(ctx.RunTask("validate", "Check the association rules", [&] {
     if (!pairing.policy_id().empty() && pairing.policy_id() != p.id()) {
-      ASR_ASSIGN_OR_RETURN(std::vector<std::string> vms, ProtectedVmsOfPairing(*engine_, pairing));
+      ASR_ASSIGN_OR_RETURN(std::vector<std::string> vms, ProtectedVmsOfPairing(*repo_, pairing));
       if (!vms.empty()) {
         return RuleError(absl::StatusCode::kFailedPrecondition, "PolicyOfProtectedPairingKept",
                          absl::StrCat("pairing '", pairing.id(), "' protects VMs under policy '",
@@ -487,7 +487,7 @@ absl::Status PolicyEngine::RunAssociate(jobs::JobContext& ctx) {
   ASR_RETURN_IF_ERROR(ConfigureHosts(ctx, p, pairing));
   pairing.set_policy_id(p.id());
   ASR_RETURN_IF_ERROR(ctx.RunTask("associate", "Associate the policy with the pairing",
-                                  [&] { return engine_->Put(pairing); }));
+                                  [&] { return repo_->Put(pairing); }));
   ctx.SetResult(model::ToJson(pairing));
   return absl::OkStatus();
 }
@@ -512,9 +512,9 @@ absl::StatusOr<model::Job> PolicyEngine::DissociatePolicy(absl::string_view pair
 absl::Status PolicyEngine::RunDissociate(jobs::JobContext& ctx) {
   ASR_ASSIGN_OR_RETURN(PolicyPairingParams params, Params<PolicyPairingParams>(ctx));
   ASR_ASSIGN_OR_RETURN(model::CloudPairing pairing,
-                       engine_->Get<model::CloudPairing>(params.pairing_id()));
+                       repo_->Get<model::CloudPairing>(params.pairing_id()));
   ASR_RETURN_IF_ERROR(ctx.RunTask("validate", "Check that the pairing protects nothing", [&] {
-    ASR_ASSIGN_OR_RETURN(std::vector<std::string> vms, ProtectedVmsOfPairing(*engine_, pairing));
+    ASR_ASSIGN_OR_RETURN(std::vector<std::string> vms, ProtectedVmsOfPairing(*repo_, pairing));
     if (!vms.empty()) {
       return RuleError(absl::StatusCode::kFailedPrecondition, "PolicyOfProtectedPairingKept",
                        absl::StrCat("pairing '", pairing.id(), "' protects VMs under policy '",
@@ -525,17 +525,17 @@ absl::Status PolicyEngine::RunDissociate(jobs::JobContext& ctx) {
   }));
   pairing.clear_policy_id();
   ASR_RETURN_IF_ERROR(ctx.RunTask("dissociate", "Dissociate the policy",
-                                  [&] { return engine_->Put(pairing); }));
+                                  [&] { return repo_->Put(pairing); }));
   ctx.SetResult(model::ToJson(pairing));
   return absl::OkStatus();
 }
 
 absl::StatusOr<model::ReplicationPolicy> PolicyEngine::FindPolicy(absl::string_view ref) const {
   if (ref.empty()) return absl::InvalidArgumentError("name the replication policy");
-  auto by_id = engine_->Get<model::ReplicationPolicy>(ref);
+  auto by_id = repo_->Get<model::ReplicationPolicy>(ref);
   if (by_id.ok()) return by_id;
   ASR_ASSIGN_OR_RETURN(std::vector<model::ReplicationPolicy> all,
-                       engine_->List<model::ReplicationPolicy>());
+                       repo_->List<model::ReplicationPolicy>());
   for (const auto& p : all) {
     if (p.name() == ref) return p;
   }

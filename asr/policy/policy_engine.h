@@ -5,7 +5,7 @@
 // configure every host of the pairing through the host callback, one task
 // per host.
 //
-//   PolicyEngine policies(&engine, &jobs, &fabric, &clock);
+//   PolicyEngine policies(&repo, &jobs, &fabric, &clock);
 //   ASR_RETURN_IF_ERROR(policies.RegisterScenarios());
 //   model::ReplicationPolicy p;
 //   p.set_name("gold-policy");
@@ -56,7 +56,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "asr/common/clock.h"
-#include "asr/engine/engine.h"
+#include "asr/repository/object_repository.h"
 #include "asr/fabric/fabric_service.h"
 #include "asr/jobs/job_manager.h"
 #include "asr/model/protection.pb.h"
@@ -65,9 +65,9 @@ namespace asr::policy {
 
 class PolicyEngine {
  public:
-  PolicyEngine(engine::Engine* engine, jobs::JobManager* jobs, fabric::FabricService* fabric,
+  PolicyEngine(repository::ObjectRepository* repo, jobs::JobManager* jobs, fabric::FabricService* fabric,
                const Clock* clock)
-      : engine_(engine), jobs_(jobs), fabric_(fabric), clock_(clock) {}
+      : repo_(repo), jobs_(jobs), fabric_(fabric), clock_(clock) {}
 
   // Registers SavePolicy, DeletePolicy, AssociatePolicy, DissociatePolicy.
   absl::Status RegisterScenarios();
@@ -104,7 +104,7 @@ class PolicyEngine {
                               const model::CloudPairing& pairing);
   absl::StatusOr<std::vector<model::HyperVHost>> HostsOfCloud(absl::string_view cloud_id) const;
 
-  engine::Engine* engine_;
+  repository::ObjectRepository* repo_;
   jobs::JobManager* jobs_;
   fabric::FabricService* fabric_;
   const Clock* clock_;

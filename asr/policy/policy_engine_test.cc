@@ -45,12 +45,12 @@ class PolicyTest : public ::testing::Test {
     policies_.reset();
     fabric_.reset();
     jobs_.reset();
-    engine_.reset();
-    engine_ = std::move(*engine::Engine::Open(dir_, {}));
-    ASSERT_TRUE(engine_->Initialize().ok());
-    jobs_ = std::make_unique<jobs::JobManager>(engine_.get(), &clock_);
-    fabric_ = std::make_unique<fabric::FabricService>(engine_.get(), jobs_.get(), &clock_, &host_);
-    policies_ = std::make_unique<PolicyEngine>(engine_.get(), jobs_.get(), fabric_.get(), &clock_);
+    repo_.reset();
+    repo_ = std::move(*repository::ObjectRepository::Open(dir_, {}));
+    ASSERT_TRUE(repo_->Initialize().ok());
+    jobs_ = std::make_unique<jobs::JobManager>(repo_.get(), &clock_);
+    fabric_ = std::make_unique<fabric::FabricService>(repo_.get(), jobs_.get(), &clock_, &host_);
+    policies_ = std::make_unique<PolicyEngine>(repo_.get(), jobs_.get(), fabric_.get(), &clock_);
     ASSERT_TRUE(fabric_->RegisterScenarios().ok());
     ASSERT_TRUE(policies_->RegisterScenarios().ok());
   }
@@ -62,7 +62,7 @@ class PolicyTest : public ::testing::Test {
   FakeClock clock_{absl::FromUnixSeconds(1700000000)};
   fabric::SimulatedHost host_;
   model::Inventory ny_ = fabric::NewYorkInventory();
-  std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<repository::ObjectRepository> repo_;
   std::unique_ptr<jobs::JobManager> jobs_;
   std::unique_ptr<fabric::FabricService> fabric_;
   std::unique_ptr<PolicyEngine> policies_;
@@ -203,7 +203,7 @@ TEST_F(PolicyTest, AssociateConfiguresEveryHost) {
   EXPECT_EQ(calls[1].host_id, "hv-chi-01");
   EXPECT_EQ(calls[1].role, fabric::HostRole::kRecovery);
   Reopen();
-  EXPECT_EQ(engine_->Get<model::CloudPairing>("pair-gold1-gold2")->policy_id(), "gold");
+  EXPECT_EQ(repo_->Get<model::CloudPairing>("pair-gold1-gold2")->policy_id(), "gold");
 }
 
 TEST_F(PolicyTest, HostsMustRunThePolicysOsVersion) {
@@ -242,12 +242,12 @@ TEST_F(PolicyTest, FailedHostConfigurationRestarts) {
   auto failed = jobs_->Get(id);
   EXPECT_EQ(failed->errors(0).error_code(), "HostConfiguredForPolicy");
   EXPECT_THAT(failed->errors(0).recommended_action(), HasSubstr("port 8084 is free"));
-  EXPECT_TRUE(engine_->Get<model::CloudPairing>("pair-gold1-gold2")->policy_id().empty());
+  EXPECT_TRUE(repo_->Get<model::CloudPairing>("pair-gold1-gold2")->policy_id().empty());
   host_.FailHost("hv-chi-01", absl::OkStatus());
   auto restarted = jobs_->Restart(id);
   ASSERT_TRUE(restarted.ok()) << restarted.status();
   EXPECT_EQ(host_.configure_calls().size(), 2u);  // hv-ny-01 was not configured twice
-  EXPECT_EQ(engine_->Get<model::CloudPairing>("pair-gold1-gold2")->policy_id(), "gold");
+  EXPECT_EQ(repo_->Get<model::CloudPairing>("pair-gold1-gold2")->policy_id(), "gold");
 }
 
 TEST_F(PolicyTest, UpdateReconfiguresHostsAndKeepsProvider) {
@@ -275,13 +275,13 @@ TEST_F(PolicyTest, DeleteRefusedWhileInUse) {
   item.set_vm_id("vm1");
   item.set_pairing_id("pair-gold1-gold2");
   item.set_policy_id("gold");
-  ASSERT_TRUE(engine_->Put(item).ok());
+  ASSERT_TRUE(repo_->Put(item).ok());
   Reopen();
   EXPECT_STATUS(policies_->DeletePolicy("gold"), kFailedPrecondition,
                 "replication policy 'gold' is in use by protected VMs: VM1");
   EXPECT_STATUS(policies_->DissociatePolicy("GoldCloud1"), kFailedPrecondition,
                 "protects VMs under policy 'gold'");
-  ASSERT_TRUE(engine_->DeleteObject("protected-item", "pi-vm1").ok());
+  ASSERT_TRUE(repo_->DeleteObject("protected-item", "pi-vm1").ok());
   EXPECT_STATUS(policies_->DeletePolicy("gold"), kFailedPrecondition,
                 "is associated with pairing 'pair-gold1-gold2'");
   ASSERT_TRUE(policies_->DissociatePolicy("GoldCloud1").ok());

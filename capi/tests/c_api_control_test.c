@@ -170,8 +170,22 @@ static void test_control_plane(void) {
   /* Pairing. */
   CHECK(asr_cloud_pair(&buf, engine, "GoldCloud1", "GoldCloud1", 0) == ASR_INVALID_ARGUMENT);
   CHECK(strstr(asr_last_error_message(), "cannot pair with itself") != NULL);
+  /* The detail names the rule and the action without parsing the message. */
+  CHECK(strstr(asr_last_error_detail(), "\"code\":3,\"codeName\":\"INVALID_ARGUMENT\"") != NULL);
+  CHECK(strstr(asr_last_error_detail(), "\"rule\":\"CloudNotPairedWithItself\"") != NULL);
+  CHECK(strstr(asr_last_error_detail(), "\"recommendedAction\":\"pair it with another cloud") != NULL);
+  CHECK(strstr(asr_last_error_detail(), "\"jobId\":\"job-") != NULL);  /* its Failed job */
   CHECK(asr_cloud_pair(&buf, engine, "GoldCloud1", "GoldCloud2", 0) == ASR_OK);
   CHECK(strstr(asr_buffer_data(buf), "pair-gold1-gold2") != NULL);
+  CHECK(strstr(asr_last_error_detail(), "\"code\":0,\"codeName\":\"OK\"") != NULL);
+  asr_buffer_dispose(buf);
+  buf = NULL;
+  /* A pairing cannot be deleted behind asr_cloud_unpair's back. */
+  CHECK(asr_object_delete(engine, "pairing", "pair-gold1-gold2", 0) == ASR_FAILED_PRECONDITION);
+  CHECK(strstr(asr_last_error_detail(), "\"rule\":\"RawObjectAccessFenced\"") != NULL);
+  CHECK(strstr(asr_last_error_detail(), "asr_cloud_unpair") != NULL);
+  CHECK(asr_object_put(engine, "pairing", "{\"id\":\"pair-x\"}", 0) == ASR_FAILED_PRECONDITION);
+  CHECK(asr_object_get(&buf, engine, "pairing", "pair-gold1-gold2", 0) == ASR_OK);
   asr_buffer_dispose(buf);
   buf = NULL;
 
@@ -197,6 +211,16 @@ static void test_control_plane(void) {
   if (p != NULL) {
     snprintf(failed_job, sizeof failed_job, "%.10s", p + 5);
   }
+  {
+    /* The same job id, as a field of the detail. */
+    char want[64];
+    snprintf(want, sizeof want, "\"jobId\":\"%s\"", failed_job);
+    CHECK(strstr(asr_last_error_detail(), want) != NULL);
+    CHECK(strstr(asr_last_error_detail(), "\"codeName\":\"UNAVAILABLE\"") != NULL);
+  }
+  /* Nor can a job be deleted. */
+  CHECK(asr_object_delete(engine, "job", failed_job, 0) == ASR_FAILED_PRECONDITION);
+  CHECK(strstr(asr_last_error_message(), "asr_job_cancel") != NULL);
   CHECK(asr_job_list(&buf, engine, "{\"state\":\"Failed\"}", 0) == ASR_OK);
   CHECK(strstr(asr_buffer_data(buf), "\"scenarioName\":\"AssociatePolicy\"") != NULL);
   asr_buffer_dispose(buf);

@@ -1,5 +1,6 @@
 /* The mapping part of the C API exercised from plain C99: the documents'
- * New York/Chicago example, put as JSON objects, then mapped, resolved and
+ * New York/Chicago example, its inventory put as JSON objects and its clouds
+ * paired, then mapped, resolved and
  * placed through asr_network_mapping_*, asr_storage_mapping_* and
  * asr_placement_show. */
 #define _POSIX_C_SOURCE 200809L
@@ -22,6 +23,59 @@ static void put(asr_engine_t* e, const char* kind, const char* json) {
   CHECK(rc == ASR_OK);
 }
 
+/* `text` as a JSON string literal (quotes and backslashes escaped, newlines
+ * as \n) in a malloc'd string. */
+static char* json_string(const char* text) {
+  char* out = malloc(2 * strlen(text) + 3);
+  char* o = out;
+  CHECK(out != NULL);
+  *o++ = '"';
+  for (const char* c = text; *c; ++c) {
+    if (*c == '"' || *c == '\\') {
+      *o++ = '\\';
+      *o++ = *c;
+    } else if (*c == '\n') {
+      *o++ = '\\';
+      *o++ = 'n';
+    } else {
+      *o++ = *c;
+    }
+  }
+  *o++ = '"';
+  *o = 0;
+  return out;
+}
+
+static void register_server(asr_engine_t* e, const char* key, const char* name, const char* site) {
+  char* credentials = json_string(key);
+  char* request = malloc(strlen(credentials) + 128);
+  asr_buffer_t* job = NULL;
+  CHECK(request != NULL);
+  sprintf(request, "{\"credentials\":%s,\"friendlyName\":\"%s\",\"siteId\":\"%s\"}",
+          credentials, name, site);
+  CHECK(asr_server_register(&job, e, request, 0) == ASR_OK);
+  asr_buffer_dispose(job);
+  free(request);
+  free(credentials);
+}
+
+/* Pairings are written only by asr_cloud_pair (asr_object_put refuses
+ * them): a vault, both servers registered, then the pairing
+ * "pair-gold1-gold2". */
+static void pair_gold(asr_engine_t* e) {
+  asr_buffer_t* b = NULL;
+  asr_buffer_t* key = NULL;
+  CHECK(asr_vault_create(&b, e, "contoso", "on-premises", 0) == ASR_OK);
+  asr_buffer_dispose(b);
+  CHECK(asr_key_generate(&key, e, 0) == ASR_OK);
+  register_server(e, asr_buffer_data(key), "vmm-ny", "primary");
+  register_server(e, asr_buffer_data(key), "vmm-chi", "recovery");
+  asr_buffer_dispose(key);
+  b = NULL;
+  CHECK(asr_cloud_pair(&b, e, "GoldCloud1", "GoldCloud2", 0) == ASR_OK);
+  asr_buffer_dispose(b);
+}
+
 static void load_example(asr_engine_t* e) {
   put(e, "logical-network", "{\"id\":\"ln1-ny\",\"name\":\"LogicalNetwork1-NewYork\",\"serverId\":\"vmm-ny\"}");
   put(e, "logical-network", "{\"id\":\"ln1-chi\",\"name\":\"LogicalNetwork1-Chicago\",\"serverId\":\"vmm-chi\"}");
@@ -39,8 +93,10 @@ static void load_example(asr_engine_t* e) {
       "{\"id\":\"net2-chi\",\"name\":\"VMNetwork2-Chicago\",\"serverId\":\"vmm-chi\","
       "\"logicalNetworkId\":\"ln2-chi\",\"subnets\":[{\"name\":\"Subnet1\"}]}");
   put(e, "cloud", "{\"id\":\"gold1\",\"name\":\"GoldCloud1\",\"serverId\":\"vmm-ny\","
+                  "\"metadataSynced\":true,\"capabilityProfiles\":[\"Hyper-V\"],"
                   "\"hostGroupIds\":[\"hg-ny\"],\"logicalNetworkIds\":[\"ln1-ny\"]}");
   put(e, "cloud", "{\"id\":\"gold2\",\"name\":\"GoldCloud2\",\"serverId\":\"vmm-chi\","
+                  "\"metadataSynced\":true,\"capabilityProfiles\":[\"Hyper-V\"],"
                   "\"hostGroupIds\":[\"hg-chi\"],\"logicalNetworkIds\":[\"ln1-ny\",\"ln1-chi\"],"
                   "\"storageClassificationIds\":[\"GOLD_TARGET\"]}");
   put(e, "host-group", "{\"id\":\"hg-chi\",\"serverId\":\"vmm-chi\",\"hostIds\":[\"chicago-h1\"]}");
@@ -58,8 +114,8 @@ static void load_example(asr_engine_t* e) {
                "\"networkAdapters\":[{\"id\":\"vm1-nic0\",\"vmNetworkId\":\"net1-ny\",\"subnetName\":\"Subnet3\"}],"
                "\"disks\":[{\"id\":\"vm1-d0\",\"name\":\"VM1.vhdx\",\"sizeBytes\":\"107374182400\","
                "\"storageTargetId\":\"SourceVolume1\"}]}");
-  put(e, "pairing", "{\"id\":\"pair-gold\",\"primaryCloudId\":\"gold1\",\"recoveryCloudId\":\"gold2\"}");
-  put(e, "protected-item", "{\"id\":\"pi-vm1\",\"vmId\":\"vm1\",\"pairingId\":\"pair-gold\"}");
+  pair_gold(e);
+  put(e, "protected-item", "{\"id\":\"pi-vm1\",\"vmId\":\"vm1\",\"pairingId\":\"pair-gold1-gold2\"}");
 }
 
 static void test_network_mappings(asr_engine_t* e) {

@@ -57,6 +57,9 @@ static void test_round_trip(void) {
   CHECK(asr_object_get(&buf, engine, "cloud", "gold1", 0) == ASR_NOT_FOUND);
   CHECK(buf == NULL);
   CHECK(strstr(asr_last_error_message(), "no cloud with id 'gold1'") != NULL);
+  /* A plain error: no rule, no action, no job. */
+  CHECK(strstr(asr_last_error_detail(), "{\"code\":5,\"codeName\":\"NOT_FOUND\",\"message\":\"no cloud") != NULL);
+  CHECK(strstr(asr_last_error_detail(), "\"rule\":\"\",\"recommendedAction\":\"\",\"jobId\":\"\"}") != NULL);
   asr_engine_close(engine);
 }
 

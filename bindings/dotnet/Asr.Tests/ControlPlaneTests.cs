@@ -98,7 +98,23 @@ namespace Asr.Tests
 
             var self = Assert.Throws<AsrInvalidArgumentException>(() => AsrFabric.PairClouds(engine, "GoldCloud1", "GoldCloud1"));
             Assert.Contains("cannot pair with itself", self.Message);
+            Assert.Equal("CloudNotPairedWithItself", self.Rule);
+            Assert.StartsWith("pair it with another cloud", self.RecommendedAction);
+            Assert.StartsWith("job-", self.JobId);
             Assert.Equal("Succeeded", State(AsrFabric.PairClouds(engine, "GoldCloud1", "GoldCloud2")));
+
+            // A cloud already paired cannot join a second pairing.
+            var paired = Assert.Throws<AsrFailedPreconditionException>(() => AsrFabric.PairClouds(engine, "GoldCloud2", "GoldCloud1"));
+            Assert.Equal("CloudInAtMostOnePairing", paired.Rule);
+            Assert.Equal("choose a cloud that is not paired", paired.RecommendedAction);
+            Assert.StartsWith("job-", paired.JobId);
+            Assert.Contains(paired.JobId, AsrJobs.List(engine, "{\"state\":\"Failed\"}"));
+
+            // Nor can the pairing be deleted behind UnpairClouds' back.
+            var raw = Assert.Throws<AsrFailedPreconditionException>(() => engine.DeleteObject("pairing", "pair-gold1-gold2"));
+            Assert.Equal("RawObjectAccessFenced", raw.Rule);
+            Assert.Contains("asr_cloud_unpair", raw.RecommendedAction);
+            Assert.Equal(string.Empty, raw.JobId);
 
             AsrPolicy.Create(engine, "{\"name\":\"gold\",\"replicationProvider\":\"HyperVReplica2012R2\",\"numberOfRecoveryPointsToRetain\":4}");
             var bad = Assert.Throws<AsrInvalidArgumentException>(() => AsrPolicy.Create(
@@ -108,7 +124,11 @@ namespace Asr.Tests
             host.FailHost = "hv-b";
             var failed = Assert.Throws<AsrUnavailableException>(() => AsrPolicy.Associate(engine, "gold", "GoldCloud1"));
             Assert.Contains("WinRM timed out", failed.Message);
-            string jobId = failed.Message.Substring(failed.Message.LastIndexOf("(job ", StringComparison.Ordinal) + 5, 10);
+            string jobId = failed.JobId;
+            Assert.StartsWith("job-", jobId);
+            Assert.EndsWith("(job " + jobId + ")", failed.Message);
+            Assert.Equal("RawObjectAccessFenced",
+                Assert.Throws<AsrFailedPreconditionException>(() => engine.DeleteObject("job", jobId)).Rule);
             Assert.Contains(jobId, AsrJobs.List(engine, "{\"state\":\"Failed\"}"));
             host.FailHost = null;
             Assert.Equal("Succeeded", State(AsrJobs.Restart(engine, jobId)));

@@ -19,14 +19,22 @@ namespace Asr.Tests
             e.PutObject("vm-network", "{\"id\":\"net1-ny\",\"name\":\"VMNetwork1-NewYork\",\"serverId\":\"vmm-ny\",\"subnets\":[{\"name\":\"Subnet1\"}]}");
             e.PutObject("vm-network", "{\"id\":\"net2-ny\",\"name\":\"VMNetwork2-NewYork\",\"serverId\":\"vmm-ny\"}");
             e.PutObject("vm-network", "{\"id\":\"net1-chi\",\"name\":\"VMNetwork1-Chicago\",\"serverId\":\"vmm-chi\",\"logicalNetworkId\":\"ln1-chi\",\"subnets\":[{\"name\":\"Backend\"},{\"name\":\"Subnet1\"}]}");
-            e.PutObject("cloud", "{\"id\":\"gold1\",\"name\":\"GoldCloud1\",\"serverId\":\"vmm-ny\"}");
-            e.PutObject("cloud", "{\"id\":\"gold2\",\"name\":\"GoldCloud2\",\"serverId\":\"vmm-chi\",\"hostGroupIds\":[\"hg\"],\"logicalNetworkIds\":[\"ln1-chi\"]}");
+            e.PutObject("cloud", "{\"id\":\"gold1\",\"name\":\"GoldCloud1\",\"serverId\":\"vmm-ny\",\"metadataSynced\":true,\"capabilityProfiles\":[\"Hyper-V\"],\"hostGroupIds\":[\"hg-ny\"]}");
+            e.PutObject("cloud", "{\"id\":\"gold2\",\"name\":\"GoldCloud2\",\"serverId\":\"vmm-chi\",\"metadataSynced\":true,\"capabilityProfiles\":[\"Hyper-V\"],\"hostGroupIds\":[\"hg\"],\"logicalNetworkIds\":[\"ln1-chi\"]}");
             e.PutObject("host", "{\"id\":\"chicago-h1\",\"name\":\"chicago-h1\",\"hostGroupId\":\"hg\",\"defaultStoragePath\":\"D:\\\\Replica\",\"defaultStorageFreeBytes\":\"1099511627776\",\"logicalNetworkIds\":[\"ln1-chi\"]}");
             e.PutObject("storage-classification", "{\"id\":\"GOLD\",\"name\":\"GOLD\",\"serverId\":\"vmm-ny\"}");
             e.PutObject("storage-classification", "{\"id\":\"GOLD_TARGET\",\"name\":\"GOLD_TARGET\",\"serverId\":\"vmm-chi\"}");
             e.PutObject("vm", "{\"id\":\"vm1\",\"name\":\"VM1\",\"cloudId\":\"gold1\",\"networkAdapters\":[{\"id\":\"nic0\",\"vmNetworkId\":\"net1-ny\",\"subnetName\":\"Subnet1\"}],\"disks\":[{\"id\":\"d0\",\"name\":\"VM1.vhdx\",\"sizeBytes\":\"1073741824\",\"storageTargetId\":\"SourceVolume3\"}]}");
-            e.PutObject("pairing", "{\"id\":\"pair-gold\",\"primaryCloudId\":\"gold1\",\"recoveryCloudId\":\"gold2\"}");
-            e.PutObject("protected-item", "{\"id\":\"pi-vm1\",\"vmId\":\"vm1\",\"pairingId\":\"pair-gold\"}");
+            // Pairings are written only by PairClouds (PutObject refuses them).
+            AsrVault.Create(e, "contoso-dr", "on-premises");
+            string key = AsrVault.GenerateRegistrationKey(e);
+            foreach (var (name, site) in new[] { ("vmm-ny", "primary"), ("vmm-chi", "recovery") })
+            {
+                AsrFabric.RegisterServer(e, JsonSerializer.Serialize(new { credentials = key, friendlyName = name, siteId = site }));
+            }
+
+            AsrFabric.PairClouds(e, "GoldCloud1", "GoldCloud2");
+            e.PutObject("protected-item", "{\"id\":\"pi-vm1\",\"vmId\":\"vm1\",\"pairingId\":\"pair-gold1-gold2\"}");
             return e;
         }
 

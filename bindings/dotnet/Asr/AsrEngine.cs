@@ -104,11 +104,15 @@ namespace Asr
         /// Stores an object of <paramref name="kind"/>, replacing one with the same
         /// id (<c>asr_object_put</c>).
         /// </summary>
-        /// <param name="kind">The object kind: "vault", "site", "cloud", "policy", "vm", ...</param>
+        /// <param name="kind">An inventory kind ("cloud", "host-group", "host", "vm", "vm-network",
+        /// "logical-network", "storage-classification") or "protected-item"; the kinds that domain
+        /// rules guard (pairings, policies, mappings, jobs, ...) are written only by their operations.</param>
         /// <param name="json">The object as JSON (proto3 JSON mapping); its "id" must be set.</param>
         /// <exception cref="ObjectDisposedException">The engine was disposed.</exception>
         /// <exception cref="AsrInvalidArgumentException">Unknown kind, bad JSON or fields (the message names them).</exception>
-        /// <exception cref="AsrFailedPreconditionException">The engine is read-only.</exception>
+        /// <exception cref="AsrFailedPreconditionException">The engine is read-only, or the kind is written
+        /// only by its operations (<see cref="AsrException.Rule"/> "RawObjectAccessFenced",
+        /// <see cref="AsrException.RecommendedAction"/> names the call to use).</exception>
         public void PutObject(string kind, string json)
         {
             byte[] kindBytes = Native.Utf8(kind, nameof(kind));
@@ -149,7 +153,8 @@ namespace Asr
         /// <exception cref="ObjectDisposedException">The engine was disposed.</exception>
         /// <exception cref="AsrNotFoundException">No object of that kind has that id.</exception>
         /// <exception cref="AsrInvalidArgumentException">Unknown kind or bad id.</exception>
-        /// <exception cref="AsrFailedPreconditionException">The engine is read-only.</exception>
+        /// <exception cref="AsrFailedPreconditionException">The engine is read-only, or the kind is
+        /// written only by its operations (see <see cref="PutObject"/>).</exception>
         public void DeleteObject(string kind, string id)
         {
             byte[] kindBytes = Native.Utf8(kind, nameof(kind));

@@ -25,6 +25,22 @@ namespace Asr
         /// <summary>The status code returned by the native call.</summary>
         public AsrStatusCode StatusCode { get; }
 
+        /// <summary>
+        /// The domain rule that was broken, e.g. "CloudInAtMostOnePairing"
+        /// ("" when no rule applies). From asr_last_error_detail().
+        /// </summary>
+        public string Rule { get; internal set; } = string.Empty;
+
+        /// <summary>What to do about the error ("" when nothing specific).</summary>
+        public string RecommendedAction { get; internal set; } = string.Empty;
+
+        /// <summary>
+        /// The job the error happened in, e.g. "job-000042", which
+        /// <see cref="AsrJobs.Restart"/> runs again once the cause is fixed
+        /// ("" when the call ran no job).
+        /// </summary>
+        public string JobId { get; internal set; } = string.Empty;
+
         /// <summary>Makes the exception type that matches <paramref name="statusCode"/>.</summary>
         /// <param name="statusCode">A non-OK status code.</param>
         /// <param name="message">The native error message.</param>

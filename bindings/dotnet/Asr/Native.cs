@@ -24,7 +24,8 @@ namespace Asr
         /// <summary>
         /// Throws the exception mapped from <paramref name="code"/> unless it is
         /// ASR_OK. Call it directly after the native call, on the same thread,
-        /// before any other asr_ call: it reads asr_last_error_message().
+        /// before any other asr_ call: it reads asr_last_error_message() and
+        /// asr_last_error_detail().
         /// </summary>
         /// <param name="code">The status code returned by the native call.</param>
         internal static void Check(int code)
@@ -37,7 +38,10 @@ namespace Asr
             throw CreateException(code);
         }
 
-        /// <summary>The exception for a non-OK <paramref name="code"/>, with the thread's last error message.</summary>
+        /// <summary>
+        /// The exception for a non-OK <paramref name="code"/>, with the thread's
+        /// last error message and its detail (rule, recommended action, job id).
+        /// </summary>
         /// <param name="code">The status code returned by the native call.</param>
         /// <returns>The mapped exception.</returns>
         internal static AsrException CreateException(int code)
@@ -48,7 +52,12 @@ namespace Asr
                 message = "asr call failed with " + StatusName(code);
             }
 
-            return AsrException.Create((AsrStatusCode)code, message);
+            ErrorDetail detail = ErrorDetail.Parse(PtrToStringUtf8(NativeMethods.asr_last_error_detail()));
+            AsrException e = AsrException.Create((AsrStatusCode)code, message);
+            e.Rule = detail.Rule;
+            e.RecommendedAction = detail.RecommendedAction;
+            e.JobId = detail.JobId;
+            return e;
         }
 
         /// <summary>The C name of a status code ("NOT_FOUND", ...), from asr_status_name.</summary>

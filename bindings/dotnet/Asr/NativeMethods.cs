@@ -52,6 +52,9 @@ namespace Asr
         internal static extern IntPtr asr_last_error_message();
 
         [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr asr_last_error_detail();
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern IntPtr asr_status_name(int code);
 
         // ---- Buffers -------------------------------------------------------

@@ -1,24 +1,24 @@
-#include "asr/engine/engine.h"
+#include "asr/repository/object_repository.h"
 
 #include "asr/common/test_dir.h"
 #include "asr/model/fabric.pb.h"
 #include "gtest/gtest.h"
 
-namespace asr::engine {
+namespace asr::repository {
 namespace {
 
 using ::asr::testing::TestPath;
 
-TEST(Engine, InitializeCreatesTwoSitesIdempotently) {
+TEST(ObjectRepository, InitializeCreatesTwoSitesIdempotently) {
   std::string dir = TestPath("init");
   {
-    auto e = Engine::Open(dir, {});
+    auto e = ObjectRepository::Open(dir, {});
     ASSERT_TRUE(e.ok()) << e.status();
     EXPECT_FALSE((*e)->IsInitialized());
     ASSERT_TRUE((*e)->Initialize().ok());
     ASSERT_TRUE((*e)->Initialize().ok());
   }
-  auto e = Engine::Open(dir, {});
+  auto e = ObjectRepository::Open(dir, {});
   ASSERT_TRUE(e.ok());
   EXPECT_TRUE((*e)->IsInitialized());
   auto sites = (*e)->List<model::Site>();
@@ -30,16 +30,16 @@ TEST(Engine, InitializeCreatesTwoSitesIdempotently) {
   EXPECT_EQ((*sites)[1].role(), model::SITE_ROLE_RECOVERY);
 }
 
-TEST(Engine, JsonObjectsSurviveReopen) {
+TEST(ObjectRepository, JsonObjectsSurviveReopen) {
   std::string dir = TestPath("json");
   {
-    auto e = Engine::Open(dir, {});
+    auto e = ObjectRepository::Open(dir, {});
     ASSERT_TRUE(e.ok());
     ASSERT_TRUE((*e)->PutObjectJson("cloud", R"({"id":"gold1","name":"GoldCloud1",
         "capabilityProfiles":["Hyper-V"]})").ok());
     ASSERT_TRUE((*e)->PutObjectJson("cloud", R"({"id":"silver1","name":"SilverCloud1"})").ok());
   }
-  auto e = Engine::Open(dir, {});
+  auto e = ObjectRepository::Open(dir, {});
   ASSERT_TRUE(e.ok());
   auto json = (*e)->GetObjectJson("cloud", "gold1");
   ASSERT_TRUE(json.ok()) << json.status();
@@ -53,8 +53,8 @@ TEST(Engine, JsonObjectsSurviveReopen) {
   EXPECT_EQ((*e)->DeleteObject("cloud", "gold1").code(), absl::StatusCode::kNotFound);
 }
 
-TEST(Engine, BadObjectsAreClearErrors) {
-  auto e = Engine::Open(TestPath("bad"), {});
+TEST(ObjectRepository, BadObjectsAreClearErrors) {
+  auto e = ObjectRepository::Open(TestPath("bad"), {});
   ASSERT_TRUE(e.ok());
   absl::Status s = (*e)->PutObjectJson("cloud", R"({"name":"no id"})");
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
@@ -68,15 +68,15 @@ TEST(Engine, BadObjectsAreClearErrors) {
   EXPECT_EQ(missing.status().message(), "no vm with id 'nope'");
 }
 
-TEST(Engine, ReadOnlyEngineRefusesWrites) {
+TEST(ObjectRepository, ReadOnlyRepositoryRefusesWrites) {
   std::string dir = TestPath("ro");
-  { ASSERT_TRUE(Engine::Open(dir, {}).ok()); }
-  EngineOptions o;
+  { ASSERT_TRUE(ObjectRepository::Open(dir, {}).ok()); }
+  RepositoryOptions o;
   o.read_only = true;
-  auto e = Engine::Open(dir, o);
+  auto e = ObjectRepository::Open(dir, o);
   ASSERT_TRUE(e.ok());
   EXPECT_EQ((*e)->Initialize().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace
-}  // namespace asr::engine
+}  // namespace asr::repository

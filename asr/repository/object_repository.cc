@@ -1,36 +1,36 @@
-#include "asr/engine/engine.h"
+#include "asr/repository/object_repository.h"
 
 #include "absl/strings/str_cat.h"
 #include "asr/model/fabric.pb.h"
 #include "asr/model/json.h"
 #include "asr/store/journal_store.h"
 
-namespace asr::engine {
+namespace asr::repository {
 
-absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const std::string& state_dir,
-                                                     const EngineOptions& options) {
+absl::StatusOr<std::unique_ptr<ObjectRepository>> ObjectRepository::Open(const std::string& state_dir,
+                                                     const RepositoryOptions& options) {
   store::JournalStoreOptions store_options;
   store_options.read_only = options.read_only;
   store_options.create_if_missing = options.create_if_missing;
   ASR_ASSIGN_OR_RETURN(std::unique_ptr<store::StateStore> store,
                        store::OpenJournalStore(state_dir, store_options));
-  return std::make_unique<Engine>(std::move(store), state_dir);
+  return std::make_unique<ObjectRepository>(std::move(store), state_dir);
 }
 
-Engine::Engine(std::unique_ptr<store::StateStore> store, std::string state_dir)
+ObjectRepository::ObjectRepository(std::unique_ptr<store::StateStore> store, std::string state_dir)
     : store_(std::move(store)), state_dir_(std::move(state_dir)) {}
 
-std::string Engine::Key(absl::string_view kind, absl::string_view id) {
+std::string ObjectRepository::Key(absl::string_view kind, absl::string_view id) {
   return absl::StrCat("obj/", kind, "/", id);
 }
 
-std::string Engine::KeyPrefix(absl::string_view kind) { return absl::StrCat("obj/", kind, "/"); }
+std::string ObjectRepository::KeyPrefix(absl::string_view kind) { return absl::StrCat("obj/", kind, "/"); }
 
-absl::Status Engine::CorruptObject(absl::string_view key) {
+absl::Status ObjectRepository::CorruptObject(absl::string_view key) {
   return absl::DataLossError(absl::StrCat("stored object ", key, " does not parse"));
 }
 
-absl::Status Engine::CheckId(absl::string_view kind, absl::string_view id) const {
+absl::Status ObjectRepository::CheckId(absl::string_view kind, absl::string_view id) const {
   if (id.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("a ", kind, " needs a non-empty \"id\""));
   }
@@ -43,7 +43,7 @@ absl::Status Engine::CheckId(absl::string_view kind, absl::string_view id) const
   return absl::OkStatus();
 }
 
-absl::Status Engine::Initialize() {
+absl::Status ObjectRepository::Initialize() {
   store::WriteBatch batch;
   const struct {
     const char* id;
@@ -62,11 +62,11 @@ absl::Status Engine::Initialize() {
   return store_->Commit(batch);
 }
 
-bool Engine::IsInitialized() const {
+bool ObjectRepository::IsInitialized() const {
   return store_->Get(Key("site", "primary")).ok() && store_->Get(Key("site", "recovery")).ok();
 }
 
-absl::Status Engine::Put(const google::protobuf::Message& message) {
+absl::Status ObjectRepository::Put(const google::protobuf::Message& message) {
   ASR_ASSIGN_OR_RETURN(std::string kind, model::KindOf(message));
   std::string id = model::IdOf(message);
   ASR_RETURN_IF_ERROR(CheckId(kind, id));
@@ -75,7 +75,7 @@ absl::Status Engine::Put(const google::protobuf::Message& message) {
   return store_->Commit(batch);
 }
 
-absl::Status Engine::Get(absl::string_view id, google::protobuf::Message* message) const {
+absl::Status ObjectRepository::Get(absl::string_view id, google::protobuf::Message* message) const {
   ASR_ASSIGN_OR_RETURN(std::string kind, model::KindOf(*message));
   auto bytes = store_->Get(Key(kind, id));
   if (absl::IsNotFound(bytes.status())) {
@@ -86,14 +86,14 @@ absl::Status Engine::Get(absl::string_view id, google::protobuf::Message* messag
   return absl::OkStatus();
 }
 
-absl::Status Engine::PutObjectJson(absl::string_view kind, absl::string_view json) {
+absl::Status ObjectRepository::PutObjectJson(absl::string_view kind, absl::string_view json) {
   ASR_ASSIGN_OR_RETURN(const google::protobuf::Message* proto, model::PrototypeForKind(kind));
   std::unique_ptr<google::protobuf::Message> message(proto->New());
   ASR_RETURN_IF_ERROR(model::FromJson(json, message.get()));
   return Put(*message);
 }
 
-absl::StatusOr<std::string> Engine::GetObjectJson(absl::string_view kind,
+absl::StatusOr<std::string> ObjectRepository::GetObjectJson(absl::string_view kind,
                                                   absl::string_view id) const {
   ASR_ASSIGN_OR_RETURN(const google::protobuf::Message* proto, model::PrototypeForKind(kind));
   std::unique_ptr<google::protobuf::Message> message(proto->New());
@@ -101,7 +101,7 @@ absl::StatusOr<std::string> Engine::GetObjectJson(absl::string_view kind,
   return model::ToJson(*message);
 }
 
-absl::StatusOr<std::string> Engine::ListObjectsJson(absl::string_view kind) const {
+absl::StatusOr<std::string> ObjectRepository::ListObjectsJson(absl::string_view kind) const {
   ASR_ASSIGN_OR_RETURN(const google::protobuf::Message* proto, model::PrototypeForKind(kind));
   std::string out = "[";
   bool first = true;
@@ -116,7 +116,7 @@ absl::StatusOr<std::string> Engine::ListObjectsJson(absl::string_view kind) cons
   return out;
 }
 
-absl::Status Engine::DeleteObject(absl::string_view kind, absl::string_view id) {
+absl::Status ObjectRepository::DeleteObject(absl::string_view kind, absl::string_view id) {
   ASR_RETURN_IF_ERROR(model::PrototypeForKind(kind).status());
   std::string key = Key(kind, id);
   if (absl::IsNotFound(store_->Get(key).status())) {
@@ -127,4 +127,4 @@ absl::Status Engine::DeleteObject(absl::string_view kind, absl::string_view id) 
   return store_->Commit(batch);
 }
 
-}  // namespace asr::engine
+}  // namespace asr::repository

@@ -1,17 +1,21 @@
-// asr/engine/engine.h: the facade the C API, the CLI and embedders call. An
-// Engine owns one state directory (through a StateStore) and the subsystems
-// that work on it.
+// asr/repository/object_repository.h: the object repository, one floor
+// above the store: model objects (asr/model/*.proto) kept by kind and id,
+// typed for C++ callers and as proto3 JSON for the generic calls. It knows no
+// domain rule; the services (fabric, policy, mapping, jobs) keep those, and
+// asr::SiteRecovery (asr/site_recovery) owns the one repository of a state
+// directory together with them.
 //
-//   EngineOptions options;
-//   ASR_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine,
-//                        Engine::Open("/var/lib/asr", options));
-//   ASR_RETURN_IF_ERROR(engine->Initialize());   // sites "primary", "recovery"
-//   ASR_RETURN_IF_ERROR(engine->PutObjectJson("cloud", R"({"id":"c1","name":"Gold"})"));
-//   ASR_ASSIGN_OR_RETURN(std::string json, engine->GetObjectJson("cloud", "c1"));
+//   RepositoryOptions options;
+//   ASR_ASSIGN_OR_RETURN(std::unique_ptr<ObjectRepository> repo,
+//                        ObjectRepository::Open("/var/lib/asr", options));
+//   ASR_RETURN_IF_ERROR(repo->Initialize());   // sites "primary", "recovery"
+//   ASR_RETURN_IF_ERROR(repo->PutObjectJson("cloud", R"({"id":"c1","name":"Gold"})"));
+//   ASR_ASSIGN_OR_RETURN(model::Cloud cloud, repo->Get<model::Cloud>("c1"));
 //
-// Thread safety: an Engine is safe to use from several threads at once.
-#ifndef ASR_ENGINE_ENGINE_H_
-#define ASR_ENGINE_ENGINE_H_
+// Thread safety: an ObjectRepository is safe to use from several threads at
+// once.
+#ifndef ASR_REPOSITORY_OBJECT_REPOSITORY_H_
+#define ASR_REPOSITORY_OBJECT_REPOSITORY_H_
 
 #include <memory>
 #include <string>
@@ -25,26 +29,26 @@
 #include "asr/store/state_store.h"
 #include "google/protobuf/message.h"
 
-namespace asr::engine {
+namespace asr::repository {
 
-struct EngineOptions {
+struct RepositoryOptions {
   // Open the state directory without taking the writer lock; writes fail.
   bool read_only = false;
   // Create the state directory when it does not exist.
   bool create_if_missing = true;
 };
 
-class Engine {
+class ObjectRepository {
  public:
   // Opens (and recovers) the state in `state_dir`.
-  static absl::StatusOr<std::unique_ptr<Engine>> Open(const std::string& state_dir,
-                                                      const EngineOptions& options);
+  static absl::StatusOr<std::unique_ptr<ObjectRepository>> Open(const std::string& state_dir,
+                                                      const RepositoryOptions& options);
 
   // Wraps an already-open store (for other backends and tests).
-  explicit Engine(std::unique_ptr<store::StateStore> store, std::string state_dir);
+  explicit ObjectRepository(std::unique_ptr<store::StateStore> store, std::string state_dir);
 
-  Engine(const Engine&) = delete;
-  Engine& operator=(const Engine&) = delete;
+  ObjectRepository(const ObjectRepository&) = delete;
+  ObjectRepository& operator=(const ObjectRepository&) = delete;
 
   // Makes the state directory ready for use: the two sites "primary" and
   // "recovery". Idempotent: existing objects are kept.
@@ -99,6 +103,6 @@ class Engine {
   std::string state_dir_;
 };
 
-}  // namespace asr::engine
+}  // namespace asr::repository
 
-#endif  // ASR_ENGINE_ENGINE_H_
+#endif  // ASR_REPOSITORY_OBJECT_REPOSITORY_H_

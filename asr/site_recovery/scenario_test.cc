@@ -1,15 +1,15 @@
 // The whole control-plane scenario of the documents (New York -> Chicago),
-// with the engine closed and reopened between every two operations: nothing
+// with the state closed and reopened between every two operations: nothing
 // may live only in memory.
 #include <functional>
 
 #include "asr/common/test_dir.h"
-#include "asr/control/control_plane.h"
 #include "asr/fabric/simulated_host.h"
+#include "asr/site_recovery/site_recovery.h"
 #include "asr/jobs/test_util.h"
 #include "gtest/gtest.h"
 
-namespace asr::control {
+namespace asr {
 namespace {
 
 using ::asr::testing::TestPath;
@@ -17,14 +17,15 @@ using ::asr::testing::TestPath;
 class Session {
  public:
   Session(const std::string& dir, const Clock* clock, fabric::HostCallbacks* host) {
-    engine_ = std::move(*engine::Engine::Open(dir, {}));
-    plane_ = std::move(*ControlPlane::Create(engine_.get(), clock, host));
+    SiteRecoveryOptions options;
+    options.clock = clock;
+    options.host = host;
+    sr_ = std::move(*SiteRecovery::Open(dir, options));
   }
-  ControlPlane* operator->() { return plane_.get(); }
+  SiteRecovery* operator->() { return sr_.get(); }
 
  private:
-  std::unique_ptr<engine::Engine> engine_;
-  std::unique_ptr<ControlPlane> plane_;
+  std::unique_ptr<SiteRecovery> sr_;
 };
 
 TEST(Scenario, EveryStepSurvivesARestart) {
@@ -102,7 +103,7 @@ TEST(Scenario, InterruptedJobIsRecoveredOnOpen) {
   std::string dir = TestPath("interrupted");
   FakeClock clock(absl::FromUnixSeconds(1700000000));
   {
-    auto engine = std::move(*engine::Engine::Open(dir, {}));
+    auto engine = std::move(*repository::ObjectRepository::Open(dir, {}));
     model::Job j;
     j.set_id("job-000001");
     j.set_sequence(1);
@@ -120,4 +121,4 @@ TEST(Scenario, InterruptedJobIsRecoveredOnOpen) {
 }
 
 }  // namespace
-}  // namespace asr::control
+}  // namespace asr

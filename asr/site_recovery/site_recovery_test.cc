@@ -1,0 +1,68 @@
+#include "asr/site_recovery/site_recovery.h"
+
+#include "asr/common/test_dir.h"
+#include "asr/jobs/rule_error.h"
+#include "asr/jobs/test_util.h"
+#include "gtest/gtest.h"
+
+namespace asr {
+namespace {
+
+using ::asr::testing::TestPath;
+
+std::unique_ptr<SiteRecovery> OpenOrDie(const std::string& dir) {
+  auto sr = SiteRecovery::Open(dir, {});
+  if (!sr.ok()) abort();
+  return std::move(*sr);
+}
+
+TEST(SiteRecovery, EnsureDefaultVaultIsIdempotent) {
+  std::string dir = TestPath("default");
+  {
+    auto sr = OpenOrDie(dir);
+    auto v = sr->EnsureDefaultVault();
+    ASSERT_TRUE(v.ok()) << v.status();
+    EXPECT_EQ(v->name(), "default");
+  }
+  auto sr = OpenOrDie(dir);
+  auto v2 = sr->EnsureDefaultVault();
+  ASSERT_TRUE(v2.ok());
+  EXPECT_TRUE(sr->IsInitialized());
+  EXPECT_EQ(sr->repository().List<model::Vault>()->size(), 1u);
+  EXPECT_EQ(sr->jobs().List()->size(), 1u);  // one CreateVault job
+}
+
+TEST(SiteRecovery, EveryScenarioIsRegisteredOnTheOneJobManager) {
+  auto sr = OpenOrDie(TestPath("scenarios"));
+  for (const char* s : {"CreateVault", "PairClouds", "SavePolicy", "MapNetwork", "UnmapNetwork"}) {
+    EXPECT_TRUE(sr->jobs().HasScenario(s)) << s;
+  }
+}
+
+TEST(SiteRecovery, RawWritesOfRuleGuardedKindsAreRefused) {
+  auto sr = OpenOrDie(TestPath("fence"));
+  ASSERT_TRUE(sr->Initialize().ok());
+  // Inventory may be written directly.
+  ASSERT_TRUE(sr->PutObjectJson("cloud", R"({"id":"gold1","name":"GoldCloud1"})").ok());
+  ASSERT_TRUE(sr->DeleteObject("cloud", "gold1").ok());
+  // A pairing or a job is written only by its operations, even when it exists.
+  model::CloudPairing pairing;
+  pairing.set_id("pair-gold");
+  ASSERT_TRUE(sr->repository().Put(pairing).ok());
+  absl::Status del = sr->DeleteObject("pairing", "pair-gold");
+  EXPECT_STATUS(del, kFailedPrecondition, "cannot be deleted through the generic object calls");
+  EXPECT_EQ(jobs::RuleOf(del), "RawObjectAccessFenced");
+  EXPECT_NE(jobs::RecommendedActionOf(del).find("asr_cloud_unpair"), std::string::npos);
+  EXPECT_TRUE(sr->repository().Get<model::CloudPairing>("pair-gold").ok());
+  ASSERT_TRUE(sr->EnsureDefaultVault().ok());
+  std::string job_id = (*sr->jobs().List())[0].id();
+  EXPECT_STATUS(sr->DeleteObject("job", job_id), kFailedPrecondition, "job cannot be deleted");
+  EXPECT_STATUS(sr->PutObjectJson("policy", R"({"id":"p"})"), kFailedPrecondition,
+                "policy cannot be written");
+  // Unknown kinds keep their InvalidArgument.
+  EXPECT_STATUS(sr->PutObjectJson("spaceship", R"({"id":"s"})"), kInvalidArgument,
+                "unknown object kind");
+}
+
+}  // namespace
+}  // namespace asr
