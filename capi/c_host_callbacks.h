@@ -33,15 +33,14 @@ namespace asr::capi {
 // Adapts the C table to fabric::HostCallbacks.
 class CHostCallbacks : public fabric::HostCallbacks {
  public:
+  // `table`: a whole table of this version (ReadVersionedStruct made it
+  // from whatever version the caller passed), or null to remove it.
   void Set(const asr_host_callbacks_t* table) {
     absl::MutexLock l(&mu_);
     installed_ = table != nullptr;
-    table_ = asr_host_callbacks_t{sizeof(asr_host_callbacks_t), 0, nullptr, nullptr, nullptr,
-                                  nullptr};
-    if (table != nullptr) {
-      // Older callers pass a shorter table: copy what it has.
-      memcpy(&table_, table, std::min<size_t>(table->struct_size, sizeof table_));
-    }
+    table_ = table != nullptr ? *table
+                              : asr_host_callbacks_t{sizeof(asr_host_callbacks_t), 0, nullptr,
+                                                     nullptr, nullptr, nullptr};
   }
   bool available() const override {
     absl::MutexLock l(&mu_);
