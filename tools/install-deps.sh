@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   qemu-utils                           # qemu-img/qemu-io: independent VHD/VHDX checks
   rsync zstd                           # the benchmarks' baseline
+  clang-format git                     # tests/format_test.sh: changed files are formatted
 )
 
 missing=()

@@ -222,26 +222,6 @@ int CommandRegistry::Run(const std::vector<std::string>& argv, std::istream& in,
   return ExitCodeFor(best->run(ctx, *parsed), err);
 }
 
-std::string JsonQuote(absl::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += absl::StrCat("\\u00", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
-
 absl::StatusOr<uint64_t> ParseSize(const std::string& text) {
   std::string t = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(text));
   if (absl::EndsWith(t, "IB")) t = t.substr(0, t.size() - 2);

@@ -101,9 +101,6 @@ class CommandRegistry {
   std::vector<CommandSpec> commands_;
 };
 
-// `text` as a JSON string literal, quotes included ("a\"b" for a"b).
-std::string JsonQuote(absl::string_view text);
-
 // Parses a size with an optional K, M, G or T suffix (powers of 1024; a
 // trailing "B"/"iB" is accepted), e.g. "64K", "1G", "512".
 absl::StatusOr<uint64_t> ParseSize(const std::string& text);

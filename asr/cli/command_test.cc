@@ -78,14 +78,6 @@ TEST(ParseInt, Range) {
 namespace asr::cli {
 namespace {
 
-TEST(JsonQuote, EscapesWhatJsonRequires) {
-  EXPECT_EQ(JsonQuote("plain"), "\"plain\"");
-  EXPECT_EQ(JsonQuote("a\"b\\c"), "\"a\\\"b\\\\c\"");
-  EXPECT_EQ(JsonQuote("line\nnext\ttab"), "\"line\\nnext\\ttab\"");
-  EXPECT_EQ(JsonQuote(std::string("\x01", 1)), "\"\\u0001\"");
-  EXPECT_EQ(JsonQuote("C:\\VMs\\vm1.vhdx"), "\"C:\\\\VMs\\\\vm1.vhdx\"");
-}
-
 TEST(ExitCodeFor, OneMappingFromStatusToExitCodeAndMessage) {
   std::ostringstream err;
   EXPECT_EQ(ExitCodeFor(absl::OkStatus(), err), 0);

@@ -223,16 +223,13 @@ absl::Status Replicate(const CommandContext& ctx, const ParsedArgs& a) {
                                                (*verified)->reason));
   }
   if (ctx.json) {
-    std::string json = replication::CycleStatsToJson(*st, *disk);
-    if (verified) {
-      json.pop_back();  // the closing brace
-      json += ",\"verification\":";
-      json += verified->ok() ? replication::VerifyResultToJson(**verified, *disk)
-                             : absl::StrCat("{\"error\":", JsonQuote(verified->status().message()),
-                                            "}");
-      json += "}";
+    model::CycleStats out = replication::CycleStatsToProto(*st, *disk);
+    if (verified && verified->ok()) {
+      *out.mutable_verification() = replication::VerifyResultToProto(**verified, *disk);
+    } else if (verified) {
+      out.set_verification_error(std::string(verified->status().message()));
     }
-    *ctx.out << json << "\n";
+    *ctx.out << model::ToJson(out) << "\n";
   } else {
     if (!st->fallback_reason.empty()) {
       *ctx.err << "asrctl: tracked changes cannot be trusted (" << st->fallback_reason
