@@ -1,7 +1,5 @@
 #include "asr/cli/control_commands.h"
 
-#include <sys/stat.h>
-
 #include <istream>
 #include <ostream>
 #include <string>
@@ -17,6 +15,7 @@
 #include "asr/jobs/job_manager.h"
 #include "asr/model/cli.pb.h"
 #include "asr/model/json.h"
+#include "asr/platform/env.h"
 #include "asr/site_recovery/site_recovery.h"
 
 namespace asr::cli {
@@ -163,8 +162,8 @@ absl::StatusOr<std::string> ProxyPassword(const CommandContext& ctx, const Parse
   if (a.Has("proxy-password-file")) {
     source = a.Get("proxy-password-file");
     ASR_ASSIGN_OR_RETURN(text, ReadFileToString(source));
-    struct stat st;
-    if (::stat(source.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    absl::StatusOr<platform::FileInfo> info = platform::Env::Default()->Stat(source);
+    if (info.ok() && (info->permissions & 077) != 0) {
       *ctx.err << "warning: the proxy password file " << source
                << " is readable by other users; chmod 600 it\n";
     }

@@ -73,6 +73,22 @@ TEST_P(EnvTest, WriteReadSyncTruncateStat) {
   EXPECT_OK(f->Close());
 }
 
+TEST_P(EnvTest, StartWritebackThroughAReadOnlyHandle) {
+  const std::string path = dir_ + "/wb";
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<File> f, env_->Open(path, CreateNew()));
+  const std::string data(256 << 10, 'w');
+  ASSERT_OK(WriteFully(*f, 0, data.data(), data.size()));
+  // As the receiver does: a second, read-only handle only starts writeback.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<File> ro, env_->Open(path, OpenOptions()));
+  EXPECT_OK(ro->StartWriteback());
+  EXPECT_OK(f->StartWriteback());
+  EXPECT_OK(f->DataSync());
+  ASSERT_OK_AND_ASSIGN(FileInfo info, ro->Stat());
+  EXPECT_EQ(info.size, data.size());
+  EXPECT_OK(ro->Close());
+  EXPECT_OK(f->Close());
+}
+
 TEST_P(EnvTest, ExclusiveCreateRefusesAnExistingName) {
   const std::string path = dir_ + "/x";
   ASSERT_OK(env_->Open(path, CreateNew()).status());

@@ -90,6 +90,11 @@ class File {
   virtual absl::StatusOr<FileInfo> Stat() const = 0;
   // The offset of the end (the size of a block device, where Stat says 0).
   virtual absl::StatusOr<uint64_t> SeekToEnd() = 0;
+  // Starts writing back the file's dirty pages without waiting for them
+  // (sync_file_range SYNC_FILE_RANGE_WRITE on Linux), so that a later Sync
+  // has less left to do. Durable only after Sync/DataSync; a no-op where the
+  // system has no such call (and for a file in memory).
+  virtual absl::Status StartWriteback() = 0;
   // Sets the permission bits (fchmod).
   virtual absl::Status SetPermissions(FileMode mode) = 0;
   // Clears (or sets) non-blocking mode after an open with non_blocking.

@@ -122,6 +122,8 @@ absl::StatusOr<uint64_t> MemoryFile::SeekToEnd() {
   return position_;
 }
 
+absl::Status MemoryFile::StartWriteback() { return CheckOpen(); }
+
 absl::Status MemoryFile::SetPermissions(FileMode mode) {
   if (closed_) return SystemError(EBADF);
   permissions_ = mode & 07777;

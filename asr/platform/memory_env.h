@@ -69,6 +69,8 @@ class MemoryFile final : public File {
   absl::Status Allocate(uint64_t offset, uint64_t size) override;
   absl::StatusOr<FileInfo> Stat() const override;
   absl::StatusOr<uint64_t> SeekToEnd() override;
+  // Nothing to write back: the bytes already are where they stay.
+  absl::Status StartWriteback() override;
   absl::Status SetPermissions(FileMode mode) override;
   absl::Status SetNonBlocking(bool non_blocking) override;
   absl::Status Lock(bool wait) override;

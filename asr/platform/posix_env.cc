@@ -110,6 +110,14 @@ class PosixFile final : public File {
     if (end < 0) return SystemError(errno);
     return static_cast<uint64_t>(end);
   }
+  absl::Status StartWriteback() override {
+#if defined(__linux__)
+    return ::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE) == 0 ? absl::OkStatus()
+                                                                    : SystemError(errno);
+#else
+    return absl::OkStatus();
+#endif
+  }
   absl::Status SetPermissions(FileMode mode) override {
     return ::fchmod(fd_, mode) == 0 ? absl::OkStatus() : SystemError(errno);
   }

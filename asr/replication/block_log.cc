@@ -1,16 +1,14 @@
 #include "asr/replication/block_log.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "asr/common/crc32c.h"
 #include "asr/common/file_util.h"
 #include "asr/common/status_macros.h"
+#include "asr/platform/env.h"
+#include "asr/platform/error.h"
 #include "asr/replication/block_codec.h"
 #include "asr/replication/byte_codec.h"
 
@@ -22,15 +20,29 @@ constexpr size_t kHeaderSize = 36;
 constexpr size_t kRecordHeaderSize = 34;
 constexpr size_t kBufferLimit = 1 << 20;
 
+using platform::AddContext;
+
+// Exactly `size` bytes at `offset`; fewer is OutOfRange (as PreadAll says it).
+absl::Status ReadExactly(const platform::File& file, void* buf, size_t size, uint64_t offset,
+                         absl::string_view what) {
+  absl::StatusOr<size_t> n = platform::ReadFully(file, offset, buf, size);
+  if (!n.ok()) return AddContext(n.status(), absl::StrCat("cannot read ", what));
+  if (*n < size) {
+    return absl::OutOfRangeError(absl::StrCat("unexpected end of ", what, " at offset ",
+                                              offset + *n, " (wanted ", size,
+                                              " bytes at offset ", offset, ")"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 BlockLogWriter::~BlockLogWriter() { Abandon(); }
 
 void BlockLogWriter::Abandon() {
-  if (fd_ >= 0) {
-    ::close(fd_);
-    fd_ = -1;
-    ::unlink(tmp_.c_str());
+  if (file_ != nullptr) {
+    file_.reset();
+    (void)platform::Env::Default()->Unlink(tmp_);
   }
 }
 
@@ -38,8 +50,13 @@ absl::Status BlockLogWriter::Create(const std::string& path, uint64_t cycle, uin
                                     uint64_t virtual_size) {
   path_ = path;
   tmp_ = path + ".tmp";
-  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd_ < 0) return ErrnoToStatus(errno, tmp_);
+  platform::OpenOptions o;
+  o.access = platform::OpenOptions::Access::kWrite;
+  o.create = o.truncate = true;
+  o.mode = 0644;
+  absl::StatusOr<std::unique_ptr<platform::File>> f = platform::Env::Default()->Open(tmp_, o);
+  if (!f.ok()) return AddContext(f.status(), tmp_);
+  file_ = std::move(*f);
   ByteWriter w;
   w.Bytes(kMagic, 8);
   w.U32(1);
@@ -53,14 +70,15 @@ absl::Status BlockLogWriter::Create(const std::string& path, uint64_t cycle, uin
 
 absl::Status BlockLogWriter::FlushBuffer() {
   if (buf_.empty()) return absl::OkStatus();
-  ASR_RETURN_IF_ERROR(WriteAll(fd_, buf_, tmp_));
+  ASR_RETURN_IF_ERROR(AddContext(platform::WriteFully(*file_, buf_.data(), buf_.size()),
+                                 absl::StrCat("cannot write ", tmp_)));
   buf_.clear();
   return absl::OkStatus();
 }
 
 absl::Status BlockLogWriter::Append(RecordType type, uint64_t offset, uint64_t length,
                                     uint8_t codec, uint32_t raw_crc, absl::string_view payload) {
-  if (fd_ < 0) return absl::FailedPreconditionError("block log is not open for writing");
+  if (file_ == nullptr) return absl::FailedPreconditionError("block log is not open for writing");
   ByteWriter w;
   w.U8(static_cast<uint8_t>(type));
   w.U64(offset);
@@ -103,35 +121,34 @@ absl::Status BlockLogWriter::Seal(const Digest& digest) {
                              absl::string_view(reinterpret_cast<const char*>(digest.data()),
                                                digest.size())));
   ASR_RETURN_IF_ERROR(FlushBuffer());
-  if (::fsync(fd_) != 0) return ErrnoToStatus(errno, absl::StrCat("fsync ", tmp_));
-  ::close(fd_);
-  fd_ = -1;
-  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp_.c_str());
-    return ErrnoToStatus(err, absl::StrCat("rename ", tmp_));
+  ASR_RETURN_IF_ERROR(AddContext(file_->Sync(), absl::StrCat("fsync ", tmp_)));
+  file_.reset();
+  absl::Status renamed = platform::Env::Default()->Rename(tmp_, path_);
+  if (!renamed.ok()) {
+    (void)platform::Env::Default()->Unlink(tmp_);
+    return AddContext(renamed, absl::StrCat("rename ", tmp_));
   }
   return FsyncDirectory(DirName(path_));
 }
 
-BlockLogReader::~BlockLogReader() {
-  if (fd_ >= 0) ::close(fd_);
-}
+BlockLogReader::~BlockLogReader() = default;
 
 absl::StatusOr<std::unique_ptr<BlockLogReader>> BlockLogReader::Open(const std::string& path) {
   std::unique_ptr<BlockLogReader> r(new BlockLogReader());
   r->path_ = path;
-  r->fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (r->fd_ < 0) return ErrnoToStatus(errno, path);
-  struct stat st;
-  if (::fstat(r->fd_, &st) != 0) return ErrnoToStatus(errno, path);
-  const uint64_t size = st.st_size;
+  absl::StatusOr<std::unique_ptr<platform::File>> f =
+      platform::Env::Default()->Open(path, platform::OpenOptions());
+  if (!f.ok()) return AddContext(f.status(), path);
+  r->file_ = std::move(*f);
+  absl::StatusOr<platform::FileInfo> info = r->file_->Stat();
+  if (!info.ok()) return AddContext(info.status(), path);
+  const uint64_t size = info->size;
   auto corrupt = [&](absl::string_view why) {
     return absl::DataLossError(absl::StrCat(path, ": block log is corrupt (", why, ")"));
   };
   if (size < kHeaderSize) return corrupt("shorter than its header");
   std::string h(kHeaderSize, '\0');
-  ASR_RETURN_IF_ERROR(PreadAll(r->fd_, h.data(), h.size(), 0, path));
+  ASR_RETURN_IF_ERROR(ReadExactly(*r->file_, h.data(), h.size(), 0, path));
   ByteReader hr(h);
   char magic[8] = {};
   uint32_t version = 0, crc = 0;
@@ -150,7 +167,7 @@ absl::StatusOr<std::unique_ptr<BlockLogReader>> BlockLogReader::Open(const std::
   std::string rh(kRecordHeaderSize, '\0');
   while (pos < size) {
     if (size - pos < kRecordHeaderSize) return corrupt("torn record");
-    ASR_RETURN_IF_ERROR(PreadAll(r->fd_, rh.data(), rh.size(), pos, path));
+    ASR_RETURN_IF_ERROR(ReadExactly(*r->file_, rh.data(), rh.size(), pos, path));
     ByteReader rr(rh);
     BlockLogRecord rec;
     uint8_t type = 0;
@@ -189,7 +206,7 @@ absl::StatusOr<std::unique_ptr<BlockLogReader>> BlockLogReader::Open(const std::
 
 absl::Status BlockLogReader::ReadPayload(const BlockLogRecord& rec, std::string* out) const {
   out->resize(rec.payload_len);
-  ASR_RETURN_IF_ERROR(PreadAll(fd_, out->data(), rec.payload_len, rec.payload_pos, path_));
+  ASR_RETURN_IF_ERROR(ReadExactly(*file_, out->data(), rec.payload_len, rec.payload_pos, path_));
   if (Crc32c(out->data(), out->size()) != rec.payload_crc) {
     return absl::DataLossError(
         absl::StrCat(path_, ": checksum mismatch in the record at offset ", rec.offset));

@@ -32,6 +32,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "asr/platform/file.h"
 #include "asr/replication/digest.h"
 
 namespace asr::replication {
@@ -80,7 +81,7 @@ class BlockLogWriter {
   absl::Status FlushBuffer();
 
   std::string path_, tmp_;
-  int fd_ = -1;
+  std::unique_ptr<platform::File> file_;
   std::string buf_;
   uint64_t records_ = 0;
   uint64_t raw_bytes_ = 0;
@@ -109,7 +110,7 @@ class BlockLogReader {
  private:
   BlockLogReader() = default;
   std::string path_;
-  int fd_ = -1;
+  std::unique_ptr<platform::File> file_;
   uint64_t cycle_ = 0;
   uint32_t block_size_ = 0;
   uint64_t virtual_size_ = 0;

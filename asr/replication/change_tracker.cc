@@ -1,15 +1,14 @@
 #include "asr/replication/change_tracker.h"
 
-#include <fcntl.h>
-#include <stdio.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include <memory>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "asr/common/crc32c.h"
 #include "asr/common/file_util.h"
 #include "asr/common/status_macros.h"
+#include "asr/platform/env.h"
+#include "asr/platform/error.h"
 #include "asr/replication/byte_codec.h"
 
 namespace asr::replication {
@@ -195,19 +194,26 @@ absl::Status ChangeTracker::PersistLocked(bool in_use) {
   if (cycle_only_) {
     // Atomic but not forced to disk: after a power loss the file is the old
     // map (its blocks are resent) or fails its checksum (NEEDS SCAN).
-    std::string tmp = absl::StrCat(path_, ".tmp.", ::getpid());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("cannot create ", tmp));
-    absl::Status st = WriteAll(fd, w.data(), tmp);
-    ::close(fd);
+    platform::Env* env = platform::Env::Default();
+    std::string tmp = absl::StrCat(path_, ".tmp.", platform::ProcessId());
+    platform::OpenOptions o;
+    o.access = platform::OpenOptions::Access::kWrite;
+    o.create = o.truncate = true;
+    o.mode = 0644;
+    absl::StatusOr<std::unique_ptr<platform::File>> f = env->Open(tmp, o);
+    if (!f.ok()) return platform::AddContext(f.status(), absl::StrCat("cannot create ", tmp));
+    absl::Status st =
+        platform::AddContext(platform::WriteFully(**f, w.data().data(), w.data().size()),
+                             absl::StrCat("cannot write ", tmp));
+    f->reset();
     if (!st.ok()) {
-      ::unlink(tmp.c_str());
+      (void)env->Unlink(tmp);
       return st;
     }
-    if (::rename(tmp.c_str(), path_.c_str()) != 0) {
-      int err = errno;
-      ::unlink(tmp.c_str());
-      return ErrnoToStatus(err, absl::StrCat("cannot rename ", tmp, " to ", path_));
+    absl::Status renamed = env->Rename(tmp, path_);
+    if (!renamed.ok()) {
+      (void)env->Unlink(tmp);
+      return platform::AddContext(renamed, absl::StrCat("cannot rename ", tmp, " to ", path_));
     }
     return absl::OkStatus();
   }

@@ -1,10 +1,6 @@
 #include "asr/replication/cycle_writer.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -13,6 +9,8 @@
 #include "asr/common/crc32c.h"
 #include "asr/common/file_util.h"
 #include "asr/common/status_macros.h"
+#include "asr/platform/env.h"
+#include "asr/platform/error.h"
 #include "asr/replication/direct_writer.h"
 #include "asr/replication/replica_internal.h"
 #include "asr/replication/replica_state.h"
@@ -36,8 +34,9 @@ CycleWriter::~CycleWriter() {
     journal_.Abandon();
     DiscardDirect();
   }
-  if (writeback_fd_ >= 0) ::close(writeback_fd_);
-  if (apply_lock_fd_ >= 0) ::close(apply_lock_fd_);
+  writer_.reset();  // finished by now; it must not outlive writeback_
+  writeback_.reset();
+  apply_lock_.reset();
 }
 
 void CycleWriter::DiscardDirect() {
@@ -47,7 +46,7 @@ void CycleWriter::DiscardDirect() {
     (void)direct_disk_->Close();
     direct_disk_.reset();
   }
-  if (!direct_tmp_.empty()) ::unlink(direct_tmp_.c_str());
+  if (!direct_tmp_.empty()) (void)platform::Env::Default()->Unlink(direct_tmp_);
 }
 
 absl::Status CycleWriter::CheckRange(uint64_t offset, uint64_t length) const {
@@ -214,7 +213,7 @@ absl::StatusOr<uint64_t> CycleWriter::CommitDurable(const CycleEnd& end) {
   if (direct_) return CommitDirect();
   ASR_RETURN_IF_ERROR(journal_.Seal(d));
   store_->Hook("sealed");
-  ASR_RETURN_IF_ERROR(store_->MarkApplying(journal_path_, start_, &apply_lock_fd_));
+  ASR_RETURN_IF_ERROR(store_->MarkApplying(journal_path_, start_, &apply_lock_));
   durable_ = true;
   return start_.cycle;
 }
@@ -230,8 +229,7 @@ absl::Status CycleWriter::FinishApply() {
   done_ = true;
   kept_.clear();
   std::string().swap(kept_data_);
-  if (apply_lock_fd_ >= 0) ::close(apply_lock_fd_);
-  apply_lock_fd_ = -1;
+  apply_lock_.reset();
   return s;
 }
 
@@ -249,10 +247,11 @@ absl::StatusOr<uint64_t> CycleWriter::CommitDirect() {
     return s;
   }
   store_->Hook("direct-flushed");
-  if (::rename(direct_tmp_.c_str(), JoinPath(store_->dir(), direct_file_).c_str()) != 0) {
-    int err = errno;
+  absl::Status renamed =
+      platform::Env::Default()->Rename(direct_tmp_, JoinPath(store_->dir(), direct_file_));
+  if (!renamed.ok()) {
     DiscardDirect();
-    return ErrnoToStatus(err, absl::StrCat("rename ", direct_tmp_));
+    return platform::AddContext(renamed, absl::StrCat("rename ", direct_tmp_));
   }
   direct_tmp_.clear();
   ASR_RETURN_IF_ERROR(FsyncDirectory(store_->dir()));

@@ -17,7 +17,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "asr/common/file_lock.h"
 #include "asr/disk/virtual_disk.h"
+#include "asr/platform/file.h"
 #include "asr/replication/block_codec.h"
 #include "asr/replication/block_log.h"
 #include "asr/replication/digest.h"
@@ -98,8 +100,8 @@ class CycleWriter {
   std::unique_ptr<DirectWriter> writer_;  // writes into direct_disk_
   AlignedBytes* frame_buf_ = nullptr;     // the writer's buffer of the current frame
   std::vector<DirectRun> frame_runs_;     // its writes
-  int writeback_fd_ = -1;        // the new replica, to start writeback early
-  int apply_lock_fd_ = -1;       // held from the commit point to the end of the apply
+  std::unique_ptr<platform::File> writeback_;  // the new replica, to start writeback early
+  std::unique_ptr<FileLock> apply_lock_;  // held from the commit point to the end of the apply
   bool durable_ = false;         // past the commit point
   bool done_ = false;
 };

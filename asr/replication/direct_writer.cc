@@ -1,7 +1,5 @@
 #include "asr/replication/direct_writer.h"
 
-#include <fcntl.h>
-
 #include <utility>
 
 #include "absl/types/span.h"
@@ -16,8 +14,8 @@ constexpr uint64_t kWritebackEvery = 32 << 20;
 }  // namespace
 
 DirectWriter::DirectWriter(disk::VirtualDisk* disk, std::function<void(const char*)> hook,
-                           int writeback_fd)
-    : disk_(disk), hook_(std::move(hook)), writeback_fd_(writeback_fd) {
+                           platform::File* writeback)
+    : disk_(disk), hook_(std::move(hook)), writeback_(writeback) {
   for (int i = 0; i < kBuffers; ++i) {
     buffers_.push_back(std::make_unique<AlignedBytes>());
     free_.push_back(buffers_.back().get());
@@ -100,9 +98,9 @@ absl::Status DirectWriter::Flush() {
     return absl::OkStatus();
   }
   if (hook_) hook_("direct-write");
-  if (unsynced_bytes_ >= kWritebackEvery && writeback_fd_ >= 0) {
+  if (unsynced_bytes_ >= kWritebackEvery && writeback_ != nullptr) {
     // Asynchronous: only starts writing back what went through the cache.
-    (void)::sync_file_range(writeback_fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+    (void)writeback_->StartWriteback();
     unsynced_bytes_ = 0;
   }
   return absl::OkStatus();

@@ -5,7 +5,7 @@
 // submitted; runs shorter than kIoChunk that continue each other are
 // gathered into one write.
 //
-//   DirectWriter w(disk, hook, writeback_fd);
+//   DirectWriter w(disk, hook, writeback_file);
 //   ASR_ASSIGN_OR_RETURN(AlignedBytes* buf, w.Acquire());
 //   ... decode into buf ...
 //   ASR_RETURN_IF_ERROR(w.Submit(buf, {{offset, 0, length}}));
@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "asr/disk/virtual_disk.h"
+#include "asr/platform/file.h"
 #include "asr/replication/aligned_bytes.h"
 
 namespace asr::replication {
@@ -45,9 +46,10 @@ class DirectWriter {
   static constexpr int kBuffers = 4;
 
   // Writes into `disk`; calls `hook` ("direct-write") after each write;
-  // starts the writeback of `writeback_fd` (may be -1) every so often.
+  // starts the writeback of `writeback` (may be null; not owned, outlives the
+  // writer) every so often.
   DirectWriter(disk::VirtualDisk* disk, std::function<void(const char*)> hook,
-               int writeback_fd);
+               platform::File* writeback);
   ~DirectWriter();
   DirectWriter(const DirectWriter&) = delete;
   DirectWriter& operator=(const DirectWriter&) = delete;
@@ -74,7 +76,7 @@ class DirectWriter {
 
   disk::VirtualDisk* const disk_;
   const std::function<void(const char*)> hook_;
-  const int writeback_fd_;
+  platform::File* const writeback_;
   // The writer thread's own.
   AlignedBytes batch_;
   uint64_t batch_off_ = 0;

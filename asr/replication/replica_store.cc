@@ -1,11 +1,6 @@
 #include "asr/replication/replica_store.h"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <map>
 #include <set>
@@ -22,6 +17,7 @@
 #include "asr/common/file_lock.h"
 #include "asr/common/file_util.h"
 #include "asr/common/status_macros.h"
+#include "asr/platform/env.h"
 #include "asr/replication/direct_writer.h"
 #include "asr/replication/replica_internal.h"
 #include "asr/replication/replica_state.h"
@@ -31,17 +27,14 @@ namespace {
 
 using State = ReplicaStore::State;
 
+// The names in `dir` (none if it cannot be read).
 std::vector<std::string> ListDir(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return out;
-  while (struct dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") out.push_back(n);
-  }
-  ::closedir(d);
-  return out;
+  absl::StatusOr<std::vector<std::string>> names = platform::Env::Default()->ListDirectory(dir);
+  return names.ok() ? *std::move(names) : std::vector<std::string>();
 }
+
+// Removes `path`; a failure is ignored (debris is removed best effort).
+void RemoveFile(const std::string& path) { (void)platform::Env::Default()->Unlink(path); }
 
 // Copies the record stored in `from` into `to` unchanged.
 absl::Status CopyRecord(const BlockLogReader& from, const BlockLogRecord& rec,
@@ -63,9 +56,7 @@ std::string ReplicaFileName(disk::DiskFormat format) {
 ReplicaStore::ReplicaStore(std::string dir, ReplicaOptions options)
     : dir_(std::move(dir)), options_(std::move(options)) {}
 
-ReplicaStore::~ReplicaStore() {
-  if (receiver_lock_fd_ >= 0) ::close(receiver_lock_fd_);
-}
+ReplicaStore::~ReplicaStore() { receiver_lock_.Release(); }
 
 void ReplicaStore::Hook(const char* step) const {
   if (options_.step_hook) options_.step_hook(step);
@@ -80,14 +71,12 @@ absl::StatusOr<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(const std::stri
   ASR_RETURN_IF_ERROR(MakeDirectories(JoinPath(dir, "journal")));
   ASR_RETURN_IF_ERROR(MakeDirectories(JoinPath(dir, "points")));
   std::unique_ptr<ReplicaStore> store(new ReplicaStore(dir, options));
-  FileLock lock;
-  absl::Status locked = lock.TryLock(JoinPath(dir, "receiver.lock"));
+  absl::Status locked = store->receiver_lock_.TryLock(JoinPath(dir, "receiver.lock"));
   if (absl::IsFailedPrecondition(locked)) {
     return absl::FailedPreconditionError(absl::StrCat(
         locked.message(), ": another receiver is serving this replica directory"));
   }
   ASR_RETURN_IF_ERROR(locked);
-  store->receiver_lock_fd_ = lock.Take();
   ASR_ASSIGN_OR_RETURN(LoadedState loaded, LoadReplicaState(dir));
   if (loaded.legacy) {
     // Written by an older receiver in the text format: rewrite it once as
@@ -120,22 +109,22 @@ absl::Status ReplicaStore::Recover() {
     if (!p.delta_file.empty()) keep.insert(p.delta_file);
   }
   for (const std::string& n : ListDir(JoinPath(dir_, "journal"))) {
-    ::unlink(JoinPath(dir_, JoinPath("journal", n)).c_str());
+    RemoveFile(JoinPath(dir_, JoinPath("journal", n)));
   }
   for (const std::string& n : ListDir(JoinPath(dir_, "points"))) {
     std::string rel = JoinPath("points", n);
-    if (!keep.count(rel)) ::unlink(JoinPath(dir_, rel).c_str());
+    if (!keep.count(rel)) RemoveFile(JoinPath(dir_, rel));
   }
   for (const std::string& n : ListDir(dir_)) {
     if (n.size() > 4 && n.compare(n.size() - 4, 4, ".tmp") == 0) {
-      ::unlink(JoinPath(dir_, n).c_str());
+      RemoveFile(JoinPath(dir_, n));
     }
   }
   if (!state_->has_replica) {
     // A first cycle renamed its replica into place but died before the
     // state recorded it: not a point.
     for (disk::DiskFormat f : {disk::DiskFormat::kVhdx, disk::DiskFormat::kVhd}) {
-      ::unlink(JoinPath(dir_, ReplicaFileName(f)).c_str());
+      RemoveFile(JoinPath(dir_, ReplicaFileName(f)));
     }
   }
   return absl::OkStatus();
@@ -244,9 +233,12 @@ absl::StatusOr<std::unique_ptr<CycleWriter>> ReplicaStore::BeginCycle(const Hell
     // or failover: past the page cache (no copy into it, no writeback of it
     // competing with the sender for the CPU) where the file system allows.
     (void)w->direct_disk_->EnableDirectWrites();
-    w->writeback_fd_ = ::open(w->direct_tmp_.c_str(), O_RDONLY | O_CLOEXEC);
+    // Only to start writeback early: without it the final flush waits longer.
+    absl::StatusOr<std::unique_ptr<platform::File>> writeback =
+        platform::Env::Default()->Open(w->direct_tmp_, platform::OpenOptions());
+    if (writeback.ok()) w->writeback_ = std::move(*writeback);
     w->writer_ = std::make_unique<DirectWriter>(
-        w->direct_disk_.get(), [this](const char* step) { Hook(step); }, w->writeback_fd_);
+        w->direct_disk_.get(), [this](const char* step) { Hook(step); }, w->writeback_.get());
     return w;
   }
   w->journal_path_ = JoinPath(dir_, absl::StrCat("journal/cycle-", start.cycle, ".blog"));
@@ -287,9 +279,9 @@ absl::Status ReplicaStore::CommitFirstPoint(const CycleStart& start,
 }
 
 absl::Status ReplicaStore::MarkApplying(const std::string& journal, const CycleStart& start,
-                                        int* apply_lock_fd) {
-  FileLock apply;
-  ASR_RETURN_IF_ERROR(apply.Lock(JoinPath(dir_, "apply.lock")));
+                                        std::unique_ptr<FileLock>* apply_lock) {
+  auto apply = std::make_unique<FileLock>();
+  ASR_RETURN_IF_ERROR(apply->Lock(JoinPath(dir_, "apply.lock")));
   absl::MutexLock l(&mu_);
   const Clock& clock = options_.clock ? *options_.clock : Clock::Real();
   State& s = *state_;
@@ -354,7 +346,7 @@ absl::Status ReplicaStore::MarkApplying(const std::string& journal, const CycleS
   s.retention_s = absl::ToInt64Seconds(options_.retention);
   ASR_RETURN_IF_ERROR(SaveReplicaState(dir_, s));
   Hook("applying");
-  *apply_lock_fd = apply.Take();
+  *apply_lock = std::move(apply);
   return absl::OkStatus();
 }
 
@@ -492,8 +484,8 @@ absl::Status ReplicaStore::FinishApply(const CycleWriter* kept) {
   ASR_RETURN_IF_ERROR(SaveReplicaState(dir_, next));
   *state_ = next;
   Hook("committed");
-  ::unlink(journal.c_str());
-  for (const std::string& f : drop_files) ::unlink(JoinPath(dir_, f).c_str());
+  RemoveFile(journal);
+  for (const std::string& f : drop_files) RemoveFile(JoinPath(dir_, f));
   return absl::OkStatus();
 }
 

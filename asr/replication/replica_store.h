@@ -90,6 +90,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "asr/common/clock.h"
+#include "asr/common/file_lock.h"
 #include "asr/disk/virtual_disk.h"
 #include "asr/model/replication.pb.h"
 #include "asr/replication/block_codec.h"
@@ -182,9 +183,9 @@ class ReplicaStore {
   ReplicaStore(std::string dir, ReplicaOptions options);
   absl::Status Recover();
   // Seals' aftermath: undo capture and the commit point (state applying).
-  // Takes the apply lock into *apply_lock_fd (released by FinishApply).
+  // Takes the apply lock into *apply_lock (released by FinishApply).
   absl::Status MarkApplying(const std::string& journal, const CycleStart& start,
-                            int* apply_lock_fd);
+                            std::unique_ptr<FileLock>* apply_lock);
   // The apply; `kept` (may be null) holds the journal's blocks decoded.
   absl::Status FinishApply(const CycleWriter* kept) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Commits a first cycle written directly into `replica_file`.
@@ -193,7 +194,7 @@ class ReplicaStore {
 
   const std::string dir_;
   const ReplicaOptions options_;
-  int receiver_lock_fd_ = -1;
+  FileLock receiver_lock_;
   mutable absl::Mutex mu_;
   std::unique_ptr<State> state_ ABSL_GUARDED_BY(mu_);
   Hello hello_ ABSL_GUARDED_BY(mu_);

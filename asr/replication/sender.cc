@@ -1,8 +1,5 @@
 #include "asr/replication/sender.h"
 
-#include <errno.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -24,6 +21,8 @@
 #include "asr/disk/disk_fingerprint.h"
 #include "asr/disk/virtual_disk.h"
 #include "asr/model/json.h"
+#include "asr/platform/env.h"
+#include "asr/platform/error.h"
 #include "asr/replication/block_codec.h"
 #include "asr/replication/change_detector.h"
 #include "asr/replication/digest.h"
@@ -778,9 +777,11 @@ class CycleSender {
     // The pending state (durable since SealStep) becomes the committed one.
     // No fsync: should a power loss undo the rename, the next cycle adopts
     // the pending state when the receiver reports this point (ChooseBase).
-    if (::rename(PendingManifestPath(path_).c_str(), ManifestPath(path_).c_str()) != 0) {
-      return ErrnoToStatus(errno, absl::StrCat("cannot rename ", PendingManifestPath(path_),
-                                               " to ", ManifestPath(path_)));
+    absl::Status renamed =
+        platform::Env::Default()->Rename(PendingManifestPath(path_), ManifestPath(path_));
+    if (!renamed.ok()) {
+      return platform::AddContext(renamed, absl::StrCat("cannot rename ", PendingManifestPath(path_),
+                                                        " to ", ManifestPath(path_)));
     }
     if (tracker_ != nullptr) {
       ASR_RETURN_IF_ERROR(tracker_->CommitCycle(plan_.full_coverage));

@@ -1,10 +1,7 @@
 #include "asr/replication/verifier.h"
 
-#include <unistd.h>
-
 #include <atomic>
 #include <cmath>
-#include <cerrno>
 #include <memory>
 #include <thread>
 #include <utility>
@@ -19,6 +16,8 @@
 #include "absl/time/clock.h"
 #include "asr/common/file_util.h"
 #include "asr/model/json.h"
+#include "asr/platform/env.h"
+#include "asr/platform/error.h"
 #include "asr/common/status_macros.h"
 #include "asr/disk/virtual_disk.h"
 #include "asr/replication/change_tracker.h"
@@ -164,8 +163,9 @@ absl::StatusOr<std::optional<std::string>> LoadResyncMarker(const std::string& d
 
 absl::Status ClearResyncMarker(const std::string& disk_path) {
   const std::string path = ResyncMarkerPath(disk_path);
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-    return ErrnoToStatus(errno, absl::StrCat("cannot remove ", path));
+  absl::Status s = platform::Env::Default()->Unlink(path);
+  if (!s.ok() && platform::ErrorKindOf(s) != platform::ErrorKind::kNotFound) {
+    return platform::AddContext(s, absl::StrCat("cannot remove ", path));
   }
   return absl::OkStatus();
 }
