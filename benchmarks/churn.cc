@@ -43,10 +43,14 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--disk") disk_path = next();
-    else if (a == "--corpus") corpus_path = next();
-    else if (a == "--changed-out") changed_out = next();
-    else if (a == "--record") record = true;
+    if (a == "--disk")
+      disk_path = next();
+    else if (a == "--corpus")
+      corpus_path = next();
+    else if (a == "--changed-out")
+      changed_out = next();
+    else if (a == "--record")
+      record = true;
     else if (a == "--percent") {
       if (!absl::SimpleAtod(next(), &percent)) return Fail("--percent needs a number");
     } else if (a == "--seed") {
@@ -56,8 +60,9 @@ int main(int argc, char** argv) {
     }
   }
   if (disk_path.empty() || corpus_path.empty() || percent < 0 || percent > 100) {
-    return Fail("usage: churn --disk FILE --percent P --corpus FILE [--seed S] [--record] "
-                "[--changed-out FILE]");
+    return Fail(
+        "usage: churn --disk FILE --percent P --corpus FILE [--seed S] [--record] "
+        "[--changed-out FILE]");
   }
   auto corpus = asr::ReadFileToString(corpus_path);
   if (!corpus.ok()) return Fail(std::string(corpus.status().message()));

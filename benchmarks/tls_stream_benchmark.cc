@@ -3,9 +3,8 @@
 // authenticated handshake.
 //
 //   bazel run -c opt //benchmarks:tls_stream_benchmark
-#include <stdlib.h>
-
 #include <benchmark/benchmark.h>
+#include <stdlib.h>
 
 #include <cstdio>
 #include <memory>
@@ -81,8 +80,7 @@ void BM_TlsLoopback1MiBWrites(benchmark::State& state) {
   }
   absl::StatusOr<std::unique_ptr<ByteStream>> server;
   std::thread accept([&] { server = (*listener)->Accept(); });
-  auto client = asr::net::TlsConnect("127.0.0.1", (*listener)->port(), v.client,
-                                     absl::Seconds(10));
+  auto client = asr::net::TlsConnect("127.0.0.1", (*listener)->port(), v.client, absl::Seconds(10));
   accept.join();
   if (!client.ok() || !server.ok()) {
     state.SkipWithError("handshake failed");
@@ -100,8 +98,8 @@ void BM_PlainTcpLoopback1MiBWrites(benchmark::State& state) {
     state.SkipWithError("listen failed");
     return;
   }
-  auto client = platform::ConnectTcp("127.0.0.1", listener->port,
-                                     absl::Now() + absl::Seconds(10), "connect timed out");
+  auto client = platform::ConnectTcp("127.0.0.1", listener->port, absl::Now() + absl::Seconds(10),
+                                     "connect timed out");
   if (!client.ok() || !platform::SetSocketBlocking(client->handle, true).ok()) {
     state.SkipWithError("connect failed");
     return;
@@ -130,8 +128,8 @@ void BM_TlsHandshake(benchmark::State& state) {
   for (auto _ : state) {
     absl::StatusOr<std::unique_ptr<ByteStream>> server;
     std::thread accept([&] { server = (*listener)->Accept(); });
-    auto client = asr::net::TlsConnect("127.0.0.1", (*listener)->port(), v.client,
-                                       absl::Seconds(10));
+    auto client =
+        asr::net::TlsConnect("127.0.0.1", (*listener)->port(), v.client, absl::Seconds(10));
     accept.join();
     if (!client.ok() || !server.ok()) {
       state.SkipWithError("handshake failed");

@@ -54,8 +54,7 @@ extern "C" {
 #define ASR_VERSION_MAJOR 0
 #define ASR_VERSION_MINOR 1
 #define ASR_VERSION_PATCH 0
-#define ASR_VERSION_NUMBER \
-  (ASR_VERSION_MAJOR * 10000 + ASR_VERSION_MINOR * 100 + ASR_VERSION_PATCH)
+#define ASR_VERSION_NUMBER (ASR_VERSION_MAJOR * 10000 + ASR_VERSION_MINOR * 100 + ASR_VERSION_PATCH)
 
 /* asr_version: the library's version as MAJOR*10000 + MINOR*100 + PATCH, to
  * compare with ASR_VERSION_NUMBER of the header a caller was built with. */
@@ -137,7 +136,8 @@ typedef struct asr_engine_options {
   uint32_t create_if_missing; /* 1: create the state directory if missing */
 } asr_engine_options_t;
 
-#define ASR_ENGINE_OPTIONS_INIT {sizeof(asr_engine_options_t), 0, 1}
+#define ASR_ENGINE_OPTIONS_INIT \
+  { sizeof(asr_engine_options_t), 0, 1 }
 
 /* asr_engine_open: opens (and recovers) the state in `state_dir`.
  * `options` may be NULL for the defaults. On success *out is a new engine to
@@ -237,8 +237,8 @@ ASR_API int asr_network_mapping_add(asr_buffer_t** out, asr_engine_t* engine,
 /* asr_network_mapping_remove: removes the mapping with id `ref`, or the
  * mapping of source network `ref`; *out receives the MappingChangeReport
  * (the replicas that now join no network). Errors: ASR_NOT_FOUND. */
-ASR_API int asr_network_mapping_remove(asr_buffer_t** out, asr_engine_t* engine,
-                                       const char* ref, uint32_t flags);
+ASR_API int asr_network_mapping_remove(asr_buffer_t** out, asr_engine_t* engine, const char* ref,
+                                       uint32_t flags);
 
 /* asr_network_mapping_list: *out receives a NetworkMappingTable: one row per
  * VM network of every server (unmapped ones with "mapped": false) and the
@@ -278,8 +278,8 @@ ASR_API int asr_storage_mapping_add(asr_buffer_t** out, asr_engine_t* engine,
 
 /* asr_storage_mapping_remove: removes the mapping with id `ref`, or the
  * mapping of source classification `ref`. Errors: ASR_NOT_FOUND. */
-ASR_API int asr_storage_mapping_remove(asr_buffer_t** out, asr_engine_t* engine,
-                                       const char* ref, uint32_t flags);
+ASR_API int asr_storage_mapping_remove(asr_buffer_t** out, asr_engine_t* engine, const char* ref,
+                                       uint32_t flags);
 
 /* asr_storage_mapping_list: *out receives a StorageMappingTable. */
 ASR_API int asr_storage_mapping_list(asr_buffer_t** out, asr_engine_t* engine, uint32_t flags);
@@ -289,8 +289,7 @@ ASR_API int asr_storage_mapping_list(asr_buffer_t** out, asr_engine_t* engine, u
  * VmDiskResolutions. Errors: ASR_NOT_FOUND, ASR_FAILED_PRECONDITION (no
  * host qualifies: the message says why). */
 ASR_API int asr_storage_mapping_resolve(asr_buffer_t** out, asr_engine_t* engine,
-                                        const char* vm_ref, const char* host_ref,
-                                        uint32_t flags);
+                                        const char* vm_ref, const char* host_ref, uint32_t flags);
 
 /* asr_placement_show: the replica placement of VM `vm_ref`: host, per-disk
  * path, per-NIC network and subnet, and every candidate host with the
@@ -325,14 +324,15 @@ typedef struct asr_host_callbacks {
   uint32_t struct_size; /* sizeof(asr_host_callbacks_t) */
   uint32_t reserved;    /* 0 */
   int (*get_inventory)(asr_buffer_t* out, const char* server_json, void* payload);
-  int (*configure_host)(asr_buffer_t* out_message, const char* host_json,
-                        const char* policy_json, const char* role, void* payload);
+  int (*configure_host)(asr_buffer_t* out_message, const char* host_json, const char* policy_json,
+                        const char* role, void* payload);
   int (*test_proxy)(asr_buffer_t* out_message, const char* server_json, const char* password,
                     void* payload);
   void* payload; /* passed last to every callback */
 } asr_host_callbacks_t;
 
-#define ASR_HOST_CALLBACKS_INIT {sizeof(asr_host_callbacks_t), 0, NULL, NULL, NULL, NULL}
+#define ASR_HOST_CALLBACKS_INIT \
+  { sizeof(asr_host_callbacks_t), 0, NULL, NULL, NULL, NULL }
 
 /* asr_engine_set_host_callbacks: installs (a copy of) `callbacks` on the
  * engine; NULL removes them (inventories then arrive only as documents,
@@ -425,8 +425,8 @@ ASR_API int asr_key_verify(asr_buffer_t** out, asr_engine_t* engine, const char*
  * key errors as asr_key_verify, ASR_ALREADY_EXISTS (name taken),
  * ASR_FAILED_PRECONDITION (cluster: active node not first, or another
  * provider version: the message names both), ASR_UNAVAILABLE (proxy test). */
-ASR_API int asr_server_register(asr_buffer_t** out, asr_engine_t* engine,
-                                const char* request_json, uint32_t flags);
+ASR_API int asr_server_register(asr_buffer_t** out, asr_engine_t* engine, const char* request_json,
+                                uint32_t flags);
 
 /* asr_server_unregister: removes a server and its clouds, hosts, VMs,
  * networks, storage, pairings and mappings; job "UnregisterServer".
@@ -553,7 +553,8 @@ typedef struct asr_tls_files {
 } asr_tls_files_t;
 
 #define ASR_TLS_FILES_VERSION 1
-#define ASR_TLS_FILES_INIT {sizeof(asr_tls_files_t), NULL, NULL, NULL}
+#define ASR_TLS_FILES_INIT \
+  { sizeof(asr_tls_files_t), NULL, NULL, NULL }
 
 /* asr_tls_files_init: for bindings that cannot use ASR_TLS_FILES_INIT:
  * fills *files with the defaults of struct version `version` (1 ..
@@ -594,9 +595,9 @@ typedef struct asr_replication_options {
   uint32_t block_size;       /* initial replication only; 0: 64 KiB */
   uint32_t app_consistent;   /* 1: the source snapshot was app-consistent */
   /* Version 2. */
-  asr_tracker_t* tracker; /* the host's open tracker for tracked cycles, or
-                             NULL: the disk's tracker file is opened for the
-                             cycle */
+  asr_tracker_t* tracker;               /* the host's open tracker for tracked cycles, or
+                                           NULL: the disk's tracker file is opened for the
+                                           cycle */
   asr_replication_progress_fn progress; /* NULL: none */
   void* payload;                        /* passed to `progress` */
   uint32_t flags;                       /* 0 or ASR_REPLICATION_TRACKED_ONLY */
@@ -605,7 +606,7 @@ typedef struct asr_replication_options {
 
 #define ASR_REPLICATION_OPTIONS_VERSION 2
 #define ASR_REPLICATION_OPTIONS_INIT \
-  {sizeof(asr_replication_options_t), ASR_REPLICATION_MODE_SCAN, 1, 0, 0, NULL, NULL, NULL, 0, 0}
+  { sizeof(asr_replication_options_t), ASR_REPLICATION_MODE_SCAN, 1, 0, 0, NULL, NULL, NULL, 0, 0 }
 
 /* asr_replication_options_init: for bindings that cannot use
  * ASR_REPLICATION_OPTIONS_INIT: fills *options with the defaults of struct
@@ -655,9 +656,9 @@ ASR_API int asr_replication_run(asr_buffer_t** out, const char* disk_path, const
  * version 1 is enough). New code calls asr_replication_run. */
 ASR_API int asr_replication_cycle(asr_buffer_t** out, const char* disk_path, const char* host,
                                   uint16_t port, const asr_tls_files_t* tls,
-                                  const asr_replication_options_t* options,
-                                  asr_tracker_t* tracker, asr_replication_progress_fn progress,
-                                  void* payload, uint32_t flags);
+                                  const asr_replication_options_t* options, asr_tracker_t* tracker,
+                                  asr_replication_progress_fn progress, void* payload,
+                                  uint32_t flags);
 
 /* asr_replica_points: *out receives the recovery points of a replica
  * directory as a JSON array of {"id", "time", "sourceTime", "consistency"

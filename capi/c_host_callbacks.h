@@ -38,9 +38,10 @@ class CHostCallbacks : public fabric::HostCallbacks {
   void Set(const asr_host_callbacks_t* table) {
     absl::MutexLock l(&mu_);
     installed_ = table != nullptr;
-    table_ = table != nullptr ? *table
-                              : asr_host_callbacks_t{sizeof(asr_host_callbacks_t), 0, nullptr,
-                                                     nullptr, nullptr, nullptr};
+    table_ = table != nullptr
+                 ? *table
+                 : asr_host_callbacks_t{
+                       sizeof(asr_host_callbacks_t), 0, nullptr, nullptr, nullptr, nullptr};
   }
   bool available() const override {
     absl::MutexLock l(&mu_);
@@ -64,9 +65,9 @@ class CHostCallbacks : public fabric::HostCallbacks {
     asr_host_callbacks_t t = Table();
     if (t.configure_host == nullptr) return Missing("configure_host");
     asr_buffer out;
-    int rc = t.configure_host(&out, model::ToJson(host).c_str(), model::ToJson(policy).c_str(),
-                              role == fabric::HostRole::kPrimary ? "Primary" : "Recovery",
-                              t.payload);
+    int rc =
+        t.configure_host(&out, model::ToJson(host).c_str(), model::ToJson(policy).c_str(),
+                         role == fabric::HostRole::kPrimary ? "Primary" : "Recovery", t.payload);
     return rc == ASR_OK ? absl::OkStatus() : HostError(rc, "configure_host", out.bytes);
   }
 
@@ -89,8 +90,8 @@ class CHostCallbacks : public fabric::HostCallbacks {
         absl::StrCat("the host callback table has no ", which, " callback"));
   }
   static absl::Status HostError(int rc, const char* which, const std::string& message) {
-    absl::StatusCode code = (rc > 0 && rc <= 16) ? static_cast<absl::StatusCode>(rc)
-                                                 : absl::StatusCode::kUnknown;
+    absl::StatusCode code =
+        (rc > 0 && rc <= 16) ? static_cast<absl::StatusCode>(rc) : absl::StatusCode::kUnknown;
     return absl::Status(code, message.empty() ? absl::StrCat("the host's ", which, " failed (",
                                                              asr_status_name(rc), ")")
                                               : message);

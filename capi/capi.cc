@@ -57,8 +57,8 @@ void ReturnBuffer(asr_buffer_t** out, std::string bytes) {
 
 using asr::capi::CheckFlags;
 using asr::capi::CheckNotNull;
-using asr::capi::SiteRecoveryOf;
 using asr::capi::Guard;
+using asr::capi::SiteRecoveryOf;
 
 extern "C" {
 
@@ -80,12 +80,23 @@ const char* asr_last_error_detail(void) {
 }
 
 const char* asr_status_name(int code) {
-  static const char* const kNames[] = {
-      "OK",           "CANCELLED",        "UNKNOWN",           "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED", "NOT_FOUND",   "ALREADY_EXISTS",    "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",  "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL",        "UNAVAILABLE",       "DATA_LOSS",
-      "UNAUTHENTICATED"};
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
   if (code < 0 || code > 16) return "UNKNOWN_CODE";
   return kNames[code];
 }
@@ -100,8 +111,8 @@ size_t asr_buffer_size(const asr_buffer_t* buffer) {
 
 void asr_buffer_dispose(asr_buffer_t* buffer) { delete buffer; }
 
-int asr_engine_open(asr_engine_t** out, const char* state_dir,
-                    const asr_engine_options_t* options, uint32_t flags) {
+int asr_engine_open(asr_engine_t** out, const char* state_dir, const asr_engine_options_t* options,
+                    uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_RETURN_IF_ERROR(CheckNotNull(out, "out"));
     *out = nullptr;
@@ -111,9 +122,9 @@ int asr_engine_open(asr_engine_t** out, const char* state_dir,
     if (options != nullptr) {
       // Older callers pass a shorter struct: read only the fields it has.
       if (options->struct_size < offsetof(asr_engine_options_t, read_only) + sizeof(uint32_t)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "asr_engine_options_t.struct_size is ", options->struct_size,
-            "; initialize the options with ASR_ENGINE_OPTIONS_INIT"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("asr_engine_options_t.struct_size is ", options->struct_size,
+                         "; initialize the options with ASR_ENGINE_OPTIONS_INIT"));
       }
       engine_options.read_only = options->read_only != 0;
       if (options->struct_size >=

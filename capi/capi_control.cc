@@ -34,8 +34,7 @@ absl::Status ReturnJob(asr_buffer_t** out, const absl::StatusOr<model::Job>& job
 }
 
 // The common prologue: *out cleared, flags checked, facade found.
-absl::StatusOr<SiteRecovery*> Begin(asr_buffer_t** out, asr_engine_t* engine,
-                                    uint32_t flags) {
+absl::StatusOr<SiteRecovery*> Begin(asr_buffer_t** out, asr_engine_t* engine, uint32_t flags) {
   ASR_RETURN_IF_ERROR(CheckNotNull(out, "out"));
   *out = nullptr;
   ASR_RETURN_IF_ERROR(CheckFlags(flags, 0));
@@ -80,8 +79,7 @@ int asr_buffer_set(asr_buffer_t* buffer, const char* data, size_t size) {
   });
 }
 
-int asr_job_list(asr_buffer_t** out, asr_engine_t* engine, const char* query_json,
-                 uint32_t flags) {
+int asr_job_list(asr_buffer_t** out, asr_engine_t* engine, const char* query_json, uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
     asr::jobs::JobFilter filter;
@@ -109,13 +107,13 @@ int asr_job_list(asr_buffer_t** out, asr_engine_t* engine, const char* query_jso
   });
 }
 
-#define ASR_JOB_CALL(fn, method)                                                      \
+#define ASR_JOB_CALL(fn, method)                                                         \
   int fn(asr_buffer_t** out, asr_engine_t* engine, const char* job_id, uint32_t flags) { \
-    return Guard([&]() -> absl::Status {                                              \
-      ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags)); \
-      ASR_RETURN_IF_ERROR(CheckNotNull(job_id, "job_id"));                            \
-      return ReturnJob(out, p->jobs().method(job_id));                                \
-    });                                                                               \
+    return Guard([&]() -> absl::Status {                                                 \
+      ASR_ASSIGN_OR_RETURN(asr::SiteRecovery* p, Begin(out, engine, flags));             \
+      ASR_RETURN_IF_ERROR(CheckNotNull(job_id, "job_id"));                               \
+      return ReturnJob(out, p->jobs().method(job_id));                                   \
+    });                                                                                  \
   }
 
 ASR_JOB_CALL(asr_job_get, Get)
@@ -124,8 +122,8 @@ ASR_JOB_CALL(asr_job_restart, Restart)
 ASR_JOB_CALL(asr_job_resume, Resume)
 #undef ASR_JOB_CALL
 
-int asr_vault_create(asr_buffer_t** out, asr_engine_t* engine, const char* name,
-                     const char* region, uint32_t flags) {
+int asr_vault_create(asr_buffer_t** out, asr_engine_t* engine, const char* name, const char* region,
+                     uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
     return ReturnJob(out, p->fabric().CreateVault(asr::capi::Opt(name), asr::capi::Opt(region)));
@@ -197,8 +195,8 @@ int asr_cloud_pair(asr_buffer_t** out, asr_engine_t* engine, const char* primary
                    const char* recovery_cloud, uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
-    return ReturnJob(out, p->fabric().PairClouds(asr::capi::Opt(primary_cloud),
-                                                 asr::capi::Opt(recovery_cloud)));
+    return ReturnJob(
+        out, p->fabric().PairClouds(asr::capi::Opt(primary_cloud), asr::capi::Opt(recovery_cloud)));
   });
 }
 
@@ -244,8 +242,8 @@ int asr_policy_associate(asr_buffer_t** out, asr_engine_t* engine, const char* p
                          const char* pairing, uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
-    return ReturnJob(out, p->policies().AssociatePolicy(asr::capi::Opt(policy),
-                                                        asr::capi::Opt(pairing)));
+    return ReturnJob(
+        out, p->policies().AssociatePolicy(asr::capi::Opt(policy), asr::capi::Opt(pairing)));
   });
 }
 

@@ -87,20 +87,18 @@ void ReturnBuffer(asr_buffer_t** out, std::string bytes);
 //   asr_tls_files_t tls;
 //   ASR_RETURN_IF_ERROR(ReadVersionedStruct(in, kTlsFilesV1, "asr_tls_files_t", &tls));
 template <typename T>
-absl::Status ReadVersionedStruct(const T* in, size_t first_version_size, const char* name,
-                                 T* out) {
+absl::Status ReadVersionedStruct(const T* in, size_t first_version_size, const char* name, T* out) {
   static_assert(offsetof(T, struct_size) == 0, "struct_size must be the first field");
   if (in == nullptr) return absl::InvalidArgumentError(absl::StrCat(name, " is NULL"));
   uint32_t size = 0;
   memcpy(&size, in, sizeof size);
   if (size < first_version_size) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        name, ".struct_size is ", size, ", below its first version's ", first_version_size,
-        "; initialize it with its _INIT macro or _init function"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ".struct_size is ", size, ", below its first version's ",
+                     first_version_size, "; initialize it with its _INIT macro or _init function"));
   }
   memset(static_cast<void*>(out), 0, sizeof(T));
-  memcpy(static_cast<void*>(out), static_cast<const void*>(in),
-         std::min<size_t>(size, sizeof(T)));
+  memcpy(static_cast<void*>(out), static_cast<const void*>(in), std::min<size_t>(size, sizeof(T)));
   return absl::OkStatus();
 }
 

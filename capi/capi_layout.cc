@@ -45,8 +45,7 @@ ASR_PIN(asr_replication_options_t, progress, 32);
 ASR_PIN(asr_replication_options_t, payload, 40);
 ASR_PIN(asr_replication_options_t, flags, 48);
 ASR_PIN(asr_replication_options_t, reserved, 52);
-static_assert(sizeof(asr_replication_options_t) == 56,
-              "asr_replication_options_t changed size");
+static_assert(sizeof(asr_replication_options_t) == 56, "asr_replication_options_t changed size");
 
 ASR_PIN(asr_replication_progress_t, struct_size, 0);
 ASR_PIN(asr_replication_progress_t, reserved, 4);
@@ -54,8 +53,7 @@ ASR_PIN(asr_replication_progress_t, planned_read_bytes, 8);
 ASR_PIN(asr_replication_progress_t, bytes_read, 16);
 ASR_PIN(asr_replication_progress_t, bytes_sent, 24);
 ASR_PIN(asr_replication_progress_t, blocks_sent, 32);
-static_assert(sizeof(asr_replication_progress_t) == 40,
-              "asr_replication_progress_t changed size");
+static_assert(sizeof(asr_replication_progress_t) == 40, "asr_replication_progress_t changed size");
 
 #undef ASR_PIN
 

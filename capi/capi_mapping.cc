@@ -101,8 +101,8 @@ int asr_network_mapping_resolve(asr_buffer_t** out, asr_engine_t* engine, const 
   });
 }
 
-int asr_network_mapping_failback(asr_buffer_t** out, asr_engine_t* engine,
-                                 const char* request_json, uint32_t flags) {
+int asr_network_mapping_failback(asr_buffer_t** out, asr_engine_t* engine, const char* request_json,
+                                 uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_RETURN_IF_ERROR(Start(out, flags, 0));
     ASR_RETURN_IF_ERROR(CheckNotNull(request_json, "request_json"));
@@ -161,9 +161,8 @@ int asr_placement_show(asr_buffer_t** out, asr_engine_t* engine, const char* vm_
     ASR_RETURN_IF_ERROR(CheckNotNull(vm_ref, "vm_ref"));
     asr::mapping::PlacementOptions options;
     options.pairing_id = Opt(pairing_id);
-    return WithService(engine, [&](MappingService& s) {
-      return Return(out, s.ShowPlacement(vm_ref, options));
-    });
+    return WithService(
+        engine, [&](MappingService& s) { return Return(out, s.ShowPlacement(vm_ref, options)); });
   });
 }
 

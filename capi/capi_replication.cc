@@ -38,10 +38,14 @@ absl::StatusOr<replication::ChangeTracker*> TrackerOf(asr_tracker_t* t) {
 
 absl::StatusOr<replication::CycleMode> ModeOf(uint32_t mode) {
   switch (mode) {
-    case ASR_REPLICATION_MODE_INITIAL: return replication::CycleMode::kInitial;
-    case ASR_REPLICATION_MODE_TRACKED: return replication::CycleMode::kTracked;
-    case ASR_REPLICATION_MODE_SCAN: return replication::CycleMode::kScan;
-    case ASR_REPLICATION_MODE_DIFFERENCING: return replication::CycleMode::kDifferencing;
+    case ASR_REPLICATION_MODE_INITIAL:
+      return replication::CycleMode::kInitial;
+    case ASR_REPLICATION_MODE_TRACKED:
+      return replication::CycleMode::kTracked;
+    case ASR_REPLICATION_MODE_SCAN:
+      return replication::CycleMode::kScan;
+    case ASR_REPLICATION_MODE_DIFFERENCING:
+      return replication::CycleMode::kDifferencing;
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown replication mode ", mode));
 }
@@ -80,15 +84,18 @@ absl::Status RunCycle(asr_buffer_t** out, const char* disk_path, const char* hos
   }
   if (o.progress != nullptr) {
     so.progress = [&o](const replication::CycleProgress& p) {
-      asr_replication_progress_t c = {sizeof(asr_replication_progress_t), 0,
-                                      p.planned_read_bytes, p.bytes_read, p.bytes_sent,
+      asr_replication_progress_t c = {sizeof(asr_replication_progress_t),
+                                      0,
+                                      p.planned_read_bytes,
+                                      p.bytes_read,
+                                      p.bytes_sent,
                                       p.blocks_sent};
       o.progress(&c, o.payload);
     };
   }
-  ASR_ASSIGN_OR_RETURN(auto stream,
-                       net::TlsConnect(host, port == 0 ? net::kCertificateAuthPort : port, cfg,
-                                       absl::Seconds(30)));
+  ASR_ASSIGN_OR_RETURN(
+      auto stream,
+      net::TlsConnect(host, port == 0 ? net::kCertificateAuthPort : port, cfg, absl::Seconds(30)));
   absl::StatusOr<replication::CycleStats> st =
       replication::ReplicateDisk(disk_path, mode, *stream, so);
   (void)stream->Close();
@@ -116,12 +123,12 @@ ASR_API int asr_tracker_open(asr_tracker_t** out, const char* disk_path, uint32_
     ASR_ASSIGN_OR_RETURN(auto disk, asr::disk::OpenDisk(disk_path, asr::disk::OpenMode::kReadOnly));
     uint32_t bs = block_size;
     if (bs == 0) {
-      ASR_ASSIGN_OR_RETURN(auto m, asr::replication::LoadManifest(
-                                       asr::replication::ManifestPath(disk_path)));
+      ASR_ASSIGN_OR_RETURN(
+          auto m, asr::replication::LoadManifest(asr::replication::ManifestPath(disk_path)));
       bs = m ? m->block_size : 64u << 10;
     }
-    ASR_ASSIGN_OR_RETURN(auto tracker,
-                         asr::replication::ChangeTracker::Open(disk_path, disk->virtual_size(), bs));
+    ASR_ASSIGN_OR_RETURN(
+        auto tracker, asr::replication::ChangeTracker::Open(disk_path, disk->virtual_size(), bs));
     *out = new asr_tracker{std::move(tracker)};
     return absl::OkStatus();
   });
@@ -165,8 +172,8 @@ ASR_API int asr_tls_files_init(asr_tls_files_t* files, uint32_t version) {
   return Guard([&]() -> absl::Status {
     ASR_RETURN_IF_ERROR(CheckNotNull(files, "files"));
     if (version != 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "asr_tls_files_t has versions 1 to ", ASR_TLS_FILES_VERSION, ", not ", version));
+      return absl::InvalidArgumentError(absl::StrCat("asr_tls_files_t has versions 1 to ",
+                                                     ASR_TLS_FILES_VERSION, ", not ", version));
     }
     memset(static_cast<void*>(files), 0, asr::capi::kTlsFilesV1Size);
     files->struct_size = static_cast<uint32_t>(asr::capi::kTlsFilesV1Size);
@@ -179,8 +186,12 @@ ASR_API int asr_replication_options_init(asr_replication_options_t* options, uin
     ASR_RETURN_IF_ERROR(CheckNotNull(options, "options"));
     size_t size = 0;
     switch (version) {
-      case 1: size = asr::capi::kReplicationOptionsV1Size; break;
-      case 2: size = sizeof(asr_replication_options_t); break;
+      case 1:
+        size = asr::capi::kReplicationOptionsV1Size;
+        break;
+      case 2:
+        size = sizeof(asr_replication_options_t);
+        break;
       default:
         return absl::InvalidArgumentError(
             absl::StrCat("asr_replication_options_t has versions 1 to ",
@@ -208,8 +219,7 @@ ASR_API int asr_replication_run(asr_buffer_t** out, const char* disk_path, const
 
 ASR_API int asr_replication_cycle(asr_buffer_t** out, const char* disk_path, const char* host,
                                   uint16_t port, const asr_tls_files_t* tls,
-                                  const asr_replication_options_t* options,
-                                  asr_tracker_t* tracker,
+                                  const asr_replication_options_t* options, asr_tracker_t* tracker,
                                   asr_replication_progress_fn progress, void* payload,
                                   uint32_t flags) {
   return Guard([&]() -> absl::Status {
@@ -263,9 +273,9 @@ ASR_API int asr_replica_verify(asr_buffer_t** out, const char* disk_path, const 
     asr::replication::VerifyOptions vo;
     vo.check_source = (flags & ASR_VERIFY_REPLICA_ONLY) == 0;
     vo.source_name = "capi";
-    ASR_ASSIGN_OR_RETURN(auto stream,
-                         asr::net::TlsConnect(host, port == 0 ? asr::net::kCertificateAuthPort : port,
-                                              cfg, absl::Seconds(30)));
+    ASR_ASSIGN_OR_RETURN(
+        auto stream, asr::net::TlsConnect(host, port == 0 ? asr::net::kCertificateAuthPort : port,
+                                          cfg, absl::Seconds(30)));
     absl::StatusOr<asr::replication::VerifyResult> r =
         asr::replication::VerifyReplica(disk_path, *stream, vo);
     (void)stream->Close();

@@ -127,15 +127,15 @@ absl::StatusOr<ParsedArgs> ParseRest(const CommandSpec& spec, const std::vector<
         out.values[name] = value;
         continue;
       }
-      return absl::InvalidArgumentError(absl::StrCat("unknown option --", name, " for '",
-                                                     spec.name, "'; usage: asrctl ", spec.usage));
+      return absl::InvalidArgumentError(absl::StrCat("unknown option --", name, " for '", spec.name,
+                                                     "'; usage: asrctl ", spec.usage));
     }
     out.positional.push_back(arg);
   }
   int n = static_cast<int>(out.positional.size());
   if (n < spec.min_positional || (spec.max_positional >= 0 && n > spec.max_positional)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("wrong number of arguments for '", spec.name, "'; usage: asrctl ", spec.usage));
+    return absl::InvalidArgumentError(absl::StrCat("wrong number of arguments for '", spec.name,
+                                                   "'; usage: asrctl ", spec.usage));
   }
   return out;
 }
@@ -147,8 +147,8 @@ int CommandRegistry::Run(const std::vector<std::string>& argv, std::ostream& out
   return Run(argv, std::cin, out, err);
 }
 
-int CommandRegistry::Run(const std::vector<std::string>& argv, std::istream& in,
-                         std::ostream& out, std::ostream& err) const {
+int CommandRegistry::Run(const std::vector<std::string>& argv, std::istream& in, std::ostream& out,
+                         std::ostream& err) const {
   CommandContext ctx;
   ctx.state_dir = "./asr-state";
   ctx.in = &in;
@@ -174,8 +174,8 @@ int CommandRegistry::Run(const std::vector<std::string>& argv, std::istream& in,
       PrintHelp(out);
       return 0;
     } else {
-      return ExitCodeFor(absl::InvalidArgumentError(absl::StrCat(
-                             "unknown option ", a, "; run 'asrctl help' for usage")),
+      return ExitCodeFor(absl::InvalidArgumentError(
+                             absl::StrCat("unknown option ", a, "; run 'asrctl help' for usage")),
                          err);
     }
   }
@@ -207,11 +207,11 @@ int CommandRegistry::Run(const std::vector<std::string>& argv, std::istream& in,
       if (Words(c.name)[0] == argv[i]) similar.push_back(c.usage);
     }
     if (!similar.empty()) {
-      return ExitCodeFor(absl::InvalidArgumentError(absl::StrCat(
-                             "unknown command '", absl::StrJoin(argv.begin() + i, argv.end(), " "),
-                             "'; did you mean one of:\n  asrctl ",
-                             absl::StrJoin(similar, "\n  asrctl "))),
-                         err);
+      return ExitCodeFor(
+          absl::InvalidArgumentError(absl::StrCat(
+              "unknown command '", absl::StrJoin(argv.begin() + i, argv.end(), " "),
+              "'; did you mean one of:\n  asrctl ", absl::StrJoin(similar, "\n  asrctl "))),
+          err);
     }
     return ExitCodeFor(absl::InvalidArgumentError(absl::StrCat(
                            "unknown command '", argv[i], "'; run 'asrctl help' for the list")),
@@ -224,21 +224,34 @@ int CommandRegistry::Run(const std::vector<std::string>& argv, std::istream& in,
 
 absl::StatusOr<uint64_t> ParseSize(const std::string& text) {
   std::string t = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(text));
-  if (absl::EndsWith(t, "IB")) t = t.substr(0, t.size() - 2);
-  else if (t.size() > 1 && absl::EndsWith(t, "B")) t = t.substr(0, t.size() - 1);
+  if (absl::EndsWith(t, "IB"))
+    t = t.substr(0, t.size() - 2);
+  else if (t.size() > 1 && absl::EndsWith(t, "B"))
+    t = t.substr(0, t.size() - 1);
   uint64_t mult = 1;
   if (!t.empty()) {
     switch (t.back()) {
-      case 'K': mult = 1ull << 10; break;
-      case 'M': mult = 1ull << 20; break;
-      case 'G': mult = 1ull << 30; break;
-      case 'T': mult = 1ull << 40; break;
-      default: break;
+      case 'K':
+        mult = 1ull << 10;
+        break;
+      case 'M':
+        mult = 1ull << 20;
+        break;
+      case 'G':
+        mult = 1ull << 30;
+        break;
+      case 'T':
+        mult = 1ull << 40;
+        break;
+      default:
+        break;
     }
     if (mult != 1) t.pop_back();
   }
   uint64_t n = 0;
-  if (t.empty() || !std::all_of(t.begin(), t.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) ||
+  if (t.empty() ||
+      !std::all_of(t.begin(), t.end(),
+                   [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) ||
       !absl::SimpleAtoi(t, &n)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "invalid size '", text, "': use a whole number with an optional K, M, G or T suffix"));
@@ -253,8 +266,7 @@ absl::StatusOr<int64_t> ParseInt(const std::string& text, const std::string& wha
                                  int64_t max) {
   int64_t v = 0;
   if (!absl::SimpleAtoi(text, &v)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, ": '", text, "' is not a whole number"));
+    return absl::InvalidArgumentError(absl::StrCat(what, ": '", text, "' is not a whole number"));
   }
   if (v < min || v > max) {
     return absl::InvalidArgumentError(

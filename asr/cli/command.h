@@ -60,9 +60,9 @@ struct ParsedArgs {
 };
 
 struct CommandSpec {
-  std::string name;   // command words, e.g. "disk info"
-  std::string usage;  // e.g. "disk info FILE [--json]"
-  std::string help;   // one line
+  std::string name;                   // command words, e.g. "disk info"
+  std::string usage;                  // e.g. "disk info FILE [--json]"
+  std::string help;                   // one line
   std::set<std::string> value_flags;  // flags that take a value (without "--")
   std::set<std::string> bool_flags;   // flags without value (without "--")
   int min_positional = 0;

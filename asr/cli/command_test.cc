@@ -10,7 +10,13 @@ namespace {
 
 CommandRegistry MakeRegistry(std::string* seen) {
   CommandRegistry r;
-  r.Add({"disk info", "disk info FILE", "info", {"format"}, {"verbose"}, 1, 1,
+  r.Add({"disk info",
+         "disk info FILE",
+         "info",
+         {"format"},
+         {"verbose"},
+         1,
+         1,
          [seen](const CommandContext& ctx, const ParsedArgs& a) {
            *seen = ctx.state_dir + "|" + (ctx.json ? "json" : "text") + "|" + a.positional[0] +
                    "|" + a.Get("format", "-") + "|" + (a.Has("verbose") ? "v" : "");
@@ -23,10 +29,10 @@ TEST(CommandRegistry, DispatchesWithFlags) {
   std::string seen;
   CommandRegistry r = MakeRegistry(&seen);
   std::ostringstream out, err;
-  EXPECT_EQ(r.Run({"--state-dir", "/s", "disk", "info", "f.vhdx", "--format=vhdx", "--json",
-                   "--verbose"},
-                  out, err),
-            0);
+  EXPECT_EQ(
+      r.Run({"--state-dir", "/s", "disk", "info", "f.vhdx", "--format=vhdx", "--json", "--verbose"},
+            out, err),
+      0);
   EXPECT_EQ(seen, "/s|json|f.vhdx|vhdx|v");
 }
 

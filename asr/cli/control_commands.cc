@@ -31,8 +31,8 @@ absl::StatusOr<std::unique_ptr<SiteRecovery>> Open(const CommandContext& ctx) {
 
 void PrintJob(const CommandContext& ctx, const model::Job& job) {
   std::ostream& o = *ctx.out;
-  o << "job " << job.id() << " " << job.display_name() << ": "
-    << jobs::JobStateName(job.state()) << " (" << job.state_description() << ")\n";
+  o << "job " << job.id() << " " << job.display_name() << ": " << jobs::JobStateName(job.state())
+    << " (" << job.state_description() << ")\n";
   for (const model::JobTask& t : job.tasks()) {
     o << "  [" << jobs::JobStateName(t.state()) << "] " << t.friendly_name() << "\n";
     for (const std::string& note : t.information()) o << "      note: " << note << "\n";
@@ -87,8 +87,8 @@ absl::Status VaultShow(const CommandContext& ctx, const ParsedArgs&) {
     if (ctx.json) {
       *ctx.out << model::ToJson(*v) << "\n";
     } else {
-      *ctx.out << "vault " << v->name() << " (" << v->id() << ") in " << v->region()
-               << ", created " << fabric::FormatUnixTime(v->created_time_unix()) << "\n";
+      *ctx.out << "vault " << v->name() << " (" << v->id() << ") in " << v->region() << ", created "
+               << fabric::FormatUnixTime(v->created_time_unix()) << "\n";
     }
     return absl::OkStatus();
   });
@@ -180,8 +180,7 @@ absl::StatusOr<std::string> ProxyPassword(const CommandContext& ctx, const Parse
   text = text.substr(0, text.find('\n'));
   if (!text.empty() && text.back() == '\r') text.pop_back();
   if (text.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("the proxy password in ", source,
-                                                   " is empty"));
+    return absl::InvalidArgumentError(absl::StrCat("the proxy password in ", source, " is empty"));
   }
   return text;
 }
@@ -224,7 +223,8 @@ absl::Status ServerRegister(const CommandContext& ctx, const ParsedArgs& a) {
     *ctx.err << "note: --encryption-enabled (/EncryptionEnabled) applies only to replication to "
                 "Azure; accepted and ignored for a secondary site\n";
   }
-  return WithSiteRecovery(ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.fabric().RegisterServer(req)); });
+  return WithSiteRecovery(
+      ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.fabric().RegisterServer(req)); });
 }
 
 absl::Status ServerUnregister(const CommandContext& ctx, const ParsedArgs& a) {
@@ -241,8 +241,7 @@ absl::Status ServerList(const CommandContext& ctx, const ParsedArgs&) {
     for (const auto& s : *servers) {
       *ctx.out << s.friendly_name() << " (" << s.id() << ") site " << s.site_id() << ", provider "
                << s.provider_version() << (s.is_cluster() ? ", cluster of " : "")
-               << (s.is_cluster() ? std::to_string(s.cluster_nodes_size()) + " nodes" : "")
-               << "\n";
+               << (s.is_cluster() ? std::to_string(s.cluster_nodes_size()) + " nodes" : "") << "\n";
     }
     return absl::OkStatus();
   });
@@ -267,9 +266,9 @@ absl::Status InventorySync(const CommandContext& ctx, const ParsedArgs& a) {
     PrintJob(ctx, *job);
     auto report = jobs::ResultOf<model::InventoryChangeReport>(*job);
     if (report.ok()) {
-      for (const auto& [label, list] :
-           {std::make_pair("added", &report->added()), std::make_pair("updated", &report->updated()),
-            std::make_pair("removed", &report->removed())}) {
+      for (const auto& [label, list] : {std::make_pair("added", &report->added()),
+                                        std::make_pair("updated", &report->updated()),
+                                        std::make_pair("removed", &report->removed())}) {
         for (const auto& c : *list) {
           *ctx.out << "  " << label << " " << c.kind() << " " << c.name() << " (" << c.id()
                    << ")\n";
@@ -291,7 +290,8 @@ absl::Status CloudPair(const CommandContext& ctx, const ParsedArgs& a) {
 
 absl::Status CloudUnpair(const CommandContext& ctx, const ParsedArgs& a) {
   std::string ref = a.positional.empty() ? a.Get("pairing") : a.positional[0];
-  return WithSiteRecovery(ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.fabric().UnpairClouds(ref)); });
+  return WithSiteRecovery(
+      ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.fabric().UnpairClouds(ref)); });
 }
 
 // ---- policy -----------------------------------------------------------------
@@ -302,9 +302,10 @@ absl::StatusOr<int64_t> ParseTimeArg(const std::string& flag, const std::string&
   absl::Time t;
   std::string err;
   if (absl::ParseTime(absl::RFC3339_full, text, &t, &err)) return absl::ToUnixSeconds(t);
-  return absl::InvalidArgumentError(absl::StrCat(
-      "--", flag, ": '", text, "' is not a time; use RFC 3339 (2026-11-21T23:00:00Z) or Unix "
-      "seconds"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("--", flag, ": '", text,
+                   "' is not a time; use RFC 3339 (2026-11-21T23:00:00Z) or Unix "
+                   "seconds"));
 }
 
 // Applies the Az-named options onto `p`.
@@ -313,9 +314,9 @@ absl::Status ApplyPolicyOptions(const ParsedArgs& a, model::ReplicationPolicy* p
     model::ReplicationProvider provider;
     if (!model::ReplicationProvider_Parse(a.Get("replication-provider"), &provider) ||
         provider == model::REPLICATION_PROVIDER_UNSPECIFIED) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--replication-provider: '", a.Get("replication-provider"),
-          "' is not a provider; use HyperVReplica2012 or HyperVReplica2012R2"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--replication-provider: '", a.Get("replication-provider"),
+                       "' is not a provider; use HyperVReplica2012 or HyperVReplica2012R2"));
     }
     p->set_replication_provider(provider);
   }
@@ -335,9 +336,9 @@ absl::Status ApplyPolicyOptions(const ParsedArgs& a, model::ReplicationPolicy* p
     p->set_number_of_recovery_points_to_retain(static_cast<int32_t>(v));
   }
   if (a.Has("application-consistent-snapshot-frequency-in-hours")) {
-    ASR_ASSIGN_OR_RETURN(
-        int64_t v, ParseInt(a.Get("application-consistent-snapshot-frequency-in-hours"),
-                            "--application-consistent-snapshot-frequency-in-hours", 0, 1000));
+    ASR_ASSIGN_OR_RETURN(int64_t v,
+                         ParseInt(a.Get("application-consistent-snapshot-frequency-in-hours"),
+                                  "--application-consistent-snapshot-frequency-in-hours", 0, 1000));
     p->set_application_consistent_snapshot_frequency_in_hours(static_cast<int32_t>(v));
   }
   if (a.Has("compression")) {
@@ -401,7 +402,8 @@ absl::Status PolicyCreate(const CommandContext& ctx, const ParsedArgs& a) {
   p.set_name(a.Get("name"));
   absl::Status s = ApplyPolicyOptions(a, &p);
   if (!s.ok()) return s;
-  return WithSiteRecovery(ctx, [&](SiteRecovery& plane) { return ReportJob(ctx, plane.policies().CreatePolicy(p)); });
+  return WithSiteRecovery(
+      ctx, [&](SiteRecovery& plane) { return ReportJob(ctx, plane.policies().CreatePolicy(p)); });
 }
 
 absl::Status PolicyUpdate(const CommandContext& ctx, const ParsedArgs& a) {
@@ -409,8 +411,7 @@ absl::Status PolicyUpdate(const CommandContext& ctx, const ParsedArgs& a) {
     auto p = plane.policies().FindPolicy(a.Get("name"));
     if (!p.ok()) return p.status();
     model::ReplicationPolicy next = *p;
-    if (next.replication_provider() == model::HyperVReplica2012 &&
-        !a.Has("replication-provider")) {
+    if (next.replication_provider() == model::HyperVReplica2012 && !a.Has("replication-provider")) {
       next.clear_replication_frequency_in_seconds();
     }
     absl::Status s = ApplyPolicyOptions(a, &next);
@@ -421,7 +422,8 @@ absl::Status PolicyUpdate(const CommandContext& ctx, const ParsedArgs& a) {
 
 absl::Status PolicyDelete(const CommandContext& ctx, const ParsedArgs& a) {
   std::string ref = a.positional.empty() ? a.Get("name") : a.positional[0];
-  return WithSiteRecovery(ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.policies().DeletePolicy(ref)); });
+  return WithSiteRecovery(
+      ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.policies().DeletePolicy(ref)); });
 }
 
 absl::Status PolicyAssociate(const CommandContext& ctx, const ParsedArgs& a) {
@@ -502,16 +504,20 @@ absl::Status JobList(const CommandContext& ctx, const ParsedArgs& a) {
 }
 
 absl::Status JobShow(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithSiteRecovery(ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.jobs().Get(a.positional[0])); });
+  return WithSiteRecovery(
+      ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.jobs().Get(a.positional[0])); });
 }
 absl::Status JobCancel(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithSiteRecovery(ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.jobs().Cancel(a.positional[0])); });
+  return WithSiteRecovery(
+      ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.jobs().Cancel(a.positional[0])); });
 }
 absl::Status JobResume(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithSiteRecovery(ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.jobs().Resume(a.positional[0])); });
+  return WithSiteRecovery(
+      ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.jobs().Resume(a.positional[0])); });
 }
 absl::Status JobRestart(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithSiteRecovery(ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.jobs().Restart(a.positional[0])); });
+  return WithSiteRecovery(
+      ctx, [&](SiteRecovery& p) { return ReportJob(ctx, p.jobs().Restart(a.positional[0])); });
 }
 
 const std::set<std::string> kPolicyFlags = {
@@ -542,16 +548,31 @@ const char kPolicyUsage[] =
 }  // namespace
 
 void RegisterControlCommands(CommandRegistry& r) {
-  r.Add({"vault create", "vault create --name NAME --region REGION [--json]",
+  r.Add({"vault create",
+         "vault create --name NAME --region REGION [--json]",
          "Create the state directory's vault (one per directory) with its keys.",
-         {"name", "region"}, {}, 0, 0, VaultCreate});
+         {"name", "region"},
+         {},
+         0,
+         0,
+         VaultCreate});
   r.Add({"vault show", "vault show [--json]", "Show the vault.", {}, {}, 0, 0, VaultShow});
-  r.Add({"key generate", "key generate [--output FILE] [--json]",
-         "Generate a registration key file, valid for 5 days.", {"output"}, {}, 0, 0,
+  r.Add({"key generate",
+         "key generate [--output FILE] [--json]",
+         "Generate a registration key file, valid for 5 days.",
+         {"output"},
+         {},
+         0,
+         0,
          KeyGenerate});
-  r.Add({"key verify", "key verify FILE [--json]",
-         "Check a registration key file against the vault (expiry, signature, vault).", {}, {}, 1,
-         1, KeyVerify});
+  r.Add({"key verify",
+         "key verify FILE [--json]",
+         "Check a registration key file against the vault (expiry, signature, vault).",
+         {},
+         {},
+         1,
+         1,
+         KeyVerify});
   r.Add({"server register",
          "server register --credentials FILE --friendly-name NAME [--proxy-address ADDR "
          "--proxy-port PORT --proxy-user USER --proxy-password-file FILE|"
@@ -560,53 +581,149 @@ void RegisterControlCommands(CommandRegistry& r) {
          "[--cluster-node NODE [--active-node]] [--json]",
          "Register a VMM server (or a node of a VMM cluster) with the vault.",
          {"credentials", "friendly-name", "proxy-address", "proxy-port", "proxy-user",
-          "proxy-password", "proxy-password-file", "encryption-enabled", "site",
-          "provider-version", "cluster-node"},
-         {"sync-all-clouds", "active-node", "proxy-password-stdin"}, 0, 0, ServerRegister});
-  r.Add({"server unregister", "server unregister NAME [--json]",
-         "Remove a server and everything on it (refused while VMs are protected).", {}, {}, 1, 1,
+          "proxy-password", "proxy-password-file", "encryption-enabled", "site", "provider-version",
+          "cluster-node"},
+         {"sync-all-clouds", "active-node", "proxy-password-stdin"},
+         0,
+         0,
+         ServerRegister});
+  r.Add({"server unregister",
+         "server unregister NAME [--json]",
+         "Remove a server and everything on it (refused while VMs are protected).",
+         {},
+         {},
+         1,
+         1,
          ServerUnregister});
-  r.Add({"server list", "server list [--json]", "List registered VMM servers.", {}, {}, 0, 0,
+  r.Add({"server list",
+         "server list [--json]",
+         "List registered VMM servers.",
+         {},
+         {},
+         0,
+         0,
          ServerList});
-  r.Add({"inventory sync", "inventory sync --server NAME --file inventory.json [--cloud CLOUD] [--json]",
+  r.Add({"inventory sync",
+         "inventory sync --server NAME --file inventory.json [--cloud CLOUD] [--json]",
          "Apply a server's inventory (or one cloud of it) and report what changed.",
-         {"server", "file", "cloud"}, {}, 0, 0, InventorySync});
-  r.Add({"cloud pair", "cloud pair --primary CLOUD --recovery CLOUD [--json]",
-         "Pair a primary cloud with a recovery cloud.", {"primary", "recovery"}, {}, 0, 0,
+         {"server", "file", "cloud"},
+         {},
+         0,
+         0,
+         InventorySync});
+  r.Add({"cloud pair",
+         "cloud pair --primary CLOUD --recovery CLOUD [--json]",
+         "Pair a primary cloud with a recovery cloud.",
+         {"primary", "recovery"},
+         {},
+         0,
+         0,
          CloudPair});
-  r.Add({"cloud unpair", "cloud unpair PAIRING|PRIMARY-CLOUD [--json]",
-         "Remove a cloud pairing (to change its target, unpair and pair again).", {"pairing"}, {},
-         0, 1, CloudUnpair});
-  r.Add({"policy create", absl::StrCat("policy create ", kPolicyUsage),
+  r.Add({"cloud unpair",
+         "cloud unpair PAIRING|PRIMARY-CLOUD [--json]",
+         "Remove a cloud pairing (to change its target, unpair and pair again).",
+         {"pairing"},
+         {},
+         0,
+         1,
+         CloudUnpair});
+  r.Add({"policy create",
+         absl::StrCat("policy create ", kPolicyUsage),
          "Create a replication policy (option names follow the Az Site Recovery cmdlets).",
-         kPolicyFlags, {}, 0, 0, PolicyCreate});
-  r.Add({"policy update", absl::StrCat("policy update ", kPolicyUsage),
-         "Change a replication policy; associated hosts are reconfigured.", kPolicyFlags, {}, 0, 0,
+         kPolicyFlags,
+         {},
+         0,
+         0,
+         PolicyCreate});
+  r.Add({"policy update",
+         absl::StrCat("policy update ", kPolicyUsage),
+         "Change a replication policy; associated hosts are reconfigured.",
+         kPolicyFlags,
+         {},
+         0,
+         0,
          PolicyUpdate});
-  r.Add({"policy delete", "policy delete NAME [--json]",
-         "Delete a policy (refused while in use).", {"name"}, {}, 0, 1, PolicyDelete});
-  r.Add({"policy associate", "policy associate --policy NAME --pairing PAIRING|PRIMARY-CLOUD [--json]",
+  r.Add({"policy delete",
+         "policy delete NAME [--json]",
+         "Delete a policy (refused while in use).",
+         {"name"},
+         {},
+         0,
+         1,
+         PolicyDelete});
+  r.Add({"policy associate",
+         "policy associate --policy NAME --pairing PAIRING|PRIMARY-CLOUD [--json]",
          "Associate a policy with a cloud pairing and configure its hosts.",
-         {"policy", "pairing"}, {}, 0, 0, PolicyAssociate});
-  r.Add({"policy dissociate", "policy dissociate --pairing PAIRING|PRIMARY-CLOUD [--json]",
-         "Remove the policy from a cloud pairing.", {"pairing"}, {}, 0, 0, PolicyDissociate});
-  r.Add({"policy list", "policy list [--json]", "List replication policies.", {}, {}, 0, 0,
+         {"policy", "pairing"},
+         {},
+         0,
+         0,
+         PolicyAssociate});
+  r.Add({"policy dissociate",
+         "policy dissociate --pairing PAIRING|PRIMARY-CLOUD [--json]",
+         "Remove the policy from a cloud pairing.",
+         {"pairing"},
+         {},
+         0,
+         0,
+         PolicyDissociate});
+  r.Add({"policy list",
+         "policy list [--json]",
+         "List replication policies.",
+         {},
+         {},
+         0,
+         0,
          PolicyList});
-  r.Add({"policy show", "policy show NAME [--json]", "Show a replication policy.", {}, {}, 1, 1,
+  r.Add({"policy show",
+         "policy show NAME [--json]",
+         "Show a replication policy.",
+         {},
+         {},
+         1,
+         1,
          PolicyShow});
   r.Add({"job list",
          "job list [--state STATE] [--target ID] [--since TIME] [--until TIME] [--scenario S] "
          "[--json]",
          "List jobs, oldest first, filtered by state, start time, target or scenario.",
-         {"state", "target", "since", "until", "scenario"}, {}, 0, 0, JobList});
-  r.Add({"job show", "job show JOB [--json]", "Show a job with its tasks and errors.", {}, {}, 1,
-         1, JobShow});
-  r.Add({"job cancel", "job cancel JOB [--json]", "Cancel a NotStarted or Suspended job.", {},
-         {}, 1, 1, JobCancel});
-  r.Add({"job resume", "job resume JOB [--json]", "Resume a Suspended job.", {}, {}, 1, 1,
+         {"state", "target", "since", "until", "scenario"},
+         {},
+         0,
+         0,
+         JobList});
+  r.Add({"job show",
+         "job show JOB [--json]",
+         "Show a job with its tasks and errors.",
+         {},
+         {},
+         1,
+         1,
+         JobShow});
+  r.Add({"job cancel",
+         "job cancel JOB [--json]",
+         "Cancel a NotStarted or Suspended job.",
+         {},
+         {},
+         1,
+         1,
+         JobCancel});
+  r.Add({"job resume",
+         "job resume JOB [--json]",
+         "Resume a Suspended job.",
+         {},
+         {},
+         1,
+         1,
          JobResume});
-  r.Add({"job restart", "job restart JOB [--json]",
-         "Run a Failed job again (finished tasks are skipped).", {}, {}, 1, 1, JobRestart});
+  r.Add({"job restart",
+         "job restart JOB [--json]",
+         "Run a Failed job again (finished tasks are skipped).",
+         {},
+         {},
+         1,
+         1,
+         JobRestart});
 }
 
 }  // namespace asr::cli

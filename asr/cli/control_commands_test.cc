@@ -236,8 +236,8 @@ TEST_F(ControlCommandsTest, ProxyPasswordOutOfTheProcessList) {
   auto both = Run(reg + " --friendly-name vmm-f --proxy-password x --proxy-password-stdin", "y\n");
   EXPECT_EQ(both.code, 2);
   EXPECT_THAT(both.err, HasSubstr("one way only"));
-  auto missing = Run(reg + " --friendly-name vmm-g --proxy-password-file " +
-                     JoinPath(root_, "nope"));
+  auto missing =
+      Run(reg + " --friendly-name vmm-g --proxy-password-file " + JoinPath(root_, "nope"));
   EXPECT_EQ(missing.code, 1);
   EXPECT_THAT(missing.err, HasSubstr("nope"));
   EXPECT_FALSE(registered("vmm-e"));
@@ -254,25 +254,25 @@ TEST_F(ControlCommandsTest, FullScenario) {
   ASSERT_EQ(pair.code, 0) << pair.err;
   EXPECT_THAT(pair.out, HasSubstr("pair-gold1-gold2"));
 
-  auto refused = Run(
-      "policy create --name old --replication-provider HyperVReplica2012 "
-      "--replication-frequency-in-seconds 30");
+  auto refused =
+      Run("policy create --name old --replication-provider HyperVReplica2012 "
+          "--replication-frequency-in-seconds 30");
   EXPECT_EQ(refused.code, 2);
   EXPECT_THAT(refused.err, HasSubstr("--replication-frequency-in-seconds is refused"));
-  auto app = Run(
-      "policy create --name p --replication-provider HyperVReplica2012R2 "
-      "--number-of-recovery-points-to-retain 2 "
-      "--application-consistent-snapshot-frequency-in-hours 2");
+  auto app =
+      Run("policy create --name p --replication-provider HyperVReplica2012R2 "
+          "--number-of-recovery-points-to-retain 2 "
+          "--application-consistent-snapshot-frequency-in-hours 2");
   EXPECT_EQ(app.code, 2);
   EXPECT_THAT(app.err, HasSubstr("must be less than the number of additional recovery points"));
 
-  auto create = Run(
-      "policy create --name gold --replication-provider HyperVReplica2012R2 "
-      "--replication-frequency-in-seconds 30 --number-of-recovery-points-to-retain 4 "
-      "--application-consistent-snapshot-frequency-in-hours 2 --compression Enable "
-      "--authentication Kerberos --replication-method Offline "
-      "--offline-export-path \\\\fs-ny\\export --offline-import-path \\\\fs-chi\\import "
-      "--replica-deletion Required --json");
+  auto create =
+      Run("policy create --name gold --replication-provider HyperVReplica2012R2 "
+          "--replication-frequency-in-seconds 30 --number-of-recovery-points-to-retain 4 "
+          "--application-consistent-snapshot-frequency-in-hours 2 --compression Enable "
+          "--authentication Kerberos --replication-method Offline "
+          "--offline-export-path \\\\fs-ny\\export --offline-import-path \\\\fs-chi\\import "
+          "--replica-deletion Required --json");
   ASSERT_EQ(create.code, 0) << create.err;
   auto show = Run("policy show gold --json");
   EXPECT_THAT(show.out, HasSubstr("\"replicationPort\":8083"));

@@ -42,8 +42,8 @@ absl::Status Init(const CommandContext& ctx, const ParsedArgs&) {
     *ctx.out << model::ToJson(o) << "\n";
   } else {
     *ctx.out << (was ? "state directory already initialized: " : "initialized state directory ")
-             << ctx.state_dir << "\n  sites: primary, recovery\n  vault: " << vault->name()
-             << " (" << vault->region() << ")\n";
+             << ctx.state_dir << "\n  sites: primary, recovery\n  vault: " << vault->name() << " ("
+             << vault->region() << ")\n";
   }
   return absl::OkStatus();
 }
@@ -77,13 +77,30 @@ absl::Status ObjectList(const CommandContext& ctx, const ParsedArgs& a) {
 
 void RegisterCoreCommands(CommandRegistry& r) {
   r.Add({"version", "version [--json]", "Print the asr version.", {}, {}, 0, 0, Version});
-  r.Add({"init", "init [--state-dir DIR] [--json]",
-         "Create a state directory holding the sites \"primary\" and \"recovery\".", {}, {}, 0, 0,
+  r.Add({"init",
+         "init [--state-dir DIR] [--json]",
+         "Create a state directory holding the sites \"primary\" and \"recovery\".",
+         {},
+         {},
+         0,
+         0,
          Init});
-  r.Add({"object get", "object get KIND ID [--json]",
-         "Print a stored object (cloud, vm, policy, job, ...) as JSON.", {}, {}, 2, 2, ObjectGet});
-  r.Add({"object list", "object list KIND [--json]", "Print all stored objects of a kind as JSON.",
-         {}, {}, 1, 1, ObjectList});
+  r.Add({"object get",
+         "object get KIND ID [--json]",
+         "Print a stored object (cloud, vm, policy, job, ...) as JSON.",
+         {},
+         {},
+         2,
+         2,
+         ObjectGet});
+  r.Add({"object list",
+         "object list KIND [--json]",
+         "Print all stored objects of a kind as JSON.",
+         {},
+         {},
+         1,
+         1,
+         ObjectList});
 }
 
 }  // namespace asr::cli

@@ -258,14 +258,22 @@ absl::Status DiskCheckCmd(const CommandContext& ctx, const ParsedArgs& a) {
 }  // namespace
 
 void RegisterDiskCommands(CommandRegistry& r) {
-  r.Add({"disk info", "disk info FILE [--format raw] [--json]",
+  r.Add({"disk info",
+         "disk info FILE [--format raw] [--json]",
          "Show a virtual disk's format, type, sizes, parent, allocation and warnings",
-         {"format"}, {}, 1, 1, DiskInfoCmd});
+         {"format"},
+         {},
+         1,
+         1,
+         DiskInfoCmd});
   r.Add({"disk create",
          "disk create --format vhd|vhdx --type fixed|dynamic|differencing (--size SIZE | "
          "--parent FILE) [--block-size SIZE] [--logical-sector 512|4096] FILE",
          "Create a new virtual disk",
-         {"format", "type", "size", "parent", "block-size", "logical-sector"}, {}, 1, 1,
+         {"format", "type", "size", "parent", "block-size", "logical-sector"},
+         {},
+         1,
+         1,
          DiskCreateCmd});
   r.Add({"disk convert",
          "disk convert SRC DST [--format vhd|vhdx|raw] [--type fixed|dynamic] "
@@ -273,16 +281,34 @@ void RegisterDiskCommands(CommandRegistry& r) {
          "Copy a disk's content (through its whole chain) into a new disk; ranges that are "
          "absent or zero stay holes. --no-sync (raw output) returns without waiting for "
          "the data to reach stable storage, like qemu-img convert's default",
-         {"format", "type", "block-size", "src-format"}, {"overwrite", "no-sync"}, 2, 2,
+         {"format", "type", "block-size", "src-format"},
+         {"overwrite", "no-sync"},
+         2,
+         2,
          DiskConvertCmd});
-  r.Add({"disk compare", "disk compare A B [--a-format raw] [--b-format raw]",
+  r.Add({"disk compare",
+         "disk compare A B [--a-format raw] [--b-format raw]",
          "Compare content: exit 0 identical, 1 different (first offset printed), 2 error",
-         {"a-format", "b-format"}, {}, 2, 2, DiskCompareCmd});
-  r.Add({"disk map", "disk map FILE [--chain] [--format raw] [--json]",
+         {"a-format", "b-format"},
+         {},
+         2,
+         2,
+         DiskCompareCmd});
+  r.Add({"disk map",
+         "disk map FILE [--chain] [--format raw] [--json]",
          "List the file's extents (present / zero / absent); --chain merges the parents",
-         {"format"}, {"chain"}, 1, 1, DiskMapCmd});
-  r.Add({"disk check", "disk check FILE [--format raw]",
-         "Check a disk's structures and that all its data is readable", {"format"}, {}, 1, 1,
+         {"format"},
+         {"chain"},
+         1,
+         1,
+         DiskMapCmd});
+  r.Add({"disk check",
+         "disk check FILE [--format raw]",
+         "Check a disk's structures and that all its data is readable",
+         {"format"},
+         {},
+         1,
+         1,
          DiskCheckCmd});
 }
 

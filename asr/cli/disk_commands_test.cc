@@ -34,7 +34,7 @@ TEST(DiskCommands, CreateInfoConvertCompareMapCheck) {
   const std::string dir = TestDir("disk_cli");
   std::string a = dir + "/cli_a.vhdx", b = dir + "/cli_b.vhd";
   Result r = Asrctl({"disk", "create", "--format", "vhdx", "--type", "dynamic", "--size", "8M",
-                  "--block-size", "1M", a});
+                     "--block-size", "1M", a});
   ASSERT_EQ(r.code, 0) << r.err;
   {
     auto d = disk::OpenDisk(a, disk::OpenMode::kReadWrite);
@@ -65,8 +65,9 @@ TEST(DiskCommands, CreateInfoConvertCompareMapCheck) {
 
   r = Asrctl({"disk", "map", a, "--json"});
   ASSERT_EQ(r.code, 0);
-  EXPECT_TRUE(absl::StrContains(r.out, "{\"offset\":\"3145728\",\"length\":\"1048576\","
-                                       "\"state\":\"present\"}"))
+  EXPECT_TRUE(absl::StrContains(r.out,
+                                "{\"offset\":\"3145728\",\"length\":\"1048576\","
+                                "\"state\":\"present\"}"))
       << r.out;
   r = Asrctl({"disk", "check", a});
   EXPECT_EQ(r.code, 0) << r.out;
@@ -105,7 +106,8 @@ TEST(DiskCommands, DifferencingCreate) {
   const std::string dir = TestDir("disk_cli");
   std::string p = dir + "/cli_p.vhdx", c = dir + "/cli_c.vhdx";
   ASSERT_EQ(Asrctl({"disk", "create", "--format", "vhdx", "--size", "4M", p}).code, 0);
-  Result r = Asrctl({"disk", "create", "--format", "vhdx", "--type", "differencing", "--parent", p, c});
+  Result r =
+      Asrctl({"disk", "create", "--format", "vhdx", "--type", "differencing", "--parent", p, c});
   ASSERT_EQ(r.code, 0) << r.err;
   r = Asrctl({"disk", "info", c});
   EXPECT_TRUE(absl::StrContains(r.out, "differencing")) << r.out;
@@ -115,9 +117,10 @@ TEST(DiskCommands, DifferencingCreate) {
 TEST(DiskCommands, ConvertToRawLeavesHolesAndHonoursNoSync) {
   const std::string dir = TestDir("disk_cli");
   std::string a = dir + "/cli_sparse.vhdx";
-  ASSERT_EQ(Asrctl({"disk", "create", "--format", "vhdx", "--size", "256M", "--block-size", "1M",
-                    a}).code,
-            0);
+  ASSERT_EQ(
+      Asrctl({"disk", "create", "--format", "vhdx", "--size", "256M", "--block-size", "1M", a})
+          .code,
+      0);
   {
     auto d = disk::OpenDisk(a, disk::OpenMode::kReadWrite);
     ASSERT_TRUE(d.ok());

@@ -45,15 +45,15 @@ void PrintTable(std::ostream& os, const std::vector<std::vector<std::string>>& r
 
 std::string Where(const model::NicResolution& r) {
   if (r.target_vm_network_id().empty()) return "no network";
-  std::string net = r.target_vm_network_name().empty() ? r.target_vm_network_id()
-                                                       : r.target_vm_network_name();
+  std::string net =
+      r.target_vm_network_name().empty() ? r.target_vm_network_id() : r.target_vm_network_name();
   return r.target_subnet_name().empty() ? net : absl::StrCat(net, "/", r.target_subnet_name());
 }
 
 std::string Source(const model::NicResolution& r) {
   if (r.source_vm_network_id().empty()) return "no network";
-  std::string net = r.source_vm_network_name().empty() ? r.source_vm_network_id()
-                                                       : r.source_vm_network_name();
+  std::string net =
+      r.source_vm_network_name().empty() ? r.source_vm_network_id() : r.source_vm_network_name();
   return r.source_subnet_name().empty() ? net : absl::StrCat(net, "/", r.source_subnet_name());
 }
 
@@ -73,8 +73,8 @@ void PrintChanges(const CommandContext& ctx, const model::MappingChangeReport& r
   *ctx.out << "  " << r.protected_vms_examined() << " protected VMs on the source network, "
            << r.changes_size() << " replica NICs change\n";
   for (const auto& c : r.changes()) {
-    *ctx.out << "    " << c.vm_name() << " NIC " << c.after().nic_id() << ": "
-             << Where(c.before()) << " -> " << Where(c.after()) << "\n";
+    *ctx.out << "    " << c.vm_name() << " NIC " << c.after().nic_id() << ": " << Where(c.before())
+             << " -> " << Where(c.after()) << "\n";
   }
   for (const auto& w : r.warnings()) *ctx.out << "  warning: " << w << "\n";
 }
@@ -101,8 +101,8 @@ absl::Status NetworkMapAdd(const CommandContext& ctx, const ParsedArgs& a) {
                      : r->operation() == "change" ? "changed"
                                                   : "unchanged:";
   *ctx.out << verb << " network mapping " << r->current().id() << ": "
-           << r->current().source_vm_network_id() << " -> "
-           << r->current().target_vm_network_id() << " (job " << r->job_id() << ")\n";
+           << r->current().source_vm_network_id() << " -> " << r->current().target_vm_network_id()
+           << " (job " << r->job_id() << ")\n";
   PrintChanges(ctx, *r);
   return absl::OkStatus();
 }
@@ -114,8 +114,8 @@ absl::Status NetworkMapRemove(const CommandContext& ctx, const ParsedArgs& a) {
   if (!r.ok()) return r.status();
   if (ctx.json) return PrintJson(ctx, *r);
   *ctx.out << "removed network mapping " << r->previous().id() << ": "
-           << r->previous().source_vm_network_id() << " -> "
-           << r->previous().target_vm_network_id() << " (job " << r->job_id() << ")\n";
+           << r->previous().source_vm_network_id() << " -> " << r->previous().target_vm_network_id()
+           << " (job " << r->job_id() << ")\n";
   PrintChanges(ctx, *r);
   return absl::OkStatus();
 }
@@ -168,14 +168,14 @@ absl::Status NetworkMapResolve(const CommandContext& ctx, const ParsedArgs& a) {
     auto r = (*s)->mappings().ResolveFailback(req);
     if (!r.ok()) return r.status();
     if (ctx.json) return PrintJson(ctx, *r);
-    std::string to = r->vm_network_id().empty()
-                         ? "disconnected"
-                         : absl::StrCat(r->vm_network_name().empty() ? r->vm_network_id()
-                                                                     : r->vm_network_name(),
-                                        r->subnet_name().empty() ? "" : "/", r->subnet_name());
-    *ctx.out << "on failback the original VM is " << (r->vm_network_id().empty() ? "" : "on ")
-             << to << "\n  " << model::FailbackScenario_Name(r->scenario()) << ": "
-             << r->explanation() << "\n";
+    std::string to =
+        r->vm_network_id().empty()
+            ? "disconnected"
+            : absl::StrCat(r->vm_network_name().empty() ? r->vm_network_id() : r->vm_network_name(),
+                           r->subnet_name().empty() ? "" : "/", r->subnet_name());
+    *ctx.out << "on failback the original VM is " << (r->vm_network_id().empty() ? "" : "on ") << to
+             << "\n  " << model::FailbackScenario_Name(r->scenario()) << ": " << r->explanation()
+             << "\n";
     return absl::OkStatus();
   }
   auto r = (*s)->mappings().ResolveNetworks(*vm);
@@ -247,7 +247,8 @@ absl::Status StorageMapList(const CommandContext& ctx, const ParsedArgs&) {
   return absl::OkStatus();
 }
 
-void PrintDisks(const CommandContext& ctx, const google::protobuf::RepeatedPtrField<model::DiskPlacement>& disks) {
+void PrintDisks(const CommandContext& ctx,
+                const google::protobuf::RepeatedPtrField<model::DiskPlacement>& disks) {
   for (const auto& d : disks) {
     *ctx.out << "    " << (d.disk_name().empty() ? d.disk_id() : d.disk_name()) << " ("
              << Size(d.size_bytes()) << ") -> "
@@ -264,8 +265,8 @@ absl::Status StorageMapResolve(const CommandContext& ctx, const ParsedArgs& a) {
   auto r = (*s)->mappings().ResolveStorage(*vm, a.Get("host"));
   if (!r.ok()) return r.status();
   if (ctx.json) return PrintJson(ctx, *r);
-  *ctx.out << r->vm_name() << " on host " << r->host_name()
-           << (r->fits() ? "" : " (does not fit)") << ":\n";
+  *ctx.out << r->vm_name() << " on host " << r->host_name() << (r->fits() ? "" : " (does not fit)")
+           << ":\n";
   PrintDisks(ctx, r->disks());
   return r->fits() ? absl::OkStatus() : QuietFailure(1);  // the output says why
 }
@@ -320,10 +321,16 @@ void RegisterMappingCommands(CommandRegistry& r) {
          0,
          0,
          NetworkMapAdd});
-  r.Add({"network-map remove", "network-map remove MAPPING|SOURCE-NET [--json]",
-         "Remove a network mapping (a job); its replicas then join no network.", {}, {}, 1, 1,
+  r.Add({"network-map remove",
+         "network-map remove MAPPING|SOURCE-NET [--json]",
+         "Remove a network mapping (a job); its replicas then join no network.",
+         {},
+         {},
+         1,
+         1,
          NetworkMapRemove});
-  r.Add({"network-map list", "network-map list [--source NET [--target NET]] [--json]",
+  r.Add({"network-map list",
+         "network-map list [--source NET [--target NET]] [--json]",
          "List every VM network and what it is mapped to; with --source, which target networks "
          "are available for which cloud pairing.",
          {"source", "target"},
@@ -350,19 +357,32 @@ void RegisterMappingCommands(CommandRegistry& r) {
          0,
          0,
          StorageMapAdd});
-  r.Add({"storage-map remove", "storage-map remove MAPPING|SOURCE-CLASS [--json]",
-         "Remove a storage mapping (a job).", {}, {}, 1, 1, StorageMapRemove});
-  r.Add({"storage-map list", "storage-map list [--json]",
-         "List every storage classification and what it is mapped to.", {}, {}, 0, 0,
+  r.Add({"storage-map remove",
+         "storage-map remove MAPPING|SOURCE-CLASS [--json]",
+         "Remove a storage mapping (a job).",
+         {},
+         {},
+         1,
+         1,
+         StorageMapRemove});
+  r.Add({"storage-map list",
+         "storage-map list [--json]",
+         "List every storage classification and what it is mapped to.",
+         {},
+         {},
+         0,
+         0,
          StorageMapList});
-  r.Add({"storage-map resolve", "storage-map resolve --vm VM [--host HOST] [--json]",
+  r.Add({"storage-map resolve",
+         "storage-map resolve --vm VM [--host HOST] [--json]",
          "Show where each replica disk of a VM goes (on HOST, or on the host placement picks).",
          {"vm", "host"},
          {},
          0,
          0,
          StorageMapResolve});
-  r.Add({"placement show", "placement show --vm VM [--pairing ID] [--json]",
+  r.Add({"placement show",
+         "placement show --vm VM [--pairing ID] [--json]",
          "Show the replica placement of a VM: host, disk paths, NIC networks and subnets, and "
          "why.",
          {"vm", "pairing"},

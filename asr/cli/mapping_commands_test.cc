@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "asr/common/test_dir.h"
-#include "asr/repository/object_repository.h"
 #include "asr/mapping/golden_fixtures.h"
+#include "asr/repository/object_repository.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -70,15 +70,15 @@ TEST_F(MappingCommandsTest, NetworkMapLifecycle) {
   EXPECT_THAT(list.out, HasSubstr("VMNetwork2-NewYork"));
   EXPECT_THAT(list.out, HasSubstr("not mapped"));
 
-  Result add = Asrctl({"network-map", "add", "--source", "VMNetwork1-NewYork", "--target",
-                       "VMNetwork1-Chicago"});
+  Result add = Asrctl(
+      {"network-map", "add", "--source", "VMNetwork1-NewYork", "--target", "VMNetwork1-Chicago"});
   ASSERT_EQ(add.code, 0) << add.err;
   EXPECT_THAT(add.out, HasSubstr("created network mapping netmap-vmnet1-newyork"));
   EXPECT_THAT(add.out, HasSubstr("VM1 NIC vm1-nic0: no network -> VMNetwork1-Chicago/Subnet1"));
   EXPECT_THAT(add.out, HasSubstr("VM7 NIC vm7-nic0: no network -> VMNetwork1-Chicago/Backend"));
 
-  Result dup = Asrctl({"network-map", "add", "--source", "VMNetwork1-NewYork", "--target",
-                       "VMNetwork2-Chicago"});
+  Result dup = Asrctl(
+      {"network-map", "add", "--source", "VMNetwork1-NewYork", "--target", "VMNetwork2-Chicago"});
   EXPECT_EQ(dup.code, 1);
   EXPECT_THAT(dup.err, HasSubstr("already mapped to 'VMNetwork1-Chicago'"));
 
@@ -95,8 +95,8 @@ TEST_F(MappingCommandsTest, NetworkMapLifecycle) {
               HasSubstr("vm7-nic0: VMNetwork1-NewYork/Subnet3 -> VMNetwork1-Chicago/Backend"));
   EXPECT_THAT(resolve.out, HasSubstr("vm7-nic1: VMNetwork2-NewYork/Subnet1 -> no network"));
 
-  Result failback = Asrctl({"network-map", "resolve", "--vm", "VM1", "--failback",
-                            "--replica-network", "none"});
+  Result failback =
+      Asrctl({"network-map", "resolve", "--vm", "VM1", "--failback", "--replica-network", "none"});
   ASSERT_EQ(failback.code, 0) << failback.err;
   EXPECT_THAT(failback.out, HasSubstr("FAILBACK_REPLICA_DISCONNECTED"));
 

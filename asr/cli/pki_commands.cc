@@ -9,9 +9,9 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "asr/common/file_util.h"
-#include "asr/net/pki.h"
 #include "asr/model/cli.pb.h"
 #include "asr/model/json.h"
+#include "asr/net/pki.h"
 
 namespace asr::cli {
 namespace {
@@ -80,16 +80,16 @@ absl::Status PkiInit(const CommandContext& ctx, const ParsedArgs& a) {
     *o.mutable_ca() = FilesOutput(files->ca_certificate_path, files->ca_key_path, files->ca_info);
     *o.mutable_primary() =
         FilesOutput(files->primary.certificate_path, files->primary.key_path, files->primary.info);
-    *o.mutable_recovery() = FilesOutput(files->recovery.certificate_path,
-                                        files->recovery.key_path, files->recovery.info);
+    *o.mutable_recovery() = FilesOutput(files->recovery.certificate_path, files->recovery.key_path,
+                                        files->recovery.info);
     *ctx.out << model::ToJson(o) << "\n";
     return absl::OkStatus();
   }
   *ctx.out << "created the vault certificate authority in " << *dir << "\n"
            << "  CA:       " << files->ca_certificate_path << " (key " << files->ca_key_path
            << ", mode 0600; keep it offline)\n    " << InfoText(files->ca_info) << "\n"
-           << "  primary:  " << files->primary.certificate_path << " + "
-           << files->primary.key_path << "\n    " << InfoText(files->primary.info) << "\n"
+           << "  primary:  " << files->primary.certificate_path << " + " << files->primary.key_path
+           << "\n    " << InfoText(files->primary.info) << "\n"
            << "  recovery: " << files->recovery.certificate_path << " + "
            << files->recovery.key_path << "\n    " << InfoText(files->recovery.info) << "\n"
            << "copy ca.pem and each host's .pem/.key to that host; replication uses TLS 1.3 "
@@ -111,8 +111,8 @@ absl::Status PkiIssue(const CommandContext& ctx, const ParsedArgs& a) {
              << "\n";
     return absl::OkStatus();
   }
-  *ctx.out << "issued " << files->certificate_path << " + " << files->key_path
-           << " (mode 0600)\n  " << InfoText(files->info) << "\n";
+  *ctx.out << "issued " << files->certificate_path << " + " << files->key_path << " (mode 0600)\n  "
+           << InfoText(files->info) << "\n";
   return absl::OkStatus();
 }
 
@@ -121,7 +121,8 @@ absl::Status PkiShow(const CommandContext& ctx, const ParsedArgs& a) {
   auto pem = ReadFileToString(path);
   if (!pem.ok()) return pem.status();
   auto info = net::DescribeCertificate(*pem);
-  if (!info.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", info.status().message()));
+  if (!info.ok())
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", info.status().message()));
   absl::Status verified = absl::OkStatus();
   if (a.Has("ca")) {
     auto ca = ReadFileToString(a.Get("ca"));
@@ -138,8 +139,8 @@ absl::Status PkiShow(const CommandContext& ctx, const ParsedArgs& a) {
     }
     *ctx.out << model::ToJson(o) << "\n";
   } else {
-    *ctx.out << path << ": " << InfoText(*info) << "\n  issuer " << info->issuer
-             << ", valid from " << net::FormatCertificateTime(info->not_before)
+    *ctx.out << path << ": " << InfoText(*info) << "\n  issuer " << info->issuer << ", valid from "
+             << net::FormatCertificateTime(info->not_before)
              << (info->is_ca ? ", certificate authority" : "") << "\n  sha256 "
              << info->sha256_fingerprint << "\n";
     if (a.Has("ca") && verified.ok()) *ctx.out << "  verified against " << a.Get("ca") << "\n";
@@ -161,14 +162,16 @@ void RegisterPkiCommands(CommandRegistry& r) {
          0,
          0,
          PkiInit});
-  r.Add({"pki issue", "pki issue --dir DIR --name NAME [--days N] [--san NAME,IP,...]",
+  r.Add({"pki issue",
+         "pki issue --dir DIR --name NAME [--days N] [--san NAME,IP,...]",
          "Issue (or renew) DIR/NAME.pem and DIR/NAME.key from the vault CA in DIR",
          {"dir", "name", "days", "san"},
          {},
          0,
          0,
          PkiIssue});
-  r.Add({"pki show", "pki show CERT.pem [--ca CA.pem]",
+  r.Add({"pki show",
+         "pki show CERT.pem [--ca CA.pem]",
          "Describe a certificate; with --ca, verify it against the vault CA",
          {"ca"},
          {},

@@ -13,6 +13,8 @@
 #include "asr/common/file_util.h"
 #include "asr/common/status_macros.h"
 #include "asr/disk/virtual_disk.h"
+#include "asr/model/cli.pb.h"
+#include "asr/model/json.h"
 #include "asr/net/tls.h"
 #include "asr/replication/change_tracker.h"
 #include "asr/replication/manifest.h"
@@ -20,8 +22,6 @@
 #include "asr/replication/replica_store.h"
 #include "asr/replication/sender.h"
 #include "asr/replication/verifier.h"
-#include "asr/model/cli.pb.h"
-#include "asr/model/json.h"
 
 namespace asr::cli {
 namespace {
@@ -68,20 +68,20 @@ absl::StatusOr<net::TlsConfig> TlsFromArgs(const ParsedArgs& a, const std::strin
 absl::StatusOr<replication::ReplicaOptions> ReplicaOptionsFromArgs(const ParsedArgs& a) {
   replication::ReplicaOptions o;
   if (a.Has("additional-points")) {
-    ASR_ASSIGN_OR_RETURN(int64_t n, ParseInt(a.Get("additional-points"), "--additional-points",
-                                             0, 24));
+    ASR_ASSIGN_OR_RETURN(int64_t n,
+                         ParseInt(a.Get("additional-points"), "--additional-points", 0, 24));
     o.additional_points = static_cast<int>(n);
   }
   if (a.Has("point-interval")) {
     if (!absl::ParseDuration(a.Get("point-interval"), &o.point_interval) ||
         o.point_interval < absl::ZeroDuration()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--point-interval '", a.Get("point-interval"), "' is not a duration like 1h or 30s"));
+      return absl::InvalidArgumentError(absl::StrCat("--point-interval '", a.Get("point-interval"),
+                                                     "' is not a duration like 1h or 30s"));
     }
   }
   if (a.Has("retention-hours")) {
-    ASR_ASSIGN_OR_RETURN(int64_t h, ParseInt(a.Get("retention-hours"), "--retention-hours", 1,
-                                             24 * 365));
+    ASR_ASSIGN_OR_RETURN(int64_t h,
+                         ParseInt(a.Get("retention-hours"), "--retention-hours", 1, 24 * 365));
     o.retention = absl::Hours(h);
   }
   if (a.Has("format")) {
@@ -120,8 +120,7 @@ absl::Status ReplicaServe(const CommandContext& ctx, const ParsedArgs& a) {
   replication::ServeOptions so;
   so.on_commit = [&](uint64_t point, const replication::CycleStart& start) {
     *ctx.out << "point " << point << " committed (" << replication::CycleModeName(start.mode)
-             << ", " << (start.app_consistent() ? "app" : "crash") << "-consistent)"
-             << std::endl;
+             << ", " << (start.app_consistent() ? "app" : "crash") << "-consistent)" << std::endl;
   };
   for (;;) {
     auto conn = (*listener)->Accept();
@@ -188,9 +187,9 @@ absl::Status Replicate(const CommandContext& ctx, const ParsedArgs& a) {
   if (a.Has("verify-interval")) {
     if (!absl::ParseDuration(a.Get("verify-interval"), &schedule.interval) ||
         schedule.interval <= absl::ZeroDuration()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--verify-interval '", a.Get("verify-interval"),
-          "' is not a positive duration like 24h or 30m"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--verify-interval '", a.Get("verify-interval"),
+                       "' is not a positive duration like 24h or 30m"));
     }
   }
   auto stream = net::TlsConnect(host, port, *tls, absl::Seconds(30));
@@ -213,14 +212,14 @@ absl::Status Replicate(const CommandContext& ctx, const ParsedArgs& a) {
   // Reported after the cycle's output, as the command's outcome.
   absl::Status outcome;
   if (verified && !verified->ok()) {
-    outcome = absl::Status(verified->status().code(),
-                           absl::StrCat("point ", st->point_id,
-                                        " was committed, but its verification failed: ",
-                                        verified->status().message()));
+    outcome = absl::Status(
+        verified->status().code(),
+        absl::StrCat("point ", st->point_id, " was committed, but its verification failed: ",
+                     verified->status().message()));
     if (outcome.code() == absl::StatusCode::kInvalidArgument) outcome = WithExitCode(outcome, 1);
   } else if (verified && (*verified)->resync_required) {
-    outcome = absl::DataLossError(absl::StrCat("point ", st->point_id, " was committed, but ",
-                                               (*verified)->reason));
+    outcome = absl::DataLossError(
+        absl::StrCat("point ", st->point_id, " was committed, but ", (*verified)->reason));
   }
   if (ctx.json) {
     model::CycleStats out = replication::CycleStatsToProto(*st, *disk);
@@ -272,13 +271,13 @@ absl::Status ReplicaVerify(const CommandContext& ctx, const ParsedArgs& a) {
   if (ctx.json) {
     *ctx.out << replication::VerifyResultToJson(*r, *disk) << "\n";
   } else {
-    *ctx.out << "point " << r->point_id << " of " << *disk << " at " << host << ":" << port
-             << ": " << r->reason << "\n"
+    *ctx.out << "point " << r->point_id << " of " << *disk << " at " << host << ":" << port << ": "
+             << r->reason << "\n"
              << absl::StrFormat(
                     "  blocks checked %d, replica mismatches %d, source mismatches %d, "
                     "bytes read %d, time %.3f s\n",
-                    r->blocks_checked, r->replica_mismatches, r->source_mismatches,
-                    r->bytes_read, absl::ToDoubleSeconds(r->elapsed));
+                    r->blocks_checked, r->replica_mismatches, r->source_mismatches, r->bytes_read,
+                    absl::ToDoubleSeconds(r->elapsed));
     if (!r->tracker_note.empty()) *ctx.out << "  note: " << r->tracker_note << "\n";
   }
   if (r->resync_required) return absl::DataLossError(r->reason);
@@ -333,8 +332,8 @@ absl::Status ReplicaRestore(const CommandContext& ctx, const ParsedArgs& a) {
 
 // The tracker of `disk`, with the replication block size of its manifest.
 absl::StatusOr<std::unique_ptr<replication::ChangeTracker>> OpenTracker(const ParsedArgs& a,
-                                                                       const std::string& disk,
-                                                                       uint64_t size) {
+                                                                        const std::string& disk,
+                                                                        uint64_t size) {
   uint32_t bs = 64 << 10;
   ASR_ASSIGN_OR_RETURN(auto m, replication::LoadManifest(replication::ManifestPath(disk)));
   if (m) bs = m->block_size;
@@ -395,8 +394,8 @@ absl::Status TrackerRecordOrWrite(const CommandContext& ctx, const ParsedArgs& a
     o.set_written(write);
     *ctx.out << model::ToJson(o) << "\n";
   } else {
-    *ctx.out << (write ? "wrote and recorded " : "recorded ") << *length << " bytes at "
-             << *offset << " of " << *disk_path << "\n";
+    *ctx.out << (write ? "wrote and recorded " : "recorded ") << *length << " bytes at " << *offset
+             << " of " << *disk_path << "\n";
   }
   return absl::OkStatus();
 }
@@ -444,17 +443,18 @@ void RegisterReplicationCommands(CommandRegistry& r) {
     flags.insert(tls_flags.begin(), tls_flags.end());
     return flags;
   };
-  r.Add({"replica serve",
-         "replica serve --listen HOST:PORT --dir REPLICA_DIR (--cert C --key K --ca CA | --pki DIR) "
-         "[--additional-points N] [--point-interval 1h] [--retention-hours N] [--format vhdx|vhd] "
-         "[--port-file FILE] [--once]",
-         "Receive replication cycles over mutual TLS into a replica with recovery points",
-         with({"listen", "dir", "additional-points", "point-interval", "retention-hours",
-               "format", "port-file"}),
-         {"once"},
-         0,
-         0,
-         ReplicaServe});
+  r.Add(
+      {"replica serve",
+       "replica serve --listen HOST:PORT --dir REPLICA_DIR (--cert C --key K --ca CA | --pki DIR) "
+       "[--additional-points N] [--point-interval 1h] [--retention-hours N] [--format vhdx|vhd] "
+       "[--port-file FILE] [--once]",
+       "Receive replication cycles over mutual TLS into a replica with recovery points",
+       with({"listen", "dir", "additional-points", "point-interval", "retention-hours", "format",
+             "port-file"}),
+       {"once"},
+       0,
+       0,
+       ReplicaServe});
   r.Add({"replicate",
          "replicate --to HOST:PORT --disk FILE --mode initial|tracked|scan|differencing "
          "(--cert C --key K --ca CA | --pki DIR) [--compression-level N] [--block-size 64K] "
@@ -483,24 +483,48 @@ void RegisterReplicationCommands(CommandRegistry& r) {
          0,
          0,
          ReplicaVerify});
-  r.Add({"replica points", "replica points --dir REPLICA_DIR [--json]",
-         "List a replica's recovery points", {"dir"}, {}, 0, 0, ReplicaPoints});
+  r.Add({"replica points",
+         "replica points --dir REPLICA_DIR [--json]",
+         "List a replica's recovery points",
+         {"dir"},
+         {},
+         0,
+         0,
+         ReplicaPoints});
   r.Add({"replica restore",
          "replica restore --dir REPLICA_DIR --point ID --out FILE [--overwrite]",
          "Write a recovery point to a standalone disk (.vhdx, .vhd or .raw) without disturbing "
          "replication",
-         {"dir", "point", "out"}, {"overwrite"}, 0, 0, ReplicaRestore});
-  r.Add({"tracker record", "tracker record --disk FILE --offset N --length N [--block-size 64K]",
+         {"dir", "point", "out"},
+         {"overwrite"},
+         0,
+         0,
+         ReplicaRestore});
+  r.Add({"tracker record",
+         "tracker record --disk FILE --offset N --length N [--block-size 64K]",
          "Record a guest write in the disk's change tracker (DISK.asrcbt)",
-         {"disk", "offset", "length", "block-size"}, {}, 0, 0, TrackerRecord});
+         {"disk", "offset", "length", "block-size"},
+         {},
+         0,
+         0,
+         TrackerRecord});
   r.Add({"tracker write",
          "tracker write --disk FILE --offset N --length N [--seed S] [--block-size 64K]",
          "Write deterministic data into a disk as a guest would AND record it in the tracker "
          "(drills and tests)",
-         {"disk", "offset", "length", "seed", "block-size"}, {}, 0, 0, TrackerWrite});
-  r.Add({"tracker status", "tracker status --disk FILE [--json]",
+         {"disk", "offset", "length", "seed", "block-size"},
+         {},
+         0,
+         0,
+         TrackerWrite});
+  r.Add({"tracker status",
+         "tracker status --disk FILE [--json]",
          "Show the change tracker's changed blocks and whether it needs a scan",
-         {"disk", "block-size"}, {}, 0, 0, TrackerStatus});
+         {"disk", "block-size"},
+         {},
+         0,
+         0,
+         TrackerStatus});
 }
 
 }  // namespace asr::cli

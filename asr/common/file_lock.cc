@@ -20,7 +20,8 @@ absl::Status FileLock::Acquire(const std::string& path, bool wait, bool shared) 
   o.no_follow = true;
   o.mode = 0600;
   absl::StatusOr<std::unique_ptr<platform::File>> f = platform::Env::Default()->Open(path, o);
-  if (!f.ok()) return platform::AddContext(f.status(), absl::StrCat("cannot open lock file ", path));
+  if (!f.ok())
+    return platform::AddContext(f.status(), absl::StrCat("cannot open lock file ", path));
   absl::Status s = shared ? (*f)->LockShared() : (*f)->Lock(wait);
   if (!s.ok()) {
     if (platform::ErrorKindOf(s) == platform::ErrorKind::kWouldBlock) {

@@ -1,6 +1,6 @@
 // asr/common/file_lock.h: an advisory lock (platform::File::Lock, flock on
-// POSIX) on a lock file, held as long as the object lives and released by the kernel when the process
-// dies, so a crashed holder never leaves a stale lock behind.
+// POSIX) on a lock file, held as long as the object lives and released by the kernel when the
+// process dies, so a crashed holder never leaves a stale lock behind.
 //
 //   FileLock lock;
 //   absl::Status s = lock.TryLock(JoinPath(dir, "receiver.lock"));

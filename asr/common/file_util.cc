@@ -62,8 +62,8 @@ absl::Status PreadAll(int fd, void* buf, size_t size, uint64_t offset, absl::str
   if (!n.ok()) return AddContext(n.status(), absl::StrCat("cannot read ", what));
   if (*n < size) {
     return absl::OutOfRangeError(absl::StrCat("unexpected end of ", what, " at offset ",
-                                              offset + *n, " (wanted ", size,
-                                              " bytes at offset ", offset, ")"));
+                                              offset + *n, " (wanted ", size, " bytes at offset ",
+                                              offset, ")"));
   }
   return absl::OkStatus();
 }

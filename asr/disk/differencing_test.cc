@@ -77,10 +77,10 @@ TEST_P(Chain, ThreeLevelsMatchReference) {
     ASSERT_NE(d, nullptr);
     EXPECT_EQ(d->info().type, DiskType::kDifferencing);
     ASSERT_NE(d->parent(), nullptr);
-    ref.Write(d.get(), 4096, Pattern(8192, 3));        // partial block over base data
-    ref.Write(d.get(), 1000, Pattern(100, 4));         // sub-sector: merges with the parent
+    ref.Write(d.get(), 4096, Pattern(8192, 3));             // partial block over base data
+    ref.Write(d.get(), 1000, Pattern(100, 4));              // sub-sector: merges with the parent
     ref.Write(d.get(), (6 << 20) + 512, Pattern(1024, 5));  // over a hole in the base
-    ref.Write(d.get(), 12 << 20, Pattern(2 << 20, 6));       // whole blocks
+    ref.Write(d.get(), 12 << 20, Pattern(2 << 20, 6));      // whole blocks
     EXPECT_EQ(FirstDifference(ReadAll(d.get()), ref.bytes()), -1);
   }
   {
@@ -107,8 +107,8 @@ TEST_P(Chain, ThreeLevelsMatchReference) {
   // The merged map covers base data and every layer's writes.
   auto chain = GetChainAllocationMap(**d, 0, size);
   ASSERT_OK(chain);
-  for (uint64_t off : {uint64_t{0}, uint64_t{10 << 20}, uint64_t{(6 << 20) + 512},
-                       uint64_t{12 << 20}, size - 1}) {
+  for (uint64_t off :
+       {uint64_t{0}, uint64_t{10 << 20}, uint64_t{(6 << 20) + 512}, uint64_t{12 << 20}, size - 1}) {
     bool ok = false;
     for (const Extent& e : *chain) {
       if (off >= e.offset && off < e.offset + e.length) ok = e.state == ExtentState::kPresent;
@@ -178,9 +178,8 @@ TEST_P(Chain, WrongParentIsLinkageMismatch) {
 // opened without O_NONBLOCK waits for a writer), the test fails instead of
 // hanging: after the timeout `fifo` gets a writer, which releases it.
 absl::Status OpenPromptly(const std::string& path, const std::string& fifo) {
-  auto open = std::async(std::launch::async, [path] {
-    return OpenDisk(path, OpenMode::kReadOnly).status();
-  });
+  auto open = std::async(std::launch::async,
+                         [path] { return OpenDisk(path, OpenMode::kReadOnly).status(); });
   if (open.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
     ADD_FAILURE() << "opening " << path << " blocked for 10 s";
     int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);

@@ -58,7 +58,9 @@ class DirectWriteTest : public ::testing::TestWithParam<DiskFormat> {};
 
 TEST_P(DirectWriteTest, ContentsAreExactAlignedOrNot) {
   const DiskFormat format = GetParam();
-  const char* ext = format == DiskFormat::kVhdx ? ".vhdx" : format == DiskFormat::kVhd ? ".vhd" : ".raw";
+  const char* ext = format == DiskFormat::kVhdx  ? ".vhdx"
+                    : format == DiskFormat::kVhd ? ".vhd"
+                                                 : ".raw";
   const std::string path = TempPath(absl::StrCat("direct", ext));
   const uint64_t size = 16 << 20;
   CreateOptions co;
@@ -78,11 +80,11 @@ TEST_P(DirectWriteTest, ContentsAreExactAlignedOrNot) {
     std::memcpy(expected.data() + off, p, n);
   };
   AlignedPtr big = RandomAligned(4 << 20, 1);
-  put(0, big.get(), 4 << 20);                       // aligned: direct
-  put(6 << 20, big.get() + 4096, 1 << 20);          // aligned start inside the buffer
-  put((8 << 20) + 512, big.get() + 7, 10000);       // unaligned everything: buffered
+  put(0, big.get(), 4 << 20);                               // aligned: direct
+  put(6 << 20, big.get() + 4096, 1 << 20);                  // aligned start inside the buffer
+  put((8 << 20) + 512, big.get() + 7, 10000);               // unaligned everything: buffered
   put((9 << 20) + 4096, big.get() + 4096, 3 * 4096 + 100);  // aligned start, odd length
-  put(100 << 10, big.get() + 8192, 8192);           // rewrite inside direct-written data
+  put(100 << 10, big.get() + 8192, 8192);                   // rewrite inside direct-written data
   ASSERT_OK((*d)->Close());
 
   if (direct && format == DiskFormat::kRaw) {
@@ -102,7 +104,9 @@ TEST_P(DirectWriteTest, ContentsAreExactAlignedOrNot) {
   if (testing::HaveQemu()) {
     std::string raw = TempPath(absl::StrCat("direct-expected", ext, ".raw"));
     testing::WriteFileBytes(raw, std::string(expected.begin(), expected.end()));
-    const char* fmt = format == DiskFormat::kVhdx ? "vhdx" : format == DiskFormat::kVhd ? "vpc" : "raw";
+    const char* fmt = format == DiskFormat::kVhdx  ? "vhdx"
+                      : format == DiskFormat::kVhd ? "vpc"
+                                                   : "raw";
     std::string out;
     int rc = testing::RunCommand(
         absl::StrCat("qemu-img compare -f ", fmt, " -F raw '", path, "' '", raw, "' 2>&1"), &out);
@@ -113,7 +117,7 @@ TEST_P(DirectWriteTest, ContentsAreExactAlignedOrNot) {
 INSTANTIATE_TEST_SUITE_P(Formats, DirectWriteTest,
                          ::testing::Values(DiskFormat::kVhdx, DiskFormat::kVhd, DiskFormat::kRaw),
                          [](const ::testing::TestParamInfo<DiskFormat>& i) {
-                           return i.param == DiskFormat::kVhdx ? std::string("Vhdx")
+                           return i.param == DiskFormat::kVhdx  ? std::string("Vhdx")
                                   : i.param == DiskFormat::kVhd ? std::string("Vhd")
                                                                 : std::string("Raw");
                          });

@@ -36,8 +36,7 @@ bool DiskFile::EnableDirectWrites() {
   return true;
 }
 
-absl::StatusOr<std::unique_ptr<DiskFile>> DiskFile::Open(const std::string& path,
-                                                         bool writable) {
+absl::StatusOr<std::unique_ptr<DiskFile>> DiskFile::Open(const std::string& path, bool writable) {
   return OpenChecked(path, writable, /*child=*/"");
 }
 
@@ -122,14 +121,13 @@ absl::StatusOr<std::unique_ptr<DiskFile>> DiskFile::Create(const std::string& pa
   return std::unique_ptr<DiskFile>(new DiskFile(std::move(*file), path, 0, true, false));
 }
 
-absl::Status DiskFile::Read(uint64_t offset, void* buf, size_t size,
-                            absl::string_view what) const {
+absl::Status DiskFile::Read(uint64_t offset, void* buf, size_t size, absl::string_view what) const {
   if (size == 0) return absl::OkStatus();
   absl::StatusOr<size_t> n = platform::ReadFully(*file_, offset, buf, size);
   if (!n.ok()) return AddContext(n.status(), absl::StrCat(path_, ": cannot read ", what));
   if (*n < size) {
-    return absl::OutOfRangeError(absl::StrCat(path_, ": ", what, " at offset ", offset, " (",
-                                              size, " bytes) lies past the end of the file"));
+    return absl::OutOfRangeError(absl::StrCat(path_, ": ", what, " at offset ", offset, " (", size,
+                                              " bytes) lies past the end of the file"));
   }
   return absl::OkStatus();
 }

@@ -36,8 +36,7 @@ class DiskFile {
                                                               const std::string& child);
   // Creates a new file (AlreadyExists unless `overwrite`). Character devices
   // such as /dev/null are opened for writing as they are.
-  static absl::StatusOr<std::unique_ptr<DiskFile>> Create(const std::string& path,
-                                                          bool overwrite);
+  static absl::StatusOr<std::unique_ptr<DiskFile>> Create(const std::string& path, bool overwrite);
   // Wraps an already open file (a platform::MemoryFile in tests and
   // fuzzers); `name` stands for the path in messages. A regular file only.
   static absl::StatusOr<std::unique_ptr<DiskFile>> FromFile(std::unique_ptr<platform::File> file,

@@ -22,8 +22,7 @@ std::string TimeText(int64_t ns) {
 void ReadVhdxHeader(const platform::File& file, DiskFingerprint* fp) {
   uint8_t sig[8];
   absl::StatusOr<size_t> n = platform::ReadFully(file, 0, sig, sizeof(sig));
-  if (!n.ok() || *n != sizeof(sig) ||
-      std::memcmp(sig, "vhdxfile", 8) != 0) {
+  if (!n.ok() || *n != sizeof(sig) || std::memcmp(sig, "vhdxfile", 8) != 0) {
     return;
   }
   fp->vhdx = true;
@@ -143,12 +142,12 @@ std::string DescribeDiskChange(const DiskFingerprint& then, const DiskFingerprin
                         ": an older copy of the disk was restored over it");
   }
   if (then.vhdx != now.vhdx) {
-    return absl::StrCat(path, " changed format (", then.vhdx ? "was" : "was not",
-                        " a VHDX file)");
+    return absl::StrCat(path, " changed format (", then.vhdx ? "was" : "was not", " a VHDX file)");
   }
   if (then.vhdx && then.data_write_guid != now.data_write_guid) {
-    return absl::StrCat(path, " was written outside the change tracker (its VHDX DataWriteGuid "
-                              "changed from ",
+    return absl::StrCat(path,
+                        " was written outside the change tracker (its VHDX DataWriteGuid "
+                        "changed from ",
                         then.data_write_guid, " to ",
                         now.data_write_guid.empty() ? "an unreadable header" : now.data_write_guid,
                         ")");

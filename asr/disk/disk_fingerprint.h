@@ -56,7 +56,7 @@ struct DiskFingerprint {
   int64_t mtime_ns = 0;  // since the Unix epoch
   int64_t ctime_ns = 0;
   bool vhdx = false;
-  std::string data_write_guid;  // VHDX: the current header's, "{...}"
+  std::string data_write_guid;   // VHDX: the current header's, "{...}"
   uint64_t header_sequence = 0;  // VHDX: the current header's sequence number
 
   bool operator==(const DiskFingerprint& o) const;

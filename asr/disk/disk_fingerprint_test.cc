@@ -82,8 +82,8 @@ TEST(DiskFingerprintTest, QemuIoWriteIsSeen) {
   auto a = TakeDiskFingerprint(p);
   ASSERT_OK(a);
   std::string out;
-  ASSERT_EQ(testing::RunCommand(
-                absl::StrCat("qemu-io -f vhdx -c 'write -P 0x42 1M 64k' '", p, "'"), &out),
+  ASSERT_EQ(testing::RunCommand(absl::StrCat("qemu-io -f vhdx -c 'write -P 0x42 1M 64k' '", p, "'"),
+                                &out),
             0)
       << out;
   auto b = TakeDiskFingerprint(p);

@@ -19,10 +19,8 @@ namespace asr::disk::internal {
 
 // OpenDisk for a parent at chain depth `depth` (the child is depth-1);
 // FailedPrecondition once depth exceeds options.max_chain_depth.
-absl::StatusOr<std::unique_ptr<VirtualDisk>> OpenDiskAtDepth(const std::string& path,
-                                                             OpenMode mode,
-                                                             const OpenOptions& options,
-                                                             int depth);
+absl::StatusOr<std::unique_ptr<VirtualDisk>> OpenDiskAtDepth(const std::string& path, OpenMode mode,
+                                                             const OpenOptions& options, int depth);
 // Opens `path`, the parent of differencing disk `child` found through its
 // locator, read-only at chain depth `depth`: a regular file only, never
 // through a symbolic link, never blocking (see DiskFile::OpenParent).

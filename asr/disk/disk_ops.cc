@@ -96,8 +96,8 @@ class RawFileSink : public CopySink {
 
 // Hands `buf` (src's bytes at `offset`) to the sink: runs of all-zero
 // `granularity`-aligned pieces as Zeros, the rest as Data, coalesced.
-absl::Status Emit(const uint8_t* buf, uint64_t offset, size_t n, size_t granularity,
-                  CopySink& sink, CopyStats* stats) {
+absl::Status Emit(const uint8_t* buf, uint64_t offset, size_t n, size_t granularity, CopySink& sink,
+                  CopyStats* stats) {
   size_t i = 0;
   while (i < n) {
     size_t end = std::min(n, i + granularity - static_cast<size_t>((offset + i) % granularity));
@@ -170,9 +170,8 @@ class CopyPipe {
   int TakeFree() {
     absl::MutexLock l(&mu_);
     mu_.Await(absl::Condition(
-        +[](CopyPipe* p) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-          return !p->error_.ok() || !p->free_.empty();
-        },
+        +[](CopyPipe* p)
+             ABSL_NO_THREAD_SAFETY_ANALYSIS { return !p->error_.ok() || !p->free_.empty(); },
         this));
     if (!error_.ok()) return -1;
     int s = free_.back();
@@ -229,11 +228,11 @@ class CopyPipe {
 absl::StatusOr<CopyStats> RunCopy(VirtualDisk& src, CopySink& sink, const CopyOptions& o) {
   if (o.buffer_size == 0 || o.zero_granularity == 0 ||
       (o.zero_granularity & (o.zero_granularity - 1)) != 0) {
-    return absl::InvalidArgumentError("copy: buffer size and zero granularity must be > 0, "
-                                      "the granularity a power of two");
+    return absl::InvalidArgumentError(
+        "copy: buffer size and zero granularity must be > 0, "
+        "the granularity a power of two");
   }
-  ASR_ASSIGN_OR_RETURN(std::vector<Extent> map,
-                       GetChainAllocationMap(src, 0, src.virtual_size()));
+  ASR_ASSIGN_OR_RETURN(std::vector<Extent> map, GetChainAllocationMap(src, 0, src.virtual_size()));
   std::vector<CopyItem> items;
   uint64_t data_bytes = 0;
   for (const Extent& e : map) {
@@ -274,9 +273,8 @@ absl::StatusOr<CopyStats> RunCopy(VirtualDisk& src, CopySink& sink, const CopyOp
     CopyItem it;
     while (pipe.Next(&slot, &it)) {
       absl::Status s = slot < 0 ? sink.Zeros(it.offset, it.length)
-                                : Emit(pipe.buffer(slot), it.offset,
-                                       static_cast<size_t>(it.length), o.zero_granularity,
-                                       sink, &ws);
+                                : Emit(pipe.buffer(slot), it.offset, static_cast<size_t>(it.length),
+                                       o.zero_granularity, sink, &ws);
       pipe.Release(slot, std::move(s));
     }
     bytes_written = ws.bytes_written;
@@ -327,8 +325,7 @@ absl::StatusOr<std::vector<Extent>> GetChainAllocationMap(VirtualDisk& disk, uin
   return out;
 }
 
-absl::StatusOr<CopyStats> CopyDisk(VirtualDisk& src, VirtualDisk& dst,
-                                   const CopyOptions& options) {
+absl::StatusOr<CopyStats> CopyDisk(VirtualDisk& src, VirtualDisk& dst, const CopyOptions& options) {
   if (dst.virtual_size() < src.virtual_size()) {
     return absl::InvalidArgumentError(absl::StrCat(dst.path(), ": virtual size ",
                                                    dst.virtual_size(), " is smaller than ",
@@ -367,9 +364,8 @@ absl::StatusOr<CopyStats> CopyDiskToRawFile(VirtualDisk& src, const std::string&
       return platform::AddContext(end.status(), absl::StrCat(path, ": cannot get the device size"));
     }
     if (*end < size) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": device size ", *end,
-                                                     " is smaller than ", src.path(), " (",
-                                                     size, ")"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": device size ", *end, " is smaller than ", src.path(), " (", size, ")"));
     }
   } else if (!char_device) {
     // A fresh file of the full size is one hole: it reads zeros everywhere.
@@ -446,8 +442,7 @@ CheckReport CheckDisk(const std::string& path, const OpenOptions& options) {
     std::string who = d == &disk ? "" : absl::StrCat("parent ", info.path, ": ");
     report.notes.push_back(absl::StrCat(who, DiskFormatName(info.format), " ",
                                         DiskTypeName(info.type), ", virtual size ",
-                                        info.virtual_size, " bytes, block size ",
-                                        info.block_size));
+                                        info.virtual_size, " bytes, block size ", info.block_size));
     for (const std::string& w : info.warnings) report.warnings.push_back(who + w);
     auto file_or = DiskFile::Open(info.path, false);
     if (!file_or.ok()) continue;

@@ -14,8 +14,8 @@ namespace {
 
 using ::asr::testing::StatusIs;
 
-using testing::Pattern;
 using testing::FileSize;
+using testing::Pattern;
 using testing::ReadAll;
 using testing::TempPath;
 using testing::TruncateFile;
@@ -109,7 +109,8 @@ TEST(DiskOps, RawOutputOverwriteAndExisting) {
   auto src = MakeSparseSource(TempPath("ow_src.vhdx"));
   std::string out = TempPath("ow_out.raw");
   WriteFileBytes(out, std::string(8 << 20, '\x5a'));  // old, fully allocated content
-  EXPECT_THAT(CopyDiskToRawFile(*src, out, {}).status(), StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(CopyDiskToRawFile(*src, out, {}).status(),
+              StatusIs(absl::StatusCode::kAlreadyExists));
   RawFileOptions f;
   f.overwrite = true;
   ASSERT_OK(CopyDiskToRawFile(*src, out, f));

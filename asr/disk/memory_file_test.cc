@@ -68,21 +68,22 @@ INSTANTIATE_TEST_SUITE_P(Formats, MemoryFileTest,
                          ::testing::Values(DiskFormat::kVhd, DiskFormat::kVhdx));
 
 TEST(MemoryFileOpenTest, ReadOnlyFileCannotBeOpenedForWriting) {
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DiskFile> file,
-                       DiskFile::FromFile(std::make_unique<platform::MemoryFile>(
-                                              std::string(1 << 20, '\0')),
-                                          "zeros", /*writable=*/false));
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<DiskFile> file,
+      DiskFile::FromFile(std::make_unique<platform::MemoryFile>(std::string(1 << 20, '\0')),
+                         "zeros", /*writable=*/false));
   EXPECT_THAT(OpenDisk(std::move(file), OpenMode::kReadWrite),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("zeros")));
 }
 
 TEST(MemoryFileOpenTest, GarbageIsNotADisk) {
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DiskFile> file,
-                       DiskFile::FromFile(std::make_unique<platform::MemoryFile>(
-                                              std::string(4096, 'x')),
-                                          "garbage", /*writable=*/false));
-  EXPECT_THAT(OpenDisk(std::move(file), OpenMode::kReadOnly),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("garbage: not a VHD or VHDX")));
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<DiskFile> file,
+      DiskFile::FromFile(std::make_unique<platform::MemoryFile>(std::string(4096, 'x')), "garbage",
+                         /*writable=*/false));
+  EXPECT_THAT(
+      OpenDisk(std::move(file), OpenMode::kReadOnly),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("garbage: not a VHD or VHDX")));
 }
 
 }  // namespace

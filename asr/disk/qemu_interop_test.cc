@@ -20,7 +20,9 @@ using testing::Pattern;
 using testing::RunCommand;
 using testing::TempPath;
 
-std::vector<uint8_t> Bytes(const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); }
+std::vector<uint8_t> Bytes(const std::string& s) {
+  return std::vector<uint8_t>(s.begin(), s.end());
+}
 
 void Sh(const std::string& cmd) {
   std::string out;
@@ -78,7 +80,7 @@ TEST_F(QemuTest, ReadsQemuVhdxFixedAndDynamicWithBlockSizes) {
     for (const char* bs : {"1M", "8M", "32M"}) {
       std::string path = TempPath(absl::StrCat("q_", sub, bs, ".vhdx"));
       Sh(absl::StrCat("qemu-img create -q -f vhdx -o subformat=", sub, ",block_size=", bs, " ",
-                       path, " 40M"));
+                      path, " 40M"));
       QemuFill("vhdx", path, 40 << 20);
       ExpectSameAsQemuRaw("vhdx", path);
     }

@@ -23,9 +23,7 @@ using internal::RoundUp;
 
 namespace {
 
-absl::Status FileError(const std::string& path, const absl::Status& s) {
-  return Annotate(s, path);
-}
+absl::Status FileError(const std::string& path, const absl::Status& s) { return Annotate(s, path); }
 
 uint32_t VhdTimestampNow() {
   uint64_t now = static_cast<uint64_t>(::time(nullptr));
@@ -44,8 +42,7 @@ VhdDisk::~VhdDisk() { (void)Close(); }
 
 absl::StatusOr<std::unique_ptr<VirtualDisk>> VhdDisk::Open(std::unique_ptr<DiskFile> file,
                                                            OpenMode mode,
-                                                           const OpenOptions& options,
-                                                           int depth) {
+                                                           const OpenOptions& options, int depth) {
   std::unique_ptr<VhdDisk> d(new VhdDisk());
   d->read_only_ = mode == OpenMode::kReadOnly;
   d->info_.path = file->path();
@@ -89,26 +86,25 @@ absl::Status VhdDisk::Load(const OpenOptions& options, int depth) {
         path, ": VHD current size ", footer_.current_size, " is not a multiple of 512"));
   }
   if (footer_.current_size > kVhdMaxSize) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": VHD current size ",
-                                                   footer_.current_size,
-                                                   " exceeds the 2040 GiB VHD maximum"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": VHD current size ", footer_.current_size, " exceeds the 2040 GiB VHD maximum"));
   }
   uint64_t chs = footer_.geometry.Bytes();
   if (chs != footer_.current_size) {
     info_.warnings.push_back(absl::StrFormat(
         "CHS geometry %u/%u/%u gives %u bytes but the footer's current size is %u; using the "
         "current size (Hyper-V semantics; creator '%s')",
-        footer_.geometry.cylinders, footer_.geometry.heads, footer_.geometry.sectors_per_track,
-        chs, footer_.current_size, CreatorName(footer_.creator_app)));
+        footer_.geometry.cylinders, footer_.geometry.heads, footer_.geometry.sectors_per_track, chs,
+        footer_.current_size, CreatorName(footer_.creator_app)));
   }
   if (footer_.saved_state) info_.warnings.push_back("footer saved-state flag is set");
   if (footer_.disk_type == kVhdTypeFixed) {
     info_.type = DiskType::kFixed;
     info_.block_size = kVhdDefaultBlockSize;
     if (footer_.current_size > fsize - kVhdFooterSize) {
-      return absl::OutOfRangeError(absl::StrCat(
-          path, ": fixed VHD is truncated: current size ", footer_.current_size,
-          " but only ", fsize - kVhdFooterSize, " bytes of data precede the footer"));
+      return absl::OutOfRangeError(
+          absl::StrCat(path, ": fixed VHD is truncated: current size ", footer_.current_size,
+                       " but only ", fsize - kVhdFooterSize, " bytes of data precede the footer"));
     }
     if (footer_.current_size < fsize - kVhdFooterSize) {
       info_.warnings.push_back(absl::StrCat(fsize - kVhdFooterSize - footer_.current_size,
@@ -128,13 +124,11 @@ absl::Status VhdDisk::LoadDynamic(const OpenOptions& options, int depth) {
   uint64_t fsize = file_->size();
   if (footer_.data_offset < kVhdFooterSize || footer_.data_offset > fsize ||
       fsize - footer_.data_offset < kVhdDynamicHeaderSize) {
-    return absl::OutOfRangeError(absl::StrCat(path, ": dynamic header offset ",
-                                              footer_.data_offset, " lies outside the file (",
-                                              fsize, " bytes)"));
+    return absl::OutOfRangeError(absl::StrCat(path, ": dynamic header offset ", footer_.data_offset,
+                                              " lies outside the file (", fsize, " bytes)"));
   }
   uint8_t raw[kVhdDynamicHeaderSize];
-  ASR_RETURN_IF_ERROR(
-      file_->Read(footer_.data_offset, raw, sizeof(raw), "VHD dynamic header"));
+  ASR_RETURN_IF_ERROR(file_->Read(footer_.data_offset, raw, sizeof(raw), "VHD dynamic header"));
   auto header = ParseVhdDynamicHeader(raw);
   if (!header.ok()) return FileError(path, header.status());
   header_ = *header;
@@ -150,8 +144,8 @@ absl::Status VhdDisk::LoadDynamic(const OpenOptions& options, int depth) {
   if (header_.table_offset < kVhdFooterSize || header_.table_offset > fsize ||
       fsize - header_.table_offset < bat_bytes) {
     return absl::OutOfRangeError(absl::StrCat(path, ": BAT (", bat_bytes, " bytes at offset ",
-                                              header_.table_offset,
-                                              ") lies outside the file (", fsize, " bytes)"));
+                                              header_.table_offset, ") lies outside the file (",
+                                              fsize, " bytes)"));
   }
   std::vector<uint8_t> bat_raw(bat_bytes);
   ASR_RETURN_IF_ERROR(file_->Read(header_.table_offset, bat_raw.data(), bat_raw.size(), "BAT"));
@@ -187,16 +181,15 @@ absl::Status VhdDisk::LoadDynamic(const OpenOptions& options, int depth) {
   std::sort(ranges.begin(), ranges.end(),
             [](const Range& a, const Range& b) { return a.start < b.start; });
   for (size_t i = 1; i < ranges.size(); ++i) {
-    if (ranges[i].start < ranges[i - 1].end &&
-        (ranges[i].block >= 0 || ranges[i - 1].block >= 0)) {
+    if (ranges[i].start < ranges[i - 1].end && (ranges[i].block >= 0 || ranges[i - 1].block >= 0)) {
       const Range& a = ranges[i - 1];
       const Range& b = ranges[i];
       auto name = [](const Range& r) {
         return r.block >= 0 ? absl::StrCat("block ", r.block) : std::string("the VHD metadata");
       };
-      return absl::InvalidArgumentError(absl::StrCat(path, ": BAT entries overlap: ", name(a),
-                                                     " [", a.start, ", ", a.end, ") and ",
-                                                     name(b), " [", b.start, ", ", b.end, ")"));
+      return absl::InvalidArgumentError(absl::StrCat(path, ": BAT entries overlap: ", name(a), " [",
+                                                     a.start, ", ", a.end, ") and ", name(b), " [",
+                                                     b.start, ", ", b.end, ")"));
     }
   }
   if (differencing_) {
@@ -222,9 +215,8 @@ absl::Status VhdDisk::OpenParent(const OpenOptions& options, int depth) {
     if (l.platform_code != kVhdPlatformW2ru && l.platform_code != kVhdPlatformW2ku) continue;
     if (l.data_length == 0 || l.data_length > 65536 || l.data_offset > fsize ||
         fsize - l.data_offset < l.data_length) {
-      info_.warnings.push_back(absl::StrCat("parent locator data (", l.data_length,
-                                            " bytes at ", l.data_offset,
-                                            ") lies outside the file; ignored"));
+      info_.warnings.push_back(absl::StrCat("parent locator data (", l.data_length, " bytes at ",
+                                            l.data_offset, ") lies outside the file; ignored"));
       continue;
     }
     std::string raw(l.data_length, '\0');
@@ -243,8 +235,8 @@ absl::Status VhdDisk::OpenParent(const OpenOptions& options, int depth) {
   // Relative locators first: they survive moving the pair together.
   candidates.insert(candidates.end(), absolute.begin(), absolute.end());
   if (!header_.parent_name.empty()) {
-    candidates.push_back(JoinPath(dir, internal::BaseName(
-                                           internal::LocalizeStoredPath(header_.parent_name))));
+    candidates.push_back(
+        JoinPath(dir, internal::BaseName(internal::LocalizeStoredPath(header_.parent_name))));
   }
   std::string found;
   for (const std::string& c : candidates) {
@@ -254,17 +246,18 @@ absl::Status VhdDisk::OpenParent(const OpenOptions& options, int depth) {
     }
   }
   if (found.empty()) {
-    return absl::NotFoundError(absl::StrCat(
-        path, ": parent disk not found (tried: ",
-        candidates.empty() ? std::string("no usable parent locator") : absl::StrJoin(candidates, ", "),
-        ")"));
+    return absl::NotFoundError(absl::StrCat(path, ": parent disk not found (tried: ",
+                                            candidates.empty()
+                                                ? std::string("no usable parent locator")
+                                                : absl::StrJoin(candidates, ", "),
+                                            ")"));
   }
   ASR_ASSIGN_OR_RETURN(parent_, internal::OpenParentAtDepth(found, path, options, depth + 1));
   info_.parent_path = found;
   info_.parent_id = header_.parent_unique_id.ToString();
   if (parent_->info().format != DiskFormat::kVhd) {
-    return absl::FailedPreconditionError(absl::StrCat(path, ": parent ", found,
-                                                      " is not a VHD file"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": parent ", found, " is not a VHD file"));
   }
   if (parent_->info().disk_id != info_.parent_id) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -272,9 +265,9 @@ absl::Status VhdDisk::OpenParent(const OpenOptions& options, int depth) {
         " but this differencing disk expects ", info_.parent_id));
   }
   if (parent_->virtual_size() != info_.virtual_size) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(path, ": size ", info_.virtual_size, " differs from parent ", found,
-                     " size ", parent_->virtual_size()));
+    return absl::FailedPreconditionError(absl::StrCat(path, ": size ", info_.virtual_size,
+                                                      " differs from parent ", found, " size ",
+                                                      parent_->virtual_size()));
   }
   return absl::OkStatus();
 }
@@ -391,8 +384,7 @@ absl::Status VhdDisk::DoWrite(uint64_t offset, const uint8_t* data, size_t lengt
       if (changed) {
         uint64_t b0 = first / 8 / kVhdSectorSize * kVhdSectorSize;
         uint64_t b1 = RoundUp((last + 7) / 8, kVhdSectorSize);
-        ASR_RETURN_IF_ERROR(
-            file_->Write(base + b0, bm.data() + b0, b1 - b0, "sector bitmap"));
+        ASR_RETURN_IF_ERROR(file_->Write(base + b0, bm.data() + b0, b1 - b0, "sector bitmap"));
       }
     }
     offset += n;
@@ -402,8 +394,7 @@ absl::Status VhdDisk::DoWrite(uint64_t offset, const uint8_t* data, size_t lengt
   return absl::OkStatus();
 }
 
-absl::Status VhdDisk::DoAllocationMap(uint64_t offset, uint64_t length,
-                                      std::vector<Extent>* out) {
+absl::Status VhdDisk::DoAllocationMap(uint64_t offset, uint64_t length, std::vector<Extent>* out) {
   if (!dynamic_) {
     AppendExtent(out, offset, length, ExtentState::kPresent);
     return absl::OkStatus();
@@ -439,8 +430,9 @@ absl::Status VhdDisk::DoFlush() {
   return file_->Sync();
 }
 
-absl::StatusOr<std::unique_ptr<VirtualDisk>> VhdDisk::Create(
-    const std::string& path, const CreateOptions& options, std::unique_ptr<VirtualDisk> parent) {
+absl::StatusOr<std::unique_ptr<VirtualDisk>> VhdDisk::Create(const std::string& path,
+                                                             const CreateOptions& options,
+                                                             std::unique_ptr<VirtualDisk> parent) {
   bool diff = options.type == DiskType::kDifferencing;
   uint64_t size = diff ? parent->virtual_size() : options.virtual_size;
   if (diff && parent->info().format != DiskFormat::kVhd) {
@@ -448,8 +440,8 @@ absl::StatusOr<std::unique_ptr<VirtualDisk>> VhdDisk::Create(
         absl::StrCat(path, ": the parent of a differencing VHD must be a VHD file"));
   }
   if (size == 0 || size % kVhdSectorSize != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": VHD size must be a non-zero multiple of 512 bytes (got ", size, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": VHD size must be a non-zero multiple of 512 bytes (got ", size, ")"));
   }
   if (size > kVhdMaxSize) {
     return absl::InvalidArgumentError(

@@ -35,9 +35,9 @@ std::unique_ptr<VirtualDisk> Create(const std::string& path, DiskType type, uint
 
 void WriteMixed(VirtualDisk* d, RefDisk& ref) {
   ref.Write(d, 0, Pattern(4096, 1));
-  ref.Write(d, 3 * 512 + 7, Pattern(1000, 2));           // unaligned inside a block
-  ref.Write(d, (2 << 20) - 300, Pattern(900, 3));        // crosses a block boundary
-  ref.Write(d, (5 << 20) + 12345, Pattern(3 << 20, 4));  // spans several blocks
+  ref.Write(d, 3 * 512 + 7, Pattern(1000, 2));             // unaligned inside a block
+  ref.Write(d, (2 << 20) - 300, Pattern(900, 3));          // crosses a block boundary
+  ref.Write(d, (5 << 20) + 12345, Pattern(3 << 20, 4));    // spans several blocks
   ref.Write(d, d->virtual_size() - 512, Pattern(512, 5));  // last sector
 }
 
@@ -114,7 +114,8 @@ TEST(Vhd, ReadOnlyRejectsWritesAndBounds) {
   absl::Status s = (*d)->WriteAt(0, buf);
   EXPECT_THAT(s, StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_TRUE(absl::StrContains(s.message(), path));
-  EXPECT_THAT((*d)->ReadAt((4 << 20) - 100, absl::MakeSpan(buf)), StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_THAT((*d)->ReadAt((4 << 20) - 100, absl::MakeSpan(buf)),
+              StatusIs(absl::StatusCode::kOutOfRange));
 }
 
 TEST(Vhd, UsesFooterCopyWhenEndFooterDamaged) {

@@ -38,10 +38,10 @@ absl::Status CheckOverlaps(const std::string& path, std::vector<Range>& ranges) 
             [](const Range& a, const Range& b) { return a.start < b.start; });
   for (size_t i = 1; i < ranges.size(); ++i) {
     if (ranges[i].start < ranges[i - 1].end) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ": overlapping structures: ", ranges[i - 1].name, " [", ranges[i - 1].start,
-          ", ", ranges[i - 1].end, ") and ", ranges[i].name, " [", ranges[i].start, ", ",
-          ranges[i].end, ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": overlapping structures: ", ranges[i - 1].name, " [",
+                       ranges[i - 1].start, ", ", ranges[i - 1].end, ") and ", ranges[i].name, " [",
+                       ranges[i].start, ", ", ranges[i].end, ")"));
     }
   }
   return absl::OkStatus();
@@ -53,8 +53,7 @@ VhdxDisk::~VhdxDisk() { (void)Close(); }
 
 absl::StatusOr<std::unique_ptr<VirtualDisk>> VhdxDisk::Open(std::unique_ptr<DiskFile> file,
                                                             OpenMode mode,
-                                                            const OpenOptions& options,
-                                                            int depth) {
+                                                            const OpenOptions& options, int depth) {
   std::unique_ptr<VhdxDisk> d(new VhdxDisk());
   d->read_only_ = mode == OpenMode::kReadOnly;
   d->info_.path = file->path();
@@ -69,9 +68,9 @@ absl::Status VhdxDisk::Load(const OpenOptions& options, int depth) {
   uint64_t fsize = file_->size();
   effective_size_ = fsize;
   if (fsize < kVhdxHeaderSectionSize) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": file is too small to be a VHDX (", fsize,
-        " bytes; the header section alone is 1 MiB)"));
+    return absl::InvalidArgumentError(absl::StrCat(path, ": file is too small to be a VHDX (",
+                                                   fsize,
+                                                   " bytes; the header section alone is 1 MiB)"));
   }
   char sig[8];
   ASR_RETURN_IF_ERROR(file_->Read(0, sig, 8, "file identifier"));
@@ -100,15 +99,14 @@ absl::Status VhdxDisk::LoadHeaders() {
                              h[1].status().code() == absl::StatusCode::kDataLoss)
                                 ? absl::StatusCode::kDataLoss
                                 : absl::StatusCode::kInvalidArgument;
-    return absl::Status(code, absl::StrCat(path, ": no valid VHDX header (header 1: ",
-                                           h[0].status().message(), "; header 2: ",
-                                           h[1].status().message(), ")"));
+    return absl::Status(
+        code, absl::StrCat(path, ": no valid VHDX header (header 1: ", h[0].status().message(),
+                           "; header 2: ", h[1].status().message(), ")"));
   }
   for (int i = 0; i < 2; ++i) {
     if (!h[i].ok()) {
-      info_.warnings.push_back(
-          absl::StrCat("header ", i + 1, " is invalid (", h[i].status().message(),
-                       "); using the other"));
+      info_.warnings.push_back(absl::StrCat("header ", i + 1, " is invalid (",
+                                            h[i].status().message(), "); using the other"));
     }
   }
   if (h[0].ok() && h[1].ok()) {
@@ -121,19 +119,18 @@ absl::Status VhdxDisk::LoadHeaders() {
   uint64_t fsize = file_->size();
   if (header_.log_length != 0 &&
       (header_.log_offset > fsize || fsize - header_.log_offset < header_.log_length)) {
-    return absl::OutOfRangeError(absl::StrCat(path, ": log (", header_.log_length,
-                                              " bytes at offset ", header_.log_offset,
-                                              ") lies past the end of the file (", fsize,
-                                              " bytes)"));
+    return absl::OutOfRangeError(
+        absl::StrCat(path, ": log (", header_.log_length, " bytes at offset ", header_.log_offset,
+                     ") lies past the end of the file (", fsize, " bytes)"));
   }
   if (!header_.log_guid.IsZero()) {
     if (header_.log_version != 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          path, ": log version ", header_.log_version, " is not supported and the log is not empty"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, ": log version ", header_.log_version,
+                       " is not supported and the log is not empty"));
     }
     if (header_.log_length == 0) {
-      return absl::DataLossError(
-          absl::StrCat(path, ": header has a LogGuid but no log region"));
+      return absl::DataLossError(absl::StrCat(path, ": header has a LogGuid but no log region"));
     }
   }
   return absl::OkStatus();
@@ -143,8 +140,8 @@ absl::Status VhdxDisk::ReplayLog() {
   const std::string& path = file_->path();
   if (header_.log_guid.IsZero()) return absl::OkStatus();
   if (header_.log_length > kMaxLogLength) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": log length ", header_.log_length,
-                                                   " is implausibly large"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": log length ", header_.log_length, " is implausibly large"));
   }
   std::string log(header_.log_length, '\0');
   ASR_RETURN_IF_ERROR(file_->Read(header_.log_offset, log.data(), log.size(), "log"));
@@ -158,9 +155,9 @@ absl::Status VhdxDisk::ReplayLog() {
   }
   uint64_t fsize = file_->size();
   if (replay.flushed_file_offset > fsize) {
-    return absl::DataLossError(absl::StrCat(
-        path, ": file is truncated: the log says it was at least ", replay.flushed_file_offset,
-        " bytes but it is ", fsize));
+    return absl::DataLossError(
+        absl::StrCat(path, ": file is truncated: the log says it was at least ",
+                     replay.flushed_file_offset, " bytes but it is ", fsize));
   }
   const uint64_t kMaxFile = kVhdxMaxVirtualSize + 64 * (1ull << 30);
   if (replay.last_file_offset > kMaxFile) {
@@ -172,16 +169,15 @@ absl::Status VhdxDisk::ReplayLog() {
     uint64_t end = w.file_offset + w.length;
     if (w.file_offset < kVhdxRegionTable1Offset || end > kMaxFile ||
         (w.file_offset < log_end && end > header_.log_offset)) {
-      return absl::DataLossError(absl::StrCat(
-          path, ": log entry writes to [", w.file_offset, ", ", end,
-          "), which is the file identifier, a header or the log itself"));
+      return absl::DataLossError(
+          absl::StrCat(path, ": log entry writes to [", w.file_offset, ", ", end,
+                       "), which is the file identifier, a header or the log itself"));
     }
   }
   info_.log_replayed = true;
-  info_.warnings.push_back(absl::StrCat("replayed ", replay.entry_count,
-                                        " log entr", replay.entry_count == 1 ? "y" : "ies",
-                                        " (head sequence ", replay.head_sequence, ")",
-                                        read_only_ ? " in memory" : " into the file"));
+  info_.warnings.push_back(absl::StrCat(
+      "replayed ", replay.entry_count, " log entr", replay.entry_count == 1 ? "y" : "ies",
+      " (head sequence ", replay.head_sequence, ")", read_only_ ? " in memory" : " into the file"));
   uint64_t new_size = std::max(fsize, replay.last_file_offset);
   for (const VhdxLogWrite& w : replay.writes) {
     new_size = std::max(new_size, w.data.empty() ? 0 : w.file_offset + w.length);
@@ -255,10 +251,10 @@ absl::Status VhdxDisk::LoadRegions() {
         ReadFile(kVhdxRegionTable2Offset, raw.data(), raw.size(), "region table 2"));
     auto t2 = ParseVhdxRegionTable(raw.data());
     if (!t2.ok()) {
-      return absl::Status(t1.status().code(),
-                          absl::StrCat(path, ": no valid region table (table 1: ",
-                                       t1.status().message(), "; table 2: ",
-                                       t2.status().message(), ")"));
+      return absl::Status(
+          t1.status().code(),
+          absl::StrCat(path, ": no valid region table (table 1: ", t1.status().message(),
+                       "; table 2: ", t2.status().message(), ")"));
     }
     info_.warnings.push_back(absl::StrCat("region table 1 is invalid (", t1.status().message(),
                                           "); using region table 2"));
@@ -282,22 +278,21 @@ absl::Status VhdxDisk::LoadRegions() {
       have_meta = true;
       name = "metadata region";
     } else if (r.required) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          path, ": unknown required region ", r.guid.ToString(), "; cannot open"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, ": unknown required region ", r.guid.ToString(), "; cannot open"));
     } else {
       name = absl::StrCat("region ", r.guid.ToString());
     }
     if (r.file_offset > effective_size_ || effective_size_ - r.file_offset < r.length) {
-      return absl::OutOfRangeError(absl::StrCat(path, ": ", name, " (", r.length,
-                                                " bytes at offset ", r.file_offset,
-                                                ") lies past the end of the file (",
-                                                effective_size_, " bytes)"));
+      return absl::OutOfRangeError(
+          absl::StrCat(path, ": ", name, " (", r.length, " bytes at offset ", r.file_offset,
+                       ") lies past the end of the file (", effective_size_, " bytes)"));
     }
     ranges.push_back({r.file_offset, r.file_offset + r.length, name});
   }
   if (!have_bat || !have_meta) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": region table lacks the ", have_bat ? "metadata" : "BAT", " region"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": region table lacks the ", have_bat ? "metadata" : "BAT", " region"));
   }
   return CheckOverlaps(path, ranges);
 }
@@ -307,8 +302,8 @@ absl::Status VhdxDisk::LoadMetadata() {
   std::string region(kVhdxMetadataTableSize, '\0');
   ASR_RETURN_IF_ERROR(ReadFile(metadata_offset_, reinterpret_cast<uint8_t*>(region.data()),
                                region.size(), "metadata table"));
-  auto table = ParseVhdxMetadataTable(reinterpret_cast<const uint8_t*>(region.data()),
-                                      metadata_length_);
+  auto table =
+      ParseVhdxMetadataTable(reinterpret_cast<const uint8_t*>(region.data()), metadata_length_);
   if (!table.ok()) return Annotate(table.status(), path);
   uint64_t end = kVhdxMetadataTableSize;
   for (const VhdxMetadataEntry& e : *table) {
@@ -330,7 +325,7 @@ absl::Status VhdxDisk::LoadMetadata() {
   info_.logical_sector_size = metadata_.logical_sector_size;
   info_.physical_sector_size = metadata_.physical_sector_size;
   info_.disk_id = metadata_.virtual_disk_id.ToString();
-  info_.type = metadata_.has_parent ? DiskType::kDifferencing
+  info_.type = metadata_.has_parent               ? DiskType::kDifferencing
                : metadata_.leave_blocks_allocated ? DiskType::kFixed
                                                   : DiskType::kDynamic;
   geometry_ = ComputeVhdxGeometry(metadata_.virtual_size, metadata_.block_size,
@@ -342,10 +337,10 @@ absl::Status VhdxDisk::LoadBat() {
   const std::string& path = file_->path();
   uint64_t needed = geometry_.bat_entries * 8;
   if (needed > bat_length_) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": BAT region (", bat_length_, " bytes) is too small for ", geometry_.bat_entries,
-        " entries (virtual size ", metadata_.virtual_size, ", block size ",
-        metadata_.block_size, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": BAT region (", bat_length_, " bytes) is too small for ",
+                     geometry_.bat_entries, " entries (virtual size ", metadata_.virtual_size,
+                     ", block size ", metadata_.block_size, ")"));
   }
   uint64_t padded = RoundUp(std::max<uint64_t>(needed, 8), kPage);
   std::vector<uint8_t> raw(padded);
@@ -354,10 +349,10 @@ absl::Status VhdxDisk::LoadBat() {
   for (size_t i = 0; i < bat_.size(); ++i) bat_[i] = LoadLe64(raw.data() + 8 * i);
 
   const uint64_t bs = metadata_.block_size;
-  std::vector<Range> ranges = {{0, kVhdxHeaderSectionSize, "header section"},
-                               {bat_offset_, bat_offset_ + bat_length_, "BAT region"},
-                               {metadata_offset_, metadata_offset_ + metadata_length_,
-                                "metadata region"}};
+  std::vector<Range> ranges = {
+      {0, kVhdxHeaderSectionSize, "header section"},
+      {bat_offset_, bat_offset_ + bat_length_, "BAT region"},
+      {metadata_offset_, metadata_offset_ + metadata_length_, "metadata region"}};
   if (header_.log_length) {
     ranges.push_back({header_.log_offset, header_.log_offset + header_.log_length, "log"});
   }
@@ -365,15 +360,13 @@ absl::Status VhdxDisk::LoadBat() {
   for (const Range& r : ranges) end = std::max(end, r.end);
   auto check_target = [&](uint64_t off, uint64_t len, const std::string& name) -> absl::Status {
     if (off < kVhdxHeaderSectionSize) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": BAT entry for ", name,
-                                                     " points into the header section (offset ",
-                                                     off, ")"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": BAT entry for ", name, " points into the header section (offset ", off, ")"));
     }
     if (off > effective_size_ || effective_size_ - off < len) {
-      return absl::OutOfRangeError(absl::StrCat(path, ": BAT entry for ", name,
-                                                " points to offset ", off,
-                                                ", past the end of the file (", effective_size_,
-                                                " bytes)"));
+      return absl::OutOfRangeError(
+          absl::StrCat(path, ": BAT entry for ", name, " points to offset ", off,
+                       ", past the end of the file (", effective_size_, " bytes)"));
     }
     ranges.push_back({off, off + len, name});
     end = std::max(end, off + len);
@@ -427,9 +420,8 @@ absl::Status VhdxDisk::LoadBat() {
         ASR_RETURN_IF_ERROR(check_target(BatOffset(e), bs, absl::StrCat("block ", b)));
         break;
       default:
-        return absl::InvalidArgumentError(absl::StrCat(path, ": BAT entry for block ", b,
-                                                       " has reserved state ",
-                                                       static_cast<int>(st)));
+        return absl::InvalidArgumentError(absl::StrCat(
+            path, ": BAT entry for block ", b, " has reserved state ", static_cast<int>(st)));
     }
   }
   ASR_RETURN_IF_ERROR(CheckOverlaps(path, ranges));
@@ -480,11 +472,11 @@ absl::Status VhdxDisk::OpenParent(const OpenOptions& options, int depth) {
     }
   }
   if (found.empty()) {
-    return absl::NotFoundError(absl::StrCat(
-        path, ": parent disk not found (tried: ",
-        candidates.empty() ? std::string("no usable path in the parent locator")
-                           : absl::StrJoin(candidates, ", "),
-        ")"));
+    return absl::NotFoundError(
+        absl::StrCat(path, ": parent disk not found (tried: ",
+                     candidates.empty() ? std::string("no usable path in the parent locator")
+                                        : absl::StrJoin(candidates, ", "),
+                     ")"));
   }
   ASR_ASSIGN_OR_RETURN(parent_, internal::OpenParentAtDepth(found, path, options, depth + 1));
   info_.parent_path = found;
@@ -495,20 +487,20 @@ absl::Status VhdxDisk::OpenParent(const OpenOptions& options, int depth) {
   }
   const std::string& pguid = parent_->info().data_write_guid;
   if (pguid != link1->ToString() && (!link2 || pguid != link2->ToString())) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, ": parent linkage mismatch: ", found, " has DataWriteGuid ", pguid,
-        " but this differencing disk expects ", link1->ToString(),
-        " (the parent was modified or is the wrong file)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": parent linkage mismatch: ", found, " has DataWriteGuid ", pguid,
+                     " but this differencing disk expects ", link1->ToString(),
+                     " (the parent was modified or is the wrong file)"));
   }
   if (parent_->logical_sector_size() != info_.logical_sector_size) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, ": logical sector size ", info_.logical_sector_size, " differs from parent ",
-        found, " (", parent_->logical_sector_size(), ")"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": logical sector size ", info_.logical_sector_size,
+                     " differs from parent ", found, " (", parent_->logical_sector_size(), ")"));
   }
   if (parent_->virtual_size() != info_.virtual_size) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(path, ": virtual size ", info_.virtual_size, " differs from parent ",
-                     found, " (", parent_->virtual_size(), ")"));
+    return absl::FailedPreconditionError(absl::StrCat(path, ": virtual size ", info_.virtual_size,
+                                                      " differs from parent ", found, " (",
+                                                      parent_->virtual_size(), ")"));
   }
   return absl::OkStatus();
 }
@@ -530,8 +522,7 @@ absl::StatusOr<std::vector<uint8_t>*> VhdxDisk::BitmapPage(uint64_t chunk, uint6
 absl::StatusOr<bool> VhdxDisk::SectorPresent(uint64_t block, uint64_t sector_in_block) {
   uint64_t spb = metadata_.block_size / metadata_.logical_sector_size;
   uint64_t bit = (block % geometry_.chunk_ratio) * spb + sector_in_block;
-  ASR_ASSIGN_OR_RETURN(std::vector<uint8_t>* page,
-                       BitmapPage(block / geometry_.chunk_ratio, bit));
+  ASR_ASSIGN_OR_RETURN(std::vector<uint8_t> * page, BitmapPage(block / geometry_.chunk_ratio, bit));
   return ((*page)[(bit / 8) % kPage] >> (bit % 8)) & 1;
 }
 
@@ -625,8 +616,8 @@ absl::Status VhdxDisk::BeginWrite() {
   log_head_ = 0;
   log_sequence_ = 1;
   uint64_t fsize = file_->size();
-  std::string entry = BuildVhdxLogEntry(header_.log_guid, log_sequence_, 0,
-                                        fsize / kMiB * kMiB, RoundUp(fsize, kMiB), {}, {});
+  std::string entry = BuildVhdxLogEntry(header_.log_guid, log_sequence_, 0, fsize / kMiB * kMiB,
+                                        RoundUp(fsize, kMiB), {}, {});
   ASR_RETURN_IF_ERROR(file_->Write(header_.log_offset, entry.data(), entry.size(), "log"));
   ASR_RETURN_IF_ERROR(file_->Sync());
   log_head_ = entry.size();
@@ -742,7 +733,7 @@ absl::Status VhdxDisk::DoWrite(uint64_t offset, const uint8_t* data, size_t leng
       uint64_t chunk = b / geometry_.chunk_ratio;
       for (uint64_t s = in / lss; s < (in + n) / lss; ++s) {
         uint64_t bit = (b % geometry_.chunk_ratio) * spb + s;
-        ASR_ASSIGN_OR_RETURN(std::vector<uint8_t>* page, BitmapPage(chunk, bit));
+        ASR_ASSIGN_OR_RETURN(std::vector<uint8_t> * page, BitmapPage(chunk, bit));
         uint8_t mask = static_cast<uint8_t>(1u << (bit % 8));
         uint8_t& byte = (*page)[(bit / 8) % kPage];
         if (!(byte & mask)) {
@@ -763,8 +754,7 @@ absl::Status VhdxDisk::DoWrite(uint64_t offset, const uint8_t* data, size_t leng
   return absl::OkStatus();
 }
 
-absl::Status VhdxDisk::DoAllocationMap(uint64_t offset, uint64_t length,
-                                       std::vector<Extent>* out) {
+absl::Status VhdxDisk::DoAllocationMap(uint64_t offset, uint64_t length, std::vector<Extent>* out) {
   const uint64_t bs = metadata_.block_size;
   const uint64_t lss = metadata_.logical_sector_size;
   uint64_t end = offset + length;
@@ -816,8 +806,9 @@ absl::Status VhdxDisk::DoClose() {
   return WriteHeader(h);
 }
 
-absl::StatusOr<std::unique_ptr<VirtualDisk>> VhdxDisk::Create(
-    const std::string& path, const CreateOptions& options, std::unique_ptr<VirtualDisk> parent) {
+absl::StatusOr<std::unique_ptr<VirtualDisk>> VhdxDisk::Create(const std::string& path,
+                                                              const CreateOptions& options,
+                                                              std::unique_ptr<VirtualDisk> parent) {
   bool diff = options.type == DiskType::kDifferencing;
   uint64_t size = options.virtual_size;
   uint32_t lss = options.logical_sector_size;
@@ -839,9 +830,9 @@ absl::StatusOr<std::unique_ptr<VirtualDisk>> VhdxDisk::Create(
         absl::StrCat(path, ": physical sector size must be 512 or 4096 (got ", pss, ")"));
   }
   if (size == 0 || size % lss != 0 || size > kVhdxMaxVirtualSize) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": VHDX size must be a non-zero multiple of ", lss, " bytes up to 64 TiB (got ",
-        size, ")"));
+    return absl::InvalidArgumentError(absl::StrCat(path,
+                                                   ": VHDX size must be a non-zero multiple of ",
+                                                   lss, " bytes up to 64 TiB (got ", size, ")"));
   }
   uint32_t bs = options.block_size ? options.block_size : (diff ? 2u << 20 : 32u << 20);
   if (bs < kVhdxMinBlockSize || bs > kVhdxMaxBlockSize || (bs & (bs - 1)) != 0) {
@@ -923,10 +914,10 @@ absl::StatusOr<std::unique_ptr<VirtualDisk>> VhdxDisk::Create(
   h.log_offset = log_off;
   uint8_t raw_h[kVhdxHeaderSize];
   std::vector<uint8_t> regions(kVhdxRegionTableSize);
-  SerializeVhdxRegionTable({{VhdxBatRegionGuid(), bat_off, static_cast<uint32_t>(bat_len), 1},
-                            {VhdxMetadataRegionGuid(), meta_off, static_cast<uint32_t>(meta_len),
-                             1}},
-                           regions.data());
+  SerializeVhdxRegionTable(
+      {{VhdxBatRegionGuid(), bat_off, static_cast<uint32_t>(bat_len), 1},
+       {VhdxMetadataRegionGuid(), meta_off, static_cast<uint32_t>(meta_len), 1}},
+      regions.data());
 
   ASR_ASSIGN_OR_RETURN(auto file, DiskFile::Create(path, options.overwrite));
   ASR_RETURN_IF_ERROR(file->Truncate(file_end));

@@ -1,6 +1,8 @@
 // The VHDX log: sequence finding on built logs, and a pending log entry in a
 // real file replayed read-only (in memory; file untouched) and read-write
 // (into the file, then LogGuid cleared).
+#include "asr/disk/vhdx_log.h"
+
 #include <cstring>
 
 #include "absl/strings/match.h"
@@ -8,7 +10,6 @@
 #include "asr/disk/byte_order.h"
 #include "asr/disk/test_util.h"
 #include "asr/disk/vhdx_format.h"
-#include "asr/disk/vhdx_log.h"
 #include "asr/disk/virtual_disk.h"
 #include "gtest/gtest.h"
 
@@ -130,14 +131,14 @@ Pending MakePendingLog(const std::string& name) {
   auto h2 = ParseVhdxHeader(f + kVhdxHeader2Offset);
   EXPECT_TRUE(h1.ok() && h2.ok());
   VhdxHeader h = h1->sequence_number > h2->sequence_number ? *h1 : *h2;
-  uint64_t slot = h1->sequence_number > h2->sequence_number ? kVhdxHeader2Offset
-                                                            : kVhdxHeader1Offset;
+  uint64_t slot =
+      h1->sequence_number > h2->sequence_number ? kVhdxHeader2Offset : kVhdxHeader1Offset;
   h.sequence_number += 1;
   h.log_guid = Guid::Random();
   SerializeVhdxHeader(h, f + slot);
-  std::string entry = BuildVhdxLogEntry(
-      h.log_guid, 7, 0, file.size(), file.size(), {{new_block + 4096, 4096}},
-      {{bat_off, reinterpret_cast<const uint8_t*>(page.data())}});
+  std::string entry =
+      BuildVhdxLogEntry(h.log_guid, 7, 0, file.size(), file.size(), {{new_block + 4096, 4096}},
+                        {{bat_off, reinterpret_cast<const uint8_t*>(page.data())}});
   file.replace(log_off, entry.size(), entry);
   testing::WriteFileBytes(p.path, file);
   return p;
@@ -178,8 +179,7 @@ TEST(VhdxLogReplay, QemuAgreesAfterItsOwnReplay) {
   Pending p = MakePendingLog("pending_qemu.vhdx");
   std::string out;
   ASSERT_EQ(testing::RunCommand("qemu-img check -r all -f vhdx " + p.path, &out), 0) << out;
-  ASSERT_EQ(testing::RunCommand("qemu-img convert -f vhdx -O raw " + p.path + " " + p.path +
-                                    ".raw",
+  ASSERT_EQ(testing::RunCommand("qemu-img convert -f vhdx -O raw " + p.path + " " + p.path + ".raw",
                                 &out),
             0)
       << out;

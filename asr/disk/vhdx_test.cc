@@ -47,7 +47,8 @@ VhdxHeader CurrentHeader(const std::string& path) {
 }
 
 class VhdxRoundTrip
-    : public ::testing::TestWithParam<std::tuple<DiskType, uint32_t /*block*/, uint32_t /*lss*/>> {};
+    : public ::testing::TestWithParam<std::tuple<DiskType, uint32_t /*block*/, uint32_t /*lss*/>> {
+};
 
 TEST_P(VhdxRoundTrip, WriteReopenRead) {
   auto [type, block, lss] = GetParam();
@@ -118,14 +119,13 @@ TEST_P(VhdxRoundTrip, WriteReopenRead) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Shapes, VhdxRoundTrip,
-    ::testing::Values(std::make_tuple(DiskType::kDynamic, 1u << 20, 512u),
-                      std::make_tuple(DiskType::kDynamic, 1u << 20, 4096u),
-                      std::make_tuple(DiskType::kDynamic, 8u << 20, 512u),
-                      std::make_tuple(DiskType::kDynamic, 32u << 20, 4096u),
-                      std::make_tuple(DiskType::kFixed, 1u << 20, 512u),
-                      std::make_tuple(DiskType::kFixed, 8u << 20, 4096u)));
+INSTANTIATE_TEST_SUITE_P(Shapes, VhdxRoundTrip,
+                         ::testing::Values(std::make_tuple(DiskType::kDynamic, 1u << 20, 512u),
+                                           std::make_tuple(DiskType::kDynamic, 1u << 20, 4096u),
+                                           std::make_tuple(DiskType::kDynamic, 8u << 20, 512u),
+                                           std::make_tuple(DiskType::kDynamic, 32u << 20, 4096u),
+                                           std::make_tuple(DiskType::kFixed, 1u << 20, 512u),
+                                           std::make_tuple(DiskType::kFixed, 8u << 20, 4096u)));
 
 TEST(Vhdx, ManyBlocksCommitThroughTheLogRepeatedly) {
   // 1 MiB blocks, 200 MiB sparse disk, a write in each block: several log

@@ -19,28 +19,38 @@ namespace asr::disk {
 
 const char* DiskFormatName(DiskFormat f) {
   switch (f) {
-    case DiskFormat::kAuto: return "auto";
-    case DiskFormat::kRaw: return "raw";
-    case DiskFormat::kVhd: return "vhd";
-    case DiskFormat::kVhdx: return "vhdx";
+    case DiskFormat::kAuto:
+      return "auto";
+    case DiskFormat::kRaw:
+      return "raw";
+    case DiskFormat::kVhd:
+      return "vhd";
+    case DiskFormat::kVhdx:
+      return "vhdx";
   }
   return "?";
 }
 
 const char* DiskTypeName(DiskType t) {
   switch (t) {
-    case DiskType::kFixed: return "fixed";
-    case DiskType::kDynamic: return "dynamic";
-    case DiskType::kDifferencing: return "differencing";
+    case DiskType::kFixed:
+      return "fixed";
+    case DiskType::kDynamic:
+      return "dynamic";
+    case DiskType::kDifferencing:
+      return "differencing";
   }
   return "?";
 }
 
 const char* ExtentStateName(ExtentState s) {
   switch (s) {
-    case ExtentState::kPresent: return "present";
-    case ExtentState::kZero: return "zero";
-    case ExtentState::kAbsent: return "absent";
+    case ExtentState::kPresent:
+      return "present";
+    case ExtentState::kZero:
+      return "zero";
+    case ExtentState::kAbsent:
+      return "absent";
   }
   return "?";
 }
@@ -70,8 +80,7 @@ absl::Status VirtualDisk::ReadAt(uint64_t offset, absl::Span<uint8_t> out) {
   if (offset > info_.virtual_size || out.size() > info_.virtual_size - offset) {
     return absl::OutOfRangeError(absl::StrCat(info_.path, ": read of ", out.size(),
                                               " bytes at offset ", offset,
-                                              " goes past the virtual size ",
-                                              info_.virtual_size));
+                                              " goes past the virtual size ", info_.virtual_size));
   }
   if (out.empty()) return absl::OkStatus();
   return DoRead(offset, out.data(), out.size());
@@ -86,8 +95,7 @@ absl::Status VirtualDisk::WriteAt(uint64_t offset, absl::Span<const uint8_t> dat
   if (offset > info_.virtual_size || data.size() > info_.virtual_size - offset) {
     return absl::OutOfRangeError(absl::StrCat(info_.path, ": write of ", data.size(),
                                               " bytes at offset ", offset,
-                                              " goes past the virtual size ",
-                                              info_.virtual_size));
+                                              " goes past the virtual size ", info_.virtual_size));
   }
   if (data.empty()) return absl::OkStatus();
   const uint64_t a = write_alignment();
@@ -110,8 +118,7 @@ absl::StatusOr<std::vector<Extent>> VirtualDisk::GetAllocationMap(uint64_t offse
   if (closed_) return absl::FailedPreconditionError(absl::StrCat(info_.path, ": disk is closed"));
   if (offset > info_.virtual_size || length > info_.virtual_size - offset) {
     return absl::OutOfRangeError(absl::StrCat(info_.path, ": map range ", offset, "+", length,
-                                              " goes past the virtual size ",
-                                              info_.virtual_size));
+                                              " goes past the virtual size ", info_.virtual_size));
   }
   std::vector<Extent> out;
   if (length == 0) return out;
@@ -172,8 +179,7 @@ namespace {
 
 // The format-probing half of OpenDiskAtDepth and OpenParentAtDepth.
 absl::StatusOr<std::unique_ptr<VirtualDisk>> OpenDiskFile(std::unique_ptr<DiskFile> file,
-                                                          OpenMode mode,
-                                                          const OpenOptions& options,
+                                                          OpenMode mode, const OpenOptions& options,
                                                           int depth) {
   const std::string path = file->path();
   DiskFormat format = options.format;
@@ -191,8 +197,9 @@ absl::StatusOr<std::unique_ptr<VirtualDisk>> OpenDiskFile(std::unique_ptr<DiskFi
       format = DiskFormat::kVhd;
     } else {
       return absl::InvalidArgumentError(absl::StrCat(
-          path, ": not a VHD or VHDX image (no 'vhdxfile' signature at offset 0, no 'conectix' "
-                "footer); use format raw to read it as a plain image"));
+          path,
+          ": not a VHD or VHDX image (no 'vhdxfile' signature at offset 0, no 'conectix' "
+          "footer); use format raw to read it as a plain image"));
     }
   }
   OpenOptions child_options = options;
@@ -211,17 +218,16 @@ absl::StatusOr<std::unique_ptr<VirtualDisk>> OpenDiskFile(std::unique_ptr<DiskFi
 
 absl::Status CheckDepth(const std::string& path, const OpenOptions& options, int depth) {
   if (depth > options.max_chain_depth) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(path, ": differencing chain is deeper than ", options.max_chain_depth,
-                     " levels (or loops back on itself)"));
+    return absl::FailedPreconditionError(absl::StrCat(path, ": differencing chain is deeper than ",
+                                                      options.max_chain_depth,
+                                                      " levels (or loops back on itself)"));
   }
   return absl::OkStatus();
 }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<VirtualDisk>> OpenDiskAtDepth(const std::string& path,
-                                                             OpenMode mode,
+absl::StatusOr<std::unique_ptr<VirtualDisk>> OpenDiskAtDepth(const std::string& path, OpenMode mode,
                                                              const OpenOptions& options,
                                                              int depth) {
   ASR_RETURN_IF_ERROR(CheckDepth(path, options, depth));
@@ -273,7 +279,7 @@ std::string LocalizeStoredPath(const std::string& stored) {
     if (c == '\\') c = '/';
   }
   if (s.rfind("//?/", 0) == 0) s = s.substr(4);
-  if (s.size() >= 2 && s[1] == ':') return "";                // drive letter
+  if (s.size() >= 2 && s[1] == ':') return "";                         // drive letter
   if (s.rfind("//", 0) == 0 || s.rfind("Volume{", 0) == 0) return "";  // UNC / volume GUID
   return s;
 }
@@ -303,8 +309,8 @@ absl::StatusOr<std::unique_ptr<VirtualDisk>> OpenDisk(const std::string& path, O
   return internal::OpenDiskAtDepth(path, mode, options, 0);
 }
 
-absl::StatusOr<std::unique_ptr<VirtualDisk>> OpenDisk(std::unique_ptr<DiskFile> file,
-                                                      OpenMode mode, const OpenOptions& options) {
+absl::StatusOr<std::unique_ptr<VirtualDisk>> OpenDisk(std::unique_ptr<DiskFile> file, OpenMode mode,
+                                                      const OpenOptions& options) {
   if (mode == OpenMode::kReadWrite && !file->writable()) {
     return absl::InvalidArgumentError(
         absl::StrCat(file->path(), ": opened read-only, cannot open the disk for writing"));
@@ -318,8 +324,7 @@ absl::StatusOr<std::unique_ptr<VirtualDisk>> CreateDisk(const std::string& path,
   std::unique_ptr<VirtualDisk> parent;
   if (options.type == DiskType::kDifferencing) {
     if (options.parent_path.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": a differencing disk needs a parent"));
+      return absl::InvalidArgumentError(absl::StrCat(path, ": a differencing disk needs a parent"));
     }
     ASR_ASSIGN_OR_RETURN(parent, OpenDisk(options.parent_path, OpenMode::kReadOnly));
   } else if (options.virtual_size == 0) {

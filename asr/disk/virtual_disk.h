@@ -80,11 +80,11 @@ struct DiskInfo {
   uint32_t logical_sector_size = 512;
   uint32_t physical_sector_size = 512;
   uint64_t file_size = 0;
-  std::string disk_id;  // VHD unique ID / VHDX virtual disk ID, "{...}"
-  std::string data_write_guid;  // VHDX only
-  std::string parent_path;      // resolved path of the parent, if any
-  std::string parent_id;        // VHD parent unique ID / VHDX parent_linkage
-  bool log_replayed = false;    // VHDX: a dirty log was replayed on open
+  std::string disk_id;                // VHD unique ID / VHDX virtual disk ID, "{...}"
+  std::string data_write_guid;        // VHDX only
+  std::string parent_path;            // resolved path of the parent, if any
+  std::string parent_id;              // VHD parent unique ID / VHDX parent_linkage
+  bool log_replayed = false;          // VHDX: a dirty log was replayed on open
   std::vector<std::string> warnings;  // non-fatal oddities found on open
 };
 
@@ -175,19 +175,18 @@ absl::StatusOr<std::unique_ptr<VirtualDisk>> OpenDisk(const std::string& path, O
 //   auto disk = OpenDisk(*std::move(file), OpenMode::kReadOnly);
 // The same as the path form otherwise; parents of a differencing disk are
 // opened by path, relative to file->path().
-absl::StatusOr<std::unique_ptr<VirtualDisk>> OpenDisk(std::unique_ptr<DiskFile> file,
-                                                      OpenMode mode,
+absl::StatusOr<std::unique_ptr<VirtualDisk>> OpenDisk(std::unique_ptr<DiskFile> file, OpenMode mode,
                                                       const OpenOptions& options = {});
 
 struct CreateOptions {
   DiskFormat format = DiskFormat::kVhdx;
   DiskType type = DiskType::kDynamic;
-  uint64_t virtual_size = 0;      // ignored for differencing (taken from the parent)
-  uint32_t block_size = 0;        // 0: VHD 2 MiB; VHDX 32 MiB (2 MiB differencing)
-  uint32_t logical_sector_size = 512;   // VHDX: 512 or 4096; VHD: 512
+  uint64_t virtual_size = 0;             // ignored for differencing (taken from the parent)
+  uint32_t block_size = 0;               // 0: VHD 2 MiB; VHDX 32 MiB (2 MiB differencing)
+  uint32_t logical_sector_size = 512;    // VHDX: 512 or 4096; VHD: 512
   uint32_t physical_sector_size = 4096;  // VHDX: 512 or 4096
-  std::string parent_path;        // differencing only
-  bool overwrite = false;         // replace an existing file
+  std::string parent_path;               // differencing only
+  bool overwrite = false;                // replace an existing file
 };
 
 // Creates a new disk and returns it open for writing.

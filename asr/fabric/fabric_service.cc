@@ -1,7 +1,5 @@
 #include "asr/fabric/fabric_service.h"
 
-#include "asr/fabric/protection_queries.h"
-
 #include <cctype>
 #include <set>
 
@@ -11,6 +9,7 @@
 #include "asr/common/status_macros.h"
 #include "asr/fabric/inventory_sync.h"
 #include "asr/fabric/operations.pb.h"
+#include "asr/fabric/protection_queries.h"
 #include "asr/fabric/registration.h"
 #include "asr/model/json.h"
 #include "google/protobuf/descriptor.h"
@@ -30,8 +29,8 @@ std::string ServerIdFor(absl::string_view friendly_name) {
   return id;
 }
 
-FabricService::FabricService(repository::ObjectRepository* repo, jobs::JobManager* jobs, const Clock* clock,
-                             HostCallbacks* host)
+FabricService::FabricService(repository::ObjectRepository* repo, jobs::JobManager* jobs,
+                             const Clock* clock, HostCallbacks* host)
     : repo_(repo), jobs_(jobs), clock_(clock), host_(host), vault_(repo, clock) {}
 
 namespace {
@@ -74,15 +73,15 @@ bool HasHyperVProfile(const model::Cloud& c) {
 absl::Status FabricService::RegisterScenarios() {
   ASR_RETURN_IF_ERROR(jobs_->RegisterScenario(
       "CreateVault", [this](jobs::JobContext& ctx) { return RunCreateVault(ctx); }));
-  ASR_RETURN_IF_ERROR(jobs_->RegisterScenario(
-      "RegisterServer", [this](jobs::JobContext& ctx) -> absl::Status {
+  ASR_RETURN_IF_ERROR(
+      jobs_->RegisterScenario("RegisterServer", [this](jobs::JobContext& ctx) -> absl::Status {
         ASR_ASSIGN_OR_RETURN(RegisterServerParams p, Params<RegisterServerParams>(ctx));
         return ServerRegistration(this, &ctx, std::move(p)).Run();
       }));
   ASR_RETURN_IF_ERROR(jobs_->RegisterScenario(
       "UnregisterServer", [this](jobs::JobContext& ctx) { return RunUnregister(ctx); }));
-  ASR_RETURN_IF_ERROR(jobs_->RegisterScenario(
-      "SyncInventory", [this](jobs::JobContext& ctx) -> absl::Status {
+  ASR_RETURN_IF_ERROR(
+      jobs_->RegisterScenario("SyncInventory", [this](jobs::JobContext& ctx) -> absl::Status {
         ASR_ASSIGN_OR_RETURN(SyncInventoryParams p, Params<SyncInventoryParams>(ctx));
         ASR_ASSIGN_OR_RETURN(model::VmmServer server, repo_->Get<model::VmmServer>(p.server_id()));
         model::Inventory inventory = p.inventory();
@@ -195,8 +194,8 @@ absl::StatusOr<model::Job> FabricService::RegisterServer(
   params.mutable_request()->clear_proxy_password();
   if (!request.proxy_password().empty()) {
     // The password is sealed before anything (even the job) is stored.
-    ASR_ASSIGN_OR_RETURN(std::string sealed,
-                         vault_.Seal(request.proxy_password(), absl::StrCat("proxy-password:", id)));
+    ASR_ASSIGN_OR_RETURN(std::string sealed, vault_.Seal(request.proxy_password(),
+                                                         absl::StrCat("proxy-password:", id)));
     params.set_sealed_proxy_password(sealed);
   }
   jobs::JobSpec spec = jobs::JobSpec::For(
@@ -234,13 +233,12 @@ absl::Status FabricService::RunUnregister(jobs::JobContext& ctx) {
     }
   }
   ASR_RETURN_IF_ERROR(ctx.RunTask("check-protection", "Check that nothing is protected", [&] {
-    ASR_ASSIGN_OR_RETURN(
-        std::vector<std::string> names,
-        ProtectedVmNames(*repo_, [&](const model::ProtectedItem& item,
-                                       const model::VirtualMachine* vm) {
-          return (vm != nullptr && vm->server_id() == sid) ||
-                 pairing_ids.count(item.pairing_id()) > 0;
-        }));
+    ASR_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                         ProtectedVmNames(*repo_, [&](const model::ProtectedItem& item,
+                                                      const model::VirtualMachine* vm) {
+                           return (vm != nullptr && vm->server_id() == sid) ||
+                                  pairing_ids.count(item.pairing_id()) > 0;
+                         }));
     if (!names.empty()) {
       return RuleError(absl::StatusCode::kFailedPrecondition, "UnregisterNothingProtected",
                        absl::StrCat("VMM server '", server.friendly_name(),
@@ -255,13 +253,15 @@ absl::Status FabricService::RunUnregister(jobs::JobContext& ctx) {
                              "storage-classification"}) {
       ASR_ASSIGN_OR_RETURN(const google::protobuf::Message* proto, model::PrototypeForKind(kind));
       const auto* field = proto->GetDescriptor()->FindFieldByName("server_id");
-      for (const auto& [key, value] : repo_->store().Scan(repository::ObjectRepository::KeyPrefix(kind))) {
+      for (const auto& [key, value] :
+           repo_->store().Scan(repository::ObjectRepository::KeyPrefix(kind))) {
         std::unique_ptr<google::protobuf::Message> m(proto->New());
         if (!m->ParseFromString(value)) continue;
         if (m->GetReflection()->GetString(*m, field) == sid) batch.Delete(key);
       }
     }
-    for (const std::string& id : pairing_ids) batch.Delete(repository::ObjectRepository::Key("pairing", id));
+    for (const std::string& id : pairing_ids)
+      batch.Delete(repository::ObjectRepository::Key("pairing", id));
     ASR_ASSIGN_OR_RETURN(std::vector<model::NetworkMapping> nms,
                          repo_->List<model::NetworkMapping>());
     for (const auto& m : nms) {
@@ -351,7 +351,8 @@ absl::Status FabricService::CheckPairingRules(const model::Cloud& primary,
       return RuleError(
           absl::StatusCode::kFailedPrecondition, "CloudInAtMostOnePairing",
           absl::StrCat("cloud '", c->name(), "' is already the ", as_primary ? "primary" : "target",
-                       " cloud of pairing '", p.id(), "'; a cloud belongs to at most one pairing, "
+                       " cloud of pairing '", p.id(),
+                       "'; a cloud belongs to at most one pairing, "
                        "as primary or as target"),
           retarget ? absl::StrCat("to change the target, unpair ('asrctl cloud unpair ", p.id(),
                                   "') and pair again")
@@ -361,7 +362,8 @@ absl::Status FabricService::CheckPairingRules(const model::Cloud& primary,
   ASR_ASSIGN_OR_RETURN(std::vector<model::Cloud> clouds, repo_->List<model::Cloud>());
   if (primary.server_id() == recovery.server_id()) {
     int synced = 0;
-    for (const auto& c : clouds) synced += c.server_id() == primary.server_id() && c.metadata_synced();
+    for (const auto& c : clouds)
+      synced += c.server_id() == primary.server_id() && c.metadata_synced();
     if (synced < 2) {
       return RuleError(absl::StatusCode::kFailedPrecondition, "OneServerNeedsTwoClouds",
                        absl::StrCat("VMM server '", primary.server_id(), "' has ", synced,
@@ -374,12 +376,11 @@ absl::Status FabricService::CheckPairingRules(const model::Cloud& primary,
   }
   for (const model::Cloud* c : {&primary, &recovery}) {
     if (!c->metadata_synced()) {
-      return RuleError(absl::StatusCode::kFailedPrecondition, "CloudMetadataSynced",
-                       absl::StrCat("the metadata of cloud '", c->name(),
-                                    "' is not synced to the vault"),
-                       absl::StrCat("sync it ('asrctl inventory sync --server ", c->server_id(),
-                                    " --cloud ", c->name(),
-                                    "'), or register the server with all cloud metadata synced"));
+      return RuleError(
+          absl::StatusCode::kFailedPrecondition, "CloudMetadataSynced",
+          absl::StrCat("the metadata of cloud '", c->name(), "' is not synced to the vault"),
+          absl::StrCat("sync it ('asrctl inventory sync --server ", c->server_id(), " --cloud ",
+                       c->name(), "'), or register the server with all cloud metadata synced"));
     }
   }
   for (const model::Cloud* c : {&primary, &recovery}) {
@@ -428,8 +429,7 @@ absl::Status FabricService::RunPair(jobs::JobContext& ctx) {
     ASR_ASSIGN_OR_RETURN(model::Cloud recovery, repo_->Get<model::Cloud>(p.recovery_cloud_id()));
     return CheckPairingRules(primary, recovery);
   }));
-  ASR_RETURN_IF_ERROR(
-      ctx.RunTask("pair", "Pair the clouds", [&] { return repo_->Put(pairing); }));
+  ASR_RETURN_IF_ERROR(ctx.RunTask("pair", "Pair the clouds", [&] { return repo_->Put(pairing); }));
   ctx.SetResult(model::ToJson(pairing));
   return absl::OkStatus();
 }
@@ -449,23 +449,21 @@ absl::Status FabricService::RunUnpair(jobs::JobContext& ctx) {
   ASR_ASSIGN_OR_RETURN(model::CloudPairing pairing,
                        repo_->Get<model::CloudPairing>(p.pairing_id()));
   ASR_RETURN_IF_ERROR(ctx.RunTask("check-protection", "Check that nothing is protected", [&] {
-    ASR_ASSIGN_OR_RETURN(
-        std::vector<std::string> names,
-        ProtectedVmNames(*repo_, [&](const model::ProtectedItem& item,
-                                       const model::VirtualMachine*) {
-          return item.pairing_id() == pairing.id();
-        }));
+    ASR_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                         ProtectedVmNames(*repo_, [&](const model::ProtectedItem& item,
+                                                      const model::VirtualMachine*) {
+                           return item.pairing_id() == pairing.id();
+                         }));
     if (!names.empty()) {
       return RuleError(absl::StatusCode::kFailedPrecondition, "UnpairNothingProtected",
-                       absl::StrCat("pairing '", pairing.id(), "' still protects VMs: ",
-                                    absl::StrJoin(names, ", ")),
+                       absl::StrCat("pairing '", pairing.id(),
+                                    "' still protects VMs: ", absl::StrJoin(names, ", ")),
                        "disable protection of these VMs first, then unpair");
     }
     return absl::OkStatus();
   }));
-  ASR_RETURN_IF_ERROR(ctx.RunTask("unpair", "Remove the pairing", [&] {
-    return repo_->DeleteObject("pairing", pairing.id());
-  }));
+  ASR_RETURN_IF_ERROR(ctx.RunTask("unpair", "Remove the pairing",
+                                  [&] { return repo_->DeleteObject("pairing", pairing.id()); }));
   ctx.SetResult(model::ToJson(pairing));
   return absl::OkStatus();
 }
@@ -497,8 +495,8 @@ absl::StatusOr<model::CloudPairing> FabricService::FindPairing(absl::string_view
       if (p.primary_cloud_id() == cloud->id()) return p;
     }
   }
-  return absl::NotFoundError(absl::StrCat("no cloud pairing '", ref,
-                                          "' (give a pairing id or its primary cloud)"));
+  return absl::NotFoundError(
+      absl::StrCat("no cloud pairing '", ref, "' (give a pairing id or its primary cloud)"));
 }
 
 }  // namespace asr::fabric

@@ -31,12 +31,12 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "asr/common/clock.h"
-#include "asr/repository/object_repository.h"
 #include "asr/fabric/host_callbacks.h"
 #include "asr/fabric/vault.h"
 #include "asr/jobs/job_manager.h"
 #include "asr/model/fabric.pb.h"
 #include "asr/model/protection.pb.h"
+#include "asr/repository/object_repository.h"
 
 namespace asr::fabric {
 

@@ -1,8 +1,6 @@
 // Rules of the fabric: vault and keys, registration, inventory, pairing.
 // Every rule has a passing and a refusing case; the repo is reopened
 // between steps to prove that state lives in the store.
-#include "asr/fabric/fabric_service.h"
-
 #include <cstdlib>
 #include <functional>
 #include <string>
@@ -11,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "asr/common/test_dir.h"
+#include "asr/fabric/fabric_service.h"
 #include "asr/fabric/simulated_host.h"
 #include "asr/jobs/test_util.h"
 #include "asr/model/json.h"
@@ -432,8 +431,7 @@ TEST_F(FabricTest, PairAcrossServers) {
   ASSERT_TRUE(pairing.ok());
   EXPECT_EQ(pairing->id(), "pair-gold1-gold2");
   Reopen();
-  EXPECT_EQ(e().Get<model::CloudPairing>("pair-gold1-gold2")->state(),
-            model::PAIRING_STATE_PAIRED);
+  EXPECT_EQ(e().Get<model::CloudPairing>("pair-gold1-gold2")->state(), model::PAIRING_STATE_PAIRED);
 }
 
 TEST_F(FabricTest, CloudCannotPairWithItself) {

@@ -13,17 +13,16 @@
 namespace asr::fabric {
 namespace {
 
-using jobs::RuleError;
 using google::protobuf::RepeatedPtrField;
+using jobs::RuleError;
 
 template <typename T>
-absl::Status CheckIds(const std::string& server, const char* kind,
-                      const RepeatedPtrField<T>& items, std::set<std::string>* ids) {
+absl::Status CheckIds(const std::string& server, const char* kind, const RepeatedPtrField<T>& items,
+                      std::set<std::string>* ids) {
   for (const T& item : items) {
     if (item.id().empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("inventory of server '", server, "': a ",
-                                                     kind, " named '", item.name(),
-                                                     "' has no id"));
+      return absl::InvalidArgumentError(absl::StrCat("inventory of server '", server, "': a ", kind,
+                                                     " named '", item.name(), "' has no id"));
     }
     if (!ids->insert(item.id()).second) {
       return absl::InvalidArgumentError(absl::StrCat("inventory of server '", server, "': ", kind,
@@ -35,9 +34,9 @@ absl::Status CheckIds(const std::string& server, const char* kind,
 
 absl::Status Dangling(const std::string& server, absl::string_view kind, absl::string_view id,
                       absl::string_view ref_kind, absl::string_view ref) {
-  return absl::InvalidArgumentError(absl::StrCat(
-      "inventory of server '", server, "': ", kind, " '", id, "' refers to ", ref_kind, " '", ref,
-      "', which the inventory does not contain; send the whole inventory"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("inventory of server '", server, "': ", kind, " '", id, "' refers to ", ref_kind,
+                   " '", ref, "', which the inventory does not contain; send the whole inventory"));
 }
 
 // One kind's diff: `incoming` objects in scope are put (added or updated);
@@ -66,10 +65,9 @@ absl::Status DiffKind(repository::ObjectRepository& repo, const std::string& kin
     // Validate refuses these; never overwrite another server's object even so.
     auto owner = foreign.find(in.id());
     if (owner != foreign.end()) {
-      return absl::FailedPreconditionError(absl::StrCat(kind, " '", in.id(),
-                                                        "' already belongs to server '",
-                                                        owner->second, "', not to '", server_id,
-                                                        "'"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(kind, " '", in.id(), "' already belongs to server '", owner->second,
+                       "', not to '", server_id, "'"));
     }
     T next = in;
     next.set_server_id(server_id);
@@ -121,10 +119,9 @@ absl::Status ForeignObjects(repository::ObjectRepository& repo, const model::Vmm
     if (owner_server.ok() && !owner_server->friendly_name().empty()) {
       owner = owner_server->friendly_name();
     }
-    conflicts->push_back(absl::StrCat(kind, " '", in.id(), "'",
-                                      in.name().empty() ? "" : absl::StrCat(" (", in.name(), ")"),
-                                      " already belongs to server '", owner, "', not to '",
-                                      server.friendly_name(), "'"));
+    conflicts->push_back(absl::StrCat(
+        kind, " '", in.id(), "'", in.name().empty() ? "" : absl::StrCat(" (", in.name(), ")"),
+        " already belongs to server '", owner, "', not to '", server.friendly_name(), "'"));
   }
   return absl::OkStatus();
 }
@@ -210,11 +207,11 @@ absl::Status InventorySync::Validate() {
   ASR_RETURN_IF_ERROR(ForeignObjects<model::StorageClassification>(
       e, server_, "storage classification", inventory_.storage_classifications(), &conflicts));
   if (!conflicts.empty()) {
-    return RuleError(absl::StatusCode::kFailedPrecondition, "InventoryIdsUniqueAcrossServers",
-                     absl::StrCat("the inventory of server '", server_.friendly_name(),
-                                  "' names objects of other servers: ",
-                                  absl::StrJoin(conflicts, "; ")),
-                     "send each server's own inventory; nothing was changed");
+    return RuleError(
+        absl::StatusCode::kFailedPrecondition, "InventoryIdsUniqueAcrossServers",
+        absl::StrCat("the inventory of server '", server_.friendly_name(),
+                     "' names objects of other servers: ", absl::StrJoin(conflicts, "; ")),
+        "send each server's own inventory; nothing was changed");
   }
   return absl::OkStatus();
 }
@@ -266,8 +263,7 @@ absl::StatusOr<model::InventoryChangeReport> InventorySync::Run() {
       e, "cloud", sid, inventory_.clouds(),
       [&](const model::Cloud& c) { return all || c.id() == cloud_id; },
       [&](model::Cloud* next, const model::Cloud* old) {
-        next->set_metadata_synced(!all || sync_all ||
-                                  (old != nullptr && old->metadata_synced()));
+        next->set_metadata_synced(!all || sync_all || (old != nullptr && old->metadata_synced()));
       },
       &batch, &report, &removed_clouds));
   ASR_RETURN_IF_ERROR(DiffKind<model::HostGroup>(
@@ -288,8 +284,8 @@ absl::StatusOr<model::InventoryChangeReport> InventorySync::Run() {
                                                    yes, Keep<model::VmNetwork>, &batch, &report,
                                                    &removed_vmnets));
     ASR_RETURN_IF_ERROR(DiffKind<model::LogicalNetwork>(
-        e, "logical-network", sid, inventory_.logical_networks(), yes,
-        Keep<model::LogicalNetwork>, &batch, &report, &removed_lnets));
+        e, "logical-network", sid, inventory_.logical_networks(), yes, Keep<model::LogicalNetwork>,
+        &batch, &report, &removed_lnets));
     ASR_RETURN_IF_ERROR(DiffKind<model::StorageClassification>(
         e, "storage-classification", sid, inventory_.storage_classifications(), yes,
         Keep<model::StorageClassification>, &batch, &report, &removed_scs));

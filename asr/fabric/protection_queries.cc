@@ -6,8 +6,7 @@ namespace asr::fabric {
 
 absl::StatusOr<std::vector<std::string>> ProtectedVmNames(const repository::ObjectRepository& repo,
                                                           const ProtectedItemFilter& matches) {
-  ASR_ASSIGN_OR_RETURN(std::vector<model::ProtectedItem> items,
-                       repo.List<model::ProtectedItem>());
+  ASR_ASSIGN_OR_RETURN(std::vector<model::ProtectedItem> items, repo.List<model::ProtectedItem>());
   std::vector<std::string> names;
   for (const model::ProtectedItem& item : items) {
     absl::StatusOr<model::VirtualMachine> vm = repo.Get<model::VirtualMachine>(item.vm_id());

@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "asr/repository/object_repository.h"
 #include "asr/model/fabric.pb.h"
 #include "asr/model/protection.pb.h"
+#include "asr/repository/object_repository.h"
 
 namespace asr::fabric {
 

@@ -10,13 +10,13 @@ namespace asr::fabric {
 using jobs::RuleError;
 
 absl::Status ServerRegistration::Run() {
-  ASR_RETURN_IF_ERROR(ctx_->RunTask("verify-key", "Verify the registration key",
-                                    [this] { return VerifyKey(); }));
+  ASR_RETURN_IF_ERROR(
+      ctx_->RunTask("verify-key", "Verify the registration key", [this] { return VerifyKey(); }));
   ASR_RETURN_IF_ERROR(ctx_->RunTask("check-server", "Check the server and cluster rules",
                                     [this] { return CheckServer(); }));
   if (!params_.request().proxy_address().empty()) {
-    ASR_RETURN_IF_ERROR(ctx_->RunTask("test-proxy", "Test the custom proxy",
-                                      [this] { return TestProxy(); }));
+    ASR_RETURN_IF_ERROR(
+        ctx_->RunTask("test-proxy", "Test the custom proxy", [this] { return TestProxy(); }));
   }
   ASR_RETURN_IF_ERROR(ctx_->RunTask("record-server", "Register the server with the vault",
                                     [this] { return RecordServer(); }));
@@ -43,7 +43,8 @@ absl::Status ServerRegistration::Run() {
 }
 
 absl::Status ServerRegistration::VerifyKey() {
-  ASR_ASSIGN_OR_RETURN(key_, fabric_->vault().VerifyRegistrationKey(params_.request().credentials()));
+  ASR_ASSIGN_OR_RETURN(key_,
+                       fabric_->vault().VerifyRegistrationKey(params_.request().credentials()));
   return absl::OkStatus();
 }
 
@@ -59,12 +60,11 @@ absl::Status ServerRegistration::CheckServer() {
   auto existing = fabric_->repository().Get<model::VmmServer>(ServerIdFor(req.friendly_name()));
   if (existing.ok()) {
     if (!(req.is_cluster() && existing->is_cluster())) {
-      return RuleError(
-          absl::StatusCode::kAlreadyExists, "ServerFriendlyNameUnique",
-          absl::StrCat("a VMM server named '", existing->friendly_name(),
-                       "' is already registered (since ",
-                       FormatUnixTime(existing->registered_time_unix()), ")"),
-          "unregister it first, or register under another friendly name");
+      return RuleError(absl::StatusCode::kAlreadyExists, "ServerFriendlyNameUnique",
+                       absl::StrCat("a VMM server named '", existing->friendly_name(),
+                                    "' is already registered (since ",
+                                    FormatUnixTime(existing->registered_time_unix()), ")"),
+                       "unregister it first, or register under another friendly name");
     }
     for (const model::ClusterNode& n : existing->cluster_nodes()) {
       if (n.name() == req.node_name()) {
@@ -94,9 +94,10 @@ absl::Status ServerRegistration::CheckServer() {
   }
   if (req.is_cluster() && !req.is_active_node()) {
     return RuleError(absl::StatusCode::kFailedPrecondition, "ClusterActiveNodeFirst",
-                     absl::StrCat("node '", req.node_name(), "' is not the active node of VMM "
-                                  "cluster '", req.friendly_name(),
-                                  "', and the cluster is not registered yet"),
+                     absl::StrCat("node '", req.node_name(),
+                                  "' is not the active node of VMM "
+                                  "cluster '",
+                                  req.friendly_name(), "', and the cluster is not registered yet"),
                      "register the active node first, then the other nodes");
   }
   return absl::OkStatus();
@@ -123,8 +124,8 @@ absl::Status ServerRegistration::TestProxy() {
   absl::Status s = fabric_->host()->TestProxy(draft, password);
   if (!s.ok()) {
     return RuleError(absl::StatusCode::kUnavailable, "CustomProxyTested",
-                     absl::StrCat("the custom proxy ", req.proxy_address(), ":",
-                                  req.proxy_port(), " did not work: ", s.message()),
+                     absl::StrCat("the custom proxy ", req.proxy_address(), ":", req.proxy_port(),
+                                  " did not work: ", s.message()),
                      "check the proxy address, port and credentials, then restart the job");
   }
   return absl::OkStatus();
@@ -171,8 +172,9 @@ absl::Status ServerRegistration::RecordServer() {
 }
 
 absl::Status ServerRegistration::SyncInventory() {
-  ASR_ASSIGN_OR_RETURN(model::VmmServer server, fabric_->repository().Get<model::VmmServer>(
-                                                    ServerIdFor(params_.request().friendly_name())));
+  ASR_ASSIGN_OR_RETURN(
+      model::VmmServer server,
+      fabric_->repository().Get<model::VmmServer>(ServerIdFor(params_.request().friendly_name())));
   ASR_ASSIGN_OR_RETURN(model::Inventory inventory, fabric_->host()->GetInventory(server));
   InventorySync sync(fabric_, server, std::move(inventory), "");
   ASR_ASSIGN_OR_RETURN(model::InventoryChangeReport report, sync.Run());

@@ -42,8 +42,8 @@ class SimulatedHost : public HostCallbacks {
   std::vector<std::string> proxy_passwords_seen() const;
 
   absl::StatusOr<model::Inventory> GetInventory(const model::VmmServer& server) override;
-  absl::Status ConfigureHost(const model::HyperVHost& host,
-                             const model::ReplicationPolicy& policy, HostRole role) override;
+  absl::Status ConfigureHost(const model::HyperVHost& host, const model::ReplicationPolicy& policy,
+                             HostRole role) override;
   absl::Status TestProxy(const model::VmmServer& server, absl::string_view password) override;
 
  private:

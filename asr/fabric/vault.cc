@@ -67,8 +67,8 @@ absl::StatusOr<model::VaultSecrets> VaultService::Secrets() const {
   }
   model::VaultSecrets secrets;
   if (!secrets.ParseFromString(*bytes)) {
-    return absl::DataLossError(absl::StrCat("the secrets of vault '", vault.name(),
-                                            "' do not parse"));
+    return absl::DataLossError(
+        absl::StrCat("the secrets of vault '", vault.name(), "' do not parse"));
   }
   return secrets;
 }
@@ -76,10 +76,9 @@ absl::StatusOr<model::VaultSecrets> VaultService::Secrets() const {
 std::string VaultService::SignedBytes(const model::RegistrationKey& key) {
   // Length-prefixed fields, so that no two keys share signed bytes.
   std::string out = "asr-registration-key/v1;";
-  for (const std::string& f :
-       {key.vault_id(), key.vault_name(), key.region(), key.key_id(),
-        std::to_string(key.issued_time_unix()), std::to_string(key.expiry_time_unix()),
-        key.signing_algorithm()}) {
+  for (const std::string& f : {key.vault_id(), key.vault_name(), key.region(), key.key_id(),
+                               std::to_string(key.issued_time_unix()),
+                               std::to_string(key.expiry_time_unix()), key.signing_algorithm()}) {
     absl::StrAppend(&out, f.size(), ":", f, ";");
   }
   return out;
@@ -106,10 +105,10 @@ absl::StatusOr<model::RegistrationKey> VaultService::VerifyRegistrationKey(
   model::RegistrationKey key;
   absl::Status parsed = model::FromJson(key_file, &key);
   if (!parsed.ok() || key.vault_id().empty() || key.signature().empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the credentials are not a registration key file",
-        parsed.ok() ? "" : absl::StrCat(" (", parsed.message(), ")"),
-        "; download the key file from the vault ('asrctl key generate')"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the credentials are not a registration key file",
+                     parsed.ok() ? "" : absl::StrCat(" (", parsed.message(), ")"),
+                     "; download the key file from the vault ('asrctl key generate')"));
   }
   ASR_ASSIGN_OR_RETURN(model::Vault vault, Get());
   if (key.vault_id() != vault.id()) {

@@ -25,8 +25,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "asr/common/clock.h"
-#include "asr/repository/object_repository.h"
 #include "asr/model/fabric.pb.h"
+#include "asr/repository/object_repository.h"
 
 namespace asr::fabric {
 
@@ -35,7 +35,8 @@ inline constexpr absl::Duration kRegistrationKeyValidity = absl::Hours(24 * 5);
 
 class VaultService {
  public:
-  VaultService(repository::ObjectRepository* repo, const Clock* clock) : repo_(repo), clock_(clock) {}
+  VaultService(repository::ObjectRepository* repo, const Clock* clock)
+      : repo_(repo), clock_(clock) {}
 
   // Creates the vault with fresh signing and sealing keys. InvalidArgument
   // for an empty name or region; AlreadyExists when the state directory

@@ -69,8 +69,7 @@ model::JobError ErrorOf(const absl::Status& s, int64_t now) {
 }
 
 void SetAllowed(model::Job* job) {
-  job->set_allowed_cancel(job->state() == model::NotStarted ||
-                          job->state() == model::InProgress ||
+  job->set_allowed_cancel(job->state() == model::NotStarted || job->state() == model::InProgress ||
                           job->state() == model::Suspended);
   job->set_allowed_resume(job->state() == model::Suspended);
   // allowed_restart is decided when the job fails.
@@ -117,8 +116,8 @@ absl::Status JobContext::RunTask(absl::string_view name, absl::string_view frien
     return Save();
   }
   if (manager_->CancelRequested(job_.id())) {
-    return absl::CancelledError(absl::StrCat("job ", job_.id(), " was cancelled before task '",
-                                             friendly_name, "'"));
+    return absl::CancelledError(
+        absl::StrCat("job ", job_.id(), " was cancelled before task '", friendly_name, "'"));
   }
   if (task == nullptr) {
     task = job_.add_tasks();
@@ -139,15 +138,14 @@ absl::Status JobContext::RunTask(absl::string_view name, absl::string_view frien
   if (s.ok()) {
     task->set_state(model::Succeeded);
     task->set_state_description(task->information_size() > 0 ? "CompletedWithInformation"
-                                                              : "Completed");
+                                                             : "Completed");
   } else if (IsSuspend(s)) {
     task->set_state(model::Suspended);
     task->set_state_description(std::string(s.message()));
     task->set_end_time_unix(0);
   } else {
     task->set_state(s.code() == absl::StatusCode::kCancelled ? model::Cancelled : model::Failed);
-    task->set_state_description(s.code() == absl::StatusCode::kCancelled ? "Cancelled"
-                                                                        : "Failed");
+    task->set_state_description(s.code() == absl::StatusCode::kCancelled ? "Cancelled" : "Failed");
     *task->add_errors() = ErrorOf(s, manager_->NowUnix());
     if (options.continue_on_failure && s.code() != absl::StatusCode::kCancelled) {
       partial_ = true;
@@ -230,8 +228,8 @@ absl::StatusOr<model::Job> JobManager::Run(const JobSpec& spec) {
     auto counter = repo_->store().Get(kSequenceKey);
     if (counter.ok()) {
       if (!absl::SimpleAtoi(*counter, &last)) {
-        return absl::DataLossError(absl::StrCat("job sequence counter '", *counter,
-                                                "' is not a number"));
+        return absl::DataLossError(
+            absl::StrCat("job sequence counter '", *counter, "' is not a number"));
       }
     } else {
       ASR_ASSIGN_OR_RETURN(std::vector<model::Job> all, repo_->List<model::Job>());
@@ -296,10 +294,10 @@ absl::StatusOr<model::Job> JobManager::Execute(model::Job job) {
   for (const model::JobTask& t : done.tasks()) information |= t.information_size() > 0;
   if (s.ok()) {
     done.set_state(model::Succeeded);
-    done.set_state_description(ctx.partial_    ? "PartiallySucceeded"
-                               : ctx.skipped_  ? "Skipped"
-                               : information   ? "CompletedWithInformation"
-                                               : "Completed");
+    done.set_state_description(ctx.partial_   ? "PartiallySucceeded"
+                               : ctx.skipped_ ? "Skipped"
+                               : information  ? "CompletedWithInformation"
+                                              : "Completed");
     done.set_end_time_unix(NowUnix());
   } else if (IsSuspend(s)) {
     done.set_state(model::Suspended);
@@ -345,9 +343,8 @@ absl::StatusOr<std::vector<model::Job>> JobManager::List(const JobFilter& filter
     if (!filter.scenario.empty() && j.scenario_name() != filter.scenario) continue;
     out.push_back(std::move(j));
   }
-  std::sort(out.begin(), out.end(), [](const model::Job& a, const model::Job& b) {
-    return a.sequence() < b.sequence();
-  });
+  std::sort(out.begin(), out.end(),
+            [](const model::Job& a, const model::Job& b) { return a.sequence() < b.sequence(); });
   return out;
 }
 
@@ -389,18 +386,18 @@ absl::StatusOr<model::Job> JobManager::Cancel(absl::string_view job_id) {
 absl::StatusOr<model::Job> JobManager::Restart(absl::string_view job_id) {
   ASR_ASSIGN_OR_RETURN(model::Job job, Get(job_id));
   if (job.state() != model::Failed) {
-    return RuleError(absl::StatusCode::kFailedPrecondition, "JobRestartOnlyAfterFailure",
-                     absl::StrCat("job ", job.id(), " is ", JobStateName(job.state()),
-                                  ", not Failed"),
-                     job.state() == model::Suspended ? "resume a Suspended job instead"
-                                                     : "only Failed jobs can be restarted");
+    return RuleError(
+        absl::StatusCode::kFailedPrecondition, "JobRestartOnlyAfterFailure",
+        absl::StrCat("job ", job.id(), " is ", JobStateName(job.state()), ", not Failed"),
+        job.state() == model::Suspended ? "resume a Suspended job instead"
+                                        : "only Failed jobs can be restarted");
   }
   if (!job.allowed_restart()) {
-    return RuleError(absl::StatusCode::kFailedPrecondition, "JobRestartOnlyAfterFailure",
-                     absl::StrCat("job ", job.id(), " failed on its input (",
-                                  job.errors().empty() ? "" : job.errors().rbegin()->message(),
-                                  ")"),
-                     "correct the input and run the operation again as a new job");
+    return RuleError(
+        absl::StatusCode::kFailedPrecondition, "JobRestartOnlyAfterFailure",
+        absl::StrCat("job ", job.id(), " failed on its input (",
+                     job.errors().empty() ? "" : job.errors().rbegin()->message(), ")"),
+        "correct the input and run the operation again as a new job");
   }
   for (model::JobTask& t : *job.mutable_tasks()) {
     if (t.state() == model::Failed || t.state() == model::Cancelled) {
@@ -415,11 +412,11 @@ absl::StatusOr<model::Job> JobManager::Restart(absl::string_view job_id) {
 absl::StatusOr<model::Job> JobManager::Resume(absl::string_view job_id) {
   ASR_ASSIGN_OR_RETURN(model::Job job, Get(job_id));
   if (job.state() != model::Suspended) {
-    return RuleError(absl::StatusCode::kFailedPrecondition, "JobResumeOnlyWhenSuspended",
-                     absl::StrCat("job ", job.id(), " is ", JobStateName(job.state()),
-                                  ", not Suspended"),
-                     job.state() == model::Failed ? "restart a Failed job instead"
-                                                  : "only Suspended jobs can be resumed");
+    return RuleError(
+        absl::StatusCode::kFailedPrecondition, "JobResumeOnlyWhenSuspended",
+        absl::StrCat("job ", job.id(), " is ", JobStateName(job.state()), ", not Suspended"),
+        job.state() == model::Failed ? "restart a Failed job instead"
+                                     : "only Suspended jobs can be resumed");
   }
   return Execute(std::move(job));
 }
@@ -444,8 +441,8 @@ absl::StatusOr<int> JobManager::RecoverInterruptedJobs() {
     }
     model::JobError* e = job.add_errors();
     e->set_error_code("JobInterrupted");
-    e->set_message(absl::StrCat("job ", job.id(),
-                                " was interrupted: the process running it stopped"));
+    e->set_message(
+        absl::StrCat("job ", job.id(), " was interrupted: the process running it stopped"));
     e->set_recommended_action("restart the job; tasks that completed are not repeated");
     e->set_time_unix(NowUnix());
     job.set_allowed_restart(true);

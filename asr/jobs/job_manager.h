@@ -73,10 +73,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "asr/common/clock.h"
-#include "asr/repository/object_repository.h"
 #include "asr/jobs/rule_error.h"
 #include "asr/model/job.pb.h"
 #include "asr/model/json.h"
+#include "asr/repository/object_repository.h"
 
 namespace asr::jobs {
 
@@ -95,8 +95,7 @@ struct JobSpec {
   //   JobSpec::For("DeletePolicy", "Delete replication policy gold", "policy", p.id(),
   //                p.name(), model::ToJson(params));
   static JobSpec For(std::string scenario, std::string display_name, std::string target_type,
-                     std::string target_id, std::string target_name,
-                     std::string parameters_json) {
+                     std::string target_id, std::string target_name, std::string parameters_json) {
     JobSpec spec;
     spec.scenario = std::move(scenario);
     spec.display_name = std::move(display_name);

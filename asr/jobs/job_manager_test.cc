@@ -112,9 +112,12 @@ TEST_F(JobManagerTest, RestartRefusedUnlessFailed) {
 }
 
 TEST_F(JobManagerTest, InputErrorsAreNotRestartable) {
-  ASSERT_TRUE(jobs_->RegisterScenario("Bad", [](JobContext&) {
-                return absl::InvalidArgumentError("port 0 is out of range");
-              }).ok());
+  ASSERT_TRUE(jobs_
+                  ->RegisterScenario("Bad",
+                                     [](JobContext&) {
+                                       return absl::InvalidArgumentError("port 0 is out of range");
+                                     })
+                  .ok());
   JobSpec s = Spec();
   s.scenario = "Bad";
   auto job = jobs_->Run(s);
@@ -158,14 +161,19 @@ TEST_F(JobManagerTest, CancelSuspendedJobAndRefuseCancelOfFinished) {
 
 TEST_F(JobManagerTest, CancelRunningJobStopsBeforeNextTask) {
   absl::Notification started, cancelled;
-  ASSERT_TRUE(jobs_->RegisterScenario("Slow", [&](JobContext& ctx) -> absl::Status {
-                ASR_RETURN_IF_ERROR(ctx.RunTask("wait", "Wait", [&] {
-                  started.Notify();
-                  cancelled.WaitForNotification();
-                  return absl::OkStatus();
-                }));
-                return ctx.RunTask("never", "Never runs", [] { return absl::InternalError("ran"); });
-              }).ok());
+  ASSERT_TRUE(jobs_
+                  ->RegisterScenario("Slow",
+                                     [&](JobContext& ctx) -> absl::Status {
+                                       ASR_RETURN_IF_ERROR(ctx.RunTask("wait", "Wait", [&] {
+                                         started.Notify();
+                                         cancelled.WaitForNotification();
+                                         return absl::OkStatus();
+                                       }));
+                                       return ctx.RunTask("never", "Never runs", [] {
+                                         return absl::InternalError("ran");
+                                       });
+                                     })
+                  .ok());
   JobSpec s = Spec();
   s.scenario = "Slow";
   absl::StatusOr<model::Job> result;
@@ -210,23 +218,34 @@ TEST_F(JobManagerTest, ListFiltersByStateTimeAndTarget) {
 }
 
 TEST_F(JobManagerTest, PartialAndInformationDescriptions) {
-  ASSERT_TRUE(jobs_->RegisterScenario("Partial", [](JobContext& ctx) -> absl::Status {
-                TaskOptions keep_going;
-                keep_going.continue_on_failure = true;
-                ASR_RETURN_IF_ERROR(ctx.RunTask(
-                    "h1", "Host 1", [] { return absl::UnavailableError("down"); }, keep_going));
-                return ctx.RunTask("h2", "Host 2", [] { return absl::OkStatus(); });
-              }).ok());
-  ASSERT_TRUE(jobs_->RegisterScenario("Info", [](JobContext& ctx) -> absl::Status {
-                return ctx.RunTask("x", "X", [&] {
-                  ctx.AddInformation("encryption setting ignored");
-                  return absl::OkStatus();
-                });
-              }).ok());
-  ASSERT_TRUE(jobs_->RegisterScenario("Noop", [](JobContext& ctx) -> absl::Status {
-                ctx.MarkSkipped("nothing to do");
-                return absl::OkStatus();
-              }).ok());
+  ASSERT_TRUE(
+      jobs_
+          ->RegisterScenario("Partial",
+                             [](JobContext& ctx) -> absl::Status {
+                               TaskOptions keep_going;
+                               keep_going.continue_on_failure = true;
+                               ASR_RETURN_IF_ERROR(ctx.RunTask(
+                                   "h1", "Host 1", [] { return absl::UnavailableError("down"); },
+                                   keep_going));
+                               return ctx.RunTask("h2", "Host 2", [] { return absl::OkStatus(); });
+                             })
+          .ok());
+  ASSERT_TRUE(jobs_
+                  ->RegisterScenario("Info",
+                                     [](JobContext& ctx) -> absl::Status {
+                                       return ctx.RunTask("x", "X", [&] {
+                                         ctx.AddInformation("encryption setting ignored");
+                                         return absl::OkStatus();
+                                       });
+                                     })
+                  .ok());
+  ASSERT_TRUE(jobs_
+                  ->RegisterScenario("Noop",
+                                     [](JobContext& ctx) -> absl::Status {
+                                       ctx.MarkSkipped("nothing to do");
+                                       return absl::OkStatus();
+                                     })
+                  .ok());
   JobSpec s = Spec();
   s.scenario = "Partial";
   EXPECT_EQ(jobs_->Run(s)->state_description(), "PartiallySucceeded");

@@ -107,8 +107,7 @@ class FabricIndex {
   const HostInfo* FindHostInfo(absl::string_view host_id) const;
   bool CloudHasLogicalNetwork(absl::string_view cloud_id,
                               absl::string_view logical_network_id) const;
-  bool HostHasLogicalNetwork(absl::string_view host_id,
-                             absl::string_view logical_network_id) const;
+  bool HostHasLogicalNetwork(absl::string_view host_id, absl::string_view logical_network_id) const;
   // Whether the host reaches a *classified* share/volume (false for ids in
   // no classification).
   bool HostReachesStorage(absl::string_view host_id, absl::string_view storage_target_id) const;

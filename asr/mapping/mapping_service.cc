@@ -78,8 +78,8 @@ absl::StatusOr<T> ResultOfJob(const model::Job& job) {
 
 std::string NicSummary(const model::NicResolution& r) {
   if (r.target_vm_network_id().empty()) return "no network";
-  std::string net = r.target_vm_network_name().empty() ? r.target_vm_network_id()
-                                                       : r.target_vm_network_name();
+  std::string net =
+      r.target_vm_network_name().empty() ? r.target_vm_network_id() : r.target_vm_network_name();
   return r.target_subnet_name().empty() ? net : absl::StrCat(net, "/", r.target_subnet_name());
 }
 
@@ -187,30 +187,29 @@ absl::StatusOr<model::MappingChangeReport> MappingService::RunMapNetwork(
               plan->mapping.SerializeAsString());
     return repo_->store().Commit(batch);
   }));
-  ASR_RETURN_IF_ERROR(Step(ctx, "propagate", "Re-resolve the replicas on the source network",
-                           [&]() -> absl::Status {
-                             if (ctx == nullptr) return absl::OkStatus();
-                             int n = 0;
-                             for (const auto& c : report.changes()) {
-                               if (++n > kMaxNotes) {
-                                 ctx->AddInformation(absl::StrCat(
-                                     "and ", report.changes_size() - kMaxNotes,
-                                     " more replica NICs (see the job result)"));
-                                 break;
-                               }
-                               ctx->AddInformation(absl::StrCat(
-                                   "replica NIC '", c.after().nic_id(), "' of VM '", c.vm_name(),
-                                   "': ", NicSummary(c.before()), " -> ", NicSummary(c.after())));
-                             }
-                             for (const auto& w : report.warnings()) ctx->AddInformation(w);
-                             return absl::OkStatus();
-                           }));
+  ASR_RETURN_IF_ERROR(Step(
+      ctx, "propagate", "Re-resolve the replicas on the source network", [&]() -> absl::Status {
+        if (ctx == nullptr) return absl::OkStatus();
+        int n = 0;
+        for (const auto& c : report.changes()) {
+          if (++n > kMaxNotes) {
+            ctx->AddInformation(absl::StrCat("and ", report.changes_size() - kMaxNotes,
+                                             " more replica NICs (see the job result)"));
+            break;
+          }
+          ctx->AddInformation(absl::StrCat("replica NIC '", c.after().nic_id(), "' of VM '",
+                                           c.vm_name(), "': ", NicSummary(c.before()), " -> ",
+                                           NicSummary(c.after())));
+        }
+        for (const auto& w : report.warnings()) ctx->AddInformation(w);
+        return absl::OkStatus();
+      }));
   if (ctx != nullptr) ctx->SetResult(model::ToJson(report));
   return report;
 }
 
-absl::StatusOr<model::MappingChangeReport> MappingService::RunUnmapNetwork(
-    jobs::JobContext* ctx, const std::string& ref) {
+absl::StatusOr<model::MappingChangeReport> MappingService::RunUnmapNetwork(jobs::JobContext* ctx,
+                                                                           const std::string& ref) {
   absl::StatusOr<PlannedNetworkChange> plan = absl::UnknownError("not planned");
   ASR_RETURN_IF_ERROR(Step(ctx, "validate", "Find the network mapping", [&]() -> absl::Status {
     ASR_ASSIGN_OR_RETURN(std::unique_ptr<FabricIndex> index, LoadIndex());
@@ -234,18 +233,18 @@ absl::StatusOr<model::MappingChangeReport> MappingService::RunUnmapNetwork(
     batch.Delete(repository::ObjectRepository::Key("network-mapping", plan->delete_mapping_id));
     return repo_->store().Commit(batch);
   }));
-  ASR_RETURN_IF_ERROR(Step(ctx, "propagate", "Re-resolve the replicas on the source network",
-                           [&]() -> absl::Status {
-                             if (ctx == nullptr) return absl::OkStatus();
-                             int n = 0;
-                             for (const auto& c : report.changes()) {
-                               if (++n > kMaxNotes) break;
-                               ctx->AddInformation(absl::StrCat(
-                                   "replica NIC '", c.after().nic_id(), "' of VM '", c.vm_name(),
-                                   "': ", NicSummary(c.before()), " -> ", NicSummary(c.after())));
-                             }
-                             return absl::OkStatus();
-                           }));
+  ASR_RETURN_IF_ERROR(Step(
+      ctx, "propagate", "Re-resolve the replicas on the source network", [&]() -> absl::Status {
+        if (ctx == nullptr) return absl::OkStatus();
+        int n = 0;
+        for (const auto& c : report.changes()) {
+          if (++n > kMaxNotes) break;
+          ctx->AddInformation(absl::StrCat("replica NIC '", c.after().nic_id(), "' of VM '",
+                                           c.vm_name(), "': ", NicSummary(c.before()), " -> ",
+                                           NicSummary(c.after())));
+        }
+        return absl::OkStatus();
+      }));
   if (ctx != nullptr) ctx->SetResult(model::ToJson(report));
   return report;
 }
@@ -307,9 +306,9 @@ absl::StatusOr<model::FailbackResolution> MappingService::ResolveFailback(
   if (!request.vm_id().empty()) {
     ASR_ASSIGN_OR_RETURN(*request.mutable_vm_id(), FindIdByRef(*index, "vm", request.vm_id()));
   }
-  for (std::string* field : {request.mutable_original_vm_network_id(),
-                             request.mutable_replica_vm_network_id(),
-                             request.mutable_replica_failover_vm_network_id()}) {
+  for (std::string* field :
+       {request.mutable_original_vm_network_id(), request.mutable_replica_vm_network_id(),
+        request.mutable_replica_failover_vm_network_id()}) {
     if (!field->empty()) {
       ASR_ASSIGN_OR_RETURN(*field, IdOrAsGiven(nets, "vm-network", *field));
     }

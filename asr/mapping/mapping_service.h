@@ -47,12 +47,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
-#include "asr/repository/object_repository.h"
 #include "asr/jobs/job_manager.h"
 #include "asr/mapping/fabric_index.h"
 #include "asr/mapping/placement.h"
 #include "asr/model/mapping.pb.h"
 #include "asr/model/protection.pb.h"
+#include "asr/repository/object_repository.h"
 
 namespace asr::mapping {
 

@@ -5,10 +5,10 @@
 
 #include "asr/common/clock.h"
 #include "asr/common/test_dir.h"
-#include "asr/repository/object_repository.h"
 #include "asr/jobs/job_manager.h"
 #include "asr/jobs/rule_error.h"
 #include "asr/mapping/golden_fixtures.h"
+#include "asr/repository/object_repository.h"
 #include "gtest/gtest.h"
 
 namespace asr::mapping {
@@ -105,8 +105,8 @@ TEST_F(MappingServiceTest, CreateReconnectsProtectedReplicasAsAJob) {
   EXPECT_EQ(stored->target_vm_network_id(), golden::kVmNetwork1Chicago);
 
   // The same mapping again: nothing to do.
-  auto again = service_->MapNetwork(Mapping(golden::kVmNetwork1NewYork, golden::kVmNetwork1Chicago),
-                                    false);
+  auto again =
+      service_->MapNetwork(Mapping(golden::kVmNetwork1NewYork, golden::kVmNetwork1Chicago), false);
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->operation(), "unchanged");
   EXPECT_EQ(again->changes_size(), 0);
@@ -115,7 +115,8 @@ TEST_F(MappingServiceTest, CreateReconnectsProtectedReplicasAsAJob) {
 
 TEST_F(MappingServiceTest, ASourceNetworkMapsToAtMostOneTarget) {
   LoadNetworks();
-  ASSERT_TRUE(service_->MapNetwork(Mapping("VMNetwork1-NewYork", "VMNetwork1-Chicago"), false).ok());
+  ASSERT_TRUE(
+      service_->MapNetwork(Mapping("VMNetwork1-NewYork", "VMNetwork1-Chicago"), false).ok());
   auto dup = service_->MapNetwork(Mapping("VMNetwork1-NewYork", "VMNetwork2-Chicago"), false);
   ASSERT_EQ(dup.status().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_NE(dup.status().message().find("already mapped to 'VMNetwork1-Chicago'"),
@@ -130,7 +131,8 @@ TEST_F(MappingServiceTest, ASourceNetworkMapsToAtMostOneTarget) {
 
 TEST_F(MappingServiceTest, ChangeReportsWhichReplicaNicsMove) {
   LoadNetworks();
-  ASSERT_TRUE(service_->MapNetwork(Mapping("VMNetwork1-NewYork", "VMNetwork1-Chicago"), false).ok());
+  ASSERT_TRUE(
+      service_->MapNetwork(Mapping("VMNetwork1-NewYork", "VMNetwork1-Chicago"), false).ok());
   auto report = service_->MapNetwork(Mapping("VMNetwork1-NewYork", "VMNetwork2-Chicago"), true);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->operation(), "change");
@@ -150,7 +152,8 @@ TEST_F(MappingServiceTest, ChangeReportsWhichReplicaNicsMove) {
 
 TEST_F(MappingServiceTest, RemoveDisconnectsReplicas) {
   LoadNetworks();
-  ASSERT_TRUE(service_->MapNetwork(Mapping("VMNetwork1-NewYork", "VMNetwork1-Chicago"), false).ok());
+  ASSERT_TRUE(
+      service_->MapNetwork(Mapping("VMNetwork1-NewYork", "VMNetwork1-Chicago"), false).ok());
   auto report = service_->UnmapNetwork("VMNetwork1-NewYork");
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->operation(), "remove");
@@ -167,8 +170,7 @@ TEST_F(MappingServiceTest, ValidationNamesWhatIsWrong) {
   LoadNetworks();
   auto unknown = service_->MapNetwork(Mapping("NoSuchNetwork", "VMNetwork1-Chicago"), false);
   ASSERT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_NE(unknown.status().message().find("source VM network 'NoSuchNetwork'"),
-            std::string::npos)
+  EXPECT_NE(unknown.status().message().find("source VM network 'NoSuchNetwork'"), std::string::npos)
       << unknown.status();
   auto self = service_->MapNetwork(Mapping("VMNetwork1-NewYork", "VMNetwork1-NewYork"), false);
   EXPECT_EQ(self.status().code(), absl::StatusCode::kInvalidArgument);
@@ -207,7 +209,8 @@ TEST_F(MappingServiceTest, AmbiguousNamesAskForAnId) {
 
 TEST_F(MappingServiceTest, ReadsOverTheStore) {
   LoadNetworks();
-  ASSERT_TRUE(service_->MapNetwork(Mapping("VMNetwork1-NewYork", "VMNetwork1-Chicago"), false).ok());
+  ASSERT_TRUE(
+      service_->MapNetwork(Mapping("VMNetwork1-NewYork", "VMNetwork1-Chicago"), false).ok());
   auto table = service_->ListNetworkMappings();
   ASSERT_TRUE(table.ok());
   EXPECT_EQ(table->rows_size(), 4);

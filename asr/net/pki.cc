@@ -34,9 +34,7 @@ using internal::LastSslError;
 using internal::ParseCertificatePem;
 using internal::ParsePrivateKeyPem;
 
-bool IsIpAddress(absl::string_view text) {
-  return platform::IsIpAddressLiteral(std::string(text));
-}
+bool IsIpAddress(absl::string_view text) { return platform::IsIpAddressLiteral(std::string(text)); }
 
 absl::Status SslError(absl::string_view what) {
   return absl::InternalError(absl::StrCat(what, ": ", LastSslError()));
@@ -64,8 +62,8 @@ absl::StatusOr<std::string> PemOfCertificate(X509* cert) {
 absl::StatusOr<std::string> PemOfPrivateKey(EVP_PKEY* key) {
   bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   // PKCS#8 ("BEGIN PRIVATE KEY"), unencrypted: the file itself is mode 0600.
-  if (!bio || !PEM_write_bio_PKCS8PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr,
-                                             nullptr)) {
+  if (!bio ||
+      !PEM_write_bio_PKCS8PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr)) {
     return SslError("cannot encode private key");
   }
   const uint8_t* data = nullptr;
@@ -98,7 +96,7 @@ absl::Status SetValidity(X509* cert, absl::Time not_before, absl::Time not_after
 // A new v3 certificate with a random 127-bit positive serial, subject CN and
 // public key; not yet signed.
 absl::StatusOr<bssl::UniquePtr<X509>> NewCertificate(absl::string_view common_name,
-                                                      EVP_PKEY* public_key) {
+                                                     EVP_PKEY* public_key) {
   bssl::UniquePtr<X509> cert(X509_new());
   bssl::UniquePtr<BIGNUM> serial(BN_new());
   if (!cert || !serial || !X509_set_version(cert.get(), X509_VERSION_3) ||
@@ -125,8 +123,8 @@ absl::Status CheckCommonName(absl::string_view name) {
   }
   for (char c : name) {
     if (static_cast<unsigned char>(c) < 0x20 || c == ',') {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "certificate name \"", name, "\" contains a control character or a comma"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("certificate name \"", name, "\" contains a control character or a comma"));
     }
   }
   return absl::OkStatus();
@@ -147,8 +145,7 @@ std::string HexFingerprint(const X509* cert) {
 bool IsPlainFileName(const std::string& name) {
   if (name.empty() || name == "." || name == ".." || name == "ca") return false;
   for (char c : name) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' &&
-        c != '_') {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') {
       return false;
     }
   }
@@ -188,8 +185,7 @@ CertificateRequest HostRequest(absl::string_view name, absl::Time now, int days,
 }
 
 absl::StatusOr<PemKeyPair> CreateCertificateAuthority(absl::string_view common_name,
-                                                      absl::Time not_before,
-                                                      absl::Time not_after) {
+                                                      absl::Time not_before, absl::Time not_after) {
   ASR_RETURN_IF_ERROR(CheckCommonName(common_name));
   ASR_ASSIGN_OR_RETURN(bssl::UniquePtr<EVP_PKEY> key, GenerateP256Key());
   ASR_ASSIGN_OR_RETURN(bssl::UniquePtr<X509> cert, NewCertificate(common_name, key.get()));
@@ -221,8 +217,7 @@ absl::StatusOr<PemKeyPair> IssueHostCertificate(const PemKeyPair& ca,
     return absl::InvalidArgumentError("the CA key does not belong to the CA certificate");
   }
   ASR_ASSIGN_OR_RETURN(bssl::UniquePtr<EVP_PKEY> key, GenerateP256Key());
-  ASR_ASSIGN_OR_RETURN(bssl::UniquePtr<X509> cert,
-                       NewCertificate(request.common_name, key.get()));
+  ASR_ASSIGN_OR_RETURN(bssl::UniquePtr<X509> cert, NewCertificate(request.common_name, key.get()));
   if (!X509_set_issuer_name(cert.get(), X509_get_subject_name(ca_cert.get()))) {
     return SslError("cannot set the certificate's issuer");
   }
@@ -233,8 +228,7 @@ absl::StatusOr<PemKeyPair> IssueHostCertificate(const PemKeyPair& ca,
       AddExtension(cert.get(), ca_cert.get(), NID_key_usage, "critical,digitalSignature"));
   ASR_RETURN_IF_ERROR(
       AddExtension(cert.get(), ca_cert.get(), NID_ext_key_usage, "serverAuth,clientAuth"));
-  ASR_RETURN_IF_ERROR(
-      AddExtension(cert.get(), ca_cert.get(), NID_subject_key_identifier, "hash"));
+  ASR_RETURN_IF_ERROR(AddExtension(cert.get(), ca_cert.get(), NID_subject_key_identifier, "hash"));
   ASR_RETURN_IF_ERROR(
       AddExtension(cert.get(), ca_cert.get(), NID_authority_key_identifier, "keyid:always"));
   std::vector<std::string> sans;
@@ -251,8 +245,8 @@ absl::StatusOr<PemKeyPair> IssueHostCertificate(const PemKeyPair& ca,
     sans.push_back("IP:" + ip);
   }
   if (!sans.empty()) {
-    ASR_RETURN_IF_ERROR(AddExtension(cert.get(), ca_cert.get(), NID_subject_alt_name,
-                                     absl::StrJoin(sans, ",")));
+    ASR_RETURN_IF_ERROR(
+        AddExtension(cert.get(), ca_cert.get(), NID_subject_alt_name, absl::StrJoin(sans, ",")));
   }
   if (!X509_sign(cert.get(), ca_key.get(), EVP_sha256())) {
     return SslError("cannot sign the host certificate");
@@ -285,7 +279,7 @@ absl::StatusOr<CertificateInfo> DescribeCertificate(absl::string_view pem) {
         const ASN1_STRING* s = gn->d.dNSName;
         info.subject_alt_names.push_back(absl::StrCat(
             "DNS:", absl::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                                     static_cast<size_t>(ASN1_STRING_length(s)))));
+                                      static_cast<size_t>(ASN1_STRING_length(s)))));
       } else if (gn->type == GEN_IPADD) {
         const ASN1_STRING* s = gn->d.iPAddress;
         const std::string text = platform::IpAddressToString(
@@ -319,9 +313,8 @@ absl::Status VerifyCertificateChain(absl::string_view certificate_pem, absl::str
   ERR_clear_error();
   long err = X509_STORE_CTX_get_error(ctx.get());
   X509* failing = X509_STORE_CTX_get_current_cert(ctx.get());
-  return absl::UnauthenticatedError(internal::VerifyFailureMessage(
-      "", err,
-      failing != nullptr ? failing : cert.get()));
+  return absl::UnauthenticatedError(
+      internal::VerifyFailureMessage("", err, failing != nullptr ? failing : cert.get()));
 }
 
 absl::Status CheckKeyMatchesCertificate(absl::string_view certificate_pem,
@@ -332,9 +325,9 @@ absl::Status CheckKeyMatchesCertificate(absl::string_view certificate_pem,
   if (!key) return absl::InvalidArgumentError("not a PEM private key");
   if (!X509_check_private_key(cert.get(), key.get())) {
     ERR_clear_error();
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the private key does not belong to the certificate of ",
-        internal::SubjectString(cert.get())));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the private key does not belong to the certificate of ",
+                     internal::SubjectString(cert.get())));
   }
   return absl::OkStatus();
 }
@@ -357,15 +350,14 @@ absl::StatusOr<PemKeyPair> ReadPemKeyPair(const std::string& certificate_path,
   return pair;
 }
 
-absl::StatusOr<VaultPkiFiles> InitVaultPki(const std::string& dir,
-                                           const VaultPkiOptions& options) {
+absl::StatusOr<VaultPkiFiles> InitVaultPki(const std::string& dir, const VaultPkiOptions& options) {
   if (options.ca_days <= 0 || options.host_days <= 0) {
     return absl::InvalidArgumentError("certificate validity (days) must be positive");
   }
   if (options.primary_name == options.recovery_name) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the primary and the recovery host need different names (both are \"",
-        options.primary_name, "\")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the primary and the recovery host need different names (both are \"",
+                     options.primary_name, "\")"));
   }
   VaultPkiFiles files;
   files.ca_certificate_path = JoinPath(dir, kCaCertificateFile);
@@ -379,12 +371,12 @@ absl::StatusOr<VaultPkiFiles> InitVaultPki(const std::string& dir,
   ASR_ASSIGN_OR_RETURN(PemKeyPair ca,
                        CreateCertificateAuthority(options.ca_name, now - absl::Hours(1),
                                                   now + absl::Hours(24) * options.ca_days));
-  ASR_ASSIGN_OR_RETURN(PemKeyPair primary,
-                       IssueHostCertificate(ca, HostRequest(options.primary_name, now,
-                                                            options.host_days)));
-  ASR_ASSIGN_OR_RETURN(PemKeyPair recovery,
-                       IssueHostCertificate(ca, HostRequest(options.recovery_name, now,
-                                                            options.host_days)));
+  ASR_ASSIGN_OR_RETURN(
+      PemKeyPair primary,
+      IssueHostCertificate(ca, HostRequest(options.primary_name, now, options.host_days)));
+  ASR_ASSIGN_OR_RETURN(
+      PemKeyPair recovery,
+      IssueHostCertificate(ca, HostRequest(options.recovery_name, now, options.host_days)));
   ASR_RETURN_IF_ERROR(WritePemKeyPair(dir, "ca", ca));
   ASR_ASSIGN_OR_RETURN(files.primary, WriteHost(dir, "primary", primary));
   ASR_ASSIGN_OR_RETURN(files.recovery, WriteHost(dir, "recovery", recovery));
@@ -396,17 +388,17 @@ absl::StatusOr<HostCertificateFiles> IssueVaultHostCertificate(
     const std::string& dir, const std::string& name, int days,
     const std::vector<std::string>& extra_names) {
   if (!IsPlainFileName(name)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "host name \"", name, "\" must be made of letters, digits, '.', '-' and '_' (and not \"ca\")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("host name \"", name,
+                     "\" must be made of letters, digits, '.', '-' and '_' (and not \"ca\")"));
   }
   if (days <= 0) return absl::InvalidArgumentError("certificate validity (days) must be positive");
   std::string ca_cert = JoinPath(dir, kCaCertificateFile);
   std::string ca_key = JoinPath(dir, kCaKeyFile);
   if (!PathExists(ca_cert) || !PathExists(ca_key)) {
-    return absl::NotFoundError(absl::StrCat(dir, " holds no certificate authority (", ca_cert,
-                                            " and ", ca_key,
-                                            "); create one with `asrctl pki init --dir ", dir,
-                                            "`"));
+    return absl::NotFoundError(
+        absl::StrCat(dir, " holds no certificate authority (", ca_cert, " and ", ca_key,
+                     "); create one with `asrctl pki init --dir ", dir, "`"));
   }
   ASR_ASSIGN_OR_RETURN(PemKeyPair ca, ReadPemKeyPair(ca_cert, ca_key));
   ASR_ASSIGN_OR_RETURN(PemKeyPair host,

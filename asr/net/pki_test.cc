@@ -53,7 +53,8 @@ bool BoringSslVerifies(const std::string& cert_pem, const std::string& ca_pem) {
 
 TEST(PkiTest, CaIssuesHostCertificatesThatVerify) {
   absl::Time now = absl::Now();
-  auto ca = CreateCertificateAuthority("test vault CA", now - absl::Hours(1), now + absl::Hours(48));
+  auto ca =
+      CreateCertificateAuthority("test vault CA", now - absl::Hours(1), now + absl::Hours(48));
   ASSERT_OK(ca);
   EXPECT_THAT(ca->certificate_pem, HasSubstr("BEGIN CERTIFICATE"));
   EXPECT_THAT(ca->private_key_pem, HasSubstr("BEGIN PRIVATE KEY"));
@@ -99,7 +100,8 @@ TEST(PkiTest, ForeignCaIsRefused) {
 
 TEST(PkiTest, ExpiredCertificateIsRefused) {
   absl::Time now = absl::Now();
-  auto ca = CreateCertificateAuthority("vault CA", now - absl::Hours(24 * 10), now + absl::Hours(48));
+  auto ca =
+      CreateCertificateAuthority("vault CA", now - absl::Hours(24 * 10), now + absl::Hours(48));
   ASSERT_OK(ca);
   auto host = IssueHostCertificate(*ca, HostRequest("old-host", now, -2));
   ASSERT_OK(host);
@@ -108,17 +110,20 @@ TEST(PkiTest, ExpiredCertificateIsRefused) {
   EXPECT_THAT(std::string(s.message()), HasSubstr("certificate of CN=old-host expired at "));
   // Valid at a time inside its window.
   EXPECT_OK(
-      VerifyCertificateChain(host->certificate_pem, ca->certificate_pem, now - absl::Hours(60))
-          );
+      VerifyCertificateChain(host->certificate_pem, ca->certificate_pem, now - absl::Hours(60)));
 }
 
 TEST(PkiTest, RejectsBadInput) {
   absl::Time now = absl::Now();
-  EXPECT_THAT(CreateCertificateAuthority("", now, now + absl::Hours(1)).status(), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(CreateCertificateAuthority("x", now, now - absl::Hours(1)).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(CreateCertificateAuthority("", now, now + absl::Hours(1)).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(CreateCertificateAuthority("x", now, now - absl::Hours(1)).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   PemKeyPair junk{"not a cert", "not a key"};
-  EXPECT_THAT(IssueHostCertificate(junk, HostRequest("h", now, 1)).status(), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(DescribeCertificate("garbage").status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(IssueHostCertificate(junk, HostRequest("h", now, 1)).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(DescribeCertificate("garbage").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 // A private key is written 0600 through a fresh temporary file: a link
@@ -181,9 +186,12 @@ TEST(PkiTest, VaultDirectoryRoundTrip) {
   ASSERT_OK(hv3);
   EXPECT_OK(VerifyCertificateChain(*hv3, *ca_pem, absl::Now()));
 
-  EXPECT_THAT(IssueVaultHostCertificate(dir, "../evil", 5, {}).status(), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(IssueVaultHostCertificate(dir, "ca", 5, {}).status(), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(IssueVaultHostCertificate(dir, "h", 0, {}).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(IssueVaultHostCertificate(dir, "../evil", 5, {}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(IssueVaultHostCertificate(dir, "ca", 5, {}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(IssueVaultHostCertificate(dir, "h", 0, {}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   auto no_ca = IssueVaultHostCertificate(TestDir("pki_test"), "h", 5, {});
   EXPECT_THAT(no_ca.status(), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(std::string(no_ca.status().message()), HasSubstr("asrctl pki init"));

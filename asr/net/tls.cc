@@ -123,8 +123,8 @@ int HandshakeStateIndex() {
 
 int VerifyCallback(int ok, X509_STORE_CTX* store) {
   if (ok) return 1;
-  SSL* ssl = static_cast<SSL*>(
-      X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  SSL* ssl =
+      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
   auto* st = ssl == nullptr
                  ? nullptr
                  : static_cast<HandshakeState*>(SSL_get_ex_data(ssl, HandshakeStateIndex()));
@@ -184,12 +184,12 @@ absl::Status SslFailure(SSL* ssl, int ret, const HandshakeState& st, const Socke
     ERR_clear_error();
     if (!sock.last_error.ok()) {
       return absl::UnavailableError(absl::StrCat("connection to peer ", peer, " broke off",
-                                                 handshake ? " during the TLS handshake" : "",
-                                                 ": ", sock.last_error.message()));
+                                                 handshake ? " during the TLS handshake" : "", ": ",
+                                                 sock.last_error.message()));
     }
-    return absl::UnavailableError(absl::StrCat("peer ", peer, " closed the connection",
-                                               handshake ? " during the TLS handshake"
-                                                         : " without ending TLS cleanly"));
+    return absl::UnavailableError(
+        absl::StrCat("peer ", peer, " closed the connection",
+                     handshake ? " during the TLS handshake" : " without ending TLS cleanly"));
   }
   uint32_t packed = ERR_peek_last_error();
   int reason = ERR_GET_LIB(packed) == ERR_LIB_SSL ? ERR_GET_REASON(packed) : 0;
@@ -226,17 +226,18 @@ absl::Status SslFailure(SSL* ssl, int ret, const HandshakeState& st, const Socke
     case SSL_R_WRONG_VERSION_NUMBER:
     case SSL_R_HTTP_REQUEST:
     case SSL_R_HTTPS_PROXY_REQUEST:
-      return absl::UnavailableError(absl::StrCat(
-          "peer ", peer,
-          " does not speak TLS (plain TCP?); asr uses only TLS 1.3 with certificate "
-          "authentication (port 8084)"));
+      return absl::UnavailableError(
+          absl::StrCat("peer ", peer,
+                       " does not speak TLS (plain TCP?); asr uses only TLS 1.3 with certificate "
+                       "authentication (port 8084)"));
     case SSL_R_UNSUPPORTED_PROTOCOL:
     case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
       return absl::UnavailableError(absl::StrCat(
           "peer ", peer, " does not speak TLS 1.3, the only version asr accepts (", detail, ")"));
     default:
-      return absl::UnavailableError(absl::StrCat(handshake ? "TLS handshake with peer " : "TLS error with peer ",
-                                                 peer, " failed: ", detail));
+      return absl::UnavailableError(
+          absl::StrCat(handshake ? "TLS handshake with peer " : "TLS error with peer ", peer,
+                       " failed: ", detail));
   }
 }
 
@@ -256,8 +257,8 @@ absl::Status LoadCaInto(SSL_CTX* ctx, const std::string& ca_path) {
     bssl::UniquePtr<X509> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
     if (!cert) break;
     if (!X509_STORE_add_cert(store, cert.get())) {
-      return absl::InternalError(absl::StrCat("cannot use CA certificate from ", ca_path, ": ",
-                                              LastSslError()));
+      return absl::InternalError(
+          absl::StrCat("cannot use CA certificate from ", ca_path, ": ", LastSslError()));
     }
     ++count;
   }
@@ -301,15 +302,15 @@ absl::Status LoadIdentityInto(SSL_CTX* ctx, const TlsConfig& config, bool requir
 
 absl::StatusOr<bssl::UniquePtr<SSL_CTX>> MakeContext(const TlsConfig& config, bool server) {
   bssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_method()));
-  if (!ctx) return absl::InternalError(absl::StrCat("cannot create a TLS context: ", LastSslError()));
+  if (!ctx)
+    return absl::InternalError(absl::StrCat("cannot create a TLS context: ", LastSslError()));
   if (!SSL_CTX_set_min_proto_version(ctx.get(), TLS1_3_VERSION) ||
       !SSL_CTX_set_max_proto_version(ctx.get(), TLS1_3_VERSION)) {
     return absl::InternalError("this BoringSSL does not offer TLS 1.3");
   }
   ASR_RETURN_IF_ERROR(LoadIdentityInto(ctx.get(), config, server));
   ASR_RETURN_IF_ERROR(LoadCaInto(ctx.get(), config.ca_path));
-  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-                     VerifyCallback);
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, VerifyCallback);
   SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
   SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
@@ -443,9 +444,8 @@ class TlsStream final : public ByteStream {
   }
 
   absl::Status Wait(bool for_write) {
-    absl::Time deadline = io_timeout_ == absl::InfiniteDuration()
-                              ? absl::InfiniteFuture()
-                              : absl::Now() + io_timeout_;
+    absl::Time deadline = io_timeout_ == absl::InfiniteDuration() ? absl::InfiniteFuture()
+                                                                  : absl::Now() + io_timeout_;
     return WaitFd(sock_->fd, for_write, deadline,
                   absl::StrCat("no progress ", for_write ? "sending to " : "receiving from ",
                                st_.peer, " for ", absl::FormatDuration(io_timeout_)));
@@ -503,9 +503,9 @@ absl::StatusOr<std::unique_ptr<ByteStream>> Handshake(SSL_CTX* ctx, int fd, std:
     SSL_set_connect_state(ssl.get());
     if (!sni_host.empty()) SSL_set_tlsext_host_name(ssl.get(), sni_host.c_str());
   }
-  std::string timeout_msg = absl::StrCat(
-      "peer ", peer, " did not complete the TLS handshake in time",
-      server ? " (a client that connects and stays silent: plain TCP?)" : "");
+  std::string timeout_msg =
+      absl::StrCat("peer ", peer, " did not complete the TLS handshake in time",
+                   server ? " (a client that connects and stays silent: plain TCP?)" : "");
   for (;;) {
     ERR_clear_error();
     int r = SSL_do_handshake(ssl.get());
@@ -543,8 +543,9 @@ absl::StatusOr<std::unique_ptr<ByteStream>> Handshake(SSL_CTX* ctx, int fd, std:
     }
     int err = SSL_get_error(ssl.get(), r);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-      absl::Status w = WaitFd(fd, err == SSL_ERROR_WANT_WRITE, deadline,
-                              absl::StrCat("peer ", peer, " did not confirm the connection in time"));
+      absl::Status w =
+          WaitFd(fd, err == SSL_ERROR_WANT_WRITE, deadline,
+                 absl::StrCat("peer ", peer, " did not confirm the connection in time"));
       if (!w.ok()) {
         ssl.reset();
         return fail(w);
@@ -579,14 +580,14 @@ absl::Status CheckAuthentication(absl::string_view method) {
     return absl::OkStatus();
   }
   if (m == "kerberos" || m == "negotiate" || m == "kerberos-8083") {
-    return absl::UnimplementedError(absl::StrCat(
-        "Kerberos authentication (port ", kKerberosAuthPort,
-        ") is not available on this platform; use certificate authentication (port ",
-        kCertificateAuthPort, ") with host certificates from `asrctl pki init`"));
+    return absl::UnimplementedError(
+        absl::StrCat("Kerberos authentication (port ", kKerberosAuthPort,
+                     ") is not available on this platform; use certificate authentication (port ",
+                     kCertificateAuthPort, ") with host certificates from `asrctl pki init`"));
   }
   return absl::InvalidArgumentError(absl::StrCat(
-      "unknown authentication method \"", method, "\"; asr supports certificate authentication (port ",
-      kCertificateAuthPort, ")"));
+      "unknown authentication method \"", method,
+      "\"; asr supports certificate authentication (port ", kCertificateAuthPort, ")"));
 }
 
 struct TlsListener::Impl {
@@ -660,11 +661,11 @@ absl::StatusOr<std::unique_ptr<ByteStream>> TlsListener::Accept() {
     }
     if (first != 22) {
       LingeringClose(fd);
-      return absl::UnavailableError(absl::StrCat(
-          "peer ", peer,
-          " did not start a TLS handshake (plain TCP?); asr accepts only TLS 1.3 with "
-          "certificate authentication (port ",
-          kCertificateAuthPort, ")"));
+      return absl::UnavailableError(
+          absl::StrCat("peer ", peer,
+                       " did not start a TLS handshake (plain TCP?); asr accepts only TLS 1.3 with "
+                       "certificate authentication (port ",
+                       kCertificateAuthPort, ")"));
     }
     return Handshake(impl_->ctx.get(), fd, peer, /*server=*/true, impl_->config, "", deadline);
   }
@@ -683,8 +684,7 @@ absl::StatusOr<std::unique_ptr<ByteStream>> TlsConnect(const std::string& host, 
   const int fd = c.handle;
   const std::string peer = c.peer;
   bool host_is_ip = platform::IsIpAddressLiteral(host);
-  return Handshake(ctx.get(), fd, peer, /*server=*/false, config, host_is_ip ? "" : host,
-                   deadline);
+  return Handshake(ctx.get(), fd, peer, /*server=*/false, config, host_is_ip ? "" : host, deadline);
 }
 
 }  // namespace asr::net

@@ -149,8 +149,8 @@ TEST_F(TlsTest, MutualAuthRoundTripOfSeveralMiBBothWays) {
   auto write_down =
       std::async(std::launch::async, [&] { return (*server)->WriteAll(down.data(), kSize); });
   std::vector<uint8_t> got_up(kSize), got_down(kSize);
-  auto read_up = std::async(std::launch::async,
-                            [&] { return (*server)->ReadExactly(got_up.data(), kSize); });
+  auto read_up =
+      std::async(std::launch::async, [&] { return (*server)->ReadExactly(got_up.data(), kSize); });
   ASSERT_OK((*client)->ReadExactly(got_down.data(), kSize));
   ASSERT_OK(read_up.get());
   ASSERT_OK(write_up.get());
@@ -247,7 +247,8 @@ TEST_F(TlsTest, PlainTcpClientIsRefusedAndListenerKeepsWorking) {
   auto server_future = AcceptAsync(listener.get());
   int fd = PlainConnect(listener->port());
   const char hello[] = "HELLO replica\r\n";
-  ASSERT_EQ(send(fd, hello, sizeof(hello) - 1, MSG_NOSIGNAL), static_cast<ssize_t>(sizeof(hello) - 1));
+  ASSERT_EQ(send(fd, hello, sizeof(hello) - 1, MSG_NOSIGNAL),
+            static_cast<ssize_t>(sizeof(hello) - 1));
   StreamOr server = server_future.get();
   ASSERT_FALSE(server.ok());
   EXPECT_THAT(server.status(), StatusIs(absl::StatusCode::kUnavailable));
@@ -342,11 +343,13 @@ TEST_F(TlsTest, ConfigurationErrorsNameTheFile) {
 
   TlsConfig no_ca = Config("recovery");
   no_ca.ca_path = "";
-  EXPECT_THAT(TlsListener::Listen("127.0.0.1", 0, no_ca).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(TlsListener::Listen("127.0.0.1", 0, no_ca).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 
   TlsConfig no_cert;
   no_cert.ca_path = *dir_ + "/ca.pem";
-  EXPECT_THAT(TlsListener::Listen("127.0.0.1", 0, no_cert).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(TlsListener::Listen("127.0.0.1", 0, no_cert).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST_F(TlsTest, ConnectionRefusedIsUnavailable) {

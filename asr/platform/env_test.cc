@@ -95,8 +95,9 @@ TEST_P(EnvTest, ExclusiveCreateRefusesAnExistingName) {
   absl::Status again = env_->Open(path, CreateNew()).status();
   EXPECT_THAT(again, StatusIs(absl::StatusCode::kAlreadyExists));
   EXPECT_EQ(ErrorKindOf(again), ErrorKind::kExists);
-  EXPECT_THAT(AddContext(again, "cannot create " + path),
-              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("cannot create " + path + ": ")));
+  EXPECT_THAT(
+      AddContext(again, "cannot create " + path),
+      StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("cannot create " + path + ": ")));
   EXPECT_EQ(ErrorKindOf(AddContext(again, "x")), ErrorKind::kExists);
 }
 
@@ -169,7 +170,8 @@ TEST(PosixEnvTest, ProcessClockRandomAndMemory) {
   unsigned char a[16] = {}, b[16] = {};
   ASSERT_TRUE(FillRandom(a, sizeof(a)));
   ASSERT_TRUE(FillRandom(b, sizeof(b)));
-  EXPECT_NE(std::string(reinterpret_cast<char*>(a), 16), std::string(reinterpret_cast<char*>(b), 16));
+  EXPECT_NE(std::string(reinterpret_cast<char*>(a), 16),
+            std::string(reinterpret_cast<char*>(b), 16));
   void* p = AllocateAligned(4096, 8192);
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 4096, 0u);

@@ -179,8 +179,8 @@ class MemoryEnv final : public Env {
       if (!options.directory && options.access != OpenOptions::Access::kRead) {
         return SystemError(EISDIR);
       }
-      return std::unique_ptr<File>(std::make_unique<MemoryFile>(
-          std::make_shared<MemoryFileData>(), true, false, 0));
+      return std::unique_ptr<File>(
+          std::make_unique<MemoryFile>(std::make_shared<MemoryFileData>(), true, false, 0));
     }
     if (options.directory) return SystemError(files_.count(path) > 0 ? ENOTDIR : ENOENT);
     auto it = files_.find(path);
@@ -193,9 +193,9 @@ class MemoryEnv final : public Env {
     }
     const bool writable = options.access != OpenOptions::Access::kRead;
     if (options.truncate && writable) it->second.data->Resize(0);
-    return std::unique_ptr<File>(std::make_unique<MemoryFile>(
-        it->second.data, options.access != OpenOptions::Access::kWrite, writable,
-        it->second.inode));
+    return std::unique_ptr<File>(
+        std::make_unique<MemoryFile>(it->second.data, options.access != OpenOptions::Access::kWrite,
+                                     writable, it->second.inode));
   }
   absl::StatusOr<FileInfo> Stat(const std::string& raw) override {
     const std::string path = Normalize(raw);

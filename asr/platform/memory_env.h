@@ -55,8 +55,7 @@ class MemoryFile final : public File {
  public:
   // A fresh file holding `bytes`, readable and writable.
   explicit MemoryFile(std::string bytes = "");
-  MemoryFile(std::shared_ptr<MemoryFileData> data, bool readable, bool writable,
-             uint64_t inode);
+  MemoryFile(std::shared_ptr<MemoryFileData> data, bool readable, bool writable, uint64_t inode);
   ~MemoryFile() override;
 
   absl::StatusOr<size_t> ReadAt(uint64_t offset, void* buf, size_t size) const override;

@@ -86,9 +86,7 @@ class PosixFile final : public File {
       if (errno != EINTR) return SystemError(errno);
     }
   }
-  absl::Status Sync() override {
-    return ::fsync(fd_) == 0 ? absl::OkStatus() : SystemError(errno);
-  }
+  absl::Status Sync() override { return ::fsync(fd_) == 0 ? absl::OkStatus() : SystemError(errno); }
   absl::Status DataSync() override {
     return ::fdatasync(fd_) == 0 ? absl::OkStatus() : SystemError(errno);
   }
@@ -214,7 +212,7 @@ class PosixEnv final : public Env {
   }
   absl::Status MakeDirectory(const std::string& path, FileMode mode) override {
     return ::mkdir(path.c_str(), static_cast<mode_t>(mode)) == 0 ? absl::OkStatus()
-                                                                   : SystemError(errno);
+                                                                 : SystemError(errno);
   }
   absl::StatusOr<std::string> MakeTempDirectory(const std::string& prefix) override {
     std::string dir = absl::StrCat(prefix, "XXXXXX");

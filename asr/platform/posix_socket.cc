@@ -137,8 +137,8 @@ absl::StatusOr<ListeningSocket> ListenTcp(const std::string& host, uint16_t port
     int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, 128) == 0) break;
-    last = absl::UnavailableError(absl::StrCat("cannot listen on ", host, ":", port, ": ",
-                                               strerror(errno)));
+    last = absl::UnavailableError(
+        absl::StrCat("cannot listen on ", host, ":", port, ": ", strerror(errno)));
     ::close(fd);
     fd = -1;
   }
@@ -172,8 +172,7 @@ absl::StatusOr<AcceptedSocket> AcceptSocket(SocketHandle listener) {
 }
 
 absl::StatusOr<ConnectedSocket> ConnectTcp(const std::string& host, uint16_t port,
-                                           absl::Time deadline,
-                                           absl::string_view timeout_message) {
+                                           absl::Time deadline, absl::string_view timeout_message) {
   absl::StatusOr<struct addrinfo*> res = Resolve(host, port, false);
   if (!res.ok()) return res.status();
   std::string target = absl::StrCat(host, ":", port);
@@ -202,8 +201,8 @@ absl::StatusOr<ConnectedSocket> ConnectTcp(const std::string& host, uint16_t por
       ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
     }
     if (err == 0) break;
-    last = absl::UnavailableError(absl::StrCat("cannot connect to ", target, " (", peer, "): ",
-                                               strerror(err),
+    last = absl::UnavailableError(absl::StrCat("cannot connect to ", target, " (", peer,
+                                               "): ", strerror(err),
                                                "; is the recovery host's receiver listening?"));
     ::close(fd);
     fd = -1;

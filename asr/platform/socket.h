@@ -4,8 +4,8 @@
 //
 //   ASR_ASSIGN_OR_RETURN(ListeningSocket l, ListenTcp("127.0.0.1", 0));
 //   ASR_ASSIGN_OR_RETURN(AcceptedSocket a, AcceptSocket(l.handle));
-//   ASR_RETURN_IF_ERROR(WaitSocket(a.handle, /*for_write=*/false, absl::Now() + absl::Seconds(5), "no data"));
-//   ASR_ASSIGN_OR_RETURN(size_t n, SocketReceive(a.handle, buf, sizeof(buf)));
+//   ASR_RETURN_IF_ERROR(WaitSocket(a.handle, /*for_write=*/false, absl::Now() + absl::Seconds(5),
+//   "no data")); ASR_ASSIGN_OR_RETURN(size_t n, SocketReceive(a.handle, buf, sizeof(buf)));
 //
 // Thread safety: all functions are thread-safe; a handle is used as the
 // system allows (one reader and one writer at a time).
@@ -50,8 +50,8 @@ absl::StatusOr<std::pair<SocketHandle, SocketHandle>> MakeSocketPair();
 
 struct ListeningSocket {
   SocketHandle handle = kInvalidSocket;
-  uint16_t port = 0;     // the bound port (the one chosen when asked for 0)
-  std::string address;   // "127.0.0.1:4433", "[::1]:4433"
+  uint16_t port = 0;    // the bound port (the one chosen when asked for 0)
+  std::string address;  // "127.0.0.1:4433", "[::1]:4433"
 };
 // Binds (SO_REUSEADDR) and listens on the first address `host` resolves to
 // (all addresses when empty). Unavailable "cannot resolve" / "cannot listen".
@@ -72,8 +72,7 @@ struct ConnectedSocket {
 // `deadline`. Unavailable "cannot connect to host:port (addr): reason; is
 // the recovery host's receiver listening?"; DeadlineExceeded(`timeout_message`).
 absl::StatusOr<ConnectedSocket> ConnectTcp(const std::string& host, uint16_t port,
-                                           absl::Time deadline,
-                                           absl::string_view timeout_message);
+                                           absl::Time deadline, absl::string_view timeout_message);
 
 // Whether `text` is an IPv4 or IPv6 address literal.
 bool IsIpAddressLiteral(const std::string& text);

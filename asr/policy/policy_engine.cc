@@ -29,10 +29,14 @@ bool HostMatchesProvider(model::HostOsVersion os, model::ReplicationProvider pro
 
 std::string OsVersionName(model::HostOsVersion os) {
   switch (os) {
-    case model::WINDOWS_SERVER_2012: return "Windows Server 2012";
-    case model::WINDOWS_SERVER_2012_R2: return "Windows Server 2012 R2";
-    case model::WINDOWS_SERVER_2016_OR_LATER: return "Windows Server 2016 or later";
-    default: return "an unknown OS version";
+    case model::WINDOWS_SERVER_2012:
+      return "Windows Server 2012";
+    case model::WINDOWS_SERVER_2012_R2:
+      return "Windows Server 2012 R2";
+    case model::WINDOWS_SERVER_2016_OR_LATER:
+      return "Windows Server 2016 or later";
+    default:
+      return "an unknown OS version";
   }
 }
 
@@ -65,8 +69,8 @@ bool IsAbsoluteWindowsPath(absl::string_view p) {
 }
 
 // The protected VMs of `pairing`: while there are any, its policy stays.
-absl::StatusOr<std::vector<std::string>> ProtectedVmsOfPairing(const repository::ObjectRepository& repo,
-                                                               const model::CloudPairing& pairing) {
+absl::StatusOr<std::vector<std::string>> ProtectedVmsOfPairing(
+    const repository::ObjectRepository& repo, const model::CloudPairing& pairing) {
   return fabric::ProtectedVmNames(
       repo, [&](const model::ProtectedItem& item, const model::VirtualMachine*) {
         return item.pairing_id() == pairing.id();
@@ -87,8 +91,7 @@ absl::Status PolicyEngine::RegisterScenarios() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<model::ReplicationPolicy> PolicyEngine::Normalize(
-    model::ReplicationPolicy p) const {
+absl::StatusOr<model::ReplicationPolicy> PolicyEngine::Normalize(model::ReplicationPolicy p) const {
   if (p.name().empty()) return absl::InvalidArgumentError("a replication policy needs a name");
   if (p.id().empty()) p.set_id(fabric::ServerIdFor(p.name()));
   const bool r2 = p.replication_provider() == model::HyperVReplica2012R2;
@@ -102,7 +105,9 @@ absl::StatusOr<model::ReplicationPolicy> PolicyEngine::Normalize(
     if (freq != 0 && freq != 300) {
       return RuleError(absl::StatusCode::kInvalidArgument, "CopyFrequencyFixedOn2012",
                        absl::StrCat("HyperVReplica2012 copies every 300 seconds; the copy "
-                                    "frequency setting (", freq, " s) is refused: only Windows "
+                                    "frequency setting (",
+                                    freq,
+                                    " s) is refused: only Windows "
                                     "Server 2012 R2 and later honour it"),
                        "omit the copy frequency, or use HyperVReplica2012R2");
     }
@@ -127,17 +132,17 @@ absl::StatusOr<model::ReplicationPolicy> PolicyEngine::Normalize(
   }
   int app = p.application_consistent_snapshot_frequency_in_hours();
   if (app < 0 || app > 12) {
-    return RuleError(absl::StatusCode::kInvalidArgument, "AppConsistentFrequencyRange",
-                     absl::StrCat("application-consistent snapshot frequency ", app,
-                                  " h is out of range"),
-                     "use 0 (off) or 1 to 12 hours");
+    return RuleError(
+        absl::StatusCode::kInvalidArgument, "AppConsistentFrequencyRange",
+        absl::StrCat("application-consistent snapshot frequency ", app, " h is out of range"),
+        "use 0 (off) or 1 to 12 hours");
   }
   if (app > 0 && app >= points) {
-    return RuleError(absl::StatusCode::kInvalidArgument,
-                     "AppConsistentLessThanRecoveryPoints",
+    return RuleError(absl::StatusCode::kInvalidArgument, "AppConsistentLessThanRecoveryPoints",
                      absl::StrCat("application-consistent snapshot frequency ", app,
                                   " h must be less than the number of additional recovery "
-                                  "points (", points, ")"),
+                                  "points (",
+                                  points, ")"),
                      absl::StrCat("keep more than ", app,
                                   " recovery points, take snapshots more often, or turn them off "
                                   "(0)"));
@@ -149,8 +154,8 @@ absl::StatusOr<model::ReplicationPolicy> PolicyEngine::Normalize(
     p.set_replication_port(p.authentication() == model::Kerberos ? 8083 : 8084);
   }
   if (p.replication_port() < 1 || p.replication_port() > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "replication port ", p.replication_port(), " is out of range; use 1 to 65535"));
+    return absl::InvalidArgumentError(absl::StrCat("replication port ", p.replication_port(),
+                                                   " is out of range; use 1 to 65535"));
   }
   if (p.replication_method() == model::INITIAL_REPLICATION_METHOD_UNSPECIFIED) {
     p.set_replication_method(model::OverNetwork);
@@ -163,10 +168,10 @@ absl::StatusOr<model::ReplicationPolicy> PolicyEngine::Normalize(
     int64_t start = p.replication_start_time_unix();
     int64_t now = absl::ToUnixSeconds(clock_->Now());
     if (start != 0 && start < now) {
-      return RuleError(absl::StatusCode::kInvalidArgument, "ReplicationStartWithin24Hours",
-                       absl::StrCat("replication start time ", fabric::FormatUnixTime(start),
-                                    " is in the past"),
-                       "start now (no start time) or at a time within the next 24 hours");
+      return RuleError(
+          absl::StatusCode::kInvalidArgument, "ReplicationStartWithin24Hours",
+          absl::StrCat("replication start time ", fabric::FormatUnixTime(start), " is in the past"),
+          "start now (no start time) or at a time within the next 24 hours");
     }
     if (start > now + 24 * 3600) {
       return RuleError(absl::StatusCode::kInvalidArgument, "ReplicationStartWithin24Hours",
@@ -213,12 +218,12 @@ absl::Status PolicyEngine::CheckOfflinePaths(const model::ReplicationPolicy& p) 
       std::string name = absl::AsciiStrToLower(h.name());
       std::string name_short = name.substr(0, name.find('.'));
       if (server == name || server == name_short || server_short == name_short) {
-        return RuleError(absl::StatusCode::kFailedPrecondition, "OfflinePathsNotOnHyperVHost",
-                         absl::StrCat("the offline ", what, " path '", path,
-                                      "' is on Hyper-V host '", h.name(),
-                                      "'; Hyper-V does not support that loopback configuration"),
-                         "put the export and import shares on computers that are not Hyper-V "
-                         "hosts");
+        return RuleError(
+            absl::StatusCode::kFailedPrecondition, "OfflinePathsNotOnHyperVHost",
+            absl::StrCat("the offline ", what, " path '", path, "' is on Hyper-V host '", h.name(),
+                         "'; Hyper-V does not support that loopback configuration"),
+            "put the export and import shares on computers that are not Hyper-V "
+            "hosts");
       }
     }
   }
@@ -257,8 +262,10 @@ absl::Status PolicyEngine::CheckHostVersions(const model::ReplicationPolicy& pol
     return RuleError(
         absl::StatusCode::kFailedPrecondition, "HostsRunPolicyOsVersion",
         absl::StrCat("policy '", policy.name(), "' is for ",
-                     ProviderHosts(policy.replication_provider()), " hosts, but these hosts of "
-                     "cloud '", cloud.ok() ? cloud->name() : pairing.primary_cloud_id(),
+                     ProviderHosts(policy.replication_provider()),
+                     " hosts, but these hosts of "
+                     "cloud '",
+                     cloud.ok() ? cloud->name() : pairing.primary_cloud_id(),
                      "' are not: ", absl::StrJoin(wrong, ", "),
                      "; all hosts under one policy run the same OS version"),
         "a cloud with mixed host versions needs several policies: group the hosts by OS version "
@@ -280,8 +287,8 @@ absl::Status PolicyEngine::ConfigureHosts(jobs::JobContext& ctx,
       bool primary = role == fabric::HostRole::kPrimary;
       ASR_RETURN_IF_ERROR(ctx.RunTask(
           absl::StrCat("configure:", pairing.id(), ":", h.id()),
-          absl::StrCat("Configure ", primary ? "host " : "replica host ", h.name(),
-                       " for policy ", policy.name()),
+          absl::StrCat("Configure ", primary ? "host " : "replica host ", h.name(), " for policy ",
+                       policy.name()),
           [&]() -> absl::Status {
             if (host == nullptr) {
               ctx.AddInformation(absl::StrCat("host ", h.name(),
@@ -292,8 +299,10 @@ absl::Status PolicyEngine::ConfigureHosts(jobs::JobContext& ctx,
             absl::Status s = host->ConfigureHost(h, policy, role);
             if (!s.ok()) {
               return RuleError(s.code(), "HostConfiguredForPolicy",
-                               absl::StrCat("host ", h.name(), " could not be configured for "
-                                            "policy '", policy.name(), "': ", s.message()),
+                               absl::StrCat("host ", h.name(),
+                                            " could not be configured for "
+                                            "policy '",
+                                            policy.name(), "': ", s.message()),
                                absl::StrCat("make sure port ", policy.replication_port(),
                                             " is free and open in the host's firewall and the "
                                             "host is reachable, then restart the job"));
@@ -351,23 +360,23 @@ absl::Status PolicyEngine::RunSave(jobs::JobContext& ctx) {
                                repo_->List<model::CloudPairing>());
           for (const auto& pr : pairings) {
             if (pr.policy_id() == p.id()) {
-              return RuleError(absl::StatusCode::kFailedPrecondition,
-                               "AssociatedPolicyKeepsProvider",
-                               absl::StrCat("policy '", p.name(), "' is associated with pairing '",
-                                            pr.id(), "', so its replication provider cannot "
-                                            "change"),
-                               "create a new policy for the other host version, or dissociate "
-                               "this one first");
+              return RuleError(
+                  absl::StatusCode::kFailedPrecondition, "AssociatedPolicyKeepsProvider",
+                  absl::StrCat("policy '", p.name(), "' is associated with pairing '", pr.id(),
+                               "', so its replication provider cannot "
+                               "change"),
+                  "create a new policy for the other host version, or dissociate "
+                  "this one first");
             }
           }
         }
         continue;
       }
       if (absl::AsciiStrToLower(other.name()) == absl::AsciiStrToLower(p.name())) {
-        return RuleError(absl::StatusCode::kAlreadyExists, "PolicyNameUnique",
-                         absl::StrCat("a replication policy named '", other.name(),
-                                      "' already exists"),
-                         "choose another name, or update that policy");
+        return RuleError(
+            absl::StatusCode::kAlreadyExists, "PolicyNameUnique",
+            absl::StrCat("a replication policy named '", other.name(), "' already exists"),
+            "choose another name, or update that policy");
       }
     }
     if (exists && !params.is_update()) {
@@ -421,7 +430,7 @@ absl::Status PolicyEngine::RunDelete(jobs::JobContext& ctx) {
   ASR_RETURN_IF_ERROR(ctx.RunTask("validate", "Check that the policy is unused", [&] {
     ASR_ASSIGN_OR_RETURN(std::vector<std::string> vms,
                          fabric::ProtectedVmNames(*repo_, [&](const model::ProtectedItem& item,
-                                                                const model::VirtualMachine*) {
+                                                              const model::VirtualMachine*) {
                            return item.policy_id() == p.id();
                          }));
     if (!vms.empty()) {
@@ -443,9 +452,8 @@ absl::Status PolicyEngine::RunDelete(jobs::JobContext& ctx) {
     }
     return absl::OkStatus();
   }));
-  ASR_RETURN_IF_ERROR(ctx.RunTask("delete", "Delete the replication policy", [&] {
-    return repo_->DeleteObject("policy", p.id());
-  }));
+  ASR_RETURN_IF_ERROR(ctx.RunTask("delete", "Delete the replication policy",
+                                  [&] { return repo_->DeleteObject("policy", p.id()); }));
   ctx.SetResult(model::ToJson(p));
   return absl::OkStatus();
 }
@@ -524,8 +532,8 @@ absl::Status PolicyEngine::RunDissociate(jobs::JobContext& ctx) {
     return absl::OkStatus();
   }));
   pairing.clear_policy_id();
-  ASR_RETURN_IF_ERROR(ctx.RunTask("dissociate", "Dissociate the policy",
-                                  [&] { return repo_->Put(pairing); }));
+  ASR_RETURN_IF_ERROR(
+      ctx.RunTask("dissociate", "Dissociate the policy", [&] { return repo_->Put(pairing); }));
   ctx.SetResult(model::ToJson(pairing));
   return absl::OkStatus();
 }

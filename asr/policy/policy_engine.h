@@ -56,17 +56,17 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "asr/common/clock.h"
-#include "asr/repository/object_repository.h"
 #include "asr/fabric/fabric_service.h"
 #include "asr/jobs/job_manager.h"
 #include "asr/model/protection.pb.h"
+#include "asr/repository/object_repository.h"
 
 namespace asr::policy {
 
 class PolicyEngine {
  public:
-  PolicyEngine(repository::ObjectRepository* repo, jobs::JobManager* jobs, fabric::FabricService* fabric,
-               const Clock* clock)
+  PolicyEngine(repository::ObjectRepository* repo, jobs::JobManager* jobs,
+               fabric::FabricService* fabric, const Clock* clock)
       : repo_(repo), jobs_(jobs), fabric_(fabric), clock_(clock) {}
 
   // Registers SavePolicy, DeletePolicy, AssociatePolicy, DissociatePolicy.

@@ -183,8 +183,7 @@ TEST_F(PolicyTest, OfflineNeedsPathsNotOnHyperVHosts) {
 
 TEST_F(PolicyTest, NamesUnique) {
   ASSERT_TRUE(policies_->CreatePolicy(R2("Gold")).ok());
-  EXPECT_STATUS(policies_->CreatePolicy(R2("gold")), kAlreadyExists,
-                "already exists");
+  EXPECT_STATUS(policies_->CreatePolicy(R2("gold")), kAlreadyExists, "already exists");
 }
 
 // ---- Association and host configuration ---------------------------------------
@@ -228,7 +227,8 @@ TEST_F(PolicyTest, HostsMustRunThePolicysOsVersion) {
   EXPECT_STATUS(job, kFailedPrecondition,
                 "these hosts of cloud 'GoldCloud1' are not: hv-ny-03.contoso.com (Windows "
                 "Server 2012)");
-  EXPECT_STATUS(job, kFailedPrecondition, "a cloud with mixed host versions needs several policies");
+  EXPECT_STATUS(job, kFailedPrecondition,
+                "a cloud with mixed host versions needs several policies");
   EXPECT_TRUE(host_.configure_calls().empty());
 }
 

@@ -29,8 +29,8 @@ absl::Status ReadExactly(const platform::File& file, void* buf, size_t size, uin
   if (!n.ok()) return AddContext(n.status(), absl::StrCat("cannot read ", what));
   if (*n < size) {
     return absl::OutOfRangeError(absl::StrCat("unexpected end of ", what, " at offset ",
-                                              offset + *n, " (wanted ", size,
-                                              " bytes at offset ", offset, ")"));
+                                              offset + *n, " (wanted ", size, " bytes at offset ",
+                                              offset, ")"));
   }
   return absl::OkStatus();
 }
@@ -117,9 +117,9 @@ absl::Status BlockLogWriter::AppendGroup(uint64_t first_offset, uint64_t raw_byt
 }
 
 absl::Status BlockLogWriter::Seal(const Digest& digest) {
-  ASR_RETURN_IF_ERROR(Append(RecordType::kSeal, records_, raw_bytes_, 0, 0,
-                             absl::string_view(reinterpret_cast<const char*>(digest.data()),
-                                               digest.size())));
+  ASR_RETURN_IF_ERROR(
+      Append(RecordType::kSeal, records_, raw_bytes_, 0, 0,
+             absl::string_view(reinterpret_cast<const char*>(digest.data()), digest.size())));
   ASR_RETURN_IF_ERROR(FlushBuffer());
   ASR_RETURN_IF_ERROR(AddContext(file_->Sync(), absl::StrCat("fsync ", tmp_)));
   file_.reset();

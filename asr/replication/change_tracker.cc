@@ -98,9 +98,8 @@ absl::Status ChangeTracker::Init(bool host) {
     return absl::OkStatus();
   }
   if (!needs_scan_) {
-    std::string why =
-        vouched_ ? disk::DescribeDiskChange(*vouched_, *now, disk_path_)
-                 : std::string("the change map vouches for no state of the disk");
+    std::string why = vouched_ ? disk::DescribeDiskChange(*vouched_, *now, disk_path_)
+                               : std::string("the change map vouches for no state of the disk");
     if (!why.empty()) MarkLocked(std::move(why));
   }
   if (host) {
@@ -139,8 +138,7 @@ absl::Status ChangeTracker::Load() {
   }
   ASR_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(path_));
   if (bytes.size() >= 8 && bytes.compare(0, 8, kMagicV1, 8) == 0) {
-    return mark(
-        "the change map was written by an older asr that could not detect outside writes");
+    return mark("the change map was written by an older asr that could not detect outside writes");
   }
   if (bytes.size() < 12 || bytes.compare(0, 8, kMagic, 8) != 0) {
     return mark("the change map is not a change map");
@@ -163,8 +161,8 @@ absl::Status ChangeTracker::Load() {
   }
   if (vs != virtual_size_ || bs != block_size_ || words != current_.size() ||
       r.Rest().size() != 2 * words * 8) {
-    return mark(absl::StrCat("the change map was made for another geometry (", vs, " bytes, ",
-                             bs, "-byte blocks)"));
+    return mark(absl::StrCat("the change map was made for another geometry (", vs, " bytes, ", bs,
+                             "-byte blocks)"));
   }
   r.Bytes(current_.data(), words * 8);
   r.Bytes(pending_.data(), words * 8);

@@ -83,8 +83,9 @@ class ChangeTracker {
   // refused, and only CommitCycle writes the file. A crash before that
   // leaves the file as it was: its blocks are resent, never missed.
   // FailedPrecondition when another tracker (a host) has the map open.
-  static absl::StatusOr<std::unique_ptr<ChangeTracker>> OpenForCycle(
-      const std::string& disk_path, uint64_t virtual_size, uint32_t block_size);
+  static absl::StatusOr<std::unique_ptr<ChangeTracker>> OpenForCycle(const std::string& disk_path,
+                                                                     uint64_t virtual_size,
+                                                                     uint32_t block_size);
   ~ChangeTracker();  // closes cleanly when Close() was not called (ignoring errors)
 
   // Records a guest write of [offset, offset+length). InvalidArgument past

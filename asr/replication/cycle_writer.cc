@@ -53,11 +53,10 @@ absl::Status CycleWriter::CheckRange(uint64_t offset, uint64_t length) const {
   const uint32_t bs = block_size_;
   const uint64_t vs = virtual_size_;
   uint64_t end = offset + length;
-  if (length == 0 || offset % bs != 0 || end < offset || end > vs ||
-      (end % bs != 0 && end != vs)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "protocol violation: range [", offset, ", +", length, ") is not whole ", bs,
-        "-byte blocks inside the ", vs, "-byte disk"));
+  if (length == 0 || offset % bs != 0 || end < offset || end > vs || (end % bs != 0 && end != vs)) {
+    return absl::InvalidArgumentError(absl::StrCat("protocol violation: range [", offset, ", +",
+                                                   length, ") is not whole ", bs,
+                                                   "-byte blocks inside the ", vs, "-byte disk"));
   }
   return absl::OkStatus();
 }
@@ -106,8 +105,9 @@ absl::Status CycleWriter::AcceptBlock(uint64_t offset, const uint8_t* raw, uint3
     return absl::OkStatus();
   }
   if (keep_) {
-    kept_.push_back({false, offset, length,
-                     static_cast<size_t>(raw - reinterpret_cast<const uint8_t*>(kept_data_.data()))});
+    kept_.push_back(
+        {false, offset, length,
+         static_cast<size_t>(raw - reinterpret_cast<const uint8_t*>(kept_data_.data()))});
   }
   return absl::OkStatus();
 }
@@ -116,12 +116,12 @@ absl::Status CycleWriter::AddBlock(const std::string& payload) {
   ASR_ASSIGN_OR_RETURN(BlockHeader h, DecodeBlockHeader(payload));
   ASR_RETURN_IF_ERROR(CheckRange(h.offset, h.length));
   if (h.length != BlockLen(h.offset, block_size_, virtual_size_)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "protocol violation: block at ", h.offset, " has ", h.length, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("protocol violation: block at ", h.offset, " has ", h.length, " bytes"));
   }
   absl::string_view data = absl::string_view(payload).substr(kBlockHeaderSize);
   // Decode once, into where the block is kept (or a scratch buffer).
-  ASR_ASSIGN_OR_RETURN(uint8_t* raw, RawBuffer(h.length));
+  ASR_ASSIGN_OR_RETURN(uint8_t * raw, RawBuffer(h.length));
   ASR_RETURN_IF_ERROR(decoder_.Decode(h.codec, data, raw, h.length));
   if (Crc32c(raw, h.length) != h.raw_crc) {
     return absl::DataLossError(
@@ -137,8 +137,8 @@ absl::Status CycleWriter::CheckGroup(const BlockGroupHeader& h) const {
   for (const BlockGroupEntry& b : h.blocks) {
     ASR_RETURN_IF_ERROR(CheckRange(b.offset, b.length));
     if (b.length != BlockLen(b.offset, block_size_, virtual_size_)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "protocol violation: block at ", b.offset, " has ", b.length, " bytes"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("protocol violation: block at ", b.offset, " has ", b.length, " bytes"));
     }
   }
   return absl::OkStatus();
@@ -173,7 +173,7 @@ absl::Status CycleWriter::AcceptGroup(const BlockGroupHeader& h, const uint8_t* 
 absl::Status CycleWriter::AddBlockGroup(const std::string& payload) {
   ASR_ASSIGN_OR_RETURN(BlockGroupHeader h, DecodeBlockGroupHeader(payload));
   ASR_RETURN_IF_ERROR(CheckGroup(h));
-  ASR_ASSIGN_OR_RETURN(uint8_t* raw, RawBuffer(h.raw_bytes));
+  ASR_ASSIGN_OR_RETURN(uint8_t * raw, RawBuffer(h.raw_bytes));
   ASR_RETURN_IF_ERROR(DecodeGroupData(payload, h, decoder_, raw));
   ASR_RETURN_IF_ERROR(AcceptGroup(h, raw));
   if (direct_) return SubmitDirect();
@@ -198,17 +198,16 @@ absl::StatusOr<uint64_t> CycleWriter::Commit(const CycleEnd& end) {
 absl::StatusOr<uint64_t> CycleWriter::CommitDurable(const CycleEnd& end) {
   if (done_ || durable_) return absl::FailedPreconditionError("cycle already committed");
   if (end.blocks != blocks_ || end.zero_ranges != zero_ranges_ || end.raw_bytes != raw_bytes_) {
-    return absl::DataLossError(absl::StrCat(
-        "cycle ", start_.cycle, " is incomplete: the sender announced ", end.blocks,
-        " blocks / ", end.zero_ranges, " zero ranges / ", end.raw_bytes, " bytes, received ",
-        blocks_, " / ", zero_ranges_, " / ", raw_bytes_));
+    return absl::DataLossError(
+        absl::StrCat("cycle ", start_.cycle, " is incomplete: the sender announced ", end.blocks,
+                     " blocks / ", end.zero_ranges, " zero ranges / ", end.raw_bytes,
+                     " bytes, received ", blocks_, " / ", zero_ranges_, " / ", raw_bytes_));
   }
   Digest d = digest_.Finish();
   if (d != end.digest) {
-    return absl::DataLossError(absl::StrCat("cycle ", start_.cycle,
-                                            ": cycle digest mismatch (sender ",
-                                            DigestHex(end.digest), ", received ", DigestHex(d),
-                                            "); nothing was applied"));
+    return absl::DataLossError(
+        absl::StrCat("cycle ", start_.cycle, ": cycle digest mismatch (sender ",
+                     DigestHex(end.digest), ", received ", DigestHex(d), "); nothing was applied"));
   }
   if (direct_) return CommitDirect();
   ASR_RETURN_IF_ERROR(journal_.Seal(d));

@@ -97,12 +97,12 @@ class CycleWriter {
   bool direct_ = false;
   std::unique_ptr<disk::VirtualDisk> direct_disk_;
   std::string direct_tmp_, direct_file_;
-  std::unique_ptr<DirectWriter> writer_;  // writes into direct_disk_
-  AlignedBytes* frame_buf_ = nullptr;     // the writer's buffer of the current frame
-  std::vector<DirectRun> frame_runs_;     // its writes
+  std::unique_ptr<DirectWriter> writer_;       // writes into direct_disk_
+  AlignedBytes* frame_buf_ = nullptr;          // the writer's buffer of the current frame
+  std::vector<DirectRun> frame_runs_;          // its writes
   std::unique_ptr<platform::File> writeback_;  // the new replica, to start writeback early
-  std::unique_ptr<FileLock> apply_lock_;  // held from the commit point to the end of the apply
-  bool durable_ = false;         // past the commit point
+  std::unique_ptr<FileLock> apply_lock_;       // held from the commit point to the end of the apply
+  bool durable_ = false;                       // past the commit point
   bool done_ = false;
 };
 

@@ -33,9 +33,9 @@ inline constexpr Digest kZeroDigest = {};
 // BlockHasher), and a SHA-256 equal to it has probability 2^-256. So a scan
 // finds every such block changed and resends it (data or ZERO_RANGE), and the
 // resent block's real digest replaces the sentinel.
-inline constexpr Digest kResyncDigest = {
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    'A', 'S', 'R', '-', 'R', 'E', 'S', 'Y', 'N', 'C', '-', 'B', 'L', 'O', 'C', 'K'};
+inline constexpr Digest kResyncDigest = {0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+                                         0,   0,   0,   0,   0,   'A', 'S', 'R', '-', 'R', 'E',
+                                         'S', 'Y', 'N', 'C', '-', 'B', 'L', 'O', 'C', 'K'};
 
 // True when all `size` bytes at `data` are zero.
 bool IsAllZero(const uint8_t* data, size_t size);

@@ -28,9 +28,8 @@ DirectWriter::~DirectWriter() { (void)Finish(); }
 absl::StatusOr<AlignedBytes*> DirectWriter::Acquire() {
   absl::MutexLock l(&mu_);
   mu_.Await(absl::Condition(
-      +[](DirectWriter* w) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-        return !w->free_.empty() || !w->error_.ok();
-      },
+      +[](DirectWriter* w)
+           ABSL_NO_THREAD_SAFETY_ANALYSIS { return !w->free_.empty() || !w->error_.ok(); },
       this));
   if (!error_.ok()) return error_;
   AlignedBytes* b = free_.back();
@@ -60,9 +59,8 @@ void DirectWriter::Loop() {
     {
       absl::MutexLock l(&mu_);
       mu_.Await(absl::Condition(
-          +[](DirectWriter* w) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-            return !w->jobs_.empty() || w->finishing_;
-          },
+          +[](DirectWriter* w)
+               ABSL_NO_THREAD_SAFETY_ANALYSIS { return !w->jobs_.empty() || w->finishing_; },
           this));
       if (jobs_.empty()) break;  // finishing, all written
       job = std::move(jobs_.front());
@@ -107,8 +105,8 @@ absl::Status DirectWriter::Flush() {
 }
 
 absl::Status DirectWriter::Write(uint64_t offset, const uint8_t* data, size_t length) {
-  if (!batch_.empty() && (batch_off_ + batch_.size() != offset || batch_.size() >= kIoChunk ||
-                          length >= kIoChunk)) {
+  if (!batch_.empty() &&
+      (batch_off_ + batch_.size() != offset || batch_.size() >= kIoChunk || length >= kIoChunk)) {
     ASR_RETURN_IF_ERROR(Flush());
   }
   if (batch_.empty() && length >= kIoChunk) {  // large enough on its own: no copy

@@ -18,9 +18,9 @@ absl::Status DigestDiskBlocks(disk::VirtualDisk& disk, const BlockHasher& hasher
   const uint64_t vsize = disk.virtual_size();
   const uint64_t total = (vsize + block_size - 1) / block_size;
   if (first_block > total || block_count > total - first_block) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "blocks ", first_block, "..", first_block + block_count, " pass the end of ",
-        disk.path(), " (", total, " blocks of ", block_size, " bytes)"));
+    return absl::OutOfRangeError(
+        absl::StrCat("blocks ", first_block, "..", first_block + block_count, " pass the end of ",
+                     disk.path(), " (", total, " blocks of ", block_size, " bytes)"));
   }
   const uint64_t per_chunk = std::max<uint64_t>(1, (4u << 20) / block_size);
   std::unique_ptr<uint8_t[]> buf(new uint8_t[per_chunk * block_size]);

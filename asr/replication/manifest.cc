@@ -38,9 +38,9 @@ absl::StatusOr<std::optional<Manifest>> LoadManifest(const std::string& path) {
   const bool v3 = bytes.compare(0, 8, kMagicV3, 8) == 0;
   if (!v1 && !v3 && bytes.compare(0, 8, kMagicV2, 8) != 0) {
     if (bytes.compare(0, 6, kMagicV2, 6) == 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          path, ": replication manifest format '", bytes.substr(6, 2),
-          "' is newer than this asr understands (03); upgrade asr"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, ": replication manifest format '", bytes.substr(6, 2),
+                       "' is newer than this asr understands (03); upgrade asr"));
     }
     return corrupt("bad header");
   }

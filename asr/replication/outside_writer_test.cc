@@ -134,10 +134,10 @@ class OutsideWriterTest : public ::testing::TestWithParam<std::string> {
     disk::testing::WriteFileBytes(raw, std::string(want.begin(), want.end()));
     if (HaveQemu()) {
       std::string msg;
-      EXPECT_EQ(RunCommand(absl::StrCat("qemu-img compare -f vhdx -F raw ", Quote(out), " ",
-                                        Quote(raw)),
-                           &msg),
-                0)
+      EXPECT_EQ(
+          RunCommand(absl::StrCat("qemu-img compare -f vhdx -F raw ", Quote(out), " ", Quote(raw)),
+                     &msg),
+          0)
           << msg;
     }
     if (!source_log_dirty_) {
@@ -261,8 +261,7 @@ TEST_P(OutsideWriterTest, HostDiedWithTheTrackerOpen) {
     if (!d.ok()) ::_exit(3);
     std::vector<uint8_t> data(3 * kBlock, 0x33);
     // Record one block, write three (the rest were in flight at the crash).
-    if (!(*t)->RecordWrite(8 << 20, kBlock).ok() ||
-        !(*t)->Checkpoint().ok() ||
+    if (!(*t)->RecordWrite(8 << 20, kBlock).ok() || !(*t)->Checkpoint().ok() ||
         !(*d)->WriteAt(8 << 20, absl::MakeConstSpan(data)).ok() || !(*d)->Flush().ok()) {
       ::_exit(4);
     }
@@ -341,15 +340,15 @@ TEST_P(DifferencingParentTest, ParentWrittenAfterItWasReplicated) {
   ASSERT_TRUE(st.ok()) << st.status();
   EXPECT_EQ(st->mode_used, CycleMode::kScan);
   EXPECT_TRUE(absl::StrContains(st->fallback_reason, "parent " + parent)) << st->fallback_reason;
-  EXPECT_EQ(disk::testing::FirstDifference(ReadDisk((*store)->info().replica_path), ReadDisk(child)),
-            -1);
+  EXPECT_EQ(
+      disk::testing::FirstDifference(ReadDisk((*store)->info().replica_path), ReadDisk(child)), -1);
   // With nothing changed in the parent, the next cycle is differencing.
   WritePattern(child, 11 << 20, kBlock, 4);
   st = RunCycle(child, CycleMode::kDifferencing, **store);
   ASSERT_TRUE(st.ok()) << st.status();
   EXPECT_EQ(st->mode_used, CycleMode::kDifferencing) << st->fallback_reason;
-  EXPECT_EQ(disk::testing::FirstDifference(ReadDisk((*store)->info().replica_path), ReadDisk(child)),
-            -1);
+  EXPECT_EQ(
+      disk::testing::FirstDifference(ReadDisk((*store)->info().replica_path), ReadDisk(child)), -1);
   if (ext == "vhd") {
     // A VHD child does not notice its parent changing under it: the
     // replication state does.
@@ -451,7 +450,7 @@ TEST(OutsideWriterCrashLoop, EveryLatestPointEqualsTheSource) {
       uint64_t off = block(rng) * kBlock + 512 * (round % 7);
       if (HaveQemu()) {
         Shell(absl::StrCat("qemu-io -f vhdx -c 'write -P ", 0x40 + round, " ", off, " 4k' ",
-                         Quote(src)));
+                           Quote(src)));
       } else {
         std::vector<uint8_t> data(4096, static_cast<uint8_t>(0x40 + round));
         auto d = disk::OpenDisk(src, disk::OpenMode::kReadWrite);

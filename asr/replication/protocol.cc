@@ -43,29 +43,46 @@ bool GetStatus(ByteReader& r, absl::Status* s) {
 
 const char* FrameTypeName(FrameType t) {
   switch (t) {
-    case FrameType::kHello: return "HELLO";
-    case FrameType::kHelloReply: return "HELLO_REPLY";
-    case FrameType::kCycleStart: return "CYCLE_START";
-    case FrameType::kCycleReady: return "CYCLE_READY";
-    case FrameType::kBlock: return "BLOCK";
-    case FrameType::kZeroRange: return "ZERO_RANGE";
-    case FrameType::kCycleEnd: return "CYCLE_END";
-    case FrameType::kCycleAck: return "CYCLE_ACK";
-    case FrameType::kError: return "ERROR";
-    case FrameType::kBlockGroup: return "BLOCK_GROUP";
-    case FrameType::kVerifyRequest: return "VERIFY_REQUEST";
-    case FrameType::kVerifyDigests: return "VERIFY_DIGESTS";
-    case FrameType::kVerifyEnd: return "VERIFY_END";
+    case FrameType::kHello:
+      return "HELLO";
+    case FrameType::kHelloReply:
+      return "HELLO_REPLY";
+    case FrameType::kCycleStart:
+      return "CYCLE_START";
+    case FrameType::kCycleReady:
+      return "CYCLE_READY";
+    case FrameType::kBlock:
+      return "BLOCK";
+    case FrameType::kZeroRange:
+      return "ZERO_RANGE";
+    case FrameType::kCycleEnd:
+      return "CYCLE_END";
+    case FrameType::kCycleAck:
+      return "CYCLE_ACK";
+    case FrameType::kError:
+      return "ERROR";
+    case FrameType::kBlockGroup:
+      return "BLOCK_GROUP";
+    case FrameType::kVerifyRequest:
+      return "VERIFY_REQUEST";
+    case FrameType::kVerifyDigests:
+      return "VERIFY_DIGESTS";
+    case FrameType::kVerifyEnd:
+      return "VERIFY_END";
   }
   return "UNKNOWN";
 }
 
 const char* CycleModeName(CycleMode m) {
   switch (m) {
-    case CycleMode::kInitial: return "initial";
-    case CycleMode::kTracked: return "tracked";
-    case CycleMode::kScan: return "scan";
-    case CycleMode::kDifferencing: return "differencing";
+    case CycleMode::kInitial:
+      return "initial";
+    case CycleMode::kTracked:
+      return "tracked";
+    case CycleMode::kScan:
+      return "scan";
+    case CycleMode::kDifferencing:
+      return "differencing";
   }
   return "unknown";
 }
@@ -75,8 +92,8 @@ absl::StatusOr<CycleMode> ParseCycleMode(const std::string& name) {
   if (name == "tracked") return CycleMode::kTracked;
   if (name == "scan") return CycleMode::kScan;
   if (name == "differencing") return CycleMode::kDifferencing;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown replication mode '", name, "' (use initial, tracked, scan or differencing)"));
+  return absl::InvalidArgumentError(absl::StrCat("unknown replication mode '", name,
+                                                 "' (use initial, tracked, scan or differencing)"));
 }
 
 std::string EncodeFrame(FrameType type, const std::string& payload, uint8_t flags) {
@@ -92,8 +109,7 @@ std::string EncodeFrame(FrameType type, const std::string& payload, uint8_t flag
   return out;
 }
 
-void AppendFrame(std::string* out, FrameType type, absl::string_view head,
-                 absl::string_view body) {
+void AppendFrame(std::string* out, FrameType type, absl::string_view head, absl::string_view body) {
   uint8_t h[kFrameHeaderSize] = {};
   Store32(h, kFrameMagic);
   h[4] = static_cast<uint8_t>(type);
@@ -168,9 +184,8 @@ absl::Status ErrorFromFrame(const Frame& f) {
 
 absl::Status Unexpected(const Frame& got, FrameType expected) {
   if (got.type == FrameType::kError && expected != FrameType::kError) return ErrorFromFrame(got);
-  return absl::FailedPreconditionError(absl::StrCat("protocol violation: expected ",
-                                                    FrameTypeName(expected), ", got ",
-                                                    FrameTypeName(got.type)));
+  return absl::FailedPreconditionError(absl::StrCat(
+      "protocol violation: expected ", FrameTypeName(expected), ", got ", FrameTypeName(got.type)));
 }
 
 std::string Hello::Encode() const {
@@ -220,9 +235,8 @@ absl::StatusOr<HelloReply> HelloReply::Decode(const Frame& f) {
   HelloReply h;
   ByteReader r(f.payload);
   uint8_t has = 0;
-  if (!GetStatus(r, &h.status) || !r.U32(&h.version) || !r.U8(&has) ||
-      !r.Str(&h.replication_id) || !r.U64(&h.current_cycle) || !r.U64(&h.virtual_size) ||
-      !r.U32(&h.block_size)) {
+  if (!GetStatus(r, &h.status) || !r.U32(&h.version) || !r.U8(&has) || !r.Str(&h.replication_id) ||
+      !r.U64(&h.current_cycle) || !r.U64(&h.virtual_size) || !r.U32(&h.block_size)) {
     return Malformed(f.type);
   }
   h.has_replica = has != 0;
@@ -245,8 +259,8 @@ absl::StatusOr<CycleStart> CycleStart::Decode(const Frame& f) {
   ByteReader r(f.payload);
   uint8_t mode = 0;
   uint64_t t = 0;
-  if (!r.U64(&c.cycle) || !r.U64(&c.base_cycle) || !r.U8(&mode) || !r.U8(&c.flags) ||
-      !r.U64(&t) || !r.Done() || mode < 1 || mode > 4) {
+  if (!r.U64(&c.cycle) || !r.U64(&c.base_cycle) || !r.U8(&mode) || !r.U8(&c.flags) || !r.U64(&t) ||
+      !r.Done() || mode < 1 || mode > 4) {
     return Malformed(f.type);
   }
   c.mode = static_cast<CycleMode>(mode);
@@ -372,8 +386,8 @@ absl::StatusOr<VerifyRequest> VerifyRequest::Decode(const Frame& f) {
   VerifyRequest v;
   ByteReader r(f.payload);
   uint8_t kind = 0;
-  if (!r.U8(&kind) || !r.U64(&v.hasher.seed) || !r.U32(&v.block_size) ||
-      !r.U64(&v.first_block) || !r.U64(&v.block_count) || !r.Done()) {
+  if (!r.U8(&kind) || !r.U64(&v.hasher.seed) || !r.U32(&v.block_size) || !r.U64(&v.first_block) ||
+      !r.U64(&v.block_count) || !r.Done()) {
     return Malformed(f.type);
   }
   if (kind != static_cast<uint8_t>(BlockHashKind::kSha256) &&
@@ -397,8 +411,8 @@ absl::Status VerifyDigests::DecodeInto(const Frame& f, VerifyDigests* out) {
   ASR_RETURN_IF_ERROR(Expect(f, FrameType::kVerifyDigests));
   ByteReader r(f.payload);
   uint32_t count = 0;
-  if (!r.U64(&out->first_block) || !r.U32(&count) || count == 0 ||
-      count > kMaxVerifyDigests || r.Rest().size() != count * sizeof(Digest)) {
+  if (!r.U64(&out->first_block) || !r.U32(&count) || count == 0 || count > kMaxVerifyDigests ||
+      r.Rest().size() != count * sizeof(Digest)) {
     return Malformed(f.type);
   }
   out->digests.resize(count);

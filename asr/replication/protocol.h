@@ -156,8 +156,7 @@ std::string EncodeFrame(FrameType type, const std::string& payload, uint8_t flag
 
 // Appends the frame whose payload is `head` followed by `body` to *out
 // (the same bytes as EncodeFrame of their concatenation, without the copy).
-void AppendFrame(std::string* out, FrameType type, absl::string_view head,
-                 absl::string_view body);
+void AppendFrame(std::string* out, FrameType type, absl::string_view head, absl::string_view body);
 
 // Reads one frame. OutOfRange when the peer closed cleanly before it;
 // DataLoss for a bad magic or checksum (also when a plain client speaks

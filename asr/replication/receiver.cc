@@ -106,9 +106,9 @@ absl::Status ServeConnection(net::ByteStream& stream, ReplicaStore& store,
     for (;;) {
       absl::Status read = ReadFrameInto(stream, fr);
       if (absl::IsOutOfRange(read)) {
-        return absl::UnavailableError(
-            absl::StrCat(stream.PeerDescription(), " closed the connection in cycle ",
-                         start->cycle, "; the cycle was discarded"));
+        return absl::UnavailableError(absl::StrCat(stream.PeerDescription(),
+                                                   " closed the connection in cycle ", start->cycle,
+                                                   "; the cycle was discarded"));
       }
       if (!read.ok()) return read;
       if (fr->type == FrameType::kBlock) {
@@ -129,8 +129,8 @@ absl::Status ServeConnection(net::ByteStream& stream, ReplicaStore& store,
         // brought up to it afterwards (a crash in between rolls forward).
         absl::StatusOr<uint64_t> point =
             failed.ok() ? (*cycle)->CommitDurable(*end) : absl::StatusOr<uint64_t>(failed);
-        absl::Status acked = SendReply(stream, FrameType::kCycleAck, point.status(),
-                                       start->cycle, point.ok() ? *point : 0);
+        absl::Status acked = SendReply(stream, FrameType::kCycleAck, point.status(), start->cycle,
+                                       point.ok() ? *point : 0);
         absl::Status applied = point.ok() ? (*cycle)->FinishApply() : absl::OkStatus();
         cycle->reset();
         ASR_RETURN_IF_ERROR(applied);

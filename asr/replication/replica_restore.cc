@@ -1,8 +1,6 @@
 // Listing a replica directory's recovery points and restoring one, beside a
 // running receiver (under the shared apply lock); their JSON form. Declared
 // in replica_store.h.
-#include "asr/replication/replica_store.h"
-
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +15,7 @@
 #include "asr/model/json.h"
 #include "asr/replication/replica_internal.h"
 #include "asr/replication/replica_state.h"
+#include "asr/replication/replica_store.h"
 
 namespace asr::replication {
 namespace {
@@ -40,8 +39,8 @@ namespace {
 // interrupted apply first when no receiver holds the directory.
 absl::StatusOr<State> LockedState(const std::string& dir, FileLock& apply) {
   if (!PathExists(JoinPath(dir, kReplicaStateFile))) {
-    return absl::NotFoundError(absl::StrCat(dir, " is not a replica directory (no ",
-                                            kReplicaStateFile, ")"));
+    return absl::NotFoundError(
+        absl::StrCat(dir, " is not a replica directory (no ", kReplicaStateFile, ")"));
   }
   for (int attempt = 0; attempt < 2; ++attempt) {
     ASR_RETURN_IF_ERROR(apply.LockShared(JoinPath(dir, "apply.lock")));
@@ -54,8 +53,7 @@ absl::StatusOr<State> LockedState(const std::string& dir, FileLock& apply) {
     o.additional_points = s.additional_points;
     o.point_interval = absl::Seconds(s.interval_s);
     o.retention = absl::Seconds(s.retention_s);
-    o.format = s.replica_file == "replica.vhd" ? disk::DiskFormat::kVhd
-                                                : disk::DiskFormat::kVhdx;
+    o.format = s.replica_file == "replica.vhd" ? disk::DiskFormat::kVhd : disk::DiskFormat::kVhdx;
     absl::StatusOr<std::unique_ptr<ReplicaStore>> store = ReplicaStore::Open(dir, o);
     if (!store.ok() && !absl::IsFailedPrecondition(store.status())) return store.status();
   }
@@ -161,7 +159,8 @@ model::ReplicaPointList PointsToProto(const std::vector<RecoveryPoint>& points) 
     model::ReplicaPoint* m = list.add_points();
     m->set_id(p.id);
     m->set_time(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", p.time, absl::UTCTimeZone()));
-    m->set_source_time(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", p.source_time, absl::UTCTimeZone()));
+    m->set_source_time(
+        absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", p.source_time, absl::UTCTimeZone()));
     m->set_consistency(p.app_consistent ? "app" : "crash");
     m->set_latest(p.latest);
     m->set_mode(CycleModeName(p.mode));

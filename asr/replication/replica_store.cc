@@ -37,8 +37,7 @@ std::vector<std::string> ListDir(const std::string& dir) {
 void RemoveFile(const std::string& path) { (void)platform::Env::Default()->Unlink(path); }
 
 // Copies the record stored in `from` into `to` unchanged.
-absl::Status CopyRecord(const BlockLogReader& from, const BlockLogRecord& rec,
-                        BlockLogWriter& to) {
+absl::Status CopyRecord(const BlockLogReader& from, const BlockLogRecord& rec, BlockLogWriter& to) {
   if (rec.type == RecordType::kZero) return to.AppendZero(rec.offset, rec.length);
   std::string payload;
   ASR_RETURN_IF_ERROR(from.ReadPayload(rec, &payload));
@@ -65,16 +64,16 @@ void ReplicaStore::Hook(const char* step) const {
 absl::StatusOr<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(const std::string& dir,
                                                                  const ReplicaOptions& options) {
   if (options.additional_points < 0 || options.additional_points > 24) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "additional recovery points must be 0..24, not ", options.additional_points));
+    return absl::InvalidArgumentError(
+        absl::StrCat("additional recovery points must be 0..24, not ", options.additional_points));
   }
   ASR_RETURN_IF_ERROR(MakeDirectories(JoinPath(dir, "journal")));
   ASR_RETURN_IF_ERROR(MakeDirectories(JoinPath(dir, "points")));
   std::unique_ptr<ReplicaStore> store(new ReplicaStore(dir, options));
   absl::Status locked = store->receiver_lock_.TryLock(JoinPath(dir, "receiver.lock"));
   if (absl::IsFailedPrecondition(locked)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        locked.message(), ": another receiver is serving this replica directory"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(locked.message(), ": another receiver is serving this replica directory"));
   }
   ASR_RETURN_IF_ERROR(locked);
   ASR_ASSIGN_OR_RETURN(LoadedState loaded, LoadReplicaState(dir));
@@ -137,10 +136,10 @@ absl::Status ReplicaStore::CompleteInterruptedApply() {
   }
   absl::Status s = Recover();
   if (!s.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the newest point of the replica in ", dir_,
-        " is committed but could not be written into it: ", s.message(),
-        "; fix the cause (e.g. free space) and retry: the point is applied first"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the newest point of the replica in ", dir_,
+                     " is committed but could not be written into it: ", s.message(),
+                     "; fix the cause (e.g. free space) and retry: the point is applied first"));
   }
   return absl::OkStatus();
 }
@@ -165,29 +164,28 @@ std::vector<RecoveryPoint> ReplicaStore::points() const {
 
 absl::Status ReplicaStore::CheckHello(const Hello& h) const {
   if (h.block_size < kMinBlockSize || h.block_size > kMaxBlockSize ||
-      (h.block_size & (h.block_size - 1)) != 0 || h.virtual_size == 0 ||
-      h.replication_id.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "protocol violation: HELLO with block size ", h.block_size, ", disk size ",
-        h.virtual_size, ", replication id '", h.replication_id, "'"));
+      (h.block_size & (h.block_size - 1)) != 0 || h.virtual_size == 0 || h.replication_id.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("protocol violation: HELLO with block size ",
+                                                   h.block_size, ", disk size ", h.virtual_size,
+                                                   ", replication id '", h.replication_id, "'"));
   }
   absl::MutexLock l(&mu_);
   if (!state_->has_replica) return absl::OkStatus();
   if (h.replication_id != state_->replication_id) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "this replica directory holds replication ", state_->replication_id,
-        ", not ", h.replication_id, "; give each disk its own replica directory"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("this replica directory holds replication ", state_->replication_id, ", not ",
+                     h.replication_id, "; give each disk its own replica directory"));
   }
   if (h.virtual_size != state_->virtual_size || h.block_size != state_->block_size) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the replica is ", state_->virtual_size, " bytes in ", state_->block_size,
-        "-byte blocks; the sender has ", h.virtual_size, " in ", h.block_size));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the replica is ", state_->virtual_size, " bytes in ", state_->block_size,
+                     "-byte blocks; the sender has ", h.virtual_size, " in ", h.block_size));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<CycleWriter>> ReplicaStore::BeginCycle(const Hello& hello,
-                                                                     const CycleStart& start) {
+                                                                      const CycleStart& start) {
   ASR_RETURN_IF_ERROR(CheckHello(hello));
   absl::MutexLock l(&mu_);
   if (state_->applying) {
@@ -202,15 +200,14 @@ absl::StatusOr<std::unique_ptr<CycleWriter>> ReplicaStore::BeginCycle(const Hell
     }
   } else {
     if (!start.full() && start.base_cycle != state_->current_cycle) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "cycle ", start.cycle, " is a delta over point ", start.base_cycle,
-          " but the replica is at point ", state_->current_cycle));
+      return absl::FailedPreconditionError(
+          absl::StrCat("cycle ", start.cycle, " is a delta over point ", start.base_cycle,
+                       " but the replica is at point ", state_->current_cycle));
     }
   }
   if (start.cycle <= state_->current_cycle) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "cycle ", start.cycle, " is not newer than the replica's point ",
-        state_->current_cycle));
+        "cycle ", start.cycle, " is not newer than the replica's point ", state_->current_cycle));
   }
   hello_ = hello;
   std::unique_ptr<CycleWriter> w(new CycleWriter(this, start));
@@ -291,8 +288,8 @@ absl::Status ReplicaStore::MarkApplying(const std::string& journal, const CycleS
   if (s.has_replica && options_.additional_points > 0) {
     ASR_ASSIGN_OR_RETURN(std::unique_ptr<BlockLogReader> log, BlockLogReader::Open(journal));
     undo_rel = absl::StrCat("points/point-", s.current_cycle, "-", ++s.generation, ".blog");
-    ASR_ASSIGN_OR_RETURN(auto replica, disk::OpenDisk(JoinPath(dir_, s.replica_file),
-                                                      disk::OpenMode::kReadOnly));
+    ASR_ASSIGN_OR_RETURN(auto replica,
+                         disk::OpenDisk(JoinPath(dir_, s.replica_file), disk::OpenMode::kReadOnly));
     BlockLogWriter undo;
     ASR_RETURN_IF_ERROR(
         undo.Create(JoinPath(dir_, undo_rel), s.current_cycle, s.block_size, s.virtual_size));
@@ -411,8 +408,7 @@ absl::Status ReplicaStore::FinishApply(const CycleWriter* kept) {
         ASR_RETURN_IF_ERROR(on_zero(k.offset, k.length));
       } else {
         ASR_RETURN_IF_ERROR(on_block(
-            k.offset, reinterpret_cast<const uint8_t*>(kept->kept_data_.data()) + k.pos,
-            k.length));
+            k.offset, reinterpret_cast<const uint8_t*>(kept->kept_data_.data()) + k.pos, k.length));
       }
     }
   } else {
@@ -496,17 +492,17 @@ absl::StatusOr<uint64_t> ReplicaStore::CheckVerifyRequest(const VerifyRequest& r
         absl::StrCat("the replica in ", dir_, " has no recovery point yet; nothing to verify"));
   }
   if (state_->applying) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the newest point of the replica in ", dir_,
-        " is not completely applied yet; verify after the next cycle"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the newest point of the replica in ", dir_,
+                     " is not completely applied yet; verify after the next cycle"));
   }
   const uint64_t total = (state_->virtual_size + state_->block_size - 1) / state_->block_size;
   if (r.block_size != state_->block_size || r.first_block > total ||
       r.block_count > total - r.first_block) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "verification of blocks ", r.first_block, "..+", r.block_count, " of ", r.block_size,
-        " bytes does not match the replica: ", total, " blocks of ", state_->block_size,
-        " bytes (", state_->virtual_size, " bytes)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("verification of blocks ", r.first_block, "..+", r.block_count, " of ",
+                     r.block_size, " bytes does not match the replica: ", total, " blocks of ",
+                     state_->block_size, " bytes (", state_->virtual_size, " bytes)"));
   }
   return state_->current_cycle;
 }

@@ -101,12 +101,12 @@
 namespace asr::replication {
 
 struct ReplicaOptions {
-  int additional_points = 0;                    // 0..24, besides the latest
-  absl::Duration point_interval = absl::Hours(1);  // spacing of kept points
-  absl::Duration retention = absl::Hours(24);   // older points are pruned
-  const Clock* clock = nullptr;                 // default: the real clock
+  int additional_points = 0;                          // 0..24, besides the latest
+  absl::Duration point_interval = absl::Hours(1);     // spacing of kept points
+  absl::Duration retention = absl::Hours(24);         // older points are pruned
+  const Clock* clock = nullptr;                       // default: the real clock
   disk::DiskFormat format = disk::DiskFormat::kVhdx;  // of a new replica
-  uint32_t disk_block_size = 2 << 20;           // allocation unit of a new replica
+  uint32_t disk_block_size = 2 << 20;                 // allocation unit of a new replica
   // Test hook: called at named steps of an apply ("sealed", "undo",
   // "applying", "apply-write" after each write into the replica, "applied",
   // "committed"; for a first cycle "direct-write" after each write into the

@@ -16,12 +16,12 @@
 #include "asr/common/file_util.h"
 #include "asr/disk/test_util.h"
 #include "asr/disk/virtual_disk.h"
+#include "asr/model/json.h"
+#include "asr/model/replication.pb.h"
 #include "asr/net/stream.h"
 #include "asr/replication/byte_codec.h"
 #include "asr/replication/change_tracker.h"
 #include "asr/replication/digest.h"
-#include "asr/model/json.h"
-#include "asr/model/replication.pb.h"
 #include "asr/replication/manifest.h"
 #include "asr/replication/protocol.h"
 #include "asr/replication/receiver.h"
@@ -94,7 +94,7 @@ TEST(ReplicationTest, AllModesThenRestoreEveryPoint) {
   auto st = RunCycle(src, CycleMode::kInitial, **store);
   ASSERT_TRUE(st.ok()) << st.status();
   EXPECT_EQ(st->cycle, 1u);
-  EXPECT_LT(st->bytes_read, 6ull << 20);  // only allocated disk blocks were read
+  EXPECT_LT(st->bytes_read, 6ull << 20);         // only allocated disk blocks were read
   EXPECT_LT(st->wire_bytes, st->changed_bytes);  // compressed
   expected.push_back(ReadDisk(src));
   EXPECT_EQ(ReadDisk((*store)->info().replica_path), expected.back());
@@ -268,7 +268,7 @@ TEST(ChangeTrackerTest, SurvivesRestartAndDetectsUncleanShutdown) {
   {
     auto t = ChangeTracker::Open(disk, 1 << 20, kBlock);
     ASSERT_TRUE(t.ok()) << t.status();
-    EXPECT_TRUE((*t)->needs_scan());  // no map existed
+    EXPECT_TRUE((*t)->needs_scan());            // no map existed
     EXPECT_TRUE((*t)->CommitCycle(true).ok());  // as after an initial copy
     EXPECT_TRUE((*t)->RecordWrite(0, 1).ok());
     EXPECT_TRUE((*t)->RecordWrite(kBlock - 1, 2).ok());  // spans two blocks
@@ -495,7 +495,7 @@ TEST(ReplicationTest, OlderReceiversGetTheCycleDigestOfTheirVersion) {
 // One cycle while no file of this process may grow beyond `limit` bytes
 // (writes past it fail with EFBIG instead of raising SIGXFSZ).
 absl::StatusOr<CycleStats> RunCycleWithFileSizeLimit(const std::string& src, CycleMode mode,
-                                                    ReplicaStore& store, uint64_t limit) {
+                                                     ReplicaStore& store, uint64_t limit) {
   struct rlimit old_limit;
   if (::getrlimit(RLIMIT_FSIZE, &old_limit) != 0) return absl::InternalError("getrlimit");
   auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
@@ -604,8 +604,8 @@ class ProtocolTest : public ::testing::Test {
  protected:
   void SetUp() override {
     // One directory per test: some commit a replica.
-    dir_ = TempDir(absl::StrCat(
-        "replica-proto-", ::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    dir_ = TempDir(absl::StrCat("replica-proto-",
+                                ::testing::UnitTest::GetInstance()->current_test_info()->name()));
     auto store = ReplicaStore::Open(dir_, {});
     ASSERT_TRUE(store.ok());
     store_ = std::move(*store);
@@ -912,8 +912,8 @@ TEST(ReplicaStateTest, OldFormatStateFileStillOpensAndIsMigratedOnce) {
 
 TEST(ReplicaStateTest, DamagedStateFileIsDataLoss) {
   const std::string dir = TempDir("replica-bad-state");
-  ASSERT_TRUE(WriteFileAtomically(JoinPath(dir, kReplicaStateFile), "{\"hasReplica\":true}\ncrc 1\n")
-                  .ok());
+  ASSERT_TRUE(
+      WriteFileAtomically(JoinPath(dir, kReplicaStateFile), "{\"hasReplica\":true}\ncrc 1\n").ok());
   EXPECT_TRUE(absl::IsDataLoss(ListRecoveryPoints(dir).status()));
 }
 

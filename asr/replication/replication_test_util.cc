@@ -61,8 +61,8 @@ void CreateSourceDisk(const std::string& path, uint64_t size, uint32_t block_siz
   ASSERT_TRUE((*d)->Close().ok());
 }
 
-std::vector<uint8_t> WritePattern(const std::string& path, uint64_t offset, size_t n,
-                                  uint32_t seed, ChangeTracker* tracker) {
+std::vector<uint8_t> WritePattern(const std::string& path, uint64_t offset, size_t n, uint32_t seed,
+                                  ChangeTracker* tracker) {
   std::vector<uint8_t> data = disk::testing::Pattern(n, seed);
   // Half-compressible: repeat the first quarter, so zstd has work to do.
   for (size_t i = n / 4; i < n / 2; ++i) data[i] = data[i - n / 4];

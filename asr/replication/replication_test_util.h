@@ -36,8 +36,8 @@ void CreateSourceDisk(const std::string& path, uint64_t size, uint32_t block_siz
 
 // Writes `n` bytes of a seeded pattern at `offset` (and records the write in
 // `tracker` when not null). Returns the bytes written.
-std::vector<uint8_t> WritePattern(const std::string& path, uint64_t offset, size_t n,
-                                  uint32_t seed, ChangeTracker* tracker = nullptr);
+std::vector<uint8_t> WritePattern(const std::string& path, uint64_t offset, size_t n, uint32_t seed,
+                                  ChangeTracker* tracker = nullptr);
 
 // The whole virtual content of the disk at `path`.
 std::vector<uint8_t> ReadDisk(const std::string& path);

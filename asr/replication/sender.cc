@@ -86,9 +86,8 @@ class Pipeline {
   bool Push(WorkItem item) {
     absl::MutexLock l(&mu_);
     mu_.Await(absl::Condition(
-        +[](Pipeline* p) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-          return p->cancelled_ || p->in_flight_ < p->depth_;
-        },
+        +[](Pipeline* p)
+             ABSL_NO_THREAD_SAFETY_ANALYSIS { return p->cancelled_ || p->in_flight_ < p->depth_; },
         this));
     if (cancelled_) return false;
     ++in_flight_;
@@ -193,8 +192,7 @@ class Pipeline {
 
 class CycleSender {
  public:
-  CycleSender(std::string path, CycleMode mode, net::ByteStream& stream,
-              const SendOptions& options)
+  CycleSender(std::string path, CycleMode mode, net::ByteStream& stream, const SendOptions& options)
       : path_(std::move(path)), mode_(mode), stream_(stream), opts_(options) {}
 
   absl::StatusOr<CycleStats> Run() {
@@ -216,8 +214,8 @@ class CycleSender {
  private:
   absl::Status OpenStep() {
     if (opts_.compression_level < -7 || opts_.compression_level > 19) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "compression level ", opts_.compression_level, " is outside 0..19 (0: off)"));
+      return absl::InvalidArgumentError(absl::StrCat("compression level ", opts_.compression_level,
+                                                     " is outside 0..19 (0: off)"));
     }
     ASR_ASSIGN_OR_RETURN(disk_, disk::OpenDisk(path_, disk::OpenMode::kReadOnly));
     ASR_ASSIGN_OR_RETURN(committed_, LoadManifest(ManifestPath(path_)));
@@ -232,16 +230,16 @@ class CycleSender {
     }
     const Manifest* known = committed_ ? &*committed_ : pending_ ? &*pending_ : nullptr;
     if (mode_ != CycleMode::kInitial && known == nullptr) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          path_, " has no replication state (", ManifestPath(path_),
-          "); run an initial replication first"));
+      return absl::FailedPreconditionError(absl::StrCat(path_, " has no replication state (",
+                                                        ManifestPath(path_),
+                                                        "); run an initial replication first"));
     }
     replication_id_ = known ? known->replication_id : NewReplicationId();
     block_size_ = (mode_ == CycleMode::kInitial || !known) ? opts_.block_size : known->block_size;
     if (block_size_ < kMinBlockSize || block_size_ > kMaxBlockSize ||
         (block_size_ & (block_size_ - 1)) != 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "block size ", block_size_, " must be a power of two in 4 KiB..4 MiB"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("block size ", block_size_, " must be a power of two in 4 KiB..4 MiB"));
     }
     if (known && known->virtual_size != disk_->virtual_size() && mode_ != CycleMode::kInitial) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -290,8 +288,7 @@ class CycleSender {
     } else {
       return absl::FailedPreconditionError(absl::StrCat(
           "the replica is at point ", reply_.current_cycle, " but ", path_,
-          "'s replication state describes point ",
-          committed_ ? committed_->cycle : pending_->cycle,
+          "'s replication state describes point ", committed_ ? committed_->cycle : pending_->cycle,
           "; run an initial replication to resynchronize"));
     }
     cycle_ = reply_.current_cycle + 1;
@@ -322,9 +319,9 @@ class CycleSender {
     }
     if (tracker != nullptr && tracker->block_size() != block_size_) {
       if (mode_ == CycleMode::kTracked) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "the change tracker uses ", tracker->block_size(), "-byte blocks, the replica ",
-            block_size_));
+        return absl::FailedPreconditionError(
+            absl::StrCat("the change tracker uses ", tracker->block_size(),
+                         "-byte blocks, the replica ", block_size_));
       }
       tracker = nullptr;
     }
@@ -350,10 +347,9 @@ class CycleSender {
     }
     if (mode_ == CycleMode::kTracked) {
       if (tracker == nullptr) {
-        stats_.fallback_reason =
-            !busy_reason_.empty()
-                ? busy_reason_
-                : absl::StrCat("no change map for ", path_, ": writes were not tracked");
+        stats_.fallback_reason = !busy_reason_.empty() ? busy_reason_
+                                                       : absl::StrCat("no change map for ", path_,
+                                                                      ": writes were not tracked");
         effective = CycleMode::kScan;
       } else if (tracker->needs_scan()) {
         stats_.fallback_reason = tracker->needs_scan_reason();
@@ -365,9 +361,9 @@ class CycleSender {
         effective = CycleMode::kScan;
       }
       if (effective != CycleMode::kTracked && opts_.tracked_only) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "a tracked cycle cannot be trusted: ", stats_.fallback_reason,
-            "; run a scan cycle (or allow the fallback)"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("a tracked cycle cannot be trusted: ", stats_.fallback_reason,
+                         "; run a scan cycle (or allow the fallback)"));
       }
     }
     if (tracker != nullptr && mode_ != CycleMode::kDifferencing) {
@@ -380,9 +376,15 @@ class CycleSender {
     stats_.mode_used = effective;
     if (!detector_) {
       switch (effective) {
-        case CycleMode::kInitial: detector_ = MakeInitialDetector(); break;
-        case CycleMode::kScan: detector_ = MakeScanDetector(); break;
-        case CycleMode::kDifferencing: detector_ = MakeDifferencingDetector(); break;
+        case CycleMode::kInitial:
+          detector_ = MakeInitialDetector();
+          break;
+        case CycleMode::kScan:
+          detector_ = MakeScanDetector();
+          break;
+        case CycleMode::kDifferencing:
+          detector_ = MakeDifferencingDetector();
+          break;
         case CycleMode::kTracked:
           return absl::InternalError("tracked mode without a tracker");
       }
@@ -414,8 +416,7 @@ class CycleSender {
     // The base describes the parent itself (a child's first cycle) or this
     // disk (later cycles): either way its chain from the parent up.
     const size_t skip = base_is_parents_ ? 0 : 1;
-    if (base_->chain.size() < skip ||
-        base_->chain.size() - skip != chain_paths.size() - 1) {
+    if (base_->chain.size() < skip || base_->chain.size() - skip != chain_paths.size() - 1) {
       return absl::StrCat(
           "the replication state of ", path_,
           " does not record its parents as they were replicated (made by an older asr, or the "
@@ -426,8 +427,9 @@ class CycleSender {
       const disk::DiskFingerprint& now = new_manifest_.chain[i];
       std::string why = disk::DescribeDiskChange(then, now, chain_paths[i]);
       if (!why.empty()) {
-        return absl::StrCat("parent ", why, " since it was replicated; the child's view of it "
-                                            "is compared block by block");
+        return absl::StrCat("parent ", why,
+                            " since it was replicated; the child's view of it "
+                            "is compared block by block");
       }
     }
     return "";
@@ -438,16 +440,16 @@ class CycleSender {
     c.cycle = cycle_;
     c.base_cycle = reply_.current_cycle;
     c.mode = stats_.mode_used;
-    c.flags = (opts_.app_consistent ? kCycleAppConsistent : 0) |
-              (base_ == nullptr ? kCycleFull : 0);
+    c.flags =
+        (opts_.app_consistent ? kCycleAppConsistent : 0) | (base_ == nullptr ? kCycleFull : 0);
     c.source_time_us = absl::ToUnixMicros(absl::Now());
     ASR_RETURN_IF_ERROR(WriteFrame(stream_, FrameType::kCycleStart, c.Encode()));
     ASR_ASSIGN_OR_RETURN(Frame f, ReadReply());
     if (f.type != FrameType::kCycleReady) return Unexpected(f, FrameType::kCycleReady);
     ASR_ASSIGN_OR_RETURN(CycleReply r, CycleReply::Decode(f));
     if (!r.status.ok()) {
-      return absl::Status(r.status.code(), absl::StrCat("receiver refused the cycle: ",
-                                                        r.status.message()));
+      return absl::Status(r.status.code(),
+                          absl::StrCat("receiver refused the cycle: ", r.status.message()));
     }
     return absl::OkStatus();
   }
@@ -456,8 +458,8 @@ class CycleSender {
   absl::StatusOr<Frame> ReadReply() {
     absl::StatusOr<Frame> f = ReadFrame(stream_);
     if (absl::IsOutOfRange(f.status())) {
-      return absl::UnavailableError(absl::StrCat(stream_.PeerDescription(),
-                                                 " closed the connection unexpectedly"));
+      return absl::UnavailableError(
+          absl::StrCat(stream_.PeerDescription(), " closed the connection unexpectedly"));
     }
     return f;
   }
@@ -620,8 +622,7 @@ class CycleSender {
         for (uint64_t i = 0; i < seg.block_count; ++i) {
           const uint64_t block = seg.first_block + i;
           const uint64_t off = block * block_size_;
-          const uint32_t len =
-              static_cast<uint32_t>(std::min<uint64_t>(block_size_, vsize - off));
+          const uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(block_size_, vsize - off));
           const Digest* old = base_ ? &base_->digests[block] : nullptr;
           Digest d = kZeroDigest;
           const uint8_t* data = nullptr;
@@ -780,8 +781,9 @@ class CycleSender {
     absl::Status renamed =
         platform::Env::Default()->Rename(PendingManifestPath(path_), ManifestPath(path_));
     if (!renamed.ok()) {
-      return platform::AddContext(renamed, absl::StrCat("cannot rename ", PendingManifestPath(path_),
-                                                        " to ", ManifestPath(path_)));
+      return platform::AddContext(
+          renamed,
+          absl::StrCat("cannot rename ", PendingManifestPath(path_), " to ", ManifestPath(path_)));
     }
     if (tracker_ != nullptr) {
       ASR_RETURN_IF_ERROR(tracker_->CommitCycle(plan_.full_coverage));
@@ -807,8 +809,9 @@ class CycleSender {
   std::unique_ptr<ChangeTracker> own_tracker_;
   ChangeTracker* tracker_ = nullptr;
   bool base_is_parents_ = false;
-  std::optional<std::string> resync_reason_;  // DISK.asrresync, when present  // differencing: the base came from the parent
-  std::string busy_reason_;  // why the disk's tracker could not be opened
+  std::optional<std::string> resync_reason_;  // DISK.asrresync, when present  // differencing: the
+                                              // base came from the parent
+  std::string busy_reason_;                   // why the disk's tracker could not be opened
   std::unique_ptr<ChangeDetector> detector_;
   CyclePlan plan_;
   Manifest new_manifest_;

@@ -72,9 +72,9 @@ struct SendOptions {
   int compression_level = 1;       // 0: off (raw blocks); 1..19 zstd
   int worker_threads = 2;          // hashing + compression
   uint32_t read_chunk_bytes = 1 << 20;
-  int queue_depth = 8;             // chunks in flight between the stages
-  bool app_consistent = false;     // the source snapshot was app-consistent
-  std::string source_name;         // informational, e.g. the host name
+  int queue_depth = 8;          // chunks in flight between the stages
+  bool app_consistent = false;  // the source snapshot was app-consistent
+  std::string source_name;      // informational, e.g. the host name
   // Tracked mode: the host's tracker. When null, the sender opens the
   // disk's tracker itself (and, for initial and scan cycles, creates or
   // re-arms it so that later tracked cycles can trust it).

@@ -15,11 +15,11 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "asr/common/file_util.h"
+#include "asr/common/status_macros.h"
+#include "asr/disk/virtual_disk.h"
 #include "asr/model/json.h"
 #include "asr/platform/env.h"
 #include "asr/platform/error.h"
-#include "asr/common/status_macros.h"
-#include "asr/disk/virtual_disk.h"
 #include "asr/replication/change_tracker.h"
 #include "asr/replication/disk_digest.h"
 #include "asr/replication/manifest.h"
@@ -84,9 +84,9 @@ absl::StatusOr<Frame> ReadReply(net::ByteStream& stream) {
 }
 
 absl::Status SaveVerifyState(const std::string& disk_path, uint64_t cycle, absl::Time now) {
-  return WriteFileAtomically(VerifyStatePath(disk_path),
-                             absl::StrCat(kStateMagic, "\ncycle ", cycle, "\ntime ",
-                                          absl::ToUnixMicros(now), "\n"));
+  return WriteFileAtomically(
+      VerifyStatePath(disk_path),
+      absl::StrCat(kStateMagic, "\ncycle ", cycle, "\ntime ", absl::ToUnixMicros(now), "\n"));
 }
 
 struct VerifyState {
@@ -170,8 +170,8 @@ absl::Status ClearResyncMarker(const std::string& disk_path) {
   return absl::OkStatus();
 }
 
-bool VerificationDue(const std::string& disk_path, const VerifySchedule& schedule,
-                     uint64_t cycle, absl::Time now) {
+bool VerificationDue(const std::string& disk_path, const VerifySchedule& schedule, uint64_t cycle,
+                     absl::Time now) {
   const bool by_cycles = schedule.every_cycles > 0;
   const bool by_time = schedule.interval > absl::ZeroDuration();
   if (!by_cycles && !by_time) return false;
@@ -254,14 +254,13 @@ absl::StatusOr<VerifyResult> VerifyReplica(const std::string& disk_path, net::By
     point = reply.current_cycle;
   }
   if (version < kVerifyVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the receiver speaks replication protocol version ", version,
-        "; verification needs version ", kVerifyVersion,
-        " or later (upgrade the recovery host; replication cycles still work)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the receiver speaks replication protocol version ", version,
+                     "; verification needs version ", kVerifyVersion,
+                     " or later (upgrade the recovery host; replication cycles still work)"));
   }
   if (point != m->cycle) {
-    absl::StatusOr<std::optional<Manifest>> pending =
-        LoadManifest(PendingManifestPath(disk_path));
+    absl::StatusOr<std::optional<Manifest>> pending = LoadManifest(PendingManifestPath(disk_path));
     if (pending.ok() && *pending && (*pending)->cycle == point) {
       return absl::FailedPreconditionError(absl::StrCat(
           "the replica is at point ", point, ", whose acknowledgement was lost, but ",
@@ -269,8 +268,8 @@ absl::StatusOr<VerifyResult> VerifyReplica(const std::string& disk_path, net::By
           "; run a replication cycle first (it adopts point ", point, "), then verify"));
     }
     return absl::FailedPreconditionError(absl::StrCat(
-        "the replica is at point ", point, " but ", ManifestPath(disk_path),
-        " describes point ", m->cycle, "; run a replication cycle first, then verify"));
+        "the replica is at point ", point, " but ", ManifestPath(disk_path), " describes point ",
+        m->cycle, "; run a replication cycle first, then verify"));
   }
 
   VerifyResult result;
@@ -332,8 +331,8 @@ absl::StatusOr<VerifyResult> VerifyReplica(const std::string& disk_path, net::By
     for (;;) {
       absl::Status read = ReadFrameInto(stream, &f);
       if (absl::IsOutOfRange(read)) {
-        return absl::UnavailableError(absl::StrCat(
-            stream.PeerDescription(), " closed the connection during verification"));
+        return absl::UnavailableError(
+            absl::StrCat(stream.PeerDescription(), " closed the connection during verification"));
       }
       ASR_RETURN_IF_ERROR(read);
       if (f.type == FrameType::kVerifyEnd) break;
@@ -356,8 +355,8 @@ absl::StatusOr<VerifyResult> VerifyReplica(const std::string& disk_path, net::By
     }
     ASR_ASSIGN_OR_RETURN(VerifyEnd end, VerifyEnd::Decode(f));
     if (!end.status.ok()) {
-      return absl::Status(end.status.code(), absl::StrCat("the receiver could not verify: ",
-                                                          end.status.message()));
+      return absl::Status(end.status.code(),
+                          absl::StrCat("the receiver could not verify: ", end.status.message()));
     }
     if (end.point_id != point || end.blocks != count || next != count) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -385,10 +384,10 @@ absl::StatusOr<VerifyResult> VerifyReplica(const std::string& disk_path, net::By
 
   std::vector<std::string> parts;
   if (result.replica_mismatches > 0) {
-    parts.push_back(absl::StrCat(
-        Blocks(result.replica_mismatches), " of the replica ",
-        result.replica_mismatches == 1 ? "differs" : "differ", " from what was sent",
-        FirstBlock(result.replica_mismatch_blocks, m->block_size)));
+    parts.push_back(absl::StrCat(Blocks(result.replica_mismatches), " of the replica ",
+                                 result.replica_mismatches == 1 ? "differs" : "differ",
+                                 " from what was sent",
+                                 FirstBlock(result.replica_mismatch_blocks, m->block_size)));
   }
   if (result.source_mismatches > 0) {
     parts.push_back(absl::StrCat(
@@ -403,12 +402,11 @@ absl::StatusOr<VerifyResult> VerifyReplica(const std::string& disk_path, net::By
   }
   const absl::Time now = clock.Now();
   if (result.resync_required) {
-    result.reason =
-        absl::StrCat(absl::StrJoin(parts, "; "), ": resynchronization required");
+    result.reason = absl::StrCat(absl::StrJoin(parts, "; "), ": resynchronization required");
   } else {
     result.reason = absl::StrCat("the replica's point ", point, " matches what was sent",
-                                 result.source_checked ? " and the source matches it" : "",
-                                 " (", Blocks(count), ")");
+                                 result.source_checked ? " and the source matches it" : "", " (",
+                                 Blocks(count), ")");
   }
 
   // Raise "resynchronization required" durably: first the manifest (so a
@@ -423,8 +421,8 @@ absl::StatusOr<VerifyResult> VerifyReplica(const std::string& disk_path, net::By
     ASR_RETURN_IF_ERROR(WriteFileAtomically(
         ResyncMarkerPath(disk_path),
         absl::StrCat(kMarkerMagic, "\ntime ",
-                     absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", now, absl::UTCTimeZone()),
-                     "\npoint ", point, "\nreason ", OneLine(result.reason), "\n")));
+                     absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", now, absl::UTCTimeZone()), "\npoint ",
+                     point, "\nreason ", OneLine(result.reason), "\n")));
   } else {
     ASR_RETURN_IF_ERROR(ClearResyncMarker(disk_path));
   }

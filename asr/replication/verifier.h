@@ -146,8 +146,8 @@ std::string VerifyStatePath(const std::string& disk_path);
 // schedule is on and the disk was never verified (or its state file is
 // unreadable), when `cycle` is at least every_cycles past the last verified
 // point, or when `now` is at least `interval` past the last verification.
-bool VerificationDue(const std::string& disk_path, const VerifySchedule& schedule,
-                     uint64_t cycle, absl::Time now);
+bool VerificationDue(const std::string& disk_path, const VerifySchedule& schedule, uint64_t cycle,
+                     absl::Time now);
 
 }  // namespace asr::replication
 

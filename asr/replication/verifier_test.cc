@@ -3,6 +3,8 @@
 // file, writes into the source the tracker never saw, receivers of older
 // protocol versions, malformed requests, a cycle and a verification on one
 // connection, and the verification schedule.
+#include "asr/replication/verifier.h"
+
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -20,7 +22,6 @@
 #include "asr/replication/replica_store.h"
 #include "asr/replication/replication_test_util.h"
 #include "asr/replication/sender.h"
-#include "asr/replication/verifier.h"
 #include "gtest/gtest.h"
 
 namespace asr::replication {

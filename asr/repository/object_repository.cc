@@ -7,8 +7,8 @@
 
 namespace asr::repository {
 
-absl::StatusOr<std::unique_ptr<ObjectRepository>> ObjectRepository::Open(const std::string& state_dir,
-                                                     const RepositoryOptions& options) {
+absl::StatusOr<std::unique_ptr<ObjectRepository>> ObjectRepository::Open(
+    const std::string& state_dir, const RepositoryOptions& options) {
   store::JournalStoreOptions store_options;
   store_options.read_only = options.read_only;
   store_options.create_if_missing = options.create_if_missing;
@@ -24,7 +24,9 @@ std::string ObjectRepository::Key(absl::string_view kind, absl::string_view id) 
   return absl::StrCat("obj/", kind, "/", id);
 }
 
-std::string ObjectRepository::KeyPrefix(absl::string_view kind) { return absl::StrCat("obj/", kind, "/"); }
+std::string ObjectRepository::KeyPrefix(absl::string_view kind) {
+  return absl::StrCat("obj/", kind, "/");
+}
 
 absl::Status ObjectRepository::CorruptObject(absl::string_view key) {
   return absl::DataLossError(absl::StrCat("stored object ", key, " does not parse"));
@@ -94,7 +96,7 @@ absl::Status ObjectRepository::PutObjectJson(absl::string_view kind, absl::strin
 }
 
 absl::StatusOr<std::string> ObjectRepository::GetObjectJson(absl::string_view kind,
-                                                  absl::string_view id) const {
+                                                            absl::string_view id) const {
   ASR_ASSIGN_OR_RETURN(const google::protobuf::Message* proto, model::PrototypeForKind(kind));
   std::unique_ptr<google::protobuf::Message> message(proto->New());
   ASR_RETURN_IF_ERROR(Get(id, message.get()));

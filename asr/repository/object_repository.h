@@ -42,7 +42,7 @@ class ObjectRepository {
  public:
   // Opens (and recovers) the state in `state_dir`.
   static absl::StatusOr<std::unique_ptr<ObjectRepository>> Open(const std::string& state_dir,
-                                                      const RepositoryOptions& options);
+                                                                const RepositoryOptions& options);
 
   // Wraps an already-open store (for other backends and tests).
   explicit ObjectRepository(std::unique_ptr<store::StateStore> store, std::string state_dir);

@@ -36,7 +36,8 @@ TEST(ObjectRepository, JsonObjectsSurviveReopen) {
     auto e = ObjectRepository::Open(dir, {});
     ASSERT_TRUE(e.ok());
     ASSERT_TRUE((*e)->PutObjectJson("cloud", R"({"id":"gold1","name":"GoldCloud1",
-        "capabilityProfiles":["Hyper-V"]})").ok());
+        "capabilityProfiles":["Hyper-V"]})")
+                    .ok());
     ASSERT_TRUE((*e)->PutObjectJson("cloud", R"({"id":"silver1","name":"SilverCloud1"})").ok());
   }
   auto e = ObjectRepository::Open(dir, {});

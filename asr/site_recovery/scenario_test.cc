@@ -5,8 +5,8 @@
 
 #include "asr/common/test_dir.h"
 #include "asr/fabric/simulated_host.h"
-#include "asr/site_recovery/site_recovery.h"
 #include "asr/jobs/test_util.h"
+#include "asr/site_recovery/site_recovery.h"
 #include "gtest/gtest.h"
 
 namespace asr {
@@ -37,12 +37,15 @@ TEST(Scenario, EveryStepSurvivesARestart) {
   std::string key;
   // Each step runs in a fresh session over the same state directory.
   std::vector<std::pair<std::string, std::function<absl::Status(Session&)>>> steps = {
-      {"create vault", [&](Session& s) { return s->fabric().CreateVault("contoso", "westeurope").status(); }},
-      {"generate key", [&](Session& s) -> absl::Status {
+      {"create vault",
+       [&](Session& s) { return s->fabric().CreateVault("contoso", "westeurope").status(); }},
+      {"generate key",
+       [&](Session& s) -> absl::Status {
          ASR_ASSIGN_OR_RETURN(key, s->fabric().GenerateRegistrationKey());
          return absl::OkStatus();
        }},
-      {"register New York", [&](Session& s) {
+      {"register New York",
+       [&](Session& s) {
          model::ServerRegistrationRequest r;
          r.set_credentials(key);
          r.set_friendly_name("vmm-ny");
@@ -51,25 +54,38 @@ TEST(Scenario, EveryStepSurvivesARestart) {
          r.set_proxy_password("pw");
          return s->fabric().RegisterServer(r).status();
        }},
-      {"register Chicago", [&](Session& s) {
+      {"register Chicago",
+       [&](Session& s) {
          model::ServerRegistrationRequest r;
          r.set_credentials(key);
          r.set_friendly_name("vmm-chi");
          r.set_site_id("recovery");
          return s->fabric().RegisterServer(r).status();
        }},
-      {"sync GoldCloud1", [&](Session& s) { return s->fabric().SyncInventory("vmm-ny", nullptr, "GoldCloud1").status(); }},
-      {"sync GoldCloud2", [&](Session& s) { return s->fabric().SyncInventory("vmm-chi", nullptr, "GoldCloud2").status(); }},
-      {"pair gold", [&](Session& s) { return s->fabric().PairClouds("GoldCloud1", "GoldCloud2").status(); }},
-      {"create policy", [&](Session& s) {
+      {"sync GoldCloud1",
+       [&](Session& s) {
+         return s->fabric().SyncInventory("vmm-ny", nullptr, "GoldCloud1").status();
+       }},
+      {"sync GoldCloud2",
+       [&](Session& s) {
+         return s->fabric().SyncInventory("vmm-chi", nullptr, "GoldCloud2").status();
+       }},
+      {"pair gold",
+       [&](Session& s) { return s->fabric().PairClouds("GoldCloud1", "GoldCloud2").status(); }},
+      {"create policy",
+       [&](Session& s) {
          model::ReplicationPolicy p;
          p.set_name("gold-policy");
          p.set_replication_provider(model::HyperVReplica2012R2);
          p.set_number_of_recovery_points_to_retain(4);
          return s->policies().CreatePolicy(p).status();
        }},
-      {"associate", [&](Session& s) { return s->policies().AssociatePolicy("gold-policy", "GoldCloud1").status(); }},
-      {"update policy", [&](Session& s) -> absl::Status {
+      {"associate",
+       [&](Session& s) {
+         return s->policies().AssociatePolicy("gold-policy", "GoldCloud1").status();
+       }},
+      {"update policy",
+       [&](Session& s) -> absl::Status {
          ASR_ASSIGN_OR_RETURN(model::ReplicationPolicy p, s->policies().FindPolicy("gold-policy"));
          p.set_compression_enabled(true);
          return s->policies().UpdatePolicy(p).status();

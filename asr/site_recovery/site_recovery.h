@@ -79,13 +79,12 @@ class SiteRecovery {
   // scenario and, when writable, marks jobs left InProgress by a stopped
   // process as Failed (restartable).
   static absl::StatusOr<std::unique_ptr<SiteRecovery>> Open(const std::string& state_dir,
-                                                           const SiteRecoveryOptions& options);
+                                                            const SiteRecoveryOptions& options);
 
   // The same over an already-open repository (other backends and tests);
   // `options.read_only` and `create_if_missing` are not used.
   static absl::StatusOr<std::unique_ptr<SiteRecovery>> Create(
-      std::unique_ptr<repository::ObjectRepository> repository,
-      const SiteRecoveryOptions& options);
+      std::unique_ptr<repository::ObjectRepository> repository, const SiteRecoveryOptions& options);
 
   SiteRecovery(const SiteRecovery&) = delete;
   SiteRecovery& operator=(const SiteRecovery&) = delete;

@@ -6,11 +6,11 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/match.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "asr/common/crc32c.h"
@@ -101,7 +101,8 @@ bool HasValidFrameAfter(absl::string_view rest, size_t from) {
   for (size_t p = from; p + kFrameHeaderSize <= rest.size(); ++p) {
     uint32_t len = GetU32(rest.data() + p);
     if (len == 0 || len > kMaxRecordSize || p + kFrameHeaderSize + len > rest.size()) continue;
-    uint32_t crc = Crc32cExtend(Crc32c(rest.data() + p, 4), rest.data() + p + kFrameHeaderSize, len);
+    uint32_t crc =
+        Crc32cExtend(Crc32c(rest.data() + p, 4), rest.data() + p + kFrameHeaderSize, len);
     if (crc == GetU32(rest.data() + p + 4)) return true;
   }
   return false;
@@ -114,8 +115,7 @@ absl::StatusOr<JournalScan> ScanJournal(const std::string& path, const std::stri
     // A journal whose header was never completely written: empty.
     if (!AllZero(data) && !absl::StartsWith(absl::string_view(kJournalMagic, kMagicSize),
                                             data.substr(0, std::min(data.size(), kMagicSize)))) {
-      return absl::DataLossError(
-          absl::StrCat(path, ": offset 0: not an asr journal (bad header)"));
+      return absl::DataLossError(absl::StrCat(path, ": offset 0: not an asr journal (bad header)"));
     }
     scan.valid_size = 0;
     return scan;
@@ -137,12 +137,12 @@ absl::StatusOr<JournalScan> ScanJournal(const std::string& path, const std::stri
     if (len > kMaxRecordSize || kFrameHeaderSize + uint64_t{len} > rest.size()) {
       // A length running past the end is a torn append, unless good records
       // follow: then the length itself is damaged.
-      if (AllZero(rest) || (kFrameHeaderSize + uint64_t{len} > rest.size() &&
-                            !HasValidFrameAfter(rest, 1))) {
+      if (AllZero(rest) ||
+          (kFrameHeaderSize + uint64_t{len} > rest.size() && !HasValidFrameAfter(rest, 1))) {
         break;
       }
-      return absl::DataLossError(absl::StrCat(path, ": offset ", off,
-                                              ": corrupt journal record (length ", len, ")"));
+      return absl::DataLossError(
+          absl::StrCat(path, ": offset ", off, ": corrupt journal record (length ", len, ")"));
     }
     uint32_t actual = Crc32c(rest.data(), 4);
     actual = Crc32cExtend(actual, rest.data() + kFrameHeaderSize, len);
@@ -177,9 +177,8 @@ absl::StatusOr<Snapshot> ReadSnapshot(const std::string& path) {
   uint32_t len = GetU32(p);
   uint32_t crc = GetU32(p + 4);
   if (len != avail) {
-    return absl::DataLossError(absl::StrCat(path, ": offset ", kMagicSize,
-                                            ": snapshot length ", len, " does not match file (",
-                                            avail, " bytes)"));
+    return absl::DataLossError(absl::StrCat(path, ": offset ", kMagicSize, ": snapshot length ",
+                                            len, " does not match file (", avail, " bytes)"));
   }
   uint32_t actual = Crc32cExtend(Crc32c(p, 4), p + kFrameHeaderSize, len);
   if (actual != crc) {
@@ -252,8 +251,7 @@ class JournalStore final : public StateStore {
         if (r.sequence() <= sequence_) continue;  // already in the snapshot
         if (r.sequence() != sequence_ + 1) {
           return absl::DataLossError(absl::StrCat(jpath, ": record sequence ", r.sequence(),
-                                                  " follows ", sequence_,
-                                                  "; records are missing"));
+                                                  " follows ", sequence_, "; records are missing"));
         }
         Apply(r);
         sequence_ = r.sequence();
@@ -311,11 +309,11 @@ class JournalStore final : public StateStore {
     }
     std::string frame = Frame(payload);
     const std::string jpath = JournalPath(dir_, generation_);
-    absl::Status s =
-        platform::AddContext(platform::WriteFully(*journal_, journal_size_, frame.data(),
-                                                  frame.size()),
-                             absl::StrCat("cannot write ", jpath));
-    if (s.ok()) s = platform::AddContext(journal_->DataSync(), absl::StrCat("cannot fsync ", jpath));
+    absl::Status s = platform::AddContext(
+        platform::WriteFully(*journal_, journal_size_, frame.data(), frame.size()),
+        absl::StrCat("cannot write ", jpath));
+    if (s.ok())
+      s = platform::AddContext(journal_->DataSync(), absl::StrCat("cannot fsync ", jpath));
     if (!s.ok()) {
       // Cut back to the last good record so the journal stays well-formed;
       // if that fails too, refuse further writes rather than risk a mix.
@@ -410,9 +408,9 @@ class JournalStore final : public StateStore {
     if ((mode & ~wanted) == 0) return absl::OkStatus();
     if (absl::Status s = file.SetPermissions(mode & wanted); !s.ok()) {
       return platform::AddContext(s, absl::StrFormat("%s is mode %04o, open to other users, and "
-                                                  "cannot be made %04o (it holds the vault's "
-                                                  "keys)",
-                                                  path, mode, wanted));
+                                                     "cannot be made %04o (it holds the vault's "
+                                                     "keys)",
+                                                     path, mode, wanted));
     }
     return absl::OkStatus();
   }
@@ -420,7 +418,8 @@ class JournalStore final : public StateStore {
   absl::StatusOr<std::vector<uint64_t>> ListJournalGenerations() const {
     std::vector<uint64_t> out;
     absl::StatusOr<std::vector<std::string>> names = platform::Env::Default()->ListDirectory(dir_);
-    if (!names.ok()) return platform::AddContext(names.status(), absl::StrCat("cannot list ", dir_));
+    if (!names.ok())
+      return platform::AddContext(names.status(), absl::StrCat("cannot list ", dir_));
     for (const std::string& entry : *names) {
       absl::string_view name(entry);
       if (!absl::ConsumePrefix(&name, "journal-") || !absl::ConsumeSuffix(&name, ".log")) continue;
@@ -442,16 +441,16 @@ class JournalStore final : public StateStore {
                                     uint64_t file_size) {
     absl::StatusOr<std::unique_ptr<platform::File>> opened =
         platform::Env::Default()->Open(path, ReadWriteCreate());
-    if (!opened.ok()) return platform::AddContext(opened.status(), absl::StrCat("cannot open ", path));
+    if (!opened.ok())
+      return platform::AddContext(opened.status(), absl::StrCat("cannot open ", path));
     journal_ = std::move(*opened);
     platform::File& file = *journal_;
     ASR_RETURN_IF_ERROR(TightenMode(file, path, kStateFileMode));
     if (fresh) {
       std::string header = JournalHeader();
       ASR_RETURN_IF_ERROR(platform::AddContext(file.Truncate(0), "cannot truncate " + path));
-      ASR_RETURN_IF_ERROR(
-          platform::AddContext(platform::WriteFully(file, 0, header.data(), header.size()),
-                               "cannot write " + path));
+      ASR_RETURN_IF_ERROR(platform::AddContext(
+          platform::WriteFully(file, 0, header.data(), header.size()), "cannot write " + path));
       ASR_RETURN_IF_ERROR(platform::AddContext(file.Sync(), "cannot fsync " + path));
       ASR_RETURN_IF_ERROR(FsyncDirectory(dir_));
       journal_size_ = header.size();

@@ -64,8 +64,8 @@ TEST(JournalStore, ReopenAfterCleanClose) {
 // Writes `n` batches, returning the state after each one and the journal's
 // size at each record boundary.
 struct History {
-  std::vector<State> states;      // states[k]: after k batches
-  std::vector<uint64_t> bounds;   // bounds[k]: journal size after k batches
+  std::vector<State> states;     // states[k]: after k batches
+  std::vector<uint64_t> bounds;  // bounds[k]: journal size after k batches
   std::string journal;
   std::string snapshot;
 };
@@ -146,8 +146,7 @@ TEST(JournalStore, CorruptRecordBeforeTailIsDataLossWithFileAndOffset) {
   auto s = OpenJournalStore(dir, {});
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(s.status(), StatusIs(absl::StatusCode::kDataLoss));
-  EXPECT_NE(s.status().message().find(JournalPath(dir, 1)), absl::string_view::npos)
-      << s.status();
+  EXPECT_NE(s.status().message().find(JournalPath(dir, 1)), absl::string_view::npos) << s.status();
   EXPECT_NE(s.status().message().find(absl::StrCat("offset ", rec2)), absl::string_view::npos)
       << s.status();
   // Nothing was truncated: the evidence is kept.

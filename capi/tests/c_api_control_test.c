@@ -9,7 +9,6 @@
 #include "asr.h"
 #include "c_check.h"
 
-
 /* ---- A tiny simulated VMM host -------------------------------------------- */
 
 typedef struct host_state {
@@ -173,8 +172,9 @@ static void test_control_plane(void) {
   /* The detail names the rule and the action without parsing the message. */
   CHECK(strstr(asr_last_error_detail(), "\"code\":3,\"codeName\":\"INVALID_ARGUMENT\"") != NULL);
   CHECK(strstr(asr_last_error_detail(), "\"rule\":\"CloudNotPairedWithItself\"") != NULL);
-  CHECK(strstr(asr_last_error_detail(), "\"recommendedAction\":\"pair it with another cloud") != NULL);
-  CHECK(strstr(asr_last_error_detail(), "\"jobId\":\"job-") != NULL);  /* its Failed job */
+  CHECK(strstr(asr_last_error_detail(), "\"recommendedAction\":\"pair it with another cloud") !=
+        NULL);
+  CHECK(strstr(asr_last_error_detail(), "\"jobId\":\"job-") != NULL); /* its Failed job */
   CHECK(asr_cloud_pair(&buf, engine, "GoldCloud1", "GoldCloud2", 0) == ASR_OK);
   CHECK(strstr(asr_buffer_data(buf), "pair-gold1-gold2") != NULL);
   CHECK(strstr(asr_last_error_detail(), "\"code\":0,\"codeName\":\"OK\"") != NULL);
@@ -199,7 +199,7 @@ static void test_control_plane(void) {
                           "{\"name\":\"gold\",\"replicationProvider\":\"HyperVReplica2012R2\","
                           "\"numberOfRecoveryPointsToRetain\":4}",
                           0) == ASR_OK);
-  CHECK(strstr(asr_buffer_data(buf), "replicationPort") != NULL);  /* in resultJson */
+  CHECK(strstr(asr_buffer_data(buf), "replicationPort") != NULL); /* in resultJson */
   asr_buffer_dispose(buf);
   buf = NULL;
 

@@ -30,8 +30,7 @@ PIN(tls_files_size, sizeof(asr_tls_files_t) == 32);
 PIN(replication_options_mode, offsetof(asr_replication_options_t, mode) == 4);
 PIN(replication_options_level, offsetof(asr_replication_options_t, compression_level) == 8);
 PIN(replication_options_block_size, offsetof(asr_replication_options_t, block_size) == 12);
-PIN(replication_options_app_consistent,
-    offsetof(asr_replication_options_t, app_consistent) == 16);
+PIN(replication_options_app_consistent, offsetof(asr_replication_options_t, app_consistent) == 16);
 PIN(replication_options_tracker, offsetof(asr_replication_options_t, tracker) == 24);
 PIN(replication_options_progress, offsetof(asr_replication_options_t, progress) == 32);
 PIN(replication_options_payload, offsetof(asr_replication_options_t, payload) == 40);

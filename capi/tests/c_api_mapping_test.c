@@ -12,7 +12,6 @@
 #include "asr.h"
 #include "c_check.h"
 
-
 static int contains(const asr_buffer_t* b, const char* text) {
   return b != NULL && strstr(asr_buffer_data(b), text) != NULL;
 }
@@ -51,8 +50,8 @@ static void register_server(asr_engine_t* e, const char* key, const char* name, 
   char* request = malloc(strlen(credentials) + 128);
   asr_buffer_t* job = NULL;
   CHECK(request != NULL);
-  sprintf(request, "{\"credentials\":%s,\"friendlyName\":\"%s\",\"siteId\":\"%s\"}",
-          credentials, name, site);
+  sprintf(request, "{\"credentials\":%s,\"friendlyName\":\"%s\",\"siteId\":\"%s\"}", credentials,
+          name, site);
   CHECK(asr_server_register(&job, e, request, 0) == ASR_OK);
   asr_buffer_dispose(job);
   free(request);
@@ -77,45 +76,60 @@ static void pair_gold(asr_engine_t* e) {
 }
 
 static void load_example(asr_engine_t* e) {
-  put(e, "logical-network", "{\"id\":\"ln1-ny\",\"name\":\"LogicalNetwork1-NewYork\",\"serverId\":\"vmm-ny\"}");
-  put(e, "logical-network", "{\"id\":\"ln1-chi\",\"name\":\"LogicalNetwork1-Chicago\",\"serverId\":\"vmm-chi\"}");
-  put(e, "logical-network", "{\"id\":\"ln2-chi\",\"name\":\"LogicalNetwork2Chicago\",\"serverId\":\"vmm-chi\"}");
+  put(e, "logical-network",
+      "{\"id\":\"ln1-ny\",\"name\":\"LogicalNetwork1-NewYork\",\"serverId\":\"vmm-ny\"}");
+  put(e, "logical-network",
+      "{\"id\":\"ln1-chi\",\"name\":\"LogicalNetwork1-Chicago\",\"serverId\":\"vmm-chi\"}");
+  put(e, "logical-network",
+      "{\"id\":\"ln2-chi\",\"name\":\"LogicalNetwork2Chicago\",\"serverId\":\"vmm-chi\"}");
   put(e, "vm-network",
       "{\"id\":\"net1-ny\",\"name\":\"VMNetwork1-NewYork\",\"serverId\":\"vmm-ny\","
-      "\"logicalNetworkId\":\"ln1-ny\",\"subnets\":[{\"name\":\"Subnet1\"},{\"name\":\"Subnet3\"}]}");
+      "\"logicalNetworkId\":\"ln1-ny\",\"subnets\":[{\"name\":\"Subnet1\"},{\"name\":\"Subnet3\"}]"
+      "}");
   put(e, "vm-network",
       "{\"id\":\"net2-ny\",\"name\":\"VMNetwork2-NewYork\",\"serverId\":\"vmm-ny\","
       "\"logicalNetworkId\":\"ln1-ny\",\"subnets\":[{\"name\":\"Subnet1\"}]}");
   put(e, "vm-network",
       "{\"id\":\"net1-chi\",\"name\":\"VMNetwork1-Chicago\",\"serverId\":\"vmm-chi\","
-      "\"logicalNetworkId\":\"ln1-chi\",\"subnets\":[{\"name\":\"Backend\"},{\"name\":\"Subnet1\"}]}");
+      "\"logicalNetworkId\":\"ln1-chi\",\"subnets\":[{\"name\":\"Backend\"},{\"name\":\"Subnet1\"}]"
+      "}");
   put(e, "vm-network",
       "{\"id\":\"net2-chi\",\"name\":\"VMNetwork2-Chicago\",\"serverId\":\"vmm-chi\","
       "\"logicalNetworkId\":\"ln2-chi\",\"subnets\":[{\"name\":\"Subnet1\"}]}");
-  put(e, "cloud", "{\"id\":\"gold1\",\"name\":\"GoldCloud1\",\"serverId\":\"vmm-ny\","
-                  "\"metadataSynced\":true,\"capabilityProfiles\":[\"Hyper-V\"],"
-                  "\"hostGroupIds\":[\"hg-ny\"],\"logicalNetworkIds\":[\"ln1-ny\"]}");
-  put(e, "cloud", "{\"id\":\"gold2\",\"name\":\"GoldCloud2\",\"serverId\":\"vmm-chi\","
-                  "\"metadataSynced\":true,\"capabilityProfiles\":[\"Hyper-V\"],"
-                  "\"hostGroupIds\":[\"hg-chi\"],\"logicalNetworkIds\":[\"ln1-ny\",\"ln1-chi\"],"
-                  "\"storageClassificationIds\":[\"GOLD_TARGET\"]}");
+  put(e, "cloud",
+      "{\"id\":\"gold1\",\"name\":\"GoldCloud1\",\"serverId\":\"vmm-ny\","
+      "\"metadataSynced\":true,\"capabilityProfiles\":[\"Hyper-V\"],"
+      "\"hostGroupIds\":[\"hg-ny\"],\"logicalNetworkIds\":[\"ln1-ny\"]}");
+  put(e, "cloud",
+      "{\"id\":\"gold2\",\"name\":\"GoldCloud2\",\"serverId\":\"vmm-chi\","
+      "\"metadataSynced\":true,\"capabilityProfiles\":[\"Hyper-V\"],"
+      "\"hostGroupIds\":[\"hg-chi\"],\"logicalNetworkIds\":[\"ln1-ny\",\"ln1-chi\"],"
+      "\"storageClassificationIds\":[\"GOLD_TARGET\"]}");
   put(e, "host-group", "{\"id\":\"hg-chi\",\"serverId\":\"vmm-chi\",\"hostIds\":[\"chicago-h1\"]}");
-  put(e, "host", "{\"id\":\"chicago-h1\",\"name\":\"chicago-h1\",\"serverId\":\"vmm-chi\","
-                 "\"defaultStoragePath\":\"D:\\\\Replica\",\"defaultStorageFreeBytes\":\"1099511627776\","
-                 "\"logicalNetworkIds\":[\"ln1-chi\"],\"storageTargetIds\":[\"TargetVolume1\"]}");
+  put(e, "host",
+      "{\"id\":\"chicago-h1\",\"name\":\"chicago-h1\",\"serverId\":\"vmm-chi\","
+      "\"defaultStoragePath\":\"D:\\\\Replica\",\"defaultStorageFreeBytes\":\"1099511627776\","
+      "\"logicalNetworkIds\":[\"ln1-chi\"],\"storageTargetIds\":[\"TargetVolume1\"]}");
   put(e, "storage-classification",
-      "{\"id\":\"GOLD\",\"name\":\"GOLD\",\"serverId\":\"vmm-ny\",\"targets\":[{\"id\":\"SourceVolume1\","
-      "\"name\":\"SourceVolume1\",\"path\":\"C:\\\\ClusterStorage\\\\SourceVolume1\",\"type\":\"CLUSTER_SHARED_VOLUME\"}]}");
+      "{\"id\":\"GOLD\",\"name\":\"GOLD\",\"serverId\":\"vmm-ny\",\"targets\":[{\"id\":"
+      "\"SourceVolume1\","
+      "\"name\":\"SourceVolume1\",\"path\":\"C:\\\\ClusterStorage\\\\SourceVolume1\",\"type\":"
+      "\"CLUSTER_SHARED_VOLUME\"}]}");
   put(e, "storage-classification",
-      "{\"id\":\"GOLD_TARGET\",\"name\":\"GOLD_TARGET\",\"serverId\":\"vmm-chi\",\"targets\":[{\"id\":\"TargetVolume1\","
-      "\"name\":\"TargetVolume1\",\"path\":\"C:\\\\ClusterStorage\\\\TargetVolume1\",\"type\":\"CLUSTER_SHARED_VOLUME\","
+      "{\"id\":\"GOLD_TARGET\",\"name\":\"GOLD_TARGET\",\"serverId\":\"vmm-chi\",\"targets\":[{"
+      "\"id\":\"TargetVolume1\","
+      "\"name\":\"TargetVolume1\",\"path\":\"C:\\\\ClusterStorage\\\\TargetVolume1\",\"type\":"
+      "\"CLUSTER_SHARED_VOLUME\","
       "\"freeBytes\":\"2199023255552\"}]}");
-  put(e, "vm", "{\"id\":\"vm1\",\"name\":\"VM1\",\"serverId\":\"vmm-ny\",\"cloudId\":\"gold1\","
-               "\"networkAdapters\":[{\"id\":\"vm1-nic0\",\"vmNetworkId\":\"net1-ny\",\"subnetName\":\"Subnet3\"}],"
-               "\"disks\":[{\"id\":\"vm1-d0\",\"name\":\"VM1.vhdx\",\"sizeBytes\":\"107374182400\","
-               "\"storageTargetId\":\"SourceVolume1\"}]}");
+  put(e, "vm",
+      "{\"id\":\"vm1\",\"name\":\"VM1\",\"serverId\":\"vmm-ny\",\"cloudId\":\"gold1\","
+      "\"networkAdapters\":[{\"id\":\"vm1-nic0\",\"vmNetworkId\":\"net1-ny\",\"subnetName\":"
+      "\"Subnet3\"}],"
+      "\"disks\":[{\"id\":\"vm1-d0\",\"name\":\"VM1.vhdx\",\"sizeBytes\":\"107374182400\","
+      "\"storageTargetId\":\"SourceVolume1\"}]}");
   pair_gold(e);
-  put(e, "protected-item", "{\"id\":\"pi-vm1\",\"vmId\":\"vm1\",\"pairingId\":\"pair-gold1-gold2\"}");
+  put(e, "protected-item",
+      "{\"id\":\"pi-vm1\",\"vmId\":\"vm1\",\"pairingId\":\"pair-gold1-gold2\"}");
 }
 
 static void test_network_mappings(asr_engine_t* e) {
@@ -132,9 +146,9 @@ static void test_network_mappings(asr_engine_t* e) {
   b = NULL;
 
   /* A source network maps to at most one target. */
-  CHECK(asr_network_mapping_add(&b, e,
-                                "{\"sourceVmNetworkId\":\"net1-ny\",\"targetVmNetworkId\":\"net2-chi\"}",
-                                0) == ASR_ALREADY_EXISTS);
+  CHECK(asr_network_mapping_add(
+            &b, e, "{\"sourceVmNetworkId\":\"net1-ny\",\"targetVmNetworkId\":\"net2-chi\"}", 0) ==
+        ASR_ALREADY_EXISTS);
   CHECK(b == NULL);
   CHECK(strstr(asr_last_error_message(), "already mapped") != NULL);
   CHECK(asr_network_mapping_add(&b, e, "{}", 0x8000) == ASR_INVALID_ARGUMENT);
@@ -165,9 +179,9 @@ static void test_network_mappings(asr_engine_t* e) {
   b = NULL;
 
   /* Change, then remove. */
-  CHECK(asr_network_mapping_add(&b, e,
-                                "{\"sourceVmNetworkId\":\"net1-ny\",\"targetVmNetworkId\":\"net2-chi\"}",
-                                ASR_MAPPING_REPLACE) == ASR_OK);
+  CHECK(asr_network_mapping_add(
+            &b, e, "{\"sourceVmNetworkId\":\"net1-ny\",\"targetVmNetworkId\":\"net2-chi\"}",
+            ASR_MAPPING_REPLACE) == ASR_OK);
   CHECK(contains(b, "\"operation\":\"change\""));
   asr_buffer_dispose(b);
   b = NULL;
@@ -177,9 +191,9 @@ static void test_network_mappings(asr_engine_t* e) {
   asr_buffer_dispose(b);
   b = NULL;
   CHECK(asr_network_mapping_remove(&b, e, "net1-ny", 0) == ASR_NOT_FOUND);
-  CHECK(asr_network_mapping_add(&b, e,
-                                "{\"sourceVmNetworkId\":\"net1-ny\",\"targetVmNetworkId\":\"net1-chi\"}",
-                                0) == ASR_OK);
+  CHECK(asr_network_mapping_add(
+            &b, e, "{\"sourceVmNetworkId\":\"net1-ny\",\"targetVmNetworkId\":\"net1-chi\"}", 0) ==
+        ASR_OK);
   asr_buffer_dispose(b);
 }
 
@@ -204,7 +218,8 @@ static void test_storage_and_placement(asr_engine_t* e) {
   CHECK(asr_placement_show(&b, e, "VM1", NULL, 0) == ASR_OK);
   CHECK(contains(b, "\"placed\":true"));
   CHECK(contains(b, "\"hostId\":\"chicago-h1\""));
-  CHECK(contains(b, "\"replicaDiskPath\":\"C:\\\\ClusterStorage\\\\TargetVolume1\\\\VM1\\\\VM1.vhdx\""));
+  CHECK(contains(
+      b, "\"replicaDiskPath\":\"C:\\\\ClusterStorage\\\\TargetVolume1\\\\VM1\\\\VM1.vhdx\""));
   asr_buffer_dispose(b);
   b = NULL;
   CHECK(asr_placement_show(&b, e, "NoSuchVm", NULL, 0) == ASR_NOT_FOUND);

@@ -15,7 +15,6 @@
 #include "asr.h"
 #include "c_check.h"
 
-
 static int contains(const asr_buffer_t* b, const char* text) {
   return b != NULL && strstr(asr_buffer_data(b), text) != NULL;
 }
@@ -39,8 +38,7 @@ static int run(const char* cmd) {
 
 int main(int argc, char** argv) {
   const char* tmp = getenv("TEST_TMPDIR");
-  char cmd[16384], dir[1024], disk[1100], replica[1100], out[1100], cert[1100], key[1100],
-      ca[1100];
+  char cmd[16384], dir[1024], disk[1100], replica[1100], out[1100], cert[1100], key[1100], ca[1100];
   FILE* f;
   int port = 0, i;
   asr_tracker_t* tracker = NULL;
@@ -60,20 +58,23 @@ int main(int argc, char** argv) {
   snprintf(cert, sizeof(cert), "%s/pki/primary.pem", dir);
   snprintf(key, sizeof(key), "%s/pki/primary.key", dir);
   snprintf(ca, sizeof(ca), "%s/pki/ca.pem", dir);
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s' && '%s' pki init --dir '%s/pki' >/dev/null",
-           dir, dir, argv[1], dir);
+  snprintf(cmd, sizeof(cmd),
+           "rm -rf '%s' && mkdir -p '%s' && '%s' pki init --dir '%s/pki' >/dev/null", dir, dir,
+           argv[1], dir);
   if (run(cmd) != 0) return 1;
-  snprintf(cmd, sizeof(cmd), "'%s' disk create --format vhdx --type dynamic --size 8M '%s' >/dev/null",
-           argv[1], disk);
+  snprintf(cmd, sizeof(cmd),
+           "'%s' disk create --format vhdx --type dynamic --size 8M '%s' >/dev/null", argv[1],
+           disk);
   if (run(cmd) != 0) return 1;
   snprintf(cmd, sizeof(cmd),
            "'%s' tracker write --disk '%s' --offset 0 --length 2M --seed 1 >/dev/null", argv[1],
            disk);
   if (run(cmd) != 0) return 1;
-  snprintf(cmd, sizeof(cmd),
-           "'%s' replica serve --listen 127.0.0.1:0 --port-file '%s/port' --dir '%s' --pki '%s/pki' "
-           "--additional-points 2 --point-interval 0s >'%s/serve.log' 2>&1 & echo $! >'%s/pid'",
-           argv[1], dir, replica, dir, dir, dir);
+  snprintf(
+      cmd, sizeof(cmd),
+      "'%s' replica serve --listen 127.0.0.1:0 --port-file '%s/port' --dir '%s' --pki '%s/pki' "
+      "--additional-points 2 --point-interval 0s >'%s/serve.log' 2>&1 & echo $! >'%s/pid'",
+      argv[1], dir, replica, dir, dir, dir);
   if (run(cmd) != 0) return 1;
   snprintf(cmd, sizeof(cmd), "%s/port", dir);
   for (i = 0; i < 100 && port == 0; ++i) {

@@ -8,7 +8,6 @@
 #include "asr.h"
 #include "c_check.h"
 
-
 static void make_dir(char* out, size_t size, const char* name) {
   const char* tmp = getenv("TEST_TMPDIR");
   snprintf(out, size, "%s/%s-%ld", tmp ? tmp : "/tmp", name, (long)getpid());
@@ -58,8 +57,10 @@ static void test_round_trip(void) {
   CHECK(buf == NULL);
   CHECK(strstr(asr_last_error_message(), "no cloud with id 'gold1'") != NULL);
   /* A plain error: no rule, no action, no job. */
-  CHECK(strstr(asr_last_error_detail(), "{\"code\":5,\"codeName\":\"NOT_FOUND\",\"message\":\"no cloud") != NULL);
-  CHECK(strstr(asr_last_error_detail(), "\"rule\":\"\",\"recommendedAction\":\"\",\"jobId\":\"\"}") != NULL);
+  CHECK(strstr(asr_last_error_detail(),
+               "{\"code\":5,\"codeName\":\"NOT_FOUND\",\"message\":\"no cloud") != NULL);
+  CHECK(strstr(asr_last_error_detail(),
+               "\"rule\":\"\",\"recommendedAction\":\"\",\"jobId\":\"\"}") != NULL);
   asr_engine_close(engine);
 }
 

@@ -84,8 +84,9 @@ int main(int argc, char** argv) {
   snprintf(cert, sizeof(cert), "%s/pki/primary.pem", dir);
   snprintf(key, sizeof(key), "%s/pki/primary.key", dir);
   snprintf(ca, sizeof(ca), "%s/pki/ca.pem", dir);
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s' && '%s' pki init --dir '%s/pki' >/dev/null",
-           dir, dir, argv[1], dir);
+  snprintf(cmd, sizeof(cmd),
+           "rm -rf '%s' && mkdir -p '%s' && '%s' pki init --dir '%s/pki' >/dev/null", dir, dir,
+           argv[1], dir);
   if (run(cmd) != 0) return 1;
   snprintf(cmd, sizeof(cmd),
            "'%s' disk create --format vhdx --type dynamic --size 8M '%s' >/dev/null && "
@@ -96,10 +97,11 @@ int main(int argc, char** argv) {
            "'%s' tracker write --disk '%s' --offset 1M --length 64K --seed 5 >/dev/null", argv[1],
            disk);
   if (run(cmd) != 0) return 1;
-  snprintf(cmd, sizeof(cmd),
-           "'%s' replica serve --listen 127.0.0.1:0 --port-file '%s/port' --dir '%s' --pki '%s/pki' "
-           ">'%s/serve.log' 2>&1 & echo $! >'%s/pid'",
-           argv[1], dir, replica, dir, dir, dir);
+  snprintf(
+      cmd, sizeof(cmd),
+      "'%s' replica serve --listen 127.0.0.1:0 --port-file '%s/port' --dir '%s' --pki '%s/pki' "
+      ">'%s/serve.log' 2>&1 & echo $! >'%s/pid'",
+      argv[1], dir, replica, dir, dir, dir);
   if (run(cmd) != 0) return 1;
   snprintf(cmd, sizeof(cmd), "%s/port", dir);
   for (i = 0; i < 100 && port == 0; ++i) {
@@ -137,17 +139,18 @@ int main(int argc, char** argv) {
   /* Untouched. */
   CHECK(asr_replica_verify(&buf, disk, "127.0.0.1", (uint16_t)port, &tls, 0) == ASR_OK);
   CHECK(contains(buf, "\"pointId\":\"1\",") && contains(buf, "\"blocksChecked\":\"128\",") &&
-        contains(buf, "\"replicaMismatches\":\"0\",") && contains(buf, "\"sourceMismatches\":\"0\",") &&
-        contains(buf, "\"resyncRequired\":false"));
+        contains(buf, "\"replicaMismatches\":\"0\",") &&
+        contains(buf, "\"sourceMismatches\":\"0\",") && contains(buf, "\"resyncRequired\":false"));
   asr_buffer_dispose(buf);
   buf = NULL;
 
   /* Bit rot in block 16 of the replica's data file. */
   snprintf(cmd, sizeof(cmd), "%s/replica.vhdx", replica);
   CHECK(flip_written_block(cmd, 5) > 0);
-  CHECK(asr_replica_verify(&buf, disk, "127.0.0.1", (uint16_t)port, &tls, ASR_VERIFY_REPLICA_ONLY) ==
-        ASR_OK);
-  CHECK(contains(buf, "\"replicaMismatches\":\"1\",") && contains(buf, "\"replicaMismatchBlocks\":[\"16\"]") &&
+  CHECK(asr_replica_verify(&buf, disk, "127.0.0.1", (uint16_t)port, &tls,
+                           ASR_VERIFY_REPLICA_ONLY) == ASR_OK);
+  CHECK(contains(buf, "\"replicaMismatches\":\"1\",") &&
+        contains(buf, "\"replicaMismatchBlocks\":[\"16\"]") &&
         contains(buf, "\"sourceChecked\":false") && contains(buf, "\"resyncRequired\":true") &&
         contains(buf, "resynchronization required"));
   asr_buffer_dispose(buf);

@@ -92,8 +92,7 @@ inline ::testing::PolymorphicMatcher<internal_status::IsOkMatcher> IsOk() {
 // Matches a status (or StatusOr) with `code`, and a message matching
 // `message` (anything when left out).
 inline ::testing::PolymorphicMatcher<internal_status::StatusIsMatcher> StatusIs(
-    absl::StatusCode code,
-    ::testing::Matcher<const std::string&> message = ::testing::_) {
+    absl::StatusCode code, ::testing::Matcher<const std::string&> message = ::testing::_) {
   return ::testing::MakePolymorphicMatcher(
       internal_status::StatusIsMatcher(code, std::move(message)));
 }
@@ -109,9 +108,8 @@ inline ::testing::PolymorphicMatcher<internal_status::StatusIsMatcher> StatusIs(
 
 // Evaluates `rexpr` (a StatusOr<T>); fails the test fatally unless it holds a
 // value, else moves the value into `lhs` (a declaration or an lvalue).
-#define ASSERT_OK_AND_ASSIGN(lhs, rexpr)                                             \
-  ASR_ASSERT_OK_AND_ASSIGN_IMPL_(                                                    \
-      ASR_STATUS_MATCHERS_CONCAT_(asr_status_or_, __LINE__), lhs, rexpr)
+#define ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
+  ASR_ASSERT_OK_AND_ASSIGN_IMPL_(ASR_STATUS_MATCHERS_CONCAT_(asr_status_or_, __LINE__), lhs, rexpr)
 #define ASR_ASSERT_OK_AND_ASSIGN_IMPL_(statusor, lhs, rexpr) \
   auto statusor = (rexpr);                                   \
   ASSERT_TRUE(statusor.ok()) << statusor.status();           \
