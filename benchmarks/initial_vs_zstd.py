@@ -109,7 +109,7 @@ def main():
             serve.terminate()
             serve.wait()
         st = json.loads(done.stdout)
-        asr_runs.append((size / w / 1e6, c, st["bytesSent"]))
+        asr_runs.append((size / w / 1e6, c, int(st["bytesSent"])))
         print(f"run {i + 1}: zstd {zstd_runs[-1][0]:.0f} MB/s cpu {zstd_runs[-1][1]:.2f} s "
               f"({zstd_runs[-1][2]} bytes) | asr {asr_runs[-1][0]:.0f} MB/s cpu "
               f"{asr_runs[-1][1]:.2f} s ({asr_runs[-1][2]} bytes on the wire) | "

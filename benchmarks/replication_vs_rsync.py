@@ -198,10 +198,10 @@ def main():
                     serve.kill()
             rows.append(dict(size=size_text, pct=pct, zstd_mbps=zstd_mbps,
                              init_wall=w_init, init_mbps=size / w_init / 1e6,
-                             init_sent=init.get("bytesSent"),
+                             init_sent=int(init.get("bytesSent", 0)),
                              rs_wall=w_rs, rs_cpu=c_rs, rs_bytes=rs_bytes, rs_same=rs_same,
-                             tr_wall=w_tr, tr_cpu=c_tr, tr_bytes=tr.get("bytesSent"), floor=floor,
-                             sc_wall=w_sc, sc_cpu=c_sc, sc_bytes=sc.get("bytesSent"), floor2=floor2,
+                             tr_wall=w_tr, tr_cpu=c_tr, tr_bytes=int(tr.get("bytesSent", 0)), floor=floor,
+                             sc_wall=w_sc, sc_cpu=c_sc, sc_bytes=int(sc.get("bytesSent", 0)), floor2=floor2,
                              asr_same=asr_same))
             r = rows[-1]
             print(f"{size_text} {pct:g}%: rsync {w_rs:.2f}s/{c_rs:.2f}s cpu {rs_bytes} B "
