@@ -16,6 +16,7 @@
 #include "asr/cli/core_commands.h"
 #include "asr/common/file_util.h"
 #include "asr/common/test_dir.h"
+#include "asr/common/testing/status_matchers.h"
 #include "asr/fabric/simulated_host.h"
 #include "asr/model/json.h"
 #include "asr/store/journal_store.h"
@@ -52,7 +53,7 @@ class ControlCommandsTest : public ::testing::Test {
   }
   std::string Write(const std::string& name, const std::string& text) {
     std::string path = JoinPath(root_, name);
-    EXPECT_TRUE(WriteFileAtomically(path, text).ok());
+    EXPECT_OK(WriteFileAtomically(path, text));
     return path;
   }
   void Prepare() {
@@ -158,8 +159,8 @@ TEST_F(ControlCommandsTest, StateDirectoryIsPrivate) {
   ExpectPrivate(dir_);
   {
     auto store = store::OpenJournalStore(dir_, {});
-    ASSERT_TRUE(store.ok()) << store.status();
-    ASSERT_TRUE((*store)->Compact().ok());
+    ASSERT_OK(store);
+    ASSERT_OK((*store)->Compact());
   }
   ExpectPrivate(dir_);
   ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);

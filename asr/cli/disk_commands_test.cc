@@ -9,6 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "asr/common/test_dir.h"
+#include "asr/common/testing/status_matchers.h"
 #include "asr/disk/virtual_disk.h"
 #include "gtest/gtest.h"
 
@@ -38,9 +39,9 @@ TEST(DiskCommands, CreateInfoConvertCompareMapCheck) {
   ASSERT_EQ(r.code, 0) << r.err;
   {
     auto d = disk::OpenDisk(a, disk::OpenMode::kReadWrite);
-    ASSERT_TRUE(d.ok());
+    ASSERT_OK(d);
     std::vector<uint8_t> data(4096, 0x42);
-    ASSERT_TRUE((*d)->WriteAt(3 << 20, data).ok());
+    ASSERT_OK((*d)->WriteAt(3 << 20, data));
   }
   r = Asrctl({"disk", "info", a, "--json"});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -55,9 +56,9 @@ TEST(DiskCommands, CreateInfoConvertCompareMapCheck) {
   EXPECT_EQ(r.code, 0) << r.out << r.err;
   {
     auto d = disk::OpenDisk(b, disk::OpenMode::kReadWrite);
-    ASSERT_TRUE(d.ok());
+    ASSERT_OK(d);
     std::vector<uint8_t> data(1, 0x43);
-    ASSERT_TRUE((*d)->WriteAt((3 << 20) + 100, data).ok());
+    ASSERT_OK((*d)->WriteAt((3 << 20) + 100, data));
   }
   r = Asrctl({"disk", "compare", a, b});
   EXPECT_EQ(r.code, 1);
@@ -123,9 +124,9 @@ TEST(DiskCommands, ConvertToRawLeavesHolesAndHonoursNoSync) {
       0);
   {
     auto d = disk::OpenDisk(a, disk::OpenMode::kReadWrite);
-    ASSERT_TRUE(d.ok());
-    ASSERT_TRUE((*d)->WriteAt(100 << 20, std::vector<uint8_t>(64 << 10, 0x42)).ok());
-    ASSERT_TRUE((*d)->Close().ok());
+    ASSERT_OK(d);
+    ASSERT_OK((*d)->WriteAt(100 << 20, std::vector<uint8_t>(64 << 10, 0x42)));
+    ASSERT_OK((*d)->Close());
   }
   for (const char* sync_flag : {"", "--no-sync"}) {
     SCOPED_TRACE(sync_flag);

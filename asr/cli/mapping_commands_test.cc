@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "asr/common/test_dir.h"
+#include "asr/common/testing/status_matchers.h"
 #include "asr/mapping/golden_fixtures.h"
 #include "asr/repository/object_repository.h"
 #include "gmock/gmock.h"
@@ -23,7 +24,7 @@ struct Result {
 
 template <typename T>
 void PutAll(repository::ObjectRepository& e, const std::vector<T>& items) {
-  for (const auto& item : items) ASSERT_TRUE(e.Put(item).ok());
+  for (const auto& item : items) ASSERT_OK(e.Put(item));
 }
 
 class MappingCommandsTest : public ::testing::Test {
@@ -35,8 +36,8 @@ class MappingCommandsTest : public ::testing::Test {
   void Load(bool storage) {
     dir_ = asr::testing::TestPath("mapcli");
     auto e = repository::ObjectRepository::Open(dir_, {});
-    ASSERT_TRUE(e.ok()) << e.status();
-    ASSERT_TRUE((*e)->Initialize().ok());
+    ASSERT_OK(e);
+    ASSERT_OK((*e)->Initialize());
     mapping::FabricSnapshot s =
         storage ? mapping::golden::GoldSilverBronzeStorage()
                 : mapping::golden::NewYorkChicagoNetworks(

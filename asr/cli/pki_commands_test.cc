@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "asr/common/file_util.h"
 #include "asr/common/test_dir.h"
+#include "asr/common/testing/status_matchers.h"
 #include "asr/net/pki.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -42,26 +43,26 @@ mode_t Mode(const std::string& path) {
 TEST(PkiCommandsTest, InitCreatesVerifiableCertificatesWithPrivateKeys) {
   std::string dir = TestDir("pki_cli") + "/vault";
   Result r = Asrctl({"pki", "init", "--dir", dir, "--primary-name", "hv-01", "--recovery-name",
-                  "hv-02", "--days", "30"});
+                     "hv-02", "--days", "30"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("CN=hv-01"));
-  for (const char* f : {"ca.pem", "ca.key", "primary.pem", "primary.key", "recovery.pem",
-                        "recovery.key"}) {
+  for (const char* f :
+       {"ca.pem", "ca.key", "primary.pem", "primary.key", "recovery.pem", "recovery.key"}) {
     EXPECT_TRUE(PathExists(dir + "/" + f)) << f;
   }
   for (const char* key : {"ca.key", "primary.key", "recovery.key"}) {
     EXPECT_EQ(Mode(dir + "/" + key), 0600u) << key;
   }
   auto ca = ReadFileToString(dir + "/ca.pem");
-  ASSERT_TRUE(ca.ok());
+  ASSERT_OK(ca);
   for (const char* host : {"primary", "recovery"}) {
     auto cert = ReadFileToString(dir + "/" + host + ".pem");
     auto key = ReadFileToString(dir + "/" + host + ".key");
     ASSERT_TRUE(cert.ok() && key.ok());
-    EXPECT_TRUE(net::VerifyCertificateChain(*cert, *ca, absl::Now()).ok()) << host;
-    EXPECT_TRUE(net::CheckKeyMatchesCertificate(*cert, *key).ok()) << host;
+    EXPECT_OK(net::VerifyCertificateChain(*cert, *ca, absl::Now())) << host;
+    EXPECT_OK(net::CheckKeyMatchesCertificate(*cert, *key)) << host;
     auto info = net::DescribeCertificate(*cert);
-    ASSERT_TRUE(info.ok());
+    ASSERT_OK(info);
     EXPECT_EQ(info->common_name, std::string(host) == "primary" ? "hv-01" : "hv-02");
     EXPECT_LT(info->not_after, absl::Now() + absl::Hours(24 * 31));
   }
@@ -71,8 +72,8 @@ TEST(PkiCommandsTest, InitCreatesVerifiableCertificatesWithPrivateKeys) {
   EXPECT_EQ(again.code, 1);
   EXPECT_THAT(again.err, HasSubstr("already holds a certificate authority"));
 
-  Result issue = Asrctl({"--json", "pki", "issue", "--dir", dir, "--name", "hv-03", "--san",
-                      "10.1.2.3,hv-03.lab"});
+  Result issue = Asrctl(
+      {"--json", "pki", "issue", "--dir", dir, "--name", "hv-03", "--san", "10.1.2.3,hv-03.lab"});
   ASSERT_EQ(issue.code, 0) << issue.err;
   EXPECT_THAT(issue.out, HasSubstr("\"IP:10.1.2.3\""));
   EXPECT_EQ(Mode(dir + "/hv-03.key"), 0600u);

@@ -140,17 +140,30 @@ absl::Status ReplicaServe(const CommandContext& ctx, const ParsedArgs& a) {
   }
 }
 
-absl::Status Replicate(const CommandContext& ctx, const ParsedArgs& a) {
-  auto tls = TlsFromArgs(a, "primary");
-  if (!tls.ok()) return tls.status();
+// What a primary-side command needs to reach a receiver: this host's TLS
+// files, the receiver's --to HOST:PORT and the source --disk.
+struct SenderArgs {
+  net::TlsConfig tls;
   std::string host;
-  uint16_t port;
-  auto to = a.Require("to");
-  if (!to.ok()) return to.status();
-  absl::Status s = ParseEndpoint(*to, &host, &port);
-  if (!s.ok()) return s;
-  auto disk = a.Require("disk");
-  if (!disk.ok()) return disk.status();
+  uint16_t port = 0;
+  std::string disk;
+};
+
+absl::StatusOr<SenderArgs> ParseSenderArgs(const ParsedArgs& a) {
+  SenderArgs out;
+  ASR_ASSIGN_OR_RETURN(out.tls, TlsFromArgs(a, "primary"));
+  ASR_ASSIGN_OR_RETURN(std::string to, a.Require("to"));
+  ASR_RETURN_IF_ERROR(ParseEndpoint(to, &out.host, &out.port));
+  ASR_ASSIGN_OR_RETURN(out.disk, a.Require("disk"));
+  return out;
+}
+
+absl::Status Replicate(const CommandContext& ctx, const ParsedArgs& a) {
+  ASR_ASSIGN_OR_RETURN(SenderArgs sa, ParseSenderArgs(a));
+  const std::string& host = sa.host;
+  const uint16_t port = sa.port;
+  const std::string* disk = &sa.disk;
+  const net::TlsConfig* tls = &sa.tls;
   auto mode = replication::ParseCycleMode(a.Get("mode", "scan"));
   if (!mode.ok()) return mode.status();
   replication::SendOptions so;
@@ -250,16 +263,11 @@ absl::Status Replicate(const CommandContext& ctx, const ParsedArgs& a) {
 }
 
 absl::Status ReplicaVerify(const CommandContext& ctx, const ParsedArgs& a) {
-  auto tls = TlsFromArgs(a, "primary");
-  if (!tls.ok()) return tls.status();
-  std::string host;
-  uint16_t port;
-  auto to = a.Require("to");
-  if (!to.ok()) return to.status();
-  absl::Status s = ParseEndpoint(*to, &host, &port);
-  if (!s.ok()) return s;
-  auto disk = a.Require("disk");
-  if (!disk.ok()) return disk.status();
+  ASR_ASSIGN_OR_RETURN(SenderArgs sa, ParseSenderArgs(a));
+  const std::string& host = sa.host;
+  const uint16_t port = sa.port;
+  const std::string* disk = &sa.disk;
+  const net::TlsConfig* tls = &sa.tls;
   replication::VerifyOptions vo;
   vo.source_name = "asrctl";
   vo.check_source = !a.Has("replica-only");

@@ -1,5 +1,6 @@
 #include "asr/fabric/crypto.h"
 
+#include "asr/common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace asr::fabric {
@@ -18,10 +19,10 @@ TEST(Crypto, SignAndVerify) {
 TEST(Crypto, SealAndUnseal) {
   std::string key = RandomBytes(kSealingKeySize);
   auto sealed = Seal(key, "p@ssw0rd", "proxy-password:vmm-ny");
-  ASSERT_TRUE(sealed.ok());
+  ASSERT_OK(sealed);
   EXPECT_EQ(sealed->find("p@ssw0rd"), std::string::npos);
   auto plain = Unseal(key, *sealed, "proxy-password:vmm-ny");
-  ASSERT_TRUE(plain.ok()) << plain.status();
+  ASSERT_OK(plain);
   EXPECT_EQ(*plain, "p@ssw0rd");
   auto wrong_context = Unseal(key, *sealed, "proxy-password:vmm-chi");
   EXPECT_EQ(wrong_context.status().code(), absl::StatusCode::kDataLoss);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "asr/common/test_dir.h"
+#include "asr/common/testing/status_matchers.h"
 #include "asr/fabric/fabric_service.h"
 #include "asr/fabric/simulated_host.h"
 #include "asr/jobs/test_util.h"
@@ -43,7 +44,7 @@ class FabricTest : public ::testing::Test {
   void SetUp() override {
     dir_ = TestPath("fabric");
     Reopen();
-    ASSERT_TRUE(f().CreateVault("contoso-dr", "westeurope").ok());
+    ASSERT_OK(f().CreateVault("contoso-dr", "westeurope"));
     host_.SetInventory("vmm-ny", NewYorkInventory());
     host_.SetInventory("vmm-chi", ChicagoInventory());
   }
@@ -57,7 +58,7 @@ class FabricTest : public ::testing::Test {
   model::ServerRegistrationRequest Request(const std::string& name) {
     model::ServerRegistrationRequest r;
     auto key = f().GenerateRegistrationKey();
-    EXPECT_TRUE(key.ok()) << key.status();
+    EXPECT_OK(key);
     r.set_credentials(*key);
     r.set_friendly_name(name);
     r.set_sync_all_cloud_metadata(true);
@@ -65,11 +66,11 @@ class FabricTest : public ::testing::Test {
   }
   void RegisterBoth() {
     auto ny = f().RegisterServer(Request("vmm-ny"));
-    ASSERT_TRUE(ny.ok()) << ny.status();
+    ASSERT_OK(ny);
     auto r = Request("vmm-chi");
     r.set_site_id("recovery");
     auto chi = f().RegisterServer(r);
-    ASSERT_TRUE(chi.ok()) << chi.status();
+    ASSERT_OK(chi);
   }
 
   std::string dir_;
@@ -86,7 +87,7 @@ TEST_F(FabricTest, OneVaultPerStateDirectory) {
   EXPECT_STATUS(f().CreateVault("", "eastus"), kInvalidArgument, "needs a name");
   Reopen();
   auto v = f().vault().Get();
-  ASSERT_TRUE(v.ok());
+  ASSERT_OK(v);
   EXPECT_EQ(v->name(), "contoso-dr");
   EXPECT_EQ(v->signing_public_key().size(), 32u);
   // The private keys are not a listable object.
@@ -96,10 +97,10 @@ TEST_F(FabricTest, OneVaultPerStateDirectory) {
 
 TEST_F(FabricTest, RegistrationKeyValidForFiveDays) {
   auto key = f().GenerateRegistrationKey();
-  ASSERT_TRUE(key.ok());
+  ASSERT_OK(key);
   clock_.Advance(absl::Hours(24 * 5) - absl::Seconds(1));
   auto ok = f().vault().VerifyRegistrationKey(*key);
-  ASSERT_TRUE(ok.ok()) << ok.status();
+  ASSERT_OK(ok);
   EXPECT_EQ(ok->expiry_time_unix() - ok->issued_time_unix(), 5 * 24 * 3600);
   clock_.Advance(absl::Seconds(1));
   EXPECT_STATUS(f().vault().VerifyRegistrationKey(*key), kUnauthenticated,
@@ -108,9 +109,9 @@ TEST_F(FabricTest, RegistrationKeyValidForFiveDays) {
 
 TEST_F(FabricTest, TamperedRegistrationKeyRefused) {
   auto key = f().GenerateRegistrationKey();
-  ASSERT_TRUE(key.ok());
+  ASSERT_OK(key);
   model::RegistrationKey k;
-  ASSERT_TRUE(model::FromJson(*key, &k).ok());
+  ASSERT_OK(model::FromJson(*key, &k));
   k.set_expiry_time_unix(k.expiry_time_unix() + 365 * 24 * 3600);  // extend it
   EXPECT_STATUS(f().vault().VerifyRegistrationKey(model::ToJson(k)), kUnauthenticated,
                 "signature does not verify: the key file was altered");
@@ -120,14 +121,14 @@ TEST_F(FabricTest, TamperedRegistrationKeyRefused) {
 
 TEST_F(FabricTest, ForeignVaultKeyRefused) {
   Plane other(TestPath("other"), &clock_, nullptr);
-  ASSERT_TRUE(other.fabric->CreateVault("contoso-dr", "westeurope").ok());  // same name!
+  ASSERT_OK(other.fabric->CreateVault("contoso-dr", "westeurope"));  // same name!
   auto foreign = other.fabric->GenerateRegistrationKey();
-  ASSERT_TRUE(foreign.ok());
+  ASSERT_OK(foreign);
   EXPECT_STATUS(f().vault().VerifyRegistrationKey(*foreign), kPermissionDenied,
                 "belongs to vault 'contoso-dr' (vault-");
   // Forging our vault id onto the foreign key breaks its signature.
   model::RegistrationKey k;
-  ASSERT_TRUE(model::FromJson(*foreign, &k).ok());
+  ASSERT_OK(model::FromJson(*foreign, &k));
   k.set_vault_id(f().vault().Get()->id());
   EXPECT_STATUS(f().vault().VerifyRegistrationKey(model::ToJson(k)), kUnauthenticated,
                 "does not verify");
@@ -154,7 +155,7 @@ TEST_F(FabricTest, RegisterServerWithExpiredKeyFailsItsJob) {
   auto job = f().RegisterServer(r);
   EXPECT_STATUS(job, kUnauthenticated, "expired");
   auto failed = plane_->jobs->Get(jobs::JobIdOf(job.status()));
-  ASSERT_TRUE(failed.ok());
+  ASSERT_OK(failed);
   EXPECT_EQ(failed->state(), model::Failed);
   EXPECT_EQ(failed->errors(0).error_code(), "RegistrationKeyValidFor5Days");
   EXPECT_THAT(failed->errors(0).recommended_action(), HasSubstr("generate a new key"));
@@ -168,11 +169,11 @@ TEST_F(FabricTest, ProxyPasswordNeverStoredInPlainText) {
   r.set_proxy_user_name("CONTOSO\\asr");
   r.set_proxy_password("Sup3r-S3cret!");
   auto job = f().RegisterServer(r);
-  ASSERT_TRUE(job.ok()) << job.status();
+  ASSERT_OK(job);
   EXPECT_EQ(host_.proxy_passwords_seen(), std::vector<std::string>{"Sup3r-S3cret!"});
   Reopen();
   auto server = e().Get<model::VmmServer>("vmm-ny");
-  ASSERT_TRUE(server.ok());
+  ASSERT_OK(server);
   EXPECT_EQ(server->connection_type(), model::CONNECTION_TYPE_PROXY);
   EXPECT_EQ(server->proxy().user_name(), "CONTOSO\\asr");
   // Nothing in the store holds the password; the vault can unseal it.
@@ -180,7 +181,7 @@ TEST_F(FabricTest, ProxyPasswordNeverStoredInPlainText) {
     EXPECT_EQ(value.find("Sup3r-S3cret!"), std::string::npos) << key;
   }
   auto plain = f().vault().Unseal(server->proxy().encrypted_password(), "proxy-password:vmm-ny");
-  ASSERT_TRUE(plain.ok()) << plain.status();
+  ASSERT_OK(plain);
   EXPECT_EQ(*plain, "Sup3r-S3cret!");
 }
 
@@ -194,21 +195,21 @@ TEST_F(FabricTest, CustomProxyIsTested) {
                 "the custom proxy proxy.contoso.com:8080 did not work: 407 Proxy");
   host_.FailProxy(absl::OkStatus());
   auto restarted = plane_->jobs->Restart(jobs::JobIdOf(job.status()));
-  ASSERT_TRUE(restarted.ok()) << restarted.status();
-  EXPECT_TRUE(e().Get<model::VmmServer>("vmm-ny").ok());
+  ASSERT_OK(restarted);
+  EXPECT_OK(e().Get<model::VmmServer>("vmm-ny"));
 }
 
 TEST_F(FabricTest, EncryptionSettingIgnoredForSecondarySite) {
   auto r = Request("vmm-ny");
   r.set_encryption_certificate("C:\\certs\\asr.pfx");
   auto job = f().RegisterServer(r);
-  ASSERT_TRUE(job.ok()) << job.status();
+  ASSERT_OK(job);
   EXPECT_EQ(job->state_description(), "CompletedWithInformation");
   EXPECT_THAT(model::ToJson(*job), HasSubstr("ignored for replication to a secondary site"));
 }
 
 TEST_F(FabricTest, FriendlyNameUnique) {
-  ASSERT_TRUE(f().RegisterServer(Request("vmm-ny")).ok());
+  ASSERT_OK(f().RegisterServer(Request("vmm-ny")));
   EXPECT_STATUS(f().RegisterServer(Request("vmm-ny")), kAlreadyExists,
                 "a VMM server named 'vmm-ny' is already registered");
 }
@@ -225,16 +226,16 @@ TEST_F(FabricTest, ClusterRegistersActiveNodeFirstAndSameVersion) {
   };
   EXPECT_STATUS(f().RegisterServer(node("vmm-b", "5.1.3", false)), kFailedPrecondition,
                 "register the active node first");
-  ASSERT_TRUE(f().RegisterServer(node("vmm-a", "5.1.3", true)).ok());
+  ASSERT_OK(f().RegisterServer(node("vmm-a", "5.1.3", true)));
   Reopen();
   EXPECT_STATUS(f().RegisterServer(node("vmm-b", "5.1.2", false)), kFailedPrecondition,
                 "node 'vmm-b' runs provider version 5.1.2, but VMM cluster 'VMMCluster' runs "
                 "provider version 5.1.3");
-  ASSERT_TRUE(f().RegisterServer(node("vmm-b", "5.1.3", false)).ok());
+  ASSERT_OK(f().RegisterServer(node("vmm-b", "5.1.3", false)));
   EXPECT_STATUS(f().RegisterServer(node("vmm-b", "5.1.3", false)), kAlreadyExists,
                 "already registered");
   auto cluster = e().Get<model::VmmServer>("vmmcluster");
-  ASSERT_TRUE(cluster.ok());
+  ASSERT_OK(cluster);
   ASSERT_EQ(cluster->cluster_nodes_size(), 2);
   EXPECT_TRUE(cluster->cluster_nodes(0).is_active());
   EXPECT_EQ(cluster->cluster_nodes(1).name(), "vmm-b");
@@ -245,7 +246,7 @@ TEST_F(FabricTest, ClusterRegistersActiveNodeFirstAndSameVersion) {
 TEST_F(FabricTest, RegistrationSyncsAllCloudsThroughTheHost) {
   RegisterBoth();
   auto gold = e().Get<model::Cloud>("gold1");
-  ASSERT_TRUE(gold.ok());
+  ASSERT_OK(gold);
   EXPECT_TRUE(gold->metadata_synced());
   EXPECT_EQ(gold->server_id(), "vmm-ny");
   EXPECT_EQ(e().List<model::VirtualMachine>()->size(), 3u);
@@ -255,12 +256,12 @@ TEST_F(FabricTest, RegistrationSyncsAllCloudsThroughTheHost) {
 TEST_F(FabricTest, ResyncReportsAddedUpdatedRemoved) {
   auto r = Request("vmm-ny");
   r.set_sync_all_cloud_metadata(false);
-  ASSERT_TRUE(f().RegisterServer(r).ok());
+  ASSERT_OK(f().RegisterServer(r));
   model::Inventory inv = NewYorkInventory();
   auto first = f().SyncInventory("vmm-ny", &inv, "");
-  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_OK(first);
   auto report = jobs::ResultOf<model::InventoryChangeReport>(*first);
-  ASSERT_TRUE(report.ok());
+  ASSERT_OK(report);
   EXPECT_EQ(report->added_size(), 2 + 2 + 2 + 3 + 2 + 1 + 3);
   EXPECT_EQ(report->removed_size(), 0);
   Reopen();
@@ -274,7 +275,7 @@ TEST_F(FabricTest, ResyncReportsAddedUpdatedRemoved) {
   vm4->set_name("VM4");
   vm4->set_cloud_id("silver1");
   auto second = f().SyncInventory("vmm-ny", &inv, "");
-  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_OK(second);
   report = jobs::ResultOf<model::InventoryChangeReport>(*second);
   ASSERT_EQ(report->added_size(), 1);
   EXPECT_EQ(report->added(0).id(), "vm4");
@@ -285,19 +286,19 @@ TEST_F(FabricTest, ResyncReportsAddedUpdatedRemoved) {
   EXPECT_FALSE(e().Get<model::VirtualMachine>("vm3").ok());
 
   auto third = f().SyncInventory("vmm-ny", &inv, "");
-  ASSERT_TRUE(third.ok());
+  ASSERT_OK(third);
   EXPECT_EQ(third->state_description(), "Skipped");
 }
 
 TEST_F(FabricTest, SingleCloudSync) {
   auto r = Request("vmm-ny");
   r.set_sync_all_cloud_metadata(false);
-  ASSERT_TRUE(f().RegisterServer(r).ok());
+  ASSERT_OK(f().RegisterServer(r));
   auto job = f().SyncInventory("vmm-ny", nullptr, "GoldCloud1");  // from the host
-  ASSERT_TRUE(job.ok()) << job.status();
+  ASSERT_OK(job);
   Reopen();
   EXPECT_TRUE(e().Get<model::Cloud>("gold1")->metadata_synced());
-  EXPECT_TRUE(e().Get<model::VirtualMachine>("vm1").ok());
+  EXPECT_OK(e().Get<model::VirtualMachine>("vm1"));
   EXPECT_FALSE(e().Get<model::Cloud>("silver1").ok());  // not in scope
   EXPECT_FALSE(e().Get<model::VirtualMachine>("vm3").ok());
   EXPECT_STATUS(f().SyncInventory("vmm-ny", nullptr, "NoSuchCloud"), kNotFound,
@@ -330,7 +331,7 @@ TEST_F(FabricTest, ServerCannotTakeOverAnotherServersObjects) {
     for (const char* kind : {"cloud", "host-group", "host", "vm", "vm-network", "logical-network",
                              "storage-classification"}) {
       auto json = e().ListObjectsJson(kind);
-      EXPECT_TRUE(json.ok()) << json.status();
+      EXPECT_OK(json);
       absl::StrAppend(&all, kind, ": ", json.ok() ? *json : "", "\n");
     }
     return all;
@@ -400,10 +401,10 @@ TEST_F(FabricTest, ServerCannotTakeOverAnotherServersObjects) {
   // A sync by the second server that omits the first one's objects (its own
   // inventory, then an empty one) never deletes them.
   model::Inventory own = ChicagoInventory();
-  ASSERT_TRUE(f().SyncInventory("vmm-chi", &own, "").ok());
+  ASSERT_OK(f().SyncInventory("vmm-chi", &own, ""));
   model::Inventory empty;
   auto emptied = f().SyncInventory("vmm-chi", &empty, "");
-  ASSERT_TRUE(emptied.ok()) << emptied.status();
+  ASSERT_OK(emptied);
   Reopen();
   EXPECT_EQ(e().Get<model::VmNetwork>("vmn1-ny")->server_id(), "vmm-ny");
   EXPECT_EQ(e().Get<model::VmNetwork>("vmn1-ny")->name(), "VMNetwork1-NewYork");
@@ -416,7 +417,7 @@ TEST_F(FabricTest, ServerCannotTakeOverAnotherServersObjects) {
   // The first server's own sync still works and changes nothing.
   model::Inventory ny = NewYorkInventory();
   auto resync = f().SyncInventory("vmm-ny", &ny, "");
-  ASSERT_TRUE(resync.ok()) << resync.status();
+  ASSERT_OK(resync);
   EXPECT_EQ(resync->state_description(), "Skipped");
 }
 
@@ -426,9 +427,9 @@ TEST_F(FabricTest, PairAcrossServers) {
   RegisterBoth();
   Reopen();
   auto job = f().PairClouds("GoldCloud1", "GoldCloud2");
-  ASSERT_TRUE(job.ok()) << job.status();
+  ASSERT_OK(job);
   auto pairing = jobs::ResultOf<model::CloudPairing>(*job);
-  ASSERT_TRUE(pairing.ok());
+  ASSERT_OK(pairing);
   EXPECT_EQ(pairing->id(), "pair-gold1-gold2");
   Reopen();
   EXPECT_EQ(e().Get<model::CloudPairing>("pair-gold1-gold2")->state(), model::PAIRING_STATE_PAIRED);
@@ -442,7 +443,7 @@ TEST_F(FabricTest, CloudCannotPairWithItself) {
 
 TEST_F(FabricTest, CloudInAtMostOnePairing) {
   RegisterBoth();
-  ASSERT_TRUE(f().PairClouds("gold1", "gold2").ok());
+  ASSERT_OK(f().PairClouds("gold1", "gold2"));
   EXPECT_STATUS(f().PairClouds("gold1", "silver2"), kFailedPrecondition,
                 "to change the target, unpair ('asrctl cloud unpair pair-gold1-gold2')");
   EXPECT_STATUS(f().PairClouds("silver1", "gold2"), kFailedPrecondition,
@@ -451,35 +452,35 @@ TEST_F(FabricTest, CloudInAtMostOnePairing) {
                 "a cloud belongs to at most one pairing, as primary or as target");
   EXPECT_STATUS(f().PairClouds("gold1", "gold2"), kAlreadyExists, "already paired");
   // Changing the target: unpair, then pair again.
-  ASSERT_TRUE(f().UnpairClouds("GoldCloud1").ok());
+  ASSERT_OK(f().UnpairClouds("GoldCloud1"));
   Reopen();
-  ASSERT_TRUE(f().PairClouds("gold1", "silver2").ok());
+  ASSERT_OK(f().PairClouds("gold1", "silver2"));
 }
 
 TEST_F(FabricTest, OneServerNeedsTwoClouds) {
   auto r = Request("vmm-ny");
   r.set_sync_all_cloud_metadata(false);
-  ASSERT_TRUE(f().RegisterServer(r).ok());
-  ASSERT_TRUE(f().SyncInventory("vmm-ny", nullptr, "").ok());  // known, not synced
-  ASSERT_TRUE(f().SyncInventory("vmm-ny", nullptr, "gold1").ok());
+  ASSERT_OK(f().RegisterServer(r));
+  ASSERT_OK(f().SyncInventory("vmm-ny", nullptr, ""));  // known, not synced
+  ASSERT_OK(f().SyncInventory("vmm-ny", nullptr, "gold1"));
   EXPECT_STATUS(f().PairClouds("gold1", "silver1"), kFailedPrecondition,
                 "with one VMM server, protection needs at least two clouds");
-  ASSERT_TRUE(f().SyncInventory("vmm-ny", nullptr, "silver1").ok());
+  ASSERT_OK(f().SyncInventory("vmm-ny", nullptr, "silver1"));
   auto job = f().PairClouds("gold1", "silver1");
-  ASSERT_TRUE(job.ok()) << job.status();
+  ASSERT_OK(job);
 }
 
 TEST_F(FabricTest, CloudMetadataMustBeSynced) {
-  ASSERT_TRUE(f().RegisterServer(Request("vmm-ny")).ok());
+  ASSERT_OK(f().RegisterServer(Request("vmm-ny")));
   auto r = Request("vmm-chi");
   r.set_sync_all_cloud_metadata(false);
-  ASSERT_TRUE(f().RegisterServer(r).ok());
+  ASSERT_OK(f().RegisterServer(r));
   model::Inventory chi = ChicagoInventory();
-  ASSERT_TRUE(f().SyncInventory("vmm-chi", &chi, "").ok());
+  ASSERT_OK(f().SyncInventory("vmm-chi", &chi, ""));
   EXPECT_STATUS(f().PairClouds("gold1", "gold2"), kFailedPrecondition,
                 "the metadata of cloud 'GoldCloud2' is not synced");
-  ASSERT_TRUE(f().SyncInventory("vmm-chi", &chi, "GoldCloud2").ok());
-  ASSERT_TRUE(f().PairClouds("gold1", "gold2").ok());
+  ASSERT_OK(f().SyncInventory("vmm-chi", &chi, "GoldCloud2"));
+  ASSERT_OK(f().PairClouds("gold1", "gold2"));
 }
 
 TEST_F(FabricTest, BothCloudsNeedHyperVProfile) {
@@ -491,7 +492,7 @@ TEST_F(FabricTest, BothCloudsNeedHyperVProfile) {
   EXPECT_STATUS(f().PairClouds("gold1", "gold2"), kFailedPrecondition,
                 "cloud 'GoldCloud2' does not have the Hyper-V capability profile (it has: ESX "
                 "Server)");
-  ASSERT_TRUE(f().PairClouds("gold1", "silver2").ok());
+  ASSERT_OK(f().PairClouds("gold1", "silver2"));
 }
 
 TEST_F(FabricTest, PrimaryCloudNeedsHostGroup) {
@@ -504,17 +505,17 @@ TEST_F(FabricTest, PrimaryCloudNeedsHostGroup) {
   auto failed = plane_->jobs->Get(jobs::JobIdOf(job.status()));
   EXPECT_EQ(failed->errors(0).error_code(), "PrimaryCloudHasHostGroup");
   // The recovery cloud needs none: silver1 -> gold2 works.
-  ASSERT_TRUE(f().PairClouds("silver1", "gold2").ok());
+  ASSERT_OK(f().PairClouds("silver1", "gold2"));
 }
 
 TEST_F(FabricTest, UnpairAndUnregisterRefusedWhileProtected) {
   RegisterBoth();
-  ASSERT_TRUE(f().PairClouds("gold1", "gold2").ok());
+  ASSERT_OK(f().PairClouds("gold1", "gold2"));
   model::ProtectedItem item;
   item.set_id("pi-vm1");
   item.set_vm_id("vm1");
   item.set_pairing_id("pair-gold1-gold2");
-  ASSERT_TRUE(e().Put(item).ok());
+  ASSERT_OK(e().Put(item));
   Reopen();
   EXPECT_STATUS(f().UnpairClouds("pair-gold1-gold2"), kFailedPrecondition,
                 "pairing 'pair-gold1-gold2' still protects VMs: VM1");
@@ -524,20 +525,20 @@ TEST_F(FabricTest, UnpairAndUnregisterRefusedWhileProtected) {
   ny.mutable_virtual_machines()->DeleteSubrange(0, 1);
   EXPECT_STATUS(f().SyncInventory("vmm-ny", &ny, ""), kFailedPrecondition,
                 "the inventory no longer has VM 'VM1', which is protected");
-  ASSERT_TRUE(e().DeleteObject("protected-item", "pi-vm1").ok());
+  ASSERT_OK(e().DeleteObject("protected-item", "pi-vm1"));
   Reopen();
   auto job = f().UnregisterServer("vmm-ny");
-  ASSERT_TRUE(job.ok()) << job.status();
+  ASSERT_OK(job);
   EXPECT_FALSE(e().Get<model::VmmServer>("vmm-ny").ok());
   EXPECT_FALSE(e().Get<model::Cloud>("gold1").ok());
   EXPECT_FALSE(e().Get<model::CloudPairing>("pair-gold1-gold2").ok());
   EXPECT_EQ(e().List<model::VirtualMachine>()->size(), 0u);
-  EXPECT_TRUE(e().Get<model::Cloud>("gold2").ok());  // the other server's stay
+  EXPECT_OK(e().Get<model::Cloud>("gold2"));  // the other server's stay
 }
 
 TEST_F(FabricTest, PairedCloudCannotVanishFromInventory) {
   RegisterBoth();
-  ASSERT_TRUE(f().PairClouds("gold1", "gold2").ok());
+  ASSERT_OK(f().PairClouds("gold1", "gold2"));
   model::Inventory chi = ChicagoInventory();
   chi.mutable_clouds()->DeleteSubrange(0, 1);
   EXPECT_STATUS(f().SyncInventory("vmm-chi", &chi, ""), kFailedPrecondition,

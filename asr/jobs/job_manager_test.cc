@@ -4,6 +4,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "asr/common/test_dir.h"
+#include "asr/common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace asr::jobs {
@@ -22,7 +23,7 @@ class JobManagerTest : public ::testing::Test {
     jobs_.reset();
     repo_.reset();
     auto e = repository::ObjectRepository::Open(dir_, {});
-    ASSERT_TRUE(e.ok()) << e.status();
+    ASSERT_OK(e);
     repo_ = std::move(*e);
     jobs_ = std::make_unique<JobManager>(repo_.get(), &clock_);
     ASSERT_TRUE(jobs_->RegisterScenario("Two", [this](JobContext& ctx) { return Two(ctx); }).ok());
@@ -62,7 +63,7 @@ class JobManagerTest : public ::testing::Test {
 
 TEST_F(JobManagerTest, SucceededJobIsPersistedWithTasksAndTimes) {
   auto job = jobs_->Run(Spec());
-  ASSERT_TRUE(job.ok()) << job.status();
+  ASSERT_OK(job);
   EXPECT_EQ(job->state(), model::Succeeded);
   EXPECT_EQ(job->state_description(), "Completed");
   ASSERT_EQ(job->tasks_size(), 2);
@@ -71,7 +72,7 @@ TEST_F(JobManagerTest, SucceededJobIsPersistedWithTasksAndTimes) {
   EXPECT_EQ(job->end_time_unix(), 1700000000);
   Reopen();
   auto again = jobs_->Get(job->id());
-  ASSERT_TRUE(again.ok());
+  ASSERT_OK(again);
   EXPECT_EQ(again->state(), model::Succeeded);
   EXPECT_EQ(again->target_object_id(), "gold1");
 }
@@ -85,7 +86,7 @@ TEST_F(JobManagerTest, FailedJobRecordsErrorAndRestartsSkippingDoneTasks) {
   ASSERT_FALSE(id.empty());
   Reopen();
   auto failed = jobs_->Get(id);
-  ASSERT_TRUE(failed.ok());
+  ASSERT_OK(failed);
   EXPECT_EQ(failed->state(), model::Failed);
   ASSERT_EQ(failed->errors_size(), 1);
   EXPECT_EQ(failed->errors(0).error_code(), "HostReachable");
@@ -96,7 +97,7 @@ TEST_F(JobManagerTest, FailedJobRecordsErrorAndRestartsSkippingDoneTasks) {
   fail_b_ = false;
   a_runs_ = b_runs_ = 0;
   auto restarted = jobs_->Restart(id);
-  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  ASSERT_OK(restarted);
   EXPECT_EQ(restarted->state(), model::Succeeded);
   EXPECT_EQ(a_runs_, 0);  // task a had succeeded: not repeated
   EXPECT_EQ(b_runs_, 1);
@@ -104,7 +105,7 @@ TEST_F(JobManagerTest, FailedJobRecordsErrorAndRestartsSkippingDoneTasks) {
 
 TEST_F(JobManagerTest, RestartRefusedUnlessFailed) {
   auto job = jobs_->Run(Spec());
-  ASSERT_TRUE(job.ok());
+  ASSERT_OK(job);
   auto r = jobs_->Restart(job->id());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(r.status().message().find("is Succeeded, not Failed"), std::string::npos);
@@ -131,14 +132,14 @@ TEST_F(JobManagerTest, InputErrorsAreNotRestartable) {
 TEST_F(JobManagerTest, SuspendedJobResumesAfterRestartOfEngine) {
   suspend_b_ = true;
   auto job = jobs_->Run(Spec());
-  ASSERT_TRUE(job.ok()) << job.status();
+  ASSERT_OK(job);
   EXPECT_EQ(job->state(), model::Suspended);
   EXPECT_TRUE(job->allowed_resume());
   EXPECT_EQ(job->suspend_reason(), "run the manual action 'check DNS', then resume");
   Reopen();
   a_runs_ = b_runs_ = 0;
   auto resumed = jobs_->Resume(job->id());
-  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  ASSERT_OK(resumed);
   EXPECT_EQ(resumed->state(), model::Succeeded);
   EXPECT_EQ(a_runs_ + b_runs_, 0);
   auto again = jobs_->Resume(job->id());
@@ -149,9 +150,9 @@ TEST_F(JobManagerTest, SuspendedJobResumesAfterRestartOfEngine) {
 TEST_F(JobManagerTest, CancelSuspendedJobAndRefuseCancelOfFinished) {
   suspend_b_ = true;
   auto job = jobs_->Run(Spec());
-  ASSERT_TRUE(job.ok());
+  ASSERT_OK(job);
   auto c = jobs_->Cancel(job->id());
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_OK(c);
   EXPECT_EQ(c->state(), model::Cancelled);
   auto c2 = jobs_->Cancel(job->id());
   EXPECT_EQ(c2.status().code(), absl::StatusCode::kFailedPrecondition);
@@ -180,10 +181,10 @@ TEST_F(JobManagerTest, CancelRunningJobStopsBeforeNextTask) {
   std::thread t([&] { result = jobs_->Run(s); });
   started.WaitForNotification();
   auto list = jobs_->List(JobFilter::ByState(model::InProgress));
-  ASSERT_TRUE(list.ok());
+  ASSERT_OK(list);
   ASSERT_EQ(list->size(), 1u);
   auto c = jobs_->Cancel((*list)[0].id());
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_OK(c);
   EXPECT_TRUE(c->cancel_requested());
   cancelled.Notify();
   t.join();
@@ -194,7 +195,7 @@ TEST_F(JobManagerTest, CancelRunningJobStopsBeforeNextTask) {
 }
 
 TEST_F(JobManagerTest, ListFiltersByStateTimeAndTarget) {
-  ASSERT_TRUE(jobs_->Run(Spec()).ok());
+  ASSERT_OK(jobs_->Run(Spec()));
   clock_.Advance(absl::Hours(1));
   fail_b_ = true;
   JobSpec s = Spec();
@@ -261,16 +262,16 @@ TEST_F(JobManagerTest, InterruptedJobsBecomeRestartableFailures) {
   stale.set_sequence(77);
   stale.set_scenario_name("Two");
   stale.set_state(model::InProgress);
-  ASSERT_TRUE(repo_->Put(stale).ok());
+  ASSERT_OK(repo_->Put(stale));
   Reopen();
   auto n = jobs_->RecoverInterruptedJobs();
-  ASSERT_TRUE(n.ok());
+  ASSERT_OK(n);
   EXPECT_EQ(*n, 1);
   auto j = jobs_->Get("job-000077");
   EXPECT_EQ(j->state(), model::Failed);
   EXPECT_EQ(j->errors(0).error_code(), "JobInterrupted");
   auto r = jobs_->Restart("job-000077");
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   EXPECT_EQ(r->state(), model::Succeeded);
 }
 

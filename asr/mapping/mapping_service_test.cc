@@ -5,6 +5,7 @@
 
 #include "asr/common/clock.h"
 #include "asr/common/test_dir.h"
+#include "asr/common/testing/status_matchers.h"
 #include "asr/jobs/job_manager.h"
 #include "asr/jobs/rule_error.h"
 #include "asr/mapping/golden_fixtures.h"
@@ -20,7 +21,7 @@ using ::asr::testing::TestPath;
 
 template <typename T>
 void PutAll(repository::ObjectRepository& e, const std::vector<T>& items) {
-  for (const auto& item : items) ASSERT_TRUE(e.Put(item).ok()) << item.DebugString();
+  for (const auto& item : items) ASSERT_OK(e.Put(item)) << item.DebugString();
 }
 
 void PutSnapshot(repository::ObjectRepository& e, const FabricSnapshot& s) {
@@ -41,12 +42,12 @@ class MappingServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto e = repository::ObjectRepository::Open(TestPath("mapping"), {});
-    ASSERT_TRUE(e.ok()) << e.status();
+    ASSERT_OK(e);
     repo_ = std::move(*e);
-    ASSERT_TRUE(repo_->Initialize().ok());
+    ASSERT_OK(repo_->Initialize());
     jobs_ = std::make_unique<jobs::JobManager>(repo_.get(), &clock_);
     service_ = std::make_unique<MappingService>(repo_.get(), jobs_.get());
-    ASSERT_TRUE(service_->RegisterScenarios().ok());
+    ASSERT_OK(service_->RegisterScenarios());
   }
 
   // The New York/Chicago example without its mapping, plus an unprotected
@@ -78,7 +79,7 @@ class MappingServiceTest : public ::testing::Test {
 TEST_F(MappingServiceTest, CreateReconnectsProtectedReplicasAsAJob) {
   LoadNetworks();
   auto report = service_->MapNetwork(Mapping("VMNetwork1-NewYork", "VMNetwork1-Chicago"), false);
-  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_OK(report);
   EXPECT_EQ(report->operation(), "create");
   EXPECT_EQ(report->current().id(), "netmap-vmnet1-newyork");
   EXPECT_EQ(report->current().source_server_id(), golden::kServerNewYork);
@@ -94,20 +95,20 @@ TEST_F(MappingServiceTest, CreateReconnectsProtectedReplicasAsAJob) {
 
   ASSERT_FALSE(report->job_id().empty());
   auto job = jobs_->Get(report->job_id());
-  ASSERT_TRUE(job.ok());
+  ASSERT_OK(job);
   EXPECT_EQ(job->state(), model::Succeeded);
   EXPECT_EQ(job->scenario_name(), "MapNetwork");
   EXPECT_EQ(job->state_description(), "CompletedWithInformation");
   ASSERT_EQ(job->tasks_size(), 3);
 
   auto stored = repo_->Get<model::NetworkMapping>("netmap-vmnet1-newyork");
-  ASSERT_TRUE(stored.ok());
+  ASSERT_OK(stored);
   EXPECT_EQ(stored->target_vm_network_id(), golden::kVmNetwork1Chicago);
 
   // The same mapping again: nothing to do.
   auto again =
       service_->MapNetwork(Mapping(golden::kVmNetwork1NewYork, golden::kVmNetwork1Chicago), false);
-  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_OK(again);
   EXPECT_EQ(again->operation(), "unchanged");
   EXPECT_EQ(again->changes_size(), 0);
   EXPECT_EQ(jobs_->Get(again->job_id())->state_description(), "Skipped");
@@ -115,8 +116,7 @@ TEST_F(MappingServiceTest, CreateReconnectsProtectedReplicasAsAJob) {
 
 TEST_F(MappingServiceTest, ASourceNetworkMapsToAtMostOneTarget) {
   LoadNetworks();
-  ASSERT_TRUE(
-      service_->MapNetwork(Mapping("VMNetwork1-NewYork", "VMNetwork1-Chicago"), false).ok());
+  ASSERT_OK(service_->MapNetwork(Mapping("VMNetwork1-NewYork", "VMNetwork1-Chicago"), false));
   auto dup = service_->MapNetwork(Mapping("VMNetwork1-NewYork", "VMNetwork2-Chicago"), false);
   ASSERT_EQ(dup.status().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_NE(dup.status().message().find("already mapped to 'VMNetwork1-Chicago'"),
@@ -131,10 +131,9 @@ TEST_F(MappingServiceTest, ASourceNetworkMapsToAtMostOneTarget) {
 
 TEST_F(MappingServiceTest, ChangeReportsWhichReplicaNicsMove) {
   LoadNetworks();
-  ASSERT_TRUE(
-      service_->MapNetwork(Mapping("VMNetwork1-NewYork", "VMNetwork1-Chicago"), false).ok());
+  ASSERT_OK(service_->MapNetwork(Mapping("VMNetwork1-NewYork", "VMNetwork1-Chicago"), false));
   auto report = service_->MapNetwork(Mapping("VMNetwork1-NewYork", "VMNetwork2-Chicago"), true);
-  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_OK(report);
   EXPECT_EQ(report->operation(), "change");
   EXPECT_EQ(report->previous().target_vm_network_id(), golden::kVmNetwork1Chicago);
   ASSERT_EQ(report->changes_size(), 2);
@@ -146,16 +145,15 @@ TEST_F(MappingServiceTest, ChangeReportsWhichReplicaNicsMove) {
   // VMNetwork2-Chicago is offered to the Gold pairing only: no warning.
   EXPECT_EQ(report->warnings_size(), 0);
   auto table = service_->ListNetworkMappings();
-  ASSERT_TRUE(table.ok());
+  ASSERT_OK(table);
   ASSERT_EQ(table->mappings_size(), 1);
 }
 
 TEST_F(MappingServiceTest, RemoveDisconnectsReplicas) {
   LoadNetworks();
-  ASSERT_TRUE(
-      service_->MapNetwork(Mapping("VMNetwork1-NewYork", "VMNetwork1-Chicago"), false).ok());
+  ASSERT_OK(service_->MapNetwork(Mapping("VMNetwork1-NewYork", "VMNetwork1-Chicago"), false));
   auto report = service_->UnmapNetwork("VMNetwork1-NewYork");
-  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_OK(report);
   EXPECT_EQ(report->operation(), "remove");
   ASSERT_EQ(report->changes_size(), 2);
   EXPECT_EQ(report->changes(0).after().kind(), model::NIC_UNMAPPED);
@@ -187,7 +185,7 @@ TEST_F(MappingServiceTest, ValidationNamesWhatIsWrong) {
 TEST_F(MappingServiceTest, SameServerMappingIsAllowed) {
   LoadNetworks();
   auto r = service_->MapNetwork(Mapping("VMNetwork1-NewYork", "VMNetwork2-NewYork"), false);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   EXPECT_EQ(r->current().target_server_id(), golden::kServerNewYork);
   // No pairing leads from New York to New York: a warning, not an error.
   ASSERT_EQ(r->warnings_size(), 1);
@@ -200,7 +198,7 @@ TEST_F(MappingServiceTest, AmbiguousNamesAskForAnId) {
   twin.set_id("vmnet1-chicago-b");
   twin.set_name("VMNetwork1-Chicago");
   twin.set_server_id(golden::kServerChicago);
-  ASSERT_TRUE(repo_->Put(twin).ok());
+  ASSERT_OK(repo_->Put(twin));
   auto r = service_->TargetNetworks("VMNetwork1-NewYork", "VMNetwork1-Chicago");
   ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(r.status().message().find("vmnet1-chicago, vmnet1-chicago-b"), std::string::npos)
@@ -209,25 +207,24 @@ TEST_F(MappingServiceTest, AmbiguousNamesAskForAnId) {
 
 TEST_F(MappingServiceTest, ReadsOverTheStore) {
   LoadNetworks();
-  ASSERT_TRUE(
-      service_->MapNetwork(Mapping("VMNetwork1-NewYork", "VMNetwork1-Chicago"), false).ok());
+  ASSERT_OK(service_->MapNetwork(Mapping("VMNetwork1-NewYork", "VMNetwork1-Chicago"), false));
   auto table = service_->ListNetworkMappings();
-  ASSERT_TRUE(table.ok());
+  ASSERT_OK(table);
   EXPECT_EQ(table->rows_size(), 4);
   auto targets = service_->TargetNetworks("VMNetwork1-NewYork");
-  ASSERT_TRUE(targets.ok());
+  ASSERT_OK(targets);
   EXPECT_EQ(targets->rows_size(), 4);
   auto nics = service_->ResolveNetworks("VM7");
-  ASSERT_TRUE(nics.ok());
+  ASSERT_OK(nics);
   EXPECT_EQ(nics->nics(0).target_subnet_name(), "Backend");
   model::FailbackRequest fb;
   fb.set_vm_id("VM1");
   fb.set_replica_vm_network_id("VMNetwork1-Chicago");
   auto failback = service_->ResolveFailback(fb);
-  ASSERT_TRUE(failback.ok()) << failback.status();
+  ASSERT_OK(failback);
   EXPECT_EQ(failback->scenario(), model::FAILBACK_NETWORK_UNCHANGED);
   auto placement = service_->ShowPlacement("VM1");
-  ASSERT_TRUE(placement.ok()) << placement.status();
+  ASSERT_OK(placement);
   EXPECT_EQ(placement->host_id(), "chicago-h1");
 }
 
@@ -239,7 +236,7 @@ TEST_F(MappingServiceTest, StorageMappings) {
   m.set_source_classification_id("GOLD");
   m.set_target_classification_id("GOLD_TARGET");
   auto created = service_->MapStorage(m, false);
-  ASSERT_TRUE(created.ok()) << created.status();
+  ASSERT_OK(created);
   EXPECT_EQ(created->operation(), "create");
   EXPECT_EQ(created->current().id(), "storagemap-GOLD");
   EXPECT_FALSE(created->job_id().empty());
@@ -249,26 +246,26 @@ TEST_F(MappingServiceTest, StorageMappings) {
   ASSERT_EQ(dup.status().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_NE(dup.status().message().find("already mapped to 'GOLD_TARGET'"), std::string::npos);
   auto changed = service_->MapStorage(m, true);
-  ASSERT_TRUE(changed.ok());
+  ASSERT_OK(changed);
   EXPECT_EQ(changed->operation(), "change");
 
   auto disks = service_->ResolveStorage("VM1", "");
-  ASSERT_TRUE(disks.ok()) << disks.status();
+  ASSERT_OK(disks);
   EXPECT_EQ(disks->disks(0).target_classification_name(), "SILVER_TARGET");
   EXPECT_EQ(disks->disks(0).target_storage_target_id(), "TargetShare2");
   auto vm5 = service_->ResolveStorage("VM5", golden::kTargetHost);
-  ASSERT_TRUE(vm5.ok());
+  ASSERT_OK(vm5);
   EXPECT_EQ(vm5->disks(0).kind(), model::DISK_HOST_DEFAULT_UNCLASSIFIED);
 
   auto table = service_->ListStorageMappings();
-  ASSERT_TRUE(table.ok());
+  ASSERT_OK(table);
   EXPECT_EQ(table->mappings_size(), 1);
   auto removed = service_->UnmapStorage("GOLD");
-  ASSERT_TRUE(removed.ok()) << removed.status();
+  ASSERT_OK(removed);
   EXPECT_EQ(removed->operation(), "remove");
   EXPECT_EQ(service_->UnmapStorage("GOLD").status().code(), absl::StatusCode::kNotFound);
   auto unknown = service_->MapStorage(m, false);
-  ASSERT_TRUE(unknown.ok());
+  ASSERT_OK(unknown);
   m.set_source_classification_id("PLATINUM");
   EXPECT_EQ(service_->MapStorage(m, false).status().code(), absl::StatusCode::kNotFound);
 }
@@ -276,9 +273,9 @@ TEST_F(MappingServiceTest, StorageMappings) {
 TEST_F(MappingServiceTest, WithoutJobs) {
   LoadNetworks();
   MappingService direct(repo_.get(), nullptr);
-  ASSERT_TRUE(direct.RegisterScenarios().ok());
+  ASSERT_OK(direct.RegisterScenarios());
   auto r = direct.MapNetwork(Mapping("VMNetwork1-NewYork", "VMNetwork1-Chicago"), false);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   EXPECT_EQ(r->job_id(), "");
   EXPECT_EQ(r->changes_size(), 2);
 }

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "asr/common/testing/status_matchers.h"
 #include "asr/mapping/fabric_index.h"
 #include "asr/mapping/golden_fixtures.h"
 #include "asr/mapping/network_resolver.h"
@@ -17,7 +18,7 @@ using golden::TargetCloudsPerDocument;
 
 std::unique_ptr<FabricIndex> Build(FabricSnapshot s) {
   auto index = FabricIndex::Build(std::move(s));
-  EXPECT_TRUE(index.ok()) << index.status();
+  EXPECT_OK(index);
   return std::move(index).value();
 }
 
@@ -74,7 +75,7 @@ TEST(NetworkGolden, MappingTable) {
 TEST(NetworkGolden, ReplicaNicsFollowTheMapping) {
   auto index = Example();
   auto vm1 = ResolveVmNics(*index, "vm1");
-  ASSERT_TRUE(vm1.ok()) << vm1.status();
+  ASSERT_OK(vm1);
   ASSERT_EQ(vm1->nics_size(), 1);
   EXPECT_EQ(vm1->nics(0).target_vm_network_id(), golden::kVmNetwork1Chicago);
   EXPECT_EQ(vm1->nics(0).target_vm_network_name(), "VMNetwork1-Chicago");
@@ -84,7 +85,7 @@ TEST(NetworkGolden, ReplicaNicsFollowTheMapping) {
   EXPECT_EQ(vm1->nics(0).kind(), model::NIC_SAME_NAME_SUBNET);
 
   auto vm7 = ResolveVmNics(*index, "vm7");
-  ASSERT_TRUE(vm7.ok());
+  ASSERT_OK(vm7);
   ASSERT_EQ(vm7->nics_size(), 2);
   // Subnet3 does not exist in VMNetwork1-Chicago: the first subnet.
   EXPECT_EQ(vm7->nics(0).target_vm_network_id(), golden::kVmNetwork1Chicago);
@@ -128,7 +129,7 @@ TEST(NetworkGolden, SubnetMatchingIgnoresCaseAfterExactNames) {
 TEST(NetworkGolden, TargetNetworkTable) {
   auto index = Example(TargetCloudsPerDocument::kAvailabilityTable);
   auto table = BuildTargetNetworkTable(*index, golden::kVmNetwork1NewYork);
-  ASSERT_TRUE(table.ok()) << table.status();
+  ASSERT_OK(table);
   ASSERT_EQ(table->rows_size(), 4);
   std::map<std::pair<std::string, std::string>, model::TargetNetworkAvailability> rows;
   for (const auto& r : table->rows()) {
@@ -155,14 +156,14 @@ TEST(NetworkGolden, TargetNetworkTable) {
 // has").
 TEST(NetworkGolden, TargetNetworkTableUnderTheCloudTable) {
   auto index = Example(TargetCloudsPerDocument::kCloudTable);
-  auto table = BuildTargetNetworkTable(*index, golden::kVmNetwork1NewYork,
-                                       golden::kVmNetwork2Chicago);
-  ASSERT_TRUE(table.ok());
+  auto table =
+      BuildTargetNetworkTable(*index, golden::kVmNetwork1NewYork, golden::kVmNetwork2Chicago);
+  ASSERT_OK(table);
   ASSERT_EQ(table->rows_size(), 2);
   for (const auto& r : table->rows()) EXPECT_FALSE(r.available()) << r.primary_cloud_name();
-  auto one = BuildTargetNetworkTable(*index, golden::kVmNetwork1NewYork,
-                                     golden::kVmNetwork1Chicago);
-  ASSERT_TRUE(one.ok());
+  auto one =
+      BuildTargetNetworkTable(*index, golden::kVmNetwork1NewYork, golden::kVmNetwork1Chicago);
+  ASSERT_OK(one);
   ASSERT_EQ(one->rows_size(), 2);
   for (const auto& r : one->rows()) EXPECT_TRUE(r.available()) << r.primary_cloud_name();
 }
@@ -192,7 +193,7 @@ model::FailbackRequest Request(const std::string& replica_network) {
 TEST(NetworkGolden, FailbackNoChange) {
   auto index = Example();
   auto r = ResolveFailback(*index, Request(golden::kVmNetwork1Chicago));
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   EXPECT_EQ(r->scenario(), model::FAILBACK_NETWORK_UNCHANGED);
   EXPECT_EQ(r->original_vm_network_id(), golden::kVmNetwork1NewYork);
   EXPECT_EQ(r->vm_network_id(), golden::kVmNetwork1NewYork);
@@ -202,7 +203,7 @@ TEST(NetworkGolden, FailbackNoChange) {
 TEST(NetworkGolden, FailbackReplicaDisconnected) {
   auto index = Example();
   auto r = ResolveFailback(*index, Request(""));
-  ASSERT_TRUE(r.ok());
+  ASSERT_OK(r);
   EXPECT_EQ(r->scenario(), model::FAILBACK_REPLICA_DISCONNECTED);
   EXPECT_EQ(r->vm_network_id(), "");
 }
@@ -210,7 +211,7 @@ TEST(NetworkGolden, FailbackReplicaDisconnected) {
 TEST(NetworkGolden, FailbackReplicaOnUnmappedNetwork) {
   auto index = Example();
   auto r = ResolveFailback(*index, Request(golden::kVmNetwork2Chicago));
-  ASSERT_TRUE(r.ok());
+  ASSERT_OK(r);
   EXPECT_EQ(r->scenario(), model::FAILBACK_REPLICA_ON_UNMAPPED_NETWORK);
   EXPECT_EQ(r->vm_network_id(), "");
   EXPECT_NE(r->explanation().find("VMNetwork2-Chicago"), std::string::npos);
@@ -222,7 +223,7 @@ TEST(NetworkGolden, FailbackMappingChangedByRemappingTheSource) {
   s.network_mappings[0].set_source_vm_network_id(golden::kVmNetwork2NewYork);
   auto index = Build(std::move(s));
   auto r = ResolveFailback(*index, Request(golden::kVmNetwork1Chicago));
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   EXPECT_EQ(r->scenario(), model::FAILBACK_MAPPING_CHANGED);
   EXPECT_EQ(r->vm_network_id(), golden::kVmNetwork2NewYork);
   EXPECT_EQ(r->vm_network_name(), "VMNetwork2-NewYork");
@@ -240,7 +241,7 @@ TEST(NetworkGolden, FailbackMappingChangedByReverseMapping) {
   s.network_mappings.push_back(back);
   auto index = Build(std::move(s));
   auto r = ResolveFailback(*index, Request(golden::kVmNetwork1Chicago));
-  ASSERT_TRUE(r.ok());
+  ASSERT_OK(r);
   EXPECT_EQ(r->scenario(), model::FAILBACK_MAPPING_CHANGED);
   EXPECT_EQ(r->network_mapping_id(), "netmap-vmnet1-chicago");
   EXPECT_EQ(r->vm_network_id(), golden::kVmNetwork2NewYork);
@@ -255,7 +256,7 @@ TEST(NetworkGolden, FailbackReplicaMovedToAnotherMappedNetwork) {
   s.network_mappings.push_back(m2);
   auto index = Build(std::move(s));
   auto r = ResolveFailback(*index, Request(golden::kVmNetwork2Chicago));
-  ASSERT_TRUE(r.ok());
+  ASSERT_OK(r);
   EXPECT_EQ(r->scenario(), model::FAILBACK_REPLICA_ON_OTHER_MAPPED_NETWORK);
   EXPECT_EQ(r->vm_network_id(), golden::kVmNetwork2NewYork);
 }

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "asr/common/testing/status_matchers.h"
 #include "asr/mapping/fabric_index.h"
 #include "asr/mapping/golden_fixtures.h"
 #include "gtest/gtest.h"
@@ -16,7 +17,7 @@ using golden::TargetCloudsPerDocument;
 
 std::unique_ptr<FabricIndex> Build(FabricSnapshot s) {
   auto index = FabricIndex::Build(std::move(s));
-  EXPECT_TRUE(index.ok()) << index.status();
+  EXPECT_OK(index);
   return std::move(index).value();
 }
 
@@ -27,7 +28,7 @@ FabricSnapshot Networks() {
 TEST(Placement, PlacesOnAHostWithTheMappedNetwork) {
   auto index = Build(Networks());
   auto p = PlaceReplica(*index, "vm1");
-  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_OK(p);
   ASSERT_TRUE(p->placed()) << p->explanation();
   EXPECT_EQ(p->pairing_id(), golden::kGoldPairing);
   EXPECT_EQ(p->recovery_cloud_name(), "GoldCloud2");
@@ -47,7 +48,7 @@ std::string RotationPick(const std::string& vm_id, const std::vector<std::string
 TEST(Placement, TiesFollowTheVmsRotation) {
   auto index = Build(Networks());
   auto p = PlaceReplica(*index, "vm7");
-  ASSERT_TRUE(p.ok());
+  ASSERT_OK(p);
   ASSERT_TRUE(p->placed());
   EXPECT_EQ(p->host_id(), RotationPick("vm7", {"chicago-h2", "chicago-h3"}));
   ASSERT_EQ(p->nics_size(), 2);
@@ -62,7 +63,7 @@ TEST(Placement, TiesFollowTheVmsRotation) {
   PlacementOptions quick;
   quick.explain = false;
   auto q = PlaceReplica(*index, "vm7", quick);
-  ASSERT_TRUE(q.ok());
+  ASSERT_OK(q);
   EXPECT_EQ(q->host_id(), p->host_id());
   EXPECT_EQ(q->hosts_size(), 0);
 }
@@ -88,7 +89,7 @@ TEST(Placement, BatchSpreadsOverEqualHosts) {
   PlacementOptions quick;
   quick.explain = false;
   auto placements = PlaceReplicas(*index, ids, &ledger, quick);
-  ASSERT_TRUE(placements.ok()) << placements.status();
+  ASSERT_OK(placements);
   ASSERT_EQ(placements->size(), 200u);
   EXPECT_EQ((*placements)[0].vm_id(), "clone0");  // VM-id order
   int h2 = ledger.ReplicasOnHost("chicago-h2");
@@ -105,7 +106,7 @@ TEST(Placement, ExplainsWhenNoHostQualifies) {
   }
   auto index = Build(std::move(s));
   auto p = PlaceReplica(*index, "vm7");
-  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_OK(p);
   EXPECT_FALSE(p->placed());
   EXPECT_EQ(p->host_id(), "");
   EXPECT_NE(p->explanation().find("no host of recovery cloud 'SilverCloud2'"), std::string::npos)
@@ -130,7 +131,7 @@ TEST(Placement, WarnsWhenTheTargetNetworkIsNotAvailableForThePairing) {
   s.network_mappings.push_back(m);
   auto index = Build(std::move(s));
   auto p = PlaceReplica(*index, "vm7");
-  ASSERT_TRUE(p.ok());
+  ASSERT_OK(p);
   EXPECT_FALSE(p->placed());  // no Silver host has LogicalNetwork2Chicago
   ASSERT_EQ(p->warnings_size(), 1);
   EXPECT_NE(p->warnings(0).find("not available for pairing 'pair-silver'"), std::string::npos);
@@ -145,7 +146,7 @@ TEST(Placement, PrefersHostsThatReachMappedStorage) {
   s.hosts.push_back(other);
   auto index = Build(std::move(s));
   auto p = PlaceReplica(*index, "vm1");
-  ASSERT_TRUE(p.ok());
+  ASSERT_OK(p);
   ASSERT_TRUE(p->placed());
   EXPECT_EQ(p->host_id(), golden::kTargetHost);
   ASSERT_EQ(p->hosts_size(), 2);
@@ -154,7 +155,7 @@ TEST(Placement, PrefersHostsThatReachMappedStorage) {
   EXPECT_EQ(p->hosts(1).disks_on_mapped_storage(), 0);
   // VM5 (unclassified) has no mapped disks: both hosts tie.
   auto p5 = PlaceReplica(*index, "vm5");
-  ASSERT_TRUE(p5.ok());
+  ASSERT_OK(p5);
   EXPECT_EQ(p5->host_id(), RotationPick("vm5", {"aaa-host", golden::kTargetHost}));
 }
 
@@ -163,7 +164,7 @@ TEST(Placement, NoRoomAnywhere) {
   s.hosts[1].set_default_storage_free_bytes(10 * kGiB);
   auto index = Build(std::move(s));
   auto p = PlaceReplica(*index, "vm5");
-  ASSERT_TRUE(p.ok());
+  ASSERT_OK(p);
   EXPECT_FALSE(p->placed());
   EXPECT_NE(p->explanation().find("no room for disk 'VM5.vhdx'"), std::string::npos)
       << p->explanation();
@@ -182,7 +183,7 @@ TEST(Placement, LedgerConsumesSpaceAcrossTheBatch) {
   auto index = Build(std::move(s));
   CapacityLedger ledger;
   auto p = PlaceReplicas(*index, {"vm6", "vm6-0", "vm6-1", "vm6-2"}, &ledger);
-  ASSERT_TRUE(p.ok());
+  ASSERT_OK(p);
   EXPECT_EQ((*p)[2].disks(0).target_storage_target_id(), "TargetShare3");
   EXPECT_EQ((*p)[3].disks(0).kind(), model::DISK_HOST_DEFAULT_NO_SUITABLE_TARGET);
   EXPECT_EQ(ledger.TakenOnStorage("TargetShare3"), 300 * kGiB);
@@ -208,7 +209,7 @@ TEST(Placement, CloudWithoutHosts) {
   s.hosts.clear();
   auto index = Build(std::move(s));
   auto p = PlaceReplica(*index, "vm1");
-  ASSERT_TRUE(p.ok());
+  ASSERT_OK(p);
   EXPECT_FALSE(p->placed());
   EXPECT_NE(p->explanation().find("has no Hyper-V hosts"), std::string::npos);
 }

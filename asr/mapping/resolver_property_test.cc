@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "asr/common/testing/status_matchers.h"
 #include "asr/mapping/fabric_index.h"
 #include "asr/mapping/network_resolver.h"
 #include "asr/mapping/placement.h"
@@ -31,7 +32,9 @@ class Gen {
   int Int(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
   bool Chance(double p) { return std::bernoulli_distribution(p)(rng_); }
   template <typename T>
-  const T& Pick(const std::vector<T>& v) { return v[Int(0, static_cast<int>(v.size()) - 1)]; }
+  const T& Pick(const std::vector<T>& v) {
+    return v[Int(0, static_cast<int>(v.size()) - 1)];
+  }
   std::mt19937& rng() { return rng_; }
 
  private:
@@ -47,8 +50,8 @@ class Gen {
 FabricSnapshot RandomFabric(uint32_t seed) {
   Gen g(seed);
   FabricSnapshot s;
-  const std::vector<std::string> subnet_names = {"Front", "Back", "Subnet1", "Subnet2", "DMZ",
-                                                 "subnet1"};
+  const std::vector<std::string> subnet_names = {"Front",   "Back", "Subnet1",
+                                                 "Subnet2", "DMZ",  "subnet1"};
   const std::string servers[2] = {"src", "tgt"};
   std::vector<std::string> nets[2], lns[2], clouds[2], targets[2], classes[2];
   for (int sv = 0; sv < 2; ++sv) {
@@ -239,13 +242,14 @@ FabricSnapshot Shuffled(FabricSnapshot s, uint32_t seed) {
 
 std::unique_ptr<FabricIndex> Build(FabricSnapshot s) {
   auto index = FabricIndex::Build(std::move(s));
-  EXPECT_TRUE(index.ok()) << index.status();
+  EXPECT_OK(index);
   return std::move(index).value();
 }
 
 void ExpectSame(const google::protobuf::Message& a, const google::protobuf::Message& b) {
-  EXPECT_TRUE(MessageDifferencer::Equals(a, b))
-      << "first:\n" << model::ToJson(a, true) << "\nsecond:\n" << model::ToJson(b, true);
+  EXPECT_TRUE(MessageDifferencer::Equals(a, b)) << "first:\n"
+                                                << model::ToJson(a, true) << "\nsecond:\n"
+                                                << model::ToJson(b, true);
 }
 
 class ResolverProperty : public ::testing::TestWithParam<uint32_t> {};
@@ -349,7 +353,7 @@ TEST_P(ResolverProperty, EveryNicResolvesToASubnetOfItsMappedNetworkOrToNone) {
   // Placement: each placed disk is on storage the host reaches, or its default.
   for (const auto& vm : s.vms) {
     auto p = PlaceReplica(*index, vm.id());
-    ASSERT_TRUE(p.ok()) << p.status();
+    ASSERT_OK(p);
     if (!p->placed()) {
       EXPECT_FALSE(p->explanation().empty());
       continue;

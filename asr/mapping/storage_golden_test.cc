@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "asr/common/testing/status_matchers.h"
 #include "asr/mapping/fabric_index.h"
 #include "asr/mapping/golden_fixtures.h"
 #include "asr/mapping/placement.h"
@@ -18,7 +19,7 @@ using golden::kGiB;
 
 std::unique_ptr<FabricIndex> Build(FabricSnapshot s) {
   auto index = FabricIndex::Build(std::move(s));
-  EXPECT_TRUE(index.ok()) << index.status();
+  EXPECT_OK(index);
   return std::move(index).value();
 }
 
@@ -32,13 +33,14 @@ model::DiskPlacement OnlyDisk(const FabricIndex& index, const std::string& vm_id
   return r.disks(0);
 }
 
-// | Location | VMM server | File share (source) | Classification | Mapped to     | File share (target) |
-// | New York | VMM_Source | SourceShare1        | GOLD           | GOLD_TARGET   | TargetShare1        |
-// |          |            | SourceShare2        | SILVER         | SILVER_TARGET | TargetShare2        |
-// |          |            | SourceShare3        | BRONZE         | BRONZE_TARGET | TargetShare3        |
-// | Chicago  | VMM_Target |                     | GOLD_TARGET    | Not mapped    |                     |
-// |          |            |                     | SILVER_TARGET  | Not mapped    |                     |
-// |          |            |                     | BRONZE_TARGET  | Not mapped    |                     |
+// | Location | VMM server | File share (source) | Classification | Mapped to     | File share
+// (target) | | New York | VMM_Source | SourceShare1        | GOLD           | GOLD_TARGET   |
+// TargetShare1        | |          |            | SourceShare2        | SILVER         |
+// SILVER_TARGET | TargetShare2        | |          |            | SourceShare3        | BRONZE |
+// BRONZE_TARGET | TargetShare3        | | Chicago  | VMM_Target |                     | GOLD_TARGET
+// | Not mapped    |                     | |          |            |                     |
+// SILVER_TARGET  | Not mapped    |                     | |          |            | | BRONZE_TARGET
+// | Not mapped    |                     |
 TEST(StorageGolden, MappingTable) {
   auto index = Build(golden::GoldSilverBronzeStorage());
   model::StorageMappingTable table = BuildStorageMappingTable(*index);
@@ -68,14 +70,14 @@ TEST(StorageGolden, MappingTable) {
 }
 
 // | VM  | Source storage                    | Source classification | Mapped target storage |
-// | VM1 | C:\ClusterStorage\SourceVolume1   | GOLD   | TargetVolume1 / TargetShare1, both GOLD_TARGET |
-// | VM2 | \\FileServer\SourceShare1         | GOLD   | TargetVolume1 / TargetShare1, both GOLD_TARGET |
-// | VM3 | C:\ClusterStorage\SourceVolume2   | SILVER | TargetVolume2 / TargetShare2, both SILVER_TARGET |
-// | VM4 | \\FileServer\SourceShare2         | SILVER | TargetVolume2 / TargetShare2, both SILVER_TARGET |
-// | VM5 | C:\ClusterStorage\SourceVolume3   | N/A    | no mapping: the Hyper-V host's default location |
-// The optimal share/volume is the one with the most free space that holds
-// the disk: TargetVolume1 (2 TiB) over TargetShare1 (1 TiB); TargetShare2
-// (800 GiB) over TargetVolume2 (500 GiB).
+// | VM1 | C:\ClusterStorage\SourceVolume1   | GOLD   | TargetVolume1 / TargetShare1, both
+// GOLD_TARGET | | VM2 | \\FileServer\SourceShare1         | GOLD   | TargetVolume1 / TargetShare1,
+// both GOLD_TARGET | | VM3 | C:\ClusterStorage\SourceVolume2   | SILVER | TargetVolume2 /
+// TargetShare2, both SILVER_TARGET | | VM4 | \\FileServer\SourceShare2         | SILVER |
+// TargetVolume2 / TargetShare2, both SILVER_TARGET | | VM5 | C:\ClusterStorage\SourceVolume3   |
+// N/A    | no mapping: the Hyper-V host's default location | The optimal share/volume is the one
+// with the most free space that holds the disk: TargetVolume1 (2 TiB) over TargetShare1 (1 TiB);
+// TargetShare2 (800 GiB) over TargetVolume2 (500 GiB).
 TEST(StorageGolden, VmTable) {
   auto index = Build(golden::GoldSilverBronzeStorage());
   struct Row {
@@ -199,7 +201,7 @@ TEST(StorageGolden, PlacementOfTheStorageExample) {
   auto index = Build(golden::GoldSilverBronzeStorage());
   for (const char* vm : {"vm1", "vm2", "vm3", "vm4", "vm5", "vm6"}) {
     auto p = PlaceReplica(*index, vm);
-    ASSERT_TRUE(p.ok()) << p.status();
+    ASSERT_OK(p);
     EXPECT_TRUE(p->placed()) << p->explanation();
     EXPECT_EQ(p->host_id(), golden::kTargetHost);
     ASSERT_EQ(p->disks_size(), 1);

@@ -1,3 +1,4 @@
+#include "asr/common/testing/status_matchers.h"
 #include "asr/model/fabric.pb.h"
 #include "asr/model/job.pb.h"
 #include "asr/model/json.h"
@@ -16,7 +17,7 @@ TEST(Json, RoundTripUsesCamelCaseAndEnumNames) {
   EXPECT_NE(json.find("\"defaultStoragePath\":\"D:\\\\VMs\""), std::string::npos) << json;
   EXPECT_NE(json.find("\"osVersion\":\"WINDOWS_SERVER_2012_R2\""), std::string::npos) << json;
   HyperVHost back;
-  ASSERT_TRUE(FromJson(json, &back).ok());
+  ASSERT_OK(FromJson(json, &back));
   EXPECT_EQ(back.SerializeAsString(), host.SerializeAsString());
 }
 
@@ -25,7 +26,7 @@ TEST(Json, JobStatesFollowSiteRecoveryNames) {
   job.set_state(Cancelled);
   EXPECT_NE(ToJson(job).find("\"state\":\"Cancelled\""), std::string::npos);
   Job parsed;
-  ASSERT_TRUE(FromJson(R"({"state":"Suspended"})", &parsed).ok());
+  ASSERT_OK(FromJson(R"({"state":"Suspended"})", &parsed));
   EXPECT_EQ(parsed.state(), Suspended);
 }
 
@@ -41,7 +42,7 @@ TEST(Json, BadInputNamesTypeAndProblem) {
 TEST(Kinds, EveryKindHasAStringId) {
   for (const std::string& kind : AllKinds()) {
     auto proto = PrototypeForKind(kind);
-    ASSERT_TRUE(proto.ok()) << kind;
+    ASSERT_OK(proto) << kind;
     const auto* f = (*proto)->GetDescriptor()->FindFieldByName("id");
     ASSERT_NE(f, nullptr) << kind;
     EXPECT_EQ(f->type(), google::protobuf::FieldDescriptor::TYPE_STRING) << kind;

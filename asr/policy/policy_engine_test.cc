@@ -3,6 +3,7 @@
 #include "asr/policy/policy_engine.h"
 
 #include "asr/common/test_dir.h"
+#include "asr/common/testing/status_matchers.h"
 #include "asr/fabric/simulated_host.h"
 #include "asr/jobs/test_util.h"
 #include "gtest/gtest.h"
@@ -30,16 +31,16 @@ class PolicyTest : public ::testing::Test {
     host_.SetInventory("vmm-ny", ny_);
     host_.SetInventory("vmm-chi", fabric::ChicagoInventory());
     Reopen();
-    ASSERT_TRUE(fabric_->CreateVault("contoso-dr", "westeurope").ok());
+    ASSERT_OK(fabric_->CreateVault("contoso-dr", "westeurope"));
     for (const char* name : {"vmm-ny", "vmm-chi"}) {
       model::ServerRegistrationRequest r;
       r.set_credentials(*fabric_->GenerateRegistrationKey());
       r.set_friendly_name(name);
       r.set_site_id(std::string(name) == "vmm-ny" ? "primary" : "recovery");
       r.set_sync_all_cloud_metadata(true);
-      ASSERT_TRUE(fabric_->RegisterServer(r).ok());
+      ASSERT_OK(fabric_->RegisterServer(r));
     }
-    ASSERT_TRUE(fabric_->PairClouds("GoldCloud1", "GoldCloud2").ok());
+    ASSERT_OK(fabric_->PairClouds("GoldCloud1", "GoldCloud2"));
   }
   void Reopen() {
     policies_.reset();
@@ -47,12 +48,12 @@ class PolicyTest : public ::testing::Test {
     jobs_.reset();
     repo_.reset();
     repo_ = std::move(*repository::ObjectRepository::Open(dir_, {}));
-    ASSERT_TRUE(repo_->Initialize().ok());
+    ASSERT_OK(repo_->Initialize());
     jobs_ = std::make_unique<jobs::JobManager>(repo_.get(), &clock_);
     fabric_ = std::make_unique<fabric::FabricService>(repo_.get(), jobs_.get(), &clock_, &host_);
     policies_ = std::make_unique<PolicyEngine>(repo_.get(), jobs_.get(), fabric_.get(), &clock_);
-    ASSERT_TRUE(fabric_->RegisterScenarios().ok());
-    ASSERT_TRUE(policies_->RegisterScenarios().ok());
+    ASSERT_OK(fabric_->RegisterScenarios());
+    ASSERT_OK(policies_->RegisterScenarios());
   }
   absl::StatusOr<model::ReplicationPolicy> Norm(const model::ReplicationPolicy& p) {
     return policies_->Normalize(p);
@@ -76,14 +77,14 @@ TEST_F(PolicyTest, ProviderRequired) {
   EXPECT_STATUS(Norm(p), kInvalidArgument, "the replication provider is required");
   p.set_replication_provider(model::HyperVReplica2012);
   p.clear_replication_frequency_in_seconds();
-  EXPECT_TRUE(Norm(p).ok());
+  EXPECT_OK(Norm(p));
 }
 
 TEST_F(PolicyTest, CopyFrequency) {
   model::ReplicationPolicy p = R2("p");
   for (int f : {30, 300, 900}) {
     p.set_replication_frequency_in_seconds(f);
-    EXPECT_TRUE(Norm(p).ok()) << f;
+    EXPECT_OK(Norm(p)) << f;
   }
   p.set_replication_frequency_in_seconds(60);
   EXPECT_STATUS(Norm(p), kInvalidArgument, "copy frequency 60 s is not allowed");
@@ -100,21 +101,21 @@ TEST_F(PolicyTest, CopyFrequencyFixedOn2012) {
                 "is refused");
   p.clear_replication_frequency_in_seconds();
   auto n = Norm(p);
-  ASSERT_TRUE(n.ok()) << n.status();
+  ASSERT_OK(n);
   EXPECT_EQ(n->replication_frequency_in_seconds(), 300);
 }
 
 TEST_F(PolicyTest, RecoveryPointsPerProvider) {
   model::ReplicationPolicy p = R2("p");
   p.set_number_of_recovery_points_to_retain(24);
-  EXPECT_TRUE(Norm(p).ok());
+  EXPECT_OK(Norm(p));
   p.set_number_of_recovery_points_to_retain(25);
   EXPECT_STATUS(Norm(p), kInvalidArgument,
                 "25 additional recovery points are out of range for HyperVReplica2012R2 (0 to 24)");
   p.set_replication_provider(model::HyperVReplica2012);
   p.clear_replication_frequency_in_seconds();
   p.set_number_of_recovery_points_to_retain(15);
-  EXPECT_TRUE(Norm(p).ok());
+  EXPECT_OK(Norm(p));
   p.set_number_of_recovery_points_to_retain(16);
   EXPECT_STATUS(Norm(p), kInvalidArgument, "out of range for HyperVReplica2012 (0 to 15)");
 }
@@ -123,14 +124,14 @@ TEST_F(PolicyTest, AppConsistentLessThanRecoveryPoints) {
   model::ReplicationPolicy p = R2("p");
   p.set_number_of_recovery_points_to_retain(4);
   p.set_application_consistent_snapshot_frequency_in_hours(3);
-  EXPECT_TRUE(Norm(p).ok());
+  EXPECT_OK(Norm(p));
   p.set_application_consistent_snapshot_frequency_in_hours(4);
   EXPECT_STATUS(Norm(p), kInvalidArgument,
                 "application-consistent snapshot frequency 4 h must be less than the number of "
                 "additional recovery points (4)");
   p.set_application_consistent_snapshot_frequency_in_hours(0);
   p.set_number_of_recovery_points_to_retain(0);
-  EXPECT_TRUE(Norm(p).ok());  // off is always fine
+  EXPECT_OK(Norm(p));  // off is always fine
   p.set_number_of_recovery_points_to_retain(24);
   p.set_application_consistent_snapshot_frequency_in_hours(13);
   EXPECT_STATUS(Norm(p), kInvalidArgument, "use 0 (off) or 1 to 12 hours");
@@ -151,7 +152,7 @@ TEST_F(PolicyTest, AuthenticationPorts) {
 TEST_F(PolicyTest, OverNetworkStartWithin24Hours) {
   model::ReplicationPolicy p = R2("p");
   p.set_replication_start_time_unix(1700000000 + 23 * 3600);
-  EXPECT_TRUE(Norm(p).ok());
+  EXPECT_OK(Norm(p));
   p.set_replication_start_time_unix(1700000000 + 25 * 3600);
   EXPECT_STATUS(Norm(p), kInvalidArgument, "is more than 24 hours ahead");
   p.set_replication_start_time_unix(1700000000 - 60);
@@ -167,7 +168,7 @@ TEST_F(PolicyTest, OfflineNeedsPathsNotOnHyperVHosts) {
   p.set_offline_export_path("\\\\fs-ny\\export");
   EXPECT_STATUS(Norm(p), kInvalidArgument, "needs an export path and an import path");
   p.set_offline_import_path("\\\\fs-chi\\import");
-  EXPECT_TRUE(policies_->CreatePolicy(p).ok());
+  EXPECT_OK(policies_->CreatePolicy(p));
 
   model::ReplicationPolicy bad = R2("offline-bad");
   bad.set_replication_method(model::Offline);
@@ -182,7 +183,7 @@ TEST_F(PolicyTest, OfflineNeedsPathsNotOnHyperVHosts) {
 }
 
 TEST_F(PolicyTest, NamesUnique) {
-  ASSERT_TRUE(policies_->CreatePolicy(R2("Gold")).ok());
+  ASSERT_OK(policies_->CreatePolicy(R2("Gold")));
   EXPECT_STATUS(policies_->CreatePolicy(R2("gold")), kAlreadyExists, "already exists");
 }
 
@@ -190,10 +191,10 @@ TEST_F(PolicyTest, NamesUnique) {
 
 TEST_F(PolicyTest, AssociateConfiguresEveryHost) {
   auto created = policies_->CreatePolicy(R2("gold"));
-  ASSERT_TRUE(created.ok()) << created.status();
+  ASSERT_OK(created);
   Reopen();
   auto job = policies_->AssociatePolicy("gold", "GoldCloud1");
-  ASSERT_TRUE(job.ok()) << job.status();
+  ASSERT_OK(job);
   EXPECT_EQ(job->state(), model::Succeeded);
   auto calls = host_.configure_calls();
   ASSERT_EQ(calls.size(), 2u);
@@ -206,11 +207,11 @@ TEST_F(PolicyTest, AssociateConfiguresEveryHost) {
 }
 
 TEST_F(PolicyTest, HostsMustRunThePolicysOsVersion) {
-  ASSERT_TRUE(policies_->CreatePolicy(R2("gold")).ok());
+  ASSERT_OK(policies_->CreatePolicy(R2("gold")));
   model::ReplicationPolicy old = R2("old");
   old.set_replication_provider(model::HyperVReplica2012);
   old.clear_replication_frequency_in_seconds();
-  ASSERT_TRUE(policies_->CreatePolicy(old).ok());
+  ASSERT_OK(policies_->CreatePolicy(old));
   EXPECT_STATUS(policies_->AssociatePolicy("old", "pair-gold1-gold2"), kFailedPrecondition,
                 "policy 'old' is for Windows Server 2012 hosts, but these hosts of cloud "
                 "'GoldCloud1' are not: hv-ny-01.contoso.com (Windows Server 2012 R2)");
@@ -222,7 +223,7 @@ TEST_F(PolicyTest, HostsMustRunThePolicysOsVersion) {
   h->set_host_group_id("hg-ny-gold");
   h->set_os_version(model::WINDOWS_SERVER_2012);
   ny_.mutable_host_groups(0)->add_host_ids("hv-ny-03");
-  ASSERT_TRUE(fabric_->SyncInventory("vmm-ny", &ny_, "").ok());
+  ASSERT_OK(fabric_->SyncInventory("vmm-ny", &ny_, ""));
   auto job = policies_->AssociatePolicy("gold", "GoldCloud1");
   EXPECT_STATUS(job, kFailedPrecondition,
                 "these hosts of cloud 'GoldCloud1' are not: hv-ny-03.contoso.com (Windows "
@@ -233,7 +234,7 @@ TEST_F(PolicyTest, HostsMustRunThePolicysOsVersion) {
 }
 
 TEST_F(PolicyTest, FailedHostConfigurationRestarts) {
-  ASSERT_TRUE(policies_->CreatePolicy(R2("gold")).ok());
+  ASSERT_OK(policies_->CreatePolicy(R2("gold")));
   host_.FailHost("hv-chi-01", absl::UnavailableError("WinRM timed out"));
   auto job = policies_->AssociatePolicy("gold", "GoldCloud1");
   EXPECT_STATUS(job, kUnavailable, "host hv-chi-01.contoso.com could not be configured");
@@ -245,18 +246,18 @@ TEST_F(PolicyTest, FailedHostConfigurationRestarts) {
   EXPECT_TRUE(repo_->Get<model::CloudPairing>("pair-gold1-gold2")->policy_id().empty());
   host_.FailHost("hv-chi-01", absl::OkStatus());
   auto restarted = jobs_->Restart(id);
-  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  ASSERT_OK(restarted);
   EXPECT_EQ(host_.configure_calls().size(), 2u);  // hv-ny-01 was not configured twice
   EXPECT_EQ(repo_->Get<model::CloudPairing>("pair-gold1-gold2")->policy_id(), "gold");
 }
 
 TEST_F(PolicyTest, UpdateReconfiguresHostsAndKeepsProvider) {
-  ASSERT_TRUE(policies_->CreatePolicy(R2("gold")).ok());
-  ASSERT_TRUE(policies_->AssociatePolicy("gold", "GoldCloud1").ok());
+  ASSERT_OK(policies_->CreatePolicy(R2("gold")));
+  ASSERT_OK(policies_->AssociatePolicy("gold", "GoldCloud1"));
   model::ReplicationPolicy p = *policies_->FindPolicy("gold");
   p.set_replication_frequency_in_seconds(900);
   auto job = policies_->UpdatePolicy(p);
-  ASSERT_TRUE(job.ok()) << job.status();
+  ASSERT_OK(job);
   EXPECT_EQ(host_.configure_calls().size(), 4u);
   EXPECT_EQ(policies_->FindPolicy("gold")->replication_frequency_in_seconds(), 900);
   p.set_replication_provider(model::HyperVReplica2012);
@@ -268,25 +269,25 @@ TEST_F(PolicyTest, UpdateReconfiguresHostsAndKeepsProvider) {
 }
 
 TEST_F(PolicyTest, DeleteRefusedWhileInUse) {
-  ASSERT_TRUE(policies_->CreatePolicy(R2("gold")).ok());
-  ASSERT_TRUE(policies_->AssociatePolicy("gold", "GoldCloud1").ok());
+  ASSERT_OK(policies_->CreatePolicy(R2("gold")));
+  ASSERT_OK(policies_->AssociatePolicy("gold", "GoldCloud1"));
   model::ProtectedItem item;
   item.set_id("pi-vm1");
   item.set_vm_id("vm1");
   item.set_pairing_id("pair-gold1-gold2");
   item.set_policy_id("gold");
-  ASSERT_TRUE(repo_->Put(item).ok());
+  ASSERT_OK(repo_->Put(item));
   Reopen();
   EXPECT_STATUS(policies_->DeletePolicy("gold"), kFailedPrecondition,
                 "replication policy 'gold' is in use by protected VMs: VM1");
   EXPECT_STATUS(policies_->DissociatePolicy("GoldCloud1"), kFailedPrecondition,
                 "protects VMs under policy 'gold'");
-  ASSERT_TRUE(repo_->DeleteObject("protected-item", "pi-vm1").ok());
+  ASSERT_OK(repo_->DeleteObject("protected-item", "pi-vm1"));
   EXPECT_STATUS(policies_->DeletePolicy("gold"), kFailedPrecondition,
                 "is associated with pairing 'pair-gold1-gold2'");
-  ASSERT_TRUE(policies_->DissociatePolicy("GoldCloud1").ok());
+  ASSERT_OK(policies_->DissociatePolicy("GoldCloud1"));
   Reopen();
-  ASSERT_TRUE(policies_->DeletePolicy("gold").ok());
+  ASSERT_OK(policies_->DeletePolicy("gold"));
   EXPECT_STATUS(policies_->FindPolicy("gold"), kNotFound, "no replication policy");
 }
 

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "asr/common/file_util.h"
+#include "asr/common/testing/status_matchers.h"
 #include "asr/disk/test_util.h"
 #include "asr/net/stream.h"
 #include "asr/replication/receiver.h"
@@ -96,13 +97,13 @@ TEST(CrashTest, KilledReceiverLeavesAWholePoint) {
   CreateSourceDisk(src, kDiskSize, 1 << 20);
   WritePattern(src, 0, 2 << 20, 1);
   const std::string dir = TempPath("crash-replica");
-  ASSERT_TRUE(MakeDirectories(dir).ok());
+  ASSERT_OK(MakeDirectories(dir));
   std::map<uint64_t, std::vector<uint8_t>> content;  // point id -> disk bytes
   {
     auto store = ReplicaStore::Open(dir, Options());
-    ASSERT_TRUE(store.ok());
+    ASSERT_OK(store);
     auto st = testing::RunCycle(src, CycleMode::kInitial, **store);
-    ASSERT_TRUE(st.ok()) << st.status();
+    ASSERT_OK(st);
     content[1] = ReadDisk(src);
   }
   uint64_t current = 1;
@@ -118,9 +119,9 @@ TEST(CrashTest, KilledReceiverLeavesAWholePoint) {
     if (round % 4 == 0) {
       auto d = disk::OpenDisk(src, disk::OpenMode::kReadWrite);
       std::vector<uint8_t> zeros(3 * kBlock, 0);
-      EXPECT_TRUE((*d)->WriteAt(block(rng) / 4 * 4 * kBlock % (kDiskSize - 3 * kBlock),
-                                absl::MakeConstSpan(zeros)).ok());
-      EXPECT_TRUE((*d)->Close().ok());
+      EXPECT_OK((*d)->WriteAt(block(rng) / 4 * 4 * kBlock % (kDiskSize - 3 * kBlock),
+                              absl::MakeConstSpan(zeros)));
+      EXPECT_OK((*d)->Close());
     }
   };
   mutate(0);
@@ -150,7 +151,7 @@ TEST(CrashTest, KilledReceiverLeavesAWholePoint) {
               << (acked ? " (acknowledged)" : "") << "\n";
     // Restart: recovery must leave a whole point.
     auto store = ReplicaStore::Open(dir, Options());
-    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_OK(store);
     ReplicaInfo info = (*store)->info();
     std::vector<uint8_t> got = ReadDisk(info.replica_path);
     if (info.current_cycle == current + 1) {
@@ -175,7 +176,7 @@ TEST(CrashTest, KilledReceiverLeavesAWholePoint) {
     if (round % 5 == 0 && pts.size() >= 2) {
       const RecoveryPoint& older = pts[pts.size() - 2];
       std::string out = TempPath(absl::StrCat("crash-restore-", round, ".vhdx"));
-      ASSERT_TRUE(RestorePoint(dir, older.id, out, {}).ok());
+      ASSERT_OK(RestorePoint(dir, older.id, out, {}));
       EXPECT_EQ(disk::testing::FirstDifference(ReadDisk(out), content[older.id]), -1)
           << "round " << round << ": point " << older.id;
     }
@@ -199,7 +200,7 @@ TEST(CrashTest, KilledFirstCycleLeavesNoReplicaOrAWholeOne) {
 
   // Calibrate the random kill window on an unkilled first cycle.
   const std::string calib = TempPath("crash-first-calib");
-  ASSERT_TRUE(MakeDirectories(calib).ok());
+  ASSERT_OK(MakeDirectories(calib));
   absl::Time t0 = absl::Now();
   ASSERT_TRUE(CycleWithKill(src, calib, {}, CycleMode::kInitial));
   absl::Duration full = absl::Now() - t0;
@@ -209,7 +210,7 @@ TEST(CrashTest, KilledFirstCycleLeavesNoReplicaOrAWholeOne) {
   int none = 0, whole = 0;
   for (int round = 0; round < 16; ++round) {
     const std::string dir = TempPath(absl::StrCat("crash-first-", round));
-    ASSERT_TRUE(MakeDirectories(dir).ok());
+    ASSERT_OK(MakeDirectories(dir));
     KillPlan plan;
     if (round % 2 == 0) {
       plan.step = steps[(round / 2) % 4];
@@ -224,7 +225,7 @@ TEST(CrashTest, KilledFirstCycleLeavesNoReplicaOrAWholeOne) {
                                     : absl::StrCat(plan.step, " #", plan.count))
               << (acked ? " (acknowledged)" : "") << "\n";
     auto store = ReplicaStore::Open(dir, Options());
-    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_OK(store);
     ReplicaInfo info = (*store)->info();
     if (info.has_replica) {
       ASSERT_EQ(info.current_cycle, 1u) << "round " << round;
@@ -241,7 +242,7 @@ TEST(CrashTest, KilledFirstCycleLeavesNoReplicaOrAWholeOne) {
       // The sender simply starts over.
       if (round % 4 == 1) {
         auto st = testing::RunCycle(src, CycleMode::kInitial, **store);
-        ASSERT_TRUE(st.ok()) << st.status();
+        ASSERT_OK(st);
         EXPECT_EQ(disk::testing::FirstDifference(ReadDisk((*store)->info().replica_path), want),
                   -1);
       }

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "asr/common/file_util.h"
+#include "asr/common/testing/status_matchers.h"
 #include "asr/disk/test_util.h"
 #include "asr/disk/virtual_disk.h"
 #include "asr/net/stream.h"
@@ -65,7 +66,7 @@ class OutsideWriterTest : public ::testing::TestWithParam<std::string> {
     for (char c : name) clean += (isalnum(static_cast<unsigned char>(c)) ? c : '_');
     src_ = TempPath(absl::StrCat(clean, ".", GetParam()));
     dir_ = TempPath(absl::StrCat(clean, "-replica"));
-    ASSERT_TRUE(MakeDirectories(dir_).ok());
+    ASSERT_OK(MakeDirectories(dir_));
     CreateSourceDisk(src_, kDiskSize, 1 << 20);
     WritePattern(src_, 0, 2 << 20, 1);
     WritePattern(src_, 9 << 20, 1 << 20, 2);
@@ -73,14 +74,14 @@ class OutsideWriterTest : public ::testing::TestWithParam<std::string> {
     ro.additional_points = 4;
     ro.point_interval = absl::ZeroDuration();
     auto store = ReplicaStore::Open(dir_, ro);
-    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_OK(store);
     store_ = std::move(*store);
     auto st = RunCycle(src_, CycleMode::kInitial, *store_);
-    ASSERT_TRUE(st.ok()) << st.status();
+    ASSERT_OK(st);
     // A host-recorded write and a tracked cycle: the tracker is trusted.
     TrackedWrite(4 << 20, 3 * kBlock, 3);
     st = RunCycle(src_, CycleMode::kTracked, *store_);
-    ASSERT_TRUE(st.ok()) << st.status();
+    ASSERT_OK(st);
     ASSERT_EQ(st->mode_used, CycleMode::kTracked) << st->fallback_reason;
     ASSERT_EQ(st->blocks_sent, 3u);
   }
@@ -90,9 +91,9 @@ class OutsideWriterTest : public ::testing::TestWithParam<std::string> {
   // A write through the host's tracker, as a Hyper-V host's filter reports it.
   void TrackedWrite(uint64_t offset, size_t n, uint32_t seed) {
     auto t = ChangeTracker::Open(src_, kDiskSize, kBlock);
-    ASSERT_TRUE(t.ok()) << t.status();
+    ASSERT_OK(t);
     WritePattern(src_, offset, n, seed, t->get());
-    ASSERT_TRUE((*t)->Close().ok());
+    ASSERT_OK((*t)->Close());
   }
 
   // A tracked cycle that must fall back to a scan because of `expect` (a
@@ -100,7 +101,7 @@ class OutsideWriterTest : public ::testing::TestWithParam<std::string> {
   // the source, and the tracker is trusted again.
   void ExpectScanFallback(const std::string& expect) {
     auto st = RunCycle(src_, CycleMode::kTracked, *store_);
-    ASSERT_TRUE(st.ok()) << st.status();
+    ASSERT_OK(st);
     EXPECT_EQ(st->mode_requested, CycleMode::kTracked);
     EXPECT_EQ(st->mode_used, CycleMode::kScan);
     EXPECT_TRUE(absl::StrContains(st->fallback_reason, expect)) << st->fallback_reason;
@@ -111,7 +112,7 @@ class OutsideWriterTest : public ::testing::TestWithParam<std::string> {
     // Re-armed: the next recorded write goes by tracked mode again.
     TrackedWrite(12 << 20, 100, 77);
     st = RunCycle(src_, CycleMode::kTracked, *store_);
-    ASSERT_TRUE(st.ok()) << st.status();
+    ASSERT_OK(st);
     EXPECT_EQ(st->mode_used, CycleMode::kTracked) << st->fallback_reason;
     EXPECT_EQ(st->blocks_sent, 1u);
     ExpectLatestPointIsSource();
@@ -124,7 +125,7 @@ class OutsideWriterTest : public ::testing::TestWithParam<std::string> {
     ASSERT_FALSE(pts.empty());
     std::string out = TempPath(absl::StrCat(absl::ToUnixNanos(absl::Now()), "-restored.vhdx"));
     absl::Status s = RestorePoint(dir_, pts.back().id, out, {});
-    ASSERT_TRUE(s.ok()) << s;
+    ASSERT_OK(s);
     EXPECT_EQ(disk::testing::FirstDifference(ReadDisk(out), want), -1)
         << "point " << pts.back().id << " differs from the source";
     // qemu-img reads the restored point on its own; the source too, unless
@@ -202,7 +203,7 @@ TEST_P(OutsideWriterTest, BackupRestoredWithItsOlderModificationTime) {
   // ... then the host writes on, and the replica follows ...
   TrackedWrite(2 << 20, 2 * kBlock, 11);
   auto st = RunCycle(src_, CycleMode::kTracked, *store_);
-  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_OK(st);
   ASSERT_EQ(st->mode_used, CycleMode::kTracked) << st->fallback_reason;
   // ... and the backup is put back over the disk, times and all: the source
   // now lacks the last write, and the replica must lose it too.
@@ -230,7 +231,7 @@ TEST_P(OutsideWriterTest, DeletedTrackerFile) {
 TEST_P(OutsideWriterTest, TruncatedTrackerFile) {
   TrackedWrite(5 << 20, 10, 13);
   std::string bytes = *ReadFileToString(TrackerPath(src_));
-  ASSERT_TRUE(WriteFileAtomically(TrackerPath(src_), bytes.substr(0, 30)).ok());
+  ASSERT_OK(WriteFileAtomically(TrackerPath(src_), bytes.substr(0, 30)));
   ExpectScanFallback("the change map is");
 }
 
@@ -238,7 +239,7 @@ TEST_P(OutsideWriterTest, CorruptTrackerFile) {
   TrackedWrite(5 << 20, 10, 14);
   std::string bytes = *ReadFileToString(TrackerPath(src_));
   bytes[bytes.size() - 20] ^= 0x01;  // one changed-block bit
-  ASSERT_TRUE(WriteFileAtomically(TrackerPath(src_), bytes).ok());
+  ASSERT_OK(WriteFileAtomically(TrackerPath(src_), bytes));
   ExpectScanFallback("corrupt");
 }
 
@@ -247,7 +248,7 @@ TEST_P(OutsideWriterTest, TrackerFileOlderThanTheDisksLastChange) {
   // it does not know them.
   std::string old_map = *ReadFileToString(TrackerPath(src_));
   TrackedWrite(6 << 20, kBlock, 15);
-  ASSERT_TRUE(WriteFileAtomically(TrackerPath(src_), old_map).ok());
+  ASSERT_OK(WriteFileAtomically(TrackerPath(src_), old_map));
   ExpectScanFallback("outside the change tracker");
 }
 
@@ -288,18 +289,18 @@ TEST_P(OutsideWriterTest, TrackedOnlyRefusesInsteadOfScanning) {
 
 TEST_P(OutsideWriterTest, TrackerHeldByAHostMeanwhile) {
   auto host = ChangeTracker::Open(src_, kDiskSize, kBlock);
-  ASSERT_TRUE(host.ok()) << host.status();
+  ASSERT_OK(host);
   WritePattern(src_, 5 << 20, 10, 17, host->get());
   // A sender in another process (here: without the host's tracker) must not
   // take the host's bits: it scans.
   auto st = RunCycle(src_, CycleMode::kTracked, *store_);
-  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_OK(st);
   EXPECT_EQ(st->mode_used, CycleMode::kScan);
   EXPECT_TRUE(absl::StrContains(st->fallback_reason, "open elsewhere")) << st->fallback_reason;
   ExpectLatestPointIsSource();
   // The host's bits are intact: it still resends its write (harmless).
   EXPECT_EQ((*host)->marked_blocks(), 1u);
-  ASSERT_TRUE((*host)->Close().ok());
+  ASSERT_OK((*host)->Close());
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, OutsideWriterTest, ::testing::Values("vhdx", "vhd"),
@@ -316,12 +317,12 @@ TEST_P(DifferencingParentTest, ParentWrittenAfterItWasReplicated) {
   const std::string parent = TempPath("diffpar-parent." + ext);
   const std::string child = TempPath("diffpar-child." + ext);
   const std::string dir = TempPath("diffpar-replica-" + ext);
-  ASSERT_TRUE(MakeDirectories(dir).ok());
+  ASSERT_OK(MakeDirectories(dir));
   CreateSourceDisk(parent, kDiskSize, 1 << 20);
   WritePattern(parent, 0, 2 << 20, 1);
   auto store = ReplicaStore::Open(dir, {});
-  ASSERT_TRUE(store.ok());
-  ASSERT_TRUE(RunCycle(parent, CycleMode::kInitial, **store).ok());
+  ASSERT_OK(store);
+  ASSERT_OK(RunCycle(parent, CycleMode::kInitial, **store));
   // The parent changes after its last cycle (here: qemu-io, or asr without
   // replicating), then the child is made over it.
   WritePattern(parent, 6 << 20, 2 * kBlock, 2);
@@ -332,12 +333,12 @@ TEST_P(DifferencingParentTest, ParentWrittenAfterItWasReplicated) {
   co.overwrite = true;
   {
     auto c = disk::CreateDisk(child, co);
-    ASSERT_TRUE(c.ok()) << c.status();
-    ASSERT_TRUE((*c)->Close().ok());
+    ASSERT_OK(c);
+    ASSERT_OK((*c)->Close());
   }
   WritePattern(child, 10 << 20, kBlock, 3);
   auto st = RunCycle(child, CycleMode::kDifferencing, **store);
-  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_OK(st);
   EXPECT_EQ(st->mode_used, CycleMode::kScan);
   EXPECT_TRUE(absl::StrContains(st->fallback_reason, "parent " + parent)) << st->fallback_reason;
   EXPECT_EQ(
@@ -345,7 +346,7 @@ TEST_P(DifferencingParentTest, ParentWrittenAfterItWasReplicated) {
   // With nothing changed in the parent, the next cycle is differencing.
   WritePattern(child, 11 << 20, kBlock, 4);
   st = RunCycle(child, CycleMode::kDifferencing, **store);
-  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_OK(st);
   EXPECT_EQ(st->mode_used, CycleMode::kDifferencing) << st->fallback_reason;
   EXPECT_EQ(
       disk::testing::FirstDifference(ReadDisk((*store)->info().replica_path), ReadDisk(child)), -1);
@@ -354,7 +355,7 @@ TEST_P(DifferencingParentTest, ParentWrittenAfterItWasReplicated) {
     // replication state does.
     WritePattern(parent, 13 << 20, kBlock, 5);
     st = RunCycle(child, CycleMode::kDifferencing, **store);
-    ASSERT_TRUE(st.ok()) << st.status();
+    ASSERT_OK(st);
     EXPECT_EQ(st->mode_used, CycleMode::kScan);
     EXPECT_TRUE(absl::StrContains(st->fallback_reason, "parent")) << st->fallback_reason;
     EXPECT_EQ(
@@ -374,15 +375,15 @@ TEST(FirstCycleZeroRanges, LeftoverReplicaFileDoesNotLeakThrough) {
   CreateSourceDisk(src, kDiskSize, 1 << 20);
   WritePattern(src, 0, kBlock, 1);  // the rest reads as zeros
   const std::string dir = TempPath("zeroskip-replica");
-  ASSERT_TRUE(MakeDirectories(dir).ok());
+  ASSERT_OK(MakeDirectories(dir));
   // A full disk where the new replica will be made.
   const std::string leftover = JoinPath(dir, "replica.vhdx.tmp");
   CreateSourceDisk(leftover, kDiskSize, 1 << 20);
   WritePattern(leftover, 0, kDiskSize, 9);
   auto store = ReplicaStore::Open(dir, {});
-  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_OK(store);
   auto st = RunCycle(src, CycleMode::kInitial, **store);
-  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_OK(st);
   EXPECT_GT(st->zero_ranges, 0u);
   EXPECT_EQ(disk::testing::FirstDifference(ReadDisk((*store)->info().replica_path), ReadDisk(src)),
             -1);
@@ -395,19 +396,19 @@ TEST(ChangeTrackerFingerprint, RawFileOutsideWritesAreSeen) {
   disk::testing::WriteFileBytes(raw, std::string(1 << 20, '\0'));
   {
     auto t = ChangeTracker::Open(raw, 1 << 20, kBlock);
-    ASSERT_TRUE(t.ok()) << t.status();
-    ASSERT_TRUE((*t)->CommitCycle(true).ok());
-    ASSERT_TRUE((*t)->Close().ok());
+    ASSERT_OK(t);
+    ASSERT_OK((*t)->CommitCycle(true));
+    ASSERT_OK((*t)->Close());
   }
   {
     auto t = ChangeTracker::Open(raw, 1 << 20, kBlock);
-    ASSERT_TRUE(t.ok());
+    ASSERT_OK(t);
     EXPECT_FALSE((*t)->needs_scan()) << (*t)->needs_scan_reason();
   }
   // Immediately after the tracker vouched: still seen (same clock tick).
   disk::testing::PatchFile(raw, 4096, "x", 1);
   auto t = ChangeTracker::OpenForCycle(raw, 1 << 20, kBlock);
-  ASSERT_TRUE(t.ok());
+  ASSERT_OK(t);
   EXPECT_TRUE((*t)->needs_scan());
   EXPECT_TRUE(absl::StrContains((*t)->needs_scan_reason(), "outside the change tracker"))
       << (*t)->needs_scan_reason();
@@ -420,7 +421,7 @@ TEST(ChangeTrackerFingerprint, RawFileOutsideWritesAreSeen) {
 TEST(OutsideWriterCrashLoop, EveryLatestPointEqualsTheSource) {
   const std::string src = TempPath("loop-src.vhdx");
   const std::string dir = TempPath("loop-replica");
-  ASSERT_TRUE(MakeDirectories(dir).ok());
+  ASSERT_OK(MakeDirectories(dir));
   CreateSourceDisk(src, kDiskSize, 1 << 20);
   WritePattern(src, 0, 4 << 20, 1);
   ReplicaOptions ro;
@@ -428,8 +429,8 @@ TEST(OutsideWriterCrashLoop, EveryLatestPointEqualsTheSource) {
   ro.point_interval = absl::ZeroDuration();
   {
     auto store = ReplicaStore::Open(dir, ro);
-    ASSERT_TRUE(store.ok());
-    ASSERT_TRUE(RunCycle(src, CycleMode::kInitial, **store).ok());
+    ASSERT_OK(store);
+    ASSERT_OK(RunCycle(src, CycleMode::kInitial, **store));
   }
   std::mt19937 rng(20261130);
   std::uniform_int_distribution<uint64_t> block(0, kDiskSize / kBlock - 1);
@@ -439,11 +440,11 @@ TEST(OutsideWriterCrashLoop, EveryLatestPointEqualsTheSource) {
     // Writes the host recorded...
     {
       auto t = ChangeTracker::Open(src, kDiskSize, kBlock);
-      ASSERT_TRUE(t.ok()) << t.status();
+      ASSERT_OK(t);
       for (int i = 0; i < 6; ++i) {
         WritePattern(src, block(rng) * kBlock, kBlock, 100 * round + i, t->get());
       }
-      ASSERT_TRUE((*t)->Close().ok());
+      ASSERT_OK((*t)->Close());
     }
     // ... and, in most rounds, one it never heard of.
     if (round % 3 != 0) {
@@ -454,9 +455,9 @@ TEST(OutsideWriterCrashLoop, EveryLatestPointEqualsTheSource) {
       } else {
         std::vector<uint8_t> data(4096, static_cast<uint8_t>(0x40 + round));
         auto d = disk::OpenDisk(src, disk::OpenMode::kReadWrite);
-        ASSERT_TRUE(d.ok());
-        ASSERT_TRUE((*d)->WriteAt(off, absl::MakeConstSpan(data)).ok());
-        ASSERT_TRUE((*d)->Close().ok());
+        ASSERT_OK(d);
+        ASSERT_OK((*d)->WriteAt(off, absl::MakeConstSpan(data)));
+        ASSERT_OK((*d)->Close());
       }
     }
     // A tracked cycle between two forked processes, one of them killed at
@@ -497,15 +498,15 @@ TEST(OutsideWriterCrashLoop, EveryLatestPointEqualsTheSource) {
     ::waitpid(receiver, &ws, 0);
     // The next, undisturbed cycle brings the replica to the source.
     auto store = ReplicaStore::Open(dir, ro);
-    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_OK(store);
     auto st = RunCycle(src, CycleMode::kTracked, **store);
-    ASSERT_TRUE(st.ok()) << "round " << round << ": " << st.status();
+    ASSERT_OK(st) << "round " << round << ": " << st.status();
     if (st->mode_used == CycleMode::kScan) ++fallbacks;
     std::vector<uint8_t> want = ReadDisk(src);
     std::vector<RecoveryPoint> pts = (*store)->points();
     ASSERT_FALSE(pts.empty());
     std::string out = TempPath(absl::StrCat("loop-restore-", round, ".vhdx"));
-    ASSERT_TRUE(RestorePoint(dir, pts.back().id, out, {}).ok());
+    ASSERT_OK(RestorePoint(dir, pts.back().id, out, {}));
     ASSERT_EQ(disk::testing::FirstDifference(ReadDisk(out), want), -1)
         << "round " << round << ": the latest point differs from the source (mode "
         << CycleModeName(st->mode_used) << ", reason '" << st->fallback_reason << "')";

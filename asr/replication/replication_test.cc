@@ -14,6 +14,7 @@
 #include "asr/common/clock.h"
 #include "asr/common/crc32c.h"
 #include "asr/common/file_util.h"
+#include "asr/common/testing/status_matchers.h"
 #include "asr/disk/test_util.h"
 #include "asr/disk/virtual_disk.h"
 #include "asr/model/json.h"
@@ -46,7 +47,7 @@ constexpr uint32_t kBlock = 64 << 10;
 
 std::string TempDir(const std::string& name) {
   std::string d = TempPath(name);
-  EXPECT_TRUE(MakeDirectories(d).ok());
+  EXPECT_OK(MakeDirectories(d));
   return d;
 }
 
@@ -61,7 +62,7 @@ void ExpectRestoreEquals(const std::string& dir, uint64_t point,
                          const std::vector<uint8_t>& expected, const std::string& name) {
   std::string out = TempPath(name + ".vhdx");
   absl::Status s = RestorePoint(dir, point, out, {});
-  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_OK(s);
   std::vector<uint8_t> got = ReadDisk(out);
   ASSERT_EQ(got.size(), expected.size());
   EXPECT_EQ(disk::testing::FirstDifference(got, expected), -1) << "point " << point;
@@ -87,12 +88,12 @@ TEST(ReplicationTest, AllModesThenRestoreEveryPoint) {
   ro.point_interval = absl::ZeroDuration();
   ro.clock = &clock;
   auto store = ReplicaStore::Open(dir, ro);
-  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_OK(store);
   std::vector<std::vector<uint8_t>> expected;
 
   // 1: initial — a full copy that skips the unallocated middle.
   auto st = RunCycle(src, CycleMode::kInitial, **store);
-  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_OK(st);
   EXPECT_EQ(st->cycle, 1u);
   EXPECT_LT(st->bytes_read, 6ull << 20);         // only allocated disk blocks were read
   EXPECT_LT(st->wire_bytes, st->changed_bytes);  // compressed
@@ -104,7 +105,7 @@ TEST(ReplicationTest, AllModesThenRestoreEveryPoint) {
   {
     clock.Advance(absl::Minutes(5));
     auto tracker = ChangeTracker::Open(src, kDiskSize, kBlock);
-    ASSERT_TRUE(tracker.ok()) << tracker.status();
+    ASSERT_OK(tracker);
     EXPECT_FALSE((*tracker)->needs_scan()) << (*tracker)->needs_scan_reason();
     WritePattern(src, 5 << 20, 100000, 4, tracker->get());
     WritePattern(src, 1 << 20, 4096, 5, tracker->get());
@@ -112,12 +113,12 @@ TEST(ReplicationTest, AllModesThenRestoreEveryPoint) {
     so.tracker = tracker->get();
     so.app_consistent = true;
     st = RunCycle(src, CycleMode::kTracked, **store, so);
-    ASSERT_TRUE(st.ok()) << st.status();
+    ASSERT_OK(st);
     EXPECT_EQ(st->mode_used, CycleMode::kTracked);
     EXPECT_EQ(st->bytes_read, 3u * kBlock);  // blocks 16, 80 and 81
     EXPECT_EQ(st->blocks_sent, 3u);
     EXPECT_EQ((*tracker)->marked_blocks(), 0u);
-    ASSERT_TRUE((*tracker)->Close().ok());
+    ASSERT_OK((*tracker)->Close());
   }
   expected.push_back(ReadDisk(src));
   EXPECT_EQ(ReadDisk((*store)->info().replica_path), expected.back());
@@ -129,14 +130,14 @@ TEST(ReplicationTest, AllModesThenRestoreEveryPoint) {
     std::vector<uint8_t> same(expected.back().begin() + (10 << 20),
                               expected.back().begin() + (10 << 20) + kBlock);
     auto d = disk::OpenDisk(src, disk::OpenMode::kReadWrite);
-    ASSERT_TRUE(d.ok());
-    ASSERT_TRUE((*d)->WriteAt(10 << 20, absl::MakeConstSpan(same)).ok());  // same bytes
+    ASSERT_OK(d);
+    ASSERT_OK((*d)->WriteAt(10 << 20, absl::MakeConstSpan(same)));  // same bytes
     std::vector<uint8_t> zeros(2 * kBlock, 0);
-    ASSERT_TRUE((*d)->WriteAt(2 << 20, absl::MakeConstSpan(zeros)).ok());
-    ASSERT_TRUE((*d)->Close().ok());
+    ASSERT_OK((*d)->WriteAt(2 << 20, absl::MakeConstSpan(zeros)));
+    ASSERT_OK((*d)->Close());
   }
   st = RunCycle(src, CycleMode::kScan, **store);
-  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_OK(st);
   EXPECT_EQ(st->mode_used, CycleMode::kScan);
   EXPECT_EQ(st->blocks_sent, 3u);
   EXPECT_EQ(st->zero_ranges, 1u);
@@ -152,13 +153,13 @@ TEST(ReplicationTest, AllModesThenRestoreEveryPoint) {
     co.parent_path = src;
     co.overwrite = true;
     auto c = disk::CreateDisk(child, co);
-    ASSERT_TRUE(c.ok()) << c.status();
-    ASSERT_TRUE((*c)->Close().ok());
+    ASSERT_OK(c);
+    ASSERT_OK((*c)->Close());
   }
   WritePattern(child, 12 << 20, 2 * kBlock + 17, 7);
   WritePattern(child, 100 * 1024, 1000, 8);  // part of a parent block
   st = RunCycle(child, CycleMode::kDifferencing, **store);
-  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_OK(st);
   EXPECT_EQ(st->blocks_sent, 4u);
   expected.push_back(ReadDisk(child));
   EXPECT_EQ(ReadDisk((*store)->info().replica_path), expected.back());
@@ -166,7 +167,7 @@ TEST(ReplicationTest, AllModesThenRestoreEveryPoint) {
   // A further scan of the child uses the child's own manifest.
   WritePattern(child, 20 << 20, kBlock, 9);
   st = RunCycle(child, CycleMode::kScan, **store);
-  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_OK(st);
   EXPECT_EQ(st->blocks_sent, 1u);
   expected.push_back(ReadDisk(child));
   EXPECT_EQ(ReadDisk((*store)->info().replica_path), expected.back());
@@ -194,7 +195,7 @@ TEST(ReplicationTest, PruningByCountAndSpacingKeepsRestorablePoints) {
   ro.retention = absl::Hours(24);
   ro.clock = &clock;
   auto store = ReplicaStore::Open(dir, ro);
-  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_OK(store);
   std::map<uint64_t, std::vector<uint8_t>> expected;
   for (int cycle = 1; cycle <= 10; ++cycle) {
     if (cycle > 1) {
@@ -203,7 +204,7 @@ TEST(ReplicationTest, PruningByCountAndSpacingKeepsRestorablePoints) {
       WritePattern(src, 4 << 20, kBlock, 200 + cycle);
     }
     auto st = RunCycle(src, cycle == 1 ? CycleMode::kInitial : CycleMode::kScan, **store);
-    ASSERT_TRUE(st.ok()) << st.status();
+    ASSERT_OK(st);
     expected[st->point_id] = ReadDisk(src);
     clock.Advance(absl::Minutes(25));
   }
@@ -218,7 +219,7 @@ TEST(ReplicationTest, PruningByCountAndSpacingKeepsRestorablePoints) {
   clock.Advance(absl::Hours(25));
   WritePattern(src, 0, kBlock, 999);
   auto st = RunCycle(src, CycleMode::kScan, **store);
-  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_OK(st);
   EXPECT_EQ((*store)->points().size(), 1u);
 }
 
@@ -228,21 +229,21 @@ TEST(ReplicationTest, TrackerThatCannotProveItSawEveryWriteFallsBackToScan) {
   WritePattern(src, 0, 1 << 20, 1);
   const std::string dir = TempDir("replica-fallback");
   auto store = ReplicaStore::Open(dir, {});
-  ASSERT_TRUE(store.ok());
-  ASSERT_TRUE(RunCycle(src, CycleMode::kInitial, **store).ok());
+  ASSERT_OK(store);
+  ASSERT_OK(RunCycle(src, CycleMode::kInitial, **store));
   // A "crash": the map is still marked in use when the next process opens it.
   {
     auto t1 = ChangeTracker::Open(src, 8 << 20, kBlock);
-    ASSERT_TRUE(t1.ok());
+    ASSERT_OK(t1);
     WritePattern(src, 3 << 20, kBlock, 2, t1->get());
-    ASSERT_TRUE((*t1)->Checkpoint().ok());
+    ASSERT_OK((*t1)->Checkpoint());
     std::string crashed = *ReadFileToString(TrackerPath(src));
-    ASSERT_TRUE((*t1)->Close().ok());
-    ASSERT_TRUE(WriteFileAtomically(TrackerPath(src), crashed).ok());
+    ASSERT_OK((*t1)->Close());
+    ASSERT_OK(WriteFileAtomically(TrackerPath(src), crashed));
   }
   WritePattern(src, 5 << 20, kBlock, 3);  // a write the tracker never saw
   auto st = RunCycle(src, CycleMode::kTracked, **store);
-  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_OK(st);
   EXPECT_EQ(st->mode_used, CycleMode::kScan);
   EXPECT_NE(st->fallback_reason.find("not shut down cleanly"), std::string::npos)
       << st->fallback_reason;
@@ -250,13 +251,13 @@ TEST(ReplicationTest, TrackerThatCannotProveItSawEveryWriteFallsBackToScan) {
   // The scan re-armed the tracker: tracked mode is trusted again.
   {
     auto t = ChangeTracker::Open(src, 8 << 20, kBlock);
-    ASSERT_TRUE(t.ok());
+    ASSERT_OK(t);
     EXPECT_FALSE((*t)->needs_scan()) << (*t)->needs_scan_reason();
     WritePattern(src, 6 << 20, 10, 4, t->get());
-    ASSERT_TRUE((*t)->Close().ok());
+    ASSERT_OK((*t)->Close());
   }
   st = RunCycle(src, CycleMode::kTracked, **store);
-  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_OK(st);
   EXPECT_EQ(st->mode_used, CycleMode::kTracked);
   EXPECT_EQ(st->bytes_read, kBlock);
   EXPECT_EQ(ReadDisk((*store)->info().replica_path), ReadDisk(src));
@@ -267,17 +268,17 @@ TEST(ChangeTrackerTest, SurvivesRestartAndDetectsUncleanShutdown) {
   disk::testing::WriteFileBytes(disk, std::string(1 << 20, '\0'));
   {
     auto t = ChangeTracker::Open(disk, 1 << 20, kBlock);
-    ASSERT_TRUE(t.ok()) << t.status();
-    EXPECT_TRUE((*t)->needs_scan());            // no map existed
-    EXPECT_TRUE((*t)->CommitCycle(true).ok());  // as after an initial copy
-    EXPECT_TRUE((*t)->RecordWrite(0, 1).ok());
-    EXPECT_TRUE((*t)->RecordWrite(kBlock - 1, 2).ok());  // spans two blocks
+    ASSERT_OK(t);
+    EXPECT_TRUE((*t)->needs_scan());     // no map existed
+    EXPECT_OK((*t)->CommitCycle(true));  // as after an initial copy
+    EXPECT_OK((*t)->RecordWrite(0, 1));
+    EXPECT_OK((*t)->RecordWrite(kBlock - 1, 2));  // spans two blocks
     EXPECT_TRUE(absl::IsInvalidArgument((*t)->RecordWrite(1 << 20, 1)));
-    ASSERT_TRUE((*t)->Close().ok());
+    ASSERT_OK((*t)->Close());
   }
   {
     auto t = ChangeTracker::Open(disk, 1 << 20, kBlock);
-    ASSERT_TRUE(t.ok());
+    ASSERT_OK(t);
     EXPECT_FALSE((*t)->needs_scan()) << (*t)->needs_scan_reason();
     EXPECT_EQ((*t)->marked_blocks(), 2u);
     // While this one is open nobody else may open the map: a second
@@ -302,7 +303,7 @@ TEST(ChangeTrackerTest, SurvivesRestartAndDetectsUncleanShutdown) {
   ASSERT_TRUE(WIFSIGNALED(wstatus)) << wstatus;
   {
     auto t = ChangeTracker::Open(disk, 1 << 20, kBlock);
-    ASSERT_TRUE(t.ok()) << t.status();
+    ASSERT_OK(t);
     EXPECT_TRUE((*t)->needs_scan());
     EXPECT_NE((*t)->needs_scan_reason().find("not shut down cleanly"), std::string::npos)
         << (*t)->needs_scan_reason();
@@ -311,15 +312,15 @@ TEST(ChangeTrackerTest, SurvivesRestartAndDetectsUncleanShutdown) {
   // Corrupt map.
   std::string bytes = *ReadFileToString(TrackerPath(disk));
   bytes[bytes.size() / 2] ^= 0x40;
-  ASSERT_TRUE(WriteFileAtomically(TrackerPath(disk), bytes).ok());
+  ASSERT_OK(WriteFileAtomically(TrackerPath(disk), bytes));
   auto t = ChangeTracker::Open(disk, 1 << 20, kBlock);
-  ASSERT_TRUE(t.ok());
+  ASSERT_OK(t);
   EXPECT_TRUE((*t)->needs_scan());
   EXPECT_NE((*t)->needs_scan_reason().find("corrupt"), std::string::npos);
   // Another geometry.
-  ASSERT_TRUE((*t)->Close().ok());
+  ASSERT_OK((*t)->Close());
   auto t3 = ChangeTracker::Open(disk, 2 << 20, kBlock);
-  ASSERT_TRUE(t3.ok());
+  ASSERT_OK(t3);
   EXPECT_TRUE((*t3)->needs_scan());
 }
 
@@ -329,29 +330,29 @@ TEST(ReplicationTest, LostAcknowledgementIsRecoveredFromThePendingManifest) {
   WritePattern(src, 0, 1 << 20, 1);
   const std::string dir = TempDir("replica-lostack");
   auto store = ReplicaStore::Open(dir, {});
-  ASSERT_TRUE(store.ok());
-  ASSERT_TRUE(RunCycle(src, CycleMode::kInitial, **store).ok());
+  ASSERT_OK(store);
+  ASSERT_OK(RunCycle(src, CycleMode::kInitial, **store));
   std::string before = *ReadFileToString(ManifestPath(src));
   WritePattern(src, 2 << 20, kBlock, 2);
-  ASSERT_TRUE(RunCycle(src, CycleMode::kScan, **store).ok());
+  ASSERT_OK(RunCycle(src, CycleMode::kScan, **store));
   // Make it look as if cycle 2's ACK never arrived.
   std::string after = *ReadFileToString(ManifestPath(src));
-  ASSERT_TRUE(WriteFileAtomically(ManifestPath(src), before).ok());
-  ASSERT_TRUE(WriteFileAtomically(PendingManifestPath(src), after).ok());
+  ASSERT_OK(WriteFileAtomically(ManifestPath(src), before));
+  ASSERT_OK(WriteFileAtomically(PendingManifestPath(src), after));
   // Rewrite the block back to its cycle-1 contents: only a base of point 2
   // notices this change.
   {
     auto d = disk::OpenDisk(src, disk::OpenMode::kReadWrite);
     std::vector<uint8_t> zeros(kBlock, 0);
-    ASSERT_TRUE((*d)->WriteAt(2 << 20, absl::MakeConstSpan(zeros)).ok());
-    ASSERT_TRUE((*d)->Close().ok());
+    ASSERT_OK((*d)->WriteAt(2 << 20, absl::MakeConstSpan(zeros)));
+    ASSERT_OK((*d)->Close());
   }
   auto st = RunCycle(src, CycleMode::kScan, **store);
-  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_OK(st);
   EXPECT_EQ(st->base_cycle, 2u);
   EXPECT_EQ(ReadDisk((*store)->info().replica_path), ReadDisk(src));
   // Without any matching state the sender refuses instead of guessing.
-  ASSERT_TRUE(WriteFileAtomically(ManifestPath(src), before).ok());
+  ASSERT_OK(WriteFileAtomically(ManifestPath(src), before));
   st = RunCycle(src, CycleMode::kScan, **store);
   EXPECT_TRUE(absl::IsFailedPrecondition(st.status())) << st.status();
   EXPECT_NE(st.status().message().find("initial replication"), std::string::npos);
@@ -370,7 +371,7 @@ void WriteFormat1Manifest(const std::string& path, const Manifest& m) {
   w.U64(m.digests.size());
   w.Bytes(m.digests.data(), m.digests.size() * sizeof(Digest));
   w.U32(Crc32c(w.data().data(), w.data().size()));
-  ASSERT_TRUE(WriteFileAtomically(path, w.data()).ok());
+  ASSERT_OK(WriteFileAtomically(path, w.data()));
 }
 
 TEST(ManifestTest, NewReplicationsUseXxh3WithTheirOwnSeed) {
@@ -382,8 +383,8 @@ TEST(ManifestTest, NewReplicationsUseXxh3WithTheirOwnSeed) {
   auto sa = ReplicaStore::Open(TempDir("replica-seed-a"), {});
   auto sb = ReplicaStore::Open(TempDir("replica-seed-b"), {});
   ASSERT_TRUE(sa.ok() && sb.ok());
-  ASSERT_TRUE(RunCycle(a, CycleMode::kInitial, **sa).ok());
-  ASSERT_TRUE(RunCycle(b, CycleMode::kInitial, **sb).ok());
+  ASSERT_OK(RunCycle(a, CycleMode::kInitial, **sa));
+  ASSERT_OK(RunCycle(b, CycleMode::kInitial, **sb));
   auto ma = LoadManifest(ManifestPath(a));
   auto mb = LoadManifest(ManifestPath(b));
   ASSERT_TRUE(ma.ok() && mb.ok() && ma->has_value() && mb->has_value());
@@ -400,7 +401,7 @@ TEST(ManifestTest, NewReplicationsUseXxh3WithTheirOwnSeed) {
   EXPECT_EQ(x.digests[x.block_count() - 1], kZeroDigest);  // never written
   // A scan with nothing changed sends nothing: the digests are stable.
   auto st = RunCycle(a, CycleMode::kScan, **sa);
-  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_OK(st);
   EXPECT_EQ(st->blocks_sent, 0u);
   auto again = LoadManifest(ManifestPath(a));
   ASSERT_TRUE(again.ok() && again->has_value());
@@ -413,8 +414,8 @@ TEST(ManifestTest, Format1Sha256ManifestStillFindsExactlyTheChangedBlocks) {
   CreateSourceDisk(src, 8 << 20);
   WritePattern(src, 0, 2 << 20, 1);
   auto store = ReplicaStore::Open(TempDir("replica-legacy"), {});
-  ASSERT_TRUE(store.ok());
-  ASSERT_TRUE(RunCycle(src, CycleMode::kInitial, **store).ok());
+  ASSERT_OK(store);
+  ASSERT_OK(RunCycle(src, CycleMode::kInitial, **store));
   // Rewrite the state as an older asr left it: SHA-256 digests, format 1.
   auto m = LoadManifest(ManifestPath(src));
   ASSERT_TRUE(m.ok() && m->has_value());
@@ -425,13 +426,13 @@ TEST(ManifestTest, Format1Sha256ManifestStillFindsExactlyTheChangedBlocks) {
   }
   WriteFormat1Manifest(ManifestPath(src), legacy);
   auto loaded = LoadManifest(ManifestPath(src));
-  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_OK(loaded);
   EXPECT_EQ((*loaded)->hasher.kind, BlockHashKind::kSha256);
   EXPECT_EQ((*loaded)->digests, legacy.digests);
 
   WritePattern(src, 3 << 20, kBlock, 9);  // one block
   auto st = RunCycle(src, CycleMode::kScan, **store);
-  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_OK(st);
   EXPECT_EQ(st->blocks_sent, 1u);
   EXPECT_EQ(ReadDisk((*store)->info().replica_path), ReadDisk(src));
   // The relationship keeps SHA-256 (digests must stay comparable) ...
@@ -439,7 +440,7 @@ TEST(ManifestTest, Format1Sha256ManifestStillFindsExactlyTheChangedBlocks) {
   ASSERT_TRUE(after.ok() && after->has_value());
   EXPECT_EQ((*after)->hasher.kind, BlockHashKind::kSha256);
   // ... until the next initial replication chooses XXH3.
-  ASSERT_TRUE(RunCycle(src, CycleMode::kInitial, **store).ok());
+  ASSERT_OK(RunCycle(src, CycleMode::kInitial, **store));
   after = LoadManifest(ManifestPath(src));
   ASSERT_TRUE(after.ok() && after->has_value());
   EXPECT_EQ((*after)->hasher.kind, BlockHashKind::kXxh3_128);
@@ -451,20 +452,20 @@ TEST(ManifestTest, DamagedOrNewerManifestsAreRefusedWithAdvice) {
   CreateSourceDisk(src, 4 << 20);
   WritePattern(src, 0, 1 << 20, 1);
   auto store = ReplicaStore::Open(TempDir("replica-damaged"), {});
-  ASSERT_TRUE(store.ok());
-  ASSERT_TRUE(RunCycle(src, CycleMode::kInitial, **store).ok());
+  ASSERT_OK(store);
+  ASSERT_OK(RunCycle(src, CycleMode::kInitial, **store));
   std::string good = *ReadFileToString(ManifestPath(src));
 
   std::string newer = good;
   newer[7] = '9';  // "ASRMAN09"
-  ASSERT_TRUE(WriteFileAtomically(ManifestPath(src), newer).ok());
+  ASSERT_OK(WriteFileAtomically(ManifestPath(src), newer));
   auto m = LoadManifest(ManifestPath(src));
   EXPECT_TRUE(absl::IsFailedPrecondition(m.status())) << m.status();
   EXPECT_NE(m.status().message().find("upgrade asr"), std::string::npos) << m.status();
 
   std::string flipped = good;
   flipped[good.size() / 2] ^= 0x10;
-  ASSERT_TRUE(WriteFileAtomically(ManifestPath(src), flipped).ok());
+  ASSERT_OK(WriteFileAtomically(ManifestPath(src), flipped));
   m = LoadManifest(ManifestPath(src));
   EXPECT_TRUE(absl::IsDataLoss(m.status())) << m.status();
   EXPECT_NE(m.status().message().find("initial replication"), std::string::npos);
@@ -479,14 +480,14 @@ TEST(ReplicationTest, OlderReceiversGetTheCycleDigestOfTheirVersion) {
     CreateSourceDisk(src, 8 << 20);
     WritePattern(src, 0, 3 << 20, version);
     auto store = ReplicaStore::Open(TempDir(absl::StrCat("replica-older-", version)), {});
-    ASSERT_TRUE(store.ok());
+    ASSERT_OK(store);
     ServeOptions serve;
     serve.max_protocol_version = version;
     auto st = RunCycle(src, CycleMode::kInitial, **store, {}, serve);
-    ASSERT_TRUE(st.ok()) << st.status();
+    ASSERT_OK(st);
     WritePattern(src, 5 << 20, 3 * kBlock + 100, version + 10);
     st = RunCycle(src, CycleMode::kScan, **store, {}, serve);
-    ASSERT_TRUE(st.ok()) << st.status();
+    ASSERT_OK(st);
     EXPECT_EQ(st->blocks_sent, 4u);
     EXPECT_EQ(ReadDisk((*store)->info().replica_path), ReadDisk(src));
   }
@@ -517,7 +518,7 @@ TEST(ReplicationTest, FirstCycleWriteFailureLeavesNoReplicaAndSaysWhy) {
   WritePattern(src, 0, 20 << 20, 4);
   const std::string dir = TempDir("replica-efbig");
   auto store = ReplicaStore::Open(dir, {});
-  ASSERT_TRUE(store.ok());
+  ASSERT_OK(store);
   auto st = RunCycleWithFileSizeLimit(src, CycleMode::kInitial, **store, 8 << 20);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.status().message().find("replica.vhdx.tmp"), std::string::npos) << st.status();
@@ -525,7 +526,7 @@ TEST(ReplicationTest, FirstCycleWriteFailureLeavesNoReplicaAndSaysWhy) {
   EXPECT_FALSE(PathExists(JoinPath(dir, "replica.vhdx.tmp")));
   EXPECT_FALSE(PathExists(JoinPath(dir, "replica.vhdx")));
   st = RunCycle(src, CycleMode::kInitial, **store);
-  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_OK(st);
   EXPECT_EQ(ReadDisk((*store)->info().replica_path), ReadDisk(src));
 }
 
@@ -542,8 +543,8 @@ TEST(ReplicationTest, ApplyThatFailedAfterItsAckIsCompletedWhenTheNextSenderConn
   ro.additional_points = 2;
   ro.point_interval = absl::ZeroDuration();
   auto store = ReplicaStore::Open(dir, ro);
-  ASSERT_TRUE(store.ok());
-  ASSERT_TRUE(RunCycle(src, CycleMode::kInitial, **store).ok());
+  ASSERT_OK(store);
+  ASSERT_OK(RunCycle(src, CycleMode::kInitial, **store));
   const std::string replica = (*store)->info().replica_path;
   struct stat rs;
   ASSERT_EQ(::stat(replica.c_str(), &rs), 0);
@@ -569,7 +570,7 @@ TEST(ReplicationTest, ApplyThatFailedAfterItsAckIsCompletedWhenTheNextSenderConn
 
   WritePattern(src, 40 << 20, kBlock, 3);
   st = RunCycle(src, CycleMode::kScan, **store);
-  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_OK(st);
   EXPECT_EQ(st->base_cycle, 2u);
   EXPECT_EQ(st->blocks_sent, 1u);
   EXPECT_EQ(ReadDisk(replica), ReadDisk(src));
@@ -589,11 +590,11 @@ TEST(ReplicationTest, CompressionOffSendsRawBlocks) {
   WritePattern(src, 0, 1 << 20, 1);
   const std::string dir = TempDir("replica-raw");
   auto store = ReplicaStore::Open(dir, {});
-  ASSERT_TRUE(store.ok());
+  ASSERT_OK(store);
   SendOptions so;
   so.compression_level = 0;
   auto st = RunCycle(src, CycleMode::kInitial, **store, so);
-  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_OK(st);
   EXPECT_GT(st->wire_bytes, st->changed_bytes);
   EXPECT_EQ(ReadDisk((*store)->info().replica_path), ReadDisk(src));
 }
@@ -607,10 +608,10 @@ class ProtocolTest : public ::testing::Test {
     dir_ = TempDir(absl::StrCat("replica-proto-",
                                 ::testing::UnitTest::GetInstance()->current_test_info()->name()));
     auto store = ReplicaStore::Open(dir_, {});
-    ASSERT_TRUE(store.ok());
+    ASSERT_OK(store);
     store_ = std::move(*store);
     auto pair = net::MakeStreamPair();
-    ASSERT_TRUE(pair.ok());
+    ASSERT_OK(pair);
     client_ = std::move(pair->first);
     server_ = std::move(pair->second);
     thread_ = std::thread([this] {
@@ -624,7 +625,7 @@ class ProtocolTest : public ::testing::Test {
   }
   Frame Read() {
     auto f = ReadFrame(*client_);
-    EXPECT_TRUE(f.ok()) << f.status();
+    EXPECT_OK(f);
     return f.ok() ? *f : Frame{};
   }
   Hello MakeHello() {
@@ -637,13 +638,13 @@ class ProtocolTest : public ::testing::Test {
   void StartCycle(uint32_t max_version = kProtocolVersion) {
     Hello hello = MakeHello();
     hello.max_version = max_version;
-    ASSERT_TRUE(WriteFrame(*client_, FrameType::kHello, hello.Encode()).ok());
+    ASSERT_OK(WriteFrame(*client_, FrameType::kHello, hello.Encode()));
     auto reply = HelloReply::Decode(Read());
     ASSERT_TRUE(reply.ok() && reply->status.ok());
     CycleStart c;
     c.cycle = 1;
     c.flags = kCycleFull;
-    ASSERT_TRUE(WriteFrame(*client_, FrameType::kCycleStart, c.Encode()).ok());
+    ASSERT_OK(WriteFrame(*client_, FrameType::kCycleStart, c.Encode()));
     auto ready = CycleReply::Decode(Read());
     ASSERT_TRUE(ready.ok() && ready->status.ok());
   }
@@ -658,7 +659,7 @@ class ProtocolTest : public ::testing::Test {
     std::string payload(kBlockHeaderSize, '\0');
     EncodeBlockHeader(h, reinterpret_cast<uint8_t*>(payload.data()));
     payload += data;
-    EXPECT_TRUE(WriteFrame(*client_, FrameType::kBlock, payload).ok());
+    EXPECT_OK(WriteFrame(*client_, FrameType::kBlock, payload));
     return h.raw_crc;
   }
   // Ends the cycle with `blocks` blocks and `digest`; returns the ACK.
@@ -667,9 +668,9 @@ class ProtocolTest : public ::testing::Test {
     e.blocks = blocks;
     e.raw_bytes = blocks * kBlock;
     e.digest = digest;
-    EXPECT_TRUE(WriteFrame(*client_, FrameType::kCycleEnd, e.Encode()).ok());
+    EXPECT_OK(WriteFrame(*client_, FrameType::kCycleEnd, e.Encode()));
     auto ack = CycleReply::Decode(Read());
-    EXPECT_TRUE(ack.ok()) << ack.status();
+    EXPECT_OK(ack);
     return ack.ok() ? *ack : CycleReply{};
   }
   std::string dir_;
@@ -690,13 +691,13 @@ TEST_F(ProtocolTest, CorruptBlockIsDataLossAndNothingIsApplied) {
   std::string payload(kBlockHeaderSize, '\0');
   EncodeBlockHeader(h, reinterpret_cast<uint8_t*>(payload.data()));
   payload += data;
-  ASSERT_TRUE(WriteFrame(*client_, FrameType::kBlock, payload).ok());
+  ASSERT_OK(WriteFrame(*client_, FrameType::kBlock, payload));
   CycleEnd e;
   e.blocks = 1;
   e.raw_bytes = kBlock;
-  ASSERT_TRUE(WriteFrame(*client_, FrameType::kCycleEnd, e.Encode()).ok());
+  ASSERT_OK(WriteFrame(*client_, FrameType::kCycleEnd, e.Encode()));
   auto ack = CycleReply::Decode(Read());
-  ASSERT_TRUE(ack.ok());
+  ASSERT_OK(ack);
   EXPECT_TRUE(absl::IsDataLoss(ack->status)) << ack->status;
   EXPECT_FALSE(store_->info().has_replica);
 }
@@ -704,12 +705,12 @@ TEST_F(ProtocolTest, CorruptBlockIsDataLossAndNothingIsApplied) {
 TEST_F(ProtocolTest, DigestMismatchIsRefused) {
   StartCycle();
   ZeroRange z{0, kBlock};
-  ASSERT_TRUE(WriteFrame(*client_, FrameType::kZeroRange, z.Encode()).ok());
+  ASSERT_OK(WriteFrame(*client_, FrameType::kZeroRange, z.Encode()));
   CycleEnd e;
   e.zero_ranges = 1;  // digest left all-zero: wrong
-  ASSERT_TRUE(WriteFrame(*client_, FrameType::kCycleEnd, e.Encode()).ok());
+  ASSERT_OK(WriteFrame(*client_, FrameType::kCycleEnd, e.Encode()));
   auto ack = CycleReply::Decode(Read());
-  ASSERT_TRUE(ack.ok());
+  ASSERT_OK(ack);
   EXPECT_TRUE(absl::IsDataLoss(ack->status)) << ack->status;
   EXPECT_NE(ack->status.message().find("digest mismatch"), std::string::npos);
 }
@@ -722,7 +723,7 @@ TEST_F(ProtocolTest, CrcDigestOfTheSentOrderIsAccepted) {
   DigestBlockPlace(d, 0, kBlock);
   DigestFrameCrc(d, SendBlock(0, 'b'));
   CycleReply ack = EndCycle(2, d.Finish());
-  EXPECT_TRUE(ack.status.ok()) << ack.status;
+  EXPECT_OK(ack.status);
   EXPECT_TRUE(store_->info().has_replica);
 }
 
@@ -765,7 +766,7 @@ TEST_F(ProtocolTest, Version2SenderGetsTheSha256Digest) {
   CycleStart c;
   c.cycle = 1;
   c.flags = kCycleFull;
-  ASSERT_TRUE(WriteFrame(*client_, FrameType::kCycleStart, c.Encode()).ok());
+  ASSERT_OK(WriteFrame(*client_, FrameType::kCycleStart, c.Encode()));
   auto ready = CycleReply::Decode(Read());
   ASSERT_TRUE(ready.ok() && ready->status.ok());
   SendBlock(0, 'a');
@@ -773,27 +774,27 @@ TEST_F(ProtocolTest, Version2SenderGetsTheSha256Digest) {
   std::string data(kBlock, 'a');
   DigestBlock(d, 0, kBlock, Sha256(data.data(), data.size()));
   ack = EndCycle(1, d.Finish());
-  EXPECT_TRUE(ack.status.ok()) << ack.status;
+  EXPECT_OK(ack.status);
 }
 
 TEST_F(ProtocolTest, MisalignedRangeIsAProtocolViolation) {
   StartCycle();
   ZeroRange z{100, kBlock};
-  ASSERT_TRUE(WriteFrame(*client_, FrameType::kZeroRange, z.Encode()).ok());
+  ASSERT_OK(WriteFrame(*client_, FrameType::kZeroRange, z.Encode()));
   Frame f = Read();
   ASSERT_EQ(f.type, FrameType::kError);
   EXPECT_NE(ErrorFromFrame(f).message().find("protocol violation"), std::string::npos);
 }
 
 TEST_F(ProtocolTest, DeltaWithoutReplicaIsRefused) {
-  ASSERT_TRUE(WriteFrame(*client_, FrameType::kHello, MakeHello().Encode()).ok());
-  ASSERT_TRUE(HelloReply::Decode(Read()).ok());
+  ASSERT_OK(WriteFrame(*client_, FrameType::kHello, MakeHello().Encode()));
+  ASSERT_OK(HelloReply::Decode(Read()));
   CycleStart c;
   c.cycle = 2;
   c.base_cycle = 1;
-  ASSERT_TRUE(WriteFrame(*client_, FrameType::kCycleStart, c.Encode()).ok());
+  ASSERT_OK(WriteFrame(*client_, FrameType::kCycleStart, c.Encode()));
   auto ready = CycleReply::Decode(Read());
-  ASSERT_TRUE(ready.ok());
+  ASSERT_OK(ready);
   EXPECT_TRUE(absl::IsFailedPrecondition(ready->status)) << ready->status;
 }
 
@@ -801,16 +802,16 @@ TEST_F(ProtocolTest, VersionMismatchIsRefused) {
   Hello h = MakeHello();
   h.min_version = 7;
   h.max_version = 9;
-  ASSERT_TRUE(WriteFrame(*client_, FrameType::kHello, h.Encode()).ok());
+  ASSERT_OK(WriteFrame(*client_, FrameType::kHello, h.Encode()));
   auto reply = HelloReply::Decode(Read());
-  ASSERT_TRUE(reply.ok());
+  ASSERT_OK(reply);
   EXPECT_TRUE(absl::IsFailedPrecondition(reply->status));
   EXPECT_NE(reply->status.message().find("protocol version"), std::string::npos);
 }
 
 TEST_F(ProtocolTest, GarbageIsNotAFrame) {
   std::string junk = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
-  ASSERT_TRUE(client_->WriteAll(junk.data(), junk.size()).ok());
+  ASSERT_OK(client_->WriteAll(junk.data(), junk.size()));
   Frame f = Read();
   EXPECT_EQ(f.type, FrameType::kError);
   EXPECT_NE(ErrorFromFrame(f).message().find("not an asr replication frame"), std::string::npos);
@@ -819,7 +820,7 @@ TEST_F(ProtocolTest, GarbageIsNotAFrame) {
 TEST(ReplicaStoreTest, SecondReceiverOnTheSameDirectoryIsRefused) {
   const std::string dir = TempDir("replica-lock");
   auto a = ReplicaStore::Open(dir, {});
-  ASSERT_TRUE(a.ok());
+  ASSERT_OK(a);
   auto b = ReplicaStore::Open(dir, {});
   EXPECT_TRUE(absl::IsFailedPrecondition(b.status())) << b.status();
   EXPECT_NE(b.status().message().find("another receiver is serving this replica directory"),
@@ -861,49 +862,49 @@ TEST(ReplicaStateTest, OldFormatStateFileStillOpensAndIsMigratedOnce) {
   std::vector<uint8_t> p1, p2;
   {
     auto store = ReplicaStore::Open(dir, ro);
-    ASSERT_TRUE(store.ok()) << store.status();
-    ASSERT_TRUE(RunCycle(src, CycleMode::kInitial, **store).ok());
+    ASSERT_OK(store);
+    ASSERT_OK(RunCycle(src, CycleMode::kInitial, **store));
     p1 = ReadDisk(src);
     WritePattern(src, 5 << 20, 100 << 10, 2);
-    ASSERT_TRUE(RunCycle(src, CycleMode::kScan, **store).ok());
+    ASSERT_OK(RunCycle(src, CycleMode::kScan, **store));
     p2 = ReadDisk(src);
   }
   // Rewrite the state in the older format, as an older receiver left it.
   const std::string path = JoinPath(dir, kReplicaStateFile);
   auto text = ReadFileToString(path);
-  ASSERT_TRUE(text.ok()) << text.status();
+  ASSERT_OK(text);
   ASSERT_EQ(text->front(), '{') << *text;
   model::ReplicaState m;
-  ASSERT_TRUE(model::FromJson(text->substr(0, text->rfind("crc ")), &m).ok()) << *text;
+  ASSERT_OK(model::FromJson(text->substr(0, text->rfind("crc ")), &m)) << *text;
   ASSERT_EQ(m.points_size(), 2);
-  ASSERT_TRUE(WriteFileAtomically(path, LegacyStateText(m)).ok());
+  ASSERT_OK(WriteFileAtomically(path, LegacyStateText(m)));
 
   // Readers see it as it was.
   auto points = ListRecoveryPoints(dir);
-  ASSERT_TRUE(points.ok()) << points.status();
+  ASSERT_OK(points);
   ASSERT_EQ(points->size(), 2u);
   EXPECT_EQ((*points)[0].id, 1u);
   EXPECT_TRUE((*points)[1].latest);
   ExpectRestoreEquals(dir, 1, p1, "old-state-p1");
   auto legacy = ReadFileToString(path);
-  ASSERT_TRUE(legacy.ok());
+  ASSERT_OK(legacy);
   EXPECT_EQ(legacy->rfind("asr-replica-state 1", 0), 0u) << "a reader must not rewrite it";
 
   // The receiver opens it and rewrites it as the message, once.
   {
     auto store = ReplicaStore::Open(dir, ro);
-    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_OK(store);
     auto migrated = ReadFileToString(path);
-    ASSERT_TRUE(migrated.ok());
+    ASSERT_OK(migrated);
     EXPECT_EQ(migrated->front(), '{') << *migrated;
     bool was_legacy = true;
     auto state = ParseReplicaState(path, *migrated, &was_legacy);
-    ASSERT_TRUE(state.ok()) << state.status();
+    ASSERT_OK(state);
     EXPECT_FALSE(was_legacy);
     EXPECT_EQ(state->points.size(), 2u);
     WritePattern(src, 9 << 20, 64 << 10, 3);
     auto st = RunCycle(src, CycleMode::kScan, **store);
-    ASSERT_TRUE(st.ok()) << st.status();
+    ASSERT_OK(st);
     EXPECT_EQ(st->point_id, 3u);
   }
   ExpectRestoreEquals(dir, 2, p2, "old-state-p2");
@@ -912,8 +913,8 @@ TEST(ReplicaStateTest, OldFormatStateFileStillOpensAndIsMigratedOnce) {
 
 TEST(ReplicaStateTest, DamagedStateFileIsDataLoss) {
   const std::string dir = TempDir("replica-bad-state");
-  ASSERT_TRUE(
-      WriteFileAtomically(JoinPath(dir, kReplicaStateFile), "{\"hasReplica\":true}\ncrc 1\n").ok());
+  ASSERT_OK(
+      WriteFileAtomically(JoinPath(dir, kReplicaStateFile), "{\"hasReplica\":true}\ncrc 1\n"));
   EXPECT_TRUE(absl::IsDataLoss(ListRecoveryPoints(dir).status()));
 }
 

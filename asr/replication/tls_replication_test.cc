@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "asr/common/file_util.h"
+#include "asr/common/testing/status_matchers.h"
 #include "asr/disk/test_util.h"
 #include "asr/net/pki.h"
 #include "asr/net/tls.h"
@@ -30,17 +31,17 @@ using testing::CreateSourceDisk;
 using testing::ReadDisk;
 using testing::WritePattern;
 
-net::TlsConfig WriteHost(const std::string& dir, const std::string& name,
-                         const net::PemKeyPair& ca, int days) {
+net::TlsConfig WriteHost(const std::string& dir, const std::string& name, const net::PemKeyPair& ca,
+                         int days) {
   auto host = net::IssueHostCertificate(ca, net::HostRequest(name, absl::Now(), days));
-  EXPECT_TRUE(host.ok()) << host.status();
+  EXPECT_OK(host);
   net::TlsConfig c;
   c.cert_path = JoinPath(dir, name + ".pem");
   c.key_path = JoinPath(dir, name + ".key");
   c.ca_path = JoinPath(dir, name + "-ca.pem");
-  EXPECT_TRUE(WriteFileAtomically(c.cert_path, host->certificate_pem).ok());
-  EXPECT_TRUE(WriteFileAtomically(c.key_path, host->private_key_pem).ok());
-  EXPECT_TRUE(WriteFileAtomically(c.ca_path, ca.certificate_pem).ok());
+  EXPECT_OK(WriteFileAtomically(c.cert_path, host->certificate_pem));
+  EXPECT_OK(WriteFileAtomically(c.key_path, host->private_key_pem));
+  EXPECT_OK(WriteFileAtomically(c.ca_path, ca.certificate_pem));
   c.handshake_timeout = absl::Seconds(5);
   return c;
 }
@@ -49,7 +50,7 @@ class TlsReplicationTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = TempPath("tls");
-    ASSERT_TRUE(MakeDirectories(dir_).ok());
+    ASSERT_OK(MakeDirectories(dir_));
     absl::Time now = absl::Now();
     auto ca = net::CreateCertificateAuthority("vault CA", now - absl::Hours(1),
                                               now + absl::Hours(24 * 365));
@@ -67,10 +68,10 @@ class TlsReplicationTest : public ::testing::Test {
     ro.additional_points = 3;
     ro.point_interval = absl::ZeroDuration();
     auto store = ReplicaStore::Open(replica_dir_, ro);
-    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_OK(store);
     store_ = std::move(*store);
     auto listener = net::TlsListener::Listen("127.0.0.1", 0, recovery_);
-    ASSERT_TRUE(listener.ok()) << listener.status();
+    ASSERT_OK(listener);
     listener_ = std::move(*listener);
     server_ = std::thread([this] {
       for (;;) {
@@ -93,8 +94,7 @@ class TlsReplicationTest : public ::testing::Test {
   absl::Status LastOutcome() {
     absl::MutexLock l(&mu_);
     mu_.AwaitWithTimeout(absl::Condition(
-                             +[](std::vector<absl::Status>* v) { return !v->empty(); },
-                             &outcomes_),
+                             +[](std::vector<absl::Status>* v) { return !v->empty(); }, &outcomes_),
                          absl::Seconds(10));
     if (outcomes_.empty()) return absl::DeadlineExceededError("no outcome");
     absl::Status s = outcomes_.back();
@@ -119,18 +119,17 @@ TEST_F(TlsReplicationTest, CyclesAndRestoresOverMutualTls) {
   for (int cycle = 1; cycle <= 3; ++cycle) {
     if (cycle > 1) WritePattern(src, cycle * (3 << 20), 200000, cycle);
     auto stream = Connect(primary_);
-    ASSERT_TRUE(stream.ok()) << stream.status();
-    auto st = ReplicateDisk(src, cycle == 1 ? CycleMode::kInitial : CycleMode::kScan, **stream,
-                            {});
-    ASSERT_TRUE(st.ok()) << st.status();
-    ASSERT_TRUE((*stream)->Close().ok());
-    EXPECT_TRUE(LastOutcome().ok());
+    ASSERT_OK(stream);
+    auto st = ReplicateDisk(src, cycle == 1 ? CycleMode::kInitial : CycleMode::kScan, **stream, {});
+    ASSERT_OK(st);
+    ASSERT_OK((*stream)->Close());
+    EXPECT_OK(LastOutcome());
     EXPECT_EQ(st->point_id, static_cast<uint64_t>(cycle));
     expected.push_back(ReadDisk(src));
   }
   for (uint64_t p : {1, 3}) {
     std::string out = TempPath(absl::StrCat("tls-restore-", p, ".vhdx"));
-    ASSERT_TRUE(RestorePoint(replica_dir_, p, out, {}).ok());
+    ASSERT_OK(RestorePoint(replica_dir_, p, out, {}));
     EXPECT_EQ(disk::testing::FirstDifference(ReadDisk(out), expected[p - 1]), -1);
     if (p == 3) {
       EXPECT_TRUE(testing::QemuCompare(out, src));

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "asr/common/clock.h"
 #include "asr/common/file_util.h"
+#include "asr/common/testing/status_matchers.h"
 #include "asr/disk/test_util.h"
 #include "asr/disk/virtual_disk.h"
 #include "asr/net/stream.h"
@@ -41,7 +42,7 @@ constexpr uint64_t kBlocks = kDiskSize / kBlock;
 
 std::string TempDir(const std::string& name) {
   std::string d = TempPath(name);
-  EXPECT_TRUE(MakeDirectories(d).ok());
+  EXPECT_OK(MakeDirectories(d));
   return d;
 }
 
@@ -61,11 +62,11 @@ Fixture Replicated(const std::string& name) {
   WritePattern(f.src, 10 << 20, 512 << 10, 2);
   f.dir = TempDir(name + "-replica");
   auto store = ReplicaStore::Open(f.dir, {});
-  EXPECT_TRUE(store.ok()) << store.status();
+  EXPECT_OK(store);
   if (!store.ok()) return f;
   f.store = std::move(*store);
   auto st = RunCycle(f.src, CycleMode::kInitial, *f.store);
-  EXPECT_TRUE(st.ok()) << st.status();
+  EXPECT_OK(st);
   return f;
 }
 
@@ -88,7 +89,7 @@ void FlipBitInReplicaFile(const std::string& replica, const std::vector<uint8_t>
 void ExpectRestoredEqualsSource(const Fixture& f, const std::string& name) {
   std::string out = TempPath(name + ".vhdx");
   absl::Status s = RestorePoint(f.dir, f.store->info().current_cycle, out, {});
-  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_OK(s);
   EXPECT_EQ(disk::testing::FirstDifference(ReadDisk(out), ReadDisk(f.src)), -1);
   EXPECT_TRUE(QemuCompare(out, f.src));
 }
@@ -97,7 +98,7 @@ TEST(VerifierTest, UntouchedReplicaHasNoMismatches) {
   Fixture f = Replicated("verify-clean");
   ASSERT_NE(f.store, nullptr);
   auto r = RunVerify(f.src, *f.store);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   EXPECT_EQ(r->point_id, 1u);
   EXPECT_EQ(r->blocks_checked, kBlocks);
   EXPECT_EQ(r->replica_mismatches, 0u);
@@ -109,7 +110,7 @@ TEST(VerifierTest, UntouchedReplicaHasNoMismatches) {
   EXPECT_GE(r->bytes_read, 3u << 20);
   EXPECT_LT(r->bytes_read, kDiskSize);  // unallocated chunks are not read
   auto marker = LoadResyncMarker(f.src);
-  ASSERT_TRUE(marker.ok()) << marker.status();
+  ASSERT_OK(marker);
   EXPECT_FALSE(marker->has_value());
   EXPECT_TRUE(PathExists(VerifyStatePath(f.src)));
   std::string json = VerifyResultToJson(*r, f.src);
@@ -123,19 +124,19 @@ TEST(VerifierTest, BitRotInTheReplicaIsFoundAndTheNextScanRepairsIt) {
   // A tracked cycle first, so that the latest point is not the first.
   {
     auto tracker = ChangeTracker::Open(f.src, kDiskSize, kBlock);
-    ASSERT_TRUE(tracker.ok()) << tracker.status();
+    ASSERT_OK(tracker);
     WritePattern(f.src, 5 << 20, 100000, 4, tracker->get());
     SendOptions so;
     so.tracker = tracker->get();
     auto st = RunCycle(f.src, CycleMode::kTracked, *f.store, so);
-    ASSERT_TRUE(st.ok()) << st.status();
-    ASSERT_TRUE((*tracker)->Close().ok());
+    ASSERT_OK(st);
+    ASSERT_OK((*tracker)->Close());
   }
   const std::vector<uint8_t> source = ReadDisk(f.src);
   FlipBitInReplicaFile(f.store->info().replica_path, source, 17);
 
   auto r = RunVerify(f.src, *f.store);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   EXPECT_EQ(r->point_id, 2u);
   EXPECT_EQ(r->replica_mismatches, 1u);
   EXPECT_EQ(r->replica_mismatch_blocks, std::vector<uint64_t>{17});
@@ -150,13 +151,13 @@ TEST(VerifierTest, BitRotInTheReplicaIsFoundAndTheNextScanRepairsIt) {
   EXPECT_EQ((*m)->digests[17], kResyncDigest);
   EXPECT_NE((*m)->digests[16], kResyncDigest);
   auto marker = LoadResyncMarker(f.src);
-  ASSERT_TRUE(marker.ok()) << marker.status();
+  ASSERT_OK(marker);
   ASSERT_TRUE(marker->has_value());
   EXPECT_EQ(**marker, r->reason);
 
   // Until a cycle resends it, the block stays flagged.
   r = RunVerify(f.src, *f.store);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   EXPECT_EQ(r->replica_mismatches, 0u);
   EXPECT_EQ(r->flagged_blocks, 1u);
   EXPECT_TRUE(r->resync_required);
@@ -164,18 +165,18 @@ TEST(VerifierTest, BitRotInTheReplicaIsFoundAndTheNextScanRepairsIt) {
   // The next cycle, even one asked to be tracked (the tracker knows of no
   // change), scans because of the marker and resends exactly that block.
   auto st = RunCycle(f.src, CycleMode::kTracked, *f.store);
-  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_OK(st);
   EXPECT_EQ(st->mode_used, CycleMode::kScan);
   EXPECT_EQ(st->fallback_reason, "resynchronization required: " + r->reason);
   EXPECT_EQ(st->blocks_sent, 1u);
   EXPECT_EQ(st->changed_bytes, kBlock);
   r = RunVerify(f.src, *f.store);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   EXPECT_EQ(r->point_id, 3u);
   EXPECT_EQ(r->replica_mismatches + r->source_mismatches + r->flagged_blocks, 0u);
   EXPECT_FALSE(r->resync_required) << r->reason;
   marker = LoadResyncMarker(f.src);
-  ASSERT_TRUE(marker.ok());
+  ASSERT_OK(marker);
   EXPECT_FALSE(marker->has_value());
   ExpectRestoredEqualsSource(f, "verify-rot-restored");
 }
@@ -188,14 +189,14 @@ TEST(VerifierTest, UntrackedSourceWritesAreSourceMismatchesTrackedOnesAreNot) {
   // vouches for a disk it did not fully see. Only a verification finds this.
   {
     auto tracker = ChangeTracker::Open(f.src, kDiskSize, kBlock);
-    ASSERT_TRUE(tracker.ok()) << tracker.status();
+    ASSERT_OK(tracker);
     ASSERT_FALSE((*tracker)->needs_scan()) << (*tracker)->needs_scan_reason();
     WritePattern(f.src, 100 * kBlock, 4096, 5, tracker->get());
     WritePattern(f.src, 5 * kBlock + 512, 512, 6);  // never reported
-    ASSERT_TRUE((*tracker)->Close().ok());
+    ASSERT_OK((*tracker)->Close());
   }
   auto r = RunVerify(f.src, *f.store);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   EXPECT_EQ(r->replica_mismatches, 0u);
   EXPECT_EQ(r->source_mismatch_blocks, std::vector<uint64_t>{5});
   EXPECT_EQ(r->tracked_blocks_skipped, 1u);  // block 100
@@ -205,17 +206,17 @@ TEST(VerifierTest, UntrackedSourceWritesAreSourceMismatchesTrackedOnesAreNot) {
   // The tracker file was only read.
   {
     auto tracker = ChangeTracker::OpenForCycle(f.src, kDiskSize, kBlock);
-    ASSERT_TRUE(tracker.ok());
+    ASSERT_OK(tracker);
     EXPECT_EQ((*tracker)->marked_blocks(), 1u);
   }
   // The next cycle scans (the marker says so) and resends the flagged and
   // the changed blocks; then all is clean.
   auto st = RunCycle(f.src, CycleMode::kTracked, *f.store);
-  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_OK(st);
   EXPECT_EQ(st->mode_used, CycleMode::kScan);
   EXPECT_EQ(st->blocks_sent, 2u);
   r = RunVerify(f.src, *f.store);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   EXPECT_FALSE(r->resync_required) << r->reason;
   ExpectRestoredEqualsSource(f, "verify-source-restored");
 
@@ -228,11 +229,11 @@ TEST(VerifierTest, UntrackedSourceWritesAreSourceMismatchesTrackedOnesAreNot) {
               0)
         << out;
     r = RunVerify(f.src, *f.store);
-    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_OK(r);
     EXPECT_EQ(r->source_mismatch_blocks, std::vector<uint64_t>{16});
     EXPECT_TRUE(absl::StrContains(r->tracker_note, "DataWriteGuid")) << r->tracker_note;
     st = RunCycle(f.src, CycleMode::kTracked, *f.store);
-    ASSERT_TRUE(st.ok()) << st.status();
+    ASSERT_OK(st);
     EXPECT_EQ(st->mode_used, CycleMode::kScan);
     ExpectRestoredEqualsSource(f, "verify-source-restored-2");
   }
@@ -244,7 +245,7 @@ TEST(VerifierTest, WithoutAUsableTrackerEveryBlockIsComparedAndItSaysSo) {
   ASSERT_EQ(::unlink(TrackerPath(f.src).c_str()), 0);
   WritePattern(f.src, 7 * kBlock, 4096, 7);
   auto r = RunVerify(f.src, *f.store);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   EXPECT_EQ(r->source_mismatch_blocks, std::vector<uint64_t>{7});
   EXPECT_TRUE(absl::StrContains(r->tracker_note, "every block was compared")) << r->tracker_note;
   EXPECT_TRUE(absl::StrContains(r->reason, r->tracker_note)) << r->reason;
@@ -252,7 +253,7 @@ TEST(VerifierTest, WithoutAUsableTrackerEveryBlockIsComparedAndItSaysSo) {
   VerifyOptions source_off;
   source_off.check_source = false;
   r = RunVerify(f.src, *f.store, source_off);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   EXPECT_FALSE(r->source_checked);
   EXPECT_EQ(r->bytes_read, 0u);
   EXPECT_EQ(r->flagged_blocks, 1u);  // block 7, from the first verification
@@ -269,7 +270,7 @@ TEST(VerifierTest, ReceiverPinnedToProtocol3RefusesClearlyAndStillRunsCycles) {
   EXPECT_TRUE(absl::StrContains(r.status().message(), "needs version 4")) << r.status();
   WritePattern(f.src, 0, 4096, 11);
   auto st = RunCycle(f.src, CycleMode::kScan, *f.store, {}, v3);
-  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_OK(st);
   EXPECT_EQ(st->protocol_version, 3u);
   EXPECT_EQ(st->blocks_sent, 1u);
 }
@@ -278,7 +279,7 @@ TEST(VerifierTest, NoManifestOrAnotherPointIsAClearFailedPrecondition) {
   const std::string src = TempPath("verify-none.vhdx");
   CreateSourceDisk(src, kDiskSize);
   auto store = ReplicaStore::Open(TempDir("verify-none-replica"), {});
-  ASSERT_TRUE(store.ok());
+  ASSERT_OK(store);
   auto r = RunVerify(src, **store);
   ASSERT_TRUE(absl::IsFailedPrecondition(r.status())) << r.status();
   EXPECT_TRUE(absl::StrContains(r.status().message(), "run an initial replication first"));
@@ -288,7 +289,7 @@ TEST(VerifierTest, NoManifestOrAnotherPointIsAClearFailedPrecondition) {
   auto m = LoadManifest(ManifestPath(f.src));
   ASSERT_TRUE(m.ok() && m->has_value());
   (*m)->cycle = 7;
-  ASSERT_TRUE(SaveManifest(ManifestPath(f.src), **m).ok());
+  ASSERT_OK(SaveManifest(ManifestPath(f.src), **m));
   r = RunVerify(f.src, *f.store);
   ASSERT_TRUE(absl::IsFailedPrecondition(r.status())) << r.status();
   EXPECT_TRUE(absl::StrContains(r.status().message(), "the replica is at point 1 but"))
@@ -300,19 +301,19 @@ TEST(VerifierTest, CycleAndVerificationShareOneConnection) {
   ASSERT_NE(f.store, nullptr);
   WritePattern(f.src, 2 << 20, 8192, 12);
   auto pair = net::MakeStreamPair();
-  ASSERT_TRUE(pair.ok());
+  ASSERT_OK(pair);
   absl::Status served;
   std::thread receiver([&] {
     served = ServeConnection(*pair->second, *f.store, {});
     (void)pair->second->Close();
   });
   auto st = ReplicateDisk(f.src, CycleMode::kScan, *pair->first, {});
-  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_OK(st);
   EXPECT_EQ(st->protocol_version, kProtocolVersion);
   VerifyOptions o;
   o.session = VerifyOptions::Session{st->protocol_version, st->point_id};
   auto r = VerifyReplica(f.src, *pair->first, o);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   EXPECT_EQ(r->point_id, 2u);
   EXPECT_FALSE(r->resync_required) << r->reason;
   // And another cycle after it, still on the same connection.
@@ -338,7 +339,7 @@ TEST(VerifierTest, ScheduleByCyclesAndByTime) {
   VerifyOptions o;
   o.clock = &clock;
   auto r = RunVerify(f.src, *f.store, o);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   EXPECT_FALSE(VerificationDue(f.src, every3, 1, t0));
   EXPECT_FALSE(VerificationDue(f.src, every3, 3, t0));
   EXPECT_TRUE(VerificationDue(f.src, every3, 4, t0));
@@ -361,7 +362,7 @@ TEST(VerifierTest, RequestOutsideTheReplicaIsRefusedAndTheSessionContinues) {
   auto m = LoadManifest(ManifestPath(f.src));
   ASSERT_TRUE(m.ok() && m->has_value());
   auto pair = net::MakeStreamPair();
-  ASSERT_TRUE(pair.ok());
+  ASSERT_OK(pair);
   net::ByteStream& c = *pair->first;
   absl::Status served;
   std::thread receiver([&] {
@@ -372,9 +373,9 @@ TEST(VerifierTest, RequestOutsideTheReplicaIsRefusedAndTheSessionContinues) {
   h.replication_id = (*m)->replication_id;
   h.virtual_size = kDiskSize;
   h.block_size = kBlock;
-  ASSERT_TRUE(WriteFrame(c, FrameType::kHello, h.Encode()).ok());
+  ASSERT_OK(WriteFrame(c, FrameType::kHello, h.Encode()));
   auto f1 = ReadFrame(c);
-  ASSERT_TRUE(f1.ok());
+  ASSERT_OK(f1);
   auto reply = HelloReply::Decode(*f1);
   ASSERT_TRUE(reply.ok() && reply->status.ok());
   EXPECT_EQ(reply->version, kProtocolVersion);
@@ -383,11 +384,11 @@ TEST(VerifierTest, RequestOutsideTheReplicaIsRefusedAndTheSessionContinues) {
   req.hasher = (*m)->hasher;
   req.block_size = kBlock;
   req.block_count = 1ull << 40;  // far more than the replica holds
-  ASSERT_TRUE(WriteFrame(c, FrameType::kVerifyRequest, req.Encode()).ok());
+  ASSERT_OK(WriteFrame(c, FrameType::kVerifyRequest, req.Encode()));
   auto f2 = ReadFrame(c);
-  ASSERT_TRUE(f2.ok());
+  ASSERT_OK(f2);
   auto end = VerifyEnd::Decode(*f2);
-  ASSERT_TRUE(end.ok()) << end.status();
+  ASSERT_OK(end);
   EXPECT_TRUE(absl::IsInvalidArgument(end->status)) << end->status;
   EXPECT_TRUE(absl::StrContains(end->status.message(), "does not match the replica"));
   EXPECT_EQ(end->blocks, 0u);
@@ -395,16 +396,16 @@ TEST(VerifierTest, RequestOutsideTheReplicaIsRefusedAndTheSessionContinues) {
   // The last 10 blocks: one VERIFY_DIGESTS, then VERIFY_END.
   req.first_block = kBlocks - 10;
   req.block_count = 10;
-  ASSERT_TRUE(WriteFrame(c, FrameType::kVerifyRequest, req.Encode()).ok());
+  ASSERT_OK(WriteFrame(c, FrameType::kVerifyRequest, req.Encode()));
   auto f3 = ReadFrame(c);
-  ASSERT_TRUE(f3.ok());
+  ASSERT_OK(f3);
   VerifyDigests d;
-  ASSERT_TRUE(VerifyDigests::DecodeInto(*f3, &d).ok());
+  ASSERT_OK(VerifyDigests::DecodeInto(*f3, &d));
   EXPECT_EQ(d.first_block, kBlocks - 10);
   ASSERT_EQ(d.digests.size(), 10u);
   for (size_t i = 0; i < 10; ++i) EXPECT_EQ(d.digests[i], (*m)->digests[kBlocks - 10 + i]);
   auto f4 = ReadFrame(c);
-  ASSERT_TRUE(f4.ok());
+  ASSERT_OK(f4);
   end = VerifyEnd::Decode(*f4);
   ASSERT_TRUE(end.ok() && end->status.ok()) << end.status();
   EXPECT_EQ(end->point_id, 1u);
@@ -413,9 +414,9 @@ TEST(VerifierTest, RequestOutsideTheReplicaIsRefusedAndTheSessionContinues) {
   // An unknown hash kind is a protocol violation.
   std::string bad = req.Encode();
   bad[0] = 9;
-  ASSERT_TRUE(WriteFrame(c, FrameType::kVerifyRequest, bad).ok());
+  ASSERT_OK(WriteFrame(c, FrameType::kVerifyRequest, bad));
   auto f5 = ReadFrame(c);
-  ASSERT_TRUE(f5.ok());
+  ASSERT_OK(f5);
   EXPECT_EQ(f5->type, FrameType::kError);
   (void)c.Close();
   receiver.join();
@@ -428,7 +429,7 @@ TEST(VerifierTest, PinnedReceiverTreatsVerifyRequestAsAViolation) {
   auto m = LoadManifest(ManifestPath(f.src));
   ASSERT_TRUE(m.ok() && m->has_value());
   auto pair = net::MakeStreamPair();
-  ASSERT_TRUE(pair.ok());
+  ASSERT_OK(pair);
   absl::Status served;
   ServeOptions v3;
   v3.max_protocol_version = 3;
@@ -440,17 +441,17 @@ TEST(VerifierTest, PinnedReceiverTreatsVerifyRequestAsAViolation) {
   h.replication_id = (*m)->replication_id;
   h.virtual_size = kDiskSize;
   h.block_size = kBlock;
-  ASSERT_TRUE(WriteFrame(*pair->first, FrameType::kHello, h.Encode()).ok());
+  ASSERT_OK(WriteFrame(*pair->first, FrameType::kHello, h.Encode()));
   auto reply = ReadFrame(*pair->first);
-  ASSERT_TRUE(reply.ok());
+  ASSERT_OK(reply);
   EXPECT_EQ(HelloReply::Decode(*reply)->version, 3u);
   VerifyRequest req;
   req.hasher = (*m)->hasher;
   req.block_size = kBlock;
   req.block_count = kBlocks;
-  ASSERT_TRUE(WriteFrame(*pair->first, FrameType::kVerifyRequest, req.Encode()).ok());
+  ASSERT_OK(WriteFrame(*pair->first, FrameType::kVerifyRequest, req.Encode()));
   auto err = ReadFrame(*pair->first);
-  ASSERT_TRUE(err.ok());
+  ASSERT_OK(err);
   EXPECT_EQ(err->type, FrameType::kError);
   (void)pair->first->Close();
   receiver.join();

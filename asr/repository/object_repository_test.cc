@@ -1,6 +1,7 @@
 #include "asr/repository/object_repository.h"
 
 #include "asr/common/test_dir.h"
+#include "asr/common/testing/status_matchers.h"
 #include "asr/model/fabric.pb.h"
 #include "gtest/gtest.h"
 
@@ -13,16 +14,16 @@ TEST(ObjectRepository, InitializeCreatesTwoSitesIdempotently) {
   std::string dir = TestPath("init");
   {
     auto e = ObjectRepository::Open(dir, {});
-    ASSERT_TRUE(e.ok()) << e.status();
+    ASSERT_OK(e);
     EXPECT_FALSE((*e)->IsInitialized());
-    ASSERT_TRUE((*e)->Initialize().ok());
-    ASSERT_TRUE((*e)->Initialize().ok());
+    ASSERT_OK((*e)->Initialize());
+    ASSERT_OK((*e)->Initialize());
   }
   auto e = ObjectRepository::Open(dir, {});
-  ASSERT_TRUE(e.ok());
+  ASSERT_OK(e);
   EXPECT_TRUE((*e)->IsInitialized());
   auto sites = (*e)->List<model::Site>();
-  ASSERT_TRUE(sites.ok());
+  ASSERT_OK(sites);
   ASSERT_EQ(sites->size(), 2u);
   EXPECT_EQ((*sites)[0].id(), "primary");
   EXPECT_EQ((*sites)[0].role(), model::SITE_ROLE_PRIMARY);
@@ -34,29 +35,28 @@ TEST(ObjectRepository, JsonObjectsSurviveReopen) {
   std::string dir = TestPath("json");
   {
     auto e = ObjectRepository::Open(dir, {});
-    ASSERT_TRUE(e.ok());
-    ASSERT_TRUE((*e)->PutObjectJson("cloud", R"({"id":"gold1","name":"GoldCloud1",
-        "capabilityProfiles":["Hyper-V"]})")
-                    .ok());
-    ASSERT_TRUE((*e)->PutObjectJson("cloud", R"({"id":"silver1","name":"SilverCloud1"})").ok());
+    ASSERT_OK(e);
+    ASSERT_OK((*e)->PutObjectJson("cloud", R"({"id":"gold1","name":"GoldCloud1",
+        "capabilityProfiles":["Hyper-V"]})"));
+    ASSERT_OK((*e)->PutObjectJson("cloud", R"({"id":"silver1","name":"SilverCloud1"})"));
   }
   auto e = ObjectRepository::Open(dir, {});
-  ASSERT_TRUE(e.ok());
+  ASSERT_OK(e);
   auto json = (*e)->GetObjectJson("cloud", "gold1");
-  ASSERT_TRUE(json.ok()) << json.status();
+  ASSERT_OK(json);
   EXPECT_NE(json->find("\"name\":\"GoldCloud1\""), std::string::npos) << *json;
   EXPECT_NE(json->find("\"capabilityProfiles\":[\"Hyper-V\"]"), std::string::npos) << *json;
   auto list = (*e)->ListObjectsJson("cloud");
-  ASSERT_TRUE(list.ok());
+  ASSERT_OK(list);
   EXPECT_LT(list->find("gold1"), list->find("silver1"));
-  ASSERT_TRUE((*e)->DeleteObject("cloud", "gold1").ok());
+  ASSERT_OK((*e)->DeleteObject("cloud", "gold1"));
   EXPECT_EQ((*e)->GetObjectJson("cloud", "gold1").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ((*e)->DeleteObject("cloud", "gold1").code(), absl::StatusCode::kNotFound);
 }
 
 TEST(ObjectRepository, BadObjectsAreClearErrors) {
   auto e = ObjectRepository::Open(TestPath("bad"), {});
-  ASSERT_TRUE(e.ok());
+  ASSERT_OK(e);
   absl::Status s = (*e)->PutObjectJson("cloud", R"({"name":"no id"})");
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("needs a non-empty \"id\""), absl::string_view::npos) << s;
@@ -71,11 +71,11 @@ TEST(ObjectRepository, BadObjectsAreClearErrors) {
 
 TEST(ObjectRepository, ReadOnlyRepositoryRefusesWrites) {
   std::string dir = TestPath("ro");
-  { ASSERT_TRUE(ObjectRepository::Open(dir, {}).ok()); }
+  { ASSERT_OK(ObjectRepository::Open(dir, {})); }
   RepositoryOptions o;
   o.read_only = true;
   auto e = ObjectRepository::Open(dir, o);
-  ASSERT_TRUE(e.ok());
+  ASSERT_OK(e);
   EXPECT_EQ((*e)->Initialize().code(), absl::StatusCode::kFailedPrecondition);
 }
 

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "asr/common/test_dir.h"
+#include "asr/common/testing/status_matchers.h"
 #include "asr/fabric/simulated_host.h"
 #include "asr/jobs/test_util.h"
 #include "asr/site_recovery/site_recovery.h"
@@ -95,17 +96,17 @@ TEST(Scenario, EveryStepSurvivesARestart) {
     clock.Advance(absl::Minutes(1));
     Session s(dir, &clock, &host);
     absl::Status st = step(s);
-    ASSERT_TRUE(st.ok()) << name << ": " << st;
+    ASSERT_OK(st) << name << ": " << st;
   }
   Session s(dir, &clock, &host);
   auto jobs = s->jobs().List();
-  ASSERT_TRUE(jobs.ok());
+  ASSERT_OK(jobs);
   ASSERT_EQ(jobs->size(), 9u);  // every step but key generation was a job
   for (const auto& j : *jobs) EXPECT_EQ(j.state(), model::Succeeded) << j.display_name();
   EXPECT_EQ((*jobs)[0].scenario_name(), "CreateVault");
   EXPECT_EQ((*jobs)[8].scenario_name(), "SavePolicy");
   auto pairing = s->fabric().FindPairing("GoldCloud1");
-  ASSERT_TRUE(pairing.ok());
+  ASSERT_OK(pairing);
   EXPECT_EQ(pairing->policy_id(), "gold-policy");
   EXPECT_TRUE(s->policies().FindPolicy("gold-policy")->compression_enabled());
   // Associate + update each configured hv-ny-01 and hv-chi-01.
@@ -126,13 +127,13 @@ TEST(Scenario, InterruptedJobIsRecoveredOnOpen) {
     j.set_scenario_name("CreateVault");
     j.set_state(model::InProgress);
     j.set_parameters_json(R"({"name":"v","region":"r"})");
-    ASSERT_TRUE(engine->Put(j).ok());
+    ASSERT_OK(engine->Put(j));
   }
   Session s(dir, &clock, nullptr);
   auto j = s->jobs().Get("job-000001");
   EXPECT_EQ(j->state(), model::Failed);
   auto r = s->jobs().Restart("job-000001");
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   EXPECT_EQ(s->fabric().vault().Get()->name(), "v");
 }
 

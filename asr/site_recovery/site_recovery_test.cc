@@ -1,6 +1,7 @@
 #include "asr/site_recovery/site_recovery.h"
 
 #include "asr/common/test_dir.h"
+#include "asr/common/testing/status_matchers.h"
 #include "asr/jobs/rule_error.h"
 #include "asr/jobs/test_util.h"
 #include "gtest/gtest.h"
@@ -21,12 +22,12 @@ TEST(SiteRecovery, EnsureDefaultVaultIsIdempotent) {
   {
     auto sr = OpenOrDie(dir);
     auto v = sr->EnsureDefaultVault();
-    ASSERT_TRUE(v.ok()) << v.status();
+    ASSERT_OK(v);
     EXPECT_EQ(v->name(), "default");
   }
   auto sr = OpenOrDie(dir);
   auto v2 = sr->EnsureDefaultVault();
-  ASSERT_TRUE(v2.ok());
+  ASSERT_OK(v2);
   EXPECT_TRUE(sr->IsInitialized());
   EXPECT_EQ(sr->repository().List<model::Vault>()->size(), 1u);
   EXPECT_EQ(sr->jobs().List()->size(), 1u);  // one CreateVault job
@@ -41,20 +42,20 @@ TEST(SiteRecovery, EveryScenarioIsRegisteredOnTheOneJobManager) {
 
 TEST(SiteRecovery, RawWritesOfRuleGuardedKindsAreRefused) {
   auto sr = OpenOrDie(TestPath("fence"));
-  ASSERT_TRUE(sr->Initialize().ok());
+  ASSERT_OK(sr->Initialize());
   // Inventory may be written directly.
-  ASSERT_TRUE(sr->PutObjectJson("cloud", R"({"id":"gold1","name":"GoldCloud1"})").ok());
-  ASSERT_TRUE(sr->DeleteObject("cloud", "gold1").ok());
+  ASSERT_OK(sr->PutObjectJson("cloud", R"({"id":"gold1","name":"GoldCloud1"})"));
+  ASSERT_OK(sr->DeleteObject("cloud", "gold1"));
   // A pairing or a job is written only by its operations, even when it exists.
   model::CloudPairing pairing;
   pairing.set_id("pair-gold");
-  ASSERT_TRUE(sr->repository().Put(pairing).ok());
+  ASSERT_OK(sr->repository().Put(pairing));
   absl::Status del = sr->DeleteObject("pairing", "pair-gold");
   EXPECT_STATUS(del, kFailedPrecondition, "cannot be deleted through the generic object calls");
   EXPECT_EQ(jobs::RuleOf(del), "RawObjectAccessFenced");
   EXPECT_NE(jobs::RecommendedActionOf(del).find("asr_cloud_unpair"), std::string::npos);
-  EXPECT_TRUE(sr->repository().Get<model::CloudPairing>("pair-gold").ok());
-  ASSERT_TRUE(sr->EnsureDefaultVault().ok());
+  EXPECT_OK(sr->repository().Get<model::CloudPairing>("pair-gold"));
+  ASSERT_OK(sr->EnsureDefaultVault());
   std::string job_id = (*sr->jobs().List())[0].id();
   EXPECT_STATUS(sr->DeleteObject("job", job_id), kFailedPrecondition, "job cannot be deleted");
   EXPECT_STATUS(sr->PutObjectJson("policy", R"({"id":"p"})"), kFailedPrecondition,
