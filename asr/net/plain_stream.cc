@@ -8,7 +8,8 @@ namespace {
 
 class PlainFdStream final : public ByteStream {
  public:
-  PlainFdStream(int fd, std::string peer) : fd_(fd), peer_(std::move(peer)) {}
+  PlainFdStream(int fd, std::string peer, std::string identity)
+      : fd_(fd), peer_(std::move(peer)), identity_(std::move(identity)) {}
   ~PlainFdStream() override {
     if (fd_ >= 0) platform::CloseSocket(fd_);
   }
@@ -62,16 +63,18 @@ class PlainFdStream final : public ByteStream {
   }
 
   std::string PeerDescription() const override { return peer_; }
+  std::string PeerIdentity() const override { return identity_; }
 
  private:
   int fd_;
   std::string peer_;
+  std::string identity_;
 };
 
 }  // namespace
 
-std::unique_ptr<ByteStream> MakePlainFdStream(int fd, std::string peer) {
-  return std::make_unique<PlainFdStream>(fd, std::move(peer));
+std::unique_ptr<ByteStream> MakePlainFdStream(int fd, std::string peer, std::string identity) {
+  return std::make_unique<PlainFdStream>(fd, std::move(peer), std::move(identity));
 }
 
 absl::StatusOr<std::pair<std::unique_ptr<ByteStream>, std::unique_ptr<ByteStream>>>

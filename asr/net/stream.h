@@ -41,11 +41,19 @@ class ByteStream {
 
   // A description of the peer for messages, e.g. "127.0.0.1:8084 (CN=recovery-host)".
   virtual std::string PeerDescription() const = 0;
+
+  // The peer's authenticated identity: for TLS the common name of the
+  // certificate it presented (the host name the vault CA issued it for);
+  // empty for a stream that authenticates nobody (plain test streams made
+  // without a name). Receivers authorize writers by it.
+  virtual std::string PeerIdentity() const { return std::string(); }
 };
 
 // A stream over a connected socket without encryption: for unit tests of the
 // protocol above the transport, over socketpair(2). Takes ownership of `fd`.
-std::unique_ptr<ByteStream> MakePlainFdStream(int fd, std::string peer = "socketpair");
+// `identity` is what PeerIdentity() returns (tests stand in for a certificate).
+std::unique_ptr<ByteStream> MakePlainFdStream(int fd, std::string peer = "socketpair",
+                                              std::string identity = "");
 
 // A connected pair of plain streams (socketpair(AF_UNIX, SOCK_STREAM)).
 absl::StatusOr<std::pair<std::unique_ptr<ByteStream>, std::unique_ptr<ByteStream>>>

@@ -323,8 +323,11 @@ absl::StatusOr<bssl::UniquePtr<SSL_CTX>> MakeContext(const TlsConfig& config, bo
 class TlsStream final : public ByteStream {
  public:
   TlsStream(std::unique_ptr<SocketState> sock, bssl::UniquePtr<SSL> ssl, std::string peer,
-            absl::Duration io_timeout)
-      : sock_(std::move(sock)), ssl_(std::move(ssl)), io_timeout_(io_timeout) {
+            std::string identity, absl::Duration io_timeout)
+      : sock_(std::move(sock)),
+        ssl_(std::move(ssl)),
+        identity_(std::move(identity)),
+        io_timeout_(io_timeout) {
     st_.peer = std::move(peer);
   }
 
@@ -436,6 +439,7 @@ class TlsStream final : public ByteStream {
   }
 
   std::string PeerDescription() const override { return st_.peer; }
+  std::string PeerIdentity() const override { return identity_; }
 
  private:
   absl::Status ClosedError() const {
@@ -453,6 +457,7 @@ class TlsStream final : public ByteStream {
 
   std::unique_ptr<SocketState> sock_;
   bssl::UniquePtr<SSL> ssl_;
+  std::string identity_;
   absl::Duration io_timeout_;
   HandshakeState st_;  // peer name; no verify errors after the handshake
   std::mutex mu_;      // guards ssl_ calls, closed_, eof_
@@ -561,7 +566,7 @@ absl::StatusOr<std::unique_ptr<ByteStream>> Handshake(SSL_CTX* ctx, int fd, std:
   std::string cn = internal::CommonName(leaf.get());
   std::string description = cn.empty() ? peer : absl::StrCat(peer, " (CN=", cn, ")");
   return std::unique_ptr<ByteStream>(std::make_unique<TlsStream>(
-      std::move(sock), std::move(ssl), std::move(description), config.io_timeout));
+      std::move(sock), std::move(ssl), std::move(description), cn, config.io_timeout));
 }
 
 }  // namespace
