@@ -16,9 +16,12 @@
 #include <openssl/x509v3.h>
 #include <stdio.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "asr/common/file_util.h"
@@ -267,6 +270,7 @@ absl::StatusOr<CertificateInfo> DescribeCertificate(absl::string_view pem) {
   info.not_before = Asn1TimeToAbsl(X509_get0_notBefore(cert.get()));
   info.not_after = Asn1TimeToAbsl(X509_get0_notAfter(cert.get()));
   info.sha256_fingerprint = HexFingerprint(cert.get());
+  info.serial = internal::SerialHex(cert.get());
   bssl::UniquePtr<BASIC_CONSTRAINTS> bc(static_cast<BASIC_CONSTRAINTS*>(
       X509_get_ext_d2i(cert.get(), NID_basic_constraints, nullptr, nullptr)));
   info.is_ca = bc && bc->ca;
@@ -359,6 +363,22 @@ absl::StatusOr<VaultPkiFiles> InitVaultPki(const std::string& dir, const VaultPk
         absl::StrCat("the primary and the recovery host need different names (both are \"",
                      options.primary_name, "\")"));
   }
+  for (const std::string& n : options.primary_extra_names) {
+    if (n == options.recovery_name ||
+        std::find(options.recovery_extra_names.begin(), options.recovery_extra_names.end(), n) !=
+            options.recovery_extra_names.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "\"", n,
+          "\" would name both the primary and the recovery host; a name must identify one host, "
+          "or a sender checking for the recovery host would accept the primary's certificate"));
+    }
+  }
+  for (const std::string& n : options.recovery_extra_names) {
+    if (n == options.primary_name) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "\"", n, "\" is the primary's name and cannot name the recovery host as well"));
+    }
+  }
   VaultPkiFiles files;
   files.ca_certificate_path = JoinPath(dir, kCaCertificateFile);
   files.ca_key_path = JoinPath(dir, kCaKeyFile);
@@ -373,10 +393,12 @@ absl::StatusOr<VaultPkiFiles> InitVaultPki(const std::string& dir, const VaultPk
                                                   now + absl::Hours(24) * options.ca_days));
   ASR_ASSIGN_OR_RETURN(
       PemKeyPair primary,
-      IssueHostCertificate(ca, HostRequest(options.primary_name, now, options.host_days)));
+      IssueHostCertificate(ca, HostRequest(options.primary_name, now, options.host_days,
+                                           options.primary_extra_names)));
   ASR_ASSIGN_OR_RETURN(
       PemKeyPair recovery,
-      IssueHostCertificate(ca, HostRequest(options.recovery_name, now, options.host_days)));
+      IssueHostCertificate(ca, HostRequest(options.recovery_name, now, options.host_days,
+                                           options.recovery_extra_names)));
   ASR_RETURN_IF_ERROR(WritePemKeyPair(dir, "ca", ca));
   ASR_ASSIGN_OR_RETURN(files.primary, WriteHost(dir, "primary", primary));
   ASR_ASSIGN_OR_RETURN(files.recovery, WriteHost(dir, "recovery", recovery));
@@ -404,6 +426,280 @@ absl::StatusOr<HostCertificateFiles> IssueVaultHostCertificate(
   ASR_ASSIGN_OR_RETURN(PemKeyPair host,
                        IssueHostCertificate(ca, HostRequest(name, absl::Now(), days, extra_names)));
   return WriteHost(dir, name, host);
+}
+
+// ---------------------------------------------------------------------------
+// Revocation.
+
+namespace {
+
+struct ReasonName {
+  const char* name;
+  long code;
+};
+constexpr ReasonName kReasons[] = {
+    {"unspecified", 0},        {"keyCompromise", 1},        {"cACompromise", 2},
+    {"affiliationChanged", 3}, {"superseded", 4},           {"cessationOfOperation", 5},
+};
+
+long ReasonCode(const std::string& reason) {
+  for (const ReasonName& r : kReasons) {
+    if (reason == r.name) return r.code;
+  }
+  return -1;
+}
+
+// "1f:03:AB" -> "1F03AB"; empty when not hex.
+std::string NormalizeSerial(absl::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == ':' || c == ' ') continue;
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return "";
+    out += absl::ascii_toupper(static_cast<unsigned char>(c));
+  }
+  size_t nz = out.find_first_not_of('0');
+  return nz == std::string::npos ? (out.empty() ? "" : "0") : out.substr(nz);
+}
+
+bssl::UniquePtr<ASN1_TIME> AsnTime(absl::Time t) {
+  return bssl::UniquePtr<ASN1_TIME>(ASN1_TIME_set(nullptr, absl::ToTimeT(t)));
+}
+
+std::string CrlPath(const std::string& dir) { return JoinPath(dir, kCrlFile); }
+
+// The CA pair of DIR; NotFound with how to create one.
+absl::StatusOr<PemKeyPair> ReadVaultCa(const std::string& dir) {
+  std::string ca_cert = JoinPath(dir, kCaCertificateFile);
+  std::string ca_key = JoinPath(dir, kCaKeyFile);
+  if (!PathExists(ca_cert) || !PathExists(ca_key)) {
+    return absl::NotFoundError(
+        absl::StrCat(dir, " holds no certificate authority (", ca_cert, " and ", ca_key,
+                     "); create one with `asrctl pki init --dir ", dir, "`"));
+  }
+  return ReadPemKeyPair(ca_cert, ca_key);
+}
+
+// The entries of DIR/crl.pem (none when there is no such file). Its
+// signature must be the CA's; its age does not matter (it is re-issued).
+absl::StatusOr<std::vector<RevokedCertificate>> ExistingEntries(const std::string& dir,
+                                                                const PemKeyPair& ca) {
+  std::string path = CrlPath(dir);
+  if (!PathExists(path)) return std::vector<RevokedCertificate>();
+  ASR_ASSIGN_OR_RETURN(std::string pem, ReadFileToString(path));
+  std::vector<bssl::UniquePtr<X509>> cas = internal::ParseCertificatesPem(ca.certificate_pem);
+  absl::StatusOr<bssl::UniquePtr<X509_CRL>> checked =
+      internal::ParseCheckedCrl(pem, path, cas, absl::InfinitePast());
+  if (!checked.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(checked.status().message(), "; ", path,
+                     " was not issued by this vault CA: move it away and revoke again"));
+  }
+  ASR_ASSIGN_OR_RETURN(CrlInfo info, DescribeCrl(pem));
+  return info.revoked;
+}
+
+absl::StatusOr<CrlInfo> WriteVaultCrl(const std::string& dir, const PemKeyPair& ca,
+                                      const std::vector<RevokedCertificate>& revoked, int days) {
+  if (days <= 0 || days > 36500) {
+    return absl::InvalidArgumentError("revocation list validity (days) must be 1 to 36500");
+  }
+  absl::Time now = absl::Now();
+  ASR_ASSIGN_OR_RETURN(std::string pem,
+                       CreateCrl(ca, revoked, now, now + absl::Hours(24) * days));
+  ASR_RETURN_IF_ERROR(WriteFileAtomically(CrlPath(dir), pem, 0644));
+  ASR_ASSIGN_OR_RETURN(CrlInfo info, DescribeCrl(pem));
+  info.path = CrlPath(dir);
+  return info;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ParseRevocationReason(absl::string_view reason) {
+  std::string want = absl::AsciiStrToLower(absl::StrReplaceAll(reason, {{"-", ""}, {"_", ""}}));
+  for (const ReasonName& r : kReasons) {
+    if (absl::AsciiStrToLower(r.name) == want) return std::string(r.name);
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown revocation reason \"", reason,
+      "\"; use one of unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, "
+      "cessationOfOperation"));
+}
+
+absl::StatusOr<std::string> CreateCrl(const PemKeyPair& ca,
+                                      const std::vector<RevokedCertificate>& revoked,
+                                      absl::Time this_update, absl::Time next_update) {
+  if (!(next_update > this_update)) {
+    return absl::InvalidArgumentError("a revocation list's nextUpdate must follow its lastUpdate");
+  }
+  bssl::UniquePtr<X509> cert = ParseCertificatePem(ca.certificate_pem);
+  bssl::UniquePtr<EVP_PKEY> key = ParsePrivateKeyPem(ca.private_key_pem);
+  if (!cert || !key) return absl::InvalidArgumentError("the CA certificate or key is not PEM");
+  bssl::UniquePtr<X509_CRL> crl(X509_CRL_new());
+  bssl::UniquePtr<ASN1_TIME> last = AsnTime(this_update);
+  bssl::UniquePtr<ASN1_TIME> next = AsnTime(next_update);
+  if (!crl || !last || !next || !X509_CRL_set_version(crl.get(), X509_CRL_VERSION_2) ||
+      !X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(cert.get())) ||
+      !X509_CRL_set1_lastUpdate(crl.get(), last.get()) ||
+      !X509_CRL_set1_nextUpdate(crl.get(), next.get())) {
+    return SslError("cannot create a revocation list");
+  }
+  for (const RevokedCertificate& r : revoked) {
+    std::string serial = NormalizeSerial(r.serial);
+    if (serial.empty() || serial.size() > 40) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("serial \"", r.serial, "\" is not a certificate serial number in hex"));
+    }
+    long code = ReasonCode(r.reason);
+    if (code < 0) return ParseRevocationReason(r.reason).status();
+    BIGNUM* raw = nullptr;
+    if (!BN_hex2bn(&raw, serial.c_str())) return SslError("cannot parse a serial number");
+    bssl::UniquePtr<BIGNUM> bn(raw);
+    bssl::UniquePtr<ASN1_INTEGER> asn_serial(BN_to_ASN1_INTEGER(bn.get(), nullptr));
+    bssl::UniquePtr<ASN1_TIME> when = AsnTime(r.revoked_at);
+    bssl::UniquePtr<X509_REVOKED> entry(X509_REVOKED_new());
+    if (!asn_serial || !when || !entry ||
+        !X509_REVOKED_set_serialNumber(entry.get(), asn_serial.get()) ||
+        !X509_REVOKED_set_revocationDate(entry.get(), when.get())) {
+      return SslError("cannot add a revoked certificate");
+    }
+    if (code != 0) {
+      bssl::UniquePtr<ASN1_ENUMERATED> e(ASN1_ENUMERATED_new());
+      if (!e || !ASN1_ENUMERATED_set(e.get(), code) ||
+          !X509_REVOKED_add1_ext_i2d(entry.get(), NID_crl_reason, e.get(), 0, 0)) {
+        return SslError("cannot add a revocation reason");
+      }
+    }
+    if (!X509_CRL_add0_revoked(crl.get(), entry.get())) {
+      return SslError("cannot add a revoked certificate");
+    }
+    entry.release();
+  }
+  if (!X509_CRL_sort(crl.get()) || !X509_CRL_sign(crl.get(), key.get(), EVP_sha256())) {
+    return SslError("cannot sign the revocation list");
+  }
+  bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  if (!bio || !PEM_write_bio_X509_CRL(bio.get(), crl.get())) {
+    return SslError("cannot encode the revocation list");
+  }
+  const uint8_t* data = nullptr;
+  size_t len = 0;
+  BIO_mem_contents(bio.get(), &data, &len);
+  return std::string(reinterpret_cast<const char*>(data), len);
+}
+
+absl::StatusOr<CrlInfo> DescribeCrl(absl::string_view pem) {
+  bssl::UniquePtr<X509_CRL> crl = internal::ParseCrlPem(pem);
+  if (!crl) return absl::InvalidArgumentError("not a PEM certificate revocation list");
+  CrlInfo info;
+  info.issuer = internal::NameString(X509_CRL_get_issuer(crl.get()));
+  info.last_update = Asn1TimeToAbsl(X509_CRL_get0_lastUpdate(crl.get()));
+  const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl.get());
+  info.next_update = next == nullptr ? absl::InfinitePast() : Asn1TimeToAbsl(next);
+  STACK_OF(X509_REVOKED)* entries = X509_CRL_get_REVOKED(crl.get());
+  for (size_t i = 0; entries != nullptr && i < sk_X509_REVOKED_num(entries); ++i) {
+    const X509_REVOKED* e = sk_X509_REVOKED_value(entries, i);
+    RevokedCertificate r;
+    r.serial = internal::SerialHex(X509_REVOKED_get0_serialNumber(e));
+    r.revoked_at = Asn1TimeToAbsl(X509_REVOKED_get0_revocationDate(e));
+    r.reason = internal::RevocationReason(e);
+    info.revoked.push_back(std::move(r));
+  }
+  ERR_clear_error();
+  return info;
+}
+
+absl::Status VerifyCrl(absl::string_view crl_pem, absl::string_view ca_pem, absl::Time at) {
+  std::vector<bssl::UniquePtr<X509>> cas = internal::ParseCertificatesPem(ca_pem);
+  if (cas.empty()) return absl::InvalidArgumentError("the CA certificate is not PEM");
+  return internal::ParseCheckedCrl(crl_pem, "the revocation list", cas, at).status();
+}
+
+absl::Status CheckNotRevoked(absl::string_view certificate_pem, absl::string_view crl_pem,
+                             absl::string_view ca_pem, absl::Time at) {
+  bssl::UniquePtr<X509> cert = ParseCertificatePem(certificate_pem);
+  if (!cert) return absl::InvalidArgumentError("the certificate to check is not PEM");
+  std::vector<bssl::UniquePtr<X509>> cas = internal::ParseCertificatesPem(ca_pem);
+  if (cas.empty()) return absl::InvalidArgumentError("the CA certificate is not PEM");
+  ASR_ASSIGN_OR_RETURN(bssl::UniquePtr<X509_CRL> crl,
+                       internal::ParseCheckedCrl(crl_pem, "the revocation list", cas, at));
+  std::string why = internal::RevocationMessage(crl.get(), cert.get());
+  if (!why.empty()) return absl::UnauthenticatedError(why);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CrlInfo> RevokeVaultCertificate(const std::string& dir,
+                                               const RevokeRequest& request) {
+  int given = !request.name.empty() + !request.certificate_path.empty() +
+              !request.serial_hex.empty();
+  if (given != 1) {
+    return absl::InvalidArgumentError(
+        "name exactly one certificate to revoke: a host name, a certificate file or a serial "
+        "number");
+  }
+  ASR_ASSIGN_OR_RETURN(std::string reason, ParseRevocationReason(request.reason));
+  ASR_ASSIGN_OR_RETURN(PemKeyPair ca, ReadVaultCa(dir));
+  std::string serial;
+  if (!request.serial_hex.empty()) {
+    serial = NormalizeSerial(request.serial_hex);
+    if (serial.empty() || serial.size() > 40) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "serial \"", request.serial_hex,
+          "\" is not a certificate serial number in hex (see `asrctl pki show CERT.pem`)"));
+    }
+  } else {
+    std::string path = request.certificate_path;
+    if (!request.name.empty()) {
+      if (!IsPlainFileName(request.name)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "host name \"", request.name,
+            "\" must be made of letters, digits, '.', '-' and '_' (and not \"ca\")"));
+      }
+      path = JoinPath(dir, request.name + ".pem");
+      if (!PathExists(path)) {
+        return absl::NotFoundError(absl::StrCat(
+            "no certificate ", path, " for host \"", request.name,
+            "\"; give the certificate file with --cert or its serial with --serial"));
+      }
+    }
+    ASR_ASSIGN_OR_RETURN(std::string pem, ReadFileToString(path));
+    bssl::UniquePtr<X509> cert = ParseCertificatePem(pem);
+    if (!cert) return absl::InvalidArgumentError(absl::StrCat(path, " holds no PEM certificate"));
+    ASR_ASSIGN_OR_RETURN(CertificateInfo info, DescribeCertificate(pem));
+    if (info.is_ca) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, " is a certificate authority; a CA cannot revoke itself (create a new vault CA "
+                "with `asrctl pki init` in another directory instead)"));
+    }
+    // Issued by this CA? (Its age does not matter: an expired certificate
+    // may still be revoked.)
+    absl::Time at = info.not_before + (info.not_after - info.not_before) / 2;
+    absl::Status chain = VerifyCertificateChain(pem, ca.certificate_pem, at);
+    if (!chain.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, " was not issued by the CA in ", dir,
+                                                     ": ", chain.message()));
+    }
+    serial = info.serial;
+  }
+  ASR_ASSIGN_OR_RETURN(std::vector<RevokedCertificate> entries, ExistingEntries(dir, ca));
+  for (const RevokedCertificate& e : entries) {
+    if (NormalizeSerial(e.serial) == serial) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("the certificate with serial ", serial, " is already revoked (since ",
+                       FormatCertificateTime(e.revoked_at), ") in ", CrlPath(dir)));
+    }
+  }
+  RevokedCertificate r;
+  r.serial = serial;
+  r.revoked_at = absl::Now();
+  r.reason = reason;
+  entries.push_back(r);
+  return WriteVaultCrl(dir, ca, entries, request.crl_days);
+}
+
+absl::StatusOr<CrlInfo> IssueVaultCrl(const std::string& dir, int days) {
+  ASR_ASSIGN_OR_RETURN(PemKeyPair ca, ReadVaultCa(dir));
+  ASR_ASSIGN_OR_RETURN(std::vector<RevokedCertificate> entries, ExistingEntries(dir, ca));
+  return WriteVaultCrl(dir, ca, entries, days);
 }
 
 }  // namespace asr::net

@@ -12,6 +12,13 @@
 //   ASR_ASSIGN_OR_RETURN(HostCertificateFiles host,
 //                        IssueVaultHostCertificate("/etc/asr/pki", "hv-03", 365, {}));
 //
+//   // Revoke a host's certificate; DIR/crl.pem is re-issued, signed by the CA
+//   // (what `asrctl pki revoke` does). Copy crl.pem to both hosts:
+//   RevokeRequest rr;
+//   rr.name = "hv-03";                       // or certificate_path / serial_hex
+//   rr.reason = "keyCompromise";
+//   ASR_ASSIGN_OR_RETURN(CrlInfo crl, RevokeVaultCertificate("/etc/asr/pki", rr));
+//
 //   // In memory, e.g. in tests:
 //   ASR_ASSIGN_OR_RETURN(PemKeyPair ca, CreateCertificateAuthority("vault CA", now, now + year));
 //   ASR_ASSIGN_OR_RETURN(PemKeyPair host, IssueHostCertificate(ca, HostRequest("hv-01", now, 30)));
@@ -38,6 +45,11 @@ inline constexpr int kDefaultHostCertificateDays = 365;
 // File names inside a vault PKI directory.
 inline constexpr char kCaCertificateFile[] = "ca.pem";
 inline constexpr char kCaKeyFile[] = "ca.key";
+// The certificate revocation list the CA issues (`asrctl pki revoke|crl`).
+inline constexpr char kCrlFile[] = "crl.pem";
+// Default days from a CRL's issue (lastUpdate) to its nextUpdate, after
+// which hosts refuse every peer until a fresh one is issued.
+inline constexpr int kDefaultCrlDays = 30;
 
 // A certificate and its private key, both PEM text.
 struct PemKeyPair {
@@ -84,6 +96,7 @@ struct CertificateInfo {
   absl::Time not_after;
   bool is_ca = false;
   std::string sha256_fingerprint;  // hex, colon-separated
+  std::string serial;              // hex, as in revocation lists
 };
 
 // Parses the first certificate of `pem`. InvalidArgument when it is not one.
@@ -120,6 +133,12 @@ struct VaultPkiOptions {
   std::string recovery_name = "recovery-host";
   int ca_days = kDefaultCaDays;
   int host_days = kDefaultHostCertificateDays;
+  // Extra subjectAltName entries (DNS names or IP addresses) of each host's
+  // certificate, e.g. the address a sender connects to. The two lists must
+  // not share an entry: a name must identify one host, so that a primary's
+  // certificate never passes a sender's check for the recovery host.
+  std::vector<std::string> primary_extra_names;
+  std::vector<std::string> recovery_extra_names;
 };
 
 struct HostCertificateFiles {
@@ -148,6 +167,71 @@ absl::StatusOr<VaultPkiFiles> InitVaultPki(const std::string& dir, const VaultPk
 absl::StatusOr<HostCertificateFiles> IssueVaultHostCertificate(
     const std::string& dir, const std::string& name, int days,
     const std::vector<std::string>& extra_names);
+
+// A certificate on a revocation list.
+struct RevokedCertificate {
+  std::string serial;  // hex
+  absl::Time revoked_at;
+  // RFC 5280 reason: "unspecified", "keyCompromise", "cACompromise",
+  // "affiliationChanged", "superseded", "cessationOfOperation".
+  std::string reason = "unspecified";
+};
+
+// What a revocation list says.
+struct CrlInfo {
+  std::string path;    // DIR/crl.pem for the vault functions below
+  std::string issuer;  // "CN=asr vault CA"
+  absl::Time last_update;
+  absl::Time next_update;
+  std::vector<RevokedCertificate> revoked;
+};
+
+// Signs a CRL (v2, SHA-256) listing `revoked` with the CA's key, issued at
+// `this_update` and valid until `next_update`. InvalidArgument for an
+// unreadable CA pair, a bad serial or reason, or next_update <= this_update.
+absl::StatusOr<std::string> CreateCrl(const PemKeyPair& ca,
+                                      const std::vector<RevokedCertificate>& revoked,
+                                      absl::Time this_update, absl::Time next_update);
+
+// Parses a CRL without trusting it. InvalidArgument when `pem` is not one.
+absl::StatusOr<CrlInfo> DescribeCrl(absl::string_view pem);
+
+// Checks `crl_pem` as a host does before trusting it: signed by the CA in
+// `ca_pem` and not past its nextUpdate at `at` (FailedPrecondition saying
+// which and how to re-issue it).
+absl::Status VerifyCrl(absl::string_view crl_pem, absl::string_view ca_pem, absl::Time at);
+
+// Checks a certificate against a checked CRL (VerifyCrl): Unauthenticated
+// "certificate of CN=hv-01 (serial ...) was revoked by the vault CA at ..."
+// when it is listed.
+absl::Status CheckNotRevoked(absl::string_view certificate_pem, absl::string_view crl_pem,
+                             absl::string_view ca_pem, absl::Time at);
+
+// Parses an RFC 5280 reason name (case-insensitive; "key-compromise" also
+// works) into its canonical spelling. InvalidArgument lists the names.
+absl::StatusOr<std::string> ParseRevocationReason(absl::string_view reason);
+
+// Which certificate to revoke: exactly one of the three.
+struct RevokeRequest {
+  std::string name;              // DIR/NAME.pem (as `pki issue --name`, or "primary")
+  std::string certificate_path;  // any certificate file the CA issued
+  std::string serial_hex;        // a serial number (hex, colons allowed)
+  std::string reason = "unspecified";
+  int crl_days = kDefaultCrlDays;
+};
+
+// Adds the certificate to DIR/crl.pem and re-issues it (lastUpdate now,
+// nextUpdate in crl_days), keeping the entries already there. NotFound when
+// DIR holds no CA or the named certificate; InvalidArgument for a bad
+// request, a certificate the CA did not issue, or the CA itself;
+// AlreadyExists when it is already revoked (the list is left as it was);
+// FailedPrecondition when an existing crl.pem is not signed by the CA.
+absl::StatusOr<CrlInfo> RevokeVaultCertificate(const std::string& dir, const RevokeRequest& request);
+
+// Re-issues DIR/crl.pem with its current entries (an empty list when there is
+// none yet), valid for `days`: run it before the nextUpdate of the one hosts
+// hold. Errors as RevokeVaultCertificate.
+absl::StatusOr<CrlInfo> IssueVaultCrl(const std::string& dir, int days);
 
 }  // namespace asr::net
 

@@ -18,6 +18,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "asr/common/file_util.h"
 #include "asr/common/status_macros.h"
 #include "asr/net/x509_util.h"
@@ -114,6 +115,8 @@ struct HandshakeState {
   std::string peer;
   long verify_error = X509_V_OK;
   std::string verify_message;
+  std::string expected_name;  // TlsConfig::expected_peer_name
+  X509_CRL* crl = nullptr;    // checked; the peer's certificate must not be on it
 };
 
 int HandshakeStateIndex() {
@@ -122,15 +125,45 @@ int HandshakeStateIndex() {
 }
 
 int VerifyCallback(int ok, X509_STORE_CTX* store) {
-  if (ok) return 1;
   SSL* ssl =
       static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
   auto* st = ssl == nullptr
                  ? nullptr
                  : static_cast<HandshakeState*>(SSL_get_ex_data(ssl, HandshakeStateIndex()));
+  if (ok) {
+    // The chain is good up to here; the peer's own certificate must also not
+    // be revoked (the vault CA issues no intermediates).
+    if (st == nullptr || st->crl == nullptr || X509_STORE_CTX_get_error_depth(store) != 0) {
+      return 1;
+    }
+    X509* leaf = X509_STORE_CTX_get_current_cert(store);
+    std::string why = internal::RevocationMessage(st->crl, leaf);
+    if (why.empty()) return 1;
+    X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REVOKED);
+    if (st->verify_error == X509_V_OK) {
+      st->verify_error = X509_V_ERR_CERT_REVOKED;
+      st->verify_message = absl::StrCat("peer ", st->peer, " presented a ", why);
+    }
+    return 0;
+  }
   if (st != nullptr && st->verify_error == X509_V_OK) {
     st->verify_error = X509_STORE_CTX_get_error(store);
     X509* cert = X509_STORE_CTX_get_current_cert(store);
+    if ((st->verify_error == X509_V_ERR_HOSTNAME_MISMATCH ||
+         st->verify_error == X509_V_ERR_IP_ADDRESS_MISMATCH) &&
+        !st->expected_name.empty()) {
+      std::vector<std::string> names = internal::SubjectAltNames(cert);
+      st->verify_message = absl::StrCat(
+          "peer ", st->peer, " presented the certificate of ", internal::SubjectString(cert),
+          names.empty() ? "" : absl::StrCat(" (", absl::StrJoin(names, ", "), ")"),
+          ", which does not name \"", st->expected_name,
+          "\", the host this connection must reach: it is another host (possibly one "
+          "impersonating it), or its certificate does not name it; expect the name its "
+          "certificate was issued for (asrctl --receiver-name), or issue that host a "
+          "certificate naming ",
+          st->expected_name, " (asrctl pki issue --name HOST --san ", st->expected_name, ")");
+      return 0;
+    }
     std::string who = absl::StrCat("peer ", st->peer, " presented");
     std::string msg = internal::VerifyFailureMessage(who, st->verify_error, cert);
     st->verify_message =
@@ -148,9 +181,9 @@ absl::Status WaitFd(int fd, bool for_write, absl::Time deadline, absl::string_vi
 }
 
 // After refusing a peer: send our FIN and read what the peer still sends for
-// a moment, so that closing does not turn into a reset that could destroy the
+// a moment (the caller closes then), so that closing does not turn into a reset that could destroy the
 // alert telling the peer why it was refused.
-void LingeringClose(int fd) {
+void Linger(int fd) {
   platform::ShutdownSocket(fd, /*both=*/false);
   absl::Time until = absl::Now() + absl::Milliseconds(250);
   char buf[4096];
@@ -160,7 +193,6 @@ void LingeringClose(int fd) {
       break;
     }
   }
-  platform::CloseSocket(fd);
 }
 
 // ---------------------------------------------------------------------------
@@ -218,6 +250,11 @@ absl::Status SslFailure(SSL* ssl, int ret, const HandshakeState& st, const Socke
           " refused this host's certificate: it is not issued by the certificate authority "
           "that peer trusts (",
           detail, "); ", kIssueHint));
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+      return absl::UnauthenticatedError(absl::StrCat(
+          "peer ", peer,
+          " refused this host's certificate as revoked by the vault CA (it is on the vault's "
+          "revocation list, crl.pem); this host needs a new certificate: asrctl pki issue"));
     case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
       return absl::UnauthenticatedError(absl::StrCat(
           "peer ", peer,
@@ -465,24 +502,47 @@ class TlsStream final : public ByteStream {
   bool eof_ = false;
 };
 
-// Runs the handshake on connected non-blocking `fd` (owned by the result on
-// success; closed on failure).
+// The configured revocation list, read and checked now (null when none is
+// configured): a list that cannot be trusted fails the handshake (closed).
+absl::StatusOr<bssl::UniquePtr<X509_CRL>> LoadCrl(const TlsConfig& config,
+                                                  const std::vector<bssl::UniquePtr<X509>>& cas,
+                                                  const std::string& peer) {
+  if (config.crl_path.empty()) return bssl::UniquePtr<X509_CRL>();
+  absl::StatusOr<bssl::UniquePtr<X509_CRL>> crl = [&]() -> absl::StatusOr<bssl::UniquePtr<X509_CRL>> {
+    ASR_ASSIGN_OR_RETURN(std::string pem, ReadFileToString(config.crl_path));
+    return internal::ParseCheckedCrl(pem, config.crl_path, cas, absl::Now());
+  }();
+  if (crl.ok()) return crl;
+  return absl::Status(
+      absl::IsNotFound(crl.status()) || absl::IsInvalidArgument(crl.status())
+          ? absl::StatusCode::kFailedPrecondition
+          : crl.status().code(),
+      absl::StrCat("cannot check peer ", peer, " against the vault's revocation list: ",
+                   crl.status().message()));
+}
+
+// Runs the handshake on connected non-blocking `fd`, which the result owns
+// on success. On failure the caller closes `fd` (after a refusal this has
+// already sent its FIN and drained what the peer still sent).
 absl::StatusOr<std::unique_ptr<ByteStream>> Handshake(SSL_CTX* ctx, int fd, std::string peer,
                                                       bool server, const TlsConfig& config,
+                                                      const std::vector<bssl::UniquePtr<X509>>& cas,
                                                       const std::string& sni_host,
                                                       absl::Time deadline) {
+  ASR_ASSIGN_OR_RETURN(bssl::UniquePtr<X509_CRL> crl, LoadCrl(config, cas, peer));
   auto sock = std::make_unique<SocketState>();
   sock->fd = fd;
   HandshakeState st;
   st.peer = peer;
+  st.expected_name = config.expected_peer_name;
+  st.crl = crl.get();
   auto fail = [&](absl::Status s) {
-    LingeringClose(fd);
+    Linger(fd);
     return s;
   };
   bssl::UniquePtr<SSL> ssl(SSL_new(ctx));
   bssl::UniquePtr<BIO> bio(BIO_new(SocketBioMethod()));
   if (!ssl || !bio) {
-    platform::CloseSocket(fd);
     return absl::InternalError(absl::StrCat("cannot set up TLS: ", LastSslError()));
   }
   BIO_set_data(bio.get(), sock.get());
@@ -498,8 +558,8 @@ absl::StatusOr<std::unique_ptr<ByteStream>> Handshake(SSL_CTX* ctx, int fd, std:
     int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str())
                    : X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
     if (!ok) {
-      platform::CloseSocket(fd);
-      return absl::InvalidArgumentError(absl::StrCat("bad expected peer name \"", name, "\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad expected peer name \"", name, "\" (a host name or an IP address)"));
     }
   }
   if (server) {
@@ -576,6 +636,8 @@ TlsConfig VaultTlsConfig(const std::string& dir, const std::string& base) {
   c.cert_path = JoinPath(dir, base + ".pem");
   c.key_path = JoinPath(dir, base + ".key");
   c.ca_path = JoinPath(dir, "ca.pem");
+  std::string crl = JoinPath(dir, "crl.pem");
+  if (PathExists(crl)) c.crl_path = crl;
   return c;
 }
 
@@ -599,7 +661,41 @@ struct TlsListener::Impl {
   bssl::UniquePtr<SSL_CTX> ctx;
   TlsConfig config;
   std::string address;
+  std::vector<bssl::UniquePtr<X509>> cas;  // for the revocation list's signature
 };
+
+// The vault CA certificates of `config` (LoadCaInto has checked the file).
+absl::StatusOr<std::vector<bssl::UniquePtr<X509>>> CaCertificates(const TlsConfig& config) {
+  ASR_ASSIGN_OR_RETURN(std::string pem, ReadFileToString(config.ca_path));
+  return internal::ParseCertificatesPem(pem);
+}
+
+// A revocation list configured at start must be usable then; later handshakes
+// read it again (a re-issued list takes effect without a restart).
+absl::Status CheckCrlAtStart(const TlsConfig& config,
+                             const std::vector<bssl::UniquePtr<X509>>& cas) {
+  if (config.crl_path.empty()) return absl::OkStatus();
+  ASR_ASSIGN_OR_RETURN(std::string pem, ReadFileToString(config.crl_path));
+  return internal::ParseCheckedCrl(pem, config.crl_path, cas, absl::Now()).status();
+}
+
+PendingConnection::PendingConnection(int fd, std::string peer)
+    : fd_(fd), owned_(true), peer_(std::move(peer)) {}
+
+PendingConnection::~PendingConnection() {
+  if (owned_) platform::CloseSocket(fd_);
+}
+
+std::string PendingConnection::peer_address() const {
+  if (!peer_.empty() && peer_[0] == '[') {  // "[::1]:5555"
+    size_t close = peer_.find(']');
+    return close == std::string::npos ? peer_ : peer_.substr(1, close - 1);
+  }
+  size_t colon = peer_.rfind(':');
+  return colon == std::string::npos ? peer_ : peer_.substr(0, colon);
+}
+
+void PendingConnection::Shutdown() { platform::ShutdownSocket(fd_, /*both=*/true); }
 
 TlsListener::TlsListener(int fd, uint16_t port, std::unique_ptr<Impl> impl)
     : fd_(fd), port_(port), impl_(std::move(impl)) {}
@@ -614,19 +710,24 @@ void TlsListener::Close() {
   platform::ShutdownSocket(fd_, /*both=*/true);  // wakes a waiting accept()
 }
 
+const TlsConfig& TlsListener::config() const { return impl_->config; }
+
 absl::StatusOr<std::unique_ptr<TlsListener>> TlsListener::Listen(const std::string& host,
                                                                  uint16_t port,
                                                                  const TlsConfig& config) {
   ASR_ASSIGN_OR_RETURN(bssl::UniquePtr<SSL_CTX> ctx, MakeContext(config, /*server=*/true));
+  ASR_ASSIGN_OR_RETURN(std::vector<bssl::UniquePtr<X509>> cas, CaCertificates(config));
+  ASR_RETURN_IF_ERROR(CheckCrlAtStart(config, cas));
   ASR_ASSIGN_OR_RETURN(platform::ListeningSocket l, platform::ListenTcp(host, port));
   auto impl = std::make_unique<Impl>();
   impl->ctx = std::move(ctx);
   impl->config = config;
   impl->address = l.address;
+  impl->cas = std::move(cas);
   return std::unique_ptr<TlsListener>(new TlsListener(l.handle, l.port, std::move(impl)));
 }
 
-absl::StatusOr<std::unique_ptr<ByteStream>> TlsListener::Accept() {
+absl::StatusOr<std::unique_ptr<PendingConnection>> TlsListener::AcceptConnection() {
   for (;;) {
     if (closed_.load()) {
       return absl::CancelledError(absl::StrCat("listener on ", impl_->address, " was closed"));
@@ -640,40 +741,56 @@ absl::StatusOr<std::unique_ptr<ByteStream>> TlsListener::Accept() {
       return platform::AddContext(accepted.status(),
                                   absl::StrCat("cannot accept on ", impl_->address));
     }
-    const int fd = accepted->handle;
-    std::string peer = accepted->peer;
-    platform::ConfigureStreamSocket(fd);
-    absl::Time deadline = absl::Now() + impl_->config.handshake_timeout;
-    // A TLS connection starts with a handshake record (content type 22).
-    absl::Status w = WaitFd(
-        fd, false, deadline,
-        absl::StrCat("peer ", peer, " connected but did not start a TLS handshake within ",
-                     absl::FormatDuration(impl_->config.handshake_timeout), " (plain TCP?)"));
-    if (!w.ok()) {
-      LingeringClose(fd);
-      return w;
-    }
-    uint8_t first = 0;
-    absl::StatusOr<size_t> n = platform::SocketReceive(fd, &first, 1, /*peek=*/true);
-    if (n.ok() && *n == 0) {
-      platform::CloseSocket(fd);
-      return absl::UnavailableError(
-          absl::StrCat("peer ", peer, " closed the connection before a TLS handshake"));
-    }
-    if (!n.ok()) {
-      platform::CloseSocket(fd);
-      return platform::AddContext(n.status(), absl::StrCat("cannot receive from peer ", peer));
-    }
-    if (first != 22) {
-      LingeringClose(fd);
-      return absl::UnavailableError(
-          absl::StrCat("peer ", peer,
-                       " did not start a TLS handshake (plain TCP?); asr accepts only TLS 1.3 with "
-                       "certificate authentication (port ",
-                       kCertificateAuthPort, ")"));
-    }
-    return Handshake(impl_->ctx.get(), fd, peer, /*server=*/true, impl_->config, "", deadline);
+    platform::ConfigureStreamSocket(accepted->handle);
+    return std::unique_ptr<PendingConnection>(
+        new PendingConnection(accepted->handle, std::move(accepted->peer)));
   }
+}
+
+absl::StatusOr<std::unique_ptr<ByteStream>> TlsListener::Handshake(PendingConnection& c) const {
+  if (!c.owned_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the connection from ", c.peer_, " was already handed to a stream"));
+  }
+  const int fd = c.fd_;
+  const std::string& peer = c.peer_;
+  absl::Time deadline = absl::Now() + impl_->config.handshake_timeout;
+  // A TLS connection starts with a handshake record (content type 22).
+  absl::Status w = WaitFd(
+      fd, false, deadline,
+      absl::StrCat("peer ", peer, " connected but did not start a TLS handshake within ",
+                   absl::FormatDuration(impl_->config.handshake_timeout), " (plain TCP?)"));
+  if (!w.ok()) {
+    Linger(fd);
+    return w;
+  }
+  uint8_t first = 0;
+  absl::StatusOr<size_t> n = platform::SocketReceive(fd, &first, 1, /*peek=*/true);
+  if (n.ok() && *n == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("peer ", peer, " closed the connection before a TLS handshake"));
+  }
+  if (!n.ok()) {
+    return platform::AddContext(n.status(), absl::StrCat("cannot receive from peer ", peer));
+  }
+  if (first != 22) {
+    Linger(fd);
+    return absl::UnavailableError(
+        absl::StrCat("peer ", peer,
+                     " did not start a TLS handshake (plain TCP?); asr accepts only TLS 1.3 with "
+                     "certificate authentication (port ",
+                     kCertificateAuthPort, ")"));
+  }
+  absl::StatusOr<std::unique_ptr<ByteStream>> stream =
+      net::Handshake(impl_->ctx.get(), fd, peer, /*server=*/true, impl_->config, impl_->cas, "",
+                     deadline);
+  if (stream.ok()) c.owned_ = false;  // the stream closes the socket now
+  return stream;
+}
+
+absl::StatusOr<std::unique_ptr<ByteStream>> TlsListener::Accept() {
+  ASR_ASSIGN_OR_RETURN(std::unique_ptr<PendingConnection> c, AcceptConnection());
+  return Handshake(*c);
 }
 
 absl::StatusOr<std::unique_ptr<ByteStream>> TlsConnect(const std::string& host, uint16_t port,
@@ -681,6 +798,7 @@ absl::StatusOr<std::unique_ptr<ByteStream>> TlsConnect(const std::string& host, 
                                                        absl::Duration timeout) {
   absl::Time deadline = absl::Now() + timeout;
   ASR_ASSIGN_OR_RETURN(bssl::UniquePtr<SSL_CTX> ctx, MakeContext(config, /*server=*/false));
+  ASR_ASSIGN_OR_RETURN(std::vector<bssl::UniquePtr<X509>> cas, CaCertificates(config));
   ASR_ASSIGN_OR_RETURN(
       platform::ConnectedSocket c,
       platform::ConnectTcp(host, port, deadline,
@@ -689,7 +807,10 @@ absl::StatusOr<std::unique_ptr<ByteStream>> TlsConnect(const std::string& host, 
   const int fd = c.handle;
   const std::string peer = c.peer;
   bool host_is_ip = platform::IsIpAddressLiteral(host);
-  return Handshake(ctx.get(), fd, peer, /*server=*/false, config, host_is_ip ? "" : host, deadline);
+  absl::StatusOr<std::unique_ptr<ByteStream>> stream = net::Handshake(
+      ctx.get(), fd, peer, /*server=*/false, config, cas, host_is_ip ? "" : host, deadline);
+  if (!stream.ok()) platform::CloseSocket(fd);
+  return stream;
 }
 
 }  // namespace asr::net
