@@ -20,10 +20,10 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/str_replace.h"
-#include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
 #include "asr/common/file_util.h"
 #include "asr/common/status_macros.h"
 #include "asr/net/x509_util.h"
@@ -438,8 +438,8 @@ struct ReasonName {
   long code;
 };
 constexpr ReasonName kReasons[] = {
-    {"unspecified", 0},        {"keyCompromise", 1},        {"cACompromise", 2},
-    {"affiliationChanged", 3}, {"superseded", 4},           {"cessationOfOperation", 5},
+    {"unspecified", 0},        {"keyCompromise", 1}, {"cACompromise", 2},
+    {"affiliationChanged", 3}, {"superseded", 4},    {"cessationOfOperation", 5},
 };
 
 long ReasonCode(const std::string& reason) {
@@ -504,8 +504,7 @@ absl::StatusOr<CrlInfo> WriteVaultCrl(const std::string& dir, const PemKeyPair& 
     return absl::InvalidArgumentError("revocation list validity (days) must be 1 to 36500");
   }
   absl::Time now = absl::Now();
-  ASR_ASSIGN_OR_RETURN(std::string pem,
-                       CreateCrl(ca, revoked, now, now + absl::Hours(24) * days));
+  ASR_ASSIGN_OR_RETURN(std::string pem, CreateCrl(ca, revoked, now, now + absl::Hours(24) * days));
   ASR_RETURN_IF_ERROR(WriteFileAtomically(CrlPath(dir), pem, 0644));
   ASR_ASSIGN_OR_RETURN(CrlInfo info, DescribeCrl(pem));
   info.path = CrlPath(dir);
@@ -629,8 +628,8 @@ absl::Status CheckNotRevoked(absl::string_view certificate_pem, absl::string_vie
 
 absl::StatusOr<CrlInfo> RevokeVaultCertificate(const std::string& dir,
                                                const RevokeRequest& request) {
-  int given = !request.name.empty() + !request.certificate_path.empty() +
-              !request.serial_hex.empty();
+  int given =
+      !request.name.empty() + !request.certificate_path.empty() + !request.serial_hex.empty();
   if (given != 1) {
     return absl::InvalidArgumentError(
         "name exactly one certificate to revoke: a host name, a certificate file or a serial "
@@ -650,15 +649,15 @@ absl::StatusOr<CrlInfo> RevokeVaultCertificate(const std::string& dir,
     std::string path = request.certificate_path;
     if (!request.name.empty()) {
       if (!IsPlainFileName(request.name)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "host name \"", request.name,
-            "\" must be made of letters, digits, '.', '-' and '_' (and not \"ca\")"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("host name \"", request.name,
+                         "\" must be made of letters, digits, '.', '-' and '_' (and not \"ca\")"));
       }
       path = JoinPath(dir, request.name + ".pem");
       if (!PathExists(path)) {
-        return absl::NotFoundError(absl::StrCat(
-            "no certificate ", path, " for host \"", request.name,
-            "\"; give the certificate file with --cert or its serial with --serial"));
+        return absl::NotFoundError(
+            absl::StrCat("no certificate ", path, " for host \"", request.name,
+                         "\"; give the certificate file with --cert or its serial with --serial"));
       }
     }
     ASR_ASSIGN_OR_RETURN(std::string pem, ReadFileToString(path));
@@ -667,16 +666,17 @@ absl::StatusOr<CrlInfo> RevokeVaultCertificate(const std::string& dir,
     ASR_ASSIGN_OR_RETURN(CertificateInfo info, DescribeCertificate(pem));
     if (info.is_ca) {
       return absl::InvalidArgumentError(absl::StrCat(
-          path, " is a certificate authority; a CA cannot revoke itself (create a new vault CA "
-                "with `asrctl pki init` in another directory instead)"));
+          path,
+          " is a certificate authority; a CA cannot revoke itself (create a new vault CA "
+          "with `asrctl pki init` in another directory instead)"));
     }
     // Issued by this CA? (Its age does not matter: an expired certificate
     // may still be revoked.)
     absl::Time at = info.not_before + (info.not_after - info.not_before) / 2;
     absl::Status chain = VerifyCertificateChain(pem, ca.certificate_pem, at);
     if (!chain.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(path, " was not issued by the CA in ", dir,
-                                                     ": ", chain.message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, " was not issued by the CA in ", dir, ": ", chain.message()));
     }
     serial = info.serial;
   }

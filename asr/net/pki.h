@@ -29,11 +29,11 @@
 #define ASR_NET_PKI_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace asr::net {
@@ -77,8 +77,7 @@ CertificateRequest HostRequest(absl::string_view name, absl::Time now, int days,
 // Creates a self-signed CA (basicConstraints CA:TRUE, pathlen 0; keyCertSign).
 // InvalidArgument when the name is empty or not_after <= not_before.
 absl::StatusOr<PemKeyPair> CreateCertificateAuthority(absl::string_view common_name,
-                                                      absl::Time not_before,
-                                                      absl::Time not_after);
+                                                      absl::Time not_before, absl::Time not_after);
 
 // Issues a host certificate signed by `ca` with extended key usage serverAuth
 // and clientAuth, so the same certificate serves as TLS server and client.
@@ -88,9 +87,9 @@ absl::StatusOr<PemKeyPair> IssueHostCertificate(const PemKeyPair& ca,
 
 // What a certificate says, for messages and `asrctl pki` output.
 struct CertificateInfo {
-  std::string subject;      // "CN=hv-01"
-  std::string common_name;  // "hv-01"
-  std::string issuer;       // "CN=asr vault CA"
+  std::string subject;                         // "CN=hv-01"
+  std::string common_name;                     // "hv-01"
+  std::string issuer;                          // "CN=asr vault CA"
   std::vector<std::string> subject_alt_names;  // "DNS:hv-01", "IP:127.0.0.1"
   absl::Time not_before;
   absl::Time not_after;
@@ -226,7 +225,8 @@ struct RevokeRequest {
 // request, a certificate the CA did not issue, or the CA itself;
 // AlreadyExists when it is already revoked (the list is left as it was);
 // FailedPrecondition when an existing crl.pem is not signed by the CA.
-absl::StatusOr<CrlInfo> RevokeVaultCertificate(const std::string& dir, const RevokeRequest& request);
+absl::StatusOr<CrlInfo> RevokeVaultCertificate(const std::string& dir,
+                                               const RevokeRequest& request);
 
 // Re-issues DIR/crl.pem with its current entries (an empty list when there is
 // none yet), valid for `days`: run it before the nextUpdate of the one hosts

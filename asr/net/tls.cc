@@ -181,8 +181,8 @@ absl::Status WaitFd(int fd, bool for_write, absl::Time deadline, absl::string_vi
 }
 
 // After refusing a peer: send our FIN and read what the peer still sends for
-// a moment (the caller closes then), so that closing does not turn into a reset that could destroy the
-// alert telling the peer why it was refused.
+// a moment (the caller closes then), so that closing does not turn into a reset that could destroy
+// the alert telling the peer why it was refused.
 void Linger(int fd) {
   platform::ShutdownSocket(fd, /*both=*/false);
   absl::Time until = absl::Now() + absl::Milliseconds(250);
@@ -508,7 +508,8 @@ absl::StatusOr<bssl::UniquePtr<X509_CRL>> LoadCrl(const TlsConfig& config,
                                                   const std::vector<bssl::UniquePtr<X509>>& cas,
                                                   const std::string& peer) {
   if (config.crl_path.empty()) return bssl::UniquePtr<X509_CRL>();
-  absl::StatusOr<bssl::UniquePtr<X509_CRL>> crl = [&]() -> absl::StatusOr<bssl::UniquePtr<X509_CRL>> {
+  absl::StatusOr<bssl::UniquePtr<X509_CRL>> crl =
+      [&]() -> absl::StatusOr<bssl::UniquePtr<X509_CRL>> {
     ASR_ASSIGN_OR_RETURN(std::string pem, ReadFileToString(config.crl_path));
     return internal::ParseCheckedCrl(pem, config.crl_path, cas, absl::Now());
   }();
@@ -517,8 +518,8 @@ absl::StatusOr<bssl::UniquePtr<X509_CRL>> LoadCrl(const TlsConfig& config,
       absl::IsNotFound(crl.status()) || absl::IsInvalidArgument(crl.status())
           ? absl::StatusCode::kFailedPrecondition
           : crl.status().code(),
-      absl::StrCat("cannot check peer ", peer, " against the vault's revocation list: ",
-                   crl.status().message()));
+      absl::StrCat("cannot check peer ", peer,
+                   " against the vault's revocation list: ", crl.status().message()));
 }
 
 // Runs the handshake on connected non-blocking `fd`, which the result owns
@@ -756,10 +757,10 @@ absl::StatusOr<std::unique_ptr<ByteStream>> TlsListener::Handshake(PendingConnec
   const std::string& peer = c.peer_;
   absl::Time deadline = absl::Now() + impl_->config.handshake_timeout;
   // A TLS connection starts with a handshake record (content type 22).
-  absl::Status w = WaitFd(
-      fd, false, deadline,
-      absl::StrCat("peer ", peer, " connected but did not start a TLS handshake within ",
-                   absl::FormatDuration(impl_->config.handshake_timeout), " (plain TCP?)"));
+  absl::Status w =
+      WaitFd(fd, false, deadline,
+             absl::StrCat("peer ", peer, " connected but did not start a TLS handshake within ",
+                          absl::FormatDuration(impl_->config.handshake_timeout), " (plain TCP?)"));
   if (!w.ok()) {
     Linger(fd);
     return w;
@@ -781,9 +782,8 @@ absl::StatusOr<std::unique_ptr<ByteStream>> TlsListener::Handshake(PendingConnec
                      "certificate authentication (port ",
                      kCertificateAuthPort, ")"));
   }
-  absl::StatusOr<std::unique_ptr<ByteStream>> stream =
-      net::Handshake(impl_->ctx.get(), fd, peer, /*server=*/true, impl_->config, impl_->cas, "",
-                     deadline);
+  absl::StatusOr<std::unique_ptr<ByteStream>> stream = net::Handshake(
+      impl_->ctx.get(), fd, peer, /*server=*/true, impl_->config, impl_->cas, "", deadline);
   if (stream.ok()) c.owned_ = false;  // the stream closes the socket now
   return stream;
 }

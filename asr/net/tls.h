@@ -45,10 +45,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "asr/net/stream.h"
 
@@ -86,8 +86,8 @@ struct TlsConfig {
 };
 
 // The configuration for host files DIR/BASE.pem and DIR/BASE.key with the
-// vault CA DIR/ca.pem (and DIR/crl.pem when that file exists), as written by `asrctl pki init` (BASE "primary" or
-// "recovery") and `asrctl pki issue` (BASE = the host name).
+// vault CA DIR/ca.pem (and DIR/crl.pem when that file exists), as written by `asrctl pki init`
+// (BASE "primary" or "recovery") and `asrctl pki issue` (BASE = the host name).
 TlsConfig VaultTlsConfig(const std::string& dir, const std::string& base);
 
 // Checks an authentication method requested by configuration or a peer:
@@ -140,8 +140,7 @@ class TlsListener {
   // not the CA's or out of date), then binds and listens on host:port (port
   // 0: an ephemeral port, see port()). Unavailable when the address cannot
   // be bound.
-  static absl::StatusOr<std::unique_ptr<TlsListener>> Listen(const std::string& host,
-                                                             uint16_t port,
+  static absl::StatusOr<std::unique_ptr<TlsListener>> Listen(const std::string& host, uint16_t port,
                                                              const TlsConfig& config);
   ~TlsListener();
   TlsListener(const TlsListener&) = delete;

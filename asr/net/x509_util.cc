@@ -69,8 +69,8 @@ absl::Time Asn1TimeToAbsl(const ASN1_TIME* t) {
 std::vector<std::string> SubjectAltNames(const X509* cert) {
   std::vector<std::string> out;
   if (cert == nullptr) return out;
-  bssl::UniquePtr<GENERAL_NAMES> names(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+  bssl::UniquePtr<GENERAL_NAMES> names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
   ERR_clear_error();
   if (!names) return out;
   for (size_t i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
@@ -133,8 +133,8 @@ bssl::UniquePtr<X509_CRL> ParseCrlPem(absl::string_view pem) {
 }
 
 absl::StatusOr<bssl::UniquePtr<X509_CRL>> ParseCheckedCrl(
-    absl::string_view pem, absl::string_view source,
-    const std::vector<bssl::UniquePtr<X509>>& cas, absl::Time at) {
+    absl::string_view pem, absl::string_view source, const std::vector<bssl::UniquePtr<X509>>& cas,
+    absl::Time at) {
   constexpr char kReissue[] =
       "; re-issue it on the vault with `asrctl pki crl --dir DIR` and copy DIR/crl.pem to this "
       "host";
@@ -173,9 +173,9 @@ absl::StatusOr<bssl::UniquePtr<X509_CRL>> ParseCheckedCrl(
     return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", t, absl::UTCTimeZone());
   };
   if (last > at + absl::Hours(1)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the revocation list ", source, " is issued in the future (lastUpdate ",
-                     when(last), "); check this host's clock"));
+    return absl::FailedPreconditionError(absl::StrCat("the revocation list ", source,
+                                                      " is issued in the future (lastUpdate ",
+                                                      when(last), "); check this host's clock"));
   }
   if (!(next > at)) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -218,13 +218,13 @@ std::string RevocationMessage(X509_CRL* crl, X509* cert) {
       X509_CRL_get0_by_serial(crl, &entry, const_cast<ASN1_INTEGER*>(X509_get0_serialNumber(cert)));
   ERR_clear_error();
   if (found != 1 || entry == nullptr) return "";
-  return absl::StrCat(
-      "certificate of ", SubjectString(cert), " (serial ", SerialHex(cert),
-      ") was revoked by the vault CA at ",
-      absl::FormatTime("%Y-%m-%d %H:%M:%S UTC",
-                       Asn1TimeToAbsl(X509_REVOKED_get0_revocationDate(entry)), absl::UTCTimeZone()),
-      " (reason ", RevocationReason(entry),
-      "); the host needs a new certificate from the vault (asrctl pki issue)");
+  return absl::StrCat("certificate of ", SubjectString(cert), " (serial ", SerialHex(cert),
+                      ") was revoked by the vault CA at ",
+                      absl::FormatTime("%Y-%m-%d %H:%M:%S UTC",
+                                       Asn1TimeToAbsl(X509_REVOKED_get0_revocationDate(entry)),
+                                       absl::UTCTimeZone()),
+                      " (reason ", RevocationReason(entry),
+                      "); the host needs a new certificate from the vault (asrctl pki issue)");
 }
 
 std::string LastSslError() {
@@ -242,17 +242,17 @@ std::string VerifyFailureMessage(absl::string_view who, long err, X509* cert) {
       "; issue a new one from the vault's certificate authority with `asrctl pki issue`";
   switch (err) {
     case X509_V_ERR_CERT_HAS_EXPIRED:
-      return absl::StrCat("certificate of ", subject, " expired at ",
-                          absl::FormatTime("%Y-%m-%d %H:%M:%S UTC",
-                                           Asn1TimeToAbsl(X509_get0_notAfter(cert)),
-                                           absl::UTCTimeZone()),
-                          kRenew);
+      return absl::StrCat(
+          "certificate of ", subject, " expired at ",
+          absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", Asn1TimeToAbsl(X509_get0_notAfter(cert)),
+                           absl::UTCTimeZone()),
+          kRenew);
     case X509_V_ERR_CERT_NOT_YET_VALID:
-      return absl::StrCat("certificate of ", subject, " is not valid before ",
-                          absl::FormatTime("%Y-%m-%d %H:%M:%S UTC",
-                                           Asn1TimeToAbsl(X509_get0_notBefore(cert)),
-                                           absl::UTCTimeZone()),
-                          "; check both hosts' clocks");
+      return absl::StrCat(
+          "certificate of ", subject, " is not valid before ",
+          absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", Asn1TimeToAbsl(X509_get0_notBefore(cert)),
+                           absl::UTCTimeZone()),
+          "; check both hosts' clocks");
     case X509_V_ERR_HOSTNAME_MISMATCH:
     case X509_V_ERR_IP_ADDRESS_MISMATCH:
       return absl::StrCat("certificate of ", subject,
@@ -269,14 +269,14 @@ std::string VerifyFailureMessage(absl::string_view who, long err, X509* cert) {
       return absl::StrCat(
           who.empty() ? absl::StrCat("certificate of ", subject, " is not issued")
                       : absl::StrCat(std::string(who), " a certificate not issued"),
-          " by this vault's certificate authority (subject ", subject,
-          ", issuer ", cert == nullptr ? "(none)" : NameString(X509_get_issuer_name(cert)),
-          ": ", X509_verify_cert_error_string(err),
+          " by this vault's certificate authority (subject ", subject, ", issuer ",
+          cert == nullptr ? "(none)" : NameString(X509_get_issuer_name(cert)), ": ",
+          X509_verify_cert_error_string(err),
           "); both hosts need certificates from the same vault CA (asrctl pki init / "
           "asrctl pki issue) and that CA's ca.pem");
     default:
-      return absl::StrCat("certificate of ", subject, " failed verification: ",
-                          X509_verify_cert_error_string(err), kRenew);
+      return absl::StrCat("certificate of ", subject,
+                          " failed verification: ", X509_verify_cert_error_string(err), kRenew);
   }
 }
 

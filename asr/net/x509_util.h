@@ -54,8 +54,8 @@ std::vector<bssl::UniquePtr<X509>> ParseCertificatesPem(absl::string_view pem);
 // skew, nextUpdate present and after `at`). FailedPrecondition saying what
 // is wrong and how to re-issue it; InvalidArgument when it is not a CRL.
 absl::StatusOr<bssl::UniquePtr<X509_CRL>> ParseCheckedCrl(
-    absl::string_view pem, absl::string_view source,
-    const std::vector<bssl::UniquePtr<X509>>& cas, absl::Time at);
+    absl::string_view pem, absl::string_view source, const std::vector<bssl::UniquePtr<X509>>& cas,
+    absl::Time at);
 
 // The CRL without any check (to re-issue or describe it), or null.
 bssl::UniquePtr<X509_CRL> ParseCrlPem(absl::string_view pem);
@@ -77,8 +77,8 @@ std::string LastSslError();
 // certificate being checked, may be null). `who` prefixes the "not issued"
 // sentence, e.g. "peer 127.0.0.1:8084 presented" → "peer 127.0.0.1:8084
 // presented a certificate not issued by this vault's certificate authority
-// (...)" (empty `who`: "certificate of CN=x is not issued by ..."); expiry reads "certificate of CN=hv-01 expired at ...". The message
-// ends with what to do.
+// (...)" (empty `who`: "certificate of CN=x is not issued by ..."); expiry reads "certificate of
+// CN=hv-01 expired at ...". The message ends with what to do.
 std::string VerifyFailureMessage(absl::string_view who, long err, X509* cert);
 
 }  // namespace asr::net::internal
