@@ -585,9 +585,10 @@ typedef void (*asr_replication_progress_fn)(const asr_replication_progress_t* pr
 #define ASR_REPLICATION_TRACKED_ONLY 0x1u
 
 /* Options of one replication cycle.
- * Versions: 1 (20 bytes: through app_consistent), 2 (adds tracker,
- * progress, payload, flags). A caller built against version 1 keeps
- * working: the fields it does not have read as zero (NULL). */
+ * Versions: 1 (20 bytes: through app_consistent), 2 (56 bytes: adds
+ * tracker, progress, payload, flags), 3 (72 bytes: adds
+ * expected_receiver_name, crl_path). A caller built against an older
+ * version keeps working: the fields it does not have read as zero (NULL). */
 typedef struct asr_replication_options {
   uint32_t struct_size;      /* sizeof(asr_replication_options_t) */
   uint32_t mode;             /* ASR_REPLICATION_MODE_* */
@@ -602,11 +603,22 @@ typedef struct asr_replication_options {
   void* payload;                        /* passed to `progress` */
   uint32_t flags;                       /* 0 or ASR_REPLICATION_TRACKED_ONLY */
   uint32_t reserved;                    /* 0 */
+  /* Version 3. */
+  const char* expected_receiver_name; /* the recovery host's name: the receiver's
+                                         certificate must name it (a DNS or IP
+                                         subjectAltName), else ASR_UNAUTHENTICATED;
+                                         NULL: the `host` argument */
+  const char* crl_path;               /* the vault's revocation list (crl.pem from
+                                         `asrctl pki revoke|crl`): a revoked receiver
+                                         is refused; NULL: none */
 } asr_replication_options_t;
 
-#define ASR_REPLICATION_OPTIONS_VERSION 2
-#define ASR_REPLICATION_OPTIONS_INIT \
-  { sizeof(asr_replication_options_t), ASR_REPLICATION_MODE_SCAN, 1, 0, 0, NULL, NULL, NULL, 0, 0 }
+#define ASR_REPLICATION_OPTIONS_VERSION 3
+#define ASR_REPLICATION_OPTIONS_INIT                                                            \
+  {                                                                                             \
+    sizeof(asr_replication_options_t), ASR_REPLICATION_MODE_SCAN, 1, 0, 0, NULL, NULL, NULL, 0, \
+        0, NULL, NULL                                                                           \
+  }
 
 /* asr_replication_options_init: for bindings that cannot use
  * ASR_REPLICATION_OPTIONS_INIT: fills *options with the defaults of struct
@@ -617,7 +629,10 @@ typedef struct asr_replication_options {
 ASR_API int asr_replication_options_init(asr_replication_options_t* options, uint32_t version);
 
 /* asr_replication_run: connects to the recovery host's receiver at
- * host:port (port 0: 8084) over mutual TLS and runs one cycle of
+ * host:port (port 0: 8084) over mutual TLS, checks that its certificate
+ * names options->expected_receiver_name (default: `host`; so another host
+ * of the vault cannot pose as the receiver) and is not on
+ * options->crl_path, and runs one cycle of
  * `disk_path` as `options` say (mode, tracker, progress callback, flags);
  * returns after the receiver has durably committed the new recovery point.
  * *out receives a CycleStats (asr/model/replication.proto) in the proto3
@@ -641,7 +656,10 @@ ASR_API int asr_replication_options_init(asr_replication_options_t* options, uin
  *
  * Errors: ASR_INVALID_ARGUMENT (NULL argument, a struct_size below the
  * struct's first version, unknown flags or mode), ASR_UNAUTHENTICATED
- * (certificate refused either way), ASR_UNAVAILABLE (cannot connect,
+ * (certificate refused either way, revoked, or the receiver's certificate
+ * does not name the expected receiver: the message says which name it
+ * carries), ASR_FAILED_PRECONDITION also for a revocation list that is not
+ * the vault CA's or past its next update, ASR_UNAVAILABLE (cannot connect,
  * connection lost: retry), ASR_FAILED_PRECONDITION (no replication state /
  * the replica is at another point: run an initial replication; with
  * ASR_REPLICATION_TRACKED_ONLY, a change map that cannot be trusted),
@@ -680,7 +698,8 @@ ASR_API int asr_replica_restore(const char* replica_dir, uint64_t point_id, cons
 #define ASR_VERIFY_REPLICA_ONLY 0x1u
 
 /* asr_replica_verify: connects to the recovery host's receiver at host:port
- * (port 0: 8084) over mutual TLS and verifies its latest recovery point of
+ * (port 0: 8084) over mutual TLS (its certificate must name `host`, as
+ * asr_replication_run checks by default) and verifies its latest recovery point of
  * `disk_path`: the receiver digests every block of the point and they are
  * compared with the disk's replication state (DISK.asrrepl); the source
  * disk is read (read-only) and compared too, except for the blocks its

@@ -45,7 +45,10 @@ ASR_PIN(asr_replication_options_t, progress, 32);
 ASR_PIN(asr_replication_options_t, payload, 40);
 ASR_PIN(asr_replication_options_t, flags, 48);
 ASR_PIN(asr_replication_options_t, reserved, 52);
-static_assert(sizeof(asr_replication_options_t) == 56, "asr_replication_options_t changed size");
+// Version 3.
+ASR_PIN(asr_replication_options_t, expected_receiver_name, 56);
+ASR_PIN(asr_replication_options_t, crl_path, 64);
+static_assert(sizeof(asr_replication_options_t) == 72, "asr_replication_options_t changed size");
 
 ASR_PIN(asr_replication_progress_t, struct_size, 0);
 ASR_PIN(asr_replication_progress_t, reserved, 4);

@@ -30,6 +30,8 @@ namespace {
 constexpr size_t kTlsFilesV1Size = ASR_CAPI_STRUCT_END(asr_tls_files_t, ca_path);
 constexpr size_t kReplicationOptionsV1Size =
     ASR_CAPI_STRUCT_END(asr_replication_options_t, app_consistent);
+constexpr size_t kReplicationOptionsV2Size =
+    ASR_CAPI_STRUCT_END(asr_replication_options_t, reserved);
 
 absl::StatusOr<replication::ChangeTracker*> TrackerOf(asr_tracker_t* t) {
   if (t == nullptr || !t->tracker) return absl::InvalidArgumentError("tracker is NULL");
@@ -69,6 +71,13 @@ absl::Status RunCycle(asr_buffer_t** out, const char* disk_path, const char* hos
   ASR_RETURN_IF_ERROR(CheckFlags(o.flags, ASR_REPLICATION_TRACKED_ONLY));
   ASR_ASSIGN_OR_RETURN(replication::CycleMode mode, ModeOf(o.mode));
   ASR_ASSIGN_OR_RETURN(net::TlsConfig cfg, TlsConfigOf(tls));
+  cfg.expected_peer_name = o.expected_receiver_name != nullptr ? o.expected_receiver_name : host;
+  if (cfg.expected_peer_name.empty()) {
+    return absl::InvalidArgumentError(
+        "expected_receiver_name is empty; give the recovery host's name as its certificate "
+        "carries it, or NULL to check the host argument");
+  }
+  if (o.crl_path != nullptr) cfg.crl_path = o.crl_path;
   replication::SendOptions so;
   so.compression_level = o.compression_level;
   if (o.block_size != 0) so.block_size = o.block_size;
@@ -190,6 +199,9 @@ ASR_API int asr_replication_options_init(asr_replication_options_t* options, uin
         size = asr::capi::kReplicationOptionsV1Size;
         break;
       case 2:
+        size = asr::capi::kReplicationOptionsV2Size;
+        break;
+      case 3:
         size = sizeof(asr_replication_options_t);
         break;
       default:
@@ -270,6 +282,7 @@ ASR_API int asr_replica_verify(asr_buffer_t** out, const char* disk_path, const 
     ASR_RETURN_IF_ERROR(CheckNotNull(tls, "tls"));
     ASR_RETURN_IF_ERROR(CheckFlags(flags, ASR_VERIFY_REPLICA_ONLY));
     ASR_ASSIGN_OR_RETURN(asr::net::TlsConfig cfg, asr::capi::TlsConfigOf(tls));
+    cfg.expected_peer_name = host;
     asr::replication::VerifyOptions vo;
     vo.check_source = (flags & ASR_VERIFY_REPLICA_ONLY) == 0;
     vo.source_name = "capi";

@@ -86,7 +86,8 @@ echo "receiver (pid $server_pid) listening on $to"
 : >cycles.jsonl
 cycle() {  # cycle MODE [--app-consistent]
   local out
-  out=$("$asrctl" replicate --to "$to" --pki pki --disk VM1.vhdx --mode "$@" --json)
+  out=$("$asrctl" replicate --to "$to" --pki pki --receiver-name hv-chi-01.contoso.com \
+    --disk VM1.vhdx --mode "$@" --json)
   echo "$out" >>cycles.jsonl
   echo "$out" | json '"  point %d (%s): read %.1f MiB, changed %.1f MiB, sent %.2f MiB, ratio %.2f, %.3f s" % (int(d["pointId"]), d["modeUsed"], int(d["bytesRead"])/2**20, int(d["bytesChanged"])/2**20, int(d["bytesSent"])/2**20, d["compressionRatio"], d["seconds"])'
   cp VM1.vhdx "source-at-point-$(echo "$out" | json 'd["pointId"]').vhdx"

@@ -28,6 +28,7 @@ model::CertificateOutput InfoOutput(const CertificateInfo& info) {
   o.set_is_ca(info.is_ca);
   for (const std::string& s : info.subject_alt_names) o.add_subject_alt_names(s);
   o.set_sha256(info.sha256_fingerprint);
+  o.set_serial(info.serial);
   return o;
 }
 
@@ -54,9 +55,18 @@ absl::StatusOr<int> Days(const ParsedArgs& a, const std::string& flag, int def) 
   return static_cast<int>(*v);
 }
 
-std::vector<std::string> SanList(const ParsedArgs& a) {
-  if (!a.Has("san")) return {};
-  return absl::StrSplit(a.Get("san"), ',', absl::SkipWhitespace());
+std::vector<std::string> SanList(const ParsedArgs& a, const std::string& flag = "san") {
+  if (!a.Has(flag)) return {};
+  return absl::StrSplit(a.Get(flag), ',', absl::SkipWhitespace());
+}
+
+// --dir DIR, or --pki DIR as the replication commands spell it.
+absl::StatusOr<std::string> PkiDir(const ParsedArgs& a) {
+  if (a.Has("dir") && a.Has("pki") && a.Get("dir") != a.Get("pki")) {
+    return absl::InvalidArgumentError("give the vault's PKI directory once: --dir or --pki");
+  }
+  if (a.Has("pki")) return a.Get("pki");
+  return a.Require("dir");
 }
 
 absl::Status PkiInit(const CommandContext& ctx, const ParsedArgs& a) {
@@ -66,12 +76,17 @@ absl::Status PkiInit(const CommandContext& ctx, const ParsedArgs& a) {
   options.primary_name = a.Get("primary-name", options.primary_name);
   options.recovery_name = a.Get("recovery-name", options.recovery_name);
   options.ca_name = a.Get("ca-name", options.ca_name);
-  auto days = Days(a, "days", net::kDefaultHostCertificateDays);
+  if (a.Has("days") && a.Has("host-days") && a.Get("days") != a.Get("host-days")) {
+    return absl::InvalidArgumentError("--days and --host-days are the same option: give one");
+  }
+  auto days = Days(a, a.Has("host-days") ? "host-days" : "days", net::kDefaultHostCertificateDays);
   if (!days.ok()) return days.status();
   auto ca_days = Days(a, "ca-days", net::kDefaultCaDays);
   if (!ca_days.ok()) return ca_days.status();
   options.host_days = *days;
   options.ca_days = *ca_days;
+  options.primary_extra_names = SanList(a, "primary-san");
+  options.recovery_extra_names = SanList(a, "recovery-san");
   auto files = net::InitVaultPki(*dir, options);
   if (!files.ok()) return files.status();
   if (ctx.json) {
@@ -149,15 +164,96 @@ absl::Status PkiShow(const CommandContext& ctx, const ParsedArgs& a) {
   return absl::OkStatus();
 }
 
+model::CrlOutput CrlToProto(const net::CrlInfo& crl) {
+  model::CrlOutput o;
+  o.set_file(crl.path);
+  o.set_issuer(crl.issuer);
+  o.set_last_update(net::FormatCertificateTime(crl.last_update));
+  o.set_next_update(net::FormatCertificateTime(crl.next_update));
+  for (const net::RevokedCertificate& r : crl.revoked) {
+    model::CrlOutput::Revoked* e = o.add_revoked();
+    e->set_serial(r.serial);
+    e->set_revoked_at(net::FormatCertificateTime(r.revoked_at));
+    e->set_reason(r.reason);
+  }
+  return o;
+}
+
+void PrintCrl(const CommandContext& ctx, const net::CrlInfo& crl) {
+  if (ctx.json) {
+    *ctx.out << model::ToJson(CrlToProto(crl)) << "\n";
+    return;
+  }
+  *ctx.out << crl.path << ": revocation list of " << crl.issuer << ", issued "
+           << net::FormatCertificateTime(crl.last_update) << ", next update due "
+           << net::FormatCertificateTime(crl.next_update) << "\n";
+  if (crl.revoked.empty()) *ctx.out << "  no revoked certificates\n";
+  for (const net::RevokedCertificate& r : crl.revoked) {
+    *ctx.out << "  serial " << r.serial << " revoked " << net::FormatCertificateTime(r.revoked_at)
+             << " (" << r.reason << ")\n";
+  }
+  *ctx.out << "copy " << crl.path
+           << " to every host (replica serve and replicate use DIR/crl.pem with --pki DIR, "
+              "or --crl FILE) and re-issue it with `asrctl pki crl` before its next update\n";
+}
+
+absl::StatusOr<int> CrlDays(const ParsedArgs& a) {
+  return Days(a, "crl-days", net::kDefaultCrlDays);
+}
+
+absl::Status PkiRevoke(const CommandContext& ctx, const ParsedArgs& a) {
+  auto dir = PkiDir(a);
+  if (!dir.ok()) return dir.status();
+  net::RevokeRequest r;
+  r.name = a.Get("name");
+  r.certificate_path = a.Get("cert");
+  r.serial_hex = a.Get("serial");
+  if ((!r.name.empty()) + (!r.certificate_path.empty()) + (!r.serial_hex.empty()) != 1) {
+    return absl::InvalidArgumentError(
+        "name the certificate to revoke with exactly one of --name HOST, --cert FILE or "
+        "--serial HEX");
+  }
+  r.reason = a.Get("reason", "unspecified");
+  auto days = CrlDays(a);
+  if (!days.ok()) return days.status();
+  r.crl_days = *days;
+  auto crl = net::RevokeVaultCertificate(*dir, r);
+  if (!crl.ok()) return crl.status();
+  if (!ctx.json) {
+    *ctx.out << "revoked "
+             << (!r.name.empty()               ? absl::StrCat("the certificate of ", r.name)
+                 : !r.certificate_path.empty() ? r.certificate_path
+                                               : absl::StrCat("serial ", r.serial_hex))
+             << "\n";
+  }
+  PrintCrl(ctx, *crl);
+  return absl::OkStatus();
+}
+
+absl::Status PkiCrl(const CommandContext& ctx, const ParsedArgs& a) {
+  auto dir = PkiDir(a);
+  if (!dir.ok()) return dir.status();
+  auto days = CrlDays(a);
+  if (!days.ok()) return days.status();
+  auto crl = net::IssueVaultCrl(*dir, *days);
+  if (!crl.ok()) return crl.status();
+  PrintCrl(ctx, *crl);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void RegisterPkiCommands(CommandRegistry& r) {
   r.Add({"pki init",
-         "pki init --dir DIR [--primary-name NAME] [--recovery-name NAME] [--days N] "
-         "[--ca-days N] [--ca-name NAME]",
+         "pki init --dir DIR [--primary-name NAME] [--recovery-name NAME] [--host-days N] "
+         "[--ca-days N] [--ca-name NAME] [--primary-san NAME,IP,...] [--recovery-san NAME,IP,...]",
          "Create the vault's certificate authority (ca.pem, ca.key) and certificates for a "
-         "primary and a recovery host (primary.pem/.key, recovery.pem/.key) in DIR",
-         {"dir", "primary-name", "recovery-name", "days", "ca-days", "ca-name"},
+         "primary and a recovery host (primary.pem/.key, recovery.pem/.key) in DIR. Each host's "
+         "certificate names only that host (its name, plus the --primary-san / --recovery-san "
+         "entries, which may not overlap): a sender checks that the receiver's certificate names "
+         "the recovery host. --host-days (or --days) and --ca-days set the lifetimes",
+         {"dir", "primary-name", "recovery-name", "days", "host-days", "ca-days", "ca-name",
+          "primary-san", "recovery-san"},
          {},
          0,
          0,
@@ -170,6 +266,28 @@ void RegisterPkiCommands(CommandRegistry& r) {
          0,
          0,
          PkiIssue});
+  r.Add({"pki revoke",
+         "pki revoke --dir DIR (--name HOST | --cert FILE | --serial HEX) [--reason REASON] "
+         "[--crl-days N]",
+         "Revoke a host certificate: adds it to DIR/crl.pem and re-issues that list, signed by "
+         "the vault CA and valid for --crl-days (30); hosts given the list refuse the "
+         "certificate. REASON: unspecified, keyCompromise, cACompromise, affiliationChanged, "
+         "superseded, cessationOfOperation (--pki DIR works as --dir DIR)",
+         {"dir", "pki", "name", "cert", "serial", "reason", "crl-days"},
+         {},
+         0,
+         0,
+         PkiRevoke});
+  r.Add({"pki crl",
+         "pki crl --dir DIR [--crl-days N]",
+         "Re-issue DIR/crl.pem (the vault CA's revocation list) with its entries and a new "
+         "next update in --crl-days (30), and show it; hosts refuse every peer once the list "
+         "they hold is past its next update (--pki DIR works as --dir DIR)",
+         {"dir", "pki", "crl-days"},
+         {},
+         0,
+         0,
+         PkiCrl});
   r.Add({"pki show",
          "pki show CERT.pem [--ca CA.pem]",
          "Describe a certificate; with --ca, verify it against the vault CA",

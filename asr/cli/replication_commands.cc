@@ -4,8 +4,10 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -16,9 +18,11 @@
 #include "asr/model/cli.pb.h"
 #include "asr/model/json.h"
 #include "asr/net/tls.h"
+#include "asr/platform/signals.h"
 #include "asr/replication/change_tracker.h"
 #include "asr/replication/manifest.h"
 #include "asr/replication/receiver.h"
+#include "asr/replication/replica_server.h"
 #include "asr/replication/replica_store.h"
 #include "asr/replication/sender.h"
 #include "asr/replication/verifier.h"
@@ -44,25 +48,37 @@ absl::Status ParseEndpoint(const std::string& text, std::string* host, uint16_t*
   return absl::OkStatus();
 }
 
-// --authentication, --cert/--key/--ca or --pki DIR (ROLE.pem, ROLE.key, ca.pem).
+// --authentication, --cert/--key/--ca or --pki DIR (ROLE.pem, ROLE.key,
+// ca.pem, and crl.pem when the vault issued one), --crl FILE.
 absl::StatusOr<net::TlsConfig> TlsFromArgs(const ParsedArgs& a, const std::string& role) {
   ASR_RETURN_IF_ERROR(net::CheckAuthentication(a.Get("authentication", "certificate")));
   net::TlsConfig c;
-  if (a.Has("pki")) {
-    std::string dir = a.Get("pki");
-    c.cert_path = JoinPath(dir, role + ".pem");
-    c.key_path = JoinPath(dir, role + ".key");
-    c.ca_path = JoinPath(dir, "ca.pem");
-  }
+  if (a.Has("pki")) c = net::VaultTlsConfig(a.Get("pki"), role);
   c.cert_path = a.Get("cert", c.cert_path);
   c.key_path = a.Get("key", c.key_path);
   c.ca_path = a.Get("ca", c.ca_path);
+  if (a.Has("crl")) {
+    c.crl_path = a.Get("crl");
+    c.crl_required = true;
+  }
   if (c.cert_path.empty() || c.key_path.empty() || c.ca_path.empty()) {
     return absl::InvalidArgumentError(
         "replication uses mutual TLS: give --cert, --key and --ca (or --pki DIR from "
         "'asrctl pki init')");
   }
   return c;
+}
+
+// "30s", "2m": a positive duration for --NAME.
+absl::StatusOr<absl::Duration> PositiveDuration(const ParsedArgs& a, const std::string& name,
+                                                absl::Duration def) {
+  if (!a.Has(name)) return def;
+  absl::Duration d;
+  if (!absl::ParseDuration(a.Get(name), &d) || d <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " '", a.Get(name), "' is not a positive duration like 30s or 2m"));
+  }
+  return d;
 }
 
 absl::StatusOr<replication::ReplicaOptions> ReplicaOptionsFromArgs(const ParsedArgs& a) {
@@ -104,40 +120,54 @@ absl::Status ReplicaServe(const CommandContext& ctx, const ParsedArgs& a) {
   if (!dir.ok()) return dir.status();
   auto options = ReplicaOptionsFromArgs(a);
   if (!options.ok()) return options.status();
+  replication::ReplicaServerOptions so;
+  ASR_ASSIGN_OR_RETURN(so.idle_timeout, PositiveDuration(a, "idle-timeout", so.idle_timeout));
+  ASR_ASSIGN_OR_RETURN(so.handshake_timeout,
+                       PositiveDuration(a, "handshake-timeout", so.handshake_timeout));
+  if (a.Has("max-connections")) {
+    ASR_ASSIGN_OR_RETURN(int64_t n,
+                         ParseInt(a.Get("max-connections"), "--max-connections", 1, 100000));
+    so.max_connections = static_cast<int>(n);
+  }
+  if (a.Has("max-connections-per-address")) {
+    ASR_ASSIGN_OR_RETURN(int64_t n, ParseInt(a.Get("max-connections-per-address"),
+                                             "--max-connections-per-address", 1, 100000));
+    so.max_connections_per_address = static_cast<int>(n);
+  }
+  so.once = a.Has("once");
   auto store = replication::ReplicaStore::Open(*dir, *options);
   if (!store.ok()) return store.status();
-  auto listener = net::TlsListener::Listen(host, port, *tls);
-  if (!listener.ok()) return listener.status();
-  if (a.Has("port-file")) {
-    s = WriteFileAtomically(a.Get("port-file"), absl::StrCat((*listener)->port(), "\n"));
-    if (!s.ok()) return s;
-  }
-  replication::ReplicaInfo info = (*store)->info();
-  *ctx.out << "receiving into " << *dir << " on " << host << ":" << (*listener)->port()
-           << (info.has_replica ? absl::StrCat(" (replica at point ", info.current_cycle, ")")
-                                : " (no replica yet)")
-           << std::endl;
-  replication::ServeOptions so;
-  so.on_commit = [&](uint64_t point, const replication::CycleStart& start) {
+  so.serve.on_commit = [&](uint64_t point, const replication::CycleStart& start) {
     *ctx.out << "point " << point << " committed (" << replication::CycleModeName(start.mode)
              << ", " << (start.app_consistent() ? "app" : "crash") << "-consistent)" << std::endl;
   };
-  for (;;) {
-    auto conn = (*listener)->Accept();
-    if (absl::IsCancelled(conn.status())) return absl::OkStatus();
-    if (!conn.ok()) {
-      *ctx.err << "asrctl: refused a connection: " << conn.status().message() << std::endl;
-      if (a.Has("once")) return QuietFailure(1);  // reported above
-      continue;
-    }
-    s = replication::ServeConnection(**conn, **store, so);
-    (void)(*conn)->Close();
-    if (!s.ok()) {
-      *ctx.err << "asrctl: session with " << (*conn)->PeerDescription()
-               << " failed: " << s.message() << std::endl;
-    }
-    if (a.Has("once")) return s.ok() ? absl::OkStatus() : QuietFailure(1);
+  so.log = [&](absl::string_view line) { *ctx.err << "asrctl: " << line << std::endl; };
+  // SIGTERM and SIGINT end the receiver cleanly: every session is closed and
+  // the replica keeps its last committed point.
+  ASR_ASSIGN_OR_RETURN(std::unique_ptr<platform::TerminationSignals> signals,
+                       platform::TerminationSignals::Block());
+  auto server = replication::ReplicaServer::Start(host, port, *tls, **store, std::move(so));
+  if (!server.ok()) return server.status();
+  if (a.Has("port-file")) {
+    s = WriteFileAtomically(a.Get("port-file"), absl::StrCat((*server)->port(), "\n"));
+    if (!s.ok()) return s;
   }
+  replication::ReplicaInfo info = (*store)->info();
+  *ctx.out << "receiving into " << *dir << " on " << host << ":" << (*server)->port()
+           << (info.has_replica ? absl::StrCat(" (replica at point ", info.current_cycle, ")")
+                                : " (no replica yet)")
+           << std::endl;
+  std::thread stopper([&] {
+    std::string name = signals->Wait();
+    if (name.empty()) return;  // the server ended by itself
+    *ctx.err << "asrctl: " << name << ": stopping the receiver" << std::endl;
+    (*server)->Stop();
+  });
+  s = (*server)->Wait();
+  signals->Cancel();
+  stopper.join();
+  if (a.Has("once") && !s.ok()) return QuietFailure(1);  // reported in the log above
+  return s;
 }
 
 // What a primary-side command needs to reach a receiver: this host's TLS
@@ -147,6 +177,7 @@ struct SenderArgs {
   std::string host;
   uint16_t port = 0;
   std::string disk;
+  bool name_from_to = false;  // no --receiver-name: the host of --to is checked
 };
 
 absl::StatusOr<SenderArgs> ParseSenderArgs(const ParsedArgs& a) {
@@ -155,7 +186,32 @@ absl::StatusOr<SenderArgs> ParseSenderArgs(const ParsedArgs& a) {
   ASR_ASSIGN_OR_RETURN(std::string to, a.Require("to"));
   ASR_RETURN_IF_ERROR(ParseEndpoint(to, &out.host, &out.port));
   ASR_ASSIGN_OR_RETURN(out.disk, a.Require("disk"));
+  // The receiver must prove it is the recovery host: its certificate must
+  // name it. Any host of the vault holds a certificate from the same CA.
+  out.name_from_to = !a.Has("receiver-name");
+  out.tls.expected_peer_name = a.Get("receiver-name", out.host);
+  if (out.tls.expected_peer_name.empty()) {
+    return absl::InvalidArgumentError(
+        "--receiver-name is empty; give the recovery host's name as its certificate carries it");
+  }
   return out;
+}
+
+// Connects to the receiver; a certificate that does not name the expected
+// host says where that name came from.
+absl::StatusOr<std::unique_ptr<net::ByteStream>> ConnectToReceiver(const SenderArgs& sa) {
+  auto stream = net::TlsConnect(sa.host, sa.port, sa.tls, absl::Seconds(30));
+  if (!stream.ok() && absl::IsUnauthenticated(stream.status()) &&
+      absl::StrContains(stream.status().message(), "which does not name")) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "the receiver at ", sa.host, ":", sa.port, " is not the expected recovery host \"",
+        sa.tls.expected_peer_name, "\" (",
+        sa.name_from_to ? "the host of --to; give the recovery host's certificate name with "
+                          "--receiver-name NAME"
+                        : "--receiver-name",
+        "): ", stream.status().message()));
+  }
+  return stream;
 }
 
 absl::Status Replicate(const CommandContext& ctx, const ParsedArgs& a) {
@@ -163,7 +219,6 @@ absl::Status Replicate(const CommandContext& ctx, const ParsedArgs& a) {
   const std::string& host = sa.host;
   const uint16_t port = sa.port;
   const std::string* disk = &sa.disk;
-  const net::TlsConfig* tls = &sa.tls;
   auto mode = replication::ParseCycleMode(a.Get("mode", "scan"));
   if (!mode.ok()) return mode.status();
   replication::SendOptions so;
@@ -205,7 +260,7 @@ absl::Status Replicate(const CommandContext& ctx, const ParsedArgs& a) {
                        "' is not a positive duration like 24h or 30m"));
     }
   }
-  auto stream = net::TlsConnect(host, port, *tls, absl::Seconds(30));
+  auto stream = ConnectToReceiver(sa);
   if (!stream.ok()) return stream.status();
   auto st = replication::ReplicateDisk(*disk, *mode, **stream, so);
   if (a.Has("progress")) *ctx.err << "\n";
@@ -267,11 +322,10 @@ absl::Status ReplicaVerify(const CommandContext& ctx, const ParsedArgs& a) {
   const std::string& host = sa.host;
   const uint16_t port = sa.port;
   const std::string* disk = &sa.disk;
-  const net::TlsConfig* tls = &sa.tls;
   replication::VerifyOptions vo;
   vo.source_name = "asrctl";
   vo.check_source = !a.Has("replica-only");
-  auto stream = net::TlsConnect(host, port, *tls, absl::Seconds(30));
+  auto stream = ConnectToReceiver(sa);
   if (!stream.ok()) return stream.status();
   auto r = replication::VerifyReplica(*disk, **stream, vo);
   (void)(*stream)->Close();
@@ -446,7 +500,7 @@ absl::Status TrackerStatus(const CommandContext& ctx, const ParsedArgs& a) {
 }  // namespace
 
 void RegisterReplicationCommands(CommandRegistry& r) {
-  const std::set<std::string> tls_flags = {"cert", "key", "ca", "pki", "authentication"};
+  const std::set<std::string> tls_flags = {"cert", "key", "ca", "crl", "pki", "authentication"};
   auto with = [&](std::set<std::string> flags) {
     flags.insert(tls_flags.begin(), tls_flags.end());
     return flags;
@@ -454,39 +508,48 @@ void RegisterReplicationCommands(CommandRegistry& r) {
   r.Add(
       {"replica serve",
        "replica serve --listen HOST:PORT --dir REPLICA_DIR (--cert C --key K --ca CA | --pki DIR) "
-       "[--additional-points N] [--point-interval 1h] [--retention-hours N] [--format vhdx|vhd] "
-       "[--port-file FILE] [--once]",
-       "Receive replication cycles over mutual TLS into a replica with recovery points",
+       "[--crl CRL] [--additional-points N] [--point-interval 1h] [--retention-hours N] "
+       "[--format vhdx|vhd] [--port-file FILE] [--idle-timeout 10m] [--handshake-timeout 10s] "
+       "[--max-connections 64] [--max-connections-per-address 8] [--once]",
+       "Receive replication cycles over mutual TLS into a replica with recovery points. Each "
+       "connection is served on its own thread; a peer silent for --idle-timeout (or that does "
+       "not finish its handshake in --handshake-timeout) is dropped, and connections over "
+       "--max-connections, or over --max-connections-per-address from one address, are closed "
+       "at once. With --pki DIR, DIR/crl.pem (when present) refuses revoked senders. SIGTERM or "
+       "SIGINT stops it cleanly. --once: serve one connection, then exit",
        with({"listen", "dir", "additional-points", "point-interval", "retention-hours", "format",
-             "port-file"}),
+             "port-file", "idle-timeout", "handshake-timeout", "max-connections",
+             "max-connections-per-address"}),
        {"once"},
        0,
        0,
        ReplicaServe});
   r.Add({"replicate",
          "replicate --to HOST:PORT --disk FILE --mode initial|tracked|scan|differencing "
-         "(--cert C --key K --ca CA | --pki DIR) [--compression-level N] [--block-size 64K] "
+         "(--cert C --key K --ca CA | --pki DIR) [--receiver-name NAME] [--crl CRL] "
+         "[--compression-level N] [--block-size 64K] "
          "[--app-consistent] [--tracked-only] [--progress] [--verify-every N] "
          "[--verify-interval 24h] [--json]",
-         "Send one replication cycle of a disk; prints the mode used (a tracked cycle whose "
+         "Send one replication cycle of a disk to the recovery host, whose certificate must name "
+         "--receiver-name (default: the host of --to); prints the mode used (a tracked cycle whose "
          "change map cannot prove it saw every write scans instead and says why; "
          "--tracked-only refuses instead), bytes read, bytes sent, compression ratio and time "
          "(compression level 0: off). With --verify-every/--verify-interval, also verifies the "
          "replica on the same connection when due (see 'replica verify'; exit code 1 when it "
          "finds that resynchronization is required)",
          with({"to", "disk", "mode", "compression-level", "block-size", "verify-every",
-               "verify-interval"}),
+               "verify-interval", "receiver-name"}),
          {"app-consistent", "tracked-only", "progress"},
          0,
          0,
          Replicate});
   r.Add({"replica verify",
          "replica verify --to HOST:PORT --disk FILE (--cert C --key K --ca CA | --pki DIR) "
-         "[--replica-only] [--json]",
+         "[--receiver-name NAME] [--crl CRL] [--replica-only] [--json]",
          "Verify the replica's latest point against the disk's replication state and the "
          "source disk; exit code 1 (reason on stderr) when resynchronization is required, "
          "which the next scan cycle performs",
-         with({"to", "disk"}),
+         with({"to", "disk", "receiver-name"}),
          {"replica-only"},
          0,
          0,

@@ -507,7 +507,9 @@ class TlsStream final : public ByteStream {
 absl::StatusOr<bssl::UniquePtr<X509_CRL>> LoadCrl(const TlsConfig& config,
                                                   const std::vector<bssl::UniquePtr<X509>>& cas,
                                                   const std::string& peer) {
-  if (config.crl_path.empty()) return bssl::UniquePtr<X509_CRL>();
+  if (config.crl_path.empty() || (!config.crl_required && !PathExists(config.crl_path))) {
+    return bssl::UniquePtr<X509_CRL>();
+  }
   absl::StatusOr<bssl::UniquePtr<X509_CRL>> crl =
       [&]() -> absl::StatusOr<bssl::UniquePtr<X509_CRL>> {
     ASR_ASSIGN_OR_RETURN(std::string pem, ReadFileToString(config.crl_path));
@@ -637,8 +639,8 @@ TlsConfig VaultTlsConfig(const std::string& dir, const std::string& base) {
   c.cert_path = JoinPath(dir, base + ".pem");
   c.key_path = JoinPath(dir, base + ".key");
   c.ca_path = JoinPath(dir, "ca.pem");
-  std::string crl = JoinPath(dir, "crl.pem");
-  if (PathExists(crl)) c.crl_path = crl;
+  c.crl_path = JoinPath(dir, "crl.pem");
+  c.crl_required = false;
   return c;
 }
 
@@ -675,7 +677,9 @@ absl::StatusOr<std::vector<bssl::UniquePtr<X509>>> CaCertificates(const TlsConfi
 // read it again (a re-issued list takes effect without a restart).
 absl::Status CheckCrlAtStart(const TlsConfig& config,
                              const std::vector<bssl::UniquePtr<X509>>& cas) {
-  if (config.crl_path.empty()) return absl::OkStatus();
+  if (config.crl_path.empty() || (!config.crl_required && !PathExists(config.crl_path))) {
+    return absl::OkStatus();
+  }
   ASR_ASSIGN_OR_RETURN(std::string pem, ReadFileToString(config.crl_path));
   return internal::ParseCheckedCrl(pem, config.crl_path, cas, absl::Now()).status();
 }

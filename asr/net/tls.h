@@ -27,8 +27,8 @@
 //                        TlsConnect("10.0.0.2", kCertificateAuthPort, cfg, absl::Seconds(30)));
 //   ASR_RETURN_IF_ERROR(s->WriteAll(buf.data(), buf.size()));
 //
-// Revocation: with crl_path set (VaultTlsConfig sets it when DIR/crl.pem
-// exists), every handshake reads the list again, checks that the vault CA
+// Revocation: with crl_path set (VaultTlsConfig sets DIR/crl.pem), every
+// handshake reads the list again, checks that the vault CA
 // signed it and that its nextUpdate has not passed (otherwise no peer is
 // accepted: fail closed), and refuses a peer whose certificate is on it
 // (Unauthenticated "... was revoked by the vault CA at ...").
@@ -77,6 +77,10 @@ struct TlsConfig {
   // The vault's certificate revocation list (crl.pem from `asrctl pki
   // revoke|crl`); empty: no revocation check.
   std::string crl_path;
+  // Whether crl_path must exist. VaultTlsConfig clears it: DIR/crl.pem is
+  // used from the moment the vault first revokes a certificate, without a
+  // restart. A list that exists is always checked (fail closed).
+  bool crl_required = true;
   // Limit for TCP connect + TLS handshake (per Handshake / TlsConnect). A
   // peer that connects and stays silent is dropped after this.
   absl::Duration handshake_timeout = absl::Seconds(10);
@@ -86,7 +90,8 @@ struct TlsConfig {
 };
 
 // The configuration for host files DIR/BASE.pem and DIR/BASE.key with the
-// vault CA DIR/ca.pem (and DIR/crl.pem when that file exists), as written by `asrctl pki init`
+// vault CA DIR/ca.pem and the revocation list DIR/crl.pem (checked whenever
+// that file exists, crl_required false), as written by `asrctl pki init`
 // (BASE "primary" or "recovery") and `asrctl pki issue` (BASE = the host name).
 TlsConfig VaultTlsConfig(const std::string& dir, const std::string& base);
 

@@ -298,7 +298,7 @@ TEST_F(TlsTest, ClientChecksExpectedPeerName) {
   StreamOr client = Connect(listener->port(), config);
   ASSERT_FALSE(client.ok());
   EXPECT_THAT(client.status(), StatusIs(absl::StatusCode::kUnauthenticated));
-  EXPECT_THAT(Msg(client.status()), HasSubstr("not for the expected host name"));
+  EXPECT_THAT(Msg(client.status()), HasSubstr("does not name \"some-other-host\""));
   EXPECT_FALSE(server_future.get().ok());
 
   server_future = AcceptAsync(listener.get());
@@ -389,6 +389,128 @@ TEST_F(TlsTest, PlainTcpServerIsRefused) {
   client = absl::UnavailableError("done");
   plain.join();
   close(lfd);
+}
+
+// Revocation and who the receiver is, with a vault directory of their own
+// (its crl.pem must not reach the other tests).
+class TlsRevocationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = asr::testing::TestDir(absl::StrCat(
+        "tls_revocation_", ::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    ASSERT_OK(InitVaultPki(dir_, {}));
+    ASSERT_OK(IssueVaultHostCertificate(dir_, "hv-02", 30, {}));
+  }
+  TlsConfig Config(const std::string& base) {
+    TlsConfig c = VaultTlsConfig(dir_, base);
+    c.handshake_timeout = absl::Seconds(10);
+    return c;
+  }
+  // Connects `client` to a listener with `server`; returns both outcomes.
+  std::pair<StreamOr, StreamOr> Handshake(const TlsConfig& server, const TlsConfig& client) {
+    auto l = TlsListener::Listen("127.0.0.1", 0, server);
+    EXPECT_OK(l);
+    if (!l.ok()) return {l.status(), l.status()};
+    TlsListener* raw = l->get();
+    auto accepted = std::async(std::launch::async, [raw] { return raw->Accept(); });
+    StreamOr c = TlsConnect("127.0.0.1", raw->port(), client, absl::Seconds(10));
+    StreamOr s = accepted.get();
+    return {std::move(s), std::move(c)};
+  }
+  std::string dir_;
+};
+
+TEST_F(TlsRevocationTest, RevokedClientIsRefusedWhileAnotherHostWorks) {
+  RevokeRequest r;
+  r.name = "primary";
+  r.reason = "keyCompromise";
+  ASSERT_OK_AND_ASSIGN(CrlInfo crl, RevokeVaultCertificate(dir_, r));
+  ASSERT_EQ(crl.revoked.size(), 1u);
+  EXPECT_EQ(crl.revoked[0].reason, "keyCompromise");
+  EXPECT_GT(crl.next_update, absl::Now() + absl::Hours(24 * 29));
+  auto [server, client] = Handshake(Config("recovery"), Config("primary"));
+  EXPECT_THAT(server.status(),
+              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("CN=primary-host (serial ")));
+  EXPECT_THAT(Msg(server.status()), HasSubstr("revoked by the vault CA at"));
+  EXPECT_THAT(Msg(server.status()), HasSubstr("keyCompromise"));
+  EXPECT_THAT(client.status(), StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("revoked")));
+  // The other host of the vault is not affected.
+  auto [server2, client2] = Handshake(Config("recovery"), Config("hv-02"));
+  EXPECT_OK(server2);
+  EXPECT_OK(client2);
+}
+
+TEST_F(TlsRevocationTest, RevokedReceiverIsRefusedBySender) {
+  RevokeRequest r;
+  r.certificate_path = dir_ + "/recovery.pem";
+  ASSERT_OK(RevokeVaultCertificate(dir_, r));
+  TlsConfig server = Config("recovery");
+  server.crl_path.clear();  // the receiver itself does not check
+  TlsConfig client = Config("primary");
+  client.expected_peer_name = "recovery-host";
+  auto [s, c] = Handshake(server, client);
+  EXPECT_THAT(c.status(),
+              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("CN=recovery-host (serial ")));
+  EXPECT_THAT(Msg(c.status()), HasSubstr("revoked by the vault CA at"));
+  EXPECT_FALSE(s.ok());
+}
+
+TEST_F(TlsRevocationTest, CrlNotSignedByTheVaultCaIsRefused) {
+  // A list under the same CA name, signed by another key: a forgery that
+  // would un-revoke (or revoke) at will.
+  absl::Time now = absl::Now();
+  ASSERT_OK_AND_ASSIGN(
+      PemKeyPair forger,
+      CreateCertificateAuthority("asr vault CA", now - absl::Hours(1), now + absl::Hours(24)));
+  ASSERT_OK_AND_ASSIGN(std::string forged, CreateCrl(forger, {}, now, now + absl::Hours(24)));
+  ASSERT_OK(WriteFileAtomically(dir_ + "/crl.pem", forged));
+  auto l = TlsListener::Listen("127.0.0.1", 0, Config("recovery"));
+  EXPECT_THAT(l.status(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                   HasSubstr("not signed by this vault's certificate authority")));
+  TlsConfig server = Config("recovery");
+  server.crl_path.clear();
+  auto [s, c] = Handshake(server, Config("primary"));
+  EXPECT_THAT(c.status(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                   HasSubstr("not signed by this vault's certificate authority")));
+}
+
+TEST_F(TlsRevocationTest, CrlPastItsNextUpdateIsRefusedEvenByARunningListener) {
+  TlsConfig server = Config("recovery");
+  ASSERT_OK(IssueVaultCrl(dir_, 30));
+  auto l = TlsListener::Listen("127.0.0.1", 0, server);
+  ASSERT_OK(l);
+  // The vault's list is replaced by one whose nextUpdate has passed.
+  ASSERT_OK_AND_ASSIGN(PemKeyPair ca, ReadPemKeyPair(dir_ + "/ca.pem", dir_ + "/ca.key"));
+  absl::Time now = absl::Now();
+  ASSERT_OK_AND_ASSIGN(std::string stale,
+                       CreateCrl(ca, {}, now - absl::Hours(48), now - absl::Hours(1)));
+  ASSERT_OK(WriteFileAtomically(dir_ + "/crl.pem", stale));
+  TlsListener* raw = l->get();
+  auto accepted = std::async(std::launch::async, [raw] { return raw->Accept(); });
+  StreamOr c = TlsConnect("127.0.0.1", raw->port(), Config("hv-02"), absl::Seconds(10));
+  StreamOr s = accepted.get();
+  EXPECT_THAT(s.status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("is out of date")));
+  EXPECT_THAT(Msg(s.status()), HasSubstr("asrctl pki crl"));
+  EXPECT_FALSE(c.ok());
+  // Re-issued, it is accepted again without a restart.
+  ASSERT_OK(IssueVaultCrl(dir_, 30));
+  accepted = std::async(std::launch::async, [raw] { return raw->Accept(); });
+  c = TlsConnect("127.0.0.1", raw->port(), Config("hv-02"), absl::Seconds(10));
+  EXPECT_OK(accepted.get());
+  EXPECT_OK(c);
+}
+
+TEST_F(TlsRevocationTest, PrimaryPosingAsTheReceiverIsRefused) {
+  // A compromised primary host serves with its own certificate, which the
+  // vault CA did issue.
+  TlsConfig client = Config("hv-02");
+  client.expected_peer_name = "recovery-host";
+  auto [s, c] = Handshake(Config("primary"), client);
+  EXPECT_THAT(c.status(), StatusIs(absl::StatusCode::kUnauthenticated,
+                                   HasSubstr("certificate of CN=primary-host (DNS:primary-host)")));
+  EXPECT_THAT(Msg(c.status()), HasSubstr("does not name \"recovery-host\""));
+  EXPECT_FALSE(s.ok());
 }
 
 }  // namespace

@@ -30,7 +30,7 @@ trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -s port ] && break; sleep 0.1; done
 [ -s port ] || fail "receiver did not start"
 TO="127.0.0.1:$(cat port)"
-rep() { "$ASRCTL" replicate --to "$TO" --pki pki --json "$@"; }
+rep() { "$ASRCTL" replicate --to "$TO" --pki pki --receiver-name recovery-host --json "$@"; }
 
 # 1: initial
 out=$(rep --disk vm.vhdx --mode initial) || fail "initial: $out"
@@ -79,7 +79,7 @@ grep -q "not kept" err || fail "unknown point message: $(cat err)"
 grep -q "Kerberos" err || fail "Kerberos message: $(cat err)"
 
 "$ASRCTL" pki init --dir other >/dev/null
-"$ASRCTL" replicate --to "$TO" --pki other --disk vm.vhdx --mode scan 2>err && fail "foreign CA"
+"$ASRCTL" replicate --to "$TO" --pki other --receiver-name recovery-host --disk vm.vhdx --mode scan 2>err && fail "foreign CA"
 grep -qi "certificate" err || fail "foreign CA message: $(cat err)"
 
 python3 - "$(cat port)" <<'PY'
@@ -133,7 +133,7 @@ if command -v qemu-io >/dev/null 2>&1; then
   same r-outside.vhdx vm2.vhdx
   # Human output says it too.
   qemu-io -f vhdx -c "write -P 0x43 5M 4k" vm2.vhdx >/dev/null
-  "$ASRCTL" replicate --to "$TO" --pki pki --disk vm2.vhdx --mode tracked >out.txt 2>err \
+  "$ASRCTL" replicate --to "$TO" --pki pki --receiver-name recovery-host --disk vm2.vhdx --mode tracked >out.txt 2>err \
     || fail "vm2 human: $(cat err)"
   grep -q "scanned the disk instead" err || fail "human fallback message: $(cat err)"
   grep -q "(scan cycle" out.txt || fail "human mode: $(cat out.txt)"

@@ -25,8 +25,8 @@ trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -s port ] && break; sleep 0.1; done
 [ -s port ] || fail "receiver did not start"
 TO="127.0.0.1:$(cat port)"
-rep() { "$ASRCTL" replicate --to "$TO" --pki pki --json "$@"; }
-verify() { "$ASRCTL" replica verify --to "$TO" --pki pki --disk vm.vhdx "$@"; }
+rep() { "$ASRCTL" replicate --to "$TO" --pki pki --receiver-name recovery-host --json "$@"; }
+verify() { "$ASRCTL" replica verify --to "$TO" --pki pki --receiver-name recovery-host --disk vm.vhdx "$@"; }
 
 out=$(rep --disk vm.vhdx --mode initial) || fail "initial: $out"
 
@@ -103,6 +103,6 @@ fi
 
 # Refusals: no replication state
 "$ASRCTL" disk create --format vhdx --type dynamic --size 8M fresh.vhdx >/dev/null
-"$ASRCTL" replica verify --to "$TO" --pki pki --disk fresh.vhdx 2>err && fail "no state accepted"
+"$ASRCTL" replica verify --to "$TO" --pki pki --receiver-name recovery-host --disk fresh.vhdx 2>err && fail "no state accepted"
 grep -q "run an initial replication first" err || fail "no state message: $(cat err)"
 echo PASS

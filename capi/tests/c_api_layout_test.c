@@ -36,7 +36,10 @@ PIN(replication_options_progress, offsetof(asr_replication_options_t, progress) 
 PIN(replication_options_payload, offsetof(asr_replication_options_t, payload) == 40);
 PIN(replication_options_flags, offsetof(asr_replication_options_t, flags) == 48);
 PIN(replication_options_reserved, offsetof(asr_replication_options_t, reserved) == 52);
-PIN(replication_options_size, sizeof(asr_replication_options_t) == 56);
+PIN(replication_options_receiver_name,
+    offsetof(asr_replication_options_t, expected_receiver_name) == 56);
+PIN(replication_options_crl_path, offsetof(asr_replication_options_t, crl_path) == 64);
+PIN(replication_options_size, sizeof(asr_replication_options_t) == 72);
 
 PIN(progress_planned, offsetof(asr_replication_progress_t, planned_read_bytes) == 8);
 PIN(progress_bytes_read, offsetof(asr_replication_progress_t, bytes_read) == 16);
@@ -58,6 +61,7 @@ int main(void) {
   CHECK(opts.mode == init.mode && opts.compression_level == init.compression_level);
   CHECK(opts.block_size == 0 && opts.app_consistent == 0 && opts.tracker == NULL &&
         opts.progress == NULL && opts.payload == NULL && opts.flags == 0 && opts.reserved == 0);
+  CHECK(opts.expected_receiver_name == NULL && opts.crl_path == NULL);
 
   /* Version 1 writes its 20 bytes and nothing after them. */
   v1 = (unsigned char*)malloc(sizeof(asr_replication_options_t));
@@ -68,6 +72,17 @@ int main(void) {
     CHECK(((asr_replication_options_t*)v1)->struct_size == 20);
     CHECK(((asr_replication_options_t*)v1)->mode == ASR_REPLICATION_MODE_SCAN);
     CHECK(v1[20] == 0xab && v1[sizeof(asr_replication_options_t) - 1] == 0xab);
+    free(v1);
+  }
+  /* Version 2 writes its 56 bytes and nothing after them. */
+  v1 = (unsigned char*)malloc(sizeof(asr_replication_options_t));
+  CHECK(v1 != NULL);
+  if (v1 != NULL) {
+    memset(v1, 0xab, sizeof(asr_replication_options_t));
+    CHECK(asr_replication_options_init((asr_replication_options_t*)v1, 2) == ASR_OK);
+    CHECK(((asr_replication_options_t*)v1)->struct_size == 56);
+    CHECK(((asr_replication_options_t*)v1)->tracker == NULL);
+    CHECK(v1[56] == 0xab && v1[sizeof(asr_replication_options_t) - 1] == 0xab);
     free(v1);
   }
   CHECK(asr_replication_options_init(&opts, 0) == ASR_INVALID_ARGUMENT);

@@ -59,7 +59,9 @@ int main(int argc, char** argv) {
   snprintf(key, sizeof(key), "%s/pki/primary.key", dir);
   snprintf(ca, sizeof(ca), "%s/pki/ca.pem", dir);
   snprintf(cmd, sizeof(cmd),
-           "rm -rf '%s' && mkdir -p '%s' && '%s' pki init --dir '%s/pki' >/dev/null", dir, dir,
+           "rm -rf '%s' && mkdir -p '%s' && '%s' pki init --dir '%s/pki' "
+           "--recovery-san 127.0.0.1 >/dev/null",
+           dir, dir,
            argv[1], dir);
   if (run(cmd) != 0) return 1;
   snprintf(cmd, sizeof(cmd),
@@ -104,6 +106,19 @@ int main(int argc, char** argv) {
         ASR_INVALID_ARGUMENT);
   CHECK(asr_replication_run(&buf, disk, "127.0.0.1", (uint16_t)port, &tls, NULL) ==
         ASR_INVALID_ARGUMENT);
+
+  /* The receiver must be the expected recovery host: its certificate names
+   * recovery-host and 127.0.0.1 (the default check, by the host argument),
+   * not primary-host. */
+  opts.expected_receiver_name = "primary-host";
+  CHECK(asr_replication_run(&buf, disk, "127.0.0.1", (uint16_t)port, &tls, &opts) ==
+        ASR_UNAUTHENTICATED);
+  CHECK(strstr(asr_last_error_message(), "does not name \"primary-host\"") != NULL);
+  CHECK(strstr(asr_last_error_message(), "CN=recovery-host") != NULL);
+  opts.expected_receiver_name = "";
+  CHECK(asr_replication_run(&buf, disk, "127.0.0.1", (uint16_t)port, &tls, &opts) ==
+        ASR_INVALID_ARGUMENT);
+  opts.expected_receiver_name = "recovery-host";
 
   /* Initial replication with progress. */
   opts.mode = ASR_REPLICATION_MODE_INITIAL;

@@ -85,7 +85,9 @@ int main(int argc, char** argv) {
   snprintf(key, sizeof(key), "%s/pki/primary.key", dir);
   snprintf(ca, sizeof(ca), "%s/pki/ca.pem", dir);
   snprintf(cmd, sizeof(cmd),
-           "rm -rf '%s' && mkdir -p '%s' && '%s' pki init --dir '%s/pki' >/dev/null", dir, dir,
+           "rm -rf '%s' && mkdir -p '%s' && '%s' pki init --dir '%s/pki' "
+           "--recovery-san 127.0.0.1 >/dev/null",
+           dir, dir,
            argv[1], dir);
   if (run(cmd) != 0) return 1;
   snprintf(cmd, sizeof(cmd),

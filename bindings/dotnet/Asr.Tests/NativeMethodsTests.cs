@@ -47,12 +47,14 @@ namespace Asr.Tests
         {
             Assert.Equal(32, Marshal.SizeOf<AsrTlsFilesNative>());
             Assert.Equal(24, Marshal.OffsetOf<AsrTlsFilesNative>(nameof(AsrTlsFilesNative.CaPath)).ToInt32());
-            Assert.Equal(56, Marshal.SizeOf<AsrReplicationOptionsNative>());
+            Assert.Equal(72, Marshal.SizeOf<AsrReplicationOptionsNative>());
             Assert.Equal(16, Marshal.OffsetOf<AsrReplicationOptionsNative>(nameof(AsrReplicationOptionsNative.AppConsistent)).ToInt32());
             Assert.Equal(24, Marshal.OffsetOf<AsrReplicationOptionsNative>(nameof(AsrReplicationOptionsNative.Tracker)).ToInt32());
             Assert.Equal(32, Marshal.OffsetOf<AsrReplicationOptionsNative>(nameof(AsrReplicationOptionsNative.Progress)).ToInt32());
             Assert.Equal(40, Marshal.OffsetOf<AsrReplicationOptionsNative>(nameof(AsrReplicationOptionsNative.Payload)).ToInt32());
             Assert.Equal(48, Marshal.OffsetOf<AsrReplicationOptionsNative>(nameof(AsrReplicationOptionsNative.Flags)).ToInt32());
+            Assert.Equal(56, Marshal.OffsetOf<AsrReplicationOptionsNative>(nameof(AsrReplicationOptionsNative.ExpectedReceiverName)).ToInt32());
+            Assert.Equal(64, Marshal.OffsetOf<AsrReplicationOptionsNative>(nameof(AsrReplicationOptionsNative.CrlPath)).ToInt32());
             Assert.Equal(40, Marshal.SizeOf<AsrReplicationProgressNative>());
         }
 
@@ -68,6 +70,10 @@ namespace Asr.Tests
             Assert.Equal(3u, options.Mode); // scan
             Assert.Equal(1, options.CompressionLevel);
             Assert.Equal(IntPtr.Zero, options.Tracker);
+            Assert.Equal(0, NativeMethods.asr_replication_options_init(ref options, 3));
+            Assert.Equal(72u, options.StructSize);
+            Assert.Equal(IntPtr.Zero, options.ExpectedReceiverName);
+            Assert.Equal(IntPtr.Zero, options.CrlPath);
             options = default;
             Assert.Equal(0, NativeMethods.asr_replication_options_init(ref options, 1));
             Assert.Equal(20u, options.StructSize);

@@ -80,7 +80,9 @@ namespace Asr.Tests
             string disk = Path.Combine(_dir, "vm.vhdx");
             string replica = Path.Combine(_dir, "replica");
             string portFile = Path.Combine(_dir, "port");
-            Run(asrctl, $"pki init --dir \"{pki}\"");
+            // The recovery host's certificate also names the address the tests connect
+            // to, which the sender checks by default.
+            Run(asrctl, $"pki init --dir \"{pki}\" --recovery-san 127.0.0.1");
             Run(asrctl, $"disk create --format vhdx --type dynamic --size 8M \"{disk}\"");
             Run(asrctl, $"tracker write --disk \"{disk}\" --offset 0 --length 1M --seed 1");
             using var server = Process.Start(new ProcessStartInfo(
@@ -105,9 +107,17 @@ namespace Asr.Tests
                     KeyPath = Path.Combine(pki, "primary.key"),
                     CaPath = Path.Combine(pki, "ca.pem"),
                 };
+                // A receiver must name the expected recovery host: this one is
+                // recovery-host, not primary-host.
+                var impostorCheck = Assert.Throws<AsrUnauthenticatedException>(() => AsrReplication.RunCycle(
+                    disk, "127.0.0.1", port, tls,
+                    new AsrReplicationOptions { Mode = AsrReplicationMode.Initial, ExpectedReceiverName = "primary-host" }));
+                Assert.Contains("CN=recovery-host", impostorCheck.Message, StringComparison.Ordinal);
+                Assert.Contains("primary-host", impostorCheck.Message, StringComparison.Ordinal);
                 int progressCalls = 0;
                 string initial = AsrReplication.RunCycle(
-                    disk, "127.0.0.1", port, tls, new AsrReplicationOptions { Mode = AsrReplicationMode.Initial },
+                    disk, "127.0.0.1", port, tls,
+                    new AsrReplicationOptions { Mode = AsrReplicationMode.Initial, ExpectedReceiverName = "recovery-host" },
                     progress: p => progressCalls++);
                 Assert.Contains("\"pointId\":\"1\"", initial, StringComparison.Ordinal);
                 Assert.True(progressCalls > 0);

@@ -58,6 +58,21 @@ namespace Asr
         /// its JSON says so in "modeUsed" and "fallbackReason".
         /// </summary>
         public bool TrackedOnly { get; set; }
+
+        /// <summary>
+        /// The recovery host's name as its certificate carries it (a DNS or IP
+        /// subjectAltName): the receiver must present a certificate naming it, so that no
+        /// other host of the vault can pose as the receiver
+        /// (<see cref="AsrUnauthenticatedException"/> naming the certificate's names
+        /// otherwise). Null: the host passed to <c>Replicate</c>.
+        /// </summary>
+        public string? ExpectedReceiverName { get; set; }
+
+        /// <summary>
+        /// The vault's certificate revocation list (crl.pem from <c>asrctl pki revoke</c>):
+        /// a revoked receiver is refused. Null: no revocation check.
+        /// </summary>
+        public string? CrlPath { get; set; }
     }
 
     /// <summary>Progress of a running cycle.</summary>
@@ -154,7 +169,7 @@ namespace Asr
     {
         private const uint TrackedOnlyFlag = 0x1; // ASR_REPLICATION_TRACKED_ONLY
         private const uint TlsFilesVersion = 1; // ASR_TLS_FILES_VERSION
-        private const uint ReplicationOptionsVersion = 2; // ASR_REPLICATION_OPTIONS_VERSION
+        private const uint ReplicationOptionsVersion = 3; // ASR_REPLICATION_OPTIONS_VERSION
 
         /// <summary>
         /// Runs one replication cycle of <paramref name="diskPath"/> to the receiver at
@@ -194,6 +209,12 @@ namespace Asr
             GCHandle cert = GCHandle.Alloc(Native.Utf8(tls.CertPath, nameof(tls.CertPath)), GCHandleType.Pinned);
             GCHandle key = GCHandle.Alloc(Native.Utf8(tls.KeyPath, nameof(tls.KeyPath)), GCHandleType.Pinned);
             GCHandle ca = GCHandle.Alloc(Native.Utf8(tls.CaPath, nameof(tls.CaPath)), GCHandleType.Pinned);
+            GCHandle receiverName = options.ExpectedReceiverName == null
+                ? default
+                : GCHandle.Alloc(Native.Utf8(options.ExpectedReceiverName, nameof(options.ExpectedReceiverName)), GCHandleType.Pinned);
+            GCHandle crl = options.CrlPath == null
+                ? default
+                : GCHandle.Alloc(Native.Utf8(options.CrlPath, nameof(options.CrlPath)), GCHandleType.Pinned);
             bool addedRef = false;
             Exception? callbackError = null;
             try
@@ -210,6 +231,8 @@ namespace Asr
                 optionsNative.BlockSize = options.BlockSize;
                 optionsNative.AppConsistent = options.AppConsistent ? 1u : 0u;
                 optionsNative.Flags = options.TrackedOnly ? TrackedOnlyFlag : 0u;
+                optionsNative.ExpectedReceiverName = receiverName.IsAllocated ? receiverName.AddrOfPinnedObject() : IntPtr.Zero;
+                optionsNative.CrlPath = crl.IsAllocated ? crl.AddrOfPinnedObject() : IntPtr.Zero;
                 if (tracker != null)
                 {
                     tracker.Handle.DangerousAddRef(ref addedRef);
@@ -254,6 +277,16 @@ namespace Asr
             }
             finally
             {
+                if (receiverName.IsAllocated)
+                {
+                    receiverName.Free();
+                }
+
+                if (crl.IsAllocated)
+                {
+                    crl.Free();
+                }
+
                 if (addedRef)
                 {
                     tracker!.Handle.DangerousRelease();

@@ -57,6 +57,12 @@ namespace Asr
 
         /// <summary>0.</summary>
         public uint Reserved;
+
+        /// <summary>Version 3: const char* expected_receiver_name, or zero for the host argument.</summary>
+        public IntPtr ExpectedReceiverName;
+
+        /// <summary>const char* crl_path, or zero for none.</summary>
+        public IntPtr CrlPath;
     }
 
     /// <summary>The C layout of <c>asr_replication_progress_t</c>.</summary>
