@@ -678,7 +678,7 @@ absl::StatusOr<CrlInfo> RevokeVaultCertificate(const std::string& dir,
       return absl::InvalidArgumentError(
           absl::StrCat(path, " was not issued by the CA in ", dir, ": ", chain.message()));
     }
-    serial = info.serial;
+    serial = NormalizeSerial(info.serial);
   }
   ASR_ASSIGN_OR_RETURN(std::vector<RevokedCertificate> entries, ExistingEntries(dir, ca));
   for (const RevokedCertificate& e : entries) {

@@ -248,7 +248,7 @@ absl::Status SslFailure(SSL* ssl, int ret, const HandshakeState& st, const Socke
       return absl::UnauthenticatedError(absl::StrCat(
           "peer ", peer,
           " refused this host's certificate: it is not issued by the certificate authority "
-          "that peer trusts (",
+          "that peer trusts, or does not name the host that peer expected to reach (",
           detail, "); ", kIssueHint));
     case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
       return absl::UnauthenticatedError(absl::StrCat(

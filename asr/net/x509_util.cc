@@ -10,6 +10,7 @@
 #include <openssl/x509v3.h>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "asr/platform/socket.h"
 
@@ -102,7 +103,7 @@ std::string SerialHex(const ASN1_INTEGER* serial) {
     ERR_clear_error();
     return "(bad serial)";
   }
-  std::string out(hex);
+  std::string out = absl::AsciiStrToUpper(hex);
   OPENSSL_free(hex);
   return out;
 }
@@ -162,6 +163,7 @@ absl::StatusOr<bssl::UniquePtr<X509_CRL>> ParseCheckedCrl(
         "peer is accepted",
         kReissue));
   }
+  if (at == absl::InfinitePast()) return crl;  // the signature only (to re-issue it)
   absl::Time last = Asn1TimeToAbsl(X509_CRL_get0_lastUpdate(crl.get()));
   const ASN1_TIME* next_asn1 = X509_CRL_get0_nextUpdate(crl.get());
   if (next_asn1 == nullptr) {

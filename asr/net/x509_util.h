@@ -53,6 +53,7 @@ std::vector<bssl::UniquePtr<X509>> ParseCertificatesPem(absl::string_view pem);
 // current at `at` (lastUpdate not in the future beyond an hour of clock
 // skew, nextUpdate present and after `at`). FailedPrecondition saying what
 // is wrong and how to re-issue it; InvalidArgument when it is not a CRL.
+// `at` absl::InfinitePast() checks the signature only.
 absl::StatusOr<bssl::UniquePtr<X509_CRL>> ParseCheckedCrl(
     absl::string_view pem, absl::string_view source, const std::vector<bssl::UniquePtr<X509>>& cas,
     absl::Time at);
