@@ -77,7 +77,7 @@ namespace Asr.Tests
             options = default;
             Assert.Equal(0, NativeMethods.asr_replication_options_init(ref options, 1));
             Assert.Equal(20u, options.StructSize);
-            Assert.Equal((int)AsrStatusCode.InvalidArgument, NativeMethods.asr_replication_options_init(ref options, 3));
+            Assert.Equal((int)AsrStatusCode.InvalidArgument, NativeMethods.asr_replication_options_init(ref options, 4));
             var tls = default(AsrTlsFilesNative);
             Assert.Equal(0, NativeMethods.asr_tls_files_init(ref tls, 1));
             Assert.Equal(32u, tls.StructSize);
