@@ -614,10 +614,10 @@ typedef struct asr_replication_options {
 } asr_replication_options_t;
 
 #define ASR_REPLICATION_OPTIONS_VERSION 3
-#define ASR_REPLICATION_OPTIONS_INIT                                                            \
-  {                                                                                             \
-    sizeof(asr_replication_options_t), ASR_REPLICATION_MODE_SCAN, 1, 0, 0, NULL, NULL, NULL, 0, \
-        0, NULL, NULL                                                                           \
+#define ASR_REPLICATION_OPTIONS_INIT                                                               \
+  {                                                                                                \
+    sizeof(asr_replication_options_t), ASR_REPLICATION_MODE_SCAN, 1, 0, 0, NULL, NULL, NULL, 0, 0, \
+        NULL, NULL                                                                                 \
   }
 
 /* asr_replication_options_init: for bindings that cannot use

@@ -61,8 +61,7 @@ int main(int argc, char** argv) {
   snprintf(cmd, sizeof(cmd),
            "rm -rf '%s' && mkdir -p '%s' && '%s' pki init --dir '%s/pki' "
            "--recovery-san 127.0.0.1 >/dev/null",
-           dir, dir,
-           argv[1], dir);
+           dir, dir, argv[1], dir);
   if (run(cmd) != 0) return 1;
   snprintf(cmd, sizeof(cmd),
            "'%s' disk create --format vhdx --type dynamic --size 8M '%s' >/dev/null", argv[1],
