@@ -15,6 +15,7 @@
 #include "asr/disk/virtual_disk.h"
 #include "asr/model/cli.pb.h"
 #include "asr/model/json.h"
+#include "asr/net/pki.h"
 #include "asr/net/tls.h"
 #include "asr/replication/change_tracker.h"
 #include "asr/replication/manifest.h"
@@ -90,7 +91,29 @@ absl::StatusOr<replication::ReplicaOptions> ReplicaOptionsFromArgs(const ParsedA
       return absl::InvalidArgumentError("--format must be vhdx or vhd");
     }
   }
+  if (a.Has("writer")) {
+    o.writer = a.Get("writer");
+    if (o.writer.empty()) {
+      return absl::InvalidArgumentError(
+          "--writer needs the common name of the primary host's certificate");
+    }
+  }
   return o;
+}
+
+// --writer must name another host than this receiver's own certificate.
+absl::Status CheckWriterIsNotSelf(const replication::ReplicaOptions& o, const net::TlsConfig& tls) {
+  if (o.writer.empty()) return absl::OkStatus();
+  absl::StatusOr<std::string> pem = ReadFileToString(tls.cert_path);
+  if (!pem.ok()) return absl::OkStatus();  // reported when the listener loads it
+  absl::StatusOr<net::CertificateInfo> own = net::DescribeCertificate(*pem);
+  if (own.ok() && own->common_name == o.writer) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--writer ", o.writer,
+                     " is this receiver's own certificate; name the primary host "
+                     "whose disk is replicated here (e.g. primary-host from 'asrctl pki init')"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ReplicaServe(const CommandContext& ctx, const ParsedArgs& a) {
@@ -104,8 +127,17 @@ absl::Status ReplicaServe(const CommandContext& ctx, const ParsedArgs& a) {
   if (!dir.ok()) return dir.status();
   auto options = ReplicaOptionsFromArgs(a);
   if (!options.ok()) return options.status();
+  s = CheckWriterIsNotSelf(*options, *tls);
+  if (!s.ok()) return s;
   auto store = replication::ReplicaStore::Open(*dir, *options);
   if (!store.ok()) return store.status();
+  if ((*store)->info().writer.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        *dir,
+        " records no writer: give --writer HOST, the common name of the certificate of "
+        "the primary host allowed to replicate into it (primary-host from 'asrctl pki "
+        "init')"));
+  }
   auto listener = net::TlsListener::Listen(host, port, *tls);
   if (!listener.ok()) return listener.status();
   if (a.Has("port-file")) {
@@ -454,11 +486,13 @@ void RegisterReplicationCommands(CommandRegistry& r) {
   r.Add(
       {"replica serve",
        "replica serve --listen HOST:PORT --dir REPLICA_DIR (--cert C --key K --ca CA | --pki DIR) "
-       "[--additional-points N] [--point-interval 1h] [--retention-hours N] [--format vhdx|vhd] "
-       "[--port-file FILE] [--once]",
-       "Receive replication cycles over mutual TLS into a replica with recovery points",
-       with({"listen", "dir", "additional-points", "point-interval", "retention-hours", "format",
-             "port-file"}),
+       "--writer HOST [--additional-points N] [--point-interval 1h] [--retention-hours N] "
+       "[--format vhdx|vhd] [--port-file FILE] [--once]",
+       "Receive replication cycles over mutual TLS into a replica with recovery points; only "
+       "the host whose certificate CN is --writer may write it (recorded with the replica; "
+       "optional once recorded)",
+       with({"listen", "dir", "writer", "additional-points", "point-interval", "retention-hours",
+             "format", "port-file"}),
        {"once"},
        0,
        0,

@@ -51,6 +51,9 @@ struct ServeOptions {
   // kProtocolVersion): pins a receiver to an older version, as a receiver
   // of that version would behave (tests of older peers use it).
   uint32_t max_protocol_version = kProtocolVersion;
+  // This receiver's own identity (its certificate's CN): never accepted as
+  // a writer, whatever the replica records.
+  std::string receiver_identity;
 };
 
 // Serves `stream` until the sender closes it (OK) or a failure (its status).

@@ -65,6 +65,7 @@ class TlsReplicationTest : public ::testing::Test {
 
     replica_dir_ = TempPath("tls-replica");
     ReplicaOptions ro;
+    ro.writer = "primary";  // the CN of primary_
     ro.additional_points = 3;
     ro.point_interval = absl::ZeroDuration();
     auto store = ReplicaStore::Open(replica_dir_, ro);
@@ -74,10 +75,12 @@ class TlsReplicationTest : public ::testing::Test {
     ASSERT_OK(listener);
     listener_ = std::move(*listener);
     server_ = std::thread([this] {
+      ServeOptions serve;
+      serve.receiver_identity = "recovery";  // the CN of recovery_
       for (;;) {
         auto conn = listener_->Accept();
         if (absl::IsCancelled(conn.status())) return;
-        absl::Status s = conn.ok() ? ServeConnection(**conn, *store_, {}) : conn.status();
+        absl::Status s = conn.ok() ? ServeConnection(**conn, *store_, serve) : conn.status();
         absl::MutexLock l(&mu_);
         outcomes_.push_back(s);
       }
