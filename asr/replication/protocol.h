@@ -17,8 +17,11 @@
 //             virtual_size, block_size, source_name}
 //   R: HELLO_REPLY {status, message, version, has_replica, replication_id,
 //                   current_cycle, virtual_size, block_size}
+//      (a refusal carries only status and message: every replica field is
+//       empty, so a peer that may not write learns nothing of the replica)
 //   S: CYCLE_START {cycle, base_cycle, mode, flags(app-consistent, full),
-//                   source_time_us}
+//                   source_time_us}       cycle = HELLO_REPLY's current_cycle
+//                                         + 1 (1 for a new replica), always
 //   R: CYCLE_READY {status, message}
 //   S: BLOCK {offset, length, codec, raw_crc32c, payload}      (0..n)
 //      BLOCK_GROUP {count, codec, raw_crc32c, count x {offset, length},

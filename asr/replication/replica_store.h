@@ -4,7 +4,8 @@
 // Directory layout (REPLICA_DIR):
 //   replica.vhdx          the latest recovery point, a normal VHDX that
 //                         qemu-img and Hyper-V read (VHD when asked)
-//   replica.state         what is committed: identity, current point, the
+//   replica.state         what is committed: identity, writer (the CN of
+//                         the one host allowed to write), current point, the
 //                         kept points and their delta files, and the phase;
 //                         the ReplicaState message's JSON and its CRC-32C
 //                         (replica_state.h), replaced atomically (write
@@ -43,6 +44,16 @@
 //       |  state := {phase: idle, current: N, points}
 //       v
 //   [Committed] delete the journal and unreferenced delta files
+//
+// The state changes only once it is durable: each step builds the next
+// state in a copy, saves it (temp, fsync, rename, fsync dir) and only then
+// makes it the store's. A save that fails leaves the store, its state file
+// (the previous one is written back) and a restart at the previous point,
+// as the sender's error ACK says; its retry commits the point.
+//
+// A state file is data, not a list of files to trust: every name in it
+// must be a plain name in its place (replica_state.h), else Open, listing
+// and restore refuse it (DataLoss) and nothing is read or deleted.
 //
 // Crash recovery (on Open): phase idle -> the replica is the current
 // point; any journal, temp or unreferenced file is deleted (a cycle that
@@ -115,10 +126,12 @@ struct ReplicaOptions {
   // recorded) takes this one. With neither, every writer is refused.
   std::string writer;
   // Test hook: called at named steps of an apply ("sealed", "undo",
-  // "applying", "apply-write" after each write into the replica, "applied",
+  // "save-applying" before the commit point's save, "applying",
+  // "apply-write" after each write into the replica, "applied",
   // "committed"; for a first cycle "direct-write" after each write into the
-  // new replica, "direct-flushed", "direct-renamed", "committed") so tests
-  // can inject failures (e.g. kill the process).
+  // new replica, "direct-flushed", "direct-renamed", "save-first" before
+  // its state's save, "committed") so tests can inject failures (e.g. kill
+  // the process, or make the save fail).
   std::function<void(const char* step)> step_hook;
 };
 
