@@ -43,7 +43,7 @@ def start_receiver(asrctl, pki, replica_dir, log_path):
         os.unlink(port_file)
     serve = subprocess.Popen(
         [asrctl, "replica", "serve", "--listen", "127.0.0.1:0", "--port-file", port_file,
-         "--dir", replica_dir, "--pki", pki, "--point-interval", "0s"],
+         "--dir", replica_dir, "--pki", pki, "--writer", "primary-host", "--point-interval", "0s"],
         stdout=subprocess.DEVNULL, stderr=open(log_path, "w"))
     for _ in range(400):
         if os.path.exists(port_file) and os.path.getsize(port_file) > 0:

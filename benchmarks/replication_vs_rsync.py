@@ -135,7 +135,7 @@ def main():
             serve = subprocess.Popen(
                 [asrctl, "replica", "serve", "--listen", "127.0.0.1:0", "--port-file", port_file,
                  "--dir", os.path.join(case, "replica"), "--pki", os.path.join(work, "pki"),
-                 "--point-interval", "0s"],
+                 "--writer", "primary-host", "--point-interval", "0s"],
                 stdout=subprocess.DEVNULL, stderr=open(os.path.join(case, "serve.log"), "w"))
             try:
                 for _ in range(200):

@@ -18,7 +18,7 @@ qemu-img convert -O vhdx -o subformat=dynamic src.raw vm.vhdx
 rm src.raw
 "$ASRCTL" pki init --dir pki >/dev/null
 "$ASRCTL" replica serve --listen 127.0.0.1:0 --port-file port --dir replica --pki pki \
-  >serve.log 2>&1 &
+  --writer primary-host >serve.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -s port ] && break; sleep 0.1; done

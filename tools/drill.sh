@@ -76,7 +76,7 @@ done
 
 step "8. Recovery host: receiver on loopback (mutual TLS 1.3)"
 "$asrctl" replica serve --listen 127.0.0.1:0 --port-file port --dir replica --pki pki \
-  --additional-points 4 --point-interval 0s >serve.log 2>&1 &
+  --writer hv-ny-01.contoso.com --additional-points 4 --point-interval 0s >serve.log 2>&1 &
 server_pid=$!
 for _ in $(seq 100); do [ -s port ] && break; sleep 0.1; done
 [ -s port ] || { cat serve.log >&2; echo "drill: receiver did not start" >&2; exit 1; }

@@ -17,6 +17,7 @@
 #include "asr/disk/virtual_disk.h"
 #include "asr/model/cli.pb.h"
 #include "asr/model/json.h"
+#include "asr/net/pki.h"
 #include "asr/net/tls.h"
 #include "asr/platform/signals.h"
 #include "asr/replication/change_tracker.h"
@@ -106,7 +107,35 @@ absl::StatusOr<replication::ReplicaOptions> ReplicaOptionsFromArgs(const ParsedA
       return absl::InvalidArgumentError("--format must be vhdx or vhd");
     }
   }
+  if (a.Has("writer")) {
+    o.writer = a.Get("writer");
+    if (o.writer.empty()) {
+      return absl::InvalidArgumentError(
+          "--writer needs the common name of the primary host's certificate");
+    }
+  }
   return o;
+}
+
+// The common name of this host's own certificate; empty when it cannot be
+// read (the listener reports that when it loads the file).
+std::string OwnCommonName(const net::TlsConfig& tls) {
+  absl::StatusOr<std::string> pem = ReadFileToString(tls.cert_path);
+  if (!pem.ok()) return "";
+  absl::StatusOr<net::CertificateInfo> own = net::DescribeCertificate(*pem);
+  return own.ok() ? own->common_name : "";
+}
+
+// --writer must name another host than this receiver's own certificate.
+absl::Status CheckWriterIsNotSelf(const replication::ReplicaOptions& o, const net::TlsConfig& tls) {
+  if (o.writer.empty()) return absl::OkStatus();
+  if (OwnCommonName(tls) == o.writer) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--writer ", o.writer,
+                     " is this receiver's own certificate; name the primary host "
+                     "whose disk is replicated here (e.g. primary-host from 'asrctl pki init')"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ReplicaServe(const CommandContext& ctx, const ParsedArgs& a) {
@@ -120,6 +149,8 @@ absl::Status ReplicaServe(const CommandContext& ctx, const ParsedArgs& a) {
   if (!dir.ok()) return dir.status();
   auto options = ReplicaOptionsFromArgs(a);
   if (!options.ok()) return options.status();
+  s = CheckWriterIsNotSelf(*options, *tls);
+  if (!s.ok()) return s;
   replication::ReplicaServerOptions so;
   ASR_ASSIGN_OR_RETURN(so.idle_timeout, PositiveDuration(a, "idle-timeout", so.idle_timeout));
   ASR_ASSIGN_OR_RETURN(so.handshake_timeout,
@@ -137,6 +168,14 @@ absl::Status ReplicaServe(const CommandContext& ctx, const ParsedArgs& a) {
   so.once = a.Has("once");
   auto store = replication::ReplicaStore::Open(*dir, *options);
   if (!store.ok()) return store.status();
+  if ((*store)->info().writer.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        *dir,
+        " records no writer: give --writer HOST, the common name of the certificate of "
+        "the primary host allowed to replicate into it (primary-host from 'asrctl pki "
+        "init')"));
+  }
+  so.serve.receiver_identity = OwnCommonName(*tls);
   so.serve.on_commit = [&](uint64_t point, const replication::CycleStart& start) {
     *ctx.out << "point " << point << " committed (" << replication::CycleModeName(start.mode)
              << ", " << (start.app_consistent() ? "app" : "crash") << "-consistent)" << std::endl;
@@ -508,17 +547,20 @@ void RegisterReplicationCommands(CommandRegistry& r) {
   r.Add(
       {"replica serve",
        "replica serve --listen HOST:PORT --dir REPLICA_DIR (--cert C --key K --ca CA | --pki DIR) "
-       "[--crl CRL] [--additional-points N] [--point-interval 1h] [--retention-hours N] "
-       "[--format vhdx|vhd] [--port-file FILE] [--idle-timeout 10m] [--handshake-timeout 10s] "
-       "[--max-connections 64] [--max-connections-per-address 8] [--once]",
-       "Receive replication cycles over mutual TLS into a replica with recovery points. Each "
-       "connection is served on its own thread; a peer silent for --idle-timeout (or that does "
-       "not finish its handshake in --handshake-timeout) is dropped, and connections over "
-       "--max-connections, or over --max-connections-per-address from one address, are closed "
-       "at once. With --pki DIR, DIR/crl.pem (when present) refuses revoked senders. SIGTERM or "
-       "SIGINT stops it cleanly. --once: serve one connection, then exit",
-       with({"listen", "dir", "additional-points", "point-interval", "retention-hours", "format",
-             "port-file", "idle-timeout", "handshake-timeout", "max-connections",
+       "--writer HOST [--crl CRL] [--additional-points N] [--point-interval 1h] "
+       "[--retention-hours N] [--format vhdx|vhd] [--port-file FILE] [--idle-timeout 10m] "
+       "[--handshake-timeout 10s] [--max-connections 64] [--max-connections-per-address 8] "
+       "[--once]",
+       "Receive replication cycles over mutual TLS into a replica with recovery points; only "
+       "the host whose certificate CN is --writer may write it (recorded with the replica; "
+       "optional once recorded). Each connection is served on its own thread; a peer silent "
+       "for --idle-timeout (or that does not finish its handshake in --handshake-timeout) is "
+       "dropped, and connections over --max-connections, or over --max-connections-per-address "
+       "from one address, are closed at once. With --pki DIR, DIR/crl.pem (when present) "
+       "refuses revoked senders. SIGTERM or SIGINT stops it cleanly. --once: serve one "
+       "connection, then exit",
+       with({"listen", "dir", "writer", "additional-points", "point-interval", "retention-hours",
+             "format", "port-file", "idle-timeout", "handshake-timeout", "max-connections",
              "max-connections-per-address"}),
        {"once"},
        0,

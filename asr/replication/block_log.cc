@@ -90,6 +90,7 @@ absl::Status BlockLogWriter::Append(RecordType type, uint64_t offset, uint64_t l
   w.U32(Crc32c(w.data().data(), w.data().size()));
   buf_ += w.data();
   buf_.append(payload.data(), payload.size());
+  bytes_ += w.data().size() + payload.size();
   if (buf_.size() >= kBufferLimit) ASR_RETURN_IF_ERROR(FlushBuffer());
   return absl::OkStatus();
 }

@@ -74,6 +74,7 @@ class BlockLogWriter {
   void Abandon();
 
   uint64_t records() const { return records_; }
+  uint64_t bytes() const { return bytes_; }  // appended so far, headers included
 
  private:
   absl::Status Append(RecordType type, uint64_t offset, uint64_t length, uint8_t codec,
@@ -85,6 +86,7 @@ class BlockLogWriter {
   std::string buf_;
   uint64_t records_ = 0;
   uint64_t raw_bytes_ = 0;
+  uint64_t bytes_ = 0;
 };
 
 // Thread safety: const methods may be called concurrently.

@@ -24,7 +24,7 @@ same() {  # same A B: both the asr compare and (when present) qemu-img
 "$ASRCTL" tracker write --disk vm.vhdx --offset 20M --length 100K --seed 2 >/dev/null
 
 "$ASRCTL" replica serve --listen 127.0.0.1:0 --port-file port --dir replica --pki pki \
-  --additional-points 6 --point-interval 0s >serve.log 2>&1 &
+  --writer primary-host --additional-points 6 --point-interval 0s >serve.log 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -s port ] && break; sleep 0.1; done
@@ -78,6 +78,15 @@ grep -q "not kept" err || fail "unknown point message: $(cat err)"
   --authentication Kerberos 2>err && fail "Kerberos accepted"
 grep -q "Kerberos" err || fail "Kerberos message: $(cat err)"
 
+# The recovery host's own certificate is from the same CA, but not the writer.
+"$ASRCTL" replicate --to "$TO" --cert pki/recovery.pem --key pki/recovery.key --ca pki/ca.pem \
+  --disk vm.vhdx --mode scan 2>err && fail "recovery host's certificate accepted as a writer"
+grep -q "CN=recovery-host is not authorized" err || fail "writer refusal message: $(cat err)"
+# A receiver for a new replica needs a named writer.
+"$ASRCTL" replica serve --listen 127.0.0.1:0 --dir replica-nowriter --pki pki --once 2>err &&
+  fail "receiver without --writer started"
+grep -q -- "--writer HOST" err || fail "no-writer message: $(cat err)"
+
 "$ASRCTL" pki init --dir other >/dev/null
 "$ASRCTL" replicate --to "$TO" --pki other --receiver-name recovery-host --disk vm.vhdx --mode scan 2>err && fail "foreign CA"
 grep -qi "certificate" err || fail "foreign CA message: $(cat err)"
@@ -108,7 +117,7 @@ if command -v qemu-io >/dev/null 2>&1; then
   wait $SERVER 2>/dev/null || true
   rm -f port
   "$ASRCTL" replica serve --listen 127.0.0.1:0 --port-file port --dir replica2 --pki pki \
-    --additional-points 4 --point-interval 0s >serve.log 2>&1 &
+    --writer primary-host --additional-points 4 --point-interval 0s >serve.log 2>&1 &
   SERVER=$!
   for _ in $(seq 100); do [ -s port ] && break; sleep 0.1; done
   [ -s port ] || fail "second receiver did not start"

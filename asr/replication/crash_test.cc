@@ -36,7 +36,7 @@ constexpr uint64_t kDiskSize = 8ull << 20;
 constexpr uint32_t kBlock = 64 << 10;
 
 ReplicaOptions Options() {
-  ReplicaOptions o;
+  ReplicaOptions o = testing::WriterOptions();
   o.additional_points = 2;
   o.point_interval = absl::ZeroDuration();
   return o;
@@ -68,7 +68,7 @@ bool CycleWithKill(const std::string& src, const std::string& dir, const KillPla
     }
     auto store = ReplicaStore::Open(dir, o);
     if (!store.ok()) ::_exit(3);
-    auto stream = net::MakePlainFdStream(fds[1]);
+    auto stream = net::MakePlainFdStream(fds[1], "socketpair", testing::kTestWriter);
     absl::Status s = ServeConnection(*stream, **store, {});
     ::_exit(s.ok() ? 0 : 4);
   }

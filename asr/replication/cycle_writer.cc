@@ -18,9 +18,11 @@
 
 namespace asr::replication {
 namespace {
-// Decoded blocks of a later cycle kept in memory for the apply (beyond: the
-// apply decodes the journal again).
+// Decoded blocks of a later cycle and the entries' metadata kept in memory
+// for the apply (beyond: the apply decodes the journal again).
 constexpr size_t kKeepLimit = 256 << 20;
+// A journal record's header (block_log.h), for the journal's bound.
+constexpr uint64_t kJournalRecordHeader = 34;
 }  // namespace
 
 CycleWriter::CycleWriter(ReplicaStore* store, const CycleStart& start)
@@ -37,6 +39,36 @@ CycleWriter::~CycleWriter() {
   writer_.reset();  // finished by now; it must not outlive writeback_
   writeback_.reset();
   apply_lock_.reset();
+  if (holds_slot_) store_->EndCycle();
+}
+
+absl::Status CycleWriter::CheckBounds(uint64_t entries, uint64_t raw, uint64_t stored) const {
+  const uint64_t disk_blocks = (virtual_size_ + block_size_ - 1) / block_size_;
+  if (blocks_ + zero_ranges_ + entries > disk_blocks) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "cycle ", start_.cycle, " refused: more than ", disk_blocks,
+        " blocks and zero ranges, the number of blocks of the disk (a sender sends each block at "
+        "most once per cycle); nothing was applied"));
+  }
+  if (raw_bytes_ + raw > virtual_size_) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cycle ", start_.cycle, " refused: more than ", virtual_size_,
+                     " bytes of blocks, the size of the disk (a sender sends each block at most "
+                     "once per cycle); nothing was applied"));
+  }
+  const uint64_t journal_limit =
+      virtual_size_ + disk_blocks * kJournalOverheadPerBlock + kJournalOverhead;
+  if (!direct_ && journal_.bytes() + stored > journal_limit) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cycle ", start_.cycle, " refused: its journal exceeds ", journal_limit,
+                     " bytes (the disk's size plus ", kJournalOverheadPerBlock,
+                     " bytes per block and ", kJournalOverhead, "); nothing was applied"));
+  }
+  return absl::OkStatus();
+}
+
+void CycleWriter::NoteMemory() {
+  store_->NoteCycleMemory(kept_data_.capacity() + kept_.capacity() * sizeof(Kept));
 }
 
 void CycleWriter::DiscardDirect() {
@@ -76,14 +108,14 @@ absl::StatusOr<uint8_t*> CycleWriter::RawBuffer(size_t n) {
     frame_runs_.clear();
     return frame_buf_->Reserve(n);
   }
-  if (keep_ && kept_data_.size() + n <= kKeepLimit) {
+  if (keep_ && kept_data_.size() + n + (kept_.size() + 1) * sizeof(Kept) <= kKeepLimit) {
     size_t pos = kept_data_.size();
     kept_data_.resize(pos + n);
     return reinterpret_cast<uint8_t*>(kept_data_.data()) + pos;
   }
   if (keep_) {
     keep_ = false;  // over the budget: the apply reads the journal
-    kept_.clear();
+    std::vector<Kept>().swap(kept_);
     std::string().swap(kept_data_);
   }
   return scratch_.Reserve(n);
@@ -119,6 +151,7 @@ absl::Status CycleWriter::AddBlock(const std::string& payload) {
     return absl::InvalidArgumentError(
         absl::StrCat("protocol violation: block at ", h.offset, " has ", h.length, " bytes"));
   }
+  ASR_RETURN_IF_ERROR(CheckBounds(1, h.length, payload.size() + kJournalRecordHeader));
   absl::string_view data = absl::string_view(payload).substr(kBlockHeaderSize);
   // Decode once, into where the block is kept (or a scratch buffer).
   ASR_ASSIGN_OR_RETURN(uint8_t * raw, RawBuffer(h.length));
@@ -130,6 +163,7 @@ absl::Status CycleWriter::AddBlock(const std::string& payload) {
   ASR_RETURN_IF_ERROR(AcceptBlock(h.offset, raw, h.length, /*write=*/true));
   if (by_crc_) DigestFrameCrc(digest_, h.raw_crc);
   if (direct_) return SubmitDirect();
+  NoteMemory();
   return journal_.AppendBlock(h.offset, h.length, h.codec, h.raw_crc, data);
 }
 
@@ -173,19 +207,29 @@ absl::Status CycleWriter::AcceptGroup(const BlockGroupHeader& h, const uint8_t* 
 absl::Status CycleWriter::AddBlockGroup(const std::string& payload) {
   ASR_ASSIGN_OR_RETURN(BlockGroupHeader h, DecodeBlockGroupHeader(payload));
   ASR_RETURN_IF_ERROR(CheckGroup(h));
+  ASR_RETURN_IF_ERROR(
+      CheckBounds(h.blocks.size(), h.raw_bytes, payload.size() + kJournalRecordHeader));
   ASR_ASSIGN_OR_RETURN(uint8_t * raw, RawBuffer(h.raw_bytes));
   ASR_RETURN_IF_ERROR(DecodeGroupData(payload, h, decoder_, raw));
   ASR_RETURN_IF_ERROR(AcceptGroup(h, raw));
   if (direct_) return SubmitDirect();
+  NoteMemory();
   return journal_.AppendGroup(h.blocks[0].offset, h.raw_bytes, payload);
 }
 
 absl::Status CycleWriter::AddZeroRange(const ZeroRange& z) {
   ASR_RETURN_IF_ERROR(CheckRange(z.offset, z.length));
+  ASR_RETURN_IF_ERROR(CheckBounds(1, 0, kJournalRecordHeader));
   DigestZeroRange(digest_, z.offset, z.length);
   ++zero_ranges_;
   if (direct_) return absl::OkStatus();  // a new disk reads as zeros already
+  if (keep_ && kept_data_.size() + (kept_.size() + 1) * sizeof(Kept) > kKeepLimit) {
+    keep_ = false;  // over the budget: the apply reads the journal
+    std::vector<Kept>().swap(kept_);
+    std::string().swap(kept_data_);
+  }
   if (keep_) kept_.push_back({true, z.offset, z.length, 0});
+  NoteMemory();
   return journal_.AppendZero(z.offset, z.length);
 }
 

@@ -64,6 +64,12 @@ class CycleWriter {
 
   CycleWriter(ReplicaStore* store, const CycleStart& start);
   absl::Status CheckRange(uint64_t offset, uint64_t length) const;
+  // The per-cycle bounds of replica_store.h, before `entries` more entries
+  // of `raw` decoded bytes (`stored` bytes in the journal) are taken:
+  // ResourceExhausted naming the limit.
+  absl::Status CheckBounds(uint64_t entries, uint64_t raw, uint64_t stored) const;
+  // The memory kept for the apply, reported to the store's accounting.
+  void NoteMemory();
   // Where to decode `n` bytes: kept_data_ while within the budget, else
   // scratch; a first cycle's buffer from its writer (waits for a free one).
   absl::StatusOr<uint8_t*> RawBuffer(size_t n);
@@ -104,6 +110,7 @@ class CycleWriter {
   std::unique_ptr<FileLock> apply_lock_;       // held from the commit point to the end of the apply
   bool durable_ = false;                       // past the commit point
   bool done_ = false;
+  bool holds_slot_ = false;  // the store's one open cycle (released by the destructor)
 };
 
 }  // namespace asr::replication

@@ -70,7 +70,7 @@ class OutsideWriterTest : public ::testing::TestWithParam<std::string> {
     CreateSourceDisk(src_, kDiskSize, 1 << 20);
     WritePattern(src_, 0, 2 << 20, 1);
     WritePattern(src_, 9 << 20, 1 << 20, 2);
-    ReplicaOptions ro;
+    ReplicaOptions ro = testing::WriterOptions();
     ro.additional_points = 4;
     ro.point_interval = absl::ZeroDuration();
     auto store = ReplicaStore::Open(dir_, ro);
@@ -320,7 +320,7 @@ TEST_P(DifferencingParentTest, ParentWrittenAfterItWasReplicated) {
   ASSERT_OK(MakeDirectories(dir));
   CreateSourceDisk(parent, kDiskSize, 1 << 20);
   WritePattern(parent, 0, 2 << 20, 1);
-  auto store = ReplicaStore::Open(dir, {});
+  auto store = ReplicaStore::Open(dir, testing::WriterOptions());
   ASSERT_OK(store);
   ASSERT_OK(RunCycle(parent, CycleMode::kInitial, **store));
   // The parent changes after its last cycle (here: qemu-io, or asr without
@@ -380,7 +380,7 @@ TEST(FirstCycleZeroRanges, LeftoverReplicaFileDoesNotLeakThrough) {
   const std::string leftover = JoinPath(dir, "replica.vhdx.tmp");
   CreateSourceDisk(leftover, kDiskSize, 1 << 20);
   WritePattern(leftover, 0, kDiskSize, 9);
-  auto store = ReplicaStore::Open(dir, {});
+  auto store = ReplicaStore::Open(dir, testing::WriterOptions());
   ASSERT_OK(store);
   auto st = RunCycle(src, CycleMode::kInitial, **store);
   ASSERT_OK(st);
@@ -424,7 +424,7 @@ TEST(OutsideWriterCrashLoop, EveryLatestPointEqualsTheSource) {
   ASSERT_OK(MakeDirectories(dir));
   CreateSourceDisk(src, kDiskSize, 1 << 20);
   WritePattern(src, 0, 4 << 20, 1);
-  ReplicaOptions ro;
+  ReplicaOptions ro = testing::WriterOptions();
   ro.additional_points = 3;
   ro.point_interval = absl::ZeroDuration();
   {
@@ -470,7 +470,7 @@ TEST(OutsideWriterCrashLoop, EveryLatestPointEqualsTheSource) {
       ::close(fds[0]);
       auto store = ReplicaStore::Open(dir, ro);
       if (!store.ok()) ::_exit(3);
-      auto stream = net::MakePlainFdStream(fds[1]);
+      auto stream = net::MakePlainFdStream(fds[1], "socketpair", testing::kTestWriter);
       ::_exit(ServeConnection(*stream, **store, {}).ok() ? 0 : 4);
     }
     pid_t sender = ::fork();

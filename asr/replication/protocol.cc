@@ -1,5 +1,7 @@
 #include "asr/replication/protocol.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "asr/common/crc32c.h"
 #include "asr/common/status_macros.h"
@@ -188,6 +190,80 @@ absl::Status Unexpected(const Frame& got, FrameType expected) {
       "protocol violation: expected ", FrameTypeName(expected), ", got ", FrameTypeName(got.type)));
 }
 
+std::string EscapeForMessage(absl::string_view s, size_t max) {
+  const bool cut = s.size() > max;
+  std::string out = absl::CHexEscape(cut ? s.substr(0, max) : s);
+  if (cut) out += "...";
+  return out;
+}
+
+namespace {
+
+bool IdChar(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+         c == ':';
+}
+
+absl::Status BadIdentifier(absl::string_view field, absl::string_view value,
+                           absl::string_view rule) {
+  return absl::InvalidArgumentError(absl::StrCat("refused ", field, " \"", EscapeForMessage(value),
+                                                 "\" (", value.size(), " bytes): ", rule));
+}
+
+constexpr absl::string_view kIdRule =
+    "an identifier is 1..128 bytes of ASCII letters, digits, '-', '_', '.' and ':' and does "
+    "not start with '.'";
+
+}  // namespace
+
+absl::Status CheckIdentifier(absl::string_view field, absl::string_view value) {
+  bool ok = !value.empty() && value.size() <= kMaxIdentifierBytes && value[0] != '.';
+  for (char c : value) ok = ok && IdChar(c);
+  return ok ? absl::OkStatus() : BadIdentifier(field, value, kIdRule);
+}
+
+absl::Status CheckSourceDiskId(absl::string_view value) {
+  bool ok = value.size() <= kMaxIdentifierBytes && (value.empty() || value[0] != '.');
+  for (char c : value) ok = ok && (IdChar(c) || c == '{' || c == '}');
+  if (ok) return absl::OkStatus();
+  return BadIdentifier("source_disk_id", value,
+                       "a disk id is empty or up to 128 bytes of ASCII letters, digits, '-', '_', "
+                       "'.', ':', '{' and '}' and does not start with '.'");
+}
+
+absl::Status CheckDisplayName(absl::string_view field, absl::string_view value, size_t max_bytes) {
+  bool ok = value.size() <= max_bytes;
+  // Valid UTF-8 (shortest forms, no surrogates) without C0/C1 controls or DEL.
+  for (size_t i = 0; ok && i < value.size();) {
+    const unsigned char c = static_cast<unsigned char>(value[i]);
+    if (c < 0x80) {
+      ok = c >= 0x20 && c != 0x7f;
+      ++i;
+      continue;
+    }
+    size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+    if (n == 0 || c > 0xf4 || i + n > value.size()) {
+      ok = false;
+      break;
+    }
+    uint32_t cp = c & (0x7f >> n);
+    for (size_t k = 1; k < n; ++k) {
+      const unsigned char t = static_cast<unsigned char>(value[i + k]);
+      if ((t & 0xc0) != 0x80) ok = false;
+      cp = (cp << 6) | (t & 0x3f);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0x80 && cp < 0xa0)) {
+      ok = false;
+    }
+    i += n;
+  }
+  if (ok) return absl::OkStatus();
+  return BadIdentifier(field, value,
+                       absl::StrCat("a name is at most ", max_bytes,
+                                    " bytes of UTF-8 text without control characters"));
+}
+
 std::string Hello::Encode() const {
   ByteWriter w;
   w.U32(min_version);
@@ -215,6 +291,10 @@ absl::StatusOr<Hello> Hello::Decode(const Frame& f) {
       !r.U32(&h.block_size) || !r.Str(&h.source_name)) {
     return Malformed(f.type);
   }
+  // These end up in the replica's state file and in messages.
+  ASR_RETURN_IF_ERROR(CheckIdentifier("replication_id", h.replication_id));
+  ASR_RETURN_IF_ERROR(CheckSourceDiskId(h.source_disk_id));
+  ASR_RETURN_IF_ERROR(CheckDisplayName("source_name", h.source_name, kMaxSourceNameBytes));
   return h;
 }
 
@@ -238,6 +318,9 @@ absl::StatusOr<HelloReply> HelloReply::Decode(const Frame& f) {
   if (!GetStatus(r, &h.status) || !r.U32(&h.version) || !r.U8(&has) || !r.Str(&h.replication_id) ||
       !r.U64(&h.current_cycle) || !r.U64(&h.virtual_size) || !r.U32(&h.block_size)) {
     return Malformed(f.type);
+  }
+  if (!h.replication_id.empty()) {
+    ASR_RETURN_IF_ERROR(CheckIdentifier("replication_id", h.replication_id));
   }
   h.has_replica = has != 0;
   return h;

@@ -17,8 +17,11 @@
 //             virtual_size, block_size, source_name}
 //   R: HELLO_REPLY {status, message, version, has_replica, replication_id,
 //                   current_cycle, virtual_size, block_size}
+//      (a refusal carries only status and message: every replica field is
+//       empty, so a peer that may not write learns nothing of the replica)
 //   S: CYCLE_START {cycle, base_cycle, mode, flags(app-consistent, full),
-//                   source_time_us}
+//                   source_time_us}       cycle = HELLO_REPLY's current_cycle
+//                                         + 1 (1 for a new replica), always
 //   R: CYCLE_READY {status, message}
 //   S: BLOCK {offset, length, codec, raw_crc32c, payload}      (0..n)
 //      BLOCK_GROUP {count, codec, raw_crc32c, count x {offset, length},
@@ -179,6 +182,24 @@ absl::Status ErrorFromFrame(const Frame& f);
 // peer's error when `got` is ERROR).
 absl::Status Unexpected(const Frame& got, FrameType expected);
 
+// What a peer may send as an identifier (HELLO's replication_id and
+// source_disk_id; a replica's writer name): 1..kMaxIdentifierBytes bytes of
+// ASCII letters, digits, '-', '_', '.' and ':', not starting with '.'; a
+// source_disk_id may also hold '{' and '}' (the disk formats give a GUID in
+// braces) and may be empty (a raw disk has none). They become part of the
+// replica's state file, so nothing else is accepted: InvalidArgument naming
+// the field, the rule and (escaped, truncated) what was received.
+inline constexpr size_t kMaxIdentifierBytes = 128;
+// HELLO's source_name: informational, at most this many bytes of valid
+// UTF-8 without control characters; may be empty.
+inline constexpr size_t kMaxSourceNameBytes = 256;
+absl::Status CheckIdentifier(absl::string_view field, absl::string_view value);
+absl::Status CheckSourceDiskId(absl::string_view value);
+absl::Status CheckDisplayName(absl::string_view field, absl::string_view value, size_t max_bytes);
+// `s` C-escaped and cut to `max` bytes (with "..." when cut), for messages
+// that quote what a peer sent.
+std::string EscapeForMessage(absl::string_view s, size_t max = 64);
+
 struct Hello {
   uint32_t min_version = kMinProtocolVersion;
   uint32_t max_version = kProtocolVersion;
@@ -189,6 +210,9 @@ struct Hello {
   std::string source_name;
 
   std::string Encode() const;
+  // InvalidArgument for a malformed frame or an identifier that breaks the
+  // rules above (CheckIdentifier); FailedPrecondition for a version range
+  // this side does not speak.
   static absl::StatusOr<Hello> Decode(const Frame& f);
 };
 

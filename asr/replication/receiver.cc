@@ -17,6 +17,13 @@ absl::Status SendReply(net::ByteStream& s, FrameType t, const absl::Status& st, 
   return WriteFrame(s, t, r.Encode());
 }
 
+// A failure that ends the session at once: a protocol violation, or a
+// peer past the bounds of a cycle (replica_store.h), which no real sender
+// reaches; other data errors are reported in the CYCLE_ACK.
+bool Fatal(const absl::Status& s) {
+  return absl::IsInvalidArgument(s) || absl::IsResourceExhausted(s);
+}
+
 // Reports a protocol violation to the peer and returns it.
 absl::Status Violation(net::ByteStream& s, absl::Status st) {
   SendError(s, st);
@@ -59,6 +66,22 @@ absl::Status ServeConnection(net::ByteStream& stream, ReplicaStore& store,
     if (absl::IsDataLoss(f.status())) SendError(stream, f.status());
     return f.status();
   }
+  // Who is asking comes first: a peer that may not write this replica
+  // learns nothing of it (no id, point, size or block size in the reply).
+  const std::string peer = stream.PeerIdentity();
+  absl::Status authorized =
+      !peer.empty() && peer == options.receiver_identity
+          ? absl::PermissionDeniedError(absl::StrCat(
+                "host certificate CN=", EscapeForMessage(peer),
+                " is not authorized to replicate to this receiver (it is the receiver's own)"))
+          : store.AuthorizeWriter(peer);
+  if (!authorized.ok()) {
+    HelloReply refused;
+    refused.status = authorized;
+    refused.version = 0;
+    ASR_RETURN_IF_ERROR(WriteFrame(stream, FrameType::kHelloReply, refused.Encode()));
+    return authorized;
+  }
   absl::StatusOr<Hello> hello = Hello::Decode(*f);
   if (hello.ok()) {
     hello->max_version = std::min(
@@ -77,12 +100,14 @@ absl::Status ServeConnection(net::ByteStream& stream, ReplicaStore& store,
   if (reply.status.ok()) reply.status = store.CompleteInterruptedApply();
   if (hello.ok()) reply.version = std::min(kProtocolVersion, hello->max_version);
   const uint32_t version = reply.version;
-  ReplicaInfo info = store.info();
-  reply.has_replica = info.has_replica;
-  reply.replication_id = info.replication_id;
-  reply.current_cycle = info.current_cycle;
-  reply.virtual_size = info.virtual_size;
-  reply.block_size = info.block_size;
+  if (reply.status.ok()) {  // a refusal says why, and nothing of the replica
+    ReplicaInfo info = store.info();
+    reply.has_replica = info.has_replica;
+    reply.replication_id = info.replication_id;
+    reply.current_cycle = info.current_cycle;
+    reply.virtual_size = info.virtual_size;
+    reply.block_size = info.block_size;
+  }
   ASR_RETURN_IF_ERROR(WriteFrame(stream, FrameType::kHelloReply, reply.Encode()));
   if (!reply.status.ok()) return reply.status;
 
@@ -113,15 +138,15 @@ absl::Status ServeConnection(net::ByteStream& stream, ReplicaStore& store,
       if (!read.ok()) return read;
       if (fr->type == FrameType::kBlock) {
         if (failed.ok()) failed = (*cycle)->AddBlock(fr->payload);
-        if (absl::IsInvalidArgument(failed)) return Violation(stream, failed);
+        if (Fatal(failed)) return Violation(stream, failed);
       } else if (fr->type == FrameType::kBlockGroup) {
         if (failed.ok()) failed = (*cycle)->AddBlockGroup(fr->payload);
-        if (absl::IsInvalidArgument(failed)) return Violation(stream, failed);
+        if (Fatal(failed)) return Violation(stream, failed);
       } else if (fr->type == FrameType::kZeroRange) {
         absl::StatusOr<ZeroRange> z = ZeroRange::Decode(*fr);
         if (!z.ok()) return Violation(stream, z.status());
         if (failed.ok()) failed = (*cycle)->AddZeroRange(*z);
-        if (absl::IsInvalidArgument(failed)) return Violation(stream, failed);
+        if (Fatal(failed)) return Violation(stream, failed);
       } else if (fr->type == FrameType::kCycleEnd) {
         absl::StatusOr<CycleEnd> end = CycleEnd::Decode(*fr);
         if (!end.ok()) return Violation(stream, end.status());

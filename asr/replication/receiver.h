@@ -22,6 +22,20 @@
 //                               |      | CYCLE_END
 //                               +--- apply <-- CYCLE_ACK
 //                                     (the ACK once the point is durable)
+//
+//   Authorization comes first: with the HELLO frame read but not yet
+//   decoded, the stream's PeerIdentity() (the certificate's CN) must be the
+//   replica's writer (ReplicaStore::AuthorizeWriter) and not
+//   ServeOptions::receiver_identity. Anyone else gets HELLO_REPLY
+//   PermissionDenied "host certificate CN=<its own name> is not authorized
+//   to replicate to this receiver" with every replica field empty (no id,
+//   point, size or block size), and the session ends; only the writer may
+//   send cycles or VERIFY_REQUEST. Any refused HELLO reveals nothing of the
+//   replica; HELLO's identifiers are checked as protocol.h says.
+//   A CYCLE_START must carry the replica's point + 1; a second session's
+//   while a cycle is open is refused (Unavailable) in CYCLE_READY. A peer
+//   past a cycle's bounds (replica_store.h) gets an ERROR
+//   (ResourceExhausted) and the session ends, the cycle discarded.
 //   Anything else in a state is a protocol violation: ERROR frame, close
 //   (so is VERIFY_REQUEST when the session negotiated a version before 4).
 //   Verifying digests the latest point (ReplicaStore::DigestLatestPoint);
@@ -30,7 +44,9 @@
 //   A failed cycle (bad checksum, digest mismatch) is answered with an
 //   error ACK and discarded; the replica stays at its previous point.
 //
-// Thread safety: one connection per ReplicaStore at a time.
+// Thread safety: connections may be served against one ReplicaStore on
+// several threads; the store admits one open cycle at a time (a second
+// session's CYCLE_START is refused with Unavailable until it ends).
 #ifndef ASR_REPLICATION_RECEIVER_H_
 #define ASR_REPLICATION_RECEIVER_H_
 
@@ -51,6 +67,9 @@ struct ServeOptions {
   // kProtocolVersion): pins a receiver to an older version, as a receiver
   // of that version would behave (tests of older peers use it).
   uint32_t max_protocol_version = kProtocolVersion;
+  // This receiver's own identity (its certificate's CN): never accepted as
+  // a writer, whatever the replica records.
+  std::string receiver_identity;
 };
 
 // Serves `stream` until the sender closes it (OK) or a failure (its status).

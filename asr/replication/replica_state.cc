@@ -105,11 +105,72 @@ absl::StatusOr<State> ParseLegacy(const std::string& path, absl::string_view bod
   return s;
 }
 
+// A plain file name: no separator, no "." or "..", nothing a shell or a
+// path join could read as more than one name.
+bool PlainName(absl::string_view n) {
+  if (n.empty() || n.size() > 255 || n[0] == '.') return false;
+  for (char c : n) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
+      return false;
+    }
+  }
+  return true;
+}
+
+// `rel` is DIR/NAME with NAME plain (DIR empty: NAME alone).
+bool InPlace(absl::string_view rel, absl::string_view dir) {
+  if (dir.empty()) return PlainName(rel);
+  if (!absl::StartsWith(rel, dir) || rel.size() <= dir.size() || rel[dir.size()] != '/') {
+    return false;
+  }
+  return PlainName(rel.substr(dir.size() + 1));
+}
+
 }  // namespace
+
+absl::Status CheckStatePaths(const std::string& path, const State& s) {
+  auto bad = [&](absl::string_view what, absl::string_view value, absl::string_view place) {
+    return absl::DataLossError(absl::StrCat(
+        path, ": replica state is corrupt or forged: ", what, " \"", EscapeForMessage(value),
+        "\" is not a plain file name ", place,
+        "; nothing was read or deleted through it. Restore the state file from a backup or "
+        "re-create the replica"));
+  };
+  if (!InPlace(s.replica_file, "")) {
+    return bad("replica_file", s.replica_file, "in the replica directory");
+  }
+  for (const RecoveryPoint& p : s.points) {
+    if (!p.delta_file.empty() && !InPlace(p.delta_file, "points")) {
+      return bad(absl::StrCat("point ", p.id, "'s delta_file"), p.delta_file, "under points/");
+    }
+  }
+  if (s.applying) {
+    if (!InPlace(s.apply_journal, "journal")) {
+      return bad("the apply's journal", s.apply_journal, "under journal/");
+    }
+    if (!s.apply_undo.empty() && !InPlace(s.apply_undo, "points")) {
+      return bad("the apply's undo", s.apply_undo, "under points/");
+    }
+  }
+  auto bad_id = [&](absl::Status st) {
+    return absl::DataLossError(
+        absl::StrCat(path, ": replica state is corrupt or forged: ", st.message()));
+  };
+  if (!s.replication_id.empty()) {
+    absl::Status st = CheckIdentifier("replication_id", s.replication_id);
+    if (!st.ok()) return bad_id(st);
+  }
+  if (absl::Status st = CheckSourceDiskId(s.source_disk_id); !st.ok()) return bad_id(st);
+  if (absl::Status st = CheckDisplayName("writer", s.writer, kMaxIdentifierBytes); !st.ok()) {
+    return bad_id(st);
+  }
+  return absl::OkStatus();
+}
 
 model::ReplicaState ReplicaStateToProto(const State& s) {
   model::ReplicaState m;
   m.set_has_replica(s.has_replica);
+  m.set_writer(s.writer);
   m.set_replication_id(s.replication_id);
   m.set_source_disk_id(s.source_disk_id);
   m.set_virtual_size(s.virtual_size);
@@ -146,6 +207,7 @@ model::ReplicaState ReplicaStateToProto(const State& s) {
 State ReplicaStateFromProto(const model::ReplicaState& m) {
   State s;
   s.has_replica = m.has_replica();
+  s.writer = m.writer();
   s.replication_id = m.replication_id();
   s.source_disk_id = m.source_disk_id();
   s.virtual_size = m.virtual_size();
@@ -194,11 +256,17 @@ absl::StatusOr<State> ParseReplicaState(const std::string& path, const std::stri
   ASR_ASSIGN_OR_RETURN(absl::string_view body, CheckedBody(path, text));
   const bool old = absl::StartsWith(body, kLegacyHeader);
   if (legacy != nullptr) *legacy = old;
-  if (old) return ParseLegacy(path, body);
-  model::ReplicaState m;
-  absl::Status s = model::FromJson(body, &m);
-  if (!s.ok()) return Corrupt(path, s.message());
-  return ReplicaStateFromProto(m);
+  State state;
+  if (old) {
+    ASR_ASSIGN_OR_RETURN(state, ParseLegacy(path, body));
+  } else {
+    model::ReplicaState m;
+    absl::Status s = model::FromJson(body, &m);
+    if (!s.ok()) return Corrupt(path, s.message());
+    state = ReplicaStateFromProto(m);
+  }
+  ASR_RETURN_IF_ERROR(CheckStatePaths(path, state));
+  return state;
 }
 
 absl::StatusOr<LoadedState> LoadReplicaState(const std::string& dir) {

@@ -30,6 +30,7 @@ inline constexpr char kReplicaStateFile[] = "replica.state";
 // copy with its mutex.
 struct ReplicaStore::State {
   bool has_replica = false;
+  std::string writer;  // the certificate CN allowed to write; empty: none recorded yet
   std::string replication_id;
   std::string source_disk_id;
   uint64_t virtual_size = 0;
@@ -57,10 +58,20 @@ ReplicaStore::State ReplicaStateFromProto(const model::ReplicaState& proto);
 // The state file's text: the message's JSON and its checksum line.
 std::string SerializeReplicaState(const ReplicaStore::State& state);
 
-// Parses either format; DataLoss naming `path` when the file is corrupt.
+// Parses either format; DataLoss naming `path` when the file is corrupt,
+// and when a file name in it is not a plain name in its expected place
+// (CheckStatePaths) or an identifier breaks protocol.h's rules: a state
+// file is never trusted to name a file outside the directory.
 // *legacy (may be NULL) says whether it was the older text format.
 absl::StatusOr<ReplicaStore::State> ParseReplicaState(const std::string& path,
                                                       const std::string& text, bool* legacy);
+
+// The names a state file may hold: replica_file a plain name in the
+// directory ("replica.vhdx"), each point's delta_file and the apply's undo
+// "points/NAME", the apply's journal "journal/NAME"; NAME is 1..255 bytes
+// of ASCII letters, digits, '-', '_' and '.', not starting with '.' (so no
+// '/', "..", absolute path or NUL). DataLoss naming `path` and the entry.
+absl::Status CheckStatePaths(const std::string& path, const ReplicaStore::State& state);
 
 struct LoadedState {
   ReplicaStore::State state;

@@ -76,15 +76,29 @@ absl::StatusOr<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(const std::stri
         absl::StrCat(locked.message(), ": another receiver is serving this replica directory"));
   }
   ASR_RETURN_IF_ERROR(locked);
-  ASR_ASSIGN_OR_RETURN(LoadedState loaded, LoadReplicaState(dir));
-  if (loaded.legacy) {
-    // Written by an older receiver in the text format: rewrite it once as
-    // the message (readers take either).
-    ASR_RETURN_IF_ERROR(SaveReplicaState(dir, loaded.state));
+  if (!options.writer.empty()) {
+    ASR_RETURN_IF_ERROR(CheckDisplayName("writer", options.writer, kMaxIdentifierBytes));
   }
+  ASR_ASSIGN_OR_RETURN(LoadedState loaded, LoadReplicaState(dir));
+  State& st = loaded.state;
+  const bool exists = PathExists(JoinPath(dir, kReplicaStateFile));
+  if (!st.writer.empty() && !options.writer.empty() && st.writer != options.writer) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the replica in ", dir, " is written by '", st.writer,
+                     "' (recorded when it was created), but this receiver was told its writer is '",
+                     options.writer, "'; start it with --writer ", st.writer,
+                     ", or give the other host's disk its own replica directory"));
+  }
+  bool save = loaded.legacy;  // an older receiver's text format: rewrite it once
+  if (exists && st.writer.empty() && !options.writer.empty()) {
+    st.writer = options.writer;  // a replica from before writers were recorded
+    save = true;
+  }
+  if (save) ASR_RETURN_IF_ERROR(SaveReplicaState(dir, st));
   {
     absl::MutexLock l(&store->mu_);
-    store->state_ = std::make_unique<State>(std::move(loaded.state));
+    store->writer_ = st.writer.empty() ? options.writer : st.writer;
+    store->state_ = std::make_unique<State>(std::move(st));
   }
   ASR_RETURN_IF_ERROR(store->Recover());
   return store;
@@ -147,6 +161,7 @@ absl::Status ReplicaStore::CompleteInterruptedApply() {
 ReplicaInfo ReplicaStore::info() const {
   absl::MutexLock l(&mu_);
   ReplicaInfo i;
+  i.writer = writer_;
   i.has_replica = state_->has_replica;
   i.replication_id = state_->replication_id;
   i.source_disk_id = state_->source_disk_id;
@@ -160,6 +175,43 @@ ReplicaInfo ReplicaStore::info() const {
 std::vector<RecoveryPoint> ReplicaStore::points() const {
   absl::MutexLock l(&mu_);
   return state_->points;
+}
+
+uint64_t ReplicaStore::peak_cycle_memory() const {
+  absl::MutexLock l(&mu_);
+  return peak_cycle_memory_;
+}
+
+void ReplicaStore::NoteCycleMemory(uint64_t bytes) {
+  absl::MutexLock l(&mu_);
+  peak_cycle_memory_ = std::max(peak_cycle_memory_, bytes);
+}
+
+void ReplicaStore::EndCycle() {
+  absl::MutexLock l(&mu_);
+  cycle_open_ = false;
+}
+
+absl::Status ReplicaStore::AuthorizeWriter(absl::string_view identity) const {
+  absl::MutexLock l(&mu_);
+  if (writer_.empty()) {
+    return absl::FailedPreconditionError(
+        "this receiver has no named writer for its replica, so it accepts none: start it with "
+        "'asrctl replica serve --writer HOST' (HOST: the common name of the primary host's "
+        "certificate)");
+  }
+  if (identity.empty()) {
+    return absl::PermissionDeniedError(
+        "a connection without a host certificate name is not authorized to replicate to this "
+        "receiver");
+  }
+  if (identity != writer_) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("host certificate CN=", EscapeForMessage(identity),
+                     " is not authorized to replicate to this "
+                     "receiver"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ReplicaStore::CheckHello(const Hello& h) const {
@@ -188,6 +240,10 @@ absl::StatusOr<std::unique_ptr<CycleWriter>> ReplicaStore::BeginCycle(const Hell
                                                                       const CycleStart& start) {
   ASR_RETURN_IF_ERROR(CheckHello(hello));
   absl::MutexLock l(&mu_);
+  if (cycle_open_) {
+    return absl::UnavailableError(
+        "another cycle of this replica is being received; retry when it ends");
+  }
   if (state_->applying) {
     return absl::FailedPreconditionError(
         "an earlier cycle failed while being applied; it is retried when the next sender "
@@ -205,9 +261,18 @@ absl::StatusOr<std::unique_ptr<CycleWriter>> ReplicaStore::BeginCycle(const Hell
                        " but the replica is at point ", state_->current_cycle));
     }
   }
-  if (start.cycle <= state_->current_cycle) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cycle ", start.cycle, " is not newer than the replica's point ", state_->current_cycle));
+  // Only the next number: a sender cannot skip ahead (a cycle of 2^64-1
+  // would leave no number for the rightful sender's next one).
+  if (state_->current_cycle == UINT64_MAX) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the replica in ", dir_, " is at point ", state_->current_cycle,
+                     ", the last cycle number; re-create the replica to continue"));
+  }
+  const uint64_t expected = state_->current_cycle + 1;
+  if (start.cycle != expected) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cycle ", start.cycle, " refused: the replica is at point ",
+                     state_->current_cycle, ", so the next cycle must be number ", expected));
   }
   hello_ = hello;
   std::unique_ptr<CycleWriter> w(new CycleWriter(this, start));
@@ -236,11 +301,13 @@ absl::StatusOr<std::unique_ptr<CycleWriter>> ReplicaStore::BeginCycle(const Hell
     if (writeback.ok()) w->writeback_ = std::move(*writeback);
     w->writer_ = std::make_unique<DirectWriter>(
         w->direct_disk_.get(), [this](const char* step) { Hook(step); }, w->writeback_.get());
+    cycle_open_ = w->holds_slot_ = true;  // until w ends (its destructor)
     return w;
   }
   w->journal_path_ = JoinPath(dir_, absl::StrCat("journal/cycle-", start.cycle, ".blog"));
   ASR_RETURN_IF_ERROR(
       w->journal_.Create(w->journal_path_, start.cycle, hello.block_size, hello.virtual_size));
+  cycle_open_ = w->holds_slot_ = true;  // until w ends (its destructor)
   return w;
 }
 
@@ -252,6 +319,7 @@ absl::Status ReplicaStore::CommitFirstPoint(const CycleStart& start,
   const Clock& clock = options_.clock ? *options_.clock : Clock::Real();
   State next = *state_;
   next.has_replica = true;
+  next.writer = writer_;
   next.replication_id = hello_.replication_id;
   next.source_disk_id = hello_.source_disk_id;
   next.virtual_size = hello_.virtual_size;
@@ -269,8 +337,13 @@ absl::Status ReplicaStore::CommitFirstPoint(const CycleStart& start,
   p.mode = start.mode;
   p.latest = true;
   next.points.assign(1, p);
-  ASR_RETURN_IF_ERROR(SaveReplicaState(dir_, next));
-  *state_ = next;
+  Hook("save-first");
+  absl::Status saved = SaveReplicaState(dir_, next);
+  if (!saved.ok()) {
+    (void)SaveReplicaState(dir_, *state_);  // as in MarkApplying
+    return saved;
+  }
+  *state_ = std::move(next);
   Hook("committed");
   return absl::OkStatus();
 }
@@ -281,48 +354,60 @@ absl::Status ReplicaStore::MarkApplying(const std::string& journal, const CycleS
   ASR_RETURN_IF_ERROR(apply->Lock(JoinPath(dir_, "apply.lock")));
   absl::MutexLock l(&mu_);
   const Clock& clock = options_.clock ? *options_.clock : Clock::Real();
-  State& s = *state_;
+  // The new state is made in a copy and becomes the store's only once it is
+  // durable: a failure below leaves the store at its previous point, as the
+  // sender is told.
+  State s = *state_;
+  std::string undo_path;  // removed again when the commit point is not reached
+  auto fail = [&](absl::Status st) {
+    if (!undo_path.empty()) RemoveFile(undo_path);
+    return st;
+  };
   // Capture the undo (the current point's contents where this cycle writes)
   // while the replica still is that point.
   std::string undo_rel;
   if (s.has_replica && options_.additional_points > 0) {
-    ASR_ASSIGN_OR_RETURN(std::unique_ptr<BlockLogReader> log, BlockLogReader::Open(journal));
-    undo_rel = absl::StrCat("points/point-", s.current_cycle, "-", ++s.generation, ".blog");
-    ASR_ASSIGN_OR_RETURN(auto replica,
-                         disk::OpenDisk(JoinPath(dir_, s.replica_file), disk::OpenMode::kReadOnly));
-    BlockLogWriter undo;
-    ASR_RETURN_IF_ERROR(
-        undo.Create(JoinPath(dir_, undo_rel), s.current_cycle, s.block_size, s.virtual_size));
-    BlockCompressor compressor(1);
-    EncodedBlock enc;
-    std::string old;
-    std::set<uint64_t> seen;
-    auto capture = [&](uint64_t off) -> absl::Status {
-      if (!seen.insert(off).second) return absl::OkStatus();
-      uint32_t len = BlockLen(off, s.block_size, s.virtual_size);
-      old.resize(len);
+    absl::Status captured = [&]() -> absl::Status {
+      ASR_ASSIGN_OR_RETURN(std::unique_ptr<BlockLogReader> log, BlockLogReader::Open(journal));
+      undo_rel = absl::StrCat("points/point-", s.current_cycle, "-", ++s.generation, ".blog");
+      undo_path = JoinPath(dir_, undo_rel);
+      ASR_ASSIGN_OR_RETURN(
+          auto replica, disk::OpenDisk(JoinPath(dir_, s.replica_file), disk::OpenMode::kReadOnly));
+      BlockLogWriter undo;
       ASR_RETURN_IF_ERROR(
-          replica->ReadAt(off, absl::MakeSpan(reinterpret_cast<uint8_t*>(old.data()), len)));
-      const uint8_t* p = reinterpret_cast<const uint8_t*>(old.data());
-      if (IsAllZero(p, len)) return undo.AppendZero(off, len);
-      compressor.Encode(p, len, &enc);
-      return undo.AppendBlock(off, len, static_cast<uint8_t>(enc.codec), Crc32c(p, len),
-                              enc.payload);
-    };
-    ASR_RETURN_IF_ERROR(ForEachJournalEntry(
-        *log, [&](uint64_t off, const uint8_t*, uint64_t) { return capture(off); },
-        [&](uint64_t off, uint64_t len) {
-          // Only blocks the replica holds can change when zeroed.
-          return ForPresent(*replica, off, len, [&](uint64_t o, uint64_t n) -> absl::Status {
-            uint64_t first = o / s.block_size, last = (o + n - 1) / s.block_size;
-            for (uint64_t b = first; b <= last; ++b) {
-              ASR_RETURN_IF_ERROR(capture(b * s.block_size));
-            }
-            return absl::OkStatus();
-          });
-        }));
-    ASR_RETURN_IF_ERROR(undo.Seal(kZeroDigest));
-    ASR_RETURN_IF_ERROR(replica->Close());
+          undo.Create(JoinPath(dir_, undo_rel), s.current_cycle, s.block_size, s.virtual_size));
+      BlockCompressor compressor(1);
+      EncodedBlock enc;
+      std::string old;
+      std::set<uint64_t> seen;
+      auto capture = [&](uint64_t off) -> absl::Status {
+        if (!seen.insert(off).second) return absl::OkStatus();
+        uint32_t len = BlockLen(off, s.block_size, s.virtual_size);
+        old.resize(len);
+        ASR_RETURN_IF_ERROR(
+            replica->ReadAt(off, absl::MakeSpan(reinterpret_cast<uint8_t*>(old.data()), len)));
+        const uint8_t* p = reinterpret_cast<const uint8_t*>(old.data());
+        if (IsAllZero(p, len)) return undo.AppendZero(off, len);
+        compressor.Encode(p, len, &enc);
+        return undo.AppendBlock(off, len, static_cast<uint8_t>(enc.codec), Crc32c(p, len),
+                                enc.payload);
+      };
+      ASR_RETURN_IF_ERROR(ForEachJournalEntry(
+          *log, [&](uint64_t off, const uint8_t*, uint64_t) { return capture(off); },
+          [&](uint64_t off, uint64_t len) {
+            // Only blocks the replica holds can change when zeroed.
+            return ForPresent(*replica, off, len, [&](uint64_t o, uint64_t n) -> absl::Status {
+              uint64_t first = o / s.block_size, last = (o + n - 1) / s.block_size;
+              for (uint64_t b = first; b <= last; ++b) {
+                ASR_RETURN_IF_ERROR(capture(b * s.block_size));
+              }
+              return absl::OkStatus();
+            });
+          }));
+      ASR_RETURN_IF_ERROR(undo.Seal(kZeroDigest));
+      return replica->Close();
+    }();
+    if (!captured.ok()) return fail(captured);
     Hook("undo");
   }
   // The commit point: from here on, recovery rolls forward.
@@ -341,7 +426,17 @@ absl::Status ReplicaStore::MarkApplying(const std::string& journal, const CycleS
   s.additional_points = options_.additional_points;
   s.interval_s = absl::ToInt64Seconds(options_.point_interval);
   s.retention_s = absl::ToInt64Seconds(options_.retention);
-  ASR_RETURN_IF_ERROR(SaveReplicaState(dir_, s));
+  s.writer = writer_;
+  Hook("save-applying");
+  absl::Status saved = SaveReplicaState(dir_, s);
+  if (!saved.ok()) {
+    // The file may hold either state now (a failure after the rename):
+    // put the previous one back so that a restart agrees with the sender's
+    // error ACK and the store's memory. The sender resends the cycle.
+    (void)SaveReplicaState(dir_, *state_);
+    return fail(saved);
+  }
+  *state_ = std::move(s);
   Hook("applying");
   *apply_lock = std::move(apply);
   return absl::OkStatus();

@@ -4,7 +4,8 @@
 // Directory layout (REPLICA_DIR):
 //   replica.vhdx          the latest recovery point, a normal VHDX that
 //                         qemu-img and Hyper-V read (VHD when asked)
-//   replica.state         what is committed: identity, current point, the
+//   replica.state         what is committed: identity, writer (the CN of
+//                         the one host allowed to write), current point, the
 //                         kept points and their delta files, and the phase;
 //                         the ReplicaState message's JSON and its CRC-32C
 //                         (replica_state.h), replaced atomically (write
@@ -43,6 +44,16 @@
 //       |  state := {phase: idle, current: N, points}
 //       v
 //   [Committed] delete the journal and unreferenced delta files
+//
+// The state changes only once it is durable: each step builds the next
+// state in a copy, saves it (temp, fsync, rename, fsync dir) and only then
+// makes it the store's. A save that fails leaves the store, its state file
+// (the previous one is written back) and a restart at the previous point,
+// as the sender's error ACK says; its retry commits the point.
+//
+// A state file is data, not a list of files to trust: every name in it
+// must be a plain name in its place (replica_state.h), else Open, listing
+// and restore refuse it (DataLoss) and nothing is read or deleted.
 //
 // Crash recovery (on Open): phase idle -> the replica is the current
 // point; any journal, temp or unreferenced file is deleted (a cycle that
@@ -107,11 +118,20 @@ struct ReplicaOptions {
   const Clock* clock = nullptr;                       // default: the real clock
   disk::DiskFormat format = disk::DiskFormat::kVhdx;  // of a new replica
   uint32_t disk_block_size = 2 << 20;                 // allocation unit of a new replica
+  // The identity allowed to write the replica: the common name of the
+  // primary host's certificate (ByteStream::PeerIdentity()). A replica
+  // records its writer when it is created and accepts no other: Open fails
+  // (FailedPrecondition, naming both) when this differs from the recorded
+  // one; a replica that records none (new, or from before writers were
+  // recorded) takes this one. With neither, every writer is refused.
+  std::string writer;
   // Test hook: called at named steps of an apply ("sealed", "undo",
-  // "applying", "apply-write" after each write into the replica, "applied",
+  // "save-applying" before the commit point's save, "applying",
+  // "apply-write" after each write into the replica, "applied",
   // "committed"; for a first cycle "direct-write" after each write into the
-  // new replica, "direct-flushed", "direct-renamed", "committed") so tests
-  // can inject failures (e.g. kill the process).
+  // new replica, "direct-flushed", "direct-renamed", "save-first" before
+  // its state's save, "committed") so tests can inject failures (e.g. kill
+  // the process, or make the save fail).
   std::function<void(const char* step)> step_hook;
 };
 
@@ -133,10 +153,24 @@ struct ReplicaInfo {
   uint32_t block_size = 0;
   uint64_t current_cycle = 0;
   std::string replica_path;
+  std::string writer;  // recorded, else configured; empty: none
 };
 
+// What a peer can make a cycle cost the receiver, each refused with
+// ResourceExhausted naming the limit (a real sender sends each block of the
+// disk at most once per cycle, and stays far inside all of them):
+//  - entries (blocks plus zero ranges): at most the disk's blocks;
+//  - decoded bytes of blocks: at most the disk's virtual size;
+//  - the journal: at most the virtual size plus kJournalOverheadPerBlock per
+//    block plus kJournalOverhead (record headers, group headers);
+//  - memory: decoded blocks and the entries' metadata kept for the apply
+//    share one budget (256 MiB); past it the apply reads the journal again.
+//    Direct writes of a first cycle use the writer's fixed buffer pool.
+inline constexpr uint64_t kJournalOverheadPerBlock = 64;
+inline constexpr uint64_t kJournalOverhead = 1 << 20;
+
 // Thread safety: all public methods are serialized by an internal mutex;
-// one cycle at a time.
+// at most one cycle is open at a time (BeginCycle refuses a second).
 class ReplicaStore {
  public:
   // Opens (creating when missing) a replica directory, takes its receiver
@@ -149,6 +183,12 @@ class ReplicaStore {
   ReplicaInfo info() const;
   std::vector<RecoveryPoint> points() const;
 
+  // Whether `identity` (the peer's certificate CN) may write this replica:
+  // OK for its writer; PermissionDenied "host certificate CN=<identity> is
+  // not authorized ..." for any other (the message names only the peer's
+  // own identity, nothing of the replica); FailedPrecondition when the
+  // replica has no writer (the receiver must be started with one).
+  absl::Status AuthorizeWriter(absl::string_view identity) const;
   // Checks a sender's HELLO against this replica; the error says why a
   // sender is refused (another disk, another size).
   absl::Status CheckHello(const Hello& hello) const;
@@ -158,8 +198,10 @@ class ReplicaStore {
   // and the next call tries again. Receivers call it for every new sender.
   absl::Status CompleteInterruptedApply();
   // Starts receiving a cycle. FailedPrecondition when `start` is not based
-  // on the current point (or is not a full copy when there is none), or
-  // while an interrupted apply is still incomplete.
+  // on the current point (or is not a full copy when there is none), when
+  // its number is not the current point's + 1 (the first: 1), or while an
+  // interrupted apply is still incomplete; Unavailable while another cycle
+  // is open (the CycleWriter is alive).
   absl::StatusOr<std::unique_ptr<CycleWriter>> BeginCycle(const Hello& hello,
                                                           const CycleStart& start);
 
@@ -176,6 +218,10 @@ class ReplicaStore {
 
   const std::string& dir() const { return dir_; }
 
+  // Accounting, for monitoring and tests: the most memory a cycle of this
+  // store has held for the apply (decoded blocks and their metadata, bytes).
+  uint64_t peak_cycle_memory() const;
+
   struct State;  // the committed state file's contents (internal)
 
  private:
@@ -191,6 +237,9 @@ class ReplicaStore {
   // Commits a first cycle written directly into `replica_file`.
   absl::Status CommitFirstPoint(const CycleStart& start, const std::string& replica_file);
   void Hook(const char* step) const;
+  // A CycleWriter's accounting and its end (the next cycle may begin).
+  void NoteCycleMemory(uint64_t bytes);
+  void EndCycle();
 
   const std::string dir_;
   const ReplicaOptions options_;
@@ -198,6 +247,9 @@ class ReplicaStore {
   mutable absl::Mutex mu_;
   std::unique_ptr<State> state_ ABSL_GUARDED_BY(mu_);
   Hello hello_ ABSL_GUARDED_BY(mu_);
+  std::string writer_ ABSL_GUARDED_BY(mu_);  // recorded, else configured
+  bool cycle_open_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t peak_cycle_memory_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // Lists a replica directory's points without disturbing a running

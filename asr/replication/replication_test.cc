@@ -83,7 +83,7 @@ TEST(ReplicationTest, AllModesThenRestoreEveryPoint) {
   WritePattern(src, kDiskSize - 100 * 1024, 100 * 1024, 3);
   const std::string dir = TempDir("replica-modes");
   FakeClock clock(absl::FromUnixSeconds(1700000000));
-  ReplicaOptions ro;
+  ReplicaOptions ro = testing::WriterOptions();
   ro.additional_points = 4;
   ro.point_interval = absl::ZeroDuration();
   ro.clock = &clock;
@@ -189,7 +189,7 @@ TEST(ReplicationTest, PruningByCountAndSpacingKeepsRestorablePoints) {
   WritePattern(src, 0, 1 << 20, 1);
   const std::string dir = TempDir("replica-prune");
   FakeClock clock(absl::FromUnixSeconds(1700000000));
-  ReplicaOptions ro;
+  ReplicaOptions ro = testing::WriterOptions();
   ro.additional_points = 2;
   ro.point_interval = absl::Hours(1);
   ro.retention = absl::Hours(24);
@@ -228,7 +228,7 @@ TEST(ReplicationTest, TrackerThatCannotProveItSawEveryWriteFallsBackToScan) {
   CreateSourceDisk(src, 8 << 20);
   WritePattern(src, 0, 1 << 20, 1);
   const std::string dir = TempDir("replica-fallback");
-  auto store = ReplicaStore::Open(dir, {});
+  auto store = ReplicaStore::Open(dir, testing::WriterOptions());
   ASSERT_OK(store);
   ASSERT_OK(RunCycle(src, CycleMode::kInitial, **store));
   // A "crash": the map is still marked in use when the next process opens it.
@@ -329,7 +329,7 @@ TEST(ReplicationTest, LostAcknowledgementIsRecoveredFromThePendingManifest) {
   CreateSourceDisk(src, 8 << 20);
   WritePattern(src, 0, 1 << 20, 1);
   const std::string dir = TempDir("replica-lostack");
-  auto store = ReplicaStore::Open(dir, {});
+  auto store = ReplicaStore::Open(dir, testing::WriterOptions());
   ASSERT_OK(store);
   ASSERT_OK(RunCycle(src, CycleMode::kInitial, **store));
   std::string before = *ReadFileToString(ManifestPath(src));
@@ -380,8 +380,8 @@ TEST(ManifestTest, NewReplicationsUseXxh3WithTheirOwnSeed) {
   CreateSourceDisk(b, 4 << 20);
   WritePattern(a, 0, 1 << 20, 1);
   WritePattern(b, 0, 1 << 20, 1);  // the same content
-  auto sa = ReplicaStore::Open(TempDir("replica-seed-a"), {});
-  auto sb = ReplicaStore::Open(TempDir("replica-seed-b"), {});
+  auto sa = ReplicaStore::Open(TempDir("replica-seed-a"), testing::WriterOptions());
+  auto sb = ReplicaStore::Open(TempDir("replica-seed-b"), testing::WriterOptions());
   ASSERT_TRUE(sa.ok() && sb.ok());
   ASSERT_OK(RunCycle(a, CycleMode::kInitial, **sa));
   ASSERT_OK(RunCycle(b, CycleMode::kInitial, **sb));
@@ -413,7 +413,7 @@ TEST(ManifestTest, Format1Sha256ManifestStillFindsExactlyTheChangedBlocks) {
   const std::string src = TempPath("legacy.vhdx");
   CreateSourceDisk(src, 8 << 20);
   WritePattern(src, 0, 2 << 20, 1);
-  auto store = ReplicaStore::Open(TempDir("replica-legacy"), {});
+  auto store = ReplicaStore::Open(TempDir("replica-legacy"), testing::WriterOptions());
   ASSERT_OK(store);
   ASSERT_OK(RunCycle(src, CycleMode::kInitial, **store));
   // Rewrite the state as an older asr left it: SHA-256 digests, format 1.
@@ -451,7 +451,7 @@ TEST(ManifestTest, DamagedOrNewerManifestsAreRefusedWithAdvice) {
   const std::string src = TempPath("damaged.vhdx");
   CreateSourceDisk(src, 4 << 20);
   WritePattern(src, 0, 1 << 20, 1);
-  auto store = ReplicaStore::Open(TempDir("replica-damaged"), {});
+  auto store = ReplicaStore::Open(TempDir("replica-damaged"), testing::WriterOptions());
   ASSERT_OK(store);
   ASSERT_OK(RunCycle(src, CycleMode::kInitial, **store));
   std::string good = *ReadFileToString(ManifestPath(src));
@@ -479,7 +479,8 @@ TEST(ReplicationTest, OlderReceiversGetTheCycleDigestOfTheirVersion) {
     const std::string src = TempPath(absl::StrCat("older-", version, ".vhdx"));
     CreateSourceDisk(src, 8 << 20);
     WritePattern(src, 0, 3 << 20, version);
-    auto store = ReplicaStore::Open(TempDir(absl::StrCat("replica-older-", version)), {});
+    auto store = ReplicaStore::Open(TempDir(absl::StrCat("replica-older-", version)),
+                                    testing::WriterOptions());
     ASSERT_OK(store);
     ServeOptions serve;
     serve.max_protocol_version = version;
@@ -517,7 +518,7 @@ TEST(ReplicationTest, FirstCycleWriteFailureLeavesNoReplicaAndSaysWhy) {
   CreateSourceDisk(src, 24 << 20);
   WritePattern(src, 0, 20 << 20, 4);
   const std::string dir = TempDir("replica-efbig");
-  auto store = ReplicaStore::Open(dir, {});
+  auto store = ReplicaStore::Open(dir, testing::WriterOptions());
   ASSERT_OK(store);
   auto st = RunCycleWithFileSizeLimit(src, CycleMode::kInitial, **store, 8 << 20);
   ASSERT_FALSE(st.ok());
@@ -539,7 +540,7 @@ TEST(ReplicationTest, ApplyThatFailedAfterItsAckIsCompletedWhenTheNextSenderConn
   CreateSourceDisk(src, 48 << 20);
   WritePattern(src, 0, 16 << 20, 1);
   const std::string dir = TempDir("replica-late-apply");
-  ReplicaOptions ro;
+  ReplicaOptions ro = testing::WriterOptions();
   ro.additional_points = 2;
   ro.point_interval = absl::ZeroDuration();
   auto store = ReplicaStore::Open(dir, ro);
@@ -589,7 +590,7 @@ TEST(ReplicationTest, CompressionOffSendsRawBlocks) {
   CreateSourceDisk(src, 4 << 20);
   WritePattern(src, 0, 1 << 20, 1);
   const std::string dir = TempDir("replica-raw");
-  auto store = ReplicaStore::Open(dir, {});
+  auto store = ReplicaStore::Open(dir, testing::WriterOptions());
   ASSERT_OK(store);
   SendOptions so;
   so.compression_level = 0;
@@ -607,10 +608,10 @@ class ProtocolTest : public ::testing::Test {
     // One directory per test: some commit a replica.
     dir_ = TempDir(absl::StrCat("replica-proto-",
                                 ::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    auto store = ReplicaStore::Open(dir_, {});
+    auto store = ReplicaStore::Open(dir_, testing::WriterOptions());
     ASSERT_OK(store);
     store_ = std::move(*store);
-    auto pair = net::MakeStreamPair();
+    auto pair = testing::MakeWriterStreamPair();
     ASSERT_OK(pair);
     client_ = std::move(pair->first);
     server_ = std::move(pair->second);
@@ -819,9 +820,9 @@ TEST_F(ProtocolTest, GarbageIsNotAFrame) {
 
 TEST(ReplicaStoreTest, SecondReceiverOnTheSameDirectoryIsRefused) {
   const std::string dir = TempDir("replica-lock");
-  auto a = ReplicaStore::Open(dir, {});
+  auto a = ReplicaStore::Open(dir, testing::WriterOptions());
   ASSERT_OK(a);
-  auto b = ReplicaStore::Open(dir, {});
+  auto b = ReplicaStore::Open(dir, testing::WriterOptions());
   EXPECT_TRUE(absl::IsFailedPrecondition(b.status())) << b.status();
   EXPECT_NE(b.status().message().find("another receiver is serving this replica directory"),
             std::string::npos)
@@ -856,7 +857,7 @@ TEST(ReplicaStateTest, OldFormatStateFileStillOpensAndIsMigratedOnce) {
   const std::string src = TempPath("old-state-src.vhdx");
   CreateSourceDisk(src, kDiskSize);
   WritePattern(src, 0, 3 << 20, 1);
-  ReplicaOptions ro;
+  ReplicaOptions ro = testing::WriterOptions();
   ro.additional_points = 2;
   ro.point_interval = absl::ZeroDuration();
   std::vector<uint8_t> p1, p2;

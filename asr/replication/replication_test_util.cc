@@ -7,15 +7,31 @@
 #include "asr/disk/test_util.h"
 #include "asr/disk/virtual_disk.h"
 #include "asr/net/stream.h"
+#include "asr/platform/socket.h"
 #include "asr/replication/receiver.h"
 #include "gtest/gtest.h"
 
 namespace asr::replication::testing {
 
+ReplicaOptions WriterOptions() {
+  ReplicaOptions o;
+  o.writer = kTestWriter;
+  return o;
+}
+
+absl::StatusOr<std::pair<std::unique_ptr<net::ByteStream>, std::unique_ptr<net::ByteStream>>>
+MakeWriterStreamPair(const std::string& identity) {
+  absl::StatusOr<std::pair<platform::SocketHandle, platform::SocketHandle>> fds =
+      platform::MakeSocketPair();
+  if (!fds.ok()) return fds.status();
+  return std::make_pair(net::MakePlainFdStream(fds->first, "socketpair end 0"),
+                        net::MakePlainFdStream(fds->second, "socketpair end 1", identity));
+}
+
 absl::StatusOr<CycleStats> RunCycle(const std::string& disk_path, CycleMode mode,
                                     ReplicaStore& store, const SendOptions& options,
                                     const ServeOptions& serve) {
-  auto pair = net::MakeStreamPair();
+  auto pair = MakeWriterStreamPair();
   if (!pair.ok()) return pair.status();
   std::unique_ptr<net::ByteStream> a = std::move(pair->first);
   std::unique_ptr<net::ByteStream> b = std::move(pair->second);
@@ -33,7 +49,7 @@ absl::StatusOr<CycleStats> RunCycle(const std::string& disk_path, CycleMode mode
 
 absl::StatusOr<VerifyResult> RunVerify(const std::string& disk_path, ReplicaStore& store,
                                        const VerifyOptions& options, const ServeOptions& serve) {
-  auto pair = net::MakeStreamPair();
+  auto pair = MakeWriterStreamPair();
   if (!pair.ok()) return pair.status();
   std::unique_ptr<net::ByteStream> a = std::move(pair->first);
   std::unique_ptr<net::ByteStream> b = std::move(pair->second);

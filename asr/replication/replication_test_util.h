@@ -9,10 +9,13 @@
 #define ASR_REPLICATION_REPLICATION_TEST_UTIL_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "asr/net/stream.h"
 #include "asr/replication/change_tracker.h"
 #include "asr/replication/receiver.h"
 #include "asr/replication/replica_store.h"
@@ -21,7 +24,18 @@
 
 namespace asr::replication::testing {
 
-// Runs ReplicateDisk against ServeConnection on a socket pair.
+// The identity the tests' senders present (the CN 'asrctl pki init' gives
+// the primary host), and ReplicaOptions that name it as the writer.
+inline constexpr char kTestWriter[] = "primary-host";
+ReplicaOptions WriterOptions();
+
+// A connected socket pair whose second end (the receiver's) sees its peer
+// as `identity`, as a TLS stream sees the certificate's CN.
+absl::StatusOr<std::pair<std::unique_ptr<net::ByteStream>, std::unique_ptr<net::ByteStream>>>
+MakeWriterStreamPair(const std::string& identity = kTestWriter);
+
+// Runs ReplicateDisk against ServeConnection on a socket pair (the sender
+// presenting kTestWriter).
 absl::StatusOr<CycleStats> RunCycle(const std::string& disk_path, CycleMode mode,
                                     ReplicaStore& store, const SendOptions& options = {},
                                     const ServeOptions& serve = {});

@@ -17,6 +17,7 @@
 #include "asr/disk/test_util.h"
 #include "asr/net/pki.h"
 #include "asr/net/tls.h"
+#include "asr/replication/protocol.h"
 #include "asr/replication/receiver.h"
 #include "asr/replication/replica_store.h"
 #include "asr/replication/replication_test_util.h"
@@ -57,14 +58,17 @@ class TlsReplicationTest : public ::testing::Test {
     auto other = net::CreateCertificateAuthority("another vault", now - absl::Hours(1),
                                                  now + absl::Hours(24 * 365));
     ASSERT_TRUE(ca.ok() && other.ok());
+    ca_ = *ca;
     recovery_ = WriteHost(dir_, "recovery", *ca, 30);
     primary_ = WriteHost(dir_, "primary", *ca, 30);
     expired_ = WriteHost(dir_, "expired", *ca, -2);
     foreign_ = WriteHost(dir_, "foreign", *other, 30);
     foreign_.ca_path = primary_.ca_path;  // it trusts our CA, but we do not trust it
 
-    replica_dir_ = TempPath("tls-replica");
+    replica_dir_ = TempPath(absl::StrCat(
+        "tls-replica-", ::testing::UnitTest::GetInstance()->current_test_info()->name()));
     ReplicaOptions ro;
+    ro.writer = "primary";  // the CN of primary_
     ro.additional_points = 3;
     ro.point_interval = absl::ZeroDuration();
     auto store = ReplicaStore::Open(replica_dir_, ro);
@@ -74,10 +78,12 @@ class TlsReplicationTest : public ::testing::Test {
     ASSERT_OK(listener);
     listener_ = std::move(*listener);
     server_ = std::thread([this] {
+      ServeOptions serve;
+      serve.receiver_identity = "recovery";  // the CN of recovery_
       for (;;) {
         auto conn = listener_->Accept();
         if (absl::IsCancelled(conn.status())) return;
-        absl::Status s = conn.ok() ? ServeConnection(**conn, *store_, {}) : conn.status();
+        absl::Status s = conn.ok() ? ServeConnection(**conn, *store_, serve) : conn.status();
         absl::MutexLock l(&mu_);
         outcomes_.push_back(s);
       }
@@ -102,6 +108,7 @@ class TlsReplicationTest : public ::testing::Test {
     return s;
   }
 
+  net::PemKeyPair ca_;
   std::string dir_, replica_dir_;
   net::TlsConfig recovery_, primary_, expired_, foreign_;
   std::unique_ptr<ReplicaStore> store_;
@@ -135,6 +142,71 @@ TEST_F(TlsReplicationTest, CyclesAndRestoresOverMutualTls) {
       EXPECT_TRUE(testing::QemuCompare(out, src));
     }
   }
+}
+
+// Certificates from this vault's CA that are not the replica's writer: the
+// recovery host's own and another primary-like host's. Each is refused
+// before anything else, learns nothing of the replica, and the rightful
+// writer replicates afterwards.
+TEST_F(TlsReplicationTest, OnlyTheWriterCertificateMayReplicate) {
+  const std::string src = TempPath("tls-writer-src.vhdx");
+  CreateSourceDisk(src, 8 << 20);
+  WritePattern(src, 0, 1 << 20, 1);
+  {
+    auto stream = Connect(primary_);
+    ASSERT_OK(stream);
+    ASSERT_OK(ReplicateDisk(src, CycleMode::kInitial, **stream, {}));
+    ASSERT_OK((*stream)->Close());
+    EXPECT_OK(LastOutcome());
+  }
+  const std::string real_id = store_->info().replication_id;
+  net::TlsConfig other = WriteHost(dir_, "hv-other", ca_, 30);
+  for (const net::TlsConfig* cert : {&recovery_, &other}) {
+    const std::string cn = cert == &recovery_ ? "recovery" : "hv-other";
+    SCOPED_TRACE(cn);
+    // A HELLO naming the replica exactly, frame by frame.
+    auto stream = Connect(*cert);
+    ASSERT_OK(stream);
+    Hello h;
+    h.replication_id = real_id;
+    h.virtual_size = 8 << 20;
+    h.block_size = 64 << 10;
+    ASSERT_OK(WriteFrame(**stream, FrameType::kHello, h.Encode()));
+    auto frame = ReadFrame(**stream);
+    ASSERT_OK(frame);
+    auto reply = HelloReply::Decode(*frame);
+    ASSERT_OK(reply);
+    EXPECT_TRUE(absl::IsPermissionDenied(reply->status)) << reply->status;
+    EXPECT_NE(reply->status.message().find(absl::StrCat(
+                  "host certificate CN=", cn, " is not authorized to replicate to this receiver")),
+              std::string::npos)
+        << reply->status;
+    EXPECT_EQ(reply->status.message().find(real_id), std::string::npos) << reply->status;
+    EXPECT_FALSE(reply->has_replica);
+    EXPECT_EQ(reply->replication_id, "");
+    EXPECT_EQ(reply->current_cycle, 0u);
+    EXPECT_EQ(reply->virtual_size, 0u);
+    EXPECT_EQ(reply->block_size, 0u);
+    (void)(*stream)->Close();
+    EXPECT_TRUE(absl::IsPermissionDenied(LastOutcome()));
+    // A real sender with that certificate.
+    stream = Connect(*cert);
+    ASSERT_OK(stream);
+    WritePattern(src, 2 << 20, 4096, 9);
+    auto st = ReplicateDisk(src, CycleMode::kScan, **stream, {});
+    EXPECT_TRUE(absl::IsPermissionDenied(st.status())) << st.status();
+    (void)(*stream)->Close();
+    EXPECT_TRUE(absl::IsPermissionDenied(LastOutcome()));
+  }
+  EXPECT_EQ(store_->info().current_cycle, 1u);
+  auto stream = Connect(primary_);
+  ASSERT_OK(stream);
+  auto st = ReplicateDisk(src, CycleMode::kScan, **stream, {});
+  ASSERT_OK(st);
+  EXPECT_EQ(st->point_id, 2u);
+  ASSERT_OK((*stream)->Close());
+  EXPECT_OK(LastOutcome());
+  EXPECT_EQ(ReadDisk(store_->info().replica_path), ReadDisk(src));
 }
 
 TEST_F(TlsReplicationTest, CertificateFromAnotherVaultIsRefused) {

@@ -61,7 +61,7 @@ Fixture Replicated(const std::string& name) {
   WritePattern(f.src, 17 * kBlock, kBlock, 9);  // block 17: unique data
   WritePattern(f.src, 10 << 20, 512 << 10, 2);
   f.dir = TempDir(name + "-replica");
-  auto store = ReplicaStore::Open(f.dir, {});
+  auto store = ReplicaStore::Open(f.dir, testing::WriterOptions());
   EXPECT_OK(store);
   if (!store.ok()) return f;
   f.store = std::move(*store);
@@ -278,7 +278,7 @@ TEST(VerifierTest, ReceiverPinnedToProtocol3RefusesClearlyAndStillRunsCycles) {
 TEST(VerifierTest, NoManifestOrAnotherPointIsAClearFailedPrecondition) {
   const std::string src = TempPath("verify-none.vhdx");
   CreateSourceDisk(src, kDiskSize);
-  auto store = ReplicaStore::Open(TempDir("verify-none-replica"), {});
+  auto store = ReplicaStore::Open(TempDir("verify-none-replica"), testing::WriterOptions());
   ASSERT_OK(store);
   auto r = RunVerify(src, **store);
   ASSERT_TRUE(absl::IsFailedPrecondition(r.status())) << r.status();
@@ -300,7 +300,7 @@ TEST(VerifierTest, CycleAndVerificationShareOneConnection) {
   Fixture f = Replicated("verify-shared");
   ASSERT_NE(f.store, nullptr);
   WritePattern(f.src, 2 << 20, 8192, 12);
-  auto pair = net::MakeStreamPair();
+  auto pair = testing::MakeWriterStreamPair();
   ASSERT_OK(pair);
   absl::Status served;
   std::thread receiver([&] {
@@ -361,7 +361,7 @@ TEST(VerifierTest, RequestOutsideTheReplicaIsRefusedAndTheSessionContinues) {
   ASSERT_NE(f.store, nullptr);
   auto m = LoadManifest(ManifestPath(f.src));
   ASSERT_TRUE(m.ok() && m->has_value());
-  auto pair = net::MakeStreamPair();
+  auto pair = testing::MakeWriterStreamPair();
   ASSERT_OK(pair);
   net::ByteStream& c = *pair->first;
   absl::Status served;
@@ -428,7 +428,7 @@ TEST(VerifierTest, PinnedReceiverTreatsVerifyRequestAsAViolation) {
   ASSERT_NE(f.store, nullptr);
   auto m = LoadManifest(ManifestPath(f.src));
   ASSERT_TRUE(m.ok() && m->has_value());
-  auto pair = net::MakeStreamPair();
+  auto pair = testing::MakeWriterStreamPair();
   ASSERT_OK(pair);
   absl::Status served;
   ServeOptions v3;

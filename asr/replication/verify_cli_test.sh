@@ -19,7 +19,7 @@ json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 "$ASRCTL" tracker write --disk vm.vhdx --offset 1M --length 64K --seed 9 >/dev/null
 
 "$ASRCTL" replica serve --listen 127.0.0.1:0 --port-file port --dir replica --pki pki \
-  >serve.log 2>&1 &
+  --writer primary-host >serve.log 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -s port ] && break; sleep 0.1; done

@@ -74,7 +74,8 @@ int main(int argc, char** argv) {
   snprintf(
       cmd, sizeof(cmd),
       "'%s' replica serve --listen 127.0.0.1:0 --port-file '%s/port' --dir '%s' --pki '%s/pki' "
-      "--additional-points 2 --point-interval 0s >'%s/serve.log' 2>&1 & echo $! >'%s/pid'",
+      "--writer primary-host --additional-points 2 --point-interval 0s "
+      ">'%s/serve.log' 2>&1 & echo $! >'%s/pid'",
       argv[1], dir, replica, dir, dir, dir);
   if (run(cmd) != 0) return 1;
   snprintf(cmd, sizeof(cmd), "%s/port", dir);

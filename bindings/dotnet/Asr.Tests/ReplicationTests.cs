@@ -87,7 +87,7 @@ namespace Asr.Tests
             Run(asrctl, $"tracker write --disk \"{disk}\" --offset 0 --length 1M --seed 1");
             using var server = Process.Start(new ProcessStartInfo(
                 asrctl,
-                $"replica serve --listen 127.0.0.1:0 --port-file \"{portFile}\" --dir \"{replica}\" --pki \"{pki}\" --additional-points 2 --point-interval 0s")
+                $"replica serve --listen 127.0.0.1:0 --port-file \"{portFile}\" --dir \"{replica}\" --pki \"{pki}\" --writer primary-host --additional-points 2 --point-interval 0s")
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
