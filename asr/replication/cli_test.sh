@@ -80,7 +80,7 @@ grep -q "Kerberos" err || fail "Kerberos message: $(cat err)"
 
 # The recovery host's own certificate is from the same CA, but not the writer.
 "$ASRCTL" replicate --to "$TO" --cert pki/recovery.pem --key pki/recovery.key --ca pki/ca.pem \
-  --disk vm.vhdx --mode scan 2>err && fail "recovery host's certificate accepted as a writer"
+  --receiver-name recovery-host --disk vm.vhdx --mode scan 2>err && fail "recovery host's certificate accepted as a writer"
 grep -q "CN=recovery-host is not authorized" err || fail "writer refusal message: $(cat err)"
 # A receiver for a new replica needs a named writer.
 "$ASRCTL" replica serve --listen 127.0.0.1:0 --dir replica-nowriter --pki pki --once 2>err &&

@@ -95,6 +95,7 @@ class ReplicaServerTest : public ::testing::Test {
     primary_.expected_peer_name = "recovery";
     ReplicaOptions ro;
     ro.point_interval = absl::ZeroDuration();
+    ro.writer = "primary";  // the CN of primary_'s certificate
     ASSERT_OK_AND_ASSIGN(store_,
                          ReplicaStore::Open(TempPath("replica-server-replica-" + test), ro));
     src_ = TempPath("replica-server-src-" + test + ".vhdx");

@@ -32,7 +32,7 @@ grep -q "would name both" err || fail "overlap message: $(cat err)"
 "$ASRCTL" disk create --format vhdx --type dynamic --size 8M vm.vhdx >/dev/null
 "$ASRCTL" tracker write --disk vm.vhdx --offset 0 --length 1M --seed 1 >/dev/null
 
-serve port serve.log --dir replica --pki pki --point-interval 0s
+serve port serve.log --dir replica --pki pki --writer primary-host --point-interval 0s
 TO="127.0.0.1:$(cat port)"
 
 # By default the receiver's certificate must name the host of --to; this
@@ -47,7 +47,7 @@ out=$("$ASRCTL" replicate --to "$TO" --pki pki --receiver-name recovery-host --d
 
 # A primary host's certificate (issued by the same CA) posing as the
 # receiver is refused before anything is sent.
-serve evil-port evil.log --dir evil --cert pki/primary.pem --key pki/primary.key --ca pki/ca.pem
+serve evil-port evil.log --dir evil --writer hv-other --cert pki/primary.pem --key pki/primary.key --ca pki/ca.pem
 "$ASRCTL" replicate --to "127.0.0.1:$(cat evil-port)" --pki pki --receiver-name recovery-host \
   --disk vm.vhdx --mode scan 2>err && fail "primary posing as the receiver accepted"
 grep -q "CN=primary-host" err || fail "impostor message (subject): $(cat err)"
@@ -56,13 +56,15 @@ grep -q 'does not name "recovery-host"' err || fail "impostor message (expected)
 
 # A receiver whose certificate names its address works with the default check.
 "$ASRCTL" pki issue --dir pki --name dr-02 --san 127.0.0.1 >/dev/null
-serve port2 serve2.log --dir replica2 --cert pki/dr-02.pem --key pki/dr-02.key --ca pki/ca.pem
+serve port2 serve2.log --dir replica2 --writer primary-host --cert pki/dr-02.pem --key pki/dr-02.key --ca pki/ca.pem
 "$ASRCTL" replicate --to "127.0.0.1:$(cat port2)" --pki pki --disk vm.vhdx --mode initial \
   >/dev/null || fail "default check by address"
 
 # Revocation: the primary's certificate is revoked; the receiver (started
 # before the list existed) refuses it on its next connection.
 "$ASRCTL" pki issue --dir pki --name hv-02 --days 10 >/dev/null
+serve port3 serve3.log --dir replica3 --pki pki --writer hv-02
+TO3="127.0.0.1:$(cat port3)"
 "$ASRCTL" pki revoke --dir pki --name primary --reason key-compromise >revoke.txt \
   || fail "revoke: $(cat revoke.txt)"
 grep -q "keyCompromise" revoke.txt || fail "revoke output: $(cat revoke.txt)"
@@ -76,20 +78,20 @@ grep -qi "revoked" err || fail "revoked (sender's view): $(cat err)"
 for _ in $(seq 50); do grep -q "revoked by the vault CA at" serve.log && break; sleep 0.1; done
 grep -q "revoked by the vault CA at" serve.log || fail "revoked (receiver's view)"
 grep -q "CN=primary-host (serial" serve.log || fail "revoked certificate not named"
-# Another host of the vault still replicates.
-out=$("$ASRCTL" replicate --to "$TO" --cert pki/hv-02.pem --key pki/hv-02.key --ca pki/ca.pem \
-  --receiver-name recovery-host --disk vm.vhdx --mode scan --json) || fail "hv-02: $out"
-[ "$(echo "$out" | json_field "['pointId']")" = 2 ] || fail "hv-02 point: $out"
+# Another host of the vault still replicates (into the replica it writes).
+out=$("$ASRCTL" replicate --to "$TO3" --cert pki/hv-02.pem --key pki/hv-02.key --ca pki/ca.pem \
+  --receiver-name recovery-host --disk vm.vhdx --mode initial --json) || fail "hv-02: $out"
+[ "$(echo "$out" | json_field "['pointId']")" = 1 ] || fail "hv-02 point: $out"
 
 # A revocation list from another CA is refused (fail closed).
 "$ASRCTL" pki init --dir other >/dev/null
 "$ASRCTL" pki crl --dir other --json >other-crl.json || fail "pki crl"
 grep -q '"nextUpdate"' other-crl.json || fail "crl json: $(cat other-crl.json)"
-"$ASRCTL" replicate --to "$TO" --cert pki/hv-02.pem --key pki/hv-02.key --ca pki/ca.pem \
+"$ASRCTL" replicate --to "$TO3" --cert pki/hv-02.pem --key pki/hv-02.key --ca pki/ca.pem \
   --crl other/crl.pem --receiver-name recovery-host --disk vm.vhdx --mode scan 2>err \
   && fail "foreign revocation list accepted"
 grep -q "not signed by this vault's certificate authority" err || fail "foreign crl: $(cat err)"
-"$ASRCTL" replicate --to "$TO" --cert pki/hv-02.pem --key pki/hv-02.key --ca pki/ca.pem \
+"$ASRCTL" replicate --to "$TO3" --cert pki/hv-02.pem --key pki/hv-02.key --ca pki/ca.pem \
   --crl missing.pem --receiver-name recovery-host --disk vm.vhdx --mode scan 2>err \
   && fail "missing revocation list accepted"
 
