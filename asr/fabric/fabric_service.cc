@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "asr/common/identifier.h"
 #include "asr/common/status_macros.h"
 #include "asr/fabric/inventory_sync.h"
 #include "asr/fabric/operations.pb.h"
@@ -30,8 +31,8 @@ std::string ServerIdFor(absl::string_view friendly_name) {
 }
 
 FabricService::FabricService(repository::ObjectRepository* repo, jobs::JobManager* jobs,
-                             const Clock* clock, HostCallbacks* host)
-    : repo_(repo), jobs_(jobs), clock_(clock), host_(host), vault_(repo, clock) {}
+                             const Clock* clock, HostCallbacks* host, KeyProvider* keys)
+    : repo_(repo), jobs_(jobs), clock_(clock), host_(host), vault_(repo, clock, keys) {}
 
 namespace {
 
@@ -125,6 +126,10 @@ absl::StatusOr<model::Job> FabricService::CreateVault(absl::string_view name,
                                                       absl::string_view region) {
   if (name.empty()) return absl::InvalidArgumentError("a vault needs a name (--name)");
   if (region.empty()) return absl::InvalidArgumentError("a vault needs a region (--region)");
+  ASR_RETURN_IF_ERROR(ValidateIdentifier("the vault name", name));
+  ASR_RETURN_IF_ERROR(ValidateIdentifier("the vault region", region));
+  // No job for a vault that cannot get its keys wrapped.
+  if (!vault_.Get().ok()) ASR_RETURN_IF_ERROR(vault_.CheckKeyProvider());
   absl::MutexLock l(&op_mu_);
   CreateVaultParams p;
   p.set_name(std::string(name));
