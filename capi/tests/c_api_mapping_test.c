@@ -233,11 +233,16 @@ static void test_storage_and_placement(asr_engine_t* e) {
 
 int main(void) {
   char dir[512];
+  char kek[600];
   const char* tmp = getenv("TEST_TMPDIR");
   asr_engine_t* e = NULL;
   snprintf(dir, sizeof dir, "%s/mapping-%ld", tmp ? tmp : "/tmp", (long)getpid());
   CHECK(asr_engine_open(&e, dir, NULL, 0) == ASR_OK);
   CHECK(asr_engine_initialize(e, 0) == ASR_OK);
+  /* The key-encryption key of the vault's keys, beside the state directory. */
+  snprintf(kek, sizeof kek, "%s.kek", dir);
+  CHECK(write_key_file(kek, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"));
+  CHECK(asr_engine_set_key_file(e, kek, 0) == ASR_OK);
   load_example(e);
   test_network_mappings(e);
   test_storage_and_placement(e);
