@@ -163,6 +163,9 @@ absl::StatusOr<std::string> FabricService::GenerateRegistrationKey() {
 
 absl::StatusOr<model::Job> FabricService::RegisterServer(
     const model::ServerRegistrationRequest& request) {
+  ASR_RETURN_IF_ERROR(ValidateOptionalIdentifier("friendlyName", request.friendly_name()));
+  ASR_RETURN_IF_ERROR(ValidateOptionalIdentifier("siteId", request.site_id()));
+  ASR_RETURN_IF_ERROR(ValidateOptionalIdentifier("nodeName", request.node_name()));
   // Mandatory parameters, as the documented command line checks them.
   if (request.credentials().empty()) {
     return absl::InvalidArgumentError(
@@ -293,6 +296,11 @@ absl::Status FabricService::RunUnregister(jobs::JobContext& ctx) {
 absl::StatusOr<model::Job> FabricService::SyncInventory(absl::string_view server_ref,
                                                         const model::Inventory* inventory,
                                                         absl::string_view cloud_ref) {
+  ASR_RETURN_IF_ERROR(ValidateOptionalIdentifier("server", server_ref));
+  ASR_RETURN_IF_ERROR(ValidateOptionalIdentifier("cloud", cloud_ref));
+  // Every id and name a server reports, before any of it is stored.
+  if (inventory != nullptr)
+    ASR_RETURN_IF_ERROR(ValidateMessageIdentifiers("inventory", *inventory));
   absl::MutexLock l(&op_mu_);
   ASR_ASSIGN_OR_RETURN(model::VmmServer server, FindServer(server_ref));
   SyncInventoryParams p;

@@ -210,6 +210,22 @@ TEST_F(FabricTest, WithoutTheKeyEncryptionKeyNoKeyIsMintedAndNoPasswordUnsealed)
   EXPECT_EQ(plain, "P@ssw0rd!");
 }
 
+TEST_F(FabricTest, InventoryIdsAndNamesAreValidatedBeforeAnythingIsStored) {
+  RegisterBoth();
+  model::Inventory inv = NewYorkInventory();
+  inv.mutable_virtual_machines(0)->set_name("VM1\npoint 9 ../../x");
+  EXPECT_STATUS(f().SyncInventory("vmm-ny", &inv, ""), kInvalidArgument,
+                "inventory.virtualMachines[0].name contains a control character");
+  inv = NewYorkInventory();
+  inv.mutable_clouds(0)->set_id(std::string(300, 'c'));
+  EXPECT_STATUS(f().SyncInventory("vmm-ny", &inv, ""), kInvalidArgument,
+                "inventory.clouds[0].id is 300 bytes long");
+  EXPECT_STATUS(f().SyncInventory("vmm\xff", nullptr, ""), kInvalidArgument,
+                "server is not valid UTF-8");
+  EXPECT_STATUS(f().CreateVault(std::string(257, 'v'), "r"), kInvalidArgument,
+                "the vault name is 257 bytes long");
+}
+
 // ---- Server registration ------------------------------------------------------
 
 TEST_F(FabricTest, RegisterServerMandatoryParameters) {
