@@ -16,15 +16,15 @@
 static int g_passed = 0;
 static int g_failed = 0;
 
-#define CHECK(cond)                                                 \
-  do {                                                              \
-    if (cond) {                                                     \
-      ++g_passed;                                                   \
-    } else {                                                        \
-      ++g_failed;                                                   \
-      fprintf(stderr, "%s:%d: CHECK failed: %s (last error: %s)\n", \
-              __FILE__, __LINE__, #cond, asr_last_error_message()); \
-    }                                                               \
+#define CHECK(cond)                                                                            \
+  do {                                                                                         \
+    if (cond) {                                                                                \
+      ++g_passed;                                                                              \
+    } else {                                                                                   \
+      ++g_failed;                                                                              \
+      fprintf(stderr, "%s:%d: CHECK failed: %s (last error: %s)\n", __FILE__, __LINE__, #cond, \
+              asr_last_error_message());                                                       \
+    }                                                                                          \
   } while (0)
 
 /* Writes a key file (64 hex digits and a newline, mode 0600) at `path`, as
