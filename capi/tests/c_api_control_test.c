@@ -1,6 +1,7 @@
 /* The control-plane C API from plain C99: host callbacks, vault and keys,
  * registration, inventory, pairing, policies and jobs. */
 #define _POSIX_C_SOURCE 200809L
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,16 @@
 #include "c_check.h"
 
 static const char* kKek = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+/* Writes a key file (64 hex digits and a newline, mode 0600) at `path`, as
+ * `asrctl key-provider init` does; 1 on success. */
+static int write_key_file(const char* path, const char* hex) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+  int ok;
+  if (fd < 0) return 0;
+  ok = write(fd, hex, strlen(hex)) == (ssize_t)strlen(hex) && write(fd, "\n", 1) == 1;
+  return close(fd) == 0 && ok;
+}
 
 /* ---- A tiny simulated VMM host -------------------------------------------- */
 

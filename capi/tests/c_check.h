@@ -16,31 +16,16 @@
 static int g_passed = 0;
 static int g_failed = 0;
 
-#define CHECK(cond)                                                                            \
-  do {                                                                                         \
-    if (cond) {                                                                                \
-      ++g_passed;                                                                              \
-    } else {                                                                                   \
-      ++g_failed;                                                                              \
-      fprintf(stderr, "%s:%d: CHECK failed: %s (last error: %s)\n", __FILE__, __LINE__, #cond, \
-              asr_last_error_message());                                                       \
-    }                                                                                          \
+#define CHECK(cond)                                                 \
+  do {                                                              \
+    if (cond) {                                                     \
+      ++g_passed;                                                   \
+    } else {                                                        \
+      ++g_failed;                                                   \
+      fprintf(stderr, "%s:%d: CHECK failed: %s (last error: %s)\n", \
+              __FILE__, __LINE__, #cond, asr_last_error_message()); \
+    }                                                               \
   } while (0)
-
-/* Writes a key file (64 hex digits and a newline, mode 0600) at `path`, as
- * `asrctl key-provider init` does; 1 on success. Needs _POSIX_C_SOURCE. */
-#ifdef _POSIX_C_SOURCE
-#include <fcntl.h>
-#include <string.h>
-#include <unistd.h>
-static inline int write_key_file(const char* path, const char* hex) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
-  int ok;
-  if (fd < 0) return 0;
-  ok = write(fd, hex, strlen(hex)) == (ssize_t)strlen(hex) && write(fd, "\n", 1) == 1;
-  return close(fd) == 0 && ok;
-}
-#endif
 
 /* Prints the closing "N passed, N failed" line; returns the exit code. */
 static inline int check_summary(void) {
