@@ -42,7 +42,8 @@ std::string Sign(absl::string_view private_key, absl::string_view message) {
   return std::string(reinterpret_cast<char*>(sig), sizeof sig);
 }
 
-bool Verify(absl::string_view public_key, absl::string_view message, absl::string_view signature) {
+bool Verify(absl::string_view public_key, absl::string_view message,
+            absl::string_view signature) {
   if (public_key.size() != ED25519_PUBLIC_KEY_LEN || signature.size() != ED25519_SIGNATURE_LEN) {
     return false;
   }
@@ -93,9 +94,9 @@ absl::StatusOr<std::string> Unseal(absl::string_view key, absl::string_view seal
                              sealed.size() - nonce_len, U8(context), context.size());
   EVP_AEAD_CTX_cleanup(&ctx);
   if (ok != 1) {
-    return absl::DataLossError(absl::StrCat("sealed secret for '", context,
-                                            "' does not open: it was altered or sealed by another "
-                                            "vault"));
+    return absl::DataLossError(absl::StrCat(
+        "sealed secret for '", context, "' does not open: it was altered or sealed by another "
+        "vault"));
   }
   out.resize(out_len);
   return out;

@@ -41,7 +41,8 @@ SigningKeyPair NewSigningKeyPair();
 std::string Sign(absl::string_view private_key, absl::string_view message);
 
 // Whether `signature` is `public_key`'s valid signature of `message`.
-bool Verify(absl::string_view public_key, absl::string_view message, absl::string_view signature);
+bool Verify(absl::string_view public_key, absl::string_view message,
+            absl::string_view signature);
 
 // AES-256-GCM: nonce (12 bytes) || ciphertext || tag. `context` is bound as
 // associated data: opening with another context fails.

@@ -46,7 +46,8 @@ absl::StatusOr<model::Inventory> SimulatedHost::GetInventory(const model::VmmSer
 }
 
 absl::Status SimulatedHost::ConfigureHost(const model::HyperVHost& host,
-                                          const model::ReplicationPolicy& policy, HostRole role) {
+                                          const model::ReplicationPolicy& policy,
+                                          HostRole role) {
   absl::MutexLock l(&mu_);
   auto it = host_failures_.find(host.id());
   if (it != host_failures_.end()) return it->second;
@@ -54,7 +55,8 @@ absl::Status SimulatedHost::ConfigureHost(const model::HyperVHost& host,
   return absl::OkStatus();
 }
 
-absl::Status SimulatedHost::TestProxy(const model::VmmServer& server, absl::string_view password) {
+absl::Status SimulatedHost::TestProxy(const model::VmmServer& server,
+                                      absl::string_view password) {
   absl::MutexLock l(&mu_);
   passwords_.emplace_back(password);
   return proxy_failure_;
