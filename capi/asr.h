@@ -15,6 +15,13 @@
  *  - Rich objects (clouds, policies, jobs, ...) cross as UTF-8 JSON in the
  *    proto3 JSON mapping of the model (the .proto files in asr/model).
  *  - Calls that may grow take a uint32_t `flags`; pass 0.
+ *  - Identifiers (kinds, ids, names, references such as "GoldCloud1") must be
+ *    valid UTF-8 (no overlong forms or surrogates) without control
+ *    characters (no NUL, tab or newline), 1 to 256 bytes; paths the same,
+ *    up to 4096 bytes; and so must the ids and names inside JSON objects
+ *    (asr_object_put, asr_inventory_sync). Anything else is
+ *    ASR_INVALID_ARGUMENT with a message naming the argument or field, the
+ *    rule and an escaped, shortened rendering of the value.
  *  - Option structs start with uint32_t struct_size and are initialized with
  *    their ..._INIT macro (or, from bindings, their ..._init function);
  *    fields are only ever appended. A caller built against an older, smaller
@@ -319,7 +326,20 @@ ASR_API int asr_placement_show(asr_buffer_t** out, asr_engine_t* engine, const c
  *    (replicating host) or "Recovery" (replica server).
  *  test_proxy: test a registering server's custom proxy (address, port and
  *    user name in server_json's "proxy"); `password` is plain text, only
- *    for this call. */
+ *    for this call.
+ *  get_key_encryption_key (version 2): the host's key provider. Write the
+ *    32-byte key-encryption key (KEK) that wraps the vault's private keys
+ *    into `out_key` (raw bytes, e.g. unprotected with DPAPI) and a stable
+ *    id for it (printable UTF-8, at most 256 bytes, e.g. "dpapi:asr-kek-1")
+ *    into `out_key_id`, for `purpose` ("vault-secrets"). The id is stored
+ *    with what the key wraps, so that a different key is reported as such.
+ *    On failure return a status code and write a message into `out_key`.
+ *    Used when no key file is set (asr_engine_set_key_file takes
+ *    precedence).
+ *
+ * Versions: 1 (40 bytes on LP64: through payload), 2 (adds
+ * get_key_encryption_key). A caller built against version 1 keeps working:
+ * its table has no key callback. */
 typedef struct asr_host_callbacks {
   uint32_t struct_size; /* sizeof(asr_host_callbacks_t) */
   uint32_t reserved;    /* 0 */
@@ -329,10 +349,14 @@ typedef struct asr_host_callbacks {
   int (*test_proxy)(asr_buffer_t* out_message, const char* server_json, const char* password,
                     void* payload);
   void* payload; /* passed last to every callback */
+  /* Version 2. */
+  int (*get_key_encryption_key)(asr_buffer_t* out_key, asr_buffer_t* out_key_id,
+                                const char* purpose, void* payload);
 } asr_host_callbacks_t;
 
+#define ASR_HOST_CALLBACKS_VERSION 2
 #define ASR_HOST_CALLBACKS_INIT \
-  { sizeof(asr_host_callbacks_t), 0, NULL, NULL, NULL, NULL }
+  { sizeof(asr_host_callbacks_t), 0, NULL, NULL, NULL, NULL, NULL }
 
 /* asr_engine_set_host_callbacks: installs (a copy of) `callbacks` on the
  * engine; NULL removes them (inventories then arrive only as documents,
@@ -341,6 +365,28 @@ typedef struct asr_host_callbacks {
  * Errors: ASR_INVALID_ARGUMENT (bad struct_size, unknown flags). */
 ASR_API int asr_engine_set_host_callbacks(asr_engine_t* engine,
                                           const asr_host_callbacks_t* callbacks, uint32_t flags);
+
+/* Flag for asr_engine_set_key_file: `path` names an environment variable
+ * (NULL: "ASR_KEY_ENCRYPTION_KEY") holding the key as 64 hex digits. */
+#define ASR_KEY_FROM_ENVIRONMENT 0x1u
+
+/* asr_engine_set_key_file: the key provider without callbacks. The vault's
+ * signing and sealing keys are stored only wrapped (AES-256-GCM) under a
+ * key-encryption key (KEK); `path` is a key file holding it as 64 hex digits
+ * (and a newline), a regular file readable by its owner only (mode 0600 or
+ * 0400, not a symbolic link), kept outside the state directory; create one
+ * with `asrctl key-provider init --key-file PATH`. The file is read each time
+ * the vault's keys are needed. NULL removes it (the host callback
+ * get_key_encryption_key, if any, is used again). On a writable engine, keys
+ * an older version stored in the clear are wrapped now.
+ * Without a key provider, asr_vault_create, asr_key_generate and a proxy
+ * password in asr_server_register fail with ASR_FAILED_PRECONDITION; with
+ * the wrong key, with ASR_PERMISSION_DENIED ("the key-encryption key does
+ * not open this vault's secrets", naming the key ids); a key file others can
+ * read, a link or not a regular file is ASR_FAILED_PRECONDITION.
+ * Errors: ASR_INVALID_ARGUMENT (NULL engine, bad path, unknown flags), and
+ * the provider's errors when there were clear keys to wrap. */
+ASR_API int asr_engine_set_key_file(asr_engine_t* engine, const char* path, uint32_t flags);
 
 /* asr_buffer_set: replaces the contents of `buffer` (one given to a host
  * callback) with `size` bytes of `data`. Errors: ASR_INVALID_ARGUMENT. */
@@ -393,8 +439,12 @@ ASR_API int asr_job_resume(asr_buffer_t** out, asr_engine_t* engine, const char*
  * Objects are named by id or, where unique, by name ("GoldCloud1"). */
 
 /* asr_vault_create: creates the state directory's vault (one per directory)
- * with its signing and sealing keys; job "CreateVault", result a Vault.
- * Errors: ASR_INVALID_ARGUMENT (empty name or region), ASR_ALREADY_EXISTS. */
+ * with its signing and sealing keys, stored wrapped under the key provider's
+ * key (asr_engine_set_key_file or the get_key_encryption_key callback); job
+ * "CreateVault", result a Vault.
+ * Errors: ASR_INVALID_ARGUMENT (empty name or region), ASR_ALREADY_EXISTS,
+ * ASR_FAILED_PRECONDITION (no key provider: the message says how to set
+ * one; a key file others can read), ASR_PERMISSION_DENIED (wrong key). */
 ASR_API int asr_vault_create(asr_buffer_t** out, asr_engine_t* engine, const char* name,
                              const char* region, uint32_t flags);
 

@@ -1,9 +1,13 @@
 // capi/c_host_callbacks.h: adapts the C host callback table
 // (asr_host_callbacks_t) to fabric::HostCallbacks, so that the one
-// SiteRecovery behind an engine handle can call a provider's host side.
+// SiteRecovery behind an engine handle can call a provider's host side; and
+// the engine's key provider (CKeyProvider): a key file set with
+// asr_engine_set_key_file, else the table's get_key_encryption_key.
 //
 //   auto host = std::make_unique<asr::capi::CHostCallbacks>();
+//   auto keys = std::make_shared<asr::capi::CKeyProvider>(host.get());
 //   options.host = host.get();                  // before SiteRecovery::Open
+//   options.key_provider = keys;
 //   host->Set(table);                           // asr_engine_set_host_callbacks
 //
 // Thread safety: thread-safe; Set may race with calls through the table.
@@ -12,6 +16,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -22,6 +27,7 @@
 #include "asr.h"
 #include "asr/common/status_macros.h"
 #include "asr/fabric/host_callbacks.h"
+#include "asr/fabric/key_provider.h"
 #include "asr/model/json.h"
 
 struct asr_buffer {
@@ -38,10 +44,11 @@ class CHostCallbacks : public fabric::HostCallbacks {
   void Set(const asr_host_callbacks_t* table) {
     absl::MutexLock l(&mu_);
     installed_ = table != nullptr;
-    table_ = table != nullptr
-                 ? *table
-                 : asr_host_callbacks_t{
-                       sizeof(asr_host_callbacks_t), 0, nullptr, nullptr, nullptr, nullptr};
+    table_ =
+        table != nullptr
+            ? *table
+            : asr_host_callbacks_t{
+                  sizeof(asr_host_callbacks_t), 0, nullptr, nullptr, nullptr, nullptr, nullptr};
   }
   bool available() const override {
     absl::MutexLock l(&mu_);
@@ -80,6 +87,24 @@ class CHostCallbacks : public fabric::HostCallbacks {
     return rc == ASR_OK ? absl::OkStatus() : HostError(rc, "test_proxy", out.bytes);
   }
 
+  // Whether the installed table has a get_key_encryption_key callback.
+  bool HasKeyCallback() const {
+    absl::MutexLock l(&mu_);
+    return installed_ && table_.get_key_encryption_key != nullptr;
+  }
+
+  // The host's KEK for `purpose` through get_key_encryption_key.
+  absl::StatusOr<fabric::KeyEncryptionKey> GetKeyEncryptionKey(absl::string_view purpose) {
+    asr_host_callbacks_t t = Table();
+    if (t.get_key_encryption_key == nullptr) return Missing("get_key_encryption_key");
+    asr_buffer key, key_id;
+    std::string p(purpose);
+    int rc = t.get_key_encryption_key(&key, &key_id, p.c_str(), t.payload);
+    if (rc != ASR_OK) return HostError(rc, "get_key_encryption_key", key.bytes);
+    fabric::KeyEncryptionKey kek{std::move(key.bytes), std::move(key_id.bytes)};
+    return kek;
+  }
+
  private:
   asr_host_callbacks_t Table() const {
     absl::MutexLock l(&mu_);
@@ -100,6 +125,45 @@ class CHostCallbacks : public fabric::HostCallbacks {
   mutable absl::Mutex mu_;
   bool installed_ ABSL_GUARDED_BY(mu_) = false;
   asr_host_callbacks_t table_ ABSL_GUARDED_BY(mu_){};
+};
+
+// The engine's key provider: the key file (or environment variable) set by
+// asr_engine_set_key_file, else the host table's get_key_encryption_key,
+// else none (configured() is false).
+class CKeyProvider : public fabric::KeyProvider {
+ public:
+  explicit CKeyProvider(CHostCallbacks* host) : host_(host) {}
+
+  // `source` null: back to the callback (or none).
+  void SetSource(std::shared_ptr<fabric::KeyProvider> source) {
+    absl::MutexLock l(&mu_);
+    source_ = std::move(source);
+  }
+  bool configured() const override { return Source() != nullptr || host_->HasKeyCallback(); }
+  std::string Describe() const override {
+    std::shared_ptr<fabric::KeyProvider> s = Source();
+    if (s != nullptr) return s->Describe();
+    return "the host's get_key_encryption_key callback";
+  }
+  absl::StatusOr<fabric::KeyEncryptionKey> GetKey(absl::string_view purpose) override {
+    std::shared_ptr<fabric::KeyProvider> s = Source();
+    if (s != nullptr) return s->GetKey(purpose);
+    if (!host_->HasKeyCallback()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("no key provider is configured; ", fabric::HowToConfigureKeyProvider()));
+    }
+    return host_->GetKeyEncryptionKey(purpose);
+  }
+
+ private:
+  std::shared_ptr<fabric::KeyProvider> Source() const {
+    absl::MutexLock l(&mu_);
+    return source_;
+  }
+
+  CHostCallbacks* const host_;
+  mutable absl::Mutex mu_;
+  std::shared_ptr<fabric::KeyProvider> source_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace asr::capi

@@ -32,6 +32,19 @@ absl::Status CheckNotNull(const void* p, const char* what) {
   return absl::OkStatus();
 }
 
+absl::Status CheckIdentifier(const char* p, const char* what, size_t max_bytes) {
+  ASR_RETURN_IF_ERROR(CheckNotNull(p, what));
+  return ValidateIdentifier(what, p, max_bytes);
+}
+
+absl::Status CheckPath(const char* p, const char* what) {
+  return CheckIdentifier(p, what, kMaxPathBytes);
+}
+
+absl::Status CheckOptionalIdentifier(const char* p, const char* what) {
+  return p == nullptr ? absl::OkStatus() : CheckIdentifier(p, what);
+}
+
 absl::Status CheckFlags(uint32_t flags, uint32_t allowed) {
   if ((flags & ~allowed) != 0) {
     return absl::InvalidArgumentError(absl::StrCat("unknown flags 0x", absl::Hex(flags & ~allowed),
@@ -116,7 +129,7 @@ int asr_engine_open(asr_engine_t** out, const char* state_dir, const asr_engine_
   return Guard([&]() -> absl::Status {
     ASR_RETURN_IF_ERROR(CheckNotNull(out, "out"));
     *out = nullptr;
-    ASR_RETURN_IF_ERROR(CheckNotNull(state_dir, "state_dir"));
+    ASR_RETURN_IF_ERROR(asr::capi::CheckPath(state_dir, "state_dir"));
     ASR_RETURN_IF_ERROR(CheckFlags(flags, 0));
     asr::SiteRecoveryOptions engine_options;
     if (options != nullptr) {
@@ -133,11 +146,14 @@ int asr_engine_open(asr_engine_t** out, const char* state_dir, const asr_engine_
       }
     }
     auto host = std::make_unique<asr::capi::CHostCallbacks>();
+    auto keys = std::make_shared<asr::capi::CKeyProvider>(host.get());
     engine_options.host = host.get();
+    engine_options.key_provider = keys;
     ASR_ASSIGN_OR_RETURN(std::unique_ptr<asr::SiteRecovery> site_recovery,
                          asr::SiteRecovery::Open(state_dir, engine_options));
     auto* handle = new asr_engine;
     handle->host = std::move(host);
+    handle->keys = std::move(keys);
     handle->site_recovery = std::move(site_recovery);
     *out = handle;
     return absl::OkStatus();
@@ -163,7 +179,7 @@ int asr_object_put(asr_engine_t* engine, const char* kind, const char* json, uin
   return Guard([&]() -> absl::Status {
     ASR_RETURN_IF_ERROR(CheckFlags(flags, 0));
     ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * e, SiteRecoveryOf(engine));
-    ASR_RETURN_IF_ERROR(CheckNotNull(kind, "kind"));
+    ASR_RETURN_IF_ERROR(asr::capi::CheckIdentifier(kind, "kind"));
     ASR_RETURN_IF_ERROR(CheckNotNull(json, "json"));
     return e->PutObjectJson(kind, json);
   });
@@ -176,8 +192,8 @@ int asr_object_get(asr_buffer_t** out, asr_engine_t* engine, const char* kind, c
     *out = nullptr;
     ASR_RETURN_IF_ERROR(CheckFlags(flags, 0));
     ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * e, SiteRecoveryOf(engine));
-    ASR_RETURN_IF_ERROR(CheckNotNull(kind, "kind"));
-    ASR_RETURN_IF_ERROR(CheckNotNull(id, "id"));
+    ASR_RETURN_IF_ERROR(asr::capi::CheckIdentifier(kind, "kind"));
+    ASR_RETURN_IF_ERROR(asr::capi::CheckIdentifier(id, "id"));
     ASR_ASSIGN_OR_RETURN(std::string json, e->GetObjectJson(kind, id));
     asr::capi::ReturnBuffer(out, std::move(json));
     return absl::OkStatus();
@@ -190,7 +206,7 @@ int asr_object_list(asr_buffer_t** out, asr_engine_t* engine, const char* kind, 
     *out = nullptr;
     ASR_RETURN_IF_ERROR(CheckFlags(flags, 0));
     ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * e, SiteRecoveryOf(engine));
-    ASR_RETURN_IF_ERROR(CheckNotNull(kind, "kind"));
+    ASR_RETURN_IF_ERROR(asr::capi::CheckIdentifier(kind, "kind"));
     ASR_ASSIGN_OR_RETURN(std::string json, e->ListObjectsJson(kind));
     asr::capi::ReturnBuffer(out, std::move(json));
     return absl::OkStatus();
@@ -201,8 +217,8 @@ int asr_object_delete(asr_engine_t* engine, const char* kind, const char* id, ui
   return Guard([&]() -> absl::Status {
     ASR_RETURN_IF_ERROR(CheckFlags(flags, 0));
     ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * e, SiteRecoveryOf(engine));
-    ASR_RETURN_IF_ERROR(CheckNotNull(kind, "kind"));
-    ASR_RETURN_IF_ERROR(CheckNotNull(id, "id"));
+    ASR_RETURN_IF_ERROR(asr::capi::CheckIdentifier(kind, "kind"));
+    ASR_RETURN_IF_ERROR(asr::capi::CheckIdentifier(id, "id"));
     return e->DeleteObject(kind, id);
   });
 }

@@ -8,8 +8,10 @@
 #include "absl/strings/str_cat.h"
 #include "asr.h"
 #include "asr/common/clock.h"
+#include "asr/common/identifier.h"
 #include "asr/common/status_macros.h"
 #include "asr/fabric/host_callbacks.h"
+#include "asr/fabric/key_provider.h"
 #include "asr/jobs/job_manager.h"
 #include "asr/model/json.h"
 #include "capi/capi_internal.h"
@@ -43,6 +45,14 @@ absl::StatusOr<SiteRecovery*> Begin(asr_buffer_t** out, asr_engine_t* engine, ui
 
 std::string Opt(const char* s) { return s == nullptr ? "" : s; }
 
+// An object reference argument: the identifier rules when given (NULL and ""
+// are left to the operation, which says what is missing).
+absl::StatusOr<std::string> Ref(const char* s, const char* what) {
+  std::string v = Opt(s);
+  ASR_RETURN_IF_ERROR(ValidateOptionalIdentifier(what, v));
+  return v;
+}
+
 }  // namespace
 }  // namespace asr::capi
 
@@ -66,7 +76,29 @@ int asr_engine_set_host_callbacks(asr_engine_t* engine, const asr_host_callbacks
     }
     ASR_RETURN_IF_ERROR(asr::capi::SiteRecoveryOf(engine).status());
     engine->host->Set(callbacks != nullptr ? &table : nullptr);
-    return absl::OkStatus();
+    // A table with a key callback may make a key provider available.
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * sr, asr::capi::SiteRecoveryOf(engine));
+    return sr->SetKeyProvider(sr->key_provider());
+  });
+}
+
+int asr_engine_set_key_file(asr_engine_t* engine, const char* path, uint32_t flags) {
+  return Guard([&]() -> absl::Status {
+    ASR_RETURN_IF_ERROR(asr::capi::CheckFlags(flags, ASR_KEY_FROM_ENVIRONMENT));
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * sr, asr::capi::SiteRecoveryOf(engine));
+    std::shared_ptr<asr::fabric::KeyProvider> source;
+    if ((flags & ASR_KEY_FROM_ENVIRONMENT) != 0) {
+      std::string variable =
+          path == nullptr ? asr::fabric::kKeyEncryptionKeyVariable : std::string(path);
+      ASR_RETURN_IF_ERROR(asr::ValidateIdentifier("variable", variable));
+      source = std::make_shared<asr::fabric::EnvironmentKeyProvider>(variable);
+    } else if (path != nullptr) {
+      ASR_RETURN_IF_ERROR(asr::capi::CheckPath(path, "path"));
+      source = std::make_shared<asr::fabric::KeyFileProvider>(path);
+    }
+    engine->keys->SetSource(std::move(source));
+    // Wraps keys an older version left in the clear, now that there is a key.
+    return sr->SetKeyProvider(sr->key_provider());
   });
 }
 
@@ -111,7 +143,7 @@ int asr_job_list(asr_buffer_t** out, asr_engine_t* engine, const char* query_jso
   int fn(asr_buffer_t** out, asr_engine_t* engine, const char* job_id, uint32_t flags) { \
     return Guard([&]() -> absl::Status {                                                 \
       ASR_ASSIGN_OR_RETURN(asr::SiteRecovery* p, Begin(out, engine, flags));             \
-      ASR_RETURN_IF_ERROR(CheckNotNull(job_id, "job_id"));                               \
+      ASR_RETURN_IF_ERROR(asr::capi::CheckIdentifier(job_id, "job_id"));                 \
       return ReturnJob(out, p->jobs().method(job_id));                                   \
     });                                                                                  \
   }
@@ -126,7 +158,9 @@ int asr_vault_create(asr_buffer_t** out, asr_engine_t* engine, const char* name,
                      uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
-    return ReturnJob(out, p->fabric().CreateVault(asr::capi::Opt(name), asr::capi::Opt(region)));
+    ASR_ASSIGN_OR_RETURN(std::string n, asr::capi::Ref(name, "name"));
+    ASR_ASSIGN_OR_RETURN(std::string r, asr::capi::Ref(region, "region"));
+    return ReturnJob(out, p->fabric().CreateVault(n, r));
   });
 }
 
@@ -175,7 +209,8 @@ int asr_server_unregister(asr_buffer_t** out, asr_engine_t* engine, const char* 
                           uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
-    return ReturnJob(out, p->fabric().UnregisterServer(asr::capi::Opt(server)));
+    ASR_ASSIGN_OR_RETURN(std::string ref, asr::capi::Ref(server, "server"));
+    return ReturnJob(out, p->fabric().UnregisterServer(ref));
   });
 }
 
@@ -183,11 +218,12 @@ int asr_inventory_sync(asr_buffer_t** out, asr_engine_t* engine, const char* ser
                        const char* inventory_json, const char* cloud, uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
+    ASR_ASSIGN_OR_RETURN(std::string server_ref, asr::capi::Ref(server, "server"));
+    ASR_ASSIGN_OR_RETURN(std::string cloud_ref, asr::capi::Ref(cloud, "cloud"));
     model::Inventory inventory;
     if (inventory_json != nullptr) ASR_RETURN_IF_ERROR(model::FromJson(inventory_json, &inventory));
-    return ReturnJob(out, p->fabric().SyncInventory(asr::capi::Opt(server),
-                                                    inventory_json ? &inventory : nullptr,
-                                                    asr::capi::Opt(cloud)));
+    return ReturnJob(out, p->fabric().SyncInventory(
+                              server_ref, inventory_json ? &inventory : nullptr, cloud_ref));
   });
 }
 
@@ -195,8 +231,9 @@ int asr_cloud_pair(asr_buffer_t** out, asr_engine_t* engine, const char* primary
                    const char* recovery_cloud, uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
-    return ReturnJob(
-        out, p->fabric().PairClouds(asr::capi::Opt(primary_cloud), asr::capi::Opt(recovery_cloud)));
+    ASR_ASSIGN_OR_RETURN(std::string primary, asr::capi::Ref(primary_cloud, "primary_cloud"));
+    ASR_ASSIGN_OR_RETURN(std::string recovery, asr::capi::Ref(recovery_cloud, "recovery_cloud"));
+    return ReturnJob(out, p->fabric().PairClouds(primary, recovery));
   });
 }
 
@@ -204,7 +241,8 @@ int asr_cloud_unpair(asr_buffer_t** out, asr_engine_t* engine, const char* pairi
                      uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
-    return ReturnJob(out, p->fabric().UnpairClouds(asr::capi::Opt(pairing)));
+    ASR_ASSIGN_OR_RETURN(std::string ref, asr::capi::Ref(pairing, "pairing"));
+    return ReturnJob(out, p->fabric().UnpairClouds(ref));
   });
 }
 
@@ -215,6 +253,7 @@ int asr_policy_create(asr_buffer_t** out, asr_engine_t* engine, const char* poli
     ASR_RETURN_IF_ERROR(CheckNotNull(policy_json, "policy_json"));
     model::ReplicationPolicy policy;
     ASR_RETURN_IF_ERROR(model::FromJson(policy_json, &policy));
+    ASR_RETURN_IF_ERROR(asr::ValidateMessageIdentifiers("policy", policy));
     return ReturnJob(out, p->policies().CreatePolicy(policy));
   });
 }
@@ -226,6 +265,7 @@ int asr_policy_update(asr_buffer_t** out, asr_engine_t* engine, const char* poli
     ASR_RETURN_IF_ERROR(CheckNotNull(policy_json, "policy_json"));
     model::ReplicationPolicy policy;
     ASR_RETURN_IF_ERROR(model::FromJson(policy_json, &policy));
+    ASR_RETURN_IF_ERROR(asr::ValidateMessageIdentifiers("policy", policy));
     return ReturnJob(out, p->policies().UpdatePolicy(policy));
   });
 }
@@ -234,7 +274,8 @@ int asr_policy_delete(asr_buffer_t** out, asr_engine_t* engine, const char* poli
                       uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
-    return ReturnJob(out, p->policies().DeletePolicy(asr::capi::Opt(policy)));
+    ASR_ASSIGN_OR_RETURN(std::string ref, asr::capi::Ref(policy, "policy"));
+    return ReturnJob(out, p->policies().DeletePolicy(ref));
   });
 }
 
@@ -242,8 +283,9 @@ int asr_policy_associate(asr_buffer_t** out, asr_engine_t* engine, const char* p
                          const char* pairing, uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
-    return ReturnJob(
-        out, p->policies().AssociatePolicy(asr::capi::Opt(policy), asr::capi::Opt(pairing)));
+    ASR_ASSIGN_OR_RETURN(std::string policy_ref, asr::capi::Ref(policy, "policy"));
+    ASR_ASSIGN_OR_RETURN(std::string pairing_ref, asr::capi::Ref(pairing, "pairing"));
+    return ReturnJob(out, p->policies().AssociatePolicy(policy_ref, pairing_ref));
   });
 }
 
@@ -251,7 +293,8 @@ int asr_policy_dissociate(asr_buffer_t** out, asr_engine_t* engine, const char* 
                           uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * p, Begin(out, engine, flags));
-    return ReturnJob(out, p->policies().DissociatePolicy(asr::capi::Opt(pairing)));
+    ASR_ASSIGN_OR_RETURN(std::string ref, asr::capi::Ref(pairing, "pairing"));
+    return ReturnJob(out, p->policies().DissociatePolicy(ref));
   });
 }
 

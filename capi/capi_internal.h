@@ -23,12 +23,15 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "asr.h"
+#include "asr/common/identifier.h"
 #include "asr/site_recovery/site_recovery.h"
 #include "capi/c_host_callbacks.h"
 
 // An engine handle holds exactly the one facade and the host table it calls.
 struct asr_engine {
   std::unique_ptr<asr::capi::CHostCallbacks> host;
+  // The key provider the facade holds too (it calls into `host`).
+  std::shared_ptr<asr::capi::CKeyProvider> keys;
   // Declared after `host`, so destroyed before it.
   std::unique_ptr<asr::SiteRecovery> site_recovery;
 };
@@ -61,6 +64,16 @@ int Guard(Fn&& fn) noexcept {
 
 // InvalidArgument naming `what` when `p` is NULL.
 absl::Status CheckNotNull(const void* p, const char* what);
+
+// The identifier rules (asr/common/identifier.h) for a C string argument:
+// InvalidArgument naming `what` when it is NULL, not UTF-8, has control
+// characters, is empty or longer than `max_bytes`.
+absl::Status CheckIdentifier(const char* p, const char* what,
+                             size_t max_bytes = kMaxIdentifierBytes);
+// The same with the path limit.
+absl::Status CheckPath(const char* p, const char* what);
+// An optional identifier: NULL is OK.
+absl::Status CheckOptionalIdentifier(const char* p, const char* what);
 
 // InvalidArgument when `flags` has bits outside `allowed`.
 absl::Status CheckFlags(uint32_t flags, uint32_t allowed);

@@ -25,7 +25,9 @@ ASR_PIN(asr_host_callbacks_t, get_inventory, 8);
 ASR_PIN(asr_host_callbacks_t, configure_host, 16);
 ASR_PIN(asr_host_callbacks_t, test_proxy, 24);
 ASR_PIN(asr_host_callbacks_t, payload, 32);
-static_assert(sizeof(asr_host_callbacks_t) == 40, "asr_host_callbacks_t changed size");
+// Version 2.
+ASR_PIN(asr_host_callbacks_t, get_key_encryption_key, 40);
+static_assert(sizeof(asr_host_callbacks_t) == 48, "asr_host_callbacks_t changed size");
 
 ASR_PIN(asr_tls_files_t, struct_size, 0);
 ASR_PIN(asr_tls_files_t, cert_path, 8);

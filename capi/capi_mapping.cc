@@ -57,6 +57,7 @@ int asr_network_mapping_add(asr_buffer_t** out, asr_engine_t* engine, const char
     ASR_RETURN_IF_ERROR(CheckNotNull(mapping_json, "mapping_json"));
     asr::model::NetworkMapping m;
     ASR_RETURN_IF_ERROR(asr::model::FromJson(mapping_json, &m));
+    ASR_RETURN_IF_ERROR(asr::ValidateMessageIdentifiers("mapping", m));
     return WithService(engine, [&](MappingService& s) {
       return Return(out, s.MapNetwork(m, (flags & ASR_MAPPING_REPLACE) != 0));
     });
@@ -67,7 +68,7 @@ int asr_network_mapping_remove(asr_buffer_t** out, asr_engine_t* engine, const c
                                uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_RETURN_IF_ERROR(Start(out, flags, 0));
-    ASR_RETURN_IF_ERROR(CheckNotNull(ref, "ref"));
+    ASR_RETURN_IF_ERROR(asr::capi::CheckIdentifier(ref, "ref"));
     return WithService(engine, [&](MappingService& s) { return Return(out, s.UnmapNetwork(ref)); });
   });
 }
@@ -84,8 +85,9 @@ int asr_network_mapping_targets(asr_buffer_t** out, asr_engine_t* engine, const 
                                 const char* target_ref, uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_RETURN_IF_ERROR(Start(out, flags, 0));
-    ASR_RETURN_IF_ERROR(CheckNotNull(source_ref, "source_ref"));
+    ASR_RETURN_IF_ERROR(asr::capi::CheckIdentifier(source_ref, "source_ref"));
     return WithService(engine, [&](MappingService& s) {
+      ASR_RETURN_IF_ERROR(asr::capi::CheckOptionalIdentifier(target_ref, "target_ref"));
       return Return(out, s.TargetNetworks(source_ref, Opt(target_ref)));
     });
   });
@@ -95,7 +97,7 @@ int asr_network_mapping_resolve(asr_buffer_t** out, asr_engine_t* engine, const 
                                 uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_RETURN_IF_ERROR(Start(out, flags, 0));
-    ASR_RETURN_IF_ERROR(CheckNotNull(vm_ref, "vm_ref"));
+    ASR_RETURN_IF_ERROR(asr::capi::CheckIdentifier(vm_ref, "vm_ref"));
     return WithService(engine,
                        [&](MappingService& s) { return Return(out, s.ResolveNetworks(vm_ref)); });
   });
@@ -108,6 +110,7 @@ int asr_network_mapping_failback(asr_buffer_t** out, asr_engine_t* engine, const
     ASR_RETURN_IF_ERROR(CheckNotNull(request_json, "request_json"));
     asr::model::FailbackRequest r;
     ASR_RETURN_IF_ERROR(asr::model::FromJson(request_json, &r));
+    ASR_RETURN_IF_ERROR(asr::ValidateMessageIdentifiers("request", r));
     return WithService(engine,
                        [&](MappingService& s) { return Return(out, s.ResolveFailback(r)); });
   });
@@ -120,6 +123,7 @@ int asr_storage_mapping_add(asr_buffer_t** out, asr_engine_t* engine, const char
     ASR_RETURN_IF_ERROR(CheckNotNull(mapping_json, "mapping_json"));
     asr::model::StorageMapping m;
     ASR_RETURN_IF_ERROR(asr::model::FromJson(mapping_json, &m));
+    ASR_RETURN_IF_ERROR(asr::ValidateMessageIdentifiers("mapping", m));
     return WithService(engine, [&](MappingService& s) {
       return Return(out, s.MapStorage(m, (flags & ASR_MAPPING_REPLACE) != 0));
     });
@@ -130,7 +134,7 @@ int asr_storage_mapping_remove(asr_buffer_t** out, asr_engine_t* engine, const c
                                uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_RETURN_IF_ERROR(Start(out, flags, 0));
-    ASR_RETURN_IF_ERROR(CheckNotNull(ref, "ref"));
+    ASR_RETURN_IF_ERROR(asr::capi::CheckIdentifier(ref, "ref"));
     return WithService(engine, [&](MappingService& s) { return Return(out, s.UnmapStorage(ref)); });
   });
 }
@@ -147,8 +151,9 @@ int asr_storage_mapping_resolve(asr_buffer_t** out, asr_engine_t* engine, const 
                                 const char* host_ref, uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_RETURN_IF_ERROR(Start(out, flags, 0));
-    ASR_RETURN_IF_ERROR(CheckNotNull(vm_ref, "vm_ref"));
+    ASR_RETURN_IF_ERROR(asr::capi::CheckIdentifier(vm_ref, "vm_ref"));
     return WithService(engine, [&](MappingService& s) {
+      ASR_RETURN_IF_ERROR(asr::capi::CheckOptionalIdentifier(host_ref, "host_ref"));
       return Return(out, s.ResolveStorage(vm_ref, Opt(host_ref)));
     });
   });
@@ -158,7 +163,8 @@ int asr_placement_show(asr_buffer_t** out, asr_engine_t* engine, const char* vm_
                        const char* pairing_id, uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_RETURN_IF_ERROR(Start(out, flags, 0));
-    ASR_RETURN_IF_ERROR(CheckNotNull(vm_ref, "vm_ref"));
+    ASR_RETURN_IF_ERROR(asr::capi::CheckIdentifier(vm_ref, "vm_ref"));
+    ASR_RETURN_IF_ERROR(asr::capi::CheckOptionalIdentifier(pairing_id, "pairing_id"));
     asr::mapping::PlacementOptions options;
     options.pairing_id = Opt(pairing_id);
     return WithService(

@@ -25,6 +25,12 @@ out=$("$asrctl" --json version)
 check "version --json is JSON" grep -Eq '^\{"version":"[0-9.]+"\}$' <<<"$out"
 
 "$asrctl" --state-dir "$state" init >"$tmp/init.out" 2>&1
+check "init without a key provider fails" test $? -eq 1
+check "init says how to configure a key provider" grep -q "asrctl key-provider init" "$tmp/init.out"
+"$asrctl" key-provider init --key-file "$tmp/kek" >/dev/null
+check "key file is private" test "$(stat -c %a "$tmp/kek")" = 600
+export ASR_KEY_FILE="$tmp/kek"
+"$asrctl" --state-dir "$state" init >"$tmp/init.out" 2>&1
 check "init exits 0" test $? -eq 0
 check "init says what it did" grep -q "initialized state directory $state" "$tmp/init.out"
 check "state directory has a snapshot" test -f "$state/SNAPSHOT"

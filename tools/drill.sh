@@ -28,7 +28,10 @@ rm -rf "$dir"
 mkdir -p "$dir"
 cd "$dir"
 state="$dir/state"
-a() { "$asrctl" --state-dir "$state" "$@"; }
+# The key-encryption key that wraps the vault's keys: a 0600 file beside the
+# state directory, never inside it.
+kek="$dir/keys/vault.kek"
+a() { "$asrctl" --state-dir "$state" --key-file "$kek" "$@"; }
 step() { printf '\n== %s\n' "$*"; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
@@ -36,7 +39,9 @@ server_pid=""
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true; }
 trap cleanup EXIT
 
-step "1. Two sites and a vault in $state"
+step "1. Two sites and a vault in $state (its keys wrapped by $kek)"
+mkdir -p -m 0700 "$dir/keys"
+"$asrctl" key-provider init --key-file "$kek"
 a init
 
 step "2. Register the VMM servers with a registration key (valid 5 days)"

@@ -14,6 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "asr/common/identifier.h"
+#include "asr/common/status_macros.h"
 #include "asr/jobs/rule_error.h"
 
 namespace asr::cli {
@@ -21,7 +23,66 @@ namespace {
 
 constexpr char kExitCodeUrl[] = "asr/cli/exit-code";
 
+// Flags whose value names an object.
+constexpr const char* kIdentifierFlags[] = {
+    "active-node-name",
+    "cloud",
+    "cluster-node",
+    "failover-network",
+    "friendly-name",
+    "host",
+    "id",
+    "name",
+    "nic",
+    "pairing",
+    "policy",
+    "primary",
+    "provider-version",
+    "recovery",
+    "region",
+    "replica-network",
+    "replica-subnet",
+    "scenario",
+    "server",
+    "site",
+    "source",
+    "source-server",
+    "state",
+    "target",
+    "target-server",
+    "vm",
+};
+
+// Flags whose value is a secret: never echoed in a message, so not checked here.
+bool IsSecretFlag(const std::string& flag) { return flag == "proxy-password"; }
+
+// Every argument of a parsed command line against the identifier rules.
+absl::Status ValidateArguments(const CommandContext& ctx, const ParsedArgs& args) {
+  ASR_RETURN_IF_ERROR(ValidatePath("--state-dir", ctx.state_dir));
+  ASR_RETURN_IF_ERROR(ValidateOptionalIdentifier("--key-file", ctx.key_file, kMaxPathBytes));
+  for (size_t i = 0; i < args.positional.size(); ++i) {
+    ASR_RETURN_IF_ERROR(ValidatePath(absl::StrCat("argument ", i + 1), args.positional[i]));
+  }
+  for (const auto& [flag, value] : args.values) {
+    if (IsSecretFlag(flag)) continue;
+    const std::string name = absl::StrCat("--", flag);
+    if (IsIdentifierFlag(flag)) {
+      ASR_RETURN_IF_ERROR(ValidateIdentifier(name, value));
+    } else {
+      ASR_RETURN_IF_ERROR(ValidateOptionalIdentifier(name, value, kMaxPathBytes));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+bool IsIdentifierFlag(const std::string& flag) {
+  for (const char* f : kIdentifierFlags) {
+    if (flag == f) return true;
+  }
+  return false;
+}
 
 absl::Status WithExitCode(absl::Status status, int exit_code) {
   if (!status.ok()) status.SetPayload(kExitCodeUrl, absl::Cord(absl::StrCat(exit_code)));
@@ -66,7 +127,11 @@ absl::StatusOr<std::string> ParsedArgs::Require(const std::string& flag) const {
 void CommandRegistry::Add(CommandSpec spec) { commands_.push_back(std::move(spec)); }
 
 void CommandRegistry::PrintHelp(std::ostream& os) const {
-  os << "usage: asrctl [--state-dir DIR] [--json] COMMAND [ARGS]\n\ncommands:\n";
+  os << "usage: asrctl [--state-dir DIR] [--key-file PATH] [--json] COMMAND [ARGS]\n\n"
+        "  --key-file PATH  the key-encryption key that wraps the vault's keys (or set\n"
+        "                   ASR_KEY_FILE=PATH, or ASR_KEY_ENCRYPTION_KEY to 64 hex digits);\n"
+        "                   create one with 'asrctl key-provider init --key-file PATH'\n\n"
+        "commands:\n";
   for (const CommandSpec& c : commands_) {
     os << "  " << c.usage << "\n      " << c.help << "\n";
   }
@@ -108,6 +173,14 @@ absl::StatusOr<ParsedArgs> ParseRest(const CommandSpec& spec, const std::vector<
           value = a[++i];
         }
         ctx.state_dir = value;
+        continue;
+      }
+      if (name == "key-file") {
+        if (!has_value) {
+          if (i + 1 >= a.size()) return absl::InvalidArgumentError("--key-file needs a value");
+          value = a[++i];
+        }
+        ctx.key_file = value;
         continue;
       }
       if (spec.bool_flags.count(name)) {
@@ -170,6 +243,15 @@ int CommandRegistry::Run(const std::vector<std::string>& argv, std::istream& in,
     } else if (absl::StartsWith(a, "--state-dir=")) {
       ctx.state_dir = a.substr(strlen("--state-dir="));
       ++i;
+    } else if (a == "--key-file") {
+      if (i + 1 >= argv.size()) {
+        return ExitCodeFor(absl::InvalidArgumentError("--key-file needs a value"), err);
+      }
+      ctx.key_file = argv[i + 1];
+      i += 2;
+    } else if (absl::StartsWith(a, "--key-file=")) {
+      ctx.key_file = a.substr(strlen("--key-file="));
+      ++i;
     } else if (a == "--help") {
       PrintHelp(out);
       return 0;
@@ -219,6 +301,8 @@ int CommandRegistry::Run(const std::vector<std::string>& argv, std::istream& in,
   }
   auto parsed = ParseRest(*best, argv, i + best_words, ctx);
   if (!parsed.ok()) return ExitCodeFor(parsed.status(), err);
+  absl::Status valid = ValidateArguments(ctx, *parsed);
+  if (!valid.ok()) return ExitCodeFor(valid, err);
   return ExitCodeFor(best->run(ctx, *parsed), err);
 }
 

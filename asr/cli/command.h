@@ -13,8 +13,13 @@
 //            /*value_flags=*/{}, /*bool_flags=*/{}, 1, 1, DiskInfo});
 //   }
 //
-// Global flags (--state-dir DIR, --json) are parsed before the command and
-// reach it through CommandContext. A handler returns its status; the
+// Global flags (--state-dir DIR, --key-file PATH, --json) are parsed before
+// the command and reach it through CommandContext. Every argument is checked
+// before the command runs (ValidateIdentifier, asr/common/identifier.h):
+// positionals and flag values must be valid UTF-8 without control
+// characters, at most 4096 bytes; the values of identifier flags (--name,
+// --cloud, --server, --vm, ...: IsIdentifierFlag) at most 256 bytes and not
+// empty. A bad one is bad usage (exit code 2) naming the flag. A handler returns its status; the
 // registry alone turns it into the exit code and the message on stderr
 // (ExitCodeFor): 0 for OK, 2 for bad usage (InvalidArgument), 1 otherwise,
 // "asrctl: <message>" on stderr, and for a status that names a failed job a
@@ -40,6 +45,7 @@ namespace asr::cli {
 
 struct CommandContext {
   std::string state_dir;       // --state-dir, default ./asr-state
+  std::string key_file;        // --key-file: the key-encryption key's file ("" if not given)
   bool json = false;           // --json: machine-readable output on stdout
   std::istream* in = nullptr;  // standard input (e.g. --proxy-password-stdin)
   std::ostream* out;           // normal output
@@ -100,6 +106,10 @@ class CommandRegistry {
  private:
   std::vector<CommandSpec> commands_;
 };
+
+// Whether --`flag` names an object (an id or name: --name, --cloud, ...), so
+// that its value gets the identifier rules rather than the path rules.
+bool IsIdentifierFlag(const std::string& flag);
 
 // Parses a size with an optional K, M, G or T suffix (powers of 1024; a
 // trailing "B"/"iB" is accepted), e.g. "64K", "1G", "512".

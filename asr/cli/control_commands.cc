@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "asr/cli/engine_options.h"
 #include "asr/common/clock.h"
 #include "asr/common/file_util.h"
 #include "asr/common/status_macros.h"
@@ -24,7 +25,7 @@ namespace {
 // The facade over --state-dir for one command (no host attached: the
 // inventory comes as a document).
 absl::StatusOr<std::unique_ptr<SiteRecovery>> Open(const CommandContext& ctx) {
-  SiteRecoveryOptions options;
+  SiteRecoveryOptions options = EngineOptions(ctx);
   options.create_if_missing = false;
   return SiteRecovery::Open(ctx.state_dir, options);
 }

@@ -14,9 +14,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "asr/cli/core_commands.h"
+#include "asr/cli/engine_options.h"
 #include "asr/common/file_util.h"
 #include "asr/common/test_dir.h"
 #include "asr/common/testing/status_matchers.h"
+#include "asr/fabric/key_provider.h"
 #include "asr/fabric/simulated_host.h"
 #include "asr/model/json.h"
 #include "asr/store/journal_store.h"
@@ -28,6 +30,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
+mode_t ModeOf(const std::string& path);
+
 struct Result {
   int code;
   std::string out, err;
@@ -38,14 +42,23 @@ class ControlCommandsTest : public ::testing::Test {
   void SetUp() override {
     root_ = asr::testing::TestDir("cli");
     dir_ = JoinPath(root_, "state");
+    // The key-encryption key beside the state directory, never inside it.
+    kek_ = JoinPath(root_, "kek");
+    ASSERT_OK(fabric::CreateKeyFile(kek_));
     RegisterCoreCommands(registry_);
     RegisterControlCommands(registry_);
+    RegisterKeyProviderCommands(registry_);
   }
   Result Run(const std::string& line, const std::string& input = "") {
-    std::vector<std::string> args = {"--state-dir", dir_};
+    std::vector<std::string> args = {"--key-file", kek_};
     for (absl::string_view w : absl::StrSplit(line, ' ', absl::SkipEmpty())) {
       args.emplace_back(w);
     }
+    return RunArgs(args, input);
+  }
+  // Without --key-file; `args` as given.
+  Result RunArgs(std::vector<std::string> args, const std::string& input = "") {
+    args.insert(args.begin(), {"--state-dir", dir_});
     std::istringstream in(input);
     std::ostringstream out, err;
     int code = registry_.Run(args, in, out, err);
@@ -76,7 +89,7 @@ class ControlCommandsTest : public ::testing::Test {
     ASSERT_EQ(s3.code, 0) << s3.err;
   }
 
-  std::string root_, dir_, key_;
+  std::string root_, dir_, key_, kek_;
   CommandRegistry registry_;
 };
 
@@ -91,6 +104,87 @@ TEST_F(ControlCommandsTest, InitLeavesAVaultReadyIdempotently) {
   EXPECT_EQ(create.code, 1);
   EXPECT_THAT(create.err, HasSubstr("already holds vault 'default'"));
   EXPECT_THAT(create.err, HasSubstr("asrctl job show job-"));
+}
+
+// The vault's keys are wrapped by the key file's key: init needs a key
+// provider, refuses a key file others can read, and the wrong key file opens
+// nothing.
+TEST_F(ControlCommandsTest, InitNeedsAPrivateKeyFile) {
+  auto bare = RunArgs({"init"});
+  EXPECT_EQ(bare.code, 1);
+  EXPECT_THAT(bare.err, HasSubstr("no key provider is configured"));
+  EXPECT_THAT(bare.err, HasSubstr("asrctl key-provider init --key-file PATH"));
+  EXPECT_THAT(RunArgs({"vault", "show"}).err, HasSubstr("no vault yet"));
+
+  const std::string loose = JoinPath(root_, "loose.kek");
+  auto made = RunArgs({"key-provider", "init", "--key-file", loose});
+  ASSERT_EQ(made.code, 0) << made.err;
+  EXPECT_THAT(made.out, HasSubstr("created key file " + loose + " (mode 0600), key id kek-"));
+  EXPECT_EQ(ModeOf(loose), 0600u);
+  auto again = RunArgs({"key-provider", "init", "--key-file", loose});
+  EXPECT_EQ(again.code, 1);
+  EXPECT_THAT(again.err, HasSubstr("a key file is never overwritten"));
+  ASSERT_EQ(::chmod(loose.c_str(), 0644), 0);
+  auto refused = RunArgs({"--key-file", loose, "init"});
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("has mode 0644: other users may read it"));
+  EXPECT_THAT(refused.err, HasSubstr("chmod 600 " + loose));
+  EXPECT_THAT(RunArgs({"vault", "show"}).err, HasSubstr("no vault yet"));
+
+  // ASR_KEY_FILE and ASR_KEY_ENCRYPTION_KEY work as --key-file does.
+  ASSERT_EQ(::setenv("ASR_KEY_FILE", kek_.c_str(), 1), 0);
+  auto from_env = RunArgs({"init"});
+  ::unsetenv("ASR_KEY_FILE");
+  ASSERT_EQ(from_env.code, 0) << from_env.err;
+  const std::string hex = *ReadFileToString(kek_);
+  ASSERT_EQ(::setenv("ASR_KEY_ENCRYPTION_KEY", hex.substr(0, 64).c_str(), 1), 0);
+  auto key_from_env = RunArgs({"key", "generate", "--output", JoinPath(root_, "k")});
+  ::unsetenv("ASR_KEY_ENCRYPTION_KEY");
+  EXPECT_EQ(key_from_env.code, 0) << key_from_env.err;
+}
+
+TEST_F(ControlCommandsTest, WithoutTheRightKeyFileNoKeyIsMinted) {
+  Prepare();
+  const std::string other = JoinPath(root_, "other.kek");
+  ASSERT_EQ(RunArgs({"key-provider", "init", "--key-file", other}).code, 0);
+  auto wrong = RunArgs({"--key-file", other, "key", "generate", "--output", JoinPath(root_, "x")});
+  EXPECT_EQ(wrong.code, 1);
+  EXPECT_THAT(wrong.err, HasSubstr("the key-encryption key does not open this vault's secrets"));
+  EXPECT_FALSE(PathExists(JoinPath(root_, "x")));
+  auto none = RunArgs({"key", "generate", "--output", JoinPath(root_, "x")});
+  EXPECT_EQ(none.code, 1);
+  EXPECT_THAT(none.err, HasSubstr("no key provider is configured"));
+  auto proxy = RunArgs({"--key-file", other, "server", "register", "--credentials", key_,
+                        "--friendly-name", "vmm-p", "--proxy-address", "proxy", "--proxy-port",
+                        "3128", "--proxy-user", "asr", "--proxy-password-stdin"},
+                       "pw\n");
+  EXPECT_EQ(proxy.code, 1);
+  EXPECT_THAT(proxy.err, HasSubstr("does not open this vault's secrets"));
+  // Reads that need no private key work without it.
+  EXPECT_EQ(RunArgs({"server", "list"}).code, 0);
+}
+
+// Every identifier option and argument is checked before anything runs.
+TEST_F(ControlCommandsTest, OverLongAndNonUtf8IdentifiersAreRefused) {
+  ASSERT_EQ(Run("init").code, 0);
+  auto bad = Run("server unregister vmm\xff");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("argument 1 is not valid UTF-8 (byte 0xff at offset 3)"));
+  auto newline = RunArgs(
+      {"--key-file", kek_, "cloud", "pair", "--primary", "Gold\npoint 1", "--recovery", "Gold2"});
+  EXPECT_EQ(newline.code, 2);
+  EXPECT_THAT(newline.err, HasSubstr("--primary contains a control character (U+000a"));
+  EXPECT_THAT(newline.err, HasSubstr("\"Gold\\npoint 1\""));
+  auto long_name = Run("vault create --region r --name " + std::string(300, 'v'));
+  EXPECT_EQ(long_name.code, 2);
+  EXPECT_THAT(long_name.err, HasSubstr("--name is 300 bytes long; at most 256 are allowed"));
+  auto empty = RunArgs({"--key-file", kek_, "inventory", "sync", "--server", "", "--file", "f"});
+  EXPECT_EQ(empty.code, 2);
+  EXPECT_THAT(empty.err, HasSubstr("--server must not be empty"));
+  auto state = RunArgs({"--state-dir", dir_ + "\x80", "server", "list"});
+  EXPECT_EQ(state.code, 2);
+  EXPECT_THAT(state.err, HasSubstr("--state-dir is not valid UTF-8"));
+  EXPECT_EQ(Run("server list").code, 0);
 }
 
 TEST_F(ControlCommandsTest, RegisterMirrorsTheDocumentedTool) {

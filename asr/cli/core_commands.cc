@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "asr.h"
+#include "asr/cli/engine_options.h"
 #include "asr/model/cli.pb.h"
 #include "asr/model/json.h"
 #include "asr/site_recovery/site_recovery.h"
@@ -23,9 +24,15 @@ absl::Status Version(const CommandContext& ctx, const ParsedArgs&) {
 }
 
 absl::Status Init(const CommandContext& ctx, const ParsedArgs&) {
-  auto engine = SiteRecovery::Open(ctx.state_dir, {});
+  auto engine = SiteRecovery::Open(ctx.state_dir, EngineOptions(ctx));
   if (!engine.ok()) return engine.status();
   bool was = (*engine)->IsInitialized();
+  // The vault's keys are wrapped by the key provider's key: without a usable
+  // one, stop before writing anything.
+  if (!(*engine)->fabric().vault().Get().ok()) {
+    absl::Status keys = (*engine)->fabric().vault().CheckKeyProvider();
+    if (!keys.ok()) return keys;
+  }
   absl::Status s = (*engine)->Initialize();
   if (!s.ok()) return s;
   // A vault ready for 'asrctl key generate', 'server register', ...
@@ -48,15 +55,15 @@ absl::Status Init(const CommandContext& ctx, const ParsedArgs&) {
   return absl::OkStatus();
 }
 
-SiteRecoveryOptions ReadOnly() {
-  SiteRecoveryOptions o;
+SiteRecoveryOptions ReadOnly(const CommandContext& ctx) {
+  SiteRecoveryOptions o = EngineOptions(ctx);
   o.read_only = true;
   o.create_if_missing = false;
   return o;
 }
 
 absl::Status ObjectGet(const CommandContext& ctx, const ParsedArgs& a) {
-  auto engine = SiteRecovery::Open(ctx.state_dir, ReadOnly());
+  auto engine = SiteRecovery::Open(ctx.state_dir, ReadOnly(ctx));
   if (!engine.ok()) return engine.status();
   auto json = (*engine)->GetObjectJson(a.positional[0], a.positional[1]);
   if (!json.ok()) return json.status();
@@ -65,7 +72,7 @@ absl::Status ObjectGet(const CommandContext& ctx, const ParsedArgs& a) {
 }
 
 absl::Status ObjectList(const CommandContext& ctx, const ParsedArgs& a) {
-  auto engine = SiteRecovery::Open(ctx.state_dir, ReadOnly());
+  auto engine = SiteRecovery::Open(ctx.state_dir, ReadOnly(ctx));
   if (!engine.ok()) return engine.status();
   auto json = (*engine)->ListObjectsJson(a.positional[0]);
   if (!json.ok()) return json.status();
@@ -78,8 +85,10 @@ absl::Status ObjectList(const CommandContext& ctx, const ParsedArgs& a) {
 void RegisterCoreCommands(CommandRegistry& r) {
   r.Add({"version", "version [--json]", "Print the asr version.", {}, {}, 0, 0, Version});
   r.Add({"init",
-         "init [--state-dir DIR] [--json]",
-         "Create a state directory holding the sites \"primary\" and \"recovery\".",
+         "init [--state-dir DIR] --key-file PATH [--json]",
+         "Create a state directory holding the sites \"primary\" and \"recovery\" and the "
+         "vault, whose keys the key file's key wraps (or ASR_KEY_FILE / "
+         "ASR_KEY_ENCRYPTION_KEY).",
          {},
          {},
          0,

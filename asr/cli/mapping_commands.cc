@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "asr/cli/engine_options.h"
 #include "asr/common/status_macros.h"
 #include "asr/mapping/mapping_service.h"
 #include "asr/model/json.h"
@@ -20,7 +21,7 @@ using mapping::MappingService;
 
 // The facade over --state-dir, writable only when the command changes state.
 absl::StatusOr<std::unique_ptr<SiteRecovery>> Open(const CommandContext& ctx, bool write) {
-  SiteRecoveryOptions options;
+  SiteRecoveryOptions options = EngineOptions(ctx);
   options.read_only = !write;
   options.create_if_missing = false;
   return SiteRecovery::Open(ctx.state_dir, options);

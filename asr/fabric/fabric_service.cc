@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "asr/common/identifier.h"
 #include "asr/common/status_macros.h"
 #include "asr/fabric/inventory_sync.h"
 #include "asr/fabric/operations.pb.h"
@@ -30,8 +31,8 @@ std::string ServerIdFor(absl::string_view friendly_name) {
 }
 
 FabricService::FabricService(repository::ObjectRepository* repo, jobs::JobManager* jobs,
-                             const Clock* clock, HostCallbacks* host)
-    : repo_(repo), jobs_(jobs), clock_(clock), host_(host), vault_(repo, clock) {}
+                             const Clock* clock, HostCallbacks* host, KeyProvider* keys)
+    : repo_(repo), jobs_(jobs), clock_(clock), host_(host), vault_(repo, clock, keys) {}
 
 namespace {
 
@@ -125,6 +126,10 @@ absl::StatusOr<model::Job> FabricService::CreateVault(absl::string_view name,
                                                       absl::string_view region) {
   if (name.empty()) return absl::InvalidArgumentError("a vault needs a name (--name)");
   if (region.empty()) return absl::InvalidArgumentError("a vault needs a region (--region)");
+  ASR_RETURN_IF_ERROR(ValidateIdentifier("the vault name", name));
+  ASR_RETURN_IF_ERROR(ValidateIdentifier("the vault region", region));
+  // No job for a vault that cannot get its keys wrapped.
+  if (!vault_.Get().ok()) ASR_RETURN_IF_ERROR(vault_.CheckKeyProvider());
   absl::MutexLock l(&op_mu_);
   CreateVaultParams p;
   p.set_name(std::string(name));
@@ -158,6 +163,9 @@ absl::StatusOr<std::string> FabricService::GenerateRegistrationKey() {
 
 absl::StatusOr<model::Job> FabricService::RegisterServer(
     const model::ServerRegistrationRequest& request) {
+  ASR_RETURN_IF_ERROR(ValidateOptionalIdentifier("friendlyName", request.friendly_name()));
+  ASR_RETURN_IF_ERROR(ValidateOptionalIdentifier("siteId", request.site_id()));
+  ASR_RETURN_IF_ERROR(ValidateOptionalIdentifier("nodeName", request.node_name()));
   // Mandatory parameters, as the documented command line checks them.
   if (request.credentials().empty()) {
     return absl::InvalidArgumentError(
@@ -288,6 +296,11 @@ absl::Status FabricService::RunUnregister(jobs::JobContext& ctx) {
 absl::StatusOr<model::Job> FabricService::SyncInventory(absl::string_view server_ref,
                                                         const model::Inventory* inventory,
                                                         absl::string_view cloud_ref) {
+  ASR_RETURN_IF_ERROR(ValidateOptionalIdentifier("server", server_ref));
+  ASR_RETURN_IF_ERROR(ValidateOptionalIdentifier("cloud", cloud_ref));
+  // Every id and name a server reports, before any of it is stored.
+  if (inventory != nullptr)
+    ASR_RETURN_IF_ERROR(ValidateMessageIdentifiers("inventory", *inventory));
   absl::MutexLock l(&op_mu_);
   ASR_ASSIGN_OR_RETURN(model::VmmServer server, FindServer(server_ref));
   SyncInventoryParams p;

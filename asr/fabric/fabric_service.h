@@ -32,6 +32,7 @@
 #include "absl/synchronization/mutex.h"
 #include "asr/common/clock.h"
 #include "asr/fabric/host_callbacks.h"
+#include "asr/fabric/key_provider.h"
 #include "asr/fabric/vault.h"
 #include "asr/jobs/job_manager.h"
 #include "asr/model/fabric.pb.h"
@@ -47,9 +48,12 @@ inline constexpr char kDefaultProviderVersion[] = "0.1.0";
 class FabricService {
  public:
   // `host` may be null: then inventories come only as documents, and proxy
-  // tests are skipped (the job says so).
+  // tests are skipped (the job says so). `keys` (the key provider whose KEK
+  // wraps the vault's keys, see key_provider.h) may be null: then creating a
+  // vault, generating registration keys and registering a server with a
+  // proxy password fail with FailedPrecondition saying how to configure one.
   FabricService(repository::ObjectRepository* repo, jobs::JobManager* jobs, const Clock* clock,
-                HostCallbacks* host);
+                HostCallbacks* host, KeyProvider* keys = nullptr);
 
   // Registers the fabric's job scenarios (CreateVault, RegisterServer,
   // UnregisterServer, SyncInventory, PairClouds, UnpairClouds).
@@ -59,7 +63,8 @@ class FabricService {
   repository::ObjectRepository& repository() { return *repo_; }
   HostCallbacks* host() { return host_ != nullptr && host_->available() ? host_ : nullptr; }
 
-  // Job "CreateVault"; result: model::Vault.
+  // Job "CreateVault"; result: model::Vault. Without a usable key provider:
+  // its error, before any job is created.
   absl::StatusOr<model::Job> CreateVault(absl::string_view name, absl::string_view region);
   // A registration key file (JSON) valid for 5 days. Changes no state.
   absl::StatusOr<std::string> GenerateRegistrationKey();

@@ -1,6 +1,8 @@
 // Rules of the fabric: vault and keys, registration, inventory, pairing.
 // Every rule has a passing and a refusing case; the repo is reopened
 // between steps to prove that state lives in the store.
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <functional>
 #include <string>
@@ -8,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "asr/common/file_util.h"
 #include "asr/common/test_dir.h"
 #include "asr/common/testing/status_matchers.h"
 #include "asr/fabric/fabric_service.h"
@@ -20,18 +23,19 @@
 namespace asr::fabric {
 namespace {
 
+using ::asr::testing::TestDir;
 using ::asr::testing::TestPath;
 using ::testing::HasSubstr;
 
 class Plane {
  public:
-  Plane(const std::string& dir, const Clock* clock, HostCallbacks* host) {
+  Plane(const std::string& dir, const Clock* clock, HostCallbacks* host, KeyProvider* keys) {
     auto e = repository::ObjectRepository::Open(dir, {});
     if (!e.ok()) abort();
     repo = std::move(*e);
     if (!repo->Initialize().ok()) abort();
     jobs = std::make_unique<jobs::JobManager>(repo.get(), clock);
-    fabric = std::make_unique<FabricService>(repo.get(), jobs.get(), clock, host);
+    fabric = std::make_unique<FabricService>(repo.get(), jobs.get(), clock, host, keys);
     if (!fabric->RegisterScenarios().ok()) abort();
   }
   std::unique_ptr<repository::ObjectRepository> repo;
@@ -43,6 +47,8 @@ class FabricTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = TestPath("fabric");
+    // The key-encryption key lives outside the state directory.
+    ASSERT_OK(CreateKeyFile(keys_.path()));
     Reopen();
     ASSERT_OK(f().CreateVault("contoso-dr", "westeurope"));
     host_.SetInventory("vmm-ny", NewYorkInventory());
@@ -50,7 +56,7 @@ class FabricTest : public ::testing::Test {
   }
   void Reopen() {
     plane_.reset();
-    plane_ = std::make_unique<Plane>(dir_, &clock_, &host_);
+    plane_ = std::make_unique<Plane>(dir_, &clock_, &host_, &keys_);
   }
   FabricService& f() { return *plane_->fabric; }
   repository::ObjectRepository& e() { return *plane_->repo; }
@@ -76,6 +82,7 @@ class FabricTest : public ::testing::Test {
   std::string dir_;
   FakeClock clock_{absl::FromUnixSeconds(1700000000)};
   SimulatedHost host_;
+  KeyFileProvider keys_{TestPath("kek")};
   std::unique_ptr<Plane> plane_;
 };
 
@@ -120,7 +127,7 @@ TEST_F(FabricTest, TamperedRegistrationKeyRefused) {
 }
 
 TEST_F(FabricTest, ForeignVaultKeyRefused) {
-  Plane other(TestPath("other"), &clock_, nullptr);
+  Plane other(TestPath("other"), &clock_, nullptr, &keys_);
   ASSERT_OK(other.fabric->CreateVault("contoso-dr", "westeurope"));  // same name!
   auto foreign = other.fabric->GenerateRegistrationKey();
   ASSERT_OK(foreign);
@@ -132,6 +139,91 @@ TEST_F(FabricTest, ForeignVaultKeyRefused) {
   k.set_vault_id(f().vault().Get()->id());
   EXPECT_STATUS(f().vault().VerifyRegistrationKey(model::ToJson(k)), kUnauthenticated,
                 "does not verify");
+}
+
+// ---- The vault's keys: only usable with the key-encryption key ------------------
+
+TEST_F(FabricTest, NoVaultWithoutAKeyProvider) {
+  Plane bare(TestPath("bare"), &clock_, nullptr, nullptr);
+  EXPECT_STATUS(bare.fabric->CreateVault("contoso-dr", "westeurope"), kFailedPrecondition,
+                "no key provider is configured");
+  EXPECT_STATUS(bare.fabric->CreateVault("contoso-dr", "westeurope"), kFailedPrecondition,
+                "asrctl key-provider init --key-file PATH");
+  // Refused before any job or vault was written.
+  EXPECT_TRUE(bare.repo->List<model::Job>()->empty());
+  EXPECT_STATUS(bare.fabric->vault().Get(), kNotFound, "no vault yet");
+  // A key file others can read is refused the same way, naming the fix.
+  std::string loose = JoinPath(TestDir("kek"), "kek");
+  ASSERT_OK(CreateKeyFile(loose));
+  ASSERT_EQ(chmod(loose.c_str(), 0644), 0);
+  KeyFileProvider loose_keys(loose);
+  Plane open(TestPath("open"), &clock_, nullptr, &loose_keys);
+  EXPECT_STATUS(open.fabric->CreateVault("contoso-dr", "westeurope"), kFailedPrecondition,
+                "chmod 600");
+  EXPECT_STATUS(open.fabric->vault().Get(), kNotFound, "no vault yet");
+}
+
+TEST_F(FabricTest, WithoutTheKeyEncryptionKeyNoKeyIsMintedAndNoPasswordUnsealed) {
+  auto r = Request("vmm-ny");
+  r.set_proxy_address("proxy.contoso.com");
+  r.set_proxy_port(8080);
+  r.set_proxy_user_name("svc");
+  r.set_proxy_password("P@ssw0rd!");
+  ASSERT_OK(f().RegisterServer(r));
+  ASSERT_OK_AND_ASSIGN(model::VmmServer server, f().FindServer("vmm-ny"));
+  const std::string sealed = server.proxy().encrypted_password();
+  ASSERT_OK_AND_ASSIGN(std::string expected_id, f().vault().WrappingKeyId());
+  plane_.reset();  // one writer at a time
+
+  // No provider: nothing that needs the vault's private keys works.
+  {
+    Plane none(dir_, &clock_, nullptr, nullptr);
+    EXPECT_STATUS(none.fabric->GenerateRegistrationKey(), kFailedPrecondition,
+                  "no key provider is configured");
+    EXPECT_STATUS(none.fabric->vault().Unseal(sealed, "proxy-password:vmm-ny"), kFailedPrecondition,
+                  "no key provider is configured");
+  }
+
+  // Another key file: the wrong KEK, named with the one expected.
+  {
+    std::string other_path = JoinPath(TestDir("kek"), "kek");
+    ASSERT_OK_AND_ASSIGN(std::string other_id, CreateKeyFile(other_path));
+    ASSERT_NE(other_id, expected_id);
+    KeyFileProvider other(other_path);
+    Plane wrong(dir_, &clock_, nullptr, &other);
+    for (const absl::Status& s :
+         {wrong.fabric->GenerateRegistrationKey().status(),
+          wrong.fabric->vault().Unseal(sealed, "proxy-password:vmm-ny").status(),
+          wrong.fabric->vault().Seal("x", "proxy-password:vmm-x").status()}) {
+      EXPECT_STATUS(s, kPermissionDenied,
+                    "the key-encryption key does not open this vault's secrets");
+      EXPECT_THAT(std::string(s.message()),
+                  HasSubstr(absl::StrCat("wrapped with key ", expected_id, ", but key file ",
+                                         other_path, " gives key ", other_id)));
+    }
+  }
+
+  // The right key opens both again.
+  Reopen();
+  EXPECT_OK(f().GenerateRegistrationKey());
+  ASSERT_OK_AND_ASSIGN(std::string plain, f().vault().Unseal(sealed, "proxy-password:vmm-ny"));
+  EXPECT_EQ(plain, "P@ssw0rd!");
+}
+
+TEST_F(FabricTest, InventoryIdsAndNamesAreValidatedBeforeAnythingIsStored) {
+  RegisterBoth();
+  model::Inventory inv = NewYorkInventory();
+  inv.mutable_virtual_machines(0)->set_name("VM1\npoint 9 ../../x");
+  EXPECT_STATUS(f().SyncInventory("vmm-ny", &inv, ""), kInvalidArgument,
+                "inventory.virtualMachines[0].name contains a control character");
+  inv = NewYorkInventory();
+  inv.mutable_clouds(0)->set_id(std::string(300, 'c'));
+  EXPECT_STATUS(f().SyncInventory("vmm-ny", &inv, ""), kInvalidArgument,
+                "inventory.clouds[0].id is 300 bytes long");
+  EXPECT_STATUS(f().SyncInventory("vmm\xff", nullptr, ""), kInvalidArgument,
+                "server is not valid UTF-8");
+  EXPECT_STATUS(f().CreateVault(std::string(257, 'v'), "r"), kInvalidArgument,
+                "the vault name is 257 bytes long");
 }
 
 // ---- Server registration ------------------------------------------------------

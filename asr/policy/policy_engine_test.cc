@@ -28,6 +28,7 @@ class PolicyTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = TestPath("policy");
+    ASSERT_OK(fabric::CreateKeyFile(keys_.path()));  // outside the state directory
     host_.SetInventory("vmm-ny", ny_);
     host_.SetInventory("vmm-chi", fabric::ChicagoInventory());
     Reopen();
@@ -50,7 +51,8 @@ class PolicyTest : public ::testing::Test {
     repo_ = std::move(*repository::ObjectRepository::Open(dir_, {}));
     ASSERT_OK(repo_->Initialize());
     jobs_ = std::make_unique<jobs::JobManager>(repo_.get(), &clock_);
-    fabric_ = std::make_unique<fabric::FabricService>(repo_.get(), jobs_.get(), &clock_, &host_);
+    fabric_ =
+        std::make_unique<fabric::FabricService>(repo_.get(), jobs_.get(), &clock_, &host_, &keys_);
     policies_ = std::make_unique<PolicyEngine>(repo_.get(), jobs_.get(), fabric_.get(), &clock_);
     ASSERT_OK(fabric_->RegisterScenarios());
     ASSERT_OK(policies_->RegisterScenarios());
@@ -62,6 +64,7 @@ class PolicyTest : public ::testing::Test {
   std::string dir_;
   FakeClock clock_{absl::FromUnixSeconds(1700000000)};
   fabric::SimulatedHost host_;
+  fabric::KeyFileProvider keys_{TestPath("kek")};
   model::Inventory ny_ = fabric::NewYorkInventory();
   std::unique_ptr<repository::ObjectRepository> repo_;
   std::unique_ptr<jobs::JobManager> jobs_;

@@ -21,6 +21,8 @@ class Session {
     SiteRecoveryOptions options;
     options.clock = clock;
     options.host = host;
+    // The key-encryption key in a file beside the state directory.
+    options.key_provider = std::make_shared<fabric::KeyFileProvider>(dir + ".kek");
     sr_ = std::move(*SiteRecovery::Open(dir, options));
   }
   SiteRecovery* operator->() { return sr_.get(); }
@@ -31,6 +33,7 @@ class Session {
 
 TEST(Scenario, EveryStepSurvivesARestart) {
   std::string dir = TestPath("scenario");
+  ASSERT_OK(fabric::CreateKeyFile(dir + ".kek"));
   FakeClock clock(absl::FromUnixSeconds(1700000000));
   fabric::SimulatedHost host;
   host.SetInventory("vmm-ny", fabric::NewYorkInventory());
@@ -118,6 +121,7 @@ TEST(Scenario, EveryStepSurvivesARestart) {
 
 TEST(Scenario, InterruptedJobIsRecoveredOnOpen) {
   std::string dir = TestPath("interrupted");
+  ASSERT_OK(fabric::CreateKeyFile(dir + ".kek"));
   FakeClock clock(absl::FromUnixSeconds(1700000000));
   {
     auto engine = std::move(*repository::ObjectRepository::Open(dir, {}));

@@ -3,8 +3,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "asr/common/identifier.h"
 #include "asr/common/status_macros.h"
 #include "asr/jobs/rule_error.h"
+#include "asr/model/json.h"
+#include "google/protobuf/message.h"
 
 namespace asr {
 namespace {
@@ -51,12 +54,38 @@ absl::Status RawWriteRefused(absl::string_view kind, absl::string_view verb) {
       absl::StrCat("use ", use));
 }
 
+absl::StatusOr<fabric::KeyEncryptionKey> SiteRecovery::ForwardingKeyProvider::GetKey(
+    absl::string_view purpose) {
+  std::shared_ptr<fabric::KeyProvider> t = target();
+  if (t == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("no key provider is configured; ", fabric::HowToConfigureKeyProvider()));
+  }
+  return t->GetKey(purpose);
+}
+
+std::string SiteRecovery::ForwardingKeyProvider::Describe() const {
+  std::shared_ptr<fabric::KeyProvider> t = target();
+  return t == nullptr ? "no key provider" : t->Describe();
+}
+
+std::shared_ptr<fabric::KeyProvider> SiteRecovery::ForwardingKeyProvider::target() const {
+  absl::MutexLock l(&mu_);
+  return target_;
+}
+
+void SiteRecovery::ForwardingKeyProvider::set_target(std::shared_ptr<fabric::KeyProvider> t) {
+  absl::MutexLock l(&mu_);
+  target_ = std::move(t);
+}
+
 SiteRecovery::SiteRecovery(std::unique_ptr<repository::ObjectRepository> repository,
                            const Clock* clock, fabric::HostCallbacks* host)
     : repository_(std::move(repository)),
       clock_(clock),
+      keys_(std::make_unique<ForwardingKeyProvider>()),
       jobs_(repository_.get(), clock_),
-      fabric_(repository_.get(), &jobs_, clock_, host),
+      fabric_(repository_.get(), &jobs_, clock_, host, keys_.get()),
       policies_(repository_.get(), &jobs_, &fabric_, clock_),
       mappings_(repository_.get(), &jobs_) {}
 
@@ -75,6 +104,7 @@ absl::StatusOr<std::unique_ptr<SiteRecovery>> SiteRecovery::Create(
   if (repository == nullptr) return absl::InvalidArgumentError("repository must not be null");
   const Clock* clock = options.clock != nullptr ? options.clock : &Clock::Real();
   std::unique_ptr<SiteRecovery> sr(new SiteRecovery(std::move(repository), clock, options.host));
+  sr->keys_->set_target(options.key_provider);
   ASR_RETURN_IF_ERROR(sr->Start());
   return sr;
 }
@@ -86,7 +116,17 @@ absl::Status SiteRecovery::Start() {
   if (!repository_->store().read_only()) {
     ASR_RETURN_IF_ERROR(jobs_.RecoverInterruptedJobs().status());
   }
-  return absl::OkStatus();
+  return WrapClearVaultKeys();
+}
+
+absl::Status SiteRecovery::WrapClearVaultKeys() {
+  if (repository_->store().read_only() || !keys_->configured()) return absl::OkStatus();
+  return fabric_.vault().WrapClearSecrets().status();
+}
+
+absl::Status SiteRecovery::SetKeyProvider(std::shared_ptr<fabric::KeyProvider> provider) {
+  keys_->set_target(std::move(provider));
+  return WrapClearVaultKeys();
 }
 
 absl::StatusOr<model::Vault> SiteRecovery::EnsureDefaultVault() {
@@ -97,12 +137,21 @@ absl::StatusOr<model::Vault> SiteRecovery::EnsureDefaultVault() {
 }
 
 absl::Status SiteRecovery::PutObjectJson(absl::string_view kind, absl::string_view json) {
-  ASR_RETURN_IF_ERROR(model::PrototypeForKind(kind).status());
+  ASR_RETURN_IF_ERROR(ValidateIdentifier("kind", kind));
+  ASR_ASSIGN_OR_RETURN(const google::protobuf::Message* prototype, model::PrototypeForKind(kind));
   if (!RawWritableKind(kind)) return RawWriteRefused(kind, "written");
+  std::unique_ptr<google::protobuf::Message> object(prototype->New());
+  absl::Status parsed = model::FromJson(json, object.get());
+  // A parse error is the repository's to report, in its words.
+  if (parsed.ok()) {
+    ASR_RETURN_IF_ERROR(ValidateMessageIdentifiers(kind, *object));
+  }
   return repository_->PutObjectJson(kind, json);
 }
 
 absl::Status SiteRecovery::DeleteObject(absl::string_view kind, absl::string_view id) {
+  ASR_RETURN_IF_ERROR(ValidateIdentifier("kind", kind));
+  ASR_RETURN_IF_ERROR(ValidateIdentifier("id", id));
   ASR_RETURN_IF_ERROR(model::PrototypeForKind(kind).status());
   if (!RawWritableKind(kind)) return RawWriteRefused(kind, "deleted");
   return repository_->DeleteObject(kind, id);

@@ -50,9 +50,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "asr/common/clock.h"
 #include "asr/fabric/fabric_service.h"
 #include "asr/fabric/host_callbacks.h"
+#include "asr/fabric/key_provider.h"
 #include "asr/jobs/job_manager.h"
 #include "asr/mapping/mapping_service.h"
 #include "asr/model/fabric.pb.h"
@@ -71,6 +73,13 @@ struct SiteRecoveryOptions {
   // The VMM host side (inventory, host configuration, proxy test); may be
   // null, and then the operations that need it fail with FailedPrecondition.
   fabric::HostCallbacks* host = nullptr;
+  // Where the key-encryption key that wraps the vault's private keys comes
+  // from (fabric/key_provider.h: a key file, an environment variable, the
+  // host's callback). May be null: then creating a vault, generating a
+  // registration key and sealing a proxy password fail with
+  // FailedPrecondition saying how to configure one. A writable open with a
+  // provider wraps keys an older version stored in the clear.
+  std::shared_ptr<fabric::KeyProvider> key_provider;
 };
 
 class SiteRecovery {
@@ -98,10 +107,18 @@ class SiteRecovery {
   // state has none yet.
   absl::StatusOr<model::Vault> EnsureDefaultVault();
 
+  // The key provider (see SiteRecoveryOptions::key_provider); null for none.
+  std::shared_ptr<fabric::KeyProvider> key_provider() const { return keys_->target(); }
+  // Replaces the key provider (e.g. once the C API's host sets it) and, on
+  // a writable state, wraps vault keys an older version stored in the clear.
+  // Not while another operation runs.
+  absl::Status SetKeyProvider(std::shared_ptr<fabric::KeyProvider> provider);
+
   // Raw object access, fenced: Put and Delete accept only the kinds that no
   // domain rule guards (RawWritableKind); any other kind is refused with
   // FailedPrecondition naming the call that keeps its rules. Get and List
-  // read every kind.
+  // read every kind. Put checks the ids and names in the object
+  // (ValidateMessageIdentifiers: InvalidArgument naming the field).
   absl::Status PutObjectJson(absl::string_view kind, absl::string_view json);
   absl::Status DeleteObject(absl::string_view kind, absl::string_view id);
   absl::StatusOr<std::string> GetObjectJson(absl::string_view kind, absl::string_view id) const {
@@ -120,12 +137,29 @@ class SiteRecovery {
   const std::string& state_dir() const { return repository_->state_dir(); }
 
  private:
+  // The provider the services see: forwards to the current one, so that it
+  // can be set after the services are built.
+  class ForwardingKeyProvider : public fabric::KeyProvider {
+   public:
+    absl::StatusOr<fabric::KeyEncryptionKey> GetKey(absl::string_view purpose) override;
+    std::string Describe() const override;
+    bool configured() const override { return target() != nullptr; }
+    std::shared_ptr<fabric::KeyProvider> target() const;
+    void set_target(std::shared_ptr<fabric::KeyProvider> t);
+
+   private:
+    mutable absl::Mutex mu_;
+    std::shared_ptr<fabric::KeyProvider> target_ ABSL_GUARDED_BY(mu_);
+  };
+
   SiteRecovery(std::unique_ptr<repository::ObjectRepository> repository, const Clock* clock,
                fabric::HostCallbacks* host);
   absl::Status Start();
+  absl::Status WrapClearVaultKeys();
 
   std::unique_ptr<repository::ObjectRepository> repository_;
   const Clock* clock_;
+  std::unique_ptr<ForwardingKeyProvider> keys_;
   jobs::JobManager jobs_;
   fabric::FabricService fabric_;
   policy::PolicyEngine policies_;

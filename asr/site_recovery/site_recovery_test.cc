@@ -1,5 +1,6 @@
 #include "asr/site_recovery/site_recovery.h"
 
+#include "absl/strings/str_cat.h"
 #include "asr/common/test_dir.h"
 #include "asr/common/testing/status_matchers.h"
 #include "asr/jobs/rule_error.h"
@@ -11,8 +12,20 @@ namespace {
 
 using ::asr::testing::TestPath;
 
+// A key file beside the state directory (never inside it), one per test.
+std::shared_ptr<fabric::KeyProvider> TestKeys() {
+  static const std::string path = [] {
+    std::string p = TestPath("kek");
+    if (!fabric::CreateKeyFile(p).ok()) abort();
+    return p;
+  }();
+  return std::make_shared<fabric::KeyFileProvider>(path);
+}
+
 std::unique_ptr<SiteRecovery> OpenOrDie(const std::string& dir) {
-  auto sr = SiteRecovery::Open(dir, {});
+  SiteRecoveryOptions options;
+  options.key_provider = TestKeys();
+  auto sr = SiteRecovery::Open(dir, options);
   if (!sr.ok()) abort();
   return std::move(*sr);
 }
@@ -63,6 +76,23 @@ TEST(SiteRecovery, RawWritesOfRuleGuardedKindsAreRefused) {
   // Unknown kinds keep their InvalidArgument.
   EXPECT_STATUS(sr->PutObjectJson("spaceship", R"({"id":"s"})"), kInvalidArgument,
                 "unknown object kind");
+}
+
+TEST(SiteRecovery, IdsAndNamesInPutObjectsAreValidated) {
+  auto sr = OpenOrDie(TestPath("ids"));
+  ASSERT_OK(sr->Initialize());
+  EXPECT_STATUS(sr->PutObjectJson("cloud", R"({"id":"gold\n1","name":"GoldCloud1"})"),
+                kInvalidArgument, "cloud.id contains a control character (U+000a at offset 4)");
+  EXPECT_STATUS(sr->PutObjectJson(
+                    "vm", absl::StrCat(R"({"id":"vm1","name":")", std::string(300, 'n'), R"("})")),
+                kInvalidArgument, "vm.name is 300 bytes long; at most 256 are allowed");
+  EXPECT_STATUS(sr->PutObjectJson("vm", R"({"id":"vm1","cloudId":"\u0000"})"), kInvalidArgument,
+                "vm.cloudId contains a control character");
+  EXPECT_STATUS(sr->DeleteObject("cloud", "a\xff"), kInvalidArgument, "id is not valid UTF-8");
+  EXPECT_STATUS(sr->DeleteObject("cloud", ""), kInvalidArgument, "id must not be empty");
+  EXPECT_TRUE(sr->repository().List<model::Cloud>()->empty());
+  EXPECT_TRUE(sr->repository().List<model::VirtualMachine>()->empty());
+  EXPECT_OK(sr->PutObjectJson("cloud", R"({"id":"gold1","name":"Zürich Gold"})"));
 }
 
 }  // namespace

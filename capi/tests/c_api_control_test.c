@@ -1,13 +1,28 @@
 /* The control-plane C API from plain C99: host callbacks, vault and keys,
  * registration, inventory, pairing, policies and jobs. */
 #define _POSIX_C_SOURCE 200809L
+#include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "asr.h"
 #include "c_check.h"
+
+static const char* kKek = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+/* Writes a key file (64 hex digits and a newline, mode 0600) at `path`, as
+ * `asrctl key-provider init` does; 1 on success. */
+static int write_key_file(const char* path, const char* hex) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+  int ok;
+  if (fd < 0) return 0;
+  ok = write(fd, hex, strlen(hex)) == (ssize_t)strlen(hex) && write(fd, "\n", 1) == 1;
+  return close(fd) == 0 && ok;
+}
 
 /* ---- A tiny simulated VMM host -------------------------------------------- */
 
@@ -118,6 +133,7 @@ static void test_control_plane(void) {
   host_state_t state;
   asr_host_callbacks_t callbacks = ASR_HOST_CALLBACKS_INIT;
   char failed_job[32] = "";
+  char kek[600];
   const char* p;
 
   memset(&state, 0, sizeof state);
@@ -128,6 +144,18 @@ static void test_control_plane(void) {
   /* No vault yet. */
   CHECK(asr_key_generate(&key, engine, 0) == ASR_NOT_FOUND);
   CHECK(strstr(asr_last_error_message(), "has no vault yet") != NULL);
+  /* No key provider: no vault, and the message says how to configure one. */
+  CHECK(asr_vault_create(&buf, engine, "contoso-dr", "westeurope", 0) == ASR_FAILED_PRECONDITION);
+  CHECK(strstr(asr_last_error_message(), "no key provider is configured") != NULL);
+  CHECK(strstr(asr_last_error_message(), "asr_engine_set_key_file") != NULL);
+  /* A key file other users can read is refused. */
+  snprintf(kek, sizeof kek, "%s.kek", dir);
+  CHECK(write_key_file(kek, kKek));
+  CHECK(chmod(kek, 0644) == 0);
+  CHECK(asr_engine_set_key_file(engine, kek, 0) == ASR_OK);
+  CHECK(asr_vault_create(&buf, engine, "contoso-dr", "westeurope", 0) == ASR_FAILED_PRECONDITION);
+  CHECK(strstr(asr_last_error_message(), "has mode 0644: other users may read it") != NULL);
+  CHECK(chmod(kek, 0600) == 0);
   CHECK(asr_vault_create(&buf, engine, "contoso-dr", "westeurope", 0) == ASR_OK);
   CHECK(buf != NULL && strstr(asr_buffer_data(buf), "\"scenarioName\":\"CreateVault\"") != NULL);
   CHECK(buf != NULL && strstr(asr_buffer_data(buf), "\"state\":\"Succeeded\"") != NULL);
@@ -272,7 +300,79 @@ static void test_control_plane(void) {
   asr_engine_close(engine);
 }
 
+/* ---- The host's key provider, and identifiers ------------------------------ */
+
+static const char kKekBytes[33] = "0123456789abcdef0123456789abcdef";
+
+static int get_kek(asr_buffer_t* out_key, asr_buffer_t* out_key_id, const char* purpose,
+                   void* payload) {
+  const char* id = (const char*)payload;
+  if (strcmp(purpose, "vault-secrets") != 0) {
+    asr_buffer_set(out_key, "unknown purpose", 15);
+    return ASR_INVALID_ARGUMENT;
+  }
+  asr_buffer_set(out_key, kKekBytes, 32);
+  return asr_buffer_set(out_key_id, id, strlen(id));
+}
+
+static void test_key_callback_and_identifiers(void) {
+  char dir[512];
+  char long_id[300];
+  const char* tmp = getenv("TEST_TMPDIR");
+  asr_engine_t* engine = NULL;
+  asr_buffer_t* buf = NULL;
+  asr_host_callbacks_t callbacks = ASR_HOST_CALLBACKS_INIT;
+
+  snprintf(dir, sizeof dir, "%s/keys-%ld", tmp ? tmp : "/tmp", (long)getpid());
+  CHECK(asr_engine_open(&engine, dir, NULL, 0) == ASR_OK);
+  CHECK(asr_engine_initialize(engine, 0) == ASR_OK);
+  /* A version-1 table (no key callback) installs fine, and gives no key. */
+  callbacks.struct_size = (uint32_t)offsetof(asr_host_callbacks_t, get_key_encryption_key);
+  callbacks.get_key_encryption_key = get_kek; /* past its struct_size: not read */
+  callbacks.payload = (void*)"dpapi:asr-kek-1";
+  CHECK(asr_engine_set_host_callbacks(engine, &callbacks, 0) == ASR_OK);
+  CHECK(asr_vault_create(&buf, engine, "v", "r", 0) == ASR_FAILED_PRECONDITION);
+  /* Version 2: the host's callback supplies the key and its id. */
+  callbacks.struct_size = sizeof callbacks;
+  CHECK(asr_engine_set_host_callbacks(engine, &callbacks, 0) == ASR_OK);
+  CHECK(asr_vault_create(&buf, engine, "v", "r", 0) == ASR_OK);
+  asr_buffer_dispose(buf);
+  buf = NULL;
+  CHECK(asr_key_generate(&buf, engine, 0) == ASR_OK);
+  asr_buffer_dispose(buf);
+  buf = NULL;
+  /* Another key id: the wrong key, named. */
+  callbacks.payload = (void*)"dpapi:asr-kek-2";
+  CHECK(asr_engine_set_host_callbacks(engine, &callbacks, 0) == ASR_OK);
+  CHECK(asr_key_generate(&buf, engine, 0) == ASR_PERMISSION_DENIED);
+  CHECK(strstr(asr_last_error_message(), "does not open this vault's secrets") != NULL);
+  CHECK(strstr(asr_last_error_message(), "wrapped with key dpapi:asr-kek-1") != NULL);
+  CHECK(buf == NULL);
+
+  /* Identifiers: a non-UTF-8 and an over-long one, refused naming the field. */
+  CHECK(asr_cloud_pair(&buf, engine, "Gold\xff", "GoldCloud2", 0) == ASR_INVALID_ARGUMENT);
+  CHECK(strstr(asr_last_error_message(), "primary_cloud is not valid UTF-8") != NULL);
+  memset(long_id, 'a', sizeof long_id - 1);
+  long_id[sizeof long_id - 1] = '\0';
+  CHECK(asr_object_get(&buf, engine, "cloud", long_id, 0) == ASR_INVALID_ARGUMENT);
+  CHECK(strstr(asr_last_error_message(), "id is 299 bytes long; at most 256") != NULL);
+  CHECK(asr_job_get(&buf, engine, "job-1\n", 0) == ASR_INVALID_ARGUMENT);
+  CHECK(strstr(asr_last_error_message(), "job_id contains a control character") != NULL);
+  CHECK(asr_object_put(engine, "cloud", "{\"id\":\"gold\\u0007\",\"name\":\"G\"}", 0) ==
+        ASR_INVALID_ARGUMENT);
+  CHECK(strstr(asr_last_error_message(), "cloud.id contains a control character") != NULL);
+  CHECK(asr_inventory_sync(&buf, engine, "vmm\xc0\xaf", NULL, NULL, 0) == ASR_INVALID_ARGUMENT);
+  CHECK(strstr(asr_last_error_message(), "server is not valid UTF-8") != NULL);
+  CHECK(asr_engine_set_key_file(engine, "/tmp/k\x80", 0) == ASR_INVALID_ARGUMENT);
+  CHECK(strstr(asr_last_error_message(), "path is not valid UTF-8") != NULL);
+  CHECK(asr_object_list(&buf, engine, "cloud", 0) == ASR_OK);
+  CHECK(buf != NULL && strcmp(asr_buffer_data(buf), "[]") == 0);
+  asr_buffer_dispose(buf);
+  asr_engine_close(engine);
+}
+
 int main(void) {
   test_control_plane();
+  test_key_callback_and_identifiers();
   return check_summary();
 }

@@ -20,7 +20,9 @@ PIN(host_callbacks_get_inventory, offsetof(asr_host_callbacks_t, get_inventory) 
 PIN(host_callbacks_configure_host, offsetof(asr_host_callbacks_t, configure_host) == 16);
 PIN(host_callbacks_test_proxy, offsetof(asr_host_callbacks_t, test_proxy) == 24);
 PIN(host_callbacks_payload, offsetof(asr_host_callbacks_t, payload) == 32);
-PIN(host_callbacks_size, sizeof(asr_host_callbacks_t) == 40);
+PIN(host_callbacks_get_key_encryption_key,
+    offsetof(asr_host_callbacks_t, get_key_encryption_key) == 40);
+PIN(host_callbacks_size, sizeof(asr_host_callbacks_t) == 48);
 
 PIN(tls_files_cert_path, offsetof(asr_tls_files_t, cert_path) == 8);
 PIN(tls_files_key_path, offsetof(asr_tls_files_t, key_path) == 16);

@@ -4,6 +4,7 @@
  * placed through asr_network_mapping_*, asr_storage_mapping_* and
  * asr_placement_show. */
 #define _POSIX_C_SOURCE 200809L
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,16 @@
 
 #include "asr.h"
 #include "c_check.h"
+
+/* Writes a key file (64 hex digits and a newline, mode 0600) at `path`, as
+ * `asrctl key-provider init` does; 1 on success. */
+static int write_key_file(const char* path, const char* hex) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+  int ok;
+  if (fd < 0) return 0;
+  ok = write(fd, hex, strlen(hex)) == (ssize_t)strlen(hex) && write(fd, "\n", 1) == 1;
+  return close(fd) == 0 && ok;
+}
 
 static int contains(const asr_buffer_t* b, const char* text) {
   return b != NULL && strstr(asr_buffer_data(b), text) != NULL;
@@ -233,11 +244,16 @@ static void test_storage_and_placement(asr_engine_t* e) {
 
 int main(void) {
   char dir[512];
+  char kek[600];
   const char* tmp = getenv("TEST_TMPDIR");
   asr_engine_t* e = NULL;
   snprintf(dir, sizeof dir, "%s/mapping-%ld", tmp ? tmp : "/tmp", (long)getpid());
   CHECK(asr_engine_open(&e, dir, NULL, 0) == ASR_OK);
   CHECK(asr_engine_initialize(e, 0) == ASR_OK);
+  /* The key-encryption key of the vault's keys, beside the state directory. */
+  snprintf(kek, sizeof kek, "%s.kek", dir);
+  CHECK(write_key_file(kek, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"));
+  CHECK(asr_engine_set_key_file(e, kek, 0) == ASR_OK);
   load_example(e);
   test_network_mappings(e);
   test_storage_and_placement(e);

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 using System.Text.Json;
 using Xunit;
@@ -70,7 +71,7 @@ namespace Asr.Tests
         [Fact]
         public void VaultKeysAndErrors()
         {
-            using AsrEngine engine = AsrEngine.Open(_dir.Dir);
+            using AsrEngine engine = AsrEngine.Open(_dir.Dir, _dir.Options);
             engine.Initialize();
             Assert.Throws<AsrNotFoundException>(() => AsrVault.Get(engine));
             Assert.Equal("Succeeded", State(AsrVault.Create(engine, "contoso-dr", "westeurope")));
@@ -85,9 +86,61 @@ namespace Asr.Tests
         }
 
         [Fact]
+        public void VaultNeedsAPrivateKeyFile()
+        {
+            using (AsrEngine bare = AsrEngine.Open(_dir.Dir))
+            {
+                bare.Initialize();
+                var none = Assert.Throws<AsrFailedPreconditionException>(
+                    () => AsrVault.Create(bare, "contoso-dr", "westeurope"));
+                Assert.Contains("no key provider is configured", none.Message);
+                Assert.Contains("AsrEngineOptions.KeyFile", none.Message);
+                string loose = _dir.KeyFile;
+                bare.SetKeyFile(loose);
+                if (!OperatingSystem.IsWindows())
+                {
+                    File.SetUnixFileMode(loose, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+                    var open = Assert.Throws<AsrFailedPreconditionException>(
+                        () => AsrVault.Create(bare, "contoso-dr", "westeurope"));
+                    Assert.Contains("has mode 0644: other users may read it", open.Message);
+                    File.SetUnixFileMode(loose, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                }
+
+                Assert.Equal("Succeeded", State(AsrVault.Create(bare, "contoso-dr", "westeurope")));
+            }
+
+            // Reopened without the key file: no registration key.
+            using AsrEngine engine = AsrEngine.Open(_dir.Dir);
+            var e = Assert.Throws<AsrFailedPreconditionException>(() => AsrVault.GenerateRegistrationKey(engine));
+            Assert.Contains("no key provider is configured", e.Message);
+            engine.SetKeyFile(_dir.KeyFile);
+            Assert.Contains("Ed25519", AsrVault.GenerateRegistrationKey(engine));
+        }
+
+        [Fact]
+        public void NonUtf8AndOverLongIdsAreRefusedNamingTheField()
+        {
+            using AsrEngine engine = AsrEngine.Open(_dir.Dir, _dir.Options);
+            engine.Initialize();
+            var longId = Assert.Throws<AsrInvalidArgumentException>(() => engine.GetObject("cloud", new string('a', 300)));
+            Assert.Contains("id is 300 bytes long; at most 256 are allowed", longId.Message);
+            var longPair = Assert.Throws<AsrInvalidArgumentException>(
+                () => AsrFabric.PairClouds(engine, new string('g', 257), "GoldCloud2"));
+            Assert.Contains("primary_cloud is 257 bytes long", longPair.Message);
+            // Bytes that are not UTF-8 cannot come from a .NET string: send them raw.
+            byte[] kind = System.Text.Encoding.UTF8.GetBytes("cloud\0");
+            byte[] badId = { (byte)'g', 0xff, (byte)'1', 0 };
+            int code = NativeMethods.asr_object_get(out BufferHandle buffer, engine.Handle, kind, badId, 0);
+            buffer.Dispose();
+            Assert.Equal((int)AsrStatusCode.InvalidArgument, code);
+            string message = Native.PtrToStringUtf8(NativeMethods.asr_last_error_message()) ?? string.Empty;
+            Assert.Contains("id is not valid UTF-8 (byte 0xff at offset 1)", message);
+        }
+
+        [Fact]
         public void RegisterPairAssociateWithAHostInCSharp()
         {
-            using AsrEngine engine = AsrEngine.Open(_dir.Dir);
+            using AsrEngine engine = AsrEngine.Open(_dir.Dir, _dir.Options);
             engine.Initialize();
             AsrVault.Create(engine, "contoso-dr", "westeurope");
             var host = new Host();

@@ -13,7 +13,7 @@ namespace Asr.Tests
 
         private AsrEngine OpenExample()
         {
-            AsrEngine e = AsrEngine.Open(_dir.Dir);
+            AsrEngine e = AsrEngine.Open(_dir.Dir, _dir.Options);
             e.Initialize();
             e.PutObject("logical-network", "{\"id\":\"ln1-chi\",\"name\":\"LogicalNetwork1-Chicago\",\"serverId\":\"vmm-chi\"}");
             e.PutObject("vm-network", "{\"id\":\"net1-ny\",\"name\":\"VMNetwork1-NewYork\",\"serverId\":\"vmm-ny\",\"subnets\":[{\"name\":\"Subnet1\"}]}");

@@ -77,11 +77,17 @@ namespace Asr
         public static AsrEngine Open(string stateDir, AsrEngineOptions? options = null)
         {
             byte[] dir = Native.Utf8(stateDir, nameof(stateDir));
-            AsrEngineOptionsNative native = (options ?? new AsrEngineOptions()).ToNative();
+            options ??= new AsrEngineOptions();
+            AsrEngineOptionsNative native = options.ToNative();
             int code = NativeMethods.asr_engine_open(out EngineHandle handle, dir, ref native, 0);
             try
             {
                 Native.Check(code);
+                if (options.KeyFile != null)
+                {
+                    byte[] keyFile = Native.Utf8(options.KeyFile, nameof(options.KeyFile));
+                    Native.Check(NativeMethods.asr_engine_set_key_file(handle, keyFile, 0));
+                }
             }
             catch
             {
@@ -91,6 +97,17 @@ namespace Asr
 
             return new AsrEngine(handle, stateDir);
         }
+
+        /// <summary>
+        /// Sets (or with null removes) the key file of the key-encryption key
+        /// that wraps the vault's keys (<c>asr_engine_set_key_file</c>); see
+        /// <see cref="AsrEngineOptions.KeyFile"/>.
+        /// </summary>
+        /// <param name="path">The key file, or null.</param>
+        /// <exception cref="AsrException">The native call failed.</exception>
+        public void SetKeyFile(string? path) =>
+            Native.Check(NativeMethods.asr_engine_set_key_file(
+                Handle, path == null ? null : Native.Utf8(path, nameof(path)), 0));
 
         /// <summary>
         /// Makes the state ready for use (creates the sites "primary" and

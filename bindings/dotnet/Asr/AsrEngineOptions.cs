@@ -21,6 +21,17 @@ namespace Asr
         /// </summary>
         public bool CreateIfMissing { get; set; } = true;
 
+        /// <summary>
+        /// The key file holding the key-encryption key that wraps the vault's
+        /// private keys (64 hex digits, mode 0600, outside the state
+        /// directory; create one with <c>asrctl key-provider init --key-file
+        /// PATH</c>); set with <c>asr_engine_set_key_file</c> right after the
+        /// engine opens. Null: none (creating a vault or a registration key
+        /// then raises <see cref="AsrFailedPreconditionException"/>). Default:
+        /// null.
+        /// </summary>
+        public string? KeyFile { get; set; }
+
         /// <summary>The C struct, with struct_size set to this binding's view of it.</summary>
         /// <returns>The struct to pass to asr_engine_open.</returns>
         internal AsrEngineOptionsNative ToNative() => new AsrEngineOptionsNative

@@ -54,6 +54,10 @@ namespace Asr
         [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asr_engine_set_host_callbacks(EngineHandle engine, IntPtr callbacks, uint flags);
 
+        /// <summary>A key file (UTF-8, NUL-terminated) or null to remove it.</summary>
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_engine_set_key_file(EngineHandle engine, byte[]? path, uint flags);
+
         /// <summary>Fills a buffer given to a host callback (not owned by the caller).</summary>
         [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asr_buffer_set(IntPtr buffer, byte[] data, UIntPtr size);

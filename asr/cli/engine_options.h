@@ -1,0 +1,36 @@
+// asr/cli/engine_options.h: the SiteRecoveryOptions an asrctl command opens
+// its state directory with, and where its key-encryption key comes from:
+// --key-file PATH, else the environment variable ASR_KEY_FILE (a path),
+// else ASR_KEY_ENCRYPTION_KEY (64 hex digits), else none (then vault
+// operations say how to configure one). The key is read only when a command
+// needs the vault's private keys.
+//
+//   SiteRecoveryOptions options = EngineOptions(ctx);
+//   options.create_if_missing = false;
+//   ASR_ASSIGN_OR_RETURN(auto sr, SiteRecovery::Open(ctx.state_dir, options));
+//
+// Thread safety: reads the environment; call from the command's thread.
+#ifndef ASR_CLI_ENGINE_OPTIONS_H_
+#define ASR_CLI_ENGINE_OPTIONS_H_
+
+#include <memory>
+
+#include "asr/cli/command.h"
+#include "asr/fabric/key_provider.h"
+#include "asr/site_recovery/site_recovery.h"
+
+namespace asr::cli {
+
+// The key provider of this command line, or null when none is configured.
+std::shared_ptr<fabric::KeyProvider> KeyProviderFor(const CommandContext& ctx);
+
+// Default options with KeyProviderFor(ctx).
+SiteRecoveryOptions EngineOptions(const CommandContext& ctx);
+
+// Registers "key-provider init --key-file PATH" (also accepts the global
+// --key-file): creates a key file (0600, never over an existing file).
+void RegisterKeyProviderCommands(CommandRegistry& registry);
+
+}  // namespace asr::cli
+
+#endif  // ASR_CLI_ENGINE_OPTIONS_H_
