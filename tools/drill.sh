@@ -67,8 +67,8 @@ a network-map add --source VMNetwork1-NewYork --target VMNetwork1-Chicago
 a storage-map add --source GOLD --target GOLD_TARGET
 a placement show --vm VM1
 
-step "6. Certificate authority for the vault; hosts' certificates"
-"$asrctl" pki init --dir pki --primary-name hv-ny-01.contoso.com \
+step "6. Certificate authority for the vault (its key wrapped by the key file); hosts' certificates"
+"$asrctl" --key-file "$kek" pki init --dir pki --primary-name hv-ny-01.contoso.com \
   --recovery-name hv-chi-01.contoso.com
 
 step "7. VM1's disk ($disk_size dynamic VHDX) with a guest's first writes"

@@ -8,13 +8,71 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "asr/cli/engine_options.h"
 #include "asr/common/file_util.h"
+#include "asr/common/status_macros.h"
+#include "asr/fabric/crypto.h"
+#include "asr/fabric/key_provider.h"
 #include "asr/model/cli.pb.h"
 #include "asr/model/json.h"
 #include "asr/net/pki.h"
 
 namespace asr::cli {
 namespace {
+
+// Wraps the CA's private key with the key-encryption key of the command
+// line's key provider (--key-file, ASR_KEY_FILE, ASR_KEY_ENCRYPTION_KEY):
+// the wrapped bytes are the key id's length (one byte), the key id, and the
+// PEM sealed with AES-256-GCM under the KEK, the key id in its context.
+class KeyProviderCaProtector final : public net::CaKeyProtector {
+ public:
+  explicit KeyProviderCaProtector(std::shared_ptr<fabric::KeyProvider> keys)
+      : keys_(std::move(keys)) {}
+
+  absl::StatusOr<std::string> Wrap(absl::string_view pem) override {
+    ASR_ASSIGN_OR_RETURN(fabric::KeyEncryptionKey kek, keys_->GetKey(kPurpose));
+    if (kek.key_id.size() > 255) return absl::InvalidArgumentError("key id over 255 bytes");
+    ASR_ASSIGN_OR_RETURN(std::string sealed, fabric::Seal(kek.key, pem, Context(kek.key_id)));
+    return absl::StrCat(std::string(1, static_cast<char>(kek.key_id.size())), kek.key_id, sealed);
+  }
+
+  absl::StatusOr<std::string> Unwrap(absl::string_view wrapped) override {
+    if (wrapped.empty() || wrapped.size() < size_t{1} + static_cast<uint8_t>(wrapped[0])) {
+      return absl::DataLossError("the wrapped key is truncated");
+    }
+    size_t n = static_cast<uint8_t>(wrapped[0]);
+    std::string key_id(wrapped.substr(1, n));
+    ASR_ASSIGN_OR_RETURN(fabric::KeyEncryptionKey kek, keys_->GetKey(kPurpose));
+    if (kek.key_id != key_id) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("the CA key was wrapped with key ", key_id, ", but ", keys_->Describe(),
+                       " gives key ", kek.key_id, ": use the key file that wrapped it"));
+    }
+    absl::StatusOr<std::string> pem =
+        fabric::Unseal(kek.key, wrapped.substr(1 + n), Context(key_id));
+    if (!pem.ok()) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "the key-encryption key does not open the CA key (", pem.status().message(), ")"));
+    }
+    return pem;
+  }
+
+  std::string Describe() const override { return keys_->Describe(); }
+
+ private:
+  static constexpr char kPurpose[] = "pki-ca-key";
+  static std::string Context(absl::string_view key_id) {
+    return absl::StrCat("pki-ca-key:", key_id);
+  }
+  std::shared_ptr<fabric::KeyProvider> keys_;
+};
+
+// The protector of this command line's key provider; null without one.
+std::unique_ptr<net::CaKeyProtector> CaProtectorFor(const CommandContext& ctx) {
+  std::shared_ptr<fabric::KeyProvider> keys = KeyProviderFor(ctx);
+  if (keys == nullptr || !keys->configured()) return nullptr;
+  return std::make_unique<KeyProviderCaProtector>(std::move(keys));
+}
 
 using net::CertificateInfo;
 using net::HostCertificateFiles;
@@ -87,6 +145,13 @@ absl::Status PkiInit(const CommandContext& ctx, const ParsedArgs& a) {
   options.ca_days = *ca_days;
   options.primary_extra_names = SanList(a, "primary-san");
   options.recovery_extra_names = SanList(a, "recovery-san");
+  std::unique_ptr<net::CaKeyProtector> protector = CaProtectorFor(ctx);
+  options.ca_key_protector = protector.get();
+  if (protector == nullptr) {
+    *ctx.err << "asrctl: warning: no key-encryption key is configured, so ca.key holds the CA's "
+                "private key in the clear (mode 0600); give --key-file PATH (asrctl key-provider "
+                "init) to wrap it\n";
+  }
   auto files = net::InitVaultPki(*dir, options);
   if (!files.ok()) return files.status();
   if (ctx.json) {
@@ -102,7 +167,8 @@ absl::Status PkiInit(const CommandContext& ctx, const ParsedArgs& a) {
   }
   *ctx.out << "created the vault certificate authority in " << *dir << "\n"
            << "  CA:       " << files->ca_certificate_path << " (key " << files->ca_key_path
-           << ", mode 0600; keep it offline)\n    " << InfoText(files->ca_info) << "\n"
+           << (protector != nullptr ? ", wrapped by " + protector->Describe() : ", mode 0600")
+           << "; keep it offline)\n    " << InfoText(files->ca_info) << "\n"
            << "  primary:  " << files->primary.certificate_path << " + " << files->primary.key_path
            << "\n    " << InfoText(files->primary.info) << "\n"
            << "  recovery: " << files->recovery.certificate_path << " + "
@@ -119,7 +185,8 @@ absl::Status PkiIssue(const CommandContext& ctx, const ParsedArgs& a) {
   if (!name.ok()) return name.status();
   auto days = Days(a, "days", net::kDefaultHostCertificateDays);
   if (!days.ok()) return days.status();
-  auto files = net::IssueVaultHostCertificate(*dir, *name, *days, SanList(a));
+  std::unique_ptr<net::CaKeyProtector> protector = CaProtectorFor(ctx);
+  auto files = net::IssueVaultHostCertificate(*dir, *name, *days, SanList(a), protector.get());
   if (!files.ok()) return files.status();
   if (ctx.json) {
     *ctx.out << model::ToJson(FilesOutput(files->certificate_path, files->key_path, files->info))
@@ -217,6 +284,8 @@ absl::Status PkiRevoke(const CommandContext& ctx, const ParsedArgs& a) {
   auto days = CrlDays(a);
   if (!days.ok()) return days.status();
   r.crl_days = *days;
+  std::unique_ptr<net::CaKeyProtector> protector = CaProtectorFor(ctx);
+  r.ca_key_protector = protector.get();
   auto crl = net::RevokeVaultCertificate(*dir, r);
   if (!crl.ok()) return crl.status();
   if (!ctx.json) {
@@ -235,7 +304,8 @@ absl::Status PkiCrl(const CommandContext& ctx, const ParsedArgs& a) {
   if (!dir.ok()) return dir.status();
   auto days = CrlDays(a);
   if (!days.ok()) return days.status();
-  auto crl = net::IssueVaultCrl(*dir, *days);
+  std::unique_ptr<net::CaKeyProtector> protector = CaProtectorFor(ctx);
+  auto crl = net::IssueVaultCrl(*dir, *days, protector.get());
   if (!crl.ok()) return crl.status();
   PrintCrl(ctx, *crl);
   return absl::OkStatus();

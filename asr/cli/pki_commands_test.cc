@@ -10,6 +10,7 @@
 #include "asr/common/file_util.h"
 #include "asr/common/test_dir.h"
 #include "asr/common/testing/status_matchers.h"
+#include "asr/fabric/key_provider.h"
 #include "asr/net/pki.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -95,6 +96,50 @@ TEST(PkiCommandsTest, UsageErrors) {
   Result no_ca = Asrctl({"pki", "issue", "--dir", TestDir("pki_cli"), "--name", "h"});
   EXPECT_EQ(no_ca.code, 1);
   EXPECT_THAT(no_ca.err, HasSubstr("asrctl pki init"));
+}
+
+// A copy of the PKI directory signs nothing: with a key-encryption key the
+// CA's private key is stored only wrapped, and issuing or revoking needs the
+// key file that wrapped it.
+TEST(PkiCommandsTest, CaKeyIsWrappedByTheKeyEncryptionKey) {
+  std::string root = TestDir("pki_cli_wrapped");
+  std::string dir = root + "/vault";
+  std::string kek = root + "/kek";
+  std::string other = root + "/other-kek";
+  ASSERT_OK(fabric::CreateKeyFile(kek));
+  ASSERT_OK(fabric::CreateKeyFile(other));
+  Result r = Asrctl({"--key-file", kek, "pki", "init", "--dir", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("wrapped by"));
+  ASSERT_OK_AND_ASSIGN(std::string stored, ReadFileToString(dir + "/ca.key"));
+  EXPECT_TRUE(net::IsWrappedPrivateKey(stored));
+  EXPECT_THAT(stored, ::testing::Not(HasSubstr("-----BEGIN PRIVATE KEY")));
+  EXPECT_THAT(stored, ::testing::Not(HasSubstr("-----BEGIN EC PRIVATE KEY")));
+  EXPECT_EQ(Mode(dir + "/ca.key"), 0600u);
+
+  // Without the key file, or with another one: refused, saying what to do.
+  Result bare = Asrctl({"pki", "issue", "--dir", dir, "--name", "hv-05"});
+  EXPECT_NE(bare.code, 0);
+  EXPECT_THAT(bare.err, HasSubstr("is wrapped by a key-encryption key"));
+  EXPECT_THAT(bare.err, HasSubstr("--key-file"));
+  EXPECT_FALSE(PathExists(dir + "/hv-05.pem"));
+  Result wrong = Asrctl({"--key-file", other, "pki", "revoke", "--dir", dir, "--name", "primary"});
+  EXPECT_NE(wrong.code, 0);
+  EXPECT_THAT(wrong.err, HasSubstr("use the key file that wrapped it"));
+  EXPECT_FALSE(PathExists(dir + "/crl.pem"));
+
+  // With it: the CA signs as before.
+  Result issue = Asrctl({"--key-file", kek, "pki", "issue", "--dir", dir, "--name", "hv-05"});
+  ASSERT_EQ(issue.code, 0) << issue.err;
+  ASSERT_OK_AND_ASSIGN(std::string ca, ReadFileToString(dir + "/ca.pem"));
+  ASSERT_OK_AND_ASSIGN(std::string cert, ReadFileToString(dir + "/hv-05.pem"));
+  EXPECT_OK(net::VerifyCertificateChain(cert, ca, absl::Now()));
+  Result revoke = Asrctl({"--key-file", kek, "pki", "revoke", "--dir", dir, "--name", "hv-05"});
+  ASSERT_EQ(revoke.code, 0) << revoke.err;
+  ASSERT_OK_AND_ASSIGN(std::string crl, ReadFileToString(dir + "/crl.pem"));
+  EXPECT_OK(net::VerifyCrl(crl, ca, absl::Now()));
+  EXPECT_THAT(net::CheckNotRevoked(cert, crl, ca, absl::Now()),
+              ::asr::testing::StatusIs(absl::StatusCode::kUnauthenticated));
 }
 
 }  // namespace

@@ -20,9 +20,12 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "asr/common/file_util.h"
 #include "asr/common/status_macros.h"
@@ -354,6 +357,61 @@ absl::StatusOr<PemKeyPair> ReadPemKeyPair(const std::string& certificate_path,
   return pair;
 }
 
+namespace {
+
+constexpr absl::string_view kWrappedKeyBegin = "-----BEGIN ASR WRAPPED PRIVATE KEY-----";
+constexpr absl::string_view kWrappedKeyEnd = "-----END ASR WRAPPED PRIVATE KEY-----";
+
+// Base64 in lines of 64 characters, each ending in a newline.
+std::string Base64WithLines(absl::string_view bytes) {
+  std::string b64 = absl::Base64Escape(bytes);
+  std::string out;
+  for (size_t i = 0; i < b64.size(); i += 64) absl::StrAppend(&out, b64.substr(i, 64), "\n");
+  return out;
+}
+
+}  // namespace
+
+bool IsWrappedPrivateKey(absl::string_view text) {
+  return absl::StartsWith(absl::StripLeadingAsciiWhitespace(text), kWrappedKeyBegin);
+}
+
+absl::StatusOr<PemKeyPair> ReadVaultCa(const std::string& dir, CaKeyProtector* protector) {
+  std::string ca_cert = JoinPath(dir, kCaCertificateFile);
+  std::string ca_key = JoinPath(dir, kCaKeyFile);
+  if (!PathExists(ca_cert) || !PathExists(ca_key)) {
+    return absl::NotFoundError(
+        absl::StrCat(dir, " holds no certificate authority (", ca_cert, " and ", ca_key,
+                     "); create one with `asrctl pki init --dir ", dir, "`"));
+  }
+  ASR_ASSIGN_OR_RETURN(PemKeyPair pair, ReadPemKeyPair(ca_cert, ca_key));
+  if (!IsWrappedPrivateKey(pair.private_key_pem)) return pair;
+  if (protector == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        ca_key,
+        " is wrapped by a key-encryption key: give the key file that wrapped it (asrctl "
+        "--key-file PATH, or ASR_KEY_FILE / ASR_KEY_ENCRYPTION_KEY)"));
+  }
+  absl::string_view text = absl::StripAsciiWhitespace(pair.private_key_pem);
+  if (!absl::ConsumePrefix(&text, kWrappedKeyBegin) ||
+      !absl::ConsumeSuffix(&text, kWrappedKeyEnd)) {
+    return absl::DataLossError(absl::StrCat(ca_key, ": the wrapped key has no END line"));
+  }
+  std::string b64 = absl::StrReplaceAll(text, {{"\n", ""}, {"\r", ""}, {" ", ""}});
+  std::string wrapped;
+  if (!absl::Base64Unescape(b64, &wrapped)) {
+    return absl::DataLossError(absl::StrCat(ca_key, ": the wrapped key is not base64"));
+  }
+  absl::StatusOr<std::string> pem = protector->Unwrap(wrapped);
+  if (!pem.ok()) {
+    return absl::Status(pem.status().code(),
+                        absl::StrCat("cannot open ", ca_key, " with ", protector->Describe(), ": ",
+                                     pem.status().message()));
+  }
+  pair.private_key_pem = *std::move(pem);
+  return pair;
+}
+
 absl::StatusOr<VaultPkiFiles> InitVaultPki(const std::string& dir, const VaultPkiOptions& options) {
   if (options.ca_days <= 0 || options.host_days <= 0) {
     return absl::InvalidArgumentError("certificate validity (days) must be positive");
@@ -399,7 +457,15 @@ absl::StatusOr<VaultPkiFiles> InitVaultPki(const std::string& dir, const VaultPk
       PemKeyPair recovery,
       IssueHostCertificate(ca, HostRequest(options.recovery_name, now, options.host_days,
                                            options.recovery_extra_names)));
-  ASR_RETURN_IF_ERROR(WritePemKeyPair(dir, "ca", ca));
+  if (options.ca_key_protector != nullptr) {
+    ASR_ASSIGN_OR_RETURN(std::string wrapped, options.ca_key_protector->Wrap(ca.private_key_pem));
+    PemKeyPair stored = ca;
+    stored.private_key_pem =
+        absl::StrCat(kWrappedKeyBegin, "\n", Base64WithLines(wrapped), kWrappedKeyEnd, "\n");
+    ASR_RETURN_IF_ERROR(WritePemKeyPair(dir, "ca", stored));
+  } else {
+    ASR_RETURN_IF_ERROR(WritePemKeyPair(dir, "ca", ca));
+  }
   ASR_ASSIGN_OR_RETURN(files.primary, WriteHost(dir, "primary", primary));
   ASR_ASSIGN_OR_RETURN(files.recovery, WriteHost(dir, "recovery", recovery));
   ASR_ASSIGN_OR_RETURN(files.ca_info, DescribeCertificate(ca.certificate_pem));
@@ -408,21 +474,14 @@ absl::StatusOr<VaultPkiFiles> InitVaultPki(const std::string& dir, const VaultPk
 
 absl::StatusOr<HostCertificateFiles> IssueVaultHostCertificate(
     const std::string& dir, const std::string& name, int days,
-    const std::vector<std::string>& extra_names) {
+    const std::vector<std::string>& extra_names, CaKeyProtector* protector) {
   if (!IsPlainFileName(name)) {
     return absl::InvalidArgumentError(
         absl::StrCat("host name \"", name,
                      "\" must be made of letters, digits, '.', '-' and '_' (and not \"ca\")"));
   }
   if (days <= 0) return absl::InvalidArgumentError("certificate validity (days) must be positive");
-  std::string ca_cert = JoinPath(dir, kCaCertificateFile);
-  std::string ca_key = JoinPath(dir, kCaKeyFile);
-  if (!PathExists(ca_cert) || !PathExists(ca_key)) {
-    return absl::NotFoundError(
-        absl::StrCat(dir, " holds no certificate authority (", ca_cert, " and ", ca_key,
-                     "); create one with `asrctl pki init --dir ", dir, "`"));
-  }
-  ASR_ASSIGN_OR_RETURN(PemKeyPair ca, ReadPemKeyPair(ca_cert, ca_key));
+  ASR_ASSIGN_OR_RETURN(PemKeyPair ca, ReadVaultCa(dir, protector));
   ASR_ASSIGN_OR_RETURN(PemKeyPair host,
                        IssueHostCertificate(ca, HostRequest(name, absl::Now(), days, extra_names)));
   return WriteHost(dir, name, host);
@@ -466,18 +525,6 @@ bssl::UniquePtr<ASN1_TIME> AsnTime(absl::Time t) {
 }
 
 std::string CrlPath(const std::string& dir) { return JoinPath(dir, kCrlFile); }
-
-// The CA pair of DIR; NotFound with how to create one.
-absl::StatusOr<PemKeyPair> ReadVaultCa(const std::string& dir) {
-  std::string ca_cert = JoinPath(dir, kCaCertificateFile);
-  std::string ca_key = JoinPath(dir, kCaKeyFile);
-  if (!PathExists(ca_cert) || !PathExists(ca_key)) {
-    return absl::NotFoundError(
-        absl::StrCat(dir, " holds no certificate authority (", ca_cert, " and ", ca_key,
-                     "); create one with `asrctl pki init --dir ", dir, "`"));
-  }
-  return ReadPemKeyPair(ca_cert, ca_key);
-}
 
 // The entries of DIR/crl.pem (none when there is no such file). Its
 // signature must be the CA's; its age does not matter (it is re-issued).
@@ -636,7 +683,7 @@ absl::StatusOr<CrlInfo> RevokeVaultCertificate(const std::string& dir,
         "number");
   }
   ASR_ASSIGN_OR_RETURN(std::string reason, ParseRevocationReason(request.reason));
-  ASR_ASSIGN_OR_RETURN(PemKeyPair ca, ReadVaultCa(dir));
+  ASR_ASSIGN_OR_RETURN(PemKeyPair ca, ReadVaultCa(dir, request.ca_key_protector));
   std::string serial;
   if (!request.serial_hex.empty()) {
     serial = NormalizeSerial(request.serial_hex);
@@ -696,8 +743,8 @@ absl::StatusOr<CrlInfo> RevokeVaultCertificate(const std::string& dir,
   return WriteVaultCrl(dir, ca, entries, request.crl_days);
 }
 
-absl::StatusOr<CrlInfo> IssueVaultCrl(const std::string& dir, int days) {
-  ASR_ASSIGN_OR_RETURN(PemKeyPair ca, ReadVaultCa(dir));
+absl::StatusOr<CrlInfo> IssueVaultCrl(const std::string& dir, int days, CaKeyProtector* protector) {
+  ASR_ASSIGN_OR_RETURN(PemKeyPair ca, ReadVaultCa(dir, protector));
   ASR_ASSIGN_OR_RETURN(std::vector<RevokedCertificate> entries, ExistingEntries(dir, ca));
   return WriteVaultCrl(dir, ca, entries, days);
 }

@@ -125,6 +125,30 @@ absl::Status WritePemKeyPair(const std::string& dir, const std::string& base,
 absl::StatusOr<PemKeyPair> ReadPemKeyPair(const std::string& certificate_path,
                                           const std::string& key_path);
 
+// How the CA's private key is kept in DIR/ca.key. Without a protector it is
+// a PEM file readable by its owner only (0600). With one, ca.key holds
+// "-----BEGIN ASR WRAPPED PRIVATE KEY-----", the protector's wrapping of the
+// PEM in base64, and the END line: asrctl wraps it with the key-encryption
+// key of its key provider (the one that wraps the vault's keys), so that a
+// copy of the PKI directory signs nothing. A wrapped ca.key read without a
+// protector is FailedPrecondition saying so; a clear one is read either way.
+class CaKeyProtector {
+ public:
+  virtual ~CaKeyProtector() = default;
+  virtual absl::StatusOr<std::string> Wrap(absl::string_view private_key_pem) = 0;
+  // FailedPrecondition/PermissionDenied saying why it cannot (wrong key...).
+  virtual absl::StatusOr<std::string> Unwrap(absl::string_view wrapped) = 0;
+  // For messages: "the key file /etc/asr/kek".
+  virtual std::string Describe() const = 0;
+};
+
+// True when `key_file_text` is a wrapped CA key (see CaKeyProtector).
+bool IsWrappedPrivateKey(absl::string_view key_file_text);
+
+// The CA pair of DIR (ca.pem, ca.key unwrapped by `protector` when it is
+// wrapped). NotFound with how to create one.
+absl::StatusOr<PemKeyPair> ReadVaultCa(const std::string& dir, CaKeyProtector* protector);
+
 // Files of a vault PKI directory created by InitVaultPki.
 struct VaultPkiOptions {
   std::string ca_name = "asr vault CA";
@@ -138,6 +162,8 @@ struct VaultPkiOptions {
   // certificate never passes a sender's check for the recovery host.
   std::vector<std::string> primary_extra_names;
   std::vector<std::string> recovery_extra_names;
+  // Wraps ca.key when set (see CaKeyProtector); not owned.
+  CaKeyProtector* ca_key_protector = nullptr;
 };
 
 struct HostCertificateFiles {
@@ -163,9 +189,10 @@ absl::StatusOr<VaultPkiFiles> InitVaultPki(const std::string& dir, const VaultPk
 // existing certificate of that name, e.g. to renew it). `name` is the host
 // name (CN); it must be a plain file name ([A-Za-z0-9._-], not "ca").
 // NotFound when DIR holds no CA; InvalidArgument for a bad name or days <= 0.
+// `protector` opens a wrapped ca.key (may be null for a clear one).
 absl::StatusOr<HostCertificateFiles> IssueVaultHostCertificate(
     const std::string& dir, const std::string& name, int days,
-    const std::vector<std::string>& extra_names);
+    const std::vector<std::string>& extra_names, CaKeyProtector* protector = nullptr);
 
 // A certificate on a revocation list.
 struct RevokedCertificate {
@@ -217,6 +244,7 @@ struct RevokeRequest {
   std::string serial_hex;        // a serial number (hex, colons allowed)
   std::string reason = "unspecified";
   int crl_days = kDefaultCrlDays;
+  CaKeyProtector* ca_key_protector = nullptr;  // opens a wrapped ca.key
 };
 
 // Adds the certificate to DIR/crl.pem and re-issues it (lastUpdate now,
@@ -231,7 +259,8 @@ absl::StatusOr<CrlInfo> RevokeVaultCertificate(const std::string& dir,
 // Re-issues DIR/crl.pem with its current entries (an empty list when there is
 // none yet), valid for `days`: run it before the nextUpdate of the one hosts
 // hold. Errors as RevokeVaultCertificate.
-absl::StatusOr<CrlInfo> IssueVaultCrl(const std::string& dir, int days);
+absl::StatusOr<CrlInfo> IssueVaultCrl(const std::string& dir, int days,
+                                      CaKeyProtector* protector = nullptr);
 
 }  // namespace asr::net
 
