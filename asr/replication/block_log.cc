@@ -134,12 +134,17 @@ absl::Status BlockLogWriter::Seal(const Digest& digest) {
 BlockLogReader::~BlockLogReader() = default;
 
 absl::StatusOr<std::unique_ptr<BlockLogReader>> BlockLogReader::Open(const std::string& path) {
-  std::unique_ptr<BlockLogReader> r(new BlockLogReader());
-  r->path_ = path;
   absl::StatusOr<std::unique_ptr<platform::File>> f =
       platform::Env::Default()->Open(path, platform::OpenOptions());
   if (!f.ok()) return AddContext(f.status(), path);
-  r->file_ = std::move(*f);
+  return Open(std::move(*f), path);
+}
+
+absl::StatusOr<std::unique_ptr<BlockLogReader>> BlockLogReader::Open(
+    std::unique_ptr<platform::File> file, const std::string& path) {
+  std::unique_ptr<BlockLogReader> r(new BlockLogReader());
+  r->path_ = path;
+  r->file_ = std::move(file);
   absl::StatusOr<platform::FileInfo> info = r->file_->Stat();
   if (!info.ok()) return AddContext(info.status(), path);
   const uint64_t size = info->size;
