@@ -11,6 +11,7 @@
 #include "asr/platform/error.h"
 #include "asr/replication/block_codec.h"
 #include "asr/replication/byte_codec.h"
+#include "asr/replication/protocol.h"
 
 namespace asr::replication {
 namespace {
@@ -198,6 +199,11 @@ absl::StatusOr<std::unique_ptr<BlockLogReader>> BlockLogReader::Open(
       ASR_RETURN_IF_ERROR(r->ReadPayload(rec, &d));
       std::memcpy(r->digest_.data(), d.data(), 32);
       sealed = true;
+    } else if (rec.type == RecordType::kBlock && rec.length > kMaxBlockSize) {
+      // Every writer logs one block per record; its data is decoded into a
+      // buffer of this length, so a damaged length must not reach it.
+      return corrupt(
+          absl::StrCat("a block record of ", rec.length, " bytes, more than ", kMaxBlockSize));
     } else if (rec.type == RecordType::kBlock || rec.type == RecordType::kZero ||
                rec.type == RecordType::kGroup) {
       r->records_.push_back(rec);
