@@ -2,9 +2,9 @@
 # Runs the parsers' fuzz targets under libFuzzer (clang, ASan + UBSan) for
 # SECONDS each (default 60): the disk parsers (VHD, VHDX, VHDX log, from seed
 # images made by asrctl and qemu-img) and everything that reads bytes from a
-# peer or a file (replication frames, replica state, block log, state store,
-# registration keys, inventory JSON, the C API's JSON), each from its
-# committed seed corpus. The regular test suite runs the same targets
+# peer or a file (replication frames, a receiver session, replica state,
+# block log, state store, registration keys, inventory JSON, the C API's
+# JSON), each from its committed seed corpus. The regular test suite runs the same targets
 # briefly through gcc drivers (//asr/disk/fuzz:*_test, //asr/fuzz); this is
 # the deeper run.
 #
@@ -23,12 +23,13 @@ shift || true
 declare -A package=(
   [vhd_fuzz]=asr/disk/fuzz [vhdx_fuzz]=asr/disk/fuzz [vhdx_log_fuzz]=asr/disk/fuzz
   [protocol_fuzz]=asr/replication/fuzz [replica_state_fuzz]=asr/replication/fuzz
-  [block_log_fuzz]=asr/replication/fuzz [journal_store_fuzz]=asr/store/fuzz
+  [block_log_fuzz]=asr/replication/fuzz [receiver_fuzz]=asr/replication/fuzz
+  [journal_store_fuzz]=asr/store/fuzz
   [registration_key_fuzz]=asr/fabric/fuzz [inventory_fuzz]=asr/fabric/fuzz
   [capi_json_fuzz]=capi/fuzz
 )
 all=(vhd_fuzz vhdx_fuzz vhdx_log_fuzz protocol_fuzz replica_state_fuzz block_log_fuzz
-     journal_store_fuzz registration_key_fuzz inventory_fuzz capi_json_fuzz)
+     receiver_fuzz journal_store_fuzz registration_key_fuzz inventory_fuzz capi_json_fuzz)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 for t in "${targets[@]}"; do

@@ -1,0 +1,96 @@
+// libFuzzer entry point for a receiver session: ServeConnection against a
+// real ReplicaStore, with the fuzzed bytes as everything the sender says
+// (HELLO, cycles, blocks, verification requests). The input's first byte
+// chooses whether the frames' CRC-32C are repaired first (bit 0); the rest
+// is the byte stream. The store lives for 256 inputs, as a receiver serves
+// one connection after another, then its directory is emptied and it is
+// opened again. The directory is on tmpfs (/dev/shm) when there is one:
+// the replica's files are real files, so that is what keeps this fast.
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "asr/common/clock.h"
+#include "asr/common/crc32c.h"
+#include "asr/platform/env.h"
+#include "asr/replication/fuzz/bytes_stream.h"
+#include "asr/replication/protocol.h"
+#include "asr/replication/receiver.h"
+#include "asr/replication/replica_store.h"
+
+namespace asr::replication::fuzz {
+namespace {
+
+uint32_t Load32(const uint8_t* p) {
+  return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
+}
+void Store32(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+void RepairFrames(std::string& s) {
+  size_t pos = 0;
+  while (s.size() - pos >= kFrameHeaderSize) {
+    uint8_t* h = reinterpret_cast<uint8_t*>(&s[pos]);
+    size_t len = Load32(h + 8);
+    size_t avail = s.size() - pos - kFrameHeaderSize;
+    if (len > avail) len = avail;
+    Store32(h + 12, Crc32c(h + kFrameHeaderSize, len));
+    Store32(h + 16, Crc32c(h, 16));
+    pos += kFrameHeaderSize + len;
+  }
+}
+
+class Receiver {
+ public:
+  Receiver() {
+    platform::Env* env = platform::Env::Default();
+    std::string base = "/dev/shm";
+    if (!env->Stat(base).ok()) {
+      const char* t = std::getenv("TEST_TMPDIR");
+      base = t ? t : "/tmp";
+    }
+    auto d = env->MakeTempDirectory(base + "/asr-receiver-fuzz-");
+    if (!d.ok()) std::abort();
+    dir_ = *d;
+  }
+
+  ReplicaStore& Next() {
+    if (store_ == nullptr || ++uses_ % 256 == 0) {
+      store_.reset();
+      platform::Env* env = platform::Env::Default();
+      auto names = env->ListDirectory(dir_);
+      if (names.ok()) {
+        for (const std::string& n : *names) (void)env->Unlink(dir_ + "/" + n);
+      }
+      ReplicaOptions o;
+      o.clock = &clock_;
+      auto s = ReplicaStore::Open(dir_, o);
+      if (!s.ok()) std::abort();
+      store_ = std::move(*s);
+    }
+    return *store_;
+  }
+
+ private:
+  FakeClock clock_{absl::FromUnixSeconds(1700000000)};
+  std::string dir_;
+  std::unique_ptr<ReplicaStore> store_;
+  uint64_t uses_ = 0;
+};
+
+}  // namespace
+}  // namespace asr::replication::fuzz
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace asr::replication;
+  using namespace asr::replication::fuzz;
+  if (size < 1) return 0;
+  static Receiver* receiver = new Receiver();
+  std::string bytes(reinterpret_cast<const char*>(data + 1), size - 1);
+  if (data[0] & 1) RepairFrames(bytes);
+  BytesStream stream(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  (void)ServeConnection(stream, receiver->Next(), {});
+  return 0;
+}
