@@ -1,9 +1,10 @@
 // libFuzzer entry point for the C API's JSON inputs: every asr_* function
 // that takes JSON text is called with the fuzzed text on an engine opened
 // once per process on a temporary state directory (on tmpfs when there is
-// one), with a vault, a registered server "vmm-fuzz" and its inventory.
-// Each call must return a status code (never crash or leak: run under ASan),
-// set a message when it fails, and hand back a buffer only when it succeeds.
+// one; the test's own directory under a test), with a vault, a registered
+// server "vmm-fuzz" and its inventory. Each call must return a status code
+// (never crash or leak: run under ASan), set a message when it fails, and
+// hand back a buffer only when it succeeds.
 //
 // Input: selector u8 (which function; for asr_object_put also the kind),
 // then the JSON text (cut at its first NUL, as C strings are). The engine is
@@ -38,9 +39,10 @@ void Fail(const char* what) {
 
 std::string Base() {
   asr::platform::Env* env = asr::platform::Env::Default();
-  if (env->Stat("/dev/shm").ok()) return "/dev/shm";
+  // Under a test, the test's own directory (removed after it); else tmpfs.
   const char* t = std::getenv("TEST_TMPDIR");
-  return t ? t : "/tmp";
+  if (t != nullptr) return t;
+  return env->Stat("/dev/shm").ok() ? "/dev/shm" : "/tmp";
 }
 
 void RemoveTree(const std::string& dir) {

@@ -67,11 +67,9 @@ class Receiver {
  public:
   Receiver() {
     platform::Env* env = platform::Env::Default();
-    std::string base = "/dev/shm";
-    if (!env->Stat(base).ok()) {
-      const char* t = std::getenv("TEST_TMPDIR");
-      base = t ? t : "/tmp";
-    }
+    // Under a test, the test's own directory (removed after it); else tmpfs.
+    const char* t = std::getenv("TEST_TMPDIR");
+    std::string base = t ? t : env->Stat("/dev/shm").ok() ? "/dev/shm" : "/tmp";
     auto d = env->MakeTempDirectory(base + "/asr-receiver-fuzz-");
     if (!d.ok()) std::abort();
     dir_ = *d;

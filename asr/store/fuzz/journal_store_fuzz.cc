@@ -60,11 +60,9 @@ void RepairJournal(std::string& s) {
 const std::string& Dir() {
   static const std::string* dir = [] {
     asr::platform::Env* env = asr::platform::Env::Default();
-    std::string base = "/dev/shm";
-    if (!env->Stat(base).ok()) {
-      const char* t = std::getenv("TEST_TMPDIR");
-      base = t ? t : "/tmp";
-    }
+    // Under a test, the test's own directory (removed after it); else tmpfs.
+    const char* t = std::getenv("TEST_TMPDIR");
+    std::string base = t ? t : env->Stat("/dev/shm").ok() ? "/dev/shm" : "/tmp";
     auto d = env->MakeTempDirectory(base + "/asr-store-fuzz-");
     if (!d.ok()) std::abort();
     return new std::string(*d);
