@@ -21,7 +21,7 @@ FuzzPlane::FuzzPlane() {
   repo_ = std::make_unique<repository::ObjectRepository>(std::move(store), "/nonexistent");
   Check(repo_->Initialize(), "initialize");
   jobs_ = std::make_unique<jobs::JobManager>(repo_.get(), &clock_);
-  fabric_ = std::make_unique<FabricService>(repo_.get(), jobs_.get(), &clock_, nullptr);
+  fabric_ = std::make_unique<FabricService>(repo_.get(), jobs_.get(), &clock_, nullptr, &keys_);
   Check(fabric_->RegisterScenarios(), "scenarios");
   Check(fabric_->CreateVault("fuzz-vault", "westeurope").status(), "create vault");
   Check(fabric_->vault().Get().status(), "vault");

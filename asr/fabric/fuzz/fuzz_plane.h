@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "asr/common/clock.h"
 #include "asr/fabric/fabric_service.h"
+#include "asr/fabric/key_provider.h"
 #include "asr/jobs/job_manager.h"
 #include "asr/repository/object_repository.h"
 #include "asr/store/state_store.h"
@@ -53,6 +54,16 @@ class MemoryStateStore final : public store::StateStore {
   std::map<std::string, std::string> data_;
 };
 
+// A fixed key-encryption key for the vault's keys (a test key, in memory).
+class FixedKeyProvider final : public KeyProvider {
+ public:
+  absl::StatusOr<KeyEncryptionKey> GetKey(absl::string_view purpose) override {
+    std::string key(32, '\x5a');
+    return KeyEncryptionKey{key, KeyIdFor(key)};
+  }
+  std::string Describe() const override { return "the fuzz targets' fixed test key"; }
+};
+
 // A vault "fuzz-vault" with its keys, on a fixed clock.
 class FuzzPlane {
  public:
@@ -64,6 +75,7 @@ class FuzzPlane {
 
  private:
   FakeClock clock_{absl::FromUnixSeconds(1700000000)};
+  FixedKeyProvider keys_;
   MemoryStateStore* store_;  // owned by repo_
   std::unique_ptr<repository::ObjectRepository> repo_;
   std::unique_ptr<jobs::JobManager> jobs_;
