@@ -285,6 +285,7 @@ absl::Status PolicyEngine::ConfigureHosts(jobs::JobContext& ctx,
     ASR_ASSIGN_OR_RETURN(std::vector<model::HyperVHost> hosts, HostsOfCloud(cloud_id));
     for (const auto& h : hosts) {
       bool primary = role == fabric::HostRole::kPrimary;
+      const fabric::HostRole host_role = role;  // a lambda cannot capture a binding in clang 14
       ASR_RETURN_IF_ERROR(ctx.RunTask(
           absl::StrCat("configure:", pairing.id(), ":", h.id()),
           absl::StrCat("Configure ", primary ? "host " : "replica host ", h.name(), " for policy ",
@@ -296,7 +297,7 @@ absl::Status PolicyEngine::ConfigureHosts(jobs::JobContext& ctx,
                                               "installed"));
               return absl::OkStatus();
             }
-            absl::Status s = host->ConfigureHost(h, policy, role);
+            absl::Status s = host->ConfigureHost(h, policy, host_role);
             if (!s.ok()) {
               return RuleError(s.code(), "HostConfiguredForPolicy",
                                absl::StrCat("host ", h.name(),

@@ -11,6 +11,7 @@
 #include "asr/platform/error.h"
 #include "asr/replication/block_codec.h"
 #include "asr/replication/byte_codec.h"
+#include "asr/replication/protocol.h"
 
 namespace asr::replication {
 namespace {
@@ -135,12 +136,17 @@ absl::Status BlockLogWriter::Seal(const Digest& digest) {
 BlockLogReader::~BlockLogReader() = default;
 
 absl::StatusOr<std::unique_ptr<BlockLogReader>> BlockLogReader::Open(const std::string& path) {
-  std::unique_ptr<BlockLogReader> r(new BlockLogReader());
-  r->path_ = path;
   absl::StatusOr<std::unique_ptr<platform::File>> f =
       platform::Env::Default()->Open(path, platform::OpenOptions());
   if (!f.ok()) return AddContext(f.status(), path);
-  r->file_ = std::move(*f);
+  return Open(std::move(*f), path);
+}
+
+absl::StatusOr<std::unique_ptr<BlockLogReader>> BlockLogReader::Open(
+    std::unique_ptr<platform::File> file, const std::string& path) {
+  std::unique_ptr<BlockLogReader> r(new BlockLogReader());
+  r->path_ = path;
+  r->file_ = std::move(file);
   absl::StatusOr<platform::FileInfo> info = r->file_->Stat();
   if (!info.ok()) return AddContext(info.status(), path);
   const uint64_t size = info->size;
@@ -194,6 +200,11 @@ absl::StatusOr<std::unique_ptr<BlockLogReader>> BlockLogReader::Open(const std::
       ASR_RETURN_IF_ERROR(r->ReadPayload(rec, &d));
       std::memcpy(r->digest_.data(), d.data(), 32);
       sealed = true;
+    } else if (rec.type == RecordType::kBlock && rec.length > kMaxBlockSize) {
+      // Every writer logs one block per record; its data is decoded into a
+      // buffer of this length, so a damaged length must not reach it.
+      return corrupt(
+          absl::StrCat("a block record of ", rec.length, " bytes, more than ", kMaxBlockSize));
     } else if (rec.type == RecordType::kBlock || rec.type == RecordType::kZero ||
                rec.type == RecordType::kGroup) {
       r->records_.push_back(rec);

@@ -95,6 +95,10 @@ class BlockLogReader {
   // Reads the header and every record header; FailedPrecondition/DataLoss
   // for an unsealed or corrupt log.
   static absl::StatusOr<std::unique_ptr<BlockLogReader>> Open(const std::string& path);
+  // As Open, over an already open file (an in-memory one in the fuzz
+  // target); `path` names it in messages.
+  static absl::StatusOr<std::unique_ptr<BlockLogReader>> Open(std::unique_ptr<platform::File> file,
+                                                              const std::string& path);
   ~BlockLogReader();
 
   uint64_t cycle() const { return cycle_; }

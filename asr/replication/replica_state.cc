@@ -102,6 +102,12 @@ absl::StatusOr<State> ParseLegacy(const std::string& path, absl::string_view bod
   }
   if (first) return Corrupt(path, "empty");
   if (!s.points.empty()) s.points.back().latest = true;
+  // Loading rewrites a legacy state as JSON, which carries only UTF-8 text:
+  // refuse one it could not read back, while the old file is still intact.
+  model::ReplicaState back;
+  if (!model::FromJson(model::ToJson(ReplicaStateToProto(s), /*pretty=*/false), &back).ok()) {
+    return Corrupt(path, "an id or file name is not UTF-8 text");
+  }
   return s;
 }
 
