@@ -102,8 +102,8 @@ def main():
         shutil.rmtree(replica, ignore_errors=True)
         serve, to = start_receiver(asrctl, pki, replica, os.path.join(work, "serve.log"))
         try:
-            w, c, done = timed([asrctl, "replicate", "--to", to, "--pki", pki, "--json",
-                                "--disk", src, "--mode", "initial",
+            w, c, done = timed([asrctl, "replicate", "--to", to, "--pki", pki,
+                                "--receiver-name", "recovery-host", "--json", "--disk", src, "--mode", "initial",
                                 "--compression-level", str(args.level)], extra_pid=serve.pid)
         finally:
             serve.terminate()

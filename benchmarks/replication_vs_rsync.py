@@ -143,7 +143,8 @@ def main():
                         break
                     time.sleep(0.05)
                 to = "127.0.0.1:" + open(port_file).read().strip()
-                rep = [asrctl, "replicate", "--to", to, "--pki", os.path.join(work, "pki"), "--json"]
+                rep = [asrctl, "replicate", "--to", to, "--pki", os.path.join(work, "pki"),
+                       "--receiver-name", "recovery-host", "--json"]
 
                 # zstd -1 -T2 of the whole disk, the initial replication's
                 # reference, timed right before it (a shared machine's load

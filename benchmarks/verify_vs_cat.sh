@@ -23,7 +23,7 @@ server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -s port ] && break; sleep 0.1; done
 to="127.0.0.1:$(cat port)"
-"$ASRCTL" replicate --to "$to" --pki pki --disk vm.vhdx --mode initial >/dev/null
+"$ASRCTL" replicate --to "$to" --pki pki --receiver-name recovery-host --disk vm.vhdx --mode initial >/dev/null
 
 t() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -33,8 +33,9 @@ for name in cat verify replica-only; do
 done
 for _ in $(seq "$runs"); do
   t cat vm.vhdx >>cat.times
-  t "$ASRCTL" replica verify --to "$to" --pki pki --disk vm.vhdx >>verify.times
-  t "$ASRCTL" replica verify --to "$to" --pki pki --disk vm.vhdx --replica-only >>replica-only.times
+  t "$ASRCTL" replica verify --to "$to" --pki pki --receiver-name recovery-host --disk vm.vhdx >>verify.times
+  t "$ASRCTL" replica verify --to "$to" --pki pki --receiver-name recovery-host --disk vm.vhdx \
+    --replica-only >>replica-only.times
 done
 for name in cat verify replica-only; do
   echo "$name: $(tr '\n' ' ' <"$name.times")median $(median <"$name.times") s"
