@@ -20,27 +20,6 @@
 namespace asr::replication::fuzz {
 namespace {
 
-uint32_t Load32(const uint8_t* p) {
-  return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
-}
-void Store32(uint8_t* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-
-// Recomputes each frame's payload and header CRC-32C in place.
-void RepairFrames(std::string& s) {
-  size_t pos = 0;
-  while (s.size() - pos >= kFrameHeaderSize) {
-    uint8_t* h = reinterpret_cast<uint8_t*>(&s[pos]);
-    size_t len = Load32(h + 8);
-    size_t avail = s.size() - pos - kFrameHeaderSize;
-    if (len > avail) len = avail;
-    Store32(h + 12, Crc32c(h + kFrameHeaderSize, len));
-    Store32(h + 16, Crc32c(h, 16));
-    pos += kFrameHeaderSize + len;
-  }
-}
-
 // The decoders write into a buffer of the announced size (up to kMaxPayload),
 // as the receiver's do; allocated once, never cleared, so that an input
 // announcing 16 MiB costs what decoding it costs.

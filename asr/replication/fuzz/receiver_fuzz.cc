@@ -23,26 +23,6 @@
 namespace asr::replication::fuzz {
 namespace {
 
-uint32_t Load32(const uint8_t* p) {
-  return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
-}
-void Store32(uint8_t* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-
-void RepairFrames(std::string& s) {
-  size_t pos = 0;
-  while (s.size() - pos >= kFrameHeaderSize) {
-    uint8_t* h = reinterpret_cast<uint8_t*>(&s[pos]);
-    size_t len = Load32(h + 8);
-    size_t avail = s.size() - pos - kFrameHeaderSize;
-    if (len > avail) len = avail;
-    Store32(h + 12, Crc32c(h + kFrameHeaderSize, len));
-    Store32(h + 16, Crc32c(h, 16));
-    pos += kFrameHeaderSize + len;
-  }
-}
-
 // A HELLO may announce a replica of up to 64 TiB, which the receiver then
 // creates (a VHDX whose block table alone takes seconds to lay out under
 // the sanitizers): legitimate, but it would make most inputs time out.
