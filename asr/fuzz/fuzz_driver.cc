@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "asr/common/file_util.h"
 #include "asr/platform/env.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
@@ -28,15 +29,11 @@ namespace {
 
 using Bytes = std::vector<uint8_t>;
 
+// The file's bytes; empty when it cannot be read.
 Bytes FileBytes(const std::string& path) {
-  Bytes out;
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return out;
-  uint8_t buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out.insert(out.end(), buf, buf + n);
-  std::fclose(f);
-  return out;
+  absl::StatusOr<std::string> text = asr::ReadFileToString(path);
+  if (!text.ok()) return Bytes();
+  return Bytes(text->begin(), text->end());
 }
 
 std::vector<Bytes> ReadCorpus(const std::string& dir) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "asr/common/crc32c.h"
+#include "asr/common/file_util.h"
 #include "asr/disk/byte_order.h"
 #include "asr/disk/guid.h"
 #include "asr/disk/vhd_format.h"
@@ -33,15 +34,11 @@ std::string TmpDir() {
   return t ? t : "/tmp";
 }
 
+// The file's bytes; empty when it cannot be read.
 Bytes FileBytes(const std::string& path) {
-  Bytes out;
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return out;
-  uint8_t buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out.insert(out.end(), buf, buf + n);
-  std::fclose(f);
-  return out;
+  absl::StatusOr<std::string> text = asr::ReadFileToString(path);
+  if (!text.ok()) return Bytes();
+  return Bytes(text->begin(), text->end());
 }
 
 Bytes MakeImage(DiskFormat format, DiskType type, uint32_t block, uint32_t lss, int n) {
@@ -98,9 +95,14 @@ uint64_t PickOffset(const Bytes& b, const std::string& kind, std::mt19937_64& rn
   if (kind == "vhd") {
     hot = {{0, 2048}, {b.size() >= 512 ? b.size() - 512 : 0, b.size()}, {2048, 8192}};
   } else if (kind == "vhdx") {
-    hot = {{0, 16},          {65536, 65536 + 128},     {131072, 131072 + 128},
-           {196608, 196608 + 128}, {262144, 262144 + 128}, {1 << 20, (1 << 20) + 8192},
-           {2 << 20, (2 << 20) + 65536 + 256}, {3 << 20, (3 << 20) + 256}};
+    hot = {{0, 16},
+           {65536, 65536 + 128},
+           {131072, 131072 + 128},
+           {196608, 196608 + 128},
+           {262144, 262144 + 128},
+           {1 << 20, (1 << 20) + 8192},
+           {2 << 20, (2 << 20) + 65536 + 256},
+           {3 << 20, (3 << 20) + 256}};
   } else {
     hot = {{0, b.size()}};
   }
@@ -115,9 +117,15 @@ void Mutate(Bytes& b, const std::string& kind, std::mt19937_64& rng) {
   for (int i = 0; i < count && !b.empty(); ++i) {
     uint64_t at = PickOffset(b, kind, rng);
     switch (rng() % 6) {
-      case 0: b[at] ^= static_cast<uint8_t>(1u << (rng() % 8)); break;
-      case 1: b[at] = static_cast<uint8_t>(rng()); break;
-      case 2: b[at] = (rng() % 2) ? 0xFF : 0x00; break;
+      case 0:
+        b[at] ^= static_cast<uint8_t>(1u << (rng() % 8));
+        break;
+      case 1:
+        b[at] = static_cast<uint8_t>(rng());
+        break;
+      case 2:
+        b[at] = (rng() % 2) ? 0xFF : 0x00;
+        break;
       case 3:
         if (at + 8 <= b.size()) StoreLe64(&b[at], rng() >> (rng() % 64));
         break;
