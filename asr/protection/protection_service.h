@@ -1,0 +1,169 @@
+// asr/protection/protection_service.h: protecting VMs. Enabling protection
+// of a VM creates its replica VM on a recovery host and replicates its
+// disks there, as one unit, on its policy's schedule, with the policy's
+// retention, compression and transport, until protection is disabled.
+//
+//   ProtectionService& p = sr->protection();
+//   p.SetTransport(transport);                 // TLS files, where the recovery endpoint is
+//   ASR_ASSIGN_OR_RETURN(model::Job job, p.EnableProtection({.vm_ref = "VM1"}));
+//   ASR_ASSIGN_OR_RETURN(model::ProtectedItem item, p.GetItem("VM1"));
+//   // item.protection_state() == Protected, item.allowed_operations() has
+//   // "PlannedFailover", "TestFailover", "DisableProtection", ...
+//   ASR_ASSIGN_OR_RETURN(model::CycleOutcome c, p.ReplicateNow("VM1", {}));  // the site service does this
+//   ASR_ASSIGN_OR_RETURN(job, p.DisableProtection("VM1"));
+//
+// A protected item (model::ProtectedItem, kind "protected-item", id
+// "pi-<vm id>") moves through these states (item_state.h computes the
+// allowed operations of each; an operation that is not allowed is refused
+// with FailedPrecondition naming the state):
+//
+//   (VM not protected)
+//      | EnableProtection / OnboardProtection (job)
+//      v
+//   EnablingProtection --validate, place, create replica VM fail--> EnablingFailed
+//      |                                                     (Restart the job, or Disable)
+//      v
+//   InitialReplicationInProgress --fails--> InitialReplicationFailed (Restart / Disable)
+//      |  Online now: all disks now         |
+//      |  Online at a start time: the job waits (at most 24 h ahead)
+//      |  Offline: export packages -> InitialReplicationCompletedOnPrimary
+//      |           -> import from the import path (the job, Resume/Restart)
+//      v
+//   Protected  <-- delta cycles at the copy frequency (site service);
+//      |           health Normal / Warning / Critical with reasons
+//      | DisableProtection (job)
+//      v
+//   DisablingProtection --fails--> DisablingFailed (Disable again)
+//      |
+//      v
+//   (item removed; replica VM removed, its disks deleted when the policy's
+//    replica deletion is Required)
+//
+// The enable job's tasks: "validate" (the VM's cloud is paired, the pairing
+// has a policy, the VM's host runs the policy's OS version, the VM is not
+// already protected), "place" (placement, network and storage mappings),
+// "create-replica-vm" (through the host table), "initial-replication"
+// (or "export"/"import"/"wait-start-time"), "finalize". Each is
+// restartable: a restart does not repeat finished tasks, and the item
+// records the job in current_scenario while it runs.
+//
+// Thread safety: thread-safe. Operations that change an item are
+// serialized per item; ReplicateNow for different items may run
+// concurrently (the site service's pool does).
+#ifndef ASR_PROTECTION_PROTECTION_SERVICE_H_
+#define ASR_PROTECTION_PROTECTION_SERVICE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "asr/common/clock.h"
+#include "asr/fabric/host_callbacks.h"
+#include "asr/jobs/job_manager.h"
+#include "asr/mapping/mapping_service.h"
+#include "asr/model/protection.pb.h"
+#include "asr/protection/transport.h"
+#include "asr/repository/object_repository.h"
+
+namespace asr::protection {
+
+struct EnableRequest {
+  std::string vm_ref;  // VM id or unique name
+  // Optional: the pairing (id, or its primary cloud); default: the pairing
+  // of the VM's cloud.
+  std::string pairing_ref;
+  // Optional: the recovery host (id or name); default: placement's choice.
+  std::string recovery_host_ref;
+};
+
+struct OnboardRequest {
+  std::string vm_ref;
+  std::string pairing_ref;  // optional, as for EnableRequest
+  // Where the VM already replicates to: the recovery host and, per disk (in
+  // the VM's disk order), the existing replica directory.
+  std::string recovery_host_ref;
+  std::vector<std::string> replica_dirs;
+};
+
+struct DisableRequest {
+  std::string item_ref;  // protected item id, or its VM's id or name
+  // Remove the item even when the host cannot remove the replica VM (the
+  // job says what was left).
+  bool force = false;
+};
+
+struct ReplicateOptions {
+  // Take an application-consistent point (VSS) instead of crash-consistent.
+  bool app_consistent = false;
+};
+
+class ProtectionService {
+ public:
+  // `host` may be null (operations needing the host fail with
+  // FailedPrecondition) and may be replaced with SetHost.
+  ProtectionService(repository::ObjectRepository* repo, jobs::JobManager* jobs,
+                    mapping::MappingService* mappings, fabric::HostCallbacks* host,
+                    const Clock* clock);
+  ~ProtectionService();
+  ProtectionService(const ProtectionService&) = delete;
+  ProtectionService& operator=(const ProtectionService&) = delete;
+
+  // Registers "EnableProtection", "OnboardProtection", "DisableProtection".
+  absl::Status RegisterScenarios();
+
+  void SetHost(fabric::HostCallbacks* host);
+  // How replicas are reached (transport.h). Until set, replication fails
+  // with FailedPrecondition saying how to configure it.
+  void SetTransport(std::shared_ptr<Transport> transport);
+  std::shared_ptr<Transport> transport() const;
+
+  // ---- Operations (each a job; the returned job Succeeded or Suspended) ----
+  absl::StatusOr<model::Job> EnableProtection(const EnableRequest& request);
+  absl::StatusOr<model::Job> OnboardProtection(const OnboardRequest& request);
+  absl::StatusOr<model::Job> DisableProtection(const DisableRequest& request);
+
+  // ---- Reads: state, allowed operations, health with reasons and RPO are
+  // computed from the stored item, its policy and the clock ----
+  absl::StatusOr<model::ProtectedItem> GetItem(absl::string_view ref) const;
+  absl::StatusOr<std::vector<model::ProtectedItem>> ListItems() const;
+  // The item's whole-VM recovery points, oldest first.
+  absl::StatusOr<std::vector<model::RecoveryPoint>> ListRecoveryPoints(
+      absl::string_view ref) const;
+
+  // ---- Replication (the site service calls these) ----
+  // One cycle of every disk of the item at one host point: point, send each
+  // disk (initial for a disk without a replica, else tracked), release,
+  // record the VM recovery point when every disk committed. The outcome is
+  // recorded in the item either way (recent cycles, health); the returned
+  // status is the cycle's error. FailedPrecondition when the item's state
+  // does not replicate (e.g. EnablingProtection).
+  absl::StatusOr<model::CycleOutcome> ReplicateNow(absl::string_view ref,
+                                                   const ReplicateOptions& options);
+  // Applies the item's policy as it is now (copy frequency, points kept,
+  // compression) to its replicas' retention; called when a policy changes.
+  absl::Status ApplyPolicy(absl::string_view ref);
+  // Opens the change trackers of every protected disk and attaches them to
+  // the host (AttachChangeTracking), so guest writes are tracked while this
+  // process runs; CloseTrackers detaches and closes them cleanly.
+  absl::Status OpenTrackers();
+  absl::Status CloseTrackers();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// "pi-<vm id>": the protected item id of a VM.
+std::string ProtectedItemId(absl::string_view vm_id);
+
+}  // namespace asr::protection
+
+#endif  // ASR_PROTECTION_PROTECTION_SERVICE_H_
