@@ -1,5 +1,8 @@
 #include "asr/common/file_util.h"
 
+#include <filesystem>
+#include <system_error>
+
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -159,6 +162,13 @@ std::string DirName(absl::string_view path) {
   if (slash == absl::string_view::npos) return ".";
   if (slash == 0) return "/";
   return std::string(path.substr(0, slash));
+}
+
+absl::Status RemoveTree(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+  if (ec) return ErrnoToStatus(ec.value(), absl::StrCat("remove ", path));
+  return absl::OkStatus();
 }
 
 }  // namespace asr

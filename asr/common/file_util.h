@@ -55,6 +55,10 @@ absl::Status MakeDirectories(const std::string& dir, platform::FileMode mode = 0
 
 bool PathExists(const std::string& path);
 
+// Deletes `path` and, for a directory, everything under it (symbolic links
+// are removed, not followed). OK when it does not exist.
+absl::Status RemoveTree(const std::string& path);
+
 // Joins two path parts with exactly one '/'.
 std::string JoinPath(absl::string_view a, absl::string_view b);
 

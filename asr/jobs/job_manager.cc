@@ -78,6 +78,8 @@ void SetAllowed(model::Job* job) {
 
 }  // namespace
 
+bool IsSuspension(const absl::Status& status) { return IsSuspend(status); }
+
 std::string JobStateName(model::JobState state) { return model::JobState_Name(state); }
 
 absl::StatusOr<model::JobState> ParseJobState(absl::string_view name) {

@@ -152,6 +152,10 @@ class JobContext {
 
 using JobRunner = std::function<absl::Status(JobContext&)>;
 
+// Whether `status` is the one JobContext::Suspend returned (the job is
+// suspending, not failing).
+bool IsSuspension(const absl::Status& status);
+
 // Which jobs List returns; empty/unset fields match everything.
 struct JobFilter {
   std::optional<model::JobState> state;
