@@ -202,10 +202,16 @@ absl::StatusOr<model::MappingChangeReport> MappingService::RunMapNetwork(
                                            NicSummary(c.after())));
         }
         for (const auto& w : report.warnings()) ctx->AddInformation(w);
-        return absl::OkStatus();
+        return ApplyNicChanges(report);
       }));
   if (ctx != nullptr) ctx->SetResult(model::ToJson(report));
   return report;
+}
+
+absl::Status MappingService::ApplyNicChanges(const model::MappingChangeReport& report) {
+  if (!nic_applier_) return absl::OkStatus();
+  for (const auto& c : report.changes()) ASR_RETURN_IF_ERROR(nic_applier_(c));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<model::MappingChangeReport> MappingService::RunUnmapNetwork(jobs::JobContext* ctx,
@@ -243,7 +249,7 @@ absl::StatusOr<model::MappingChangeReport> MappingService::RunUnmapNetwork(jobs:
                                            c.vm_name(), "': ", NicSummary(c.before()), " -> ",
                                            NicSummary(c.after())));
         }
-        return absl::OkStatus();
+        return ApplyNicChanges(report);
       }));
   if (ctx != nullptr) ctx->SetResult(model::ToJson(report));
   return report;

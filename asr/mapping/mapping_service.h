@@ -41,6 +41,7 @@
 #ifndef ASR_MAPPING_MAPPING_SERVICE_H_
 #define ASR_MAPPING_MAPPING_SERVICE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -67,6 +68,13 @@ class MappingService {
   // Registers MapNetwork, UnmapNetwork, MapStorage and UnmapStorage with the
   // job manager. Scenarios already registered are kept. No-op without jobs.
   absl::Status RegisterScenarios();
+
+  // Called for every replica NIC a network mapping change moves (in the
+  // change's "propagate" task), so that protection reconnects the replica
+  // VM's NIC through the host; an error fails the task (the job can be
+  // restarted). Set once, before changes run.
+  using ReplicaNicApplier = std::function<absl::Status(const model::NicChange& change)>;
+  void SetReplicaNicApplier(ReplicaNicApplier applier) { nic_applier_ = std::move(applier); }
 
   // ---- Network mappings ----
   // Creates (or with `replace`, changes) the mapping of a source network.
@@ -103,6 +111,7 @@ class MappingService {
 
  private:
   absl::StatusOr<std::unique_ptr<FabricIndex>> LoadIndex() const;
+  absl::Status ApplyNicChanges(const model::MappingChangeReport& report);
   absl::StatusOr<model::MappingChangeReport> RunMapNetwork(jobs::JobContext* ctx,
                                                            const model::NetworkMappingRequest& r);
   absl::StatusOr<model::MappingChangeReport> RunUnmapNetwork(jobs::JobContext* ctx,
@@ -115,6 +124,7 @@ class MappingService {
   repository::ObjectRepository* repo_;
   jobs::JobManager* jobs_;
   absl::Mutex mu_;  // serializes changes
+  ReplicaNicApplier nic_applier_;
 };
 
 // The id of the object of `kind` ("vm", "vm-network", "host",
