@@ -110,11 +110,13 @@ absl::StatusOr<BlockSpan> DataFrameSpan(FrameType type, const std::string& paylo
   return BlockSpan{lo, hi};
 }
 
-// "block 48 (disk offset 3145728) through block 63".
+// "block 48 at disk offset 3145728", "blocks 48..63 from disk offset 3145728".
 std::string DescribeSpan(const BlockSpan& s, uint32_t block_size) {
-  std::string out = absl::StrCat("block ", s.first, " (disk offset ", s.first * block_size, ")");
-  if (s.last > s.first) absl::StrAppend(&out, " through block ", s.last);
-  return out;
+  if (s.last == s.first) {
+    return absl::StrCat("block ", s.first, " at disk offset ", s.first * block_size);
+  }
+  return absl::StrCat("blocks ", s.first, "..", s.last, " from disk offset ",
+                      s.first * block_size);
 }
 
 std::string ManifestChecksum(model::OfflinePackageManifest m) {
@@ -494,7 +496,7 @@ class PackageImporter {
 
  private:
   // What went wrong where: "DIR/part-0002.asrpkg: the BLOCK_GROUP frame at
-  // byte 1234 (block 48 (disk offset 3145728) through block 63) ...".
+  // byte 1234 (blocks 48..63 from disk offset 3145728) ...".
   absl::Status Refuse(absl::StatusCode code, absl::string_view what) const {
     return absl::Status(code, absl::StrCat(path_, ": ", what, "; nothing was applied"));
   }
@@ -504,7 +506,8 @@ class PackageImporter {
     if (span != nullptr) {
       absl::StrAppend(&out, " (", DescribeSpan(*span, m_.block_size()), ")");
     } else if (have_last_) {
-      absl::StrAppend(&out, " (after ", DescribeSpan(last_, m_.block_size()), ")");
+      absl::StrAppend(&out, " (the data frame before it holds ",
+                      DescribeSpan(last_, m_.block_size()), ")");
     }
     return out;
   }
@@ -535,17 +538,18 @@ class PackageImporter {
       frame_.payload.resize(h.length);
       ASR_ASSIGN_OR_RETURN(n, platform::ReadFully(**f, offset_ + kFrameHeaderSize,
                                                   frame_.payload.data(), h.length));
-      if (n < h.length) {
-        return Refuse(absl::StatusCode::kDataLoss,
-                      absl::StrCat("the file ends inside ", Where(&h, nullptr)));
-      }
+      frame_.payload.resize(n);
       // The blocks the frame says it holds (from its header, even when the
-      // frame turns out damaged: a damaged payload mostly leaves that intact).
+      // frame turns out damaged or cut: that mostly leaves the header intact).
       std::optional<BlockSpan> span;
       if (IsDataFrame(h.type)) {
         absl::StatusOr<BlockSpan> s =
             DataFrameSpan(h.type, frame_.payload, m_.block_size(), m_.virtual_size());
         if (s.ok()) span = *s;
+      }
+      if (n < h.length) {
+        return Refuse(absl::StatusCode::kDataLoss,
+                      absl::StrCat("the file ends inside ", Where(&h, span ? &*span : nullptr)));
       }
       if (Crc32c(frame_.payload.data(), frame_.payload.size()) != h.payload_crc) {
         return Refuse(absl::StatusCode::kDataLoss,
