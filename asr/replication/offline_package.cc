@@ -4,14 +4,14 @@
 #include <cstring>
 #include <memory>
 #include <optional>
-#include <vector>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "asr/common/crc32c.h"
 #include "asr/common/file_util.h"
@@ -62,8 +62,8 @@ absl::Status ParseFrameHeader(const uint8_t* h, FrameHeader* out) {
   out->length = Load32(h + 8);
   out->payload_crc = Load32(h + 12);
   if (out->length > kMaxPayload) {
-    return absl::DataLossError(
-        absl::StrCat("its header announces ", out->length, " bytes, over the limit of ", kMaxPayload));
+    return absl::DataLossError(absl::StrCat("its header announces ", out->length,
+                                            " bytes, over the limit of ", kMaxPayload));
   }
   return absl::OkStatus();
 }
@@ -80,14 +80,14 @@ struct BlockSpan {
 
 // The span of a data frame's payload; InvalidArgument when its header
 // does not parse or names a range that is not whole blocks of the disk.
-absl::StatusOr<BlockSpan> DataFrameSpan(FrameType type, const std::string& payload,
+absl::StatusOr<BlockSpan> DataFrameSpan(FrameType type, absl::string_view payload,
                                         uint32_t block_size, uint64_t virtual_size) {
   uint64_t lo = UINT64_MAX, hi = 0;
   auto add = [&](uint64_t offset, uint64_t length) -> absl::Status {
     if (length == 0 || offset % block_size != 0 || offset >= virtual_size ||
         length > virtual_size - offset) {
-      return absl::InvalidArgumentError(absl::StrCat("range [", offset, ", +", length,
-                                                     ") is not whole blocks of the disk"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("range [", offset, ", +", length, ") is not whole blocks of the disk"));
     }
     lo = std::min(lo, offset / block_size);
     hi = std::max(hi, (offset + length - 1) / block_size);
@@ -97,12 +97,13 @@ absl::StatusOr<BlockSpan> DataFrameSpan(FrameType type, const std::string& paylo
     ASR_ASSIGN_OR_RETURN(BlockGroupHeader h, DecodeBlockGroupHeader(payload));
     for (const BlockGroupEntry& b : h.blocks) ASR_RETURN_IF_ERROR(add(b.offset, b.length));
   } else if (type == FrameType::kBlock) {
-    ASR_ASSIGN_OR_RETURN(BlockHeader h, DecodeBlockHeader(payload));
+    ASR_ASSIGN_OR_RETURN(BlockHeader h,
+                         DecodeBlockHeader(std::string(payload.substr(0, kBlockHeaderSize))));
     ASR_RETURN_IF_ERROR(add(h.offset, h.length));
   } else if (type == FrameType::kZeroRange) {
     Frame f;
     f.type = type;
-    f.payload = payload;
+    f.payload = std::string(payload);
     ASR_ASSIGN_OR_RETURN(ZeroRange z, ZeroRange::Decode(f));
     ASR_RETURN_IF_ERROR(add(z.offset, z.length));
   }
@@ -115,8 +116,7 @@ std::string DescribeSpan(const BlockSpan& s, uint32_t block_size) {
   if (s.last == s.first) {
     return absl::StrCat("block ", s.first, " at disk offset ", s.first * block_size);
   }
-  return absl::StrCat("blocks ", s.first, "..", s.last, " from disk offset ",
-                      s.first * block_size);
+  return absl::StrCat("blocks ", s.first, "..", s.last, " from disk offset ", s.first * block_size);
 }
 
 std::string ManifestChecksum(model::OfflinePackageManifest m) {
@@ -156,10 +156,10 @@ absl::Status CheckManifestFields(const std::string& path, const model::OfflinePa
     return bad(absl::StrCat("sourceTime '", EscapeForMessage(m.source_time()), "': ", err));
   }
   if (m.protocol_version() < kMinProtocolVersion || m.protocol_version() > kProtocolVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, ": the package's frames are of protocol version ", m.protocol_version(),
-        "; this asr reads versions ", kMinProtocolVersion, "..", kProtocolVersion,
-        " (import it with the asr that exported it, or a newer one)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": the package's frames are of protocol version ", m.protocol_version(),
+                     "; this asr reads versions ", kMinProtocolVersion, "..", kProtocolVersion,
+                     " (import it with the asr that exported it, or a newer one)"));
   }
   if (m.parts().empty()) return bad("it lists no part files");
   const uint64_t disk_blocks = (m.virtual_size() + bs - 1) / bs;
@@ -167,8 +167,8 @@ absl::Status CheckManifestFields(const std::string& path, const model::OfflinePa
   for (int i = 0; i < m.parts_size(); ++i) {
     const model::OfflinePackagePart& p = m.parts(i);
     if (p.file() != PartName(i + 1)) {
-      return bad(absl::StrCat("part ", i + 1, " is named '", EscapeForMessage(p.file()),
-                              "', not ", PartName(i + 1)));
+      return bad(absl::StrCat("part ", i + 1, " is named '", EscapeForMessage(p.file()), "', not ",
+                              PartName(i + 1)));
     }
     if (!IsSha256Hex(p.sha256())) {
       return bad(absl::StrCat(p.file(), "'s sha256 is not 64 lowercase hex digits"));
@@ -188,8 +188,8 @@ absl::Status CheckManifestFields(const std::string& path, const model::OfflinePa
   if (tot.files() != static_cast<uint64_t>(m.parts_size()) || tot.bytes() != bytes ||
       tot.frames() != frames) {
     return bad(absl::StrCat("its totals (", tot.files(), " files, ", tot.bytes(), " bytes, ",
-                            tot.frames(), " frames) do not add up from its parts (",
-                            m.parts_size(), ", ", bytes, ", ", frames, ")"));
+                            tot.frames(), " frames) do not add up from its parts (", m.parts_size(),
+                            ", ", bytes, ", ", frames, ")"));
   }
   return absl::OkStatus();
 }
@@ -208,19 +208,29 @@ class PackageRecorder final : public net::ByteStream {
 
   absl::Status WriteAll(const void* data, size_t size) override {
     if (!error_.ok()) return error_;
-    in_.append(static_cast<const char*>(data), size);
+    // Whole frames straight from the caller's buffer; only a frame cut
+    // between two writes is gathered in in_.
+    const bool buffered = !in_.empty();
+    if (buffered) in_.append(static_cast<const char*>(data), size);
+    const absl::string_view in =
+        buffered ? absl::string_view(in_) : absl::string_view(static_cast<const char*>(data), size);
     size_t pos = 0;
     absl::Status s;
-    while (s.ok() && in_.size() - pos >= kFrameHeaderSize) {
+    while (s.ok() && in.size() - pos >= kFrameHeaderSize) {
       FrameHeader h;
-      s = ParseFrameHeader(reinterpret_cast<const uint8_t*>(in_.data() + pos), &h);
-      if (!s.ok() || in_.size() - pos - kFrameHeaderSize < h.length) break;
-      s = OnFrame(h, absl::string_view(in_.data() + pos, kFrameHeaderSize + h.length));
+      s = ParseFrameHeader(reinterpret_cast<const uint8_t*>(in.data() + pos), &h);
+      if (!s.ok() || in.size() - pos - kFrameHeaderSize < h.length) break;
+      s = OnFrame(h, in.substr(pos, kFrameHeaderSize + h.length));
       pos += kFrameHeaderSize + h.length;
     }
-    in_.erase(0, pos);
+    if (buffered) {
+      in_.erase(0, pos);
+    } else {
+      in_.assign(in.data() + pos, in.size() - pos);
+    }
     if (!s.ok()) {
-      error_ = absl::Status(s.code(), absl::StrCat("offline export into ", dir_, ": ", s.message()));
+      error_ =
+          absl::Status(s.code(), absl::StrCat("offline export into ", dir_, ": ", s.message()));
     }
     return error_;
   }
@@ -271,14 +281,20 @@ class PackageRecorder final : public net::ByteStream {
   }
 
   absl::Status OnFrame(const FrameHeader& h, absl::string_view bytes) {
+    const absl::string_view payload = bytes.substr(kFrameHeaderSize);
+    if (Crc32c(payload) != h.payload_crc) {
+      return absl::DataLossError(absl::StrCat("the sender wrote a ", FrameTypeName(h.type),
+                                              " frame that fails its checksum"));
+    }
+    if (IsDataFrame(h.type)) {  // the bulk: no copy
+      ASR_ASSIGN_OR_RETURN(BlockSpan span,
+                           DataFrameSpan(h.type, payload, hello_.block_size, hello_.virtual_size));
+      return Record(bytes, &span);
+    }
     Frame f;
     f.type = h.type;
     f.flags = h.flags;
-    f.payload = std::string(bytes.substr(kFrameHeaderSize));
-    if (Crc32c(f.payload.data(), f.payload.size()) != h.payload_crc) {
-      return absl::DataLossError(
-          absl::StrCat("the sender wrote a ", FrameTypeName(h.type), " frame that fails its checksum"));
-    }
+    f.payload = std::string(payload);
     switch (h.type) {
       case FrameType::kHello: {
         ASR_ASSIGN_OR_RETURN(hello_, Hello::Decode(f));
@@ -304,13 +320,6 @@ class PackageRecorder final : public net::ByteStream {
         r.cycle = start_.cycle;
         Reply(FrameType::kCycleReady, r.Encode());
         return absl::OkStatus();
-      }
-      case FrameType::kBlock:
-      case FrameType::kBlockGroup:
-      case FrameType::kZeroRange: {
-        ASR_ASSIGN_OR_RETURN(BlockSpan span,
-                             DataFrameSpan(h.type, f.payload, hello_.block_size, hello_.virtual_size));
-        return Record(bytes, &span);
       }
       case FrameType::kCycleEnd: {
         ASR_ASSIGN_OR_RETURN(CycleEnd end, CycleEnd::Decode(f));
@@ -344,8 +353,10 @@ class PackageRecorder final : public net::ByteStream {
       o.create = true;
       o.truncate = true;
       o.no_follow = true;
-      absl::StatusOr<std::unique_ptr<platform::File>> file = platform::Env::Default()->Open(path, o);
-      if (!file.ok()) return platform::AddContext(file.status(), absl::StrCat("cannot create ", path));
+      absl::StatusOr<std::unique_ptr<platform::File>> file =
+          platform::Env::Default()->Open(path, o);
+      if (!file.ok())
+        return platform::AddContext(file.status(), absl::StrCat("cannot create ", path));
       part_file_ = *std::move(file);
       open_part_ = true;
       part_ = model::OfflinePackagePart();
@@ -354,7 +365,8 @@ class PackageRecorder final : public net::ByteStream {
     }
     absl::Status w = platform::WriteFully(*part_file_, bytes.data(), bytes.size());
     if (!w.ok()) {
-      return platform::AddContext(w, absl::StrCat("cannot write ", JoinPath(dir_, open_part_name_)));
+      return platform::AddContext(w,
+                                  absl::StrCat("cannot write ", JoinPath(dir_, open_part_name_)));
     }
     part_sha_.Update(bytes.data(), bytes.size());
     part_.set_size(part_.size() + bytes.size());
@@ -413,7 +425,7 @@ class PackageRecorder final : public net::ByteStream {
   const std::string dir_;
   const ExportOptions& options_;
   absl::Status error_;  // sticky: the sender sees every later write fail
-  std::string in_;      // bytes of an incomplete frame
+  std::string in_;      // the start of a frame cut between two writes
   std::string replies_;
   size_t reply_pos_ = 0;
   Hello hello_;
@@ -486,10 +498,10 @@ class PackageImporter {
       ASR_RETURN_IF_ERROR(ApplyPart(i));
     }
     if (!ended_) {
-      return absl::DataLossError(absl::StrCat("package is incomplete: ",
-                                              JoinPath(dir_, m_.parts().rbegin()->file()),
-                                              " ends without the cycle's CYCLE_END frame; "
-                                              "nothing was applied"));
+      return absl::DataLossError(
+          absl::StrCat("package is incomplete: ", JoinPath(dir_, m_.parts().rbegin()->file()),
+                       " ends without the cycle's CYCLE_END frame; "
+                       "nothing was applied"));
     }
     return point_;
   }
@@ -536,8 +548,8 @@ class PackageImporter {
       frame_.type = h.type;
       frame_.flags = h.flags;
       frame_.payload.resize(h.length);
-      ASR_ASSIGN_OR_RETURN(n, platform::ReadFully(**f, offset_ + kFrameHeaderSize,
-                                                  frame_.payload.data(), h.length));
+      ASR_ASSIGN_OR_RETURN(
+          n, platform::ReadFully(**f, offset_ + kFrameHeaderSize, frame_.payload.data(), h.length));
       frame_.payload.resize(n);
       // The blocks the frame says it holds (from its header, even when the
       // frame turns out damaged or cut: that mostly leaves the header intact).
@@ -590,8 +602,8 @@ class PackageImporter {
     }
     if (span->first < part.first_block() || span->last > part.last_block()) {
       return Refuse(absl::StatusCode::kDataLoss,
-                    absl::StrCat(Where(&h, span), " lies outside blocks ", part.first_block(),
-                                 "..", part.last_block(), " that the manifest gives this file"));
+                    absl::StrCat(Where(&h, span), " lies outside blocks ", part.first_block(), "..",
+                                 part.last_block(), " that the manifest gives this file"));
     }
     absl::Status s;
     if (h.type == FrameType::kBlockGroup) {
@@ -605,9 +617,9 @@ class PackageImporter {
     if (!s.ok()) {
       // A frame whose CRC matched but whose data does not decode or check
       // is as damaged as one whose CRC failed.
-      return Refuse(s.code() == absl::StatusCode::kInvalidArgument ? absl::StatusCode::kDataLoss
-                                                                   : s.code(),
-                    absl::StrCat(Where(&h, span), " is refused: ", s.message()));
+      return Refuse(
+          s.code() == absl::StatusCode::kInvalidArgument ? absl::StatusCode::kDataLoss : s.code(),
+          absl::StrCat(Where(&h, span), " is refused: ", s.message()));
     }
     return absl::OkStatus();
   }
@@ -620,15 +632,15 @@ class PackageImporter {
                     absl::StrCat(Where(&h, nullptr), ": ", hello.status().message()));
     }
     if (hello->replication_id != m_.replication_id() ||
-        hello->source_disk_id != m_.source_disk_id() ||
-        hello->virtual_size != m_.virtual_size() || hello->block_size != m_.block_size() ||
-        m_.protocol_version() < hello->min_version || m_.protocol_version() > hello->max_version) {
-      return Refuse(absl::StatusCode::kDataLoss,
-                    absl::StrCat("its HELLO frame describes disk '",
-                                 EscapeForMessage(hello->source_disk_id), "' (",
-                                 hello->virtual_size, " bytes, ", hello->block_size,
-                                 "-byte blocks, replication ", hello->replication_id,
-                                 "), not what manifest.json says"));
+        hello->source_disk_id != m_.source_disk_id() || hello->virtual_size != m_.virtual_size() ||
+        hello->block_size != m_.block_size() || m_.protocol_version() < hello->min_version ||
+        m_.protocol_version() > hello->max_version) {
+      return Refuse(
+          absl::StatusCode::kDataLoss,
+          absl::StrCat("its HELLO frame describes disk '", EscapeForMessage(hello->source_disk_id),
+                       "' (", hello->virtual_size, " bytes, ", hello->block_size,
+                       "-byte blocks, replication ", hello->replication_id,
+                       "), not what manifest.json says"));
     }
     // As a receiver negotiates it: the version the frames were written in.
     hello->max_version = m_.protocol_version();
@@ -647,11 +659,11 @@ class PackageImporter {
     }
     if (start->cycle != m_.cycle() || !start->full() ||
         FormatMicros(start->source_time_us) != m_.source_time()) {
-      return Refuse(absl::StatusCode::kDataLoss,
-                    absl::StrCat("its CYCLE_START frame (cycle ", start->cycle,
-                                 start->full() ? ", a full copy" : ", a delta", ", source time ",
-                                 FormatMicros(start->source_time_us),
-                                 ") is not what manifest.json says"));
+      return Refuse(
+          absl::StatusCode::kDataLoss,
+          absl::StrCat("its CYCLE_START frame (cycle ", start->cycle,
+                       start->full() ? ", a full copy" : ", a delta", ", source time ",
+                       FormatMicros(start->source_time_us), ") is not what manifest.json says"));
     }
     absl::StatusOr<std::unique_ptr<CycleWriter>> cycle = store_.BeginCycle(hello_, *start);
     if (!cycle.ok()) return cycle.status();
@@ -668,11 +680,11 @@ class PackageImporter {
     const model::OfflinePackageTotals& t = m_.totals();
     if (end->blocks != t.blocks() || end->zero_ranges != t.zero_ranges() ||
         end->raw_bytes != t.raw_bytes()) {
-      return Refuse(absl::StatusCode::kDataLoss,
-                    absl::StrCat("its CYCLE_END frame counts ", end->blocks, " blocks, ",
-                                 end->zero_ranges, " zero ranges and ", end->raw_bytes,
-                                 " bytes; manifest.json says ", t.blocks(), ", ", t.zero_ranges(),
-                                 " and ", t.raw_bytes()));
+      return Refuse(
+          absl::StatusCode::kDataLoss,
+          absl::StrCat("its CYCLE_END frame counts ", end->blocks, " blocks, ", end->zero_ranges,
+                       " zero ranges and ", end->raw_bytes, " bytes; manifest.json says ",
+                       t.blocks(), ", ", t.zero_ranges(), " and ", t.raw_bytes()));
     }
     absl::StatusOr<uint64_t> point = cycle_->Commit(*end);
     if (!point.ok()) {
@@ -723,8 +735,9 @@ absl::StatusOr<model::OfflinePackageManifest> ReadPackageManifest(const std::str
   }
   if (m.manifest_sha256() != ManifestChecksum(m)) {
     return absl::DataLossError(absl::StrCat(
-        path, " fails its checksum (manifestSha256): it was edited or damaged after the export; "
-              "copy the package's manifest again from the export"));
+        path,
+        " fails its checksum (manifestSha256): it was edited or damaged after the export; "
+        "copy the package's manifest again from the export"));
   }
   ASR_RETURN_IF_ERROR(CheckManifestFields(path, m));
   return m;
@@ -741,14 +754,14 @@ absl::StatusOr<ExportResult> ExportInitialPackage(const std::string& disk_path,
                                                   const std::string& package_dir,
                                                   const ExportOptions& options) {
   if (options.part_bytes < kMinPartBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("part size ", options.part_bytes,
-                                                   " is under the minimum of ", kMinPartBytes));
+    return absl::InvalidArgumentError(
+        absl::StrCat("part size ", options.part_bytes, " is under the minimum of ", kMinPartBytes));
   }
   ASR_RETURN_IF_ERROR(MakeDirectories(package_dir));
   if (PathExists(JoinPath(package_dir, kPackageManifestFile))) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        package_dir, " already holds a package (", kPackageManifestFile,
-        "); export into a new or empty directory"));
+    return absl::AlreadyExistsError(absl::StrCat(package_dir, " already holds a package (",
+                                                 kPackageManifestFile,
+                                                 "); export into a new or empty directory"));
   }
   // Parts an interrupted export left (no manifest: they are no package).
   ASR_ASSIGN_OR_RETURN(std::vector<std::string> names,
@@ -768,9 +781,10 @@ absl::StatusOr<ExportResult> ExportInitialPackage(const std::string& disk_path,
   absl::StatusOr<CycleStats> st = ReplicateDisk(disk_path, CycleMode::kInitial, recorder, so);
   if (!recorder.sealed()) {
     recorder.DeleteParts();
-    absl::Status s = st.ok() ? absl::InternalError("the cycle ended without CYCLE_END") : st.status();
-    return absl::Status(s.code(), absl::StrCat("offline export of ", disk_path, " to ",
-                                               package_dir, " failed: ", s.message()));
+    absl::Status s =
+        st.ok() ? absl::InternalError("the cycle ended without CYCLE_END") : st.status();
+    return absl::Status(s.code(), absl::StrCat("offline export of ", disk_path, " to ", package_dir,
+                                               " failed: ", s.message()));
   }
   if (!st.ok()) {
     return absl::Status(

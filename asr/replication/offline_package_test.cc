@@ -27,8 +27,8 @@ namespace asr::replication {
 namespace {
 
 using ::asr::testing::StatusIs;
-using ::testing::HasSubstr;
 using testing::CreateSourceDisk;
+using ::testing::HasSubstr;
 using testing::ReadDisk;
 using testing::WritePattern;
 
@@ -239,9 +239,9 @@ TEST_F(OfflinePackageTest, TamperedPartIsRefusedNamingTheFileAndTheBlock) {
   auto gh = DecodeBlockGroupHeader(payload);
   ASSERT_OK(gh);
   ASSERT_GT(gh->blocks.size(), 1u);
-  const std::string block = absl::StrCat("blocks ", gh->blocks[0].offset / kBlock, "..",
-                                         gh->blocks.back().offset / kBlock, " from disk offset ",
-                                         gh->blocks[0].offset);
+  const std::string block =
+      absl::StrCat("blocks ", gh->blocks[0].offset / kBlock, "..",
+                   gh->blocks.back().offset / kBlock, " from disk offset ", gh->blocks[0].offset);
   const size_t at = group.pos + kFrameHeaderSize + gh->data_pos + 100;
   bytes[at] = static_cast<char>(bytes[at] ^ 0x5a);
   disk::testing::WriteFileBytes(Part(2), bytes);
@@ -269,7 +269,8 @@ TEST_F(OfflinePackageTest, TamperedPartIsRefusedNamingTheFileAndTheBlock) {
   FixManifestFor(2);
   r = ImportInitialPackage(pkg_, replica_, Options());
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kDataLoss, HasSubstr("part-0002.asrpkg")));
-  EXPECT_THAT(r.status().message(), HasSubstr(absl::StrCat("frame at byte ", group.pos, " (", block)));
+  EXPECT_THAT(r.status().message(),
+              HasSubstr(absl::StrCat("frame at byte ", group.pos, " (", block)));
   EXPECT_THAT(r.status().message(), HasSubstr("is refused"));
   ExpectNoReplica();
 }
@@ -299,8 +300,7 @@ TEST_F(OfflinePackageTest, EditedManifestIsRefused) {
   edited.replace(at, 4, "2024");
   disk::testing::WriteFileBytes(path, edited);
   EXPECT_THAT(ImportInitialPackage(pkg_, replica_, Options()),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       HasSubstr("manifest.json fails its checksum")));
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("manifest.json fails its checksum")));
   ExpectNoReplica();
 
   // Edited with its checksum recomputed: the recorded frames disagree.
@@ -348,9 +348,9 @@ TEST_F(OfflinePackageTest, ImportIntoAReplicaWithDataIsRefused) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("writer")));
   ASSERT_OK(ImportInitialPackage(pkg_, replica_, Options()));
   const std::vector<uint8_t> before = ReadDisk(JoinPath(replica_, "replica.vhdx"));
-  EXPECT_THAT(ImportInitialPackage(pkg_, replica_, Options()),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("already holds a replica")));
+  EXPECT_THAT(
+      ImportInitialPackage(pkg_, replica_, Options()),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("already holds a replica")));
   auto info = ReadReplicaInfo(replica_);
   ASSERT_OK(info);
   EXPECT_EQ(info->current_cycle, 1u);
