@@ -82,6 +82,7 @@ struct BlockSpan {
 // does not parse or names a range that is not whole blocks of the disk.
 absl::StatusOr<BlockSpan> DataFrameSpan(FrameType type, absl::string_view payload,
                                         uint32_t block_size, uint64_t virtual_size) {
+  if (block_size == 0) return absl::InvalidArgumentError("a data frame before HELLO");
   uint64_t lo = UINT64_MAX, hi = 0;
   auto add = [&](uint64_t offset, uint64_t length) -> absl::Status {
     if (length == 0 || offset % block_size != 0 || offset >= virtual_size ||
