@@ -22,6 +22,7 @@
 #include "asr/platform/signals.h"
 #include "asr/replication/change_tracker.h"
 #include "asr/replication/manifest.h"
+#include "asr/replication/offline_package.h"
 #include "asr/replication/receiver.h"
 #include "asr/replication/replica_server.h"
 #include "asr/replication/replica_store.h"
@@ -253,7 +254,57 @@ absl::StatusOr<std::unique_ptr<net::ByteStream>> ConnectToReceiver(const SenderA
   return stream;
 }
 
+// --mode offline-export: the initial copy into a package directory
+// (asr/replication/offline_package.h) instead of over the network.
+absl::Status OfflineExport(const CommandContext& ctx, const ParsedArgs& a) {
+  ASR_ASSIGN_OR_RETURN(std::string disk, a.Require("disk"));
+  ASR_ASSIGN_OR_RETURN(std::string dir, a.Require("export"));
+  replication::ExportOptions eo;
+  if (a.Has("compression-level")) {
+    ASR_ASSIGN_OR_RETURN(int64_t lvl,
+                         ParseInt(a.Get("compression-level"), "--compression-level", 0, 19));
+    eo.compression_level = static_cast<int>(lvl);
+  }
+  if (a.Has("block-size")) {
+    ASR_ASSIGN_OR_RETURN(uint64_t bs, ParseSize(a.Get("block-size")));
+    eo.block_size = static_cast<uint32_t>(bs);
+  }
+  if (a.Has("part-size")) {
+    ASR_ASSIGN_OR_RETURN(eo.part_bytes, ParseSize(a.Get("part-size")));
+  }
+  eo.source_name = "asrctl";
+  ASR_ASSIGN_OR_RETURN(replication::ExportResult r,
+                       replication::ExportInitialPackage(disk, dir, eo));
+  const replication::CycleStats& st = r.stats;
+  const double ratio = std::round(st.compression_ratio() * 1000) / 1000;
+  const double secs = std::round(absl::ToDoubleMilliseconds(st.elapsed)) / 1000;
+  if (ctx.json) {
+    model::OfflinePackageResult o;
+    o.set_disk(disk);
+    o.set_package(dir);
+    o.set_replication_id(r.replication_id);
+    o.set_point_id(r.point_id);
+    for (const std::string& f : r.files) o.add_files(f);
+    o.set_bytes(r.bytes);
+    o.set_blocks(r.blocks);
+    o.set_bytes_read(st.bytes_read);
+    o.set_compression_ratio(ratio);
+    o.set_seconds(secs);
+    *ctx.out << model::ToJson(o) << "\n";
+  } else {
+    *ctx.out << "exported the initial copy (point " << r.point_id << ") of " << disk << " to "
+             << dir << ": " << r.files.size() << " files, " << r.bytes << " bytes, " << r.blocks
+             << " blocks\n"
+             << absl::StrFormat("  bytes read %d, compression ratio %.2f, time %.3f s\n",
+                                st.bytes_read, ratio, secs)
+             << "  import it on the recovery host with 'asrctl replica import --package DIR "
+                "--dir REPLICA_DIR --writer HOST'\n";
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Replicate(const CommandContext& ctx, const ParsedArgs& a) {
+  if (a.Get("mode") == "offline-export") return OfflineExport(ctx, a);
   ASR_ASSIGN_OR_RETURN(SenderArgs sa, ParseSenderArgs(a));
   const std::string& host = sa.host;
   const uint16_t port = sa.port;
@@ -431,6 +482,42 @@ absl::Status ReplicaRestore(const CommandContext& ctx, const ParsedArgs& a) {
   return absl::OkStatus();
 }
 
+absl::Status ReplicaImport(const CommandContext& ctx, const ParsedArgs& a) {
+  ASR_ASSIGN_OR_RETURN(std::string dir, a.Require("dir"));
+  ASR_ASSIGN_OR_RETURN(std::string package, a.Require("package"));
+  ASR_ASSIGN_OR_RETURN(replication::ReplicaOptions options, ReplicaOptionsFromArgs(a));
+  if (options.writer.empty()) {
+    return absl::InvalidArgumentError(
+        "give --writer HOST, the common name of the certificate of the primary host that will "
+        "replicate into the replica (primary-host from 'asrctl pki init')");
+  }
+  absl::Time start = absl::Now();
+  ASR_ASSIGN_OR_RETURN(uint64_t point, replication::ImportInitialPackage(package, dir, options));
+  const double secs = std::round(absl::ToDoubleSeconds(absl::Now() - start) * 1000) / 1000;
+  ASR_ASSIGN_OR_RETURN(replication::ReplicaInfo info, replication::ReadReplicaInfo(dir));
+  if (ctx.json) {
+    ASR_ASSIGN_OR_RETURN(model::OfflinePackageManifest m,
+                         replication::ReadPackageManifest(package));
+    model::OfflinePackageResult o;
+    o.set_package(package);
+    o.set_replica(dir);
+    o.set_replication_id(info.replication_id);
+    o.set_point_id(point);
+    for (const model::OfflinePackagePart& p : m.parts()) o.add_files(p.file());
+    o.add_files(replication::kPackageManifestFile);
+    o.set_bytes(m.totals().bytes());
+    o.set_blocks(m.totals().blocks());
+    o.set_seconds(secs);
+    *ctx.out << model::ToJson(o) << "\n";
+  } else {
+    *ctx.out << "imported point " << point << " (replication " << info.replication_id << ") from "
+             << package << " into " << dir << absl::StrFormat(" in %.3f s\n", secs)
+             << "  serve it with 'asrctl replica serve --dir " << dir
+             << "'; the primary host's next cycles send only changes\n";
+  }
+  return absl::OkStatus();
+}
+
 // The tracker of `disk`, with the replication block size of its manifest.
 absl::StatusOr<std::unique_ptr<replication::ChangeTracker>> OpenTracker(const ParsedArgs& a,
                                                                         const std::string& disk,
@@ -571,16 +658,21 @@ void RegisterReplicationCommands(CommandRegistry& r) {
          "(--cert C --key K --ca CA | --pki DIR) [--receiver-name NAME] [--crl CRL] "
          "[--compression-level N] [--block-size 64K] "
          "[--app-consistent] [--tracked-only] [--progress] [--verify-every N] "
-         "[--verify-interval 24h] [--json]",
+         "[--verify-interval 24h] [--json]\n"
+         "       replicate --mode offline-export --disk FILE --export DIR "
+         "[--compression-level N] [--block-size 64K] [--part-size 256M] [--json]",
          "Send one replication cycle of a disk to the recovery host, whose certificate must name "
          "--receiver-name (default: the host of --to); prints the mode used (a tracked cycle whose "
          "change map cannot prove it saw every write scans instead and says why; "
          "--tracked-only refuses instead), bytes read, bytes sent, compression ratio and time "
          "(compression level 0: off). With --verify-every/--verify-interval, also verifies the "
          "replica on the same connection when due (see 'replica verify'; exit code 1 when it "
-         "finds that resynchronization is required)",
+         "finds that resynchronization is required). --mode offline-export writes the initial "
+         "copy as a checksummed package (part files and manifest.json) into --export DIR "
+         "instead, for 'replica import' on the recovery host; the disk's replication state is "
+         "then as after a network initial cycle, so later cycles send only changes",
          with({"to", "disk", "mode", "compression-level", "block-size", "verify-every",
-               "verify-interval", "receiver-name"}),
+               "verify-interval", "receiver-name", "export", "part-size"}),
          {"app-consistent", "tracked-only", "progress"},
          0,
          0,
@@ -613,6 +705,19 @@ void RegisterReplicationCommands(CommandRegistry& r) {
          0,
          0,
          ReplicaRestore});
+  r.Add({"replica import",
+         "replica import --dir REPLICA_DIR --package DIR --writer HOST [--additional-points N] "
+         "[--point-interval 1h] [--retention-hours N] [--format vhdx|vhd] [--json]",
+         "Create a replica from an offline package ('replicate --mode offline-export'): the "
+         "manifest and every part's size and SHA-256 are checked first, a damaged frame is "
+         "refused naming its file and block, and a refused import leaves no replica. Only an "
+         "empty replica directory is accepted; --writer as for 'replica serve'",
+         {"dir", "package", "writer", "additional-points", "point-interval", "retention-hours",
+          "format"},
+         {},
+         0,
+         0,
+         ReplicaImport});
   r.Add({"tracker record",
          "tracker record --disk FILE --offset N --length N [--block-size 64K]",
          "Record a guest write in the disk's change tracker (DISK.asrcbt)",

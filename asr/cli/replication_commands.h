@@ -11,6 +11,9 @@
 //   asrctl replica restore --dir replica --point 1 --out restored.vhdx
 //   asrctl replica verify --to 127.0.0.1:8084 --disk vm.vhdx --pki pki --json
 //   asrctl replicate --to 127.0.0.1:8084 --disk vm.vhdx --mode scan --pki pki --verify-every 10
+//   # offline initial replication: a package carried to the recovery site
+//   asrctl replicate --mode offline-export --disk vm.vhdx --export /media/pkg
+//   asrctl replica import --dir replica --package /media/pkg --writer primary-host
 #ifndef ASR_CLI_REPLICATION_COMMANDS_H_
 #define ASR_CLI_REPLICATION_COMMANDS_H_
 
