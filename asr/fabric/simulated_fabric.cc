@@ -259,6 +259,14 @@ absl::StatusOr<std::string> ReadRange(platform::File& f, uint64_t from, uint64_t
   return data;
 }
 
+// `root` as an absolute path, so that the paths stored in fabric.json mean
+// the same files to every process whatever its working directory.
+absl::StatusOr<std::string> Absolute(const std::string& root) {
+  if (!root.empty() && root[0] == '/') return root;
+  ASR_ASSIGN_OR_RETURN(std::string cwd, platform::Env::Default()->CurrentDirectory());
+  return JoinPath(cwd, root.empty() ? "." : root);
+}
+
 std::string FreezeLockPath(const std::string& root, const std::string& vm_id) {
   return JoinPath(JoinPath(root, "locks"), SanitizeComponent(vm_id) + ".freeze");
 }
@@ -315,7 +323,9 @@ SimulatedFabric::~SimulatedFabric() {
   CloseDisks().IgnoreError();
 }
 
-absl::StatusOr<std::unique_ptr<SimulatedFabric>> SimulatedFabric::Open(const std::string& root) {
+absl::StatusOr<std::unique_ptr<SimulatedFabric>> SimulatedFabric::Open(
+    const std::string& root_arg) {
+  ASR_ASSIGN_OR_RETURN(std::string root, Absolute(root_arg));
   std::string path = JoinPath(root, kStateFile);
   if (!PathExists(path)) {
     return absl::NotFoundError(absl::StrCat("no fabric in ", root, " (", kStateFile,
@@ -339,8 +349,9 @@ absl::StatusOr<std::unique_ptr<SimulatedFabric>> SimulatedFabric::Open(const std
 }
 
 absl::StatusOr<std::unique_ptr<SimulatedFabric>> SimulatedFabric::Create(
-    const std::string& root, const std::vector<FabricServer>& servers,
+    const std::string& root_arg, const std::vector<FabricServer>& servers,
     const FabricOptions& options) {
+  ASR_ASSIGN_OR_RETURN(std::string root, Absolute(root_arg));
   ASR_RETURN_IF_ERROR(MakeDirectories(root));
   if (PathExists(JoinPath(root, kStateFile))) {
     return absl::AlreadyExistsError(

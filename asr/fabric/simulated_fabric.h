@@ -138,7 +138,8 @@ absl::StatusOr<std::vector<WriteLogRecord>> ReadWriteLog(const std::string& root
 
 class SimulatedFabric : public SimulatedHost {
  public:
-  // Opens the fabric in `root` (ROOT/fabric.json must exist).
+  // Opens the fabric in `root` (ROOT/fabric.json must exist). A relative
+  // root is made absolute (so are the paths Create stores).
   static absl::StatusOr<std::unique_ptr<SimulatedFabric>> Open(const std::string& root);
   // Makes a new fabric in `root` (created if missing; AlreadyExists if it
   // holds a fabric) from `servers`: every path in the inventories is
