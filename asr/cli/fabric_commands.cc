@@ -27,10 +27,14 @@ absl::StatusOr<std::unique_ptr<SimulatedFabric>> OpenFabric(const ParsedArgs& a)
 
 const char* PowerName(model::VmPowerState p) {
   switch (p) {
-    case model::RUNNING: return "running";
-    case model::PAUSED: return "paused";
-    case model::SAVED: return "saved";
-    default: return "stopped";
+    case model::RUNNING:
+      return "running";
+    case model::PAUSED:
+      return "paused";
+    case model::SAVED:
+      return "saved";
+    default:
+      return "stopped";
   }
 }
 
@@ -84,7 +88,8 @@ absl::Status Show(const CommandContext& ctx, const ParsedArgs& a) {
     for (const model::HyperVHost& h : inv.hosts()) {
       *ctx.out << "  host " << h.id() << (faults.hosts_down().count(h.id()) ? " (DOWN)" : "");
       auto st = faults.recovery_storage().find(h.id());
-      if (st != faults.recovery_storage().end()) *ctx.out << " (storage: " << st->second.message() << ")";
+      if (st != faults.recovery_storage().end())
+        *ctx.out << " (storage: " << st->second.message() << ")";
       *ctx.out << "  storage " << h.default_storage_path() << "\n";
       for (const model::VirtualMachine& vm : inv.virtual_machines()) {
         if (vm.host_id() != h.id()) continue;
@@ -224,8 +229,8 @@ absl::Status Fault(const CommandContext& ctx, const ParsedArgs& a, bool set) {
         "': host-down HOST, vm-no-start VM, point-fails VM|*, script-fails CODE, script-hangs, "
         "storage-full HOST (and `fault clear all`)"));
   }
-  *ctx.out << "fault " << kind << (target.empty() ? "" : " " + target) << (set ? " set" : " cleared")
-           << "\n";
+  *ctx.out << "fault " << kind << (target.empty() ? "" : " " + target)
+           << (set ? " set" : " cleared") << "\n";
   return absl::OkStatus();
 }
 
@@ -261,9 +266,14 @@ void RegisterFabricCommands(CommandRegistry& r) {
          0,
          0,
          Init});
-  r.Add({"fabric show", "fabric show --dir DIR [--json]",
+  r.Add({"fabric show",
+         "fabric show --dir DIR [--json]",
          "Show the fabric's servers, hosts, VMs (power, disks, NICs) and faults",
-         {"dir"}, {}, 0, 0, Show});
+         {"dir"},
+         {},
+         0,
+         0,
+         Show});
   r.Add({"fabric workload",
          "fabric workload --dir DIR --duration 10s [--rate N] [--vm VM[,VM...]] "
          "[--min-write SIZE] [--max-write SIZE] [--seed N] [--threads N]",
@@ -276,22 +286,33 @@ void RegisterFabricCommands(CommandRegistry& r) {
          Workload});
   for (const char* what : {"start", "stop", "off"}) {
     std::string w = what;
-    r.Add({"fabric vm " + w, "fabric vm " + w + " VM --dir DIR",
+    r.Add({"fabric vm " + w,
+           "fabric vm " + w + " VM --dir DIR",
            w == "start"  ? "Start a VM"
            : w == "stop" ? "Shut a VM down (clean)"
                          : "Turn a VM off at once",
-           {"dir"}, {}, 1, 1,
+           {"dir"},
+           {},
+           1,
+           1,
            [w](const CommandContext& ctx, const ParsedArgs& a) { return Power(ctx, a, w); }});
   }
   r.Add({"fabric fault set",
          "fabric fault set KIND [TARGET] --dir DIR [--message TEXT]   (KIND: host-down HOST, "
          "vm-no-start VM, point-fails VM|*, script-fails CODE, script-hangs, storage-full HOST)",
          "Inject a fault; it reaches every process using the fabric at its next call",
-         {"dir", "message"}, {}, 1, 2,
+         {"dir", "message"},
+         {},
+         1,
+         2,
          [](const CommandContext& ctx, const ParsedArgs& a) { return Fault(ctx, a, true); }});
-  r.Add({"fabric fault clear", "fabric fault clear KIND [TARGET] --dir DIR   (KIND as for set, or all)",
+  r.Add({"fabric fault clear",
+         "fabric fault clear KIND [TARGET] --dir DIR   (KIND as for set, or all)",
          "Clear an injected fault",
-         {"dir"}, {}, 1, 2,
+         {"dir"},
+         {},
+         1,
+         2,
          [](const CommandContext& ctx, const ParsedArgs& a) { return Fault(ctx, a, false); }});
   r.Add({"fabric verify",
          "fabric verify --dir DIR --vm VM --disk DISK (--point ID | --latest) --image FILE",

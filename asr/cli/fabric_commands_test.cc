@@ -86,8 +86,8 @@ TEST(FabricCommandsTest, InitShowPowerFaultWorkloadVerify) {
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.err, HasSubstr("(vm1 vm1-d0, "));
   EXPECT_THAT(r.err, HasSubstr("is missing from"));
-  r = Asrctl({"fabric", "verify", "--dir", dir, "--vm", "vm1", "--disk", "vm1-d0", "--point",
-              "1", "--image", live});
+  r = Asrctl({"fabric", "verify", "--dir", dir, "--vm", "vm1", "--disk", "vm1-d0", "--point", "1",
+              "--image", live});
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.err, HasSubstr("no point '1'"));
 }

@@ -111,7 +111,8 @@ absl::Status HostDown(const FabricState& s, const std::string& host_id) {
 
 model::VirtualMachine* FindVm(FabricState& s, const std::string& vm_id, int* server = nullptr) {
   for (int i = 0; i < s.servers_size(); ++i) {
-    for (model::VirtualMachine& vm : *s.mutable_servers(i)->mutable_inventory()->mutable_virtual_machines()) {
+    for (model::VirtualMachine& vm :
+         *s.mutable_servers(i)->mutable_inventory()->mutable_virtual_machines()) {
       if (vm.id() == vm_id) {
         if (server) *server = i;
         return &vm;
@@ -140,11 +141,16 @@ absl::Status VmNotFound(const std::string& vm_id) {
 
 const char* PowerName(model::VmPowerState p) {
   switch (p) {
-    case model::RUNNING: return "RUNNING";
-    case model::STOPPED: return "STOPPED";
-    case model::PAUSED: return "PAUSED";
-    case model::SAVED: return "SAVED";
-    default: return "STOPPED (unspecified)";
+    case model::RUNNING:
+      return "RUNNING";
+    case model::STOPPED:
+      return "STOPPED";
+    case model::PAUSED:
+      return "PAUSED";
+    case model::SAVED:
+      return "SAVED";
+    default:
+      return "STOPPED (unspecified)";
   }
 }
 
@@ -191,9 +197,24 @@ std::string EncodeRecord(const WriteLogRecord& r) {
 class Reader {
  public:
   Reader(const uint8_t* p, size_t n) : p_(p), n_(n) {}
-  bool U8(uint8_t* v) { if (n_ < 1) return false; *v = *p_; Skip(1); return true; }
-  bool U32(uint32_t* v) { if (n_ < 4) return false; *v = disk::LoadLe32(p_); Skip(4); return true; }
-  bool U64(uint64_t* v) { if (n_ < 8) return false; *v = disk::LoadLe64(p_); Skip(8); return true; }
+  bool U8(uint8_t* v) {
+    if (n_ < 1) return false;
+    *v = *p_;
+    Skip(1);
+    return true;
+  }
+  bool U32(uint32_t* v) {
+    if (n_ < 4) return false;
+    *v = disk::LoadLe32(p_);
+    Skip(4);
+    return true;
+  }
+  bool U64(uint64_t* v) {
+    if (n_ < 8) return false;
+    *v = disk::LoadLe64(p_);
+    Skip(8);
+    return true;
+  }
   bool Str(std::string* v) {
     if (n_ < 2) return false;
     size_t len = p_[0] | (static_cast<size_t>(p_[1]) << 8);
@@ -205,7 +226,10 @@ class Reader {
   }
 
  private:
-  void Skip(size_t k) { p_ += k; n_ -= k; }
+  void Skip(size_t k) {
+    p_ += k;
+    n_ -= k;
+  }
   const uint8_t* p_;
   size_t n_;
 };
@@ -236,7 +260,8 @@ size_t DecodeRecords(const std::string& data, std::vector<WriteLogRecord>* out) 
   size_t pos = 0;
   while (pos < data.size()) {
     WriteLogRecord r;
-    size_t n = DecodeRecord(reinterpret_cast<const uint8_t*>(data.data()) + pos, data.size() - pos, &r);
+    size_t n =
+        DecodeRecord(reinterpret_cast<const uint8_t*>(data.data()) + pos, data.size() - pos, &r);
     if (n == 0) break;
     out->push_back(std::move(r));
     pos += n;
@@ -363,8 +388,8 @@ absl::StatusOr<std::unique_ptr<SimulatedFabric>> SimulatedFabric::Create(
   std::set<std::string> names, vm_ids, disk_paths;
   for (const FabricServer& in : servers) {
     if (in.name().empty() || !names.insert(in.name()).second) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "server names must be non-empty and distinct ('", in.name(), "')"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("server names must be non-empty and distinct ('", in.name(), "')"));
     }
     FabricServer& s = *state.add_servers();
     s = in;
@@ -394,9 +419,9 @@ absl::StatusOr<std::unique_ptr<SimulatedFabric>> SimulatedFabric::Create(
                                 ? LocalPath(root, s.name(), vm.host_id(), original)
                                 : LocalPath(root, s.name(), "", original);
         if (!disk_paths.insert(local).second) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "disk '", d.id(), "' of VM '", vm.id(), "' shares its file with another disk: ",
-              original));
+          return absl::InvalidArgumentError(
+              absl::StrCat("disk '", d.id(), "' of VM '", vm.id(),
+                           "' shares its file with another disk: ", original));
         }
         uint64_t size = options.disk_size_bytes;
         if (size == 0) {
@@ -528,8 +553,7 @@ absl::StatusOr<model::Inventory> SimulatedFabric::GetInventory(const model::VmmS
 }
 
 absl::Status SimulatedFabric::ConfigureHost(const model::HyperVHost& host,
-                                            const model::ReplicationPolicy& policy,
-                                            HostRole role) {
+                                            const model::ReplicationPolicy& policy, HostRole role) {
   ASR_RETURN_IF_ERROR(TakeInjected("ConfigureHost"));
   {
     absl::MutexLock l(&mu_);
@@ -551,8 +575,7 @@ absl::StatusOr<model::VmPowerState> SimulatedFabric::GetPowerState(const std::st
   ASR_RETURN_IF_ERROR(TakeInjected("GetPowerState"));
   absl::MutexLock l(&mu_);
   ASR_ASSIGN_OR_RETURN(model::VirtualMachine vm, FindVmLocked(vm_id));
-  return vm.power_state() == model::VM_POWER_STATE_UNSPECIFIED ? model::STOPPED
-                                                               : vm.power_state();
+  return vm.power_state() == model::VM_POWER_STATE_UNSPECIFIED ? model::STOPPED : vm.power_state();
 }
 
 absl::StatusOr<model::VirtualMachine> SimulatedFabric::CreateReplicaVm(
@@ -573,14 +596,14 @@ absl::StatusOr<model::VirtualMachine> SimulatedFabric::CreateReplicaVm(
     int server = 0;
     const model::HyperVHost* host = FindHost(s, spec.host_id(), &server);
     if (host == nullptr) {
-      return absl::NotFoundError(
-          absl::StrCat("no host '", spec.host_id(), "' in the fabric for replica VM '",
-                       spec.replica_vm_id(), "'"));
+      return absl::NotFoundError(absl::StrCat("no host '", spec.host_id(),
+                                              "' in the fabric for replica VM '",
+                                              spec.replica_vm_id(), "'"));
     }
     ASR_RETURN_IF_ERROR(HostDown(s, spec.host_id()));
     if (model::VirtualMachine* existing = FindVm(s, spec.replica_vm_id())) {
-      bool same = existing->host_id() == spec.host_id() &&
-                  existing->disks_size() == spec.disks_size();
+      bool same =
+          existing->host_id() == spec.host_id() && existing->disks_size() == spec.disks_size();
       for (int i = 0; same && i < spec.disks_size(); ++i) {
         same = existing->disks(i).path() == spec.disks(i).path();
       }
@@ -633,8 +656,8 @@ absl::Status SimulatedFabric::ConnectNic(const std::string& vm_id,
       bool subnet = nic.subnet_name().empty();
       for (const model::Subnet& sn : net->subnets()) subnet |= sn.name() == nic.subnet_name();
       if (!subnet) {
-        return absl::NotFoundError(absl::StrCat("VM network '", net->name(), "' has no subnet '",
-                                                nic.subnet_name(), "'"));
+        return absl::NotFoundError(
+            absl::StrCat("VM network '", net->name(), "' has no subnet '", nic.subnet_name(), "'"));
       }
     }
     for (model::NetworkAdapter& a : *vm->mutable_network_adapters()) {
@@ -670,8 +693,8 @@ absl::Status SimulatedFabric::SetPower(const std::string& vm_id, model::VmPowerS
         }
       }
     } else if (frozen_.count(vm_id)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "VM '", vm_id, "' has a point held; release it before stopping the VM"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("VM '", vm_id, "' has a point held; release it before stopping the VM"));
     }
   }
   if (vm.power_state() == power) return absl::OkStatus();
@@ -755,7 +778,8 @@ absl::StatusOr<model::HostPoint> SimulatedFabric::CreatePoint(const std::string&
     for (const std::string& id : state_.faults().point_failures()) {
       if (id == vm_id || id == "*") {
         return absl::InternalError(absl::StrCat(
-            "taking a ", type == model::AppConsistent ? "application-consistent" : "crash-consistent",
+            "taking a ",
+            type == model::AppConsistent ? "application-consistent" : "crash-consistent",
             " point of VM '", vm_id, "' failed: host ", vm.host_id(),
             " reports that the snapshot (VSS) could not be created (injected fault)"));
       }
@@ -763,8 +787,8 @@ absl::StatusOr<model::HostPoint> SimulatedFabric::CreatePoint(const std::string&
     auto it = frozen_.find(vm_id);
     if (it != frozen_.end()) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "a point of VM '", vm_id, "' is already held (", it->second.empty() ? "being taken" : "id " + it->second,
-          "); release it first"));
+          "a point of VM '", vm_id, "' is already held (",
+          it->second.empty() ? "being taken" : "id " + it->second, "); release it first"));
     }
     frozen_[vm_id] = "";
   }
@@ -796,7 +820,8 @@ absl::StatusOr<model::HostPoint> SimulatedFabric::CreatePoint(const std::string&
   WriteLogRecord marker;
   marker.kind = WriteLogRecord::Kind::kPoint;
   marker.vm_id = vm_id;
-  absl::StatusOr<WriteLogRecord> rec = AppendLog(marker);  // also hands other processes' writes to the sinks
+  absl::StatusOr<WriteLogRecord> rec =
+      AppendLog(marker);  // also hands other processes' writes to the sinks
   if (!rec.ok()) return undo(rec.status());
   model::HostPoint point;
   point.set_id(std::to_string(rec->point));
@@ -834,7 +859,8 @@ absl::Status SimulatedFabric::ReleasePoint(const model::HostPoint& point) {
 
 // ---- scripts ----
 
-absl::StatusOr<model::ScriptResult> SimulatedFabric::RunScript(const model::ScriptRequest& request) {
+absl::StatusOr<model::ScriptResult> SimulatedFabric::RunScript(
+    const model::ScriptRequest& request) {
   ASR_RETURN_IF_ERROR(TakeInjected("RunScript"));
   FabricFaults faults;
   {
@@ -853,8 +879,8 @@ absl::StatusOr<model::ScriptResult> SimulatedFabric::RunScript(const model::Scri
     platform::Sleep(absl::Seconds(timeout_s));
     result.set_exit_code(-1);
     result.set_timed_out(true);
-    result.set_output(absl::StrCat(request.path(), " hung (injected fault); killed after ",
-                                   timeout_s, " s\n"));
+    result.set_output(
+        absl::StrCat(request.path(), " hung (injected fault); killed after ", timeout_s, " s\n"));
     return result;
   }
   if (faults.script_exit_code() != 0) {
@@ -972,23 +998,21 @@ absl::StatusOr<std::shared_ptr<SimulatedFabric::OpenGuestDisk>> SimulatedFabric:
   auto it = disks_.find(key);
   if (it != disks_.end()) return it->second;
   auto g = std::make_shared<OpenGuestDisk>();
-  std::string lock_path = JoinPath(JoinPath(root_, "locks"), SanitizeComponent(vm_id) + "." +
-                                                                 SanitizeComponent(d.id()) +
-                                                                 ".writer");
+  std::string lock_path =
+      JoinPath(JoinPath(root_, "locks"),
+               SanitizeComponent(vm_id) + "." + SanitizeComponent(d.id()) + ".writer");
   absl::Status s = g->writer.TryLock(lock_path);
   if (absl::IsFailedPrecondition(s)) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "disk '", d.id(), "' of VM '", vm_id,
-        "' is open for guest writes in another process (", lock_path,
-        " is locked); stop that workload first"));
+        "disk '", d.id(), "' of VM '", vm_id, "' is open for guest writes in another process (",
+        lock_path, " is locked); stop that workload first"));
   }
   ASR_RETURN_IF_ERROR(s);
   absl::StatusOr<std::unique_ptr<disk::VirtualDisk>> opened =
       disk::OpenDisk(d.path(), disk::OpenMode::kReadWrite);
   if (!opened.ok()) {
-    return absl::Status(opened.status().code(),
-                        absl::StrCat("disk '", d.id(), "' of VM '", vm_id,
-                                     "': ", opened.status().message()));
+    return absl::Status(opened.status().code(), absl::StrCat("disk '", d.id(), "' of VM '", vm_id,
+                                                             "': ", opened.status().message()));
   }
   {
     absl::MutexLock dl(&g->mu);
@@ -1087,9 +1111,9 @@ absl::Status SimulatedFabric::DoGuestWrite(const std::string& vm_id, const std::
     if (it != sinks_.end()) {
       absl::Status s = it->second->RecordWrite(offset, length);
       if (!s.ok()) {
-        return absl::Status(s.code(), absl::StrCat("the change tracker of disk '", disk_id,
-                                                    "' of VM '", vm_id,
-                                                    "' refused the write: ", s.message()));
+        return absl::Status(
+            s.code(), absl::StrCat("the change tracker of disk '", disk_id, "' of VM '", vm_id,
+                                   "' refused the write: ", s.message()));
       }
     }
   }
@@ -1187,7 +1211,8 @@ void SimulatedFabric::WorkloadThread(int index, WorkloadOptions options) {
               continue;
             }
             Target t;
-            for (const model::VirtualDisk& d : vm.disks()) t.disks.emplace_back(d.id(), d.size_bytes());
+            for (const model::VirtualDisk& d : vm.disks())
+              t.disks.emplace_back(d.id(), d.size_bytes());
             auto old = targets.find(vm.id());
             t.due = old != targets.end()
                         ? old->second.due
@@ -1202,7 +1227,8 @@ void SimulatedFabric::WorkloadThread(int index, WorkloadOptions options) {
     for (auto it = targets.begin(); it != targets.end(); ++it) {
       if (first == targets.end() || it->second.due < first->second.due) first = it;
     }
-    absl::Time wake = first == targets.end() ? next_refresh : std::min(next_refresh, first->second.due);
+    absl::Time wake =
+        first == targets.end() ? next_refresh : std::min(next_refresh, first->second.due);
     if (wake > now) {
       platform::Sleep(std::min(wake - now, absl::Milliseconds(50)));
       continue;
@@ -1243,8 +1269,7 @@ absl::Status SimulatedFabric::VerifyDiskAtPoint(const std::string& vm_id,
   return Verify(vm_id, disk_id, &point_id, image_path);
 }
 
-absl::Status SimulatedFabric::VerifyDiskLatest(const std::string& vm_id,
-                                               const std::string& disk_id,
+absl::Status SimulatedFabric::VerifyDiskLatest(const std::string& vm_id, const std::string& disk_id,
                                                const std::string& image_path) {
   return Verify(vm_id, disk_id, nullptr, image_path);
 }
@@ -1275,7 +1300,8 @@ absl::Status SimulatedFabric::Verify(const std::string& vm_id, const std::string
   }
   std::vector<const WriteLogRecord*> writes, later;
   for (const WriteLogRecord& r : log) {
-    if (r.kind != WriteLogRecord::Kind::kWrite || r.vm_id != vm_id || r.disk_id != disk_id) continue;
+    if (r.kind != WriteLogRecord::Kind::kWrite || r.vm_id != vm_id || r.disk_id != disk_id)
+      continue;
     (r.seq < limit ? writes : later).push_back(&r);
   }
   // What each write still shows: its range less those of later writes
@@ -1322,8 +1348,8 @@ absl::Status SimulatedFabric::Verify(const std::string& vm_id, const std::string
     }
     for (auto [s, e] : visible[i]) {
       if (e > image->virtual_size()) {
-        return absl::DataLossError(absl::StrCat(describe(), " is missing: ", image_path, " is only ",
-                                                image->virtual_size(), " bytes"));
+        return absl::DataLossError(absl::StrCat(describe(), " is missing: ", image_path,
+                                                " is only ", image->virtual_size(), " bytes"));
       }
       for (uint64_t pos = s; pos < e;) {
         size_t n = static_cast<size_t>(std::min<uint64_t>(e - pos, kMiB));
@@ -1376,8 +1402,8 @@ absl::Status SimulatedFabric::SetHostDown(const std::string& host_id, bool down)
 
 namespace {
 
-absl::Status SetListed(google::protobuf::RepeatedPtrField<std::string>* list,
-                       const std::string& id, bool on) {
+absl::Status SetListed(google::protobuf::RepeatedPtrField<std::string>* list, const std::string& id,
+                       bool on) {
   for (int i = 0; i < list->size(); ++i) {
     if (list->Get(i) == id) {
       if (!on) list->DeleteSubrange(i, 1);
@@ -1418,8 +1444,7 @@ absl::Status SimulatedFabric::SetScriptHang(bool hang) {
   });
 }
 
-absl::Status SimulatedFabric::FailRecoveryStorage(const std::string& host_id,
-                                                  absl::Status status) {
+absl::Status SimulatedFabric::FailRecoveryStorage(const std::string& host_id, absl::Status status) {
   return Mutate([&](FabricState& s) -> absl::Status {
     if (FindHost(s, host_id) == nullptr) {
       return absl::NotFoundError(absl::StrCat("no host '", host_id, "' in the fabric"));

@@ -95,12 +95,12 @@ struct FabricOptions {
 };
 
 struct WorkloadOptions {
-  double writes_per_second = 10;   // per running VM
+  double writes_per_second = 10;  // per running VM
   uint64_t min_write_bytes = 4096;
   uint64_t max_write_bytes = 65536;
   uint64_t seed = 1;
-  std::set<std::string> vms;       // only these VMs; empty: every running VM
-  int threads = 2;                 // writer threads (VMs are split between them)
+  std::set<std::string> vms;  // only these VMs; empty: every running VM
+  int threads = 2;            // writer threads (VMs are split between them)
 };
 
 struct WorkloadStats {
@@ -114,16 +114,16 @@ struct WorkloadStats {
 struct WriteLogRecord {
   enum class Kind : uint8_t { kWrite = 1, kPoint = 2 };
   Kind kind = Kind::kWrite;
-  uint64_t seq = 0;         // 1, 2, ... over the whole fabric
+  uint64_t seq = 0;  // 1, 2, ... over the whole fabric
   int64_t time_us = 0;
-  uint64_t writer = 0;      // the writing process's random id
+  uint64_t writer = 0;  // the writing process's random id
   std::string vm_id;
-  std::string disk_id;      // writes
-  uint64_t offset = 0;      // writes
-  uint64_t length = 0;      // writes
-  uint64_t data_seed = 0;   // writes: the data is GuestData(data_seed, length)
-  uint32_t data_crc = 0;    // writes: CRC-32C of the data
-  uint64_t point = 0;       // points: the point's number (its id)
+  std::string disk_id;     // writes
+  uint64_t offset = 0;     // writes
+  uint64_t length = 0;     // writes
+  uint64_t data_seed = 0;  // writes: the data is GuestData(data_seed, length)
+  uint32_t data_crc = 0;   // writes: CRC-32C of the data
+  uint64_t point = 0;      // points: the point's number (its id)
 };
 
 // The bytes a write with `seed` puts at [index, index + out.size()) of its
@@ -249,13 +249,12 @@ class SimulatedFabric : public SimulatedHost {
   void Dispatch(const WriteLogRecord& r);
 
   absl::StatusOr<std::shared_ptr<OpenGuestDisk>> GuestDisk(const std::string& vm_id,
-                                                            const model::VirtualDisk& disk);
+                                                           const model::VirtualDisk& disk);
   // Closes the disks of `vm_id` ("": all) this process has open.
   absl::Status CloseVmDisks(const std::string& vm_id);
   absl::Status WaitWhileFrozen(const std::string& vm_id, const std::atomic<bool>* stop);
-  absl::Status DoGuestWrite(const std::string& vm_id, const std::string& disk_id,
-                            uint64_t offset, uint64_t length, uint64_t seed,
-                            const std::atomic<bool>* stop);
+  absl::Status DoGuestWrite(const std::string& vm_id, const std::string& disk_id, uint64_t offset,
+                            uint64_t length, uint64_t seed, const std::atomic<bool>* stop);
   void WorkloadThread(int index, WorkloadOptions options);
   absl::Status Verify(const std::string& vm_id, const std::string& disk_id,
                       const std::string* point_id, const std::string& image_path);

@@ -243,7 +243,8 @@ TEST(SimulatedFabricTest, ReplicaVmsAndNics) {
   other = spec;
   other.set_replica_vm_id("vm9");
   other.mutable_disks(0)->set_path(JoinPath(dir, "missing.vhdx"));
-  EXPECT_THAT(f->CreateReplicaVm(other), StatusIs(absl::StatusCode::kNotFound, HasSubstr("missing.vhdx")));
+  EXPECT_THAT(f->CreateReplicaVm(other),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("missing.vhdx")));
   other = spec;
   other.set_replica_vm_id("vm9");
   other.set_host_id("hv-la-01");
@@ -288,9 +289,10 @@ TEST(SimulatedFabricTest, GuestWritesReportLogAndVerify) {
   ASSERT_OK(f->DetachChangeTracking("vm1", "vm1-d0"));
   ASSERT_OK(f->GuestWrite("vm1", "vm1-d0", 0, 512, 10));
 
-  EXPECT_EQ(sink.writes(), (std::vector<std::pair<uint64_t, uint64_t>>{
-                               {10 * kMiB + 200 * 1024, 64 * 1024}, {3 * kMiB + 100, 5000},
-                               {10 * kMiB + 200 * 1024 + 4096, 512}}));
+  EXPECT_EQ(sink.writes(),
+            (std::vector<std::pair<uint64_t, uint64_t>>{{10 * kMiB + 200 * 1024, 64 * 1024},
+                                                        {3 * kMiB + 100, 5000},
+                                                        {10 * kMiB + 200 * 1024 + 4096, 512}}));
   ASSERT_OK_AND_ASSIGN(auto log, ReadWriteLog(root));
   ASSERT_EQ(log.size(), 5u);
   EXPECT_EQ(log[2].kind, WriteLogRecord::Kind::kPoint);
@@ -419,8 +421,7 @@ TEST(SimulatedFabricTest, WorkloadWritesRunningVmsAndVerifies) {
   EXPECT_OK(f->VerifyDiskLatest("vm1", "vm1-d0", DiskPath(*f, "vm1")));
   EXPECT_OK(f->VerifyDiskLatest("vm2", "vm2-d0", DiskPath(*f, "vm2")));
   if (after_point > 0) {
-    EXPECT_THAT(f->VerifyDiskLatest("vm1", "vm1-d0", image),
-                StatusIs(absl::StatusCode::kDataLoss));
+    EXPECT_THAT(f->VerifyDiskLatest("vm1", "vm1-d0", image), StatusIs(absl::StatusCode::kDataLoss));
   }
   // StopWorkload closed the disks: clean files for other tools.
   platform::ProcessResult check;
@@ -491,8 +492,8 @@ TEST(SimulatedFabricTest, Faults) {
   ASSERT_OK(f->ReleasePoint(p));
 
   EXPECT_OK(f->CheckRecoveryStorage("hv-chi-01"));
-  ASSERT_OK(f->FailRecoveryStorage("hv-chi-01",
-                                   absl::ResourceExhaustedError("disk full on hv-chi-01")));
+  ASSERT_OK(
+      f->FailRecoveryStorage("hv-chi-01", absl::ResourceExhaustedError("disk full on hv-chi-01")));
   {
     ASSERT_OK_AND_ASSIGN(auto other, SimulatedFabric::Open(root));  // persisted
     EXPECT_THAT(other->CheckRecoveryStorage("hv-chi-01"),
@@ -525,8 +526,8 @@ TEST(SimulatedFabricTest, Scripts) {
   ASSERT_NE(f, nullptr);
   std::string dir = asr::testing::TestDir("scripts");
   std::string script = JoinPath(dir, "s.sh");
-  ASSERT_OK(WriteFileAtomically(script, "#!/bin/sh\necho hello \"$1\"\necho oops >&2\nexit 3\n",
-                                0755));
+  ASSERT_OK(
+      WriteFileAtomically(script, "#!/bin/sh\necho hello \"$1\"\necho oops >&2\nexit 3\n", 0755));
   model::ScriptRequest req;
   req.set_host_id("hv-ny-01");
   req.set_path(script);

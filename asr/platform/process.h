@@ -37,10 +37,10 @@ struct RunProcessOptions {
 };
 
 struct ProcessResult {
-  int exit_code = -1;     // the exit status; -1 when killed by a signal
-  int term_signal = 0;    // the signal that ended it, or 0
-  bool timed_out = false; // killed at the time limit
-  std::string output;     // the tail of stdout and stderr, interleaved
+  int exit_code = -1;      // the exit status; -1 when killed by a signal
+  int term_signal = 0;     // the signal that ended it, or 0
+  bool timed_out = false;  // killed at the time limit
+  std::string output;      // the tail of stdout and stderr, interleaved
 };
 
 // Runs `path` (not searched in PATH) with `args` (argv[1..]) and waits for
