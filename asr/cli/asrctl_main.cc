@@ -9,6 +9,7 @@
 #include "asr/cli/core_commands.h"
 #include "asr/cli/disk_commands.h"
 #include "asr/cli/engine_options.h"
+#include "asr/cli/fabric_commands.h"
 #include "asr/cli/mapping_commands.h"
 #include "asr/cli/pki_commands.h"
 #include "asr/cli/replication_commands.h"
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   asr::cli::RegisterCoreCommands(registry);
   asr::cli::RegisterControlCommands(registry);
   asr::cli::RegisterDiskCommands(registry);
+  asr::cli::RegisterFabricCommands(registry);
   asr::cli::RegisterKeyProviderCommands(registry);
   asr::cli::RegisterMappingCommands(registry);
   asr::cli::RegisterPkiCommands(registry);
