@@ -194,6 +194,9 @@ class ReplicaStore {
   // the next commit, which prunes the points they no longer keep.
   // InvalidArgument as Open for values out of range.
   absl::Status UpdatePointOptions(const ReplicaOptions& options);
+  // InvalidArgument when the point fields of `options` are out of range
+  // (additional_points 0..24, interval and retention not negative).
+  static absl::Status CheckPointOptions(const ReplicaOptions& options);
 
   // Whether `identity` (the peer's certificate CN) may write this replica:
   // OK for its writer; PermissionDenied "host certificate CN=<identity> is
@@ -239,7 +242,6 @@ class ReplicaStore {
  private:
   friend class CycleWriter;
   ReplicaStore(std::string dir, ReplicaOptions options);
-  static absl::Status CheckPointOptions(const ReplicaOptions& options);
   absl::Status Recover();
   // Seals' aftermath: undo capture and the commit point (state applying).
   // Takes the apply lock into *apply_lock (released by FinishApply).
