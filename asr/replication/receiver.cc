@@ -1,6 +1,8 @@
 #include "asr/replication/receiver.h"
 
 #include <algorithm>
+#include <memory>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "asr/common/status_macros.h"
@@ -57,32 +59,34 @@ absl::Status ServeVerify(net::ByteStream& stream, ReplicaStore& store, const Fra
   return WriteFrame(stream, FrameType::kVerifyEnd, end.Encode());
 }
 
-}  // namespace
+// Refuses a HELLO: the status only, every replica field empty.
+absl::Status Refuse(net::ByteStream& stream, const absl::Status& why) {
+  HelloReply refused;
+  refused.status = why;
+  refused.version = 0;
+  ASR_RETURN_IF_ERROR(WriteFrame(stream, FrameType::kHelloReply, refused.Encode()));
+  return why;
+}
 
-absl::Status ServeConnection(net::ByteStream& stream, ReplicaStore& store,
-                             const ServeOptions& options) {
-  absl::StatusOr<Frame> f = ReadFrame(stream);
-  if (!f.ok()) {
-    if (absl::IsDataLoss(f.status())) SendError(stream, f.status());
-    return f.status();
+// The session after its HELLO frame `first` was read: with `fixed` (one store,
+// authorized before the HELLO is decoded) or, when null, the store that
+// `resolve` picks for the decoded HELLO.
+absl::Status Serve(net::ByteStream& stream, const Frame& first, ReplicaStore* fixed,
+                   const ReplicaResolver* resolve, const ServeOptions& options) {
+  const std::string peer = stream.PeerIdentity();
+  if (!peer.empty() && peer == options.receiver_identity) {
+    return Refuse(stream, absl::PermissionDeniedError(absl::StrCat(
+                              "host certificate CN=", EscapeForMessage(peer),
+                              " is not authorized to replicate to this receiver (it is the "
+                              "receiver's own)")));
   }
   // Who is asking comes first: a peer that may not write this replica
   // learns nothing of it (no id, point, size or block size in the reply).
-  const std::string peer = stream.PeerIdentity();
-  absl::Status authorized =
-      !peer.empty() && peer == options.receiver_identity
-          ? absl::PermissionDeniedError(absl::StrCat(
-                "host certificate CN=", EscapeForMessage(peer),
-                " is not authorized to replicate to this receiver (it is the receiver's own)"))
-          : store.AuthorizeWriter(peer);
-  if (!authorized.ok()) {
-    HelloReply refused;
-    refused.status = authorized;
-    refused.version = 0;
-    ASR_RETURN_IF_ERROR(WriteFrame(stream, FrameType::kHelloReply, refused.Encode()));
-    return authorized;
+  if (fixed != nullptr) {
+    absl::Status authorized = fixed->AuthorizeWriter(peer);
+    if (!authorized.ok()) return Refuse(stream, authorized);
   }
-  absl::StatusOr<Hello> hello = Hello::Decode(*f);
+  absl::StatusOr<Hello> hello = Hello::Decode(first);
   if (hello.ok()) {
     hello->max_version = std::min(
         hello->max_version,
@@ -93,6 +97,21 @@ absl::Status ServeConnection(net::ByteStream& stream, ReplicaStore& store,
           hello->max_version, ", this receiver at most ", options.max_protocol_version));
     }
   }
+  // The replica the HELLO is for (a resolver's refusal says nothing of
+  // any replica), and its writer.
+  std::shared_ptr<ReplicaStore> resolved;
+  if (fixed == nullptr) {
+    if (!hello.ok()) return Refuse(stream, hello.status());
+    absl::StatusOr<std::shared_ptr<ReplicaStore>> r = (*resolve)(*hello, peer);
+    if (!r.ok()) return Refuse(stream, r.status());
+    if (*r == nullptr) {
+      return Refuse(stream, absl::InternalError("the receiver found no replica for the disk"));
+    }
+    resolved = *std::move(r);
+    absl::Status authorized = resolved->AuthorizeWriter(peer);
+    if (!authorized.ok()) return Refuse(stream, authorized);
+  }
+  ReplicaStore& store = fixed != nullptr ? *fixed : *resolved;
   HelloReply reply;
   reply.status = hello.ok() ? store.CheckHello(*hello) : hello.status();
   // A point committed earlier whose apply failed is completed first, so
@@ -121,7 +140,11 @@ absl::Status ServeConnection(net::ByteStream& stream, ReplicaStore& store,
     }
     absl::StatusOr<CycleStart> start = CycleStart::Decode(*next);
     if (!start.ok()) return Violation(stream, start.status());
-    absl::StatusOr<std::unique_ptr<CycleWriter>> cycle = store.BeginCycle(*hello, *start);
+    absl::Status admitted =
+        options.admit_cycle ? options.admit_cycle(*hello, *start) : absl::OkStatus();
+    absl::StatusOr<std::unique_ptr<CycleWriter>> cycle =
+        admitted.ok() ? store.BeginCycle(*hello, *start)
+                      : absl::StatusOr<std::unique_ptr<CycleWriter>>(admitted);
     ASR_RETURN_IF_ERROR(SendReply(stream, FrameType::kCycleReady, cycle.status(), start->cycle, 0));
     if (!cycle.ok()) continue;
     // Receiving.
@@ -160,6 +183,7 @@ absl::Status ServeConnection(net::ByteStream& stream, ReplicaStore& store,
         cycle->reset();
         ASR_RETURN_IF_ERROR(applied);
         if (point.ok() && options.on_commit) options.on_commit(*point, *start);
+        if (point.ok() && options.on_commit_of) options.on_commit_of(*hello, *point, *start);
         ASR_RETURN_IF_ERROR(acked);
         break;
       } else {
@@ -167,6 +191,28 @@ absl::Status ServeConnection(net::ByteStream& stream, ReplicaStore& store,
       }
     }
   }
+}
+
+}  // namespace
+
+absl::Status ServeConnection(net::ByteStream& stream, ReplicaStore& store,
+                             const ServeOptions& options) {
+  absl::StatusOr<Frame> f = ReadFrame(stream);
+  if (!f.ok()) {
+    if (absl::IsDataLoss(f.status())) SendError(stream, f.status());
+    return f.status();
+  }
+  return Serve(stream, *f, &store, nullptr, options);
+}
+
+absl::Status ServeConnection(net::ByteStream& stream, const ReplicaResolver& resolve,
+                             const ServeOptions& options) {
+  absl::StatusOr<Frame> f = ReadFrame(stream);
+  if (!f.ok()) {
+    if (absl::IsDataLoss(f.status())) SendError(stream, f.status());
+    return f.status();
+  }
+  return Serve(stream, *f, nullptr, &resolve, options);
 }
 
 }  // namespace asr::replication

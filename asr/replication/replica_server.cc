@@ -19,12 +19,14 @@ struct Session {
   std::string address;       // the peer's IP address: the per-address key
   bool can_shutdown = true;  // false once the session's socket may be closed
   bool done = false;         // the thread has finished (join it)
+  const ReplicaStore* store = nullptr;  // resolved for the session's HELLO
   std::thread thread;
 };
 
 struct ReplicaServer::Impl {
   std::unique_ptr<net::TlsListener> listener;
-  ReplicaStore* store = nullptr;
+  ReplicaStore* store = nullptr;  // one store, else `resolve` picks it
+  ReplicaResolver resolve;
   ReplicaServerOptions options;
   std::thread accept_thread;
 
@@ -138,7 +140,22 @@ struct ReplicaServer::Impl {
           absl::MutexLock l(&mu);
           ++stats.in_session;
         }
-        result = ServeConnection(**stream, *store, options.serve);
+        if (store != nullptr) {
+          result = ServeConnection(**stream, *store, options.serve);
+        } else {
+          // Records the session's store, so that Disconnect finds it.
+          ReplicaResolver resolve_and_note =
+              [this, &s](const Hello& hello,
+                         absl::string_view identity) -> absl::StatusOr<std::shared_ptr<ReplicaStore>> {
+            absl::StatusOr<std::shared_ptr<ReplicaStore>> r = resolve(hello, identity);
+            if (r.ok()) {
+              absl::MutexLock l(&mu);
+              s.store = r->get();
+            }
+            return r;
+          };
+          result = ServeConnection(**stream, resolve_and_note, options.serve);
+        }
         {
           // From here the socket may be closed: Stop must not touch it.
           absl::MutexLock l(&mu);
@@ -153,6 +170,7 @@ struct ReplicaServer::Impl {
     }  // the stream (and with it the socket) is gone
     absl::MutexLock l(&mu);
     s.can_shutdown = false;
+    s.store = nullptr;
     s.conn.reset();  // closes the socket of a refused connection
     if (!handshake_ok) {
       ++stats.handshakes_failed;
@@ -172,11 +190,42 @@ ReplicaServer::ReplicaServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 
 ReplicaServer::~ReplicaServer() { Stop(); }
 
+namespace {
+
+// Wraps a callback so that it runs one call at a time under `mu`.
+template <typename... Args>
+std::function<void(Args...)> OneAtATime(absl::Mutex* mu, std::function<void(Args...)> f) {
+  if (!f) return f;
+  return [mu, f = std::move(f)](Args... args) {
+    absl::MutexLock l(mu);
+    f(args...);
+  };
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<ReplicaServer>> ReplicaServer::Start(const std::string& host,
                                                                     uint16_t port,
                                                                     net::TlsConfig tls,
                                                                     ReplicaStore& store,
                                                                     ReplicaServerOptions options) {
+  return StartServing(host, port, std::move(tls), &store, nullptr, std::move(options));
+}
+
+absl::StatusOr<std::unique_ptr<ReplicaServer>> ReplicaServer::Start(const std::string& host,
+                                                                    uint16_t port,
+                                                                    net::TlsConfig tls,
+                                                                    ReplicaResolver resolve,
+                                                                    ReplicaServerOptions options) {
+  if (!resolve) {
+    return absl::InvalidArgumentError("the receiver needs a resolver for its replicas");
+  }
+  return StartServing(host, port, std::move(tls), nullptr, std::move(resolve), std::move(options));
+}
+
+absl::StatusOr<std::unique_ptr<ReplicaServer>> ReplicaServer::StartServing(
+    const std::string& host, uint16_t port, net::TlsConfig tls, ReplicaStore* store,
+    ReplicaResolver resolve, ReplicaServerOptions options) {
   if (options.max_connections < 1 || options.max_connections_per_address < 1) {
     return absl::InvalidArgumentError(
         "the receiver's connection limits (--max-connections, --max-connections-per-address) "
@@ -191,17 +240,13 @@ absl::StatusOr<std::unique_ptr<ReplicaServer>> ReplicaServer::Start(const std::s
   tls.io_timeout = options.idle_timeout;
   auto impl = std::make_unique<Impl>();
   ASR_ASSIGN_OR_RETURN(impl->listener, net::TlsListener::Listen(host, port, tls));
-  impl->store = &store;
+  impl->store = store;
+  impl->resolve = std::move(resolve);
   impl->options = std::move(options);
-  if (impl->options.serve.on_commit) {
-    // One call at a time, as the header promises.
-    Impl* raw = impl.get();
-    auto on_commit = std::move(impl->options.serve.on_commit);
-    impl->options.serve.on_commit = [raw, on_commit](uint64_t point, const CycleStart& start) {
-      absl::MutexLock l(&raw->callback_mu);
-      on_commit(point, start);
-    };
-  }
+  // One call at a time, as the header promises.
+  ServeOptions& serve = impl->options.serve;
+  serve.on_commit = OneAtATime(&impl->callback_mu, std::move(serve.on_commit));
+  serve.on_commit_of = OneAtATime(&impl->callback_mu, std::move(serve.on_commit_of));
   Impl* raw = impl.get();
   impl->accept_thread = std::thread([raw] { raw->AcceptLoop(); });
   return std::unique_ptr<ReplicaServer>(new ReplicaServer(std::move(impl)));
@@ -253,6 +298,18 @@ absl::Status ReplicaServer::Wait() {
   Stop();
   absl::MutexLock l(&impl_->mu);
   return impl_->outcome;
+}
+
+int ReplicaServer::Disconnect(const ReplicaStore* store) {
+  absl::MutexLock l(&impl_->mu);
+  int n = 0;
+  for (Session& s : impl_->sessions) {
+    if (s.store == store && s.can_shutdown && s.conn) {
+      s.conn->Shutdown();
+      ++n;
+    }
+  }
+  return n;
 }
 
 ReplicaServerStats ReplicaServer::stats() const {

@@ -25,14 +25,19 @@
 //   ServeConnection (receiver.h) with idle_timeout on every read and write:
 //        a peer that stops sending is dropped after it; the outcome is logged
 //
+// One server may serve one replica (Start with a ReplicaStore) or many:
+// Start with a ReplicaResolver (receiver.h) picks each session's replica
+// from its HELLO (recovery_endpoint.h builds on it).
+//
 // Limits are per connection, so a peer that opens many connections only
 // uses up its own address's share; the handshake and idle timeouts free
 // the slots of silent peers.
 //
 // Thread safety: Stop, Wait, port and stats may be called from any thread.
 // Sessions run concurrently on the same ReplicaStore (its methods are
-// serialized; it admits one open cycle at a time). `log` and
-// `serve.on_commit` are called from session threads, one call at a time.
+// serialized; it admits one open cycle at a time). `log`, `serve.on_commit`
+// and `serve.on_commit_of` are called from session threads, one call at a
+// time; `serve.admit_cycle` and a resolver from session threads, at once.
 #ifndef ASR_REPLICATION_REPLICA_SERVER_H_
 #define ASR_REPLICATION_REPLICA_SERVER_H_
 
@@ -67,8 +72,8 @@ struct ReplicaServerOptions {
   absl::Duration idle_timeout = absl::Minutes(10);
   // Serve one connection, then stop: Wait returns its outcome.
   bool once = false;
-  // Passed to ServeConnection; on_commit is called from session threads
-  // (one call at a time).
+  // Passed to ServeConnection; on_commit and on_commit_of are called from
+  // session threads (one call at a time).
   ServeOptions serve;
   // One line per refused connection and per finished session (without a
   // trailing newline), e.g. "refused a connection: peer 127.0.0.1:5000 ...".
@@ -95,6 +100,12 @@ class ReplicaServer {
                                                               uint16_t port, net::TlsConfig tls,
                                                               ReplicaStore& store,
                                                               ReplicaServerOptions options);
+  // As above, serving many replicas: each session's store is the one
+  // `resolve` picks for its HELLO (InvalidArgument when `resolve` is empty).
+  static absl::StatusOr<std::unique_ptr<ReplicaServer>> Start(const std::string& host,
+                                                              uint16_t port, net::TlsConfig tls,
+                                                              ReplicaResolver resolve,
+                                                              ReplicaServerOptions options);
   ~ReplicaServer();  // Stop()
   ReplicaServer(const ReplicaServer&) = delete;
   ReplicaServer& operator=(const ReplicaServer&) = delete;
@@ -111,6 +122,12 @@ class ReplicaServer {
   // connection's outcome (once), the accept error, or OK.
   absl::Status Wait();
 
+  // Shuts down the connections of the sessions serving `store` (resolved
+  // sessions only): a cycle in the middle fails, the replica keeps its last
+  // committed point, the sender sees a broken connection. Returns how many;
+  // their threads end on their own.
+  int Disconnect(const ReplicaStore* store);
+
   ReplicaServerStats stats() const;
 
   // Waits until `condition` holds for stats() or `timeout` passes; returns
@@ -122,6 +139,9 @@ class ReplicaServer {
 
  private:
   explicit ReplicaServer(std::unique_ptr<Impl> impl);
+  static absl::StatusOr<std::unique_ptr<ReplicaServer>> StartServing(
+      const std::string& host, uint16_t port, net::TlsConfig tls, ReplicaStore* store,
+      ReplicaResolver resolve, ReplicaServerOptions options);
   std::unique_ptr<Impl> impl_;
 };
 

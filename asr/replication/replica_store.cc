@@ -53,7 +53,11 @@ std::string ReplicaFileName(disk::DiskFormat format) {
 // --------------------------------------------------------------- ReplicaStore
 
 ReplicaStore::ReplicaStore(std::string dir, ReplicaOptions options)
-    : dir_(std::move(dir)), options_(std::move(options)) {}
+    : dir_(std::move(dir)),
+      options_(std::move(options)),
+      additional_points_(options_.additional_points),
+      point_interval_(options_.point_interval),
+      retention_(options_.retention) {}
 
 ReplicaStore::~ReplicaStore() { receiver_lock_.Release(); }
 
@@ -63,10 +67,7 @@ void ReplicaStore::Hook(const char* step) const {
 
 absl::StatusOr<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(const std::string& dir,
                                                                  const ReplicaOptions& options) {
-  if (options.additional_points < 0 || options.additional_points > 24) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("additional recovery points must be 0..24, not ", options.additional_points));
-  }
+  ASR_RETURN_IF_ERROR(CheckPointOptions(options));
   ASR_RETURN_IF_ERROR(MakeDirectories(JoinPath(dir, "journal")));
   ASR_RETURN_IF_ERROR(MakeDirectories(JoinPath(dir, "points")));
   std::unique_ptr<ReplicaStore> store(new ReplicaStore(dir, options));
@@ -102,6 +103,29 @@ absl::StatusOr<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(const std::stri
   }
   ASR_RETURN_IF_ERROR(store->Recover());
   return store;
+}
+
+absl::Status ReplicaStore::CheckPointOptions(const ReplicaOptions& options) {
+  if (options.additional_points < 0 || options.additional_points > 24) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("additional recovery points must be 0..24, not ", options.additional_points));
+  }
+  if (options.point_interval < absl::ZeroDuration() || options.retention < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the recovery points' interval (", absl::FormatDuration(options.point_interval),
+                     ") and retention (", absl::FormatDuration(options.retention),
+                     ") cannot be negative"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReplicaStore::UpdatePointOptions(const ReplicaOptions& options) {
+  ASR_RETURN_IF_ERROR(CheckPointOptions(options));
+  absl::MutexLock l(&mu_);
+  additional_points_ = options.additional_points;
+  point_interval_ = options.point_interval;
+  retention_ = options.retention;
+  return absl::OkStatus();
 }
 
 absl::Status ReplicaStore::Recover() {
@@ -326,9 +350,9 @@ absl::Status ReplicaStore::CommitFirstPoint(const CycleStart& start,
   next.block_size = hello_.block_size;
   next.replica_file = replica_file;
   next.current_cycle = start.cycle;
-  next.additional_points = options_.additional_points;
-  next.interval_s = absl::ToInt64Seconds(options_.point_interval);
-  next.retention_s = absl::ToInt64Seconds(options_.retention);
+  next.additional_points = additional_points_;
+  next.interval_s = absl::ToInt64Seconds(point_interval_);
+  next.retention_s = absl::ToInt64Seconds(retention_);
   RecoveryPoint p;
   p.id = start.cycle;
   p.time = clock.Now();
@@ -366,7 +390,7 @@ absl::Status ReplicaStore::MarkApplying(const std::string& journal, const CycleS
   // Capture the undo (the current point's contents where this cycle writes)
   // while the replica still is that point.
   std::string undo_rel;
-  if (s.has_replica && options_.additional_points > 0) {
+  if (s.has_replica && additional_points_ > 0) {
     absl::Status captured = [&]() -> absl::Status {
       ASR_ASSIGN_OR_RETURN(std::unique_ptr<BlockLogReader> log, BlockLogReader::Open(journal));
       undo_rel = absl::StrCat("points/point-", s.current_cycle, "-", ++s.generation, ".blog");
@@ -423,9 +447,9 @@ absl::Status ReplicaStore::MarkApplying(const std::string& journal, const CycleS
     s.block_size = hello_.block_size;
     s.replica_file = ReplicaFileName(options_.format);
   }
-  s.additional_points = options_.additional_points;
-  s.interval_s = absl::ToInt64Seconds(options_.point_interval);
-  s.retention_s = absl::ToInt64Seconds(options_.retention);
+  s.additional_points = additional_points_;
+  s.interval_s = absl::ToInt64Seconds(point_interval_);
+  s.retention_s = absl::ToInt64Seconds(retention_);
   s.writer = writer_;
   Hook("save-applying");
   absl::Status saved = SaveReplicaState(dir_, s);
@@ -516,7 +540,6 @@ absl::Status ReplicaStore::FinishApply(const CycleWriter* kept) {
 
   // The new list of points.
   State next = s;
-  const Clock& clock = options_.clock ? *options_.clock : Clock::Real();
   std::vector<std::string> drop_files;
   if (!next.points.empty()) {
     next.points.back().latest = false;
@@ -537,11 +560,13 @@ absl::Status ReplicaStore::FinishApply(const CycleWriter* kept) {
   };
   // Undeltaed older points cannot be restored: drop them.
   while (pts.size() > 1 && pts.front().delta_file.empty()) drop_oldest();
-  // Spacing: the point just demoted stays only if far enough from the one before.
+  // Spacing: the point just demoted stays only if far enough from the one
+  // before. By source time, as retention below: every disk of a VM gets the
+  // same source times, so each keeps the same instants (vm_points.h).
   if (pts.size() >= 3) {
     RecoveryPoint& q = pts[pts.size() - 3];
     RecoveryPoint& d = pts[pts.size() - 2];
-    if (d.time - q.time < options_.point_interval) {
+    if (d.source_time - q.source_time < point_interval_) {
       ASR_ASSIGN_OR_RETURN(auto qr, BlockLogReader::Open(JoinPath(dir_, q.delta_file)));
       ASR_ASSIGN_OR_RETURN(auto dr, BlockLogReader::Open(JoinPath(dir_, d.delta_file)));
       std::string merged = absl::StrCat("points/point-", q.id, "-", ++next.generation, ".blog");
@@ -562,10 +587,11 @@ absl::Status ReplicaStore::FinishApply(const CycleWriter* kept) {
       pts.erase(pts.end() - 2);
     }
   }
-  // Retention age and count, oldest first.
-  const absl::Time now = clock.Now();
-  while (pts.size() > 1 && now - pts.front().time > options_.retention) drop_oldest();
-  while (pts.size() > 1 + static_cast<size_t>(options_.additional_points)) drop_oldest();
+  // Retention age (behind the newest point's source time, not this host's
+  // clock, for the same reason) and count, oldest first.
+  const absl::Time newest = pts.back().source_time;
+  while (pts.size() > 1 && newest - pts.front().source_time > retention_) drop_oldest();
+  while (pts.size() > 1 + static_cast<size_t>(additional_points_)) drop_oldest();
 
   next.applying = false;
   next.has_replica = true;

@@ -70,6 +70,12 @@
 // point_interval after the previous kept point; a dropped middle point's
 // delta is merged into its older neighbour's (the older one's blocks win);
 // points past the retention age or over the count are dropped oldest first.
+// Spacing and age are measured in source time (the instant the primary
+// host's snapshot was taken, CycleStart::source_time_us), the age behind the
+// newest point's: the disks of one VM replicate with the same source times,
+// so each of their replicas keeps and drops the same instants (vm_points.h).
+// UpdatePointOptions changes the count, spacing and age from the next
+// commit; fewer points are pruned then.
 //
 //   ReplicaOptions o;
 //   o.additional_points = 4;
@@ -113,8 +119,8 @@ namespace asr::replication {
 
 struct ReplicaOptions {
   int additional_points = 0;                          // 0..24, besides the latest
-  absl::Duration point_interval = absl::Hours(1);     // spacing of kept points
-  absl::Duration retention = absl::Hours(24);         // older points are pruned
+  absl::Duration point_interval = absl::Hours(1);     // spacing of kept points (source time)
+  absl::Duration retention = absl::Hours(24);         // older points are pruned (source time)
   const Clock* clock = nullptr;                       // default: the real clock
   disk::DiskFormat format = disk::DiskFormat::kVhdx;  // of a new replica
   uint32_t disk_block_size = 2 << 20;                 // allocation unit of a new replica
@@ -137,8 +143,8 @@ struct ReplicaOptions {
 
 struct RecoveryPoint {
   uint64_t id = 0;  // the cycle that produced it
-  absl::Time time;  // when the recovery host committed it
-  absl::Time source_time;
+  absl::Time time;         // when the recovery host committed it
+  absl::Time source_time;  // the source snapshot's instant (the sender's)
   bool app_consistent = false;
   bool latest = false;
   CycleMode mode = CycleMode::kInitial;
@@ -182,6 +188,15 @@ class ReplicaStore {
 
   ReplicaInfo info() const;
   std::vector<RecoveryPoint> points() const;
+
+  // Takes additional_points, point_interval and retention from `options`
+  // (the other fields are fixed when the store is opened); they apply from
+  // the next commit, which prunes the points they no longer keep.
+  // InvalidArgument as Open for values out of range.
+  absl::Status UpdatePointOptions(const ReplicaOptions& options);
+  // InvalidArgument when the point fields of `options` are out of range
+  // (additional_points 0..24, interval and retention not negative).
+  static absl::Status CheckPointOptions(const ReplicaOptions& options);
 
   // Whether `identity` (the peer's certificate CN) may write this replica:
   // OK for its writer; PermissionDenied "host certificate CN=<identity> is
@@ -242,9 +257,13 @@ class ReplicaStore {
   void EndCycle();
 
   const std::string dir_;
-  const ReplicaOptions options_;
+  const ReplicaOptions options_;  // its point fields: see below
   FileLock receiver_lock_;
   mutable absl::Mutex mu_;
+  // The recovery-point policy, updatable (UpdatePointOptions).
+  int additional_points_ ABSL_GUARDED_BY(mu_);
+  absl::Duration point_interval_ ABSL_GUARDED_BY(mu_);
+  absl::Duration retention_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<State> state_ ABSL_GUARDED_BY(mu_);
   Hello hello_ ABSL_GUARDED_BY(mu_);
   std::string writer_ ABSL_GUARDED_BY(mu_);  // recorded, else configured

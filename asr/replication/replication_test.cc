@@ -203,7 +203,9 @@ TEST(ReplicationTest, PruningByCountAndSpacingKeepsRestorablePoints) {
       WritePattern(src, (cycle % 3) * kBlock * 5, 3 * kBlock, 100 + cycle);
       WritePattern(src, 4 << 20, kBlock, 200 + cycle);
     }
-    auto st = RunCycle(src, cycle == 1 ? CycleMode::kInitial : CycleMode::kScan, **store);
+    SendOptions so;
+    so.source_time = clock.Now();  // spacing and retention go by source time
+    auto st = RunCycle(src, cycle == 1 ? CycleMode::kInitial : CycleMode::kScan, **store, so);
     ASSERT_OK(st);
     expected[st->point_id] = ReadDisk(src);
     clock.Advance(absl::Minutes(25));
@@ -218,7 +220,9 @@ TEST(ReplicationTest, PruningByCountAndSpacingKeepsRestorablePoints) {
   // Retention: a day later only the latest survives the next cycle.
   clock.Advance(absl::Hours(25));
   WritePattern(src, 0, kBlock, 999);
-  auto st = RunCycle(src, CycleMode::kScan, **store);
+  SendOptions so;
+  so.source_time = clock.Now();
+  auto st = RunCycle(src, CycleMode::kScan, **store, so);
   ASSERT_OK(st);
   EXPECT_EQ((*store)->points().size(), 1u);
 }

@@ -4,6 +4,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "asr/common/file_util.h"
 #include "asr/disk/test_util.h"
 #include "asr/disk/virtual_disk.h"
 #include "asr/net/stream.h"
@@ -26,6 +28,22 @@ MakeWriterStreamPair(const std::string& identity) {
   if (!fds.ok()) return fds.status();
   return std::make_pair(net::MakePlainFdStream(fds->first, "socketpair end 0"),
                         net::MakePlainFdStream(fds->second, "socketpair end 1", identity));
+}
+
+net::TlsConfig WriteHostTls(const std::string& dir, const std::string& name,
+                            const net::PemKeyPair& ca, int days) {
+  net::TlsConfig c;
+  absl::StatusOr<net::PemKeyPair> host =
+      net::IssueHostCertificate(ca, net::HostRequest(name, absl::Now(), days));
+  EXPECT_TRUE(host.ok()) << host.status();
+  if (!host.ok()) return c;
+  c.cert_path = JoinPath(dir, name + ".pem");
+  c.key_path = JoinPath(dir, name + ".key");
+  c.ca_path = JoinPath(dir, name + "-ca.pem");
+  EXPECT_TRUE(WriteFileAtomically(c.cert_path, host->certificate_pem).ok());
+  EXPECT_TRUE(WriteFileAtomically(c.key_path, host->private_key_pem).ok());
+  EXPECT_TRUE(WriteFileAtomically(c.ca_path, ca.certificate_pem).ok());
+  return c;
 }
 
 absl::StatusOr<CycleStats> RunCycle(const std::string& disk_path, CycleMode mode,

@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "asr/net/pki.h"
 #include "asr/net/stream.h"
+#include "asr/net/tls.h"
 #include "asr/replication/change_tracker.h"
 #include "asr/replication/receiver.h"
 #include "asr/replication/replica_store.h"
@@ -44,6 +46,12 @@ absl::StatusOr<CycleStats> RunCycle(const std::string& disk_path, CycleMode mode
 absl::StatusOr<VerifyResult> RunVerify(const std::string& disk_path, ReplicaStore& store,
                                        const VerifyOptions& options = {},
                                        const ServeOptions& serve = {});
+
+// Writes a host's TLS files into `dir` (NAME.pem, NAME.key, NAME-ca.pem): a
+// certificate for CN `name` issued by `ca`, valid for `days` from now, its
+// key and the CA's certificate; returns the configuration that uses them.
+net::TlsConfig WriteHostTls(const std::string& dir, const std::string& name,
+                            const net::PemKeyPair& ca, int days = 30);
 
 // Creates a dynamic disk (VHDX unless the path ends in .vhd).
 void CreateSourceDisk(const std::string& path, uint64_t size, uint32_t block_size = 1 << 20);

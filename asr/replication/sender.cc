@@ -442,7 +442,8 @@ class CycleSender {
     c.mode = stats_.mode_used;
     c.flags =
         (opts_.app_consistent ? kCycleAppConsistent : 0) | (base_ == nullptr ? kCycleFull : 0);
-    c.source_time_us = absl::ToUnixMicros(absl::Now());
+    c.source_time_us = absl::ToUnixMicros(
+        opts_.source_time == absl::InfinitePast() ? absl::Now() : opts_.source_time);
     ASR_RETURN_IF_ERROR(WriteFrame(stream_, FrameType::kCycleStart, c.Encode()));
     ASR_ASSIGN_OR_RETURN(Frame f, ReadReply());
     if (f.type != FrameType::kCycleReady) return Unexpected(f, FrameType::kCycleReady);

@@ -74,6 +74,11 @@ struct SendOptions {
   uint32_t read_chunk_bytes = 1 << 20;
   int queue_depth = 8;          // chunks in flight between the stages
   bool app_consistent = false;  // the source snapshot was app-consistent
+  // The source snapshot's instant, the recovery point's source time.
+  // InfinitePast: now. Every disk of one VM point is sent with the host
+  // point's instant, so that their replicas keep the same instants and the
+  // VM's points can be found across them (vm_points.h).
+  absl::Time source_time = absl::InfinitePast();
   std::string source_name;      // informational, e.g. the host name
   // Tracked mode: the host's tracker. When null, the sender opens the
   // disk's tracker itself (and, for initial and scan cycles, creates or
