@@ -111,8 +111,7 @@ class RecoveryEndpointTest : public ::testing::Test {
   }
 
   // A HELLO for `disk_id` from `host` on `stream`; the reply.
-  static absl::StatusOr<HelloReply> SendHello(net::ByteStream& stream,
-                                              const std::string& disk_id) {
+  static absl::StatusOr<HelloReply> SendHello(net::ByteStream& stream, const std::string& disk_id) {
     Hello h;
     h.replication_id = "probe";
     h.source_disk_id = disk_id;
@@ -214,8 +213,7 @@ TEST_F(RecoveryEndpointTest, UnknownDiskAndWrongWriterAreRefusedAlikeAndLearnNot
   // hv-2 asks for hv-1's disk.
   ASSERT_OK_AND_ASSIGN(auto s1, Connect("hv-2"));
   ASSERT_OK_AND_ASSIGN(HelloReply wrong_writer, SendHello(*s1, a.source_disk_id));
-  EXPECT_EQ(wrong_writer.status.code(), absl::StatusCode::kPermissionDenied)
-      << wrong_writer.status;
+  EXPECT_EQ(wrong_writer.status.code(), absl::StatusCode::kPermissionDenied) << wrong_writer.status;
   ExpectNothingRevealed(wrong_writer);
   // hv-1 asks for a disk bound to nobody.
   const std::string unknown = "{00000000-0000-0000-0000-000000000042}";
@@ -383,8 +381,8 @@ TEST_F(RecoveryEndpointTest, BindingAgainWithFewerPointsPrunesAtTheNextCommit) {
     if (i > 0) WritePattern(sources_["a"], i << 20, 100 << 10, 50 + i);
     SendOptions so;
     so.source_time = t0 + absl::Minutes(5 * i);
-    ASSERT_OK(Replicate(sources_["a"], "hv-1", i == 0 ? CycleMode::kInitial : CycleMode::kScan,
-                        so));
+    ASSERT_OK(
+        Replicate(sources_["a"], "hv-1", i == 0 ? CycleMode::kInitial : CycleMode::kScan, so));
   }
   ASSERT_OK_AND_ASSIGN(auto points, ListRecoveryPoints(a.dir));
   EXPECT_EQ(points.size(), 5u);
