@@ -182,6 +182,7 @@ TEST_F(RecoveryEndpointTest, SixDisksOfThreeVmsReplicateConcurrentlyThroughOneEn
     for (size_t i = 0; i < disks.size(); ++i) {
       ASSERT_OK(results[i]) << disks[i].binding.tag << " in round " << round;
     }
+    WaitIdle();
     for (const Disk& d : disks) {
       ASSERT_OK_AND_ASSIGN(ReplicaInfo info, ReadReplicaInfo(d.binding.dir));
       EXPECT_EQ(info.current_cycle, static_cast<uint64_t>(round + 1));
@@ -271,6 +272,7 @@ TEST_F(RecoveryEndpointTest, AdmitRefusalReachesTheSenderAsItsStatus) {
     disk_full = false;
   }
   ASSERT_OK(Replicate(sources_["a"], "hv-1", CycleMode::kInitial));
+  WaitIdle();
 
   // Before each cycle too: a session admitted at its HELLO is refused its
   // next CYCLE_START in CYCLE_READY once the disk is full.
@@ -383,6 +385,9 @@ TEST_F(RecoveryEndpointTest, BindingAgainWithFewerPointsPrunesAtTheNextCommit) {
     so.source_time = t0 + absl::Minutes(5 * i);
     ASSERT_OK(
         Replicate(sources_["a"], "hv-1", i == 0 ? CycleMode::kInitial : CycleMode::kScan, so));
+    // The receiver finishes the apply after its ACK: until then a next
+    // cycle of the disk is refused (Unavailable), and a scheduler retries.
+    WaitIdle();
   }
   ASSERT_OK_AND_ASSIGN(auto points, ListRecoveryPoints(a.dir));
   EXPECT_EQ(points.size(), 5u);
