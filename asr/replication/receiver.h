@@ -95,8 +95,7 @@ struct ServeOptions {
   std::function<absl::Status(const Hello& hello, const CycleStart& start)> admit_cycle;
   // As on_commit, with the session's HELLO (which names the disk); called
   // after on_commit.
-  std::function<void(const Hello& hello, uint64_t point_id, const CycleStart& start)>
-      on_commit_of;
+  std::function<void(const Hello& hello, uint64_t point_id, const CycleStart& start)> on_commit_of;
 };
 
 // Picks the replica a sender's HELLO is for, given the peer's identity (its

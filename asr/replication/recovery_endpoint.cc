@@ -15,9 +15,9 @@ namespace {
 // The one refusal for a disk that is not bound here and for one bound to
 // another writer: the same words either way, so that nothing is learnt.
 absl::Status NotAuthorized(absl::string_view peer, absl::string_view disk_id) {
-  return absl::PermissionDeniedError(absl::StrCat(
-      "host certificate CN=", EscapeForMessage(peer), " is not authorized to replicate disk '",
-      EscapeForMessage(disk_id), "' to this receiver"));
+  return absl::PermissionDeniedError(absl::StrCat("host certificate CN=", EscapeForMessage(peer),
+                                                  " is not authorized to replicate disk '",
+                                                  EscapeForMessage(disk_id), "' to this receiver"));
 }
 
 }  // namespace
@@ -210,12 +210,12 @@ absl::StatusOr<std::unique_ptr<RecoveryEndpoint>> RecoveryEndpoint::Start(
   server.serve.on_commit_of = [raw](const Hello& hello, uint64_t point, const CycleStart& start) {
     raw->Committed(hello, point, start);
   };
-  ASR_ASSIGN_OR_RETURN(
-      impl->server,
-      ReplicaServer::Start(
-          host, port, std::move(tls),
-          [raw](const Hello& hello, absl::string_view peer) { return raw->Resolve(hello, peer); },
-          std::move(server)));
+  ASR_ASSIGN_OR_RETURN(impl->server, ReplicaServer::Start(
+                                         host, port, std::move(tls),
+                                         [raw](const Hello& hello, absl::string_view peer) {
+                                           return raw->Resolve(hello, peer);
+                                         },
+                                         std::move(server)));
   return std::unique_ptr<RecoveryEndpoint>(new RecoveryEndpoint(std::move(impl)));
 }
 
@@ -233,9 +233,9 @@ absl::Status RecoveryEndpoint::Bind(const ReplicaBinding& b) {
         absl::StrCat("the binding of disk '", b.source_disk_id, "' names no replica directory"));
   }
   if (b.writer.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the binding of disk '", b.source_disk_id,
-        "' names no writer; give the common name of the primary host's certificate"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the binding of disk '", b.source_disk_id,
+                     "' names no writer; give the common name of the primary host's certificate"));
   }
   ASR_RETURN_IF_ERROR(CheckDisplayName("writer", b.writer, kMaxIdentifierBytes));
   ASR_RETURN_IF_ERROR(ReplicaStore::CheckPointOptions(b.options));
@@ -249,10 +249,10 @@ absl::Status RecoveryEndpoint::Bind(const ReplicaBinding& b) {
           "disk '", b.source_disk_id, "' is being unbound; bind it again once Unbind returns"));
     }
     if (e.binding.dir != b.dir || e.binding.writer != b.writer) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "disk '", b.source_disk_id, "' is bound to replica ", e.binding.dir, " written by '",
-          e.binding.writer, "'; unbind it before binding it to ", b.dir, " written by '", b.writer,
-          "'"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("disk '", b.source_disk_id, "' is bound to replica ", e.binding.dir,
+                       " written by '", e.binding.writer, "'; unbind it before binding it to ",
+                       b.dir, " written by '", b.writer, "'"));
     }
     if (e.store) ASR_RETURN_IF_ERROR(e.store->UpdatePointOptions(b.options));
     e.binding.options = b.options;
@@ -291,9 +291,8 @@ absl::Status RecoveryEndpoint::Unbind(const std::string& source_disk_id) {
     }
     e->unbinding = true;  // from here HELLOs and cycles for it are refused
   }
-  auto idle = [](Impl::Entry* entry) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return entry->sessions == 0;
-  };
+  auto idle = [](Impl::Entry* entry)
+                  ABSL_NO_THREAD_SAFETY_ANALYSIS { return entry->sessions == 0; };
   bool ended;
   {
     absl::MutexLock l(&i.mu);
@@ -307,7 +306,7 @@ absl::Status RecoveryEndpoint::Unbind(const std::string& source_disk_id) {
       absl::MutexLock l(&i.mu);
       store = e->store.get();
     }
-    i.server->Disconnect(store);
+    if (store != nullptr) i.server->Disconnect(store);
     absl::MutexLock l(&i.mu);
     ended = i.mu.AwaitWithTimeout(absl::Condition(+idle, e.get()), absl::Seconds(1));
   }

@@ -111,8 +111,7 @@ class RecoveryEndpointTest : public ::testing::Test {
   }
 
   // A HELLO for `disk_id` from `host` on `stream`; the reply.
-  static absl::StatusOr<HelloReply> SendHello(net::ByteStream& stream,
-                                              const std::string& disk_id) {
+  static absl::StatusOr<HelloReply> SendHello(net::ByteStream& stream, const std::string& disk_id) {
     Hello h;
     h.replication_id = "probe";
     h.source_disk_id = disk_id;
@@ -183,6 +182,7 @@ TEST_F(RecoveryEndpointTest, SixDisksOfThreeVmsReplicateConcurrentlyThroughOneEn
     for (size_t i = 0; i < disks.size(); ++i) {
       ASSERT_OK(results[i]) << disks[i].binding.tag << " in round " << round;
     }
+    WaitIdle();
     for (const Disk& d : disks) {
       ASSERT_OK_AND_ASSIGN(ReplicaInfo info, ReadReplicaInfo(d.binding.dir));
       EXPECT_EQ(info.current_cycle, static_cast<uint64_t>(round + 1));
@@ -214,8 +214,7 @@ TEST_F(RecoveryEndpointTest, UnknownDiskAndWrongWriterAreRefusedAlikeAndLearnNot
   // hv-2 asks for hv-1's disk.
   ASSERT_OK_AND_ASSIGN(auto s1, Connect("hv-2"));
   ASSERT_OK_AND_ASSIGN(HelloReply wrong_writer, SendHello(*s1, a.source_disk_id));
-  EXPECT_EQ(wrong_writer.status.code(), absl::StatusCode::kPermissionDenied)
-      << wrong_writer.status;
+  EXPECT_EQ(wrong_writer.status.code(), absl::StatusCode::kPermissionDenied) << wrong_writer.status;
   ExpectNothingRevealed(wrong_writer);
   // hv-1 asks for a disk bound to nobody.
   const std::string unknown = "{00000000-0000-0000-0000-000000000042}";
@@ -273,6 +272,7 @@ TEST_F(RecoveryEndpointTest, AdmitRefusalReachesTheSenderAsItsStatus) {
     disk_full = false;
   }
   ASSERT_OK(Replicate(sources_["a"], "hv-1", CycleMode::kInitial));
+  WaitIdle();
 
   // Before each cycle too: a session admitted at its HELLO is refused its
   // next CYCLE_START in CYCLE_READY once the disk is full.
@@ -383,8 +383,11 @@ TEST_F(RecoveryEndpointTest, BindingAgainWithFewerPointsPrunesAtTheNextCommit) {
     if (i > 0) WritePattern(sources_["a"], i << 20, 100 << 10, 50 + i);
     SendOptions so;
     so.source_time = t0 + absl::Minutes(5 * i);
-    ASSERT_OK(Replicate(sources_["a"], "hv-1", i == 0 ? CycleMode::kInitial : CycleMode::kScan,
-                        so));
+    ASSERT_OK(
+        Replicate(sources_["a"], "hv-1", i == 0 ? CycleMode::kInitial : CycleMode::kScan, so));
+    // The receiver finishes the apply after its ACK: until then a next
+    // cycle of the disk is refused (Unavailable), and a scheduler retries.
+    WaitIdle();
   }
   ASSERT_OK_AND_ASSIGN(auto points, ListRecoveryPoints(a.dir));
   EXPECT_EQ(points.size(), 5u);

@@ -145,8 +145,9 @@ struct ReplicaServer::Impl {
         } else {
           // Records the session's store, so that Disconnect finds it.
           ReplicaResolver resolve_and_note =
-              [this, &s](const Hello& hello,
-                         absl::string_view identity) -> absl::StatusOr<std::shared_ptr<ReplicaStore>> {
+              [this, &s](
+                  const Hello& hello,
+                  absl::string_view identity) -> absl::StatusOr<std::shared_ptr<ReplicaStore>> {
             absl::StatusOr<std::shared_ptr<ReplicaStore>> r = resolve(hello, identity);
             if (r.ok()) {
               absl::MutexLock l(&mu);
@@ -301,6 +302,7 @@ absl::Status ReplicaServer::Wait() {
 }
 
 int ReplicaServer::Disconnect(const ReplicaStore* store) {
+  if (store == nullptr) return 0;
   absl::MutexLock l(&impl_->mu);
   int n = 0;
   for (Session& s : impl_->sessions) {

@@ -111,10 +111,9 @@ absl::Status ReplicaStore::CheckPointOptions(const ReplicaOptions& options) {
         absl::StrCat("additional recovery points must be 0..24, not ", options.additional_points));
   }
   if (options.point_interval < absl::ZeroDuration() || options.retention < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the recovery points' interval (", absl::FormatDuration(options.point_interval),
-                     ") and retention (", absl::FormatDuration(options.retention),
-                     ") cannot be negative"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the recovery points' interval (", absl::FormatDuration(options.point_interval),
+        ") and retention (", absl::FormatDuration(options.retention), ") cannot be negative"));
   }
   return absl::OkStatus();
 }

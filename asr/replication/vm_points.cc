@@ -93,9 +93,9 @@ absl::Status RestoreVmPoint(const std::vector<std::string>& replica_dirs, absl::
                             const std::vector<std::string>& out_paths,
                             const RestoreOptions& options) {
   if (out_paths.size() != replica_dirs.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("a VM point of ", replica_dirs.size(), " disks needs as many output paths, not ",
-                     out_paths.size()));
+    return absl::InvalidArgumentError(absl::StrCat("a VM point of ", replica_dirs.size(),
+                                                   " disks needs as many output paths, not ",
+                                                   out_paths.size()));
   }
   ASR_RETURN_IF_ERROR(CheckDistinct(out_paths, "output path"));
   ASR_ASSIGN_OR_RETURN(std::vector<VmPoint> points, CommonPoints(replica_dirs));
@@ -112,11 +112,11 @@ absl::Status RestoreVmPoint(const std::vector<std::string>& replica_dirs, absl::
     }
     std::vector<std::string> whole;
     for (const VmPoint& p : points) whole.push_back(FormatInstant(p.source_time));
-    return absl::NotFoundError(absl::StrCat(
-        "the VM point at ", FormatInstant(source_time), " is not whole: ",
-        absl::StrJoin(without, ", "), without.size() == 1 ? " has" : " have",
-        " no point at that instant; whole points: ",
-        whole.empty() ? "none" : absl::StrJoin(whole, ", ")));
+    return absl::NotFoundError(absl::StrCat("the VM point at ", FormatInstant(source_time),
+                                            " is not whole: ", absl::StrJoin(without, ", "),
+                                            without.size() == 1 ? " has" : " have",
+                                            " no point at that instant; whole points: ",
+                                            whole.empty() ? "none" : absl::StrJoin(whole, ", ")));
   }
   for (size_t i = 0; i < replica_dirs.size(); ++i) {
     const bool existed = PathExists(out_paths[i]);
@@ -125,9 +125,9 @@ absl::Status RestoreVmPoint(const std::vector<std::string>& replica_dirs, absl::
       // A VM is restored whole or not at all.
       if (!existed) (void)platform::Env::Default()->Unlink(out_paths[i]);
       for (size_t j = 0; j < i; ++j) (void)platform::Env::Default()->Unlink(out_paths[j]);
-      return absl::Status(s.code(), absl::StrCat("restoring the VM point at ",
-                                                 FormatInstant(source_time), ": disk ", i, " (",
-                                                 replica_dirs[i], "): ", s.message()));
+      return absl::Status(s.code(),
+                          absl::StrCat("restoring the VM point at ", FormatInstant(source_time),
+                                       ": disk ", i, " (", replica_dirs[i], "): ", s.message()));
     }
   }
   return absl::OkStatus();
