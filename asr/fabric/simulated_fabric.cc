@@ -585,10 +585,12 @@ absl::StatusOr<model::VirtualMachine> SimulatedFabric::CreateReplicaVm(
     return absl::InvalidArgumentError("a replica VM needs an id (replica_vm_id)");
   }
   for (const model::VirtualDisk& d : spec.disks()) {
-    if (d.path().empty() || !PathExists(d.path())) {
+    // The disk files themselves appear with initial replication; their
+    // directory must exist (as a VMM placement path does).
+    if (d.path().empty() || !PathExists(DirName(d.path()))) {
       return absl::NotFoundError(absl::StrCat("disk '", d.id(), "' of replica VM '",
-                                              spec.replica_vm_id(), "': file '", d.path(),
-                                              "' does not exist; create the replica disks first"));
+                                              spec.replica_vm_id(), "': the directory of '",
+                                              d.path(), "' does not exist; create it first"));
     }
   }
   model::VirtualMachine result;

@@ -242,9 +242,9 @@ TEST(SimulatedFabricTest, ReplicaVmsAndNics) {
   EXPECT_THAT(f->CreateReplicaVm(other), StatusIs(absl::StatusCode::kAlreadyExists));
   other = spec;
   other.set_replica_vm_id("vm9");
-  other.mutable_disks(0)->set_path(JoinPath(dir, "missing.vhdx"));
+  other.mutable_disks(0)->set_path(JoinPath(dir, "missing-dir/missing.vhdx"));
   EXPECT_THAT(f->CreateReplicaVm(other),
-              StatusIs(absl::StatusCode::kNotFound, HasSubstr("missing.vhdx")));
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("missing-dir/missing.vhdx")));
   other = spec;
   other.set_replica_vm_id("vm9");
   other.set_host_id("hv-la-01");

@@ -191,9 +191,10 @@ absl::StatusOr<model::ReplicationPolicy> PolicyEngine::Normalize(model::Replicat
                        "give both (--offline-export-path, --offline-import-path)");
     }
     for (const std::string& path : {p.offline_export_path(), p.offline_import_path()}) {
-      if (!IsAbsoluteWindowsPath(path)) {
+      if (!IsAbsoluteWindowsPath(path) && (path.empty() || path[0] != '/')) {
         return absl::InvalidArgumentError(absl::StrCat(
-            "offline path '", path, "' is not a full path (\\\\server\\share\\dir or D:\\dir)"));
+            "offline path '", path,
+            "' is not a full path (\\\\server\\share\\dir, D:\\dir, or /dir on a POSIX host)"));
       }
     }
   }

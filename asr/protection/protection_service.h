@@ -69,6 +69,7 @@
 #include "asr/fabric/host_callbacks.h"
 #include "asr/jobs/job_manager.h"
 #include "asr/mapping/mapping_service.h"
+#include "asr/model/mapping.pb.h"
 #include "asr/model/protection.pb.h"
 #include "asr/protection/transport.h"
 #include "asr/repository/object_repository.h"
@@ -150,6 +151,10 @@ class ProtectionService {
   // Applies the item's policy as it is now (copy frequency, points kept,
   // compression) to its replicas' retention; called when a policy changes.
   absl::Status ApplyPolicy(absl::string_view ref);
+  // Reconnects a replica VM's NIC after a network mapping change moved it
+  // (MappingService's replica NIC applier) and records it in the item.
+  // Items without a replica VM yet only record it.
+  absl::Status ApplyNicChange(const model::NicChange& change);
   // Opens the change trackers of every protected disk and attaches them to
   // the host (AttachChangeTracking), so guest writes are tracked while this
   // process runs; CloseTrackers detaches and closes them cleanly.

@@ -70,6 +70,10 @@ struct SiteServiceOptions {
   // Run the scheduler on its own thread (Start returns at once); false: the
   // caller calls Step.
   bool threads = true;
+  // Consulted before the endpoint accepts a cycle for a replica on recovery
+  // host `host_id` (e.g. the simulated fabric's "disk full" switch); its
+  // error is what the sender gets. Null: always OK.
+  std::function<absl::Status(const std::string& host_id)> admit;
   // One line per cycle, failure and state change (no trailing newline).
   std::function<void(absl::string_view line)> log;
 };

@@ -87,7 +87,8 @@ SiteRecovery::SiteRecovery(std::unique_ptr<repository::ObjectRepository> reposit
       jobs_(repository_.get(), clock_),
       fabric_(repository_.get(), &jobs_, clock_, host, keys_.get()),
       policies_(repository_.get(), &jobs_, &fabric_, clock_),
-      mappings_(repository_.get(), &jobs_) {}
+      mappings_(repository_.get(), &jobs_),
+      protection_(repository_.get(), &jobs_, &mappings_, host, clock_) {}
 
 absl::StatusOr<std::unique_ptr<SiteRecovery>> SiteRecovery::Open(
     const std::string& state_dir, const SiteRecoveryOptions& options) {
@@ -113,6 +114,9 @@ absl::Status SiteRecovery::Start() {
   ASR_RETURN_IF_ERROR(fabric_.RegisterScenarios());
   ASR_RETURN_IF_ERROR(policies_.RegisterScenarios());
   ASR_RETURN_IF_ERROR(mappings_.RegisterScenarios());
+  ASR_RETURN_IF_ERROR(protection_.RegisterScenarios());
+  mappings_.SetReplicaNicApplier(
+      [this](const model::NicChange& change) { return protection_.ApplyNicChange(change); });
   if (!repository_->store().read_only()) {
     ASR_RETURN_IF_ERROR(jobs_.RecoverInterruptedJobs().status());
   }

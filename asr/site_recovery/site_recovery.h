@@ -59,6 +59,7 @@
 #include "asr/mapping/mapping_service.h"
 #include "asr/model/fabric.pb.h"
 #include "asr/policy/policy_engine.h"
+#include "asr/protection/protection_service.h"
 #include "asr/repository/object_repository.h"
 
 namespace asr {
@@ -134,6 +135,8 @@ class SiteRecovery {
   fabric::FabricService& fabric() { return fabric_; }
   policy::PolicyEngine& policies() { return policies_; }
   mapping::MappingService& mappings() { return mappings_; }
+  protection::ProtectionService& protection() { return protection_; }
+  const Clock& clock() const { return *clock_; }
   const std::string& state_dir() const { return repository_->state_dir(); }
 
  private:
@@ -164,6 +167,7 @@ class SiteRecovery {
   fabric::FabricService fabric_;
   policy::PolicyEngine policies_;
   mapping::MappingService mappings_;
+  protection::ProtectionService protection_;
 };
 
 // Whether generic put/delete may write objects of `kind`: the inventory a VMM
