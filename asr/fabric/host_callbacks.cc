@@ -83,7 +83,7 @@ absl::Status CallWithRetries(const std::function<absl::Status()>& call, const Re
     }
     delay = delay * policy.backoff;
   }
-  return absl::Status(last.code(), absl::StrCat(last.message(), " (host call failed ", attempts,
+  return absl::Status(last.code(), absl::StrCat(last.message(), " (failed ", attempts,
                                                 " times; transient errors are retried)"));
 }
 

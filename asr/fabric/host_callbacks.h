@@ -135,7 +135,7 @@ struct RetryPolicy {
 
 // Runs `call` until it returns OK or a permanent error, or the attempts are
 // used up; the last error says how many attempts were made
-// ("... (host call failed 4 times: UNAVAILABLE ...)").
+// ("... (failed 4 times; transient errors are retried)").
 absl::Status CallWithRetries(const std::function<absl::Status()>& call,
                              const RetryPolicy& policy = {});
 

@@ -158,7 +158,9 @@ struct ProtectionService::Impl {
 
   ReplicaRetention RetentionOf(const model::ReplicationPolicy& policy) const {
     ReplicaRetention r;
-    r.additional_points = std::max(0, policy.number_of_recovery_points_to_retain());
+    // At least the previous point besides the latest, so that a crash
+    // between two disks' commits leaves a whole point (replica_store.h).
+    r.additional_points = std::max(1, policy.number_of_recovery_points_to_retain());
     if (policy.recovery_point_retention_in_hours() > 0) {
       r.retention = absl::Hours(policy.recovery_point_retention_in_hours());
     } else {
@@ -908,19 +910,42 @@ absl::StatusOr<model::CycleOutcome> ProtectionService::Impl::ReplicateLocked(
       }
       s = [&]() -> absl::Status {
         ASR_RETURN_IF_ERROR(transport->BindReplica(item, d, retention));
-        ASR_ASSIGN_OR_RETURN(std::unique_ptr<net::ByteStream> stream,
-                             transport->Connect(item, policy.replication_port()));
+        std::unique_ptr<net::ByteStream> stream;
         replication::SendOptions so;
         so.compression_level = policy.compression_enabled() ? 1 : 0;
         so.app_consistent = options.app_consistent;
         so.source_time = absl::FromUnixMicros(point.time_us());
         so.source_name = item.primary_host_name();
         so.tracker = TrackerOf(item.id(), d.disk_id());
-        const replication::CycleMode mode =
-            d.last_cycle() == 0 ? replication::CycleMode::kInitial
-                                : replication::CycleMode::kTracked;
-        absl::StatusOr<replication::CycleStats> st =
-            replication::ReplicateDisk(read_path, mode, *stream, so);
+        // A disk that has no point recorded but a replication state (a
+        // cycle whose outcome was lost to a crash) continues from the
+        // replica's point; only a disk the replica has never seen starts
+        // with a full copy.
+        const bool has_state =
+            PathExists(replication::ManifestPath(d.source_path())) ||
+            PathExists(replication::PendingManifestPath(d.source_path()));
+        replication::CycleMode mode = d.last_cycle() == 0 && !has_state
+                                          ? replication::CycleMode::kInitial
+                                          : replication::CycleMode::kTracked;
+        absl::StatusOr<replication::CycleStats> st;
+        // The receiver may still be applying the previous point (it ACKs at
+        // its commit point): Unavailable for a moment is retried at once.
+        absl::Status attempt = fabric::CallWithRetries(
+            [&]() -> absl::Status {
+              if (stream == nullptr) {
+                ASR_ASSIGN_OR_RETURN(stream, transport->Connect(item, policy.replication_port()));
+              }
+              st = replication::ReplicateDisk(read_path, mode, *stream, so);
+              stream.reset();
+              if (!st.ok() && mode == replication::CycleMode::kTracked && d.last_cycle() == 0 &&
+                  absl::IsFailedPrecondition(st.status())) {
+                mode = replication::CycleMode::kInitial;  // the replica has nothing yet
+                return absl::UnavailableError(std::string(st.status().message()));
+              }
+              return st.status();
+            },
+            fabric::RetryPolicy{4, absl::Milliseconds(100), 2.0, nullptr});
+        if (!attempt.ok() && st.ok()) st = attempt;
         if (!st.ok()) {
           return absl::Status(st.status().code(),
                               absl::StrCat("disk ", d.name(), " to ",

@@ -64,6 +64,18 @@ absl::StatusOr<std::unique_ptr<TestSite>> TestSite::Create(const std::string& ro
   return site;
 }
 
+absl::StatusOr<std::unique_ptr<TestSite>> TestSite::Open(const std::string& root,
+                                                         const Clock* clock) {
+  std::unique_ptr<TestSite> site(new TestSite());
+  site->root_ = root;
+  site->state_dir_ = root + "/state";
+  site->pki_dir_ = root + "/pki";
+  site->clock_ = clock != nullptr ? clock : &Clock::Real();
+  ASR_ASSIGN_OR_RETURN(site->fabric_, fabric::SimulatedFabric::Open(root + "/fabric"));
+  ASR_RETURN_IF_ERROR(site->Open());
+  return site;
+}
+
 absl::Status TestSite::Open() {
   SiteRecoveryOptions o;
   o.clock = clock_;

@@ -39,8 +39,6 @@ struct TestSiteOptions {
   bool offline = false;
   // Generated VMs vm-gNNN (two disks each) in GoldCloud1 on hv-ny-01.
   int extra_vms = 0;
-  // Spacing of kept points (hourly in production).
-  absl::Duration point_interval = absl::Seconds(0);
   const Clock* clock = nullptr;
 };
 
@@ -48,6 +46,9 @@ class TestSite {
  public:
   static absl::StatusOr<std::unique_ptr<TestSite>> Create(const std::string& root,
                                                           const TestSiteOptions& options);
+  // Opens a site Create made earlier (e.g. in another process).
+  static absl::StatusOr<std::unique_ptr<TestSite>> Open(const std::string& root,
+                                                        const Clock* clock = nullptr);
   ~TestSite();
 
   SiteRecovery& sr() { return *sr_; }

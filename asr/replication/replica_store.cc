@@ -559,12 +559,16 @@ absl::Status ReplicaStore::FinishApply(const CycleWriter* kept) {
   };
   // Undeltaed older points cannot be restored: drop them.
   while (pts.size() > 1 && pts.front().delta_file.empty()) drop_oldest();
-  // Spacing: the point just demoted stays only if far enough from the one
-  // before. By source time, as retention below: every disk of a VM gets the
-  // same source times, so each keeps the same instants (vm_points.h).
-  if (pts.size() >= 3) {
-    RecoveryPoint& q = pts[pts.size() - 3];
-    RecoveryPoint& d = pts[pts.size() - 2];
+  // Spacing: the point just demoted is always kept for one more cycle (so
+  // that a VM whose disks commit one after another always has the previous
+  // instant on every disk: a crash between two disks' commits leaves that
+  // whole point); the one demoted before it stays only if far enough from
+  // the one before. By source time, as retention below: every disk of a VM
+  // gets the same source times, so each keeps the same instants
+  // (vm_points.h).
+  if (pts.size() >= 4) {
+    RecoveryPoint& q = pts[pts.size() - 4];
+    RecoveryPoint& d = pts[pts.size() - 3];
     if (d.source_time - q.source_time < point_interval_) {
       ASR_ASSIGN_OR_RETURN(auto qr, BlockLogReader::Open(JoinPath(dir_, q.delta_file)));
       ASR_ASSIGN_OR_RETURN(auto dr, BlockLogReader::Open(JoinPath(dir_, d.delta_file)));
@@ -583,13 +587,14 @@ absl::Status ReplicaStore::FinishApply(const CycleWriter* kept) {
       drop_files.push_back(q.delta_file);
       drop_files.push_back(d.delta_file);
       q.delta_file = merged;
-      pts.erase(pts.end() - 2);
+      pts.erase(pts.end() - 3);
     }
   }
   // Retention age (behind the newest point's source time, not this host's
   // clock, for the same reason) and count, oldest first.
   const absl::Time newest = pts.back().source_time;
-  while (pts.size() > 1 && newest - pts.front().source_time > retention_) drop_oldest();
+  // The point before the latest is kept whatever its age (see above).
+  while (pts.size() > 2 && newest - pts.front().source_time > retention_) drop_oldest();
   while (pts.size() > 1 + static_cast<size_t>(additional_points_)) drop_oldest();
 
   next.applying = false;

@@ -65,8 +65,11 @@
 // Recovery points: the latest point is replica.vhdx itself; each older
 // kept point P is a reverse delta over the next newer kept point. Restoring
 // P writes, for each block, the value from the oldest delta at or after P
-// that holds it, else the replica's — without touching the replica. When a
-// point is demoted from latest it is kept only if it is at least
+// that holds it, else the replica's — without touching the replica. A
+// point demoted from latest is kept for one more cycle (the previous
+// instant, whatever its spacing and age: a VM's disks commit one after
+// another, and a crash between them must leave the previous whole point on
+// every disk); when it is demoted further it stays only if it is at least
 // point_interval after the previous kept point; a dropped middle point's
 // delta is merged into its older neighbour's (the older one's blocks win);
 // points past the retention age or over the count are dropped oldest first.
