@@ -378,6 +378,60 @@ TEST_F(ProtectionTest, NetworkMappingChangesReachTheReplicaVmsNics) {
   EXPECT_EQ(item.replica_nics(0).vm_network_id(), "");
 }
 
+TEST_F(ProtectionTest, TheScheduleFollowsThePolicyAsItChangesWithAppConsistentPoints) {
+  FakeClock clock(absl::Now());
+  TestSiteOptions o;
+  o.clock = &clock;
+  o.recovery_points = 4;
+  o.app_consistent_hours = 1;
+  Make(o);
+  Serve();
+  ASSERT_OK(protection().EnableProtection(Enable("VM1")).status());
+  auto cycles = [&] {
+    return protection().GetItem("VM1")->recent_cycles_size();
+  };
+  const int after_enable = cycles();
+  ASSERT_OK(service_->Step());
+  EXPECT_EQ(cycles(), after_enable);  // not due yet: the copy frequency is 30 s
+  clock.Advance(absl::Seconds(31));
+  ASSERT_OK(service_->Step());
+  EXPECT_EQ(cycles(), after_enable + 1);
+  // The first scheduled point is app-consistent (none yet), the next not.
+  ASSERT_OK_AND_ASSIGN(std::vector<model::RecoveryPoint> points,
+                       protection().ListRecoveryPoints("VM1"));
+  EXPECT_EQ(points.back().recovery_point_type(), model::AppConsistent);
+  clock.Advance(absl::Seconds(31));
+  ASSERT_OK(service_->Step());
+  ASSERT_OK_AND_ASSIGN(points, protection().ListRecoveryPoints("VM1"));
+  EXPECT_EQ(points.back().recovery_point_type(), model::CrashConsistent);
+  ASSERT_OK_AND_ASSIGN(model::ProtectedItem item, protection().GetItem("VM1"));
+  EXPECT_GT(item.last_app_consistent_time_unix(), 0);
+
+  // A new copy frequency applies from the next cycle; fewer points prune.
+  ASSERT_OK_AND_ASSIGN(model::ReplicationPolicy p,
+                       site_->sr().policies().FindPolicy("gold-policy"));
+  p.set_replication_frequency_in_seconds(900);
+  p.set_number_of_recovery_points_to_retain(1);
+  p.set_application_consistent_snapshot_frequency_in_hours(0);
+  ASSERT_OK(site_->sr().policies().UpdatePolicy(p).status());
+  const int before = cycles();
+  clock.Advance(absl::Seconds(31));
+  ASSERT_OK(service_->Step());
+  EXPECT_EQ(cycles(), before);
+  clock.Advance(absl::Seconds(900));
+  ASSERT_OK(service_->Step());
+  EXPECT_EQ(cycles(), before + 1);
+  ASSERT_OK_AND_ASSIGN(item, protection().GetItem("VM1"));
+  for (const auto& d : item.disks()) {
+    ASSERT_OK_AND_ASSIGN(std::vector<replication::RecoveryPoint> kept,
+                         replication::ListRecoveryPoints(d.replica_dir()));
+    EXPECT_LE(kept.size(), 2u) << d.replica_dir();
+  }
+  ASSERT_OK_AND_ASSIGN(points, protection().ListRecoveryPoints("VM1"));
+  EXPECT_LE(points.size(), 2u);
+  ExpectPointHoldsTheGuestWrites(item, points.back());
+}
+
 TEST_F(ProtectionTest, TheSiteServiceReplicatesOnThePolicysScheduleAndSurvivesARestart) {
   Make();
   {
