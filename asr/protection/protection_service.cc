@@ -14,6 +14,7 @@
 #include "asr/jobs/rule_error.h"
 #include "asr/mapping/fabric_index.h"
 #include "asr/model/json.h"
+#include "asr/net/tls.h"
 #include "asr/protection/health.h"
 #include "asr/protection/item_state.h"
 #include "asr/protection/operations.pb.h"
@@ -274,6 +275,9 @@ absl::Status ProtectionService::Impl::Validate(jobs::JobContext& ctx,
                                   policy.name(), "''s ",
                                   policy.number_of_recovery_points_to_retain()),
                      "raise the VM's recovery points in VMM to at least the policy's");
+  }
+  if (policy.authentication() == model::Kerberos) {
+    ASR_RETURN_IF_ERROR(net::CheckAuthentication("kerberos"));
   }
   ASR_ASSIGN_OR_RETURN(std::shared_ptr<Transport> transport, RequireTransport());
   ASR_ASSIGN_OR_RETURN(fabric::HostCallbacks * h, RequireHost("read the VM's disks"));

@@ -168,6 +168,15 @@ TEST_F(ProtectionTest, RefusalsNameTheRuleAndTheState) {
   EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
   EXPECT_THAT(s.message(), HasSubstr("already protected"));
   EXPECT_EQ(protection().GetItem("VM2").status().code(), absl::StatusCode::kNotFound);
+  // A policy asking for Kerberos cannot be honoured on this platform.
+  ASSERT_OK_AND_ASSIGN(model::ReplicationPolicy p,
+                       site_->sr().policies().FindPolicy("gold-policy"));
+  p.set_authentication(model::Kerberos);
+  p.set_replication_port(0);
+  ASSERT_OK(site_->sr().policies().UpdatePolicy(p).status());
+  s = protection().EnableProtection(Enable("VM2")).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(s.message(), HasSubstr("use certificate authentication"));
 }
 
 TEST_F(ProtectionTest, AFailingVmDoesNotStallTheOthersAndItsHealthSaysWhy) {
