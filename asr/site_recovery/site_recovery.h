@@ -2,9 +2,11 @@
 // embedders hold. A SiteRecovery owns one state directory's object
 // repository, the one job manager (and with it the job-id sequence) and every
 // service that works on them: the fabric (vault, registration, inventory,
-// cloud pairing), replication policies and network/storage mapping. Every job
-// scenario, mapping propagation included, is registered here once; failover
-// orchestration and replication scheduling will join them here.
+// cloud pairing), replication policies, network/storage mapping and
+// protection of VMs. Every job scenario, mapping propagation and protection
+// included, is registered here once; failover orchestration will join them
+// here. The site service (asr/protection/site_service.h), which schedules
+// replication and serves replicas, runs over a SiteRecovery.
 //
 //   asr::SiteRecoveryOptions options;
 //   options.host = &host;   // the VMM host side; may be null
@@ -24,9 +26,9 @@
 //        asr/site_recovery/  SiteRecovery: the composition root
 //                              |
 //                              v
-//        asr/fabric/  asr/policy/  asr/mapping/  (services; their work
-//                 \        |        /             runs as jobs through
-//                  v       v       v              asr/jobs/)
+//        asr/fabric/  asr/policy/  asr/mapping/  asr/protection/
+//                 \        |        /        /   (services; their work runs
+//                  v       v       v        v    as jobs through asr/jobs/)
 //        asr/repository/  ObjectRepository: typed objects by kind and id
 //                              |
 //                              v
