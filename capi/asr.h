@@ -315,7 +315,8 @@ ASR_API int asr_placement_show(asr_buffer_t** out, asr_engine_t* engine, const c
  * another status code; on failure it may write a message into the buffer
  * it is given (asr_buffer_set). Callbacks run on the thread that called the
  * asr_ function that needs them (jobs run on the caller's thread), one at a
- * time per engine; they may call read-only asr_ functions (asr_object_get,
+ * time per engine (except the version 3 calls of a site service's pool, see
+ * "Threads" below); they may call read-only asr_ functions (asr_object_get,
  * asr_job_list) but no state-changing ones. A NULL callback means the host
  * cannot do that: calls needing it fail with ASR_FAILED_PRECONDITION.
  *
@@ -337,9 +338,60 @@ ASR_API int asr_placement_show(asr_buffer_t** out, asr_engine_t* engine, const c
  *    Used when no key file is set (asr_engine_set_key_file takes
  *    precedence).
  *
- * Versions: 1 (40 bytes on LP64: through payload), 2 (adds
- * get_key_encryption_key). A caller built against version 1 keeps working:
- * its table has no key callback. */
+ * Version 3 adds the VM calls protection and failover need. Each takes
+ * and writes JSON in the proto3 mapping of asr/model/fabric.proto and
+ * host.proto, returns ASR_OK or a status code with a message in its buffer
+ * (as above); ASR_UNAVAILABLE, ASR_DEADLINE_EXCEEDED and ASR_ABORTED are
+ * transient and retried, any other code fails the job with the host's
+ * message. A NULL one means the host cannot do it (the operation fails with
+ * ASR_FAILED_PRECONDITION saying which call is missing).
+ *
+ *  get_vm: write the VM `vm_id` as its host sees it now (a VirtualMachine:
+ *    "hostId", "disks" with paths and sizes, "networkAdapters",
+ *    "powerState") into `out`; ASR_NOT_FOUND when the host has no such VM.
+ *  create_replica_vm: create a stopped replica VM from `spec_json` (a
+ *    ReplicaVmSpec: "replicaVmId", "name", "hostId", "disks" whose files
+ *    exist, "networkAdapters") and write it into `out` as get_vm would; the
+ *    same spec again succeeds; ASR_ALREADY_EXISTS for a clash.
+ *  connect_nic: connect NIC "id" of `nic_json` (a NetworkAdapter) of
+ *    `vm_id` to its "vmNetworkId" / "subnetName" ("" disconnects it).
+ *  start_vm, shutdown_vm (clean, through the guest; ASR_DEADLINE_EXCEEDED
+ *    when it does not stop), turn_off_vm (power off at once).
+ *  delete_vm: delete a stopped VM's configuration, and its disk files when
+ *    `delete_disks` is 1; ASR_NOT_FOUND when there is no such VM.
+ *  get_power_state: write the state's name ("RUNNING", "STOPPED",
+ *    "PAUSED", "SAVED") into `out`.
+ *  create_point: take a point of all the VM's disks at one instant; `type`
+ *    is "CrashConsistent" or "AppConsistent" (guest writers quiesced first,
+ *    as VSS does). Write the HostPoint ("id", "vmId", "type", "timeUs",
+ *    "disks" with the "readPath" to read each disk at while it is held).
+ *  release_point: release the HostPoint `point_json`; hold points briefly.
+ *  run_script: run the ScriptRequest `request_json` ("hostId", "path",
+ *    "arguments", "timeoutSeconds") and write the ScriptResult
+ *    ("exitCode", "output", "timedOut") into `out`.
+ *  attach_change_tracking: from now on report every guest write to disk
+ *    `disk_id` of `vm_id` with asr_write_sink_record(sink, offset, length)
+ *    before completing the write to the guest; `sink` stays valid until
+ *    detach_change_tracking for that disk returns (or another attach for it
+ *    replaces it).
+ *  detach_change_tracking: stop reporting; after it returns the sink is not
+ *    called again.
+ *
+ * Threads: the version 1 and 2 callbacks run on the thread of the asr_ call
+ * that needs them. The version 3 callbacks are also called by a site
+ * service's replication pool (asr_site_service_start): calls for different
+ * VMs may arrive concurrently from several threads, calls for one VM never
+ * do; they must not call state-changing asr_ functions.
+ *
+ * Versions: 1 (40 bytes on LP64: through payload), 2 (48 bytes: adds
+ * get_key_encryption_key), 3 (152 bytes: adds get_vm ..
+ * detach_change_tracking). A caller built against version 1 or 2 keeps
+ * working: the callbacks its table lacks read as NULL. */
+
+/* What a host reports guest writes to (attach_change_tracking): the change
+ * tracker of one protected disk. Owned by the library. */
+typedef struct asr_write_sink asr_write_sink_t;
+
 typedef struct asr_host_callbacks {
   uint32_t struct_size; /* sizeof(asr_host_callbacks_t) */
   uint32_t reserved;    /* 0 */
@@ -352,11 +404,41 @@ typedef struct asr_host_callbacks {
   /* Version 2. */
   int (*get_key_encryption_key)(asr_buffer_t* out_key, asr_buffer_t* out_key_id,
                                 const char* purpose, void* payload);
+  /* Version 3. */
+  int (*get_vm)(asr_buffer_t* out, const char* vm_id, void* payload);
+  int (*create_replica_vm)(asr_buffer_t* out, const char* spec_json, void* payload);
+  int (*connect_nic)(asr_buffer_t* out_message, const char* vm_id, const char* nic_json,
+                     void* payload);
+  int (*start_vm)(asr_buffer_t* out_message, const char* vm_id, void* payload);
+  int (*shutdown_vm)(asr_buffer_t* out_message, const char* vm_id, void* payload);
+  int (*turn_off_vm)(asr_buffer_t* out_message, const char* vm_id, void* payload);
+  int (*delete_vm)(asr_buffer_t* out_message, const char* vm_id, uint32_t delete_disks,
+                   void* payload);
+  int (*get_power_state)(asr_buffer_t* out, const char* vm_id, void* payload);
+  int (*create_point)(asr_buffer_t* out, const char* vm_id, const char* type, void* payload);
+  int (*release_point)(asr_buffer_t* out_message, const char* point_json, void* payload);
+  int (*run_script)(asr_buffer_t* out, const char* request_json, void* payload);
+  int (*attach_change_tracking)(asr_buffer_t* out_message, const char* vm_id,
+                                const char* disk_id, asr_write_sink_t* sink, void* payload);
+  int (*detach_change_tracking)(asr_buffer_t* out_message, const char* vm_id,
+                                const char* disk_id, void* payload);
 } asr_host_callbacks_t;
 
-#define ASR_HOST_CALLBACKS_VERSION 2
-#define ASR_HOST_CALLBACKS_INIT \
-  { sizeof(asr_host_callbacks_t), 0, NULL, NULL, NULL, NULL, NULL }
+#define ASR_HOST_CALLBACKS_VERSION 3
+#define ASR_HOST_CALLBACKS_INIT                                                                  \
+  {                                                                                              \
+    sizeof(asr_host_callbacks_t), 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL                                           \
+  }
+
+/* asr_write_sink_record: reports a guest write of `length` bytes at `offset`
+ * of the sink's disk; call it from any thread, before the write completes
+ * to the guest. ASR_OK means the write is recorded durably enough that a
+ * crash of asr is detected and answered with a scan.
+ * Errors: ASR_INVALID_ARGUMENT (NULL sink, a write past the end of the
+ * disk), ASR_FAILED_PRECONDITION (the tracker is closed: protection of the
+ * disk stopped). */
+ASR_API int asr_write_sink_record(asr_write_sink_t* sink, uint64_t offset, uint64_t length);
 
 /* asr_engine_set_host_callbacks: installs (a copy of) `callbacks` on the
  * engine; NULL removes them (inventories then arrive only as documents,
@@ -550,6 +632,157 @@ ASR_API int asr_policy_associate(asr_buffer_t** out, asr_engine_t* engine, const
  * Errors: ASR_NOT_FOUND, ASR_FAILED_PRECONDITION (the pairing protects VMs). */
 ASR_API int asr_policy_dissociate(asr_buffer_t** out, asr_engine_t* engine, const char* pairing,
                                   uint32_t flags);
+
+/* ---- Protection ---------------------------------------------------------
+ *
+ * Protecting a VM creates its replica VM on a recovery host (through the
+ * version 3 host callbacks) and replicates all its disks there as one unit,
+ * on its policy's schedule, with the policy's retention, compression and
+ * transport, until protection is disabled. A protected item (kind
+ * "protected-item", id "pi-<vm id>") moves through the states
+ *
+ *   EnablingProtection -> InitialReplicationInProgress -> Protected
+ *     -> DisablingProtection -> (removed)
+ *
+ * (EnablingFailed, InitialReplicationFailed, DisablingFailed when a step
+ * fails: restart the job or disable). Replication after the initial copy is
+ * the site service's work (asr_site_service_start), in this process or in
+ * `asrctl site run`.
+ *
+ *   asr_engine_set_host_callbacks(engine, &host_table, 0);        (version 3)
+ *   asr_engine_set_transport(engine, "{\"pkiDir\": \"/etc/asr/pki\"}", 0);
+ *   asr_site_service_t* site = NULL;
+ *   asr_site_service_start(&site, engine, "{\"threads\": false}", 0);
+ *   asr_protect_enable(&job, engine, "{\"vm\": \"VM1\"}", 0);
+ *   for (;;) { asr_site_service_step(site, 0); ... }                (every few seconds)
+ *   asr_item_get(&item, engine, "VM1", 0);        ("protectionState": "Protected")
+ *   asr_site_service_close(site);
+ *
+ * The operations (enable, onboard, disable) run as jobs and return the
+ * finished Job like the control-plane calls above (on failure the message
+ * ends with "(job job-NNNNNN)" and asr_last_error_detail names the job). */
+
+/* asr_engine_set_transport: how protection reaches the recovery endpoint
+ * that holds the replicas, as JSON {"pkiDir": the vault PKI directory
+ * (ca.pem, crl.pem if any, SENDER.pem/.key, RECEIVER.pem/.key; `asrctl pki
+ * init` makes it), "senderCertificate" (default "primary"),
+ * "receiverCertificate" (default "recovery"), "address" ("host[:port]" every
+ * sender connects to; default: the replica host and the policy's port),
+ * "receiverName" (the name the receiver's certificate must carry),
+ * "pointIntervalSeconds" (spacing of kept recovery points; 0: hourly),
+ * "connectTimeoutSeconds" (0: 30)}. NULL removes it (replication then fails
+ * with ASR_FAILED_PRECONDITION saying how to set one). A site service
+ * started later with serveReplicas points the senders at its own endpoint.
+ * Errors: ASR_INVALID_ARGUMENT (NULL engine, bad JSON or field, unknown
+ * flags), ASR_NOT_FOUND / ASR_FAILED_PRECONDITION (PKI files missing or not
+ * the vault's: the message names the file). */
+ASR_API int asr_engine_set_transport(asr_engine_t* engine, const char* transport_json,
+                                     uint32_t flags);
+
+/* asr_protect_enable: enables protection of a VM; `request_json` is {"vm":
+ * id or name, "pairing": optional (id, or its primary cloud; default the
+ * VM's cloud's pairing), "recoveryHost": optional (id or name; default
+ * placement's choice)}. Job "EnableProtection" with tasks validate, place,
+ * create-replica-vm, initial-replication (or export/import/wait-start-time),
+ * finalize; *out receives it Succeeded (the item is Protected, or
+ * InitialReplicationCompletedOnPrimary for an offline export) or Suspended
+ * (waiting for the policy's start time).
+ * Errors: ASR_INVALID_ARGUMENT (NULL, bad JSON, no "vm", unknown flags),
+ * ASR_NOT_FOUND (VM, pairing, host), ASR_FAILED_PRECONDITION (cloud not
+ * paired, no policy, host OS differs, already protected, host callback
+ * missing, no transport), the host's own error (its message). */
+ASR_API int asr_protect_enable(asr_buffer_t** out, asr_engine_t* engine, const char* request_json,
+                               uint32_t flags);
+
+/* asr_protect_onboard: adopts a VM that already replicates between a host
+ * of the primary cloud and one of the recovery cloud; `request_json` is
+ * {"vm", "pairing" (optional), "recoveryHost", "replicaDirs": [one
+ * existing replica directory per disk, in the VM's disk order]}. The
+ * existing replica data is reused, not copied again. Job
+ * "OnboardProtection". Errors: as asr_protect_enable, and
+ * ASR_FAILED_PRECONDITION when the replication's settings differ from the
+ * policy (the message lists them) or a replica directory does not match
+ * its disk. */
+ASR_API int asr_protect_onboard(asr_buffer_t** out, asr_engine_t* engine, const char* request_json,
+                                uint32_t flags);
+
+/* Flag for asr_protect_disable: remove the item even when the host cannot
+ * remove the replica VM (the job says what was left). */
+#define ASR_PROTECT_FORCE 0x1u
+
+/* asr_protect_disable: disables protection of item `item_ref` (the
+ * protected item's id, or its VM's id or name): replication stops, the
+ * replica VM is removed from the recovery host, and its disks are deleted
+ * when the policy's replica deletion is Required. Job "DisableProtection".
+ * Errors: ASR_NOT_FOUND, ASR_FAILED_PRECONDITION (not allowed in the item's
+ * state: the message names it), the host's error (retry with
+ * ASR_PROTECT_FORCE to remove the item anyway). */
+ASR_API int asr_protect_disable(asr_buffer_t** out, asr_engine_t* engine, const char* item_ref,
+                                uint32_t flags);
+
+/* asr_item_get: the protected item `ref` (its id, or its VM's id or name) as
+ * a ProtectedItem (asr/model/protection.proto) with the values computed now:
+ * "protectionState", "replicationHealth" and "healthErrors" (code,
+ * severity, message, recommendedAction), "allowedOperations",
+ * "lastRecoveryPointTimeUnix", "rpoSeconds", "disks", "replicaVmName",
+ * "currentScenario", "recentCycles". Errors: ASR_NOT_FOUND. */
+ASR_API int asr_item_get(asr_buffer_t** out, asr_engine_t* engine, const char* ref,
+                         uint32_t flags);
+
+/* asr_item_list: every protected item, as asr_item_get returns them, as a
+ * JSON array in id order ("[]" when none). */
+ASR_API int asr_item_list(asr_buffer_t** out, asr_engine_t* engine, uint32_t flags);
+
+/* asr_item_points: the whole-VM recovery points of item `ref` as a JSON array
+ * of RecoveryPoint ("id", "sequence", "recoveryPointTimeUnix",
+ * "recoveryPointType", "sourceTimeUs", "disks"), oldest first.
+ * Errors: ASR_NOT_FOUND. */
+ASR_API int asr_item_points(asr_buffer_t** out, asr_engine_t* engine, const char* ref,
+                            uint32_t flags);
+
+/* A site service: keeps every protected VM of the engine replicating on its
+ * policy's schedule and, with serveReplicas, runs the one recovery endpoint
+ * that serves every replica of the site. At most one per engine.
+ * Thread safety: step, stats and stop may be called from any thread; step
+ * must not run concurrently with itself. Close it before its engine. */
+typedef struct asr_site_service asr_site_service_t;
+
+/* asr_site_service_start: starts a site service over `engine`;
+ * `options_json` may be NULL for the defaults, or {"replicate": true,
+ * "serveReplicas": true, "listen": "127.0.0.1:0", "maxConcurrent": 4,
+ * "threads": true, "transport": {as asr_engine_set_transport}}. With
+ * "threads": true it schedules on its own threads until stopped; with
+ * false the caller drives it with asr_site_service_step. *out is released
+ * with asr_site_service_close.
+ * Errors: ASR_INVALID_ARGUMENT (NULL, bad JSON or field, maxConcurrent
+ * below 1, unknown flags), ASR_FAILED_PRECONDITION (a site service already
+ * runs on the engine; no transport: neither set nor in the options),
+ * ASR_UNAVAILABLE (cannot listen: the message names the address). */
+ASR_API int asr_site_service_start(asr_site_service_t** out, asr_engine_t* engine,
+                                   const char* options_json, uint32_t flags);
+
+/* asr_site_service_step: one scheduling pass: runs the cycles that are due
+ * and returns when they have finished (a failed cycle is recorded in its
+ * item and retried later; it is not this call's error).
+ * Errors: ASR_INVALID_ARGUMENT (NULL, unknown flags), ASR_FAILED_PRECONDITION
+ * (stopped). */
+ASR_API int asr_site_service_step(asr_site_service_t* service, uint32_t flags);
+
+/* asr_site_service_stats: *out receives {"cyclesOk", "cyclesFailed",
+ * "pointsCommitted" (64-bit counts as strings), "running",
+ * "protectedItems", "endpointAddress" ("" when not serving replicas),
+ * "nextDueSeconds"}. */
+ASR_API int asr_site_service_stats(asr_buffer_t** out, asr_site_service_t* service,
+                                   uint32_t flags);
+
+/* asr_site_service_stop: stops scheduling, waits for running cycles, closes
+ * the change trackers and the endpoint. Idempotent.
+ * Errors: ASR_INVALID_ARGUMENT (NULL). */
+ASR_API int asr_site_service_stop(asr_site_service_t* service);
+
+/* asr_site_service_close: stops (as asr_site_service_stop) and releases the
+ * site service. Accepts NULL. */
+ASR_API void asr_site_service_close(asr_site_service_t* service);
 
 /* ---- Replication (data plane) ------------------------------------------- */
 

@@ -3,6 +3,9 @@
 // SiteRecovery behind an engine handle can call a provider's host side; and
 // the engine's key provider (CKeyProvider): a key file set with
 // asr_engine_set_key_file, else the table's get_key_encryption_key.
+// The VM calls of table version 3 (GetVm .. DetachChangeTracking) are in
+// c_host_vm_calls.cc; a NULL callback falls back to fabric::HostCallbacks'
+// default ("the host cannot ...").
 //
 //   auto host = std::make_unique<asr::capi::CHostCallbacks>();
 //   auto keys = std::make_shared<asr::capi::CKeyProvider>(host.get());
@@ -16,8 +19,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -34,6 +39,11 @@ struct asr_buffer {
   std::string bytes;
 };
 
+// What attach_change_tracking hands the host: asr's sink of one disk.
+struct asr_write_sink {
+  asr::fabric::WriteSink* sink;
+};
+
 namespace asr::capi {
 
 // Adapts the C table to fabric::HostCallbacks.
@@ -44,11 +54,12 @@ class CHostCallbacks : public fabric::HostCallbacks {
   void Set(const asr_host_callbacks_t* table) {
     absl::MutexLock l(&mu_);
     installed_ = table != nullptr;
-    table_ =
-        table != nullptr
-            ? *table
-            : asr_host_callbacks_t{
-                  sizeof(asr_host_callbacks_t), 0, nullptr, nullptr, nullptr, nullptr, nullptr};
+    if (table != nullptr) {
+      table_ = *table;
+    } else {
+      table_ = asr_host_callbacks_t{};
+      table_.struct_size = sizeof(asr_host_callbacks_t);
+    }
   }
   bool available() const override {
     absl::MutexLock l(&mu_);
@@ -86,6 +97,23 @@ class CHostCallbacks : public fabric::HostCallbacks {
     int rc = t.test_proxy(&out, model::ToJson(server).c_str(), pw.c_str(), t.payload);
     return rc == ASR_OK ? absl::OkStatus() : HostError(rc, "test_proxy", out.bytes);
   }
+
+  // ---- Version 3: VMs (c_host_vm_calls.cc) ----
+  absl::StatusOr<model::VirtualMachine> GetVm(const std::string& vm_id) override;
+  absl::StatusOr<model::VirtualMachine> CreateReplicaVm(const model::ReplicaVmSpec& spec) override;
+  absl::Status ConnectNic(const std::string& vm_id, const model::NetworkAdapter& nic) override;
+  absl::Status StartVm(const std::string& vm_id) override;
+  absl::Status ShutdownVm(const std::string& vm_id) override;
+  absl::Status TurnOffVm(const std::string& vm_id) override;
+  absl::Status DeleteVm(const std::string& vm_id, bool delete_disks) override;
+  absl::StatusOr<model::VmPowerState> GetPowerState(const std::string& vm_id) override;
+  absl::StatusOr<model::HostPoint> CreatePoint(const std::string& vm_id,
+                                               model::RecoveryPointType type) override;
+  absl::Status ReleasePoint(const model::HostPoint& point) override;
+  absl::StatusOr<model::ScriptResult> RunScript(const model::ScriptRequest& request) override;
+  absl::Status AttachChangeTracking(const std::string& vm_id, const std::string& disk_id,
+                                    fabric::WriteSink* sink) override;
+  absl::Status DetachChangeTracking(const std::string& vm_id, const std::string& disk_id) override;
 
   // Whether the installed table has a get_key_encryption_key callback.
   bool HasKeyCallback() const {
@@ -125,6 +153,13 @@ class CHostCallbacks : public fabric::HostCallbacks {
   mutable absl::Mutex mu_;
   bool installed_ ABSL_GUARDED_BY(mu_) = false;
   asr_host_callbacks_t table_ ABSL_GUARDED_BY(mu_){};
+
+  // The sinks handed to attach_change_tracking, by (VM, disk): each lives
+  // until the host's detach for its disk returned, or a later attach of the
+  // same disk replaced it.
+  absl::Mutex sinks_mu_;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<asr_write_sink>> sinks_
+      ABSL_GUARDED_BY(sinks_mu_);
 };
 
 // The engine's key provider: the key file (or environment variable) set by

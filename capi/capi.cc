@@ -66,6 +66,21 @@ void ReturnBuffer(asr_buffer_t** out, std::string bytes) {
   *out = b;
 }
 
+absl::Status ReturnJob(asr_buffer_t** out, const absl::StatusOr<model::Job>& job) {
+  if (!job.ok()) {
+    std::string id = jobs::JobIdOf(job.status());
+    if (id.empty()) return job.status();
+    // The id stays in the message for readers of asr_last_error_message; the
+    // payloads (rule, action, job id) reach asr_last_error_detail.
+    absl::Status s(job.status().code(), absl::StrCat(job.status().message(), " (job ", id, ")"));
+    job.status().ForEachPayload(
+        [&](absl::string_view url, const absl::Cord& payload) { s.SetPayload(url, payload); });
+    return s;
+  }
+  ReturnBuffer(out, model::ToJson(*job));
+  return absl::OkStatus();
+}
+
 }  // namespace asr::capi
 
 using asr::capi::CheckFlags;

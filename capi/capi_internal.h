@@ -13,6 +13,7 @@
 #define ASR_CAPI_CAPI_INTERNAL_H_
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstring>
 #include <exception>
@@ -24,11 +25,14 @@
 #include "absl/strings/str_cat.h"
 #include "asr.h"
 #include "asr/common/identifier.h"
+#include "asr/model/job.pb.h"
 #include "asr/site_recovery/site_recovery.h"
 #include "capi/c_host_callbacks.h"
 
 // An engine handle holds exactly the one facade and the host table it calls.
 struct asr_engine {
+  // Whether a site service (asr_site_service_start) runs over this engine.
+  std::atomic<bool> site_service_running{false};
   std::unique_ptr<asr::capi::CHostCallbacks> host;
   // The key provider the facade holds too (it calls into `host`).
   std::shared_ptr<asr::capi::CKeyProvider> keys;
@@ -83,6 +87,11 @@ absl::StatusOr<asr::SiteRecovery*> SiteRecoveryOf(asr_engine_t* handle);
 
 // Stores `bytes` in a new buffer at *out (which must not be NULL).
 void ReturnBuffer(asr_buffer_t** out, std::string bytes);
+
+// Stores a finished job's JSON in *out; for a failed job returns its error
+// with " (job job-NNNNNN)" appended to the message (the payloads that
+// asr_last_error_detail reads are kept).
+absl::Status ReturnJob(asr_buffer_t** out, const absl::StatusOr<model::Job>& job);
 
 // The size of a versioned struct's first version: the end of its last
 // field `last_v1_field`, e.g.

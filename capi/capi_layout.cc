@@ -27,7 +27,21 @@ ASR_PIN(asr_host_callbacks_t, test_proxy, 24);
 ASR_PIN(asr_host_callbacks_t, payload, 32);
 // Version 2.
 ASR_PIN(asr_host_callbacks_t, get_key_encryption_key, 40);
-static_assert(sizeof(asr_host_callbacks_t) == 48, "asr_host_callbacks_t changed size");
+// Version 3.
+ASR_PIN(asr_host_callbacks_t, get_vm, 48);
+ASR_PIN(asr_host_callbacks_t, create_replica_vm, 56);
+ASR_PIN(asr_host_callbacks_t, connect_nic, 64);
+ASR_PIN(asr_host_callbacks_t, start_vm, 72);
+ASR_PIN(asr_host_callbacks_t, shutdown_vm, 80);
+ASR_PIN(asr_host_callbacks_t, turn_off_vm, 88);
+ASR_PIN(asr_host_callbacks_t, delete_vm, 96);
+ASR_PIN(asr_host_callbacks_t, get_power_state, 104);
+ASR_PIN(asr_host_callbacks_t, create_point, 112);
+ASR_PIN(asr_host_callbacks_t, release_point, 120);
+ASR_PIN(asr_host_callbacks_t, run_script, 128);
+ASR_PIN(asr_host_callbacks_t, attach_change_tracking, 136);
+ASR_PIN(asr_host_callbacks_t, detach_change_tracking, 144);
+static_assert(sizeof(asr_host_callbacks_t) == 152, "asr_host_callbacks_t changed size");
 
 ASR_PIN(asr_tls_files_t, struct_size, 0);
 ASR_PIN(asr_tls_files_t, cert_path, 8);

@@ -22,7 +22,23 @@ PIN(host_callbacks_test_proxy, offsetof(asr_host_callbacks_t, test_proxy) == 24)
 PIN(host_callbacks_payload, offsetof(asr_host_callbacks_t, payload) == 32);
 PIN(host_callbacks_get_key_encryption_key,
     offsetof(asr_host_callbacks_t, get_key_encryption_key) == 40);
-PIN(host_callbacks_size, sizeof(asr_host_callbacks_t) == 48);
+/* Version 3. */
+PIN(host_callbacks_get_vm, offsetof(asr_host_callbacks_t, get_vm) == 48);
+PIN(host_callbacks_create_replica_vm, offsetof(asr_host_callbacks_t, create_replica_vm) == 56);
+PIN(host_callbacks_connect_nic, offsetof(asr_host_callbacks_t, connect_nic) == 64);
+PIN(host_callbacks_start_vm, offsetof(asr_host_callbacks_t, start_vm) == 72);
+PIN(host_callbacks_shutdown_vm, offsetof(asr_host_callbacks_t, shutdown_vm) == 80);
+PIN(host_callbacks_turn_off_vm, offsetof(asr_host_callbacks_t, turn_off_vm) == 88);
+PIN(host_callbacks_delete_vm, offsetof(asr_host_callbacks_t, delete_vm) == 96);
+PIN(host_callbacks_get_power_state, offsetof(asr_host_callbacks_t, get_power_state) == 104);
+PIN(host_callbacks_create_point, offsetof(asr_host_callbacks_t, create_point) == 112);
+PIN(host_callbacks_release_point, offsetof(asr_host_callbacks_t, release_point) == 120);
+PIN(host_callbacks_run_script, offsetof(asr_host_callbacks_t, run_script) == 128);
+PIN(host_callbacks_attach_change_tracking,
+    offsetof(asr_host_callbacks_t, attach_change_tracking) == 136);
+PIN(host_callbacks_detach_change_tracking,
+    offsetof(asr_host_callbacks_t, detach_change_tracking) == 144);
+PIN(host_callbacks_size, sizeof(asr_host_callbacks_t) == 152);
 
 PIN(tls_files_cert_path, offsetof(asr_tls_files_t, cert_path) == 8);
 PIN(tls_files_key_path, offsetof(asr_tls_files_t, key_path) == 16);
