@@ -32,6 +32,7 @@ constexpr const char* kIdentifierFlags[] = {
     "friendly-name",
     "host",
     "id",
+    "item",
     "name",
     "nic",
     "pairing",
@@ -39,6 +40,7 @@ constexpr const char* kIdentifierFlags[] = {
     "primary",
     "provider-version",
     "recovery",
+    "recovery-host",
     "region",
     "replica-network",
     "replica-subnet",
@@ -60,16 +62,19 @@ bool IsSecretFlag(const std::string& flag) { return flag == "proxy-password"; }
 absl::Status ValidateArguments(const CommandContext& ctx, const ParsedArgs& args) {
   ASR_RETURN_IF_ERROR(ValidatePath("--state-dir", ctx.state_dir));
   ASR_RETURN_IF_ERROR(ValidateOptionalIdentifier("--key-file", ctx.key_file, kMaxPathBytes));
+  ASR_RETURN_IF_ERROR(ValidateOptionalIdentifier("--fabric", ctx.fabric_dir, kMaxPathBytes));
   for (size_t i = 0; i < args.positional.size(); ++i) {
     ASR_RETURN_IF_ERROR(ValidatePath(absl::StrCat("argument ", i + 1), args.positional[i]));
   }
-  for (const auto& [flag, value] : args.values) {
+  for (const auto& [flag, values] : args.all_values) {
     if (IsSecretFlag(flag)) continue;
     const std::string name = absl::StrCat("--", flag);
-    if (IsIdentifierFlag(flag)) {
-      ASR_RETURN_IF_ERROR(ValidateIdentifier(name, value));
-    } else {
-      ASR_RETURN_IF_ERROR(ValidateOptionalIdentifier(name, value, kMaxPathBytes));
+    for (const std::string& value : values) {
+      if (IsIdentifierFlag(flag)) {
+        ASR_RETURN_IF_ERROR(ValidateIdentifier(name, value));
+      } else {
+        ASR_RETURN_IF_ERROR(ValidateOptionalIdentifier(name, value, kMaxPathBytes));
+      }
     }
   }
   return absl::OkStatus();
@@ -111,6 +116,11 @@ bool ParsedArgs::Has(const std::string& flag) const {
   return values.count(flag) > 0 || bools.count(flag) > 0;
 }
 
+std::vector<std::string> ParsedArgs::GetAll(const std::string& flag) const {
+  auto it = all_values.find(flag);
+  return it == all_values.end() ? std::vector<std::string>() : it->second;
+}
+
 std::string ParsedArgs::Get(const std::string& flag, const std::string& def) const {
   auto it = values.find(flag);
   return it == values.end() ? def : it->second;
@@ -127,10 +137,13 @@ absl::StatusOr<std::string> ParsedArgs::Require(const std::string& flag) const {
 void CommandRegistry::Add(CommandSpec spec) { commands_.push_back(std::move(spec)); }
 
 void CommandRegistry::PrintHelp(std::ostream& os) const {
-  os << "usage: asrctl [--state-dir DIR] [--key-file PATH] [--json] COMMAND [ARGS]\n\n"
+  os << "usage: asrctl [--state-dir DIR] [--key-file PATH] [--fabric DIR] [--json] COMMAND "
+        "[ARGS]\n\n"
         "  --key-file PATH  the key-encryption key that wraps the vault's keys (or set\n"
         "                   ASR_KEY_FILE=PATH, or ASR_KEY_ENCRYPTION_KEY to 64 hex digits);\n"
-        "                   create one with 'asrctl key-provider init --key-file PATH'\n\n"
+        "                   create one with 'asrctl key-provider init --key-file PATH'\n"
+        "  --fabric DIR     the simulated VMM fabric that is the host (or set ASR_FABRIC=DIR);\n"
+        "                   create one with 'asrctl fabric init DIR --example'\n\n"
         "commands:\n";
   for (const CommandSpec& c : commands_) {
     os << "  " << c.usage << "\n      " << c.help << "\n";
@@ -183,6 +196,14 @@ absl::StatusOr<ParsedArgs> ParseRest(const CommandSpec& spec, const std::vector<
         ctx.key_file = value;
         continue;
       }
+      if (name == "fabric" && !spec.value_flags.count(name)) {
+        if (!has_value) {
+          if (i + 1 >= a.size()) return absl::InvalidArgumentError("--fabric needs a value");
+          value = a[++i];
+        }
+        ctx.fabric_dir = value;
+        continue;
+      }
       if (spec.bool_flags.count(name)) {
         if (has_value) {
           return absl::InvalidArgumentError(absl::StrCat("--", name, " takes no value"));
@@ -198,6 +219,7 @@ absl::StatusOr<ParsedArgs> ParseRest(const CommandSpec& spec, const std::vector<
           value = a[++i];
         }
         out.values[name] = value;
+        out.all_values[name].push_back(value);
         continue;
       }
       return absl::InvalidArgumentError(absl::StrCat("unknown option --", name, " for '", spec.name,
@@ -251,6 +273,15 @@ int CommandRegistry::Run(const std::vector<std::string>& argv, std::istream& in,
       i += 2;
     } else if (absl::StartsWith(a, "--key-file=")) {
       ctx.key_file = a.substr(strlen("--key-file="));
+      ++i;
+    } else if (a == "--fabric") {
+      if (i + 1 >= argv.size()) {
+        return ExitCodeFor(absl::InvalidArgumentError("--fabric needs a value"), err);
+      }
+      ctx.fabric_dir = argv[i + 1];
+      i += 2;
+    } else if (absl::StartsWith(a, "--fabric=")) {
+      ctx.fabric_dir = a.substr(strlen("--fabric="));
       ++i;
     } else if (a == "--help") {
       PrintHelp(out);

@@ -13,7 +13,7 @@
 //            /*value_flags=*/{}, /*bool_flags=*/{}, 1, 1, DiskInfo});
 //   }
 //
-// Global flags (--state-dir DIR, --key-file PATH, --json) are parsed before
+// Global flags (--state-dir DIR, --key-file PATH, --fabric DIR, --json) are parsed before
 // the command and reach it through CommandContext. Every argument is checked
 // before the command runs (ValidateIdentifier, asr/common/identifier.h):
 // positionals and flag values must be valid UTF-8 without control
@@ -46,6 +46,7 @@ namespace asr::cli {
 struct CommandContext {
   std::string state_dir;       // --state-dir, default ./asr-state
   std::string key_file;        // --key-file: the key-encryption key's file ("" if not given)
+  std::string fabric_dir;      // --fabric: a simulated fabric's directory ("" if not given)
   bool json = false;           // --json: machine-readable output on stdout
   std::istream* in = nullptr;  // standard input (e.g. --proxy-password-stdin)
   std::ostream* out;           // normal output
@@ -55,7 +56,10 @@ struct CommandContext {
 // Arguments after the command words: positionals and --flags.
 struct ParsedArgs {
   std::vector<std::string> positional;
-  std::map<std::string, std::string> values;  // --flag VALUE or --flag=VALUE
+  std::map<std::string, std::string> values;  // --flag VALUE or --flag=VALUE (the last one)
+  // Every value of each --flag in command-line order, for flags that may
+  // repeat (--replica-dir A --replica-dir B).
+  std::map<std::string, std::vector<std::string>> all_values;
   std::set<std::string> bools;                // --flag
 
   bool Has(const std::string& flag) const;
@@ -63,6 +67,8 @@ struct ParsedArgs {
   std::string Get(const std::string& flag, const std::string& def = "") const;
   // The value of --flag, InvalidArgument naming it when absent.
   absl::StatusOr<std::string> Require(const std::string& flag) const;
+  // Every value of a repeatable --flag, in order; empty when absent.
+  std::vector<std::string> GetAll(const std::string& flag) const;
 };
 
 struct CommandSpec {

@@ -22,42 +22,14 @@
 namespace asr::cli {
 namespace {
 
-// The facade over --state-dir for one command (no host attached: the
-// inventory comes as a document).
+// The facade over --state-dir for one command, with the host of --fabric
+// (or ASR_FABRIC) attached when one is named.
 absl::StatusOr<std::unique_ptr<SiteRecovery>> Open(const CommandContext& ctx) {
-  SiteRecoveryOptions options = EngineOptions(ctx);
+  absl::StatusOr<SiteRecoveryOptions> hosted = EngineOptionsWithHost(ctx);
+  if (!hosted.ok()) return hosted.status();
+  SiteRecoveryOptions options = *hosted;
   options.create_if_missing = false;
   return SiteRecovery::Open(ctx.state_dir, options);
-}
-
-void PrintJob(const CommandContext& ctx, const model::Job& job) {
-  std::ostream& o = *ctx.out;
-  o << "job " << job.id() << " " << job.display_name() << ": " << jobs::JobStateName(job.state())
-    << " (" << job.state_description() << ")\n";
-  for (const model::JobTask& t : job.tasks()) {
-    o << "  [" << jobs::JobStateName(t.state()) << "] " << t.friendly_name() << "\n";
-    for (const std::string& note : t.information()) o << "      note: " << note << "\n";
-    for (const model::JobError& e : t.errors()) {
-      o << "      error " << e.error_code() << ": " << e.message() << "\n"
-        << "      recommended action: " << e.recommended_action() << "\n";
-    }
-  }
-  for (const model::JobError& e : job.errors()) {
-    o << "  error " << e.error_code() << ": " << e.message() << "\n"
-      << "  recommended action: " << e.recommended_action() << "\n";
-  }
-  if (!job.suspend_reason().empty()) o << "  suspended: " << job.suspend_reason() << "\n";
-}
-
-absl::Status ReportJob(const CommandContext& ctx, const absl::StatusOr<model::Job>& job) {
-  // A failed job's id travels in the status; ExitCodeFor says how to restart it.
-  if (!job.ok()) return job.status();
-  if (ctx.json) {
-    *ctx.out << model::ToJson(*job) << "\n";
-  } else {
-    PrintJob(ctx, *job);
-  }
-  return absl::OkStatus();
 }
 
 template <typename Fn>
@@ -251,18 +223,23 @@ absl::Status ServerList(const CommandContext& ctx, const ParsedArgs&) {
 // ---- inventory, cloud --------------------------------------------------------
 
 absl::Status InventorySync(const CommandContext& ctx, const ParsedArgs& a) {
-  if (!a.Has("file")) {
+  // Without --file the host reports the inventory (--fabric / ASR_FABRIC).
+  bool from_host = !a.Has("file") && !FabricDirFor(ctx).empty();
+  if (!a.Has("file") && !from_host) {
     return absl::InvalidArgumentError(
-        "--file inventory.json is required: asrctl has no VMM host attached, so the inventory "
-        "comes as a document");
+        "--file inventory.json is required: asrctl has no VMM host attached (--fabric DIR or "
+        "ASR_FABRIC names one), so the inventory comes as a document");
   }
-  auto text = ReadFileToString(a.Get("file"));
-  if (!text.ok()) return text.status();
   model::Inventory inventory;
-  absl::Status parsed = model::FromJson(*text, &inventory);
-  if (!parsed.ok()) return parsed;
+  if (!from_host) {
+    auto text = ReadFileToString(a.Get("file"));
+    if (!text.ok()) return text.status();
+    absl::Status parsed = model::FromJson(*text, &inventory);
+    if (!parsed.ok()) return parsed;
+  }
   return WithSiteRecovery(ctx, [&](SiteRecovery& p) {
-    auto job = p.fabric().SyncInventory(a.Get("server"), &inventory, a.Get("cloud"));
+    auto job = p.fabric().SyncInventory(a.Get("server"), from_host ? nullptr : &inventory,
+                                        a.Get("cloud"));
     if (!job.ok() || ctx.json) return ReportJob(ctx, job);
     PrintJob(ctx, *job);
     auto report = jobs::ResultOf<model::InventoryChangeReport>(*job);
@@ -548,6 +525,36 @@ const char kPolicyUsage[] =
 
 }  // namespace
 
+void PrintJob(const CommandContext& ctx, const model::Job& job) {
+  std::ostream& o = *ctx.out;
+  o << "job " << job.id() << " " << job.display_name() << ": " << jobs::JobStateName(job.state())
+    << " (" << job.state_description() << ")\n";
+  for (const model::JobTask& t : job.tasks()) {
+    o << "  [" << jobs::JobStateName(t.state()) << "] " << t.friendly_name() << "\n";
+    for (const std::string& note : t.information()) o << "      note: " << note << "\n";
+    for (const model::JobError& e : t.errors()) {
+      o << "      error " << e.error_code() << ": " << e.message() << "\n"
+        << "      recommended action: " << e.recommended_action() << "\n";
+    }
+  }
+  for (const model::JobError& e : job.errors()) {
+    o << "  error " << e.error_code() << ": " << e.message() << "\n"
+      << "  recommended action: " << e.recommended_action() << "\n";
+  }
+  if (!job.suspend_reason().empty()) o << "  suspended: " << job.suspend_reason() << "\n";
+}
+
+absl::Status ReportJob(const CommandContext& ctx, const absl::StatusOr<model::Job>& job) {
+  // A failed job's id travels in the status; ExitCodeFor says how to restart it.
+  if (!job.ok()) return job.status();
+  if (ctx.json) {
+    *ctx.out << model::ToJson(*job) << "\n";
+  } else {
+    PrintJob(ctx, *job);
+  }
+  return absl::OkStatus();
+}
+
 void RegisterControlCommands(CommandRegistry& r) {
   r.Add({"vault create",
          "vault create --name NAME --region REGION [--json]",
@@ -605,7 +612,8 @@ void RegisterControlCommands(CommandRegistry& r) {
          0,
          ServerList});
   r.Add({"inventory sync",
-         "inventory sync --server NAME --file inventory.json [--cloud CLOUD] [--json]",
+         "inventory sync --server NAME [--file inventory.json] [--cloud CLOUD] [--json]   (without "
+         "--file: from the --fabric host)",
          "Apply a server's inventory (or one cloud of it) and report what changed.",
          {"server", "file", "cloud"},
          {},

@@ -1,15 +1,23 @@
 #include "asr/cli/engine_options.h"
 
 #include <cstdlib>
+#include <map>
+#include <memory>
 #include <ostream>
 #include <string>
+#include <utility>
 
+#include "absl/base/const_init.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "asr/fabric/simulated_fabric.h"
 #include "asr/model/cli.pb.h"
 #include "asr/model/json.h"
 
 namespace asr::cli {
 namespace {
+
+constexpr char kFabricVariable[] = "ASR_FABRIC";
 
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
@@ -51,9 +59,46 @@ std::shared_ptr<fabric::KeyProvider> KeyProviderFor(const CommandContext& ctx) {
   return nullptr;
 }
 
+std::string FabricDirFor(const CommandContext& ctx) {
+  return ctx.fabric_dir.empty() ? Env(kFabricVariable) : ctx.fabric_dir;
+}
+
+absl::StatusOr<fabric::HostCallbacks*> HostFor(const CommandContext& ctx) {
+  std::string dir = FabricDirFor(ctx);
+  if (dir.empty()) return nullptr;
+  // One fabric object per directory for the whole process: commands run
+  // one after another (or in-process tests run many) and each engine keeps
+  // a pointer to its host.
+  static absl::Mutex mu(absl::kConstInit);
+  static auto* fabrics = new std::map<std::string, std::unique_ptr<fabric::SimulatedFabric>>();
+  absl::MutexLock l(&mu);
+  auto it = fabrics->find(dir);
+  if (it != fabrics->end()) return it->second.get();
+  absl::StatusOr<std::unique_ptr<fabric::SimulatedFabric>> opened =
+      fabric::SimulatedFabric::Open(dir);
+  if (!opened.ok()) {
+    return absl::Status(opened.status().code(),
+                        absl::StrCat("cannot open the simulated fabric in ", dir, " (--fabric or ",
+                                     kFabricVariable, "): ", opened.status().message(),
+                                     "; create one with 'asrctl fabric init --dir ", dir,
+                                     " --example'"));
+  }
+  fabric::HostCallbacks* host = opened->get();
+  fabrics->emplace(dir, std::move(*opened));
+  return host;
+}
+
 SiteRecoveryOptions EngineOptions(const CommandContext& ctx) {
   SiteRecoveryOptions options;
   options.key_provider = KeyProviderFor(ctx);
+  return options;
+}
+
+absl::StatusOr<SiteRecoveryOptions> EngineOptionsWithHost(const CommandContext& ctx) {
+  SiteRecoveryOptions options = EngineOptions(ctx);
+  absl::StatusOr<fabric::HostCallbacks*> host = HostFor(ctx);
+  if (!host.ok()) return host.status();
+  options.host = *host;
   return options;
 }
 

@@ -5,7 +5,13 @@
 // operations say how to configure one). The key is read only when a command
 // needs the vault's private keys.
 //
-//   SiteRecoveryOptions options = EngineOptions(ctx);
+// The host (fabric::HostCallbacks: inventories, host configuration, the VM
+// calls protection makes) is the simulated fabric in --fabric DIR, else in
+// the directory ASR_FABRIC names (`asrctl fabric init --dir DIR` makes
+// one), else none: then inventories come as documents and protection says
+// that no host can describe VMs.
+//
+//   ASR_ASSIGN_OR_RETURN(SiteRecoveryOptions options, EngineOptionsWithHost(ctx));
 //   options.create_if_missing = false;
 //   ASR_ASSIGN_OR_RETURN(auto sr, SiteRecovery::Open(ctx.state_dir, options));
 //
@@ -14,8 +20,12 @@
 #define ASR_CLI_ENGINE_OPTIONS_H_
 
 #include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
 
 #include "asr/cli/command.h"
+#include "asr/fabric/host_callbacks.h"
 #include "asr/fabric/key_provider.h"
 #include "asr/site_recovery/site_recovery.h"
 
@@ -24,8 +34,22 @@ namespace asr::cli {
 // The key provider of this command line, or null when none is configured.
 std::shared_ptr<fabric::KeyProvider> KeyProviderFor(const CommandContext& ctx);
 
-// Default options with KeyProviderFor(ctx).
+// The directory of the simulated fabric of this command line: --fabric,
+// else ASR_FABRIC, else "".
+std::string FabricDirFor(const CommandContext& ctx);
+
+// The host of this command line: the simulated fabric of FabricDirFor(ctx),
+// opened once per process and directory and kept until the process exits
+// (engines point at it); null when no fabric is named. NotFound naming the
+// directory and how to create it when it holds no fabric.
+absl::StatusOr<fabric::HostCallbacks*> HostFor(const CommandContext& ctx);
+
+// Default options with KeyProviderFor(ctx) (no host).
 SiteRecoveryOptions EngineOptions(const CommandContext& ctx);
+
+// EngineOptions(ctx) with HostFor(ctx) attached: for the commands that
+// reach the host (registration, inventory, policies, mappings, protection).
+absl::StatusOr<SiteRecoveryOptions> EngineOptionsWithHost(const CommandContext& ctx);
 
 // Registers "key-provider init --key-file PATH" (also accepts the global
 // --key-file): creates a key file (0600, never over an existing file).

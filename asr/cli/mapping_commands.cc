@@ -21,7 +21,9 @@ using mapping::MappingService;
 
 // The facade over --state-dir, writable only when the command changes state.
 absl::StatusOr<std::unique_ptr<SiteRecovery>> Open(const CommandContext& ctx, bool write) {
-  SiteRecoveryOptions options = EngineOptions(ctx);
+  absl::StatusOr<SiteRecoveryOptions> hosted = EngineOptionsWithHost(ctx);
+  if (!hosted.ok()) return hosted.status();
+  SiteRecoveryOptions options = *hosted;
   options.read_only = !write;
   options.create_if_missing = false;
   return SiteRecovery::Open(ctx.state_dir, options);
