@@ -31,32 +31,9 @@ namespace Asr.Tests
             }
         }
 
-        private static string Asrctl()
-        {
-            string? path = Environment.GetEnvironmentVariable("ASR_ASRCTL");
-            if (string.IsNullOrEmpty(path))
-            {
-                string? native = Environment.GetEnvironmentVariable(NativeLibraryLoader.DirVariable);
-                path = native == null ? "asrctl" : Path.Combine(native, "..", "asr", "cli", "asrctl");
-            }
+        private static string Asrctl() => AsrctlTool.Path();
 
-            Assert.True(File.Exists(path), $"asrctl not found at {path}; build //asr/cli:asrctl or set ASR_ASRCTL");
-            return path!;
-        }
-
-        private static string Run(string exe, string args)
-        {
-            using var p = Process.Start(new ProcessStartInfo(exe, args)
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            })!;
-            string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            Assert.True(p.ExitCode == 0, $"asrctl {args}: {output}");
-            return output;
-        }
+        private static string Run(string exe, string args) => AsrctlTool.Run(exe, args);
 
         [Fact]
         public void MissingReplicaDirectoryIsNotFound()

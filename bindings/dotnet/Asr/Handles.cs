@@ -49,4 +49,43 @@ namespace Asr
             return true;
         }
     }
+
+    /// <summary>
+    /// Owns an <c>asr_site_service_t*</c>; released with <c>asr_site_service_close</c>.
+    /// It holds a reference on its engine's handle (<see cref="HoldEngine"/>), so the
+    /// engine is closed only after the site service that runs over it.
+    /// </summary>
+    internal sealed class SiteServiceHandle : SafeHandle
+    {
+        private EngineHandle? _engine;
+
+        /// <summary>Made by the marshaller for <c>out SiteServiceHandle</c> parameters.</summary>
+        public SiteServiceHandle()
+            : base(IntPtr.Zero, ownsHandle: true)
+        {
+        }
+
+        /// <inheritdoc />
+        public override bool IsInvalid => handle == IntPtr.Zero;
+
+        /// <summary>Keeps <paramref name="engine"/> open until this handle is released.</summary>
+        internal void HoldEngine(EngineHandle engine)
+        {
+            bool added = false;
+            engine.DangerousAddRef(ref added);
+            if (added)
+            {
+                _engine = engine;
+            }
+        }
+
+        /// <inheritdoc />
+        protected override bool ReleaseHandle()
+        {
+            NativeMethods.asr_site_service_close(handle);
+            _engine?.DangerousRelease();
+            _engine = null;
+            return true;
+        }
+    }
 }
