@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using Xunit;
@@ -26,16 +27,28 @@ namespace Asr.Tests
             return path!;
         }
 
-        /// <summary>Runs <paramref name="exe"/> with <paramref name="args"/>; fails the test on a non-zero exit.</summary>
+        /// <summary>
+        /// Runs <paramref name="exe"/> with <paramref name="args"/> (and <paramref name="environment"/>
+        /// added to the environment); fails the test on a non-zero exit.
+        /// </summary>
         /// <returns>Standard output followed by standard error.</returns>
-        internal static string Run(string exe, string args)
+        internal static string Run(string exe, string args, IDictionary<string, string>? environment = null)
         {
-            using var p = Process.Start(new ProcessStartInfo(exe, args)
+            var start = new ProcessStartInfo(exe, args)
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
                 UseShellExecute = false,
-            })!;
+            };
+            if (environment != null)
+            {
+                foreach (KeyValuePair<string, string> e in environment)
+                {
+                    start.Environment[e.Key] = e.Value;
+                }
+            }
+
+            using var p = Process.Start(start)!;
             string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
             p.WaitForExit();
             Assert.True(p.ExitCode == 0, $"asrctl {args}: {output}");

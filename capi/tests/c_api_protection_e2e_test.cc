@@ -1,0 +1,343 @@
+// Protection end to end through the C API, with the simulated fabric (real
+// VHDX disks) behind a version 3 host callback table: the table's callbacks
+// turn the C calls and their JSON back into SimulatedFabric calls, as a
+// provider DLL turns them into VMM calls. init, vault, servers, inventory
+// from the host, pairing, policy, mappings, transport, site service,
+// enable, a workload with steps, the item Protected with a point, disable.
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "asr.h"
+#include "asr/common/test_dir.h"
+#include "asr/fabric/simulated_fabric.h"
+#include "asr/model/json.h"
+#include "asr/net/pki.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace {
+
+using ::testing::HasSubstr;
+using asr::fabric::SimulatedFabric;
+namespace model = asr::model;
+
+// ---- A version 3 host table over a SimulatedFabric ------------------------------
+
+// Reports the fabric's guest writes into the sink asr handed the host.
+class CSinkForwarder : public asr::fabric::WriteSink {
+ public:
+  explicit CSinkForwarder(asr_write_sink_t* sink) : sink_(sink) {}
+  absl::Status RecordWrite(uint64_t offset, uint64_t length) override {
+    int rc = asr_write_sink_record(sink_, offset, length);
+    if (rc == ASR_OK) return absl::OkStatus();
+    return absl::Status(static_cast<absl::StatusCode>(rc), asr_last_error_message());
+  }
+
+ private:
+  asr_write_sink_t* const sink_;
+};
+
+struct Host {
+  SimulatedFabric* fabric = nullptr;
+  absl::Mutex mu;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<CSinkForwarder>> sinks;
+  int get_vm_calls = 0;
+};
+
+Host* H(void* payload) { return static_cast<Host*>(payload); }
+
+int Fail(asr_buffer_t* out, const absl::Status& s) {
+  std::string m(s.message());
+  asr_buffer_set(out, m.data(), m.size());
+  return static_cast<int>(s.code());
+}
+
+int Put(asr_buffer_t* out, const std::string& text) {
+  return asr_buffer_set(out, text.data(), text.size());
+}
+
+template <typename T>
+int Json(asr_buffer_t* out, const absl::StatusOr<T>& result) {
+  if (!result.ok()) return Fail(out, result.status());
+  return Put(out, model::ToJson(*result));
+}
+
+int Status(asr_buffer_t* out, const absl::Status& s) { return s.ok() ? ASR_OK : Fail(out, s); }
+
+template <typename T>
+bool Parse(const char* json, T* m, asr_buffer_t* out, int* rc) {
+  absl::Status s = model::FromJson(json, m);
+  if (!s.ok()) *rc = Fail(out, s);
+  return s.ok();
+}
+
+asr_host_callbacks_t Table(Host* host) {
+  asr_host_callbacks_t t = ASR_HOST_CALLBACKS_INIT;
+  t.payload = host;
+  t.get_inventory = [](asr_buffer_t* out, const char* server_json, void* p) {
+    model::VmmServer server;
+    int rc = ASR_OK;
+    if (!Parse(server_json, &server, out, &rc)) return rc;
+    return Json(out, H(p)->fabric->GetInventory(server));
+  };
+  t.configure_host = [](asr_buffer_t* out, const char* host_json, const char* policy_json,
+                        const char* role, void* p) {
+    model::HyperVHost host;
+    model::ReplicationPolicy policy;
+    int rc = ASR_OK;
+    if (!Parse(host_json, &host, out, &rc) || !Parse(policy_json, &policy, out, &rc)) return rc;
+    return Status(out, H(p)->fabric->ConfigureHost(host, policy,
+                                                   std::strcmp(role, "Primary") == 0
+                                                       ? asr::fabric::HostRole::kPrimary
+                                                       : asr::fabric::HostRole::kRecovery));
+  };
+  t.get_vm = [](asr_buffer_t* out, const char* vm_id, void* p) {
+    ++H(p)->get_vm_calls;
+    return Json(out, H(p)->fabric->GetVm(vm_id));
+  };
+  t.create_replica_vm = [](asr_buffer_t* out, const char* spec_json, void* p) {
+    model::ReplicaVmSpec spec;
+    int rc = ASR_OK;
+    if (!Parse(spec_json, &spec, out, &rc)) return rc;
+    return Json(out, H(p)->fabric->CreateReplicaVm(spec));
+  };
+  t.connect_nic = [](asr_buffer_t* out, const char* vm_id, const char* nic_json, void* p) {
+    model::NetworkAdapter nic;
+    int rc = ASR_OK;
+    if (!Parse(nic_json, &nic, out, &rc)) return rc;
+    return Status(out, H(p)->fabric->ConnectNic(vm_id, nic));
+  };
+  t.start_vm = [](asr_buffer_t* out, const char* vm_id, void* p) {
+    return Status(out, H(p)->fabric->StartVm(vm_id));
+  };
+  t.shutdown_vm = [](asr_buffer_t* out, const char* vm_id, void* p) {
+    return Status(out, H(p)->fabric->ShutdownVm(vm_id));
+  };
+  t.turn_off_vm = [](asr_buffer_t* out, const char* vm_id, void* p) {
+    return Status(out, H(p)->fabric->TurnOffVm(vm_id));
+  };
+  t.delete_vm = [](asr_buffer_t* out, const char* vm_id, uint32_t delete_disks, void* p) {
+    return Status(out, H(p)->fabric->DeleteVm(vm_id, delete_disks != 0));
+  };
+  t.get_power_state = [](asr_buffer_t* out, const char* vm_id, void* p) {
+    absl::StatusOr<model::VmPowerState> s = H(p)->fabric->GetPowerState(vm_id);
+    if (!s.ok()) return Fail(out, s.status());
+    return Put(out, model::VmPowerState_Name(*s));
+  };
+  t.create_point = [](asr_buffer_t* out, const char* vm_id, const char* type, void* p) {
+    model::RecoveryPointType t = model::CrashConsistent;
+    if (!model::RecoveryPointType_Parse(type, &t)) {
+      return Fail(out, absl::InvalidArgumentError(std::string("unknown point type ") + type));
+    }
+    return Json(out, H(p)->fabric->CreatePoint(vm_id, t));
+  };
+  t.release_point = [](asr_buffer_t* out, const char* point_json, void* p) {
+    model::HostPoint point;
+    int rc = ASR_OK;
+    if (!Parse(point_json, &point, out, &rc)) return rc;
+    return Status(out, H(p)->fabric->ReleasePoint(point));
+  };
+  t.run_script = [](asr_buffer_t* out, const char* request_json, void* p) {
+    model::ScriptRequest request;
+    int rc = ASR_OK;
+    if (!Parse(request_json, &request, out, &rc)) return rc;
+    return Json(out, H(p)->fabric->RunScript(request));
+  };
+  t.attach_change_tracking = [](asr_buffer_t* out, const char* vm_id, const char* disk_id,
+                                asr_write_sink_t* sink, void* p) {
+    Host* host = H(p);
+    auto forwarder = std::make_unique<CSinkForwarder>(sink);
+    absl::Status s = host->fabric->AttachChangeTracking(vm_id, disk_id, forwarder.get());
+    if (!s.ok()) return Fail(out, s);
+    absl::MutexLock l(&host->mu);
+    host->sinks[{vm_id, disk_id}] = std::move(forwarder);
+    return ASR_OK;
+  };
+  t.detach_change_tracking = [](asr_buffer_t* out, const char* vm_id, const char* disk_id,
+                                void* p) {
+    Host* host = H(p);
+    absl::Status s = host->fabric->DetachChangeTracking(vm_id, disk_id);
+    if (!s.ok()) return Fail(out, s);
+    absl::MutexLock l(&host->mu);
+    host->sinks.erase({vm_id, disk_id});
+    return ASR_OK;
+  };
+  return t;
+}
+
+// ---- Helpers -----------------------------------------------------------------------
+
+// The buffer's text, disposing it.
+std::string Take(asr_buffer_t* b) {
+  std::string s = b == nullptr ? "" : std::string(asr_buffer_data(b), asr_buffer_size(b));
+  asr_buffer_dispose(b);
+  return s;
+}
+
+// Expects a call returning a job to succeed; returns the job's JSON.
+#define EXPECT_JOB_OK(call)                                                  \
+  [&]() {                                                                    \
+    asr_buffer_t* job = nullptr;                                             \
+    int rc = (call);                                                         \
+    EXPECT_EQ(rc, ASR_OK) << #call << ": " << asr_last_error_message();      \
+    return Take(job);                                                        \
+  }()
+
+std::string Quoted(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+TEST(CApiProtectionEndToEnd, ProtectsAVmOfTheSimulatedFabric) {
+  const std::string root = asr::testing::TestDir("capi-protection");
+  auto path = [&](const char* name) { return root + "/" + name; };
+  asr::fabric::FabricOptions fo;
+  fo.disk_size_bytes = 16 << 20;
+  absl::StatusOr<std::unique_ptr<SimulatedFabric>> fabric =
+      asr::fabric::CreateExampleFabric(path("fabric"), fo);
+  ASSERT_TRUE(fabric.ok()) << fabric.status();
+  Host host;
+  host.fabric = fabric->get();
+
+  asr::net::VaultPkiOptions po;
+  po.recovery_extra_names = {"127.0.0.1"};
+  ASSERT_TRUE(asr::net::InitVaultPki(path("pki"), po).ok());
+  ASSERT_EQ(setenv("ASR_TEST_KEK",
+                   "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", 1),
+            0);
+
+  asr_engine_t* engine = nullptr;
+  ASSERT_EQ(asr_engine_open(&engine, path("state").c_str(), nullptr, 0), ASR_OK)
+      << asr_last_error_message();
+  ASSERT_EQ(asr_engine_initialize(engine, 0), ASR_OK);
+  ASSERT_EQ(asr_engine_set_key_file(engine, "ASR_TEST_KEK", ASR_KEY_FROM_ENVIRONMENT), ASR_OK)
+      << asr_last_error_message();
+  asr_host_callbacks_t table = Table(&host);
+  ASSERT_EQ(asr_engine_set_host_callbacks(engine, &table, 0), ASR_OK);
+
+  EXPECT_JOB_OK(asr_vault_create(&job, engine, "contoso-dr", "eastus", 0));
+  asr_buffer_t* key = nullptr;
+  ASSERT_EQ(asr_key_generate(&key, engine, 0), ASR_OK);
+  std::string credentials = Quoted(Take(key));
+  EXPECT_JOB_OK(asr_server_register(
+      &job, engine,
+      ("{\"credentials\":" + credentials + ",\"friendlyName\":\"vmm-ny\",\"siteId\":\"primary\"}")
+          .c_str(),
+      0));
+  EXPECT_JOB_OK(asr_server_register(
+      &job, engine,
+      ("{\"credentials\":" + credentials +
+       ",\"friendlyName\":\"vmm-chi\",\"siteId\":\"recovery\"}")
+          .c_str(),
+      0));
+  // The inventories come from the host table.
+  EXPECT_JOB_OK(asr_inventory_sync(&job, engine, "vmm-ny", nullptr, nullptr, 0));
+  EXPECT_JOB_OK(asr_inventory_sync(&job, engine, "vmm-chi", nullptr, nullptr, 0));
+  EXPECT_JOB_OK(asr_cloud_pair(&job, engine, "GoldCloud1", "GoldCloud2", 0));
+  EXPECT_JOB_OK(asr_policy_create(&job, engine,
+                                  "{\"name\":\"gold\",\"replicationProvider\":"
+                                  "\"HyperVReplica2012R2\",\"replicationFrequencyInSeconds\":30,"
+                                  "\"numberOfRecoveryPointsToRetain\":2}",
+                                  0));
+  EXPECT_JOB_OK(asr_policy_associate(&job, engine, "gold", "GoldCloud1", 0));
+  Take([&] {
+    asr_buffer_t* b = nullptr;
+    EXPECT_EQ(asr_network_mapping_add(
+                  &b, engine,
+                  "{\"sourceVmNetworkId\":\"vmn1-ny\",\"targetVmNetworkId\":\"vmn1-chi\"}", 0),
+              ASR_OK)
+        << asr_last_error_message();
+    return b;
+  }());
+  Take([&] {
+    asr_buffer_t* b = nullptr;
+    EXPECT_EQ(asr_storage_mapping_add(
+                  &b, engine,
+                  "{\"sourceClassificationId\":\"sc-gold\",\"targetClassificationId\":"
+                  "\"sc-gold-t\"}",
+                  0),
+              ASR_OK)
+        << asr_last_error_message();
+    return b;
+  }());
+
+  std::string transport =
+      "{\"pkiDir\":" + Quoted(path("pki")) + ",\"pointIntervalSeconds\":1}";
+  ASSERT_EQ(asr_engine_set_transport(engine, transport.c_str(), 0), ASR_OK)
+      << asr_last_error_message();
+  asr_site_service_t* site = nullptr;
+  ASSERT_EQ(asr_site_service_start(&site, engine,
+                                   ("{\"threads\":false,\"transport\":" + transport + "}").c_str(),
+                                   0),
+            ASR_OK)
+      << asr_last_error_message();
+
+  std::string enabled = EXPECT_JOB_OK(asr_protect_enable(&job, engine, "{\"vm\":\"VM1\"}", 0));
+  EXPECT_THAT(enabled, HasSubstr("\"scenarioName\":\"EnableProtection\""));
+  EXPECT_THAT(enabled, HasSubstr("\"state\":\"Succeeded\""));
+  EXPECT_GE(host.get_vm_calls, 1);
+
+  // Guest writes through the host's sink; then cycles.
+  asr::fabric::WorkloadOptions w;
+  w.writes_per_second = 50;
+  w.vms = {"vm1"};
+  ASSERT_TRUE(host.fabric->StartWorkload(w).ok());
+  absl::Time end = absl::Now() + absl::Seconds(4);
+  while (absl::Now() < end) {
+    EXPECT_EQ(asr_site_service_step(site, 0), ASR_OK) << asr_last_error_message();
+    absl::SleepFor(absl::Milliseconds(500));
+  }
+  asr::fabric::WorkloadStats ws = host.fabric->StopWorkload();
+  EXPECT_GT(ws.writes, 0u);
+  EXPECT_EQ(asr_site_service_step(site, 0), ASR_OK) << asr_last_error_message();
+
+  asr_buffer_t* b = nullptr;
+  ASSERT_EQ(asr_site_service_stats(&b, site, 0), ASR_OK);
+  std::string stats = Take(b);
+  EXPECT_THAT(stats, HasSubstr("\"protectedItems\":1"));
+  EXPECT_THAT(stats, ::testing::Not(HasSubstr("\"pointsCommitted\":\"0\"")));
+
+  ASSERT_EQ(asr_item_get(&b, engine, "VM1", 0), ASR_OK) << asr_last_error_message();
+  std::string item_json = Take(b);
+  model::ProtectedItem item;
+  ASSERT_TRUE(model::FromJson(item_json, &item).ok()) << item_json;
+  EXPECT_EQ(item.protection_state(), model::Protected) << item_json;
+  EXPECT_GT(item.last_recovery_point_time_unix(), 0) << item_json;
+  EXPECT_GE(item.rpo_seconds(), 0);
+  EXPECT_THAT(item.allowed_operations(), ::testing::Contains("DisableProtection"));
+
+  ASSERT_EQ(asr_item_points(&b, engine, "VM1", 0), ASR_OK);
+  EXPECT_THAT(Take(b), HasSubstr("\"sequence\":\""));
+  ASSERT_EQ(asr_item_list(&b, engine, 0), ASR_OK);
+  EXPECT_THAT(Take(b), HasSubstr(item.id()));
+
+  EXPECT_EQ(asr_site_service_stop(site), ASR_OK);
+  asr_site_service_close(site);
+
+  std::string disabled = EXPECT_JOB_OK(asr_protect_disable(&job, engine, "VM1", 0));
+  EXPECT_THAT(disabled, HasSubstr("\"scenarioName\":\"DisableProtection\""));
+  ASSERT_EQ(asr_item_list(&b, engine, 0), ASR_OK);
+  EXPECT_EQ(Take(b), "[]");
+  {
+    absl::MutexLock l(&host.mu);
+    EXPECT_TRUE(host.sinks.empty());  // every disk detached
+  }
+  asr_engine_close(engine);
+}
+
+}  // namespace

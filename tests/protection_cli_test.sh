@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Protecting a VM with asrctl as a user does it, on a simulated fabric with
+# real disks: fabric, vault, servers, inventory from the host, pairing,
+# policy, mappings, PKI, protect enable (the initial replication to an
+# endpoint in the command's process), the site service in the foreground
+# with a workload writing into the VM, the item Protected with a recovery
+# point and an RPO, clean shutdown on SIGTERM, protect disable.
+set -uo pipefail
+asrctl="$1"
+tmp="${TEST_TMPDIR:-$(mktemp -d)}"
+fab="$tmp/fabric"
+state="$tmp/state"
+pki="$tmp/pki"
+fails=0
+passes=0
+
+check() {  # check DESCRIPTION CONDITION...
+  local what="$1"
+  shift
+  if "$@"; then
+    passes=$((passes + 1))
+  else
+    fails=$((fails + 1))
+    echo "FAIL: $what"
+  fi
+}
+
+a() { "$asrctl" --state-dir "$state" --fabric "$fab" "$@"; }
+must() {  # must COMMAND...: runs asrctl with the state and fabric; stops the test on failure
+  if ! a "$@" >"$tmp/out" 2>"$tmp/err"; then
+    echo "FAIL: asrctl $*"
+    cat "$tmp/out" "$tmp/err"
+    exit 1
+  fi
+}
+
+"$asrctl" key-provider init --key-file "$tmp/kek" >/dev/null || exit 1
+export ASR_KEY_FILE="$tmp/kek"
+
+"$asrctl" fabric init --dir "$fab" --example --disk-size 16M >/dev/null || exit 1
+must init
+must key generate --output "$tmp/vault.key"
+must server register --credentials "$tmp/vault.key" --friendly-name vmm-ny
+must server register --credentials "$tmp/vault.key" --friendly-name vmm-chi --site recovery
+# The inventory comes from the fabric: no --file.
+must inventory sync --server vmm-ny
+must inventory sync --server vmm-chi
+check "inventory from the host has VM1" grep -q '"name":"VM1"' <(a object list vm)
+must cloud pair --primary GoldCloud1 --recovery GoldCloud2
+must policy create --name gold --replication-provider HyperVReplica2012R2 \
+  --replication-frequency-in-seconds 30 --number-of-recovery-points-to-retain 2
+must policy associate --policy gold --pairing GoldCloud1
+must network-map add --source vmn1-ny --target vmn1-chi
+must storage-map add --source sc-gold --target sc-gold-t
+"$asrctl" pki init --dir "$pki" --recovery-san 127.0.0.1 >/dev/null || exit 1
+
+# Nothing is protected yet.
+out=$(a item list)
+check "item list before: none" grep -q "no protected items" <<<"$out"
+a item show VM1 >"$tmp/o" 2>"$tmp/e"
+check "item show of an unprotected VM fails" test $? -eq 1
+check "item show says what is missing" grep -q "VM1" "$tmp/e"
+
+# Usage errors exit 2 and name the flag.
+a protect disable --force >"$tmp/o" 2>"$tmp/e"
+check "disable without --item or --vm exits 2" test $? -eq 2
+check "disable says which flags" grep -q -- "--item ID" "$tmp/e"
+a protect onboard --vm VM2 --recovery-host hv-chi-01 >"$tmp/o" 2>"$tmp/e"
+check "onboard without --replica-dir exits 2" test $? -eq 2
+a site run --serve-only --replicate-only --pki "$pki" >"$tmp/o" 2>"$tmp/e"
+check "site run with both --serve-only and --replicate-only exits 2" test $? -eq 2
+
+# Enable: the job completes initial replication to an endpoint in this process.
+must protect enable --vm VM1 --pki "$pki" --point-interval 1s
+check "enable prints its job" grep -q "EnableProtection" "$tmp/out"
+check "enable succeeded" grep -q "Succeeded" "$tmp/out"
+out=$(a --json item show VM1)
+check "after enable: Protected" grep -q '"protectionState":"Protected"' <<<"$out"
+check "after enable: a replica VM" grep -q '"replicaVmId":"[^"]' <<<"$out"
+
+# The site service with a workload writing into VM1.
+"$asrctl" fabric workload --dir "$fab" --duration 6s --rate 20 --vm vm1 >"$tmp/workload" 2>&1 &
+workload=$!
+a site run --pki "$pki" --duration 5s --point-interval 1s >"$tmp/site" 2>"$tmp/site.err"
+check "site run exits 0 after --duration" test $? -eq 0
+wait "$workload"
+check "workload ran" test $? -eq 0
+check "site run says it runs" grep -q "site service running" "$tmp/site"
+check "site run reports committed points" grep -Eq "site service stopped: [1-9][0-9]* cycles ok" "$tmp/site"
+
+out=$(a item show VM1)
+check "item show: Protected" grep -q "state: Protected" <<<"$out"
+check "item show: a last recovery point" grep -Eq "last recovery point: [0-9]{4}-" <<<"$out"
+check "item show: an RPO" grep -Eq "RPO: [0-9]" <<<"$out"
+check "item show: allowed operations" grep -q "allowed operations: .*DisableProtection" <<<"$out"
+check "item show: the disk" grep -q "vm1-d0" <<<"$out"
+out=$(a --json item show VM1)
+check "item show --json: RPO seconds" grep -q '"rpoSeconds":"[0-9]' <<<"$out"
+out=$(a --json item points VM1)
+check "item points: at least one point" grep -q '"sequence":"[1-9]' <<<"$out"
+out=$(a item list)
+check "item list shows VM1 Protected" grep -q "VM1 .*Protected" <<<"$out"
+
+# SIGTERM stops the site service cleanly.
+a site run --pki "$pki" >"$tmp/site2" 2>"$tmp/site2.err" &
+site=$!
+sleep 2
+kill -TERM "$site"
+wait "$site"
+check "site run exits 0 on SIGTERM" test $? -eq 0
+check "site run says it stops" grep -q "SIGTERM: stopping the site service" "$tmp/site2"
+check "site run prints its totals" grep -q "site service stopped" "$tmp/site2"
+
+# Disable.
+must protect disable --vm VM1 --pki "$pki"
+check "disable succeeded" grep -q "Succeeded" "$tmp/out"
+out=$(a item list)
+check "item list after disable: none" grep -q "no protected items" <<<"$out"
+
+echo "$passes passed, $fails failed"
+test "$fails" -eq 0
