@@ -44,7 +44,9 @@ must server register --credentials "$tmp/vault.key" --friendly-name vmm-ny
 must server register --credentials "$tmp/vault.key" --friendly-name vmm-chi --site recovery
 # The inventory comes from the fabric: no --file.
 must inventory sync --server vmm-ny
+must inventory sync --server vmm-ny --cloud GoldCloud1
 must inventory sync --server vmm-chi
+must inventory sync --server vmm-chi --cloud GoldCloud2
 check "inventory from the host has VM1" grep -q '"name":"VM1"' <(a object list vm)
 must cloud pair --primary GoldCloud1 --recovery GoldCloud2
 must policy create --name gold --replication-provider HyperVReplica2012R2 \

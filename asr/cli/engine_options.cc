@@ -10,7 +10,6 @@
 #include "absl/base/const_init.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "asr/fabric/simulated_fabric.h"
 #include "asr/model/cli.pb.h"
 #include "asr/model/json.h"
 
@@ -63,7 +62,7 @@ std::string FabricDirFor(const CommandContext& ctx) {
   return ctx.fabric_dir.empty() ? Env(kFabricVariable) : ctx.fabric_dir;
 }
 
-absl::StatusOr<fabric::HostCallbacks*> HostFor(const CommandContext& ctx) {
+absl::StatusOr<fabric::SimulatedFabric*> FabricFor(const CommandContext& ctx) {
   std::string dir = FabricDirFor(ctx);
   if (dir.empty()) return nullptr;
   // One fabric object per directory for the whole process: commands run
@@ -83,9 +82,9 @@ absl::StatusOr<fabric::HostCallbacks*> HostFor(const CommandContext& ctx) {
                                      "; create one with 'asrctl fabric init --dir ", dir,
                                      " --example'"));
   }
-  fabric::HostCallbacks* host = opened->get();
+  fabric::SimulatedFabric* f = opened->get();
   fabrics->emplace(dir, std::move(*opened));
-  return host;
+  return f;
 }
 
 SiteRecoveryOptions EngineOptions(const CommandContext& ctx) {

@@ -27,6 +27,7 @@
 #include "asr/cli/command.h"
 #include "asr/fabric/host_callbacks.h"
 #include "asr/fabric/key_provider.h"
+#include "asr/fabric/simulated_fabric.h"
 #include "asr/site_recovery/site_recovery.h"
 
 namespace asr::cli {
@@ -38,11 +39,18 @@ std::shared_ptr<fabric::KeyProvider> KeyProviderFor(const CommandContext& ctx);
 // else ASR_FABRIC, else "".
 std::string FabricDirFor(const CommandContext& ctx);
 
-// The host of this command line: the simulated fabric of FabricDirFor(ctx),
-// opened once per process and directory and kept until the process exits
-// (engines point at it); null when no fabric is named. NotFound naming the
-// directory and how to create it when it holds no fabric.
-absl::StatusOr<fabric::HostCallbacks*> HostFor(const CommandContext& ctx);
+// The simulated fabric of FabricDirFor(ctx), opened once per process and
+// directory and kept until the process exits (engines point at it); null
+// when no fabric is named. An error naming the directory and how to create
+// a fabric when it holds none.
+absl::StatusOr<fabric::SimulatedFabric*> FabricFor(const CommandContext& ctx);
+
+// The host of this command line: FabricFor(ctx) (null for none).
+inline absl::StatusOr<fabric::HostCallbacks*> HostFor(const CommandContext& ctx) {
+  absl::StatusOr<fabric::SimulatedFabric*> f = FabricFor(ctx);
+  if (!f.ok()) return f.status();
+  return *f;
+}
 
 // Default options with KeyProviderFor(ctx) (no host).
 SiteRecoveryOptions EngineOptions(const CommandContext& ctx);

@@ -108,6 +108,16 @@ absl::Status ReportProtectionJob(const CommandContext& ctx, SiteRecovery& sr,
   return absl::OkStatus();
 }
 
+// Lets the endpoint refuse cycles the fabric's recovery storage cannot take
+// (its "storage full" switch), as a real recovery host's disk would.
+absl::Status AdmitByFabric(const CommandContext& ctx, protection::SiteServiceOptions* o) {
+  ASR_ASSIGN_OR_RETURN(fabric::SimulatedFabric * f, FabricFor(ctx));
+  if (f != nullptr) {
+    o->admit = [f](const std::string& host_id) { return f->CheckRecoveryStorage(host_id); };
+  }
+  return absl::OkStatus();
+}
+
 // Runs `operation` with a recovery endpoint in this process when a PKI
 // directory is given (a site service that serves replicas and does not
 // replicate), so that the job's initial replication reaches a receiver;
@@ -125,6 +135,7 @@ absl::Status WithLocalEndpoint(const CommandContext& ctx, const ParsedArgs& a, S
   o.transport = transport;
   if (a.Has("listen")) o.listen = a.Get("listen");
   if (!ctx.json) o.log = [&](absl::string_view line) { *ctx.err << "  " << line << "\n"; };
+  ASR_RETURN_IF_ERROR(AdmitByFabric(ctx, &o));
   ASR_ASSIGN_OR_RETURN(std::unique_ptr<protection::SiteService> endpoint,
                        protection::SiteService::Start(sr, o));
   absl::Status s = operation();
@@ -338,6 +349,7 @@ absl::Status SiteRun(const CommandContext& ctx, const ParsedArgs& a) {
   };
 
   ASR_ASSIGN_OR_RETURN(std::unique_ptr<SiteRecovery> sr, Open(ctx, /*write=*/true));
+  ASR_RETURN_IF_ERROR(AdmitByFabric(ctx, &o));
   // SIGTERM and SIGINT stop the service cleanly: running cycles finish their
   // sends, trackers and the endpoint close. Blocked before any thread starts.
   ASR_ASSIGN_OR_RETURN(std::unique_ptr<platform::TerminationSignals> signals,

@@ -248,6 +248,8 @@ TEST(CApiProtectionEndToEnd, ProtectsAVmOfTheSimulatedFabric) {
   // The inventories come from the host table.
   EXPECT_JOB_OK(asr_inventory_sync(&job, engine, "vmm-ny", nullptr, nullptr, 0));
   EXPECT_JOB_OK(asr_inventory_sync(&job, engine, "vmm-chi", nullptr, nullptr, 0));
+  EXPECT_JOB_OK(asr_inventory_sync(&job, engine, "vmm-ny", nullptr, "GoldCloud1", 0));
+  EXPECT_JOB_OK(asr_inventory_sync(&job, engine, "vmm-chi", nullptr, "GoldCloud2", 0));
   EXPECT_JOB_OK(asr_cloud_pair(&job, engine, "GoldCloud1", "GoldCloud2", 0));
   EXPECT_JOB_OK(asr_policy_create(&job, engine,
                                   "{\"name\":\"gold\",\"replicationProvider\":"
@@ -304,13 +306,19 @@ TEST(CApiProtectionEndToEnd, ProtectsAVmOfTheSimulatedFabric) {
   }
   asr::fabric::WorkloadStats ws = host.fabric->StopWorkload();
   EXPECT_GT(ws.writes, 0u);
+  {
+    // The site service attached VM1's disk's tracker through the table.
+    absl::MutexLock l(&host.mu);
+    EXPECT_EQ(host.sinks.count({"vm1", "vm1-d0"}), 1u);
+  }
   EXPECT_EQ(asr_site_service_step(site, 0), ASR_OK) << asr_last_error_message();
 
   asr_buffer_t* b = nullptr;
   ASSERT_EQ(asr_site_service_stats(&b, site, 0), ASR_OK);
   std::string stats = Take(b);
   EXPECT_THAT(stats, HasSubstr("\"protectedItems\":1"));
-  EXPECT_THAT(stats, ::testing::Not(HasSubstr("\"pointsCommitted\":\"0\"")));
+  EXPECT_THAT(stats, HasSubstr("\"cyclesFailed\":\"0\""));
+  EXPECT_THAT(stats, HasSubstr("\"endpointAddress\":\"127.0.0.1:"));
 
   ASSERT_EQ(asr_item_get(&b, engine, "VM1", 0), ASR_OK) << asr_last_error_message();
   std::string item_json = Take(b);

@@ -1,7 +1,8 @@
 /* The protection C API from plain C99: argument checking of the transport,
  * enable/onboard/disable, items and the site service; a version 3 host
  * table whose VM callbacks are reached (a failing get_vm fails the enable
- * job with the host's message); and version 1 and 2 tables still accepted. */
+ * job with the host's message); and version 1 and 2 tables still accepted.
+ * argv[1] is asrctl, which makes the vault's PKI directory. */
 #define _POSIX_C_SOURCE 200809L
 #include <fcntl.h>
 #include <stddef.h>
@@ -198,15 +199,19 @@ static int register_server(asr_engine_t* engine, const char* key, const char* na
   return rc;
 }
 
-static int ok_job(int rc, asr_buffer_t* job) {
-  int ok = rc == ASR_OK && job != NULL && strstr(asr_buffer_data(job), "\"Succeeded\"") != NULL;
-  asr_buffer_dispose(job);
+/* Whether a job call succeeded with a Succeeded job in *job (disposed). */
+static int ok_job(int rc, asr_buffer_t** job) {
+  int ok = rc == ASR_OK && *job != NULL && strstr(asr_buffer_data(*job), "\"Succeeded\"") != NULL;
+  asr_buffer_dispose(*job);
+  *job = NULL;
   return ok;
 }
 
-static void test_version3_host(void) {
+static void test_version3_host(const char* asrctl) {
   char dir[512];
   char kek[600];
+  char cmd[2048];
+  char transport[700];
   const char* tmp = getenv("TEST_TMPDIR");
   asr_engine_t* engine = NULL;
   asr_buffer_t* buf = NULL;
@@ -229,20 +234,23 @@ static void test_version3_host(void) {
   callbacks.payload = &state;
   CHECK(asr_engine_set_host_callbacks(engine, &callbacks, 0) == ASR_OK);
 
-  buf = NULL;
-  CHECK(ok_job(asr_vault_create(&buf, engine, "contoso-dr", "westeurope", 0), buf));
+  CHECK(ok_job(asr_vault_create(&buf, engine, "contoso-dr", "westeurope", 0), &buf));
   CHECK(asr_key_generate(&key, engine, 0) == ASR_OK);
   CHECK(register_server(engine, asr_buffer_data(key), "vmm-a", "primary") == ASR_OK);
   CHECK(register_server(engine, asr_buffer_data(key), "vmm-b", "recovery") == ASR_OK);
-  buf = NULL;
-  CHECK(ok_job(asr_cloud_pair(&buf, engine, "GoldCloud1", "GoldCloud2", 0), buf));
-  buf = NULL;
+  CHECK(ok_job(asr_cloud_pair(&buf, engine, "GoldCloud1", "GoldCloud2", 0), &buf));
   CHECK(ok_job(asr_policy_create(&buf, engine,
                                  "{\"name\":\"gold\",\"replicationProvider\":\"HyperVReplica2012R2\"}",
                                  0),
-               buf));
-  buf = NULL;
-  CHECK(ok_job(asr_policy_associate(&buf, engine, "gold", "GoldCloud1", 0), buf));
+               &buf));
+  CHECK(ok_job(asr_policy_associate(&buf, engine, "gold", "GoldCloud1", 0), &buf));
+
+  /* Replication's transport: the vault's PKI directory. */
+  snprintf(cmd, sizeof cmd, "'%s' pki init --dir '%s/pki' --recovery-san 127.0.0.1 >/dev/null",
+           asrctl, dir);
+  CHECK(system(cmd) == 0);
+  snprintf(transport, sizeof transport, "{\"pkiDir\":\"%s/pki\"}", dir);
+  CHECK(asr_engine_set_transport(engine, transport, 0) == ASR_OK);
 
   /* The version 2 table cannot describe VMs: the job says which call is
    * missing. */
@@ -278,8 +286,12 @@ static void test_version3_host(void) {
   asr_engine_close(engine);
 }
 
-int main(void) {
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: c_api_protection_test ASRCTL\n");
+    return 2;
+  }
   test_arguments();
-  test_version3_host();
+  test_version3_host(argv[1]);
   return check_summary();
 }
