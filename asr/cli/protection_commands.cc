@@ -80,6 +80,7 @@ std::string FormatTime(int64_t unix_seconds) {
 
 std::string FormatRpo(const model::ProtectedItem& item) {
   if (item.last_recovery_point_time_unix() == 0) return "-";
+  if (item.rpo_seconds() <= 0) return "0s";
   return absl::FormatDuration(absl::Seconds(item.rpo_seconds()));
 }
 
@@ -134,7 +135,6 @@ absl::Status WithLocalEndpoint(const CommandContext& ctx, const ParsedArgs& a, S
   o.threads = false;
   o.transport = transport;
   if (a.Has("listen")) o.listen = a.Get("listen");
-  if (!ctx.json) o.log = [&](absl::string_view line) { *ctx.err << "  " << line << "\n"; };
   ASR_RETURN_IF_ERROR(AdmitByFabric(ctx, &o));
   ASR_ASSIGN_OR_RETURN(std::unique_ptr<protection::SiteService> endpoint,
                        protection::SiteService::Start(sr, o));
@@ -221,7 +221,8 @@ void PrintItem(std::ostream& o, const model::ProtectedItem& item) {
   o << (item.vm_name().empty() ? item.vm_id() : item.vm_name()) << " (item " << item.id()
     << ", VM " << item.vm_id() << ")\n"
     << "  state: " << StateName(item);
-  if (!item.protection_state_description().empty()) {
+  if (!item.protection_state_description().empty() &&
+      item.protection_state_description() != StateName(item)) {
     o << " (" << item.protection_state_description() << ")";
   }
   o << "\n  health: " << HealthName(item) << "\n";
