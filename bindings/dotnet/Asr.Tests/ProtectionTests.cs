@@ -121,6 +121,8 @@ namespace Asr.Tests
             AsrctlTool.Run(asrctl, a + $"server register --credentials \"{key}\" --friendly-name vmm-chi --site recovery", env);
             AsrctlTool.Run(asrctl, a + "inventory sync --server vmm-ny", env);
             AsrctlTool.Run(asrctl, a + "inventory sync --server vmm-chi", env);
+            AsrctlTool.Run(asrctl, a + "inventory sync --server vmm-ny --cloud GoldCloud1", env);
+            AsrctlTool.Run(asrctl, a + "inventory sync --server vmm-chi --cloud GoldCloud2", env);
             AsrctlTool.Run(asrctl, a + "cloud pair --primary GoldCloud1 --recovery GoldCloud2", env);
             AsrctlTool.Run(
                 asrctl,

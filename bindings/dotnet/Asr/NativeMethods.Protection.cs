@@ -48,5 +48,12 @@ namespace Asr
 
         [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern void asr_site_service_close(IntPtr service);
+
+        /// <summary>
+        /// For a host's attach_change_tracking (host table version 3): reports a guest
+        /// write into the sink asr handed the host.
+        /// </summary>
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asr_write_sink_record(IntPtr sink, ulong offset, ulong length);
     }
 }
