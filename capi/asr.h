@@ -418,10 +418,10 @@ typedef struct asr_host_callbacks {
   int (*create_point)(asr_buffer_t* out, const char* vm_id, const char* type, void* payload);
   int (*release_point)(asr_buffer_t* out_message, const char* point_json, void* payload);
   int (*run_script)(asr_buffer_t* out, const char* request_json, void* payload);
-  int (*attach_change_tracking)(asr_buffer_t* out_message, const char* vm_id,
-                                const char* disk_id, asr_write_sink_t* sink, void* payload);
-  int (*detach_change_tracking)(asr_buffer_t* out_message, const char* vm_id,
-                                const char* disk_id, void* payload);
+  int (*attach_change_tracking)(asr_buffer_t* out_message, const char* vm_id, const char* disk_id,
+                                asr_write_sink_t* sink, void* payload);
+  int (*detach_change_tracking)(asr_buffer_t* out_message, const char* vm_id, const char* disk_id,
+                                void* payload);
 } asr_host_callbacks_t;
 
 #define ASR_HOST_CALLBACKS_VERSION 3
@@ -726,8 +726,7 @@ ASR_API int asr_protect_disable(asr_buffer_t** out, asr_engine_t* engine, const 
  * severity, message, recommendedAction), "allowedOperations",
  * "lastRecoveryPointTimeUnix", "rpoSeconds", "disks", "replicaVmName",
  * "currentScenario", "recentCycles". Errors: ASR_NOT_FOUND. */
-ASR_API int asr_item_get(asr_buffer_t** out, asr_engine_t* engine, const char* ref,
-                         uint32_t flags);
+ASR_API int asr_item_get(asr_buffer_t** out, asr_engine_t* engine, const char* ref, uint32_t flags);
 
 /* asr_item_list: every protected item, as asr_item_get returns them, as a
  * JSON array in id order ("[]" when none). */
@@ -772,8 +771,7 @@ ASR_API int asr_site_service_step(asr_site_service_t* service, uint32_t flags);
  * "pointsCommitted" (64-bit counts as strings), "running",
  * "protectedItems", "endpointAddress" ("" when not serving replicas),
  * "nextDueSeconds"}. */
-ASR_API int asr_site_service_stats(asr_buffer_t** out, asr_site_service_t* service,
-                                   uint32_t flags);
+ASR_API int asr_site_service_stats(asr_buffer_t** out, asr_site_service_t* service, uint32_t flags);
 
 /* asr_site_service_stop: stops scheduling, waits for running cycles, closes
  * the change trackers and the endpoint. Idempotent.

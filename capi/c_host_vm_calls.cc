@@ -11,8 +11,8 @@
 #include "asr.h"
 #include "asr/common/status_macros.h"
 #include "asr/model/json.h"
-#include "capi/capi_internal.h"
 #include "capi/c_host_callbacks.h"
+#include "capi/capi_internal.h"
 
 namespace asr::capi {
 namespace {
@@ -59,13 +59,13 @@ absl::Status CHostCallbacks::ConnectNic(const std::string& vm_id,
   return rc == ASR_OK ? absl::OkStatus() : HostError(rc, "connect_nic", out.bytes);
 }
 
-#define ASR_VM_POWER_CALL(Method, field)                                        \
-  absl::Status CHostCallbacks::Method(const std::string& vm_id) {               \
-    asr_host_callbacks_t t = Table();                                           \
-    if (t.field == nullptr) return fabric::HostCallbacks::Method(vm_id);        \
-    asr_buffer out;                                                             \
-    int rc = t.field(&out, vm_id.c_str(), t.payload);                           \
-    return rc == ASR_OK ? absl::OkStatus() : HostError(rc, #field, out.bytes);  \
+#define ASR_VM_POWER_CALL(Method, field)                                       \
+  absl::Status CHostCallbacks::Method(const std::string& vm_id) {              \
+    asr_host_callbacks_t t = Table();                                          \
+    if (t.field == nullptr) return fabric::HostCallbacks::Method(vm_id);       \
+    asr_buffer out;                                                            \
+    int rc = t.field(&out, vm_id.c_str(), t.payload);                          \
+    return rc == ASR_OK ? absl::OkStatus() : HostError(rc, #field, out.bytes); \
   }
 
 ASR_VM_POWER_CALL(StartVm, start_vm)
@@ -106,8 +106,8 @@ absl::StatusOr<model::HostPoint> CHostCallbacks::CreatePoint(const std::string& 
   asr_host_callbacks_t t = Table();
   if (t.create_point == nullptr) return fabric::HostCallbacks::CreatePoint(vm_id, type);
   asr_buffer out;
-  int rc = t.create_point(&out, vm_id.c_str(), model::RecoveryPointType_Name(type).c_str(),
-                          t.payload);
+  int rc =
+      t.create_point(&out, vm_id.c_str(), model::RecoveryPointType_Name(type).c_str(), t.payload);
   if (rc != ASR_OK) return HostError(rc, "create_point", out.bytes);
   return ParseResult<model::HostPoint>(out.bytes, "create_point");
 }
@@ -138,8 +138,7 @@ absl::Status CHostCallbacks::AttachChangeTracking(const std::string& vm_id,
   }
   auto wrapper = std::make_unique<asr_write_sink>(asr_write_sink{sink});
   asr_buffer out;
-  int rc =
-      t.attach_change_tracking(&out, vm_id.c_str(), disk_id.c_str(), wrapper.get(), t.payload);
+  int rc = t.attach_change_tracking(&out, vm_id.c_str(), disk_id.c_str(), wrapper.get(), t.payload);
   if (rc != ASR_OK) return HostError(rc, "attach_change_tracking", out.bytes);
   // The host now reports into the new sink; an earlier one of the disk is
   // no longer called.

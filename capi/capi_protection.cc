@@ -69,7 +69,8 @@ absl::StatusOr<protection::TransportOptions> TransportOptionsFrom(
         "transport: \"pointIntervalSeconds\" and \"connectTimeoutSeconds\" must not be negative");
   }
   ASR_RETURN_IF_ERROR(ValidatePath("transport.pkiDir", t.pki_dir()));
-  ASR_RETURN_IF_ERROR(ValidateOptionalIdentifier("transport.senderCertificate", t.sender_certificate()));
+  ASR_RETURN_IF_ERROR(
+      ValidateOptionalIdentifier("transport.senderCertificate", t.sender_certificate()));
   ASR_RETURN_IF_ERROR(
       ValidateOptionalIdentifier("transport.receiverCertificate", t.receiver_certificate()));
   ASR_RETURN_IF_ERROR(ValidateOptionalIdentifier("transport.address", t.address()));
@@ -80,7 +81,8 @@ absl::StatusOr<protection::TransportOptions> TransportOptionsFrom(
   o.address = t.address();
   o.receiver_name = t.receiver_name();
   o.point_interval = absl::Seconds(t.point_interval_seconds());
-  if (t.connect_timeout_seconds() > 0) o.connect_timeout = absl::Seconds(t.connect_timeout_seconds());
+  if (t.connect_timeout_seconds() > 0)
+    o.connect_timeout = absl::Seconds(t.connect_timeout_seconds());
   return o;
 }
 
@@ -92,8 +94,9 @@ absl::StatusOr<protection::SiteServiceOptions> SiteServiceOptionsFrom(
   if (s.has_listen()) o.listen = s.listen();
   if (s.has_max_concurrent()) {
     if (s.max_concurrent() < 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "site service options: \"maxConcurrent\" is ", s.max_concurrent(), "; it must be at least 1"));
+      return absl::InvalidArgumentError(absl::StrCat("site service options: \"maxConcurrent\" is ",
+                                                     s.max_concurrent(),
+                                                     "; it must be at least 1"));
     }
     o.max_concurrent = s.max_concurrent();
   }
@@ -187,7 +190,8 @@ int asr_protect_onboard(asr_buffer_t** out, asr_engine_t* engine, const char* re
     request.pairing_ref = r.pairing();
     request.recovery_host_ref = r.recovery_host();
     for (const std::string& dir : r.replica_dirs()) {
-      ASR_RETURN_IF_ERROR(asr::ValidateIdentifier("request_json.replicaDirs", dir, asr::kMaxPathBytes));
+      ASR_RETURN_IF_ERROR(
+          asr::ValidateIdentifier("request_json.replicaDirs", dir, asr::kMaxPathBytes));
       request.replica_dirs.push_back(dir);
     }
     return asr::capi::ReturnJob(out, sr->protection().OnboardProtection(request));
@@ -236,8 +240,8 @@ int asr_item_points(asr_buffer_t** out, asr_engine_t* engine, const char* ref, u
   });
 }
 
-int asr_site_service_start(asr_site_service_t** out, asr_engine_t* engine,
-                           const char* options_json, uint32_t flags) {
+int asr_site_service_start(asr_site_service_t** out, asr_engine_t* engine, const char* options_json,
+                           uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_RETURN_IF_ERROR(asr::capi::CheckNotNull(out, "out"));
     *out = nullptr;

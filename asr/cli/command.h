@@ -60,7 +60,7 @@ struct ParsedArgs {
   // Every value of each --flag in command-line order, for flags that may
   // repeat (--replica-dir A --replica-dir B).
   std::map<std::string, std::vector<std::string>> all_values;
-  std::set<std::string> bools;                // --flag
+  std::set<std::string> bools;  // --flag
 
   bool Has(const std::string& flag) const;
   // The value of --flag, or `def` when absent.

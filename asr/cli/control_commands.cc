@@ -238,8 +238,8 @@ absl::Status InventorySync(const CommandContext& ctx, const ParsedArgs& a) {
     if (!parsed.ok()) return parsed;
   }
   return WithSiteRecovery(ctx, [&](SiteRecovery& p) {
-    auto job = p.fabric().SyncInventory(a.Get("server"), from_host ? nullptr : &inventory,
-                                        a.Get("cloud"));
+    auto job =
+        p.fabric().SyncInventory(a.Get("server"), from_host ? nullptr : &inventory, a.Get("cloud"));
     if (!job.ok() || ctx.json) return ReportJob(ctx, job);
     PrintJob(ctx, *job);
     auto report = jobs::ResultOf<model::InventoryChangeReport>(*job);

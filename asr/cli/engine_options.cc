@@ -76,11 +76,11 @@ absl::StatusOr<fabric::SimulatedFabric*> FabricFor(const CommandContext& ctx) {
   absl::StatusOr<std::unique_ptr<fabric::SimulatedFabric>> opened =
       fabric::SimulatedFabric::Open(dir);
   if (!opened.ok()) {
-    return absl::Status(opened.status().code(),
-                        absl::StrCat("cannot open the simulated fabric in ", dir, " (--fabric or ",
-                                     kFabricVariable, "): ", opened.status().message(),
-                                     "; create one with 'asrctl fabric init --dir ", dir,
-                                     " --example'"));
+    return absl::Status(
+        opened.status().code(),
+        absl::StrCat("cannot open the simulated fabric in ", dir, " (--fabric or ", kFabricVariable,
+                     "): ", opened.status().message(),
+                     "; create one with 'asrctl fabric init --dir ", dir, " --example'"));
   }
   fabric::SimulatedFabric* f = opened->get();
   fabrics->emplace(dir, std::move(*opened));

@@ -23,7 +23,6 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-
 #include "asr/cli/command.h"
 #include "asr/fabric/host_callbacks.h"
 #include "asr/fabric/key_provider.h"

@@ -218,8 +218,8 @@ absl::Status ItemList(const CommandContext& ctx, const ParsedArgs&) {
 }
 
 void PrintItem(std::ostream& o, const model::ProtectedItem& item) {
-  o << (item.vm_name().empty() ? item.vm_id() : item.vm_name()) << " (item " << item.id()
-    << ", VM " << item.vm_id() << ")\n"
+  o << (item.vm_name().empty() ? item.vm_id() : item.vm_name()) << " (item " << item.id() << ", VM "
+    << item.vm_id() << ")\n"
     << "  state: " << StateName(item);
   if (!item.protection_state_description().empty() &&
       item.protection_state_description() != StateName(item)) {
@@ -241,16 +241,17 @@ void PrintItem(std::ostream& o, const model::ProtectedItem& item) {
     << "  primary host: "
     << (item.primary_host_name().empty() ? item.primary_host_id() : item.primary_host_name())
     << "\n"
-    << "  replica VM: " << (item.replica_vm_name().empty() ? item.replica_vm_id() : item.replica_vm_name())
-    << " on " << (item.replica_host_name().empty() ? item.replica_host_id() : item.replica_host_name())
+    << "  replica VM: "
+    << (item.replica_vm_name().empty() ? item.replica_vm_id() : item.replica_vm_name()) << " on "
+    << (item.replica_host_name().empty() ? item.replica_host_id() : item.replica_host_name())
     << "\n";
   if (!item.initial_replication_method().empty()) {
     o << "  initial replication: " << item.initial_replication_method() << "\n";
   }
   o << "  disks:\n";
   for (const model::ProtectedDisk& d : item.disks()) {
-    o << "    " << d.disk_id() << " " << d.source_path() << " -> " << d.replica_dir()
-      << " (cycle " << d.last_cycle() << ")\n";
+    o << "    " << d.disk_id() << " " << d.source_path() << " -> " << d.replica_dir() << " (cycle "
+      << d.last_cycle() << ")\n";
   }
   for (const model::ReplicaNic& n : item.replica_nics()) {
     o << "  replica NIC " << n.nic_id() << ": "
@@ -362,8 +363,9 @@ absl::Status SiteRun(const CommandContext& ctx, const ParsedArgs& a) {
     absl::MutexLock l(&out_mu);
     lines << "site service running: " << s.protected_items << " protected items"
           << (o.replicate ? ", replicating" : "")
-          << (s.endpoint_address.empty() ? std::string()
-                                         : absl::StrCat(", recovery endpoint on ", s.endpoint_address))
+          << (s.endpoint_address.empty()
+                  ? std::string()
+                  : absl::StrCat(", recovery endpoint on ", s.endpoint_address))
           << (duration == absl::InfiniteDuration()
                   ? std::string(" (until SIGTERM or SIGINT)")
                   : absl::StrCat(" for ", absl::FormatDuration(duration)))

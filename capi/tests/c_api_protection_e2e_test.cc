@@ -24,8 +24,8 @@
 
 namespace {
 
-using ::testing::HasSubstr;
 using asr::fabric::SimulatedFabric;
+using ::testing::HasSubstr;
 namespace model = asr::model;
 
 // ---- A version 3 host table over a SimulatedFabric ------------------------------
@@ -182,12 +182,12 @@ std::string Take(asr_buffer_t* b) {
 }
 
 // Expects a call returning a job to succeed; returns the job's JSON.
-#define EXPECT_JOB_OK(call)                                                  \
-  [&]() {                                                                    \
-    asr_buffer_t* job = nullptr;                                             \
-    int rc = (call);                                                         \
-    EXPECT_EQ(rc, ASR_OK) << #call << ": " << asr_last_error_message();      \
-    return Take(job);                                                        \
+#define EXPECT_JOB_OK(call)                                             \
+  [&]() {                                                               \
+    asr_buffer_t* job = nullptr;                                        \
+    int rc = (call);                                                    \
+    EXPECT_EQ(rc, ASR_OK) << #call << ": " << asr_last_error_message(); \
+    return Take(job);                                                   \
   }()
 
 std::string Quoted(const std::string& s) {
@@ -217,9 +217,9 @@ TEST(CApiProtectionEndToEnd, ProtectsAVmOfTheSimulatedFabric) {
   asr::net::VaultPkiOptions po;
   po.recovery_extra_names = {"127.0.0.1"};
   ASSERT_TRUE(asr::net::InitVaultPki(path("pki"), po).ok());
-  ASSERT_EQ(setenv("ASR_TEST_KEK",
-                   "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", 1),
-            0);
+  ASSERT_EQ(
+      setenv("ASR_TEST_KEK", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", 1),
+      0);
 
   asr_engine_t* engine = nullptr;
   ASSERT_EQ(asr_engine_open(&engine, path("state").c_str(), nullptr, 0), ASR_OK)
@@ -241,8 +241,7 @@ TEST(CApiProtectionEndToEnd, ProtectsAVmOfTheSimulatedFabric) {
       0));
   EXPECT_JOB_OK(asr_server_register(
       &job, engine,
-      ("{\"credentials\":" + credentials +
-       ",\"friendlyName\":\"vmm-chi\",\"siteId\":\"recovery\"}")
+      ("{\"credentials\":" + credentials + ",\"friendlyName\":\"vmm-chi\",\"siteId\":\"recovery\"}")
           .c_str(),
       0));
   // The inventories come from the host table.
@@ -278,14 +277,12 @@ TEST(CApiProtectionEndToEnd, ProtectsAVmOfTheSimulatedFabric) {
     return b;
   }());
 
-  std::string transport =
-      "{\"pkiDir\":" + Quoted(path("pki")) + ",\"pointIntervalSeconds\":1}";
+  std::string transport = "{\"pkiDir\":" + Quoted(path("pki")) + ",\"pointIntervalSeconds\":1}";
   ASSERT_EQ(asr_engine_set_transport(engine, transport.c_str(), 0), ASR_OK)
       << asr_last_error_message();
   asr_site_service_t* site = nullptr;
-  ASSERT_EQ(asr_site_service_start(&site, engine,
-                                   ("{\"threads\":false,\"transport\":" + transport + "}").c_str(),
-                                   0),
+  ASSERT_EQ(asr_site_service_start(
+                &site, engine, ("{\"threads\":false,\"transport\":" + transport + "}").c_str(), 0),
             ASR_OK)
       << asr_last_error_message();
 

@@ -101,11 +101,9 @@ static void test_arguments(void) {
   /* The site service. */
   CHECK(asr_site_service_start(NULL, engine, NULL, 0) == ASR_INVALID_ARGUMENT);
   CHECK(asr_site_service_start(&site, NULL, NULL, 0) == ASR_INVALID_ARGUMENT);
-  CHECK(asr_site_service_start(&site, engine, "{\"maxConcurrent\":0}", 0) ==
-        ASR_INVALID_ARGUMENT);
+  CHECK(asr_site_service_start(&site, engine, "{\"maxConcurrent\":0}", 0) == ASR_INVALID_ARGUMENT);
   CHECK(message_has("maxConcurrent") != NULL);
-  CHECK(asr_site_service_start(&site, engine, "{\"threads\":\"yes\"}", 0) ==
-        ASR_INVALID_ARGUMENT);
+  CHECK(asr_site_service_start(&site, engine, "{\"threads\":\"yes\"}", 0) == ASR_INVALID_ARGUMENT);
   CHECK(asr_site_service_start(&site, engine, NULL, 0x1) == ASR_INVALID_ARGUMENT);
   CHECK(site == NULL);
   CHECK(asr_site_service_step(NULL, 0) == ASR_INVALID_ARGUMENT);
@@ -239,10 +237,10 @@ static void test_version3_host(const char* asrctl) {
   CHECK(register_server(engine, asr_buffer_data(key), "vmm-a", "primary") == ASR_OK);
   CHECK(register_server(engine, asr_buffer_data(key), "vmm-b", "recovery") == ASR_OK);
   CHECK(ok_job(asr_cloud_pair(&buf, engine, "GoldCloud1", "GoldCloud2", 0), &buf));
-  CHECK(ok_job(asr_policy_create(&buf, engine,
-                                 "{\"name\":\"gold\",\"replicationProvider\":\"HyperVReplica2012R2\"}",
-                                 0),
-               &buf));
+  CHECK(ok_job(
+      asr_policy_create(&buf, engine,
+                        "{\"name\":\"gold\",\"replicationProvider\":\"HyperVReplica2012R2\"}", 0),
+      &buf));
   CHECK(ok_job(asr_policy_associate(&buf, engine, "gold", "GoldCloud1", 0), &buf));
 
   /* Replication's transport: the vault's PKI directory. */
