@@ -1,9 +1,8 @@
 #include "asr/common/file_util.h"
 
 #include <filesystem>
-#include <system_error>
-
 #include <memory>
+#include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "asr/common/status_macros.h"

@@ -26,12 +26,12 @@
 #ifndef ASR_FABRIC_HOST_CALLBACKS_H_
 #define ASR_FABRIC_HOST_CALLBACKS_H_
 
-#include "absl/status/status.h"
-#include "absl/status/statusor.h"
 #include <cstdint>
 #include <functional>
 #include <string>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "asr/model/fabric.pb.h"
@@ -126,7 +126,7 @@ class HostCallbacks {
 bool IsTransientHostError(const absl::Status& status);
 
 struct RetryPolicy {
-  int attempts = 4;                                // in all, the first included
+  int attempts = 4;  // in all, the first included
   absl::Duration first_delay = absl::Milliseconds(200);
   double backoff = 2.0;
   // How to wait between attempts (tests pass a no-op); default: sleep.

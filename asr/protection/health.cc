@@ -74,12 +74,12 @@ HealthReport ComputeHealth(const model::ProtectedItem& item, const model::Replic
       r.rpo_seconds > 2 * static_cast<int64_t>(f)) {
     const bool critical = r.rpo_seconds > 12 * static_cast<int64_t>(f);
     Raise(r, critical ? model::Critical : model::Warning);
-    r.errors.push_back(Error(
-        "RpoExceeded", critical ? "Error" : "Warning",
-        absl::StrCat("RPO ", HumanDuration(r.rpo_seconds), " exceeds ", critical ? 12 : 2,
-                     "x the ", f, " s copy frequency"),
-        "check that the site service runs (asrctl site run), that the recovery endpoint is "
-        "reachable and the last cycles' errors"));
+    r.errors.push_back(
+        Error("RpoExceeded", critical ? "Error" : "Warning",
+              absl::StrCat("RPO ", HumanDuration(r.rpo_seconds), " exceeds ", critical ? 12 : 2,
+                           "x the ", f, " s copy frequency"),
+              "check that the site service runs (asrctl site run), that the recovery endpoint is "
+              "reachable and the last cycles' errors"));
   }
   const int n = item.recent_cycles_size();
   const int first = std::max(0, n - 10);
@@ -95,10 +95,10 @@ HealthReport ComputeHealth(const model::ProtectedItem& item, const model::Replic
     bool last3 = n - first >= 3;
     for (int i = std::max(first, n - 3); i < n && last3; ++i) last3 = !item.recent_cycles(i).ok();
     Raise(r, last3 ? model::Critical : model::Warning);
-    r.errors.push_back(Error("CyclesFailing", last3 ? "Error" : "Warning",
-                             absl::StrCat(failed, " of the last ", n - first,
-                                          " cycles failed: ", last_error),
-                             "fix the cause named in the error; the site service retries"));
+    r.errors.push_back(
+        Error("CyclesFailing", last3 ? "Error" : "Warning",
+              absl::StrCat(failed, " of the last ", n - first, " cycles failed: ", last_error),
+              "fix the cause named in the error; the site service retries"));
   }
   return r;
 }

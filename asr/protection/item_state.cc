@@ -50,9 +50,8 @@ absl::Status CheckAllowed(const model::ProtectedItem& item, absl::string_view op
       allowed.empty()
           ? std::string(item.current_scenario().job_id().empty()
                             ? "wait for the running operation to finish"
-                            : absl::StrCat("wait for job ", item.current_scenario().job_id(),
-                                           " (", item.current_scenario().scenario_name(),
-                                           ") to finish"))
+                            : absl::StrCat("wait for job ", item.current_scenario().job_id(), " (",
+                                           item.current_scenario().scenario_name(), ") to finish"))
           : absl::StrCat("allowed now: ", absl::StrJoin(allowed, ", "));
   return jobs::RuleError(
       absl::StatusCode::kFailedPrecondition, "OperationNotAllowedInState",

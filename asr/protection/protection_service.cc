@@ -238,11 +238,11 @@ absl::Status ProtectionService::Impl::Validate(jobs::JobContext& ctx,
                      "pair its cloud with a recovery cloud (asrctl cloud pair) first");
   }
   if (pairing->primary_cloud_id() != vm->cloud_id()) {
-    return RuleError(absl::StatusCode::kFailedPrecondition, "VmNotInPrimaryCloud",
-                     absl::StrCat("VM '", vm->name(), "' is in cloud '", vm->cloud_id(),
-                                  "', not in pairing ", pairing->id(), "'s primary cloud '",
-                                  pairing->primary_cloud_id(), "'"),
-                     "protect it with the pairing of its own cloud");
+    return RuleError(
+        absl::StatusCode::kFailedPrecondition, "VmNotInPrimaryCloud",
+        absl::StrCat("VM '", vm->name(), "' is in cloud '", vm->cloud_id(), "', not in pairing ",
+                     pairing->id(), "'s primary cloud '", pairing->primary_cloud_id(), "'"),
+        "protect it with the pairing of its own cloud");
   }
   if (pairing->policy_id().empty()) {
     return RuleError(absl::StatusCode::kFailedPrecondition, "PairingNeedsPolicy",
@@ -268,13 +268,12 @@ absl::Status ProtectionService::Impl::Validate(jobs::JobContext& ctx,
   }
   if (vm->additional_recovery_points() > 0 &&
       vm->additional_recovery_points() < policy.number_of_recovery_points_to_retain()) {
-    return RuleError(absl::StatusCode::kFailedPrecondition, "VmRecoveryPointsBelowPolicy",
-                     absl::StrCat("VM '", vm->name(), "' keeps ",
-                                  vm->additional_recovery_points(),
-                                  " additional recovery points in VMM, fewer than policy '",
-                                  policy.name(), "''s ",
-                                  policy.number_of_recovery_points_to_retain()),
-                     "raise the VM's recovery points in VMM to at least the policy's");
+    return RuleError(
+        absl::StatusCode::kFailedPrecondition, "VmRecoveryPointsBelowPolicy",
+        absl::StrCat("VM '", vm->name(), "' keeps ", vm->additional_recovery_points(),
+                     " additional recovery points in VMM, fewer than policy '", policy.name(),
+                     "''s ", policy.number_of_recovery_points_to_retain()),
+        "raise the VM's recovery points in VMM to at least the policy's");
   }
   if (policy.authentication() == model::Kerberos) {
     ASR_RETURN_IF_ERROR(net::CheckAuthentication("kerberos"));
@@ -341,10 +340,10 @@ absl::Status ProtectionService::Impl::Validate(jobs::JobContext& ctx,
     if (o.id() == item->id()) continue;
     for (const auto& od : o.disks()) {
       if (guids.count(od.source_disk_guid())) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "disk ", od.source_disk_guid(), " of VM '", vm->name(),
-            "' has the same disk id as a disk of protected VM '", VmLabel(o),
-            "'; give the copy a new disk id first"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("disk ", od.source_disk_guid(), " of VM '", vm->name(),
+                         "' has the same disk id as a disk of protected VM '", VmLabel(o),
+                         "'; give the copy a new disk id first"));
       }
     }
   }
@@ -360,12 +359,12 @@ absl::Status ProtectionService::Impl::Place(const EnableProtectionParams& p,
   std::string host_id = placement.host_id();
   if (!p.recovery_host_id().empty()) host_id = p.recovery_host_id();
   if (!placement.placed() && p.recovery_host_id().empty()) {
-    return RuleError(absl::StatusCode::kFailedPrecondition, "NoRecoveryHost",
-                     absl::StrCat("no host of recovery cloud '", placement.recovery_cloud_name(),
-                                  "' can hold VM '", item->vm_name(),
-                                  "''s replica: ", placement.explanation()),
-                     "map its networks and storage (asrctl network-map / storage-map) or add "
-                     "capacity, then restart the job");
+    return RuleError(
+        absl::StatusCode::kFailedPrecondition, "NoRecoveryHost",
+        absl::StrCat("no host of recovery cloud '", placement.recovery_cloud_name(),
+                     "' can hold VM '", item->vm_name(), "''s replica: ", placement.explanation()),
+        "map its networks and storage (asrctl network-map / storage-map) or add "
+        "capacity, then restart the job");
   }
   ASR_ASSIGN_OR_RETURN(auto index, Index());
   const model::HyperVHost* rh = index->FindHost(host_id);
@@ -433,56 +432,58 @@ absl::Status ProtectionService::Impl::Offline(jobs::JobContext& ctx, const std::
   auto package_dir = [&](const std::string& root, const model::ProtectedDisk& d) {
     return absl::StrCat(root, "/", item.vm_name(), "/", d.disk_id());
   };
-  ASR_RETURN_IF_ERROR(ctx.RunTask("export", "Export the initial copy of each disk", [&]() -> absl::Status {
-    ASR_ASSIGN_OR_RETURN(fabric::HostCallbacks * h, RequireHost("take a point for the export"));
-    model::HostPoint point;
-    ASR_RETURN_IF_ERROR(fabric::CallWithRetries([&]() -> absl::Status {
-      ASR_ASSIGN_OR_RETURN(point, h->CreatePoint(item.vm_id(), model::CrashConsistent));
-      return absl::OkStatus();
-    }));
-    absl::Status s;
-    for (const auto& d : item.disks()) {
-      std::string read_path = d.source_path();
-      for (const auto& pd : point.disks()) {
-        if (pd.disk_id() == d.disk_id()) read_path = pd.read_path();
-      }
-      replication::ExportOptions o;
-      o.compression_level = policy.compression_enabled() ? 1 : 0;
-      o.source_time = absl::FromUnixMicros(point.time_us());
-      o.source_name = item.primary_host_name();
-      absl::StatusOr<replication::ExportResult> r = replication::ExportInitialPackage(
-          read_path, package_dir(policy.offline_export_path(), d), o);
-      if (!r.ok()) {
-        s = r.status();
-        break;
-      }
-      ctx.AddInformation(absl::StrCat("exported ", d.name(), " to ",
-                                      package_dir(policy.offline_export_path(), d)));
-    }
-    absl::Status rel = h->ReleasePoint(point);
-    ASR_RETURN_IF_ERROR(s);
-    ASR_RETURN_IF_ERROR(rel);
-    return Update(item_id, [&](model::ProtectedItem& i) {
-             i.set_protection_state(model::InitialReplicationCompletedOnPrimary);
-             i.set_last_recovery_point_time_unix(point.time_us() / 1000000);
-           })
-        .status();
-  }));
+  ASR_RETURN_IF_ERROR(
+      ctx.RunTask("export", "Export the initial copy of each disk", [&]() -> absl::Status {
+        ASR_ASSIGN_OR_RETURN(fabric::HostCallbacks * h, RequireHost("take a point for the export"));
+        model::HostPoint point;
+        ASR_RETURN_IF_ERROR(fabric::CallWithRetries([&]() -> absl::Status {
+          ASR_ASSIGN_OR_RETURN(point, h->CreatePoint(item.vm_id(), model::CrashConsistent));
+          return absl::OkStatus();
+        }));
+        absl::Status s;
+        for (const auto& d : item.disks()) {
+          std::string read_path = d.source_path();
+          for (const auto& pd : point.disks()) {
+            if (pd.disk_id() == d.disk_id()) read_path = pd.read_path();
+          }
+          replication::ExportOptions o;
+          o.compression_level = policy.compression_enabled() ? 1 : 0;
+          o.source_time = absl::FromUnixMicros(point.time_us());
+          o.source_name = item.primary_host_name();
+          absl::StatusOr<replication::ExportResult> r = replication::ExportInitialPackage(
+              read_path, package_dir(policy.offline_export_path(), d), o);
+          if (!r.ok()) {
+            s = r.status();
+            break;
+          }
+          ctx.AddInformation(absl::StrCat("exported ", d.name(), " to ",
+                                          package_dir(policy.offline_export_path(), d)));
+        }
+        absl::Status rel = h->ReleasePoint(point);
+        ASR_RETURN_IF_ERROR(s);
+        ASR_RETURN_IF_ERROR(rel);
+        return Update(item_id,
+                      [&](model::ProtectedItem& i) {
+                        i.set_protection_state(model::InitialReplicationCompletedOnPrimary);
+                        i.set_last_recovery_point_time_unix(point.time_us() / 1000000);
+                      })
+            .status();
+      }));
   // The packages travel from the export path to the import path (media,
   // a copy); the job waits for them.
-  ASR_RETURN_IF_ERROR(ctx.RunTask("await-import", "Wait for the packages at the import path",
-                                  [&]() -> absl::Status {
-    for (const auto& d : item.disks()) {
-      if (!PathExists(absl::StrCat(package_dir(policy.offline_import_path(), d),
-                                   "/manifest.json"))) {
-        return ctx.Suspend(absl::StrCat(
-            "copy the exported packages from ", policy.offline_export_path(), "/",
-            item.vm_name(), " to ", policy.offline_import_path(), "/", item.vm_name(),
-            ", then resume job ", ctx.job().id()));
-      }
-    }
-    return absl::OkStatus();
-  }));
+  ASR_RETURN_IF_ERROR(ctx.RunTask(
+      "await-import", "Wait for the packages at the import path", [&]() -> absl::Status {
+        for (const auto& d : item.disks()) {
+          if (!PathExists(
+                  absl::StrCat(package_dir(policy.offline_import_path(), d), "/manifest.json"))) {
+            return ctx.Suspend(absl::StrCat("copy the exported packages from ",
+                                            policy.offline_export_path(), "/", item.vm_name(),
+                                            " to ", policy.offline_import_path(), "/",
+                                            item.vm_name(), ", then resume job ", ctx.job().id()));
+          }
+        }
+        return absl::OkStatus();
+      }));
   return ctx.RunTask("import", "Import the packages into the replicas", [&]() -> absl::Status {
     ASR_ASSIGN_OR_RETURN(model::ProtectedItem cur, repo->Get<model::ProtectedItem>(item_id));
     std::vector<uint64_t> points;
@@ -500,10 +501,12 @@ absl::Status ProtectionService::Impl::Offline(jobs::JobContext& ctx, const std::
       }
       points.push_back(*p);
     }
-    return Update(item_id, [&](model::ProtectedItem& i) {
-             for (int k = 0; k < i.disks_size(); ++k) i.mutable_disks(k)->set_last_cycle(points[k]);
-             i.set_protection_state(model::InitialReplicationInProgress);
-           })
+    return Update(item_id,
+                  [&](model::ProtectedItem& i) {
+                    for (int k = 0; k < i.disks_size(); ++k)
+                      i.mutable_disks(k)->set_last_cycle(points[k]);
+                    i.set_protection_state(model::InitialReplicationInProgress);
+                  })
         .status();
   });
 }
@@ -514,34 +517,34 @@ absl::Status ProtectionService::Impl::InitialReplication(jobs::JobContext& ctx,
   ASR_ASSIGN_OR_RETURN(model::ReplicationPolicy policy, PolicyOf(item));
   if (item.initial_replication_method() == "Offline") return Offline(ctx, item_id, policy);
   if (item.initial_replication_method() == "OnlineScheduled") {
-    ASR_RETURN_IF_ERROR(ctx.RunTask("wait-start-time", "Wait for the scheduled start time",
-                                    [&]() -> absl::Status {
-      if (absl::ToUnixSeconds(ctx.Now()) < item.initial_replication_start_unix()) {
-        return ctx.Suspend(absl::StrCat(
-            "initial replication starts at ",
-            absl::FormatTime("%Y-%m-%d %H:%M:%S UTC",
-                             absl::FromUnixSeconds(item.initial_replication_start_unix()),
-                             absl::UTCTimeZone()),
-            "; the site service resumes job ", ctx.job().id(), " then"));
-      }
-      return absl::OkStatus();
-    }));
+    ASR_RETURN_IF_ERROR(
+        ctx.RunTask("wait-start-time", "Wait for the scheduled start time", [&]() -> absl::Status {
+          if (absl::ToUnixSeconds(ctx.Now()) < item.initial_replication_start_unix()) {
+            return ctx.Suspend(absl::StrCat(
+                "initial replication starts at ",
+                absl::FormatTime("%Y-%m-%d %H:%M:%S UTC",
+                                 absl::FromUnixSeconds(item.initial_replication_start_unix()),
+                                 absl::UTCTimeZone()),
+                "; the site service resumes job ", ctx.job().id(), " then"));
+          }
+          return absl::OkStatus();
+        }));
   }
-  return ctx.RunTask("initial-replication", "Initial replication of every disk",
-                     [&]() -> absl::Status {
-    ASR_ASSIGN_OR_RETURN(model::CycleOutcome c, ReplicateLocked(item_id, {}));
-    ctx.AddInformation(absl::StrFormat("initial replication sent %d bytes in %.1f s",
-                                       c.bytes_sent(), c.seconds()));
-    return absl::OkStatus();
-  });
+  return ctx.RunTask(
+      "initial-replication", "Initial replication of every disk", [&]() -> absl::Status {
+        ASR_ASSIGN_OR_RETURN(model::CycleOutcome c, ReplicateLocked(item_id, {}));
+        ctx.AddInformation(absl::StrFormat("initial replication sent %d bytes in %.1f s",
+                                           c.bytes_sent(), c.seconds()));
+        return absl::OkStatus();
+      });
 }
 
 absl::Status ProtectionService::Impl::CheckOnboard(const EnableProtectionParams& p,
                                                    model::ProtectedItem* item) {
   if (p.replica_dirs_size() != item->disks_size()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "VM '", item->vm_name(), "' has ", item->disks_size(), " disks but ",
-        p.replica_dirs_size(), " replica directories were given; give one per disk, in order"));
+        "VM '", item->vm_name(), "' has ", item->disks_size(), " disks but ", p.replica_dirs_size(),
+        " replica directories were given; give one per disk, in order"));
   }
   std::vector<std::string> differences;
   for (int k = 0; k < item->disks_size(); ++k) {
@@ -549,11 +552,11 @@ absl::Status ProtectionService::Impl::CheckOnboard(const EnableProtectionParams&
     const std::string& dir = p.replica_dirs(k);
     ASR_ASSIGN_OR_RETURN(replication::ReplicaInfo info, replication::ReadReplicaInfo(dir));
     if (!info.has_replica) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          dir, " holds no replica; enable protection instead of onboarding"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(dir, " holds no replica; enable protection instead of onboarding"));
     }
-    ASR_ASSIGN_OR_RETURN(auto manifest, replication::LoadManifest(
-                                            replication::ManifestPath(d->source_path())));
+    ASR_ASSIGN_OR_RETURN(auto manifest,
+                         replication::LoadManifest(replication::ManifestPath(d->source_path())));
     const std::string name = d->name();
     if (info.source_disk_id != d->source_disk_guid()) {
       differences.push_back(absl::StrCat(name, ": the replica is of disk ", info.source_disk_id,
@@ -582,10 +585,9 @@ absl::Status ProtectionService::Impl::CheckOnboard(const EnableProtectionParams&
                        replication::ListRecoveryPoints(p.replica_dirs(0)));
   const int kept = static_cast<int>(points.size()) - 1;
   if (kept > policy.number_of_recovery_points_to_retain()) {
-    differences.push_back(absl::StrCat("the replica keeps ", kept,
-                                       " additional recovery points, policy '", policy.name(),
-                                       "' ", policy.number_of_recovery_points_to_retain(),
-                                       " (the extra ones would be pruned)"));
+    differences.push_back(absl::StrCat(
+        "the replica keeps ", kept, " additional recovery points, policy '", policy.name(), "' ",
+        policy.number_of_recovery_points_to_retain(), " (the extra ones would be pruned)"));
   }
   if (!differences.empty()) {
     return RuleError(absl::StatusCode::kFailedPrecondition, "OnboardSettingsDiffer",
@@ -617,37 +619,39 @@ absl::Status ProtectionService::Impl::RunEnable(jobs::JobContext& ctx) {
                         }).status());
   }
   absl::Status s = [&]() -> absl::Status {
-    ASR_RETURN_IF_ERROR(ctx.RunTask("validate", "Validate the VM, its pairing and policy",
-                                    [&]() -> absl::Status {
-      model::ProtectedItem item;
-      ASR_RETURN_IF_ERROR(Validate(ctx, p, &item));
-      if (p.onboard()) {
-        for (int k = 0; k < p.replica_dirs_size() && k < item.disks_size(); ++k) {
-          item.mutable_disks(k)->set_replica_dir(p.replica_dirs(k));
-        }
-      }
-      absl::MutexLock w(&write_mu);
-      return repo->Put(item);
-    }));
-    ASR_RETURN_IF_ERROR(ctx.RunTask("place", "Place the replica and resolve mappings",
-                                    [&]() -> absl::Status {
-      ASR_ASSIGN_OR_RETURN(model::ProtectedItem item, repo->Get<model::ProtectedItem>(item_id));
-      if (p.onboard()) ASR_RETURN_IF_ERROR(CheckOnboard(p, &item));
-      ASR_RETURN_IF_ERROR(Place(p, &item));
-      absl::MutexLock w(&write_mu);
-      return repo->Put(item);
-    }));
-    ASR_RETURN_IF_ERROR(ctx.RunTask("create-replica-vm", "Create the replica VM",
-                                    [&]() -> absl::Status {
-      ASR_ASSIGN_OR_RETURN(model::ProtectedItem item, repo->Get<model::ProtectedItem>(item_id));
-      ASR_RETURN_IF_ERROR(CreateReplicaVm(item));
-      return Update(item_id, [](model::ProtectedItem& i) {
-               i.set_protection_state(model::InitialReplicationInProgress);
-             })
-          .status();
-    }));
+    ASR_RETURN_IF_ERROR(
+        ctx.RunTask("validate", "Validate the VM, its pairing and policy", [&]() -> absl::Status {
+          model::ProtectedItem item;
+          ASR_RETURN_IF_ERROR(Validate(ctx, p, &item));
+          if (p.onboard()) {
+            for (int k = 0; k < p.replica_dirs_size() && k < item.disks_size(); ++k) {
+              item.mutable_disks(k)->set_replica_dir(p.replica_dirs(k));
+            }
+          }
+          absl::MutexLock w(&write_mu);
+          return repo->Put(item);
+        }));
+    ASR_RETURN_IF_ERROR(
+        ctx.RunTask("place", "Place the replica and resolve mappings", [&]() -> absl::Status {
+          ASR_ASSIGN_OR_RETURN(model::ProtectedItem item, repo->Get<model::ProtectedItem>(item_id));
+          if (p.onboard()) ASR_RETURN_IF_ERROR(CheckOnboard(p, &item));
+          ASR_RETURN_IF_ERROR(Place(p, &item));
+          absl::MutexLock w(&write_mu);
+          return repo->Put(item);
+        }));
+    ASR_RETURN_IF_ERROR(
+        ctx.RunTask("create-replica-vm", "Create the replica VM", [&]() -> absl::Status {
+          ASR_ASSIGN_OR_RETURN(model::ProtectedItem item, repo->Get<model::ProtectedItem>(item_id));
+          ASR_RETURN_IF_ERROR(CreateReplicaVm(item));
+          return Update(item_id,
+                        [](model::ProtectedItem& i) {
+                          i.set_protection_state(model::InitialReplicationInProgress);
+                        })
+              .status();
+        }));
     if (p.onboard()) {
-      ASR_RETURN_IF_ERROR(ctx.RunTask("first-delta", "Replicate the changes since the "
+      ASR_RETURN_IF_ERROR(ctx.RunTask("first-delta",
+                                      "Replicate the changes since the "
                                       "existing replica's point (no initial copy)",
                                       [&]() { return ReplicateLocked(item_id, {}).status(); }));
     } else {
@@ -698,20 +702,20 @@ absl::Status ProtectionService::Impl::RunDisable(jobs::JobContext& ctx) {
   absl::MutexLock l(lock.get());
   ASR_ASSIGN_OR_RETURN(model::ProtectedItem item, repo->Get<model::ProtectedItem>(p.item_id()));
   absl::Status s = [&]() -> absl::Status {
-    ASR_RETURN_IF_ERROR(ctx.RunTask("validate", "Check that protection can be disabled",
-                                    [&]() -> absl::Status {
-      if (item.protection_state() != model::DisablingProtection) {
-        ASR_RETURN_IF_ERROR(CheckAllowed(Decorate(item), kDisableProtection));
-      }
-      ASR_ASSIGN_OR_RETURN(item, Update(item.id(), [&](model::ProtectedItem& i) {
-                             i.set_protection_state(model::DisablingProtection);
-                             i.mutable_current_scenario()->set_scenario_name(kDisable);
-                             i.mutable_current_scenario()->set_job_id(ctx.job().id());
-                             i.mutable_current_scenario()->set_start_time_unix(
-                                 absl::ToUnixSeconds(ctx.Now()));
-                           }));
-      return absl::OkStatus();
-    }));
+    ASR_RETURN_IF_ERROR(
+        ctx.RunTask("validate", "Check that protection can be disabled", [&]() -> absl::Status {
+          if (item.protection_state() != model::DisablingProtection) {
+            ASR_RETURN_IF_ERROR(CheckAllowed(Decorate(item), kDisableProtection));
+          }
+          ASR_ASSIGN_OR_RETURN(
+              item, Update(item.id(), [&](model::ProtectedItem& i) {
+                i.set_protection_state(model::DisablingProtection);
+                i.mutable_current_scenario()->set_scenario_name(kDisable);
+                i.mutable_current_scenario()->set_job_id(ctx.job().id());
+                i.mutable_current_scenario()->set_start_time_unix(absl::ToUnixSeconds(ctx.Now()));
+              }));
+          return absl::OkStatus();
+        }));
     ASR_RETURN_IF_ERROR(ctx.RunTask("stop-replication", "Stop replication", [&]() -> absl::Status {
       ASR_RETURN_IF_ERROR(CloseItemTrackers(item.id()));
       absl::StatusOr<std::shared_ptr<Transport>> t = RequireTransport();
@@ -724,8 +728,9 @@ absl::Status ProtectionService::Impl::RunDisable(jobs::JobContext& ctx) {
     absl::StatusOr<model::ReplicationPolicy> policy = PolicyOf(item);
     if (policy.ok()) delete_replica = policy->replica_deletion() == model::Required;
     ASR_RETURN_IF_ERROR(ctx.RunTask(
-        "remove-replica", delete_replica ? "Delete the replica VM and its disks"
-                                         : "Remove the replica VM's replication settings",
+        "remove-replica",
+        delete_replica ? "Delete the replica VM and its disks"
+                       : "Remove the replica VM's replication settings",
         [&]() -> absl::Status {
           if (!delete_replica) {
             ctx.AddInformation(absl::StrCat(
@@ -744,13 +749,13 @@ absl::Status ProtectionService::Impl::RunDisable(jobs::JobContext& ctx) {
           }
           if (!del.ok() && !p.force()) return del;
           if (!del.ok()) {
-            ctx.AddInformation(absl::StrCat("the replica VM could not be deleted (",
-                                            del.message(), "); remove it on ",
-                                            item.replica_host_name()));
+            ctx.AddInformation(absl::StrCat("the replica VM could not be deleted (", del.message(),
+                                            "); remove it on ", item.replica_host_name()));
           }
           for (const auto& d : item.disks()) {
             absl::Status r = RemoveTree(d.replica_dir());
-            if (!r.ok()) ctx.AddInformation(absl::StrCat("left ", d.replica_dir(), ": ", r.message()));
+            if (!r.ok())
+              ctx.AddInformation(absl::StrCat("left ", d.replica_dir(), ": ", r.message()));
           }
           return absl::OkStatus();
         }));
@@ -925,9 +930,8 @@ absl::StatusOr<model::CycleOutcome> ProtectionService::Impl::ReplicateLocked(
         // cycle whose outcome was lost to a crash) continues from the
         // replica's point; only a disk the replica has never seen starts
         // with a full copy.
-        const bool has_state =
-            PathExists(replication::ManifestPath(d.source_path())) ||
-            PathExists(replication::PendingManifestPath(d.source_path()));
+        const bool has_state = PathExists(replication::ManifestPath(d.source_path())) ||
+                               PathExists(replication::PendingManifestPath(d.source_path()));
         replication::CycleMode mode = d.last_cycle() == 0 && !has_state
                                           ? replication::CycleMode::kInitial
                                           : replication::CycleMode::kTracked;
@@ -969,26 +973,28 @@ absl::StatusOr<model::CycleOutcome> ProtectionService::Impl::ReplicateLocked(
   outcome.set_ok(s.ok());
   if (!s.ok()) outcome.set_error(std::string(s.message()));
   ASR_ASSIGN_OR_RETURN(model::ProtectedItem updated, Update(item_id, [&](model::ProtectedItem& i) {
-    for (int k = 0; k < i.disks_size() && k < static_cast<int>(disk_points.size()); ++k) {
-      if (disk_points[k] != 0) {
-        i.mutable_disks(k)->set_last_cycle(disk_points[k]);
-        i.mutable_disks(k)->set_replication_id(replication_ids[k]);
-      }
-    }
-    i.set_last_replicated_time_unix(absl::ToUnixSeconds(clock->Now()));
-    if (s.ok()) {
-      absl::Status r = RecordPoint(i, point, disk_points);
-      if (!r.ok()) {
-        s = r;
-        outcome.set_ok(false);
-        outcome.set_error(std::string(r.message()));
-      } else {
-        outcome.set_point_sequence(i.next_point_sequence() - 1);
-      }
-    }
-    *i.add_recent_cycles() = outcome;
-    while (i.recent_cycles_size() > kRecentCycles) i.mutable_recent_cycles()->DeleteSubrange(0, 1);
-  }));
+                         for (int k = 0;
+                              k < i.disks_size() && k < static_cast<int>(disk_points.size()); ++k) {
+                           if (disk_points[k] != 0) {
+                             i.mutable_disks(k)->set_last_cycle(disk_points[k]);
+                             i.mutable_disks(k)->set_replication_id(replication_ids[k]);
+                           }
+                         }
+                         i.set_last_replicated_time_unix(absl::ToUnixSeconds(clock->Now()));
+                         if (s.ok()) {
+                           absl::Status r = RecordPoint(i, point, disk_points);
+                           if (!r.ok()) {
+                             s = r;
+                             outcome.set_ok(false);
+                             outcome.set_error(std::string(r.message()));
+                           } else {
+                             outcome.set_point_sequence(i.next_point_sequence() - 1);
+                           }
+                         }
+                         *i.add_recent_cycles() = outcome;
+                         while (i.recent_cycles_size() > kRecentCycles)
+                           i.mutable_recent_cycles()->DeleteSubrange(0, 1);
+                       }));
   if (s.ok()) ASR_RETURN_IF_ERROR(PrunePoints(updated));
   if (!s.ok()) return s;
   return outcome;
@@ -997,8 +1003,8 @@ absl::StatusOr<model::CycleOutcome> ProtectionService::Impl::ReplicateLocked(
 // ---------------------------------------------------------------- Public ---
 
 ProtectionService::ProtectionService(repository::ObjectRepository* repo, jobs::JobManager* jobs,
-                                     mapping::MappingService* mappings,
-                                     fabric::HostCallbacks* host, const Clock* clock)
+                                     mapping::MappingService* mappings, fabric::HostCallbacks* host,
+                                     const Clock* clock)
     : impl_(std::make_unique<Impl>()) {
   impl_->repo = repo;
   impl_->jobs = jobs;
@@ -1050,7 +1056,8 @@ absl::StatusOr<model::Job> ProtectionService::EnableProtection(const EnableReque
   if (!request.pairing_ref.empty()) {
     const model::CloudPairing* pairing = index->FindPairing(request.pairing_ref);
     if (pairing == nullptr) {
-      absl::StatusOr<std::string> cloud = mapping::FindIdByRef(*index, "cloud", request.pairing_ref);
+      absl::StatusOr<std::string> cloud =
+          mapping::FindIdByRef(*index, "cloud", request.pairing_ref);
       if (cloud.ok()) pairing = index->PairingForPrimaryCloud(*cloud);
     }
     if (pairing == nullptr) {
@@ -1065,19 +1072,19 @@ absl::StatusOr<model::Job> ProtectionService::EnableProtection(const EnableReque
     p.set_recovery_host_id(h);
   }
   if (const model::ProtectedItem* existing = index->ProtectedItemForVm(vm_id)) {
-    return RuleError(absl::StatusCode::kAlreadyExists, "VmAlreadyProtected",
-                     absl::StrCat("VM '", request.vm_ref, "' is already protected (item ",
-                                  existing->id(), ", state ",
-                                  model::ProtectionState_Name(existing->protection_state()), ")"),
-                     existing->protection_state() == model::EnablingFailed ||
-                             existing->protection_state() == model::InitialReplicationFailed
-                         ? absl::StrCat("restart its enable job ",
-                                        existing->current_scenario().job_id(),
-                                        ", or disable protection first")
-                         : "see `asrctl item show`");
+    return RuleError(
+        absl::StatusCode::kAlreadyExists, "VmAlreadyProtected",
+        absl::StrCat("VM '", request.vm_ref, "' is already protected (item ", existing->id(),
+                     ", state ", model::ProtectionState_Name(existing->protection_state()), ")"),
+        existing->protection_state() == model::EnablingFailed ||
+                existing->protection_state() == model::InitialReplicationFailed
+            ? absl::StrCat("restart its enable job ", existing->current_scenario().job_id(),
+                           ", or disable protection first")
+            : "see `asrctl item show`");
   }
   const model::VirtualMachine* vm = index->FindVm(vm_id);
-  return impl_->jobs->Run(jobs::JobSpec::For(kEnable, absl::StrCat("Enable protection of ", vm->name()),
+  return impl_->jobs->Run(jobs::JobSpec::For(kEnable,
+                                             absl::StrCat("Enable protection of ", vm->name()),
                                              "vm", vm_id, vm->name(), model::ToJson(p)));
 }
 
@@ -1115,10 +1122,9 @@ absl::StatusOr<model::Job> ProtectionService::DisableProtection(const DisableReq
   DisableProtectionParams p;
   p.set_item_id(item.id());
   p.set_force(request.force);
-  return impl_->jobs->Run(jobs::JobSpec::For(kDisable,
-                                             absl::StrCat("Disable protection of ", VmLabel(item)),
-                                             "protected-item", item.id(), VmLabel(item),
-                                             model::ToJson(p)));
+  return impl_->jobs->Run(
+      jobs::JobSpec::For(kDisable, absl::StrCat("Disable protection of ", VmLabel(item)),
+                         "protected-item", item.id(), VmLabel(item), model::ToJson(p)));
 }
 
 absl::StatusOr<model::ProtectedItem> ProtectionService::GetItem(absl::string_view ref) const {
@@ -1142,9 +1148,8 @@ absl::StatusOr<std::vector<model::RecoveryPoint>> ProtectionService::ListRecover
   for (auto& p : all) {
     if (p.protected_item_id() == item.id()) mine.push_back(std::move(p));
   }
-  std::sort(mine.begin(), mine.end(), [](const auto& a, const auto& b) {
-    return a.sequence() < b.sequence();
-  });
+  std::sort(mine.begin(), mine.end(),
+            [](const auto& a, const auto& b) { return a.sequence() < b.sequence(); });
   return mine;
 }
 
@@ -1180,10 +1185,12 @@ absl::Status ProtectionService::ApplyNicChange(const model::NicChange& change) {
     nic.set_id(after.nic_id());
     nic.set_vm_network_id(after.target_vm_network_id());
     nic.set_subnet_name(after.target_subnet_name());
-    ASR_RETURN_IF_ERROR(fabric::CallWithRetries(
-        [&]() { return h->ConnectNic(item->replica_vm_id(), nic); }));
+    ASR_RETURN_IF_ERROR(
+        fabric::CallWithRetries([&]() { return h->ConnectNic(item->replica_vm_id(), nic); }));
   }
-  return impl_->Update(item->id(), [&](model::ProtectedItem& i) {
+  return impl_
+      ->Update(item->id(),
+               [&](model::ProtectedItem& i) {
                  for (auto& n : *i.mutable_replica_nics()) {
                    if (n.nic_id() == after.nic_id()) {
                      n.set_vm_network_id(after.target_vm_network_id());

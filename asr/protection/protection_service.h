@@ -9,8 +9,8 @@
 //   ASR_ASSIGN_OR_RETURN(model::ProtectedItem item, p.GetItem("VM1"));
 //   // item.protection_state() == Protected, item.allowed_operations() has
 //   // "PlannedFailover", "TestFailover", "DisableProtection", ...
-//   ASR_ASSIGN_OR_RETURN(model::CycleOutcome c, p.ReplicateNow("VM1", {}));  // the site service does this
-//   ASR_ASSIGN_OR_RETURN(job, p.DisableProtection("VM1"));
+//   ASR_ASSIGN_OR_RETURN(model::CycleOutcome c, p.ReplicateNow("VM1", {}));  // the site service
+//   does this ASR_ASSIGN_OR_RETURN(job, p.DisableProtection("VM1"));
 //
 // A protected item (model::ProtectedItem, kind "protected-item", id
 // "pi-<vm id>") moves through these states (item_state.h computes the
@@ -136,8 +136,7 @@ class ProtectionService {
   absl::StatusOr<model::ProtectedItem> GetItem(absl::string_view ref) const;
   absl::StatusOr<std::vector<model::ProtectedItem>> ListItems() const;
   // The item's whole-VM recovery points, oldest first.
-  absl::StatusOr<std::vector<model::RecoveryPoint>> ListRecoveryPoints(
-      absl::string_view ref) const;
+  absl::StatusOr<std::vector<model::RecoveryPoint>> ListRecoveryPoints(absl::string_view ref) const;
 
   // ---- Replication (the site service calls these) ----
   // One cycle of every disk of the item at one host point: point, send each

@@ -40,8 +40,8 @@ DisableRequest Disable(const std::string& ref) {
 class ProtectionTest : public ::testing::Test {
  protected:
   void Make(TestSiteOptions o = {}) {
-    absl::StatusOr<std::unique_ptr<TestSite>> s =
-        TestSite::Create(TestPath(::testing::UnitTest::GetInstance()->current_test_info()->name()), o);
+    absl::StatusOr<std::unique_ptr<TestSite>> s = TestSite::Create(
+        TestPath(::testing::UnitTest::GetInstance()->current_test_info()->name()), o);
     ASSERT_OK(s.status());
     site_ = std::move(*s);
   }
@@ -111,7 +111,8 @@ TEST_F(ProtectionTest, EnableProtectsTheVmAsOneUnitAndEveryPointHoldsItsWrites) 
   for (int i = 0; i < 3; ++i) {
     ASSERT_OK(fab.GuestWrite("vm1", "vm1-d0", (2 + i) << 20, 64 << 10, 100 + i));
     ASSERT_OK(fab.GuestWrite("vm1", "vm1-d1", (3 + i) << 20, 4096, 200 + i));
-    ASSERT_OK_AND_ASSIGN(model::CycleOutcome c, protection().ReplicateNow("VM1", ReplicateOptions()));
+    ASSERT_OK_AND_ASSIGN(model::CycleOutcome c,
+                         protection().ReplicateNow("VM1", ReplicateOptions()));
     EXPECT_TRUE(c.ok());
     EXPECT_EQ(c.point_sequence(), 2u + i);
   }
@@ -396,9 +397,7 @@ TEST_F(ProtectionTest, TheScheduleFollowsThePolicyAsItChangesWithAppConsistentPo
   Make(o);
   Serve();
   ASSERT_OK(protection().EnableProtection(Enable("VM1")).status());
-  auto cycles = [&] {
-    return protection().GetItem("VM1")->recent_cycles_size();
-  };
+  auto cycles = [&] { return protection().GetItem("VM1")->recent_cycles_size(); };
   const int after_enable = cycles();
   ASSERT_OK(service_->Step());
   EXPECT_EQ(cycles(), after_enable);  // not due yet: the copy frequency is 30 s
@@ -455,8 +454,8 @@ TEST_F(ProtectionTest, TheSiteServiceReplicatesOnThePolicysScheduleAndSurvivesAR
   ASSERT_OK(site_->fabric().StartWorkload(w));
   // 30 s copy frequency: the enable jobs' initial points, then one cycle
   // each when due.
-  EXPECT_TRUE(service_->AwaitStats(
-      [](const SiteServiceStats& s) { return s.cycles_ok >= 2; }, absl::Seconds(90)));
+  EXPECT_TRUE(service_->AwaitStats([](const SiteServiceStats& s) { return s.cycles_ok >= 2; },
+                                   absl::Seconds(90)));
   service_->Stop();
   service_.reset();
   site_->fabric().StopWorkload();

@@ -208,10 +208,11 @@ struct SiteService::Impl {
       if (s.failures == 0) {
         // From the stored last cycle, so that a restart keeps the rhythm
         // and a new frequency applies from the next cycle.
-        const absl::Time last = item.recent_cycles_size() > 0
-                                    ? absl::FromUnixSeconds(item.recent_cycles(
-                                          item.recent_cycles_size() - 1).time_unix())
-                                    : absl::InfinitePast();
+        const absl::Time last =
+            item.recent_cycles_size() > 0
+                ? absl::FromUnixSeconds(
+                      item.recent_cycles(item.recent_cycles_size() - 1).time_unix())
+                : absl::InfinitePast();
         s.next_due = last == absl::InfinitePast() ? now : last + freq;
       }
       if (s.next_due > now) continue;
@@ -265,8 +266,7 @@ struct SiteService::Impl {
         for (const auto& [id, s] : schedule) {
           if (!s.running) next = std::min(next, s.next_due);
         }
-        return next == absl::InfiniteFuture() ? absl::Seconds(1)
-                                              : next - site->clock().Now();
+        return next == absl::InfiniteFuture() ? absl::Seconds(1) : next - site->clock().Now();
       }());
       cv.WaitWithTimeout(&mu, std::max(wait, absl::Milliseconds(20)));
       if (stopping) return;
@@ -318,10 +318,10 @@ absl::StatusOr<std::unique_ptr<SiteService>> SiteService::Start(SiteRecovery& si
       auto log = options.log;
       eo.server.log = [log](absl::string_view line) { log(absl::StrCat("endpoint: ", line)); };
     }
-    ASR_ASSIGN_OR_RETURN(impl->endpoint,
-                         replication::RecoveryEndpoint::Start(
-                             host, port, net::VaultTlsConfig(t.pki_dir, t.receiver_certificate),
-                             std::move(eo)));
+    ASR_ASSIGN_OR_RETURN(
+        impl->endpoint,
+        replication::RecoveryEndpoint::Start(
+            host, port, net::VaultTlsConfig(t.pki_dir, t.receiver_certificate), std::move(eo)));
     t.endpoint = impl->endpoint.get();
     impl->stats.endpoint_address = absl::StrCat(host, ":", impl->endpoint->port());
   }

@@ -84,7 +84,7 @@ struct SiteServiceStats {
   uint64_t points_committed = 0;  // whole-VM points
   int running = 0;                // cycles in flight now
   int protected_items = 0;
-  std::string endpoint_address;   // "" when not serving replicas
+  std::string endpoint_address;  // "" when not serving replicas
 };
 
 class SiteService {

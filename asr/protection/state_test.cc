@@ -34,9 +34,9 @@ model::ReplicationPolicy Policy(int frequency) {
 }
 
 TEST(ItemStateTest, AllowedOperationsFollowTheState) {
-  EXPECT_THAT(AllowedOperations(Item(model::Protected)),
-              ElementsAre("PlannedFailover", "UnplannedFailover", "TestFailover",
-                          "DisableProtection"));
+  EXPECT_THAT(
+      AllowedOperations(Item(model::Protected)),
+      ElementsAre("PlannedFailover", "UnplannedFailover", "TestFailover", "DisableProtection"));
   EXPECT_THAT(AllowedOperations(Item(model::EnablingProtection)), IsEmpty());
   EXPECT_THAT(AllowedOperations(Item(model::DisablingProtection)), IsEmpty());
   EXPECT_THAT(AllowedOperations(Item(model::EnablingFailed)), ElementsAre("DisableProtection"));

@@ -38,8 +38,8 @@ model::Inventory NewYork(int extra) {
       d->set_path(absl::StrCat("C:\\ClusterStorage\\Volume1\\", d->name()));
     }
     vm.mutable_network_adapters(0)->set_id(id + "-nic0");
-    vm.mutable_network_adapters(0)->set_mac_address(absl::StrFormat("00:15:5D:02:%02X:%02X",
-                                                                    i / 256, i % 256));
+    vm.mutable_network_adapters(0)->set_mac_address(
+        absl::StrFormat("00:15:5D:02:%02X:%02X", i / 256, i % 256));
     *inv.add_virtual_machines() = vm;
   }
   return inv;

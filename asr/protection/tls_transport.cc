@@ -124,9 +124,8 @@ absl::StatusOr<std::shared_ptr<Transport>> MakeTlsTransport(const TransportOptio
       CertificateName(JoinPath(options.pki_dir, options.sender_certificate + ".pem")));
   std::string receiver = options.receiver_name;
   if (receiver.empty() && options.endpoint != nullptr) {
-    ASR_ASSIGN_OR_RETURN(
-        receiver,
-        CertificateName(JoinPath(options.pki_dir, options.receiver_certificate + ".pem")));
+    ASR_ASSIGN_OR_RETURN(receiver, CertificateName(JoinPath(
+                                       options.pki_dir, options.receiver_certificate + ".pem")));
   }
   if (!options.address.empty()) {
     std::string h;

@@ -16,9 +16,9 @@ namespace asr::replication {
 // from Stop, the pending connection that owns (or owned) the socket.
 struct Session {
   std::unique_ptr<net::PendingConnection> conn;
-  std::string address;       // the peer's IP address: the per-address key
-  bool can_shutdown = true;  // false once the session's socket may be closed
-  bool done = false;         // the thread has finished (join it)
+  std::string address;                  // the peer's IP address: the per-address key
+  bool can_shutdown = true;             // false once the session's socket may be closed
+  bool done = false;                    // the thread has finished (join it)
   const ReplicaStore* store = nullptr;  // resolved for the session's HELLO
   std::thread thread;
 };

@@ -145,8 +145,8 @@ struct ReplicaOptions {
 };
 
 struct RecoveryPoint {
-  uint64_t id = 0;  // the cycle that produced it
-  absl::Time time;  // when the recovery host committed it
+  uint64_t id = 0;         // the cycle that produced it
+  absl::Time time;         // when the recovery host committed it
   absl::Time source_time;  // the source snapshot's instant (the sender's)
   bool app_consistent = false;
   bool latest = false;

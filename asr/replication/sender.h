@@ -79,7 +79,7 @@ struct SendOptions {
   // point's instant, so that their replicas keep the same instants and the
   // VM's points can be found across them (vm_points.h).
   absl::Time source_time = absl::InfinitePast();
-  std::string source_name;      // informational, e.g. the host name
+  std::string source_name;  // informational, e.g. the host name
   // Tracked mode: the host's tracker. When null, the sender opens the
   // disk's tracker itself (and, for initial and scan cycles, creates or
   // re-arms it so that later tracked cycles can trust it).
