@@ -290,16 +290,7 @@ int asr_site_service_stats(asr_buffer_t** out, asr_site_service_t* service, uint
     *out = nullptr;
     ASR_RETURN_IF_ERROR(asr::capi::CheckService(service));
     ASR_RETURN_IF_ERROR(asr::capi::CheckFlags(flags, 0));
-    protection::SiteServiceStats s = service->service->stats();
-    model::SiteServiceStatistics m;
-    m.set_cycles_ok(s.cycles_ok);
-    m.set_cycles_failed(s.cycles_failed);
-    m.set_points_committed(s.points_committed);
-    m.set_running(s.running);
-    m.set_protected_items(s.protected_items);
-    m.set_endpoint_address(s.endpoint_address);
-    m.set_next_due_seconds(absl::ToDoubleSeconds(service->service->NextDue()));
-    asr::capi::ReturnBuffer(out, model::ToJson(m));
+    asr::capi::ReturnBuffer(out, model::ToJson(protection::StatisticsOf(*service->service)));
     return absl::OkStatus();
   });
 }

@@ -307,19 +307,6 @@ absl::Status ItemPoints(const CommandContext& ctx, const ParsedArgs& a) {
 
 // ---- site run -----------------------------------------------------------------
 
-model::SiteServiceStatistics StatisticsOf(const protection::SiteService& site) {
-  protection::SiteServiceStats s = site.stats();
-  model::SiteServiceStatistics m;
-  m.set_cycles_ok(s.cycles_ok);
-  m.set_cycles_failed(s.cycles_failed);
-  m.set_points_committed(s.points_committed);
-  m.set_running(s.running);
-  m.set_protected_items(s.protected_items);
-  m.set_endpoint_address(s.endpoint_address);
-  m.set_next_due_seconds(absl::ToDoubleSeconds(site.NextDue()));
-  return m;
-}
-
 absl::Status SiteRun(const CommandContext& ctx, const ParsedArgs& a) {
   if (a.Has("serve-only") && a.Has("replicate-only")) {
     return absl::InvalidArgumentError("--serve-only and --replicate-only exclude each other");
@@ -385,7 +372,7 @@ absl::Status SiteRun(const CommandContext& ctx, const ParsedArgs& a) {
   signals->Cancel();
   stopper.join();
   site->Stop();
-  model::SiteServiceStatistics stats = StatisticsOf(*site);
+  model::SiteServiceStatistics stats = protection::StatisticsOf(*site);
   if (ctx.json) {
     *ctx.out << model::ToJson(stats) << "\n";
   } else {

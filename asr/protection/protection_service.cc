@@ -103,8 +103,8 @@ struct ProtectionService::Impl {
     if (transport == nullptr) {
       return absl::FailedPreconditionError(
           "replication has no transport configured: give the vault's PKI directory and the "
-          "recovery endpoint (`asrctl --pki DIR`, asr_engine_set_transport, or "
-          "ProtectionService::SetTransport)");
+          "recovery endpoint (--pki DIR of `asrctl protect ...` and `asrctl site run`, "
+          "asr_engine_set_transport, or ProtectionService::SetTransport)");
     }
     return transport;
   }

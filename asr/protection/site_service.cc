@@ -399,4 +399,17 @@ bool SiteService::AwaitStats(const std::function<bool(const SiteServiceStats&)>&
   return true;
 }
 
+model::SiteServiceStatistics StatisticsOf(const SiteService& service) {
+  const SiteServiceStats s = service.stats();
+  model::SiteServiceStatistics m;
+  m.set_cycles_ok(s.cycles_ok);
+  m.set_cycles_failed(s.cycles_failed);
+  m.set_points_committed(s.points_committed);
+  m.set_running(s.running);
+  m.set_protected_items(s.protected_items);
+  m.set_endpoint_address(s.endpoint_address);
+  m.set_next_due_seconds(absl::ToDoubleSeconds(service.NextDue()));
+  return m;
+}
+
 }  // namespace asr::protection

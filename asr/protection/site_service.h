@@ -48,6 +48,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "asr/model/protection_api.pb.h"
 #include "asr/protection/tls_transport.h"
 
 namespace asr {
@@ -114,6 +115,10 @@ class SiteService {
   explicit SiteService(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The service's statistics as the model's message (for the C API, the CLI
+// and .NET): stats() and NextDue().
+model::SiteServiceStatistics StatisticsOf(const SiteService& service);
 
 }  // namespace asr::protection
 
