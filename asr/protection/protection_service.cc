@@ -921,6 +921,9 @@ absl::StatusOr<model::CycleOutcome> ProtectionService::Impl::ReplicateLocked(
                                 : replication::CycleMode::kTracked;
         absl::StatusOr<replication::CycleStats> st =
             replication::ReplicateDisk(read_path, mode, *stream, so);
+        // End the session cleanly (TLS close_notify): without it the
+        // endpoint logs every finished cycle as a broken session.
+        if (st.ok()) (void)stream->Close();
         if (!st.ok()) {
           return absl::Status(st.status().code(),
                               absl::StrCat("disk ", d.name(), " to ",
