@@ -234,7 +234,8 @@ int ServeMain(const Options& opt) {
   o.log = [&](absl::string_view line) {
     absl::MutexLock l(&log_mu);
     ++log_lines;
-    if (verbose) std::fprintf(stderr, "endpoint: %.*s\n", static_cast<int>(line.size()), line.data());
+    if (verbose)
+      std::fprintf(stderr, "endpoint: %.*s\n", static_cast<int>(line.size()), line.data());
     if (absl::StrContains(line, "fail") || absl::StrContains(line, "refus") ||
         absl::StrContains(line, "rror")) {
       if (errors.size() < 20) errors.emplace_back(line);
@@ -344,7 +345,7 @@ struct SeenPoint {
 };
 
 struct Sample {
-  double t = 0;  // seconds since the service started
+  double t = 0;     // seconds since the service started
   int running = 0;  // cycles queued or running
   uint64_t rss_kib = 0;
   std::vector<int64_t> rpo;  // per VM (index 0 = vm-g001)
@@ -384,8 +385,8 @@ class Benchmark {
   double enable_seconds_ = 0;
   // Sampling.
   std::vector<Sample> samples_;
-  std::vector<uint64_t> start_seq_;          // per VM: latest sequence when the service started
-  double steady_from_ = -1;                  // t of the first full round
+  std::vector<uint64_t> start_seq_;  // per VM: latest sequence when the service started
+  double steady_from_ = -1;          // t of the first full round
   std::vector<std::map<uint64_t, SeenPoint>> seen_;  // per VM: sequence -> point
   // Figures.
   double run_seconds_ = 0;
@@ -410,8 +411,8 @@ absl::Status Benchmark::Enable() {
     r.vm_ref = VmId(i);
     ASR_ASSIGN_OR_RETURN(model::Job job, site_->sr().protection().EnableProtection(r));
     if (job.state() != model::Succeeded) {
-      return absl::InternalError(absl::StrCat("enabling ", r.vm_ref, " ended ",
-                                              model::JobState_Name(job.state())));
+      return absl::InternalError(
+          absl::StrCat("enabling ", r.vm_ref, " ended ", model::JobState_Name(job.state())));
     }
     item_ids_.push_back(protection::ProtectedItemId(VmId(i)));
     if (i % 25 == 0) {
@@ -511,8 +512,9 @@ PointCheck Benchmark::CheckPoints() {
         }
       } else {
         ++pc.dangling;
-        Note(absl::StrCat(id, ": point ", p.id(), " is recorded but a replica lacks its disk point"),
-             &pc);
+        Note(
+            absl::StrCat(id, ": point ", p.id(), " is recorded but a replica lacks its disk point"),
+            &pc);
       }
     }
     if (!latest_ok) {
@@ -539,7 +541,8 @@ PointCheck Benchmark::CheckPoints() {
         Note(absl::StrCat(id, ": sequences ", prev + 1, "..", seq - 1, " were never seen"), &pc);
       }
       prev = seq;
-      bool dup = !host_points.insert(sp.host_point_id).second || !times.insert(sp.source_time_us).second;
+      bool dup =
+          !host_points.insert(sp.host_point_id).second || !times.insert(sp.source_time_us).second;
       for (size_t d = 0; d < sp.disk_points.size() && d < disk_ids.size(); ++d) {
         dup |= !disk_ids[d].insert(sp.disk_points[d]).second;
       }
@@ -675,13 +678,14 @@ absl::Status Benchmark::Run() {
       last_report = static_cast<int>(t) / 30;
       int64_t worst = 0;
       for (int64_t r : samples_.back().rpo) worst = std::max(worst, r);
-      std::fprintf(stderr,
-                   "t=%4.0f s: cycles ok %llu failed %llu, queued or running %d, worst RPO %lld s, RSS %.1f "
-                   "MiB, CPU %.1f s%s\n",
-                   t, static_cast<unsigned long long>(stats_.cycles_ok),
-                   static_cast<unsigned long long>(stats_.cycles_failed), stats_.running,
-                   static_cast<long long>(worst), samples_.back().rss_kib / 1024.0,
-                   ProcessCpu() - cpu0, steady_from_ >= 0 ? " (steady)" : "");
+      std::fprintf(
+          stderr,
+          "t=%4.0f s: cycles ok %llu failed %llu, queued or running %d, worst RPO %lld s, RSS %.1f "
+          "MiB, CPU %.1f s%s\n",
+          t, static_cast<unsigned long long>(stats_.cycles_ok),
+          static_cast<unsigned long long>(stats_.cycles_failed), stats_.running,
+          static_cast<long long>(worst), samples_.back().rss_kib / 1024.0, ProcessCpu() - cpu0,
+          steady_from_ >= 0 ? " (steady)" : "");
     }
     if (absl::Now() - t0 >= duration) break;
   }
@@ -763,10 +767,9 @@ std::string Benchmark::Report(const PointCheck& pc) const {
     vm_max.push_back(Percentile(v, 100));
   }
   auto dist = [](const std::vector<double>& v) {
-    return absl::StrFormat(
-        "{\"min\": %.0f, \"median\": %.0f, \"p90\": %.0f, \"max\": %.0f}",
-        v.empty() ? 0.0 : *std::min_element(v.begin(), v.end()), Percentile(v, 50),
-        Percentile(v, 90), Percentile(v, 100));
+    return absl::StrFormat("{\"min\": %.0f, \"median\": %.0f, \"p90\": %.0f, \"max\": %.0f}",
+                           v.empty() ? 0.0 : *std::min_element(v.begin(), v.end()),
+                           Percentile(v, 50), Percentile(v, 90), Percentile(v, 100));
   };
   const double site_cpu = parent_cpu_ - workload_cpu_ - sampler_cpu_;
   const double minutes = run_seconds_ / 60;
@@ -797,10 +800,11 @@ std::string Benchmark::Report(const PointCheck& pc) const {
   const double per_disk_mib =
       std::max(parent_hwm_kib_, child_hwm) / 1024.0 / std::max(1, opt_.max_concurrent);
 
-  std::printf("\nProtection of %d VMs (2 disks of %.0f MiB each), copy frequency %d s, %.1f min, "
-              "%g writes/s per VM, max %d cycles at once, %s\n",
-              opt_.vms, opt_.disk_size / 1048576.0, opt_.copy_frequency, minutes, opt_.rate,
-              opt_.max_concurrent, opt_.one_process ? "one process" : "endpoint in a second process");
+  std::printf(
+      "\nProtection of %d VMs (2 disks of %.0f MiB each), copy frequency %d s, %.1f min, "
+      "%g writes/s per VM, max %d cycles at once, %s\n",
+      opt_.vms, opt_.disk_size / 1048576.0, opt_.copy_frequency, minutes, opt_.rate,
+      opt_.max_concurrent, opt_.one_process ? "one process" : "endpoint in a second process");
   std::printf("  enable: %d VMs in %.1f s (%.2f VMs/s)\n", opt_.vms, enable_seconds_,
               opt_.vms / enable_seconds_);
   std::printf("  cycles: %llu ok, %llu failed; %llu guest writes (%.1f MiB), %llu write errors\n",
@@ -808,30 +812,30 @@ std::string Benchmark::Report(const PointCheck& pc) const {
               static_cast<unsigned long long>(stats_.cycles_failed),
               static_cast<unsigned long long>(workload_writes_), workload_bytes_ / 1048576.0,
               static_cast<unsigned long long>(workload_errors_));
-  std::printf("  steady state from t=%.0f s; RPO pooled p50 %.0f s, p90 %.0f s, p99 %.0f s, max "
-              "%.0f s (goal: p99 < %d s: %s); worst VM p99 %.0f s; max before steady %.0f s\n",
-              steady_from_, Percentile(pooled, 50), Percentile(pooled, 90), pooled_p99,
-              Percentile(pooled, 100), 2 * opt_.copy_frequency,
-              steady_from_ >= 0 && pooled_p99 < 2 * opt_.copy_frequency ? "met" : "NOT met",
-              Percentile(vm_p99, 100), warmup_max);
-  std::printf("  CPU: site service %.1f s (%.3f s per VM per minute), endpoint %.1f s (%.3f s per "
-              "VM per minute); workload %.1f s, sampling %.1f s; %.0f%% of 2 cores in all\n",
-              site_cpu, site_cpu / opt_.vms / minutes, child_cpu, child_cpu / opt_.vms / minutes,
-              workload_cpu_, sampler_cpu_,
-              100.0 * (parent_cpu_ + child_cpu) / run_seconds_ / 2);
-  std::printf("  memory: site service peak RSS %.1f MiB (VmHWM, incl. enabling), max sampled %.1f "
-              "MiB; endpoint VmHWM %.1f MiB; %.1f MiB per disk replicating at once (goal < 64)\n",
-              parent_hwm_kib_ / 1024.0, parent_rss_max / 1024.0, child_hwm / 1024.0, per_disk_mib);
-  std::printf("  points: %llu seen; lost latest %llu, dangling %llu, gaps %llu, duplicated %llu; "
-              "VMs keeping fewer whole points than the policy %llu; verified %d of %d latest "
-              "points against the write log\n",
-              static_cast<unsigned long long>(pc.points_seen),
-              static_cast<unsigned long long>(pc.lost_latest),
-              static_cast<unsigned long long>(pc.dangling),
-              static_cast<unsigned long long>(pc.gaps),
-              static_cast<unsigned long long>(pc.duplicated),
-              static_cast<unsigned long long>(pc.kept_short), pc.verified,
-              pc.verified + pc.verify_failed);
+  std::printf(
+      "  steady state from t=%.0f s; RPO pooled p50 %.0f s, p90 %.0f s, p99 %.0f s, max "
+      "%.0f s (goal: p99 < %d s: %s); worst VM p99 %.0f s; max before steady %.0f s\n",
+      steady_from_, Percentile(pooled, 50), Percentile(pooled, 90), pooled_p99,
+      Percentile(pooled, 100), 2 * opt_.copy_frequency,
+      steady_from_ >= 0 && pooled_p99 < 2 * opt_.copy_frequency ? "met" : "NOT met",
+      Percentile(vm_p99, 100), warmup_max);
+  std::printf(
+      "  CPU: site service %.1f s (%.3f s per VM per minute), endpoint %.1f s (%.3f s per "
+      "VM per minute); workload %.1f s, sampling %.1f s; %.0f%% of 2 cores in all\n",
+      site_cpu, site_cpu / opt_.vms / minutes, child_cpu, child_cpu / opt_.vms / minutes,
+      workload_cpu_, sampler_cpu_, 100.0 * (parent_cpu_ + child_cpu) / run_seconds_ / 2);
+  std::printf(
+      "  memory: site service peak RSS %.1f MiB (VmHWM, incl. enabling), max sampled %.1f "
+      "MiB; endpoint VmHWM %.1f MiB; %.1f MiB per disk replicating at once (goal < 64)\n",
+      parent_hwm_kib_ / 1024.0, parent_rss_max / 1024.0, child_hwm / 1024.0, per_disk_mib);
+  std::printf(
+      "  points: %llu seen; lost latest %llu, dangling %llu, gaps %llu, duplicated %llu; "
+      "VMs keeping fewer whole points than the policy %llu; verified %d of %d latest "
+      "points against the write log\n",
+      static_cast<unsigned long long>(pc.points_seen),
+      static_cast<unsigned long long>(pc.lost_latest), static_cast<unsigned long long>(pc.dangling),
+      static_cast<unsigned long long>(pc.gaps), static_cast<unsigned long long>(pc.duplicated),
+      static_cast<unsigned long long>(pc.kept_short), pc.verified, pc.verified + pc.verify_failed);
   for (const auto& p : pc.problems) std::printf("  problem: %s\n", p.c_str());
   for (const auto& e : cycle_errors_) std::printf("  cycle error: %s\n", e.c_str());
   if (child_.count("errors")) std::printf("  endpoint: %s\n", child_.at("errors").c_str());
@@ -851,10 +855,11 @@ std::string Benchmark::Report(const PointCheck& pc) const {
       opt_.one_process ? "false" : "true");
   absl::StrAppendFormat(&j, "  \"enable\": {\"seconds\": %.2f, \"vms_per_second\": %.3f},\n",
                         enable_seconds_, opt_.vms / enable_seconds_);
-  absl::StrAppendFormat(
-      &j,
-      "  \"cycles\": {\"ok\": %d, \"failed\": %d, \"points_committed\": %d, \"max_running\": %d},\n",
-      stats_.cycles_ok, stats_.cycles_failed, stats_.points_committed, max_running);
+  absl::StrAppendFormat(&j,
+                        "  \"cycles\": {\"ok\": %d, \"failed\": %d, \"points_committed\": %d, "
+                        "\"max_queued_or_running\": %d},\n",
+                        stats_.cycles_ok, stats_.cycles_failed, stats_.points_committed,
+                        max_running);
   absl::StrAppendFormat(&j,
                         "  \"workload\": {\"writes\": %d, \"bytes\": %d, \"errors\": %d, "
                         "\"cpu_seconds\": %.2f},\n",
