@@ -944,6 +944,9 @@ absl::StatusOr<model::CycleOutcome> ProtectionService::Impl::ReplicateLocked(
                 ASR_ASSIGN_OR_RETURN(stream, transport->Connect(item, policy.replication_port()));
               }
               st = replication::ReplicateDisk(read_path, mode, *stream, so);
+              // End the session cleanly (TLS close_notify): without it the
+              // endpoint logs every finished cycle as a broken session.
+              if (st.ok()) (void)stream->Close();
               stream.reset();
               if (!st.ok() && mode == replication::CycleMode::kTracked && d.last_cycle() == 0 &&
                   absl::IsFailedPrecondition(st.status())) {

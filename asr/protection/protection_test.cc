@@ -347,9 +347,12 @@ TEST_F(ProtectionTest, ATamperedOfflinePackageIsRefusedNamingTheFile) {
   {
     FILE* f = fopen(part.c_str(), "r+b");
     ASSERT_NE(f, nullptr);
-    fseek(f, 100, SEEK_SET);
-    fputc(0x5a ^ fgetc(f), f);
-    fclose(f);
+    ASSERT_EQ(fseek(f, 100, SEEK_SET), 0);
+    const int c = fgetc(f);
+    ASSERT_NE(c, EOF);
+    ASSERT_EQ(fseek(f, 100, SEEK_SET), 0);  // a read and a write need a seek between
+    ASSERT_EQ(fputc(c ^ 0x5a, f), c ^ 0x5a);
+    ASSERT_EQ(fclose(f), 0);
   }
   absl::Status s = site_->sr().jobs().Resume(job.id()).status();
   EXPECT_FALSE(s.ok());

@@ -162,6 +162,29 @@ struct SiteService::Impl {
     }
   }
 
+  // Every replica the state knows is served here (after a restart too),
+  // with its policy's retention as it is now.
+  void Rebind(const model::ProtectedItem& item) {
+    absl::Status b = site->protection().ApplyPolicy(item.id());
+    if (!b.ok()) Log(absl::StrCat(item.vm_name(), ": ", b.ToString()));
+  }
+
+  // Binds every protected item's replicas before the first session can
+  // arrive: a serve-only process is told to senders once Start returns.
+  void BindAll() {
+    absl::StatusOr<std::vector<model::ProtectedItem>> items =
+        site->repository().List<model::ProtectedItem>();
+    if (!items.ok()) {
+      Log(absl::StrCat("cannot list protected items: ", items.status().ToString()));
+      return;
+    }
+    for (const auto& item : *items) {
+      if (item.protection_state() == model::Protected) Rebind(item);
+    }
+    absl::MutexLock l(&mu);
+    last_rebind = site->clock().Now();
+  }
+
   // Queues the items that are due; returns how many.
   int Dispatch() {
     absl::StatusOr<std::vector<model::ProtectedItem>> items =
@@ -184,12 +207,7 @@ struct SiteService::Impl {
     for (const auto& item : *items) {
       if (item.protection_state() != model::Protected) continue;
       ++protected_items;
-      if (rebind) {
-        // Every replica the state knows is served here (after a restart
-        // too), with its policy's retention as it is now.
-        absl::Status b = site->protection().ApplyPolicy(item.id());
-        if (!b.ok()) Log(absl::StrCat(item.vm_name(), ": ", b.ToString()));
-      }
+      if (rebind) Rebind(item);
       if (!options.replicate) continue;
       absl::StatusOr<model::ReplicationPolicy> policy =
           site->repository().Get<model::ReplicationPolicy>(item.policy_id());
@@ -333,6 +351,7 @@ absl::StatusOr<std::unique_ptr<SiteService>> SiteService::Start(SiteRecovery& si
     absl::Status s = site.protection().OpenTrackers();
     if (!s.ok()) impl->Log(absl::StrCat("change tracking: ", s.ToString()));
   }
+  if (options.serve_replicas) impl->BindAll();
   std::unique_ptr<SiteService> service(new SiteService(std::move(impl)));
   Impl* i = service->impl_.get();
   if (options.threads) {

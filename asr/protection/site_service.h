@@ -61,7 +61,10 @@ struct SiteServiceOptions {
   // Replicate this site's protected VMs (the primary side).
   bool replicate = true;
   // Also run the recovery endpoint for every replica of the site, in this
-  // process (the embedded default: both sites on one machine).
+  // process (the embedded default: both sites on one machine). Start binds
+  // every protected item's replicas before it returns, so a serve-only
+  // process may hand out its address at once; the bindings are refreshed
+  // from the state every 10 s.
   bool serve_replicas = true;
   // Where the recovery endpoint listens ("127.0.0.1:0": any free port; the
   // senders of this process are pointed at it).
