@@ -38,19 +38,11 @@
 //           sampled every second, so each committed one is seen).
 //   duplicated: two VM points with the same host point or source time, or
 //           one disk point id recorded by two VM points.
-#include <dirent.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -77,12 +69,11 @@
 #include "asr/common/file_util.h"
 #include "asr/common/status_macros.h"
 #include "asr/net/pki.h"
+#include "asr/platform/child_process.h"
 #include "asr/protection/site_service.h"
 #include "asr/protection/test_site.h"
 #include "asr/replication/replica_store.h"
 #include "asr/site_recovery/site_recovery.h"
-
-extern char** environ;
 
 namespace asr::bench {
 namespace {
@@ -135,68 +126,22 @@ absl::StatusOr<uint64_t> ParseSize(absl::string_view text) {
   return n * factor;
 }
 
-double CpuSeconds(const struct rusage& r) {
-  return r.ru_utime.tv_sec + r.ru_utime.tv_usec / 1e6 + r.ru_stime.tv_sec +
-         r.ru_stime.tv_usec / 1e6;
-}
-
-double ProcessCpu() {
-  struct rusage r;
-  getrusage(RUSAGE_SELF, &r);
-  return CpuSeconds(r);
-}
-
-double ThreadCpu() {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+double ProcessCpu() { return platform::ProcessCpuSeconds(); }
+double ThreadCpu() { return platform::ThreadCpuSeconds(); }
 
 // VmRSS and VmHWM of this process, KiB.
 std::pair<uint64_t, uint64_t> RssAndPeakKib() {
-  absl::StatusOr<std::string> s = ReadFileToString("/proc/self/status");
-  uint64_t rss = 0, hwm = 0;
-  if (!s.ok()) return {0, 0};
-  for (absl::string_view line : absl::StrSplit(*s, '\n')) {
-    auto field = [&](absl::string_view name, uint64_t* v) {
-      if (!absl::ConsumePrefix(&line, name)) return;
-      line = absl::StripAsciiWhitespace(line);
-      (void)absl::ConsumeSuffix(&line, " kB");
-      (void)absl::SimpleAtoi(line, v);
-    };
-    field("VmRSS:", &rss);
-    field("VmHWM:", &hwm);
-  }
-  return {rss, hwm};
+  const platform::MemoryUsage m = platform::MemoryUsageOfSelf();
+  return {m.rss_kib, m.peak_kib};
 }
 
 std::set<int> ThreadIds() {
-  std::set<int> ids;
-  DIR* d = opendir("/proc/self/task");
-  if (d == nullptr) return ids;
-  while (struct dirent* e = readdir(d)) {
-    int id = 0;
-    if (absl::SimpleAtoi(e->d_name, &id)) ids.insert(id);
-  }
-  closedir(d);
-  return ids;
+  std::vector<int> ids = platform::ThreadIds();
+  return std::set<int>(ids.begin(), ids.end());
 }
 
 // CPU seconds of thread `tid` of this process (utime + stime), 0 if gone.
-double TaskCpu(int tid) {
-  absl::StatusOr<std::string> s = ReadFileToString(absl::StrCat("/proc/self/task/", tid, "/stat"));
-  if (!s.ok()) return 0;
-  // Fields after the command's closing parenthesis: state is field 3;
-  // utime and stime are fields 14 and 15.
-  const size_t paren = s->rfind(')');
-  if (paren == std::string::npos) return 0;
-  std::vector<std::string> f = absl::StrSplit(s->substr(paren + 2), ' ');
-  if (f.size() < 13) return 0;
-  double ut = 0, st = 0;
-  (void)absl::SimpleAtod(f[11], &ut);
-  (void)absl::SimpleAtod(f[12], &st);
-  return (ut + st) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
+double TaskCpu(int tid) { return platform::ThreadCpuSecondsOf(tid); }
 
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -249,18 +194,14 @@ int ServeMain(const Options& opt) {
   }
   const double cpu_ready = ProcessCpu();
   const std::string listen = absl::StrCat("LISTEN ", (*svc)->stats().endpoint_address, "\n");
-  if (write(1, listen.data(), listen.size()) != static_cast<ssize_t>(listen.size())) return 1;
+  if (std::fwrite(listen.data(), 1, listen.size(), stdout) != listen.size() ||
+      std::fflush(stdout) != 0) {
+    return 1;
+  }
   std::vector<uint64_t> rss_series;
   for (;;) {
     rss_series.push_back(RssAndPeakKib().first);
-    struct pollfd p = {0, POLLIN, 0};
-    const int n = poll(&p, 1, 1000);
-    if (n > 0) {
-      char buf[64];
-      if (read(0, buf, sizeof(buf)) <= 0) break;  // the parent closed: stop
-    } else if (n < 0 && errno != EINTR) {
-      break;
-    }
+    if (platform::StdinClosedWithin(absl::Seconds(1))) break;  // the parent closed: stop
   }
   const double cpu_stop = ProcessCpu();
   (*svc)->Stop();
@@ -278,58 +219,19 @@ int ServeMain(const Options& opt) {
   return 0;
 }
 
-struct Child {
-  pid_t pid = -1;
-  int to_child = -1;    // its standard input (closing it stops it)
-  int from_child = -1;  // its standard output
-};
-
-absl::StatusOr<Child> SpawnEndpoint(const Options& opt, const std::string& state,
-                                    const std::string& pki, const std::string& report) {
-  char self[4096];
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (n <= 0) return absl::InternalError("cannot read /proc/self/exe to start the endpoint");
-  self[n] = 0;
-  int in[2], out[2];
-  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
-    return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
-  }
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-  std::vector<std::string> args = {self, "--serve", state, "--pki", pki, "--report", report};
+absl::StatusOr<std::unique_ptr<platform::ChildProcess>> SpawnEndpoint(const Options& opt,
+                                                                      const std::string& state,
+                                                                      const std::string& pki,
+                                                                      const std::string& report) {
+  ASR_ASSIGN_OR_RETURN(std::string self, platform::SelfExecutablePath());
+  std::vector<std::string> args = {"--serve", state, "--pki", pki, "--report", report};
   if (opt.verbose) args.push_back("--verbose");
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  Child c;
-  const int rc = posix_spawn(&c.pid, self, &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  close(in[0]);
-  close(out[1]);
-  if (rc != 0) return absl::InternalError(absl::StrCat("posix_spawn: ", std::strerror(rc)));
-  c.to_child = in[1];
-  c.from_child = out[0];
-  return c;
+  return platform::ChildProcess::Spawn(self, args);
 }
 
-absl::StatusOr<std::string> ReadListenLine(const Child& c, absl::Duration timeout) {
-  std::string line;
-  const absl::Time deadline = absl::Now() + timeout;
-  while (line.find('\n') == std::string::npos) {
-    struct pollfd p = {c.from_child, POLLIN, 0};
-    const int ms = static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
-    if (ms <= 0 || poll(&p, 1, ms) <= 0) {
-      return absl::DeadlineExceededError("the endpoint process did not report its address");
-    }
-    char buf[256];
-    const ssize_t r = read(c.from_child, buf, sizeof(buf));
-    if (r <= 0) return absl::UnavailableError("the endpoint process exited before listening");
-    line.append(buf, r);
-  }
+absl::StatusOr<std::string> ReadListenLine(platform::ChildProcess& c, absl::Duration timeout) {
+  ASR_ASSIGN_OR_RETURN(std::string line, c.ReadLine(timeout));
   absl::string_view first(line);
-  first = first.substr(0, first.find('\n'));
   if (!absl::ConsumePrefix(&first, "LISTEN ")) {
     return absl::InternalError(absl::StrCat("unexpected line from the endpoint: ", first));
   }
@@ -626,7 +528,7 @@ absl::Status Benchmark::Run() {
   }
 
   // The endpoint.
-  Child child;
+  std::unique_ptr<platform::ChildProcess> child;
   const std::string report = opt_.dir + "/endpoint.report";
   SiteServiceOptions o;
   o.max_concurrent = opt_.max_concurrent;
@@ -639,8 +541,8 @@ absl::Status Benchmark::Run() {
   };
   if (!opt_.one_process) {
     ASR_ASSIGN_OR_RETURN(child, SpawnEndpoint(opt_, site_->state_dir(), site_->pki_dir(), report));
-    ASR_ASSIGN_OR_RETURN(std::string address, ReadListenLine(child, absl::Minutes(5)));
-    std::fprintf(stderr, "endpoint process %d listens on %s\n", child.pid, address.c_str());
+    ASR_ASSIGN_OR_RETURN(std::string address, ReadListenLine(*child, absl::Minutes(5)));
+    std::fprintf(stderr, "endpoint process listens on %s\n", address.c_str());
     ASR_ASSIGN_OR_RETURN(std::string pem,
                          ReadFileToString(JoinPath(site_->pki_dir(), "recovery.pem")));
     ASR_ASSIGN_OR_RETURN(net::CertificateInfo cert, net::DescribeCertificate(pem));
@@ -704,12 +606,10 @@ absl::Status Benchmark::Run() {
   stats_ = svc->stats();
   svc.reset();
   parent_hwm_kib_ = RssAndPeakKib().second;
-  if (child.pid > 0) {
-    close(child.to_child);
-    int status = 0;
-    waitpid(child.pid, &status, 0);
-    close(child.from_child);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  if (child != nullptr) {
+    child->CloseStdin();
+    ASR_ASSIGN_OR_RETURN(platform::ProcessResult ended, child->Wait());
+    if (ended.exit_code != 0) {
       return absl::InternalError("the endpoint process failed (see its messages above)");
     }
     ASR_ASSIGN_OR_RETURN(std::string text, ReadFileToString(report));
@@ -958,7 +858,7 @@ int main(int argc, char** argv) {
     }
     if (!ok) return Usage("bad value for " + a);
   }
-  signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGPIPE, SIG_IGN);
   if (!opt.serve_state.empty()) return asr::bench::ServeMain(opt);
   asr::bench::Benchmark b(opt);
   absl::Status s = b.Run();
