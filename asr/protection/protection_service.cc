@@ -44,6 +44,10 @@ std::string DirName(const std::string& path) {
   return slash == std::string::npos ? "" : path.substr(0, slash);
 }
 
+// A VM point's id is "<item id>-pNNNNNNNN": the item's points are one range
+// of the store.
+std::string PointIdPrefix(absl::string_view item_id) { return absl::StrCat(item_id, "-p"); }
+
 std::string BaseName(const std::string& path) {
   const size_t slash = path.find_last_of("/\\");
   return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -761,7 +765,7 @@ absl::Status ProtectionService::Impl::RunDisable(jobs::JobContext& ctx) {
         }));
     return ctx.RunTask("remove-item", "Remove the protected item", [&]() -> absl::Status {
       ASR_ASSIGN_OR_RETURN(std::vector<model::RecoveryPoint> points,
-                           repo->List<model::RecoveryPoint>());
+                           repo->List<model::RecoveryPoint>(PointIdPrefix(item.id())));
       for (const auto& rp : points) {
         if (rp.protected_item_id() == item.id()) {
           ASR_RETURN_IF_ERROR(repo->DeleteObject("recovery-point", rp.id()));
@@ -830,7 +834,7 @@ absl::Status ProtectionService::Impl::RecordPoint(model::ProtectedItem& item,
                                                   const std::vector<uint64_t>& disk_points) {
   model::RecoveryPoint rp;
   const uint64_t seq = std::max<uint64_t>(1, item.next_point_sequence());
-  rp.set_id(absl::StrFormat("%s-p%08d", item.id(), seq));
+  rp.set_id(absl::StrFormat("%s%08d", PointIdPrefix(item.id()), seq));
   rp.set_protected_item_id(item.id());
   rp.set_recovery_point_time_unix(point.time_us() / 1000000);
   rp.set_recovery_point_type(point.type() == model::AppConsistent ? model::AppConsistent
@@ -865,7 +869,7 @@ absl::Status ProtectionService::Impl::PrunePoints(const model::ProtectedItem& it
     kept.push_back(std::move(ids));
   }
   ASR_ASSIGN_OR_RETURN(std::vector<model::RecoveryPoint> points,
-                       repo->List<model::RecoveryPoint>());
+                       repo->List<model::RecoveryPoint>(PointIdPrefix(item.id())));
   for (const auto& rp : points) {
     if (rp.protected_item_id() != item.id()) continue;
     bool whole = rp.disks_size() == static_cast<int>(kept.size());
@@ -1146,7 +1150,7 @@ absl::StatusOr<std::vector<model::RecoveryPoint>> ProtectionService::ListRecover
     absl::string_view ref) const {
   ASR_ASSIGN_OR_RETURN(model::ProtectedItem item, impl_->FindItem(ref));
   ASR_ASSIGN_OR_RETURN(std::vector<model::RecoveryPoint> all,
-                       impl_->repo->List<model::RecoveryPoint>());
+                       impl_->repo->List<model::RecoveryPoint>(PointIdPrefix(item.id())));
   std::vector<model::RecoveryPoint> mine;
   for (auto& p : all) {
     if (p.protected_item_id() == item.id()) mine.push_back(std::move(p));

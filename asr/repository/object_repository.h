@@ -76,11 +76,13 @@ class ObjectRepository {
     ASR_RETURN_IF_ERROR(Get(id, &message));
     return message;
   }
+  // All objects of T's kind, in id order; with `id_prefix`, only those whose
+  // id starts with it (a range of the store, not a filter over every object).
   template <typename T>
-  absl::StatusOr<std::vector<T>> List() const {
+  absl::StatusOr<std::vector<T>> List(absl::string_view id_prefix = "") const {
     ASR_ASSIGN_OR_RETURN(std::string kind, model::KindOf(T::default_instance()));
     std::vector<T> out;
-    for (const auto& [key, value] : store_->Scan(KeyPrefix(kind))) {
+    for (const auto& [key, value] : store_->Scan(KeyPrefix(kind) + std::string(id_prefix))) {
       T message;
       if (!message.ParseFromString(value)) return CorruptObject(key);
       out.push_back(std::move(message));

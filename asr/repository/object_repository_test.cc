@@ -31,6 +31,28 @@ TEST(ObjectRepository, InitializeCreatesTwoSitesIdempotently) {
   EXPECT_EQ((*sites)[1].role(), model::SITE_ROLE_RECOVERY);
 }
 
+TEST(ObjectRepository, ListWithAnIdPrefixReadsOnlyThatRange) {
+  auto e = ObjectRepository::Open(TestPath("prefix"), {});
+  ASSERT_OK(e);
+  for (const char* id :
+       {"pi-vm1-p00000001", "pi-vm1-p00000002", "pi-vm10-p00000001", "pi-vm2-p1"}) {
+    model::Cloud c;
+    c.set_id(id);
+    ASSERT_OK((*e)->Put(c));
+  }
+  auto vm1 = (*e)->List<model::Cloud>("pi-vm1-p");
+  ASSERT_OK(vm1);
+  ASSERT_EQ(vm1->size(), 2u);
+  EXPECT_EQ((*vm1)[0].id(), "pi-vm1-p00000001");
+  EXPECT_EQ((*vm1)[1].id(), "pi-vm1-p00000002");
+  auto all = (*e)->List<model::Cloud>();
+  ASSERT_OK(all);
+  EXPECT_EQ(all->size(), 4u);
+  auto none = (*e)->List<model::Cloud>("pi-vm3");
+  ASSERT_OK(none);
+  EXPECT_TRUE(none->empty());
+}
+
 TEST(ObjectRepository, JsonObjectsSurviveReopen) {
   std::string dir = TestPath("json");
   {
