@@ -7,6 +7,7 @@
 // with the rule, the recommended action and "(job job-NNNNNN)" in the message.
 
 using System;
+using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -192,7 +193,9 @@ namespace Asr
     /// <summary>
     /// Installs an <see cref="IAsrHost"/> as an engine's host callbacks
     /// (<c>asr_engine_set_host_callbacks</c>); dispose to remove them. Keep it
-    /// alive as long as the callbacks may run.
+    /// alive as long as the callbacks may run. A host that implements
+    /// <see cref="IAsrVmHost"/> is installed with the VM calls (a version 3
+    /// table); any other with the version 1 calls alone.
     /// </summary>
     public sealed class AsrHostRegistration : IDisposable
     {
@@ -201,6 +204,7 @@ namespace Asr
         private readonly AsrGetInventoryFn _getInventory;
         private readonly AsrConfigureHostFn _configureHost;
         private readonly AsrTestProxyFn _testProxy;
+        private readonly VmCalls? _vm;
         private bool _disposed;
 
         private AsrHostRegistration(AsrEngine engine, IAsrHost host)
@@ -210,6 +214,7 @@ namespace Asr
             _getInventory = GetInventory;
             _configureHost = ConfigureHost;
             _testProxy = TestProxy;
+            _vm = host is IAsrVmHost vmHost ? new VmCalls(vmHost) : null;
         }
 
         /// <summary>Installs <paramref name="host"/> on <paramref name="engine"/>.</summary>
@@ -225,6 +230,14 @@ namespace Asr
                 ConfigureHost = Marshal.GetFunctionPointerForDelegate(reg._configureHost),
                 TestProxy = Marshal.GetFunctionPointerForDelegate(reg._testProxy),
             };
+            if (reg._vm != null)
+            {
+                reg._vm.Fill(ref table);
+            }
+            else
+            {
+                table.StructSize = (uint)AsrHostCallbacksNative.V1Size;
+            }
             IntPtr native = Marshal.AllocHGlobal(Marshal.SizeOf<AsrHostCallbacksNative>());
             try
             {
@@ -256,6 +269,7 @@ namespace Asr
             GC.KeepAlive(_getInventory);
             GC.KeepAlive(_configureHost);
             GC.KeepAlive(_testProxy);
+            GC.KeepAlive(_vm);
         }
 
         private int GetInventory(IntPtr @out, IntPtr serverJson, IntPtr payload) =>
@@ -274,6 +288,118 @@ namespace Asr
                 _host.TestProxy(Str(serverJson), Str(password));
                 return null;
             });
+
+        // The version 3 calls of an IAsrVmHost; holds their delegates and the open write sinks.
+        private sealed class VmCalls
+        {
+            private readonly IAsrVmHost _host;
+            private readonly AsrHostStringFn _getVm;
+            private readonly AsrHostStringFn _createReplicaVm;
+            private readonly AsrHostTwoStringsFn _connectNic;
+            private readonly AsrHostStringFn _startVm;
+            private readonly AsrHostStringFn _shutdownVm;
+            private readonly AsrHostStringFn _turnOffVm;
+            private readonly AsrDeleteVmFn _deleteVm;
+            private readonly AsrHostStringFn _getPowerState;
+            private readonly AsrHostTwoStringsFn _createPoint;
+            private readonly AsrHostStringFn _releasePoint;
+            private readonly AsrHostStringFn _runScript;
+            private readonly AsrAttachChangeTrackingFn _attach;
+            private readonly AsrHostTwoStringsFn _detach;
+            private readonly Dictionary<(string Vm, string Disk), AsrWriteSink> _sinks =
+                new Dictionary<(string Vm, string Disk), AsrWriteSink>();
+
+            internal VmCalls(IAsrVmHost host)
+            {
+                _host = host;
+                _getVm = (o, vm, p) => Run(o, () => _host.GetVm(Str(vm)));
+                _createReplicaVm = (o, spec, p) => Run(o, () => _host.CreateReplicaVm(Str(spec)));
+                _connectNic = (o, vm, nic, p) => Run(o, () => Void(() => _host.ConnectNic(Str(vm), Str(nic))));
+                _startVm = (o, vm, p) => Run(o, () => Void(() => _host.StartVm(Str(vm))));
+                _shutdownVm = (o, vm, p) => Run(o, () => Void(() => _host.ShutdownVm(Str(vm))));
+                _turnOffVm = (o, vm, p) => Run(o, () => Void(() => _host.TurnOffVm(Str(vm))));
+                _deleteVm = (o, vm, disks, p) => Run(o, () => Void(() => _host.DeleteVm(Str(vm), disks != 0)));
+                _getPowerState = (o, vm, p) => Run(o, () => _host.GetPowerState(Str(vm)));
+                _createPoint = (o, vm, type, p) => Run(o, () => _host.CreatePoint(Str(vm), Str(type)));
+                _releasePoint = (o, point, p) => Run(o, () => Void(() => _host.ReleasePoint(Str(point))));
+                _runScript = (o, request, p) => Run(o, () => _host.RunScript(Str(request)));
+                _attach = (o, vm, disk, sink, p) => Run(o, () => Void(() => Attach(Str(vm), Str(disk), sink)));
+                _detach = (o, vm, disk, p) => Run(o, () => Void(() => Detach(Str(vm), Str(disk))));
+            }
+
+            internal void Fill(ref AsrHostCallbacksNative t)
+            {
+                t.GetVm = Marshal.GetFunctionPointerForDelegate(_getVm);
+                t.CreateReplicaVm = Marshal.GetFunctionPointerForDelegate(_createReplicaVm);
+                t.ConnectNic = Marshal.GetFunctionPointerForDelegate(_connectNic);
+                t.StartVm = Marshal.GetFunctionPointerForDelegate(_startVm);
+                t.ShutdownVm = Marshal.GetFunctionPointerForDelegate(_shutdownVm);
+                t.TurnOffVm = Marshal.GetFunctionPointerForDelegate(_turnOffVm);
+                t.DeleteVm = Marshal.GetFunctionPointerForDelegate(_deleteVm);
+                t.GetPowerState = Marshal.GetFunctionPointerForDelegate(_getPowerState);
+                t.CreatePoint = Marshal.GetFunctionPointerForDelegate(_createPoint);
+                t.ReleasePoint = Marshal.GetFunctionPointerForDelegate(_releasePoint);
+                t.RunScript = Marshal.GetFunctionPointerForDelegate(_runScript);
+                t.AttachChangeTracking = Marshal.GetFunctionPointerForDelegate(_attach);
+                t.DetachChangeTracking = Marshal.GetFunctionPointerForDelegate(_detach);
+            }
+
+            private static string? Void(Action call)
+            {
+                call();
+                return null;
+            }
+
+            // A new attach for a disk replaces (closes) the sink of the previous one.
+            private void Attach(string vm, string disk, IntPtr native)
+            {
+                var sink = new AsrWriteSink(native, vm, disk);
+                lock (_sinks)
+                {
+                    if (_sinks.TryGetValue((vm, disk), out AsrWriteSink? old))
+                    {
+                        old.Close();
+                    }
+
+                    _sinks[(vm, disk)] = sink;
+                }
+
+                try
+                {
+                    _host.AttachChangeTracking(vm, disk, sink);
+                }
+                catch
+                {
+                    lock (_sinks)
+                    {
+                        sink.Close();
+                        _sinks.Remove((vm, disk));
+                    }
+
+                    throw;
+                }
+            }
+
+            // The sink is closed once detach returns, whether or not the host's call succeeded.
+            private void Detach(string vm, string disk)
+            {
+                try
+                {
+                    _host.DetachChangeTracking(vm, disk);
+                }
+                finally
+                {
+                    lock (_sinks)
+                    {
+                        if (_sinks.TryGetValue((vm, disk), out AsrWriteSink? sink))
+                        {
+                            sink.Close();
+                            _sinks.Remove((vm, disk));
+                        }
+                    }
+                }
+            }
+        }
 
         private static string Str(IntPtr p) => Native.PtrToStringUtf8(p) ?? string.Empty;
 

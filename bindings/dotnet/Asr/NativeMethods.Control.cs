@@ -20,7 +20,32 @@ namespace Asr
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     internal delegate int AsrTestProxyFn(IntPtr outMessage, IntPtr serverJson, IntPtr password, IntPtr payload);
 
-    /// <summary>The C layout of <c>asr_host_callbacks_t</c>.</summary>
+    /// <summary><c>get_key_encryption_key</c> of <c>asr_host_callbacks_t</c> (version 2; not supplied from .NET).</summary>
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    internal delegate int AsrGetKeyEncryptionKeyFn(IntPtr outKey, IntPtr outKeyId, IntPtr purpose, IntPtr payload);
+
+    /// <summary>The version 3 calls taking one string (get_vm, create_replica_vm, start_vm, shutdown_vm,
+    /// turn_off_vm, get_power_state, release_point, run_script).</summary>
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    internal delegate int AsrHostStringFn(IntPtr @out, IntPtr arg, IntPtr payload);
+
+    /// <summary>The version 3 calls taking two strings (connect_nic, create_point, detach_change_tracking).</summary>
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    internal delegate int AsrHostTwoStringsFn(IntPtr @out, IntPtr arg1, IntPtr arg2, IntPtr payload);
+
+    /// <summary><c>delete_vm</c> of <c>asr_host_callbacks_t</c>.</summary>
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    internal delegate int AsrDeleteVmFn(IntPtr outMessage, IntPtr vmId, uint deleteDisks, IntPtr payload);
+
+    /// <summary><c>attach_change_tracking</c> of <c>asr_host_callbacks_t</c>.</summary>
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    internal delegate int AsrAttachChangeTrackingFn(IntPtr outMessage, IntPtr vmId, IntPtr diskId, IntPtr sink, IntPtr payload);
+
+    /// <summary>
+    /// The C layout of <c>asr_host_callbacks_t</c> (version 3). StructSize says
+    /// which version a table is: <see cref="V1Size"/> for hosts without the VM
+    /// calls (the fields after Payload are then not read), the full size with them.
+    /// </summary>
     [StructLayout(LayoutKind.Sequential)]
     internal struct AsrHostCallbacksNative
     {
@@ -41,6 +66,27 @@ namespace Asr
 
         /// <summary>void* payload.</summary>
         public IntPtr Payload;
+
+        /// <summary>Version 2: AsrGetKeyEncryptionKeyFn (zero: the engine's key file is used).</summary>
+        public IntPtr GetKeyEncryptionKey;
+
+        // Version 3: the VM calls, in asr.h's order.
+        public IntPtr GetVm;
+        public IntPtr CreateReplicaVm;
+        public IntPtr ConnectNic;
+        public IntPtr StartVm;
+        public IntPtr ShutdownVm;
+        public IntPtr TurnOffVm;
+        public IntPtr DeleteVm;
+        public IntPtr GetPowerState;
+        public IntPtr CreatePoint;
+        public IntPtr ReleasePoint;
+        public IntPtr RunScript;
+        public IntPtr AttachChangeTracking;
+        public IntPtr DetachChangeTracking;
+
+        /// <summary>sizeof a version 1 table (through Payload).</summary>
+        internal static readonly int V1Size = (int)Marshal.OffsetOf<AsrHostCallbacksNative>(nameof(GetKeyEncryptionKey));
     }
 
     internal static partial class NativeMethods
