@@ -54,5 +54,41 @@ namespace Asr.Tests
             Assert.True(p.ExitCode == 0, $"asrctl {args}: {output}");
             return output;
         }
+
+        /// <summary>
+        /// Makes the state in <paramref name="dir"/> ready to protect VM1 with asrctl on a
+        /// simulated fabric beside it: vault, both VMM servers registered and synced from the
+        /// fabric, GoldCloud1 paired with GoldCloud2 under policy "gold" (30 s), networks and
+        /// storage mapped, and the vault's certificates.
+        /// </summary>
+        /// <returns>The PKI directory, and <paramref name="run"/>: runs asrctl with the state
+        /// directory, the key file and the fabric.</returns>
+        internal static string PrepareProtection(TempStateDir dir, out Func<string, string> run)
+        {
+            string root = System.IO.Path.GetDirectoryName(dir.Dir)!;
+            string fabric = System.IO.Path.Combine(root, "fabric");
+            string pki = System.IO.Path.Combine(root, "pki");
+            string key = System.IO.Path.Combine(root, "vault.key");
+            string asrctl = Path();
+            var env = new Dictionary<string, string> { ["ASR_KEY_FILE"] = dir.KeyFile, ["ASR_FABRIC"] = fabric };
+            string state = $"--state-dir \"{dir.Dir}\" ";
+            run = args => Run(asrctl, state + args, env);
+            Run(asrctl, $"fabric init --dir \"{fabric}\" --example --disk-size 16M", env);
+            run("init");
+            run($"key generate --output \"{key}\"");
+            run($"server register --credentials \"{key}\" --friendly-name vmm-ny");
+            run($"server register --credentials \"{key}\" --friendly-name vmm-chi --site recovery");
+            run("inventory sync --server vmm-ny");
+            run("inventory sync --server vmm-chi");
+            run("inventory sync --server vmm-ny --cloud GoldCloud1");
+            run("inventory sync --server vmm-chi --cloud GoldCloud2");
+            run("cloud pair --primary GoldCloud1 --recovery GoldCloud2");
+            run("policy create --name gold --replication-provider HyperVReplica2012R2 --replication-frequency-in-seconds 30");
+            run("policy associate --policy gold --pairing GoldCloud1");
+            run("network-map add --source vmn1-ny --target vmn1-chi");
+            run("storage-map add --source sc-gold --target sc-gold-t");
+            Run(asrctl, $"pki init --dir \"{pki}\" --recovery-san 127.0.0.1", env);
+            return pki;
+        }
     }
 }

@@ -205,35 +205,7 @@ namespace Asr.Tests
         /// pairing, policy and mappings made with asrctl on a simulated fabric) and a
         /// PKI directory; returns the PKI directory.
         /// </summary>
-        private string PrepareForProtection()
-        {
-            string root = Path.GetDirectoryName(_dir.Dir)!;
-            string fabric = Path.Combine(root, "fabric");
-            string pki = Path.Combine(root, "pki");
-            string key = Path.Combine(root, "vault.key");
-            string asrctl = AsrctlTool.Path();
-            var env = new Dictionary<string, string> { ["ASR_KEY_FILE"] = _dir.KeyFile, ["ASR_FABRIC"] = fabric };
-            string a = $"--state-dir \"{_dir.Dir}\" ";
-            AsrctlTool.Run(asrctl, $"fabric init --dir \"{fabric}\" --example --disk-size 16M", env);
-            AsrctlTool.Run(asrctl, a + "init", env);
-            AsrctlTool.Run(asrctl, a + $"key generate --output \"{key}\"", env);
-            AsrctlTool.Run(asrctl, a + $"server register --credentials \"{key}\" --friendly-name vmm-ny", env);
-            AsrctlTool.Run(asrctl, a + $"server register --credentials \"{key}\" --friendly-name vmm-chi --site recovery", env);
-            AsrctlTool.Run(asrctl, a + "inventory sync --server vmm-ny", env);
-            AsrctlTool.Run(asrctl, a + "inventory sync --server vmm-chi", env);
-            AsrctlTool.Run(asrctl, a + "inventory sync --server vmm-ny --cloud GoldCloud1", env);
-            AsrctlTool.Run(asrctl, a + "inventory sync --server vmm-chi --cloud GoldCloud2", env);
-            AsrctlTool.Run(asrctl, a + "cloud pair --primary GoldCloud1 --recovery GoldCloud2", env);
-            AsrctlTool.Run(
-                asrctl,
-                a + "policy create --name gold --replication-provider HyperVReplica2012R2 --replication-frequency-in-seconds 30",
-                env);
-            AsrctlTool.Run(asrctl, a + "policy associate --policy gold --pairing GoldCloud1", env);
-            AsrctlTool.Run(asrctl, a + "network-map add --source vmn1-ny --target vmn1-chi", env);
-            AsrctlTool.Run(asrctl, a + "storage-map add --source sc-gold --target sc-gold-t", env);
-            AsrctlTool.Run(asrctl, $"pki init --dir \"{pki}\" --recovery-san 127.0.0.1", env);
-            return pki;
-        }
+        private string PrepareForProtection() => AsrctlTool.PrepareProtection(_dir, out _);
 
         private AsrEngine OpenWithTransport(string pki)
         {
