@@ -14,6 +14,7 @@
 #include "asr/protection/item_state.h"
 #include "asr/protection/test_site.h"
 #include "asr/replication/replica_store.h"
+#include "asr/replication/replication_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -123,6 +124,15 @@ TEST_F(ProtectionTest, EnableProtectsTheVmAsOneUnitAndEveryPointHoldsItsWrites) 
   EXPECT_EQ(points.back().sequence(), 4u);
   ASSERT_OK_AND_ASSIGN(item, protection().GetItem("VM1"));
   for (const auto& p : points) ExpectPointHoldsTheGuestWrites(item, p);
+  // Through an independent reader: no write came after the latest point, so
+  // qemu-img finds each restored disk equal to its source.
+  ASSERT_OK(fab.CloseDisks());
+  for (int k = 0; k < item.disks_size(); ++k) {
+    const std::string out = TestPath(absl::StrCat("latest-", k, ".vhdx"));
+    ASSERT_OK(replication::RestorePoint(item.disks(k).replica_dir(),
+                                        points.back().disks(k).replica_point_id(), out, {}));
+    EXPECT_TRUE(replication::testing::QemuCompare(out, item.disks(k).source_path()));
+  }
 }
 
 TEST_F(ProtectionTest, TheWorkloadsWritesAreInEveryPoint) {
