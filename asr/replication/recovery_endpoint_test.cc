@@ -110,6 +110,21 @@ class RecoveryEndpointTest : public ::testing::Test {
     return st;
   }
 
+  // The HELLO the writer of `binding`'s replica sends (its replication id,
+  // size and block size, as the replica records them) on `stream`; the reply.
+  static absl::StatusOr<HelloReply> SendReplicaHello(net::ByteStream& stream,
+                                                     const ReplicaBinding& binding) {
+    ASR_ASSIGN_OR_RETURN(ReplicaInfo info, ReadReplicaInfo(binding.dir));
+    Hello h;
+    h.replication_id = info.replication_id;
+    h.source_disk_id = binding.source_disk_id;
+    h.virtual_size = info.virtual_size;
+    h.block_size = info.block_size;
+    ASR_RETURN_IF_ERROR(WriteFrame(stream, FrameType::kHello, h.Encode()));
+    ASR_ASSIGN_OR_RETURN(Frame f, ReadFrame(stream));
+    return HelloReply::Decode(f);
+  }
+
   // A HELLO for `disk_id` from `host` on `stream`; the reply.
   static absl::StatusOr<HelloReply> SendHello(net::ByteStream& stream, const std::string& disk_id) {
     Hello h;
@@ -277,15 +292,7 @@ TEST_F(RecoveryEndpointTest, AdmitRefusalReachesTheSenderAsItsStatus) {
   // Before each cycle too: a session admitted at its HELLO is refused its
   // next CYCLE_START in CYCLE_READY once the disk is full.
   ASSERT_OK_AND_ASSIGN(auto stream, Connect("hv-1"));
-  ASSERT_OK_AND_ASSIGN(ReplicaInfo info, ReadReplicaInfo(a.dir));
-  Hello h;
-  h.replication_id = info.replication_id;
-  h.source_disk_id = a.source_disk_id;
-  h.virtual_size = info.virtual_size;
-  h.block_size = info.block_size;
-  ASSERT_OK(WriteFrame(*stream, FrameType::kHello, h.Encode()));
-  ASSERT_OK_AND_ASSIGN(Frame f, ReadFrame(*stream));
-  ASSERT_OK_AND_ASSIGN(HelloReply reply, HelloReply::Decode(f));
+  ASSERT_OK_AND_ASSIGN(HelloReply reply, SendReplicaHello(*stream, a));
   ASSERT_OK(reply.status);
   EXPECT_EQ(reply.current_cycle, 1u);
   {
@@ -297,12 +304,12 @@ TEST_F(RecoveryEndpointTest, AdmitRefusalReachesTheSenderAsItsStatus) {
   c.base_cycle = 1;
   c.mode = CycleMode::kScan;
   ASSERT_OK(WriteFrame(*stream, FrameType::kCycleStart, c.Encode()));
-  ASSERT_OK_AND_ASSIGN(f, ReadFrame(*stream));
+  ASSERT_OK_AND_ASSIGN(Frame f, ReadFrame(*stream));
   ASSERT_EQ(f.type, FrameType::kCycleReady);
   ASSERT_OK_AND_ASSIGN(CycleReply ready, CycleReply::Decode(f));
   EXPECT_EQ(ready.status.code(), absl::StatusCode::kResourceExhausted) << ready.status;
   EXPECT_EQ(endpoint_->stats().cycles_refused, 1u);
-  ASSERT_OK_AND_ASSIGN(info, ReadReplicaInfo(a.dir));
+  ASSERT_OK_AND_ASSIGN(ReplicaInfo info, ReadReplicaInfo(a.dir));
   EXPECT_EQ(info.current_cycle, 1u);
 }
 
@@ -342,15 +349,7 @@ TEST_F(RecoveryEndpointTest, UnbindDisconnectsASessionThatStaysPastTheGrace) {
   ASSERT_OK(Replicate(sources_["a"], "hv-1", CycleMode::kInitial));
   // A session that says HELLO and then sits there.
   ASSERT_OK_AND_ASSIGN(auto stream, Connect("hv-1"));
-  ASSERT_OK_AND_ASSIGN(ReplicaInfo info, ReadReplicaInfo(a.dir));
-  Hello h;
-  h.replication_id = info.replication_id;
-  h.source_disk_id = a.source_disk_id;
-  h.virtual_size = info.virtual_size;
-  h.block_size = info.block_size;
-  ASSERT_OK(WriteFrame(*stream, FrameType::kHello, h.Encode()));
-  ASSERT_OK_AND_ASSIGN(Frame f, ReadFrame(*stream));
-  ASSERT_OK_AND_ASSIGN(HelloReply reply, HelloReply::Decode(f));
+  ASSERT_OK_AND_ASSIGN(HelloReply reply, SendReplicaHello(*stream, a));
   ASSERT_OK(reply.status);
   EXPECT_EQ(endpoint_->stats().active_sessions, 1);
 
