@@ -454,6 +454,7 @@ absl::Status ProtectionService::Impl::Offline(jobs::JobContext& ctx, const std::
           o.compression_level = policy.compression_enabled() ? 1 : 0;
           o.source_time = absl::FromUnixMicros(point.time_us());
           o.source_name = item.primary_host_name();
+          o.tracker = TrackerOf(item.id(), d.disk_id());  // when this process holds it
           absl::StatusOr<replication::ExportResult> r = replication::ExportInitialPackage(
               read_path, package_dir(policy.offline_export_path(), d), o);
           if (!r.ok()) {
