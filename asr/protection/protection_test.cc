@@ -10,6 +10,7 @@
 #include "asr/common/file_util.h"
 #include "asr/common/test_dir.h"
 #include "asr/common/testing/status_matchers.h"
+#include "asr/disk/test_util.h"
 #include "asr/jobs/rule_error.h"
 #include "asr/protection/item_state.h"
 #include "asr/protection/test_site.h"
@@ -132,6 +133,37 @@ TEST_F(ProtectionTest, EnableProtectsTheVmAsOneUnitAndEveryPointHoldsItsWrites) 
     ASSERT_OK(replication::RestorePoint(item.disks(k).replica_dir(),
                                         points.back().disks(k).replica_point_id(), out, {}));
     EXPECT_TRUE(replication::testing::QemuCompare(out, item.disks(k).source_path()));
+  }
+}
+
+TEST_F(ProtectionTest, AWriteTheTrackerNeverHeardOfStillReachesTheNextPoint) {
+  if (!disk::testing::HaveQemu()) GTEST_SKIP() << "qemu-io is not installed";
+  Make();
+  Serve();
+  ASSERT_OK(protection().EnableProtection(Enable("VM1")).status());
+  ASSERT_OK_AND_ASSIGN(model::ProtectedItem item, protection().GetItem("VM1"));
+  // With the site service stopped (its trackers closed cleanly) and the
+  // disks closed, another program (qemu-io) writes into the data disk; no
+  // one reports it to the change tracker. The restarted service's tracker
+  // sees the disk changed behind it and the next cycle scans.
+  service_->Stop();
+  service_.reset();
+  ASSERT_OK(site_->fabric().CloseDisks());
+  std::string out;
+  ASSERT_EQ(disk::testing::RunCommand(absl::StrCat("qemu-io -f vhdx -c 'write -P 0x5c 3M 192k' '",
+                                                   item.disks(1).source_path(), "'"),
+                                      &out),
+            0)
+      << out;
+  Serve();
+  ASSERT_OK(protection().ReplicateNow("VM1", ReplicateOptions()).status());
+  ASSERT_OK_AND_ASSIGN(std::vector<model::RecoveryPoint> points,
+                       protection().ListRecoveryPoints("VM1"));
+  for (int k = 0; k < item.disks_size(); ++k) {
+    const std::string restored = TestPath(absl::StrCat("outside-", k, ".vhdx"));
+    ASSERT_OK(replication::RestorePoint(item.disks(k).replica_dir(),
+                                        points.back().disks(k).replica_point_id(), restored, {}));
+    EXPECT_TRUE(replication::testing::QemuCompare(restored, item.disks(k).source_path()));
   }
 }
 
