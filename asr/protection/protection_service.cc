@@ -185,7 +185,7 @@ struct ProtectionService::Impl {
     item.set_rpo_seconds(h.rpo_seconds);
     item.clear_health_errors();
     for (auto& e : h.errors) *item.add_health_errors() = std::move(e);
-    if (policy.ok()) DecorateThrottle(*repo, *policy, clock->Now(), &item);
+    DecorateThrottle(*repo, policy.ok() ? &*policy : nullptr, clock->Now(), &item);
     item.clear_allowed_operations();
     for (const std::string& op : AllowedOperations(item)) item.add_allowed_operations(op);
     return item;

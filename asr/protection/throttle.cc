@@ -215,18 +215,17 @@ model::ThrottleInForce ThrottleInForceFor(const repository::ObjectRepository& re
 }
 
 void DecorateThrottle(const repository::ObjectRepository& repo,
-                      const model::ReplicationPolicy& policy, absl::Time now,
+                      const model::ReplicationPolicy* policy, absl::Time now,
                       model::ProtectedItem* item) {
   *item->mutable_throttle_in_force() = ThrottleInForceFor(repo, *item, now);
-  const int64_t f = CopyFrequencySeconds(policy);
+  item->set_expected_rpo_seconds(0);
+  if (policy == nullptr) return;
+  const int64_t f = CopyFrequencySeconds(*policy);
   const model::CycleOutcome* last = nullptr;
   for (int i = item->recent_cycles_size() - 1; i >= 0 && last == nullptr; --i) {
     if (item->recent_cycles(i).ok()) last = &item->recent_cycles(i);
   }
-  if (item->protection_state() != model::Protected || last == nullptr) {
-    item->set_expected_rpo_seconds(0);
-    return;
-  }
+  if (item->protection_state() != model::Protected || last == nullptr) return;
   const uint64_t limit = item->throttle_in_force().bits_per_second();
   double send_seconds = last->seconds();
   if (limit > 0) {

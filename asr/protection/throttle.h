@@ -77,9 +77,10 @@ model::ThrottleInForce ThrottleInForceFor(const repository::ObjectRepository& re
 
 // Sets the item's throttle_in_force and expected_rpo_seconds, and adds the
 // ThrottleLimitsRpo warning to its health when the limit makes the expected
-// RPO exceed 2x the copy frequency. For reads (ProtectionService).
+// RPO exceed 2x the copy frequency. For reads (ProtectionService); without
+// a policy (null) only the throttle in force.
 void DecorateThrottle(const repository::ObjectRepository& repo,
-                      const model::ReplicationPolicy& policy, absl::Time now,
+                      const model::ReplicationPolicy* policy, absl::Time now,
                       model::ProtectedItem* item);
 
 // `inner` whose Connect streams are paced by the site's limiter (shared by

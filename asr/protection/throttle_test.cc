@@ -229,7 +229,7 @@ TEST_F(ThrottleSiteTest, ALimitThatMakesTheRpoExceedThePolicysBoundIsAWarningNam
   // Weekdays 08:00-18:00 8 Mbit/s: 100 MB take 100 s, so RPO 30 s + 100 s.
   ASSERT_OK(t.Set(Request("VM1", {"Mon-Fri 08:00-18:00 8Mbit/s"}, "unlimited")).status());
   model::ProtectedItem d = item;
-  DecorateThrottle(repo, policy, clock.Now(), &d);
+  DecorateThrottle(repo, &policy, clock.Now(), &d);
   EXPECT_EQ(d.expected_rpo_seconds(), 30 + 100);
   EXPECT_EQ(d.replication_health(), model::Warning);
   ASSERT_EQ(d.health_errors_size(), 1);
@@ -242,7 +242,7 @@ TEST_F(ThrottleSiteTest, ALimitThatMakesTheRpoExceedThePolicysBoundIsAWarningNam
   // Out of the window the cycle's own time counts: no warning.
   clock.Advance(absl::Hours(9));
   d = item;
-  DecorateThrottle(repo, policy, clock.Now(), &d);
+  DecorateThrottle(repo, &policy, clock.Now(), &d);
   EXPECT_EQ(d.throttle_in_force().bits_per_second(), 0u);
   EXPECT_EQ(d.expected_rpo_seconds(), 30 + 4);
   EXPECT_EQ(d.replication_health(), model::Normal);
