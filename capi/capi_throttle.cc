@@ -25,8 +25,7 @@ absl::StatusOr<std::string> TargetOf(const char* target) {
   return std::string(target);
 }
 
-absl::StatusOr<asr::SiteRecovery*> Begin(asr_buffer_t** out, asr_engine_t* engine,
-                                         uint32_t flags) {
+absl::StatusOr<asr::SiteRecovery*> Begin(asr_buffer_t** out, asr_engine_t* engine, uint32_t flags) {
   ASR_RETURN_IF_ERROR(asr::capi::CheckNotNull(out, "out"));
   *out = nullptr;
   ASR_RETURN_IF_ERROR(asr::capi::CheckFlags(flags, 0));
@@ -65,8 +64,7 @@ int asr_throttle_set(asr_buffer_t** out, asr_engine_t* engine, const char* reque
   });
 }
 
-int asr_throttle_get(asr_buffer_t** out, asr_engine_t* engine, const char* target,
-                     uint32_t flags) {
+int asr_throttle_get(asr_buffer_t** out, asr_engine_t* engine, const char* target, uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * sr, Begin(out, engine, flags));
     ASR_ASSIGN_OR_RETURN(std::string t, TargetOf(target));

@@ -55,8 +55,10 @@ RateLimiter::RateLimiter(RateFunction rate, Options options)
 
 uint64_t RateLimiter::RateLocked(absl::Time now) {
   if (evaluated_ == absl::InfinitePast() || now - evaluated_ >= options_.reevaluate ||
-      now < evaluated_) {
-    const uint64_t r = rate_fn_ ? rate_fn_(now) : 0;
+      now < evaluated_ || now >= valid_until_) {
+    const Rate next = rate_fn_ ? rate_fn_(now) : Rate();
+    const uint64_t r = next.bits_per_second;
+    valid_until_ = next.valid_until;
     // A new limit starts from an empty bucket: reservations made at the old
     // rate are not carried over as debt or credit beyond one burst.
     if (r != rate_) tat_ = std::min(tat_, now + options_.burst);
@@ -94,7 +96,8 @@ size_t RateLimiter::ChunkBytes() {
   absl::MutexLock l(&mu_);
   const uint64_t rate = RateLocked(options_.clock->Now());
   if (rate == 0) return SIZE_MAX;
-  const double burst_bytes = static_cast<double>(rate) / 8.0 * absl::ToDoubleSeconds(options_.burst);
+  const double burst_bytes =
+      static_cast<double>(rate) / 8.0 * absl::ToDoubleSeconds(options_.burst);
   return std::max(kMinChunk, static_cast<size_t>(burst_bytes));
 }
 

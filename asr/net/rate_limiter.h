@@ -1,12 +1,13 @@
 // asr/net/rate_limiter.h: bandwidth throttling of byte streams. A
 // RateLimiter is a token bucket whose rate comes from a function of the
-// time (a weekly schedule, asr/protection/throttle.h), re-evaluated at
-// least every second, so a limit changes at a schedule's window boundary
-// while a cycle runs. A ThrottledStream paces the writes of a stream
+// time (a weekly schedule, asr/protection/throttle.h), asked again at the
+// schedule's next boundary and at least every second, so a limit changes at
+// a window boundary while a cycle runs. A ThrottledStream paces the writes of a stream
 // through one or more limiters (the site's, shared by all its streams, and
 // the VM's own): every write obeys all of them.
 //
-//   auto site = std::make_shared<RateLimiter>([](absl::Time) { return 50'000'000; });
+//   auto site = std::make_shared<RateLimiter>(
+//       [](absl::Time) { return RateLimiter::Rate{50'000'000}; });
 //   std::unique_ptr<ByteStream> s = MakeThrottledStream(std::move(tls), {site, vm});
 //   ASR_RETURN_IF_ERROR(s->WriteAll(data, size));   // at most 50 Mbit/s
 //
@@ -35,8 +36,14 @@ namespace asr::net {
 
 class RateLimiter {
  public:
-  // The limit at a moment, in bits per second; 0 = unlimited.
-  using RateFunction = std::function<uint64_t(absl::Time now)>;
+  // The limit at a moment, in bits per second (0 = unlimited), and until
+  // when it holds: the limiter asks again then (a schedule's next window
+  // boundary), or after `reevaluate` at the latest.
+  struct Rate {
+    uint64_t bits_per_second = 0;
+    absl::Time valid_until = absl::InfiniteFuture();
+  };
+  using RateFunction = std::function<Rate(absl::Time now)>;
 
   struct Options {
     // The most the bucket holds, as time at the current rate.
@@ -74,6 +81,7 @@ class RateLimiter {
   mutable absl::Mutex mu_;
   uint64_t rate_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time evaluated_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time valid_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   // The theoretical arrival time of the bytes reserved so far (GCRA): a
   // reservation conforms once now >= tat - burst.
   absl::Time tat_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
@@ -82,8 +90,8 @@ class RateLimiter {
 
 // `inner` with its writes paced by every limiter of `limiters` (null
 // entries are skipped). Reads, Close and the peer pass through.
-std::unique_ptr<ByteStream> MakeThrottledStream(
-    std::unique_ptr<ByteStream> inner, std::vector<std::shared_ptr<RateLimiter>> limiters);
+std::unique_ptr<ByteStream> MakeThrottledStream(std::unique_ptr<ByteStream> inner,
+                                                std::vector<std::shared_ptr<RateLimiter>> limiters);
 
 }  // namespace asr::net
 

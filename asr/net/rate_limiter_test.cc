@@ -79,11 +79,10 @@ double MaxDeviation(const std::vector<Sample>& s, absl::Time from, absl::Time to
 TEST(RateLimiter, ConstantLimitHoldsEveryTenSecondWindowWithinFivePercent) {
   FakeClock clock(absl::FromUnixSeconds(1700000000));
   const absl::Time start = clock.Now();
-  auto limiter = std::make_shared<RateLimiter>([](absl::Time) { return 50'000'000; },
-                                               FakeOptions(&clock));
+  auto limiter = std::make_shared<RateLimiter>(
+      [](absl::Time) { return RateLimiter::Rate{50'000'000}; }, FakeOptions(&clock));
   std::vector<Sample> samples;
-  auto stream =
-      MakeThrottledStream(std::make_unique<RecordingStream>(&clock, &samples), {limiter});
+  auto stream = MakeThrottledStream(std::make_unique<RecordingStream>(&clock, &samples), {limiter});
   const std::string block(1 << 20, 'x');
   // 40 s at 50 Mbit/s = 250 MB.
   for (int i = 0; i < 240; ++i) ASSERT_OK(stream->WriteAll(block.data(), block.size()));
@@ -110,14 +109,13 @@ TEST(RateLimiter, ScheduleSwitchTakesEffectWithinASecondWhileWriting) {
   const absl::Time boundary = start + absl::Seconds(20);
   int evaluations = 0;
   auto limiter = std::make_shared<RateLimiter>(
-      [&](absl::Time now) -> uint64_t {
+      [&](absl::Time now) {
         ++evaluations;
-        return now < boundary ? 50'000'000 : 200'000'000;
+        return RateLimiter::Rate{now < boundary ? 50'000'000u : 200'000'000u};
       },
       FakeOptions(&clock));
   std::vector<Sample> samples;
-  auto stream =
-      MakeThrottledStream(std::make_unique<RecordingStream>(&clock, &samples), {limiter});
+  auto stream = MakeThrottledStream(std::make_unique<RecordingStream>(&clock, &samples), {limiter});
   // One long write, as one disk's cycle: 20 s at 50 then 20 s at 200 Mbit/s.
   const std::string big(125'000'000 + 500'000'000, 'y');
   ASSERT_OK(stream->WriteAll(big.data(), big.size()));
@@ -129,17 +127,37 @@ TEST(RateLimiter, ScheduleSwitchTakesEffectWithinASecondWhileWriting) {
   EXPECT_LT(MaxDeviation(samples, boundary + absl::Seconds(1), clock.Now(), 200'000'000), 0.05);
 }
 
+TEST(RateLimiter, ALowerLimitAppliesExactlyAtTheBoundaryItAnnounced) {
+  FakeClock clock(absl::FromUnixSeconds(1700000000));
+  const absl::Time start = clock.Now();
+  const absl::Time boundary = start + absl::Seconds(15.5);
+  auto limiter = std::make_shared<RateLimiter>(
+      [&](absl::Time now) {
+        return now < boundary ? RateLimiter::Rate{200'000'000, boundary}
+                              : RateLimiter::Rate{50'000'000};
+      },
+      FakeOptions(&clock));
+  std::vector<Sample> samples;
+  auto stream = MakeThrottledStream(std::make_unique<RecordingStream>(&clock, &samples), {limiter});
+  const std::string block(1 << 20, 'u');
+  while (clock.Now() < boundary + absl::Seconds(20)) {
+    ASSERT_OK(stream->WriteAll(block.data(), block.size()));
+  }
+  EXPECT_LT(MaxDeviation(samples, start, boundary, 200'000'000), 0.05);
+  // Every 10 s window from the boundary on, the first included.
+  EXPECT_LT(MaxDeviation(samples, boundary, clock.Now(), 50'000'000), 0.05);
+}
+
 TEST(RateLimiter, SiteLimitIsSharedAndAVmLimitAppliesToItsStreamOnly) {
   FakeClock clock(absl::FromUnixSeconds(1700000000));
   const absl::Time start = clock.Now();
-  auto site = std::make_shared<RateLimiter>([](absl::Time) { return 80'000'000; },
-                                            FakeOptions(&clock));
-  auto vm_b = std::make_shared<RateLimiter>([](absl::Time) { return 16'000'000; },
-                                            FakeOptions(&clock));
+  auto site = std::make_shared<RateLimiter>(
+      [](absl::Time) { return RateLimiter::Rate{80'000'000}; }, FakeOptions(&clock));
+  auto vm_b = std::make_shared<RateLimiter>(
+      [](absl::Time) { return RateLimiter::Rate{16'000'000}; }, FakeOptions(&clock));
   std::vector<Sample> all, a_samples, b_samples;
   auto a = MakeThrottledStream(std::make_unique<RecordingStream>(&clock, &a_samples), {site});
-  auto b = MakeThrottledStream(std::make_unique<RecordingStream>(&clock, &b_samples),
-                               {vm_b, site});
+  auto b = MakeThrottledStream(std::make_unique<RecordingStream>(&clock, &b_samples), {vm_b, site});
   const std::string block(256 << 10, 'z');
   uint64_t a_bytes = 0, b_bytes = 0;
   // Interleaved writes of both streams for 30 s.
@@ -164,10 +182,10 @@ TEST(RateLimiter, UnlimitedNeverWaitsAndLiftingALimitEndsTheWait) {
   const absl::Time start = clock.Now();
   bool limited = true;
   auto limiter = std::make_shared<RateLimiter>(
-      [&](absl::Time) -> uint64_t { return limited ? 1'000'000 : 0; }, FakeOptions(&clock));
+      [&](absl::Time) { return RateLimiter::Rate{limited ? 1'000'000u : 0u}; },
+      FakeOptions(&clock));
   std::vector<Sample> samples;
-  auto stream =
-      MakeThrottledStream(std::make_unique<RecordingStream>(&clock, &samples), {limiter});
+  auto stream = MakeThrottledStream(std::make_unique<RecordingStream>(&clock, &samples), {limiter});
   const std::string block(125'000, 'w');  // 1 s at 1 Mbit/s
   for (int i = 0; i < 5; ++i) ASSERT_OK(stream->WriteAll(block.data(), block.size()));
   EXPECT_GE(clock.Now() - start, absl::Seconds(4.8));
@@ -195,7 +213,8 @@ TEST(ThrottledStream, CarriesEveryByteOverARealSocketPair) {
   auto pair = MakeStreamPair();
   ASSERT_OK(pair);
   // 8 Mbit/s: 1 MB goes out in about one second of real time.
-  auto limiter = std::make_shared<RateLimiter>([](absl::Time) { return 8'000'000; });
+  auto limiter =
+      std::make_shared<RateLimiter>([](absl::Time) { return RateLimiter::Rate{8'000'000}; });
   auto a = MakeThrottledStream(std::move(pair->first), {limiter});
   std::string data(1'000'000, '\0');
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7 + 3);

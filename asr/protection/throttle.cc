@@ -68,13 +68,22 @@ class ThrottlingTransport final : public Transport {
   net::RateLimiter::RateFunction RateOf(std::string id) const {
     const repository::ObjectRepository* repo = repo_;
     const Clock* clock = clock_;
-    return [repo, clock, id](absl::Time) { return StoredLimit(*repo, id, clock->Now()).bits_per_second; };
+    return [repo, clock, id](absl::Time now) {
+      const absl::Time site_now = clock->Now();
+      const ScheduledLimit l = StoredLimit(*repo, id, site_now);
+      net::RateLimiter::Rate r;
+      r.bits_per_second = l.bits_per_second;
+      // The next boundary on the limiter's clock.
+      if (l.next_change != absl::InfiniteFuture()) r.valid_until = now + (l.next_change - site_now);
+      return r;
+    };
   }
 
   std::shared_ptr<net::RateLimiter> VmLimiter(const std::string& vm_id) {
     absl::MutexLock l(&mu_);
     std::shared_ptr<net::RateLimiter>& limiter = vms_[vm_id];
-    if (limiter == nullptr) limiter = std::make_shared<net::RateLimiter>(RateOf(VmThrottleId(vm_id)));
+    if (limiter == nullptr)
+      limiter = std::make_shared<net::RateLimiter>(RateOf(VmThrottleId(vm_id)));
     return limiter;
   }
 
@@ -229,8 +238,8 @@ void DecorateThrottle(const repository::ObjectRepository& repo,
   const uint64_t limit = item->throttle_in_force().bits_per_second();
   double send_seconds = last->seconds();
   if (limit > 0) {
-    send_seconds = std::max(send_seconds, static_cast<double>(last->bytes_sent()) * 8.0 /
-                                              static_cast<double>(limit));
+    send_seconds = std::max(
+        send_seconds, static_cast<double>(last->bytes_sent()) * 8.0 / static_cast<double>(limit));
   }
   const int64_t expected = f + static_cast<int64_t>(send_seconds + 0.999);
   item->set_expected_rpo_seconds(expected);

@@ -36,9 +36,9 @@ absl::StatusOr<int> ParseClock(absl::string_view t, bool allow_24, absl::string_
   if (parts.size() != 2 || parts[0].size() != 2 || parts[1].size() != 2 ||
       !absl::SimpleAtoi(parts[0], &h) || !absl::SimpleAtoi(parts[1], &m) || h < 0 || m < 0 ||
       m > 59 || h > 24 || (h == 24 && (m != 0 || !allow_24))) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the ", what, " time '", t, "' is not HH:MM (00:00 to 23:59", allow_24 ? ", or 24:00" : "",
-        ")"));
+    return absl::InvalidArgumentError(absl::StrCat("the ", what, " time '", t,
+                                                   "' is not HH:MM (00:00 to 23:59",
+                                                   allow_24 ? ", or 24:00" : "", ")"));
   }
   return h * 60 + m;
 }
@@ -65,9 +65,9 @@ absl::StatusOr<std::set<int>> ParseDays(absl::string_view text) {
                        "like Sat,Sun, or daily"));
     }
     if (b < a) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the day range '", part, "' runs backwards; write it Mon to Sun, e.g. ", kDays[b], "-",
-          kDays[a], " or split it"));
+      return absl::InvalidArgumentError(absl::StrCat("the day range '", part,
+                                                     "' runs backwards; write it Mon to Sun, e.g. ",
+                                                     kDays[b], "-", kDays[a], " or split it"));
     }
     for (int i = a; i <= b; ++i) days.insert(i);
   }
@@ -127,9 +127,9 @@ absl::StatusOr<uint64_t> ParseRate(absl::string_view text) {
     double factor;
   };
   static constexpr Unit kUnits[] = {
-      {"bit/s", 1},   {"bps", 1},       {"kbit/s", 1e3}, {"kbps", 1e3}, {"Kbit/s", 1e3},
-      {"Kbps", 1e3},  {"Mbit/s", 1e6},  {"Mbps", 1e6},   {"Gbit/s", 1e9}, {"Gbps", 1e9},
-      {"B/s", 8},     {"KB/s", 8e3},    {"kB/s", 8e3},   {"MB/s", 8e6}, {"GB/s", 8e9},
+      {"bit/s", 1},  {"bps", 1},      {"kbit/s", 1e3}, {"kbps", 1e3},   {"Kbit/s", 1e3},
+      {"Kbps", 1e3}, {"Mbit/s", 1e6}, {"Mbps", 1e6},   {"Gbit/s", 1e9}, {"Gbps", 1e9},
+      {"B/s", 8},    {"KB/s", 8e3},   {"kB/s", 8e3},   {"MB/s", 8e6},   {"GB/s", 8e9},
   };
   for (const Unit& u : kUnits) {
     if (unit == u.name) {
@@ -174,9 +174,8 @@ absl::StatusOr<model::BandwidthWindow> ParseWindow(absl::string_view rule) {
   ASR_ASSIGN_OR_RETURN(std::set<int> days, ParseDays(words[0]));
   std::vector<absl::string_view> times = absl::StrSplit(words[1], '-');
   if (times.size() != 2) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the times '", words[1], "' of the rule '", rule, "' are not START-END; ",
-                     kRuleForm));
+    return absl::InvalidArgumentError(absl::StrCat("the times '", words[1], "' of the rule '", rule,
+                                                   "' are not START-END; ", kRuleForm));
   }
   model::BandwidthWindow w;
   for (int d : days) w.add_days(kDays[d]);
@@ -184,8 +183,7 @@ absl::StatusOr<model::BandwidthWindow> ParseWindow(absl::string_view rule) {
   w.set_end(std::string(times[1]));
   absl::StatusOr<uint64_t> rate = ParseRate(words[2]);
   if (!rate.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("rule '", rule, "': ", rate.status().message()));
+    return absl::InvalidArgumentError(absl::StrCat("rule '", rule, "': ", rate.status().message()));
   }
   w.set_bits_per_second(*rate);
   model::BandwidthSchedule one;
@@ -248,9 +246,8 @@ absl::Status ValidateSchedule(const model::BandwidthSchedule& s) {
   const auto by_day = ByDay(s);
   for (int d = 0; d < 7; ++d) {
     std::vector<Window> ws = by_day[d];
-    std::sort(ws.begin(), ws.end(), [](const Window& x, const Window& y) {
-      return x.start < y.start;
-    });
+    std::sort(ws.begin(), ws.end(),
+              [](const Window& x, const Window& y) { return x.start < y.start; });
     for (size_t i = 1; i < ws.size(); ++i) {
       if (ws[i].start < ws[i - 1].end) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -270,8 +267,7 @@ absl::StatusOr<model::BandwidthSchedule> ParseSchedule(const std::vector<std::st
   if (!default_rate.empty()) {
     absl::StatusOr<uint64_t> d = ParseRate(default_rate);
     if (!d.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("the default limit: ", d.status().message()));
+      return absl::InvalidArgumentError(absl::StrCat("the default limit: ", d.status().message()));
     }
     s.set_default_bits_per_second(*d);
   }
@@ -333,13 +329,20 @@ ScheduledLimit LimitAt(const model::BandwidthSchedule& schedule, int utc_offset_
   const absl::CivilMinute local = absl::ToCivilMinute(now, zone);
   auto day_of = [](absl::CivilMinute m) {
     switch (absl::GetWeekday(absl::CivilDay(m))) {
-      case absl::Weekday::monday: return 0;
-      case absl::Weekday::tuesday: return 1;
-      case absl::Weekday::wednesday: return 2;
-      case absl::Weekday::thursday: return 3;
-      case absl::Weekday::friday: return 4;
-      case absl::Weekday::saturday: return 5;
-      case absl::Weekday::sunday: return 6;
+      case absl::Weekday::monday:
+        return 0;
+      case absl::Weekday::tuesday:
+        return 1;
+      case absl::Weekday::wednesday:
+        return 2;
+      case absl::Weekday::thursday:
+        return 3;
+      case absl::Weekday::friday:
+        return 4;
+      case absl::Weekday::saturday:
+        return 5;
+      case absl::Weekday::sunday:
+        return 6;
     }
     return 0;
   };

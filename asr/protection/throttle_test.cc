@@ -27,7 +27,8 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 // Monday 2026-11-30 10:00 UTC.
-const absl::Time kMondayTen = absl::FromCivil(absl::CivilMinute(2026, 11, 30, 10, 0), absl::UTCTimeZone());
+const absl::Time kMondayTen =
+    absl::FromCivil(absl::CivilMinute(2026, 11, 30, 10, 0), absl::UTCTimeZone());
 
 uint64_t RateOf(absl::string_view text) {
   absl::StatusOr<uint64_t> r = ParseRate(text);
@@ -47,12 +48,12 @@ TEST(ThrottleSchedule, ParsesRatesInEveryUnit) {
 }
 
 TEST(ThrottleSchedule, BadInputSaysWhatIsWrong) {
-  EXPECT_THAT(ParseRate("50 furlongs"), StatusIs(absl::StatusCode::kInvalidArgument,
-                                                 HasSubstr("unknown unit 'furlongs'")));
-  EXPECT_THAT(ParseRate("fast"), StatusIs(absl::StatusCode::kInvalidArgument,
-                                          HasSubstr("not a number with a unit")));
-  EXPECT_THAT(ParseRate("10bit/s"), StatusIs(absl::StatusCode::kInvalidArgument,
-                                             HasSubstr("64kbit/s to 100Gbit/s")));
+  EXPECT_THAT(ParseRate("50 furlongs"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unknown unit 'furlongs'")));
+  EXPECT_THAT(ParseRate("fast"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a number with a unit")));
+  EXPECT_THAT(ParseRate("10bit/s"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("64kbit/s to 100Gbit/s")));
   EXPECT_THAT(ParseWindow("Mon-Fri 18:00-08:00 50Mbit/s"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("the end 08:00 is not after the start 18:00")));
@@ -72,16 +73,15 @@ TEST(ThrottleSchedule, BadInputSaysWhatIsWrong) {
                HasSubstr("overlap on Wed from 17:00 to 18:00")));
   EXPECT_THAT(ParseSchedule({}, "lots"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("the default limit")));
-  EXPECT_THAT(ParseUtcOffset("+1"), StatusIs(absl::StatusCode::kInvalidArgument,
-                                            HasSubstr("+HH:MM or -HH:MM")));
+  EXPECT_THAT(ParseUtcOffset("+1"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("+HH:MM or -HH:MM")));
   EXPECT_THAT(ParseUtcOffset("+15:00"), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(ThrottleSchedule, TheLimitFollowsTheWeekInTheSitesLocalTime) {
-  ASSERT_OK_AND_ASSIGN(
-      model::BandwidthSchedule s,
-      ParseSchedule({"Mon-Fri 08:00-18:00 50Mbit/s", "Sat,Sun 00:00-24:00 200Mbit/s"},
-                    "unlimited"));
+  ASSERT_OK_AND_ASSIGN(model::BandwidthSchedule s, ParseSchedule({"Mon-Fri 08:00-18:00 50Mbit/s",
+                                                                  "Sat,Sun 00:00-24:00 200Mbit/s"},
+                                                                 "unlimited"));
   EXPECT_THAT(FormatSchedule(s), ElementsAre("Mon-Fri 08:00-18:00 50Mbit/s",
                                              "Sat-Sun 00:00-24:00 200Mbit/s", "default unlimited"));
   // Monday 10:00 UTC: inside the window in UTC.
@@ -102,9 +102,9 @@ TEST(ThrottleSchedule, TheLimitFollowsTheWeekInTheSitesLocalTime) {
   EXPECT_EQ(l.bits_per_second, 200'000'000u);
   // Sunday 24:00 hands over to Monday's default until 08:00.
   EXPECT_EQ(l.next_change, kMondayTen + absl::Hours(7 * 24 - 10));
-  EXPECT_EQ(LimitAt(s, 60, kMondayTen + absl::Hours(7 * 24 - 10) - absl::Minutes(1))
-                .bits_per_second,
-            0u);  // Monday 00:59 local at UTC+01:00
+  EXPECT_EQ(
+      LimitAt(s, 60, kMondayTen + absl::Hours(7 * 24 - 10) - absl::Minutes(1)).bits_per_second,
+      0u);  // Monday 00:59 local at UTC+01:00
 }
 
 class ThrottleSiteTest : public ::testing::Test {

@@ -126,8 +126,7 @@ int main(void) {
            policy_id);
   CHECK(asr_object_put(engine, "protected-item", item_json, 0) == ASR_OK);
   /* Throttles are written through their own calls only (validated). */
-  CHECK(asr_object_put(engine, "throttle", "{\"id\":\"site\"}", 0) ==
-        ASR_FAILED_PRECONDITION);
+  CHECK(asr_object_put(engine, "throttle", "{\"id\":\"site\"}", 0) == ASR_FAILED_PRECONDITION);
   CHECK(message_has("asr_throttle_set") != NULL);
 
   /* Closed and reopened: the throttles are kept with the site. */
@@ -137,7 +136,8 @@ int main(void) {
   CHECK(asr_throttle_list(&buf, engine, 0) == ASR_OK);
   CHECK(buffer_has(buf, "\"id\":\"site\""));
   CHECK(buffer_has(buf, "\"id\":\"vm-vm1\""));
-  CHECK(buf != NULL && strstr(asr_buffer_data(buf), "site") < strstr(asr_buffer_data(buf), "vm-vm1"));
+  CHECK(buf != NULL &&
+        strstr(asr_buffer_data(buf), "site") < strstr(asr_buffer_data(buf), "vm-vm1"));
   release(&buf);
   CHECK(asr_throttle_get(&buf, engine, "vm1", 0) == ASR_OK);
   CHECK(buffer_has(buf, "\"bitsPerSecond\":\"8000000\""));
