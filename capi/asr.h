@@ -1001,6 +1001,52 @@ ASR_API int asr_replica_restore(const char* replica_dir, uint64_t point_id, cons
 ASR_API int asr_replica_verify(asr_buffer_t** out, const char* disk_path, const char* host,
                                uint16_t port, const asr_tls_files_t* tls, uint32_t flags);
 
+/* ---- Bandwidth throttles -------------------------------------------------
+ * Replication bandwidth limits with a weekly schedule, for the whole site
+ * (every replication stream of the site shares it) or one VM (its cycles
+ * obey both), stored with the site and applied by the site service
+ * (asr_site_service_start) from the next second. Throttles cross as JSON of
+ * asr/model/throttle.proto: a Throttle is {"id": "site" | "vm-<vm id>",
+ * "vmId", "vmName", "schedule": {"defaultBitsPerSecond": "0", "windows":
+ * [{"days": ["Mon", ...], "start": "08:00", "end": "18:00",
+ * "bitsPerSecond": "50000000"}]}, "utcOffsetMinutes": 60,
+ * "updatedTimeUnix"}; 0 bits per second is unlimited. Items read with
+ * asr_item_get carry "throttleInForce" {"bitsPerSecond", "source" ("site" |
+ * "vm"), "rule", "nextChangeUnix"} and "expectedRpoSeconds", and a
+ * "ThrottleLimitsRpo" health warning when the limit makes the expected RPO
+ * exceed 2x the copy frequency. */
+
+/* asr_throttle_set: sets the throttle of the site or of a VM, replacing the
+ * one it had. `request_json` is {"vm": "" (the site) | VM id or name,
+ * "limits": ["Mon-Fri 08:00-18:00 50Mbit/s", ...], "defaultLimit":
+ * "unlimited" | RATE, "utcOffset": "+01:00"} (the human form: DAYS
+ * HH:MM-HH:MM RATE; days Mon..Sun, ranges Mon-Fri, lists Sat,Sun, daily;
+ * rates in bit/s, kbit/s, Mbit/s, Gbit/s, bps, kbps, Mbps, Gbps, B/s, KB/s,
+ * MB/s, GB/s, from 64kbit/s to 100Gbit/s) or, instead of "limits" and
+ * "defaultLimit", {"schedule": {as above}}. Windows are in the site's local
+ * time, UTC + utcOffset (a fixed offset; "" is UTC). *out receives the
+ * stored Throttle. Errors: ASR_INVALID_ARGUMENT (NULL, bad JSON, an unknown
+ * unit, day or time, an end not after its start, overlapping windows, a
+ * schedule that limits nothing, unknown flags: the message says which),
+ * ASR_NOT_FOUND (no such VM). */
+ASR_API int asr_throttle_set(asr_buffer_t** out, asr_engine_t* engine, const char* request_json,
+                             uint32_t flags);
+
+/* asr_throttle_get: the throttle of the site (`target` NULL, "" or "site")
+ * or of a VM (its id or name) as a Throttle. Errors: ASR_NOT_FOUND (none
+ * set: replication is unlimited; or no such VM). */
+ASR_API int asr_throttle_get(asr_buffer_t** out, asr_engine_t* engine, const char* target,
+                             uint32_t flags);
+
+/* asr_throttle_list: every throttle as a JSON array of Throttle, the
+ * site's first ("[]" when none). */
+ASR_API int asr_throttle_list(asr_buffer_t** out, asr_engine_t* engine, uint32_t flags);
+
+/* asr_throttle_clear: removes the throttle of the site (`target` NULL, ""
+ * or "site") or of a VM: it replicates without that limit from the next
+ * second. Errors: ASR_NOT_FOUND (none set, or no such VM). */
+ASR_API int asr_throttle_clear(asr_engine_t* engine, const char* target, uint32_t flags);
+
 #ifdef __cplusplus
 }
 #endif

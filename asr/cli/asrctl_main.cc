@@ -14,6 +14,7 @@
 #include "asr/cli/pki_commands.h"
 #include "asr/cli/protection_commands.h"
 #include "asr/cli/replication_commands.h"
+#include "asr/cli/throttle_commands.h"
 
 int main(int argc, char** argv) {
   asr::cli::CommandRegistry registry;
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
   asr::cli::RegisterPkiCommands(registry);
   asr::cli::RegisterProtectionCommands(registry);
   asr::cli::RegisterReplicationCommands(registry);
+  asr::cli::RegisterThrottleCommands(registry);
   std::vector<std::string> args(argv + 1, argv + argc);
   return registry.Run(args, std::cout, std::cerr);
 }

@@ -24,6 +24,7 @@
 #include "asr/platform/signals.h"
 #include "asr/protection/protection_service.h"
 #include "asr/protection/site_service.h"
+#include "asr/protection/throttle_schedule.h"
 #include "asr/protection/tls_transport.h"
 #include "asr/site_recovery/site_recovery.h"
 
@@ -217,6 +218,18 @@ absl::Status ItemList(const CommandContext& ctx, const ParsedArgs&) {
   return absl::OkStatus();
 }
 
+// The bandwidth throttle in force and the RPO expected with it (throttle.h).
+void PrintThrottleInForce(std::ostream& o, const model::ProtectedItem& item) {
+  const model::ThrottleInForce& t = item.throttle_in_force();
+  o << "  throttle: " << protection::FormatRate(t.bits_per_second());
+  if (!t.source().empty()) o << " (" << t.source() << " throttle: " << t.rule() << ")";
+  if (t.next_change_unix() != 0) o << ", changes at " << FormatTime(t.next_change_unix());
+  if (item.expected_rpo_seconds() > 0) {
+    o << "; expected RPO " << absl::FormatDuration(absl::Seconds(item.expected_rpo_seconds()));
+  }
+  o << "\n";
+}
+
 void PrintItem(std::ostream& o, const model::ProtectedItem& item) {
   o << (item.vm_name().empty() ? item.vm_id() : item.vm_name()) << " (item " << item.id() << ", VM "
     << item.vm_id() << ")\n"
@@ -245,6 +258,7 @@ void PrintItem(std::ostream& o, const model::ProtectedItem& item) {
     << (item.replica_vm_name().empty() ? item.replica_vm_id() : item.replica_vm_name()) << " on "
     << (item.replica_host_name().empty() ? item.replica_host_id() : item.replica_host_name())
     << "\n";
+  PrintThrottleInForce(o, item);
   if (!item.initial_replication_method().empty()) {
     o << "  initial replication: " << item.initial_replication_method() << "\n";
   }

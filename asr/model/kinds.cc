@@ -7,6 +7,7 @@
 #include "asr/model/fabric.pb.h"
 #include "asr/model/job.pb.h"
 #include "asr/model/protection.pb.h"
+#include "asr/model/throttle.pb.h"
 
 namespace asr::model {
 namespace {
@@ -32,6 +33,7 @@ const std::vector<std::pair<std::string, const google::protobuf::Message*>>& Tab
           {"recovery-point", &RecoveryPoint::default_instance()},
           {"recovery-plan", &RecoveryPlan::default_instance()},
           {"job", &Job::default_instance()},
+          {"throttle", &Throttle::default_instance()},
       };
   return *table;
 }
@@ -42,9 +44,8 @@ absl::StatusOr<const google::protobuf::Message*> PrototypeForKind(absl::string_v
   for (const auto& [name, proto] : Table()) {
     if (name == kind) return proto;
   }
-  return absl::InvalidArgumentError(absl::StrCat("unknown object kind '", kind,
-                                                 "'; known kinds: ",
-                                                 absl::StrJoin(AllKinds(), ", ")));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown object kind '", kind, "'; known kinds: ", absl::StrJoin(AllKinds(), ", ")));
 }
 
 absl::StatusOr<std::string> KindOf(const google::protobuf::Message& message) {

@@ -18,6 +18,7 @@
 #include "asr/protection/health.h"
 #include "asr/protection/item_state.h"
 #include "asr/protection/operations.pb.h"
+#include "asr/protection/throttle.h"
 #include "asr/replication/change_tracker.h"
 #include "asr/replication/manifest.h"
 #include "asr/replication/offline_package.h"
@@ -184,6 +185,7 @@ struct ProtectionService::Impl {
     item.set_rpo_seconds(h.rpo_seconds);
     item.clear_health_errors();
     for (auto& e : h.errors) *item.add_health_errors() = std::move(e);
+    DecorateThrottle(*repo, policy.ok() ? &*policy : nullptr, clock->Now(), &item);
     item.clear_allowed_operations();
     for (const std::string& op : AllowedOperations(item)) item.add_allowed_operations(op);
     return item;

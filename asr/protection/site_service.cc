@@ -16,6 +16,7 @@
 #include "asr/net/tls.h"
 #include "asr/protection/health.h"
 #include "asr/protection/item_state.h"
+#include "asr/protection/throttle.h"
 #include "asr/replication/recovery_endpoint.h"
 #include "asr/site_recovery/site_recovery.h"
 
@@ -345,6 +346,8 @@ absl::StatusOr<std::unique_ptr<SiteService>> SiteService::Start(SiteRecovery& si
   }
   if (options.replicate || options.serve_replicas) {
     ASR_ASSIGN_OR_RETURN(impl->transport, MakeTlsTransport(t));
+    // Every stream obeys the site's and its VM's bandwidth throttle (throttle.h).
+    impl->transport = MakeThrottlingTransport(impl->transport, &site.repository(), &site.clock());
     site.protection().SetTransport(impl->transport);
   }
   if (options.replicate) {

@@ -31,6 +31,7 @@ constexpr KindRule kFenced[] = {
     {"job", "asr_job_cancel|restart|resume / asrctl job cancel|restart|resume"},
     {"recovery-point", "replication cycles (asr_replication_cycle / asrctl replica ...)"},
     {"recovery-plan", "recovery plan operations (not yet available)"},
+    {"throttle", "asr_throttle_set, asr_throttle_clear / asrctl throttle set|clear"},
 };
 
 }  // namespace
