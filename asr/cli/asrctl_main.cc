@@ -12,6 +12,7 @@
 #include "asr/cli/fabric_commands.h"
 #include "asr/cli/mapping_commands.h"
 #include "asr/cli/pki_commands.h"
+#include "asr/cli/group_commands.h"
 #include "asr/cli/protection_commands.h"
 #include "asr/cli/replication_commands.h"
 
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
   asr::cli::RegisterMappingCommands(registry);
   asr::cli::RegisterPkiCommands(registry);
   asr::cli::RegisterProtectionCommands(registry);
+  asr::cli::RegisterGroupCommands(registry);
   asr::cli::RegisterReplicationCommands(registry);
   std::vector<std::string> args(argv + 1, argv + argc);
   return registry.Run(args, std::cout, std::cerr);
