@@ -13,6 +13,7 @@
 #include "asr/jobs/rule_error.h"
 #include "asr/protection/health.h"
 #include "asr/protection/item_state.h"
+#include "asr/replication/replica_store.h"
 
 namespace asr::protection {
 namespace {
@@ -238,14 +239,28 @@ absl::Status GroupService::Delete(absl::string_view group_ref) {
 absl::StatusOr<std::vector<model::GroupRecoveryPoint>> GroupService::ListSharedPoints(
     absl::string_view group_ref) const {
   ASR_ASSIGN_OR_RETURN(model::ReplicationGroup group, Find(group_ref));
-  // The VM points each member still has (ProtectionService drops a VM
-  // point's record once a replica of the VM no longer holds its instant).
-  std::map<std::string, std::set<std::string>> held;
+  // What each member's replicas hold now, per disk: the replicas decide,
+  // not the records (a crash between a replica's commit, which may prune an
+  // older point, and the records' update leaves a record the replica no
+  // longer backs). A replica directory this process cannot read (the
+  // recovery side is elsewhere) is trusted to hold what the records say.
+  std::map<std::string, std::optional<std::vector<std::set<uint64_t>>>> held;
   for (const std::string& id : group.protected_item_ids()) {
-    std::set<std::string>& ids = held[id];
-    absl::StatusOr<std::vector<model::RecoveryPoint>> points = protection_->ListRecoveryPoints(id);
-    if (!points.ok()) continue;  // no longer protected: no point covers it
-    for (const auto& p : *points) ids.insert(p.id());
+    auto& disks = held[id];
+    absl::StatusOr<model::ProtectedItem> item = repo_->Get<model::ProtectedItem>(id);
+    if (!item.ok()) continue;  // no longer protected: no point covers it
+    disks.emplace();
+    for (const auto& d : item->disks()) {
+      absl::StatusOr<std::vector<replication::RecoveryPoint>> pts =
+          replication::ListRecoveryPoints(d.replica_dir());
+      if (!pts.ok()) {
+        disks.reset();
+        break;
+      }
+      std::set<uint64_t> ids;
+      for (const auto& p : *pts) ids.insert(p.id);
+      disks->push_back(std::move(ids));
+    }
   }
   ASR_ASSIGN_OR_RETURN(std::vector<model::GroupRecoveryPoint> all,
                        repo_->List<model::GroupRecoveryPoint>(SharedPointPrefix(group.id())));
@@ -255,9 +270,23 @@ absl::StatusOr<std::vector<model::GroupRecoveryPoint>> GroupService::ListSharedP
     std::map<std::string, std::string> mine;
     for (const auto& m : p.members()) mine[m.protected_item_id()] = m.recovery_point_id();
     bool whole = !held.empty();
-    for (const auto& [item_id, ids] : held) {
+    for (const auto& [item_id, disks] : held) {
       auto it = mine.find(item_id);
-      whole = whole && it != mine.end() && ids.count(it->second) > 0;
+      if (!whole || it == mine.end()) {
+        whole = false;
+        break;
+      }
+      absl::StatusOr<model::RecoveryPoint> rp = repo_->Get<model::RecoveryPoint>(it->second);
+      if (!rp.ok()) {
+        if (!absl::IsNotFound(rp.status())) return rp.status();
+        whole = false;
+        break;
+      }
+      if (!disks.has_value()) continue;
+      whole = rp->disks_size() == static_cast<int>(disks->size());
+      for (int k = 0; whole && k < rp->disks_size(); ++k) {
+        whole = (*disks)[k].count(rp->disks(k).replica_point_id()) > 0;
+      }
     }
     if (whole) out.push_back(std::move(p));
   }

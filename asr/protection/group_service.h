@@ -38,8 +38,10 @@
 // times when the policy keeps no older points: keep additional recovery
 // points on a group's policy (every retained instant of a member is a
 // shared one, as members replicate only at group instants). Shared points
-// are offered only while every member's replicas still hold that instant,
-// and only those that cover every current member.
+// are offered only while every disk's replica of every member still holds
+// the member's point (read from the replica directories, so a record left
+// by a crash between a replica's commit and the records' update is not
+// offered), and only those that cover every current member.
 //
 // Thread safety: thread-safe. Membership changes are serialized; a group's
 // cycles are serialized (a second concurrent one is Unavailable).

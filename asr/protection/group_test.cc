@@ -17,6 +17,7 @@
 #include "asr/fabric/simulated_fabric.h"
 #include "asr/fabric/simulated_host.h"
 #include "asr/jobs/rule_error.h"
+#include "asr/protection/causal_workload.h"
 #include "asr/protection/group_service.h"
 #include "asr/protection/test_site.h"
 #include "asr/replication/replica_store.h"
@@ -27,92 +28,9 @@ namespace asr::protection {
 namespace {
 
 using ::asr::testing::TestPath;
+using namespace ::asr::protection::testing;  // NOLINT: the workload and its check
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-constexpr uint64_t kRecordBytes = 4096;
-constexpr uint64_t kRecordArea = 8 << 20;  // records start at 8 MiB of disk 0
-constexpr uint64_t kSeedBase = 0xC0FFEE0000;
-
-// Record i lives on VM1 (even i) or VM2 (odd i), disk 0, at its slot.
-const char* RecordVm(int i) { return i % 2 == 0 ? "vm1" : "vm2"; }
-const char* RecordDisk(int i) { return i % 2 == 0 ? "vm1-d0" : "vm2-d0"; }
-uint64_t RecordOffset(int i) { return kRecordArea + static_cast<uint64_t>(i / 2) * kRecordBytes; }
-
-// Writes records 0, 1, 2, ... each after the previous one's write returned
-// (the guest's acknowledgement): a record never exists before its
-// predecessor was acknowledged.
-class CausalWorkload {
- public:
-  explicit CausalWorkload(fabric::SimulatedFabric* fab) : fab_(fab) {}
-  ~CausalWorkload() { Stop(); }
-  void Start() {
-    thread_ = std::thread([this] {
-      for (int i = 0; !stop_.load() && i < 1000; ++i) {
-        absl::Status s =
-            fab_->GuestWrite(RecordVm(i), RecordDisk(i), RecordOffset(i), kRecordBytes,
-                             kSeedBase + i);
-        if (!s.ok()) {
-          error_ = s;
-          return;
-        }
-        written_.store(i + 1);
-        absl::SleepFor(absl::Milliseconds(2));
-      }
-    });
-  }
-  void Stop() {
-    stop_.store(true);
-    if (thread_.joinable()) thread_.join();
-  }
-  int written() const { return written_.load(); }
-  void AwaitMore(int n) {
-    const int target = written() + n;
-    for (int k = 0; k < 2000 && written() < target; ++k) absl::SleepFor(absl::Milliseconds(5));
-  }
-  const absl::Status& error() const { return error_; }
-
- private:
-  fabric::SimulatedFabric* fab_;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> written_{0};
-  absl::Status error_;
-};
-
-// Which records the two restored disks hold (n records examined).
-absl::StatusOr<std::vector<bool>> PresentRecords(const std::string& vm1_disk0,
-                                                 const std::string& vm2_disk0, int n) {
-  ASR_ASSIGN_OR_RETURN(auto d1, disk::OpenDisk(vm1_disk0, disk::OpenMode::kReadOnly));
-  ASR_ASSIGN_OR_RETURN(auto d2, disk::OpenDisk(vm2_disk0, disk::OpenMode::kReadOnly));
-  std::vector<bool> present(n);
-  std::vector<uint8_t> got(kRecordBytes), want(kRecordBytes);
-  for (int i = 0; i < n; ++i) {
-    disk::VirtualDisk* d = i % 2 == 0 ? d1.get() : d2.get();
-    ASR_RETURN_IF_ERROR(d->ReadAt(RecordOffset(i), absl::MakeSpan(got)));
-    fabric::GuestData(kSeedBase + i, 0, want.data(), want.size());
-    present[i] = got == want;
-  }
-  return present;
-}
-
-// "" when no record is present without its predecessor; else the first
-// such record.
-std::string CausalViolation(const std::vector<bool>& present) {
-  for (size_t i = 1; i < present.size(); ++i) {
-    if (present[i] && !present[i - 1]) {
-      return absl::StrCat("record ", i, " (", RecordVm(i), ") is present but record ", i - 1,
-                          " (", RecordVm(i - 1), "), acknowledged before it was written, is not");
-    }
-  }
-  return "";
-}
-
-int CountPresent(const std::vector<bool>& present) {
-  int n = 0;
-  for (bool p : present) n += p;
-  return n;
-}
 
 // Fails the disk reads of the last VM of every group point while armed (a
 // member failing mid-cycle, after the members before it committed).
