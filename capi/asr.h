@@ -1085,8 +1085,8 @@ ASR_API int asr_group_points(asr_buffer_t** out, asr_engine_t* engine, const cha
  * ASR_GROUP_APP_CONSISTENT the newest application-consistent one): what a
  * failover of the group's VMs uses. Errors: ASR_NOT_FOUND (no shared point
  * yet: the message says how to get one). */
-ASR_API int asr_group_latest_point(asr_buffer_t** out, asr_engine_t* engine,
-                                   const char* group_ref, uint32_t flags);
+ASR_API int asr_group_latest_point(asr_buffer_t** out, asr_engine_t* engine, const char* group_ref,
+                                   uint32_t flags);
 
 /* asr_group_resolve_point: the whole-VM RecoveryPoint a failover of item
  * `item_ref` uses under `option` (Site Recovery's MultiVmSyncPointOption):
@@ -1094,8 +1094,8 @@ ASR_API int asr_group_latest_point(asr_buffer_t** out, asr_engine_t* engine,
  * shared point; a VM in no group: its own latest) or
  * "UsePerVmRecoveryPoint" (its own latest). Errors: ASR_INVALID_ARGUMENT
  * (unknown option), ASR_NOT_FOUND (no such item or point yet). */
-ASR_API int asr_group_resolve_point(asr_buffer_t** out, asr_engine_t* engine,
-                                    const char* item_ref, const char* option, uint32_t flags);
+ASR_API int asr_group_resolve_point(asr_buffer_t** out, asr_engine_t* engine, const char* item_ref,
+                                    const char* option, uint32_t flags);
 
 /* asr_group_replicate_now: one group cycle now (what the site service does
  * at the sync interval); needs the transport (asr_engine_set_transport)
@@ -1106,8 +1106,8 @@ ASR_API int asr_group_resolve_point(asr_buffer_t** out, asr_engine_t* engine,
  * "recentCycles"; no shared point was made), ASR_FAILED_PRECONDITION (no
  * members, a member not Protected, the host table has no
  * create_group_point), ASR_UNAVAILABLE (a cycle of the group is running). */
-ASR_API int asr_group_replicate_now(asr_buffer_t** out, asr_engine_t* engine,
-                                    const char* group_ref, uint32_t flags);
+ASR_API int asr_group_replicate_now(asr_buffer_t** out, asr_engine_t* engine, const char* group_ref,
+                                    uint32_t flags);
 
 #ifdef __cplusplus
 }

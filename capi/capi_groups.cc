@@ -117,8 +117,7 @@ int asr_group_set_sync_interval(asr_buffer_t** out, asr_engine_t* engine, const 
   });
 }
 
-int asr_group_get(asr_buffer_t** out, asr_engine_t* engine, const char* group_ref,
-                  uint32_t flags) {
+int asr_group_get(asr_buffer_t** out, asr_engine_t* engine, const char* group_ref, uint32_t flags) {
   return Guard([&]() -> absl::Status {
     ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * sr, Begin(out, engine, flags));
     ASR_RETURN_IF_ERROR(asr::capi::CheckIdentifier(group_ref, "group_ref"));
@@ -161,7 +160,8 @@ int asr_group_points(asr_buffer_t** out, asr_engine_t* engine, const char* group
 int asr_group_latest_point(asr_buffer_t** out, asr_engine_t* engine, const char* group_ref,
                            uint32_t flags) {
   return Guard([&]() -> absl::Status {
-    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * sr, Begin(out, engine, flags, ASR_GROUP_APP_CONSISTENT));
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * sr,
+                         Begin(out, engine, flags, ASR_GROUP_APP_CONSISTENT));
     ASR_RETURN_IF_ERROR(asr::capi::CheckIdentifier(group_ref, "group_ref"));
     ASR_ASSIGN_OR_RETURN(
         model::GroupRecoveryPoint p,
@@ -174,7 +174,8 @@ int asr_group_latest_point(asr_buffer_t** out, asr_engine_t* engine, const char*
 int asr_group_resolve_point(asr_buffer_t** out, asr_engine_t* engine, const char* item_ref,
                             const char* option, uint32_t flags) {
   return Guard([&]() -> absl::Status {
-    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * sr, Begin(out, engine, flags, ASR_GROUP_APP_CONSISTENT));
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * sr,
+                         Begin(out, engine, flags, ASR_GROUP_APP_CONSISTENT));
     ASR_RETURN_IF_ERROR(asr::capi::CheckIdentifier(item_ref, "item_ref"));
     ASR_RETURN_IF_ERROR(asr::capi::CheckIdentifier(option, "option"));
     protection::MultiVmSyncPointOption o;
@@ -199,7 +200,8 @@ int asr_group_resolve_point(asr_buffer_t** out, asr_engine_t* engine, const char
 int asr_group_replicate_now(asr_buffer_t** out, asr_engine_t* engine, const char* group_ref,
                             uint32_t flags) {
   return Guard([&]() -> absl::Status {
-    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * sr, Begin(out, engine, flags, ASR_GROUP_APP_CONSISTENT));
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * sr,
+                         Begin(out, engine, flags, ASR_GROUP_APP_CONSISTENT));
     ASR_RETURN_IF_ERROR(asr::capi::CheckIdentifier(group_ref, "group_ref"));
     protection::GroupReplicateOptions o;
     o.app_consistent = (flags & ASR_GROUP_APP_CONSISTENT) != 0;

@@ -10,9 +10,9 @@
 #include "asr/cli/disk_commands.h"
 #include "asr/cli/engine_options.h"
 #include "asr/cli/fabric_commands.h"
+#include "asr/cli/group_commands.h"
 #include "asr/cli/mapping_commands.h"
 #include "asr/cli/pki_commands.h"
-#include "asr/cli/group_commands.h"
 #include "asr/cli/protection_commands.h"
 #include "asr/cli/replication_commands.h"
 

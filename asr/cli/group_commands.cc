@@ -59,10 +59,10 @@ void PrintGroup(std::ostream& out, protection::GroupService& groups,
                                          : absl::StrJoin(g.protected_item_ids(), ", "))
       << "\n";
   out << "  latest shared point: "
-      << (g.latest_shared_point_id().empty() ? std::string("none")
-                                             : absl::StrCat(g.latest_shared_point_id(), " at ",
-                                                            FormatTime(
-                                                                g.last_shared_point_time_unix())))
+      << (g.latest_shared_point_id().empty()
+              ? std::string("none")
+              : absl::StrCat(g.latest_shared_point_id(), " at ",
+                             FormatTime(g.last_shared_point_time_unix())))
       << "\n";
   for (const auto& c : g.recent_cycles()) {
     out << "  cycle " << FormatTime(c.time_unix()) << ": "
@@ -108,7 +108,8 @@ absl::Status GroupRemove(const CommandContext& ctx, const ParsedArgs& a) {
 
 absl::Status GroupSet(const CommandContext& ctx, const ParsedArgs& a) {
   if (!a.Has("sync-interval")) {
-    return absl::InvalidArgumentError("--sync-interval SECONDS is required (0: the copy frequency)");
+    return absl::InvalidArgumentError(
+        "--sync-interval SECONDS is required (0: the copy frequency)");
   }
   ASR_ASSIGN_OR_RETURN(int seconds, SyncInterval(a));
   ASR_ASSIGN_OR_RETURN(std::unique_ptr<SiteRecovery> sr, Open(ctx, /*write=*/true));
@@ -152,8 +153,8 @@ absl::Status GroupPoints(const CommandContext& ctx, const ParsedArgs& a) {
   for (const auto& p : points) {
     std::vector<std::string> members;
     for (const auto& m : p.members()) {
-      members.push_back(absl::StrCat(m.vm_name().empty() ? m.vm_id() : m.vm_name(), "=",
-                                     m.recovery_point_id()));
+      members.push_back(
+          absl::StrCat(m.vm_name().empty() ? m.vm_id() : m.vm_name(), "=", m.recovery_point_id()));
     }
     *ctx.out << p.sequence() << "  " << FormatTime(p.recovery_point_time_unix()) << "  "
              << model::RecoveryPointType_Name(p.recovery_point_type()) << "  " << p.id() << "  "
@@ -216,27 +217,63 @@ void RegisterGroupCommands(CommandRegistry& r) {
          1,
          1,
          GroupCreate});
-  r.Add({"group add", "group add NAME --vm VM [--vm VM ...] [--json]",
-         "Add protected VMs to a replication group.", {"vm"}, {}, 1, 1, GroupAdd});
-  r.Add({"group remove", "group remove NAME --vm VM [--vm VM ...] [--json]",
-         "Remove VMs from a replication group (they replicate on their own again).", {"vm"}, {},
-         1, 1, GroupRemove});
-  r.Add({"group set", "group set NAME --sync-interval SECONDS [--json]",
-         "Change a replication group's sync interval.", {"sync-interval"}, {}, 1, 1, GroupSet});
-  r.Add({"group show", "group show NAME [--json]",
+  r.Add({"group add",
+         "group add NAME --vm VM [--vm VM ...] [--json]",
+         "Add protected VMs to a replication group.",
+         {"vm"},
+         {},
+         1,
+         1,
+         GroupAdd});
+  r.Add({"group remove",
+         "group remove NAME --vm VM [--vm VM ...] [--json]",
+         "Remove VMs from a replication group (they replicate on their own again).",
+         {"vm"},
+         {},
+         1,
+         1,
+         GroupRemove});
+  r.Add({"group set",
+         "group set NAME --sync-interval SECONDS [--json]",
+         "Change a replication group's sync interval.",
+         {"sync-interval"},
+         {},
+         1,
+         1,
+         GroupSet});
+  r.Add({"group show",
+         "group show NAME [--json]",
          "Show a replication group: members, sync interval, latest shared point, last cycles.",
-         {}, {}, 1, 1, GroupShow});
-  r.Add({"group list", "group list [--json]", "List replication groups.", {}, {}, 0, 0,
-         GroupList});
-  r.Add({"group points", "group points NAME [--json]",
+         {},
+         {},
+         1,
+         1,
+         GroupShow});
+  r.Add({"group list", "group list [--json]", "List replication groups.", {}, {}, 0, 0, GroupList});
+  r.Add({"group points",
+         "group points NAME [--json]",
          "List a group's shared recovery points (every member at one instant), oldest first.",
-         {}, {}, 1, 1, GroupPoints});
-  r.Add({"group replicate", "group replicate NAME [--pki DIR] [--app-consistent] [--json]",
+         {},
+         {},
+         1,
+         1,
+         GroupPoints});
+  r.Add({"group replicate",
+         "group replicate NAME [--pki DIR] [--app-consistent] [--json]",
          "Take one shared point of the group now (a recovery endpoint runs in this process).",
-         {"pki"}, {"app-consistent"}, 1, 1, GroupReplicate});
-  r.Add({"group delete", "group delete NAME [--json]",
+         {"pki"},
+         {"app-consistent"},
+         1,
+         1,
+         GroupReplicate});
+  r.Add({"group delete",
+         "group delete NAME [--json]",
          "Delete a replication group and its shared point records (the VMs stay protected).",
-         {}, {}, 1, 1, GroupDelete});
+         {},
+         {},
+         1,
+         1,
+         GroupDelete});
 }
 
 }  // namespace asr::cli

@@ -1,6 +1,8 @@
 // asrctl group ...: over a protected site on the simulated fabric, a group
 // of VM1 and VM2 is created, cycled with `group replicate` (shared points
 // restored and proven against the fabric's write log) and taken apart.
+#include "asr/cli/group_commands.h"
+
 #include <memory>
 #include <sstream>
 #include <string>
@@ -9,7 +11,6 @@
 #include "absl/strings/str_split.h"
 #include "asr/cli/core_commands.h"
 #include "asr/cli/engine_options.h"
-#include "asr/cli/group_commands.h"
 #include "asr/common/test_dir.h"
 #include "asr/common/testing/status_matchers.h"
 #include "asr/model/groups.pb.h"

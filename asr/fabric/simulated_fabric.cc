@@ -876,10 +876,10 @@ absl::StatusOr<std::vector<model::HostPoint>> SimulatedFabric::CreateGroupPoint(
       ASR_ASSIGN_OR_RETURN(vms[vm_id], FindVmLocked(vm_id));
       for (const std::string& id : state_.faults().point_failures()) {
         if (id == vm_id || id == "*") {
-          return absl::InternalError(absl::StrCat(
-              "taking a group point of ", vm_ids.size(), " VMs failed: host ",
-              vms[vm_id].host_id(), " reports that the snapshot (VSS) of VM '", vm_id,
-              "' could not be created (injected fault)"));
+          return absl::InternalError(absl::StrCat("taking a group point of ", vm_ids.size(),
+                                                  " VMs failed: host ", vms[vm_id].host_id(),
+                                                  " reports that the snapshot (VSS) of VM '", vm_id,
+                                                  "' could not be created (injected fault)"));
         }
       }
       auto it = frozen_.find(vm_id);

@@ -45,9 +45,8 @@ absl::StatusOr<const google::protobuf::Message*> PrototypeForKind(absl::string_v
   for (const auto& [name, proto] : Table()) {
     if (name == kind) return proto;
   }
-  return absl::InvalidArgumentError(absl::StrCat("unknown object kind '", kind,
-                                                 "'; known kinds: ",
-                                                 absl::StrJoin(AllKinds(), ", ")));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown object kind '", kind, "'; known kinds: ", absl::StrJoin(AllKinds(), ", ")));
 }
 
 absl::StatusOr<std::string> KindOf(const google::protobuf::Message& message) {

@@ -40,7 +40,9 @@ inline constexpr uint64_t kSeedBase = 0xC0FFEE0000;
 // Record i lives on VM1 (even i) or VM2 (odd i), disk 0, at its slot.
 inline const char* RecordVm(int i) { return i % 2 == 0 ? "vm1" : "vm2"; }
 inline const char* RecordDisk(int i) { return i % 2 == 0 ? "vm1-d0" : "vm2-d0"; }
-inline uint64_t RecordOffset(int i) { return kRecordArea + static_cast<uint64_t>(i / 2) * kRecordBytes; }
+inline uint64_t RecordOffset(int i) {
+  return kRecordArea + static_cast<uint64_t>(i / 2) * kRecordBytes;
+}
 
 // Writes records 0, 1, 2, ... each after the previous one's write returned
 // (the guest's acknowledgement): a record never exists before its
@@ -52,9 +54,8 @@ class CausalWorkload {
   void Start() {
     thread_ = std::thread([this] {
       for (int i = 0; !stop_.load() && i < 1000; ++i) {
-        absl::Status s =
-            fab_->GuestWrite(RecordVm(i), RecordDisk(i), RecordOffset(i), kRecordBytes,
-                             kSeedBase + i);
+        absl::Status s = fab_->GuestWrite(RecordVm(i), RecordDisk(i), RecordOffset(i), kRecordBytes,
+                                          kSeedBase + i);
         if (!s.ok()) {
           error_ = s;
           return;
@@ -85,7 +86,7 @@ class CausalWorkload {
 
 // Which records the two restored disks hold (n records examined).
 inline absl::StatusOr<std::vector<bool>> PresentRecords(const std::string& vm1_disk0,
-                                                 const std::string& vm2_disk0, int n) {
+                                                        const std::string& vm2_disk0, int n) {
   ASR_ASSIGN_OR_RETURN(auto d1, disk::OpenDisk(vm1_disk0, disk::OpenMode::kReadOnly));
   ASR_ASSIGN_OR_RETURN(auto d2, disk::OpenDisk(vm2_disk0, disk::OpenMode::kReadOnly));
   std::vector<bool> present(n);
@@ -104,8 +105,8 @@ inline absl::StatusOr<std::vector<bool>> PresentRecords(const std::string& vm1_d
 inline std::string CausalViolation(const std::vector<bool>& present) {
   for (size_t i = 1; i < present.size(); ++i) {
     if (present[i] && !present[i - 1]) {
-      return absl::StrCat("record ", i, " (", RecordVm(i), ") is present but record ", i - 1,
-                          " (", RecordVm(i - 1), "), acknowledged before it was written, is not");
+      return absl::StrCat("record ", i, " (", RecordVm(i), ") is present but record ", i - 1, " (",
+                          RecordVm(i - 1), "), acknowledged before it was written, is not");
     }
   }
   return "";

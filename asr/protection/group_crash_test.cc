@@ -51,7 +51,8 @@ int ExpectEverySharedPointConsistent(TestSite& site, const std::string& tag) {
     EXPECT_EQ(shared.members_size(), 2) << shared.id();
     std::string disk0[2];
     for (const auto& m : shared.members()) {
-      absl::StatusOr<model::ProtectedItem> item = site.sr().protection().GetItem(m.protected_item_id());
+      absl::StatusOr<model::ProtectedItem> item =
+          site.sr().protection().GetItem(m.protected_item_id());
       absl::StatusOr<model::RecoveryPoint> rp =
           site.sr().repository().Get<model::RecoveryPoint>(m.recovery_point_id());
       EXPECT_OK(item.status());

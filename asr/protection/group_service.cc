@@ -116,12 +116,11 @@ absl::Status GroupService::CheckCandidate(const model::ReplicationGroup& group,
     if (g.id() == group.id()) continue;
     for (const std::string& id : g.protected_item_ids()) {
       if (id == item.id()) {
-        return jobs::RuleError(
-            absl::StatusCode::kFailedPrecondition, "VmInAnotherGroup",
-            absl::StrCat("VM '", vm, "' is already in replication group '", g.name(),
-                         "'; a VM is in at most one group"),
-            absl::StrCat("remove it there first (asrctl group remove ", g.name(), " --vm ", vm,
-                         ")"));
+        return jobs::RuleError(absl::StatusCode::kFailedPrecondition, "VmInAnotherGroup",
+                               absl::StrCat("VM '", vm, "' is already in replication group '",
+                                            g.name(), "'; a VM is in at most one group"),
+                               absl::StrCat("remove it there first (asrctl group remove ", g.name(),
+                                            " --vm ", vm, ")"));
       }
     }
   }
@@ -136,8 +135,8 @@ absl::Status GroupService::CheckCandidate(const model::ReplicationGroup& group,
   }
   if (group.protected_item_ids_size() >= kMaxGroupMembers) {
     return jobs::RuleError(absl::StatusCode::kFailedPrecondition, "GroupFull",
-                           absl::StrCat("group '", group.name(), "' already has ",
-                                        kMaxGroupMembers, " VMs, the most a group holds"),
+                           absl::StrCat("group '", group.name(), "' already has ", kMaxGroupMembers,
+                                        " VMs, the most a group holds"),
                            "make another group");
   }
   return absl::OkStatus();
@@ -159,9 +158,9 @@ absl::StatusOr<model::ReplicationGroup> GroupService::Create(const GroupCreateRe
   absl::StatusOr<model::ReplicationGroup> existing =
       repo_->Get<model::ReplicationGroup>(group.id());
   if (existing.ok()) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "a replication group named '", request.name,
-        "' exists; add VMs to it (asrctl group add) or choose another name"));
+    return absl::AlreadyExistsError(
+        absl::StrCat("a replication group named '", request.name,
+                     "' exists; add VMs to it (asrctl group add) or choose another name"));
   }
   if (!absl::IsNotFound(existing.status())) return existing.status();
   group.set_sync_interval_seconds(request.sync_interval_seconds);
@@ -204,8 +203,8 @@ absl::StatusOr<model::ReplicationGroup> GroupService::RemoveMembers(
     auto it = std::find(ids->begin(), ids->end(), id);
     if (it == ids->end()) {
       return absl::NotFoundError(absl::StrCat("'", ref, "' is not a member of group '",
-                                              group.name(), "'; `asrctl group show ",
-                                              group.name(), "` lists its members"));
+                                              group.name(), "'; `asrctl group show ", group.name(),
+                                              "` lists its members"));
     }
     ids->erase(it);
   }
@@ -334,8 +333,8 @@ absl::StatusOr<model::RecoveryPoint> GroupService::ResolveRecoveryPoint(
           return repo_->Get<model::RecoveryPoint>(m.recovery_point_id());
         }
       }
-      return absl::InternalError(absl::StrCat("shared point ", shared.id(), " does not cover VM '",
-                                              Label(item), "'"));
+      return absl::InternalError(
+          absl::StrCat("shared point ", shared.id(), " does not cover VM '", Label(item), "'"));
     }
   }
   ASR_ASSIGN_OR_RETURN(std::vector<model::RecoveryPoint> points,
@@ -386,10 +385,9 @@ absl::StatusOr<model::GroupCycleOutcome> GroupService::ReplicateLocked(
     const std::string& group_id, const GroupReplicateOptions& options) {
   ASR_ASSIGN_OR_RETURN(model::ReplicationGroup group, Find(group_id));
   if (group.protected_item_ids_size() == 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("replication group '", group.name(),
-                     "' has no members; add protected VMs (asrctl group add ", group.name(),
-                     " --vm VM)"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "replication group '", group.name(),
+        "' has no members; add protected VMs (asrctl group add ", group.name(), " --vm VM)"));
   }
   std::vector<model::ProtectedItem> members;
   for (const std::string& id : group.protected_item_ids()) {

@@ -101,8 +101,8 @@ class GroupService {
   absl::StatusOr<model::ReplicationGroup> AddMembers(absl::string_view group_ref,
                                                      const std::vector<std::string>& item_refs);
   // NotFound for an item that is not a member.
-  absl::StatusOr<model::ReplicationGroup> RemoveMembers(
-      absl::string_view group_ref, const std::vector<std::string>& item_refs);
+  absl::StatusOr<model::ReplicationGroup> RemoveMembers(absl::string_view group_ref,
+                                                        const std::vector<std::string>& item_refs);
   absl::StatusOr<model::ReplicationGroup> SetSyncInterval(absl::string_view group_ref,
                                                           int sync_interval_seconds);
   // Removes the group and its shared point records (the members' own points
@@ -126,8 +126,8 @@ class GroupService {
       absl::string_view group_ref) const;
   // The newest of them; NotFound ("no shared point yet ...") when none.
   // `app_consistent_only`: the newest application-consistent one.
-  absl::StatusOr<model::GroupRecoveryPoint> LatestSharedPoint(absl::string_view group_ref,
-                                                              bool app_consistent_only = false) const;
+  absl::StatusOr<model::GroupRecoveryPoint> LatestSharedPoint(
+      absl::string_view group_ref, bool app_consistent_only = false) const;
   // The latest shared point of every group that holds one of `item_refs`
   // (a recovery plan's items), by group id. A group only partly in the set
   // is included: its point covers all its members, and failing over only

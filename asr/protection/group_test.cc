@@ -68,9 +68,8 @@ class GroupTest : public ::testing::Test {
     TestSiteOptions o;
     o.recovery_points = 3;
     ASSERT_OK_AND_ASSIGN(
-        site_,
-        TestSite::Create(
-            TestPath(::testing::UnitTest::GetInstance()->current_test_info()->name()), o));
+        site_, TestSite::Create(
+                   TestPath(::testing::UnitTest::GetInstance()->current_test_info()->name()), o));
     SiteServiceOptions so;
     so.threads = false;
     ASSERT_OK_AND_ASSIGN(service_, site_->StartService(so));
@@ -86,8 +85,7 @@ class GroupTest : public ::testing::Test {
 
   // Restores disk 0 of VM1 and VM2 at their points `p1`, `p2` and returns
   // which records they hold.
-  std::vector<bool> Restore(const model::RecoveryPoint& p1, const model::RecoveryPoint& p2,
-                            int n) {
+  std::vector<bool> Restore(const model::RecoveryPoint& p1, const model::RecoveryPoint& p2, int n) {
     std::vector<std::string> outs;
     const model::RecoveryPoint* points[] = {&p1, &p2};
     for (int m = 0; m < 2; ++m) {
@@ -103,7 +101,8 @@ class GroupTest : public ::testing::Test {
       // Every disk of the member also holds exactly the guest's writes
       // up to its point.
       for (int k = 0; k < item->disks_size(); ++k) {
-        const std::string all = TestPath(absl::StrCat("restored-", points[m]->id(), "-", k, ".vhdx"));
+        const std::string all =
+            TestPath(absl::StrCat("restored-", points[m]->id(), "-", k, ".vhdx"));
         EXPECT_OK(replication::RestorePoint(item->disks(k).replica_dir(),
                                             points[m]->disks(k).replica_point_id(), all, ro));
         EXPECT_OK(site_->fabric().VerifyDiskAtPoint(item->vm_id(), item->disks(k).disk_id(),
@@ -170,7 +169,7 @@ TEST_F(GroupTest, EverySharedPointHoldsNoRecordWithoutItsPredecessor) {
   w.Stop();
   ASSERT_OK(w.error());
   EXPECT_EQ(checked, 6);
-  EXPECT_GE(grew, 4);         // the points moved on with the workload
+  EXPECT_GE(grew, 4);           // the points moved on with the workload
   EXPECT_GT(last_present, 10);  // and hold records of both VMs
   // The points still kept are all shared instants of both VMs.
   ASSERT_OK_AND_ASSIGN(std::vector<model::GroupRecoveryPoint> kept,
@@ -181,9 +180,9 @@ TEST_F(GroupTest, EverySharedPointHoldsNoRecordWithoutItsPredecessor) {
     EXPECT_EQ(CausalViolation(Restore(p1, p2, w.written() + 8)), "") << shared.id();
   }
   // What failover will use.
-  ASSERT_OK_AND_ASSIGN(model::RecoveryPoint rp,
-                       groups().ResolveRecoveryPoint(
-                           "VM2", MultiVmSyncPointOption::kUseMultiVmSyncRecoveryPoint));
+  ASSERT_OK_AND_ASSIGN(
+      model::RecoveryPoint rp,
+      groups().ResolveRecoveryPoint("VM2", MultiVmSyncPointOption::kUseMultiVmSyncRecoveryPoint));
   EXPECT_EQ(rp.id(), kept.back().members(1).recovery_point_id());
   ASSERT_OK_AND_ASSIGN(auto of, groups().LatestSharedPointsOf({"VM1", "VM2"}));
   ASSERT_EQ(of.size(), 1u);
@@ -302,8 +301,7 @@ TEST_F(GroupTest, MembershipRulesAreCheckedWithClearErrors) {
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("group 'app'"));
   EXPECT_EQ(groups().Get("db").status().code(), absl::StatusCode::kNotFound);
   // Twice in the same group; a duplicate name; a bad interval.
-  EXPECT_EQ(groups().AddMembers("app", {"VM1"}).status().code(),
-            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(groups().AddMembers("app", {"VM1"}).status().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(groups().Create(req).status().code(), absl::StatusCode::kAlreadyExists);
   other.item_refs = {};
   other.sync_interval_seconds = 5;

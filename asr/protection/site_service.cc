@@ -94,8 +94,8 @@ struct SiteService::Impl {
       const absl::Duration base = std::min(absl::Seconds(freq), absl::Seconds(30));
       absl::Duration backoff = base * (1 << std::min(s.failures - 1, 10));
       s.next_due = site->clock().Now() + std::min(backoff, absl::Seconds(freq));
-      Log(absl::StrCat("group ", name, ": cycle failed, no new shared point: ",
-                       r.status().ToString()));
+      Log(absl::StrCat("group ", name,
+                       ": cycle failed, no new shared point: ", r.status().ToString()));
     }
     cv.SignalAll();
   }

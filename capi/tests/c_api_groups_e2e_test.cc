@@ -20,8 +20,8 @@
 #include "asr/fabric/simulated_fabric.h"
 #include "asr/model/groups.pb.h"
 #include "asr/model/json.h"
-#include "asr/replication/replica_store.h"
 #include "asr/net/pki.h"
+#include "asr/replication/replica_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -309,8 +309,7 @@ TEST(CApiGroupsEndToEnd, AGroupsSharedPointCoversEveryMemberAtOneInstant) {
   }
   asr_buffer_t* b = nullptr;
   // The rules: an unknown VM, a bad request, a VM in two groups.
-  EXPECT_EQ(asr_group_create(&b, engine, "{\"name\":\"app\",\"vms\":[\"VM9\"]}", 0),
-            ASR_NOT_FOUND);
+  EXPECT_EQ(asr_group_create(&b, engine, "{\"name\":\"app\",\"vms\":[\"VM9\"]}", 0), ASR_NOT_FOUND);
   EXPECT_THAT(asr_last_error_message(), HasSubstr("VM9"));
   EXPECT_EQ(asr_group_create(&b, engine, "{\"vms\":[]}", 0), ASR_INVALID_ARGUMENT);
   EXPECT_THAT(asr_last_error_message(), HasSubstr("\"name\" is required"));
@@ -350,7 +349,7 @@ TEST(CApiGroupsEndToEnd, AGroupsSharedPointCoversEveryMemberAtOneInstant) {
                                                  rp.disks(k).replica_point_id(), out, {})
                       .ok());
       absl::Status v = host.fabric->VerifyDiskAtPoint(item.vm_id(), item.disks(k).disk_id(),
-                                                     rp.host_point_id(), out);
+                                                      rp.host_point_id(), out);
       EXPECT_TRUE(v.ok()) << v;
     }
   }
