@@ -383,10 +383,23 @@ ASR_API int asr_placement_show(asr_buffer_t** out, asr_engine_t* engine, const c
  * VMs may arrive concurrently from several threads, calls for one VM never
  * do; they must not call state-changing asr_ functions.
  *
+ * Version 4 adds replication groups (asr_group_*):
+ *
+ *  create_group_point: take one point of each VM of `request_json`
+ *    ({"vmIds": [...], "type": "CrashConsistent" | "AppConsistent"}) at ONE
+ *    instant: freeze every VM's writes first, then take the points, so a
+ *    write acknowledged to one VM's guest before another VM's write is in
+ *    the first's point whenever the second's is. Write {"points": [a
+ *    HostPoint per VM, in the order of "vmIds", all with the same
+ *    "timeUs"]}; asr releases each with release_point. On failure hold no
+ *    point. NULL: groups refuse to cycle (ASR_FAILED_PRECONDITION naming
+ *    the call).
+ *
  * Versions: 1 (40 bytes on LP64: through payload), 2 (48 bytes: adds
  * get_key_encryption_key), 3 (152 bytes: adds get_vm ..
- * detach_change_tracking). A caller built against version 1 or 2 keeps
- * working: the callbacks its table lacks read as NULL. */
+ * detach_change_tracking), 4 (160 bytes: adds create_group_point). A caller
+ * built against an older version keeps working: the callbacks its table
+ * lacks read as NULL. */
 
 /* What a host reports guest writes to (attach_change_tracking): the change
  * tracker of one protected disk. Owned by the library. */
@@ -422,13 +435,15 @@ typedef struct asr_host_callbacks {
                                 asr_write_sink_t* sink, void* payload);
   int (*detach_change_tracking)(asr_buffer_t* out_message, const char* vm_id, const char* disk_id,
                                 void* payload);
+  /* Version 4 (replication groups). */
+  int (*create_group_point)(asr_buffer_t* out, const char* request_json, void* payload);
 } asr_host_callbacks_t;
 
-#define ASR_HOST_CALLBACKS_VERSION 3
+#define ASR_HOST_CALLBACKS_VERSION 4
 #define ASR_HOST_CALLBACKS_INIT                                                                  \
   {                                                                                              \
     sizeof(asr_host_callbacks_t), 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL                                           \
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL                                     \
   }
 
 /* asr_write_sink_record: reports a guest write of `length` bytes at `offset`
@@ -1046,6 +1061,98 @@ ASR_API int asr_throttle_list(asr_buffer_t** out, asr_engine_t* engine, uint32_t
  * or "site") or of a VM: it replicates without that limit from the next
  * second. Errors: ASR_NOT_FOUND (none set, or no such VM). */
 ASR_API int asr_throttle_clear(asr_engine_t* engine, const char* target, uint32_t flags);
+/* ---- Replication groups (multi-VM consistency) ------------------------- */
+
+/* A replication group's VMs get SHARED recovery points: at the group's sync
+ * interval the host freezes every member's disks at one instant (the host
+ * table's create_group_point, version 4), every member's disks are sent at
+ * it, and the group's point ("group-recovery-point", a GroupRecoveryPoint:
+ * "id", "sequence", "sourceTimeUs", "members" with each VM's
+ * "recoveryPointId") exists only when every member committed the instant;
+ * a failure or crash of any member leaves the previous shared point the
+ * latest. A member replicates only with its group (the site service runs
+ * the group's cycle instead of the member's own). Groups cross as
+ * ReplicationGroup JSON ("id" "rg-<name>", "name", "protectedItemIds",
+ * "syncIntervalSeconds", "latestSharedPointId", "recentCycles", ...) of
+ * asr/model/groups.proto.
+ *
+ * Rules: a member is a Protected item of the group's one cloud pairing, in
+ * no other group; at most 16 members; the sync interval is 0 (the copy
+ * frequency) or 30 .. 86400 s. Errors carry the rule in
+ * asr_last_error_detail() (VmInAnotherGroup, GroupMemberNotProtected,
+ * GroupSpansPairings, GroupFull, GroupMemberAlreadyAdded). */
+
+/* Flag of asr_group_latest_point, asr_group_resolve_point and
+ * asr_group_replicate_now: application-consistent points only / take an
+ * application-consistent point. */
+#define ASR_GROUP_APP_CONSISTENT 0x1u
+
+/* asr_group_create: a new group from `request_json` {"name", "vms": [VM
+ * names or ids, or protected item ids; may be empty], "syncIntervalSeconds":
+ * optional}; *out receives the ReplicationGroup.
+ * Errors: ASR_INVALID_ARGUMENT (NULL, bad JSON, no name, bad interval),
+ * ASR_ALREADY_EXISTS (the name), ASR_NOT_FOUND (a VM not protected),
+ * ASR_FAILED_PRECONDITION (a rule above). */
+ASR_API int asr_group_create(asr_buffer_t** out, asr_engine_t* engine, const char* request_json,
+                             uint32_t flags);
+
+/* asr_group_add / asr_group_remove: add or remove the VMs of `request_json`
+ * {"vms": [...]} to or from group `group_ref` (its id or name); *out
+ * receives the group. Errors: as asr_group_create; ASR_NOT_FOUND for a
+ * group that does not exist or (remove) a VM that is not a member. */
+ASR_API int asr_group_add(asr_buffer_t** out, asr_engine_t* engine, const char* group_ref,
+                          const char* request_json, uint32_t flags);
+ASR_API int asr_group_remove(asr_buffer_t** out, asr_engine_t* engine, const char* group_ref,
+                             const char* request_json, uint32_t flags);
+
+/* asr_group_set_sync_interval: changes the group's sync interval (0: the
+ * members' copy frequency); *out receives the group. */
+ASR_API int asr_group_set_sync_interval(asr_buffer_t** out, asr_engine_t* engine,
+                                        const char* group_ref, int32_t seconds, uint32_t flags);
+
+/* asr_group_get / asr_group_list: a group (by id or name) / all groups as
+ * a JSON array. Errors: ASR_NOT_FOUND. */
+ASR_API int asr_group_get(asr_buffer_t** out, asr_engine_t* engine, const char* group_ref,
+                          uint32_t flags);
+ASR_API int asr_group_list(asr_buffer_t** out, asr_engine_t* engine, uint32_t flags);
+
+/* asr_group_delete: removes the group and its shared point records; the
+ * VMs stay protected and replicate on their own again. */
+ASR_API int asr_group_delete(asr_engine_t* engine, const char* group_ref, uint32_t flags);
+
+/* asr_group_points: the group's shared points that cover every current
+ * member and whose instant every member still holds, oldest first, as a
+ * JSON array of GroupRecoveryPoint. */
+ASR_API int asr_group_points(asr_buffer_t** out, asr_engine_t* engine, const char* group_ref,
+                             uint32_t flags);
+
+/* asr_group_latest_point: the newest of asr_group_points (with
+ * ASR_GROUP_APP_CONSISTENT the newest application-consistent one): what a
+ * failover of the group's VMs uses. Errors: ASR_NOT_FOUND (no shared point
+ * yet: the message says how to get one). */
+ASR_API int asr_group_latest_point(asr_buffer_t** out, asr_engine_t* engine, const char* group_ref,
+                                   uint32_t flags);
+
+/* asr_group_resolve_point: the whole-VM RecoveryPoint a failover of item
+ * `item_ref` uses under `option` (Site Recovery's MultiVmSyncPointOption):
+ * "UseMultiVmSyncRecoveryPoint" (the VM's point in its group's latest
+ * shared point; a VM in no group: its own latest) or
+ * "UsePerVmRecoveryPoint" (its own latest). Errors: ASR_INVALID_ARGUMENT
+ * (unknown option), ASR_NOT_FOUND (no such item or point yet). */
+ASR_API int asr_group_resolve_point(asr_buffer_t** out, asr_engine_t* engine, const char* item_ref,
+                                    const char* option, uint32_t flags);
+
+/* asr_group_replicate_now: one group cycle now (what the site service does
+ * at the sync interval); needs the transport (asr_engine_set_transport)
+ * and a recovery endpoint (a site service). *out receives the
+ * GroupCycleOutcome ("ok", "pointSequence", "sourceTimeUs",
+ * "committedItemIds", "bytesSent"). Errors: the cycle's error naming the
+ * member that failed (the outcome is recorded in the group's
+ * "recentCycles"; no shared point was made), ASR_FAILED_PRECONDITION (no
+ * members, a member not Protected, the host table has no
+ * create_group_point), ASR_UNAVAILABLE (a cycle of the group is running). */
+ASR_API int asr_group_replicate_now(asr_buffer_t** out, asr_engine_t* engine, const char* group_ref,
+                                    uint32_t flags);
 
 #ifdef __cplusplus
 }

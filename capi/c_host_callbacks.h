@@ -23,6 +23,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -114,6 +115,9 @@ class CHostCallbacks : public fabric::HostCallbacks {
   absl::Status AttachChangeTracking(const std::string& vm_id, const std::string& disk_id,
                                     fabric::WriteSink* sink) override;
   absl::Status DetachChangeTracking(const std::string& vm_id, const std::string& disk_id) override;
+  // ---- Version 4: replication groups (c_host_vm_calls.cc) ----
+  absl::StatusOr<std::vector<model::HostPoint>> CreateGroupPoint(
+      const std::vector<std::string>& vm_ids, model::RecoveryPointType type) override;
 
   // Whether the installed table has a get_key_encryption_key callback.
   bool HasKeyCallback() const {

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "asr.h"
 #include "asr/common/status_macros.h"
+#include "asr/model/groups.pb.h"
 #include "asr/model/json.h"
 #include "capi/c_host_callbacks.h"
 #include "capi/capi_internal.h"
@@ -118,6 +119,30 @@ absl::Status CHostCallbacks::ReleasePoint(const model::HostPoint& point) {
   asr_buffer out;
   int rc = t.release_point(&out, model::ToJson(point).c_str(), t.payload);
   return rc == ASR_OK ? absl::OkStatus() : HostError(rc, "release_point", out.bytes);
+}
+
+absl::StatusOr<std::vector<model::HostPoint>> CHostCallbacks::CreateGroupPoint(
+    const std::vector<std::string>& vm_ids, model::RecoveryPointType type) {
+  asr_host_callbacks_t t = Table();
+  if (t.create_group_point == nullptr) {
+    return fabric::HostCallbacks::CreateGroupPoint(vm_ids, type);
+  }
+  model::GroupPointRequest request;
+  for (const std::string& id : vm_ids) request.add_vm_ids(id);
+  request.set_type(type);
+  asr_buffer out;
+  int rc = t.create_group_point(&out, model::ToJson(request).c_str(), t.payload);
+  if (rc != ASR_OK) return HostError(rc, "create_group_point", out.bytes);
+  ASR_ASSIGN_OR_RETURN(model::GroupPointResult result,
+                       ParseResult<model::GroupPointResult>(out.bytes, "create_group_point"));
+  std::vector<model::HostPoint> points(result.points().begin(), result.points().end());
+  if (points.size() != vm_ids.size()) {
+    // asr cannot tell which points the host holds: release what it wrote.
+    for (const auto& p : points) (void)ReleasePoint(p);
+    return absl::InternalError(absl::StrCat("the host's create_group_point wrote ", points.size(),
+                                            " points for ", vm_ids.size(), " VMs"));
+  }
+  return points;
 }
 
 absl::StatusOr<model::ScriptResult> CHostCallbacks::RunScript(const model::ScriptRequest& request) {

@@ -41,7 +41,9 @@ ASR_PIN(asr_host_callbacks_t, release_point, 120);
 ASR_PIN(asr_host_callbacks_t, run_script, 128);
 ASR_PIN(asr_host_callbacks_t, attach_change_tracking, 136);
 ASR_PIN(asr_host_callbacks_t, detach_change_tracking, 144);
-static_assert(sizeof(asr_host_callbacks_t) == 152, "asr_host_callbacks_t changed size");
+// Version 4.
+ASR_PIN(asr_host_callbacks_t, create_group_point, 152);
+static_assert(sizeof(asr_host_callbacks_t) == 160, "asr_host_callbacks_t changed size");
 
 ASR_PIN(asr_tls_files_t, struct_size, 0);
 ASR_PIN(asr_tls_files_t, cert_path, 8);

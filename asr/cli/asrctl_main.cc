@@ -10,6 +10,7 @@
 #include "asr/cli/disk_commands.h"
 #include "asr/cli/engine_options.h"
 #include "asr/cli/fabric_commands.h"
+#include "asr/cli/group_commands.h"
 #include "asr/cli/mapping_commands.h"
 #include "asr/cli/pki_commands.h"
 #include "asr/cli/protection_commands.h"
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
   asr::cli::RegisterMappingCommands(registry);
   asr::cli::RegisterPkiCommands(registry);
   asr::cli::RegisterProtectionCommands(registry);
+  asr::cli::RegisterGroupCommands(registry);
   asr::cli::RegisterReplicationCommands(registry);
   asr::cli::RegisterThrottleCommands(registry);
   std::vector<std::string> args(argv + 1, argv + argc);

@@ -46,6 +46,10 @@ absl::StatusOr<model::HostPoint> HostCallbacks::CreatePoint(const std::string&,
 absl::Status HostCallbacks::ReleasePoint(const model::HostPoint&) {
   return Cannot("release a point (ReleasePoint)");
 }
+absl::StatusOr<std::vector<model::HostPoint>> HostCallbacks::CreateGroupPoint(
+    const std::vector<std::string>&, model::RecoveryPointType) {
+  return Cannot("take one point of several VMs at one instant (CreateGroupPoint)");
+}
 absl::StatusOr<model::ScriptResult> HostCallbacks::RunScript(const model::ScriptRequest&) {
   return Cannot("run a script (RunScript)");
 }

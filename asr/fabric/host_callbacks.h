@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -105,6 +106,15 @@ class HostCallbacks {
   virtual absl::StatusOr<model::HostPoint> CreatePoint(const std::string& vm_id,
                                                        model::RecoveryPointType type);
   virtual absl::Status ReleasePoint(const model::HostPoint& point);
+  // Replication groups: takes one point of each VM of `vm_ids` (distinct,
+  // at least one) at ONE instant: every VM's writes are frozen before any
+  // point is taken, so a write acknowledged to the guest of one VM before a
+  // write of another is in the first's point whenever the second's is. The
+  // points are returned in the order of `vm_ids`, all with the same time_us;
+  // each is released with ReleasePoint. On an error no point is held. The
+  // default says the host cannot (groups then refuse to cycle, naming it).
+  virtual absl::StatusOr<std::vector<model::HostPoint>> CreateGroupPoint(
+      const std::vector<std::string>& vm_ids, model::RecoveryPointType type);
   // Runs a script on a host and waits for it (at most the request's
   // timeout, then the script is killed and the result says timed_out).
   virtual absl::StatusOr<model::ScriptResult> RunScript(const model::ScriptRequest& request);

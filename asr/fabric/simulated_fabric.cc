@@ -859,6 +859,100 @@ absl::Status SimulatedFabric::ReleasePoint(const model::HostPoint& point) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<model::HostPoint>> SimulatedFabric::CreateGroupPoint(
+    const std::vector<std::string>& vm_ids, model::RecoveryPointType type) {
+  ASR_RETURN_IF_ERROR(TakeInjected("CreateGroupPoint"));
+  if (vm_ids.empty()) {
+    return absl::InvalidArgumentError("a group point needs at least one VM");
+  }
+  std::set<std::string> order(vm_ids.begin(), vm_ids.end());
+  if (order.size() != vm_ids.size()) {
+    return absl::InvalidArgumentError("a group point names a VM twice; name each VM once");
+  }
+  std::map<std::string, model::VirtualMachine> vms;
+  {
+    absl::MutexLock l(&mu_);
+    for (const std::string& vm_id : order) {
+      ASR_ASSIGN_OR_RETURN(vms[vm_id], FindVmLocked(vm_id));
+      for (const std::string& id : state_.faults().point_failures()) {
+        if (id == vm_id || id == "*") {
+          return absl::InternalError(absl::StrCat("taking a group point of ", vm_ids.size(),
+                                                  " VMs failed: host ", vms[vm_id].host_id(),
+                                                  " reports that the snapshot (VSS) of VM '", vm_id,
+                                                  "' could not be created (injected fault)"));
+        }
+      }
+      auto it = frozen_.find(vm_id);
+      if (it != frozen_.end()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "a point of VM '", vm_id, "' is already held (",
+            it->second.empty() ? "being taken" : "id " + it->second, "); release it first"));
+      }
+    }
+    for (const std::string& vm_id : order) frozen_[vm_id] = "";
+  }
+  std::map<std::string, std::unique_ptr<HeldPoint>> held;
+  auto undo = [&](absl::Status s) {
+    for (auto& [id, h] : held) h->freeze.Release();
+    absl::MutexLock l(&mu_);
+    for (const std::string& vm_id : order) frozen_.erase(vm_id);
+    return s;
+  };
+  // 1. Freeze every VM: from here no guest write of any member is in flight.
+  for (const std::string& vm_id : order) {
+    auto h = std::make_unique<HeldPoint>();
+    h->vm_id = vm_id;
+    absl::Status s = h->freeze.Lock(FreezeLockPath(root_, vm_id));
+    if (!s.ok()) return undo(s);
+    held[vm_id] = std::move(h);
+  }
+  // 2. Flush and mark each VM's point.
+  std::map<std::string, model::HostPoint> points;
+  int64_t instant = 0;
+  for (const std::string& vm_id : order) {
+    std::vector<std::shared_ptr<OpenGuestDisk>> open;
+    {
+      absl::MutexLock l(&disks_mu_);
+      for (auto& [key, d] : disks_) {
+        if (key.first == vm_id) open.push_back(d);
+      }
+    }
+    for (auto& d : open) {
+      absl::MutexLock l(&d->mu);
+      if (d->disk) {
+        absl::Status s = d->disk->Flush();
+        if (!s.ok()) return undo(s);
+      }
+    }
+    WriteLogRecord marker;
+    marker.kind = WriteLogRecord::Kind::kPoint;
+    marker.vm_id = vm_id;
+    absl::StatusOr<WriteLogRecord> rec = AppendLog(marker);
+    if (!rec.ok()) return undo(rec.status());
+    model::HostPoint& point = points[vm_id];
+    point.set_id(std::to_string(rec->point));
+    point.set_vm_id(vm_id);
+    point.set_type(type);
+    for (const model::VirtualDisk& d : vms[vm_id].disks()) {
+      model::HostPointDisk* pd = point.add_disks();
+      pd->set_disk_id(d.id());
+      pd->set_read_path(d.path());
+    }
+    instant = std::max(instant, rec->time_us);
+  }
+  // 3. One instant for all: every VM was frozen at the last marker's time.
+  std::vector<model::HostPoint> out;
+  absl::MutexLock l(&mu_);
+  for (const std::string& vm_id : vm_ids) {
+    model::HostPoint& p = points[vm_id];
+    p.set_time_us(instant);
+    frozen_[vm_id] = p.id();
+    points_[p.id()] = std::move(held[vm_id]);
+    out.push_back(p);
+  }
+  return out;
+}
+
 // ---- scripts ----
 
 absl::StatusOr<model::ScriptResult> SimulatedFabric::RunScript(

@@ -173,6 +173,12 @@ class SimulatedFabric : public SimulatedHost {
   // Releases a point this process holds (ReleasePoint of a host-down VM
   // still releases: the freeze must never outlive the caller's wish).
   absl::Status ReleasePoint(const model::HostPoint& point) override;
+  // Every VM's freeze lock (in id order, so two group points never wait on
+  // each other), then every VM's flush and point marker; each point's
+  // time_us is the last marker's time, when all the VMs were frozen. The
+  // point fault of any VM fails it.
+  absl::StatusOr<std::vector<model::HostPoint>> CreateGroupPoint(
+      const std::vector<std::string>& vm_ids, model::RecoveryPointType type) override;
   absl::StatusOr<model::ScriptResult> RunScript(const model::ScriptRequest& request) override;
   absl::Status AttachChangeTracking(const std::string& vm_id, const std::string& disk_id,
                                     WriteSink* sink) override;

@@ -579,3 +579,69 @@ TEST(SimulatedFabricTest, Scripts) {
 
 }  // namespace
 }  // namespace asr::fabric
+
+namespace asr::fabric {
+namespace {
+
+// Replication groups: one instant of several VMs, every VM frozen until its
+// point is released; a point fault of any VM fails the whole group point and
+// leaves nothing held; a host without the call refuses naming it.
+TEST(SimulatedFabricGroupPointTest, FreezesEveryVmAtOneInstant) {
+  auto f = Example();
+  ASSERT_NE(f, nullptr);
+  ASSERT_OK_AND_ASSIGN(std::vector<model::HostPoint> points,
+                       f->CreateGroupPoint({"vm2", "vm1"}, model::CrashConsistent));
+  ASSERT_EQ(points.size(), 2u);
+  EXPECT_EQ(points[0].vm_id(), "vm2");  // in the order asked
+  EXPECT_EQ(points[1].vm_id(), "vm1");
+  EXPECT_EQ(points[0].time_us(), points[1].time_us());
+  EXPECT_NE(points[0].id(), points[1].id());
+  EXPECT_EQ(points[1].disks_size(), f->GetVm("vm1")->disks_size());
+  EXPECT_THAT(f->CreatePoint("vm1", model::CrashConsistent),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("already held")));
+  ASSERT_OK(f->StartVm("vm3"));
+  std::atomic<int> done{0};
+  std::thread w1([&] {
+    EXPECT_OK(f->GuestWrite("vm1", "vm1-d0", 0, 4096, 1));
+    ++done;
+  });
+  std::thread w2([&] {
+    EXPECT_OK(f->GuestWrite("vm2", "vm2-d0", 0, 4096, 2));
+    ++done;
+  });
+  EXPECT_OK(f->GuestWrite("vm3", "vm3-d0", 0, 4096, 3));  // not in the group
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(done.load(), 0);
+  ASSERT_OK(f->ReleasePoint(points[0]));
+  w2.join();
+  EXPECT_EQ(done.load(), 1);  // vm2's write went on, vm1 is still frozen
+  ASSERT_OK(f->ReleasePoint(points[1]));
+  w1.join();
+  EXPECT_EQ(done.load(), 2);
+  // Both markers are logged before either VM's next write.
+  ASSERT_OK_AND_ASSIGN(auto log, ReadWriteLog(f->root()));
+  ASSERT_EQ(log.size(), 5u);
+  EXPECT_EQ(log[0].kind, WriteLogRecord::Kind::kPoint);
+  EXPECT_EQ(log[1].kind, WriteLogRecord::Kind::kPoint);
+
+  EXPECT_THAT(f->CreateGroupPoint({"vm1", "vm1"}, model::CrashConsistent),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("twice")));
+  EXPECT_THAT(f->CreateGroupPoint({}, model::CrashConsistent),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(f->CreateGroupPoint({"vm1", "nope"}, model::CrashConsistent),
+              StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_OK(f->SetPointFails("vm2", true));
+  EXPECT_THAT(f->CreateGroupPoint({"vm1", "vm2"}, model::AppConsistent),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("VM 'vm2'")));
+  ASSERT_OK(f->SetPointFails("vm2", false));
+  // Nothing was left held: a group point of the same VMs works.
+  ASSERT_OK_AND_ASSIGN(points, f->CreateGroupPoint({"vm1", "vm2"}, model::AppConsistent));
+  for (const auto& p : points) ASSERT_OK(f->ReleasePoint(p));
+
+  SimulatedHost plain;
+  EXPECT_THAT(plain.CreateGroupPoint({"vm1"}, model::CrashConsistent),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("CreateGroupPoint")));
+}
+
+}  // namespace
+}  // namespace asr::fabric

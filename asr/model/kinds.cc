@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "asr/model/fabric.pb.h"
+#include "asr/model/groups.pb.h"
 #include "asr/model/job.pb.h"
 #include "asr/model/protection.pb.h"
 #include "asr/model/throttle.pb.h"
@@ -34,6 +35,8 @@ const std::vector<std::pair<std::string, const google::protobuf::Message*>>& Tab
           {"recovery-plan", &RecoveryPlan::default_instance()},
           {"job", &Job::default_instance()},
           {"throttle", &Throttle::default_instance()},
+          {"replication-group", &ReplicationGroup::default_instance()},
+          {"group-recovery-point", &GroupRecoveryPoint::default_instance()},
       };
   return *table;
 }

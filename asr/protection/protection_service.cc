@@ -58,6 +58,10 @@ std::string BaseName(const std::string& path) {
 
 std::string ProtectedItemId(absl::string_view vm_id) { return absl::StrCat("pi-", vm_id); }
 
+std::string RecoveryPointIdOf(absl::string_view item_id, uint64_t sequence) {
+  return absl::StrFormat("%s%08d", PointIdPrefix(item_id), sequence);
+}
+
 // A protected disk's change tracker, opened by this process for the host to
 // report guest writes into.
 class TrackerSink : public fabric::WriteSink {
@@ -837,7 +841,7 @@ absl::Status ProtectionService::Impl::RecordPoint(model::ProtectedItem& item,
                                                   const std::vector<uint64_t>& disk_points) {
   model::RecoveryPoint rp;
   const uint64_t seq = std::max<uint64_t>(1, item.next_point_sequence());
-  rp.set_id(absl::StrFormat("%s%08d", PointIdPrefix(item.id()), seq));
+  rp.set_id(RecoveryPointIdOf(item.id(), seq));
   rp.set_protected_item_id(item.id());
   rp.set_recovery_point_time_unix(point.time_us() / 1000000);
   rp.set_recovery_point_type(point.type() == model::AppConsistent ? model::AppConsistent
@@ -913,10 +917,15 @@ absl::StatusOr<model::CycleOutcome> ProtectionService::Impl::ReplicateLocked(
   std::vector<uint64_t> disk_points(item.disks_size(), 0);
   std::vector<std::string> replication_ids(item.disks_size());
   model::HostPoint point;
-  absl::Status s = fabric::CallWithRetries([&]() -> absl::Status {
-    ASR_ASSIGN_OR_RETURN(point, h->CreatePoint(item.vm_id(), type));
-    return absl::OkStatus();
-  });
+  absl::Status s;
+  if (options.host_point != nullptr) {
+    point = *options.host_point;  // a group's point: the caller releases it
+  } else {
+    s = fabric::CallWithRetries([&]() -> absl::Status {
+      ASR_ASSIGN_OR_RETURN(point, h->CreatePoint(item.vm_id(), type));
+      return absl::OkStatus();
+    });
+  }
   if (s.ok()) {
     for (int k = 0; k < item.disks_size() && s.ok(); ++k) {
       const model::ProtectedDisk& d = item.disks(k);
@@ -976,8 +985,10 @@ absl::StatusOr<model::CycleOutcome> ProtectionService::Impl::ReplicateLocked(
         return absl::OkStatus();
       }();
     }
-    absl::Status rel = h->ReleasePoint(point);
-    if (s.ok()) s = rel;
+    if (options.host_point == nullptr) {
+      absl::Status rel = h->ReleasePoint(point);
+      if (s.ok()) s = rel;
+    }
   }
   outcome.set_seconds(absl::ToDoubleSeconds(clock->Now() - started));
   outcome.set_ok(s.ok());
@@ -1043,6 +1054,8 @@ void ProtectionService::SetTransport(std::shared_ptr<Transport> transport) {
   absl::MutexLock l(&impl_->mu);
   impl_->transport = std::move(transport);
 }
+
+fabric::HostCallbacks* ProtectionService::host() const { return impl_->Host(); }
 
 std::shared_ptr<Transport> ProtectionService::transport() const {
   absl::MutexLock l(&impl_->mu);

@@ -104,6 +104,10 @@ struct DisableRequest {
 struct ReplicateOptions {
   // Take an application-consistent point (VSS) instead of crash-consistent.
   bool app_consistent = false;
+  // Replication groups (group_service.h): the cycle reads the disks at this
+  // point, which the caller took (one instant of several VMs) and releases;
+  // null: the cycle takes and releases its own.
+  const model::HostPoint* host_point = nullptr;
 };
 
 class ProtectionService {
@@ -121,6 +125,8 @@ class ProtectionService {
   absl::Status RegisterScenarios();
 
   void SetHost(fabric::HostCallbacks* host);
+  // The host set (may be null).
+  fabric::HostCallbacks* host() const;
   // How replicas are reached (transport.h). Until set, replication fails
   // with FailedPrecondition saying how to configure it.
   void SetTransport(std::shared_ptr<Transport> transport);
@@ -167,6 +173,10 @@ class ProtectionService {
 
 // "pi-<vm id>": the protected item id of a VM.
 std::string ProtectedItemId(absl::string_view vm_id);
+
+// "<item id>-pNNNNNNNN": the id of an item's VM recovery point `sequence`
+// (CycleOutcome::point_sequence).
+std::string RecoveryPointIdOf(absl::string_view item_id, uint64_t sequence);
 
 }  // namespace asr::protection
 

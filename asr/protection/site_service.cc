@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "asr/common/status_macros.h"
 #include "asr/net/tls.h"
+#include "asr/protection/group_service.h"
 #include "asr/protection/health.h"
 #include "asr/protection/item_state.h"
 #include "asr/protection/throttle.h"
@@ -67,8 +68,88 @@ struct SiteService::Impl {
     if (options.log) options.log(line);
   }
 
+  // Runs one replication group's cycle (group_service.h) and records the
+  // outcome in its schedule.
+  void RunGroupCycle(const std::string& group_id, bool app) {
+    GroupService& g = site->groups();
+    GroupReplicateOptions ro;
+    ro.app_consistent = app;
+    absl::StatusOr<model::GroupCycleOutcome> r = g.ReplicateNow(group_id, ro);
+    absl::StatusOr<model::ReplicationGroup> group = g.Get(group_id);
+    const int freq = group.ok() ? g.EffectiveSyncIntervalSeconds(*group) : 300;
+    const std::string name = group.ok() ? group->name() : group_id;
+    absl::MutexLock l(&mu);
+    Schedule& s = schedule[group_id];
+    s.running = false;
+    --stats.running;
+    if (r.ok()) {
+      s.failures = 0;
+      ++stats.cycles_ok;
+      stats.points_committed += r->committed_item_ids_size();
+      Log(absl::StrFormat("group %s: shared point %d of %d VMs%s, %d bytes in %.2f s", name,
+                          r->point_sequence(), r->committed_item_ids_size(),
+                          app ? " (app-consistent)" : "", r->bytes_sent(), r->seconds()));
+    } else {
+      ++s.failures;
+      ++stats.cycles_failed;
+      const absl::Duration base = std::min(absl::Seconds(freq), absl::Seconds(30));
+      absl::Duration backoff = base * (1 << std::min(s.failures - 1, 10));
+      s.next_due = site->clock().Now() + std::min(backoff, absl::Seconds(freq));
+      Log(absl::StrCat("group ", name,
+                       ": cycle failed, no new shared point: ", r.status().ToString()));
+    }
+    cv.SignalAll();
+  }
+
+  // Queues the replication groups that are due (their members are not
+  // scheduled on their own); returns the members' item ids.
+  std::set<std::string> DispatchGroups(const absl::Time now, int* queued) {
+    std::set<std::string> members;
+    absl::StatusOr<std::vector<model::ReplicationGroup>> groups = site->groups().List();
+    if (!groups.ok()) {
+      Log(absl::StrCat("cannot list replication groups: ", groups.status().ToString()));
+      return members;
+    }
+    for (const auto& g : *groups) {
+      for (const std::string& id : g.protected_item_ids()) members.insert(id);
+      if (!options.replicate || g.protected_item_ids_size() == 0) continue;
+      const absl::Duration freq = absl::Seconds(site->groups().EffectiveSyncIntervalSeconds(g));
+      bool app = false;
+      absl::StatusOr<model::ProtectedItem> first =
+          site->repository().Get<model::ProtectedItem>(g.protected_item_ids(0));
+      if (first.ok()) {
+        absl::StatusOr<model::ReplicationPolicy> policy =
+            site->repository().Get<model::ReplicationPolicy>(first->policy_id());
+        const int app_hours =
+            policy.ok() ? policy->application_consistent_snapshot_frequency_in_hours() : 0;
+        if (app_hours > 0) {
+          app = g.last_app_consistent_time_unix() == 0 ||
+                now - absl::FromUnixSeconds(g.last_app_consistent_time_unix()) >=
+                    absl::Hours(app_hours);
+        }
+      }
+      absl::MutexLock l(&mu);
+      Schedule& s = schedule[g.id()];
+      if (s.running || stopping) continue;
+      if (s.failures == 0) {
+        const absl::Time last =
+            g.recent_cycles_size() > 0
+                ? absl::FromUnixSeconds(g.recent_cycles(g.recent_cycles_size() - 1).time_unix())
+                : absl::InfinitePast();
+        s.next_due = last == absl::InfinitePast() ? now : last + freq;
+      }
+      if (s.next_due > now) continue;
+      s.running = true;
+      ++stats.running;
+      queue.emplace_back(g.id(), app);
+      ++*queued;
+    }
+    return members;
+  }
+
   // Runs one item's cycle and records the outcome in its schedule.
   void RunCycle(const std::string& item_id, bool app) {
+    if (item_id.rfind("rg-", 0) == 0) return RunGroupCycle(item_id, app);
     ProtectionService& p = site->protection();
     ReplicateOptions ro;
     ro.app_consistent = app;
@@ -205,11 +286,13 @@ struct SiteService::Impl {
         last_rebind = now;
       }
     }
+    const std::set<std::string> grouped = DispatchGroups(now, &queued);
     for (const auto& item : *items) {
       if (item.protection_state() != model::Protected) continue;
       ++protected_items;
       if (rebind) Rebind(item);
       if (!options.replicate) continue;
+      if (grouped.count(item.id())) continue;  // replicates with its group
       absl::StatusOr<model::ReplicationPolicy> policy =
           site->repository().Get<model::ReplicationPolicy>(item.policy_id());
       if (!policy.ok()) continue;

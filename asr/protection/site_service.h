@@ -28,6 +28,11 @@
 //         item never runs twice at once; a slow or failing item holds one
 //         slot and no other item waits for it
 //
+// Replication groups (group_service.h): a group is scheduled as one unit at
+// its sync interval (from its last group cycle; failures back off as
+// above) and its members are not scheduled on their own; a group cycle
+// holds one slot of the pool.
+//
 // Crash or kill -9 at any moment: on the next Start, jobs left running are
 // marked Failed (restartable), trackers that were not closed cleanly make
 // the next cycle of their disk a scan, a cycle whose ACK was lost is

@@ -32,6 +32,8 @@ constexpr KindRule kFenced[] = {
     {"recovery-point", "replication cycles (asr_replication_cycle / asrctl replica ...)"},
     {"recovery-plan", "recovery plan operations (not yet available)"},
     {"throttle", "asr_throttle_set, asr_throttle_clear / asrctl throttle set|clear"},
+    {"replication-group", "asr_group_create|add|remove|delete / asrctl group ..."},
+    {"group-recovery-point", "group cycles (asr_group_replicate_now / asrctl group replicate)"},
 };
 
 }  // namespace
@@ -89,7 +91,8 @@ SiteRecovery::SiteRecovery(std::unique_ptr<repository::ObjectRepository> reposit
       fabric_(repository_.get(), &jobs_, clock_, host, keys_.get()),
       policies_(repository_.get(), &jobs_, &fabric_, clock_),
       mappings_(repository_.get(), &jobs_),
-      protection_(repository_.get(), &jobs_, &mappings_, host, clock_) {}
+      protection_(repository_.get(), &jobs_, &mappings_, host, clock_),
+      groups_(repository_.get(), &protection_, clock_) {}
 
 absl::StatusOr<std::unique_ptr<SiteRecovery>> SiteRecovery::Open(
     const std::string& state_dir, const SiteRecoveryOptions& options) {

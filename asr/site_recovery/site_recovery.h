@@ -61,6 +61,7 @@
 #include "asr/mapping/mapping_service.h"
 #include "asr/model/fabric.pb.h"
 #include "asr/policy/policy_engine.h"
+#include "asr/protection/group_service.h"
 #include "asr/protection/protection_service.h"
 #include "asr/repository/object_repository.h"
 
@@ -138,6 +139,8 @@ class SiteRecovery {
   policy::PolicyEngine& policies() { return policies_; }
   mapping::MappingService& mappings() { return mappings_; }
   protection::ProtectionService& protection() { return protection_; }
+  // Replication groups (multi-VM consistency): protection/group_service.h.
+  protection::GroupService& groups() { return groups_; }
   const Clock& clock() const { return *clock_; }
   const std::string& state_dir() const { return repository_->state_dir(); }
 
@@ -170,6 +173,7 @@ class SiteRecovery {
   policy::PolicyEngine policies_;
   mapping::MappingService mappings_;
   protection::ProtectionService protection_;
+  protection::GroupService groups_;
 };
 
 // Whether generic put/delete may write objects of `kind`: the inventory a VMM

@@ -38,7 +38,9 @@ PIN(host_callbacks_attach_change_tracking,
     offsetof(asr_host_callbacks_t, attach_change_tracking) == 136);
 PIN(host_callbacks_detach_change_tracking,
     offsetof(asr_host_callbacks_t, detach_change_tracking) == 144);
-PIN(host_callbacks_size, sizeof(asr_host_callbacks_t) == 152);
+/* Version 4. */
+PIN(host_callbacks_create_group_point, offsetof(asr_host_callbacks_t, create_group_point) == 152);
+PIN(host_callbacks_size, sizeof(asr_host_callbacks_t) == 160);
 
 PIN(tls_files_cert_path, offsetof(asr_tls_files_t, cert_path) == 8);
 PIN(tls_files_key_path, offsetof(asr_tls_files_t, key_path) == 16);

@@ -306,6 +306,7 @@ namespace Asr
             private readonly AsrHostStringFn _runScript;
             private readonly AsrAttachChangeTrackingFn _attach;
             private readonly AsrHostTwoStringsFn _detach;
+            private readonly AsrHostStringFn? _createGroupPoint;
             private readonly Dictionary<(string Vm, string Disk), AsrWriteSink> _sinks =
                 new Dictionary<(string Vm, string Disk), AsrWriteSink>();
 
@@ -325,6 +326,10 @@ namespace Asr
                 _runScript = (o, request, p) => Run(o, () => _host.RunScript(Str(request)));
                 _attach = (o, vm, disk, sink, p) => Run(o, () => Void(() => Attach(Str(vm), Str(disk), sink)));
                 _detach = (o, vm, disk, p) => Run(o, () => Void(() => Detach(Str(vm), Str(disk))));
+                if (host is IAsrGroupPointHost groupHost)
+                {
+                    _createGroupPoint = (o, request, p) => Run(o, () => groupHost.CreateGroupPoint(Str(request)));
+                }
             }
 
             internal void Fill(ref AsrHostCallbacksNative t)
@@ -342,6 +347,10 @@ namespace Asr
                 t.RunScript = Marshal.GetFunctionPointerForDelegate(_runScript);
                 t.AttachChangeTracking = Marshal.GetFunctionPointerForDelegate(_attach);
                 t.DetachChangeTracking = Marshal.GetFunctionPointerForDelegate(_detach);
+                if (_createGroupPoint != null)
+                {
+                    t.CreateGroupPoint = Marshal.GetFunctionPointerForDelegate(_createGroupPoint);
+                }
             }
 
             private static string? Void(Action call)
