@@ -140,39 +140,64 @@ absl::Status Serve(net::ByteStream& stream, const Frame& first, ReplicaStore* fi
     }
     absl::StatusOr<CycleStart> start = CycleStart::Decode(*next);
     if (!start.ok()) return Violation(stream, start.status());
+    if (version < kResumeVersion) start->resumable = false;
     absl::Status admitted =
         options.admit_cycle ? options.admit_cycle(*hello, *start) : absl::OkStatus();
     absl::StatusOr<std::unique_ptr<CycleWriter>> cycle =
         admitted.ok() ? store.BeginCycle(*hello, *start)
                       : absl::StatusOr<std::unique_ptr<CycleWriter>>(admitted);
-    ASR_RETURN_IF_ERROR(SendReply(stream, FrameType::kCycleReady, cycle.status(), start->cycle, 0));
+    {
+      CycleReply ready;
+      ready.status = cycle.status();
+      ready.cycle = start->cycle;
+      if (start->resumable) {  // version 5: where the cycle continues
+        ready.has_resume = true;
+        ready.resume_item = cycle.ok() ? (*cycle)->resume_item() : 0;
+        ready.resume_bytes = cycle.ok() ? (*cycle)->resume_bytes() : 0;
+      }
+      ASR_RETURN_IF_ERROR(WriteFrame(stream, FrameType::kCycleReady, ready.Encode()));
+    }
     if (!cycle.ok()) continue;
     // Receiving.
     absl::Status failed;  // a data error: keep reading to CYCLE_END, then refuse
     Frame frame;          // reused: no new buffer per frame
     Frame* fr = &frame;
+    // A cycle that failed its checks or broke the protocol keeps nothing
+    // for a resume.
+    auto fatal = [&](absl::Status st) {
+      (*cycle)->DoNotResume();
+      return Violation(stream, std::move(st));
+    };
     for (;;) {
+      if (!failed.ok()) (*cycle)->DoNotResume();
       absl::Status read = ReadFrameInto(stream, fr);
       if (absl::IsOutOfRange(read)) {
         return absl::UnavailableError(absl::StrCat(stream.PeerDescription(),
                                                    " closed the connection in cycle ", start->cycle,
-                                                   "; the cycle was discarded"));
+                                                   start->resumable && failed.ok()
+                                                       ? "; it resumes from its last checkpoint"
+                                                       : "; the cycle was discarded"));
       }
       if (!read.ok()) return read;
-      if (fr->type == FrameType::kBlock) {
+      if (fr->type == FrameType::kCycleCheckpoint && start->resumable) {
+        absl::StatusOr<CycleCheckpoint> cp = CycleCheckpoint::Decode(*fr);
+        if (!cp.ok()) return fatal(cp.status());
+        if (failed.ok()) failed = (*cycle)->AddCheckpoint(*cp);
+        if (Fatal(failed)) return fatal(failed);
+      } else if (fr->type == FrameType::kBlock) {
         if (failed.ok()) failed = (*cycle)->AddBlock(fr->payload);
-        if (Fatal(failed)) return Violation(stream, failed);
+        if (Fatal(failed)) return fatal(failed);
       } else if (fr->type == FrameType::kBlockGroup) {
         if (failed.ok()) failed = (*cycle)->AddBlockGroup(fr->payload);
-        if (Fatal(failed)) return Violation(stream, failed);
+        if (Fatal(failed)) return fatal(failed);
       } else if (fr->type == FrameType::kZeroRange) {
         absl::StatusOr<ZeroRange> z = ZeroRange::Decode(*fr);
-        if (!z.ok()) return Violation(stream, z.status());
+        if (!z.ok()) return fatal(z.status());
         if (failed.ok()) failed = (*cycle)->AddZeroRange(*z);
-        if (Fatal(failed)) return Violation(stream, failed);
+        if (Fatal(failed)) return fatal(failed);
       } else if (fr->type == FrameType::kCycleEnd) {
         absl::StatusOr<CycleEnd> end = CycleEnd::Decode(*fr);
-        if (!end.ok()) return Violation(stream, end.status());
+        if (!end.ok()) return fatal(end.status());
         // The ACK goes out as soon as the point is durable; the replica is
         // brought up to it afterwards (a crash in between rolls forward).
         absl::StatusOr<uint64_t> point =
@@ -187,7 +212,7 @@ absl::Status Serve(net::ByteStream& stream, const Frame& first, ReplicaStore* fi
         ASR_RETURN_IF_ERROR(acked);
         break;
       } else {
-        return Violation(stream, Unexpected(*fr, FrameType::kBlock));
+        return fatal(Unexpected(*fr, FrameType::kBlock));
       }
     }
   }

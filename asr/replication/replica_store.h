@@ -101,6 +101,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -142,6 +143,23 @@ struct ReplicaOptions {
   // its state's save, "committed") so tests can inject failures (e.g. kill
   // the process, or make the save fail).
   std::function<void(const char* step)> step_hook;
+  // Resume (protocol 5): a cycle's received data (journal, or a first
+  // cycle's new replica) is made durable, with a record of where it ends,
+  // every this many raw bytes of blocks, and whenever the cycle is
+  // interrupted; a crash loses at most this much (an interrupted connection
+  // nothing). 0: at every checkpoint (about every read chunk of the sender).
+  uint64_t resume_sync_bytes = 32 << 20;
+};
+
+// What resuming did for a store (ReplicaStore::resume_counters).
+struct ResumeCounters {
+  uint64_t resumed_cycles = 0;   // cycles that continued a kept partial one
+  uint64_t resumed_bytes = 0;    // raw bytes of blocks they did not receive again
+  uint64_t interruptions = 0;    // cycles interrupted (connection lost, receiver closed)
+  uint64_t kept_cycles = 0;      // of them, kept for a resume
+  uint64_t dropped_bytes = 0;    // raw bytes received after the last checkpoint, dropped
+  uint64_t max_dropped_bytes = 0;  // the most one interruption dropped
+  uint64_t syncs = 0;            // periodic syncs of received data
 };
 
 struct RecoveryPoint {
@@ -239,6 +257,7 @@ class ReplicaStore {
   // Accounting, for monitoring and tests: the most memory a cycle of this
   // store has held for the apply (decoded blocks and their metadata, bytes).
   uint64_t peak_cycle_memory() const;
+  ResumeCounters resume_counters() const;
 
   struct State;  // the committed state file's contents (internal)
 
@@ -271,6 +290,10 @@ class ReplicaStore {
   Hello hello_ ABSL_GUARDED_BY(mu_);
   std::string writer_ ABSL_GUARDED_BY(mu_);  // recorded, else configured
   bool cycle_open_ ABSL_GUARDED_BY(mu_) = false;
+  // An interrupted cycle kept for resuming (partial_cycle.h), found by
+  // Recover or left by a broken session; BeginCycle continues or drops it.
+  std::optional<PartialCycle> partial_ ABSL_GUARDED_BY(mu_);
+  ResumeCounters resume_ ABSL_GUARDED_BY(mu_);
   uint64_t peak_cycle_memory_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
