@@ -44,6 +44,9 @@ CycleWriter::~CycleWriter() {
       if (kept) ++store_->resume_.kept_cycles;
       store_->resume_.dropped_bytes += dropped;
       store_->resume_.max_dropped_bytes = std::max(store_->resume_.max_dropped_bytes, dropped);
+      store_->resume_.dropped_stream_bytes += interrupted_bytes_;
+      store_->resume_.max_dropped_stream_bytes =
+          std::max(store_->resume_.max_dropped_stream_bytes, interrupted_bytes_);
       if (kept) store_->partial_ = mark_;
     }
     if (!kept) {

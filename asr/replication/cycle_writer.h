@@ -64,6 +64,9 @@ class CycleWriter {
   uint64_t resume_bytes() const { return resumed_bytes_; }
   // The cycle failed its checks: when it ends uncommitted, nothing is kept.
   void DoNotResume() { resumable_ = false; }
+  // The session broke: `bytes` of the stream had been read since the last
+  // checkpoint (they are received again; resume accounting).
+  void NoteInterrupted(uint64_t bytes) { interrupted_bytes_ = bytes; }
 
  private:
   friend class ReplicaStore;
@@ -135,6 +138,7 @@ class CycleWriter {
   PartialCycle mark_;       // the last checkpoint (next_item 0: none yet)
   uint64_t synced_raw_ = 0;  // raw_bytes_ at the last sync
   uint64_t resumed_item_ = 0, resumed_bytes_ = 0;
+  uint64_t interrupted_bytes_ = 0;
 };
 
 }  // namespace asr::replication

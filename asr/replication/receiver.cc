@@ -59,6 +59,47 @@ absl::Status ServeVerify(net::ByteStream& stream, ReplicaStore& store, const Fra
   return WriteFrame(stream, FrameType::kVerifyEnd, end.Encode());
 }
 
+// The session's stream, counting the bytes read: what an interrupted cycle
+// had received after its last checkpoint (resume accounting).
+class CountingStream : public net::ByteStream {
+ public:
+  explicit CountingStream(net::ByteStream& inner) : inner_(inner) {}
+  absl::Status WriteAll(const void* data, size_t size) override {
+    return inner_.WriteAll(data, size);
+  }
+  // As the stream's own, in pieces, so that a read the peer breaks off
+  // counts what it got.
+  absl::Status ReadExactly(void* out, size_t size) override {
+    size_t got = 0;
+    while (got < size) {
+      absl::StatusOr<size_t> n = inner_.ReadSome(static_cast<char*>(out) + got, size - got);
+      if (!n.ok()) return n.status();
+      if (*n == 0) {
+        return got == 0 ? absl::OutOfRangeError(absl::StrCat(PeerDescription(), " closed the "
+                                                             "connection"))
+                        : absl::UnavailableError(absl::StrCat(
+                              PeerDescription(), " closed the connection within a read"));
+      }
+      got += *n;
+      read_ += *n;
+    }
+    return absl::OkStatus();
+  }
+  absl::StatusOr<size_t> ReadSome(void* out, size_t size) override {
+    absl::StatusOr<size_t> n = inner_.ReadSome(out, size);
+    if (n.ok()) read_ += *n;
+    return n;
+  }
+  absl::Status Close() override { return inner_.Close(); }
+  std::string PeerDescription() const override { return inner_.PeerDescription(); }
+  std::string PeerIdentity() const override { return inner_.PeerIdentity(); }
+  uint64_t read() const { return read_; }
+
+ private:
+  net::ByteStream& inner_;
+  uint64_t read_ = 0;
+};
+
 // Refuses a HELLO: the status only, every replica field empty.
 absl::Status Refuse(net::ByteStream& stream, const absl::Status& why) {
   HelloReply refused;
@@ -71,7 +112,7 @@ absl::Status Refuse(net::ByteStream& stream, const absl::Status& why) {
 // The session after its HELLO frame `first` was read: with `fixed` (one store,
 // authorized before the HELLO is decoded) or, when null, the store that
 // `resolve` picks for the decoded HELLO.
-absl::Status Serve(net::ByteStream& stream, const Frame& first, ReplicaStore* fixed,
+absl::Status Serve(CountingStream& stream, const Frame& first, ReplicaStore* fixed,
                    const ReplicaResolver* resolve, const ServeOptions& options) {
   const std::string peer = stream.PeerIdentity();
   if (!peer.empty() && peer == options.receiver_identity) {
@@ -168,9 +209,11 @@ absl::Status Serve(net::ByteStream& stream, const Frame& first, ReplicaStore* fi
       (*cycle)->DoNotResume();
       return Violation(stream, std::move(st));
     };
+    uint64_t at_checkpoint = stream.read();  // bytes read up to the last checkpoint
     for (;;) {
       if (!failed.ok()) (*cycle)->DoNotResume();
       absl::Status read = ReadFrameInto(stream, fr);
+      if (!read.ok()) (*cycle)->NoteInterrupted(stream.read() - at_checkpoint);
       if (absl::IsOutOfRange(read)) {
         return absl::UnavailableError(absl::StrCat(stream.PeerDescription(),
                                                    " closed the connection in cycle ", start->cycle,
@@ -184,6 +227,7 @@ absl::Status Serve(net::ByteStream& stream, const Frame& first, ReplicaStore* fi
         if (!cp.ok()) return fatal(cp.status());
         if (failed.ok()) failed = (*cycle)->AddCheckpoint(*cp);
         if (Fatal(failed)) return fatal(failed);
+        at_checkpoint = stream.read();
       } else if (fr->type == FrameType::kBlock) {
         if (failed.ok()) failed = (*cycle)->AddBlock(fr->payload);
         if (Fatal(failed)) return fatal(failed);
@@ -227,7 +271,8 @@ absl::Status ServeConnection(net::ByteStream& stream, ReplicaStore& store,
     if (absl::IsDataLoss(f.status())) SendError(stream, f.status());
     return f.status();
   }
-  return Serve(stream, *f, &store, nullptr, options);
+  CountingStream counted(stream);
+  return Serve(counted, *f, &store, nullptr, options);
 }
 
 absl::Status ServeConnection(net::ByteStream& stream, const ReplicaResolver& resolve,
@@ -237,7 +282,8 @@ absl::Status ServeConnection(net::ByteStream& stream, const ReplicaResolver& res
     if (absl::IsDataLoss(f.status())) SendError(stream, f.status());
     return f.status();
   }
-  return Serve(stream, *f, nullptr, &resolve, options);
+  CountingStream counted(stream);
+  return Serve(counted, *f, nullptr, &resolve, options);
 }
 
 }  // namespace asr::replication

@@ -58,9 +58,24 @@
 // Crash recovery (on Open): phase idle -> the replica is the current
 // point; any journal, temp or unreferenced file is deleted (a cycle that
 // had not reached the commit point is simply lost and the sender resends
-// it). Phase applying -> the sealed journal is applied again from the
+// it), except the next cycle's kept partial data (see Resume below). Phase applying -> the sealed journal is applied again from the
 // start (idempotent: it holds whole blocks), then committed. Either way the
 // replica equals a whole point, never a mix.
+//
+// Resume of an interrupted cycle (protocol 5; protocol.h "Resume",
+// partial_cycle.h): while a cycle is received, each CYCLE_CHECKPOINT marks
+// where its data may be kept. Every ReplicaOptions::resume_sync_bytes of
+// blocks, and when the cycle is interrupted (the connection breaks or
+// stalls past its timeout, the receiver closes), the data up to the last
+// checkpoint is made durable (journal fsync; a first cycle's new replica
+// flushed) and then journal/cycle-N.resume records it. The state file is
+// not touched: the replica stays on its last whole point, points and
+// restores never see the partial cycle, and recovery keeps only the next
+// cycle's record with its data (everything else is debris, as above). A
+// CYCLE_START of that cycle with the same plan continues it (the journal
+// cut back to the checkpoint, or the new replica reopened); any other
+// drops it first. A cycle that fails its checks keeps nothing. The commit
+// is unchanged: the cycle digest covers the kept and the new frames alike.
 //
 // Recovery points: the latest point is replica.vhdx itself; each older
 // kept point P is a reverse delta over the next newer kept point. Restoring
@@ -138,7 +153,9 @@ struct ReplicaOptions {
   // Test hook: called at named steps of an apply ("sealed", "undo",
   // "save-applying" before the commit point's save, "applying",
   // "apply-write" after each write into the replica, "applied",
-  // "committed"; for a first cycle "direct-write" after each write into the
+  // "committed"; resume: "resume-synced" after a periodic sync's record,
+  // "resume-kept" after an interrupted cycle's; for a first cycle
+  // "direct-write" after each write into the
   // new replica, "direct-flushed", "direct-renamed", "save-first" before
   // its state's save, "committed") so tests can inject failures (e.g. kill
   // the process, or make the save fail).
@@ -159,6 +176,11 @@ struct ResumeCounters {
   uint64_t kept_cycles = 0;      // of them, kept for a resume
   uint64_t dropped_bytes = 0;    // raw bytes received after the last checkpoint, dropped
   uint64_t max_dropped_bytes = 0;  // the most one interruption dropped
+  // The same in bytes of the stream (frames, a frame cut short included):
+  // what the receiver had read after the last checkpoint when the session
+  // broke, all of which the sender sends again.
+  uint64_t dropped_stream_bytes = 0;
+  uint64_t max_dropped_stream_bytes = 0;
   uint64_t syncs = 0;            // periodic syncs of received data
 };
 

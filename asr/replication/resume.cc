@@ -77,7 +77,8 @@ bool IsResumableFailure(const absl::Status& status) {
 absl::StatusOr<CycleStats> ReplicateDiskResuming(const std::string& disk_path, CycleMode mode,
                                                  const StreamConnector& connect,
                                                  const SendOptions& options,
-                                                 const ResumeOptions& resume) {
+                                                 const ResumeOptions& resume,
+                                                 std::unique_ptr<net::ByteStream>* last_stream) {
   const int attempts = std::max(1, resume.max_attempts);
   absl::Duration delay = resume.first_delay;
   uint64_t resent = 0;
@@ -109,7 +110,11 @@ absl::StatusOr<CycleStats> ReplicateDiskResuming(const std::string& disk_path, C
       if (options.progress) options.progress(p);
     };
     absl::StatusOr<CycleStats> st = ReplicateDisk(disk_path, mode, **stream, opts);
-    (void)(*stream)->Close();
+    if (st.ok() && last_stream != nullptr) {
+      *last_stream = *std::move(stream);
+    } else {
+      (void)(*stream)->Close();
+    }
     if (st.ok()) {
       account(st->resumed_bytes);
       st->resent_bytes = resent;

@@ -84,11 +84,13 @@ using StreamConnector = std::function<absl::StatusOr<std::unique_ptr<net::ByteSt
 // all, waiting first_delay, then twice that, ... (at most max_delay) in
 // between. The stats are the last attempt's, with resent_bytes and
 // attempts over all of them. The last error when no attempt succeeded;
-// other errors at once.
-absl::StatusOr<CycleStats> ReplicateDiskResuming(const std::string& disk_path, CycleMode mode,
-                                                 const StreamConnector& connect,
-                                                 const SendOptions& options,
-                                                 const ResumeOptions& resume);
+// other errors at once. Each attempt's stream is closed, except the
+// successful one's when `last_stream` is given: it is handed back there,
+// open (e.g. for a verification on the same session).
+absl::StatusOr<CycleStats> ReplicateDiskResuming(
+    const std::string& disk_path, CycleMode mode, const StreamConnector& connect,
+    const SendOptions& options, const ResumeOptions& resume,
+    std::unique_ptr<net::ByteStream>* last_stream = nullptr);
 
 }  // namespace asr::replication
 

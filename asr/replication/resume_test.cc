@@ -59,6 +59,9 @@ constexpr absl::Duration kStallHold = absl::Milliseconds(3500);
 // What an interruption the relay did not make (a sender giving up on a
 // receiver busy syncing on a loaded machine) may waste: the socket buffers.
 constexpr uint64_t kBuffered = 8 << 20;
+// A block group's frame beyond its raw bytes: the frame and group headers
+// (12 bytes per block) and an item's zero ranges, generously.
+constexpr uint64_t kFrameSlack = 4096;
 
 // A TCP relay on 127.0.0.1 in front of the receiver. Each accepted
 // connection takes the next plan: pass everything, or cut (close both
@@ -377,14 +380,21 @@ TEST_F(ResumeTest, CutsAndStallsAtRandomByteCountsResumeToAnIdenticalReplica) {
     ASSERT_OK((*tracker)->Close());
     ResumeCounters rc = store_->resume_counters();
     std::printf("seed %u receiver: %llu resumed cycles, %llu bytes resumed, %llu interruptions, "
-                "%llu dropped (at most %llu in one), %llu syncs\n",
+                "%llu dropped (at most %llu in one; in the stream %llu, at most %llu), %llu syncs\n",
                 seed, static_cast<unsigned long long>(rc.resumed_cycles),
                 static_cast<unsigned long long>(rc.resumed_bytes),
                 static_cast<unsigned long long>(rc.interruptions),
                 static_cast<unsigned long long>(rc.dropped_bytes),
                 static_cast<unsigned long long>(rc.max_dropped_bytes),
+                static_cast<unsigned long long>(rc.dropped_stream_bytes),
+                static_cast<unsigned long long>(rc.max_dropped_stream_bytes),
                 static_cast<unsigned long long>(rc.syncs));
     EXPECT_LE(rc.max_dropped_bytes, kChunk) << "an interruption dropped more than a block group";
+    // Counted in the stream (a frame cut short included): one group's frame,
+    // its header and the item's zero ranges at most.
+    EXPECT_LE(rc.max_dropped_stream_bytes, kChunk + kFrameSlack)
+        << "an interruption re-sent more than a block group";
+    EXPECT_GT(rc.dropped_stream_bytes, 0u);
     EXPECT_GT(rc.resumed_cycles, 0u);
     EXPECT_GT(rc.resumed_bytes, 0u);
     EXPECT_GT(rc.syncs, 0u);

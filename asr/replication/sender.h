@@ -140,7 +140,8 @@ model::CycleStats CycleStatsToProto(const CycleStats& stats, const std::string& 
 // The stats as JSON through asr/model/json.h: {"disk", "replicationId",
 // "mode", "modeUsed", "fallbackReason", "cycle", "baseCycle", "pointId",
 // "bytesRead", "bytesChanged", "blocksSent", "zeroRanges", "bytesSent",
-// "compressionRatio", "seconds"}; 64-bit counts are strings ("pointId":"1").
+// "compressionRatio", "seconds", "bytesResumed", "bytesResent", "attempts"};
+// 64-bit counts are strings ("pointId":"1").
 std::string CycleStatsToJson(const CycleStats& stats, const std::string& disk_path);
 
 // Runs one cycle of `disk_path` in `mode` over `stream` (see the diagram).
