@@ -198,8 +198,7 @@ void Interruptions(const std::string& src, const std::string& dir, uint64_t mib,
   {
     Receiver r;
     r.store = OpenStore(dir, 32 << 20);
-    auto st = ReplicateDiskResuming(
-        src, CycleMode::kInitial, [&r] { return r.Connect(); }, {}, {});
+    auto st = ReplicateDiskResuming(src, CycleMode::kInitial, [&r] { return r.Connect(); }, {}, {});
     if (!st.ok()) std::exit(1);
     clean = st->wire_bytes;
   }
@@ -231,22 +230,24 @@ void Interruptions(const std::string& src, const std::string& dir, uint64_t mib,
   }
   ResumeCounters rc = r.store->resume_counters();
   const int n = static_cast<int>(st->attempts) - 1;
-  std::printf("\n%d interruptions of an initial cycle of %llu MiB (cut at random byte counts)\n",
-              n, static_cast<unsigned long long>(mib));
+  std::printf("\n%d interruptions of an initial cycle of %llu MiB (cut at random byte counts)\n", n,
+              static_cast<unsigned long long>(mib));
   std::printf("  clean cycle on the wire:                      %llu bytes\n",
               static_cast<unsigned long long>(clean));
-  std::printf("  receiver: stream bytes read after the last checkpoint, sent again: %llu in all, "
-              "%.0f per interruption, at most %llu (one block group: 1048576 raw + headers)\n",
-              static_cast<unsigned long long>(rc.dropped_stream_bytes),
-              n > 0 ? static_cast<double>(rc.dropped_stream_bytes) / n : 0.0,
-              static_cast<unsigned long long>(rc.max_dropped_stream_bytes));
+  std::printf(
+      "  receiver: stream bytes read after the last checkpoint, sent again: %llu in all, "
+      "%.0f per interruption, at most %llu (one block group: 1048576 raw + headers)\n",
+      static_cast<unsigned long long>(rc.dropped_stream_bytes),
+      n > 0 ? static_cast<double>(rc.dropped_stream_bytes) / n : 0.0,
+      static_cast<unsigned long long>(rc.max_dropped_stream_bytes));
   std::printf("  sender: raw bytes written again: %llu in all, %.0f per interruption\n",
               static_cast<unsigned long long>(st->resent_bytes),
               n > 0 ? static_cast<double>(st->resent_bytes) / n : 0.0);
-  std::printf("  resumed cycles %llu, raw bytes not sent again %llu; without resume each "
-              "interruption would resend everything before it\n",
-              static_cast<unsigned long long>(rc.resumed_cycles),
-              static_cast<unsigned long long>(rc.resumed_bytes));
+  std::printf(
+      "  resumed cycles %llu, raw bytes not sent again %llu; without resume each "
+      "interruption would resend everything before it\n",
+      static_cast<unsigned long long>(rc.resumed_cycles),
+      static_cast<unsigned long long>(rc.resumed_bytes));
   std::printf("  replica point %llu committed after %u connections\n",
               static_cast<unsigned long long>(st->point_id), st->attempts);
 }

@@ -360,11 +360,10 @@ absl::Status Replicate(const CommandContext& ctx, const ParsedArgs& a) {
     ro.max_attempts = static_cast<int>(n) + 1;
   }
   sa.tls.io_timeout = absl::Minutes(10);
-  if (a.Has("io-timeout") &&
-      (!absl::ParseDuration(a.Get("io-timeout"), &sa.tls.io_timeout) ||
-       sa.tls.io_timeout <= absl::ZeroDuration())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--io-timeout '", a.Get("io-timeout"), "' is not a positive duration like 10m or 30s"));
+  if (a.Has("io-timeout") && (!absl::ParseDuration(a.Get("io-timeout"), &sa.tls.io_timeout) ||
+                              sa.tls.io_timeout <= absl::ZeroDuration())) {
+    return absl::InvalidArgumentError(absl::StrCat("--io-timeout '", a.Get("io-timeout"),
+                                                   "' is not a positive duration like 10m or 30s"));
   }
   std::unique_ptr<net::ByteStream> session;
   auto st = replication::ReplicateDiskResuming(
@@ -691,14 +690,14 @@ void RegisterReplicationCommands(CommandRegistry& r) {
          "copy as a checksummed package (part files and manifest.json) into --export DIR "
          "instead, for 'replica import' on the recovery host; the disk's replication state is "
          "then as after a network initial cycle, so later cycles send only changes. A "
-         "connection that breaks, or stalls for --io-timeout (default 10m, as a receiver's idle timeout), is resumed "
+         "connection that breaks, or stalls for --io-timeout (default 10m, as a receiver's idle "
+         "timeout), is resumed "
          "automatically: up to --retries (default 3) new connections, each sending only what "
          "the receiver does not hold yet (receivers of protocol 5 and later; an interrupted "
          "initial replication continues where it stopped); --json reports bytesResumed, "
          "bytesResent and attempts",
          with({"to", "disk", "mode", "compression-level", "block-size", "verify-every",
-               "verify-interval", "receiver-name", "export", "part-size", "retries",
-               "io-timeout"}),
+               "verify-interval", "receiver-name", "export", "part-size", "retries", "io-timeout"}),
          {"app-consistent", "tracked-only", "progress"},
          0,
          0,

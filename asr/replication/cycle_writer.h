@@ -134,8 +134,8 @@ class CycleWriter {
   bool done_ = false;
   bool holds_slot_ = false;  // the store's one open cycle (released by the destructor)
   // Resume (protocol 5).
-  bool resumable_ = false;  // the sender's CYCLE_START carried a plan identity
-  PartialCycle mark_;       // the last checkpoint (next_item 0: none yet)
+  bool resumable_ = false;   // the sender's CYCLE_START carried a plan identity
+  PartialCycle mark_;        // the last checkpoint (next_item 0: none yet)
   uint64_t synced_raw_ = 0;  // raw_bytes_ at the last sync
   uint64_t resumed_item_ = 0, resumed_bytes_ = 0;
   uint64_t interrupted_bytes_ = 0;

@@ -77,17 +77,17 @@ std::optional<PartialCycle> LoadPartialCycle(const std::string& dir, uint64_t cy
       !r.Bytes(p.plan_id.data(), p.plan_id.size()) || !r.Str(&p.replication_id) ||
       !r.Str(&p.source_disk_id) || !r.U64(&p.virtual_size) || !r.U32(&p.block_size) ||
       !r.U8(&direct) || !r.U64(&p.journal_bytes) || !r.U64(&p.journal_records) ||
-      !r.U64(&p.next_item) || !r.U64(&p.blocks) || !r.U64(&p.zero_ranges) ||
-      !r.U64(&p.raw_bytes) || !r.Bytes(ctx, sizeof(ctx)) || !r.Done()) {
+      !r.U64(&p.next_item) || !r.U64(&p.blocks) || !r.U64(&p.zero_ranges) || !r.U64(&p.raw_bytes) ||
+      !r.Bytes(ctx, sizeof(ctx)) || !r.Done()) {
     return std::nullopt;
   }
   std::memcpy(&p.digest, ctx, sizeof(ctx));
   p.direct = direct != 0;
   if (p.cycle != cycle || p.next_item == 0) return std::nullopt;
   // The data it describes must be there.
-  const std::string file =
-      p.direct ? JoinPath(dir, direct_file + ".tmp")
-               : JoinPath(dir, absl::StrCat("journal/cycle-", cycle, ".blog.tmp"));
+  const std::string file = p.direct
+                               ? JoinPath(dir, direct_file + ".tmp")
+                               : JoinPath(dir, absl::StrCat("journal/cycle-", cycle, ".blog.tmp"));
   absl::StatusOr<platform::FileInfo> info = platform::Env::Default()->Stat(file);
   if (!info.ok()) return std::nullopt;
   if (!p.direct && info->size < kJournalHeader + p.journal_bytes) return std::nullopt;

@@ -399,8 +399,8 @@ absl::StatusOr<CycleCheckpoint> CycleCheckpoint::Decode(const Frame& f) {
   ASR_RETURN_IF_ERROR(Expect(f, FrameType::kCycleCheckpoint));
   CycleCheckpoint c;
   ByteReader r(f.payload);
-  if (!r.U64(&c.next_item) || !r.U64(&c.blocks) || !r.U64(&c.zero_ranges) ||
-      !r.U64(&c.raw_bytes) || !r.Done()) {
+  if (!r.U64(&c.next_item) || !r.U64(&c.blocks) || !r.U64(&c.zero_ranges) || !r.U64(&c.raw_bytes) ||
+      !r.Done()) {
     return Malformed(f.type);
   }
   return c;

@@ -75,7 +75,8 @@ class CountingStream : public net::ByteStream {
       absl::StatusOr<size_t> n = inner_.ReadSome(static_cast<char*>(out) + got, size - got);
       if (!n.ok()) return n.status();
       if (*n == 0) {
-        return got == 0 ? absl::OutOfRangeError(absl::StrCat(PeerDescription(), " closed the "
+        return got == 0 ? absl::OutOfRangeError(absl::StrCat(PeerDescription(),
+                                                             " closed the "
                                                              "connection"))
                         : absl::UnavailableError(absl::StrCat(
                               PeerDescription(), " closed the connection within a read"));
@@ -215,11 +216,10 @@ absl::Status Serve(CountingStream& stream, const Frame& first, ReplicaStore* fix
       absl::Status read = ReadFrameInto(stream, fr);
       if (!read.ok()) (*cycle)->NoteInterrupted(stream.read() - at_checkpoint);
       if (absl::IsOutOfRange(read)) {
-        return absl::UnavailableError(absl::StrCat(stream.PeerDescription(),
-                                                   " closed the connection in cycle ", start->cycle,
-                                                   start->resumable && failed.ok()
-                                                       ? "; it resumes from its last checkpoint"
-                                                       : "; the cycle was discarded"));
+        return absl::UnavailableError(
+            absl::StrCat(stream.PeerDescription(), " closed the connection in cycle ", start->cycle,
+                         start->resumable && failed.ok() ? "; it resumes from its last checkpoint"
+                                                         : "; the cycle was discarded"));
       }
       if (!read.ok()) return read;
       if (fr->type == FrameType::kCycleCheckpoint && start->resumable) {

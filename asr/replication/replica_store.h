@@ -58,8 +58,9 @@
 // Crash recovery (on Open): phase idle -> the replica is the current
 // point; any journal, temp or unreferenced file is deleted (a cycle that
 // had not reached the commit point is simply lost and the sender resends
-// it), except the next cycle's kept partial data (see Resume below). Phase applying -> the sealed journal is applied again from the
-// start (idempotent: it holds whole blocks), then committed. Either way the
+// it), except the next cycle's kept partial data (see Resume below).
+// Phase applying -> the sealed journal is applied again from the start
+// (idempotent: it holds whole blocks), then committed. Either way the
 // replica equals a whole point, never a mix.
 //
 // Resume of an interrupted cycle (protocol 5; protocol.h "Resume",
@@ -170,18 +171,18 @@ struct ReplicaOptions {
 
 // What resuming did for a store (ReplicaStore::resume_counters).
 struct ResumeCounters {
-  uint64_t resumed_cycles = 0;   // cycles that continued a kept partial one
-  uint64_t resumed_bytes = 0;    // raw bytes of blocks they did not receive again
-  uint64_t interruptions = 0;    // cycles interrupted (connection lost, receiver closed)
-  uint64_t kept_cycles = 0;      // of them, kept for a resume
-  uint64_t dropped_bytes = 0;    // raw bytes received after the last checkpoint, dropped
+  uint64_t resumed_cycles = 0;     // cycles that continued a kept partial one
+  uint64_t resumed_bytes = 0;      // raw bytes of blocks they did not receive again
+  uint64_t interruptions = 0;      // cycles interrupted (connection lost, receiver closed)
+  uint64_t kept_cycles = 0;        // of them, kept for a resume
+  uint64_t dropped_bytes = 0;      // raw bytes received after the last checkpoint, dropped
   uint64_t max_dropped_bytes = 0;  // the most one interruption dropped
   // The same in bytes of the stream (frames, a frame cut short included):
   // what the receiver had read after the last checkpoint when the session
   // broke, all of which the sender sends again.
   uint64_t dropped_stream_bytes = 0;
   uint64_t max_dropped_stream_bytes = 0;
-  uint64_t syncs = 0;            // periodic syncs of received data
+  uint64_t syncs = 0;  // periodic syncs of received data
 };
 
 struct RecoveryPoint {

@@ -71,7 +71,7 @@ absl::StatusOr<std::string> FirstReplicationId(const std::string& disk_path);
 void ClearNewReplicationId(const std::string& disk_path);
 
 struct ResumeOptions {
-  int max_attempts = 4;                                // connections in all (1: no retry)
+  int max_attempts = 4;                                  // connections in all (1: no retry)
   absl::Duration first_delay = absl::Milliseconds(200);  // before the 2nd; doubled each time
   absl::Duration max_delay = absl::Seconds(5);
 };

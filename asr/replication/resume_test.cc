@@ -10,6 +10,8 @@
 // a CYCLE_CHECKPOINT after each work item of at most read_chunk_bytes (1 MiB)
 // of raw blocks, so the bound is that: one block group. The relay's own byte
 // count checks the same from outside.
+#include "asr/replication/resume.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -36,7 +38,6 @@
 #include "asr/replication/receiver.h"
 #include "asr/replication/replica_store.h"
 #include "asr/replication/replication_test_util.h"
-#include "asr/replication/resume.h"
 #include "asr/replication/sender.h"
 #include "gtest/gtest.h"
 
@@ -200,8 +201,8 @@ class Relay {
 class ResumeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = TempPath(absl::StrCat(
-        "resume-", ::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    dir_ = TempPath(
+        absl::StrCat("resume-", ::testing::UnitTest::GetInstance()->current_test_info()->name()));
     ASSERT_OK(RemoveTree(dir_));
     ASSERT_OK(MakeDirectories(dir_));
     absl::Time now = absl::Now();
@@ -242,15 +243,15 @@ class ResumeTest : public ::testing::Test {
         auto conn = listener_->Accept();
         if (absl::IsCancelled(conn.status())) break;
         if (!conn.ok()) continue;
-        sessions.emplace_back([this, max_version, c = std::shared_ptr<net::ByteStream>(
-                                                      std::move(*conn))] {
-          ServeOptions serve;
-          serve.receiver_identity = "recovery";
-          serve.max_protocol_version = max_version;
-          (void)ServeConnection(*c, *store_, serve);
-          absl::MutexLock l(&mu_);
-          ++sessions_done_;
-        });
+        sessions.emplace_back(
+            [this, max_version, c = std::shared_ptr<net::ByteStream>(std::move(*conn))] {
+              ServeOptions serve;
+              serve.receiver_identity = "recovery";
+              serve.max_protocol_version = max_version;
+              (void)ServeConnection(*c, *store_, serve);
+              absl::MutexLock l(&mu_);
+              ++sessions_done_;
+            });
       }
       for (std::thread& t : sessions) t.join();
     });
@@ -269,8 +270,9 @@ class ResumeTest : public ::testing::Test {
       int* done;
       int n;
     } arg{&sessions_done_, n};
-    mu_.AwaitWithTimeout(
-        absl::Condition(+[](Arg* a) { return *a->done >= a->n; }, &arg), absl::Seconds(20));
+    mu_.AwaitWithTimeout(absl::Condition(
+                             +[](Arg* a) { return *a->done >= a->n; }, &arg),
+                         absl::Seconds(20));
   }
 
   ResumeOptions Retries() const {
@@ -281,7 +283,8 @@ class ResumeTest : public ::testing::Test {
     return r;
   }
   StreamConnector Via(uint16_t port) {
-    return [this, port]() { return net::TlsConnect("127.0.0.1", port, primary_, absl::Seconds(5)); };
+    return
+        [this, port]() { return net::TlsConnect("127.0.0.1", port, primary_, absl::Seconds(5)); };
   }
 
   // The replica's latest point equals the source, byte for byte.
@@ -340,12 +343,13 @@ TEST_F(ResumeTest, CutsAndStallsAtRandomByteCountsResumeToAnIdenticalReplica) {
     uint64_t others = st->attempts - 1 - cuts;
     ExpectReplicaEqualsSource();
     EXPECT_TRUE(testing::QemuCompare(store_->info().replica_path, src_));
-    std::printf("seed %u initial: %d cut(s), %u attempts, %llu raw bytes, %llu resumed, %llu "
-                "resent, relay forwarded %llu\n",
-                seed, cuts, st->attempts, static_cast<unsigned long long>(st->changed_bytes),
-                static_cast<unsigned long long>(st->resumed_bytes),
-                static_cast<unsigned long long>(st->resent_bytes),
-                static_cast<unsigned long long>(relay.forwarded() - forwarded_before));
+    std::printf(
+        "seed %u initial: %d cut(s), %u attempts, %llu raw bytes, %llu resumed, %llu "
+        "resent, relay forwarded %llu\n",
+        seed, cuts, st->attempts, static_cast<unsigned long long>(st->changed_bytes),
+        static_cast<unsigned long long>(st->resumed_bytes),
+        static_cast<unsigned long long>(st->resent_bytes),
+        static_cast<unsigned long long>(relay.forwarded() - forwarded_before));
     // From outside: everything the receiver got over all connections is the
     // cycle once, plus at most a block group and the handshakes per cut.
     EXPECT_LE(relay.forwarded() - forwarded_before,
@@ -379,16 +383,17 @@ TEST_F(ResumeTest, CutsAndStallsAtRandomByteCountsResumeToAnIdenticalReplica) {
     }
     ASSERT_OK((*tracker)->Close());
     ResumeCounters rc = store_->resume_counters();
-    std::printf("seed %u receiver: %llu resumed cycles, %llu bytes resumed, %llu interruptions, "
-                "%llu dropped (at most %llu in one; in the stream %llu, at most %llu), %llu syncs\n",
-                seed, static_cast<unsigned long long>(rc.resumed_cycles),
-                static_cast<unsigned long long>(rc.resumed_bytes),
-                static_cast<unsigned long long>(rc.interruptions),
-                static_cast<unsigned long long>(rc.dropped_bytes),
-                static_cast<unsigned long long>(rc.max_dropped_bytes),
-                static_cast<unsigned long long>(rc.dropped_stream_bytes),
-                static_cast<unsigned long long>(rc.max_dropped_stream_bytes),
-                static_cast<unsigned long long>(rc.syncs));
+    std::printf(
+        "seed %u receiver: %llu resumed cycles, %llu bytes resumed, %llu interruptions, "
+        "%llu dropped (at most %llu in one; in the stream %llu, at most %llu), %llu syncs\n",
+        seed, static_cast<unsigned long long>(rc.resumed_cycles),
+        static_cast<unsigned long long>(rc.resumed_bytes),
+        static_cast<unsigned long long>(rc.interruptions),
+        static_cast<unsigned long long>(rc.dropped_bytes),
+        static_cast<unsigned long long>(rc.max_dropped_bytes),
+        static_cast<unsigned long long>(rc.dropped_stream_bytes),
+        static_cast<unsigned long long>(rc.max_dropped_stream_bytes),
+        static_cast<unsigned long long>(rc.syncs));
     EXPECT_LE(rc.max_dropped_bytes, kChunk) << "an interruption dropped more than a block group";
     // Counted in the stream (a frame cut short included): one group's frame,
     // its header and the item's zero ranges at most.
