@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -33,6 +34,7 @@
 #include "asr/disk/test_util.h"
 #include "asr/net/pki.h"
 #include "asr/net/tls.h"
+#include "asr/platform/env.h"
 #include "asr/replication/change_tracker.h"
 #include "asr/replication/protocol.h"
 #include "asr/replication/receiver.h"
@@ -486,6 +488,92 @@ TEST_F(ResumeTest, ReceiverRestartMidCycleResumes) {
   EXPECT_GT(resumed->resumed_bytes, 2u << 20);
   ExpectReplicaEqualsSource();
   ASSERT_OK((*tracker)->Close());
+}
+
+// Copies the regular files of `from` (and of its journal/ and points/) into
+// `to`: what a crash right now would leave, the page cache written back.
+void CopyReplicaDir(const std::string& from, const std::string& to) {
+  for (const char* sub : {"", "journal", "points"}) {
+    const std::string src = JoinPath(from, sub), dst = JoinPath(to, sub);
+    ASSERT_OK(MakeDirectories(dst));
+    auto names = platform::Env::Default()->ListDirectory(src);
+    ASSERT_OK(names);
+    for (const std::string& n : *names) {
+      if (n == "journal" || n == "points" || absl::EndsWith(n, ".lock")) continue;
+      auto data = ReadFileToString(JoinPath(src, n));
+      ASSERT_OK(data);
+      ASSERT_OK(WriteFileAtomically(JoinPath(dst, n), *data));
+    }
+  }
+}
+
+// A crash (no orderly close) keeps what the last periodic sync made
+// durable: the directory as it was right after a sync, with a torn record
+// appended to a journal, resumes from that sync, initial and tracked.
+TEST_F(ResumeTest, CrashAfterAPeriodicSyncResumesFromIt) {
+  constexpr uint64_t kDisk = 24 << 20;
+  CreateSourceDisk(src_, kDisk);
+  WritePattern(src_, 0, kDisk, 21);
+  const std::string crashed = JoinPath(dir_, "crashed");
+  for (int cycle = 1; cycle <= 2; ++cycle) {
+    SCOPED_TRACE(absl::StrCat("cycle ", cycle));
+    std::unique_ptr<ChangeTracker> tracker;
+    SendOptions t;
+    if (cycle == 2) {
+      auto opened = ChangeTracker::Open(src_, kDisk, 64 << 10);
+      ASSERT_OK(opened);
+      tracker = *std::move(opened);
+      WritePattern(src_, 1 << 20, 16 << 20, 22, tracker.get());
+      t.tracker = tracker.get();
+    }
+    // The receiver, snapshotting its directory at its second sync (4 MiB
+    // apart), then cut off further on.
+    ReplicaOptions o = StoreOptions();
+    int syncs = 0;
+    o.step_hook = [&](const char* step) {
+      if (absl::string_view(step) == "resume-synced" && ++syncs == 2) {
+        ASSERT_OK(RemoveTree(crashed));
+        CopyReplicaDir(replica_dir_, crashed);
+      }
+    };
+    {
+      auto store = ReplicaStore::Open(replica_dir_, o);
+      ASSERT_OK(store);
+      auto pair = testing::MakeWriterStreamPair("primary");
+      ASSERT_OK(pair);
+      std::thread receiver([&] { (void)ServeConnection(*pair->second, **store, {}); });
+      SendOptions cut = t;
+      cut.progress = [&](const CycleProgress& p) {
+        if (p.raw_position >= (14u << 20)) (void)pair->first->Close();
+      };
+      EXPECT_FALSE(ReplicateDisk(src_, cycle == 1 ? CycleMode::kInitial : CycleMode::kTracked,
+                                 *pair->first, cut)
+                       .ok());
+      receiver.join();
+    }
+    ASSERT_EQ(syncs >= 2, true);
+    // The crash: the directory as of the second sync, plus a torn record.
+    if (cycle == 2) {
+      const std::string journal = JoinPath(crashed, "journal/cycle-2.blog.tmp");
+      auto data = ReadFileToString(journal);
+      ASSERT_OK(data);
+      ASSERT_OK(WriteFileAtomically(journal, *data + std::string(1000, '\x5a')));
+    }
+    ASSERT_OK(RemoveTree(replica_dir_));
+    CopyReplicaDir(crashed, replica_dir_);
+    StartReceiver();
+    auto stream = net::TlsConnect("127.0.0.1", listener_->port(), primary_, absl::Seconds(5));
+    ASSERT_OK(stream);
+    auto st =
+        ReplicateDisk(src_, cycle == 1 ? CycleMode::kInitial : CycleMode::kTracked, **stream, t);
+    ASSERT_OK(st);
+    (void)(*stream)->Close();
+    EXPECT_EQ(st->cycle, static_cast<uint64_t>(cycle));
+    EXPECT_GE(st->resumed_bytes, 8u << 20);  // two syncs, 4 MiB apart
+    ExpectReplicaEqualsSource();
+    StopReceiver();
+    if (tracker) ASSERT_OK(tracker->Close());
+  }
 }
 
 // A plan that cannot be reproduced (the source was written between the
