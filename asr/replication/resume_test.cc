@@ -312,7 +312,7 @@ class ResumeTest : public ::testing::Test {
 TEST_F(ResumeTest, CutsAndStallsAtRandomByteCountsResumeToAnIdenticalReplica) {
   constexpr uint64_t kDisk = 20 << 20;
   int interruptions = 0;
-  for (uint32_t seed = 1; seed <= 4; ++seed) {
+  for (uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE(absl::StrCat("seed ", seed));
     StopReceiver();
     ASSERT_OK(RemoveTree(replica_dir_));
@@ -360,7 +360,7 @@ TEST_F(ResumeTest, CutsAndStallsAtRandomByteCountsResumeToAnIdenticalReplica) {
     // Tracked cycles, each cut twice at random.
     auto tracker = ChangeTracker::Open(src_, kDisk, 64 << 10);
     ASSERT_OK(tracker);
-    for (int cycle = 2; cycle <= 4; ++cycle) {
+    for (int cycle = 2; cycle <= 3; ++cycle) {
       SCOPED_TRACE(absl::StrCat("cycle ", cycle));
       for (int w = 0; w < 3; ++w) {
         WritePattern(src_, at(kDisk / (64 << 10) - 24) * (64 << 10), 1 << 20,
@@ -408,12 +408,12 @@ TEST_F(ResumeTest, CutsAndStallsAtRandomByteCountsResumeToAnIdenticalReplica) {
     // Points: whole cycles only, the latest restorable and equal to the source.
     std::vector<RecoveryPoint> points = store_->points();
     ASSERT_FALSE(points.empty());
-    EXPECT_EQ(points.back().id, 4u);
+    EXPECT_EQ(points.back().id, 3u);
     std::string restored = JoinPath(dir_, absl::StrCat("restored-", seed, ".vhdx"));
-    ASSERT_OK(RestorePoint(replica_dir_, 4, restored, {}));
+    ASSERT_OK(RestorePoint(replica_dir_, 3, restored, {}));
     EXPECT_EQ(disk::testing::FirstDifference(ReadDisk(restored), ReadDisk(src_)), -1);
   }
-  EXPECT_GE(interruptions, 12);  // the cuts did happen (most plans cut)
+  EXPECT_GE(interruptions, 8);  // the cuts did happen (most plans cut)
 }
 
 // The receiver closes mid-cycle (its store is closed and opened again, as a
@@ -572,7 +572,9 @@ TEST_F(ResumeTest, CrashAfterAPeriodicSyncResumesFromIt) {
     EXPECT_GE(st->resumed_bytes, 8u << 20);  // two syncs, 4 MiB apart
     ExpectReplicaEqualsSource();
     StopReceiver();
-    if (tracker) ASSERT_OK(tracker->Close());
+    if (tracker) {
+      ASSERT_OK(tracker->Close());
+    }
   }
 }
 
