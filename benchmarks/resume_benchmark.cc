@@ -114,6 +114,10 @@ struct Receiver {
   }
   // A new connection: the sender's end, the receiver serving the other.
   absl::StatusOr<std::unique_ptr<net::ByteStream>> Connect() {
+    // The previous session has ended (its cycle kept) before the next one
+    // starts, so that no attempt is refused as a second open cycle.
+    for (std::thread& t : sessions) t.join();
+    sessions.clear();
     auto pair = net::MakeStreamPair();
     if (!pair.ok()) return pair.status();
     std::shared_ptr<net::ByteStream> theirs = std::move(pair->second);
@@ -229,7 +233,7 @@ void Interruptions(const std::string& src, const std::string& dir, uint64_t mib,
     std::exit(1);
   }
   ResumeCounters rc = r.store->resume_counters();
-  const int n = static_cast<int>(st->attempts) - 1;
+  const int n = static_cast<int>(rc.interruptions);
   std::printf("\n%d interruptions of an initial cycle of %llu MiB (cut at random byte counts)\n", n,
               static_cast<unsigned long long>(mib));
   std::printf("  clean cycle on the wire:                      %llu bytes\n",
