@@ -935,8 +935,12 @@ ASR_API int asr_replication_options_init(asr_replication_options_t* options, uin
  * JSON mapping: {"disk", "replicationId", "mode", "modeUsed",
  * "fallbackReason", "cycle", "baseCycle", "pointId", "bytesRead",
  * "bytesChanged", "blocksSent", "zeroRanges", "bytesSent",
- * "compressionRatio", "seconds"}; 64-bit counts are strings ("pointId":
- * "2"). A tracked cycle whose change map cannot prove it saw every write
+ * "compressionRatio", "seconds", "bytesResumed", "bytesResent", "attempts"};
+ * 64-bit counts are strings ("pointId": "2"). A connection that breaks or
+ * stalls (10 minutes) mid-cycle is resumed on a new one, up to 4 in all,
+ * sending only what the receiver does not hold (receivers of protocol 5;
+ * "attempts", "bytesResumed" and "bytesResent" say what it took). A
+ * tracked cycle whose change map cannot prove it saw every write
  * (missing, corrupt or not closed cleanly; the disk written, replaced,
  * resized or restored by anything that did not report to the tracker)
  * scans instead: "modeUsed" is then "scan" and "fallbackReason" says why

@@ -15,6 +15,7 @@
 #include "asr/replication/change_tracker.h"
 #include "asr/replication/manifest.h"
 #include "asr/replication/replica_store.h"
+#include "asr/replication/resume.h"
 #include "asr/replication/sender.h"
 #include "asr/replication/verifier.h"
 #include "capi/capi_internal.h"
@@ -102,12 +103,12 @@ absl::Status RunCycle(asr_buffer_t** out, const char* disk_path, const char* hos
       o.progress(&c, o.payload);
     };
   }
-  ASR_ASSIGN_OR_RETURN(
-      auto stream,
-      net::TlsConnect(host, port == 0 ? net::kCertificateAuthPort : port, cfg, absl::Seconds(30)));
-  absl::StatusOr<replication::CycleStats> st =
-      replication::ReplicateDisk(disk_path, mode, *stream, so);
-  (void)stream->Close();
+  // A broken or stalled connection is resumed on a new one (resume.h).
+  cfg.io_timeout = absl::Minutes(10);
+  const uint16_t to = port == 0 ? net::kCertificateAuthPort : port;
+  absl::StatusOr<replication::CycleStats> st = replication::ReplicateDiskResuming(
+      disk_path, mode, [&] { return net::TlsConnect(host, to, cfg, absl::Seconds(30)); }, so,
+      replication::ResumeOptions());
   ASR_RETURN_IF_ERROR(st.status());
   ReturnBuffer(out, replication::CycleStatsToJson(*st, disk_path));
   return absl::OkStatus();

@@ -26,6 +26,7 @@
 #include "asr/replication/receiver.h"
 #include "asr/replication/replica_server.h"
 #include "asr/replication/replica_store.h"
+#include "asr/replication/resume.h"
 #include "asr/replication/sender.h"
 #include "asr/replication/verifier.h"
 
@@ -350,14 +351,26 @@ absl::Status Replicate(const CommandContext& ctx, const ParsedArgs& a) {
                        "' is not a positive duration like 24h or 30m"));
     }
   }
-  auto stream = ConnectToReceiver(sa);
-  if (!stream.ok()) return stream.status();
-  auto st = replication::ReplicateDisk(*disk, *mode, **stream, so);
-  if (a.Has("progress")) *ctx.err << "\n";
-  if (!st.ok()) {
-    (void)(*stream)->Close();
-    return st.status();
+  // A broken or stalled connection is resumed (asr/replication/resume.h):
+  // up to --retries new connections, each continuing where the receiver's
+  // data ends (receivers of protocol 5 and later).
+  replication::ResumeOptions ro;
+  if (a.Has("retries")) {
+    ASR_ASSIGN_OR_RETURN(int64_t n, ParseInt(a.Get("retries"), "--retries", 0, 100));
+    ro.max_attempts = static_cast<int>(n) + 1;
   }
+  sa.tls.io_timeout = absl::Minutes(10);
+  if (a.Has("io-timeout") && (!absl::ParseDuration(a.Get("io-timeout"), &sa.tls.io_timeout) ||
+                              sa.tls.io_timeout <= absl::ZeroDuration())) {
+    return absl::InvalidArgumentError(absl::StrCat("--io-timeout '", a.Get("io-timeout"),
+                                                   "' is not a positive duration like 10m or 30s"));
+  }
+  std::unique_ptr<net::ByteStream> session;
+  auto st = replication::ReplicateDiskResuming(
+      *disk, *mode, [&sa] { return ConnectToReceiver(sa); }, so, ro, &session);
+  if (a.Has("progress")) *ctx.err << "\n";
+  if (!st.ok()) return st.status();
+  auto* stream = &session;
   // After the committed cycle, on the same connection, when it is due.
   std::optional<absl::StatusOr<replication::VerifyResult>> verified;
   if (replication::VerificationDue(*disk, schedule, st->cycle, absl::Now())) {
@@ -400,6 +413,12 @@ absl::Status Replicate(const CommandContext& ctx, const ParsedArgs& a) {
                     "time %.3f s\n",
                     st->bytes_read, st->changed_bytes, st->wire_bytes, st->compression_ratio(),
                     secs);
+    if (st->attempts > 1) {
+      *ctx.out << absl::StrFormat(
+          "  resumed after %d interruption(s): %d bytes were held by the receiver, %d sent "
+          "again\n",
+          st->attempts - 1, st->resumed_bytes, st->resent_bytes);
+    }
     if (verified && verified->ok()) {
       *ctx.out << "  verification: " << (*verified)->reason << "\n";
     }
@@ -658,7 +677,7 @@ void RegisterReplicationCommands(CommandRegistry& r) {
          "(--cert C --key K --ca CA | --pki DIR) [--receiver-name NAME] [--crl CRL] "
          "[--compression-level N] [--block-size 64K] "
          "[--app-consistent] [--tracked-only] [--progress] [--verify-every N] "
-         "[--verify-interval 24h] [--json]\n"
+         "[--verify-interval 24h] [--retries 3] [--io-timeout 10m] [--json]\n"
          "       replicate --mode offline-export --disk FILE --export DIR "
          "[--compression-level N] [--block-size 64K] [--part-size 256M] [--json]",
          "Send one replication cycle of a disk to the recovery host, whose certificate must name "
@@ -670,9 +689,15 @@ void RegisterReplicationCommands(CommandRegistry& r) {
          "finds that resynchronization is required). --mode offline-export writes the initial "
          "copy as a checksummed package (part files and manifest.json) into --export DIR "
          "instead, for 'replica import' on the recovery host; the disk's replication state is "
-         "then as after a network initial cycle, so later cycles send only changes",
+         "then as after a network initial cycle, so later cycles send only changes. A "
+         "connection that breaks, or stalls for --io-timeout (default 10m, as a receiver's idle "
+         "timeout), is resumed "
+         "automatically: up to --retries (default 3) new connections, each sending only what "
+         "the receiver does not hold yet (receivers of protocol 5 and later; an interrupted "
+         "initial replication continues where it stopped); --json reports bytesResumed, "
+         "bytesResent and attempts",
          with({"to", "disk", "mode", "compression-level", "block-size", "verify-every",
-               "verify-interval", "receiver-name", "export", "part-size"}),
+               "verify-interval", "receiver-name", "export", "part-size", "retries", "io-timeout"}),
          {"app-consistent", "tracked-only", "progress"},
          0,
          0,

@@ -954,6 +954,9 @@ absl::StatusOr<model::CycleOutcome> ProtectionService::Impl::ReplicateLocked(
         absl::StatusOr<replication::CycleStats> st;
         // The receiver may still be applying the previous point (it ACKs at
         // its commit point): Unavailable for a moment is retried at once.
+        // A connection lost or stalled mid-cycle is retried the same way,
+        // on the same host point: the new session resumes where the
+        // replica's kept data ends (protocol 5, asr/replication/resume.h).
         absl::Status attempt = fabric::CallWithRetries(
             [&]() -> absl::Status {
               if (stream == nullptr) {

@@ -82,6 +82,7 @@ class TlsTransport : public Transport {
     ASR_RETURN_IF_ERROR(Target(item, port, &host, &p));
     net::TlsConfig cfg = net::VaultTlsConfig(options_.pki_dir, options_.sender_certificate);
     cfg.expected_peer_name = receiver_name_.empty() ? item.replica_host_name() : receiver_name_;
+    cfg.io_timeout = options_.io_timeout;
     return net::TlsConnect(host, static_cast<uint16_t>(p), cfg, options_.connect_timeout);
   }
 

@@ -43,6 +43,11 @@ struct TransportOptions {
   // (drills and tests shorten it).
   absl::Duration point_interval = absl::ZeroDuration();
   absl::Duration connect_timeout = absl::Seconds(30);
+  // A cycle's stream that moves nothing for this long (as the receiver's idle
+  // timeout; the ACK of a large cycle may take a while) fails (DeadlineExceeded)
+  // instead of hanging; the cycle's retries then resume it on a new
+  // connection (asr/replication/resume.h).
+  absl::Duration io_timeout = absl::Minutes(10);
   // An endpoint in this process: BindReplica binds replicas there. Null:
   // the endpoint is elsewhere and learns replicas from the state.
   replication::RecoveryEndpoint* endpoint = nullptr;

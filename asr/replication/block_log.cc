@@ -118,6 +118,36 @@ absl::Status BlockLogWriter::AppendGroup(uint64_t first_offset, uint64_t raw_byt
   return absl::OkStatus();
 }
 
+absl::Status BlockLogWriter::Sync() {
+  if (file_ == nullptr) return absl::FailedPreconditionError("block log is not open for writing");
+  ASR_RETURN_IF_ERROR(FlushBuffer());
+  return AddContext(file_->DataSync(), absl::StrCat("fdatasync ", tmp_));
+}
+
+absl::Status BlockLogWriter::Reopen(const std::string& path, uint64_t bytes, uint64_t records,
+                                    uint64_t raw_bytes) {
+  path_ = path;
+  tmp_ = path + ".tmp";
+  platform::OpenOptions o;
+  o.access = platform::OpenOptions::Access::kWrite;
+  absl::StatusOr<std::unique_ptr<platform::File>> f = platform::Env::Default()->Open(tmp_, o);
+  if (!f.ok()) return AddContext(f.status(), tmp_);
+  ASR_RETURN_IF_ERROR(AddContext((*f)->Truncate(kHeaderSize + bytes), tmp_));
+  absl::StatusOr<uint64_t> end = (*f)->SeekToEnd();
+  if (!end.ok()) return AddContext(end.status(), tmp_);
+  file_ = std::move(*f);
+  buf_.clear();
+  bytes_ = bytes;
+  records_ = records;
+  raw_bytes_ = raw_bytes;
+  return absl::OkStatus();
+}
+
+void BlockLogWriter::Detach() {
+  buf_.clear();
+  file_.reset();
+}
+
 absl::Status BlockLogWriter::Seal(const Digest& digest) {
   ASR_RETURN_IF_ERROR(
       Append(RecordType::kSeal, records_, raw_bytes_, 0, 0,

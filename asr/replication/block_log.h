@@ -72,6 +72,16 @@ class BlockLogWriter {
   absl::Status Seal(const Digest& digest);
   // Removes the temporary file.
   void Abandon();
+  // Resume (protocol 5, partial_cycle.h): makes everything appended so
+  // far durable (fsync of the temporary file).
+  absl::Status Sync();
+  // Continues `path`.tmp as left by an interrupted cycle: cut to its header
+  // and the first `bytes` bytes of records (`records` of them, `raw_bytes`
+  // of blocks), then appended to.
+  absl::Status Reopen(const std::string& path, uint64_t bytes, uint64_t records,
+                      uint64_t raw_bytes);
+  // Closes the temporary file and keeps it (for a later Reopen).
+  void Detach();
 
   uint64_t records() const { return records_; }
   uint64_t bytes() const { return bytes_; }  // appended so far, headers included

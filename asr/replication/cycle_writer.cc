@@ -33,8 +33,27 @@ CycleWriter::~CycleWriter() {
     (void)FinishApply();  // past the commit point: complete it (recovery would)
   }
   if (!done_) {
-    journal_.Abandon();
-    DiscardDirect();
+    // Interrupted (or failed): a resumable cycle keeps what it received up to
+    // its last checkpoint; anything else is discarded, its record first.
+    bool kept = false;
+    if (resumable_) {
+      kept = mark_.next_item > 0 && Suspend().ok();
+      absl::MutexLock l(&store_->mu_);
+      const uint64_t dropped = raw_bytes_ - (kept ? mark_.raw_bytes : 0);
+      ++store_->resume_.interruptions;
+      if (kept) ++store_->resume_.kept_cycles;
+      store_->resume_.dropped_bytes += dropped;
+      store_->resume_.max_dropped_bytes = std::max(store_->resume_.max_dropped_bytes, dropped);
+      store_->resume_.dropped_stream_bytes += interrupted_bytes_;
+      store_->resume_.max_dropped_stream_bytes =
+          std::max(store_->resume_.max_dropped_stream_bytes, interrupted_bytes_);
+      if (kept) store_->partial_ = mark_;
+    }
+    if (!kept) {
+      (void)platform::Env::Default()->Unlink(PartialCyclePath(store_->dir(), start_.cycle));
+      journal_.Abandon();
+      DiscardDirect();
+    }
   }
   writer_.reset();  // finished by now; it must not outlive writeback_
   writeback_.reset();
@@ -233,6 +252,85 @@ absl::Status CycleWriter::AddZeroRange(const ZeroRange& z) {
   return journal_.AppendZero(z.offset, z.length);
 }
 
+void CycleWriter::ResumeFrom(const PartialCycle& partial) {
+  mark_ = partial;
+  blocks_ = partial.blocks;
+  zero_ranges_ = partial.zero_ranges;
+  raw_bytes_ = partial.raw_bytes;
+  digest_ = partial.digest;
+  synced_raw_ = raw_bytes_;
+  resumed_item_ = partial.next_item;
+  resumed_bytes_ = partial.raw_bytes;
+  // The blocks received before are not in memory: the apply reads the journal.
+  keep_ = false;
+}
+
+absl::Status CycleWriter::AddCheckpoint(const CycleCheckpoint& cp) {
+  if (!start_.resumable) {
+    return absl::InvalidArgumentError(
+        "protocol violation: CYCLE_CHECKPOINT in a cycle started without a plan identity");
+  }
+  if (cp.blocks != blocks_ || cp.zero_ranges != zero_ranges_ || cp.raw_bytes != raw_bytes_) {
+    return absl::DataLossError(absl::StrCat(
+        "cycle ", start_.cycle, ": at checkpoint ", cp.next_item, " the sender counts ", cp.blocks,
+        " blocks / ", cp.zero_ranges, " zero ranges / ", cp.raw_bytes, " bytes, the receiver ",
+        blocks_, " / ", zero_ranges_, " / ", raw_bytes_, "; nothing was applied"));
+  }
+  if (cp.next_item <= mark_.next_item) {
+    return absl::InvalidArgumentError(absl::StrCat("protocol violation: checkpoint at item ",
+                                                   cp.next_item, " after item ", mark_.next_item));
+  }
+  mark_.next_item = cp.next_item;
+  mark_.blocks = blocks_;
+  mark_.zero_ranges = zero_ranges_;
+  mark_.raw_bytes = raw_bytes_;
+  mark_.journal_bytes = journal_.bytes();
+  mark_.journal_records = journal_.records();
+  mark_.digest = digest_;
+  const uint64_t every = store_->options_.resume_sync_bytes;
+  if (resumable_ && raw_bytes_ > synced_raw_ && raw_bytes_ - synced_raw_ >= every) {
+    ASR_RETURN_IF_ERROR(MakeDurable());
+    synced_raw_ = raw_bytes_;
+    absl::MutexLock l(&store_->mu_);
+    ++store_->resume_.syncs;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CycleWriter::MakeDurable() {
+  if (direct_) {
+    // Everything submitted written, then the new replica flushed (data and
+    // metadata); a fresh writer continues.
+    ASR_RETURN_IF_ERROR(writer_->Finish());
+    ASR_RETURN_IF_ERROR(direct_disk_->Flush());
+    writer_ = std::make_unique<DirectWriter>(
+        direct_disk_.get(), [store = store_](const char* step) { store->Hook(step); },
+        writeback_.get());
+  } else {
+    ASR_RETURN_IF_ERROR(journal_.Sync());
+  }
+  ASR_RETURN_IF_ERROR(SavePartialCycle(store_->dir(), mark_));
+  store_->Hook("resume-synced");
+  return absl::OkStatus();
+}
+
+absl::Status CycleWriter::Suspend() {
+  if (direct_) {
+    ASR_RETURN_IF_ERROR(writer_->Finish());
+    absl::Status closed = direct_disk_->Close();  // flushed and marked clean
+    direct_disk_.reset();
+    ASR_RETURN_IF_ERROR(closed);
+  } else {
+    ASR_RETURN_IF_ERROR(journal_.Sync());
+  }
+  ASR_RETURN_IF_ERROR(SavePartialCycle(store_->dir(), mark_));
+  store_->Hook("resume-kept");
+  journal_.Detach();
+  writer_.reset();
+  direct_tmp_.clear();  // kept for the resume
+  return absl::OkStatus();
+}
+
 absl::StatusOr<uint64_t> CycleWriter::Commit(const CycleEnd& end) {
   ASR_ASSIGN_OR_RETURN(uint64_t point, CommitDurable(end));
   ASR_RETURN_IF_ERROR(FinishApply());
@@ -241,6 +339,8 @@ absl::StatusOr<uint64_t> CycleWriter::Commit(const CycleEnd& end) {
 
 absl::StatusOr<uint64_t> CycleWriter::CommitDurable(const CycleEnd& end) {
   if (done_ || durable_) return absl::FailedPreconditionError("cycle already committed");
+  // Whatever happens now, the cycle is not resumed: it commits, or it failed.
+  resumable_ = false;
   if (end.blocks != blocks_ || end.zero_ranges != zero_ranges_ || end.raw_bytes != raw_bytes_) {
     return absl::DataLossError(
         absl::StrCat("cycle ", start_.cycle, " is incomplete: the sender announced ", end.blocks,
@@ -253,8 +353,16 @@ absl::StatusOr<uint64_t> CycleWriter::CommitDurable(const CycleEnd& end) {
         absl::StrCat("cycle ", start_.cycle, ": cycle digest mismatch (sender ",
                      DigestHex(end.digest), ", received ", DigestHex(d), "); nothing was applied"));
   }
-  if (direct_) return CommitDirect();
+  // A kept partial record is no longer needed once the cycle is sealed (its
+  // journal complete) or committed; recovery ignores a stale one.
+  const std::string record = PartialCyclePath(store_->dir(), start_.cycle);
+  if (direct_) {
+    absl::StatusOr<uint64_t> point = CommitDirect();
+    if (point.ok()) (void)platform::Env::Default()->Unlink(record);
+    return point;
+  }
   ASR_RETURN_IF_ERROR(journal_.Seal(d));
+  (void)platform::Env::Default()->Unlink(record);
   store_->Hook("sealed");
   ASR_RETURN_IF_ERROR(store_->MarkApplying(journal_path_, start_, &apply_lock_));
   durable_ = true;

@@ -24,6 +24,7 @@
 #include "asr/replication/block_log.h"
 #include "asr/replication/digest.h"
 #include "asr/replication/direct_writer.h"
+#include "asr/replication/partial_cycle.h"
 #include "asr/replication/protocol.h"
 
 namespace asr::replication {
@@ -51,6 +52,21 @@ class CycleWriter {
   // recovery); FinishApply then writes the replica and commits the state.
   absl::StatusOr<uint64_t> CommitDurable(const CycleEnd& end);
   absl::Status FinishApply();
+
+  // Resume (protocol 5; protocol.h "Resume", partial_cycle.h). A
+  // CYCLE_CHECKPOINT: the counts must be the receiver's (else DataLoss);
+  // the data up to it is kept when the cycle is interrupted, and made
+  // durable every ReplicaOptions::resume_sync_bytes of blocks.
+  absl::Status AddCheckpoint(const CycleCheckpoint& checkpoint);
+  // Where this cycle continues an interrupted one: the sender's first work
+  // item still needed, the raw bytes of blocks already held (0, 0: afresh).
+  uint64_t resume_item() const { return resumed_item_; }
+  uint64_t resume_bytes() const { return resumed_bytes_; }
+  // The cycle failed its checks: when it ends uncommitted, nothing is kept.
+  void DoNotResume() { resumable_ = false; }
+  // The session broke: `bytes` of the stream had been read since the last
+  // checkpoint (they are received again; resume accounting).
+  void NoteInterrupted(uint64_t bytes) { interrupted_bytes_ = bytes; }
 
  private:
   friend class ReplicaStore;
@@ -83,6 +99,12 @@ class CycleWriter {
   absl::Status SubmitDirect();
   absl::StatusOr<uint64_t> CommitDirect();
   void DiscardDirect();
+  // Resume: continues from a kept partial cycle (counts, digest, mark).
+  void ResumeFrom(const PartialCycle& partial);
+  // The data up to the last checkpoint made durable, then its record saved.
+  absl::Status MakeDurable();
+  // An interrupted cycle: keeps the data up to the last checkpoint.
+  absl::Status Suspend();
 
   ReplicaStore* store_;
   CycleStart start_;
@@ -111,6 +133,12 @@ class CycleWriter {
   bool durable_ = false;                       // past the commit point
   bool done_ = false;
   bool holds_slot_ = false;  // the store's one open cycle (released by the destructor)
+  // Resume (protocol 5).
+  bool resumable_ = false;   // the sender's CYCLE_START carried a plan identity
+  PartialCycle mark_;        // the last checkpoint (next_item 0: none yet)
+  uint64_t synced_raw_ = 0;  // raw_bytes_ at the last sync
+  uint64_t resumed_item_ = 0, resumed_bytes_ = 0;
+  uint64_t interrupted_bytes_ = 0;
 };
 
 }  // namespace asr::replication

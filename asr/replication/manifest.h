@@ -9,6 +9,9 @@
 //                         adopted when the receiver reports that cycle as its
 //                         current one (the acknowledgement was lost), else
 //                         discarded.
+//   DISK.asrrepl.newid    the replication id of a first initial replication
+//                         until it is acknowledged, so that an interrupted
+//                         one resumes under the same id (resume.h).
 // Both are written atomically (temp file, fsync, rename, fsync directory)
 // and end with a CRC-32C; a corrupt file is DataLoss, never trusted.
 //

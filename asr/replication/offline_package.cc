@@ -301,7 +301,8 @@ class PackageRecorder final : public net::ByteStream {
         ASR_ASSIGN_OR_RETURN(hello_, Hello::Decode(f));
         ASR_RETURN_IF_ERROR(Record(bytes, nullptr));
         HelloReply r;  // OK: a receiver with no replica yet
-        r.version = std::min(kProtocolVersion, hello_.max_version);
+        // A package is written in one go: nothing to resume (version 5).
+        r.version = std::min(kResumeVersion - 1, hello_.max_version);
         version_ = r.version;
         Reply(FrameType::kHelloReply, r.Encode());
         return absl::OkStatus();

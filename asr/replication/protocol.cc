@@ -71,6 +71,8 @@ const char* FrameTypeName(FrameType t) {
       return "VERIFY_DIGESTS";
     case FrameType::kVerifyEnd:
       return "VERIFY_END";
+    case FrameType::kCycleCheckpoint:
+      return "CYCLE_CHECKPOINT";
   }
   return "UNKNOWN";
 }
@@ -333,6 +335,7 @@ std::string CycleStart::Encode() const {
   w.U8(static_cast<uint8_t>(mode));
   w.U8(flags);
   w.U64(static_cast<uint64_t>(source_time_us));
+  if (resumable) w.Bytes(plan_id.data(), plan_id.size());
   return w.Release();
 }
 
@@ -343,8 +346,12 @@ absl::StatusOr<CycleStart> CycleStart::Decode(const Frame& f) {
   uint8_t mode = 0;
   uint64_t t = 0;
   if (!r.U64(&c.cycle) || !r.U64(&c.base_cycle) || !r.U8(&mode) || !r.U8(&c.flags) || !r.U64(&t) ||
-      !r.Done() || mode < 1 || mode > 4) {
+      mode < 1 || mode > 4) {
     return Malformed(f.type);
+  }
+  if (!r.Done()) {  // version 5: the plan's identity
+    if (!r.Bytes(c.plan_id.data(), c.plan_id.size()) || !r.Done()) return Malformed(f.type);
+    c.resumable = true;
   }
   c.mode = static_cast<CycleMode>(mode);
   c.source_time_us = static_cast<int64_t>(t);
@@ -356,6 +363,10 @@ std::string CycleReply::Encode() const {
   PutStatus(w, status);
   w.U64(cycle);
   w.U64(point_id);
+  if (has_resume) {
+    w.U64(resume_item);
+    w.U64(resume_bytes);
+  }
   return w.Release();
 }
 
@@ -365,7 +376,31 @@ absl::StatusOr<CycleReply> CycleReply::Decode(const Frame& f) {
   }
   CycleReply c;
   ByteReader r(f.payload);
-  if (!GetStatus(r, &c.status) || !r.U64(&c.cycle) || !r.U64(&c.point_id) || !r.Done()) {
+  if (!GetStatus(r, &c.status) || !r.U64(&c.cycle) || !r.U64(&c.point_id)) {
+    return Malformed(f.type);
+  }
+  if (!r.Done()) {  // version 5: where a resumed cycle continues
+    if (!r.U64(&c.resume_item) || !r.U64(&c.resume_bytes) || !r.Done()) return Malformed(f.type);
+    c.has_resume = true;
+  }
+  return c;
+}
+
+std::string CycleCheckpoint::Encode() const {
+  ByteWriter w;
+  w.U64(next_item);
+  w.U64(blocks);
+  w.U64(zero_ranges);
+  w.U64(raw_bytes);
+  return w.Release();
+}
+
+absl::StatusOr<CycleCheckpoint> CycleCheckpoint::Decode(const Frame& f) {
+  ASR_RETURN_IF_ERROR(Expect(f, FrameType::kCycleCheckpoint));
+  CycleCheckpoint c;
+  ByteReader r(f.payload);
+  if (!r.U64(&c.next_item) || !r.U64(&c.blocks) || !r.U64(&c.zero_ranges) || !r.U64(&c.raw_bytes) ||
+      !r.Done()) {
     return Malformed(f.type);
   }
   return c;

@@ -92,6 +92,38 @@
 // checks the digest of the version it negotiated (ServeOptions can pin it to
 // an older one).
 //
+// Resume (version 5 and later): an interrupted cycle continues where the
+// receiver's durable data ends instead of starting over.
+//
+//   S: CYCLE_START {..., plan_id}     plan_id: SHA-256 of everything that
+//                                     fixes the cycle's frame sequence (the
+//                                     replication, cycle, base, mode, flags,
+//                                     block and chunk sizes, the planned runs
+//                                     and the source chain's fingerprints)
+//   R: CYCLE_READY {status, ..., resume_item, resume_bytes}
+//   S: (the frames of work items resume_item, resume_item + 1, ...)
+//      CYCLE_CHECKPOINT {next_item, blocks, zero_ranges, raw_bytes}
+//                                     after each work item's frames
+//   S: CYCLE_END (counts and digest of the WHOLE cycle, as ever)
+//
+// A work item is up to SendOptions::read_chunk_bytes of planned blocks (one
+// block group, or a zero range); a version-5 sender emits each item's frames
+// together (never holding blocks back for the next item), so the frames up
+// to a checkpoint are the same on every attempt with the same plan_id. The
+// receiver keeps the received frames (journal or the first cycle's new
+// replica) up to the last checkpoint it got, with the counts and the cycle
+// digest's running state there; it makes them durable every
+// ReplicaOptions::resume_sync_bytes and whenever a cycle is interrupted (the
+// connection breaks or the receiver closes). A CYCLE_START of the same
+// cycle, base and plan_id then gets resume_item > 0: the sender re-reads
+// and re-digests items before it locally (no frame is sent for them) and
+// sends from there; the CYCLE_END digest chains the whole cycle, so the
+// data kept and the data sent after the resume are checked together. Any
+// other CYCLE_START discards the kept frames (resume_item 0). A
+// CYCLE_CHECKPOINT whose counts differ from the receiver's is DataLoss.
+// The fields after a version-4 payload are sent only when HELLO_REPLY's
+// version is 5 or more (an older peer's Decode refuses trailing bytes).
+//
 // On a failure either side may send ERROR {code, message} instead of the
 // expected frame and close.
 //
@@ -114,12 +146,14 @@
 namespace asr::replication {
 
 inline constexpr uint32_t kFrameMagic = 0x46525341;  // "ASRF"
-// 2: BLOCK_GROUP; 3: cycle digest by CRC; 4: VERIFY_REQUEST.
-inline constexpr uint32_t kProtocolVersion = 4;
+// 2: BLOCK_GROUP; 3: cycle digest by CRC; 4: VERIFY_REQUEST; 5: resume.
+inline constexpr uint32_t kProtocolVersion = 5;
 // The first version whose cycle digest chains CRC-32Cs instead of SHA-256s.
 inline constexpr uint32_t kDigestByCrcVersion = 3;
 // The first version that serves VERIFY_REQUEST.
 inline constexpr uint32_t kVerifyVersion = 4;
+// The first version that resumes an interrupted cycle (see "Resume" above).
+inline constexpr uint32_t kResumeVersion = 5;
 inline constexpr uint32_t kMinProtocolVersion = 1;
 inline constexpr size_t kFrameHeaderSize = 20;
 inline constexpr uint32_t kMaxPayload = 16u << 20;
@@ -140,6 +174,7 @@ enum class FrameType : uint8_t {
   kVerifyRequest = 11,  // version 4 and later
   kVerifyDigests = 12,
   kVerifyEnd = 13,
+  kCycleCheckpoint = 14,  // version 5 and later
 };
 const char* FrameTypeName(FrameType t);
 
@@ -239,6 +274,10 @@ struct CycleStart {
   uint8_t flags = 0;
   int64_t source_time_us = 0;
 
+  // Version 5: the plan's identity (see "Resume"); encoded only when set.
+  bool resumable = false;
+  Digest plan_id = {};
+
   bool app_consistent() const { return flags & kCycleAppConsistent; }
   bool full() const { return flags & kCycleFull; }
   std::string Encode() const;
@@ -250,6 +289,11 @@ struct CycleReply {
   absl::Status status;
   uint64_t cycle = 0;
   uint64_t point_id = 0;
+  // CYCLE_READY of version 5 (encoded only when has_resume): the first work
+  // item the receiver still needs and the raw bytes of blocks it holds.
+  bool has_resume = false;
+  uint64_t resume_item = 0;
+  uint64_t resume_bytes = 0;
 
   std::string Encode() const;
   static absl::StatusOr<CycleReply> Decode(const Frame& f);
@@ -298,6 +342,17 @@ struct CycleEnd {
   Digest digest = {};
   std::string Encode() const;
   static absl::StatusOr<CycleEnd> Decode(const Frame& f);
+};
+
+// CYCLE_CHECKPOINT (version 5): the frames of work items before next_item
+// were all sent; the cycle's counts so far.
+struct CycleCheckpoint {
+  uint64_t next_item = 0;
+  uint64_t blocks = 0;
+  uint64_t zero_ranges = 0;
+  uint64_t raw_bytes = 0;
+  std::string Encode() const;
+  static absl::StatusOr<CycleCheckpoint> Decode(const Frame& f);
 };
 
 // VERIFY_REQUEST: digest these blocks of the latest point with this hasher.

@@ -59,6 +59,48 @@ absl::Status ServeVerify(net::ByteStream& stream, ReplicaStore& store, const Fra
   return WriteFrame(stream, FrameType::kVerifyEnd, end.Encode());
 }
 
+// The session's stream, counting the bytes read: what an interrupted cycle
+// had received after its last checkpoint (resume accounting).
+class CountingStream : public net::ByteStream {
+ public:
+  explicit CountingStream(net::ByteStream& inner) : inner_(inner) {}
+  absl::Status WriteAll(const void* data, size_t size) override {
+    return inner_.WriteAll(data, size);
+  }
+  // As the stream's own, in pieces, so that a read the peer breaks off
+  // counts what it got.
+  absl::Status ReadExactly(void* out, size_t size) override {
+    size_t got = 0;
+    while (got < size) {
+      absl::StatusOr<size_t> n = inner_.ReadSome(static_cast<char*>(out) + got, size - got);
+      if (!n.ok()) return n.status();
+      if (*n == 0) {
+        return got == 0 ? absl::OutOfRangeError(absl::StrCat(PeerDescription(),
+                                                             " closed the "
+                                                             "connection"))
+                        : absl::UnavailableError(absl::StrCat(
+                              PeerDescription(), " closed the connection within a read"));
+      }
+      got += *n;
+      read_ += *n;
+    }
+    return absl::OkStatus();
+  }
+  absl::StatusOr<size_t> ReadSome(void* out, size_t size) override {
+    absl::StatusOr<size_t> n = inner_.ReadSome(out, size);
+    if (n.ok()) read_ += *n;
+    return n;
+  }
+  absl::Status Close() override { return inner_.Close(); }
+  std::string PeerDescription() const override { return inner_.PeerDescription(); }
+  std::string PeerIdentity() const override { return inner_.PeerIdentity(); }
+  uint64_t read() const { return read_; }
+
+ private:
+  net::ByteStream& inner_;
+  uint64_t read_ = 0;
+};
+
 // Refuses a HELLO: the status only, every replica field empty.
 absl::Status Refuse(net::ByteStream& stream, const absl::Status& why) {
   HelloReply refused;
@@ -71,7 +113,7 @@ absl::Status Refuse(net::ByteStream& stream, const absl::Status& why) {
 // The session after its HELLO frame `first` was read: with `fixed` (one store,
 // authorized before the HELLO is decoded) or, when null, the store that
 // `resolve` picks for the decoded HELLO.
-absl::Status Serve(net::ByteStream& stream, const Frame& first, ReplicaStore* fixed,
+absl::Status Serve(CountingStream& stream, const Frame& first, ReplicaStore* fixed,
                    const ReplicaResolver* resolve, const ServeOptions& options) {
   const std::string peer = stream.PeerIdentity();
   if (!peer.empty() && peer == options.receiver_identity) {
@@ -140,39 +182,66 @@ absl::Status Serve(net::ByteStream& stream, const Frame& first, ReplicaStore* fi
     }
     absl::StatusOr<CycleStart> start = CycleStart::Decode(*next);
     if (!start.ok()) return Violation(stream, start.status());
+    if (version < kResumeVersion) start->resumable = false;
     absl::Status admitted =
         options.admit_cycle ? options.admit_cycle(*hello, *start) : absl::OkStatus();
     absl::StatusOr<std::unique_ptr<CycleWriter>> cycle =
         admitted.ok() ? store.BeginCycle(*hello, *start)
                       : absl::StatusOr<std::unique_ptr<CycleWriter>>(admitted);
-    ASR_RETURN_IF_ERROR(SendReply(stream, FrameType::kCycleReady, cycle.status(), start->cycle, 0));
+    {
+      CycleReply ready;
+      ready.status = cycle.status();
+      ready.cycle = start->cycle;
+      if (start->resumable) {  // version 5: where the cycle continues
+        ready.has_resume = true;
+        ready.resume_item = cycle.ok() ? (*cycle)->resume_item() : 0;
+        ready.resume_bytes = cycle.ok() ? (*cycle)->resume_bytes() : 0;
+      }
+      ASR_RETURN_IF_ERROR(WriteFrame(stream, FrameType::kCycleReady, ready.Encode()));
+    }
     if (!cycle.ok()) continue;
     // Receiving.
     absl::Status failed;  // a data error: keep reading to CYCLE_END, then refuse
     Frame frame;          // reused: no new buffer per frame
     Frame* fr = &frame;
+    // A cycle that failed its checks or broke the protocol keeps nothing
+    // for a resume.
+    auto fatal = [&](absl::Status st) {
+      (*cycle)->DoNotResume();
+      return Violation(stream, std::move(st));
+    };
+    uint64_t at_checkpoint = stream.read();  // bytes read up to the last checkpoint
     for (;;) {
+      if (!failed.ok()) (*cycle)->DoNotResume();
       absl::Status read = ReadFrameInto(stream, fr);
+      if (!read.ok()) (*cycle)->NoteInterrupted(stream.read() - at_checkpoint);
       if (absl::IsOutOfRange(read)) {
-        return absl::UnavailableError(absl::StrCat(stream.PeerDescription(),
-                                                   " closed the connection in cycle ", start->cycle,
-                                                   "; the cycle was discarded"));
+        return absl::UnavailableError(
+            absl::StrCat(stream.PeerDescription(), " closed the connection in cycle ", start->cycle,
+                         start->resumable && failed.ok() ? "; it resumes from its last checkpoint"
+                                                         : "; the cycle was discarded"));
       }
       if (!read.ok()) return read;
-      if (fr->type == FrameType::kBlock) {
+      if (fr->type == FrameType::kCycleCheckpoint && start->resumable) {
+        absl::StatusOr<CycleCheckpoint> cp = CycleCheckpoint::Decode(*fr);
+        if (!cp.ok()) return fatal(cp.status());
+        if (failed.ok()) failed = (*cycle)->AddCheckpoint(*cp);
+        if (Fatal(failed)) return fatal(failed);
+        at_checkpoint = stream.read();
+      } else if (fr->type == FrameType::kBlock) {
         if (failed.ok()) failed = (*cycle)->AddBlock(fr->payload);
-        if (Fatal(failed)) return Violation(stream, failed);
+        if (Fatal(failed)) return fatal(failed);
       } else if (fr->type == FrameType::kBlockGroup) {
         if (failed.ok()) failed = (*cycle)->AddBlockGroup(fr->payload);
-        if (Fatal(failed)) return Violation(stream, failed);
+        if (Fatal(failed)) return fatal(failed);
       } else if (fr->type == FrameType::kZeroRange) {
         absl::StatusOr<ZeroRange> z = ZeroRange::Decode(*fr);
-        if (!z.ok()) return Violation(stream, z.status());
+        if (!z.ok()) return fatal(z.status());
         if (failed.ok()) failed = (*cycle)->AddZeroRange(*z);
-        if (Fatal(failed)) return Violation(stream, failed);
+        if (Fatal(failed)) return fatal(failed);
       } else if (fr->type == FrameType::kCycleEnd) {
         absl::StatusOr<CycleEnd> end = CycleEnd::Decode(*fr);
-        if (!end.ok()) return Violation(stream, end.status());
+        if (!end.ok()) return fatal(end.status());
         // The ACK goes out as soon as the point is durable; the replica is
         // brought up to it afterwards (a crash in between rolls forward).
         absl::StatusOr<uint64_t> point =
@@ -187,7 +256,7 @@ absl::Status Serve(net::ByteStream& stream, const Frame& first, ReplicaStore* fi
         ASR_RETURN_IF_ERROR(acked);
         break;
       } else {
-        return Violation(stream, Unexpected(*fr, FrameType::kBlock));
+        return fatal(Unexpected(*fr, FrameType::kBlock));
       }
     }
   }
@@ -202,7 +271,8 @@ absl::Status ServeConnection(net::ByteStream& stream, ReplicaStore& store,
     if (absl::IsDataLoss(f.status())) SendError(stream, f.status());
     return f.status();
   }
-  return Serve(stream, *f, &store, nullptr, options);
+  CountingStream counted(stream);
+  return Serve(counted, *f, &store, nullptr, options);
 }
 
 absl::Status ServeConnection(net::ByteStream& stream, const ReplicaResolver& resolve,
@@ -212,7 +282,8 @@ absl::Status ServeConnection(net::ByteStream& stream, const ReplicaResolver& res
     if (absl::IsDataLoss(f.status())) SendError(stream, f.status());
     return f.status();
   }
-  return Serve(stream, *f, nullptr, &resolve, options);
+  CountingStream counted(stream);
+  return Serve(counted, *f, nullptr, &resolve, options);
 }
 
 }  // namespace asr::replication

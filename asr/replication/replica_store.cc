@@ -19,6 +19,7 @@
 #include "asr/common/status_macros.h"
 #include "asr/platform/env.h"
 #include "asr/replication/direct_writer.h"
+#include "asr/replication/partial_cycle.h"
 #include "asr/replication/replica_internal.h"
 #include "asr/replication/replica_state.h"
 
@@ -138,6 +139,22 @@ absl::Status ReplicaStore::Recover() {
     hello_.source_disk_id = state_->source_disk_id;
     ASR_RETURN_IF_ERROR(FinishApply(nullptr));
   }
+  // An interrupted cycle kept for resuming (partial_cycle.h): the next
+  // cycle's, with its data, or nothing.
+  const uint64_t next = state_->has_replica ? state_->current_cycle + 1 : 1;
+  const std::string direct_file = ReplicaFileName(options_.format);
+  std::optional<PartialCycle> partial;
+  if (state_->current_cycle != UINT64_MAX) {
+    partial = LoadPartialCycle(dir_, next, direct_file);
+  }
+  if (partial && (partial->direct == state_->has_replica ||
+                  (state_->has_replica && !(partial->flags & kCycleFull) &&
+                   partial->base_cycle != state_->current_cycle))) {
+    partial.reset();
+  }
+  const std::string partial_record = absl::StrCat("cycle-", next, ".resume");
+  const std::string partial_journal = absl::StrCat("cycle-", next, ".blog.tmp");
+  const std::string partial_direct = absl::StrCat(direct_file, ".tmp");
   // Whatever the committed state does not reference is debris of an
   // interrupted cycle.
   std::set<std::string> keep;
@@ -145,13 +162,16 @@ absl::Status ReplicaStore::Recover() {
     if (!p.delta_file.empty()) keep.insert(p.delta_file);
   }
   for (const std::string& n : ListDir(JoinPath(dir_, "journal"))) {
+    if (partial && (n == partial_record || (!partial->direct && n == partial_journal))) continue;
     RemoveFile(JoinPath(dir_, JoinPath("journal", n)));
   }
   for (const std::string& n : ListDir(JoinPath(dir_, "points"))) {
     std::string rel = JoinPath("points", n);
     if (!keep.count(rel)) RemoveFile(JoinPath(dir_, rel));
   }
+  partial_ = std::move(partial);
   for (const std::string& n : ListDir(dir_)) {
+    if (partial_ && partial_->direct && n == partial_direct) continue;
     if (n.size() > 4 && n.compare(n.size() - 4, 4, ".tmp") == 0) {
       RemoveFile(JoinPath(dir_, n));
     }
@@ -198,6 +218,11 @@ ReplicaInfo ReplicaStore::info() const {
 std::vector<RecoveryPoint> ReplicaStore::points() const {
   absl::MutexLock l(&mu_);
   return state_->points;
+}
+
+ResumeCounters ReplicaStore::resume_counters() const {
+  absl::MutexLock l(&mu_);
+  return resume_;
 }
 
 uint64_t ReplicaStore::peak_cycle_memory() const {
@@ -298,10 +323,28 @@ absl::StatusOr<std::unique_ptr<CycleWriter>> ReplicaStore::BeginCycle(const Hell
                      state_->current_cycle, ", so the next cycle must be number ", expected));
   }
   hello_ = hello;
+  // A kept interrupted cycle: continued when this is the same cycle and
+  // plan (partial_cycle.h), else dropped, its record first.
+  std::optional<PartialCycle> partial = std::move(partial_);
+  partial_.reset();
+  if (partial && !(partial->Matches(hello, start) && partial->direct == !state_->has_replica)) {
+    RemoveFile(PartialCyclePath(dir_, partial->cycle));
+    partial.reset();
+  }
   std::unique_ptr<CycleWriter> w(new CycleWriter(this, start));
   w->block_size_ = hello.block_size;
   w->by_crc_ = std::min(kProtocolVersion, hello.max_version) >= kDigestByCrcVersion;
   w->virtual_size_ = hello.virtual_size;
+  w->mark_.cycle = start.cycle;
+  w->mark_.base_cycle = start.base_cycle;
+  w->mark_.mode = static_cast<uint8_t>(start.mode);
+  w->mark_.flags = start.flags;
+  w->mark_.plan_id = start.plan_id;
+  w->mark_.replication_id = hello.replication_id;
+  w->mark_.source_disk_id = hello.source_disk_id;
+  w->mark_.virtual_size = hello.virtual_size;
+  w->mark_.block_size = hello.block_size;
+  w->mark_.direct = !state_->has_replica;
   if (!state_->has_replica) {
     // The first point: straight into a new replica file (see the diagram).
     w->direct_ = true;
@@ -313,7 +356,20 @@ absl::StatusOr<std::unique_ptr<CycleWriter>> ReplicaStore::BeginCycle(const Hell
     co.virtual_size = hello.virtual_size;
     co.block_size = options_.format == disk::DiskFormat::kVhdx ? options_.disk_block_size : 0;
     co.overwrite = true;
-    ASR_ASSIGN_OR_RETURN(w->direct_disk_, disk::CreateDisk(w->direct_tmp_, co));
+    if (partial) {  // the interrupted first cycle's new replica, flushed up to its checkpoint
+      absl::StatusOr<std::unique_ptr<disk::VirtualDisk>> kept =
+          disk::OpenDisk(w->direct_tmp_, disk::OpenMode::kReadWrite);
+      if (kept.ok() && (*kept)->virtual_size() == hello.virtual_size) {
+        w->direct_disk_ = *std::move(kept);
+        w->ResumeFrom(*partial);
+      } else {
+        RemoveFile(PartialCyclePath(dir_, partial->cycle));
+        partial.reset();
+      }
+    }
+    if (!w->direct_disk_) {
+      ASR_ASSIGN_OR_RETURN(w->direct_disk_, disk::CreateDisk(w->direct_tmp_, co));
+    }
     // The new replica's data is written once and read back only at restore
     // or failover: past the page cache (no copy into it, no writeback of it
     // competing with the sender for the CPU) where the file system allows.
@@ -325,12 +381,28 @@ absl::StatusOr<std::unique_ptr<CycleWriter>> ReplicaStore::BeginCycle(const Hell
     w->writer_ = std::make_unique<DirectWriter>(
         w->direct_disk_.get(), [this](const char* step) { Hook(step); }, w->writeback_.get());
     cycle_open_ = w->holds_slot_ = true;  // until w ends (its destructor)
+    w->resumable_ = start.resumable;
+    if (partial) ++resume_.resumed_cycles, resume_.resumed_bytes += partial->raw_bytes;
     return w;
   }
   w->journal_path_ = JoinPath(dir_, absl::StrCat("journal/cycle-", start.cycle, ".blog"));
-  ASR_RETURN_IF_ERROR(
-      w->journal_.Create(w->journal_path_, start.cycle, hello.block_size, hello.virtual_size));
+  if (partial) {  // the interrupted cycle's journal, cut to its checkpoint
+    absl::Status reopened = w->journal_.Reopen(w->journal_path_, partial->journal_bytes,
+                                               partial->journal_records, partial->raw_bytes);
+    if (reopened.ok()) {
+      w->ResumeFrom(*partial);
+    } else {
+      RemoveFile(PartialCyclePath(dir_, partial->cycle));
+      partial.reset();
+    }
+  }
+  if (!partial) {
+    ASR_RETURN_IF_ERROR(
+        w->journal_.Create(w->journal_path_, start.cycle, hello.block_size, hello.virtual_size));
+  }
   cycle_open_ = w->holds_slot_ = true;  // until w ends (its destructor)
+  w->resumable_ = start.resumable;
+  if (partial) ++resume_.resumed_cycles, resume_.resumed_bytes += partial->raw_bytes;
   return w;
 }
 

@@ -58,9 +58,25 @@
 // Crash recovery (on Open): phase idle -> the replica is the current
 // point; any journal, temp or unreferenced file is deleted (a cycle that
 // had not reached the commit point is simply lost and the sender resends
-// it). Phase applying -> the sealed journal is applied again from the
-// start (idempotent: it holds whole blocks), then committed. Either way the
+// it), except the next cycle's kept partial data (see Resume below).
+// Phase applying -> the sealed journal is applied again from the start
+// (idempotent: it holds whole blocks), then committed. Either way the
 // replica equals a whole point, never a mix.
+//
+// Resume of an interrupted cycle (protocol 5; protocol.h "Resume",
+// partial_cycle.h): while a cycle is received, each CYCLE_CHECKPOINT marks
+// where its data may be kept. Every ReplicaOptions::resume_sync_bytes of
+// blocks, and when the cycle is interrupted (the connection breaks or
+// stalls past its timeout, the receiver closes), the data up to the last
+// checkpoint is made durable (journal fsync; a first cycle's new replica
+// flushed) and then journal/cycle-N.resume records it. The state file is
+// not touched: the replica stays on its last whole point, points and
+// restores never see the partial cycle, and recovery keeps only the next
+// cycle's record with its data (everything else is debris, as above). A
+// CYCLE_START of that cycle with the same plan continues it (the journal
+// cut back to the checkpoint, or the new replica reopened); any other
+// drops it first. A cycle that fails its checks keeps nothing. The commit
+// is unchanged: the cycle digest covers the kept and the new frames alike.
 //
 // Recovery points: the latest point is replica.vhdx itself; each older
 // kept point P is a reverse delta over the next newer kept point. Restoring
@@ -101,6 +117,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -137,11 +154,35 @@ struct ReplicaOptions {
   // Test hook: called at named steps of an apply ("sealed", "undo",
   // "save-applying" before the commit point's save, "applying",
   // "apply-write" after each write into the replica, "applied",
-  // "committed"; for a first cycle "direct-write" after each write into the
+  // "committed"; resume: "resume-synced" after a periodic sync's record,
+  // "resume-kept" after an interrupted cycle's; for a first cycle
+  // "direct-write" after each write into the
   // new replica, "direct-flushed", "direct-renamed", "save-first" before
   // its state's save, "committed") so tests can inject failures (e.g. kill
   // the process, or make the save fail).
   std::function<void(const char* step)> step_hook;
+  // Resume (protocol 5): a cycle's received data (journal, or a first
+  // cycle's new replica) is made durable, with a record of where it ends,
+  // every this many raw bytes of blocks, and whenever the cycle is
+  // interrupted; a crash loses at most this much (an interrupted connection
+  // nothing). 0: at every checkpoint (about every read chunk of the sender).
+  uint64_t resume_sync_bytes = 32 << 20;
+};
+
+// What resuming did for a store (ReplicaStore::resume_counters).
+struct ResumeCounters {
+  uint64_t resumed_cycles = 0;     // cycles that continued a kept partial one
+  uint64_t resumed_bytes = 0;      // raw bytes of blocks they did not receive again
+  uint64_t interruptions = 0;      // cycles interrupted (connection lost, receiver closed)
+  uint64_t kept_cycles = 0;        // of them, kept for a resume
+  uint64_t dropped_bytes = 0;      // raw bytes received after the last checkpoint, dropped
+  uint64_t max_dropped_bytes = 0;  // the most one interruption dropped
+  // The same in bytes of the stream (frames, a frame cut short included):
+  // what the receiver had read after the last checkpoint when the session
+  // broke, all of which the sender sends again.
+  uint64_t dropped_stream_bytes = 0;
+  uint64_t max_dropped_stream_bytes = 0;
+  uint64_t syncs = 0;  // periodic syncs of received data
 };
 
 struct RecoveryPoint {
@@ -239,6 +280,7 @@ class ReplicaStore {
   // Accounting, for monitoring and tests: the most memory a cycle of this
   // store has held for the apply (decoded blocks and their metadata, bytes).
   uint64_t peak_cycle_memory() const;
+  ResumeCounters resume_counters() const;
 
   struct State;  // the committed state file's contents (internal)
 
@@ -271,6 +313,10 @@ class ReplicaStore {
   Hello hello_ ABSL_GUARDED_BY(mu_);
   std::string writer_ ABSL_GUARDED_BY(mu_);  // recorded, else configured
   bool cycle_open_ ABSL_GUARDED_BY(mu_) = false;
+  // An interrupted cycle kept for resuming (partial_cycle.h), found by
+  // Recover or left by a broken session; BeginCycle continues or drops it.
+  std::optional<PartialCycle> partial_ ABSL_GUARDED_BY(mu_);
+  ResumeCounters resume_ ABSL_GUARDED_BY(mu_);
   uint64_t peak_cycle_memory_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

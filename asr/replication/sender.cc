@@ -27,6 +27,7 @@
 #include "asr/replication/change_detector.h"
 #include "asr/replication/digest.h"
 #include "asr/replication/manifest.h"
+#include "asr/replication/resume.h"
 #include "asr/replication/verifier.h"
 
 namespace asr::replication {
@@ -234,7 +235,11 @@ class CycleSender {
                                                         ManifestPath(path_),
                                                         "); run an initial replication first"));
     }
-    replication_id_ = known ? known->replication_id : NewReplicationId();
+    if (known) {
+      replication_id_ = known->replication_id;
+    } else {  // kept until acknowledged, so that an interrupted one resumes (resume.h)
+      ASR_ASSIGN_OR_RETURN(replication_id_, FirstReplicationId(path_));
+    }
     block_size_ = (mode_ == CycleMode::kInitial || !known) ? opts_.block_size : known->block_size;
     if (block_size_ < kMinBlockSize || block_size_ > kMaxBlockSize ||
         (block_size_ & (block_size_ - 1)) != 0) {
@@ -444,6 +449,11 @@ class CycleSender {
         (opts_.app_consistent ? kCycleAppConsistent : 0) | (base_ == nullptr ? kCycleFull : 0);
     c.source_time_us = absl::ToUnixMicros(
         opts_.source_time == absl::InfinitePast() ? absl::Now() : opts_.source_time);
+    if (reply_.version >= kResumeVersion) {  // resume.h
+      c.resumable = true;
+      c.plan_id = PlanIdentity(replication_id_, c, block_size_, ChunkBlocks(),
+                               disk_->virtual_size(), plan_, new_manifest_.chain);
+    }
     ASR_RETURN_IF_ERROR(WriteFrame(stream_, FrameType::kCycleStart, c.Encode()));
     ASR_ASSIGN_OR_RETURN(Frame f, ReadReply());
     if (f.type != FrameType::kCycleReady) return Unexpected(f, FrameType::kCycleReady);
@@ -452,7 +462,16 @@ class CycleSender {
       return absl::Status(r.status.code(),
                           absl::StrCat("receiver refused the cycle: ", r.status.message()));
     }
+    if (c.resumable && r.has_resume) {  // the receiver holds items before resume_item
+      resume_item_ = r.resume_item;
+      receiver_held_ = r.resume_bytes;
+    }
     return absl::OkStatus();
+  }
+
+  // Blocks per work item (the reader's chunk).
+  uint64_t ChunkBlocks() const {
+    return std::max<uint64_t>(1, opts_.read_chunk_bytes / block_size_);
   }
 
   // A frame from the receiver; a clean close here is the peer giving up.
@@ -518,6 +537,11 @@ class CycleSender {
     const uint64_t vsize = disk_->virtual_size();
     const bool groups = reply_.version >= 2;
     const bool by_crc = reply_.version >= kDigestByCrcVersion;
+    // Protocol 5: an item's frames depend on the item alone (no blocks held
+    // back for the next one), so every attempt cuts the same frames; items
+    // the receiver holds are digested but neither compressed nor framed.
+    const bool resumable = reply_.version >= kResumeVersion;
+    bool skip_item = false;
     // The changed blocks waiting to be sent together.
     struct Pending {
       uint64_t offset;
@@ -574,12 +598,14 @@ class CycleSender {
         BlockGroupHeader h;
         h.raw_crc = Crc32c(src, group_bytes);
         for (const Pending& g : group) h.blocks.push_back({g.offset, g.length});
-        BlockCodec codec;
-        absl::string_view body = compressor.EncodeView(src, group_bytes, &codec);
-        h.codec = static_cast<uint8_t>(codec);
-        head.clear();
-        EncodeBlockGroupHeader(h, &head);
-        AppendFrame(&r.frames, FrameType::kBlockGroup, head, body);
+        if (!skip_item) {
+          BlockCodec codec;
+          absl::string_view body = compressor.EncodeView(src, group_bytes, &codec);
+          h.codec = static_cast<uint8_t>(codec);
+          head.clear();
+          EncodeBlockGroupHeader(h, &head);
+          AppendFrame(&r.frames, FrameType::kBlockGroup, head, body);
+        }
         if (by_crc) {
           for (const Pending& g : group) {
             r.entries.push_back({DigestEntry::kPlace, g.offset, g.length, {}});
@@ -609,12 +635,13 @@ class CycleSender {
       WorkResult r;
       r.seq = w->seq;
       r.frames = p.TakeString();
+      skip_item = w->seq < resume_item_;
       // A run of zero blocks to be sent, flushed as one ZERO_RANGE.
       uint64_t zero_start = 0, zero_len = 0;
       auto flush_zero = [&]() {
         if (zero_len == 0) return;
         ZeroRange z{zero_start, zero_len};
-        AppendFrame(&r.frames, FrameType::kZeroRange, z.Encode(), {});
+        if (!skip_item) AppendFrame(&r.frames, FrameType::kZeroRange, z.Encode(), {});
         r.entries.push_back({DigestEntry::kZero, zero_start, zero_len, {}});
         ++r.zero_ranges;
         zero_len = 0;
@@ -652,7 +679,7 @@ class CycleSender {
         }
       }
       flush_zero();
-      if (groups && group_bytes < buf.capacity / 2) {
+      if (groups && !resumable && group_bytes < buf.capacity / 2) {
         // Few changed blocks in this item (a scan with little churn): hold
         // them back, copied out of the read buffer, to compress with the
         // next item's. Frame order is free: blocks never overlap, and the
@@ -698,11 +725,14 @@ class CycleSender {
     absl::Status status;
     CycleProgress progress;
     progress.planned_read_bytes = plan_.planned_read_bytes;
+    progress.resumed_bytes = receiver_held_;
     auto consume = [&](WorkResult* r) -> absl::Status {
-      if (!r->frames.empty()) {
+      const bool framed = !r->frames.empty();
+      if (framed) {
         ASR_RETURN_IF_ERROR(stream_.WriteAll(r->frames.data(), r->frames.size()));
       }
       stats_.wire_bytes += r->frames.size();
+      if (r->seq < resume_item_) stats_.resumed_bytes += r->changed_bytes;
       p.ReturnString(std::move(r->frames));
       stats_.bytes_read += r->bytes_read;
       stats_.blocks_sent += r->blocks_sent;
@@ -727,7 +757,19 @@ class CycleSender {
             break;
         }
       }
+      if (reply_.version >= kResumeVersion && framed) {
+        // Everything before the next item is sent: where a resume may start.
+        CycleCheckpoint cp;
+        cp.next_item = r->seq + 1;
+        cp.blocks = stats_.blocks_sent;
+        cp.zero_ranges = stats_.zero_ranges;
+        cp.raw_bytes = stats_.changed_bytes;
+        std::string frame = EncodeFrame(FrameType::kCycleCheckpoint, cp.Encode());
+        ASR_RETURN_IF_ERROR(stream_.WriteAll(frame.data(), frame.size()));
+        stats_.wire_bytes += frame.size();
+      }
       if (opts_.progress) {
+        progress.raw_position = stats_.changed_bytes;
         progress.bytes_read = stats_.bytes_read;
         progress.bytes_sent = stats_.wire_bytes;
         progress.blocks_sent = stats_.blocks_sent;
@@ -786,6 +828,7 @@ class CycleSender {
           renamed,
           absl::StrCat("cannot rename ", PendingManifestPath(path_), " to ", ManifestPath(path_)));
     }
+    ClearNewReplicationId(path_);
     if (tracker_ != nullptr) {
       ASR_RETURN_IF_ERROR(tracker_->CommitCycle(plan_.full_coverage));
     }
@@ -819,6 +862,10 @@ class CycleSender {
   BlockHasher hasher_;  // the manifest's; fixed before the workers start
   Sha256Stream cycle_digest_;
   CycleStats stats_;
+  // Protocol 5: the first item the receiver still needs, and the raw bytes
+  // of blocks it holds (CYCLE_READY).
+  uint64_t resume_item_ = 0;
+  uint64_t receiver_held_ = 0;
 };
 
 }  // namespace
@@ -840,6 +887,9 @@ model::CycleStats CycleStatsToProto(const CycleStats& st, const std::string& dis
   m.set_bytes_sent(st.wire_bytes);
   m.set_compression_ratio(std::round(st.compression_ratio() * 1000) / 1000);
   m.set_seconds(std::round(absl::ToDoubleMilliseconds(st.elapsed)) / 1000);
+  m.set_bytes_resumed(st.resumed_bytes);
+  m.set_bytes_resent(st.resent_bytes);
+  m.set_attempts(st.attempts);
   return m;
 }
 

@@ -34,6 +34,9 @@
 //      |         digest, compare with base, zstd) --(in-order, bounded)-->
 //      |         this thread writes BLOCK_GROUP (BLOCK for protocol 1) /
 //      |         ZERO_RANGE frames
+//      |         (protocol 5: a CYCLE_CHECKPOINT after each item's frames;
+//      |         items the receiver holds from an interrupted attempt are
+//      |         read and digested, not sent: protocol.h, "Resume")
 //      v
 //   [Seal]       save DISK.asrrepl.pending; CYCLE_END
 //      |
@@ -65,6 +68,11 @@ struct CycleProgress {
   uint64_t bytes_read = 0;
   uint64_t bytes_sent = 0;  // on the wire so far
   uint64_t blocks_sent = 0;
+  // Protocol 5 (resume): the raw bytes of blocks the receiver already held
+  // when this attempt began (not sent again), and the raw bytes of the
+  // cycle's blocks covered so far (held, or written to the stream).
+  uint64_t resumed_bytes = 0;
+  uint64_t raw_position = 0;
 };
 
 struct SendOptions {
@@ -111,6 +119,14 @@ struct CycleStats {
   uint64_t zero_ranges = 0;
   uint64_t changed_bytes = 0;  // raw size of the blocks sent
   uint64_t wire_bytes = 0;     // all frames written, headers included
+  // Resume (protocol 5, resume.h): the raw bytes of this cycle's blocks the
+  // receiver already held from an interrupted attempt (not sent again;
+  // counted in changed_bytes and blocks_sent, which cover the whole cycle),
+  // the raw bytes an interrupted attempt had written that were written
+  // again, and the connections the cycle took (1: no interruption).
+  uint64_t resumed_bytes = 0;
+  uint64_t resent_bytes = 0;
+  uint32_t attempts = 1;
   absl::Duration elapsed;
   double compression_ratio() const {
     return wire_bytes == 0 ? 1.0 : static_cast<double>(changed_bytes) / wire_bytes;
@@ -124,7 +140,8 @@ model::CycleStats CycleStatsToProto(const CycleStats& stats, const std::string& 
 // The stats as JSON through asr/model/json.h: {"disk", "replicationId",
 // "mode", "modeUsed", "fallbackReason", "cycle", "baseCycle", "pointId",
 // "bytesRead", "bytesChanged", "blocksSent", "zeroRanges", "bytesSent",
-// "compressionRatio", "seconds"}; 64-bit counts are strings ("pointId":"1").
+// "compressionRatio", "seconds", "bytesResumed", "bytesResent", "attempts"};
+// 64-bit counts are strings ("pointId":"1").
 std::string CycleStatsToJson(const CycleStats& stats, const std::string& disk_path);
 
 // Runs one cycle of `disk_path` in `mode` over `stream` (see the diagram).

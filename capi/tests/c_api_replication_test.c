@@ -126,6 +126,7 @@ int main(int argc, char** argv) {
   opts.payload = &progress;
   CHECK(asr_replication_run(&buf, disk, "127.0.0.1", (uint16_t)port, &tls, &opts) == ASR_OK);
   CHECK(contains(buf, "\"pointId\":\"1\""));
+  CHECK(contains(buf, "\"attempts\":1")); /* not interrupted: one connection */
   CHECK(progress.calls > 0 && progress.last_sent > 0);
   asr_buffer_dispose(buf);
   buf = NULL;

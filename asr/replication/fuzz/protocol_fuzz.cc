@@ -33,7 +33,7 @@ void DecodeAll(Frame& f, BlockDecompressor& dec) {
   (void)FrameTypeName(f.type);
   (void)ErrorFromFrame(f);
   (void)Unexpected(f, FrameType::kHello);
-  for (uint8_t t = 1; t <= 13; ++t) {
+  for (uint8_t t = 1; t <= 14; ++t) {
     f.type = static_cast<FrameType>(t);
     switch (f.type) {
       case FrameType::kHello:
@@ -65,6 +65,9 @@ void DecodeAll(Frame& f, BlockDecompressor& dec) {
       }
       case FrameType::kVerifyEnd:
         (void)VerifyEnd::Decode(f);
+        break;
+      case FrameType::kCycleCheckpoint:
+        (void)CycleCheckpoint::Decode(f);
         break;
       case FrameType::kError:
         (void)ErrorFromFrame(f);

@@ -97,6 +97,8 @@ namespace Asr.Tests
                     new AsrReplicationOptions { Mode = AsrReplicationMode.Initial, ExpectedReceiverName = "recovery-host" },
                     progress: p => progressCalls++);
                 Assert.Contains("\"pointId\":\"1\"", initial, StringComparison.Ordinal);
+                // One connection: nothing to resume (a broken one is resumed on a new one).
+                Assert.Contains("\"attempts\":1", initial, StringComparison.Ordinal);
                 Assert.True(progressCalls > 0);
 
                 using (AsrChangeTracker tracker = AsrChangeTracker.Open(disk))

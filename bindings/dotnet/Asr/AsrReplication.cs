@@ -184,7 +184,8 @@ namespace Asr
         /// <param name="tracker">The host's open tracker for tracked cycles, or null.</param>
         /// <param name="progress">Called on the calling thread after each chunk; may be null.</param>
         /// <returns>The cycle's statistics as JSON ("pointId", "modeUsed", "fallbackReason",
-        /// "bytesRead", "bytesSent", ...).</returns>
+        /// "bytesRead", "bytesSent", ...; a connection lost or stalled mid-cycle is resumed
+        /// on a new one: "attempts", "bytesResumed", "bytesResent").</returns>
         public static string RunCycle(
             string diskPath,
             string host,
