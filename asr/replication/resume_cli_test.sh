@@ -61,5 +61,8 @@ python3 -c "import sys; sys.exit(0 if $resumed >= 8 * 2**20 else 1)" || fail "no
 if command -v qemu-img >/dev/null 2>&1; then
   qemu-img compare -q replica/replica.vhdx vm.vhdx || fail "qemu-img compare"
 fi
-"$ASRCTL" help 2>&1 | grep -q "is resumed" || fail "help does not mention resuming"
+# (read whole first: grep -q would close the pipe early and, under pipefail,
+# fail the pipeline with asrctl's SIGPIPE)
+help_text=$("$ASRCTL" help 2>&1)
+grep -q "is resumed" <<<"$help_text" || fail "help does not mention resuming"
 echo "PASS: attempts $attempts, $resumed bytes resumed"
