@@ -316,8 +316,8 @@ void RegisterFabricCommands(CommandRegistry& r) {
          [](const CommandContext& ctx, const ParsedArgs& a) { return Fault(ctx, a, false); }});
   r.Add({"fabric verify",
          "fabric verify --dir DIR --vm VM --disk DISK (--point ID | --latest) --image FILE",
-         "Check that a disk image holds every logged write before a point (or every write); "
-         "names the first write missing",
+         "Check that a disk image holds every acknowledged write logged before a point (or every "
+         "one; a write cut off by its process's death is not demanded); names the first missing",
          {"dir", "vm", "disk", "point", "image"},
          {"latest"},
          0,

@@ -186,6 +186,9 @@ std::string EncodeRecord(const WriteLogRecord& r) {
   PutU64(&body, r.point);
   PutStr(&body, r.vm_id);
   PutStr(&body, r.disk_id);
+  // Writes: 1 = an acknowledgement record follows when the write completes
+  // (absent in logs of older asr, whose writes count as acknowledged).
+  if (r.kind == WriteLogRecord::Kind::kWrite) body.push_back(1);
   std::string out;
   PutU32(&out, kLogMagic);
   PutU32(&out, static_cast<uint32_t>(body.size()));
@@ -248,8 +251,10 @@ size_t DecodeRecord(const uint8_t* data, size_t size, WriteLogRecord* r) {
       !in.U32(&r->data_crc) || !in.U64(&r->point) || !in.Str(&r->vm_id) || !in.Str(&r->disk_id)) {
     return 0;
   }
-  if (kind != 1 && kind != 2) return 0;
+  if (kind != 1 && kind != 2 && kind != 3) return 0;
   r->kind = static_cast<WriteLogRecord::Kind>(kind);
+  uint8_t acked_later = 0;
+  r->acknowledged = !(kind == 1 && in.U8(&acked_later) && acked_later == 1);
   r->time_us = static_cast<int64_t>(time);
   return 12 + len;
 }
@@ -334,7 +339,19 @@ absl::StatusOr<std::vector<WriteLogRecord>> ReadWriteLog(const std::string& root
   std::vector<WriteLogRecord> out;
   if (!PathExists(path)) return out;
   ASR_ASSIGN_OR_RETURN(std::string data, ReadFileToString(path));
-  DecodeRecords(data, &out);
+  std::vector<WriteLogRecord> all;
+  DecodeRecords(data, &all);
+  // Acknowledgements mark their writes (which precede them) and go.
+  std::map<uint64_t, size_t> write_at;  // seq -> index in `out`
+  for (WriteLogRecord& r : all) {
+    if (r.kind == WriteLogRecord::Kind::kAck) {
+      auto it = write_at.find(r.seq);
+      if (it != write_at.end()) out[it->second].acknowledged = true;
+      continue;
+    }
+    if (r.kind == WriteLogRecord::Kind::kWrite) write_at[r.seq] = out.size();
+    out.push_back(std::move(r));
+  }
   return out;
 }
 
@@ -1060,14 +1077,16 @@ absl::StatusOr<WriteLogRecord> SimulatedFabric::AppendLog(WriteLogRecord record)
   ASR_ASSIGN_OR_RETURN(auto file, OpenLog(root_));
   ASR_ASSIGN_OR_RETURN(platform::FileInfo info, file->Stat());
   if (info.size > log_end_) ASR_RETURN_IF_ERROR(file->Truncate(log_end_));  // a torn tail
-  record.seq = last_seq_ + 1;
+  // An acknowledgement keeps its write's seq and takes none of its own.
+  const bool ack = record.kind == WriteLogRecord::Kind::kAck;
+  if (!ack) record.seq = last_seq_ + 1;
   record.time_us = NowMicros();
   record.writer = writer_id_;
   if (record.kind == WriteLogRecord::Kind::kPoint) record.point = last_point_ + 1;
   std::string bytes = EncodeRecord(record);
   ASR_RETURN_IF_ERROR(platform::WriteFully(*file, log_end_, bytes.data(), bytes.size()));
   log_end_ += bytes.size();
-  last_seq_ = record.seq;
+  if (!ack) last_seq_ = record.seq;
   if (record.kind == WriteLogRecord::Kind::kPoint) last_point_ = record.point;
   if (!tail.ok()) {
     return absl::Status(tail.code(),
@@ -1221,8 +1240,23 @@ absl::Status SimulatedFabric::DoGuestWrite(const std::string& vm_id, const std::
   rec.length = length;
   rec.data_seed = seed;
   rec.data_crc = Crc32c(data.data(), data.size());
-  ASR_RETURN_IF_ERROR(AppendLog(rec).status());
+  ASR_ASSIGN_OR_RETURN(WriteLogRecord logged, AppendLog(rec));
+  ASR_RETURN_IF_ERROR(TakeInjected("GuestDiskWrite"));
+  ASR_RETURN_IF_ERROR(WriteGuestData(vm_id, d, offset, absl::MakeConstSpan(data)));
+  // Only now is the write complete: while the freeze lock is still held
+  // shared, so a point's marker never falls between the two records.
+  WriteLogRecord done;
+  done.kind = WriteLogRecord::Kind::kAck;
+  done.seq = logged.seq;
+  done.vm_id = vm_id;
+  done.disk_id = disk_id;
+  return AppendLog(done).status();
+}
 
+absl::Status SimulatedFabric::WriteGuestData(const std::string& vm_id, const model::VirtualDisk& d,
+                                             uint64_t offset, absl::Span<const uint8_t> data) {
+  const std::string& disk_id = d.id();
+  const uint64_t length = data.size();
   for (int attempt = 0;; ++attempt) {
     ASR_ASSIGN_OR_RETURN(std::shared_ptr<OpenGuestDisk> g, GuestDisk(vm_id, d));
     absl::MutexLock l(&g->mu);
@@ -1232,7 +1266,7 @@ absl::Status SimulatedFabric::DoGuestWrite(const std::string& vm_id, const std::
     }
     ASR_ASSIGN_OR_RETURN(std::vector<disk::Extent> before,
                          g->disk->GetAllocationMap(offset, length));
-    ASR_RETURN_IF_ERROR(g->disk->WriteAt(offset, absl::MakeConstSpan(data)));
+    ASR_RETURN_IF_ERROR(g->disk->WriteAt(offset, data));
     bool allocated = std::any_of(before.begin(), before.end(), [](const disk::Extent& e) {
       return e.state != disk::ExtentState::kPresent;
     });
@@ -1431,6 +1465,9 @@ absl::Status SimulatedFabric::Verify(const std::string& vm_id, const std::string
   std::vector<uint8_t> got, want;
   for (size_t i = 0; i < writes.size(); ++i) {
     const WriteLogRecord& w = *writes[i];
+    // Never completed to the guest: its bytes may hold its data, the
+    // earlier data, or a mix; nothing was promised.
+    if (!w.acknowledged) continue;
     auto describe = [&] {
       return absl::StrCat("write #", w.seq, " (", w.vm_id, " ", w.disk_id, ", ",
                           HumanBytes(w.length), " at ", HumanBytes(w.offset), ", ", when, ")");

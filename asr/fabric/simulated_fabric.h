@@ -36,7 +36,8 @@
 //   wait while a point of the VM is held -> take the freeze lock shared ->
 //   report to the attached sink -> append the log record -> write the VHDX
 //   (flushing its metadata when the write allocated blocks, so an
-//   independent reader always sees a consistent file) -> release.
+//   independent reader always sees a consistent file) -> append the
+//   write's acknowledgement -> release -> the guest is told it is done.
 // A point: freeze lock exclusive (waits for writes in flight) -> flush the
 // VM's open disks -> hand writes logged by other processes to the attached
 // sinks -> append a point marker -> held until ReleasePoint.
@@ -48,9 +49,15 @@
 // magic, length and body. A record that is cut short or fails its CRC ends
 // the log (a torn tail); the next append cuts it off. Records are not
 // fsynced one by one: the log survives a crash of the writing process, not
-// of the machine. A write whose process is killed between its log record
-// and its disk write is reported missing by verification (the window is one
-// write).
+// of the machine. A write record is logged before the disk write (so a
+// point can never hold data the log does not know), and an acknowledgement
+// record (kind 3, the write's seq, no seq of its own) after it; ReadWriteLog
+// folds the acknowledgements into `acknowledged`. A write without one was
+// never completed to the guest (its process was killed, or its disk write
+// failed): it may or may not be on the disk, in part or whole, so
+// verification does not demand its data (nor the data of the earlier
+// writes under it); every acknowledged write it demands. Write records of
+// logs without acknowledgements (older asr) count as acknowledged.
 //
 // Faults (persisted in fabric.json, so `asrctl fabric fault set` reaches a
 // running site service): host down, VM will not start, point fails, scripts
@@ -76,6 +83,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "asr/common/file_lock.h"
 #include "asr/fabric/simulated_fabric.pb.h"
 #include "asr/fabric/simulated_host.h"
@@ -112,7 +120,8 @@ struct WorkloadStats {
 
 // One record of ROOT/writes.log.
 struct WriteLogRecord {
-  enum class Kind : uint8_t { kWrite = 1, kPoint = 2 };
+  // kAck: only in the file (ReadWriteLog folds it into `acknowledged`).
+  enum class Kind : uint8_t { kWrite = 1, kPoint = 2, kAck = 3 };
   Kind kind = Kind::kWrite;
   uint64_t seq = 0;  // 1, 2, ... over the whole fabric
   int64_t time_us = 0;
@@ -124,6 +133,10 @@ struct WriteLogRecord {
   uint64_t data_seed = 0;  // writes: the data is GuestData(data_seed, length)
   uint32_t data_crc = 0;   // writes: CRC-32C of the data
   uint64_t point = 0;      // points: the point's number (its id)
+  // writes: the guest was told the write completed (its acknowledgement
+  // record is in the log). False: the write was in flight when its process
+  // died, or failed; its bytes on the disk are undefined.
+  bool acknowledged = true;
 };
 
 // The bytes a write with `seed` puts at [index, index + out.size()) of its
@@ -204,7 +217,8 @@ class SimulatedFabric : public SimulatedHost {
 
   // ---- Verification ----
   // OK if `image` holds, for every byte written to the disk before the
-  // point's marker, the data of the last such write. DataLoss naming the
+  // point's marker, the data of the last such write, unless that write was
+  // never acknowledged (then the byte is undefined). DataLoss naming the
   // first write (by sequence) it does not hold.
   absl::Status VerifyDiskAtPoint(const std::string& vm_id, const std::string& disk_id,
                                  const std::string& point_id, const std::string& image_path);
@@ -229,6 +243,8 @@ class SimulatedFabric : public SimulatedHost {
   absl::Status ClearFaults();
   // The next `n` calls of `method` ("GetVm", "StartVm", "CreatePoint", ...;
   // the HostCallbacks names) fail with `status`. In memory, this process only.
+  // "GuestDiskWrite": a guest write fails after its log record and before
+  // its disk write, as when its process is killed at that moment.
   void FailNextCalls(const std::string& method, int n, absl::Status status);
 
  private:
@@ -261,6 +277,9 @@ class SimulatedFabric : public SimulatedHost {
   absl::Status WaitWhileFrozen(const std::string& vm_id, const std::atomic<bool>* stop);
   absl::Status DoGuestWrite(const std::string& vm_id, const std::string& disk_id, uint64_t offset,
                             uint64_t length, uint64_t seed, const std::atomic<bool>* stop);
+  // The disk write of a guest write (no log, no sink).
+  absl::Status WriteGuestData(const std::string& vm_id, const model::VirtualDisk& d,
+                              uint64_t offset, absl::Span<const uint8_t> data);
   void WorkloadThread(int index, WorkloadOptions options);
   absl::Status Verify(const std::string& vm_id, const std::string& disk_id,
                       const std::string* point_id, const std::string& image_path);

@@ -1,5 +1,9 @@
 #include "asr/fabric/simulated_fabric.h"
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <fstream>
 #include <thread>
@@ -432,6 +436,88 @@ TEST(SimulatedFabricTest, WorkloadWritesRunningVmsAndVerifies) {
   }
 }
 
+// A guest write whose process dies after its log record and before its
+// disk write was never completed to the guest: the disk does not hold it,
+// and verification must not call that a loss; it still demands every
+// acknowledged write. (The fault stops the write exactly there, as a kill
+// -9 of the workload's process at that moment does.)
+TEST(SimulatedFabricTest, WriteCutOffBeforeItsDiskWriteIsNotDemandedByVerify) {
+  std::string root;
+  auto f = Example(&root);
+  ASSERT_NE(f, nullptr);
+  ASSERT_OK(f->GuestWrite("vm1", "vm1-d0", 1 * kMiB, 64 * 1024, 1));  // #1
+  absl::Status cut = absl::UnavailableError("killed before the disk write (injected)");
+  f->FailNextCalls("GuestDiskWrite", 2, cut);
+  // #2 over the middle of #1; #3 into blocks never written (they read 0x00).
+  EXPECT_THAT(f->GuestWrite("vm1", "vm1-d0", 1 * kMiB + 4096, 8192, 2),
+              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(f->GuestWrite("vm1", "vm1-d0", 6 * kMiB + 600 * 1024, 9728, 3),
+              StatusIs(absl::StatusCode::kUnavailable));
+  ASSERT_OK_AND_ASSIGN(model::HostPoint p1, f->CreatePoint("vm1", model::CrashConsistent));
+  std::string before = JoinPath(root, "at-p1.vhdx");
+  CopyImage(p1.disks(0).read_path(), before);
+  ASSERT_OK(f->ReleasePoint(p1));
+  ASSERT_OK(f->GuestWrite("vm1", "vm1-d0", 2 * kMiB, 4096, 4));  // #5 (#4 is p1's marker)
+  ASSERT_OK_AND_ASSIGN(model::HostPoint p2, f->CreatePoint("vm1", model::CrashConsistent));
+  std::string after = JoinPath(root, "at-p2.vhdx");
+  CopyImage(p2.disks(0).read_path(), after);
+  ASSERT_OK(f->ReleasePoint(p2));
+
+  ASSERT_OK_AND_ASSIGN(auto log, ReadWriteLog(root));
+  ASSERT_EQ(log.size(), 6u);  // acknowledgements are folded into their writes
+  EXPECT_TRUE(log[0].acknowledged);
+  EXPECT_FALSE(log[1].acknowledged);
+  EXPECT_FALSE(log[2].acknowledged);
+  EXPECT_EQ(log[3].kind, WriteLogRecord::Kind::kPoint);
+  EXPECT_TRUE(log[4].acknowledged);
+  EXPECT_EQ(log[4].seq, 5u);
+
+  EXPECT_OK(f->VerifyDiskAtPoint("vm1", "vm1-d0", p1.id(), before));
+  EXPECT_OK(f->VerifyDiskAtPoint("vm1", "vm1-d0", p2.id(), after));
+  EXPECT_OK(f->VerifyDiskLatest("vm1", "vm1-d0", after));
+  // An acknowledged write missing is still data loss, and so are the bytes
+  // of #1 that the cut-off #2 did not cover.
+  EXPECT_THAT(f->VerifyDiskAtPoint("vm1", "vm1-d0", p2.id(), before),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("write #5")));
+  {
+    ASSERT_OK_AND_ASSIGN(auto img, disk::OpenDisk(before, disk::OpenMode::kReadWrite));
+    std::vector<uint8_t> zeros(512, 0);
+    ASSERT_OK(img->WriteAt(1 * kMiB + 4096 + 8192, absl::MakeConstSpan(zeros)));
+    ASSERT_OK(img->Close());
+  }
+  EXPECT_THAT(f->VerifyDiskAtPoint("vm1", "vm1-d0", p1.id(), before),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("write #1")));
+
+  // The same after a real kill -9 right after the cut-off write: the next
+  // process's point and verification agree with the disk.
+  ASSERT_OK(f->CloseDisks());
+  f.reset();
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto child = SimulatedFabric::Open(root);
+    if (!child.ok()) _exit(10);
+    if (!(*child)->GuestWrite("vm1", "vm1-d0", 3 * kMiB, 4096, 5).ok()) _exit(11);
+    (*child)->FailNextCalls("GuestDiskWrite", 1, cut);
+    (void)(*child)->GuestWrite("vm1", "vm1-d0", 3 * kMiB, 16384, 6);
+    kill(getpid(), SIGKILL);
+    _exit(12);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
+  ASSERT_OK_AND_ASSIGN(f, SimulatedFabric::Open(root));
+  ASSERT_OK_AND_ASSIGN(model::HostPoint p3, f->CreatePoint("vm1", model::CrashConsistent));
+  std::string third = JoinPath(root, "at-p3.vhdx");
+  CopyImage(p3.disks(0).read_path(), third);
+  ASSERT_OK(f->ReleasePoint(p3));
+  ASSERT_OK_AND_ASSIGN(log, ReadWriteLog(root));
+  ASSERT_GE(log.size(), 3u);
+  EXPECT_TRUE(log[log.size() - 3].acknowledged);
+  EXPECT_FALSE(log[log.size() - 2].acknowledged);
+  EXPECT_OK(f->VerifyDiskAtPoint("vm1", "vm1-d0", p3.id(), third));
+}
+
 TEST(SimulatedFabricTest, TornLogTailIsIgnoredAndCutOff) {
   std::string root;
   auto f = Example(&root);
@@ -442,8 +528,9 @@ TEST(SimulatedFabricTest, TornLogTailIsIgnoredAndCutOff) {
   f.reset();
   std::string log_path = JoinPath(root, "writes.log");
   ASSERT_OK_AND_ASSIGN(std::string bytes, ReadFileToString(log_path));
-  // The second record cut short, as by a crash mid-append.
-  ASSERT_OK(WriteFileAtomically(log_path, bytes.substr(0, bytes.size() - 7)));
+  // The second write's record cut short, as by a crash mid-append (the
+  // last record is its acknowledgement).
+  ASSERT_OK(WriteFileAtomically(log_path, bytes.substr(0, bytes.rfind("AWL1") - 7)));
   ASSERT_OK_AND_ASSIGN(auto log, ReadWriteLog(root));
   ASSERT_EQ(log.size(), 1u);
   ASSERT_OK_AND_ASSIGN(f, SimulatedFabric::Open(root));
@@ -454,7 +541,7 @@ TEST(SimulatedFabricTest, TornLogTailIsIgnoredAndCutOff) {
   EXPECT_EQ(log[1].data_seed, 3u);
   // A flipped bit is detected as well.
   ASSERT_OK_AND_ASSIGN(bytes, ReadFileToString(log_path));
-  bytes[bytes.size() - 20] ^= 1;
+  bytes[bytes.rfind("AWL1") - 20] ^= 1;  // in the write's record, before its acknowledgement
   ASSERT_OK(WriteFileAtomically(log_path, bytes));
   ASSERT_OK_AND_ASSIGN(log, ReadWriteLog(root));
   EXPECT_EQ(log.size(), 1u);
