@@ -26,6 +26,7 @@
 #include "asr/replication/block_codec.h"
 #include "asr/replication/change_detector.h"
 #include "asr/replication/digest.h"
+#include "asr/replication/long_range_codec.h"
 #include "asr/replication/manifest.h"
 #include "asr/replication/verifier.h"
 
@@ -66,8 +67,18 @@ struct DigestEntry {
   Digest sha = {};
 };
 
+// The long codec: a group left for the sending thread to compress, in
+// order, as the next piece of the cycle's stream; its frame goes at
+// frames_pos of the result's frames.
+struct LongGroup {
+  size_t frames_pos = 0;
+  BlockGroupHeader header;
+  std::string raw;
+};
+
 struct WorkResult {
   uint64_t seq = 0;
+  std::vector<LongGroup> long_groups;
   std::vector<std::pair<uint64_t, Digest>> new_digests;  // block -> digest
   std::string frames;                // encoded BLOCK(_GROUP) / ZERO_RANGE frames
   std::vector<DigestEntry> entries;  // for the cycle digest, in frame order
@@ -574,12 +585,19 @@ class CycleSender {
         BlockGroupHeader h;
         h.raw_crc = Crc32c(src, group_bytes);
         for (const Pending& g : group) h.blocks.push_back({g.offset, g.length});
-        BlockCodec codec;
-        absl::string_view body = compressor.EncodeView(src, group_bytes, &codec);
-        h.codec = static_cast<uint8_t>(codec);
-        head.clear();
-        EncodeBlockGroupHeader(h, &head);
-        AppendFrame(&r.frames, FrameType::kBlockGroup, head, body);
+        if (use_long_) {
+          h.codec = static_cast<uint8_t>(BlockCodec::kZstdLong);
+          r.long_groups.push_back({r.frames.size(), std::move(h),
+                                   std::string(reinterpret_cast<const char*>(src), group_bytes)});
+          h = r.long_groups.back().header;  // (for the digest entries below)
+        } else {
+          BlockCodec codec;
+          absl::string_view body = compressor.EncodeView(src, group_bytes, &codec);
+          h.codec = static_cast<uint8_t>(codec);
+          head.clear();
+          EncodeBlockGroupHeader(h, &head);
+          AppendFrame(&r.frames, FrameType::kBlockGroup, head, body);
+        }
         if (by_crc) {
           for (const Pending& g : group) {
             r.entries.push_back({DigestEntry::kPlace, g.offset, g.length, {}});
@@ -680,7 +698,24 @@ class CycleSender {
     }
   }
 
+  // Whether this cycle's groups use the long codec (long_range_codec.h):
+  // a receiver of version 6 or later, compression on, and the codec asked
+  // for (auto: every cycle but the initial copy, which compresses on all
+  // workers and has little to gain from reaching back).
+  absl::Status ChooseCodec() {
+    const bool wanted =
+        opts_.codec == ReplicationCodec::kLong ||
+        (opts_.codec == ReplicationCodec::kAuto && stats_.mode_used != CycleMode::kInitial);
+    use_long_ = wanted && reply_.version >= kLongCodecVersion && opts_.compression_level != 0;
+    stats_.codec_used = use_long_ ? ReplicationCodec::kLong : ReplicationCodec::kClassic;
+    if (!use_long_) return absl::OkStatus();
+    ASR_RETURN_IF_ERROR(long_compressor_.Start(opts_.compression_level, plan_.planned_read_bytes));
+    stats_.long_window_bytes = long_compressor_.window_bytes();
+    return absl::OkStatus();
+  }
+
   absl::Status StreamStep() {
+    ASR_RETURN_IF_ERROR(ChooseCodec());
     Pipeline p(std::max(2, opts_.queue_depth));
     const int nworkers = std::max(1, opts_.worker_threads);
     std::vector<std::unique_ptr<disk::VirtualDisk>> handles;
@@ -698,7 +733,26 @@ class CycleSender {
     absl::Status status;
     CycleProgress progress;
     progress.planned_read_bytes = plan_.planned_read_bytes;
+    std::string long_out, long_head;
     auto consume = [&](WorkResult* r) -> absl::Status {
+      if (!r->long_groups.empty()) {
+        // The long codec: compress the held groups here, in sending order,
+        // between the result's other frames.
+        long_out.clear();
+        size_t pos = 0;
+        for (LongGroup& g : r->long_groups) {
+          long_out.append(r->frames, pos, g.frames_pos - pos);
+          pos = g.frames_pos;
+          ASR_ASSIGN_OR_RETURN(
+              absl::string_view piece,
+              long_compressor_.Next(reinterpret_cast<const uint8_t*>(g.raw.data()), g.raw.size()));
+          long_head.clear();
+          EncodeBlockGroupHeader(g.header, &long_head);
+          AppendFrame(&long_out, FrameType::kBlockGroup, long_head, piece);
+        }
+        long_out.append(r->frames, pos, std::string::npos);
+        r->frames.swap(long_out);
+      }
       if (!r->frames.empty()) {
         ASR_RETURN_IF_ERROR(stream_.WriteAll(r->frames.data(), r->frames.size()));
       }
@@ -819,6 +873,8 @@ class CycleSender {
   BlockHasher hasher_;  // the manifest's; fixed before the workers start
   Sha256Stream cycle_digest_;
   CycleStats stats_;
+  bool use_long_ = false;  // fixed before the workers start
+  LongRangeCompressor long_compressor_;
 };
 
 }  // namespace
@@ -840,6 +896,8 @@ model::CycleStats CycleStatsToProto(const CycleStats& st, const std::string& dis
   m.set_bytes_sent(st.wire_bytes);
   m.set_compression_ratio(std::round(st.compression_ratio() * 1000) / 1000);
   m.set_seconds(std::round(absl::ToDoubleMilliseconds(st.elapsed)) / 1000);
+  m.set_codec(ReplicationCodecName(st.codec_used));
+  m.set_long_window_bytes(st.long_window_bytes);
   return m;
 }
 
