@@ -587,8 +587,11 @@ class CycleSender {
         for (const Pending& g : group) h.blocks.push_back({g.offset, g.length});
         if (use_long_) {
           h.codec = static_cast<uint8_t>(BlockCodec::kZstdLong);
-          r.long_groups.push_back({r.frames.size(), std::move(h),
-                                   std::string(reinterpret_cast<const char*>(src), group_bytes)});
+          // A recycled string: a fresh 1 MiB one per group would be mapped
+          // and zeroed by the kernel each time.
+          std::string raw = p.TakeString();
+          raw.assign(reinterpret_cast<const char*>(src), group_bytes);
+          r.long_groups.push_back({r.frames.size(), std::move(h), std::move(raw)});
           h = r.long_groups.back().header;  // (for the digest entries below)
         } else {
           BlockCodec codec;
@@ -752,6 +755,8 @@ class CycleSender {
         }
         long_out.append(r->frames, pos, std::string::npos);
         r->frames.swap(long_out);
+        for (LongGroup& g : r->long_groups) p.ReturnString(std::move(g.raw));
+        r->long_groups.clear();
       }
       if (!r->frames.empty()) {
         ASR_RETURN_IF_ERROR(stream_.WriteAll(r->frames.data(), r->frames.size()));
