@@ -116,8 +116,8 @@ int main(int argc, char** argv) {
     }
     asr_buffer_dispose(buf);
     buf = NULL;
-    snprintf(cmd, sizeof(cmd), "'%s' disk compare '%s' '%s/replica.vhdx' >/dev/null", argv[1],
-             disk, replica);
+    snprintf(cmd, sizeof(cmd), "'%s' disk compare '%s' '%s/replica.vhdx' >/dev/null", argv[1], disk,
+             replica);
     CHECK(run(cmd) == 0);
   }
   fprintf(stderr, "bytes sent: classic %llu, long %llu\n", classic_bytes, long_bytes);
