@@ -13,8 +13,12 @@ on the wire and whether the replica is identical to the source. It also
 times the initial replication against `zstd -1 -T2` of the same disk, and
 computes zstd -1 of just the changed blocks: the floor for bytes on the wire.
 
+With --codecs classic,long each case runs once per asr codec (`asrctl
+replicate --codec`, the same seeded churn each time; rsync only in the
+first), and a second table compares the codecs' bytes and tracked CPU.
+
 Usage: benchmarks/replication_vs_rsync.py [--sizes 1G,4G] [--churn 1,5,25]
-                                          [--workdir DIR] [--keep]
+                                          [--codecs auto] [--workdir DIR] [--keep]
 Needs: a --config=opt build of //asr/cli:asrctl and //benchmarks:churn
 (the script builds them), rsync, zstd.
 """
@@ -94,6 +98,8 @@ def main():
     ap.add_argument("--churn", default="1,5,25")
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--codecs", default="auto",
+                    help="asrctl replicate --codec values to run each case with (comma-separated)")
     args = ap.parse_args()
 
     sh(["bazel", "build", "--config=opt", "//asr/cli:asrctl", "//benchmarks:churn"], cwd=ROOT,
@@ -120,8 +126,10 @@ def main():
         size = int(size_text[:-1]) << {"M": 20, "G": 30}[size_text[-1].upper()]
         raw = os.path.join(work, f"base-{size_text}.raw")
         make_corpus(raw, size, ["/usr/lib", "/usr/bin"])
-        for pct in [float(p) for p in args.churn.split(",")]:
-            case = os.path.join(work, f"{size_text}-{pct:g}")
+        for pct, codec in [(float(p), c) for p in args.churn.split(",")
+                           for c in args.codecs.split(",")]:
+            first_codec = codec == args.codecs.split(",")[0]
+            case = os.path.join(work, f"{size_text}-{pct:g}-{codec}")
             shutil.rmtree(case, ignore_errors=True)
             os.makedirs(case)
             src = os.path.join(case, "vm.vhdx")
@@ -129,7 +137,8 @@ def main():
                stdout=subprocess.DEVNULL)
             rdir = os.path.join(case, "rsync-dst")
             os.makedirs(rdir)
-            shutil.copyfile(src, os.path.join(rdir, "vm.vhdx"))
+            if first_codec:
+                shutil.copyfile(src, os.path.join(rdir, "vm.vhdx"))
 
             port_file = os.path.join(case, "port")
             serve = subprocess.Popen(
@@ -144,7 +153,7 @@ def main():
                     time.sleep(0.05)
                 to = "127.0.0.1:" + open(port_file).read().strip()
                 rep = [asrctl, "replicate", "--to", to, "--pki", os.path.join(work, "pki"),
-                       "--receiver-name", "recovery-host", "--json"]
+                       "--receiver-name", "recovery-host", "--json", "--codec", codec]
 
                 # zstd -1 -T2 of the whole disk, the initial replication's
                 # reference, timed right before it (a shared machine's load
@@ -163,14 +172,16 @@ def main():
                 floor = int(subprocess.run(["sh", "-c", f"zstd -1 -q -c {changed} | wc -c"],
                                            check=True, capture_output=True, text=True).stdout)
 
-                w_rs, c_rs, done = timed(
-                    ["rsync", "--inplace", "--no-whole-file", "-z", "-I", "--stats", "-e", rsh, src,
-                     "localhost:" + rdir + "/"])
-                m = re.search(r"Total bytes sent: ([\d,.]+)", done.stdout)
-                m2 = re.search(r"Total bytes received: ([\d,.]+)", done.stdout)
-                rs_bytes = int(m.group(1).replace(",", "").replace(".", "")) + \
-                    int(m2.group(1).replace(",", "").replace(".", ""))
-                rs_same = subprocess.run(["cmp", "-s", src, os.path.join(rdir, "vm.vhdx")]).returncode == 0
+                if first_codec:
+                    w_rs, c_rs, done = timed(
+                        ["rsync", "--inplace", "--no-whole-file", "-z", "-I", "--stats", "-e", rsh,
+                         src, "localhost:" + rdir + "/"])
+                    m = re.search(r"Total bytes sent: ([\d,.]+)", done.stdout)
+                    m2 = re.search(r"Total bytes received: ([\d,.]+)", done.stdout)
+                    rs_bytes = int(m.group(1).replace(",", "").replace(".", "")) + \
+                        int(m2.group(1).replace(",", "").replace(".", ""))
+                    rs_same = subprocess.run(
+                        ["cmp", "-s", src, os.path.join(rdir, "vm.vhdx")]).returncode == 0
 
                 # Tracked first (it consumes the tracker's record), then a scan
                 # of the same state (finds nothing new: it shows the cost of
@@ -197,7 +208,8 @@ def main():
                     serve.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     serve.kill()
-            rows.append(dict(size=size_text, pct=pct, zstd_mbps=zstd_mbps,
+            rows.append(dict(size=size_text, pct=pct, codec=codec, tr_codec=tr.get("codec", ""),
+                             zstd_mbps=zstd_mbps,
                              init_wall=w_init, init_mbps=size / w_init / 1e6,
                              init_sent=int(init.get("bytesSent", 0)),
                              rs_wall=w_rs, rs_cpu=c_rs, rs_bytes=rs_bytes, rs_same=rs_same,
@@ -205,7 +217,7 @@ def main():
                              sc_wall=w_sc, sc_cpu=c_sc, sc_bytes=int(sc.get("bytesSent", 0)), floor2=floor2,
                              asr_same=asr_same))
             r = rows[-1]
-            print(f"{size_text} {pct:g}%: rsync {w_rs:.2f}s/{c_rs:.2f}s cpu {rs_bytes} B "
+            print(f"{size_text} {pct:g}% codec {codec}: rsync {w_rs:.2f}s/{c_rs:.2f}s cpu {rs_bytes} B "
                   f"same={rs_same} | tracked {w_tr:.2f}s/{c_tr:.2f}s cpu {r['tr_bytes']} B "
                   f"(floor {floor}) | scan {w_sc:.2f}s/{c_sc:.2f}s cpu {r['sc_bytes']} B "
                   f"(floor {floor2}) same={asr_same} | initial {r['init_mbps']:.0f} MB/s vs "
@@ -226,6 +238,20 @@ def main():
               f"{r['sc_bytes']/1e6:.2f} MB ({100*r['sc_bytes']/r['floor2']:.1f}%) | "
               f"{r['sc_wall']/r['rs_wall']:.2f} | {r['rs_same']}, {r['asr_same']} | "
               f"{r['init_mbps']:.0f} ({100*r['init_mbps']/r['zstd_mbps']:.0f}%) |")
+    if len(args.codecs.split(",")) > 1:
+        first = args.codecs.split(",")[0]
+        print()
+        print(f"| disk | churn | codec (used) | tracked bytes (vs floor) | tracked cpu (vs {first}) | "
+              f"scan bytes (vs floor) | scan cpu (vs {first}) | identical |")
+        print("|---|---|---|---|---|---|---|---|")
+        for r in rows:
+            base = next(b for b in rows if b["size"] == r["size"] and b["pct"] == r["pct"]
+                        and b["codec"] == first)
+            print(f"| {r['size']} | {r['pct']:g}% | {r['codec']} ({r['tr_codec']}) | "
+                  f"{r['tr_bytes']/1e6:.2f} MB ({r['tr_bytes']/r['floor']:.3f}×) | "
+                  f"{r['tr_cpu']:.2f} s ({r['tr_cpu']/base['tr_cpu']:.2f}×) | "
+                  f"{r['sc_bytes']/1e6:.2f} MB ({r['sc_bytes']/r['floor2']:.3f}×) | "
+                  f"{r['sc_cpu']:.2f} s ({r['sc_cpu']/base['sc_cpu']:.2f}×) | {r['asr_same']} |")
     if not args.keep and not args.workdir:
         shutil.rmtree(work, ignore_errors=True)
 

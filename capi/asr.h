@@ -1157,6 +1157,23 @@ ASR_API int asr_group_resolve_point(asr_buffer_t** out, asr_engine_t* engine, co
  * create_group_point), ASR_UNAVAILABLE (a cycle of the group is running). */
 ASR_API int asr_group_replicate_now(asr_buffer_t** out, asr_engine_t* engine, const char* group_ref,
                                     uint32_t flags);
+/* ---- Fewer bytes on the wire: the replication codec ---------------------- */
+
+/* Flags for asr_replication_options_t.flags (and asr_replication_cycle's
+ * `flags`) that choose how the cycle's block groups are compressed. Neither
+ * (the default): the long codec for every cycle after the initial copy.
+ *   ASR_REPLICATION_CODEC_CLASSIC: one zstd frame per group of blocks,
+ *     compressed on every worker thread (as before protocol 6).
+ *   ASR_REPLICATION_CODEC_LONG: one zstd stream per cycle with
+ *     long-distance matching (window: the cycle's changed bytes, at most
+ *     128 MiB), so data repeated anywhere in the cycle is sent once; also
+ *     for an initial copy.
+ * A receiver older than protocol version 6 and compression level 0 always
+ * get the classic codec. The stats JSON says which one ran: "codec"
+ * ("classic" or "long") and "longWindowBytes". Both flags at once:
+ * ASR_INVALID_ARGUMENT. */
+#define ASR_REPLICATION_CODEC_CLASSIC 0x100u
+#define ASR_REPLICATION_CODEC_LONG 0x200u
 
 #ifdef __cplusplus
 }

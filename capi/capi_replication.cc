@@ -63,13 +63,29 @@ absl::StatusOr<net::TlsConfig> TlsConfigOf(const asr_tls_files_t* in) {
   return cfg;
 }
 
+// The codec the ASR_REPLICATION_CODEC_* flags choose.
+absl::StatusOr<replication::ReplicationCodec> CodecOf(uint32_t flags) {
+  const bool classic = (flags & ASR_REPLICATION_CODEC_CLASSIC) != 0;
+  const bool lng = (flags & ASR_REPLICATION_CODEC_LONG) != 0;
+  if (classic && lng) {
+    return absl::InvalidArgumentError(
+        "ASR_REPLICATION_CODEC_CLASSIC and ASR_REPLICATION_CODEC_LONG exclude each other; give "
+        "one, or neither for the default (long after the initial copy)");
+  }
+  return classic ? replication::ReplicationCodec::kClassic
+         : lng   ? replication::ReplicationCodec::kLong
+                 : replication::ReplicationCodec::kAuto;
+}
+
 // One cycle as `o` (already read with ReadVersionedStruct) says.
 absl::Status RunCycle(asr_buffer_t** out, const char* disk_path, const char* host, uint16_t port,
                       const asr_tls_files_t* tls, const asr_replication_options_t& o) {
   ASR_RETURN_IF_ERROR(CheckNotNull(disk_path, "disk_path"));
   ASR_RETURN_IF_ERROR(CheckNotNull(host, "host"));
   ASR_RETURN_IF_ERROR(CheckNotNull(tls, "tls"));
-  ASR_RETURN_IF_ERROR(CheckFlags(o.flags, ASR_REPLICATION_TRACKED_ONLY));
+  ASR_RETURN_IF_ERROR(CheckFlags(o.flags, ASR_REPLICATION_TRACKED_ONLY |
+                                              ASR_REPLICATION_CODEC_CLASSIC |
+                                              ASR_REPLICATION_CODEC_LONG));
   ASR_ASSIGN_OR_RETURN(replication::CycleMode mode, ModeOf(o.mode));
   ASR_ASSIGN_OR_RETURN(net::TlsConfig cfg, TlsConfigOf(tls));
   cfg.expected_peer_name = o.expected_receiver_name != nullptr ? o.expected_receiver_name : host;
@@ -84,6 +100,7 @@ absl::Status RunCycle(asr_buffer_t** out, const char* disk_path, const char* hos
   if (o.block_size != 0) so.block_size = o.block_size;
   so.app_consistent = o.app_consistent != 0;
   so.tracked_only = (o.flags & ASR_REPLICATION_TRACKED_ONLY) != 0;
+  ASR_ASSIGN_OR_RETURN(so.codec, CodecOf(o.flags));
   if (so.tracked_only && mode != replication::CycleMode::kTracked) {
     return absl::InvalidArgumentError(
         "ASR_REPLICATION_TRACKED_ONLY goes with ASR_REPLICATION_MODE_TRACKED");

@@ -323,6 +323,9 @@ absl::Status Replicate(const CommandContext& ctx, const ParsedArgs& a) {
     if (!bs.ok()) return bs.status();
     so.block_size = static_cast<uint32_t>(*bs);
   }
+  if (a.Has("codec")) {
+    ASR_ASSIGN_OR_RETURN(so.codec, replication::ParseReplicationCodec(a.Get("codec")));
+  }
   so.app_consistent = a.Has("app-consistent");
   so.tracked_only = a.Has("tracked-only");
   if (so.tracked_only && *mode != replication::CycleMode::kTracked) {
@@ -410,9 +413,9 @@ absl::Status Replicate(const CommandContext& ctx, const ParsedArgs& a) {
              << " to " << host << ":" << port << "\n"
              << absl::StrFormat(
                     "  bytes read %d, bytes changed %d, bytes sent %d, compression ratio %.2f, "
-                    "time %.3f s\n",
+                    "time %.3f s, codec %s\n",
                     st->bytes_read, st->changed_bytes, st->wire_bytes, st->compression_ratio(),
-                    secs);
+                    secs, replication::ReplicationCodecName(st->codec_used));
     if (st->attempts > 1) {
       *ctx.out << absl::StrFormat(
           "  resumed after %d interruption(s): %d bytes were held by the receiver, %d sent "
@@ -675,7 +678,7 @@ void RegisterReplicationCommands(CommandRegistry& r) {
   r.Add({"replicate",
          "replicate --to HOST:PORT --disk FILE --mode initial|tracked|scan|differencing "
          "(--cert C --key K --ca CA | --pki DIR) [--receiver-name NAME] [--crl CRL] "
-         "[--compression-level N] [--block-size 64K] "
+         "[--compression-level N] [--codec auto|classic|long] [--block-size 64K] "
          "[--app-consistent] [--tracked-only] [--progress] [--verify-every N] "
          "[--verify-interval 24h] [--retries 3] [--io-timeout 10m] [--json]\n"
          "       replicate --mode offline-export --disk FILE --export DIR "
@@ -684,7 +687,11 @@ void RegisterReplicationCommands(CommandRegistry& r) {
          "--receiver-name (default: the host of --to); prints the mode used (a tracked cycle whose "
          "change map cannot prove it saw every write scans instead and says why; "
          "--tracked-only refuses instead), bytes read, bytes sent, compression ratio and time "
-         "(compression level 0: off). With --verify-every/--verify-interval, also verifies the "
+         "(compression level 0: off) and the codec (--codec long: one zstd stream per cycle that "
+         "reaches back to anything the cycle sent before, fewer bytes for data repeated across "
+         "blocks; classic: one zstd frame per group of blocks, as receivers before protocol 6 "
+         "get; auto, the default: long after the initial copy). With "
+         "--verify-every/--verify-interval, also verifies the "
          "replica on the same connection when due (see 'replica verify'; exit code 1 when it "
          "finds that resynchronization is required). --mode offline-export writes the initial "
          "copy as a checksummed package (part files and manifest.json) into --export DIR "
@@ -696,7 +703,7 @@ void RegisterReplicationCommands(CommandRegistry& r) {
          "the receiver does not hold yet (receivers of protocol 5 and later; an interrupted "
          "initial replication continues where it stopped); --json reports bytesResumed, "
          "bytesResent and attempts",
-         with({"to", "disk", "mode", "compression-level", "block-size", "verify-every",
+         with({"to", "disk", "mode", "compression-level", "codec", "block-size", "verify-every",
                "verify-interval", "receiver-name", "export", "part-size", "retries", "io-timeout"}),
          {"app-consistent", "tracked-only", "progress"},
          0,

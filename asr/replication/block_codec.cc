@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "asr/replication/long_range_codec.h"
 
 namespace asr::replication {
 
@@ -32,16 +33,15 @@ void BlockCompressor::Encode(const uint8_t* data, size_t size, EncodedBlock* out
   out->payload.assign(reinterpret_cast<const char*>(data), size);
 }
 
-absl::string_view BlockCompressor::EncodeView(const uint8_t* data, size_t size,
-                                              BlockCodec* codec) {
+absl::string_view BlockCompressor::EncodeView(const uint8_t* data, size_t size, BlockCodec* codec) {
   if (cctx_ != nullptr) {
     size_t bound = ZSTD_compressBound(size);
     if (buf_size_ < bound) {
       buf_.reset(new char[bound]);
       buf_size_ = bound;
     }
-    size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(cctx_), buf_.get(), bound, data, size,
-                                 level_);
+    size_t n =
+        ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(cctx_), buf_.get(), bound, data, size, level_);
     if (!ZSTD_isError(n) && n < size) {
       *codec = BlockCodec::kZstd;
       return absl::string_view(buf_.get(), n);
@@ -56,8 +56,8 @@ absl::Status DecodeBlock(uint8_t codec, absl::string_view payload, size_t raw_si
   switch (static_cast<BlockCodec>(codec)) {
     case BlockCodec::kRaw:
       if (payload.size() != raw_size) {
-        return absl::DataLossError(absl::StrCat("raw block of ", payload.size(),
-                                                " bytes where ", raw_size, " were announced"));
+        return absl::DataLossError(absl::StrCat("raw block of ", payload.size(), " bytes where ",
+                                                raw_size, " were announced"));
       }
       out->assign(payload.data(), payload.size());
       return absl::OkStatus();
@@ -65,46 +65,60 @@ absl::Status DecodeBlock(uint8_t codec, absl::string_view payload, size_t raw_si
       out->resize(raw_size);
       size_t n = ZSTD_decompress(out->data(), raw_size, payload.data(), payload.size());
       if (ZSTD_isError(n)) {
-        return absl::DataLossError(
-            absl::StrCat("corrupt zstd block: ", ZSTD_getErrorName(n)));
+        return absl::DataLossError(absl::StrCat("corrupt zstd block: ", ZSTD_getErrorName(n)));
       }
       if (n != raw_size) {
-        return absl::DataLossError(absl::StrCat("zstd block decompressed to ", n,
-                                                " bytes where ", raw_size, " were announced"));
+        return absl::DataLossError(absl::StrCat("zstd block decompressed to ", n, " bytes where ",
+                                                raw_size, " were announced"));
       }
       return absl::OkStatus();
     }
+    case BlockCodec::kZstdLong:
+      return absl::InvalidArgumentError(
+          "a long-range (codec 2) block decodes only within its cycle's stream");
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown block codec ", codec));
 }
 
 BlockDecompressor::BlockDecompressor() : dctx_(ZSTD_createDCtx()) {}
 
-BlockDecompressor::~BlockDecompressor() { ZSTD_freeDCtx(static_cast<ZSTD_DCtx*>(dctx_)); }
+BlockDecompressor::~BlockDecompressor() {
+  ZSTD_freeDCtx(static_cast<ZSTD_DCtx*>(dctx_));
+  if (stream_dctx_ != nullptr) ZSTD_freeDCtx(static_cast<ZSTD_DCtx*>(stream_dctx_));
+}
 
 absl::Status BlockDecompressor::Decode(uint8_t codec, absl::string_view payload, uint8_t* out,
                                        size_t raw_size) {
   switch (static_cast<BlockCodec>(codec)) {
     case BlockCodec::kRaw:
       if (payload.size() != raw_size) {
-        return absl::DataLossError(absl::StrCat("raw block of ", payload.size(),
-                                                " bytes where ", raw_size, " were announced"));
+        return absl::DataLossError(absl::StrCat("raw block of ", payload.size(), " bytes where ",
+                                                raw_size, " were announced"));
       }
       std::memcpy(out, payload.data(), raw_size);
       return absl::OkStatus();
     case BlockCodec::kZstd: {
-      size_t n = ZSTD_decompressDCtx(static_cast<ZSTD_DCtx*>(dctx_), out, raw_size,
-                                     payload.data(), payload.size());
+      size_t n = ZSTD_decompressDCtx(static_cast<ZSTD_DCtx*>(dctx_), out, raw_size, payload.data(),
+                                     payload.size());
       if (ZSTD_isError(n)) {
-        return absl::DataLossError(
-            absl::StrCat("corrupt zstd block: ", ZSTD_getErrorName(n)));
+        return absl::DataLossError(absl::StrCat("corrupt zstd block: ", ZSTD_getErrorName(n)));
       }
       if (n != raw_size) {
-        return absl::DataLossError(absl::StrCat("zstd block decompressed to ", n,
-                                                " bytes where ", raw_size, " were announced"));
+        return absl::DataLossError(absl::StrCat("zstd block decompressed to ", n, " bytes where ",
+                                                raw_size, " were announced"));
       }
       return absl::OkStatus();
     }
+    case BlockCodec::kZstdLong:
+      if (stream_dctx_ == nullptr) {
+        ZSTD_DCtx* d = ZSTD_createDCtx();
+        if (d == nullptr) return absl::ResourceExhaustedError("cannot allocate a zstd context");
+        // A peer cannot make this side hold a larger window than a sender
+        // of this version would ask for.
+        ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, kMaxLongWindowLog);
+        stream_dctx_ = d;
+      }
+      return DecodeLongPiece(stream_dctx_, payload, out, raw_size);
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown block codec ", codec));
 }

@@ -21,6 +21,10 @@ namespace asr::replication {
 enum class BlockCodec : uint8_t {
   kRaw = 0,   // payload is the block
   kZstd = 1,  // payload is one zstd frame
+  // Protocol 6 and later: the payload is the next flushed piece of the
+  // cycle's one zstd stream (long_range_codec.h); it decodes only after
+  // every earlier piece of the same cycle, in order.
+  kZstdLong = 2,
 };
 
 struct EncodedBlock {
@@ -66,11 +70,14 @@ class BlockDecompressor {
   BlockDecompressor(const BlockDecompressor&) = delete;
   BlockDecompressor& operator=(const BlockDecompressor&) = delete;
 
-  // As DecodeBlock, into the `raw_size` bytes at `out`.
+  // As DecodeBlock, into the `raw_size` bytes at `out`. kZstdLong payloads
+  // continue the stream of the earlier ones this decompressor decoded (a
+  // cycle's, in the order they were sent); DataLoss when one does not.
   absl::Status Decode(uint8_t codec, absl::string_view payload, uint8_t* out, size_t raw_size);
 
  private:
-  void* dctx_ = nullptr;  // ZSTD_DCtx
+  void* dctx_ = nullptr;         // ZSTD_DCtx
+  void* stream_dctx_ = nullptr;  // ZSTD_DCtx of the kZstdLong stream, made on first use
 };
 
 }  // namespace asr::replication

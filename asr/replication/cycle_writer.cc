@@ -166,6 +166,10 @@ absl::Status CycleWriter::AcceptBlock(uint64_t offset, const uint8_t* raw, uint3
 absl::Status CycleWriter::AddBlock(const std::string& payload) {
   ASR_ASSIGN_OR_RETURN(BlockHeader h, DecodeBlockHeader(payload));
   ASR_RETURN_IF_ERROR(CheckRange(h.offset, h.length));
+  if (h.codec == static_cast<uint8_t>(BlockCodec::kZstdLong)) {
+    return absl::InvalidArgumentError(
+        "protocol violation: codec 2 (long) is for BLOCK_GROUP frames only");
+  }
   if (h.length != BlockLen(h.offset, block_size_, virtual_size_)) {
     return absl::InvalidArgumentError(
         absl::StrCat("protocol violation: block at ", h.offset, " has ", h.length, " bytes"));
@@ -226,6 +230,11 @@ absl::Status CycleWriter::AcceptGroup(const BlockGroupHeader& h, const uint8_t* 
 absl::Status CycleWriter::AddBlockGroup(const std::string& payload) {
   ASR_ASSIGN_OR_RETURN(BlockGroupHeader h, DecodeBlockGroupHeader(payload));
   ASR_RETURN_IF_ERROR(CheckGroup(h));
+  if (h.codec == static_cast<uint8_t>(BlockCodec::kZstdLong) && !long_codec_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("protocol violation: block group codec 2 (long) needs protocol version ",
+                     kLongCodecVersion, " or later, and this session negotiated an older one"));
+  }
   ASR_RETURN_IF_ERROR(
       CheckBounds(h.blocks.size(), h.raw_bytes, payload.size() + kJournalRecordHeader));
   ASR_ASSIGN_OR_RETURN(uint8_t * raw, RawBuffer(h.raw_bytes));

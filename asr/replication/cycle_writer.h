@@ -113,7 +113,8 @@ class CycleWriter {
   BlockLogWriter journal_;
   std::string journal_path_;
   Sha256Stream digest_;
-  bool by_crc_ = false;  // the cycle digest of version 3+ (protocol.h)
+  bool by_crc_ = false;      // the cycle digest of version 3+ (protocol.h)
+  bool long_codec_ = false;  // BLOCK_GROUP codec 2 (version 6+)
   uint64_t blocks_ = 0, zero_ranges_ = 0, raw_bytes_ = 0;
   AlignedBytes scratch_;
   BlockDecompressor decoder_;

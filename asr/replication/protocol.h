@@ -57,6 +57,10 @@
 // frame per block; raw_crc32c covers all their bytes in order. For the
 // cycle digest and the CYCLE_END counts it stands for its blocks, each as a
 // BLOCK would. Senders use it only when HELLO_REPLY's version is 2 or more.
+// Its codec is 0 (raw), 1 (zstd frame) or, version 6 and later, 2: the
+// next flushed piece of the cycle's one zstd stream (long_range_codec.h),
+// which decodes only after the cycle's earlier codec-2 groups, in the order
+// they were sent; a receiver that negotiated an older version refuses it.
 //
 // cycle_digest is SHA-256 over the cycle's frames in the order they are
 // sent. Version 3 and later ("by CRC"): for each block, groups expanded,
@@ -146,14 +150,19 @@
 namespace asr::replication {
 
 inline constexpr uint32_t kFrameMagic = 0x46525341;  // "ASRF"
-// 2: BLOCK_GROUP; 3: cycle digest by CRC; 4: VERIFY_REQUEST; 5: resume.
-inline constexpr uint32_t kProtocolVersion = 5;
+// 2: BLOCK_GROUP; 3: cycle digest by CRC; 4: VERIFY_REQUEST; 5: resume; 6: the long
+// codec (BLOCK_GROUP codec 2, long_range_codec.h).
+inline constexpr uint32_t kProtocolVersion = 6;
 // The first version whose cycle digest chains CRC-32Cs instead of SHA-256s.
 inline constexpr uint32_t kDigestByCrcVersion = 3;
 // The first version that serves VERIFY_REQUEST.
 inline constexpr uint32_t kVerifyVersion = 4;
 // The first version that resumes an interrupted cycle (see "Resume" above).
 inline constexpr uint32_t kResumeVersion = 5;
+// The first version whose BLOCK_GROUPs may carry codec 2 (kZstdLong): the
+// cycle's groups as the pieces of one zstd stream with long-distance
+// matching (long_range_codec.h), decoded in the order they are sent.
+inline constexpr uint32_t kLongCodecVersion = 6;
 inline constexpr uint32_t kMinProtocolVersion = 1;
 inline constexpr size_t kFrameHeaderSize = 20;
 inline constexpr uint32_t kMaxPayload = 16u << 20;

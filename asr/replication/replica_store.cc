@@ -334,6 +334,7 @@ absl::StatusOr<std::unique_ptr<CycleWriter>> ReplicaStore::BeginCycle(const Hell
   std::unique_ptr<CycleWriter> w(new CycleWriter(this, start));
   w->block_size_ = hello.block_size;
   w->by_crc_ = std::min(kProtocolVersion, hello.max_version) >= kDigestByCrcVersion;
+  w->long_codec_ = std::min(kProtocolVersion, hello.max_version) >= kLongCodecVersion;
   w->virtual_size_ = hello.virtual_size;
   w->mark_.cycle = start.cycle;
   w->mark_.base_cycle = start.base_cycle;

@@ -26,6 +26,7 @@
 #include "asr/replication/block_codec.h"
 #include "asr/replication/change_detector.h"
 #include "asr/replication/digest.h"
+#include "asr/replication/long_range_codec.h"
 #include "asr/replication/manifest.h"
 #include "asr/replication/resume.h"
 #include "asr/replication/verifier.h"
@@ -67,8 +68,18 @@ struct DigestEntry {
   Digest sha = {};
 };
 
+// The long codec: a group left for the sending thread to compress, in
+// order, as the next piece of the cycle's stream; its frame goes at
+// frames_pos of the result's frames.
+struct LongGroup {
+  size_t frames_pos = 0;
+  BlockGroupHeader header;
+  std::string raw;
+};
+
 struct WorkResult {
   uint64_t seq = 0;
+  std::vector<LongGroup> long_groups;
   std::vector<std::pair<uint64_t, Digest>> new_digests;  // block -> digest
   std::string frames;                // encoded BLOCK(_GROUP) / ZERO_RANGE frames
   std::vector<DigestEntry> entries;  // for the cycle digest, in frame order
@@ -598,7 +609,15 @@ class CycleSender {
         BlockGroupHeader h;
         h.raw_crc = Crc32c(src, group_bytes);
         for (const Pending& g : group) h.blocks.push_back({g.offset, g.length});
-        if (!skip_item) {
+        if (use_long_) {  // (never while resuming: see ChooseCodec)
+          h.codec = static_cast<uint8_t>(BlockCodec::kZstdLong);
+          // A recycled string: a fresh 1 MiB one per group would be mapped
+          // and zeroed by the kernel each time.
+          std::string raw = p.TakeString();
+          raw.assign(reinterpret_cast<const char*>(src), group_bytes);
+          r.long_groups.push_back({r.frames.size(), std::move(h), std::move(raw)});
+          h = r.long_groups.back().header;  // (for the digest entries below)
+        } else if (!skip_item) {
           BlockCodec codec;
           absl::string_view body = compressor.EncodeView(src, group_bytes, &codec);
           h.codec = static_cast<uint8_t>(codec);
@@ -707,7 +726,29 @@ class CycleSender {
     }
   }
 
+  // Whether this cycle's groups use the long codec (long_range_codec.h):
+  // a receiver of version 6 or later, compression on, and the codec asked
+  // for (auto: every cycle but the initial copy, which compresses on all
+  // workers and has little to gain from reaching back). Never for the rest
+  // of a resumed cycle: the long stream's state is that of every group
+  // before, which the receiver holds but this attempt does not send again;
+  // classic groups need none, and the receiver's apply decodes the held
+  // long pieces from the stream's start, then the classic groups.
+  absl::Status ChooseCodec() {
+    const bool wanted =
+        opts_.codec == ReplicationCodec::kLong ||
+        (opts_.codec == ReplicationCodec::kAuto && stats_.mode_used != CycleMode::kInitial);
+    use_long_ = wanted && resume_item_ == 0 && reply_.version >= kLongCodecVersion &&
+                opts_.compression_level != 0;
+    stats_.codec_used = use_long_ ? ReplicationCodec::kLong : ReplicationCodec::kClassic;
+    if (!use_long_) return absl::OkStatus();
+    ASR_RETURN_IF_ERROR(long_compressor_.Start(opts_.compression_level, plan_.planned_read_bytes));
+    stats_.long_window_bytes = long_compressor_.window_bytes();
+    return absl::OkStatus();
+  }
+
   absl::Status StreamStep() {
+    ASR_RETURN_IF_ERROR(ChooseCodec());
     Pipeline p(std::max(2, opts_.queue_depth));
     const int nworkers = std::max(1, opts_.worker_threads);
     std::vector<std::unique_ptr<disk::VirtualDisk>> handles;
@@ -726,7 +767,28 @@ class CycleSender {
     CycleProgress progress;
     progress.planned_read_bytes = plan_.planned_read_bytes;
     progress.resumed_bytes = receiver_held_;
+    std::string long_out, long_head;
     auto consume = [&](WorkResult* r) -> absl::Status {
+      if (!r->long_groups.empty()) {
+        // The long codec: compress the held groups here, in sending order,
+        // between the result's other frames.
+        long_out.clear();
+        size_t pos = 0;
+        for (LongGroup& g : r->long_groups) {
+          long_out.append(r->frames, pos, g.frames_pos - pos);
+          pos = g.frames_pos;
+          ASR_ASSIGN_OR_RETURN(
+              absl::string_view piece,
+              long_compressor_.Next(reinterpret_cast<const uint8_t*>(g.raw.data()), g.raw.size()));
+          long_head.clear();
+          EncodeBlockGroupHeader(g.header, &long_head);
+          AppendFrame(&long_out, FrameType::kBlockGroup, long_head, piece);
+        }
+        long_out.append(r->frames, pos, std::string::npos);
+        r->frames.swap(long_out);
+        for (LongGroup& g : r->long_groups) p.ReturnString(std::move(g.raw));
+        r->long_groups.clear();
+      }
       const bool framed = !r->frames.empty();
       if (framed) {
         ASR_RETURN_IF_ERROR(stream_.WriteAll(r->frames.data(), r->frames.size()));
@@ -866,6 +928,8 @@ class CycleSender {
   // of blocks it holds (CYCLE_READY).
   uint64_t resume_item_ = 0;
   uint64_t receiver_held_ = 0;
+  bool use_long_ = false;  // fixed before the workers start
+  LongRangeCompressor long_compressor_;
 };
 
 }  // namespace
@@ -890,6 +954,8 @@ model::CycleStats CycleStatsToProto(const CycleStats& st, const std::string& dis
   m.set_bytes_resumed(st.resumed_bytes);
   m.set_bytes_resent(st.resent_bytes);
   m.set_attempts(st.attempts);
+  m.set_codec(ReplicationCodecName(st.codec_used));
+  m.set_long_window_bytes(st.long_window_bytes);
   return m;
 }
 

@@ -59,6 +59,7 @@
 #include "asr/model/replication.pb.h"
 #include "asr/net/stream.h"
 #include "asr/replication/change_tracker.h"
+#include "asr/replication/long_range_codec.h"
 #include "asr/replication/protocol.h"
 
 namespace asr::replication {
@@ -78,7 +79,12 @@ struct CycleProgress {
 struct SendOptions {
   uint32_t block_size = 64 << 10;  // initial replication only; deltas use the manifest's
   int compression_level = 1;       // 0: off (raw blocks); 1..19 zstd
-  int worker_threads = 2;          // hashing + compression
+  // How block groups are compressed (long_range_codec.h): kAuto is the long
+  // codec for every cycle after the initial copy, kClassic one zstd frame
+  // per group, as before protocol 6. A receiver older than version 6
+  // always gets kClassic; so does compression level 0.
+  ReplicationCodec codec = ReplicationCodec::kAuto;
+  int worker_threads = 2;  // hashing + compression
   uint32_t read_chunk_bytes = 1 << 20;
   int queue_depth = 8;          // chunks in flight between the stages
   bool app_consistent = false;  // the source snapshot was app-consistent
@@ -127,6 +133,9 @@ struct CycleStats {
   uint64_t resumed_bytes = 0;
   uint64_t resent_bytes = 0;
   uint32_t attempts = 1;
+  // The codec the cycle used (kClassic or kLong) and, for kLong, its window.
+  ReplicationCodec codec_used = ReplicationCodec::kClassic;
+  uint64_t long_window_bytes = 0;
   absl::Duration elapsed;
   double compression_ratio() const {
     return wire_bytes == 0 ? 1.0 : static_cast<double>(changed_bytes) / wire_bytes;
@@ -142,6 +151,8 @@ model::CycleStats CycleStatsToProto(const CycleStats& stats, const std::string& 
 // "bytesRead", "bytesChanged", "blocksSent", "zeroRanges", "bytesSent",
 // "compressionRatio", "seconds", "bytesResumed", "bytesResent", "attempts"};
 // 64-bit counts are strings ("pointId":"1").
+// "compressionRatio", "seconds", "codec", "longWindowBytes"}; 64-bit counts
+// are strings ("pointId":"1").
 std::string CycleStatsToJson(const CycleStats& stats, const std::string& disk_path);
 
 // Runs one cycle of `disk_path` in `mode` over `stream` (see the diagram).

@@ -60,6 +60,12 @@ namespace Asr
         public bool TrackedOnly { get; set; }
 
         /// <summary>
+        /// How the cycle's blocks are compressed (<c>ASR_REPLICATION_CODEC_*</c>); the
+        /// cycle's JSON says which one ran in "codec".
+        /// </summary>
+        public AsrReplicationCodec Codec { get; set; } = AsrReplicationCodec.Auto;
+
+        /// <summary>
         /// The recovery host's name as its certificate carries it (a DNS or IP
         /// subjectAltName): the receiver must present a certificate naming it, so that no
         /// other host of the vault can pose as the receiver
@@ -231,7 +237,7 @@ namespace Asr
                 optionsNative.CompressionLevel = options.CompressionLevel;
                 optionsNative.BlockSize = options.BlockSize;
                 optionsNative.AppConsistent = options.AppConsistent ? 1u : 0u;
-                optionsNative.Flags = options.TrackedOnly ? TrackedOnlyFlag : 0u;
+                optionsNative.Flags = (options.TrackedOnly ? TrackedOnlyFlag : 0u) | AsrReplicationCodecFlags.Of(options.Codec);
                 optionsNative.ExpectedReceiverName = receiverName.IsAllocated ? receiverName.AddrOfPinnedObject() : IntPtr.Zero;
                 optionsNative.CrlPath = crl.IsAllocated ? crl.AddrOfPinnedObject() : IntPtr.Zero;
                 if (tracker != null)
