@@ -20,6 +20,7 @@
 #include "asr/platform/env.h"
 #include "asr/replication/direct_writer.h"
 #include "asr/replication/replica_internal.h"
+#include "asr/replication/replica_repair.h"
 #include "asr/replication/replica_state.h"
 
 namespace asr::replication {
@@ -636,13 +637,18 @@ absl::Status ReplicaStore::DigestLatestPoint(const VerifyRequest& request, size_
                                              const DigestSink& sink) const {
   ASR_RETURN_IF_ERROR(CheckVerifyRequest(request).status());
   std::string replica_file;
+  uint64_t virtual_size = 0;
   {
     absl::MutexLock l(&mu_);
     replica_file = state_->replica_file;
+    virtual_size = state_->virtual_size;
   }
   // Shared, as a restore: a lister or restorer may read alongside.
   FileLock apply;
   ASR_RETURN_IF_ERROR(apply.LockShared(JoinPath(dir_, "apply.lock")));
+  // A truncated replica is made readable (replica_repair.h): its lost blocks
+  // then differ from the sender's digests, and a resynchronization resends them.
+  ASR_RETURN_IF_ERROR(ExtendTruncatedReplica(JoinPath(dir_, replica_file), virtual_size).status());
   ASR_ASSIGN_OR_RETURN(auto replica,
                        disk::OpenDisk(JoinPath(dir_, replica_file), disk::OpenMode::kReadOnly));
   return DigestDiskBlocks(*replica, request.hasher, request.block_size, request.first_block,
