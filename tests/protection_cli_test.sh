@@ -113,6 +113,23 @@ check "site run exits 0 on SIGTERM" test $? -eq 0
 check "site run says it stops" grep -q "SIGTERM: stopping the site service" "$tmp/site2"
 check "site run prints its totals" grep -q "site service stopped" "$tmp/site2"
 
+# Verify and resynchronize (damaged replicas: asr/protection/item_resync_test.cc).
+must item verify VM1 --pki "$pki"
+check "item verify: the replicas match" grep -q "matches what was replicated" "$tmp/out"
+must --json item verify VM1 --pki "$pki"
+check "item verify --json: resyncRequired false" grep -q '"resyncRequired":false' "$tmp/out"
+out=$(a --json item show VM1)
+check "after verify: resync state None" grep -q '"resyncState":"None"' <<<"$out"
+check "after verify: a verification time" grep -q '"lastVerificationTimeUnix":"[1-9]' <<<"$out"
+a item resync VM1 --pki "$pki" >"$tmp/o" 2>"$tmp/e"
+check "item resync when not needed exits 1" test $? -eq 1
+check "item resync when not needed names RepairReplication" grep -q "RepairReplication" "$tmp/e"
+must policy update --name gold --auto-resynchronize Enable \
+  --auto-resynchronize-interval-start 22:00 --auto-resynchronize-interval-end 04:00
+a policy update --name gold --auto-resynchronize-interval-start 25:00 \
+  --auto-resynchronize-interval-end 04:00 >"$tmp/o" 2>"$tmp/e"
+check "a window bound that is not HH:MM is refused" grep -q "'25:00'" "$tmp/e"
+
 # Disable.
 must protect disable --vm VM1 --pki "$pki"
 check "disable succeeded" grep -q "Succeeded" "$tmp/out"
