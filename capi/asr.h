@@ -1001,6 +1001,42 @@ ASR_API int asr_replica_restore(const char* replica_dir, uint64_t point_id, cons
 ASR_API int asr_replica_verify(asr_buffer_t** out, const char* disk_path, const char* host,
                                uint16_t port, const asr_tls_files_t* tls, uint32_t flags);
 
+/* ---- Verification and resynchronization (issue 14: verify/resync) ----------------
+ *
+ * A protected VM's replicas are verified against what was replicated (the
+ * recovery side digests each replica's latest point). A difference (bit
+ * rot, a manual edit, a replica cut short) marks the item: "resyncRequired":
+ * true, "resyncState": "PreparedForResynchronization", health Critical with
+ * the error "ResyncRequired", and "RepairReplication" allowed. A
+ * resynchronization sends only the blocks that differ, as one new recovery
+ * point ("resynchronizationState": "ResynchronizationCompleted"). The policy
+ * fields "autoResynchronizeEnabled", "autoResynchronizeIntervalStart" /
+ * "...End" ("HH:MM" UTC) and "verificationFrequencyInHours" let the site
+ * service do both by itself. Both calls need the transport
+ * (asr_engine_set_transport) and a recovery endpoint (a site service with
+ * serveReplicas, here or in `asrctl site run`). */
+
+/* asr_item_verify: verifies every replica of item `ref` (its id, or its VM's
+ * id or name). *out receives an ItemVerification {"protectedItemId",
+ * "vmName", "resyncRequired", "reason", "disks": [{"diskId", "name",
+ * "pointId", "blocksChecked", "blockSize", "replicaMismatches",
+ * "replicaMismatchBlocks", "flaggedBlocks", "resyncRequired", "reason"}],
+ * "seconds"}. A difference is not an error. Errors: ASR_NOT_FOUND,
+ * ASR_FAILED_PRECONDITION (no transport; the item does not replicate; no
+ * replication state yet), ASR_UNAVAILABLE (a cycle of the item runs; the
+ * endpoint cannot be reached: retry), ASR_INVALID_ARGUMENT. */
+ASR_API int asr_item_verify(asr_buffer_t** out, asr_engine_t* engine, const char* ref,
+                            uint32_t flags);
+
+/* asr_item_resync: resynchronizes item `ref` (RepairReplication: allowed
+ * only while it needs a resynchronization; else ASR_FAILED_PRECONDITION
+ * naming the state). *out receives the ItemVerification of the fresh replica
+ * digests with "resynchronized": true, "bytesSent" and "pointSequence" (the
+ * new VM recovery point). Errors: as asr_item_verify, and the cycle's error
+ * (the item then shows "ResynchronizationFailed"). */
+ASR_API int asr_item_resync(asr_buffer_t** out, asr_engine_t* engine, const char* ref,
+                            uint32_t flags);
+
 #ifdef __cplusplus
 }
 #endif
