@@ -311,8 +311,7 @@ void PrintVerification(std::ostream& o, const model::ItemVerification& v) {
   o << (v.vm_name().empty() ? v.protected_item_id() : v.vm_name()) << ": " << v.reason() << "\n";
   for (const model::DiskVerification& d : v.disks()) {
     o << "  disk " << (d.name().empty() ? d.disk_id() : d.name()) << ": point " << d.point_id()
-      << ", " << d.blocks_checked() << " blocks checked, " << d.replica_mismatches()
-      << " differ";
+      << ", " << d.blocks_checked() << " blocks checked, " << d.replica_mismatches() << " differ";
     if (d.flagged_blocks() > 0) o << ", " << d.flagged_blocks() << " flagged earlier";
     if (d.replica_mismatch_blocks_size() > 0) {
       std::vector<std::string> first;

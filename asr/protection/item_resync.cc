@@ -103,11 +103,11 @@ absl::Status VerifyAll(ResyncContext& c, model::ItemVerification* out) {
   for (const model::ProtectedDisk& d : c.item.disks()) {
     absl::StatusOr<model::DiskVerification> v = VerifyDisk(c, d);
     if (!v.ok()) {
-      return absl::Status(v.status().code(), absl::StrCat("verifying disk ", DiskLabel(d), " of VM '",
-                                                          VmLabel(c.item), "' to ",
-                                                          c.transport->Describe(
-                                                              c.item, c.policy.replication_port()),
-                                                          ": ", v.status().message()));
+      return absl::Status(
+          v.status().code(),
+          absl::StrCat("verifying disk ", DiskLabel(d), " of VM '", VmLabel(c.item), "' to ",
+                       c.transport->Describe(c.item, c.policy.replication_port()), ": ",
+                       v.status().message()));
     }
     if (v->resync_required()) {
       out->set_resync_required(true);
@@ -204,8 +204,8 @@ absl::Status CheckAutoResyncWindow(const model::ReplicationPolicy& p) {
   }
   for (const std::string* v : {&a, &b}) {
     if (!ParseHhMm(*v)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "auto-resynchronize window bound '", *v, "' is not a time \"HH:MM\" (00:00..23:59)"));
+      return absl::InvalidArgumentError(absl::StrCat("auto-resynchronize window bound '", *v,
+                                                     "' is not a time \"HH:MM\" (00:00..23:59)"));
     }
   }
   return absl::OkStatus();

@@ -4,6 +4,8 @@
 // as the item's resync state and health, repaired by `ResyncItem` sending
 // only the blocks that differ, and the site service resynchronizes by
 // itself only inside the policy's window.
+#include "asr/protection/item_resync.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,7 +19,6 @@
 #include "asr/common/testing/status_matchers.h"
 #include "asr/disk/test_util.h"
 #include "asr/jobs/rule_error.h"
-#include "asr/protection/item_resync.h"
 #include "asr/protection/test_site.h"
 #include "asr/replication/replica_store.h"
 #include "asr/replication/replication_test_util.h"
@@ -231,7 +232,8 @@ TEST(AutoResyncWindowTest, BoundsAreHhMmAndAWindowMaySpanMidnight) {
   p.set_auto_resynchronize_interval_start("22:00");
   p.set_auto_resynchronize_interval_end("02:30");
   ASSERT_OK(CheckAutoResyncWindow(p));
-  const absl::Time day = absl::FromCivil(absl::CivilMinute(2026, 11, 30, 0, 0), absl::UTCTimeZone());
+  const absl::Time day =
+      absl::FromCivil(absl::CivilMinute(2026, 11, 30, 0, 0), absl::UTCTimeZone());
   EXPECT_TRUE(InAutoResyncWindow(p, day + absl::Hours(23)));
   EXPECT_TRUE(InAutoResyncWindow(p, day + absl::Hours(1)));
   EXPECT_FALSE(InAutoResyncWindow(p, day + absl::Hours(2) + absl::Minutes(30)));

@@ -1214,8 +1214,8 @@ absl::StatusOr<model::CycleOutcome> ProtectionService::ReplicateNow(
 }
 
 absl::StatusOr<model::ItemVerification> ProtectionService::VerifyItem(absl::string_view ref) {
-  return impl_->WithResyncContext(
-      ref, /*repair=*/false, [](ResyncContext& c) { return VerifyItemReplicas(c); });
+  return impl_->WithResyncContext(ref, /*repair=*/false,
+                                  [](ResyncContext& c) { return VerifyItemReplicas(c); });
 }
 
 absl::StatusOr<model::ItemVerification> ProtectionService::ResyncItem(absl::string_view ref) {

@@ -27,9 +27,9 @@ namespace asr::replication {
 namespace {
 
 using ::asr::testing::StatusIs;
-using ::testing::HasSubstr;
 using disk::testing::TempPath;
 using testing::CreateSourceDisk;
+using ::testing::HasSubstr;
 using testing::QemuCompare;
 using testing::ReadDisk;
 using testing::RunCycle;
