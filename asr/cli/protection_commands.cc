@@ -232,6 +232,12 @@ void PrintItem(std::ostream& o, const model::ProtectedItem& item) {
       o << "      recommended action: " << e.recommended_action() << "\n";
     }
   }
+  if (item.last_verification_time_unix() != 0 || item.resync_state() != model::None) {
+    o << "  resync: " << model::ResyncState_Name(item.resync_state()) << ", "
+      << model::ResynchronizationState_Name(item.resynchronization_state())
+      << "; last verification " << FormatTime(item.last_verification_time_unix()) << ": "
+      << item.last_verification_result() << "\n";
+  }
   o << "  allowed operations: "
     << (item.allowed_operations().empty() ? std::string("none")
                                           : absl::StrJoin(item.allowed_operations(), ", "))
