@@ -6,7 +6,7 @@
 #
 # COLD=1 drops the page cache (sync; echo 3 >/proc/sys/vm/drop_caches, root
 # only) before every timed command, and prints wall, user and system seconds
-# of the timed process (the receiver's own CPU is its process's, not shown).
+# of the timed process and the receiver process's CPU seconds during it (rx=).
 #
 #   bazel build --config=opt //asr/cli:asrctl
 #   benchmarks/verify_vs_cat.sh /tmp/asr-verify-bench [SIZE_MIB] [RUNS]
@@ -36,8 +36,12 @@ drop() { if [ "$cold" = 1 ]; then sync; echo 3 >/proc/sys/vm/drop_caches; fi; }
 t() {
   drop
   if [ "$cold" = 1 ]; then
+    local before after
+    before=$(awk '{print $14 + $15}' "/proc/$server/stat")
     /usr/bin/time -f "%e %U %S" -o time.out "$@" >/dev/null
-    cat time.out
+    after=$(awk '{print $14 + $15}' "/proc/$server/stat")
+    # wall user sys of the timed process, then the receiver's CPU seconds.
+    echo "$(cat time.out) rx=$(echo "scale=2; ($after - $before) / $(getconf CLK_TCK)" | bc)"
   else
     local s e
     s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc
