@@ -7,6 +7,8 @@
 # COLD=1 drops the page cache (sync; echo 3 >/proc/sys/vm/drop_caches, root
 # only) before every timed command, and prints wall, user and system seconds
 # of the timed process and the receiver process's CPU seconds during it (rx=).
+# "local" is `asrctl replica verify --dir replica` on the recovery host: the
+# replica re-read against its own recorded block digests, no network.
 #
 #   bazel build --config=opt //asr/cli:asrctl
 #   benchmarks/verify_vs_cat.sh /tmp/asr-verify-bench [SIZE_MIB] [RUNS]
@@ -49,7 +51,7 @@ t() {
 }
 median() { sort -n | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
 [ "$cold" = 1 ] || cat vm.vhdx replica/replica.vhdx >/dev/null  # warm the cache
-for name in cat cat-replica verify replica-only; do
+for name in cat cat-replica verify replica-only local; do
   : >"$name.times"
 done
 for _ in $(seq "$runs"); do
@@ -58,8 +60,9 @@ for _ in $(seq "$runs"); do
   t "$ASRCTL" replica verify --to "$to" --pki pki --receiver-name recovery-host --disk vm.vhdx >>verify.times
   t "$ASRCTL" replica verify --to "$to" --pki pki --receiver-name recovery-host --disk vm.vhdx \
     --replica-only >>replica-only.times
+  t "$ASRCTL" replica verify --dir replica >>local.times
 done
-[ "$cold" = 1 ] && set -- cat cat-replica verify replica-only || set -- cat verify replica-only
+[ "$cold" = 1 ] && set -- cat cat-replica verify replica-only local || set -- cat verify replica-only local
 for name in "$@"; do
   echo "$name: $(tr '\n' ',' <"$name.times") median $(median <"$name.times") s"
 done

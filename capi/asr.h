@@ -1037,6 +1037,26 @@ ASR_API int asr_item_verify(asr_buffer_t** out, asr_engine_t* engine, const char
 ASR_API int asr_item_resync(asr_buffer_t** out, asr_engine_t* engine, const char* ref,
                             uint32_t flags);
 
+/* ------------------------------------------- Verify/resync: local manifests
+ *
+ * Each commit on the recovery host records one digest per block of the
+ * replica's latest point (REPLICA_DIR/replica.digests). */
+
+/* asr_replica_verify_dir: re-reads the latest point of the replica in
+ * `replica_dir` (sequential large reads; a running receiver is not
+ * disturbed) and compares every block with the recorded digests. `point_id`:
+ * 0 or the latest point's id. *out receives {"point", "manifestRecorded",
+ * "blocks", "mismatchedBlocks", "firstMismatches" (byte offsets, at most 8),
+ * "bytesRead", "ok", "message"}; differing blocks are not an error ("ok":
+ * false), nor is a replica without a manifest yet ("manifestRecorded":
+ * false, the next cycle records it). Errors: ASR_NOT_FOUND (not a replica
+ * directory, unknown point), ASR_INVALID_ARGUMENT (an older point: only the
+ * latest is compared), ASR_FAILED_PRECONDITION (no point yet),
+ * ASR_DATA_LOSS (the manifest file is damaged), ASR_UNAVAILABLE (a cycle is
+ * being applied: retry). */
+ASR_API int asr_replica_verify_dir(asr_buffer_t** out, const char* replica_dir, uint64_t point_id,
+                                   uint32_t flags);
+
 #ifdef __cplusplus
 }
 #endif
