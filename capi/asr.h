@@ -1045,14 +1045,16 @@ ASR_API int asr_item_resync(asr_buffer_t** out, asr_engine_t* engine, const char
 /* asr_replica_verify_dir: re-reads the latest point of the replica in
  * `replica_dir` (sequential large reads; a running receiver is not
  * disturbed) and compares every block with the recorded digests. `point_id`:
- * 0 or the latest point's id. *out receives {"point", "manifestRecorded",
+ * 0 for the latest point, or an older kept point, read as
+ * asr_replica_restore reads it (the blocks of its reverse deltas checked by
+ * their recorded CRC-32C, the others against the digests). *out receives {"point", "manifestRecorded",
  * "blocks", "mismatchedBlocks", "firstMismatches" (byte offsets, at most 8),
  * "bytesRead", "ok", "message"}; differing blocks are not an error ("ok":
  * false), nor is a replica without a manifest yet ("manifestRecorded":
  * false, the next cycle records it). Errors: ASR_NOT_FOUND (not a replica
- * directory, unknown point), ASR_INVALID_ARGUMENT (an older point: only the
- * latest is compared), ASR_FAILED_PRECONDITION (no point yet),
- * ASR_DATA_LOSS (the manifest file is damaged), ASR_UNAVAILABLE (a cycle is
+ * directory, unknown point), ASR_INVALID_ARGUMENT, ASR_FAILED_PRECONDITION
+ * (no point yet), ASR_DATA_LOSS (the manifest file, or the structure of a
+ * reverse delta the point reads, is damaged), ASR_UNAVAILABLE (a cycle is
  * being applied: retry). */
 ASR_API int asr_replica_verify_dir(asr_buffer_t** out, const char* replica_dir, uint64_t point_id,
                                    uint32_t flags);

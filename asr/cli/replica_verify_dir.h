@@ -11,7 +11,7 @@ namespace asr::cli {
 
 // Exit code 0 when every block matches (or no manifest is recorded yet,
 // which it says), 1 when blocks differ or the manifest is damaged, 2 for bad
-// input (no replica directory, no point yet, an unknown or older point).
+// input (no replica directory, no point yet, an unknown point).
 absl::Status ReplicaVerifyDir(const CommandContext& ctx, const ParsedArgs& a);
 
 }  // namespace asr::cli

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -11,6 +13,7 @@
 #include "asr/common/file_util.h"
 #include "asr/common/status_macros.h"
 #include "asr/platform/env.h"
+#include "asr/replication/block_log.h"
 #include "asr/replication/disk_digest.h"
 #include "asr/replication/replica_state.h"
 #include "asr/replication/replica_store.h"
@@ -200,24 +203,23 @@ absl::StatusOr<LocalVerifyResult> VerifyReplicaDir(const std::string& dir,
         absl::StrCat("the replica in ", dir, " has no recovery point yet; nothing to verify"));
   }
   const uint64_t latest = s.points.back().id;
+  size_t idx = s.points.size() - 1;
   if (point.has_value() && *point != latest) {
-    bool kept = false;
-    for (const RecoveryPoint& p : s.points) kept = kept || p.id == *point;
-    if (!kept) {
+    idx = s.points.size();
+    for (size_t i = 0; i < s.points.size(); ++i) {
+      if (s.points[i].id == *point) idx = i;
+    }
+    if (idx == s.points.size()) {
       return absl::NotFoundError(absl::StrCat("the replica in ", dir, " keeps no point ", *point,
                                               "; list its points with `asrctl replica points`"));
     }
-    return absl::InvalidArgumentError(
-        absl::StrCat("point ", *point, " is an older point of ", dir,
-                     "; a local verification compares the latest point (", latest,
-                     ") only. Restore the older point with `asrctl replica restore` to read it"));
   }
   LocalVerifyResult r;
-  r.point = latest;
+  r.point = s.points[idx].id;
   ASR_ASSIGN_OR_RETURN(std::optional<PointManifest> m, LoadPointManifest(dir));
   if (!m.has_value() || m->point != latest) {
     r.message = absl::StrCat(
-        "no manifest recorded for point ", latest,
+        "no manifest recorded for point ", latest, r.point != latest ? " (the latest)" : "",
         " (replicated before manifests existed, or its commit was interrupted); the next cycle "
         "records it");
     return r;
@@ -236,29 +238,74 @@ absl::StatusOr<LocalVerifyResult> VerifyReplicaDir(const std::string& dir,
                                             replica->virtual_size(), " bytes, the replica needs ",
                                             s.virtual_size, "; resynchronize it"));
   }
+  // An older point (as RestorePoint reads it): a block from the oldest
+  // reverse delta at or after it that holds one, else the replica's. The
+  // deltas' blocks are checked by their CRC-32C (recorded when the delta was
+  // captured), the replica's against the manifest.
+  std::vector<std::unique_ptr<BlockLogReader>> deltas;
+  std::map<uint64_t, std::pair<size_t, BlockLogRecord>> overrides;
+  for (size_t i = idx; i + 1 < s.points.size(); ++i) {
+    absl::StatusOr<std::unique_ptr<BlockLogReader>> d =
+        BlockLogReader::Open(JoinPath(dir, s.points[i].delta_file));
+    if (!d.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("point ", r.point, " cannot be read: its reverse delta ",
+                       s.points[i].delta_file, " (point ", s.points[i].id, ") is damaged (",
+                       d.status().message(), "); later points are not affected"));
+    }
+    for (const BlockLogRecord& rec : (*d)->records()) {
+      overrides.emplace(rec.offset, std::make_pair(deltas.size(), rec));
+    }
+    deltas.push_back(*std::move(d));
+  }
+  std::vector<uint64_t> bad;  // offsets, the first few of each source
   const uint64_t count = m->digests.size();
   ASR_RETURN_IF_ERROR(DigestDiskBlocks(
       *replica, m->hasher(), s.block_size, 0, count, 4096,
       [&](uint64_t first, absl::Span<const Digest> d) -> absl::Status {
         for (size_t i = 0; i < d.size(); ++i) {
+          const uint64_t off = (first + i) * s.block_size;
+          if (!overrides.empty() && overrides.count(off)) continue;
           ++r.blocks;
           if (Short(d[i]) != m->digests[first + i]) {
-            if (r.first_mismatches.size() < kMaxReported) {
-              r.first_mismatches.push_back((first + i) * s.block_size);
-            }
+            if (bad.size() < kMaxReported) bad.push_back(off);
             ++r.mismatched_blocks;
           }
         }
         return absl::OkStatus();
       },
       &r.bytes_read));
+  std::string data;
+  uint64_t delta_bad = 0;
+  for (const auto& [off, ref] : overrides) {
+    if (ref.second.type != RecordType::kBlock) continue;  // zeros: nothing stored to rot
+    ++r.blocks;
+    r.bytes_read += ref.second.payload_len;
+    absl::Status read = deltas[ref.first]->ReadData(ref.second, &data);
+    if (absl::IsDataLoss(read) || absl::IsInvalidArgument(read)) {
+      if (delta_bad < kMaxReported) bad.push_back(off);
+      ++delta_bad;
+      ++r.mismatched_blocks;
+    } else if (!read.ok()) {
+      return read;
+    }
+  }
+  std::sort(bad.begin(), bad.end());
+  if (bad.size() > kMaxReported) bad.resize(kMaxReported);
+  r.first_mismatches = std::move(bad);
   if (r.mismatched_blocks == 0) {
-    r.message = absl::StrCat("point ", latest, ": all ", r.blocks, " blocks match the manifest");
+    r.message = absl::StrCat("point ", r.point, ": all ", r.blocks, " blocks match the manifest",
+                             overrides.empty() ? "" : " and their reverse deltas' checksums");
   } else {
-    r.message = absl::StrCat("point ", latest, ": ", r.mismatched_blocks, " of ", r.blocks,
-                             " blocks differ from the manifest, first at byte offsets ",
-                             absl::StrJoin(r.first_mismatches, ", "),
-                             "; resynchronize the item (`asrctl item resync`)");
+    r.message =
+        absl::StrCat("point ", r.point, ": ", r.mismatched_blocks, " of ", r.blocks,
+                     " blocks differ from the manifest",
+                     delta_bad > 0 ? absl::StrCat(" (", delta_bad,
+                                                  " in its reverse deltas, which fail their "
+                                                  "checksums)")
+                                   : "",
+                     ", first at byte offsets ", absl::StrJoin(r.first_mismatches, ", "),
+                     "; resynchronize the item (`asrctl item resync`)");
   }
   return r;
 }

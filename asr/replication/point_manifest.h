@@ -96,10 +96,13 @@ struct LocalVerifyResult {
 
 // Re-reads the latest point of the replica in `dir` sequentially and
 // compares each block with the manifest, under the shared apply lock (a
-// receiver may hold the directory). `point`: must be the latest point's id
-// when given (InvalidArgument for an older kept point, NotFound for an
-// unknown one). NotFound when `dir` is no replica directory,
-// FailedPrecondition when it holds no point yet.
+// receiver may hold the directory). `point` (default: the latest): an older
+// kept point is read as RestorePoint reads it, the blocks of its reverse
+// deltas checked by their recorded CRC-32C (a damaged block is reported as
+// a mismatch; a delta file whose structure is damaged: DataLoss naming it),
+// the others against the manifest; NotFound for an unknown point. NotFound
+// when `dir` is no replica directory, FailedPrecondition when it holds no
+// point yet.
 absl::StatusOr<LocalVerifyResult> VerifyReplicaDir(const std::string& dir,
                                                    std::optional<uint64_t> point);
 

@@ -1,6 +1,7 @@
 // The recovery side's block digest manifest on real replicas: a clean
-// replica with several points matches; a bit flipped in replica.vhdx is
-// found at its block; a replica without a manifest says so and its next
+// replica with several points matches (each point); a bit flipped in
+// replica.vhdx is found at its block; one flipped in a point's reverse delta
+// is found for that point only; a replica without a manifest says so and its next
 // cycle records one; a receiver killed between the manifest's write and
 // the state switch reopens consistent (rolled forward, or no point at all
 // for a first cycle).
@@ -14,6 +15,7 @@
 #include "asr/common/file_util.h"
 #include "asr/common/testing/status_matchers.h"
 #include "asr/disk/test_util.h"
+#include "asr/replication/block_log.h"
 #include "asr/replication/replica_store.h"
 #include "asr/replication/replication_test_util.h"
 #include "gtest/gtest.h"
@@ -95,8 +97,12 @@ TEST(PointManifestTest, CleanReplicaWithSeveralPointsMatchesAndOlderPointsAreRef
   EXPECT_GT(r->bytes_read, 0u);
   EXPECT_THAT(LocalVerifyResultToJson(*r), HasSubstr("\"ok\":true"));
   EXPECT_OK(VerifyReplicaDir(dir, last->point_id).status());
-  EXPECT_THAT(VerifyReplicaDir(dir, (*store)->points().front().id).status(),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("older point")));
+  for (const RecoveryPoint& p : (*store)->points()) {  // the older ones through their deltas
+    auto older = VerifyReplicaDir(dir, p.id);
+    ASSERT_OK(older);
+    EXPECT_EQ(older->point, p.id);
+    EXPECT_EQ(older->mismatched_blocks, 0u) << older->message;
+  }
   EXPECT_THAT(VerifyReplicaDir(dir, 99).status(), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(VerifyReplicaDir(TempPath("pm-none"), std::nullopt).status(),
               StatusIs(absl::StatusCode::kNotFound));
@@ -118,6 +124,47 @@ TEST(PointManifestTest, FlippedBitInReplicaIsFoundAtItsBlock) {
   EXPECT_EQ(r->first_mismatches, std::vector<uint64_t>{17 * kBlock});
   EXPECT_THAT(r->message, HasSubstr(absl::StrCat(17 * kBlock)));
   EXPECT_THAT(LocalVerifyResultToJson(*r), HasSubstr("\"ok\":false"));
+}
+
+TEST(PointManifestTest, FlippedBitInADeltaIsFoundForThatPointOnly) {
+  const std::string src = NewSource("pm-delta");
+  const std::string dir = NewDir("pm-delta");
+  auto store = ReplicaStore::Open(dir, Options());
+  ASSERT_OK(store);
+  ASSERT_OK(RunCycle(src, CycleMode::kInitial, **store).status());
+  WritePattern(src, 5 * kBlock, 3 * kBlock, 11);
+  ASSERT_OK(RunCycle(src, CycleMode::kScan, **store).status());
+  WritePattern(src, 40 * kBlock, kBlock, 12);
+  ASSERT_OK(RunCycle(src, CycleMode::kScan, **store).status());
+  const std::vector<RecoveryPoint> points = (*store)->points();
+  ASSERT_EQ(points.size(), 3u);
+  // A byte inside a stored block of point 1's reverse delta (blocks 5..7).
+  const std::string delta = JoinPath(dir, points[0].delta_file);
+  uint64_t offset = 0, pos = 0;
+  {
+    auto log = BlockLogReader::Open(delta);
+    ASSERT_OK(log);
+    for (const BlockLogRecord& rec : (*log)->records()) {
+      if (rec.type == RecordType::kBlock && pos == 0) {
+        offset = rec.offset;
+        pos = rec.payload_pos + rec.payload_len / 2;
+      }
+    }
+  }
+  ASSERT_GT(pos, 0u);
+  std::string bytes = disk::testing::ReadFileBytes(delta);
+  uint8_t byte = static_cast<uint8_t>(bytes[pos]) ^ 0x04;
+  disk::testing::PatchFile(delta, pos, &byte, 1);
+  auto r = VerifyReplicaDir(dir, points[0].id);
+  ASSERT_OK(r);
+  EXPECT_EQ(r->mismatched_blocks, 1u) << r->message;
+  EXPECT_EQ(r->first_mismatches, std::vector<uint64_t>{offset});
+  EXPECT_THAT(r->message, HasSubstr("reverse deltas"));
+  for (size_t i = 1; i < points.size(); ++i) {  // later points do not read it
+    r = VerifyReplicaDir(dir, points[i].id);
+    ASSERT_OK(r);
+    EXPECT_EQ(r->mismatched_blocks, 0u) << "point " << points[i].id << ": " << r->message;
+  }
 }
 
 TEST(PointManifestTest, ReplicaWithoutManifestSaysSoAndTheNextCycleRecordsIt) {

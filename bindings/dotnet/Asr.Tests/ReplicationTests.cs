@@ -150,6 +150,7 @@ namespace Asr.Tests
                 Assert.Contains("\"manifestRecorded\":true", local, StringComparison.Ordinal);
                 Assert.Contains("\"mismatchedBlocks\":\"0\",", local, StringComparison.Ordinal);
                 Assert.Contains("\"ok\":true", local, StringComparison.Ordinal);
+                Assert.Contains("\"mismatchedBlocks\":\"0\",", AsrReplicaVerify.VerifyDir(replica, 2), StringComparison.Ordinal);
                 Assert.Throws<AsrNotFoundException>(() => AsrReplicaVerify.VerifyDir(replica, 99));
                 Assert.Throws<AsrNotFoundException>(() => AsrReplicaVerify.VerifyDir(Path.Combine(_dir, "none")));
 

@@ -12,13 +12,13 @@ namespace Asr
     public static class AsrReplicaVerify
     {
         /// <summary>
-        /// Verifies the latest point of the replica in <paramref name="replicaDir"/> (or
-        /// <paramref name="pointId"/>, which must be the latest); returns the result as JSON.
+        /// Verifies the latest point of the replica in <paramref name="replicaDir"/> (or the
+        /// kept point <paramref name="pointId"/>, read as a restore reads it); returns the
+        /// result as JSON.
         /// Differing blocks are not an exception: "ok" is false and "firstMismatches" names
         /// their byte offsets.
         /// </summary>
         /// <exception cref="AsrNotFoundException">Not a replica directory, or no such point.</exception>
-        /// <exception cref="AsrInvalidArgumentException">An older point (only the latest is compared).</exception>
         /// <exception cref="AsrDataLossException">The manifest file is damaged.</exception>
         public static string VerifyDir(string replicaDir, ulong pointId = 0)
         {
