@@ -1047,8 +1047,8 @@ ASR_API int asr_item_resync(asr_buffer_t** out, asr_engine_t* engine, const char
  * disturbed) and compares every block with the recorded digests. `point_id`:
  * 0 for the latest point, or an older kept point, read as
  * asr_replica_restore reads it (the blocks of its reverse deltas checked by
- * their recorded CRC-32C, the others against the digests). *out receives {"point", "manifestRecorded",
- * "blocks", "mismatchedBlocks", "firstMismatches" (byte offsets, at most 8),
+ * their recorded CRC-32C, the others against the digests). *out receives {"point",
+ * "manifestRecorded", "blocks", "mismatchedBlocks", "firstMismatches" (byte offsets, at most 8),
  * "bytesRead", "ok", "message"}; differing blocks are not an error ("ok":
  * false), nor is a replica without a manifest yet ("manifestRecorded":
  * false, the next cycle records it). Errors: ASR_NOT_FOUND (not a replica

@@ -305,7 +305,10 @@ absl::StatusOr<LocalVerifyResult> VerifyReplicaDir(const std::string& dir,
                                                   "checksums)")
                                    : "",
                      ", first at byte offsets ", absl::StrJoin(r.first_mismatches, ", "),
-                     "; resynchronize the item (`asrctl item resync`)");
+                     delta_bad == r.mismatched_blocks
+                         ? "; the latest point is not affected, this point cannot be restored "
+                           "whole"
+                         : "; resynchronize the item (`asrctl item resync`)");
   }
   return r;
 }

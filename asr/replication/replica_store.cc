@@ -488,7 +488,8 @@ absl::Status ReplicaStore::FinishApply(const CycleWriter* kept) {
   }
   // The latest point's block digests (point_manifest.h), updated below with
   // the blocks written; rebuilt from the replica when there is none.
-  std::optional<PointManifest> manifest = ManifestToUpdate(dir_, s.current_cycle, s.apply_start.cycle, s.virtual_size, s.block_size, fresh);
+  std::optional<PointManifest> manifest = ManifestToUpdate(
+      dir_, s.current_cycle, s.apply_start.cycle, s.virtual_size, s.block_size, fresh);
   // Redo: adjacent blocks are written together.
   std::string batch;
   uint64_t batch_off = 0;
