@@ -1175,6 +1175,64 @@ ASR_API int asr_group_replicate_now(asr_buffer_t** out, asr_engine_t* engine, co
 #define ASR_REPLICATION_CODEC_CLASSIC 0x100u
 #define ASR_REPLICATION_CODEC_LONG 0x200u
 
+/* ---- Verification and resynchronization (issue 14: verify/resync) ----------------
+ *
+ * A protected VM's replicas are verified against what was replicated (the
+ * recovery side digests each replica's latest point). A difference (bit
+ * rot, a manual edit, a replica cut short) marks the item: "resyncRequired":
+ * true, "resyncState": "PreparedForResynchronization", health Critical with
+ * the error "ResyncRequired", and "RepairReplication" allowed. A
+ * resynchronization sends only the blocks that differ, as one new recovery
+ * point ("resynchronizationState": "ResynchronizationCompleted"). The policy
+ * fields "autoResynchronizeEnabled", "autoResynchronizeIntervalStart" /
+ * "...End" ("HH:MM" UTC) and "verificationFrequencyInHours" let the site
+ * service do both by itself. Both calls need the transport
+ * (asr_engine_set_transport) and a recovery endpoint (a site service with
+ * serveReplicas, here or in `asrctl site run`). */
+
+/* asr_item_verify: verifies every replica of item `ref` (its id, or its VM's
+ * id or name). *out receives an ItemVerification {"protectedItemId",
+ * "vmName", "resyncRequired", "reason", "disks": [{"diskId", "name",
+ * "pointId", "blocksChecked", "blockSize", "replicaMismatches",
+ * "replicaMismatchBlocks", "flaggedBlocks", "resyncRequired", "reason"}],
+ * "seconds"}. A difference is not an error. Errors: ASR_NOT_FOUND,
+ * ASR_FAILED_PRECONDITION (no transport; the item does not replicate; no
+ * replication state yet), ASR_UNAVAILABLE (a cycle of the item runs; the
+ * endpoint cannot be reached: retry), ASR_INVALID_ARGUMENT. */
+ASR_API int asr_item_verify(asr_buffer_t** out, asr_engine_t* engine, const char* ref,
+                            uint32_t flags);
+
+/* asr_item_resync: resynchronizes item `ref` (RepairReplication: allowed
+ * only while it needs a resynchronization; else ASR_FAILED_PRECONDITION
+ * naming the state). *out receives the ItemVerification of the fresh replica
+ * digests with "resynchronized": true, "bytesSent" and "pointSequence" (the
+ * new VM recovery point). Errors: as asr_item_verify, and the cycle's error
+ * (the item then shows "ResynchronizationFailed"). */
+ASR_API int asr_item_resync(asr_buffer_t** out, asr_engine_t* engine, const char* ref,
+                            uint32_t flags);
+
+/* ------------------------------------------- Verify/resync: local manifests
+ *
+ * Each commit on the recovery host records one digest per block of the
+ * replica's latest point (REPLICA_DIR/replica.digests). */
+
+/* asr_replica_verify_dir: re-reads the latest point of the replica in
+ * `replica_dir` (sequential large reads; a running receiver is not
+ * disturbed) and compares every block with the recorded digests. `point_id`:
+ * 0 for the latest point, or an older kept point, read as
+ * asr_replica_restore reads it (the blocks of its reverse deltas checked by
+ * their recorded CRC-32C, the others against the digests). *out receives {"point",
+ * "manifestRecorded", "blocks", "mismatchedBlocks", "firstMismatches" (byte offsets, at most 8),
+ * "bytesRead", "ok", "message"}; differing blocks are not an error ("ok":
+ * false), nor is a replica without a manifest yet ("manifestRecorded":
+ * false, the next cycle records it). Errors: ASR_NOT_FOUND (not a replica
+ * directory, unknown point), ASR_INVALID_ARGUMENT, ASR_FAILED_PRECONDITION
+ * (no point yet), ASR_DATA_LOSS (the manifest file, or the structure of a
+ * reverse delta the point reads, is damaged), ASR_UNAVAILABLE (a cycle is
+ * being applied: retry). */
+ASR_API int asr_replica_verify_dir(asr_buffer_t** out, const char* replica_dir, uint64_t point_id,
+                                   uint32_t flags);
+
 #ifdef __cplusplus
 }
 #endif

@@ -240,6 +240,26 @@ int asr_item_points(asr_buffer_t** out, asr_engine_t* engine, const char* ref, u
   });
 }
 
+int asr_item_verify(asr_buffer_t** out, asr_engine_t* engine, const char* ref, uint32_t flags) {
+  return Guard([&]() -> absl::Status {
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * sr, Begin(out, engine, flags));
+    ASR_RETURN_IF_ERROR(asr::capi::CheckIdentifier(ref, "ref"));
+    ASR_ASSIGN_OR_RETURN(model::ItemVerification v, sr->protection().VerifyItem(ref));
+    asr::capi::ReturnBuffer(out, model::ToJson(v));
+    return absl::OkStatus();
+  });
+}
+
+int asr_item_resync(asr_buffer_t** out, asr_engine_t* engine, const char* ref, uint32_t flags) {
+  return Guard([&]() -> absl::Status {
+    ASR_ASSIGN_OR_RETURN(asr::SiteRecovery * sr, Begin(out, engine, flags));
+    ASR_RETURN_IF_ERROR(asr::capi::CheckIdentifier(ref, "ref"));
+    ASR_ASSIGN_OR_RETURN(model::ItemVerification v, sr->protection().ResyncItem(ref));
+    asr::capi::ReturnBuffer(out, model::ToJson(v));
+    return absl::OkStatus();
+  });
+}
+
 int asr_site_service_start(asr_site_service_t** out, asr_engine_t* engine, const char* options_json,
                            uint32_t flags) {
   return Guard([&]() -> absl::Status {

@@ -72,6 +72,9 @@ check "onboard without --replica-dir exits 2" test $? -eq 2
 a site run --serve-only --replicate-only --pki "$pki" >"$tmp/o" 2>"$tmp/e"
 check "site run with both --serve-only and --replicate-only exits 2" test $? -eq 2
 
+# Guest data before protection, for the verification below to find in the replica.
+"$asrctl" fabric workload --dir "$fab" --duration 1s --rate 20 --vm vm1 >/dev/null 2>&1
+check "a workload before enable" test $? -eq 0
 # Enable: the job completes initial replication to an endpoint in this process.
 must protect enable --vm VM1 --pki "$pki" --point-interval 1s
 check "enable prints its job" grep -q "Enable protection of VM1" "$tmp/out"
@@ -112,6 +115,67 @@ wait "$site"
 check "site run exits 0 on SIGTERM" test $? -eq 0
 check "site run says it stops" grep -q "SIGTERM: stopping the site service" "$tmp/site2"
 check "site run prints its totals" grep -q "site service stopped" "$tmp/site2"
+
+# Verify and resynchronize (damaged replicas: asr/protection/item_resync_test.cc).
+must item verify VM1 --pki "$pki"
+check "item verify: the replicas match" grep -q "matches what was replicated" "$tmp/out"
+must --json item verify VM1 --pki "$pki"
+check "item verify --json: resyncRequired false" grep -q '"resyncRequired":false' "$tmp/out"
+out=$(a --json item show VM1)
+check "after verify: resync state None" grep -q '"resyncState":"None"' <<<"$out"
+check "after verify: a verification time" grep -q '"lastVerificationTimeUnix":"[1-9]' <<<"$out"
+a item resync VM1 --pki "$pki" >"$tmp/o" 2>"$tmp/e"
+check "item resync when not needed exits 1" test $? -eq 1
+check "item resync when not needed names RepairReplication" grep -q "RepairReplication" "$tmp/e"
+# Bit rot: one bit of guest data flipped inside the replica's file, found by
+# its contents in the latest point restored.
+item=$(a --json item show VM1)
+replica_dir=$(grep -o '"replicaDir":"[^"]*"' <<<"$item" | head -1 | cut -d'"' -f4)
+point=$(grep -o '"lastCycle":"[0-9]*"' <<<"$item" | head -1 | cut -d'"' -f4)
+"$asrctl" replica restore --dir "$replica_dir" --point "$point" --out "$tmp/latest.raw" >/dev/null
+check "the latest point restores" test $? -eq 0
+python3 - "$tmp/latest.raw" "$replica_dir/replica.vhdx" <<'PY'
+import sys
+img = open(sys.argv[1], "rb").read()
+rep = bytearray(open(sys.argv[2], "rb").read())
+for off in range(0, len(img) - 4096, 4096):
+    chunk = img[off:off + 1024]
+    if chunk.count(0) == len(chunk):
+        continue
+    at = rep.find(chunk)
+    if at >= 0 and rep.find(chunk, at + 1) < 0:
+        rep[at + 100] ^= 0x04
+        with open(sys.argv[2], "r+b") as f:
+            f.seek(at + 100)
+            f.write(bytes([rep[at + 100]]))
+        sys.exit(0)
+sys.exit("no guest data of the latest point found in the replica file")
+PY
+check "a bit of guest data flipped in the replica file" test $? -eq 0
+a item verify VM1 --pki "$pki" >"$tmp/o" 2>"$tmp/e"
+check "item verify of a damaged replica exits 1" test $? -eq 1
+check "item verify names the differing block" grep -q "1 block of the replica differs" "$tmp/o"
+check "item verify says how to resynchronize" grep -q "asrctl item resync VM1" "$tmp/e"
+out=$(a --json item show VM1)
+check "after verify: resyncRequired" grep -q '"resyncRequired":true' <<<"$out"
+check "after verify: PreparedForResynchronization" grep -q '"resyncState":"PreparedForResynchronization"' <<<"$out"
+check "after verify: health Critical" grep -q '"replicationHealth":"Critical"' <<<"$out"
+check "after verify: RepairReplication allowed" grep -q '"RepairReplication"' <<<"$out"
+out=$(a item show VM1)
+check "item show: the ResyncRequired error" grep -q "ResyncRequired" <<<"$out"
+check "item show: the resync state" grep -q "resync: PreparedForResynchronization" <<<"$out"
+must --json item resync VM1 --pki "$pki"
+check "item resync: resynchronized" grep -q '"resynchronized":true' "$tmp/out"
+out=$(a --json item show VM1)
+check "after resync: ResynchronizationCompleted" grep -q '"resynchronizationState":"ResynchronizationCompleted"' <<<"$out"
+check "after resync: resync state None" grep -q '"resyncState":"None"' <<<"$out"
+must item verify VM1 --pki "$pki"
+check "after resync: the replicas match" grep -q "matches what was replicated" "$tmp/out"
+must policy update --name gold --auto-resynchronize Enable \
+  --auto-resynchronize-interval-start 22:00 --auto-resynchronize-interval-end 04:00
+a policy update --name gold --auto-resynchronize-interval-start 25:00 \
+  --auto-resynchronize-interval-end 04:00 >"$tmp/o" 2>"$tmp/e"
+check "a window bound that is not HH:MM is refused" grep -q "'25:00'" "$tmp/e"
 
 # Disable.
 must protect disable --vm VM1 --pki "$pki"

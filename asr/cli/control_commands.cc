@@ -17,6 +17,7 @@
 #include "asr/model/cli.pb.h"
 #include "asr/model/json.h"
 #include "asr/platform/env.h"
+#include "asr/protection/item_resync.h"
 #include "asr/site_recovery/site_recovery.h"
 
 namespace asr::cli {
@@ -319,6 +320,26 @@ absl::Status ApplyPolicyOptions(const ParsedArgs& a, model::ReplicationPolicy* p
                                   "--application-consistent-snapshot-frequency-in-hours", 0, 1000));
     p->set_application_consistent_snapshot_frequency_in_hours(static_cast<int32_t>(v));
   }
+  // Verification and resynchronization (asr/protection/item_resync.h).
+  if (a.Has("auto-resynchronize")) {
+    std::string c = a.Get("auto-resynchronize");
+    if (c != "Enable" && c != "Disable") {
+      return absl::InvalidArgumentError("--auto-resynchronize: use Enable or Disable");
+    }
+    p->set_auto_resynchronize_enabled(c == "Enable");
+  }
+  if (a.Has("auto-resynchronize-interval-start")) {
+    p->set_auto_resynchronize_interval_start(a.Get("auto-resynchronize-interval-start"));
+  }
+  if (a.Has("auto-resynchronize-interval-end")) {
+    p->set_auto_resynchronize_interval_end(a.Get("auto-resynchronize-interval-end"));
+  }
+  ASR_RETURN_IF_ERROR(protection::CheckAutoResyncWindow(*p));
+  if (a.Has("verification-frequency-in-hours")) {
+    ASR_ASSIGN_OR_RETURN(int64_t v, ParseInt(a.Get("verification-frequency-in-hours"),
+                                             "--verification-frequency-in-hours", 0, 8760));
+    p->set_verification_frequency_in_hours(static_cast<int32_t>(v));
+  }
   if (a.Has("compression")) {
     std::string c = a.Get("compression");
     if (c != "Enable" && c != "Disable") {
@@ -512,6 +533,10 @@ const std::set<std::string> kPolicyFlags = {
     "offline-export-path",
     "offline-import-path",
     "replica-deletion",
+    "auto-resynchronize",
+    "auto-resynchronize-interval-start",
+    "auto-resynchronize-interval-end",
+    "verification-frequency-in-hours",
 };
 
 const char kPolicyUsage[] =
@@ -521,7 +546,9 @@ const char kPolicyUsage[] =
     "[--authentication Certificate|Kerberos] [--replication-port PORT] "
     "[--replication-method Online|Offline] [--replication-start-time TIME] "
     "[--offline-export-path PATH] [--offline-import-path PATH] "
-    "[--replica-deletion Required|NotRequired] [--json]";
+    "[--replica-deletion Required|NotRequired] [--auto-resynchronize Enable|Disable] "
+    "[--auto-resynchronize-interval-start HH:MM --auto-resynchronize-interval-end HH:MM] "
+    "[--verification-frequency-in-hours H] [--json]";
 
 }  // namespace
 

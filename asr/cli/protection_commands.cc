@@ -245,6 +245,12 @@ void PrintItem(std::ostream& o, const model::ProtectedItem& item) {
       o << "      recommended action: " << e.recommended_action() << "\n";
     }
   }
+  if (item.last_verification_time_unix() != 0 || item.resync_state() != model::None) {
+    o << "  resync: " << model::ResyncState_Name(item.resync_state()) << ", "
+      << model::ResynchronizationState_Name(item.resynchronization_state())
+      << "; last verification " << FormatTime(item.last_verification_time_unix()) << ": "
+      << item.last_verification_result() << "\n";
+  }
   o << "  allowed operations: "
     << (item.allowed_operations().empty() ? std::string("none")
                                           : absl::StrJoin(item.allowed_operations(), ", "))
@@ -315,6 +321,65 @@ absl::Status ItemPoints(const CommandContext& ctx, const ParsedArgs& a) {
     *ctx.out << p.sequence() << "  " << FormatTime(p.recovery_point_time_unix()) << "  "
              << model::RecoveryPointType_Name(p.recovery_point_type()) << "  " << p.disks_size()
              << (p.disks_size() == 1 ? " disk" : " disks") << "  " << p.id() << "\n";
+  }
+  return absl::OkStatus();
+}
+
+// ---- item verify / resync (item_resync.h) -------------------------------------
+
+void PrintVerification(std::ostream& o, const model::ItemVerification& v) {
+  o << (v.vm_name().empty() ? v.protected_item_id() : v.vm_name()) << ": " << v.reason() << "\n";
+  for (const model::DiskVerification& d : v.disks()) {
+    o << "  disk " << (d.name().empty() ? d.disk_id() : d.name()) << ": point " << d.point_id()
+      << ", " << d.blocks_checked() << " blocks checked, " << d.replica_mismatches() << " differ";
+    if (d.flagged_blocks() > 0) o << ", " << d.flagged_blocks() << " flagged earlier";
+    if (d.replica_mismatch_blocks_size() > 0) {
+      std::vector<std::string> first;
+      for (uint64_t b : d.replica_mismatch_blocks()) {
+        first.push_back(absl::StrCat(b, " (offset ", b * d.block_size(), ")"));
+      }
+      o << "; first: block " << absl::StrJoin(first, ", ");
+    }
+    o << "\n";
+  }
+  if (v.resynchronized()) {
+    o << "  resynchronized: point " << v.point_sequence() << ", " << v.bytes_sent()
+      << " bytes sent\n";
+  }
+}
+
+absl::Status ItemVerify(const CommandContext& ctx, const ParsedArgs& a) {
+  ASR_ASSIGN_OR_RETURN(std::unique_ptr<SiteRecovery> sr, Open(ctx, /*write=*/true));
+  absl::StatusOr<model::ItemVerification> v;
+  ASR_RETURN_IF_ERROR(WithLocalEndpoint(ctx, a, *sr, [&] {
+    v = sr->protection().VerifyItem(a.positional[0]);
+    return absl::OkStatus();
+  }));
+  ASR_RETURN_IF_ERROR(v.status());
+  if (ctx.json) {
+    *ctx.out << model::ToJson(*v) << "\n";
+  } else {
+    PrintVerification(*ctx.out, *v);
+  }
+  if (v->resync_required()) {
+    return absl::DataLossError(absl::StrCat(
+        v->reason(), "; resynchronize with `asrctl item resync ", a.positional[0], "`"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ItemResync(const CommandContext& ctx, const ParsedArgs& a) {
+  ASR_ASSIGN_OR_RETURN(std::unique_ptr<SiteRecovery> sr, Open(ctx, /*write=*/true));
+  absl::StatusOr<model::ItemVerification> v;
+  ASR_RETURN_IF_ERROR(WithLocalEndpoint(ctx, a, *sr, [&] {
+    v = sr->protection().ResyncItem(a.positional[0]);
+    return absl::OkStatus();
+  }));
+  ASR_RETURN_IF_ERROR(v.status());
+  if (ctx.json) {
+    *ctx.out << model::ToJson(*v) << "\n";
+  } else {
+    PrintVerification(*ctx.out, *v);
   }
   return absl::OkStatus();
 }
@@ -458,6 +523,28 @@ void RegisterProtectionCommands(CommandRegistry& r) {
          1,
          1,
          ItemPoints});
+  r.Add({"item verify",
+         "item verify VM|ITEM [--pki DIR] [--address HOST:PORT] [--json]",
+         "Verify a protected VM's replicas: the recovery side digests each replica's latest "
+         "point and they are compared with what was replicated. A difference (bit rot, a manual "
+         "edit, a replica cut short) marks the item 'resynchronization required' (health "
+         "Critical, RepairReplication allowed) and exits 1. With --pki the recovery endpoint "
+         "runs in this process.",
+         {"pki", "listen", "address", "receiver-name", "point-interval"},
+         {},
+         1,
+         1,
+         ItemVerify});
+  r.Add({"item resync",
+         "item resync VM|ITEM [--pki DIR] [--address HOST:PORT] [--json]",
+         "Resynchronize a VM whose replicas need it (RepairReplication): fresh replica digests, "
+         "then one cycle of every disk that compares the source with them and sends only the "
+         "blocks that differ, as one new recovery point.",
+         {"pki", "listen", "address", "receiver-name", "point-interval"},
+         {},
+         1,
+         1,
+         ItemResync});
   r.Add({"site run",
          "site run [--pki DIR] [--listen ADDR] [--address HOST:PORT] [--receiver-name N] "
          "[--max-concurrent N] [--duration D] [--point-interval D] "

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "asr/cli/replica_verify_dir.h"
 #include "asr/common/file_util.h"
 #include "asr/common/status_macros.h"
 #include "asr/disk/virtual_disk.h"
@@ -430,6 +431,7 @@ absl::Status Replicate(const CommandContext& ctx, const ParsedArgs& a) {
 }
 
 absl::Status ReplicaVerify(const CommandContext& ctx, const ParsedArgs& a) {
+  if (a.Has("dir")) return ReplicaVerifyDir(ctx, a);  // the local form
   ASR_ASSIGN_OR_RETURN(SenderArgs sa, ParseSenderArgs(a));
   const std::string& host = sa.host;
   const uint16_t port = sa.port;
@@ -711,11 +713,13 @@ void RegisterReplicationCommands(CommandRegistry& r) {
          Replicate});
   r.Add({"replica verify",
          "replica verify --to HOST:PORT --disk FILE (--cert C --key K --ca CA | --pki DIR) "
-         "[--receiver-name NAME] [--crl CRL] [--replica-only] [--json]",
+         "[--receiver-name NAME] [--crl CRL] [--replica-only] [--json] | replica verify --dir "
+         "REPLICA_DIR [--point P] [--json]",
          "Verify the replica's latest point against the disk's replication state and the "
          "source disk; exit code 1 (reason on stderr) when resynchronization is required, "
-         "which the next scan cycle performs",
-         with({"to", "disk", "receiver-name"}),
+         "which the next scan cycle performs. With --dir, on the recovery host: re-read the "
+         "replica and compare it with the block digests recorded at each commit",
+         with({"to", "disk", "receiver-name", "dir", "point"}),
          {"replica-only"},
          0,
          0,

@@ -16,6 +16,7 @@
 #include "asr/model/json.h"
 #include "asr/net/tls.h"
 #include "asr/protection/health.h"
+#include "asr/protection/item_resync.h"
 #include "asr/protection/item_state.h"
 #include "asr/protection/operations.pb.h"
 #include "asr/protection/throttle.h"
@@ -224,6 +225,12 @@ struct ProtectionService::Impl {
   }
   absl::Status OpenItemTrackers(const model::ProtectedItem& item);
   absl::Status CloseItemTrackers(const std::string& item_id);
+  // ---- Verification and resynchronization (item_resync.h) ----
+  // Runs `fn` with the item's lock held (Unavailable while it is busy);
+  // `repair`: the operation is RepairReplication (checked against the state).
+  absl::StatusOr<model::ItemVerification> WithResyncContext(
+      absl::string_view ref, bool repair,
+      const std::function<absl::StatusOr<model::ItemVerification>(ResyncContext&)>& fn);
 };
 
 // ---------------------------------------------------------------- Enable ---
@@ -951,6 +958,9 @@ absl::StatusOr<model::CycleOutcome> ProtectionService::Impl::ReplicateLocked(
         replication::CycleMode mode = d.last_cycle() == 0 && !has_state
                                           ? replication::CycleMode::kInitial
                                           : replication::CycleMode::kTracked;
+        if (options.scan && mode == replication::CycleMode::kTracked) {
+          mode = replication::CycleMode::kScan;
+        }
         absl::StatusOr<replication::CycleStats> st;
         // The receiver may still be applying the previous point (it ACKs at
         // its commit point): Unavailable for a moment is retried at once.
@@ -1022,6 +1032,42 @@ absl::StatusOr<model::CycleOutcome> ProtectionService::Impl::ReplicateLocked(
   if (s.ok()) ASR_RETURN_IF_ERROR(PrunePoints(updated));
   if (!s.ok()) return s;
   return outcome;
+}
+
+absl::StatusOr<model::ItemVerification> ProtectionService::Impl::WithResyncContext(
+    absl::string_view ref, bool repair,
+    const std::function<absl::StatusOr<model::ItemVerification>(ResyncContext&)>& fn) {
+  ASR_ASSIGN_OR_RETURN(model::ProtectedItem found, FindItem(ref));
+  const std::string item_id = found.id();
+  std::shared_ptr<absl::Mutex> lock = ItemLock(item_id);
+  if (!lock->TryLock()) {
+    return absl::UnavailableError(
+        absl::StrCat("protected item ", item_id, " is busy (a cycle or an operation is running)"));
+  }
+  absl::StatusOr<model::ItemVerification> r = [&]() -> absl::StatusOr<model::ItemVerification> {
+    ResyncContext c;
+    ASR_ASSIGN_OR_RETURN(c.item, repo->Get<model::ProtectedItem>(item_id));
+    ASR_RETURN_IF_ERROR(CheckAllowed(Decorate(c.item), repair ? kRepairReplication : kReplicate));
+    ASR_ASSIGN_OR_RETURN(c.policy, PolicyOf(c.item));
+    ASR_ASSIGN_OR_RETURN(std::shared_ptr<Transport> transport, RequireTransport());
+    c.transport = transport.get();
+    c.clock = clock;
+    const ReplicaRetention retention = RetentionOf(c.policy);
+    c.bind = [&](const model::ProtectedDisk& d) {
+      return transport->BindReplica(c.item, d, retention);
+    };
+    c.update = [&](const std::function<void(model::ProtectedItem&)>& change) {
+      return Update(item_id, change);
+    };
+    c.scan_cycle = [&]() {
+      ReplicateOptions o;
+      o.scan = true;
+      return ReplicateLocked(item_id, o);
+    };
+    return fn(c);
+  }();
+  lock->Unlock();
+  return r;
 }
 
 // ---------------------------------------------------------------- Public ---
@@ -1183,6 +1229,16 @@ absl::StatusOr<model::CycleOutcome> ProtectionService::ReplicateNow(
     absl::string_view ref, const ReplicateOptions& options) {
   ASR_ASSIGN_OR_RETURN(model::ProtectedItem item, impl_->FindItem(ref));
   return impl_->Replicate(item.id(), options);
+}
+
+absl::StatusOr<model::ItemVerification> ProtectionService::VerifyItem(absl::string_view ref) {
+  return impl_->WithResyncContext(ref, /*repair=*/false,
+                                  [](ResyncContext& c) { return VerifyItemReplicas(c); });
+}
+
+absl::StatusOr<model::ItemVerification> ProtectionService::ResyncItem(absl::string_view ref) {
+  return impl_->WithResyncContext(ref, /*repair=*/true,
+                                  [](ResyncContext& c) { return ResyncItemReplicas(c); });
 }
 
 absl::Status ProtectionService::ApplyPolicy(absl::string_view ref) {

@@ -108,6 +108,9 @@ struct ReplicateOptions {
   // point, which the caller took (one instant of several VMs) and releases;
   // null: the cycle takes and releases its own.
   const model::HostPoint* host_point = nullptr;
+  // Scan every disk (compare the source with the replica's digests) instead
+  // of a tracked cycle: a resynchronization (item_resync.h).
+  bool scan = false;
 };
 
 class ProtectionService {
@@ -153,6 +156,14 @@ class ProtectionService {
   // does not replicate (e.g. EnablingProtection).
   absl::StatusOr<model::CycleOutcome> ReplicateNow(absl::string_view ref,
                                                    const ReplicateOptions& options);
+  // Verification and resynchronization of the item's replicas
+  // (item_resync.h): VerifyItem compares every replica's latest point with
+  // what was replicated and records a mismatch (resyncRequired,
+  // PreparedForResynchronization, health "ResyncRequired"); ResyncItem
+  // (RepairReplication, allowed only then) sends the blocks that differ as
+  // one whole new point. Unavailable while a cycle of the item runs.
+  absl::StatusOr<model::ItemVerification> VerifyItem(absl::string_view ref);
+  absl::StatusOr<model::ItemVerification> ResyncItem(absl::string_view ref);
   // Applies the item's policy as it is now (copy frequency, points kept,
   // compression) to its replicas' retention; called when a policy changes.
   absl::Status ApplyPolicy(absl::string_view ref);

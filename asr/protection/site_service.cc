@@ -16,6 +16,7 @@
 #include "asr/net/tls.h"
 #include "asr/protection/group_service.h"
 #include "asr/protection/health.h"
+#include "asr/protection/item_resync.h"
 #include "asr/protection/item_state.h"
 #include "asr/protection/throttle.h"
 #include "asr/replication/recovery_endpoint.h"
@@ -63,6 +64,10 @@ struct SiteService::Impl {
   // Jobs this process already tried to restart or resume (once each).
   std::set<std::string> jobs_tried ABSL_GUARDED_BY(mu);
   absl::Time last_rebind ABSL_GUARDED_BY(mu) = absl::InfinitePast();
+  // Items whose queued cycle is a resynchronization / is followed by a
+  // verification (item_resync.h).
+  std::set<std::string> resync_due ABSL_GUARDED_BY(mu);
+  std::set<std::string> verify_due ABSL_GUARDED_BY(mu);
 
   void Log(absl::string_view line) {
     if (options.log) options.log(line);
@@ -153,7 +158,14 @@ struct SiteService::Impl {
     ProtectionService& p = site->protection();
     ReplicateOptions ro;
     ro.app_consistent = app;
-    absl::StatusOr<model::CycleOutcome> r = p.ReplicateNow(item_id, ro);
+    bool resync = false, verify = false;
+    {
+      absl::MutexLock l(&mu);
+      resync = resync_due.erase(item_id) > 0;
+      verify = verify_due.erase(item_id) > 0;
+    }
+    absl::StatusOr<model::CycleOutcome> r = resync ? Resync(item_id) : p.ReplicateNow(item_id, ro);
+    if (r.ok() && verify && !resync) Verify(item_id);
     absl::StatusOr<model::ProtectedItem> item = p.GetItem(item_id);
     int freq = 300;
     if (item.ok()) {
@@ -182,6 +194,25 @@ struct SiteService::Impl {
       Log(absl::StrCat(name, ": cycle failed: ", r.status().ToString()));
     }
     cv.SignalAll();
+  }
+
+  // The item's automatic resynchronization (item_resync.h), as a cycle.
+  absl::StatusOr<model::CycleOutcome> Resync(const std::string& item_id) {
+    Log(absl::StrCat(item_id, ": resynchronizing (inside the policy's window)"));
+    absl::StatusOr<model::ItemVerification> v = site->protection().ResyncItem(item_id);
+    if (!v.ok()) return v.status();
+    model::CycleOutcome o;
+    o.set_ok(true);
+    o.set_bytes_sent(v->bytes_sent());
+    o.set_point_sequence(v->point_sequence());
+    o.set_seconds(v->seconds());
+    return o;
+  }
+
+  // The policy's scheduled verification, after a cycle.
+  void Verify(const std::string& item_id) {
+    absl::StatusOr<model::ItemVerification> v = site->protection().VerifyItem(item_id);
+    Log(absl::StrCat(item_id, ": verification: ", v.ok() ? v->reason() : v.status().ToString()));
   }
 
   void Worker() {
@@ -304,6 +335,8 @@ struct SiteService::Impl {
               now - absl::FromUnixSeconds(item.last_app_consistent_time_unix()) >=
                   absl::Hours(app_hours);
       }
+      const bool resync = item.resync_required() && InAutoResyncWindow(*policy, now);
+      const bool verify = !item.resync_required() && VerificationDue(item, *policy, now);
       absl::MutexLock l(&mu);
       Schedule& s = schedule[item.id()];
       if (s.running || stopping) continue;
@@ -318,6 +351,8 @@ struct SiteService::Impl {
         s.next_due = last == absl::InfinitePast() ? now : last + freq;
       }
       if (s.next_due > now) continue;
+      if (resync) resync_due.insert(item.id());
+      if (verify) verify_due.insert(item.id());
       s.running = true;
       ++stats.running;
       queue.emplace_back(item.id(), app);

@@ -32,8 +32,11 @@ using DigestSink = std::function<absl::Status(uint64_t first, absl::Span<const D
 // `block_size` bytes, the disk's last block possibly shorter) with `hasher`
 // and hands them to `sink` at most `batch` at a time. A chunk the disk's own
 // allocation map shows to read as zeros (zero extents, or unallocated without
-// a parent) gets kZeroDigest without being read. Memory: one chunk of
-// max(4 MiB, block_size) and `batch` digests. Adds the bytes read to
+// a parent) gets kZeroDigest without being read. A second thread reads the
+// chunks in order, up to 4 ahead, while this one digests and hands them to
+// `sink` (a cold disk keeps reading meanwhile). Memory: 4 chunks of
+// max(4 MiB, block_size) and `batch` digests. `disk` is read only on that
+// thread while the call runs. Adds the bytes read to
 // *bytes_read (may be null). OutOfRange when the range passes the disk's end.
 absl::Status DigestDiskBlocks(disk::VirtualDisk& disk, const BlockHasher& hasher,
                               uint32_t block_size, uint64_t first_block, uint64_t block_count,

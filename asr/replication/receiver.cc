@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "asr/common/status_macros.h"
+#include "asr/platform/error.h"
 
 namespace asr::replication {
 namespace {
@@ -23,6 +24,9 @@ absl::Status SendReply(net::ByteStream& s, FrameType t, const absl::Status& st, 
 // peer past the bounds of a cycle (replica_store.h), which no real sender
 // reaches; other data errors are reported in the CYCLE_ACK.
 bool Fatal(const absl::Status& s) {
+  // A device error (no space left, an I/O error) is not the peer's fault:
+  // the rest of the cycle is read and discarded, and its ACK names the error.
+  if (platform::ErrorKindOf(s) != platform::ErrorKind::kNone) return false;
   return absl::IsInvalidArgument(s) || absl::IsResourceExhausted(s);
 }
 

@@ -20,7 +20,9 @@
 #include "asr/platform/env.h"
 #include "asr/replication/direct_writer.h"
 #include "asr/replication/partial_cycle.h"
+#include "asr/replication/point_manifest.h"
 #include "asr/replication/replica_internal.h"
+#include "asr/replication/replica_repair.h"
 #include "asr/replication/replica_state.h"
 
 namespace asr::replication {
@@ -433,6 +435,8 @@ absl::Status ReplicaStore::CommitFirstPoint(const CycleStart& start,
   p.mode = start.mode;
   p.latest = true;
   next.points.assign(1, p);
+  SaveLatestManifest(dir_, std::nullopt, start.cycle, replica_file, hello_.block_size);
+  Hook("manifest");
   Hook("save-first");
   absl::Status saved = SaveReplicaState(dir_, next);
   if (!saved.ok()) {
@@ -555,6 +559,10 @@ absl::Status ReplicaStore::FinishApply(const CycleWriter* kept) {
   } else {
     ASR_ASSIGN_OR_RETURN(replica, disk::OpenDisk(replica_path, disk::OpenMode::kReadWrite));
   }
+  // The latest point's block digests (point_manifest.h), updated below with
+  // the blocks written; rebuilt from the replica when there is none.
+  std::optional<PointManifest> manifest = ManifestToUpdate(
+      dir_, s.current_cycle, s.apply_start.cycle, s.virtual_size, s.block_size, fresh);
   // Redo: adjacent blocks are written together.
   std::string batch;
   uint64_t batch_off = 0;
@@ -574,10 +582,16 @@ absl::Status ReplicaStore::FinishApply(const CycleWriter* kept) {
     }
     if (batch.empty()) batch_off = off;
     batch.append(reinterpret_cast<const char*>(p), n);
+    if (manifest.has_value()) {
+      for (uint64_t o = 0; o < n; o += s.block_size) {
+        manifest->SetBlock(off + o, p + o, std::min<uint64_t>(s.block_size, n - o));
+      }
+    }
     return absl::OkStatus();
   };
   auto on_zero = [&](uint64_t off, uint64_t len) -> absl::Status {
     ASR_RETURN_IF_ERROR(flush_batch());
+    if (manifest.has_value()) manifest->SetZero(off, len);
     if (fresh) return absl::OkStatus();  // a new disk reads as zeros already
     return ForPresent(*replica, off, len, [&](uint64_t o, uint64_t n) -> absl::Status {
       while (n > 0) {
@@ -609,6 +623,8 @@ absl::Status ReplicaStore::FinishApply(const CycleWriter* kept) {
   ASR_RETURN_IF_ERROR(flush_batch());
   ASR_RETURN_IF_ERROR(replica->Close());  // flushes
   Hook("applied");
+  SaveLatestManifest(dir_, std::move(manifest), s.apply_start.cycle, s.replica_file, s.block_size);
+  Hook("manifest");
 
   // The new list of points.
   State next = s;
@@ -709,13 +725,18 @@ absl::Status ReplicaStore::DigestLatestPoint(const VerifyRequest& request, size_
                                              const DigestSink& sink) const {
   ASR_RETURN_IF_ERROR(CheckVerifyRequest(request).status());
   std::string replica_file;
+  uint64_t virtual_size = 0;
   {
     absl::MutexLock l(&mu_);
     replica_file = state_->replica_file;
+    virtual_size = state_->virtual_size;
   }
   // Shared, as a restore: a lister or restorer may read alongside.
   FileLock apply;
   ASR_RETURN_IF_ERROR(apply.LockShared(JoinPath(dir_, "apply.lock")));
+  // A truncated replica is made readable (replica_repair.h): its lost blocks
+  // then differ from the sender's digests, and a resynchronization resends them.
+  ASR_RETURN_IF_ERROR(ExtendTruncatedReplica(JoinPath(dir_, replica_file), virtual_size).status());
   ASR_ASSIGN_OR_RETURN(auto replica,
                        disk::OpenDisk(JoinPath(dir_, replica_file), disk::OpenMode::kReadOnly));
   return DigestDiskBlocks(*replica, request.hasher, request.block_size, request.first_block,

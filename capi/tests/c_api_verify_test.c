@@ -145,9 +145,26 @@ int main(int argc, char** argv) {
   asr_buffer_dispose(buf);
   buf = NULL;
 
+  /* The local form against the replica's own manifest, the receiver running. */
+  CHECK(asr_replica_verify_dir(NULL, replica, 0, 0) == ASR_INVALID_ARGUMENT);
+  CHECK(asr_replica_verify_dir(&buf, NULL, 0, 0) == ASR_INVALID_ARGUMENT);
+  CHECK(asr_replica_verify_dir(&buf, dir, 0, 0) == ASR_NOT_FOUND);
+  CHECK(asr_replica_verify_dir(&buf, replica, 7, 0) == ASR_NOT_FOUND);
+  CHECK(buf == NULL);
+  CHECK(asr_replica_verify_dir(&buf, replica, 0, 0) == ASR_OK);
+  CHECK(contains(buf, "\"point\":\"1\",") && contains(buf, "\"blocks\":\"128\",") &&
+        contains(buf, "\"mismatchedBlocks\":\"0\",") && contains(buf, "\"ok\":true"));
+  asr_buffer_dispose(buf);
+  buf = NULL;
+
   /* Bit rot in block 16 of the replica's data file. */
   snprintf(cmd, sizeof(cmd), "%s/replica.vhdx", replica);
   CHECK(flip_written_block(cmd, 5) > 0);
+  CHECK(asr_replica_verify_dir(&buf, replica, 1, 0) == ASR_OK);
+  CHECK(contains(buf, "\"mismatchedBlocks\":\"1\",") &&
+        contains(buf, "\"firstMismatches\":[\"1048576\"]") && contains(buf, "\"ok\":false"));
+  asr_buffer_dispose(buf);
+  buf = NULL;
   CHECK(asr_replica_verify(&buf, disk, "127.0.0.1", (uint16_t)port, &tls,
                            ASR_VERIFY_REPLICA_ONLY) == ASR_OK);
   CHECK(contains(buf, "\"replicaMismatches\":\"1\",") &&

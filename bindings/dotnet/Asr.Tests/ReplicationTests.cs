@@ -146,6 +146,16 @@ namespace Asr.Tests
                 Assert.Contains("\"sourceChecked\":false", AsrReplication.VerifyReplica(disk, "127.0.0.1", port, tls, replicaOnly: true), StringComparison.Ordinal);
                 Assert.Throws<AsrFailedPreconditionException>(() => AsrReplication.VerifyReplica(restored, "127.0.0.1", port, tls));
 
+                // The local form on the recovery host, against the replica's own manifest.
+                string local = AsrReplicaVerify.VerifyDir(replica);
+                Assert.Contains("\"point\":\"3\",", local, StringComparison.Ordinal);
+                Assert.Contains("\"manifestRecorded\":true", local, StringComparison.Ordinal);
+                Assert.Contains("\"mismatchedBlocks\":\"0\",", local, StringComparison.Ordinal);
+                Assert.Contains("\"ok\":true", local, StringComparison.Ordinal);
+                Assert.Contains("\"mismatchedBlocks\":\"0\",", AsrReplicaVerify.VerifyDir(replica, 2), StringComparison.Ordinal);
+                Assert.Throws<AsrNotFoundException>(() => AsrReplicaVerify.VerifyDir(replica, 99));
+                Assert.Throws<AsrNotFoundException>(() => AsrReplicaVerify.VerifyDir(Path.Combine(_dir, "none")));
+
                 var foreign = Path.Combine(_dir, "other");
                 Run(asrctl, $"pki init --dir \"{foreign}\"");
                 tls.CertPath = Path.Combine(foreign, "primary.pem");
