@@ -1,9 +1,8 @@
 // Protection end to end through the C API, with the simulated fabric (real
-// VHDX disks) behind a version 3 host callback table: the table's callbacks
-// turn the C calls and their JSON back into SimulatedFabric calls, as a
-// provider DLL turns them into VMM calls. init, vault, servers, inventory
-// from the host, pairing, policy, mappings, transport, site service,
-// enable, a workload with steps, the item Protected with a point, disable.
+// VHDX disks) behind the host callback table of sim_host_table.h: init,
+// vault, servers, inventory from the host, pairing, policy, mappings,
+// transport, site service, enable, a workload with steps, the item
+// Protected with a point, disable.
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -21,189 +20,14 @@
 #include "asr/fabric/simulated_fabric.h"
 #include "asr/model/json.h"
 #include "asr/net/pki.h"
+#include "capi/tests/sim_host_table.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
+namespace capi_test {
 namespace {
 
-using asr::fabric::SimulatedFabric;
 using ::testing::HasSubstr;
-namespace model = asr::model;
-
-// ---- A version 3 host table over a SimulatedFabric ------------------------------
-
-// Reports the fabric's guest writes into the sink asr handed the host.
-class CSinkForwarder : public asr::fabric::WriteSink {
- public:
-  explicit CSinkForwarder(asr_write_sink_t* sink) : sink_(sink) {}
-  absl::Status RecordWrite(uint64_t offset, uint64_t length) override {
-    int rc = asr_write_sink_record(sink_, offset, length);
-    if (rc == ASR_OK) return absl::OkStatus();
-    return absl::Status(static_cast<absl::StatusCode>(rc), asr_last_error_message());
-  }
-
- private:
-  asr_write_sink_t* const sink_;
-};
-
-struct Host {
-  SimulatedFabric* fabric = nullptr;
-  absl::Mutex mu;
-  std::map<std::pair<std::string, std::string>, std::unique_ptr<CSinkForwarder>> sinks;
-  int get_vm_calls = 0;
-};
-
-Host* H(void* payload) { return static_cast<Host*>(payload); }
-
-int Fail(asr_buffer_t* out, const absl::Status& s) {
-  std::string m(s.message());
-  asr_buffer_set(out, m.data(), m.size());
-  return static_cast<int>(s.code());
-}
-
-int Put(asr_buffer_t* out, const std::string& text) {
-  return asr_buffer_set(out, text.data(), text.size());
-}
-
-template <typename T>
-int Json(asr_buffer_t* out, const absl::StatusOr<T>& result) {
-  if (!result.ok()) return Fail(out, result.status());
-  return Put(out, model::ToJson(*result));
-}
-
-int Status(asr_buffer_t* out, const absl::Status& s) { return s.ok() ? ASR_OK : Fail(out, s); }
-
-template <typename T>
-bool Parse(const char* json, T* m, asr_buffer_t* out, int* rc) {
-  absl::Status s = model::FromJson(json, m);
-  if (!s.ok()) *rc = Fail(out, s);
-  return s.ok();
-}
-
-asr_host_callbacks_t Table(Host* host) {
-  asr_host_callbacks_t t = ASR_HOST_CALLBACKS_INIT;
-  t.payload = host;
-  t.get_inventory = [](asr_buffer_t* out, const char* server_json, void* p) {
-    model::VmmServer server;
-    int rc = ASR_OK;
-    if (!Parse(server_json, &server, out, &rc)) return rc;
-    return Json(out, H(p)->fabric->GetInventory(server));
-  };
-  t.configure_host = [](asr_buffer_t* out, const char* host_json, const char* policy_json,
-                        const char* role, void* p) {
-    model::HyperVHost host;
-    model::ReplicationPolicy policy;
-    int rc = ASR_OK;
-    if (!Parse(host_json, &host, out, &rc) || !Parse(policy_json, &policy, out, &rc)) return rc;
-    return Status(out, H(p)->fabric->ConfigureHost(host, policy,
-                                                   std::strcmp(role, "Primary") == 0
-                                                       ? asr::fabric::HostRole::kPrimary
-                                                       : asr::fabric::HostRole::kRecovery));
-  };
-  t.get_vm = [](asr_buffer_t* out, const char* vm_id, void* p) {
-    ++H(p)->get_vm_calls;
-    return Json(out, H(p)->fabric->GetVm(vm_id));
-  };
-  t.create_replica_vm = [](asr_buffer_t* out, const char* spec_json, void* p) {
-    model::ReplicaVmSpec spec;
-    int rc = ASR_OK;
-    if (!Parse(spec_json, &spec, out, &rc)) return rc;
-    return Json(out, H(p)->fabric->CreateReplicaVm(spec));
-  };
-  t.connect_nic = [](asr_buffer_t* out, const char* vm_id, const char* nic_json, void* p) {
-    model::NetworkAdapter nic;
-    int rc = ASR_OK;
-    if (!Parse(nic_json, &nic, out, &rc)) return rc;
-    return Status(out, H(p)->fabric->ConnectNic(vm_id, nic));
-  };
-  t.start_vm = [](asr_buffer_t* out, const char* vm_id, void* p) {
-    return Status(out, H(p)->fabric->StartVm(vm_id));
-  };
-  t.shutdown_vm = [](asr_buffer_t* out, const char* vm_id, void* p) {
-    return Status(out, H(p)->fabric->ShutdownVm(vm_id));
-  };
-  t.turn_off_vm = [](asr_buffer_t* out, const char* vm_id, void* p) {
-    return Status(out, H(p)->fabric->TurnOffVm(vm_id));
-  };
-  t.delete_vm = [](asr_buffer_t* out, const char* vm_id, uint32_t delete_disks, void* p) {
-    return Status(out, H(p)->fabric->DeleteVm(vm_id, delete_disks != 0));
-  };
-  t.get_power_state = [](asr_buffer_t* out, const char* vm_id, void* p) {
-    absl::StatusOr<model::VmPowerState> s = H(p)->fabric->GetPowerState(vm_id);
-    if (!s.ok()) return Fail(out, s.status());
-    return Put(out, model::VmPowerState_Name(*s));
-  };
-  t.create_point = [](asr_buffer_t* out, const char* vm_id, const char* type, void* p) {
-    model::RecoveryPointType t = model::CrashConsistent;
-    if (!model::RecoveryPointType_Parse(type, &t)) {
-      return Fail(out, absl::InvalidArgumentError(std::string("unknown point type ") + type));
-    }
-    return Json(out, H(p)->fabric->CreatePoint(vm_id, t));
-  };
-  t.release_point = [](asr_buffer_t* out, const char* point_json, void* p) {
-    model::HostPoint point;
-    int rc = ASR_OK;
-    if (!Parse(point_json, &point, out, &rc)) return rc;
-    return Status(out, H(p)->fabric->ReleasePoint(point));
-  };
-  t.run_script = [](asr_buffer_t* out, const char* request_json, void* p) {
-    model::ScriptRequest request;
-    int rc = ASR_OK;
-    if (!Parse(request_json, &request, out, &rc)) return rc;
-    return Json(out, H(p)->fabric->RunScript(request));
-  };
-  t.attach_change_tracking = [](asr_buffer_t* out, const char* vm_id, const char* disk_id,
-                                asr_write_sink_t* sink, void* p) {
-    Host* host = H(p);
-    auto forwarder = std::make_unique<CSinkForwarder>(sink);
-    absl::Status s = host->fabric->AttachChangeTracking(vm_id, disk_id, forwarder.get());
-    if (!s.ok()) return Fail(out, s);
-    absl::MutexLock l(&host->mu);
-    host->sinks[{vm_id, disk_id}] = std::move(forwarder);
-    return ASR_OK;
-  };
-  t.detach_change_tracking = [](asr_buffer_t* out, const char* vm_id, const char* disk_id,
-                                void* p) {
-    Host* host = H(p);
-    absl::Status s = host->fabric->DetachChangeTracking(vm_id, disk_id);
-    if (!s.ok()) return Fail(out, s);
-    absl::MutexLock l(&host->mu);
-    host->sinks.erase({vm_id, disk_id});
-    return ASR_OK;
-  };
-  return t;
-}
-
-// ---- Helpers -----------------------------------------------------------------------
-
-// The buffer's text, disposing it.
-std::string Take(asr_buffer_t* b) {
-  std::string s = b == nullptr ? "" : std::string(asr_buffer_data(b), asr_buffer_size(b));
-  asr_buffer_dispose(b);
-  return s;
-}
-
-// Expects a call returning a job to succeed; returns the job's JSON.
-#define EXPECT_JOB_OK(call)                                             \
-  [&]() {                                                               \
-    asr_buffer_t* job = nullptr;                                        \
-    int rc = (call);                                                    \
-    EXPECT_EQ(rc, ASR_OK) << #call << ": " << asr_last_error_message(); \
-    return Take(job);                                                   \
-  }()
-
-std::string Quoted(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out + "\"";
-}
 
 TEST(CApiProtectionEndToEnd, ProtectsAVmOfTheSimulatedFabric) {
   const std::string root = asr::testing::TestDir("capi-protection");
@@ -412,3 +236,4 @@ TEST(CApiProtectionEndToEnd, ProtectsAVmOfTheSimulatedFabric) {
 }
 
 }  // namespace
+}  // namespace capi_test
