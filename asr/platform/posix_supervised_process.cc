@@ -177,9 +177,9 @@ absl::StatusOr<SocketHandle> ConnectLocalSocket(const std::string& path) {
   if (err != 0) {
     close(fd);
     if (err == ECONNREFUSED) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot connect to ", path, ": nothing listens there (", strerror(err),
-                       "); has its process ended?"));
+      return absl::UnavailableError(absl::StrCat("cannot connect to ", path,
+                                                 ": nothing listens there (", strerror(err),
+                                                 "); has its process ended?"));
     }
     return SystemError(err, absl::StrCat("cannot connect to ", path));
   }
