@@ -58,8 +58,23 @@
 // them off (SIGKILL), and a QemuHost opened later finds them stopped. One
 // QemuHost at a time per directory (ROOT/host.lock).
 //
-// Not yet: points (CreatePoint) and change tracking from QEMU's dirty
-// bitmaps; the host table's defaults say so (Unimplemented).
+// Points (CreatePoint): every disk of a running VM at one instant, taken
+// with QEMU's own copy-before-write backup and never by reading a VHDX
+// that QEMU is writing:
+//   1. for each disk, a new dynamic VHDX of its size (made by asr) is added
+//      as a block node: ROOT/vms/ID/points/P/diskN.vhdx;
+//   2. one QMP transaction starts a blockdev-backup (sync=full) of every
+//      disk into its VHDX: the instant of the point. The guest runs on;
+//      QEMU copies an old block to the point before the guest overwrites it;
+//   3. when every job has completed (BLOCK_JOB_COMPLETED), the point's
+//      nodes are closed: the files are QEMU's no more, and read_path names
+//      them. ReleasePoint deletes them.
+// A stopped VM's point reads its disks themselves (nothing writes them).
+// Only crash-consistent points: the test guest runs no guest agent, so
+// AppConsistent is refused (FailedPrecondition). The copy is whole-disk;
+// see README.md in this folder for the incremental design with dirty
+// bitmaps. Change tracking (AttachChangeTracking) is not offered: QEMU does
+// not report writes one by one (the host table's default says so).
 //
 // Thread safety: thread-safe; calls for different VMs run concurrently.
 #ifndef ASR_QEMU_QEMU_HOST_H_
@@ -131,8 +146,16 @@ class QemuHost : public fabric::HostCallbacks {
   absl::Status DeleteVm(const std::string& vm_id, bool delete_disks) override;
   absl::StatusOr<model::VmPowerState> GetPowerState(const std::string& vm_id) override;
   absl::StatusOr<model::ScriptResult> RunScript(const model::ScriptRequest& request) override;
+  // Point ids are "qp-N" (N counts up in this QemuHost). time_us is when the
+  // transaction returned.
+  absl::StatusOr<model::HostPoint> CreatePoint(const std::string& vm_id,
+                                               model::RecoveryPointType type) override;
+  absl::Status ReleasePoint(const model::HostPoint& point) override;
 
   // ---- QEMU's view ----
+  // How long the last CreatePoint's transaction took (the moment the VM's
+  // disks were drained to start the copies).
+  absl::Duration last_point_transaction() const;
   absl::StatusOr<VmProcessInfo> ProcessInfo(const std::string& vm_id);
   // Extra kernel arguments for the VM's next starts (direct kernel boot
   // only), e.g. "asr.records=20"; "" clears. In memory.
@@ -175,6 +198,8 @@ class QemuHost : public fabric::HostCallbacks {
   QemuHostState state_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> boot_arguments_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::shared_ptr<Runtime>> runtimes_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_point_ ABSL_GUARDED_BY(mu_) = 1;
+  absl::Duration last_point_transaction_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace asr::qemu

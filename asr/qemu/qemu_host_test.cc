@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -87,6 +88,20 @@ int64_t Field(const std::string& line, const std::string& key) {
   return -1;
 }
 
+// The highest "ASR-WROTE S" in a serial log: the last record the guest saw synced.
+int64_t MaxWrote(const std::string& log) {
+  int64_t acknowledged = 0;
+  for (absl::string_view line : absl::StrSplit(log, '\n')) {
+    int64_t s = 0;
+    size_t at = line.find("ASR-WROTE ");
+    if (at != absl::string_view::npos &&
+        absl::SimpleAtoi(absl::StripTrailingAsciiWhitespace(line.substr(at + 10)), &s)) {
+      acknowledged = std::max(acknowledged, s);
+    }
+  }
+  return acknowledged;
+}
+
 // Boot, write, clean shutdown; boot again and write, killed; boot to check:
 // the guest's verdicts say what its disks hold after each kind of stop.
 TEST(QemuHostTest, GuestWritesShutsDownCleanlyAndAfterAKillHoldsEveryAcknowledgedRecord) {
@@ -127,15 +142,7 @@ TEST(QemuHostTest, GuestWritesShutsDownCleanlyAndAfterAKillHoldsEveryAcknowledge
   ASSERT_OK(host->WaitForSerial("vm1", "ASR-WROTE 20", absl::Minutes(3)).status());
   ASSERT_OK(host->KillVmProcess("vm1"));
   ASSERT_OK_AND_ASSIGN(log, host->SerialLog("vm1"));
-  int64_t acknowledged = 0;
-  for (absl::string_view line : absl::StrSplit(log, '\n')) {
-    int64_t s = 0;
-    size_t at = line.find("ASR-WROTE ");
-    if (at != absl::string_view::npos &&
-        absl::SimpleAtoi(absl::StripTrailingAsciiWhitespace(line.substr(at + 10)), &s)) {
-      acknowledged = std::max(acknowledged, s);
-    }
-  }
+  int64_t acknowledged = MaxWrote(log);
   EXPECT_GE(acknowledged, 20);
   absl::Time t = absl::Now();
   ASSERT_OK_AND_ASSIGN(info, host->ProcessInfo("vm1"));
@@ -311,6 +318,69 @@ TEST(QemuHostTest, StartFailuresShutdownTimeoutsAndTurnOff) {
   start = host->StartVm("vm1");
   EXPECT_EQ(start.code(), absl::StatusCode::kFailedPrecondition) << start;
   EXPECT_NE(start.message().find("is missing"), std::string::npos) << start;
+}
+
+// A point of a running VM: both disks at one instant while the guest goes
+// on writing; a VM booted from the point's images finds every record
+// acknowledged before the point, and none written after it.
+TEST(QemuHostTest, APointOfARunningVmIsConsistentAndBootsToAGoodVerdict) {
+  std::string root = MakeHost();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<QemuHost> host, QemuHost::Open(root));
+  // A stopped VM's point is its disks; app-consistent needs a guest agent.
+  ASSERT_OK_AND_ASSIGN(model::HostPoint cold, host->CreatePoint("vm1", model::CrashConsistent));
+  ASSERT_EQ(cold.disks_size(), 2);
+  EXPECT_EQ(cold.disks(1).read_path(), root + "/disks/vm1-d1.vhd");
+  ASSERT_OK(host->ReleasePoint(cold));
+  EXPECT_EQ(host->CreatePoint("vm1", model::AppConsistent).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  ASSERT_OK(host->SetBootArguments("vm1", "asr.interval_ms=0"));
+  ASSERT_OK(host->StartVm("vm1"));
+  ASSERT_OK(host->WaitForSerial("vm1", "ASR-WROTE 8", absl::Minutes(3)).status());
+  ASSERT_OK_AND_ASSIGN(std::string log, host->SerialLog("vm1"));
+  const int64_t before = MaxWrote(log);
+  ASSERT_OK_AND_ASSIGN(model::HostPoint point, host->CreatePoint("vm1", model::CrashConsistent));
+  ASSERT_OK_AND_ASSIGN(log, host->SerialLog("vm1"));
+  const int64_t after = MaxWrote(log);
+  std::cout << "point transaction: " << absl::FormatDuration(host->last_point_transaction())
+            << "; records acknowledged before " << before << ", after " << after << "\n";
+  EXPECT_LT(host->last_point_transaction(), absl::Seconds(5));
+  EXPECT_EQ(point.type(), model::CrashConsistent);
+  ASSERT_EQ(point.disks_size(), 2);
+  // The guest did not stop for the point.
+  ASSERT_OK(
+      host->WaitForSerial("vm1", absl::StrCat("ASR-WROTE ", after + 3), absl::Minutes(3)).status());
+
+  // The point's images are complete disks QEMU no longer holds: copy them
+  // as the replica's disks, release the point, boot the replica to check.
+  ASSERT_OK(MakeDirectories(root + "/replica"));
+  model::ReplicaVmSpec spec;
+  spec.set_replica_vm_id("vm1-replica");
+  spec.set_host_id("kvm-01");
+  for (int i = 0; i < point.disks_size(); ++i) {
+    ASSERT_OK_AND_ASSIGN(std::string image, ReadFileToString(point.disks(i).read_path()));
+    std::string copy = absl::StrCat(root, "/replica/d", i, ".vhdx");
+    ASSERT_OK(WriteFileAtomically(copy, image));
+    model::VirtualDisk* d = spec.add_disks();
+    d->set_id(point.disks(i).disk_id());
+    d->set_path(copy);
+  }
+  ASSERT_OK(host->ReleasePoint(point));
+  EXPECT_FALSE(PathExists(DirName(point.disks(0).read_path())));
+  ASSERT_OK(host->TurnOffVm("vm1"));
+  ASSERT_OK(host->CreateReplicaVm(spec).status());
+  ASSERT_OK(host->SetBootArguments("vm1-replica", "asr.mode=check"));
+  ASSERT_OK(host->StartVm("vm1-replica"));
+  ASSERT_OK_AND_ASSIGN(std::string verdict,
+                       host->WaitForSerial("vm1-replica", "ASR-VERDICT", absl::Minutes(3)));
+  EXPECT_TRUE(absl::StartsWith(verdict, "ASR-VERDICT ok records=")) << verdict;
+  EXPECT_GE(Field(verdict, "last"), before) << verdict;
+  EXPECT_LE(Field(verdict, "last"), after + 1) << verdict;
+  absl::Time deadline = absl::Now() + absl::Minutes(2);
+  while (absl::Now() < deadline && *host->GetPowerState("vm1-replica") != model::STOPPED) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(*host->GetPowerState("vm1-replica"), model::STOPPED);
 }
 
 }  // namespace
