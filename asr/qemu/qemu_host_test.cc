@@ -156,12 +156,15 @@ TEST(QemuHostTest, GuestWritesShutsDownCleanlyAndAfterAKillHoldsEveryAcknowledge
   // there (its sync reached the VHDX and VHD files QEMU wrote), and the
   // verdict names what is missing against a higher expectation.
   ASSERT_OK(host->SetBootArguments("vm1", "asr.mode=check asr.expect=1000000"));
+  const absl::Time boot = absl::Now();
   ASSERT_OK(host->StartVm("vm1"));
   ASSERT_OK_AND_ASSIGN(verdict, host->WaitForSerial("vm1", "ASR-VERDICT", absl::Minutes(3)));
+  std::cout << "boot to verdict: " << absl::FormatDuration(absl::Now() - boot) << "\n";
   EXPECT_TRUE(absl::StartsWith(verdict, "ASR-VERDICT missing first=")) << verdict;
   int64_t last = Field(verdict, "last");
+  // (More may be there: records synced whose line had not left the
+  // guest's serial port when it was killed.)
   EXPECT_GE(last, acknowledged) << verdict;
-  EXPECT_LE(last, acknowledged + 1) << verdict;  // at most the one in flight
   EXPECT_EQ(Field(verdict, "first"), last + 1);
   // The check boot powers off by itself.
   absl::Time deadline = absl::Now() + absl::Minutes(2);
