@@ -1,5 +1,6 @@
 #include "asr/qemu/qemu_host.h"
 
+#include <algorithm>
 #include <set>
 #include <utility>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -675,45 +677,37 @@ absl::StatusOr<model::ScriptResult> QemuHost::RunScript(const model::ScriptReque
 
 // ---- Points ----
 
-absl::StatusOr<model::HostPoint> QemuHost::CreatePoint(const std::string& vm_id,
-                                                       model::RecoveryPointType type) {
-  model::VirtualMachine vm;
-  uint64_t number = 0;
+// One VM's point while it is taken (CreatePoint, CreateGroupPoint).
+struct QemuHost::PendingPoint {
+  std::shared_ptr<QmpClient> qmp;  // null: the VM is stopped
+  model::HostPoint point;
+  std::string dir;                 // ROOT/vms/ID/points/P
+  std::vector<std::string> nodes;  // the point's block nodes (= job ids)
+  std::string actions;             // the transaction's actions
+};
+
+absl::Status QemuHost::PreparePoint(const model::VirtualMachine& vm, Runtime& rt, PendingPoint& p) {
   {
     absl::MutexLock l(&mu_);
-    ASR_ASSIGN_OR_RETURN(vm, FindVmLocked(vm_id));
-    number = next_point_++;
+    p.point.set_id(absl::StrCat("qp-", next_point_++));
   }
-  if (type == model::AppConsistent) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("VM '", vm_id,
-                     "': an app-consistent point needs the QEMU guest agent, which this host "
-                     "does not talk to; take a crash-consistent point"));
+  p.point.set_vm_id(vm.id());
+  p.point.set_type(model::CrashConsistent);
+  if (PowerOf(rt) != model::STOPPED) {
+    absl::MutexLock l(&rt.mu);
+    p.qmp = rt.qmp;
   }
-  model::HostPoint point;
-  point.set_id(absl::StrCat("qp-", number));
-  point.set_vm_id(vm_id);
-  point.set_type(model::CrashConsistent);
-  std::shared_ptr<Runtime> rt = RuntimeOf(vm_id);
-  absl::MutexLock op(&rt->op_mu);
-  std::shared_ptr<QmpClient> qmp;
-  if (PowerOf(*rt) != model::STOPPED) {
-    absl::MutexLock l(&rt->mu);
-    qmp = rt->qmp;
-  }
-  if (qmp == nullptr) {
+  if (p.qmp == nullptr) {
     // Nothing writes a stopped VM's disks: they are the point.
-    point.set_time_us(absl::ToUnixMicros(absl::Now()));
     for (const model::VirtualDisk& d : vm.disks()) {
-      model::HostPointDisk* pd = point.add_disks();
+      model::HostPointDisk* pd = p.point.add_disks();
       pd->set_disk_id(d.id());
       pd->set_read_path(d.path());
     }
-    return point;
+    return absl::OkStatus();
   }
-
   // The disks' sizes as QEMU sees them (drive ids disk0, disk1, ...).
-  ASR_ASSIGN_OR_RETURN(google::protobuf::Value blocks, qmp->Execute("query-block"));
+  ASR_ASSIGN_OR_RETURN(google::protobuf::Value blocks, p.qmp->Execute("query-block"));
   std::map<std::string, uint64_t> sizes;
   for (const google::protobuf::Value& b : blocks.list_value().values()) {
     const google::protobuf::Value* device = QmpField(b, "device");
@@ -724,94 +718,177 @@ absl::StatusOr<model::HostPoint> QemuHost::CreatePoint(const std::string& vm_id,
       sizes[device->string_value()] = static_cast<uint64_t>(size->number_value());
     }
   }
-  const std::string dir = JoinPath(JoinPath(VmDir(vm_id), "points"), point.id());
-  ASR_RETURN_IF_ERROR(MakeDirectories(dir));
-  std::vector<std::string> nodes;
-  // Undoes what was set up when a step fails: no job, node or file stays.
-  auto undo = [&](absl::Status error) {
-    for (const std::string& n : nodes) {
-      (void)qmp->Execute("block-job-cancel",
-                         absl::StrCat(R"({"device":)", QmpQuote(n), R"(,"force":true})"));
+  p.dir = JoinPath(JoinPath(VmDir(vm.id()), "points"), p.point.id());
+  ASR_RETURN_IF_ERROR(MakeDirectories(p.dir));
+  for (int i = 0; i < vm.disks_size(); ++i) {
+    const std::string drive = absl::StrCat("disk", i);
+    auto size = sizes.find(drive);
+    if (size == sizes.end()) return absl::InternalError(absl::StrCat("QEMU has no drive ", drive));
+    const std::string path = JoinPath(p.dir, absl::StrCat(drive, ".vhdx"));
+    disk::CreateOptions o;
+    o.format = disk::DiskFormat::kVhdx;
+    o.virtual_size = size->second;
+    o.block_size = 2u << 20;
+    ASR_ASSIGN_OR_RETURN(std::unique_ptr<disk::VirtualDisk> target, disk::CreateDisk(path, o));
+    ASR_RETURN_IF_ERROR(target->Close());
+    const std::string node = absl::StrCat("asr-", p.point.id(), "-", drive);
+    ASR_RETURN_IF_ERROR(
+        p.qmp
+            ->Execute("blockdev-add",
+                      absl::StrCat(R"({"driver":"vhdx","node-name":)", QmpQuote(node),
+                                   R"(,"file":{"driver":"file","filename":)", QmpQuote(path), "}}"))
+            .status());
+    p.nodes.push_back(node);
+    absl::StrAppend(&p.actions, p.actions.empty() ? "" : ",",
+                    R"({"type":"blockdev-backup","data":{"device":)", QmpQuote(drive),
+                    R"(,"target":)", QmpQuote(node), R"(,"sync":"full","job-id":)", QmpQuote(node),
+                    R"(,"auto-dismiss":true}})");
+    model::HostPointDisk* pd = p.point.add_disks();
+    pd->set_disk_id(vm.disks(i).id());
+    pd->set_read_path(path);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status QemuHost::StartPoint(PendingPoint& p) {
+  if (p.qmp == nullptr) return absl::OkStatus();
+  p.qmp->TakeEvents();
+  return p.qmp->Execute("transaction", absl::StrCat(R"({"actions":[)", p.actions, "]}")).status();
+}
+
+absl::Status QemuHost::FinishPoint(PendingPoint& p) {
+  if (p.qmp == nullptr) return absl::OkStatus();
+  // The copies run while the guest goes on; wait for every job to end.
+  std::set<std::string> running(p.nodes.begin(), p.nodes.end());
+  const absl::Time deadline = absl::Now() + absl::Minutes(10);
+  while (!running.empty()) {
+    ASR_ASSIGN_OR_RETURN(
+        QmpEvent e, p.qmp->WaitForEvent("BLOCK_JOB_COMPLETED",
+                                        std::max(deadline - absl::Now(), absl::ZeroDuration())));
+    auto device = e.data.fields().find("device");
+    if (device == e.data.fields().end() || !running.count(device->second.string_value())) continue;
+    auto error = e.data.fields().find("error");
+    if (error != e.data.fields().end()) {
+      return absl::InternalError(absl::StrCat("QEMU's copy ", device->second.string_value(),
+                                              " failed: ", error->second.string_value()));
     }
-    for (const std::string& n : nodes) {
+    running.erase(device->second.string_value());
+  }
+  // Closed by QEMU: from now on the files are asr's to read.
+  while (!p.nodes.empty()) {
+    ASR_RETURN_IF_ERROR(p.qmp
+                            ->Execute("blockdev-del", absl::StrCat(R"({"node-name":)",
+                                                                   QmpQuote(p.nodes.back()), "}"))
+                            .status());
+    p.nodes.pop_back();
+  }
+  return absl::OkStatus();
+}
+
+void QemuHost::UndoPoint(PendingPoint& p) {
+  if (p.qmp != nullptr) {
+    for (const std::string& n : p.nodes) {
+      (void)p.qmp->Execute("block-job-cancel",
+                           absl::StrCat(R"({"device":)", QmpQuote(n), R"(,"force":true})"));
+    }
+    for (const std::string& n : p.nodes) {
       for (int i = 0; i < 50; ++i) {
-        if (qmp->Execute("blockdev-del", absl::StrCat(R"({"node-name":)", QmpQuote(n), "}")).ok()) {
+        if (p.qmp->Execute("blockdev-del", absl::StrCat(R"({"node-name":)", QmpQuote(n), "}"))
+                .ok()) {
           break;
         }
         absl::SleepFor(absl::Milliseconds(100));  // a cancelled job lets go of it shortly
       }
     }
-    (void)RemoveTree(dir);
-    return absl::Status(error.code(), absl::StrCat("point of VM '", vm_id, "': ", error.message()));
-  };
-  std::string actions;
-  for (int i = 0; i < vm.disks_size(); ++i) {
-    const std::string drive = absl::StrCat("disk", i);
-    auto size = sizes.find(drive);
-    if (size == sizes.end()) {
-      return undo(absl::InternalError(absl::StrCat("QEMU has no drive ", drive)));
-    }
-    const std::string path = JoinPath(dir, absl::StrCat(drive, ".vhdx"));
-    disk::CreateOptions o;
-    o.format = disk::DiskFormat::kVhdx;
-    o.virtual_size = size->second;
-    o.block_size = 2u << 20;
-    absl::StatusOr<std::unique_ptr<disk::VirtualDisk>> target = disk::CreateDisk(path, o);
-    if (!target.ok()) return undo(target.status());
-    absl::Status closed = (*target)->Close();
-    if (!closed.ok()) return undo(closed);
-    const std::string node = absl::StrCat("asr-", point.id(), "-", drive);
-    absl::Status added =
-        qmp->Execute("blockdev-add",
-                     absl::StrCat(R"({"driver":"vhdx","node-name":)", QmpQuote(node),
-                                  R"(,"file":{"driver":"file","filename":)", QmpQuote(path), "}}"))
-            .status();
-    if (!added.ok()) return undo(added);
-    nodes.push_back(node);
-    absl::StrAppend(&actions, actions.empty() ? "" : ",",
-                    R"({"type":"blockdev-backup","data":{"device":)", QmpQuote(drive),
-                    R"(,"target":)", QmpQuote(node), R"(,"sync":"full","job-id":)", QmpQuote(node),
-                    R"(,"auto-dismiss":true}})");
-    model::HostPointDisk* pd = point.add_disks();
-    pd->set_disk_id(vm.disks(i).id());
-    pd->set_read_path(path);
   }
-  // The instant: one transaction starts every disk's copy.
-  qmp->TakeEvents();
+  if (!p.dir.empty()) (void)RemoveTree(p.dir);
+}
+
+absl::StatusOr<model::HostPoint> QemuHost::CreatePoint(const std::string& vm_id,
+                                                       model::RecoveryPointType type) {
+  ASR_ASSIGN_OR_RETURN(std::vector<model::HostPoint> points, CreateGroupPoint({vm_id}, type));
+  return points[0];
+}
+
+absl::StatusOr<std::vector<model::HostPoint>> QemuHost::CreateGroupPoint(
+    const std::vector<std::string>& vm_ids, model::RecoveryPointType type) {
+  if (vm_ids.empty()) return absl::InvalidArgumentError("a group point needs at least one VM");
+  std::vector<model::VirtualMachine> vms;
+  {
+    absl::MutexLock l(&mu_);
+    std::set<std::string> seen;
+    for (const std::string& id : vm_ids) {
+      if (!seen.insert(id).second) {
+        return absl::InvalidArgumentError(absl::StrCat("VM '", id, "' appears twice in the group"));
+      }
+      ASR_ASSIGN_OR_RETURN(vms.emplace_back(), FindVmLocked(id));
+    }
+  }
+  if (type == model::AppConsistent) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("VM '", vm_ids[0],
+                     "': an app-consistent point needs the QEMU guest agent, which this "
+                     "host does not talk to; take a crash-consistent point"));
+  }
+  // One operation per VM at a time; taken in id order so two group points
+  // never wait on each other.
+  std::vector<size_t> order(vms.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return vm_ids[a] < vm_ids[b]; });
+  std::vector<std::shared_ptr<Runtime>> rts(vms.size());
+  std::vector<std::unique_ptr<absl::MutexLock>> ops;
+  for (size_t i : order) {
+    rts[i] = RuntimeOf(vm_ids[i]);
+    ops.push_back(std::make_unique<absl::MutexLock>(&rts[i]->op_mu));
+  }
+  std::vector<PendingPoint> pending(vms.size());
+  // On an error no point is held: every job, node and file goes.
+  auto undo_all = [&](const absl::Status& error) {
+    for (PendingPoint& p : pending) UndoPoint(p);
+    return absl::Status(error.code(),
+                        absl::StrCat("point of ", vm_ids.size() == 1 ? "VM" : "VMs", " '",
+                                     absl::StrJoin(vm_ids, "', '"), "': ", error.message()));
+  };
+  for (size_t i = 0; i < vms.size(); ++i) {
+    absl::Status prepared = PreparePoint(vms[i], *rts[i], pending[i]);
+    if (!prepared.ok()) return undo_all(prepared);
+  }
+  // The instant: with one VM, its transaction; with several, every running
+  // VM is paused (QMP stop drains its I/O) before any transaction starts,
+  // and resumed after the last.
+  const bool pause = std::count_if(pending.begin(), pending.end(),
+                                   [](const PendingPoint& p) { return p.qmp != nullptr; }) > 1;
+  std::vector<std::shared_ptr<QmpClient>> paused;
   const absl::Time before = absl::Now();
-  absl::Status started =
-      qmp->Execute("transaction", absl::StrCat(R"({"actions":[)", actions, "]}")).status();
+  absl::Status started;
+  if (pause) {
+    for (size_t i : order) {
+      if (pending[i].qmp == nullptr) continue;
+      started = pending[i].qmp->Execute("stop").status();
+      if (!started.ok()) break;
+      paused.push_back(pending[i].qmp);
+    }
+  }
+  const absl::Time instant = absl::Now();
+  for (size_t i = 0; started.ok() && i < pending.size(); ++i) started = StartPoint(pending[i]);
+  for (const std::shared_ptr<QmpClient>& q : paused) {
+    absl::Status resumed = q->Execute("cont").status();
+    if (started.ok() && !resumed.ok()) started = resumed;
+  }
   const absl::Time after = absl::Now();
-  if (!started.ok()) return undo(started);
-  point.set_time_us(absl::ToUnixMicros(after));
+  if (!started.ok()) return undo_all(started);
   {
     absl::MutexLock l(&mu_);
     last_point_transaction_ = after - before;
   }
-  // The copies run while the guest goes on; wait for every job to end.
-  std::set<std::string> running(nodes.begin(), nodes.end());
-  const absl::Time deadline = absl::Now() + absl::Minutes(10);
-  while (!running.empty()) {
-    absl::StatusOr<QmpEvent> e = qmp->WaitForEvent(
-        "BLOCK_JOB_COMPLETED", std::max(deadline - absl::Now(), absl::ZeroDuration()));
-    if (!e.ok()) return undo(e.status());
-    auto device = e->data.fields().find("device");
-    if (device == e->data.fields().end() || !running.count(device->second.string_value())) continue;
-    auto error = e->data.fields().find("error");
-    if (error != e->data.fields().end()) {
-      return undo(absl::InternalError(absl::StrCat("QEMU's copy ", device->second.string_value(),
-                                                   " failed: ", error->second.string_value())));
-    }
-    running.erase(device->second.string_value());
+  std::vector<model::HostPoint> points;
+  for (PendingPoint& p : pending) {
+    absl::Status finished = FinishPoint(p);
+    if (!finished.ok()) return undo_all(finished);
+    p.point.set_time_us(absl::ToUnixMicros(pause ? instant : after));
+    points.push_back(p.point);
   }
-  // Closed by QEMU: from now on the files are asr's to read.
-  for (const std::string& n : nodes) {
-    absl::Status del =
-        qmp->Execute("blockdev-del", absl::StrCat(R"({"node-name":)", QmpQuote(n), "}")).status();
-    if (!del.ok()) return undo(del);
-  }
-  nodes.clear();
-  return point;
+  return points;
 }
 
 absl::Status QemuHost::ReleasePoint(const model::HostPoint& point) {

@@ -151,10 +151,17 @@ class QemuHost : public fabric::HostCallbacks {
   absl::StatusOr<model::HostPoint> CreatePoint(const std::string& vm_id,
                                                model::RecoveryPointType type) override;
   absl::Status ReleasePoint(const model::HostPoint& point) override;
+  // Several VMs at one instant: each running VM is paused (QMP stop, which
+  // drains its I/O) in id order, then every VM's transaction starts its
+  // copies, then all resume; the pause lasts only for the transactions.
+  // Every point's time_us is the instant the last VM was paused.
+  absl::StatusOr<std::vector<model::HostPoint>> CreateGroupPoint(
+      const std::vector<std::string>& vm_ids, model::RecoveryPointType type) override;
 
   // ---- QEMU's view ----
-  // How long the last CreatePoint's transaction took (the moment the VM's
-  // disks were drained to start the copies).
+  // How long the last point's transaction took (the moment the VM's disks
+  // were drained to start the copies; for a group point, from the first
+  // VM's pause to the last VM's resume).
   absl::Duration last_point_transaction() const;
   absl::StatusOr<VmProcessInfo> ProcessInfo(const std::string& vm_id);
   // Extra kernel arguments for the VM's next starts (direct kernel boot
@@ -177,6 +184,7 @@ class QemuHost : public fabric::HostCallbacks {
 
  private:
   struct Runtime;
+  struct PendingPoint;
 
   QemuHost(std::string root, QemuHostConfig config, QemuHostState state);
   // The VM with this host's current NICs and power state unset.
@@ -190,6 +198,12 @@ class QemuHost : public fabric::HostCallbacks {
   absl::StatusOr<std::vector<std::string>> QemuArguments(const model::VirtualMachine& vm,
                                                          const std::string& extra_append);
   model::VmPowerState PowerOf(Runtime& rt);
+  // A point in steps: targets made and added, copies started (the
+  // instant), copies finished and targets closed; or everything undone.
+  absl::Status PreparePoint(const model::VirtualMachine& vm, Runtime& rt, PendingPoint& p);
+  absl::Status StartPoint(PendingPoint& p);
+  absl::Status FinishPoint(PendingPoint& p);
+  void UndoPoint(PendingPoint& p);
 
   const std::string root_;
   FileLock lock_;

@@ -47,11 +47,20 @@ void MakeDisk(const std::string& path, disk::DiskFormat format, uint64_t size) {
 
 // A host directory: host kvm-01, network net-a, VM vm1 with a VHDX and a
 // VHD data disk (made by asr) and one NIC, booting the test guest.
-std::string MakeHost(int shutdown_timeout_s = 90, const std::string& vm_boot_json = "") {
+// With `vm2`, a second VM vm2 (one VHDX disk) that boots from its blank
+// disk through the BIOS: it finds nothing to boot and idles.
+std::string MakeHost(int shutdown_timeout_s = 90, const std::string& vm_boot_json = "",
+                     bool vm2 = false) {
   std::string root = testing::TestDir("qemu-host");
   EXPECT_OK(MakeDirectories(root + "/disks"));
   MakeDisk(root + "/disks/vm1-d0.vhdx", disk::DiskFormat::kVhdx, 64ull << 20);
   MakeDisk(root + "/disks/vm1-d1.vhd", disk::DiskFormat::kVhd, 32ull << 20);
+  if (vm2) MakeDisk(root + "/disks/vm2-d0.vhdx", disk::DiskFormat::kVhdx, 16ull << 20);
+  const std::string vm2_inventory = vm2 ? R"(, {
+        "id": "vm2", "name": "vm2", "host_id": "kvm-01",
+        "disks": [{"id": "vm2-d0", "path": "disks/vm2-d0.vhdx", "size_bytes": 16777216}]})"
+                                        : "";
+  const std::string vm2_qemu = vm2 ? R"(, {"vm_id": "vm2", "boot": {"kernel": ""}})" : "";
   std::string config = absl::StrCat(R"({
     "inventory": {
       "server_id": "vmm-qemu",
@@ -63,10 +72,11 @@ std::string MakeHost(int shutdown_timeout_s = 90, const std::string& vm_boot_jso
                   {"id": "vm1-d1", "path": "disks/vm1-d1.vhd", "size_bytes": 33554432}],
         "network_adapters": [{"id": "nic0", "vm_network_id": "net-a",
                               "mac_address": "52:54:00:12:34:56"}]
-      }]
+      })",
+                                    vm2_inventory, R"(]
     },
     "vms": [{"vm_id": "vm1", "memory_mib": 256)",
-                                    vm_boot_json, R"(}],
+                                    vm_boot_json, "}", vm2_qemu, R"(],
     "default_boot": {"kernel": ")",
                                     GuestFile("vmlinuz"), R"(", "initrd": ")",
                                     GuestFile("initrd.gz"), R"(", "append": ")", GuestCmdline(),
@@ -384,6 +394,55 @@ TEST(QemuHostTest, APointOfARunningVmIsConsistentAndBootsToAGoodVerdict) {
     absl::SleepFor(absl::Milliseconds(100));
   }
   EXPECT_EQ(*host->GetPowerState("vm1-replica"), model::STOPPED);
+}
+
+// A group point: both VMs paused for one instant, each VM's disks copied,
+// both running again; the points share their time.
+TEST(QemuHostTest, AGroupPointPausesEveryVmForOneInstant) {
+  std::string root = MakeHost(90, R"(, "boot": {"kernel": ""})", /*vm2=*/true);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<QemuHost> host, QemuHost::Open(root));
+  ASSERT_OK(host->StartVm("vm1"));
+  ASSERT_OK(host->StartVm("vm2"));
+  EXPECT_EQ(host->CreateGroupPoint({}, model::CrashConsistent).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(host->CreateGroupPoint({"vm1", "vm1"}, model::CrashConsistent).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(host->CreateGroupPoint({"vm1", "vm7"}, model::CrashConsistent).status().code(),
+            absl::StatusCode::kNotFound);
+
+  ASSERT_OK_AND_ASSIGN(std::vector<model::HostPoint> points,
+                       host->CreateGroupPoint({"vm2", "vm1"}, model::CrashConsistent));
+  std::cout << "group point pause: " << absl::FormatDuration(host->last_point_transaction())
+            << "\n";
+  ASSERT_EQ(points.size(), 2u);
+  EXPECT_EQ(points[0].vm_id(), "vm2");
+  EXPECT_EQ(points[1].vm_id(), "vm1");
+  EXPECT_EQ(points[0].time_us(), points[1].time_us());
+  EXPECT_NE(points[0].id(), points[1].id());
+  ASSERT_EQ(points[0].disks_size(), 1);
+  ASSERT_EQ(points[1].disks_size(), 2);
+  // Each image is a whole VHDX of its disk's size, no longer QEMU's.
+  const uint64_t sizes[] = {16ull << 20, 64ull << 20, 32ull << 20};
+  int n = 0;
+  for (const model::HostPoint& p : points) {
+    for (const model::HostPointDisk& d : p.disks()) {
+      ASSERT_OK_AND_ASSIGN(std::unique_ptr<disk::VirtualDisk> image,
+                           disk::OpenDisk(d.read_path(), disk::OpenMode::kReadOnly));
+      EXPECT_EQ(image->virtual_size(), sizes[n++]) << d.read_path();
+    }
+  }
+  for (const char* vm : {"vm1", "vm2"}) {
+    ASSERT_OK_AND_ASSIGN(google::protobuf::Value st, host->Qmp(vm, "query-status"));
+    EXPECT_EQ(QmpField(st, "status")->string_value(), "running") << vm;
+    ASSERT_OK_AND_ASSIGN(google::protobuf::Value jobs, host->Qmp(vm, "query-block-jobs"));
+    EXPECT_EQ(jobs.list_value().values_size(), 0) << vm;
+  }
+  for (const model::HostPoint& p : points) {
+    ASSERT_OK(host->ReleasePoint(p));
+    EXPECT_FALSE(PathExists(DirName(p.disks(0).read_path())));
+  }
+  ASSERT_OK(host->TurnOffVm("vm1"));
+  ASSERT_OK(host->TurnOffVm("vm2"));
 }
 
 }  // namespace
