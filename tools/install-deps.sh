@@ -13,6 +13,7 @@ packages=(
   qemu-utils                           # qemu-img/qemu-io: independent VHD/VHDX checks
   rsync zstd                           # the benchmarks' baseline
   clang-format git                     # tests/format_test.sh: changed files are formatted
+  qemu-system-x86 linux-image-amd64 busybox-static cpio  # asr/qemu: real VMs and their test guest
 )
 
 missing=()

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Builds asr's test guest from Debian's packages only: the kernel of
+# linux-image-amd64 (/boot/vmlinuz-*), its virtio, ext4 and ACPI button
+# modules, and busybox-static, with init.sh (beside this script) as /init.
+#
+#   asr/qemu/guest/build_guest.sh OUT_DIR
+#   qemu-system-x86_64 -accel tcg -m 256 -nographic -no-reboot \
+#     -kernel OUT_DIR/vmlinuz -initrd OUT_DIR/initrd.gz \
+#     -append "$(cat OUT_DIR/cmdline)" -drive file=data.vhdx,format=vhdx,if=virtio
+#
+# Writes OUT_DIR/vmlinuz, OUT_DIR/initrd.gz, OUT_DIR/cmdline (the kernel
+# arguments the guest needs; add asr.* arguments, see init.sh) and
+# OUT_DIR/stamp (the content key). Cached by content: the key is the SHA-256
+# of this script, init.sh, the kernel, busybox and the modules; when
+# OUT_DIR/stamp holds the same key nothing is rebuilt. The output is
+# reproducible (fixed times and owners in the archive, gzip without a name).
+#
+# Environment: ASR_GUEST_KERNEL picks the kernel (default: the newest
+# /boot/vmlinuz-*); its modules come from /lib/modules/VERSION.
+set -euo pipefail
+
+if [ $# -ne 1 ]; then
+  echo "usage: $0 OUT_DIR" >&2
+  exit 2
+fi
+out=$1
+here="$(cd "$(dirname "$(readlink -f "$0")")" && pwd)"
+init="$here/init.sh"
+
+kernel=${ASR_GUEST_KERNEL:-}
+if [ -z "$kernel" ]; then
+  kernel=$(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1 || true)
+fi
+if [ -z "$kernel" ] || [ ! -r "$kernel" ]; then
+  echo "no readable kernel (/boot/vmlinuz-*): install linux-image-amd64" \
+    "(apt-get install --no-install-recommends linux-image-amd64)" >&2
+  exit 1
+fi
+version=${kernel##*/vmlinuz-}
+moddir=/lib/modules/$version/kernel
+busybox=/bin/busybox
+if [ ! -x "$busybox" ] || ! "$busybox" true; then
+  echo "no busybox at $busybox: install busybox-static" \
+    "(apt-get install --no-install-recommends busybox-static)" >&2
+  exit 1
+fi
+if ldd "$busybox" 2>/dev/null | grep -q "=>"; then
+  echo "$busybox is dynamically linked: install busybox-static" \
+    "(apt-get install --no-install-recommends busybox-static)" >&2
+  exit 1
+fi
+for tool in cpio gzip sha256sum; do
+  command -v "$tool" >/dev/null || {
+    echo "$tool is missing: install it (apt-get install --no-install-recommends $tool)" >&2
+    exit 1
+  }
+done
+
+# The modules in load order (init.sh loads them in the same order).
+modules=(
+  drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev
+  drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci drivers/block/virtio_blk
+  net/core/failover drivers/net/net_failover drivers/net/virtio_net
+  crypto/crc32c_generic lib/crc16 fs/mbcache fs/jbd2/jbd2 fs/ext4/ext4 drivers/input/evdev drivers/acpi/button
+)
+files=("$0" "$init" "$kernel" "$busybox")
+for m in "${modules[@]}"; do
+  f="$moddir/$m.ko"
+  if [ ! -r "$f" ]; then
+    echo "module $f is missing: the guest needs $version's modules (linux-image-$version)" >&2
+    exit 1
+  fi
+  files+=("$f")
+done
+
+key=$( (for f in "${files[@]}"; do sha256sum <"$f"; done; echo "$version") | sha256sum | cut -d' ' -f1)
+if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$key" ] && [ -f "$out/initrd.gz" ] &&
+  [ -f "$out/vmlinuz" ] && [ -f "$out/cmdline" ]; then
+  exit 0
+fi
+
+mkdir -p "$out"
+work=$(mktemp -d "${TMPDIR:-/tmp}/asr-guest.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+root="$work/root"
+mkdir -p "$root"/{bin,dev,proc,sys,run,data,lib/modules}
+cp "$busybox" "$root/bin/busybox"
+for applet in $("$busybox" --list); do
+  [ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
+done
+for m in "${modules[@]}"; do
+  cp "$moddir/$m.ko" "$root/lib/modules/$(basename "$m").ko"
+done
+cp "$init" "$root/init"
+chmod 0755 "$root/init" "$root/bin/busybox"
+find "$root" -exec touch -h -d @0 {} +
+(cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
+  cpio --quiet -o -H newc -R 0:0 --reproducible | gzip -n -9) >"$work/initrd.gz"
+
+cp "$kernel" "$work/vmlinuz"
+echo "console=ttyS0 quiet panic=-1" >"$work/cmdline"
+for f in vmlinuz initrd.gz cmdline; do
+  mv -f "$work/$f" "$out/$f"
+done
+echo "$key" >"$out/stamp"

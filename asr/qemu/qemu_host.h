@@ -1,0 +1,221 @@
+// asr/qemu/qemu_host.h: the host table (asr/fabric/host_callbacks.h) over
+// real virtual machines: QEMU processes that this host starts, watches and
+// controls through QMP (qmp_client.h). A "host" is a directory:
+//
+//   ROOT/config.json   written by the user (QemuHostConfig, qemu_host.proto):
+//   {
+//     "inventory": {                    // as a VMM server would report it
+//       "server_id": "vmm-qemu",
+//       "hosts": [{"id": "kvm-01", "name": "kvm-01"}],
+//       "vm_networks": [{"id": "net-prod", "name": "prod"}],
+//       "virtual_machines": [{
+//         "id": "vm1", "name": "vm1", "host_id": "kvm-01",
+//         "disks": [{"id": "vm1-d0", "path": "disks/vm1-d0.vhdx", "size_bytes": 67108864},
+//                   {"id": "vm1-d1", "path": "/srv/vm1-d1.vhd"}],   // .vhd: VHD (vpc)
+//         "network_adapters": [{"id": "nic0", "vm_network_id": "net-prod",
+//                               "mac_address": "52:54:00:12:34:56"}]
+//       }]
+//     },
+//     "vms": [{"vm_id": "vm1", "memory_mib": 256, "cpus": 1}],    // optional
+//     "default_boot": {"kernel": "/path/vmlinuz", "initrd": "/path/initrd.gz",
+//                      "append": "console=ttyS0 quiet panic=-1"},  // else: BIOS boot from disk 0
+//     "default_memory_mib": 256, "accel": "tcg", "shutdown_timeout_seconds": 120
+//   }
+//   ROOT/vms.json      written by the host (QemuHostState): replica VMs made
+//                      by CreateReplicaVm, NICs as ConnectNic left them.
+//   ROOT/vms/ID/       one VM's runtime files: qmp.sock (QMP), serial.log
+//                      (the serial console of the current boot; the one
+//                      before is serial.log.1), qemu.log (QEMU's own output).
+//
+//   ASR_ASSIGN_OR_RETURN(std::unique_ptr<QemuHost> host, QemuHost::Open("/srv/asr-host"));
+//   ASR_RETURN_IF_ERROR(host->StartVm("vm1"));
+//   ASR_ASSIGN_OR_RETURN(std::string line,
+//                        host->WaitForSerial("vm1", "ASR-WROTE 10", absl::Minutes(2)));
+//   ASR_RETURN_IF_ERROR(host->ShutdownVm("vm1"));   // ACPI power button, then waits
+//   asr::SiteRecoveryOptions so;  so.host = host.get();
+//
+// Each VM runs as `qemu-system-x86_64 -accel tcg -nodefaults -display none
+// -no-reboot -m MEM -qmp unix:qmp.sock -serial file:serial.log`, its disks
+// as virtio drives in the inventory's order (the guest's vda, vdb, ...; the
+// format from the extension: .vhdx is VHDX, .vhd is VHD), each NIC as a
+// virtio NIC on a user-mode network with restrict=on (no traffic leaves the
+// machine, and VMs do not see each other). A NIC whose vm_network_id is
+// empty has its link down; ConnectNic changes the link of a running VM at
+// once (QMP set_link) and is kept in vms.json.
+//
+// Power: a VM whose QEMU process runs is RUNNING (PAUSED when QMP says it
+// is stopped); any other VM is STOPPED, also one whose QEMU died (killed,
+// crashed): GetPowerState notices at once, ProcessInfo says how it ended.
+// No call waits on a QEMU that does not answer: every QMP exchange has a
+// limit, and a process that has exited is seen by polling it.
+//
+//   STOPPED --StartVm--> RUNNING --ShutdownVm (guest powers off)--> STOPPED
+//                           |----TurnOffVm (quit, else SIGKILL)---> STOPPED
+//                           \----QEMU dies------------------------> STOPPED
+//   STOPPED --DeleteVm--> (gone; replica VMs only)
+//
+// The VMs are children of this process: destroying the QemuHost turns
+// them off (SIGKILL), and a QemuHost opened later finds them stopped. One
+// QemuHost at a time per directory (ROOT/host.lock).
+//
+// Points (CreatePoint): every disk of a running VM at one instant, taken
+// with QEMU's own copy-before-write backup and never by reading a VHDX
+// that QEMU is writing:
+//   1. for each disk, a new dynamic VHDX of its size (made by asr) is added
+//      as a block node: ROOT/vms/ID/points/P/diskN.vhdx;
+//   2. one QMP transaction starts a blockdev-backup (sync=full) of every
+//      disk into its VHDX: the instant of the point. The guest runs on;
+//      QEMU copies an old block to the point before the guest overwrites it;
+//   3. when every job has completed (BLOCK_JOB_COMPLETED), the point's
+//      nodes are closed: the files are QEMU's no more, and read_path names
+//      them. ReleasePoint deletes them.
+// A stopped VM's point reads its disks themselves (nothing writes them).
+// Only crash-consistent points: the test guest runs no guest agent, so
+// AppConsistent is refused (FailedPrecondition). The copy is whole-disk;
+// see README.md in this folder for the incremental design with dirty
+// bitmaps. Change tracking (AttachChangeTracking) is not offered: QEMU does
+// not report writes one by one (the host table's default says so).
+//
+// Thread safety: thread-safe; calls for different VMs run concurrently.
+#ifndef ASR_QEMU_QEMU_HOST_H_
+#define ASR_QEMU_QEMU_HOST_H_
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "asr/common/file_lock.h"
+#include "asr/fabric/host_callbacks.h"
+#include "asr/qemu/qemu_host.pb.h"
+#include "asr/qemu/qmp_client.h"
+
+namespace asr::qemu {
+
+// How a VM's QEMU process is, or how it ended.
+struct VmProcessInfo {
+  model::VmPowerState power = model::STOPPED;
+  int pid = 0;  // while it runs
+  // How the last run ended: "" (never ran in this host), "powered off"
+  // (QEMU exited 0: the guest shut down or quit was asked), "exited with
+  // code N", "killed by signal N" (SIGKILL: turned off or crashed).
+  std::string last_exit;
+  std::string serial_log;  // the path of the current boot's serial log
+};
+
+class QemuHost : public fabric::HostCallbacks {
+ public:
+  // Opens the host in `root` (ROOT/config.json must exist; a relative root
+  // is made absolute). InvalidArgument naming the problem when the config
+  // is not valid; FailedPrecondition when another QemuHost has it open.
+  static absl::StatusOr<std::unique_ptr<QemuHost>> Open(const std::string& root);
+  // Turns off the VMs still running (SIGKILL).
+  ~QemuHost() override;
+
+  const std::string& root() const { return root_; }
+
+  // ---- HostCallbacks ----
+  // The config's inventory with replica VMs and power states. NotFound when
+  // `server` names another server than the config's server_id.
+  absl::StatusOr<model::Inventory> GetInventory(const model::VmmServer& server) override;
+  // OK for a host of the config (QEMU needs no replication settings).
+  absl::Status ConfigureHost(const model::HyperVHost& host, const model::ReplicationPolicy& policy,
+                             fabric::HostRole role) override;
+  absl::Status TestProxy(const model::VmmServer& server, absl::string_view password) override;
+  absl::StatusOr<model::VirtualMachine> GetVm(const std::string& vm_id) override;
+  // The replica's QEMU settings are the host's defaults (memory, boot).
+  absl::StatusOr<model::VirtualMachine> CreateReplicaVm(const model::ReplicaVmSpec& spec) override;
+  absl::Status ConnectNic(const std::string& vm_id, const model::NetworkAdapter& nic) override;
+  // Starts QEMU and waits until QMP answers and the VM runs (OK when it
+  // runs already). FailedPrecondition with QEMU's own words when it will
+  // not start (a missing or locked disk, a bad boot file).
+  absl::Status StartVm(const std::string& vm_id) override;
+  // ACPI power button (system_powerdown), then waits for QEMU to exit, at
+  // most shutdown_timeout_seconds: DeadlineExceeded then (the VM still
+  // runs; TurnOffVm stops it). OK when it is stopped already.
+  absl::Status ShutdownVm(const std::string& vm_id) override;
+  // QMP quit, and SIGKILL when QEMU does not exit within 5 s or QMP does
+  // not answer. OK when it is stopped already.
+  absl::Status TurnOffVm(const std::string& vm_id) override;
+  // Replica VMs only (config VMs are the user's: FailedPrecondition);
+  // refused while the VM runs.
+  absl::Status DeleteVm(const std::string& vm_id, bool delete_disks) override;
+  absl::StatusOr<model::VmPowerState> GetPowerState(const std::string& vm_id) override;
+  absl::StatusOr<model::ScriptResult> RunScript(const model::ScriptRequest& request) override;
+  // Point ids are "qp-N" (N counts up in this QemuHost). time_us is when the
+  // transaction returned.
+  absl::StatusOr<model::HostPoint> CreatePoint(const std::string& vm_id,
+                                               model::RecoveryPointType type) override;
+  absl::Status ReleasePoint(const model::HostPoint& point) override;
+  // Several VMs at one instant: each running VM is paused (QMP stop, which
+  // drains its I/O) in id order, then every VM's transaction starts its
+  // copies, then all resume; the pause lasts only for the transactions.
+  // Every point's time_us is the instant the last VM was paused.
+  absl::StatusOr<std::vector<model::HostPoint>> CreateGroupPoint(
+      const std::vector<std::string>& vm_ids, model::RecoveryPointType type) override;
+
+  // ---- QEMU's view ----
+  // How long the last point's transaction took (the moment the VM's disks
+  // were drained to start the copies; for a group point, from the first
+  // VM's pause to the last VM's resume).
+  absl::Duration last_point_transaction() const;
+  absl::StatusOr<VmProcessInfo> ProcessInfo(const std::string& vm_id);
+  // Extra kernel arguments for the VM's next starts (direct kernel boot
+  // only), e.g. "asr.records=20"; "" clears. In memory.
+  absl::Status SetBootArguments(const std::string& vm_id, const std::string& arguments);
+  // The serial console of the VM's current (or last) boot.
+  absl::StatusOr<std::string> SerialLog(const std::string& vm_id);
+  // The first line of the current boot's serial log that starts with
+  // `prefix`, once it appears. DeadlineExceeded after `timeout`;
+  // FailedPrecondition when the VM stops first (with the log's tail).
+  absl::StatusOr<std::string> WaitForSerial(const std::string& vm_id, const std::string& prefix,
+                                            absl::Duration timeout);
+  // Kills the VM's QEMU process (SIGKILL) as a crash of the host would: no
+  // QMP, no guest shutdown. For tests of unplanned failover.
+  absl::Status KillVmProcess(const std::string& vm_id);
+  // Runs a QMP command on a running VM (its "return" value).
+  absl::StatusOr<google::protobuf::Value> Qmp(const std::string& vm_id, absl::string_view command,
+                                              absl::string_view arguments_json = "",
+                                              absl::Duration timeout = absl::Seconds(10));
+
+ private:
+  struct Runtime;
+  struct PendingPoint;
+
+  QemuHost(std::string root, QemuHostConfig config, QemuHostState state);
+  // The VM with this host's current NICs and power state unset.
+  absl::StatusOr<model::VirtualMachine> FindVmLocked(const std::string& vm_id) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool IsReplicaLocked(const std::string& vm_id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status WriteStateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::shared_ptr<Runtime> RuntimeOf(const std::string& vm_id);
+  std::string VmDir(const std::string& vm_id) const;
+  // The QEMU arguments of a VM's start.
+  absl::StatusOr<std::vector<std::string>> QemuArguments(const model::VirtualMachine& vm,
+                                                         const std::string& extra_append);
+  model::VmPowerState PowerOf(Runtime& rt);
+  // A point in steps: targets made and added, copies started (the
+  // instant), copies finished and targets closed; or everything undone.
+  absl::Status PreparePoint(const model::VirtualMachine& vm, Runtime& rt, PendingPoint& p);
+  absl::Status StartPoint(PendingPoint& p);
+  absl::Status FinishPoint(PendingPoint& p);
+  void UndoPoint(PendingPoint& p);
+
+  const std::string root_;
+  FileLock lock_;
+  mutable absl::Mutex mu_;
+  const QemuHostConfig config_;
+  QemuHostState state_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::string> boot_arguments_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::shared_ptr<Runtime>> runtimes_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_point_ ABSL_GUARDED_BY(mu_) = 1;
+  absl::Duration last_point_transaction_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace asr::qemu
+
+#endif  // ASR_QEMU_QEMU_HOST_H_

@@ -1,0 +1,449 @@
+#include "asr/qemu/qemu_host.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "asr/common/file_util.h"
+#include "asr/common/test_dir.h"
+#include "asr/common/testing/status_matchers.h"
+#include "asr/disk/virtual_disk.h"
+#include "asr/model/json.h"
+#include "asr/platform/env.h"
+#include "gtest/gtest.h"
+
+namespace asr::qemu {
+namespace {
+
+// The test guest built by :guest_image (guest/build_guest.sh).
+std::string GuestFile(const std::string& name) {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const char* workspace = std::getenv("TEST_WORKSPACE");
+  return absl::StrCat(srcdir ? srcdir : ".", "/", workspace ? workspace : "asr", "/asr/qemu/guest/",
+                      name);
+}
+
+std::string GuestCmdline() {
+  absl::StatusOr<std::string> s = ReadFileToString(GuestFile("cmdline"));
+  return s.ok() ? std::string(absl::StripAsciiWhitespace(*s)) : "";
+}
+
+void MakeDisk(const std::string& path, disk::DiskFormat format, uint64_t size) {
+  disk::CreateOptions o;
+  o.format = format;
+  o.virtual_size = size;
+  o.block_size = 2u << 20;
+  absl::StatusOr<std::unique_ptr<disk::VirtualDisk>> d = disk::CreateDisk(path, o);
+  ASSERT_OK(d.status());
+  ASSERT_OK((*d)->Close());
+}
+
+// A host directory: host kvm-01, network net-a, VM vm1 with a VHDX and a
+// VHD data disk (made by asr) and one NIC, booting the test guest.
+// With `vm2`, a second VM vm2 (one VHDX disk) that boots from its blank
+// disk through the BIOS: it finds nothing to boot and idles.
+std::string MakeHost(int shutdown_timeout_s = 90, const std::string& vm_boot_json = "",
+                     bool vm2 = false) {
+  std::string root = testing::TestDir("qemu-host");
+  EXPECT_OK(MakeDirectories(root + "/disks"));
+  MakeDisk(root + "/disks/vm1-d0.vhdx", disk::DiskFormat::kVhdx, 64ull << 20);
+  MakeDisk(root + "/disks/vm1-d1.vhd", disk::DiskFormat::kVhd, 32ull << 20);
+  if (vm2) MakeDisk(root + "/disks/vm2-d0.vhdx", disk::DiskFormat::kVhdx, 16ull << 20);
+  const std::string vm2_inventory = vm2 ? R"(, {
+        "id": "vm2", "name": "vm2", "host_id": "kvm-01",
+        "disks": [{"id": "vm2-d0", "path": "disks/vm2-d0.vhdx", "size_bytes": 16777216}]})"
+                                        : "";
+  const std::string vm2_qemu = vm2 ? R"(, {"vm_id": "vm2", "boot": {"kernel": ""}})" : "";
+  std::string config = absl::StrCat(R"({
+    "inventory": {
+      "server_id": "vmm-qemu",
+      "hosts": [{"id": "kvm-01", "name": "kvm-01"}],
+      "vm_networks": [{"id": "net-a", "name": "a"}],
+      "virtual_machines": [{
+        "id": "vm1", "name": "vm1", "host_id": "kvm-01",
+        "disks": [{"id": "vm1-d0", "path": "disks/vm1-d0.vhdx", "size_bytes": 67108864},
+                  {"id": "vm1-d1", "path": "disks/vm1-d1.vhd", "size_bytes": 33554432}],
+        "network_adapters": [{"id": "nic0", "vm_network_id": "net-a",
+                              "mac_address": "52:54:00:12:34:56"}]
+      })",
+                                    vm2_inventory, R"(]
+    },
+    "vms": [{"vm_id": "vm1", "memory_mib": 256)",
+                                    vm_boot_json, "}", vm2_qemu, R"(],
+    "default_boot": {"kernel": ")",
+                                    GuestFile("vmlinuz"), R"(", "initrd": ")",
+                                    GuestFile("initrd.gz"), R"(", "append": ")", GuestCmdline(),
+                                    R"("},
+    "shutdown_timeout_seconds": )",
+                                    shutdown_timeout_s, "\n}\n");
+  EXPECT_OK(WriteFileAtomically(root + "/config.json", config));
+  return root;
+}
+
+// The number after "key=" in a verdict line.
+int64_t Field(const std::string& line, const std::string& key) {
+  for (absl::string_view word : absl::StrSplit(line, ' ')) {
+    if (absl::ConsumePrefix(&word, key + "=")) {
+      int64_t v = -1;
+      if (absl::SimpleAtoi(word, &v)) return v;
+    }
+  }
+  return -1;
+}
+
+// The highest "ASR-WROTE S" in a serial log: the last record the guest saw synced.
+int64_t MaxWrote(const std::string& log) {
+  int64_t acknowledged = 0;
+  for (absl::string_view line : absl::StrSplit(log, '\n')) {
+    int64_t s = 0;
+    size_t at = line.find("ASR-WROTE ");
+    if (at != absl::string_view::npos &&
+        absl::SimpleAtoi(absl::StripTrailingAsciiWhitespace(line.substr(at + 10)), &s)) {
+      acknowledged = std::max(acknowledged, s);
+    }
+  }
+  return acknowledged;
+}
+
+// Boot, write, clean shutdown; boot again and write, killed; boot to check:
+// the guest's verdicts say what its disks hold after each kind of stop.
+TEST(QemuHostTest, GuestWritesShutsDownCleanlyAndAfterAKillHoldsEveryAcknowledgedRecord) {
+  std::string root = MakeHost();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<QemuHost> host, QemuHost::Open(root));
+  ASSERT_OK_AND_ASSIGN(model::VmPowerState power, host->GetPowerState("vm1"));
+  EXPECT_EQ(power, model::STOPPED);
+
+  // 1. Fresh disks: the guest makes its file systems, writes 12 records, idles.
+  ASSERT_OK(host->SetBootArguments("vm1", "asr.records=12 asr.interval_ms=0"));
+  ASSERT_OK(host->StartVm("vm1"));
+  ASSERT_OK_AND_ASSIGN(power, host->GetPowerState("vm1"));
+  EXPECT_EQ(power, model::RUNNING);
+  ASSERT_OK_AND_ASSIGN(VmProcessInfo info, host->ProcessInfo("vm1"));
+  EXPECT_GT(info.pid, 0);
+  ASSERT_OK_AND_ASSIGN(std::string verdict,
+                       host->WaitForSerial("vm1", "ASR-VERDICT", absl::Minutes(3)));
+  EXPECT_TRUE(absl::StartsWith(verdict, "ASR-VERDICT ok records=0 last=0 disks=2")) << verdict;
+  ASSERT_OK_AND_ASSIGN(std::string idle, host->WaitForSerial("vm1", "ASR-IDLE", absl::Minutes(3)));
+  EXPECT_EQ(idle, "ASR-IDLE last=12");
+  ASSERT_OK_AND_ASSIGN(model::VirtualMachine vm, host->GetVm("vm1"));
+  EXPECT_EQ(vm.power_state(), model::RUNNING);
+  EXPECT_EQ(vm.disks(0).path(), root + "/disks/vm1-d0.vhdx");
+  ASSERT_OK(host->ShutdownVm("vm1"));  // ACPI power button: the guest unmounts and powers off
+  ASSERT_OK_AND_ASSIGN(info, host->ProcessInfo("vm1"));
+  EXPECT_EQ(info.power, model::STOPPED);
+  EXPECT_EQ(info.last_exit, "powered off");
+  ASSERT_OK_AND_ASSIGN(std::string log, host->SerialLog("vm1"));
+  EXPECT_NE(log.find("ASR-SHUTDOWN clean last=12"), std::string::npos) << log;
+
+  // 2. Every record survived the clean shutdown; the guest goes on writing
+  // until its QEMU is killed.
+  ASSERT_OK(host->SetBootArguments("vm1", "asr.interval_ms=0"));
+  ASSERT_OK(host->StartVm("vm1"));
+  ASSERT_OK_AND_ASSIGN(verdict, host->WaitForSerial("vm1", "ASR-VERDICT", absl::Minutes(3)));
+  EXPECT_TRUE(absl::StartsWith(verdict, "ASR-VERDICT ok records=12 last=12 disks=2 torn=0"))
+      << verdict;
+  ASSERT_OK(host->WaitForSerial("vm1", "ASR-WROTE 20", absl::Minutes(3)).status());
+  ASSERT_OK(host->KillVmProcess("vm1"));
+  ASSERT_OK_AND_ASSIGN(log, host->SerialLog("vm1"));
+  int64_t acknowledged = MaxWrote(log);
+  EXPECT_GE(acknowledged, 20);
+  absl::Time t = absl::Now();
+  ASSERT_OK_AND_ASSIGN(info, host->ProcessInfo("vm1"));
+  EXPECT_EQ(info.power, model::STOPPED);
+  EXPECT_EQ(info.last_exit, "killed by signal 9");
+  ASSERT_OK(host->ShutdownVm("vm1"));  // stopped already: nothing to wait for
+  ASSERT_OK(host->TurnOffVm("vm1"));
+  EXPECT_LT(absl::Now() - t, absl::Seconds(5));
+
+  // 3. A check boot: every record the guest saw synced before the kill is
+  // there (its sync reached the VHDX and VHD files QEMU wrote), and the
+  // verdict names what is missing against a higher expectation.
+  ASSERT_OK(host->SetBootArguments("vm1", "asr.mode=check asr.expect=1000000"));
+  const absl::Time boot = absl::Now();
+  ASSERT_OK(host->StartVm("vm1"));
+  ASSERT_OK_AND_ASSIGN(verdict, host->WaitForSerial("vm1", "ASR-VERDICT", absl::Minutes(3)));
+  std::cout << "boot to verdict: " << absl::FormatDuration(absl::Now() - boot) << "\n";
+  EXPECT_TRUE(absl::StartsWith(verdict, "ASR-VERDICT missing first=")) << verdict;
+  int64_t last = Field(verdict, "last");
+  // (More may be there: records synced whose line had not left the
+  // guest's serial port when it was killed.)
+  EXPECT_GE(last, acknowledged) << verdict;
+  EXPECT_EQ(Field(verdict, "first"), last + 1);
+  // The check boot powers off by itself.
+  absl::Time deadline = absl::Now() + absl::Minutes(2);
+  while (absl::Now() < deadline && *host->GetPowerState("vm1") != model::STOPPED) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_OK_AND_ASSIGN(info, host->ProcessInfo("vm1"));
+  EXPECT_EQ(info.power, model::STOPPED);
+  EXPECT_EQ(info.last_exit, "powered off");
+}
+
+TEST(QemuHostTest, InventoryNicsReplicaVmsScriptsAndBadConfigs) {
+  std::string root = MakeHost();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<QemuHost> host, QemuHost::Open(root));
+  // One host object per directory.
+  absl::StatusOr<std::unique_ptr<QemuHost>> second = QemuHost::Open(root);
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+
+  model::VmmServer server;
+  server.set_id("vmm-qemu");
+  ASSERT_OK_AND_ASSIGN(model::Inventory inv, host->GetInventory(server));
+  ASSERT_EQ(inv.virtual_machines_size(), 1);
+  EXPECT_EQ(inv.virtual_machines(0).power_state(), model::STOPPED);
+  EXPECT_EQ(inv.virtual_machines(0).server_id(), "vmm-qemu");
+  server.set_id("vmm-other");
+  EXPECT_EQ(host->GetInventory(server).status().code(), absl::StatusCode::kNotFound);
+  model::HyperVHost h;
+  h.set_id("kvm-01");
+  EXPECT_OK(host->ConfigureHost(h, {}, fabric::HostRole::kRecovery));
+  h.set_id("kvm-99");
+  EXPECT_EQ(host->ConfigureHost(h, {}, fabric::HostRole::kRecovery).code(),
+            absl::StatusCode::kNotFound);
+
+  // NICs: disconnect, unknown network, unknown NIC; kept across opens.
+  model::NetworkAdapter nic;
+  nic.set_id("nic0");
+  ASSERT_OK(host->ConnectNic("vm1", nic));
+  nic.set_vm_network_id("net-zz");
+  EXPECT_EQ(host->ConnectNic("vm1", nic).code(), absl::StatusCode::kNotFound);
+  nic.set_id("nic7");
+  nic.set_vm_network_id("net-a");
+  EXPECT_EQ(host->ConnectNic("vm1", nic).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(host->GetVm("nope").status().code(), absl::StatusCode::kNotFound);
+
+  // Replica VMs: created stopped, idempotent, conflicting ids refused,
+  // deleted with their disks.
+  ASSERT_OK(MakeDirectories(root + "/replica"));
+  MakeDisk(root + "/replica/r.vhdx", disk::DiskFormat::kVhdx, 16ull << 20);
+  model::ReplicaVmSpec spec;
+  spec.set_replica_vm_id("vm9-replica");
+  spec.set_host_id("kvm-01");
+  spec.set_source_vm_id("vm9");
+  model::VirtualDisk* d = spec.add_disks();
+  d->set_id("vm9-d0");
+  d->set_path(root + "/replica/r.vhdx");
+  ASSERT_OK_AND_ASSIGN(model::VirtualMachine replica, host->CreateReplicaVm(spec));
+  EXPECT_EQ(replica.power_state(), model::STOPPED);
+  ASSERT_OK(host->CreateReplicaVm(spec).status());
+  model::ReplicaVmSpec other = spec;
+  other.mutable_disks(0)->set_path(root + "/replica/other.vhdx");
+  EXPECT_EQ(host->CreateReplicaVm(other).status().code(), absl::StatusCode::kAlreadyExists);
+  other = spec;
+  other.set_host_id("kvm-99");
+  other.set_replica_vm_id("vm8-replica");
+  EXPECT_EQ(host->CreateReplicaVm(other).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(host->DeleteVm("vm1", false).code(), absl::StatusCode::kFailedPrecondition);
+  host.reset();
+
+  ASSERT_OK_AND_ASSIGN(host, QemuHost::Open(root));
+  server.set_id("");
+  ASSERT_OK_AND_ASSIGN(inv, host->GetInventory(server));
+  ASSERT_EQ(inv.virtual_machines_size(), 2);
+  EXPECT_EQ(inv.virtual_machines(1).id(), "vm9-replica");
+  ASSERT_OK_AND_ASSIGN(model::VirtualMachine vm1, host->GetVm("vm1"));
+  EXPECT_EQ(vm1.network_adapters(0).vm_network_id(), "");  // as ConnectNic left it
+  ASSERT_OK(host->DeleteVm("vm9-replica", true));
+  EXPECT_FALSE(PathExists(root + "/replica/r.vhdx"));
+  EXPECT_EQ(host->GetVm("vm9-replica").status().code(), absl::StatusCode::kNotFound);
+
+  // Scripts run on a host of the config, with their time limit.
+  model::ScriptRequest script;
+  script.set_host_id("kvm-01");
+  script.set_path("/bin/sh");
+  script.add_arguments("-c");
+  script.add_arguments("echo drained; exit 3");
+  ASSERT_OK_AND_ASSIGN(model::ScriptResult r, host->RunScript(script));
+  EXPECT_EQ(r.exit_code(), 3);
+  EXPECT_EQ(r.output(), "drained\n");
+  script.set_host_id("kvm-99");
+  EXPECT_EQ(host->RunScript(script).status().code(), absl::StatusCode::kNotFound);
+  host.reset();
+
+  // Configurations that cannot work are refused when opened, by name.
+  std::string bad = testing::TestDir("qemu-bad");
+  ASSERT_OK(WriteFileAtomically(bad + "/config.json", R"({"inventory": {"virtual_machines": [
+      {"id": "a", "host_id": "h", "disks": [{"id": "d", "path": "a.qcow2"}]}]}})"));
+  absl::StatusOr<std::unique_ptr<QemuHost>> refused = QemuHost::Open(bad);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("inventory.hosts"), std::string::npos)
+      << refused.status();
+  ASSERT_OK(WriteFileAtomically(bad + "/config.json", R"({"inventory": {
+      "hosts": [{"id": "h"}],
+      "virtual_machines": [{"id": "a", "host_id": "h", "disks": [{"id": "d", "path": "a.qcow2"}]}]}})"));
+  refused = QemuHost::Open(bad);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("VHDX and VHD"), std::string::npos) << refused.status();
+  ASSERT_OK(WriteFileAtomically(bad + "/config.json", "{\"inventory\": 3}"));
+  EXPECT_EQ(QemuHost::Open(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(QemuHost::Open(bad + "/none").status().code(), absl::StatusCode::kNotFound);
+}
+
+// A VM whose disk QEMU cannot open does not start, with QEMU's reason; a
+// guest that ignores the power button makes ShutdownVm say so, and TurnOffVm
+// still stops it.
+TEST(QemuHostTest, StartFailuresShutdownTimeoutsAndTurnOff) {
+  // No kernel: SeaBIOS finds nothing to boot on the blank disk and waits,
+  // deaf to ACPI.
+  std::string root = MakeHost(/*shutdown_timeout_s=*/2, R"(, "boot": {"kernel": ""})");
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<QemuHost> host, QemuHost::Open(root));
+  ASSERT_OK(host->StartVm("vm1"));
+  ASSERT_OK(host->StartVm("vm1"));  // running already
+  ASSERT_OK_AND_ASSIGN(google::protobuf::Value st, host->Qmp("vm1", "query-status"));
+  EXPECT_EQ(QmpField(st, "status")->string_value(), "running");
+  // The NIC's link follows ConnectNic while the VM runs.
+  model::NetworkAdapter nic;
+  nic.set_id("nic0");
+  ASSERT_OK(host->ConnectNic("vm1", nic));
+  absl::Status shut = host->ShutdownVm("vm1");
+  EXPECT_EQ(shut.code(), absl::StatusCode::kDeadlineExceeded) << shut;
+  EXPECT_NE(shut.message().find("TurnOffVm"), std::string::npos);
+  ASSERT_OK_AND_ASSIGN(model::VmPowerState power, host->GetPowerState("vm1"));
+  EXPECT_EQ(power, model::RUNNING);
+  ASSERT_OK(host->Qmp("vm1", "stop").status());
+  ASSERT_OK_AND_ASSIGN(power, host->GetPowerState("vm1"));
+  EXPECT_EQ(power, model::PAUSED);
+  ASSERT_OK(host->TurnOffVm("vm1"));
+  ASSERT_OK_AND_ASSIGN(VmProcessInfo info, host->ProcessInfo("vm1"));
+  EXPECT_EQ(info.power, model::STOPPED);
+  EXPECT_EQ(info.last_exit, "powered off");  // quit: QEMU exits 0
+  EXPECT_EQ(host->Qmp("vm1", "query-status").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  // A disk that is no VHDX: QEMU refuses it and says why.
+  {
+    std::ofstream f(root + "/disks/vm1-d0.vhdx", std::ios::trunc);
+    f << "not a disk";
+  }
+  absl::Status start = host->StartVm("vm1");
+  EXPECT_EQ(start.code(), absl::StatusCode::kFailedPrecondition) << start;
+  EXPECT_NE(start.message().find("vm1-d0.vhdx"), std::string::npos) << start;
+  ASSERT_OK_AND_ASSIGN(power, host->GetPowerState("vm1"));
+  EXPECT_EQ(power, model::STOPPED);
+  ASSERT_OK(platform::Env::Default()->Unlink(root + "/disks/vm1-d0.vhdx"));
+  start = host->StartVm("vm1");
+  EXPECT_EQ(start.code(), absl::StatusCode::kFailedPrecondition) << start;
+  EXPECT_NE(start.message().find("is missing"), std::string::npos) << start;
+}
+
+// A point of a running VM: both disks at one instant while the guest goes
+// on writing; a VM booted from the point's images finds every record
+// acknowledged before the point, and none written after it.
+TEST(QemuHostTest, APointOfARunningVmIsConsistentAndBootsToAGoodVerdict) {
+  std::string root = MakeHost();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<QemuHost> host, QemuHost::Open(root));
+  // A stopped VM's point is its disks; app-consistent needs a guest agent.
+  ASSERT_OK_AND_ASSIGN(model::HostPoint cold, host->CreatePoint("vm1", model::CrashConsistent));
+  ASSERT_EQ(cold.disks_size(), 2);
+  EXPECT_EQ(cold.disks(1).read_path(), root + "/disks/vm1-d1.vhd");
+  ASSERT_OK(host->ReleasePoint(cold));
+  EXPECT_EQ(host->CreatePoint("vm1", model::AppConsistent).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  ASSERT_OK(host->SetBootArguments("vm1", "asr.interval_ms=0"));
+  ASSERT_OK(host->StartVm("vm1"));
+  ASSERT_OK(host->WaitForSerial("vm1", "ASR-WROTE 8", absl::Minutes(3)).status());
+  ASSERT_OK_AND_ASSIGN(std::string log, host->SerialLog("vm1"));
+  const int64_t before = MaxWrote(log);
+  ASSERT_OK_AND_ASSIGN(model::HostPoint point, host->CreatePoint("vm1", model::CrashConsistent));
+  ASSERT_OK_AND_ASSIGN(log, host->SerialLog("vm1"));
+  const int64_t after = MaxWrote(log);
+  std::cout << "point transaction: " << absl::FormatDuration(host->last_point_transaction())
+            << "; records acknowledged before " << before << ", after " << after << "\n";
+  EXPECT_LT(host->last_point_transaction(), absl::Seconds(5));
+  EXPECT_EQ(point.type(), model::CrashConsistent);
+  ASSERT_EQ(point.disks_size(), 2);
+  // The guest did not stop for the point.
+  ASSERT_OK(
+      host->WaitForSerial("vm1", absl::StrCat("ASR-WROTE ", after + 3), absl::Minutes(3)).status());
+
+  // The point's images are complete disks QEMU no longer holds: copy them
+  // as the replica's disks, release the point, boot the replica to check.
+  ASSERT_OK(MakeDirectories(root + "/replica"));
+  model::ReplicaVmSpec spec;
+  spec.set_replica_vm_id("vm1-replica");
+  spec.set_host_id("kvm-01");
+  for (int i = 0; i < point.disks_size(); ++i) {
+    ASSERT_OK_AND_ASSIGN(std::string image, ReadFileToString(point.disks(i).read_path()));
+    std::string copy = absl::StrCat(root, "/replica/d", i, ".vhdx");
+    ASSERT_OK(WriteFileAtomically(copy, image));
+    model::VirtualDisk* d = spec.add_disks();
+    d->set_id(point.disks(i).disk_id());
+    d->set_path(copy);
+  }
+  ASSERT_OK(host->ReleasePoint(point));
+  EXPECT_FALSE(PathExists(DirName(point.disks(0).read_path())));
+  ASSERT_OK(host->TurnOffVm("vm1"));
+  ASSERT_OK(host->CreateReplicaVm(spec).status());
+  ASSERT_OK(host->SetBootArguments("vm1-replica", "asr.mode=check"));
+  ASSERT_OK(host->StartVm("vm1-replica"));
+  ASSERT_OK_AND_ASSIGN(std::string verdict,
+                       host->WaitForSerial("vm1-replica", "ASR-VERDICT", absl::Minutes(3)));
+  EXPECT_TRUE(absl::StartsWith(verdict, "ASR-VERDICT ok records=")) << verdict;
+  EXPECT_GE(Field(verdict, "last"), before) << verdict;
+  EXPECT_LE(Field(verdict, "last"), after + 1) << verdict;
+  absl::Time deadline = absl::Now() + absl::Minutes(2);
+  while (absl::Now() < deadline && *host->GetPowerState("vm1-replica") != model::STOPPED) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(*host->GetPowerState("vm1-replica"), model::STOPPED);
+}
+
+// A group point: both VMs paused for one instant, each VM's disks copied,
+// both running again; the points share their time.
+TEST(QemuHostTest, AGroupPointPausesEveryVmForOneInstant) {
+  std::string root = MakeHost(90, R"(, "boot": {"kernel": ""})", /*vm2=*/true);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<QemuHost> host, QemuHost::Open(root));
+  ASSERT_OK(host->StartVm("vm1"));
+  ASSERT_OK(host->StartVm("vm2"));
+  EXPECT_EQ(host->CreateGroupPoint({}, model::CrashConsistent).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(host->CreateGroupPoint({"vm1", "vm1"}, model::CrashConsistent).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(host->CreateGroupPoint({"vm1", "vm7"}, model::CrashConsistent).status().code(),
+            absl::StatusCode::kNotFound);
+
+  ASSERT_OK_AND_ASSIGN(std::vector<model::HostPoint> points,
+                       host->CreateGroupPoint({"vm2", "vm1"}, model::CrashConsistent));
+  std::cout << "group point pause: " << absl::FormatDuration(host->last_point_transaction())
+            << "\n";
+  ASSERT_EQ(points.size(), 2u);
+  EXPECT_EQ(points[0].vm_id(), "vm2");
+  EXPECT_EQ(points[1].vm_id(), "vm1");
+  EXPECT_EQ(points[0].time_us(), points[1].time_us());
+  EXPECT_NE(points[0].id(), points[1].id());
+  ASSERT_EQ(points[0].disks_size(), 1);
+  ASSERT_EQ(points[1].disks_size(), 2);
+  // Each image is a whole VHDX of its disk's size, no longer QEMU's.
+  const uint64_t sizes[] = {16ull << 20, 64ull << 20, 32ull << 20};
+  int n = 0;
+  for (const model::HostPoint& p : points) {
+    for (const model::HostPointDisk& d : p.disks()) {
+      ASSERT_OK_AND_ASSIGN(std::unique_ptr<disk::VirtualDisk> image,
+                           disk::OpenDisk(d.read_path(), disk::OpenMode::kReadOnly));
+      EXPECT_EQ(image->virtual_size(), sizes[n++]) << d.read_path();
+    }
+  }
+  for (const char* vm : {"vm1", "vm2"}) {
+    ASSERT_OK_AND_ASSIGN(google::protobuf::Value st, host->Qmp(vm, "query-status"));
+    EXPECT_EQ(QmpField(st, "status")->string_value(), "running") << vm;
+    ASSERT_OK_AND_ASSIGN(google::protobuf::Value jobs, host->Qmp(vm, "query-block-jobs"));
+    EXPECT_EQ(jobs.list_value().values_size(), 0) << vm;
+  }
+  for (const model::HostPoint& p : points) {
+    ASSERT_OK(host->ReleasePoint(p));
+    EXPECT_FALSE(PathExists(DirName(p.disks(0).read_path())));
+  }
+  ASSERT_OK(host->TurnOffVm("vm1"));
+  ASSERT_OK(host->TurnOffVm("vm2"));
+}
+
+}  // namespace
+}  // namespace asr::qemu
