@@ -113,6 +113,9 @@ struct AdoptOptions {
   int additional_points = 0;   // as ReplicaOptions
   absl::Duration point_interval = absl::Hours(1);
   absl::Duration retention = absl::Hours(24);
+  // The replication block size the reversed replication uses (a power of
+  // two in 4 KiB..4 MiB; the sender's manifest takes it from the replica).
+  uint32_t block_size = 64 << 10;
 };
 
 // Makes `dir` (new or empty) a replica directory whose replica is the
@@ -126,6 +129,24 @@ struct AdoptOptions {
 // FailedPrecondition when `dir` already holds another replica.
 absl::Status AdoptDiskAsReplica(const std::string& dir, const std::string& disk_path,
                                 const AdoptOptions& options);
+
+// The sender's side of the reversal: writes the replication state next to
+// `source_disk_path` (DISK.asrrepl, manifest.h) from the digests of the
+// adopted replica in `adopted_dir` (its replica.digests, which Adopt wrote
+// and every commit keeps), so that the next cycle of `source_disk_path`
+// (any mode other than initial falls back to, or is, a scan) compares each
+// source block with what the replica holds and sends only those that
+// differ. The source is the failed-over VM's disk (a differencing chain is
+// fine). Removes a stale DISK.asrrepl.pending and DISK.asrresync.
+// FailedPrecondition when the replica has no digests of its current point
+// or its size differs from the source's; the manifest is written only
+// while the replica is at the point the digests describe.
+//
+//   ASR_RETURN_IF_ERROR(AdoptDiskAsReplica("/replicas/back/vm1-d0", old_disk, adopt));
+//   ASR_RETURN_IF_ERROR(WriteAdoptedSourceManifest("/replicas/back/vm1-d0", failed_over_disk));
+//   ReplicateDisk(failed_over_disk, CycleMode::kScan, stream, send);  // sends what differs
+absl::Status WriteAdoptedSourceManifest(const std::string& adopted_dir,
+                                        const std::string& source_disk_path);
 
 }  // namespace asr::replication
 
