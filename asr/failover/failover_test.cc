@@ -364,6 +364,13 @@ TEST_F(FailoverTest, UnplannedFailoverReportsTheDataLostChangesPointAndCommits) 
     EXPECT_OK(fab().VerifyDiskAtPoint("vm1", item.disks(k).disk_id(), older.host_point_id(),
                                       item.disks(k).replica_path()));
   }
+  // Disabling protection now keeps the failed-over VM and its disks: it
+  // runs the workload (the policy's replica deletion is Required).
+  protection::DisableRequest disable;
+  disable.item_ref = "VM1";
+  ASSERT_OK(protection().DisableProtection(disable).status());
+  EXPECT_EQ(Power(item.replica_vm_id()), model::RUNNING);
+  for (const auto& d : item.disks()) EXPECT_TRUE(PathExists(d.replica_path())) << d.replica_path();
 }
 
 TEST_F(FailoverTest, AReplicaNeverStartsWhileItsSourceRuns) {

@@ -752,11 +752,21 @@ absl::Status ProtectionService::Impl::RunDisable(jobs::JobContext& ctx) {
     bool delete_replica = false;
     absl::StatusOr<model::ReplicationPolicy> policy = PolicyOf(item);
     if (policy.ok()) delete_replica = policy->replica_deletion() == model::Required;
+    // After a committed failover the replica VM is the one that runs (until
+    // reverse replication makes it the source): it and its disks are kept.
+    const bool replica_runs_the_vm = (item.active_location() == "Recovery") != item.reversed();
+    if (replica_runs_the_vm) delete_replica = false;
     ASR_RETURN_IF_ERROR(ctx.RunTask(
         "remove-replica",
         delete_replica ? "Delete the replica VM and its disks"
                        : "Remove the replica VM's replication settings",
         [&]() -> absl::Status {
+          if (!delete_replica && replica_runs_the_vm) {
+            ctx.AddInformation(absl::StrCat("the failed-over VM '", item.replica_vm_name(), "' on ",
+                                            item.replica_host_name(),
+                                            " runs the workload now; it and its disks are kept"));
+            return absl::OkStatus();
+          }
           if (!delete_replica) {
             ctx.AddInformation(absl::StrCat(
                 "the replica VM '", item.replica_vm_name(), "' on ", item.replica_host_name(),
