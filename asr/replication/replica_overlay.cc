@@ -318,10 +318,18 @@ absl::Status DeleteOverlay(const std::string& dir, absl::string_view name) {
   State next = s;
   const std::string path = v->path();
   RemoveView(&next, name);
+  // Only a view over this base is deleted, whatever the state file says.
   if (IsViewOverBase(dir, s, LayoutPath(dir, path))) {
-    Step* st = next.overlay.add_pending();
-    st->set_kind(Step::REMOVE);
-    st->set_from(path);
+    if (absl::StartsWith(path, "/")) {
+      // Outside the directory: removed while the state still names it (a
+      // crash leaves the entry, which a second call drops).
+      ASR_RETURN_IF_ERROR(platform::Env::Default()->Unlink(path));
+      ASR_RETURN_IF_ERROR(FsyncDirectory(DirName(path)));
+    } else {
+      Step* st = next.overlay.add_pending();
+      st->set_kind(Step::REMOVE);
+      st->set_from(path);
+    }
   }
   ASR_RETURN_IF_ERROR(CommitLayout(dir, std::move(next), &s));
   return MergeIfUnused(dir, &s);

@@ -179,10 +179,20 @@ absl::Status CheckStatePaths(const std::string& path, const State& s) {
                  "under overlays/ (or an absolute path)");
     }
   }
+  // An absolute name in a step must be a view's path (or its temporary).
+  auto step_name_ok = [&](absl::string_view n) {
+    if (!absl::StartsWith(n, "/")) {
+      return view_path_ok(n) || InPlace(n, "points") || InPlace(n, "journal");
+    }
+    for (const model::ReplicaOverlayView& v : s.overlay.views()) {
+      if (n == v.path() || n == absl::StrCat(v.path(), ".tmp")) return view_path_ok(v.path());
+    }
+    return false;
+  };
   for (const model::ReplicaOverlayStep& st : s.overlay.pending()) {
     for (const std::string* n : {&st.from(), &st.to()}) {
       if (n->empty() && n == &st.to() && st.kind() == model::ReplicaOverlayStep::REMOVE) continue;
-      if (!view_path_ok(*n) && !InPlace(*n, "points") && !InPlace(*n, "journal")) {
+      if (!step_name_ok(*n)) {
         return bad("a pending layout step's file", *n, "in the replica directory");
       }
     }
