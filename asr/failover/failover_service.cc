@@ -162,8 +162,10 @@ struct FailoverService::Impl {
     if (picks_point && in.recovery_point_id.empty()) {
       ASR_RETURN_IF_ERROR(CheckTag(in.recovery_tag, operation != kTestFailover));
     }
-    if (picks_point && !in.recovery_point_id.empty()) {
-      ASR_RETURN_IF_ERROR(ChoosePoint(item, in).status());  // NotFound names the points kept
+    // A named point, or a tag other than Latest (whose sync makes a point),
+    // must exist now: NotFound names the points kept.
+    if (picks_point && (!in.recovery_point_id.empty() || in.recovery_tag != "Latest")) {
+      ASR_RETURN_IF_ERROR(ChoosePoint(item, in).status());
     }
     if (operation == kTestFailover) {
       if (in.network_type != "None" && in.network_type != "Isolated" &&

@@ -190,12 +190,15 @@ TEST_F(FailoverTest, AFailedTestFailoverIsCleanedUpOrRunAgain) {
   fab().FailNextCalls("StartVm", 1,
                       absl::InternalError("the test VM failed to initialize (injected)"));
   FailoverInput in = In();
+  in.recovery_tag = "Latest";  // a cycle first, then its point
   in.network_type = "VmNetwork";
   in.network_id = "vmn1-chi";
   absl::StatusOr<model::Job> job = failover().Start(kTestFailover, in);
   ASSERT_FALSE(job.ok());
   model::ProtectedItem item = Item();
   EXPECT_EQ(item.test_failover_state(), "TestFailoverFailed");
+  EXPECT_EQ(item.test_failover_recovery_point_id(), Points().back().id());
+  EXPECT_EQ(Points().back().sequence(), 3u);  // enable, the cycle above, Latest's sync
   EXPECT_THAT(item.allowed_operations(), Contains("TestFailover"));
   EXPECT_THAT(item.allowed_operations(), Contains("TestFailoverCleanup"));
   EXPECT_EQ(Power(item.test_vm_id()), model::STOPPED);
@@ -494,6 +497,12 @@ TEST_F(FailoverTest, BadInputIsRefusedBeforeAnyJob) {
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(failover().Start("Teleport", In()).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(failover().Start(kCommit, In()).status().code(), absl::StatusCode::kFailedPrecondition);
+  in = In();
+  in.recovery_tag = "LatestAvailableApplicationConsistent";  // no app-consistent point kept
+  absl::Status app = failover().Start(kUnplannedFailover, in).status();
+  EXPECT_EQ(app.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(app.message(), HasSubstr("application-consistent"));
+  EXPECT_EQ(Item().protection_state(), model::Protected);
   in = In();
   in.item_ref = "VM9";
   EXPECT_EQ(failover().Start(kTestFailover, in).status().code(), absl::StatusCode::kNotFound);
