@@ -543,6 +543,13 @@ TEST(OverlayTest, BadRequestsAreRefusedClearly) {
               StatusIs(absl::StatusCode::kAlreadyExists));
   EXPECT_THAT(CreateOverlay(r.dir, {"b", 1, r.src}).status(),
               StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("exists")));
+  // A view that cannot be made (its directory is missing) leaves the
+  // replica as it was: merged back, not frozen for nothing.
+  ASSERT_OK(DeleteOverlay(r.dir, "a"));
+  EXPECT_FALSE(CreateOverlay(r.dir, {"c", 1, JoinPath(TempPath("gone"), "v.vhdx")}).ok());
+  EXPECT_FALSE(IsDifferencing(JoinPath(r.dir, "replica.vhdx")));
+  EXPECT_TRUE(Names(r.dir).empty());
+  ASSERT_OK(CreateOverlay(r.dir, {"a", 0, ""}).status());
   // A view at a path of the caller's choosing.
   std::string own = TempPath("own-view.vhdx");
   auto v = CreateOverlay(r.dir, {"b", 2, own});

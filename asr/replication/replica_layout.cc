@@ -92,7 +92,8 @@ absl::Status RunSteps(const std::string& dir, const State& s) {
     const std::string to = st.to().empty() ? std::string() : LayoutPath(dir, st.to());
     switch (st.kind()) {
       case Step::RENAME: {
-        const bool done = st.to_is_new() ? PathExists(to) : !PathExists(from);
+        // Both gone: the file was lost outside this code; nothing to do.
+        const bool done = st.to_is_new() ? PathExists(to) || !PathExists(from) : !PathExists(from);
         if (!done) ASR_RETURN_IF_ERROR(env->Rename(from, to));
         dirs.insert(DirName(to));
         break;

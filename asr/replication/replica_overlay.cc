@@ -172,9 +172,9 @@ absl::StatusOr<uint64_t> BuildView(const std::string& dir, const State& s, size_
   for (const auto& [off, ref] : overrides) blocks[off] = true;
 
   disk::CreateOptions co;
-  co.format = absl::EndsWith(out, ".vhd") || absl::EndsWith(out, ".vhd.tmp")
-                  ? disk::DiskFormat::kVhd
-                  : disk::DiskFormat::kVhdx;
+  // The base's format, whatever the view's name says (a differencing
+  // disk's parent is of its own format).
+  co.format = LayoutExtension(s) == ".vhd" ? disk::DiskFormat::kVhd : disk::DiskFormat::kVhdx;
   co.type = disk::DiskType::kDifferencing;
   co.parent_path = JoinPath(dir, s.overlay.base_file());
   co.overwrite = true;
@@ -279,9 +279,14 @@ absl::StatusOr<OverlayInfo> CreateOverlay(const std::string& dir, const OverlayR
   if (request.path.empty()) ASR_RETURN_IF_ERROR(MakeDirectories(JoinPath(dir, "overlays")));
   ASR_RETURN_IF_ERROR(FreezeReplica(dir, &s));
   const std::string tmp = path + ".tmp";
-  ASR_ASSIGN_OR_RETURN(uint64_t bytes, BuildView(dir, s, idx, s.replica_file, tmp));
+  absl::StatusOr<uint64_t> bytes = BuildView(dir, s, idx, s.replica_file, tmp);
+  if (!bytes.ok()) {
+    (void)platform::Env::Default()->Unlink(tmp);
+    (void)MergeIfUnused(dir, &s);  // the freeze was for this view only
+    return bytes.status();
+  }
   State next = s;
-  *next.overlay.add_views() = MakeView(request.name, rel, s.points[idx], bytes);
+  *next.overlay.add_views() = MakeView(request.name, rel, s.points[idx], *bytes);
   Step* st = next.overlay.add_pending();
   st->set_kind(Step::RENAME);
   st->set_from(rel + ".tmp");
@@ -289,7 +294,8 @@ absl::StatusOr<OverlayInfo> CreateOverlay(const std::string& dir, const OverlayR
   st->set_to_is_new(true);
   absl::Status committed = CommitLayout(dir, std::move(next), &s);
   if (!committed.ok()) {
-    (void)platform::Env::Default()->Unlink(tmp);
+    // Not saved: the new file is debris; saved: recovery finishes it.
+    if (FindView(s, request.name) == nullptr) (void)platform::Env::Default()->Unlink(tmp);
     return committed;
   }
   return ToInfo(dir, *FindView(s, request.name));
@@ -360,7 +366,12 @@ absl::StatusOr<OverlayInfo> BeginFailover(const std::string& dir, uint64_t point
   const std::string ext = LayoutExtension(s);
   const std::string held = absl::StrCat("latest-", g, ext);
   const std::string made = absl::StrCat("failover-", g, ext);
-  ASR_ASSIGN_OR_RETURN(uint64_t bytes, BuildView(dir, s, idx, s.replica_file, JoinPath(dir, made)));
+  absl::StatusOr<uint64_t> bytes = BuildView(dir, s, idx, s.replica_file, JoinPath(dir, made));
+  if (!bytes.ok()) {
+    (void)platform::Env::Default()->Unlink(JoinPath(dir, made));
+    (void)MergeIfUnused(dir, &s);
+    return bytes.status();
+  }
   const RecoveryPoint& p = s.points[idx];
   if (linked != vm) next.overlay.set_linked_disk_path(linked);
   model::ReplicaFailoverState& f = next.failover;
@@ -371,7 +382,7 @@ absl::StatusOr<OverlayInfo> BeginFailover(const std::string& dir, uint64_t point
   f.set_app_consistent(p.app_consistent);
   f.set_vm_disk_path(linked);
   f.set_held_file(held);
-  *next.overlay.add_views() = MakeView(kFailoverName, vm_name, p, bytes);
+  *next.overlay.add_views() = MakeView(kFailoverName, vm_name, p, *bytes);
   next.replica_file = held;
   Step* a = next.overlay.add_pending();
   a->set_kind(Step::RENAME);
@@ -421,7 +432,7 @@ absl::StatusOr<OverlayInfo> ChangeFailoverPoint(const std::string& dir, uint64_t
   b->set_to(vm_name);
   absl::Status committed = CommitLayout(dir, std::move(next), &s);
   if (!committed.ok()) {
-    (void)platform::Env::Default()->Unlink(JoinPath(dir, made));
+    if (s.generation < g) (void)platform::Env::Default()->Unlink(JoinPath(dir, made));
     return committed;
   }
   OverlayInfo info = ToInfo(dir, *FindView(s, kFailoverName));

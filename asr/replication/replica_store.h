@@ -14,6 +14,9 @@
 //   points/point-P-G.blog the reverse delta of older point P: P's contents
 //                         of the blocks where the next newer kept point
 //                         differs (G: a generation, new on every rewrite)
+//   base-G.vhdx, overlays/ views of the points (replica_overlay.h): while
+//                         they exist replica.vhdx is a differencing disk
+//                         over the frozen base-G.vhdx
 //   receiver.lock         flock: one receiver per directory
 //   apply.lock            flock: exclusive while a cycle is applied, shared
 //                         while points are listed or restored
