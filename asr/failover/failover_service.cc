@@ -156,7 +156,9 @@ struct FailoverService::Impl {
           "CancelFailover, ChangePit, ReverseReplicate or Failback"));
     }
     ASR_ASSIGN_OR_RETURN(model::ProtectedItem item, protection->GetItem(in.item_ref));
-    ASR_RETURN_IF_ERROR(protection::CheckAllowed(item, operation));
+    if (!(operation == kFailback && FailbackUnderway(item))) {
+      ASR_RETURN_IF_ERROR(protection::CheckAllowed(item, operation));
+    }
     const bool picks_point =
         operation == kTestFailover || operation == kUnplannedFailover || operation == kChangePit;
     if (picks_point && in.recovery_point_id.empty()) {
@@ -192,6 +194,25 @@ struct FailoverService::Impl {
           absl::StrCat("failback goes RecoveryToPrimary, not ", in.direction));
     }
     return item;
+  }
+
+  // Whether a failback stopped part way (its job is run again): a planned
+  // failover back to the primary, its commit, or the reverse replication
+  // after it.
+  static bool FailbackUnderway(const model::ProtectedItem& item) {
+    switch (item.protection_state()) {
+      case model::PlannedFailoverInitiated:
+      case model::PlannedFailoverFailed:
+      case model::PlannedFailoverCompleted:
+      case model::CommitFailoverInProgressOnRecovery:
+      case model::CommitFailoverFailedOnRecovery:
+      case model::Committed:
+      case model::ReprotectInitiated:
+      case model::ReprotectFailed:
+        return item.reversed() && item.failover_direction() == kRecoveryToPrimary;
+      default:
+        return false;
+    }
   }
 
   // ---- Points ----
@@ -1035,7 +1056,9 @@ absl::Status FailoverService::Impl::Failback(const std::string& id, const Failov
     return sub;
   };
   ASR_ASSIGN_OR_RETURN(model::ProtectedItem item, Item(id));
-  if (item.protection_state() == model::Protected) {
+  if (item.protection_state() == model::Protected ||
+      item.protection_state() == model::PlannedFailoverInitiated ||
+      item.protection_state() == model::PlannedFailoverFailed) {
     FailoverInput planned = in;
     planned.direction = kRecoveryToPrimary;
     planned.optimize = "ForSynchronization";
@@ -1043,6 +1066,7 @@ absl::Status FailoverService::Impl::Failback(const std::string& id, const Failov
     ASR_ASSIGN_OR_RETURN(item, Item(id));
   }
   if (item.protection_state() == model::PlannedFailoverCompleted ||
+      item.protection_state() == model::CommitFailoverInProgressOnRecovery ||
       item.protection_state() == model::CommitFailoverFailedOnRecovery) {
     ASR_RETURN_IF_ERROR(Commit(id, prefixed("commit/")));
     ASR_ASSIGN_OR_RETURN(item, Item(id));

@@ -453,9 +453,16 @@ TEST_F(FailoverTest, ReverseReplicationSendsOnlyWhatDiffersAndFailbackBringsTheV
 
   // Failback: the VM runs where it started, protected again, with the
   // recovery side's writes and the source's.
+  // The first attempt fails to start VM1: the job, run again, goes on.
   FailoverInput back = In();
   back.direction = "RecoveryToPrimary";
-  ASSERT_OK_AND_ASSIGN(job, failover().Start(kFailback, back));
+  fab().FailNextCalls("StartVm", 1, absl::InternalError("VM1 failed to initialize (injected)"));
+  absl::StatusOr<model::Job> failed = failover().Start(kFailback, back);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(Item().protection_state(), model::PlannedFailoverFailed);
+  EXPECT_EQ(Power("vm1"), model::STOPPED);
+  EXPECT_EQ(Power(recovery_vm), model::STOPPED);
+  ASSERT_OK_AND_ASSIGN(job, site_->sr().jobs().Restart(jobs::JobIdOf(failed.status())));
   EXPECT_EQ(job.state(), model::Succeeded);
   item = Item();
   EXPECT_EQ(item.protection_state(), model::Protected);
