@@ -11,11 +11,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -710,6 +712,47 @@ TEST(OverlayTest, AdoptRefusesBadInput) {
   EXPECT_FALSE(IsDifferencing(child));
   EXPECT_EQ(FirstDifference(ReadDisk(child), want), -1);
   EXPECT_EQ(FirstDifference(Restored(dir, 1), want), -1);
+}
+
+// Views made and deleted while a receiver applies cycles beside them (the
+// same directory, another thread): each view shows the point it names, and
+// the replica ends as the source, one file again.
+TEST(OverlayTest, ViewsComeAndGoBesideARunningReceiver) {
+  const std::string src = TempPath("beside.vhdx");
+  const std::string dir = TempPath("beside-replica");
+  CreateSourceDisk(src, 4 << 20);
+  WritePattern(src, 0, 1 << 20, 1);
+  auto store = OpenStore(dir);
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK(RunCycle(src, CycleMode::kInitial, *store).status());
+  std::atomic<bool> done{false};
+  absl::Status cycles;
+  std::thread sender([&] {
+    for (int i = 0; i < 3 && cycles.ok(); ++i) {
+      WritePattern(src, (2 + 5 * i) * uint64_t{kBlock}, 2 * kBlock, 40 + i);
+      WriteZeros(src, i * uint64_t{kBlock}, kBlock);
+      cycles = RunCycle(src, CycleMode::kScan, *store).status();
+    }
+    done = true;
+  });
+  int made = 0;
+  while (!done || made < 2) {
+    auto v = CreateOverlay(dir, {"beside", 0, ""});
+    EXPECT_OK(v);
+    if (!v.ok()) break;  // (the sender thread is joined below)
+    ++made;
+    EXPECT_EQ(FirstDifference(ReadDisk(v->path), Restored(dir, v->point_id)), -1) << v->point_id;
+    absl::Status deleted = DeleteOverlay(dir, "beside");
+    EXPECT_OK(deleted);
+    if (!deleted.ok()) break;
+  }
+  sender.join();
+  ASSERT_OK(cycles);
+  EXPECT_FALSE(IsDifferencing(JoinPath(dir, "replica.vhdx")));
+  EXPECT_EQ(FirstDifference(ReadDisk(JoinPath(dir, "replica.vhdx")), ReadDisk(src)), -1);
+  auto points = ListRecoveryPoints(dir);
+  ASSERT_OK(points);
+  EXPECT_EQ(points->size(), 4u);
 }
 
 }  // namespace

@@ -8,12 +8,13 @@
 // DIR/replica.vhdx becomes a differencing disk over it (O(1), no data
 // copied), so production cycles go on into the replica while every view
 // reads the base. A view is a differencing disk over the base that holds
-// only the blocks where its point differs from the base (the reverse
-// deltas between that point and the latest): creating one costs what
-// those deltas hold, never the disk's size. When the last view is gone
-// and the replica is not failed over, the replica is merged back into one
-// file (cost: what was replicated meanwhile), crash-safely (state phases
-// in replica.state; Open finishes an interrupted freeze or merge).
+// only the blocks where its point may differ from the base (the reverse
+// deltas from that point to the latest, and the blocks replicated since
+// the freeze): creating one costs what those hold, never the disk's size.
+// When the last view is gone and the replica is not failed over, the
+// replica is merged back into one file (cost: what was replicated
+// meanwhile), crash-safely (see Files below; Open finishes an interrupted
+// freeze or merge).
 //
 //   // Test failover: a test VM on a view of the latest point.
 //   ASR_ASSIGN_OR_RETURN(OverlayInfo v,
@@ -31,6 +32,7 @@
 //   // replica of the failed-over VM's disk; a scan cycle then sends only
 //   // the blocks whose digests differ.
 //   ASR_RETURN_IF_ERROR(AdoptDiskAsReplica(new_dir, old_disk_path, adopt));
+//   ASR_RETURN_IF_ERROR(WriteAdoptedSourceManifest(new_dir, failed_over_vm_disk));
 //
 // Files (DIR is the replica directory; .vhd instead of .vhdx for a VHD
 // replica):
