@@ -92,7 +92,8 @@ SiteRecovery::SiteRecovery(std::unique_ptr<repository::ObjectRepository> reposit
       policies_(repository_.get(), &jobs_, &fabric_, clock_),
       mappings_(repository_.get(), &jobs_),
       protection_(repository_.get(), &jobs_, &mappings_, host, clock_),
-      groups_(repository_.get(), &protection_, clock_) {}
+      groups_(repository_.get(), &protection_, clock_),
+      failover_(repository_.get(), &jobs_, &protection_, clock_) {}
 
 absl::StatusOr<std::unique_ptr<SiteRecovery>> SiteRecovery::Open(
     const std::string& state_dir, const SiteRecoveryOptions& options) {
@@ -119,6 +120,7 @@ absl::Status SiteRecovery::Start() {
   ASR_RETURN_IF_ERROR(policies_.RegisterScenarios());
   ASR_RETURN_IF_ERROR(mappings_.RegisterScenarios());
   ASR_RETURN_IF_ERROR(protection_.RegisterScenarios());
+  ASR_RETURN_IF_ERROR(failover_.RegisterScenarios());
   mappings_.SetReplicaNicApplier(
       [this](const model::NicChange& change) { return protection_.ApplyNicChange(change); });
   if (!repository_->store().read_only()) {
