@@ -50,6 +50,9 @@ class Env {
   // Replaces `to` atomically.
   virtual absl::Status Rename(const std::string& from, const std::string& to) = 0;
   virtual absl::Status Unlink(const std::string& path) = 0;
+  // A second name `to` for the file `from` (a hard link: same file, same
+  // filesystem; EXDEV otherwise, EEXIST when `to` exists).
+  virtual absl::Status HardLink(const std::string& from, const std::string& to) = 0;
   // One directory (kExists when the name is taken), `mode` less the umask.
   virtual absl::Status MakeDirectory(const std::string& path, FileMode mode) = 0;
   // A new, empty directory named `prefix` plus six random characters.

@@ -32,6 +32,7 @@ enum class ErrorKind {
   kNotSupported,       // EOPNOTSUPP / ENOSYS
   kInvalidArgument,    // EINVAL (e.g. an O_DIRECT write with the wrong alignment)
   kConnectionAborted,  // ECONNABORTED / EPROTO on accept
+  kCrossDevice,        // EXDEV: a hard link or rename across file systems
   kOther,
 };
 

@@ -228,6 +228,16 @@ class MemoryEnv final : public Env {
     absl::MutexLock l(&mu_);
     return files_.erase(Normalize(path)) > 0 ? absl::OkStatus() : SystemError(ENOENT);
   }
+  absl::Status HardLink(const std::string& from, const std::string& to) override {
+    absl::MutexLock l(&mu_);
+    auto it = files_.find(Normalize(from));
+    if (it == files_.end()) return SystemError(ENOENT);
+    const std::string target = Normalize(to);
+    if (files_.count(target) > 0 || dirs_.count(target) > 0) return SystemError(EEXIST);
+    if (!ParentExistsLocked(target)) return SystemError(ENOENT);
+    files_[target] = it->second;  // shares the data: one file, two names
+    return absl::OkStatus();
+  }
   absl::Status MakeDirectory(const std::string& raw, FileMode) override {
     const std::string path = Normalize(raw);
     absl::MutexLock l(&mu_);

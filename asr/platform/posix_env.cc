@@ -210,6 +210,9 @@ class PosixEnv final : public Env {
   absl::Status Unlink(const std::string& path) override {
     return ::unlink(path.c_str()) == 0 ? absl::OkStatus() : SystemError(errno);
   }
+  absl::Status HardLink(const std::string& from, const std::string& to) override {
+    return ::link(from.c_str(), to.c_str()) == 0 ? absl::OkStatus() : SystemError(errno);
+  }
   absl::Status MakeDirectory(const std::string& path, FileMode mode) override {
     return ::mkdir(path.c_str(), static_cast<mode_t>(mode)) == 0 ? absl::OkStatus()
                                                                  : SystemError(errno);

@@ -72,6 +72,8 @@ ErrorKind KindForErrno(int err) {
     case ECONNABORTED:
     case EPROTO:
       return ErrorKind::kConnectionAborted;
+    case EXDEV:
+      return ErrorKind::kCrossDevice;
     default:
       return ErrorKind::kOther;
   }

@@ -1,8 +1,5 @@
 #include "asr/replication/replica_layout.h"
 
-#include <errno.h>
-#include <unistd.h>
-
 #include <memory>
 #include <set>
 #include <string>
@@ -15,6 +12,7 @@
 #include "asr/common/file_util.h"
 #include "asr/common/status_macros.h"
 #include "asr/platform/env.h"
+#include "asr/platform/error.h"
 #include "asr/replication/block_log.h"
 #include "asr/replication/replica_internal.h"
 
@@ -75,9 +73,9 @@ absl::Status Relink(const std::string& dir, const State& s) {
   }
   const std::string tmp = absl::StrCat(linked, ".asrlink.tmp");
   (void)RemoveIfExists(tmp);
-  if (::link(vm.c_str(), tmp.c_str()) != 0) {
-    return ErrnoToStatus(errno, absl::StrCat("cannot link ", vm, " as ", linked,
-                                             " (the VM's disk path); link it by hand"));
+  if (absl::Status l = env->HardLink(vm, tmp); !l.ok()) {
+    return platform::AddContext(l, absl::StrCat("cannot link ", vm, " as ", linked,
+                                                " (the VM's disk path); link it by hand"));
   }
   ASR_RETURN_IF_ERROR(env->Rename(tmp, linked));
   return FsyncDirectory(DirName(linked));
@@ -206,8 +204,9 @@ absl::Status FreezeReplica(const std::string& dir, State* s) {
   // The base is the replica's file under a second name until the commit
   // point; then DIR/replica.vhdx is replaced by the child.
   (void)RemoveIfExists(JoinPath(dir, base));
-  if (::link(replica.c_str(), JoinPath(dir, base).c_str()) != 0) {
-    return ErrnoToStatus(errno, absl::StrCat("cannot link ", replica, " as ", base));
+  if (absl::Status l = platform::Env::Default()->HardLink(replica, JoinPath(dir, base));
+      !l.ok()) {
+    return platform::AddContext(l, absl::StrCat("cannot link ", replica, " as ", base));
   }
   LayoutHook("freeze-linked");
   {

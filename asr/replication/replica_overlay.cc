@@ -1,8 +1,5 @@
 #include "asr/replication/replica_overlay.h"
 
-#include <errno.h>
-#include <unistd.h>
-
 #include <map>
 #include <memory>
 #include <string>
@@ -16,6 +13,7 @@
 #include "asr/common/file_util.h"
 #include "asr/common/status_macros.h"
 #include "asr/platform/env.h"
+#include "asr/platform/error.h"
 #include "asr/replication/block_log.h"
 #include "asr/replication/manifest.h"
 #include "asr/replication/point_manifest.h"
@@ -610,15 +608,16 @@ absl::Status AdoptDiskAsReplica(const std::string& dir, const std::string& disk_
     // Debris of a first cycle that never committed (the state has no replica).
     ASR_RETURN_IF_ERROR(platform::Env::Default()->Unlink(replica));
   }
-  if (!PathExists(replica) && ::link(disk_abs.c_str(), replica.c_str()) != 0) {
-    const int err = errno;
-    if (err == EXDEV) {
+  absl::Status linked =
+      PathExists(replica) ? absl::OkStatus() : platform::Env::Default()->HardLink(disk_abs, replica);
+  if (!linked.ok()) {
+    if (platform::ErrorKindOf(linked) == platform::ErrorKind::kCrossDevice) {
       return absl::InvalidArgumentError(
           absl::StrCat(disk_path, " and ", dir,
                        " are on different file systems: the replica must be a hard "
                        "link of the disk; choose a replica directory on the disk's file system"));
     }
-    return ErrnoToStatus(err, absl::StrCat("cannot link ", disk_path, " as ", replica));
+    return platform::AddContext(linked, absl::StrCat("cannot link ", disk_path, " as ", replica));
   }
   ASR_RETURN_IF_ERROR(FsyncDirectory(dir));
   // The digests of the point the disk is, for the sender's manifest and
