@@ -57,6 +57,8 @@
 #include "asr/fabric/fabric_service.h"
 #include "asr/fabric/host_callbacks.h"
 #include "asr/fabric/key_provider.h"
+#include "asr/failover/recovery_plan_service.h"
+#include "asr/failover/unavailable_item_failover.h"
 #include "asr/jobs/job_manager.h"
 #include "asr/mapping/mapping_service.h"
 #include "asr/model/fabric.pb.h"
@@ -141,6 +143,8 @@ class SiteRecovery {
   protection::ProtectionService& protection() { return protection_; }
   // Replication groups (multi-VM consistency): protection/group_service.h.
   protection::GroupService& groups() { return groups_; }
+  // Recovery plans: failover/recovery_plan_service.h.
+  failover::RecoveryPlanService& recovery_plans() { return recovery_plans_; }
   const Clock& clock() const { return *clock_; }
   const std::string& state_dir() const { return repository_->state_dir(); }
 
@@ -174,6 +178,9 @@ class SiteRecovery {
   mapping::MappingService mappings_;
   protection::ProtectionService protection_;
   protection::GroupService groups_;
+  // The per-VM failover recovery plans run (failover/item_failover.h).
+  failover::UnavailableItemFailover no_item_failover_;
+  failover::RecoveryPlanService recovery_plans_;
 };
 
 // Whether generic put/delete may write objects of `kind`: the inventory a VMM
