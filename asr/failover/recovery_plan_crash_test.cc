@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <iostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -29,7 +30,7 @@ namespace {
 
 using ::asr::testing::TestPath;
 
-constexpr int kVms = 12;
+constexpr int kVms = 24;
 
 std::string PowerDir(const std::string& root) { return JoinPath(root, "power"); }
 
@@ -41,7 +42,8 @@ absl::StatusOr<std::vector<model::Job>> PlanJobs(SiteRecovery& sr) {
 
 // The child: open the state (interrupted jobs become Failed), then start
 // the plan's planned failover or restart its failed job, until it succeeds.
-[[noreturn]] void Child(const std::string& root) {
+// `ready` (a pipe's write end, or -1) gets a byte when the job (re)starts.
+[[noreturn]] void Child(const std::string& root, int ready) {
   absl::StatusOr<std::unique_ptr<PlanTestSite>> site = PlanTestSite::Open(root);
   if (!site.ok()) _exit(10);
   FakeItemFailover fake(PowerDir(root));
@@ -51,6 +53,7 @@ absl::StatusOr<std::vector<model::Job>> PlanJobs(SiteRecovery& sr) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     absl::StatusOr<std::vector<model::Job>> js = PlanJobs(sr);
     if (!js.ok()) _exit(11);
+    if (ready >= 0 && write(ready, "r", 1) != 1) _exit(14);
     absl::StatusOr<model::Job> run;
     if (js->empty()) {
       model::RecoveryPlanRunRequest r;
@@ -114,7 +117,8 @@ TEST(RecoveryPlanCrashTest, KillNineAtAnyMomentResumesAndNeverRunsAVmTwice) {
         model::RecoveryPlanEdit move;
         move.set_operation("MoveProtectedItems");
         move.set_to_group(absl::StrCat(g));
-        for (int i = (g - 1) * 4 + 1; i <= g * 4; ++i) move.add_items(PlanTestSite::VmName(i));
+        for (int i = (g - 1) * kVms / 3 + 1; i <= g * kVms / 3; ++i)
+          move.add_items(PlanTestSite::VmName(i));
         ASSERT_OK(site->sr().recovery_plans().Edit("crash", move).status());
       }
       model::RecoveryPlanEdit e;
@@ -133,13 +137,23 @@ TEST(RecoveryPlanCrashTest, KillNineAtAnyMomentResumesAndNeverRunsAVmTwice) {
   std::mt19937 rng(20261130);
   int kills_mid_job = 0;
   bool done = false;
-  const int kRounds = 30;
+  const int kRounds = 60;
   for (int round = 0; round < kRounds && !done; ++round) {
+    int ready[2];
+    ASSERT_EQ(pipe(ready), 0);
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
-    if (pid == 0) Child(root);
-    // Short waits: each run gets a little further before it is killed.
-    absl::SleepFor(absl::Milliseconds(20 + rng() % 120));
+    if (pid == 0) {
+      close(ready[0]);
+      Child(root, ready[1]);
+    }
+    close(ready[1]);
+    char byte;
+    // Once the job runs, a short random wait: each run gets a little further
+    // before it is killed (at any point of it: a task, a step, a script).
+    const bool started = read(ready[0], &byte, 1) == 1;
+    close(ready[0]);
+    if (started) absl::SleepFor(absl::Milliseconds(rng() % 250));
     kill(pid, SIGKILL);
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
@@ -150,13 +164,20 @@ TEST(RecoveryPlanCrashTest, KillNineAtAnyMomentResumesAndNeverRunsAVmTwice) {
     FakeItemFailover fake(PowerDir(root));
     ASSERT_NO_FATAL_FAILURE(CheckAfterKill(*site, fake, round, &done));
     if (WIFSIGNALED(status) && !done) ++kills_mid_job;
+    ASSERT_OK_AND_ASSIGN(std::vector<model::Job> js, PlanJobs(site->sr()));
+    int succeeded = 0;
+    if (!js.empty()) {
+      for (const auto& t : js[0].tasks()) succeeded += t.state() == model::Succeeded;
+    }
+    std::cout << "round " << round << ": " << (WIFSIGNALED(status) ? "killed" : "exited")
+              << ", tasks succeeded " << succeeded << "\n";
   }
-  EXPECT_GE(kills_mid_job, 5);
+  EXPECT_GE(kills_mid_job, 10);
   // Finish in a process that is not killed.
   if (!done) {
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
-    if (pid == 0) Child(root);
+    if (pid == 0) Child(root, -1);
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     ASSERT_TRUE(WIFEXITED(status));
