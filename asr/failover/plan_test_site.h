@@ -29,6 +29,9 @@ class PlanTestSite {
   SiteRecovery& sr() { return *sr_; }
   fabric::SimulatedFabric& fabric() { return *fabric_; }
   const std::string& root() const { return root_; }
+  std::string state_dir() const { return root_ + "/state"; }
+  // Closes the SiteRecovery (e.g. before asrctl opens the state).
+  void Close() { sr_.reset(); }
 
   static std::string ItemId(int i);  // "pi-vm<i>"
   static std::string VmName(int i);  // "VM<i>"
