@@ -97,7 +97,28 @@ absl::StatusOr<model::JobState> ParseJobState(absl::string_view name) {
 
 absl::Time JobContext::Now() const { return manager_->clock().Now(); }
 
-absl::Status JobContext::Save() { return manager_->Persist(job_); }
+absl::Status JobContext::Save() {
+  // Group commit: tasks recorded on several threads at once share one
+  // durable write. Each change waits until a write that includes it is
+  // done; one thread writes at a time, the latest state it sees.
+  const uint64_t mine = ++version_;
+  for (;;) {
+    if (persisted_version_ >= mine) return persisted_status_;
+    if (!saving_) break;
+    saved_.Wait(&mu_);
+  }
+  saving_ = true;
+  const uint64_t version = version_;
+  model::Job copy = job_;
+  mu_.Unlock();
+  absl::Status s = manager_->Persist(copy);
+  mu_.Lock();
+  saving_ = false;
+  persisted_version_ = version;
+  persisted_status_ = s;
+  saved_.SignalAll();
+  return s;
+}
 
 model::JobTask* JobContext::FindTask(absl::string_view name) {
   for (model::JobTask& t : *job_.mutable_tasks()) {

@@ -59,6 +59,7 @@
 #ifndef ASR_JOBS_JOB_MANAGER_H_
 #define ASR_JOBS_JOB_MANAGER_H_
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -152,15 +153,24 @@ class JobContext {
  private:
   friend class JobManager;
   JobContext(JobManager* manager, model::Job job) : manager_(manager), job_(std::move(job)) {}
+  // Persists job_ (mu_ held; released while writing).
   absl::Status Save();
   model::JobTask* FindTask(absl::string_view name);
 
   JobManager* manager_;
-  // Guards job_, skipped_ and partial_ while tasks run on several threads.
+  // Guards job_, skipped_, partial_ and the save state while tasks run on
+  // several threads.
   mutable absl::Mutex mu_;
   model::Job job_;
   bool skipped_ = false;
   bool partial_ = false;
+  // Save() with mu_ held: changes counted, the last one written, whether a
+  // write is under way (it runs without mu_), and its outcome.
+  uint64_t version_ = 0;
+  uint64_t persisted_version_ = 0;
+  bool saving_ = false;
+  absl::Status persisted_status_;
+  absl::CondVar saved_;
 };
 
 using JobRunner = std::function<absl::Status(JobContext&)>;
