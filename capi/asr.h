@@ -395,9 +395,23 @@ ASR_API int asr_placement_show(asr_buffer_t** out, asr_engine_t* engine, const c
  *    point. NULL: groups refuse to cycle (ASR_FAILED_PRECONDITION naming
  *    the call).
  *
+ * Version 5 adds test failover's isolated networks (asr_failover_start
+ * "TestFailover" with "networkType" "Isolated"):
+ *
+ *  create_isolated_network: create a VM network named `name` on recovery
+ *    host `host_id`'s server that reaches nothing outside the host (no
+ *    uplink), for test VMs' NICs; write its id (as connect_nic takes it)
+ *    into `out`. The same name again writes the same id.
+ *  delete_isolated_network: delete network `network_id` made by
+ *    create_isolated_network; ASR_OK when it is gone already,
+ *    ASR_FAILED_PRECONDITION while a NIC is connected to it.
+ *  NULL: test failover with an isolated network fails (the job names the
+ *  call); None and a chosen VM network still work.
+ *
  * Versions: 1 (40 bytes on LP64: through payload), 2 (48 bytes: adds
  * get_key_encryption_key), 3 (152 bytes: adds get_vm ..
- * detach_change_tracking), 4 (160 bytes: adds create_group_point). A caller
+ * detach_change_tracking), 4 (160 bytes: adds create_group_point), 5 (176
+ * bytes: adds create_isolated_network, delete_isolated_network). A caller
  * built against an older version keeps working: the callbacks its table
  * lacks read as NULL. */
 
@@ -437,13 +451,18 @@ typedef struct asr_host_callbacks {
                                 void* payload);
   /* Version 4 (replication groups). */
   int (*create_group_point)(asr_buffer_t* out, const char* request_json, void* payload);
+  /* Version 5 (test failover's isolated networks). */
+  int (*create_isolated_network)(asr_buffer_t* out, const char* host_id, const char* name,
+                                 void* payload);
+  int (*delete_isolated_network)(asr_buffer_t* out_message, const char* host_id,
+                                 const char* network_id, void* payload);
 } asr_host_callbacks_t;
 
-#define ASR_HOST_CALLBACKS_VERSION 4
+#define ASR_HOST_CALLBACKS_VERSION 5
 #define ASR_HOST_CALLBACKS_INIT                                                                  \
   {                                                                                              \
     sizeof(asr_host_callbacks_t), 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL                                     \
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL                         \
   }
 
 /* asr_write_sink_record: reports a guest write of `length` bytes at `offset`
@@ -1232,6 +1251,35 @@ ASR_API int asr_item_resync(asr_buffer_t** out, asr_engine_t* engine, const char
  * being applied: retry). */
 ASR_API int asr_replica_verify_dir(asr_buffer_t** out, const char* replica_dir, uint64_t point_id,
                                    uint32_t flags);
+
+/* ---- Failover of protected VMs ------------------------------------------ */
+
+/* asr_failover_start: runs failover operation `operation` of one protected
+ * VM as a job and returns the job's JSON (Succeeded, or Suspended for a
+ * planned failover ForDownTime: asr_job_resume does the rest). Operations
+ * (ReplicationProtectedItemOperation names): "TestFailover",
+ * "TestFailoverCleanup", "PlannedFailover", "UnplannedFailover", "Commit",
+ * "CancelFailover", "ChangePit", "ReverseReplicate" (after a commit: the
+ * old source's disks become the replica and only the blocks that differ are
+ * sent), "Failback" (of a reversed item: planned failover back, commit and
+ * reverse replication again). `input_json` is {"itemId" (the protected
+ * item's id, or its VM's id or name), "direction" ("PrimaryToRecovery"
+ * default, "RecoveryToPrimary"), "recoveryTag" ("Latest",
+ * "LatestAvailable" default, "LatestAvailableApplicationConsistent",
+ * "LatestAvailableCrashConsistent" (unplanned)), "recoveryPointId" (instead
+ * of the tag), "networkType" (test: "None" default, "Isolated",
+ * "VmNetwork" with "networkId"), "optimize" (planned:
+ * "ForSynchronization" default, "ForDownTime"), "performSourceSideAction"
+ * (unplanned: shut the source down first when it answers)}. The item
+ * (asr_item_get) then shows "protectionState", "testFailoverState",
+ * "activeLocation", "failoverRecoveryPointId", "dataLossSeconds",
+ * "dataLossCycles" and the last failover times. Errors: ASR_INVALID_ARGUMENT
+ * (unknown operation or value), ASR_NOT_FOUND (no such item or point),
+ * ASR_FAILED_PRECONDITION (not allowed in the item's state: the message
+ * names the state and what is allowed; or the VM would run on both sides),
+ * ASR_UNAVAILABLE (another operation of the VM runs), the job's error. */
+ASR_API int asr_failover_start(asr_buffer_t** out, asr_engine_t* engine, const char* operation,
+                               const char* input_json, uint32_t flags);
 
 /* ------------------------------------------------------------- Recovery plans
  *

@@ -118,6 +118,11 @@ class CHostCallbacks : public fabric::HostCallbacks {
   // ---- Version 4: replication groups (c_host_vm_calls.cc) ----
   absl::StatusOr<std::vector<model::HostPoint>> CreateGroupPoint(
       const std::vector<std::string>& vm_ids, model::RecoveryPointType type) override;
+  // ---- Version 5: test failover's isolated networks (c_host_vm_calls.cc) ----
+  absl::StatusOr<std::string> CreateIsolatedNetwork(const std::string& host_id,
+                                                    const std::string& name) override;
+  absl::Status DeleteIsolatedNetwork(const std::string& host_id,
+                                     const std::string& network_id) override;
 
   // Whether the installed table has a get_key_encryption_key callback.
   bool HasKeyCallback() const {

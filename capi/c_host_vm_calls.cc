@@ -1,5 +1,6 @@
 // The version 3 calls of the C host callback table (VMs: describe, create
-// replicas, NICs, power, points, scripts, write reporting), adapted to
+// replicas, NICs, power, points, scripts, write reporting), version 4's
+// group points and version 5's isolated networks, adapted to
 // fabric::HostCallbacks. Arguments and results cross as JSON in the proto3
 // mapping; a NULL callback is the base class's default ("the host cannot
 // ..."), and a bad result from the host is an error naming the callback.
@@ -188,6 +189,33 @@ absl::Status CHostCallbacks::DetachChangeTracking(const std::string& vm_id,
     sinks_.erase({vm_id, disk_id});
   }
   return s;
+}
+
+absl::StatusOr<std::string> CHostCallbacks::CreateIsolatedNetwork(const std::string& host_id,
+                                                                  const std::string& name) {
+  asr_host_callbacks_t t = Table();
+  if (t.create_isolated_network == nullptr) {
+    return fabric::HostCallbacks::CreateIsolatedNetwork(host_id, name);
+  }
+  asr_buffer out;
+  int rc = t.create_isolated_network(&out, host_id.c_str(), name.c_str(), t.payload);
+  if (rc != ASR_OK) return HostError(rc, "create_isolated_network", out.bytes);
+  std::string id(absl::StripAsciiWhitespace(out.bytes));
+  if (id.empty()) {
+    return absl::InternalError("the host's create_isolated_network wrote no network id");
+  }
+  return id;
+}
+
+absl::Status CHostCallbacks::DeleteIsolatedNetwork(const std::string& host_id,
+                                                   const std::string& network_id) {
+  asr_host_callbacks_t t = Table();
+  if (t.delete_isolated_network == nullptr) {
+    return fabric::HostCallbacks::DeleteIsolatedNetwork(host_id, network_id);
+  }
+  asr_buffer out;
+  int rc = t.delete_isolated_network(&out, host_id.c_str(), network_id.c_str(), t.payload);
+  return rc == ASR_OK ? absl::OkStatus() : HostError(rc, "delete_isolated_network", out.bytes);
 }
 
 }  // namespace asr::capi

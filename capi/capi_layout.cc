@@ -43,7 +43,10 @@ ASR_PIN(asr_host_callbacks_t, attach_change_tracking, 136);
 ASR_PIN(asr_host_callbacks_t, detach_change_tracking, 144);
 // Version 4.
 ASR_PIN(asr_host_callbacks_t, create_group_point, 152);
-static_assert(sizeof(asr_host_callbacks_t) == 160, "asr_host_callbacks_t changed size");
+// Version 5.
+ASR_PIN(asr_host_callbacks_t, create_isolated_network, 160);
+ASR_PIN(asr_host_callbacks_t, delete_isolated_network, 168);
+static_assert(sizeof(asr_host_callbacks_t) == 176, "asr_host_callbacks_t changed size");
 
 ASR_PIN(asr_tls_files_t, struct_size, 0);
 ASR_PIN(asr_tls_files_t, cert_path, 8);

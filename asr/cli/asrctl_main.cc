@@ -10,6 +10,7 @@
 #include "asr/cli/disk_commands.h"
 #include "asr/cli/engine_options.h"
 #include "asr/cli/fabric_commands.h"
+#include "asr/cli/failover_commands.h"
 #include "asr/cli/group_commands.h"
 #include "asr/cli/mapping_commands.h"
 #include "asr/cli/pki_commands.h"
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
   asr::cli::RegisterGroupCommands(registry);
   asr::cli::RegisterReplicationCommands(registry);
   asr::cli::RegisterThrottleCommands(registry);
+  asr::cli::RegisterFailoverCommands(registry);
   asr::cli::RegisterPlanCommands(registry);
   std::vector<std::string> args(argv + 1, argv + argc);
   return registry.Run(args, std::cout, std::cerr);

@@ -1,6 +1,7 @@
 // asrctl plan ...: a plan over VM1..VM3 created, edited (groups, VMs,
-// actions), shown as text and JSON, run (asrctl's engine has no per-VM
-// failover wired yet: the job fails saying so, restartable) and deleted.
+// actions), shown as text and JSON, run (the VMs were written as protected
+// items without replicas: each VM's test failover fails saying it has no
+// recovery point, and the job says how to restart it) and deleted.
 #include "asr/cli/plan_commands.h"
 
 #include <memory>
@@ -114,13 +115,14 @@ TEST_F(PlanCommandsTest, CreateEditShowFailoverDelete) {
   Result list = Run("plan list");
   EXPECT_THAT(list.out, HasSubstr("web  gold1 -> gold2  3 VMs in 2 groups  never run"));
 
-  // The engine asrctl opens has no per-VM failover wired yet.
+  // The per-VM failover runs and refuses: these items have no points.
   Result bad = Run("plan failover web --operation Reprotect");
   EXPECT_EQ(bad.code, 2);
   EXPECT_THAT(bad.err, HasSubstr("ReverseReplicate"));
   Result f = Run("plan failover web --operation TestFailover");
   EXPECT_NE(f.code, 0);
-  EXPECT_THAT(f.err, HasSubstr("failover is not available"));
+  EXPECT_THAT(f.err, HasSubstr("VM1: VM 'VM1' has no recovery point yet"));
+  EXPECT_THAT(f.err, HasSubstr("asrctl job restart"));
   Result jobs = Run("job list --target rp-web --json");
   ASSERT_EQ(jobs.code, 0) << jobs.err;
   EXPECT_THAT(jobs.out, HasSubstr("RecoveryPlanTestFailover"));

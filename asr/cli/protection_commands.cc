@@ -268,6 +268,20 @@ void PrintItem(std::ostream& o, const model::ProtectedItem& item) {
   if (!item.initial_replication_method().empty()) {
     o << "  initial replication: " << item.initial_replication_method() << "\n";
   }
+  // Failover (asr/failover/failover_service.h).
+  o << "  active location: "
+    << (item.active_location().empty() ? std::string("Primary") : item.active_location())
+    << ", test failover: "
+    << (item.test_failover_state().empty() ? std::string("None") : item.test_failover_state());
+  if (!item.test_vm_id().empty()) o << " (test VM " << item.test_vm_id() << ")";
+  o << "\n  last failover: " << FormatTime(item.last_successful_failover_time_unix())
+    << ", last test failover: " << FormatTime(item.last_successful_test_failover_time_unix())
+    << "\n";
+  if (!item.failover_recovery_point_id().empty()) {
+    o << "  failed over to " << item.failover_recovery_point_id() << " (" << item.failover_type()
+      << "): data loss about " << item.data_loss_seconds() << " s, " << item.data_loss_cycles()
+      << " cycles\n";
+  }
   o << "  disks:\n";
   for (const model::ProtectedDisk& d : item.disks()) {
     o << "    " << d.disk_id() << " " << d.source_path() << " -> " << d.replica_dir() << " (cycle "

@@ -57,6 +57,13 @@ absl::Status HostCallbacks::AttachChangeTracking(const std::string&, const std::
                                                  WriteSink*) {
   return Cannot("report guest writes (AttachChangeTracking)");
 }
+absl::StatusOr<std::string> HostCallbacks::CreateIsolatedNetwork(const std::string&,
+                                                                 const std::string&) {
+  return Cannot("create an isolated test network (CreateIsolatedNetwork)");
+}
+absl::Status HostCallbacks::DeleteIsolatedNetwork(const std::string&, const std::string&) {
+  return Cannot("delete an isolated test network (DeleteIsolatedNetwork)");
+}
 absl::Status HostCallbacks::DetachChangeTracking(const std::string&, const std::string&) {
   return absl::OkStatus();  // nothing attached, nothing to stop
 }

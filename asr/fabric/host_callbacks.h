@@ -125,6 +125,17 @@ class HostCallbacks {
   // Stops reporting; after it returns, `sink` is not called again.
   virtual absl::Status DetachChangeTracking(const std::string& vm_id, const std::string& disk_id);
 
+  // Test failover's isolated network: creates a VM network named `name` on
+  // recovery host `host_id`'s server that reaches nothing outside the host
+  // (no uplink), for test VMs' NICs; returns its id (as ConnectNic takes
+  // it). The same name again returns the same network (idempotent).
+  virtual absl::StatusOr<std::string> CreateIsolatedNetwork(const std::string& host_id,
+                                                            const std::string& name);
+  // Deletes a network CreateIsolatedNetwork made; OK when it is gone
+  // already. FailedPrecondition while a NIC is connected to it.
+  virtual absl::Status DeleteIsolatedNetwork(const std::string& host_id,
+                                             const std::string& network_id);
+
   // Whether a host is attached at all; when false asr treats the callbacks
   // as absent (inventories only as documents, hosts not configured, proxies
   // not tested; jobs say so).

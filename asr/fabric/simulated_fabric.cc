@@ -690,6 +690,61 @@ absl::Status SimulatedFabric::ConnectNic(const std::string& vm_id,
   });
 }
 
+absl::StatusOr<std::string> SimulatedFabric::CreateIsolatedNetwork(const std::string& host_id,
+                                                                   const std::string& name) {
+  ASR_RETURN_IF_ERROR(TakeInjected("CreateIsolatedNetwork"));
+  if (name.empty()) return absl::InvalidArgumentError("an isolated network needs a name");
+  const std::string id = absl::StrCat("isolated-", name);
+  ASR_RETURN_IF_ERROR(Mutate([&](FabricState& s) -> absl::Status {
+    int server = 0;
+    if (FindHost(s, host_id, &server) == nullptr) {
+      return absl::NotFoundError(
+          absl::StrCat("no host '", host_id, "' in the fabric for isolated network '", name, "'"));
+    }
+    ASR_RETURN_IF_ERROR(HostDown(s, host_id));
+    model::Inventory& inv = *s.mutable_servers(server)->mutable_inventory();
+    for (const model::VmNetwork& n : inv.vm_networks()) {
+      if (n.id() == id) return absl::OkStatus();
+    }
+    model::VmNetwork& n = *inv.add_vm_networks();
+    n.set_id(id);
+    n.set_name(absl::StrCat(name, " (isolated)"));
+    n.set_server_id(inv.server_id());
+    return absl::OkStatus();
+  }));
+  return id;
+}
+
+absl::Status SimulatedFabric::DeleteIsolatedNetwork(const std::string& host_id,
+                                                    const std::string& network_id) {
+  ASR_RETURN_IF_ERROR(TakeInjected("DeleteIsolatedNetwork"));
+  return Mutate([&](FabricState& s) -> absl::Status {
+    int server = 0;
+    if (FindHost(s, host_id, &server) == nullptr) {
+      return absl::NotFoundError(absl::StrCat("no host '", host_id, "' in the fabric"));
+    }
+    ASR_RETURN_IF_ERROR(HostDown(s, host_id));
+    model::Inventory& inv = *s.mutable_servers(server)->mutable_inventory();
+    for (const model::VirtualMachine& vm : inv.virtual_machines()) {
+      for (const model::NetworkAdapter& a : vm.network_adapters()) {
+        if (a.vm_network_id() == network_id) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("network '", network_id, "' is still connected to VM '", vm.id(),
+                           "'; delete the VM or disconnect its NIC first"));
+        }
+      }
+    }
+    auto* nets = inv.mutable_vm_networks();
+    for (int i = 0; i < nets->size(); ++i) {
+      if (nets->Get(i).id() == network_id) {
+        nets->DeleteSubrange(i, 1);
+        break;
+      }
+    }
+    return absl::OkStatus();
+  });
+}
+
 absl::Status SimulatedFabric::SetPower(const std::string& vm_id, model::VmPowerState power,
                                        const char* method) {
   ASR_RETURN_IF_ERROR(TakeInjected(method));

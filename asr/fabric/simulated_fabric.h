@@ -196,6 +196,12 @@ class SimulatedFabric : public SimulatedHost {
   absl::Status AttachChangeTracking(const std::string& vm_id, const std::string& disk_id,
                                     WriteSink* sink) override;
   absl::Status DetachChangeTracking(const std::string& vm_id, const std::string& disk_id) override;
+  // A VM network "isolated-NAME" (no logical network: it reaches nothing)
+  // in the inventory of the host's server.
+  absl::StatusOr<std::string> CreateIsolatedNetwork(const std::string& host_id,
+                                                    const std::string& name) override;
+  absl::Status DeleteIsolatedNetwork(const std::string& host_id,
+                                     const std::string& network_id) override;
 
   // ---- Guest writes ----
   // One guest write of `length` bytes of GuestData(seed) at `offset`; waits

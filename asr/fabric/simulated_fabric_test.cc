@@ -732,3 +732,42 @@ TEST(SimulatedFabricGroupPointTest, FreezesEveryVmAtOneInstant) {
 
 }  // namespace
 }  // namespace asr::fabric
+
+namespace asr::fabric {
+namespace {
+
+TEST(SimulatedFabricIsolatedNetworkTest, CreatedConnectedRefusedWhileInUseDeleted) {
+  std::unique_ptr<SimulatedFabric> f = Example();
+  ASSERT_NE(f, nullptr);
+  ASSERT_OK_AND_ASSIGN(std::string id, f->CreateIsolatedNetwork("hv-chi-01", "test-vm1"));
+  EXPECT_EQ(id, "isolated-test-vm1");
+  ASSERT_OK_AND_ASSIGN(std::string again, f->CreateIsolatedNetwork("hv-chi-01", "test-vm1"));
+  EXPECT_EQ(again, id);
+  EXPECT_EQ(f->CreateIsolatedNetwork("hv-none", "x").status().code(), absl::StatusCode::kNotFound);
+  // A VM on the host (a test VM) connects to it.
+  ASSERT_OK_AND_ASSIGN(model::Inventory chi, f->GetInventory(Server("vmm-chi")));
+  model::ReplicaVmSpec spec;
+  spec.set_replica_vm_id("vm1-test");
+  spec.set_host_id("hv-chi-01");
+  model::VirtualDisk* vd = spec.add_disks();
+  vd->set_id("vm1-d0");
+  vd->set_path(JoinPath(chi.storage_classifications(0).targets(0).path(), "t.vhdx"));
+  spec.add_network_adapters()->set_id("vm1-nic0");
+  ASSERT_OK(f->CreateReplicaVm(spec).status());
+  model::NetworkAdapter nic;
+  nic.set_id("vm1-nic0");
+  nic.set_vm_network_id(id);
+  nic.clear_subnet_name();
+  ASSERT_OK(f->ConnectNic("vm1-test", nic));
+  EXPECT_EQ(f->DeleteIsolatedNetwork("hv-chi-01", id).code(),
+            absl::StatusCode::kFailedPrecondition);
+  nic.clear_vm_network_id();
+  ASSERT_OK(f->ConnectNic("vm1-test", nic));
+  ASSERT_OK(f->DeleteIsolatedNetwork("hv-chi-01", id));
+  ASSERT_OK(f->DeleteIsolatedNetwork("hv-chi-01", id));  // gone already: fine
+  nic.set_vm_network_id(id);
+  EXPECT_EQ(f->ConnectNic("vm1-test", nic).code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace asr::fabric

@@ -13,6 +13,7 @@
 #include "asr/fabric/simulated_fabric.h"
 #include "asr/failover/fake_item_failover.h"
 #include "asr/failover/recovery_plan_service.h"
+#include "asr/failover/unavailable_item_failover.h"
 #include "asr/jobs/rule_error.h"
 #include "asr/model/json.h"
 #include "asr/site_recovery/site_recovery.h"
@@ -646,8 +647,8 @@ TEST_F(RecoveryPlanTest, RunChecksTheOperationAndEveryVm) {
   EXPECT_TRUE(plan.allowed_operations().empty());
 }
 
-// SiteRecovery's plans run without a per-VM failover until one is wired:
-// each VM fails with "failover is not available".
+// A plan over a per-VM failover that is not available: each VM fails
+// saying so.
 TEST_F(RecoveryPlanTest, WithoutFailoverServiceEveryVmSaysSo) {
   ASSERT_OK_AND_ASSIGN(model::RecoveryPlan plan, MakePlan("app", 2, 1));
   UnavailableItemFailover none;

@@ -52,6 +52,12 @@ HealthReport ComputeHealth(const model::ProtectedItem& item, const model::Replic
     case model::InitialReplicationFailed:
     case model::DisablingFailed:
     case model::ProtectionFailed:
+    case model::PlannedFailoverFailed:
+    case model::UnplannedFailoverFailed:
+    case model::CommitFailoverFailedOnRecovery:
+    case model::CancelFailoverFailedOnRecovery:
+    case model::ChangeRecoveryPointFailed:
+    case model::ReprotectFailed:
       Raise(r, model::Critical);
       r.errors.push_back(Error(model::ProtectionState_Name(item.protection_state()), "Error",
                                StateDescription(item),

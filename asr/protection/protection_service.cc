@@ -1,6 +1,7 @@
 #include "asr/protection/protection_service.h"
 
 #include <algorithm>
+#include <atomic>
 #include <set>
 #include <utility>
 
@@ -67,14 +68,20 @@ std::string RecoveryPointIdOf(absl::string_view item_id, uint64_t sequence) {
 // report guest writes into.
 class TrackerSink : public fabric::WriteSink {
  public:
-  explicit TrackerSink(std::unique_ptr<replication::ChangeTracker> t) : tracker_(std::move(t)) {}
+  TrackerSink(std::unique_ptr<replication::ChangeTracker> t, const Clock* clock)
+      : tracker_(std::move(t)), clock_(clock) {}
   absl::Status RecordWrite(uint64_t offset, uint64_t length) override {
+    last_write_us_.store(absl::ToUnixMicros(clock_->Now()), std::memory_order_relaxed);
     return tracker_->RecordWrite(offset, length);
   }
   replication::ChangeTracker* tracker() { return tracker_.get(); }
+  // When the last guest write was recorded (0: none since opened).
+  int64_t last_write_us() const { return last_write_us_.load(std::memory_order_relaxed); }
 
  private:
   std::unique_ptr<replication::ChangeTracker> tracker_;
+  const Clock* clock_;
+  std::atomic<int64_t> last_write_us_{0};
 };
 
 struct ProtectionService::Impl {
@@ -745,11 +752,21 @@ absl::Status ProtectionService::Impl::RunDisable(jobs::JobContext& ctx) {
     bool delete_replica = false;
     absl::StatusOr<model::ReplicationPolicy> policy = PolicyOf(item);
     if (policy.ok()) delete_replica = policy->replica_deletion() == model::Required;
+    // After a committed failover the replica VM is the one that runs (until
+    // reverse replication makes it the source): it and its disks are kept.
+    const bool replica_runs_the_vm = (item.active_location() == "Recovery") != item.reversed();
+    if (replica_runs_the_vm) delete_replica = false;
     ASR_RETURN_IF_ERROR(ctx.RunTask(
         "remove-replica",
         delete_replica ? "Delete the replica VM and its disks"
                        : "Remove the replica VM's replication settings",
         [&]() -> absl::Status {
+          if (!delete_replica && replica_runs_the_vm) {
+            ctx.AddInformation(absl::StrCat("the failed-over VM '", item.replica_vm_name(), "' on ",
+                                            item.replica_host_name(),
+                                            " runs the workload now; it and its disks are kept"));
+            return absl::OkStatus();
+          }
           if (!delete_replica) {
             ctx.AddInformation(absl::StrCat(
                 "the replica VM '", item.replica_vm_name(), "' on ", item.replica_host_name(),
@@ -810,7 +827,7 @@ absl::Status ProtectionService::Impl::OpenItemTrackers(const model::ProtectedIte
     const uint32_t bs = manifest.has_value() ? manifest->block_size : 64u << 10;
     ASR_ASSIGN_OR_RETURN(auto tracker,
                          replication::ChangeTracker::Open(d.source_path(), d.size_bytes(), bs));
-    auto sink = std::make_unique<TrackerSink>(std::move(tracker));
+    auto sink = std::make_unique<TrackerSink>(std::move(tracker), clock);
     if (h != nullptr) {
       absl::Status a = h->AttachChangeTracking(item.vm_id(), d.disk_id(), sink.get());
       if (!a.ok()) {
@@ -1281,6 +1298,32 @@ absl::Status ProtectionService::ApplyNicChange(const model::NicChange& change) {
                  }
                })
       .status();
+}
+
+absl::Time ProtectionService::LastTrackedWrite(absl::string_view item_id) const {
+  absl::MutexLock l(&impl_->mu);
+  auto it = impl_->trackers.find(std::string(item_id));
+  int64_t last = 0;
+  if (it != impl_->trackers.end()) {
+    for (const auto& [disk_id, sink] : it->second) last = std::max(last, sink->last_write_us());
+  }
+  return last == 0 ? absl::InfinitePast() : absl::FromUnixMicros(last);
+}
+
+absl::Status ProtectionService::ReopenTrackers(absl::string_view item_id) {
+  ASR_RETURN_IF_ERROR(impl_->CloseItemTrackers(std::string(item_id)));
+  {
+    absl::MutexLock l(&impl_->mu);
+    if (!impl_->trackers_open) return absl::OkStatus();
+  }
+  ASR_ASSIGN_OR_RETURN(model::ProtectedItem item, impl_->repo->Get<model::ProtectedItem>(item_id));
+  if (!Replicates(item.protection_state())) return absl::OkStatus();
+  return impl_->OpenItemTrackers(item);
+}
+
+absl::StatusOr<model::ProtectedItem> ProtectionService::UpdateItem(
+    absl::string_view item_id, const std::function<void(model::ProtectedItem&)>& change) {
+  return impl_->Update(std::string(item_id), change);
 }
 
 absl::Status ProtectionService::OpenTrackers() {

@@ -54,6 +54,7 @@
 #define ASR_PROTECTION_PROTECTION_SERVICE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -176,6 +177,19 @@ class ProtectionService {
   // process runs; CloseTrackers detaches and closes them cleanly.
   absl::Status OpenTrackers();
   absl::Status CloseTrackers();
+  // When a guest write to any disk of item `item_id` was last recorded by
+  // this process's trackers (InfinitePast: none open, or no write since):
+  // the last source write a failover's data-loss estimate knows of.
+  absl::Time LastTrackedWrite(absl::string_view item_id) const;
+  // Closes item `item_id`'s trackers and, when trackers are open (and the
+  // item replicates), opens them again for its disks as stored now: after
+  // reverse replication swapped which VM is the source.
+  absl::Status ReopenTrackers(absl::string_view item_id);
+  // Stores `change` of the stored item `item_id` (re-read first, under the
+  // lock cycles record their outcomes with, so neither loses the other's
+  // fields): how the failover state machine moves an item.
+  absl::StatusOr<model::ProtectedItem> UpdateItem(
+      absl::string_view item_id, const std::function<void(model::ProtectedItem&)>& change);
 
  private:
   struct Impl;

@@ -7,6 +7,7 @@
 #include "asr/protection/health.h"
 #include "asr/protection/item_state.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/descriptor.h"
 #include "gtest/gtest.h"
 
 namespace asr::protection {
@@ -135,6 +136,76 @@ TEST(HealthTest, HumanDurations) {
   EXPECT_EQ(HumanDuration(14 * 60 + 3), "14 min");
   EXPECT_EQ(HumanDuration(7200), "2 h");
   EXPECT_EQ(HumanDuration(-3), "0 s");
+}
+
+}  // namespace
+}  // namespace asr::protection
+
+namespace asr::protection {
+namespace {
+
+// Every state a failover or a failure can leave has a way forward: the
+// operation again, a cancel, or disabling protection. Only the states of a
+// job that is running now (enable, disable) allow nothing, and the range
+// markers and the unset value are never stored.
+TEST(ItemStateTest, EveryStateHasAWayForward) {
+  const google::protobuf::EnumDescriptor* d = model::ProtectionState_descriptor();
+  for (int k = 0; k < d->value_count(); ++k) {
+    const auto state = static_cast<model::ProtectionState>(d->value(k)->number());
+    if (state == model::PROTECTION_STATE_UNSPECIFIED || state == model::UnprotectedStatesBegin ||
+        state == model::EnablingProtection || state == model::DisablingProtection) {
+      continue;
+    }
+    model::ProtectedItem item;
+    item.set_vm_name("VM1");
+    item.set_protection_state(state);
+    EXPECT_FALSE(AllowedOperations(item).empty()) << d->value(k)->name();
+  }
+}
+
+TEST(ItemStateTest, FailoverStatesAllowRetryCancelOrCommit) {
+  auto ops = [](model::ProtectionState s) {
+    model::ProtectedItem i;
+    i.set_protection_state(s);
+    return AllowedOperations(i);
+  };
+  using ::testing::ElementsAre;
+  EXPECT_THAT(ops(model::PlannedFailoverFailed), ElementsAre("PlannedFailover", "CancelFailover"));
+  EXPECT_THAT(ops(model::PlannedFailoverCompleted), ElementsAre("Commit", "CancelFailover"));
+  EXPECT_THAT(ops(model::UnplannedFailoverFailed),
+              ElementsAre("UnplannedFailover", "CancelFailover"));
+  EXPECT_THAT(ops(model::FailedOver), ElementsAre("Commit", "ChangePit", "CancelFailover"));
+  EXPECT_THAT(ops(model::ChangeRecoveryPointFailed), ElementsAre("ChangePit", "CancelFailover"));
+  EXPECT_THAT(ops(model::CommitFailoverFailedOnRecovery), ElementsAre("Commit"));
+  EXPECT_THAT(ops(model::CancelFailoverFailedOnRecovery), ElementsAre("CancelFailover"));
+  EXPECT_THAT(ops(model::Committed), ElementsAre("ReverseReplicate", "DisableProtection"));
+  EXPECT_THAT(ops(model::ReprotectFailed), ElementsAre("ReverseReplicate", "DisableProtection"));
+  EXPECT_FALSE(Replicates(model::FailedOver));
+  EXPECT_FALSE(Replicates(model::PlannedFailoverCompleted));
+  EXPECT_FALSE(Replicates(model::Committed));
+  EXPECT_TRUE(Replicates(model::PlannedFailoverInitiated));  // its last cycle
+}
+
+TEST(ItemStateTest, ATestFailoverIsCleanedUpBeforeAnotherOrDisabling) {
+  using ::testing::Contains;
+  using ::testing::Not;
+  model::ProtectedItem i;
+  i.set_protection_state(model::Protected);
+  for (const char* s :
+       {"TestFailoverCompleted", "TestFailoverCleanupInitiated", "TestFailoverCompletionFailed"}) {
+    i.set_test_failover_state(s);
+    EXPECT_THAT(AllowedOperations(i), Contains("TestFailoverCleanup")) << s;
+    EXPECT_THAT(AllowedOperations(i), Not(Contains("TestFailover"))) << s;
+    EXPECT_THAT(AllowedOperations(i), Not(Contains("DisableProtection"))) << s;
+  }
+  i.set_test_failover_state("TestFailoverFailed");
+  EXPECT_THAT(AllowedOperations(i), Contains("TestFailover"));
+  EXPECT_THAT(AllowedOperations(i), Contains("TestFailoverCleanup"));
+  i.set_test_failover_state("None");
+  EXPECT_THAT(AllowedOperations(i), Contains("TestFailover"));
+  EXPECT_THAT(AllowedOperations(i), Not(Contains("TestFailoverCleanup")));
+  i.set_reversed(true);
+  EXPECT_THAT(AllowedOperations(i), Contains("Failback"));
 }
 
 }  // namespace

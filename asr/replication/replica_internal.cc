@@ -13,7 +13,12 @@ absl::Status ForPresent(disk::VirtualDisk& d, uint64_t off, uint64_t len,
                         const std::function<absl::Status(uint64_t, uint64_t)>& fn) {
   ASR_ASSIGN_OR_RETURN(std::vector<disk::Extent> map, d.GetAllocationMap(off, len));
   for (const disk::Extent& e : map) {
-    if (e.state == disk::ExtentState::kPresent) ASR_RETURN_IF_ERROR(fn(e.offset, e.length));
+    if (e.state == disk::ExtentState::kPresent) {
+      ASR_RETURN_IF_ERROR(fn(e.offset, e.length));
+    } else if (e.state == disk::ExtentState::kAbsent && d.parent() != nullptr) {
+      // A differencing replica (replica_overlay.h): its parent's data shows here.
+      ASR_RETURN_IF_ERROR(ForPresent(*d.parent(), e.offset, e.length, fn));
+    }
   }
   return absl::OkStatus();
 }

@@ -26,7 +26,9 @@ inline uint32_t BlockLen(uint64_t offset, uint32_t bs, uint64_t vsize) {
   return static_cast<uint32_t>(std::min<uint64_t>(bs, vsize - offset));
 }
 
-// Calls fn(offset, length) for each present extent of `d` in [off, off+len).
+// Calls fn(offset, length) for each present extent of `d` in [off, off+len),
+// in ascending order; a differencing disk's ranges it does not hold itself
+// are its parents' (recursively).
 absl::Status ForPresent(disk::VirtualDisk& d, uint64_t off, uint64_t len,
                         const std::function<absl::Status(uint64_t, uint64_t)>& fn);
 

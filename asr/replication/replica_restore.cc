@@ -14,6 +14,7 @@
 #include "asr/common/status_macros.h"
 #include "asr/model/json.h"
 #include "asr/replication/replica_internal.h"
+#include "asr/replication/replica_layout.h"
 #include "asr/replication/replica_state.h"
 #include "asr/replication/replica_store.h"
 
@@ -42,9 +43,21 @@ absl::StatusOr<State> LockedState(const std::string& dir, FileLock& apply) {
     return absl::NotFoundError(
         absl::StrCat(dir, " is not a replica directory (no ", kReplicaStateFile, ")"));
   }
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
     ASR_RETURN_IF_ERROR(apply.LockShared(JoinPath(dir, "apply.lock")));
     ASR_ASSIGN_OR_RETURN(LoadedState loaded, LoadReplicaState(dir));
+    if (!loaded.state.overlay.pending().empty()) {
+      // An interrupted change of views or failover (replica_layout.h):
+      // finished under the exclusive lock.
+      apply.Release();
+      ASR_RETURN_IF_ERROR(apply.Lock(JoinPath(dir, "apply.lock")));
+      ASR_ASSIGN_OR_RETURN(loaded, LoadReplicaState(dir));
+      if (!loaded.state.applying) {
+        ASR_RETURN_IF_ERROR(RecoverLayout(dir, &loaded.state));
+      }
+      apply.Release();
+      continue;
+    }
     if (!loaded.state.applying) return std::move(loaded.state);
     const State& s = loaded.state;
     apply.Release();

@@ -158,6 +158,45 @@ absl::Status CheckStatePaths(const std::string& path, const State& s) {
       return bad("the apply's undo", s.apply_undo, "under points/");
     }
   }
+  // The layout's names (replica_layout.h): the base and the held latest
+  // point plain names in the directory; a view's disk under overlays/ or,
+  // as its creator chose, absolute; a step's names one of those, a
+  // journal or delta file, or an absolute view path (+ ".tmp").
+  if (!s.overlay.base_file().empty() && !InPlace(s.overlay.base_file(), "")) {
+    return bad("the overlay's base_file", s.overlay.base_file(), "in the replica directory");
+  }
+  if (!s.failover.held_file().empty() && !InPlace(s.failover.held_file(), "")) {
+    return bad("the failover's held_file", s.failover.held_file(), "in the replica directory");
+  }
+  auto view_path_ok = [&](absl::string_view v) {
+    return InPlace(v, "") || InPlace(v, "overlays") ||
+           (absl::StartsWith(v, "/") && !absl::StrContains(v, "/../") &&
+            !absl::EndsWith(v, "/..") && v.find('\0') == absl::string_view::npos);
+  };
+  for (const model::ReplicaOverlayView& v : s.overlay.views()) {
+    if (!view_path_ok(v.path())) {
+      return bad(absl::StrCat("view ", v.name(), "'s path"), v.path(),
+                 "under overlays/ (or an absolute path)");
+    }
+  }
+  // An absolute name in a step must be a view's path (or its temporary).
+  auto step_name_ok = [&](absl::string_view n) {
+    if (!absl::StartsWith(n, "/")) {
+      return view_path_ok(n) || InPlace(n, "points") || InPlace(n, "journal");
+    }
+    for (const model::ReplicaOverlayView& v : s.overlay.views()) {
+      if (n == v.path() || n == absl::StrCat(v.path(), ".tmp")) return view_path_ok(v.path());
+    }
+    return false;
+  };
+  for (const model::ReplicaOverlayStep& st : s.overlay.pending()) {
+    for (const std::string* n : {&st.from(), &st.to()}) {
+      if (n->empty() && n == &st.to() && st.kind() == model::ReplicaOverlayStep::REMOVE) continue;
+      if (!step_name_ok(*n)) {
+        return bad("a pending layout step's file", *n, "in the replica directory");
+      }
+    }
+  }
   auto bad_id = [&](absl::Status st) {
     return absl::DataLossError(
         absl::StrCat(path, ": replica state is corrupt or forged: ", st.message()));
@@ -207,6 +246,8 @@ model::ReplicaState ReplicaStateToProto(const State& s) {
     a->set_journal(s.apply_journal);
     a->set_undo(s.apply_undo);
   }
+  if (s.overlay.ByteSizeLong() > 0) *m.mutable_overlay() = s.overlay;
+  if (s.failover.ByteSizeLong() > 0) *m.mutable_failover() = s.failover;
   return m;
 }
 
@@ -247,6 +288,8 @@ State ReplicaStateFromProto(const model::ReplicaState& m) {
     s.apply_journal = a.journal();
     s.apply_undo = a.undo();
   }
+  s.overlay = m.overlay();
+  s.failover = m.failover();
   return s;
 }
 

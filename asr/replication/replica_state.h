@@ -49,6 +49,11 @@ struct ReplicaStore::State {
   std::string apply_journal;
   std::string apply_undo;
   int64_t apply_time_us = 0;
+  // Views and failover (replica_overlay.h, replica_layout.h): the frozen
+  // base, the views over it, the failover, and an interrupted layout
+  // change's remaining steps.
+  model::ReplicaOverlayLayout overlay;
+  model::ReplicaFailoverState failover;
 };
 
 // The state as the model's message, and back (the latest point is marked).

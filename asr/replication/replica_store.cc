@@ -22,6 +22,7 @@
 #include "asr/replication/partial_cycle.h"
 #include "asr/replication/point_manifest.h"
 #include "asr/replication/replica_internal.h"
+#include "asr/replication/replica_layout.h"
 #include "asr/replication/replica_repair.h"
 #include "asr/replication/replica_state.h"
 
@@ -34,6 +35,37 @@ using State = ReplicaStore::State;
 std::vector<std::string> ListDir(const std::string& dir) {
   absl::StatusOr<std::vector<std::string>> names = platform::Env::Default()->ListDirectory(dir);
   return names.ok() ? *std::move(names) : std::vector<std::string>();
+}
+
+// FailedPrecondition when the replica in `dir` is failed over (its state
+// file says so: views and failover are changed beside a running receiver).
+absl::Status CheckNotFailedOver(const std::string& dir, const model::ReplicaFailoverState& f) {
+  if (!f.active()) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the replica is failed over; ", dir, " accepts no cycles ",
+      f.committed() ? "(the failover is committed): replicate in the reverse direction instead"
+                    : "until the failover is canceled (CancelFailover) or, once committed, "
+                      "replicate in the reverse direction"));
+}
+
+// The layout fields of the state file (replica_layout.h) into `s`, which a
+// store keeps in memory while views and failover change the file beside it;
+// an interrupted change of the layout is finished first. The caller holds
+// the exclusive apply lock.
+absl::Status RefreshLayout(const std::string& dir, ReplicaStore::State* s) {
+  ASR_ASSIGN_OR_RETURN(LoadedState loaded, LoadReplicaState(dir));
+  ReplicaStore::State& f = loaded.state;
+  if (!f.applying) ASR_RETURN_IF_ERROR(RecoverLayout(dir, &f));
+  if (!f.has_replica) return absl::OkStatus();
+  s->overlay = f.overlay;
+  s->failover = f.failover;
+  s->replica_file = f.replica_file;
+  s->generation = std::max(s->generation, f.generation);
+  if (f.failover.active()) {
+    s->points = f.points;
+    s->current_cycle = f.current_cycle;
+  }
+  return absl::OkStatus();
 }
 
 // Removes `path`; a failure is ignored (debris is removed best effort).
@@ -134,6 +166,9 @@ absl::Status ReplicaStore::Recover() {
   FileLock apply;
   ASR_RETURN_IF_ERROR(apply.Lock(JoinPath(dir_, "apply.lock")));
   absl::MutexLock l(&mu_);
+  // Views and failover (replica_overlay.h): an interrupted change of the
+  // layout is finished first (a cycle's apply never runs beside one).
+  if (!state_->applying) ASR_RETURN_IF_ERROR(RefreshLayout(dir_, state_.get()));
   if (state_->applying) {
     hello_.virtual_size = state_->virtual_size;
     hello_.block_size = state_->block_size;
@@ -271,6 +306,11 @@ absl::Status ReplicaStore::CheckHello(const Hello& h) const {
                                                    h.block_size, ", disk size ", h.virtual_size,
                                                    ", replication id '", h.replication_id, "'"));
   }
+  {
+    // Views and failover change the state file beside a receiver.
+    ASR_ASSIGN_OR_RETURN(LoadedState on_disk, LoadReplicaState(dir_));
+    ASR_RETURN_IF_ERROR(CheckNotFailedOver(dir_, on_disk.state.failover));
+  }
   absl::MutexLock l(&mu_);
   if (!state_->has_replica) return absl::OkStatus();
   if (h.replication_id != state_->replication_id) {
@@ -289,6 +329,10 @@ absl::Status ReplicaStore::CheckHello(const Hello& h) const {
 absl::StatusOr<std::unique_ptr<CycleWriter>> ReplicaStore::BeginCycle(const Hello& hello,
                                                                       const CycleStart& start) {
   ASR_RETURN_IF_ERROR(CheckHello(hello));
+  {
+    ASR_ASSIGN_OR_RETURN(LoadedState on_disk, LoadReplicaState(dir_));
+    ASR_RETURN_IF_ERROR(CheckNotFailedOver(dir_, on_disk.state.failover));
+  }
   absl::MutexLock l(&mu_);
   if (cycle_open_) {
     return absl::UnavailableError(
@@ -453,6 +497,8 @@ absl::Status ReplicaStore::MarkApplying(const std::string& journal, const CycleS
   auto apply = std::make_unique<FileLock>();
   ASR_RETURN_IF_ERROR(apply->Lock(JoinPath(dir_, "apply.lock")));
   absl::MutexLock l(&mu_);
+  ASR_RETURN_IF_ERROR(RefreshLayout(dir_, state_.get()));
+  ASR_RETURN_IF_ERROR(CheckNotFailedOver(dir_, state_->failover));
   const Clock& clock = options_.clock ? *options_.clock : Clock::Real();
   // The new state is made in a copy and becomes the store's only once it is
   // durable: a failure below leaves the store at its previous point, as the
@@ -734,6 +780,11 @@ absl::Status ReplicaStore::DigestLatestPoint(const VerifyRequest& request, size_
   // Shared, as a restore: a lister or restorer may read alongside.
   FileLock apply;
   ASR_RETURN_IF_ERROR(apply.LockShared(JoinPath(dir_, "apply.lock")));
+  {
+    // The latest point's file may have moved (a failover holds it aside).
+    ASR_ASSIGN_OR_RETURN(LoadedState on_disk, LoadReplicaState(dir_));
+    if (on_disk.state.has_replica) replica_file = on_disk.state.replica_file;
+  }
   // A truncated replica is made readable (replica_repair.h): its lost blocks
   // then differ from the sender's digests, and a resynchronization resends them.
   ASR_RETURN_IF_ERROR(ExtendTruncatedReplica(JoinPath(dir_, replica_file), virtual_size).status());

@@ -249,7 +249,8 @@ class ReplicaStore {
   // replica has no writer (the receiver must be started with one).
   absl::Status AuthorizeWriter(absl::string_view identity) const;
   // Checks a sender's HELLO against this replica; the error says why a
-  // sender is refused (another disk, another size).
+  // sender is refused (another disk, another size; FailedPrecondition "the
+  // replica is failed over; ..." while it is, replica_overlay.h).
   absl::Status CheckHello(const Hello& hello) const;
   // Completes a cycle that passed its commit point but whose apply failed
   // (say, the disk was full), as a restart of the receiver would: OK when
@@ -259,7 +260,8 @@ class ReplicaStore {
   // Starts receiving a cycle. FailedPrecondition when `start` is not based
   // on the current point (or is not a full copy when there is none), when
   // its number is not the current point's + 1 (the first: 1), or while an
-  // interrupted apply is still incomplete; Unavailable while another cycle
+  // interrupted apply is still incomplete, or while the replica is failed
+  // over (replica_overlay.h); Unavailable while another cycle
   // is open (the CycleWriter is alive).
   absl::StatusOr<std::unique_ptr<CycleWriter>> BeginCycle(const Hello& hello,
                                                           const CycleStart& start);

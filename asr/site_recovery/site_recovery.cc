@@ -93,8 +93,8 @@ SiteRecovery::SiteRecovery(std::unique_ptr<repository::ObjectRepository> reposit
       mappings_(repository_.get(), &jobs_),
       protection_(repository_.get(), &jobs_, &mappings_, host, clock_),
       groups_(repository_.get(), &protection_, clock_),
-      recovery_plans_(repository_.get(), &jobs_, &protection_, &groups_, clock_,
-                      &no_item_failover_) {}
+      failover_(repository_.get(), &jobs_, &protection_, clock_),
+      recovery_plans_(repository_.get(), &jobs_, &protection_, &groups_, clock_, &failover_) {}
 
 absl::StatusOr<std::unique_ptr<SiteRecovery>> SiteRecovery::Open(
     const std::string& state_dir, const SiteRecoveryOptions& options) {
@@ -121,6 +121,7 @@ absl::Status SiteRecovery::Start() {
   ASR_RETURN_IF_ERROR(policies_.RegisterScenarios());
   ASR_RETURN_IF_ERROR(mappings_.RegisterScenarios());
   ASR_RETURN_IF_ERROR(protection_.RegisterScenarios());
+  ASR_RETURN_IF_ERROR(failover_.RegisterScenarios());
   ASR_RETURN_IF_ERROR(recovery_plans_.RegisterScenarios());
   mappings_.SetReplicaNicApplier(
       [this](const model::NicChange& change) { return protection_.ApplyNicChange(change); });

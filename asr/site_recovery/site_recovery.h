@@ -3,9 +3,9 @@
 // repository, the one job manager (and with it the job-id sequence) and every
 // service that works on them: the fabric (vault, registration, inventory,
 // cloud pairing), replication policies, network/storage mapping and
-// protection of VMs. Every job scenario, mapping propagation and protection
-// included, is registered here once; failover orchestration will join them
-// here. The site service (asr/protection/site_service.h), which schedules
+// protection of VMs and their failover. Every job scenario, mapping
+// propagation, protection and failover included, is registered here once.
+// The site service (asr/protection/site_service.h), which schedules
 // replication and serves replicas, runs over a SiteRecovery.
 //
 //   asr::SiteRecoveryOptions options;
@@ -24,6 +24,9 @@
 //                  \                      /
 //                   v                    v
 //        asr/site_recovery/  SiteRecovery: the composition root
+//                              |
+//                              v
+//        asr/failover/ (the failover state machine, over protection)
 //                              |
 //                              v
 //        asr/fabric/  asr/policy/  asr/mapping/  asr/protection/
@@ -57,8 +60,8 @@
 #include "asr/fabric/fabric_service.h"
 #include "asr/fabric/host_callbacks.h"
 #include "asr/fabric/key_provider.h"
+#include "asr/failover/failover_service.h"
 #include "asr/failover/recovery_plan_service.h"
-#include "asr/failover/unavailable_item_failover.h"
 #include "asr/jobs/job_manager.h"
 #include "asr/mapping/mapping_service.h"
 #include "asr/model/fabric.pb.h"
@@ -143,6 +146,8 @@ class SiteRecovery {
   protection::ProtectionService& protection() { return protection_; }
   // Replication groups (multi-VM consistency): protection/group_service.h.
   protection::GroupService& groups() { return groups_; }
+  // The failover state machine of protected VMs: failover/failover_service.h.
+  failover::FailoverService& failover() { return failover_; }
   // Recovery plans: failover/recovery_plan_service.h.
   failover::RecoveryPlanService& recovery_plans() { return recovery_plans_; }
   const Clock& clock() const { return *clock_; }
@@ -178,8 +183,7 @@ class SiteRecovery {
   mapping::MappingService mappings_;
   protection::ProtectionService protection_;
   protection::GroupService groups_;
-  // The per-VM failover recovery plans run (failover/item_failover.h).
-  failover::UnavailableItemFailover no_item_failover_;
+  failover::FailoverService failover_;
   failover::RecoveryPlanService recovery_plans_;
 };
 

@@ -40,7 +40,12 @@ PIN(host_callbacks_detach_change_tracking,
     offsetof(asr_host_callbacks_t, detach_change_tracking) == 144);
 /* Version 4. */
 PIN(host_callbacks_create_group_point, offsetof(asr_host_callbacks_t, create_group_point) == 152);
-PIN(host_callbacks_size, sizeof(asr_host_callbacks_t) == 160);
+/* Version 5. */
+PIN(host_callbacks_create_isolated_network,
+    offsetof(asr_host_callbacks_t, create_isolated_network) == 160);
+PIN(host_callbacks_delete_isolated_network,
+    offsetof(asr_host_callbacks_t, delete_isolated_network) == 168);
+PIN(host_callbacks_size, sizeof(asr_host_callbacks_t) == 176);
 
 PIN(tls_files_cert_path, offsetof(asr_tls_files_t, cert_path) == 8);
 PIN(tls_files_key_path, offsetof(asr_tls_files_t, key_path) == 16);

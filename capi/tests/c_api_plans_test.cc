@@ -2,9 +2,11 @@
 // version 4 host callback table: a plan over three protected VMs is
 // created, edited (a Boot group appended, a VM moved, a script action on
 // the Primary side), listed and run; the script runs through the C table's
-// run_script, and since this library wires no per-VM failover yet, the job
-// fails at Group 1 naming every VM, restartable; bad input is refused with
-// clear errors; the plan is deleted.
+// run_script, then the VMs' planned failover (the engine's failover
+// service) fails for each VM of Group 1, whose items were written without
+// replicas or a transport: the job fails there naming every VM,
+// restartable, Group 2 not started; bad input is refused with clear
+// errors; the plan is deleted.
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -94,11 +96,11 @@ TEST(CApiPlans, CreateEditRunAndDelete) {
       ::testing::Contains("PlannedFailover"));
 
   // The run: the script action runs on hv-ny-01 through the table, then
-  // every VM of Group 1 fails (no per-VM failover in this build).
+  // every VM of Group 1 fails (no transport to send the last changes).
   int rc = asr_plan_run(&out, engine, "web", R"({"operation": "PlannedFailover"})", 0);
   EXPECT_EQ(rc, ASR_FAILED_PRECONDITION);
   EXPECT_EQ(out, nullptr);
-  EXPECT_THAT(asr_last_error_message(), HasSubstr("failover is not available"));
+  EXPECT_THAT(asr_last_error_message(), HasSubstr("VM1: replication has no transport configured"));
   EXPECT_THAT(asr_last_error_message(), HasSubstr("2 of 2 VMs of Group 1"));
   const std::string detail = asr_last_error_detail();
   EXPECT_THAT(detail, HasSubstr("\"rule\":\"RecoveryPlanVmsFailed\""));

@@ -159,6 +159,16 @@ inline asr_host_callbacks_t Table(Host* host) {
     ++H(p)->group_point_calls;
     return Put(out, model::ToJson(result));
   };
+  t.create_isolated_network = [](asr_buffer_t* out, const char* host_id, const char* name,
+                                 void* p) {
+    absl::StatusOr<std::string> id = H(p)->fabric->CreateIsolatedNetwork(host_id, name);
+    if (!id.ok()) return Fail(out, id.status());
+    return Put(out, *id);
+  };
+  t.delete_isolated_network = [](asr_buffer_t* out, const char* host_id, const char* network_id,
+                                 void* p) {
+    return Status(out, H(p)->fabric->DeleteIsolatedNetwork(host_id, network_id));
+  };
   t.run_script = [](asr_buffer_t* out, const char* request_json, void* p) {
     model::ScriptRequest request;
     int rc = ASR_OK;

@@ -73,10 +73,12 @@ namespace Asr.Tests
             Assert.Equal("RecoveryPlanJobActive", active.Rule);
             Assert.Contains("\"state\":\"Cancelled\"", AsrJobs.Cancel(engine, jobId));
 
-            // Without a per-VM failover in this library, every VM of Group 1 says so.
+            // The VMs' planned failover needs the transport this engine was not given:
+            // Group 1's VM fails, the job names it and stops there.
             AsrRecoveryPlans.RemoveAction(engine, "web", "Shutdown", "check");
             AsrException failed = Assert.ThrowsAny<AsrException>(() => AsrRecoveryPlans.Run(engine, "web", "PlannedFailover"));
-            Assert.Contains("failover is not available", failed.Message);
+            Assert.Contains("1 of 1 VMs of Group 1", failed.Message);
+            Assert.Contains("VM1: ", failed.Message);
             Assert.Equal("RecoveryPlanVmsFailed", failed.Rule);
             Assert.False(string.IsNullOrEmpty(failed.JobId));
             using (JsonDocument p = JsonDocument.Parse(AsrRecoveryPlans.Get(engine, "web")))
