@@ -412,7 +412,23 @@ class RecoveryPlanService::PlanRun {
     return absl::OkStatus();
   }
 
-  absl::Status RunItem(int gi, const model::RecoveryPlanProtectedItem& item) {
+  // Whether `ref` is where op() leaves a VM: a retried VM whose operation
+  // completed before the job could record it (a crash in between) is then
+  // done, though the operation is no longer allowed.
+  bool AlreadyDone(const model::RecoveryPlanProtectedItem& ref) const {
+    absl::StatusOr<model::ProtectedItem> item = service_->protection_->GetItem(ref.id());
+    if (!item.ok()) return false;
+    const model::ProtectionState s = item->protection_state();
+    if (op() == kPlannedFailover) return s == model::PlannedFailoverCompleted;
+    if (op() == kUnplannedFailover) return s == model::FailedOver;
+    if (op() == kCommit) return s == model::Committed;
+    if (op() == kCancelFailover || op() == kReverseReplicate) return s == model::Protected;
+    if (op() == kTestFailover) return item->test_failover_state() == "TestFailoverCompleted";
+    if (op() == kTestFailoverCleanup) return item->test_failover_state() == "None";
+    return false;
+  }
+
+  absl::Status RunItem(int gi, const model::RecoveryPlanProtectedItem& item, bool retry) {
     const model::RecoveryPlanRunRequest& r = params_.request();
     FailoverInput in;
     in.item_ref = item.id();
@@ -433,7 +449,11 @@ class RecoveryPlanService::PlanRun {
                                         const std::function<absl::Status()>& fn) {
       return ctx_.RunTask(absl::StrCat(task, "/", id), absl::StrCat(vm, ": ", friendly_name), fn);
     };
-    return failover_->RunItemOperation(op(), in, steps);
+    absl::Status s = failover_->RunItemOperation(op(), in, steps);
+    if (!s.ok() && retry && jobs::RuleOf(s) == "OperationNotAllowedInState" && AlreadyDone(item)) {
+      return absl::OkStatus();
+    }
+    return s;
   }
 
   absl::Status RunItems(int gi) {
@@ -449,9 +469,12 @@ class RecoveryPlanService::PlanRun {
         const auto& item = g.replication_protected_items(i);
         jobs::TaskOptions o;
         o.run_again_after_suspend = true;
+        // Run before in this job (restart, resume): its operation may have
+        // completed unrecorded.
+        const bool retry = ctx_.Task(VmTask(gi, item.id())).has_value();
         results[i] = ctx_.RunTask(
             VmTask(gi, item.id()), absl::StrCat(g.name(), ": ", op(), " of ", Label(item)),
-            [&, gi] { return RunItem(gi, item); }, o);
+            [&, gi, retry] { return RunItem(gi, item, retry); }, o);
       }
     };
     std::vector<std::thread> threads;
