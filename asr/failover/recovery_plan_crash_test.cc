@@ -45,6 +45,10 @@ absl::StatusOr<std::vector<model::Job>> PlanJobs(SiteRecovery& sr) {
 // `ready` (a pipe's write end, or -1) gets a byte when the job (re)starts.
 [[noreturn]] void Child(const std::string& root, int ready) {
   absl::StatusOr<std::unique_ptr<PlanTestSite>> site = PlanTestSite::Open(root);
+  for (int i = 0; i < 50 && absl::IsFailedPrecondition(site.status()); ++i) {
+    absl::SleepFor(absl::Milliseconds(100));  // see the parent's retry below
+    site = PlanTestSite::Open(root);
+  }
   if (!site.ok()) _exit(10);
   FakeItemFailover fake(PowerDir(root));
   fake.SetStepDelay(absl::Milliseconds(8));
@@ -160,7 +164,14 @@ TEST(RecoveryPlanCrashTest, KillNineAtAnyMomentResumesAndNeverRunsAVmTwice) {
     if (WIFEXITED(status)) {
       ASSERT_EQ(WEXITSTATUS(status), 0) << "child failed in round " << round;
     }
-    ASSERT_OK_AND_ASSIGN(std::unique_ptr<PlanTestSite> site, PlanTestSite::Open(root));
+    // A script the killed process had just forked may hold the state's
+    // lock until it has exec'd (its descriptors close on exec): retry.
+    absl::StatusOr<std::unique_ptr<PlanTestSite>> opened = PlanTestSite::Open(root);
+    for (int i = 0; i < 50 && absl::IsFailedPrecondition(opened.status()); ++i) {
+      absl::SleepFor(absl::Milliseconds(100));
+      opened = PlanTestSite::Open(root);
+    }
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<PlanTestSite> site, std::move(opened));
     FakeItemFailover fake(PowerDir(root));
     ASSERT_NO_FATAL_FAILURE(CheckAfterKill(*site, fake, round, &done));
     if (WIFSIGNALED(status) && !done) ++kills_mid_job;
