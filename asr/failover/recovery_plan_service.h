@@ -57,7 +57,15 @@
 // job (JobManager::Restart, also after a crash: the job is then Failed
 // "JobInterrupted") runs only what did not succeed: VMs and actions that
 // succeeded are not run again, and a VM's operation continues where it
-// stopped.
+// stopped. A VM whose operation finished before the job could record it
+// (a crash in between) is refused by the operation's allowed-operations
+// check on the retry; the plan then counts it as done when the VM is in
+// the state the operation leaves (PlannedFailoverCompleted, FailedOver,
+// Committed, Protected; the test failover states).
+//
+// SiteRecovery constructs it over its FailoverService
+// (SiteRecovery::recovery_plans()); tests pass their own ItemFailover with
+// SetItemFailover.
 //
 // Thread safety: thread-safe. Plan edits are serialized; a plan runs one
 // job at a time (a second is refused while one is InProgress or Suspended).
