@@ -1281,6 +1281,75 @@ ASR_API int asr_replica_verify_dir(asr_buffer_t** out, const char* replica_dir, 
 ASR_API int asr_failover_start(asr_buffer_t** out, asr_engine_t* engine, const char* operation,
                                const char* input_json, uint32_t flags);
 
+/* ------------------------------------------------------------- Recovery plans
+ *
+ * A recovery plan gathers protected VMs of one cloud pairing into ordered
+ * groups: "Shutdown" and "Failover" first (they hold no VMs), then the Boot
+ * groups "Group 1", "Group 2", ... (named by position) that hold them. A
+ * plan operation is one job: each group in order runs its start actions,
+ * its VMs' operation in parallel (a task per VM, with a task per step) and
+ * its end actions; actions apply when their "failoverTypes" name the
+ * operation and their "failoverDirections" the direction. A script action
+ * ({"script": {"path", "timeoutSeconds", "fabricLocation": "Primary" |
+ * "Recovery"}}) runs through the host table's run_script; a non-zero exit
+ * or a timeout fails the job at that task with the script's output. A
+ * manual action ({"manual": {"description"}}) leaves the job Suspended
+ * with the description: asr_job_resume continues, asr_job_cancel stops.
+ * When VMs of a group fail, the others still finish and the job fails
+ * there (its "resultJson" is a RecoveryPlanRunResult listing every VM's
+ * outcome); asr_job_restart runs only what did not succeed. Errors carry
+ * the rule in asr_last_error_detail() (RecoveryPlanSpansPairings,
+ * RecoveryPlanVmNotProtected, RecoveryPlanVmAlreadyInPlan,
+ * RecoveryPlanGroupNotEmpty, RecoveryPlanJobActive,
+ * OperationNotAllowedInState, ScriptActionFailed, ScriptActionTimedOut,
+ * RecoveryPlanVmsFailed, ...). */
+
+/* asr_plan_create: a new plan from `request_json` {"name", "items": [VM
+ * names or ids, or protected item ids], "bootGroups": optional, 1 .. 20};
+ * the VMs go to Group 1. *out receives the RecoveryPlan. Errors:
+ * ASR_INVALID_ARGUMENT (NULL, bad JSON, no name or VMs), ASR_ALREADY_EXISTS
+ * (the name), ASR_NOT_FOUND (a VM that is not protected),
+ * ASR_FAILED_PRECONDITION (VMs of different pairings). */
+ASR_API int asr_plan_create(asr_buffer_t** out, asr_engine_t* engine, const char* request_json,
+                            uint32_t flags);
+
+/* asr_plan_get / asr_plan_list: a plan (by id "rp-NAME" or name) / all
+ * plans as a JSON array; "allowedOperations" is what every VM allows now. */
+ASR_API int asr_plan_get(asr_buffer_t** out, asr_engine_t* engine, const char* plan_ref,
+                         uint32_t flags);
+ASR_API int asr_plan_list(asr_buffer_t** out, asr_engine_t* engine, uint32_t flags);
+
+/* asr_plan_edit: one change from `edit_json` (RecoveryPlanEdit):
+ * {"operation": "AppendGroup"} | {"operation": "RemoveGroup", "group"} |
+ * {"operation": "AddProtectedItems", "group", "items"} |
+ * {"operation": "RemoveProtectedItems", "items", "group": optional} |
+ * {"operation": "MoveGroup", "group", "position"} |
+ * {"operation": "MoveProtectedItems", "items", "toGroup"} |
+ * {"operation": "AddAction", "group", "placement": "Start" | "End",
+ *  "action": {"actionName", "failoverTypes", "failoverDirections",
+ *  "script" | "manual"}} | {"operation": "RemoveAction", "group",
+ * "actionName"}. A group is "Shutdown", "Failover", "Group N" or "N".
+ * *out receives the changed plan; a refused edit changes nothing. */
+ASR_API int asr_plan_edit(asr_buffer_t** out, asr_engine_t* engine, const char* plan_ref,
+                          const char* edit_json, uint32_t flags);
+
+/* asr_plan_delete: removes the plan (its VMs stay protected). Errors:
+ * ASR_NOT_FOUND, ASR_FAILED_PRECONDITION while a job of it is in progress
+ * or suspended. */
+ASR_API int asr_plan_delete(asr_engine_t* engine, const char* plan_ref, uint32_t flags);
+
+/* asr_plan_run: runs the operation of `request_json` (RecoveryPlanRunRequest
+ * {"operation": TestFailover | TestFailoverCleanup | PlannedFailover |
+ * UnplannedFailover | Commit | CancelFailover | ReverseReplicate | Failback,
+ * "direction", "recoveryTag", "networkType", "networkId", "optimize",
+ * "performSourceSideAction", "multiVmSyncPoint", "maxParallel"}) over the
+ * plan as one job on this thread; *out receives the Job (Succeeded, or
+ * Suspended at a manual action). A failed job's error names it (" (job
+ * job-NNNNNN)"). Refused before any job when a VM does not allow the
+ * operation now, or a job of the plan is active. */
+ASR_API int asr_plan_run(asr_buffer_t** out, asr_engine_t* engine, const char* plan_ref,
+                         const char* request_json, uint32_t flags);
+
 #ifdef __cplusplus
 }
 #endif

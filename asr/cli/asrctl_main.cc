@@ -14,6 +14,7 @@
 #include "asr/cli/group_commands.h"
 #include "asr/cli/mapping_commands.h"
 #include "asr/cli/pki_commands.h"
+#include "asr/cli/plan_commands.h"
 #include "asr/cli/protection_commands.h"
 #include "asr/cli/replication_commands.h"
 #include "asr/cli/throttle_commands.h"
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   asr::cli::RegisterReplicationCommands(registry);
   asr::cli::RegisterThrottleCommands(registry);
   asr::cli::RegisterFailoverCommands(registry);
+  asr::cli::RegisterPlanCommands(registry);
   std::vector<std::string> args(argv + 1, argv + argc);
   return registry.Run(args, std::cout, std::cerr);
 }

@@ -97,7 +97,28 @@ absl::StatusOr<model::JobState> ParseJobState(absl::string_view name) {
 
 absl::Time JobContext::Now() const { return manager_->clock().Now(); }
 
-absl::Status JobContext::Save() { return manager_->Persist(job_); }
+absl::Status JobContext::Save() {
+  // Group commit: tasks recorded on several threads at once share one
+  // durable write. Each change waits until a write that includes it is
+  // done; one thread writes at a time, the latest state it sees.
+  const uint64_t mine = ++version_;
+  for (;;) {
+    if (persisted_version_ >= mine) return persisted_status_;
+    if (!saving_) break;
+    saved_.Wait(&mu_);
+  }
+  saving_ = true;
+  const uint64_t version = version_;
+  model::Job copy = job_;
+  mu_.Unlock();
+  absl::Status s = manager_->Persist(copy);
+  mu_.Lock();
+  saving_ = false;
+  persisted_version_ = version;
+  persisted_status_ = s;
+  saved_.SignalAll();
+  return s;
+}
 
 model::JobTask* JobContext::FindTask(absl::string_view name) {
   for (model::JobTask& t : *job_.mutable_tasks()) {
@@ -108,34 +129,38 @@ model::JobTask* JobContext::FindTask(absl::string_view name) {
 
 absl::Status JobContext::RunTask(absl::string_view name, absl::string_view friendly_name,
                                  const std::function<absl::Status()>& fn, TaskOptions options) {
-  model::JobTask* task = FindTask(name);
-  if (task != nullptr && task->state() == model::Succeeded) return absl::OkStatus();
-  if (task != nullptr && task->state() == model::Suspended) {
-    // Resumed: the operator did what the suspension asked for.
-    task->set_state(model::Succeeded);
-    task->set_state_description("Completed");
-    task->set_end_time_unix(manager_->NowUnix());
-    return Save();
+  {
+    absl::MutexLock l(&mu_);
+    model::JobTask* task = FindTask(name);
+    if (task != nullptr && task->state() == model::Succeeded) return absl::OkStatus();
+    if (task != nullptr && task->state() == model::Suspended && !options.run_again_after_suspend) {
+      // Resumed: the operator did what the suspension asked for.
+      task->set_state(model::Succeeded);
+      task->set_state_description("Completed");
+      task->set_end_time_unix(manager_->NowUnix());
+      return Save();
+    }
+    if (manager_->CancelRequested(job_.id())) {
+      return absl::CancelledError(
+          absl::StrCat("job ", job_.id(), " was cancelled before task '", friendly_name, "'"));
+    }
+    if (task == nullptr) {
+      task = job_.add_tasks();
+      task->set_name(std::string(name));
+    }
+    task->set_friendly_name(std::string(friendly_name));
+    task->set_state(model::InProgress);
+    task->set_state_description("InProgress");
+    task->set_start_time_unix(manager_->NowUnix());
+    task->set_end_time_unix(0);
+    task->clear_errors();
+    ASR_RETURN_IF_ERROR(Save());
   }
-  if (manager_->CancelRequested(job_.id())) {
-    return absl::CancelledError(
-        absl::StrCat("job ", job_.id(), " was cancelled before task '", friendly_name, "'"));
-  }
-  if (task == nullptr) {
-    task = job_.add_tasks();
-    task->set_name(std::string(name));
-  }
-  task->set_friendly_name(std::string(friendly_name));
-  task->set_state(model::InProgress);
-  task->set_state_description("InProgress");
-  task->set_start_time_unix(manager_->NowUnix());
-  task->set_end_time_unix(0);
-  task->clear_errors();
-  ASR_RETURN_IF_ERROR(Save());
 
   absl::Status s = fn();
-  // `fn` may have added tasks; find ours again.
-  task = FindTask(name);
+  absl::MutexLock l(&mu_);
+  // `fn` (or another thread) may have added tasks; find ours again.
+  model::JobTask* task = FindTask(name);
   task->set_end_time_unix(manager_->NowUnix());
   if (s.ok()) {
     task->set_state(model::Succeeded);
@@ -159,7 +184,16 @@ absl::Status JobContext::RunTask(absl::string_view name, absl::string_view frien
   return s;
 }
 
+std::optional<model::JobTask> JobContext::Task(absl::string_view name) const {
+  absl::MutexLock l(&mu_);
+  for (const model::JobTask& t : job_.tasks()) {
+    if (t.name() == name) return t;
+  }
+  return std::nullopt;
+}
+
 void JobContext::AddInformation(absl::string_view note) {
+  absl::MutexLock l(&mu_);
   // Kept on the job's last task when there is one, so that it shows where it
   // happened; the job ends CompletedWithInformation either way.
   model::JobTask* t = job_.tasks_size() > 0 ? job_.mutable_tasks(job_.tasks_size() - 1) : nullptr;
@@ -174,11 +208,17 @@ void JobContext::AddInformation(absl::string_view note) {
 }
 
 void JobContext::MarkSkipped(absl::string_view why) {
-  skipped_ = true;
+  {
+    absl::MutexLock l(&mu_);
+    skipped_ = true;
+  }
   AddInformation(why);
 }
 
-void JobContext::SetResult(std::string json) { job_.set_result_json(std::move(json)); }
+void JobContext::SetResult(std::string json) {
+  absl::MutexLock l(&mu_);
+  job_.set_result_json(std::move(json));
+}
 
 absl::Status JobContext::Suspend(absl::string_view reason) {
   absl::Status s = absl::AbortedError(reason);

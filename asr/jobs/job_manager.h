@@ -59,6 +59,7 @@
 #ifndef ASR_JOBS_JOB_MANAGER_H_
 #define ASR_JOBS_JOB_MANAGER_H_
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -111,10 +112,18 @@ struct TaskOptions {
   // A failure of this task is recorded, but the job goes on and ends
   // Succeeded with the description "PartiallySucceeded".
   bool continue_on_failure = false;
+  // When the task suspended the job, resuming runs it again (its `fn`
+  // continues its own sub-tasks) instead of counting it as done.
+  bool run_again_after_suspend = false;
 };
 
 // The running job, as seen by its scenario.
-// Thread safety: used only on the thread running the scenario.
+// Thread safety: RunTask, Task, AddInformation, MarkSkipped and SetResult
+// may be called from several threads at once (e.g. the VMs of a recovery
+// plan's group, each a task, in parallel): each records under the
+// context's lock and saves the job; `fn` runs outside it. job() and
+// parameters() return references: read them only while no other thread
+// records (parameters_json never changes while the scenario runs).
 class JobContext {
  public:
   const model::Job& job() const { return job_; }
@@ -123,10 +132,13 @@ class JobContext {
 
   // Runs one task of the job, recording its state, times and errors in the
   // store before and after. A task whose name already Succeeded (restart,
-  // resume) is not run again; a Suspended task counts as done on resume.
+  // resume) is not run again; a Suspended task counts as done on resume
+  // (unless options.run_again_after_suspend).
   // Returns Cancelled (without running `fn`) when a cancel was requested.
   absl::Status RunTask(absl::string_view name, absl::string_view friendly_name,
                        const std::function<absl::Status()>& fn, TaskOptions options = {});
+  // A copy of task `name` as recorded now; nullopt when there is none.
+  std::optional<model::JobTask> Task(absl::string_view name) const;
 
   // Adds a note for the operator; the job then ends CompletedWithInformation.
   void AddInformation(absl::string_view note);
@@ -141,13 +153,24 @@ class JobContext {
  private:
   friend class JobManager;
   JobContext(JobManager* manager, model::Job job) : manager_(manager), job_(std::move(job)) {}
+  // Persists job_ (mu_ held; released while writing).
   absl::Status Save();
   model::JobTask* FindTask(absl::string_view name);
 
   JobManager* manager_;
+  // Guards job_, skipped_, partial_ and the save state while tasks run on
+  // several threads.
+  mutable absl::Mutex mu_;
   model::Job job_;
   bool skipped_ = false;
   bool partial_ = false;
+  // Save() with mu_ held: changes counted, the last one written, whether a
+  // write is under way (it runs without mu_), and its outcome.
+  uint64_t version_ = 0;
+  uint64_t persisted_version_ = 0;
+  bool saving_ = false;
+  absl::Status persisted_status_;
+  absl::CondVar saved_;
 };
 
 using JobRunner = std::function<absl::Status(JobContext&)>;

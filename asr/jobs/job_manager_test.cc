@@ -1,8 +1,14 @@
 #include "asr/jobs/job_manager.h"
 
+#include <atomic>
+#include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "asr/common/test_dir.h"
 #include "asr/common/testing/status_matchers.h"
 #include "gtest/gtest.h"
@@ -10,6 +16,7 @@
 namespace asr::jobs {
 namespace {
 
+using ::asr::testing::StatusIs;
 using ::asr::testing::TestPath;
 
 class JobManagerTest : public ::testing::Test {
@@ -273,6 +280,115 @@ TEST_F(JobManagerTest, InterruptedJobsBecomeRestartableFailures) {
   auto r = jobs_->Restart("job-000077");
   ASSERT_OK(r);
   EXPECT_EQ(r->state(), model::Succeeded);
+}
+
+// Tasks recorded from several threads at once (a recovery plan's VMs of one
+// group): every task and its nested steps are kept, a failed one is retried
+// by a restart while the others are not run again, and the persisted job
+// matches.
+TEST_F(JobManagerTest, TasksFromSeveralThreads) {
+  constexpr int kThreads = 8;
+  constexpr int kSteps = 5;
+  std::atomic<int> runs[kThreads] = {};
+  std::atomic<bool> fail_3{true};
+  std::atomic<int> concurrent{0}, most{0};
+  ASSERT_OK(jobs_->RegisterScenario("Parallel", [&](JobContext& ctx) -> absl::Status {
+    std::vector<std::thread> threads;
+    std::vector<absl::Status> results(kThreads);
+    for (int i = 0; i < kThreads; ++i) {
+      threads.emplace_back([&, i] {
+        std::string vm = absl::StrCat("vm", i);
+        results[i] = ctx.RunTask(vm, "Fail over " + vm, [&, i, vm]() -> absl::Status {
+          ++runs[i];
+          int now = ++concurrent;
+          int prev = most.load();
+          while (now > prev && !most.compare_exchange_weak(prev, now)) {
+          }
+          for (int s = 0; s < kSteps; ++s) {
+            ASR_RETURN_IF_ERROR(ctx.RunTask(absl::StrCat(vm, "/step", s), "step", [&] {
+              absl::SleepFor(absl::Milliseconds(2));
+              return absl::OkStatus();
+            }));
+          }
+          --concurrent;
+          if (i == 3 && fail_3) return absl::UnavailableError("host of vm3 did not answer");
+          return absl::OkStatus();
+        });
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    for (const absl::Status& r : results) ASR_RETURN_IF_ERROR(r);
+    std::optional<model::JobTask> t = ctx.Task("vm0");
+    if (!t.has_value() || t->state() != model::Succeeded) return absl::InternalError("vm0 lost");
+    return absl::OkStatus();
+  }));
+  JobSpec s = Spec();
+  s.scenario = "Parallel";
+  absl::StatusOr<model::Job> run = jobs_->Run(s);
+  ASSERT_THAT(run.status(), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_GT(most.load(), 1);
+  std::string id = JobIdOf(run.status());
+  Reopen();
+  ASSERT_TRUE(jobs_
+                  ->RegisterScenario("Parallel",
+                                     [&](JobContext& ctx) -> absl::Status {
+                                       // The second run: only vm3's task is not Succeeded.
+                                       for (int i = 0; i < kThreads; ++i) {
+                                         std::string vm = absl::StrCat("vm", i);
+                                         ASR_RETURN_IF_ERROR(
+                                             ctx.RunTask(vm, "Fail over " + vm, [&, i] {
+                                               ++runs[i];
+                                               return absl::OkStatus();
+                                             }));
+                                       }
+                                       return absl::OkStatus();
+                                     })
+                  .ok());
+  ASSERT_OK_AND_ASSIGN(model::Job failed, jobs_->Get(id));
+  EXPECT_EQ(failed.state(), model::Failed);
+  EXPECT_EQ(failed.tasks_size(), kThreads * (kSteps + 1));
+  int succeeded = 0;
+  for (const model::JobTask& t : failed.tasks()) succeeded += t.state() == model::Succeeded;
+  EXPECT_EQ(succeeded, kThreads * (kSteps + 1) - 1);
+  fail_3 = false;
+  ASSERT_OK_AND_ASSIGN(model::Job done, jobs_->Restart(id));
+  EXPECT_EQ(done.state(), model::Succeeded);
+  for (int i = 0; i < kThreads; ++i) EXPECT_EQ(runs[i].load(), i == 3 ? 2 : 1) << i;
+}
+
+// A task that suspends with run_again_after_suspend runs again on resume.
+TEST_F(JobManagerTest, RunAgainAfterSuspend) {
+  int outer = 0, inner_a = 0, inner_b = 0;
+  ASSERT_OK(jobs_->RegisterScenario("Nested", [&](JobContext& ctx) -> absl::Status {
+    TaskOptions o;
+    o.run_again_after_suspend = true;
+    return ctx.RunTask(
+        "vm", "VM",
+        [&]() -> absl::Status {
+          ++outer;
+          ASR_RETURN_IF_ERROR(ctx.RunTask("vm/sync", "Sync", [&] {
+            ++inner_a;
+            return absl::OkStatus();
+          }));
+          ASR_RETURN_IF_ERROR(ctx.RunTask("vm/wait", "Wait",
+                                          [&] { return ctx.Suspend("resume for the shutdown"); }));
+          return ctx.RunTask("vm/final", "Final", [&] {
+            ++inner_b;
+            return absl::OkStatus();
+          });
+        },
+        o);
+  }));
+  JobSpec s = Spec();
+  s.scenario = "Nested";
+  ASSERT_OK_AND_ASSIGN(model::Job j, jobs_->Run(s));
+  EXPECT_EQ(j.state(), model::Suspended);
+  EXPECT_EQ(inner_b, 0);
+  ASSERT_OK_AND_ASSIGN(j, jobs_->Resume(j.id()));
+  EXPECT_EQ(j.state(), model::Succeeded);
+  EXPECT_EQ(outer, 2);
+  EXPECT_EQ(inner_a, 1);
+  EXPECT_EQ(inner_b, 1);
 }
 
 TEST(JobState, ParseAndName) {

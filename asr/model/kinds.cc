@@ -8,6 +8,7 @@
 #include "asr/model/groups.pb.h"
 #include "asr/model/job.pb.h"
 #include "asr/model/protection.pb.h"
+#include "asr/model/recovery_plan.pb.h"
 #include "asr/model/throttle.pb.h"
 
 namespace asr::model {

@@ -30,7 +30,7 @@ constexpr KindRule kFenced[] = {
      "asr_storage_mapping_add, asr_storage_mapping_remove / asrctl storage-mapping add|remove"},
     {"job", "asr_job_cancel|restart|resume / asrctl job cancel|restart|resume"},
     {"recovery-point", "replication cycles (asr_replication_cycle / asrctl replica ...)"},
-    {"recovery-plan", "recovery plan operations (not yet available)"},
+    {"recovery-plan", "asr_plan_create|edit|delete / asrctl plan create|edit|delete"},
     {"throttle", "asr_throttle_set, asr_throttle_clear / asrctl throttle set|clear"},
     {"replication-group", "asr_group_create|add|remove|delete / asrctl group ..."},
     {"group-recovery-point", "group cycles (asr_group_replicate_now / asrctl group replicate)"},
@@ -93,7 +93,8 @@ SiteRecovery::SiteRecovery(std::unique_ptr<repository::ObjectRepository> reposit
       mappings_(repository_.get(), &jobs_),
       protection_(repository_.get(), &jobs_, &mappings_, host, clock_),
       groups_(repository_.get(), &protection_, clock_),
-      failover_(repository_.get(), &jobs_, &protection_, clock_) {}
+      failover_(repository_.get(), &jobs_, &protection_, clock_),
+      recovery_plans_(repository_.get(), &jobs_, &protection_, &groups_, clock_, &failover_) {}
 
 absl::StatusOr<std::unique_ptr<SiteRecovery>> SiteRecovery::Open(
     const std::string& state_dir, const SiteRecoveryOptions& options) {
@@ -121,6 +122,7 @@ absl::Status SiteRecovery::Start() {
   ASR_RETURN_IF_ERROR(mappings_.RegisterScenarios());
   ASR_RETURN_IF_ERROR(protection_.RegisterScenarios());
   ASR_RETURN_IF_ERROR(failover_.RegisterScenarios());
+  ASR_RETURN_IF_ERROR(recovery_plans_.RegisterScenarios());
   mappings_.SetReplicaNicApplier(
       [this](const model::NicChange& change) { return protection_.ApplyNicChange(change); });
   if (!repository_->store().read_only()) {

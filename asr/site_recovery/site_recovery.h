@@ -61,6 +61,7 @@
 #include "asr/fabric/host_callbacks.h"
 #include "asr/fabric/key_provider.h"
 #include "asr/failover/failover_service.h"
+#include "asr/failover/recovery_plan_service.h"
 #include "asr/jobs/job_manager.h"
 #include "asr/mapping/mapping_service.h"
 #include "asr/model/fabric.pb.h"
@@ -147,6 +148,8 @@ class SiteRecovery {
   protection::GroupService& groups() { return groups_; }
   // The failover state machine of protected VMs: failover/failover_service.h.
   failover::FailoverService& failover() { return failover_; }
+  // Recovery plans: failover/recovery_plan_service.h.
+  failover::RecoveryPlanService& recovery_plans() { return recovery_plans_; }
   const Clock& clock() const { return *clock_; }
   const std::string& state_dir() const { return repository_->state_dir(); }
 
@@ -181,6 +184,7 @@ class SiteRecovery {
   protection::ProtectionService protection_;
   protection::GroupService groups_;
   failover::FailoverService failover_;
+  failover::RecoveryPlanService recovery_plans_;
 };
 
 // Whether generic put/delete may write objects of `kind`: the inventory a VMM
