@@ -204,8 +204,7 @@ absl::Status FreezeReplica(const std::string& dir, State* s) {
   // The base is the replica's file under a second name until the commit
   // point; then DIR/replica.vhdx is replaced by the child.
   (void)RemoveIfExists(JoinPath(dir, base));
-  if (absl::Status l = platform::Env::Default()->HardLink(replica, JoinPath(dir, base));
-      !l.ok()) {
+  if (absl::Status l = platform::Env::Default()->HardLink(replica, JoinPath(dir, base)); !l.ok()) {
     return platform::AddContext(l, absl::StrCat("cannot link ", replica, " as ", base));
   }
   LayoutHook("freeze-linked");

@@ -608,8 +608,8 @@ absl::Status AdoptDiskAsReplica(const std::string& dir, const std::string& disk_
     // Debris of a first cycle that never committed (the state has no replica).
     ASR_RETURN_IF_ERROR(platform::Env::Default()->Unlink(replica));
   }
-  absl::Status linked =
-      PathExists(replica) ? absl::OkStatus() : platform::Env::Default()->HardLink(disk_abs, replica);
+  absl::Status linked = PathExists(replica) ? absl::OkStatus()
+                                            : platform::Env::Default()->HardLink(disk_abs, replica);
   if (!linked.ok()) {
     if (platform::ErrorKindOf(linked) == platform::ErrorKind::kCrossDevice) {
       return absl::InvalidArgumentError(
