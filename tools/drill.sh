@@ -4,7 +4,9 @@
 # simulated VMM fabric whose VM disks are real VHDX files; VM1 (two disks) and
 # VM2 protected and replicated by the site service over loopback mutual TLS
 # while a guest workload writes into them; a recovery point of VM1 restored
-# and proven against the workload's write log. Installs what is missing and
+# and proven against the workload's write log; a recovery plan's test
+# failover with a script action; VM1 test-failed-over, failed over with no
+# acknowledged write lost, committed, reverse-replicated and failed back. Installs what is missing and
 # builds asrctl first. Everything goes to .drill/ (or $ASR_DRILL_DIR).
 #
 #   tools/drill.sh            # the whole drill, ~2 minutes after the build
@@ -134,11 +136,72 @@ while read -r disk replica_dir replica_point host_point vm_point; do
   echo "  $vm_point: disk $disk holds every guest write before host point $host_point"
 done <restore.txt
 
-step "12. Disable protection of VM2 (the policy deletes its replica)"
+field() { a --json item show VM1 | python3 -c "import json,sys; print(json.load(sys.stdin).get('$1', ''))"; }
+expect() {  # expect WHAT ACTUAL WANTED: stops the drill when a check fails
+  if [ "$2" != "$3" ]; then echo "drill: CHECK FAILED: $1: $2 (wanted $3)" >&2; exit 1; fi
+  echo "  ok: $1: $2"
+}
+
+step "12. A recovery plan over VM2: a test failover on an isolated network, a script action after the group, cleanup"
+cat >"$dir/update-dns.sh" <<'SH'
+#!/bin/sh
+# A plan's script action: where a real one would read the replica's address
+# and update its DNS record, the drill's notes that it ran.
+echo "$(date -u +%FT%TZ) script action ran on the recovery host" >>"$(dirname "$0")/dns-actions.log"
+SH
+chmod +x "$dir/update-dns.sh"
+a plan create drill-plan --vm VM2
+a plan edit drill-plan --add-action dns --group 1 --placement End --types TestFailover \
+  --directions PrimaryToRecovery --script "$dir/update-dns.sh" --location Recovery --timeout 60
+a plan failover drill-plan --operation TestFailover --network-type Isolated
+[ -s "$dir/dns-actions.log" ] || { echo "drill: CHECK FAILED: the plan's script action did not run" >&2; exit 1; }
+echo "  ok: the plan's script action ran: $(tail -n 1 "$dir/dns-actions.log")"
+a plan failover drill-plan --operation TestFailoverCleanup
+a plan show drill-plan
+
+step "13. Test failover of VM1 on a view of its latest point (no disk copy) while production replication goes on; cleanup"
+a failover test VM1 --network Isolated --pki pki --point-interval 10s
+expect "VM1 test failover" "$(field testFailoverState)" TestFailoverCompleted
+a site run --pki pki --point-interval 10s --duration 15s | tail -n 2
+a failover cleanup VM1
+expect "VM1 test failover after cleanup" "$(field testFailoverState)" None
+
+step "14. Planned failover of VM1 while its guest writes until the shutdown; every acknowledged write is on the recovery side"
+"$asrctl" fabric workload --dir "$fab" --duration 6s --rate 50 --vm vm1 >/dev/null 2>&1 &
+workload_pid=$!
+sleep 2
+a failover planned VM1 --pki pki --point-interval 10s
+wait "$workload_pid" || true
+workload_pid=""
+expect "VM1 state" "$(field protectionState)" PlannedFailoverCompleted
+expect "VM1 active location" "$(field activeLocation)" Recovery
+a --json item show VM1 >item-failed-over.json
+python3 - >failed-over.txt <<'PY'
+import json
+item = json.load(open("item-failed-over.json"))
+for d in item["disks"]:
+    print(d["diskId"], d["replicaPath"])
+PY
+while read -r disk replica_path; do
+  "$asrctl" fabric verify --dir "$fab" --vm vm1 --disk "$disk" --latest --image "$replica_path"
+  echo "  disk $disk: the failed-over VM holds every write the guest saw acknowledged"
+done <failed-over.txt
+
+step "15. Commit, reverse replication (only the blocks that differ), failback: VM1 is home and protected"
+a failover commit VM1
+expect "VM1 after commit" "$(field protectionState)" Committed
+a reprotect VM1 --pki pki --point-interval 10s
+expect "VM1 after reverse replication" "$(field protectionState)" Protected
+a failback VM1 --pki pki --point-interval 10s
+expect "VM1 after failback" "$(field protectionState)" Protected
+expect "VM1 active location after failback" "$(field activeLocation)" Primary
+a item show VM1
+
+step "16. Disable protection of VM2 (the policy deletes its replica)"
 a protect disable --vm VM2
 a item list
 
-step "13. Jobs the drill ran"
+step "17. Jobs the drill ran"
 a job list
 
 step "Summary"
