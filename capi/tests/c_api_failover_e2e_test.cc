@@ -20,6 +20,7 @@
 #include "asr/model/groups.pb.h"
 #include "asr/model/json.h"
 #include "asr/net/pki.h"
+#include "capi/tests/e2e_site.h"
 #include "capi/tests/sim_host_table.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -38,87 +39,12 @@ model::ProtectedItem GetItem(asr_engine_t* engine) {
 }
 
 TEST(CApiFailoverEndToEnd, TestFailoverOnAnIsolatedNetworkThenPlannedFailoverAndCommit) {
-  const std::string root = asr::testing::TestDir("capi-failover");
-  auto path = [&](const char* name) { return root + "/" + name; };
-  asr::fabric::FabricOptions fo;
-  fo.disk_size_bytes = 16 << 20;
-  absl::StatusOr<std::unique_ptr<SimulatedFabric>> fabric =
-      asr::fabric::CreateExampleFabric(path("fabric"), fo);
-  ASSERT_TRUE(fabric.ok()) << fabric.status();
-  Host host;
-  host.fabric = fabric->get();
-
-  asr::net::VaultPkiOptions po;
-  po.recovery_extra_names = {"127.0.0.1"};
-  ASSERT_TRUE(asr::net::InitVaultPki(path("pki"), po).ok());
-  ASSERT_EQ(
-      setenv("ASR_TEST_KEK", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", 1),
-      0);
-
-  asr_engine_t* engine = nullptr;
-  ASSERT_EQ(asr_engine_open(&engine, path("state").c_str(), nullptr, 0), ASR_OK)
-      << asr_last_error_message();
-  ASSERT_EQ(asr_engine_initialize(engine, 0), ASR_OK);
-  ASSERT_EQ(asr_engine_set_key_file(engine, "ASR_TEST_KEK", ASR_KEY_FROM_ENVIRONMENT), ASR_OK)
-      << asr_last_error_message();
-  asr_host_callbacks_t table = Table(&host);
-  ASSERT_EQ(asr_engine_set_host_callbacks(engine, &table, 0), ASR_OK);
-
-  EXPECT_JOB_OK(asr_vault_create(&job, engine, "contoso-dr", "eastus", 0));
-  asr_buffer_t* key = nullptr;
-  ASSERT_EQ(asr_key_generate(&key, engine, 0), ASR_OK);
-  std::string credentials = Quoted(Take(key));
-  EXPECT_JOB_OK(asr_server_register(
-      &job, engine,
-      ("{\"credentials\":" + credentials + ",\"friendlyName\":\"vmm-ny\",\"siteId\":\"primary\"}")
-          .c_str(),
-      0));
-  EXPECT_JOB_OK(asr_server_register(
-      &job, engine,
-      ("{\"credentials\":" + credentials + ",\"friendlyName\":\"vmm-chi\",\"siteId\":\"recovery\"}")
-          .c_str(),
-      0));
-  // The inventories come from the host table.
-  EXPECT_JOB_OK(asr_inventory_sync(&job, engine, "vmm-ny", nullptr, nullptr, 0));
-  EXPECT_JOB_OK(asr_inventory_sync(&job, engine, "vmm-chi", nullptr, nullptr, 0));
-  EXPECT_JOB_OK(asr_inventory_sync(&job, engine, "vmm-ny", nullptr, "GoldCloud1", 0));
-  EXPECT_JOB_OK(asr_inventory_sync(&job, engine, "vmm-chi", nullptr, "GoldCloud2", 0));
-  EXPECT_JOB_OK(asr_cloud_pair(&job, engine, "GoldCloud1", "GoldCloud2", 0));
-  EXPECT_JOB_OK(asr_policy_create(&job, engine,
-                                  "{\"name\":\"gold\",\"replicationProvider\":"
-                                  "\"HyperVReplica2012R2\",\"replicationFrequencyInSeconds\":30,"
-                                  "\"numberOfRecoveryPointsToRetain\":2}",
-                                  0));
-  EXPECT_JOB_OK(asr_policy_associate(&job, engine, "gold", "GoldCloud1", 0));
-  Take([&] {
-    asr_buffer_t* b = nullptr;
-    EXPECT_EQ(asr_network_mapping_add(
-                  &b, engine,
-                  "{\"sourceVmNetworkId\":\"vmn1-ny\",\"targetVmNetworkId\":\"vmn1-chi\"}", 0),
-              ASR_OK)
-        << asr_last_error_message();
-    return b;
-  }());
-  Take([&] {
-    asr_buffer_t* b = nullptr;
-    EXPECT_EQ(asr_storage_mapping_add(
-                  &b, engine,
-                  "{\"sourceClassificationId\":\"sc-gold\",\"targetClassificationId\":"
-                  "\"sc-gold-t\"}",
-                  0),
-              ASR_OK)
-        << asr_last_error_message();
-    return b;
-  }());
-
-  std::string transport = "{\"pkiDir\":" + Quoted(path("pki")) + ",\"pointIntervalSeconds\":1}";
-  ASSERT_EQ(asr_engine_set_transport(engine, transport.c_str(), 0), ASR_OK)
-      << asr_last_error_message();
-  asr_site_service_t* site = nullptr;
-  ASSERT_EQ(asr_site_service_start(
-                &site, engine, ("{\"threads\":false,\"transport\":" + transport + "}").c_str(), 0),
-            ASR_OK)
-      << asr_last_error_message();
+  E2eSite s;
+  ASSERT_NO_FATAL_FAILURE(OpenE2eSite("capi-failover", &s));
+  Host& host = s.host;
+  asr_host_callbacks_t& table = s.table;
+  asr_engine_t* engine = s.engine;
+  asr_site_service_t* site = s.site;
 
   std::string enabled = EXPECT_JOB_OK(asr_protect_enable(&job, engine, "{\"vm\":\"VM1\"}", 0));
   EXPECT_THAT(enabled, HasSubstr("\"state\":\"Succeeded\""));
