@@ -5,33 +5,8 @@
 # fabric's write log, commit, reverse replication, failback, and the
 # refusals of what a state does not allow.
 set -uo pipefail
-asrctl="$1"
-tmp="${TEST_TMPDIR:-$(mktemp -d)}"
-fab="$tmp/fabric"
-state="$tmp/state"
-pki="$tmp/pki"
-fails=0
-passes=0
-
-check() {  # check DESCRIPTION CONDITION...
-  local what="$1"
-  shift
-  if "$@"; then
-    passes=$((passes + 1))
-  else
-    fails=$((fails + 1))
-    echo "FAIL: $what"
-  fi
-}
-
-a() { "$asrctl" --state-dir "$state" --fabric "$fab" "$@"; }
-must() {  # must COMMAND...: runs asrctl with the state and fabric; stops the test on failure
-  if ! a "$@" >"$tmp/out" 2>"$tmp/err"; then
-    echo "FAIL: asrctl $*"
-    cat "$tmp/out" "$tmp/err"
-    exit 1
-  fi
-}
+# asrctl (the first argument), a temporary state, fabric and PKI, check, a, must.
+source "$(dirname "${BASH_SOURCE[0]}")/cli_test_lib.sh"
 field() {  # field NAME: the first string value of "NAME" in the item's JSON
   a --json item show VM1 | grep -o "\"$1\":\"[^\"]*\"" | head -1 | cut -d'"' -f4
 }

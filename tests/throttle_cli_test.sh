@@ -6,33 +6,8 @@
 # over loopback TLS while `item show` names the limit in force and the
 # expected RPO.
 set -uo pipefail
-asrctl="$1"
-tmp="${TEST_TMPDIR:-$(mktemp -d)}"
-fab="$tmp/fabric"
-state="$tmp/state"
-pki="$tmp/pki"
-fails=0
-passes=0
-
-check() {  # check DESCRIPTION CONDITION...
-  local what="$1"
-  shift
-  if "$@"; then
-    passes=$((passes + 1))
-  else
-    fails=$((fails + 1))
-    echo "FAIL: $what"
-  fi
-}
-
-a() { "$asrctl" --state-dir "$state" --fabric "$fab" "$@"; }
-must() {  # must COMMAND...: runs asrctl with the state and fabric; stops the test on failure
-  if ! a "$@" >"$tmp/out" 2>"$tmp/err"; then
-    echo "FAIL: asrctl $*"
-    cat "$tmp/out" "$tmp/err"
-    exit 1
-  fi
-}
+# asrctl (the first argument), a temporary state, fabric and PKI, check, a, must.
+source "$(dirname "${BASH_SOURCE[0]}")/cli_test_lib.sh"
 usage_error() {  # usage_error NEEDLE COMMAND...: exit code 2 and NEEDLE on stderr
   local needle="$1"
   shift
