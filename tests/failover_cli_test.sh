@@ -11,24 +11,7 @@ field() {  # field NAME: the first string value of "NAME" in the item's JSON
   a --json item show VM1 | grep -o "\"$1\":\"[^\"]*\"" | head -1 | cut -d'"' -f4
 }
 
-"$asrctl" key-provider init --key-file "$tmp/kek" >/dev/null || exit 1
-export ASR_KEY_FILE="$tmp/kek"
-"$asrctl" fabric init --dir "$fab" --example --disk-size 16M >/dev/null || exit 1
-must init
-must key generate --output "$tmp/vault.key"
-must server register --credentials "$tmp/vault.key" --friendly-name vmm-ny
-must server register --credentials "$tmp/vault.key" --friendly-name vmm-chi --site recovery
-must inventory sync --server vmm-ny
-must inventory sync --server vmm-ny --cloud GoldCloud1
-must inventory sync --server vmm-chi
-must inventory sync --server vmm-chi --cloud GoldCloud2
-must cloud pair --primary GoldCloud1 --recovery GoldCloud2
-must policy create --name gold --replication-provider HyperVReplica2012R2 \
-  --replication-frequency-in-seconds 30 --number-of-recovery-points-to-retain 2
-must policy associate --policy gold --pairing GoldCloud1
-must network-map add --source vmn1-ny --target vmn1-chi
-must storage-map add --source sc-gold --target sc-gold-t
-"$asrctl" pki init --dir "$pki" --recovery-san 127.0.0.1 >/dev/null || exit 1
+make_two_sites
 "$asrctl" fabric workload --dir "$fab" --duration 1s --rate 20 --vm vm1 >/dev/null 2>&1
 must protect enable --vm VM1 --pki "$pki" --point-interval 1s
 

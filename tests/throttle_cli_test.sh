@@ -17,24 +17,7 @@ usage_error() {  # usage_error NEEDLE COMMAND...: exit code 2 and NEEDLE on stde
   check "asrctl $* says '$needle'" grep -qF -- "$needle" "$tmp/e"
 }
 
-"$asrctl" key-provider init --key-file "$tmp/kek" >/dev/null || exit 1
-export ASR_KEY_FILE="$tmp/kek"
-"$asrctl" fabric init --dir "$fab" --example --disk-size 16M >/dev/null || exit 1
-must init
-must key generate --output "$tmp/vault.key"
-must server register --credentials "$tmp/vault.key" --friendly-name vmm-ny
-must server register --credentials "$tmp/vault.key" --friendly-name vmm-chi --site recovery
-must inventory sync --server vmm-ny
-must inventory sync --server vmm-ny --cloud GoldCloud1
-must inventory sync --server vmm-chi
-must inventory sync --server vmm-chi --cloud GoldCloud2
-must cloud pair --primary GoldCloud1 --recovery GoldCloud2
-must policy create --name gold --replication-provider HyperVReplica2012R2 \
-  --replication-frequency-in-seconds 30 --number-of-recovery-points-to-retain 2
-must policy associate --policy gold --pairing GoldCloud1
-must network-map add --source vmn1-ny --target vmn1-chi
-must storage-map add --source sc-gold --target sc-gold-t
-"$asrctl" pki init --dir "$pki" --recovery-san 127.0.0.1 >/dev/null || exit 1
+make_two_sites
 
 # Nothing is throttled yet.
 out=$(a throttle show)

@@ -292,6 +292,19 @@ struct FailoverService::Impl {
     return !item.disks().empty();
   }
 
+  // The last step of a planned or unplanned failover: the VM runs on the
+  // other side now.
+  absl::Status RecordFailedOver(const std::string& id, model::ProtectionState state) {
+    return Update(id,
+                  [&](model::ProtectedItem& i) {
+                    i.set_protection_state(state);
+                    i.set_active_location(TargetLocation(i));
+                    i.set_last_successful_failover_time_unix(absl::ToUnixSeconds(clock->Now()));
+                    i.clear_current_scenario();
+                  })
+        .status();
+  }
+
   absl::Status MarkStarted(const std::string& id, const RunContext& rc,
                            model::ProtectionState state) {
     return Update(id,
@@ -646,14 +659,7 @@ absl::Status FailoverService::Impl::Planned(const std::string& id, const Failove
     return StartReplicaVm(item, /*source_may_be_lost=*/false);
   }));
   return Step(rc, "finalize", "Record the failover", [&]() -> absl::Status {
-    return Update(id,
-                  [&](model::ProtectedItem& i) {
-                    i.set_protection_state(model::PlannedFailoverCompleted);
-                    i.set_active_location(TargetLocation(i));
-                    i.set_last_successful_failover_time_unix(absl::ToUnixSeconds(clock->Now()));
-                    i.clear_current_scenario();
-                  })
-        .status();
+    return RecordFailedOver(id, model::PlannedFailoverCompleted);
   });
 }
 
@@ -736,14 +742,7 @@ absl::Status FailoverService::Impl::Unplanned(const std::string& id, const Failo
                               item.failover_recovery_point_id(), item.data_loss_seconds(),
                               item.data_loss_cycles()));
     }
-    return Update(id,
-                  [&](model::ProtectedItem& i) {
-                    i.set_protection_state(model::FailedOver);
-                    i.set_active_location(TargetLocation(i));
-                    i.set_last_successful_failover_time_unix(absl::ToUnixSeconds(clock->Now()));
-                    i.clear_current_scenario();
-                  })
-        .status();
+    return RecordFailedOver(id, model::FailedOver);
   });
 }
 
