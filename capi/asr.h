@@ -367,7 +367,9 @@ ASR_API int asr_placement_show(asr_buffer_t** out, asr_engine_t* engine, const c
  *    "disks" with the "readPath" to read each disk at while it is held).
  *  release_point: release the HostPoint `point_json`; hold points briefly.
  *  run_script: run the ScriptRequest `request_json` ("hostId", "path",
- *    "arguments", "timeoutSeconds") and write the ScriptResult
+ *    "arguments", "timeoutSeconds", "environment": variables to set for
+ *    the script, e.g. a recovery plan's ASR_RECOVERY_PLAN_CONTEXT) and
+ *    write the ScriptResult
  *    ("exitCode", "output", "timedOut") into `out`.
  *  attach_change_tracking: from now on report every guest write to disk
  *    `disk_id` of `vm_id` with asr_write_sink_record(sink, offset, length)
@@ -1291,8 +1293,13 @@ ASR_API int asr_failover_start(asr_buffer_t** out, asr_engine_t* engine, const c
  * its end actions; actions apply when their "failoverTypes" name the
  * operation and their "failoverDirections" the direction. A script action
  * ({"script": {"path", "timeoutSeconds", "fabricLocation": "Primary" |
- * "Recovery"}}) runs through the host table's run_script; a non-zero exit
- * or a timeout fails the job at that task with the script's output. A
+ * "Recovery"}}) runs through the host table's run_script with the plan's
+ * context in its environment: ASR_RECOVERY_PLAN_CONTEXT (JSON: the plan,
+ * operation, direction, group and, for every VM, where it runs now and its
+ * NICs' addresses, e.g. a replica's new address for a DNS update) and the
+ * plain ASR_VM_<N>_NAME / _HOST / _ADDRESS (N = 1..ASR_VM_COUNT); a
+ * non-zero exit or a timeout fails the job at that task with the script's
+ * output. A
  * manual action ({"manual": {"description"}}) leaves the job Suspended
  * with the description: asr_job_resume continues, asr_job_cancel stops.
  * When VMs of a group fail, the others still finish and the job fails
