@@ -80,8 +80,16 @@ Describe 'The module' {
     It 'has about_ help and Get-Help for every cmdlet' {
         (Get-Help about_AsrSiteRecovery | Out-String) | Should -Match 'Open-AsrEngine'
         foreach ($c in Get-Command -Module AsrSiteRecovery -CommandType Cmdlet) {
-            (Get-Help $c.Name).Synopsis | Should -Not -BeNullOrEmpty -Because $c.Name
+            $help = Get-Help $c.Name -Full
+            $help.Synopsis | Should -Not -BeLike "$($c.Name)*" -Because "$($c.Name) has a synopsis of its own"
+            foreach ($p in $c.Parameters.Values | Where-Object { $_.Name -notin [System.Management.Automation.PSCmdlet]::CommonParameters -and
+                                                                 $_.Name -notin [System.Management.Automation.PSCmdlet]::OptionalCommonParameters }) {
+                ($help.parameters.parameter | Where-Object name -eq $p.Name).description.Text |
+                    Should -Not -BeNullOrEmpty -Because "$($c.Name) -$($p.Name) is described"
+            }
         }
+        (Get-Help Start-AsrPlannedFailoverJob -Examples | Out-String) | Should -Match 'Start-AsrPlannedFailoverJob -Direction'
+        (Get-Help Start-AsrPlannedFailoverJob -Parameter Optimize | Out-String) | Should -Match 'ForDownTime'
     }
 
     It 'says what to do when no engine is open' {
@@ -234,6 +242,25 @@ Describe 'The whole scenario on the simulated fabric' {
         $item.Reversed | Should -BeFalse
         $item.VmId | Should -Be 'vm1'
         $vmmHost.PointsHeld | Should -Be 0
+    }
+
+    It 'runs the README''s five lines as written: test failover, failover, reprotect and failback again' {
+        $readme = Get-Content -Raw (Join-Path $PSScriptRoot '../../../README.md')
+        $section = $readme.Substring($readme.IndexOf('## PowerShell'))
+        $code = [regex]::Match($section, '```powershell\r?\n(.*?)```', 'Singleline').Groups[1].Value
+        ($code.Trim() -split '\r?\n').Count | Should -Be 5
+        $before = @(Get-AsrJob).Count
+        $null = Invoke-Expression $code
+        $item = Get-AsrReplicationProtectedItem VM1
+        $item.ProtectionState | Should -Be 'Protected'
+        $item.Reversed | Should -BeFalse
+        $item.TestFailoverState | Should -Be 'None'
+        $vmmHost.Power('vm1') | Should -Be 'RUNNING'
+        $vmmHost.Power($replica) | Should -Be 'STOPPED'
+        $new = @(Get-AsrJob) | Select-Object -Skip $before
+        $new.ScenarioName | Should -Be @('TestFailover', 'TestFailoverCleanup', 'PlannedFailover', 'CommitFailover', 'ReverseReplicate',
+                                         'PlannedFailover', 'CommitFailover', 'ReverseReplicate')
+        $new.State | Should -Not -Contain 'Failed'
     }
 
     It 'runs a recovery plan''s test failover and cleanup, and edits the plan' {
