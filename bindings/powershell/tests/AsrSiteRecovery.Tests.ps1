@@ -70,7 +70,7 @@ Describe 'The module' {
     }
 
     It 'supports -WhatIf and -Confirm on every cmdlet that changes state' {
-        $changing = Get-Command -Module AsrSiteRecovery -CommandType Cmdlet | Where-Object { $_.Verb -notin 'Get', 'Wait', 'Open', 'Close', 'Invoke' }
+        $changing = Get-Command -Module AsrSiteRecovery -CommandType Cmdlet | Where-Object { $_.Verb -notin 'Get', 'Wait', 'Open', 'Close', 'Invoke', 'Test' }
         foreach ($c in $changing) {
             $c.Parameters.Keys | Should -Contain 'WhatIf' -Because $c.Name
             $c.Parameters.Keys | Should -Contain 'Confirm' -Because $c.Name
@@ -199,6 +199,55 @@ Describe 'The whole scenario on the simulated fabric' {
         Get-AsrReplicationProtectedItem VM1 | Start-AsrTestFailoverCleanupJob | Out-Null
         (Get-AsrReplicationProtectedItem VM1).TestFailoverState | Should -Be 'None'
         { $vmmHost.GetVm($item.TestVmId) } | Should -Throw '*no VM*'
+    }
+
+    It 'shows where a replica goes, verifies replicas, and resynchronizes only when needed' {
+        $placement = Get-AsrProtectableItem VM2 | Get-AsrReplicaPlacement
+        $placement.Placed | Should -BeTrue
+        $placement.HostName | Should -Not -BeNullOrEmpty
+        $check = Get-AsrReplicationProtectedItem VM1 | Test-AsrReplicationProtectedItem
+        $check.ResyncRequired | Should -BeFalse
+        $check.Disks.Count | Should -BeGreaterThan 0
+        Start-AsrResynchronizeReplicationJob VM1 -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
+        $err[0].Exception.Message | Should -Match 'RepairReplication'
+    }
+
+    It 'sets, reads and clears bandwidth throttles of the site and of a VM' {
+        $site = Set-AsrThrottle -Limit 'Mon-Fri 08:00-18:00 50Mbit/s' -UtcOffset '+01:00'
+        $site.Id | Should -Be 'site'
+        $site.Schedule.Windows[0].BitsPerSecond | Should -Be 50000000
+        Get-AsrReplicationProtectedItem VM1 | Set-AsrThrottle -Limit 'daily 00:00-06:00 10Mbit/s' | Out-Null
+        (Get-AsrThrottle).Id | Should -Be @('site', 'vm-vm1')
+        Set-AsrThrottle -Limit 'Mon 25:00-26:00 1Mbit/s' -ErrorVariable bad -ErrorAction SilentlyContinue
+        $bad[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        Clear-AsrThrottle -VM VM1
+        Clear-AsrThrottle
+        Get-AsrThrottle | Should -BeNullOrEmpty
+    }
+
+    It 'groups protected VMs for shared points and removes the group again' {
+        $g = New-AsrReplicationGroup -Name app -ReplicationProtectedItem VM1
+        $g.ProtectedItemIds | Should -Be @('pi-vm1')
+        (Get-AsrReplicationGroup app).Name | Should -Be 'app'
+        (Remove-AsrReplicationGroupMember app -ReplicationProtectedItem VM1).ProtectedItemIds | Should -BeNullOrEmpty
+        (Get-AsrReplicationProtectedItem VM1 | Add-AsrReplicationGroupMember app).ProtectedItemIds | Should -Be @('pi-vm1')
+        Remove-AsrReplicationGroup app -Confirm:$false
+        Get-AsrReplicationGroup | Should -BeNullOrEmpty
+    }
+
+    It 'fails over unplanned (shutting the source down), applies another point, and cancels' {
+        $points = Get-AsrRecoveryPoint VM1
+        $job = Start-AsrUnplannedFailoverJob VM1 -Direction PrimaryToRecovery -PerformSourceSideAction -RecoveryTag LatestAvailable
+        $job.State | Should -Be 'Succeeded'
+        (Get-AsrReplicationProtectedItem VM1).ProtectionState | Should -Be 'FailedOver'
+        $vmmHost.Power('vm1') | Should -Be 'STOPPED'
+        (Start-AsrApplyRecoveryPoint VM1 -RecoveryPoint $points[0]).State | Should -Be 'Succeeded'
+        (Get-AsrReplicationProtectedItem VM1).FailoverRecoveryPointId | Should -Be $points[0].Id
+        (Start-AsrCancelFailoverJob VM1).State | Should -Be 'Succeeded'
+        (Get-AsrReplicationProtectedItem VM1).ProtectionState | Should -Be 'Protected'
+        $vmmHost.Power('vm1') | Should -Be 'RUNNING'
+        $vmmHost.Power($replica) | Should -Be 'STOPPED'
     }
 
     It 'refuses a commit before any failover, saying what the state allows' {
