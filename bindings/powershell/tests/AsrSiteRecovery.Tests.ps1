@@ -312,6 +312,20 @@ Describe 'The whole scenario on the simulated fabric' {
         $new.State | Should -Not -Contain 'Failed'
     }
 
+    It 'shows a job''s progress (Write-Progress) to a host in another runspace of this process' {
+        $ps = [powershell]::Create()
+        $module = Join-Path $env:ASR_PS_MODULE 'AsrSiteRecovery.psd1'
+        $null = $ps.AddScript("Import-Module '$module'; Start-AsrTestFailoverJob VM1 -Direction PrimaryToRecovery; Start-AsrTestFailoverCleanupJob VM1")
+        $jobs = $ps.Invoke()
+        $ps.Streams.Error | Should -BeNullOrEmpty
+        $jobs.ScenarioName | Should -Be @('TestFailover', 'TestFailoverCleanup')
+        $progress = $ps.Streams.Progress | Where-Object Activity -eq 'TestFailover of VM1'
+        $progress | Should -Not -BeNullOrEmpty
+        ($progress | Where-Object StatusDescription -like "$($jobs[0].Id) *") | Should -Not -BeNullOrEmpty
+        ($progress | Where-Object RecordType -eq 'Completed') | Should -Not -BeNullOrEmpty
+        $ps.Dispose()
+    }
+
     It 'runs a recovery plan''s test failover and cleanup, and edits the plan' {
         $plan = New-AsrRecoveryPlan -Name app -ReplicationProtectedItem VM1
         $plan.Groups.Count | Should -BeGreaterThan 2
