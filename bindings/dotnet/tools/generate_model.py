@@ -63,7 +63,8 @@ SCALARS = {
 
 
 class Field:
-    def __init__(self, name, type_, number, repeated, doc):
+    def __init__(self, name, type_, number, repeated, doc, optional=False):
+        self.optional = optional
         self.name = name
         self.type = type_
         self.number = number
@@ -148,7 +149,7 @@ def parse(path):
         if not stack:
             continue  # syntax, package, import, option
         top = stack[-1]
-        if line.startswith(("reserved", "option")):
+        if re.match(r"^(reserved|option)\b", line):
             continue
         if isinstance(top, Enum):
             m = re.match(r"^(\w+)\s*=\s*(-?\d+)\s*;$", line)
@@ -158,12 +159,13 @@ def parse(path):
             continue
         msg = top if isinstance(top, Message) else stack[-2]
         msg.scope = scope(stack)
-        m = re.match(r"^(repeated\s+)?([\w.]+)\s+(\w+)\s*=\s*(\d+)\s*(\[.*\])?\s*;$", line)
+        m = re.match(r"^(repeated\s+|optional\s+)?([\w.]+)\s+(\w+)\s*=\s*(\d+)\s*(\[.*\])?\s*;$", line)
         if not m:
             raise SystemExit(f"{rel}: cannot read field line: {raw}")
         if m.group(2).startswith("map<"):
             raise SystemExit(f"{rel}: map fields are not supported")
-        msg.fields.append(Field(m.group(3), m.group(2).split(".")[-1], int(m.group(4)), bool(m.group(1)), doc))
+        label = (m.group(1) or "").strip()
+        msg.fields.append(Field(m.group(3), m.group(2).split(".")[-1], int(m.group(4)), label == "repeated", doc, label == "optional"))
     return messages, enums
 
 
@@ -223,6 +225,9 @@ def gen_message(msg, enum_names, message_names):
         if f.repeated:
             elem = cs.rstrip("?")
             out.append(f"        public IList<{elem}> {prop} {{ get; }} = new List<{elem}>();")
+        elif f.optional:
+            # proto3 `optional`: null when absent, so that an explicit false/0/"" is sent.
+            out.append(f"        public {cs.rstrip('?')}? {prop} {{ get; set; }}")
         elif default:
             out.append(f"        public {cs} {prop} {{ get; set; }} = {default};")
         else:
@@ -305,6 +310,13 @@ def gen_message(msg, enum_names, message_names):
             out.append("                }")
             out.append("")
             out.append("                w.EndArray();")
+            out.append("            }")
+        elif f.optional:
+            out.append(f"            if ({prop} != null)")
+            out.append("            {")
+            out.append(f"                w.Name(\"{name}\");")
+            v = prop if f.type in ("string", "bytes") else prop + ".Value"
+            out.append(f"                {write.format(v=v)};")
             out.append("            }")
         else:
             out.append(f"            if (!({test.format(v=prop)}))")

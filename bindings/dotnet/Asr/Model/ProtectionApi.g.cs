@@ -15,6 +15,12 @@ namespace Asr.Model
         /// <summary>ca.pem[, crl.pem], SENDER.pem/.key, RECEIVER.pem/.key</summary>
         public string PkiDir { get; set; } = string.Empty;
 
+        /// <summary>default "primary"</summary>
+        public string? SenderCertificate { get; set; }
+
+        /// <summary>default "recovery"</summary>
+        public string? ReceiverCertificate { get; set; }
+
         /// <summary>"host[:port]"; "": the replica host and policy port</summary>
         public string Address { get; set; } = string.Empty;
 
@@ -43,6 +49,12 @@ namespace Asr.Model
                     case "pkiDir": case "pki_dir":
                         m.PkiDir = ModelJson.String(kv.Value, "TransportSettings.pkiDir");
                         break;
+                    case "senderCertificate": case "sender_certificate":
+                        m.SenderCertificate = ModelJson.String(kv.Value, "TransportSettings.senderCertificate");
+                        break;
+                    case "receiverCertificate": case "receiver_certificate":
+                        m.ReceiverCertificate = ModelJson.String(kv.Value, "TransportSettings.receiverCertificate");
+                        break;
                     case "address":
                         m.Address = ModelJson.String(kv.Value, "TransportSettings.address");
                         break;
@@ -68,6 +80,18 @@ namespace Asr.Model
             {
                 w.Name("pkiDir");
                 w.String(PkiDir);
+            }
+
+            if (SenderCertificate != null)
+            {
+                w.Name("senderCertificate");
+                w.String(SenderCertificate);
+            }
+
+            if (ReceiverCertificate != null)
+            {
+                w.Name("receiverCertificate");
+                w.String(ReceiverCertificate);
             }
 
             if (!(string.IsNullOrEmpty(Address)))
@@ -253,6 +277,21 @@ namespace Asr.Model
     /// <summary>asr_site_service_start; absent fields take the defaults shown.</summary>
     public sealed partial class SiteServiceSettings : AsrModelObject
     {
+        /// <summary>true: replicate this site's protected VMs</summary>
+        public bool? Replicate { get; set; }
+
+        /// <summary>true: run the recovery endpoint in this process</summary>
+        public bool? ServeReplicas { get; set; }
+
+        /// <summary>"127.0.0.1:0"</summary>
+        public string? Listen { get; set; }
+
+        /// <summary>4</summary>
+        public int? MaxConcurrent { get; set; }
+
+        /// <summary>true: schedule on its own thread; false: call step</summary>
+        public bool? Threads { get; set; }
+
         /// <summary>Field transport (6).</summary>
         public TransportSettings? Transport { get; set; }
 
@@ -269,6 +308,21 @@ namespace Asr.Model
             {
                 switch (kv.Key)
                 {
+                    case "replicate":
+                        m.Replicate = ModelJson.Bool(kv.Value, "SiteServiceSettings.replicate");
+                        break;
+                    case "serveReplicas": case "serve_replicas":
+                        m.ServeReplicas = ModelJson.Bool(kv.Value, "SiteServiceSettings.serveReplicas");
+                        break;
+                    case "listen":
+                        m.Listen = ModelJson.String(kv.Value, "SiteServiceSettings.listen");
+                        break;
+                    case "maxConcurrent": case "max_concurrent":
+                        m.MaxConcurrent = ModelJson.Int32(kv.Value, "SiteServiceSettings.maxConcurrent");
+                        break;
+                    case "threads":
+                        m.Threads = ModelJson.Bool(kv.Value, "SiteServiceSettings.threads");
+                        break;
                     case "transport":
                         m.Transport = kv.Value == null ? null : TransportSettings.Read(ModelJson.Object(kv.Value, "SiteServiceSettings.transport"));
                         break;
@@ -281,6 +335,36 @@ namespace Asr.Model
         internal override void WriteTo(ModelJsonWriter w)
         {
             w.BeginObject();
+            if (Replicate != null)
+            {
+                w.Name("replicate");
+                w.Bool(Replicate.Value);
+            }
+
+            if (ServeReplicas != null)
+            {
+                w.Name("serveReplicas");
+                w.Bool(ServeReplicas.Value);
+            }
+
+            if (Listen != null)
+            {
+                w.Name("listen");
+                w.String(Listen);
+            }
+
+            if (MaxConcurrent != null)
+            {
+                w.Name("maxConcurrent");
+                w.Number(MaxConcurrent.Value);
+            }
+
+            if (Threads != null)
+            {
+                w.Name("threads");
+                w.Bool(Threads.Value);
+            }
+
             if (!(Transport == null))
             {
                 w.Name("transport");
