@@ -175,9 +175,19 @@ namespace Asr.PowerShell
                     return;
                 }
 
-                string request = PlanRequest(input);
-                RunLong($"{Operation} of recovery plan {plan}", plan,
-                        (p, ct) => Task.Run(() => AsrJob.FromJson(AsrRecoveryPlans.RunJson(engine, plan, request)), ct), AsJob.IsPresent);
+                RecoveryPlan recoveryPlan = engine.RecoveryPlans[plan];
+                var request = new RecoveryPlanRunRequest
+                {
+                    Operation = input.Operation,
+                    Direction = input.Direction,
+                    RecoveryTag = input.RecoveryTag,
+                    NetworkType = input.NetworkType,
+                    NetworkId = input.NetworkId,
+                    Optimize = input.Optimize,
+                    PerformSourceSideAction = input.PerformSourceSideAction,
+                };
+                RunLong($"{Operation} of recovery plan {recoveryPlan.Name}", plan,
+                        (p, ct) => recoveryPlan.RunAsync(request, p, ct), AsJob.IsPresent);
                 return;
             }
 
@@ -188,29 +198,6 @@ namespace Asr.PowerShell
             }
         }
 
-        private static string PlanRequest(FailoverParams p)
-        {
-            var fields = new List<string> { "\"operation\":" + StartAsrSiteServiceCommand.Quote(p.Operation) };
-            void Add(string name, string value)
-            {
-                if (value.Length != 0)
-                {
-                    fields.Add($"\"{name}\":" + StartAsrSiteServiceCommand.Quote(value));
-                }
-            }
-
-            Add("direction", p.Direction);
-            Add("recoveryTag", p.RecoveryTag);
-            Add("networkType", p.NetworkType);
-            Add("networkId", p.NetworkId);
-            Add("optimize", p.Optimize);
-            if (p.PerformSourceSideAction)
-            {
-                fields.Add("\"performSourceSideAction\":true");
-            }
-
-            return "{" + string.Join(",", fields) + "}";
-        }
     }
 
     /// <summary>A test failover: a test VM from a point, beside production replication.</summary>

@@ -12,6 +12,7 @@
 //   New-AsrReplicationGroup -Name app -ReplicationProtectedItem VM1, VM2
 
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using Asr.Model;
@@ -35,7 +36,7 @@ namespace Asr.PowerShell
 
         /// <inheritdoc/>
         protected override void Process() =>
-            WriteObject(ReplicaPlacement.FromJson(AsrPlacement.Show(Engine, VM.Key, ProtectionContainerMapping?.Key)));
+            WriteObject(Engine.ShowPlacement(VM.Key, ProtectionContainerMapping == null ? null : Engine.ProtectionContainerMappings[ProtectionContainerMapping.Key].Id));
     }
 
     /// <summary>Verifies every replica of an item against what was replicated; a difference marks it for resynchronization.</summary>
@@ -126,9 +127,8 @@ namespace Asr.PowerShell
                 return;
             }
 
-            string json = VM == null ? AsrThrottle.SetSite(Engine, Limit, DefaultLimit, UtcOffset)
-                                     : AsrThrottle.SetVm(Engine, VM, Limit, DefaultLimit, UtcOffset);
-            WriteObject(Throttle.FromJson(json));
+            WriteObject(VM == null ? Engine.Throttles.SetSite(Limit, DefaultLimit, UtcOffset)
+                                   : Engine.Throttles.SetVm(VM, Limit, DefaultLimit, UtcOffset));
         }
     }
 
@@ -147,11 +147,11 @@ namespace Asr.PowerShell
         {
             if (VM != null)
             {
-                WriteObject(Throttle.FromJson(AsrThrottle.Get(Engine, VM == "site" ? null : VM)));
+                WriteObject(VM == "site" ? Engine.Throttles.Site : Engine.Throttles[VM]);
                 return;
             }
 
-            WriteObject(JsonArray.Elements(AsrThrottle.List(Engine)).Select(Throttle.FromJson).ToList(), true);
+            WriteObject(Engine.Throttles.ToList(), true);
         }
     }
 
@@ -169,7 +169,7 @@ namespace Asr.PowerShell
         {
             if (ShouldProcess(VM ?? "site", "Clear the bandwidth throttle"))
             {
-                AsrThrottle.Clear(Engine, VM);
+                Engine.Throttles.Clear(VM);
             }
         }
     }
@@ -196,7 +196,7 @@ namespace Asr.PowerShell
         {
             if (ShouldProcess(Name, "Create the replication group"))
             {
-                WriteObject(ReplicationGroup.FromJson(AsrGroups.Create(Engine, Name, ReplicationProtectedItem.Select(r => r.Key), SyncIntervalSeconds)));
+                WriteObject(Engine.ReplicationGroups.Create(Name, ReplicationProtectedItem.Select(r => r.Key), SyncIntervalSeconds));
             }
         }
     }
@@ -213,13 +213,7 @@ namespace Asr.PowerShell
         /// <inheritdoc/>
         protected override void Process()
         {
-            if (Name != null)
-            {
-                WriteObject(ReplicationGroup.FromJson(AsrGroups.Get(Engine, Name)));
-                return;
-            }
-
-            WriteObject(JsonArray.Elements(AsrGroups.List(Engine)).Select(ReplicationGroup.FromJson).ToList(), true);
+            WriteObject(Name == null ? Engine.ReplicationGroups.ToList() : new List<ReplicationGroup> { Engine.ReplicationGroups[Name] }, true);
         }
     }
 
@@ -241,7 +235,7 @@ namespace Asr.PowerShell
         {
             if (ShouldProcess(ReplicationGroup, "Add " + string.Join(", ", ReplicationProtectedItem.Select(r => r.Key))))
             {
-                WriteObject(Asr.Model.ReplicationGroup.FromJson(AsrGroups.Add(Engine, ReplicationGroup, ReplicationProtectedItem.Select(r => r.Key))));
+                WriteObject(Engine.ReplicationGroups.AddMembers(ReplicationGroup, ReplicationProtectedItem.Select(r => r.Key)));
             }
         }
     }
@@ -264,7 +258,7 @@ namespace Asr.PowerShell
         {
             if (ShouldProcess(ReplicationGroup, "Remove " + string.Join(", ", ReplicationProtectedItem.Select(r => r.Key))))
             {
-                WriteObject(Asr.Model.ReplicationGroup.FromJson(AsrGroups.Remove(Engine, ReplicationGroup, ReplicationProtectedItem.Select(r => r.Key))));
+                WriteObject(Engine.ReplicationGroups.RemoveMembers(ReplicationGroup, ReplicationProtectedItem.Select(r => r.Key)));
             }
         }
     }
@@ -282,7 +276,7 @@ namespace Asr.PowerShell
         {
             if (ShouldProcess(Name, "Delete the replication group"))
             {
-                AsrGroups.Delete(Engine, Name);
+                Engine.ReplicationGroups.Remove(Name);
             }
         }
     }

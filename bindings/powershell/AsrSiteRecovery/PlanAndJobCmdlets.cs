@@ -44,7 +44,7 @@ namespace Asr.PowerShell
         {
             if (ShouldProcess(Name, "Create the recovery plan"))
             {
-                WriteObject(RecoveryPlan.FromJson(AsrRecoveryPlans.Create(Engine, Name, ReplicationProtectedItem.Select(r => r.Key), BootGroups)));
+                WriteObject(Engine.RecoveryPlans.Create(Name, ReplicationProtectedItem.Select(r => r.Key), BootGroups));
             }
         }
     }
@@ -61,13 +61,7 @@ namespace Asr.PowerShell
         /// <inheritdoc/>
         protected override void Process()
         {
-            if (Name != null)
-            {
-                WriteObject(RecoveryPlan.FromJson(AsrRecoveryPlans.Get(Engine, Name)));
-                return;
-            }
-
-            WriteObject(JsonArray.Elements(AsrRecoveryPlans.List(Engine)).Select(Asr.Model.RecoveryPlan.FromJson).ToList(), true);
+            WriteObject(Name == null ? Engine.RecoveryPlans.ToList() : new List<RecoveryPlan> { Engine.RecoveryPlans[Name] }, true);
         }
     }
 
@@ -104,37 +98,41 @@ namespace Asr.PowerShell
         /// <inheritdoc/>
         protected override void Process()
         {
-            string plan = RecoveryPlan.Key;
-            string? result = null;
+            RecoveryPlan plan = Engine.RecoveryPlans[RecoveryPlan.Key];
+            RecoveryPlan? result = null;
             switch (ParameterSetName)
             {
                 case "AppendGroup":
-                    if (ShouldProcess(plan, "Append a group"))
+                    if (ShouldProcess(plan.Name, "Append a group"))
                     {
-                        result = AsrRecoveryPlans.AppendGroup(Engine, plan);
+                        result = plan.AppendGroup();
                     }
 
                     break;
                 case "RemoveGroup":
-                    if (ShouldProcess(plan, "Remove " + RemoveGroup))
+                    if (ShouldProcess(plan.Name, "Remove " + RemoveGroup))
                     {
-                        result = AsrRecoveryPlans.RemoveGroup(Engine, plan, RemoveGroup);
+                        result = plan.RemoveGroup(RemoveGroup);
                     }
 
                     break;
                 case "AddProtectedItems":
-                    if (ShouldProcess(plan, "Add protected items to " + Group))
+                    if (ShouldProcess(plan.Name, "Add protected items to " + Group))
                     {
-                        result = AsrRecoveryPlans.AddVms(Engine, plan, AddProtectedItem.Select(r => r.Key), Group);
+                        result = plan.AddProtectedItems(AddProtectedItem.Select(r => r.Key), Group);
                     }
 
                     break;
                 default:
-                    if (ShouldProcess(plan, "Remove protected items from " + Group))
+                    if (ShouldProcess(plan.Name, "Remove protected items from " + Group))
                     {
-                        string edit = "{\"operation\":\"RemoveProtectedItems\",\"group\":" + StartAsrSiteServiceCommand.Quote(Group) +
-                                      ",\"items\":[" + string.Join(",", RemoveProtectedItem.Select(r => StartAsrSiteServiceCommand.Quote(r.Key))) + "]}";
-                        result = AsrRecoveryPlans.Edit(Engine, plan, edit);
+                        var edit = new RecoveryPlanEdit { Operation = "RemoveProtectedItems", Group = Group };
+                        foreach (AsrRef r in RemoveProtectedItem)
+                        {
+                            edit.Items.Add(r.Key);
+                        }
+
+                        result = plan.Edit(edit);
                     }
 
                     break;
@@ -142,7 +140,7 @@ namespace Asr.PowerShell
 
             if (result != null)
             {
-                WriteObject(Asr.Model.RecoveryPlan.FromJson(result));
+                WriteObject(result);
             }
         }
     }
@@ -161,7 +159,7 @@ namespace Asr.PowerShell
         {
             if (ShouldProcess(RecoveryPlan.Key, "Delete the recovery plan"))
             {
-                AsrRecoveryPlans.Delete(Engine, RecoveryPlan.Key);
+                Engine.RecoveryPlans.Remove(RecoveryPlan.Key);
             }
         }
     }

@@ -8,6 +8,7 @@
 //   New-AsrStorageClassificationMapping -PrimaryStorageClassification GOLD -RecoveryStorageClassification GOLD_TARGET
 
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using Asr.Model;
@@ -297,7 +298,7 @@ namespace Asr.PowerShell
     [OutputType(typeof(MappingChangeReport))]
     public sealed class NewAsrNetworkMappingCommand : AsrCmdlet
     {
-        /// <summary>A name for the mapping (its id).</summary>
+        /// <summary>A name for the mapping (Az's parameter; the mapping is found by its source network).</summary>
         [Parameter]
         public string? Name { get; set; }
 
@@ -316,10 +317,9 @@ namespace Asr.PowerShell
         /// <inheritdoc/>
         protected override void Process()
         {
-            var m = new NetworkMapping { Id = Name ?? string.Empty, SourceVmNetworkId = PrimaryNetwork.Key, TargetVmNetworkId = RecoveryNetwork.Key };
             if (ShouldProcess($"{PrimaryNetwork.Key} -> {RecoveryNetwork.Key}", "Map the VM network"))
             {
-                WriteObject(MappingChangeReport.FromJson(AsrNetworkMapping.AddJson(Engine, m.ToJson(), Force.IsPresent)));
+                WriteObject(Engine.NetworkMappings.Add(PrimaryNetwork.Key, RecoveryNetwork.Key, Force.IsPresent));
             }
         }
     }
@@ -335,8 +335,7 @@ namespace Asr.PowerShell
 
         /// <inheritdoc/>
         protected override void Process() =>
-            WriteObject(NetworkMappingTable.FromJson(AsrNetworkMapping.List(Engine)).Mappings
-                .Where(m => Name == null || m.Id == Name || m.SourceVmNetworkId == Name).ToList(), true);
+            WriteObject(Name == null ? Engine.NetworkMappings.ToList() : new List<NetworkMapping> { Engine.NetworkMappings[Name] }, true);
     }
 
     /// <summary>Removes a network mapping (the replicas on it then join no network).</summary>
@@ -353,7 +352,7 @@ namespace Asr.PowerShell
         {
             if (ShouldProcess(NetworkMapping.Key, "Remove the network mapping"))
             {
-                WriteObject(MappingChangeReport.FromJson(AsrNetworkMapping.Remove(Engine, NetworkMapping.Key)));
+                WriteObject(Engine.NetworkMappings.Remove(NetworkMapping.Key));
             }
         }
     }
@@ -384,8 +383,7 @@ namespace Asr.PowerShell
         {
             if (ShouldProcess($"{PrimaryStorageClassification.Key} -> {RecoveryStorageClassification.Key}", "Map the storage classification"))
             {
-                WriteObject(StorageMappingChange.FromJson(AsrStorageMapping.Add(Engine, PrimaryStorageClassification.Key,
-                                                                                RecoveryStorageClassification.Key, Force.IsPresent)));
+                WriteObject(Engine.StorageMappings.Add(PrimaryStorageClassification.Key, RecoveryStorageClassification.Key, Force.IsPresent));
             }
         }
     }
@@ -401,8 +399,7 @@ namespace Asr.PowerShell
 
         /// <inheritdoc/>
         protected override void Process() =>
-            WriteObject(StorageMappingTable.FromJson(AsrStorageMapping.List(Engine)).Mappings
-                .Where(m => Name == null || m.Id == Name || m.SourceClassificationId == Name).ToList(), true);
+            WriteObject(Name == null ? Engine.StorageMappings.ToList() : new List<StorageMapping> { Engine.StorageMappings[Name] }, true);
     }
 
     /// <summary>Removes a storage classification mapping.</summary>
@@ -419,7 +416,7 @@ namespace Asr.PowerShell
         {
             if (ShouldProcess(StorageClassificationMapping.Key, "Remove the storage classification mapping"))
             {
-                WriteObject(StorageMappingChange.FromJson(AsrStorageMapping.Remove(Engine, StorageClassificationMapping.Key)));
+                WriteObject(Engine.StorageMappings.Remove(StorageClassificationMapping.Key));
             }
         }
     }
