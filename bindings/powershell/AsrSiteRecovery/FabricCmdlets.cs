@@ -7,6 +7,13 @@
 //   Register-AsrServer -FriendlyName vmm-ny -KeyFile ./vault.key -Site primary
 //   Sync-AsrInventory -Server vmm-ny
 //   Get-AsrProtectableItem -ProtectionContainer GoldCloud1
+//   Get-AsrVault
+//   Get-AsrServer vmm-ny
+//   Unregister-AsrServer vmm-chi -Confirm:$false
+//   Get-AsrFabric
+//   Get-AsrProtectionContainer GoldCloud1
+//   Get-AsrNetwork vmn1-chi
+//   Get-AsrStorageClassification GOLD
 
 using System.Collections.Generic;
 using System.IO;

@@ -12,6 +12,8 @@
 //   $vm1 | Start-AsrPlannedFailoverJob -Direction RecoveryToPrimary       # failback ...
 //   $vm1 | Start-AsrCommitFailoverJob
 //   $vm1 | Update-AsrProtectionDirection -Direction PrimaryToRecovery     # ... and home
+//   Start-AsrUnplannedFailoverJob VM1 -Direction PrimaryToRecovery -PerformSourceSideAction
+//   Remove-AsrReplicationProtectedItem VM1
 
 using System.Collections.Generic;
 using System.Linq;

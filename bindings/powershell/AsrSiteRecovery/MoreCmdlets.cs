@@ -10,6 +10,11 @@
 //   Set-AsrThrottle -Limit 'Mon-Fri 08:00-18:00 50Mbit/s' -UtcOffset +01:00
 //   Clear-AsrThrottle -VM VM1
 //   New-AsrReplicationGroup -Name app -ReplicationProtectedItem VM1, VM2
+//   Get-AsrThrottle
+//   Get-AsrReplicationGroup app
+//   Add-AsrReplicationGroupMember app -ReplicationProtectedItem VM3
+//   Remove-AsrReplicationGroupMember app -ReplicationProtectedItem VM3
+//   Remove-AsrReplicationGroup app
 
 using System;
 using System.Collections.Generic;

@@ -6,6 +6,10 @@
 //   Start-AsrTestFailoverJob -RecoveryPlan app -Direction PrimaryToRecovery
 //   Get-AsrJob -State Failed | Restart-AsrJob
 //   Get-AsrJob -State Suspended | Resume-AsrJob
+//   Get-AsrRecoveryPlan app
+//   Remove-AsrRecoveryPlan app
+//   Stop-AsrJob job-000042
+//   Start-AsrPlannedFailoverJob VM1 -Direction PrimaryToRecovery -AsJob | Wait-AsrJob
 //
 // Edit-AsrRecoveryPlan changes the stored plan at once (Az edits a copy in
 // memory that Update-AzRecoveryServicesAsrRecoveryPlan then saves).

@@ -6,6 +6,15 @@
 //   New-AsrProtectionContainerMapping -Policy $p -PrimaryProtectionContainer GoldCloud1 -RecoveryProtectionContainer GoldCloud2
 //   New-AsrNetworkMapping -PrimaryNetwork vmn1-ny -RecoveryNetwork vmn1-chi
 //   New-AsrStorageClassificationMapping -PrimaryStorageClassification GOLD -RecoveryStorageClassification GOLD_TARGET
+//   Get-AsrPolicy gold
+//   Update-AsrPolicy gold -ReplicationFrequencyInSeconds 300 -Compression Enable
+//   Remove-AsrPolicy gold
+//   Get-AsrProtectionContainerMapping GoldCloud1
+//   Remove-AsrProtectionContainerMapping GoldCloud1       # dissociates its policy first
+//   Get-AsrNetworkMapping
+//   Remove-AsrNetworkMapping vmn1-ny
+//   Get-AsrStorageClassificationMapping
+//   Remove-AsrStorageClassificationMapping sc-gold
 
 using System;
 using System.Collections.Generic;

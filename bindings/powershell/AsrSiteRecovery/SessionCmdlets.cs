@@ -5,6 +5,9 @@
 //   Set-AsrVmmHost -VmmHost $provider              # an IAsrHost / IAsrVmHost
 //   Set-AsrTransport -PkiDirectory ./pki
 //   Start-AsrSiteService                            # then Invoke-AsrSiteServiceStep, or -Threads
+//   Invoke-AsrSiteServiceStep                       # one scheduling pass: the cycles that are due
+//   Get-AsrSiteService                              # cycles run and failed, the replica endpoint
+//   Stop-AsrSiteService
 //   ...
 //   Close-AsrEngine
 

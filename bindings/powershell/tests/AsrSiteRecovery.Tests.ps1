@@ -88,6 +88,9 @@ Describe 'The module' {
                     Should -Not -BeNullOrEmpty -Because "$($c.Name) -$($p.Name) is described"
             }
         }
+        foreach ($c in Get-Command -Module AsrSiteRecovery -CommandType Cmdlet) {
+            (Get-Help $c.Name -Examples).examples.example.code | Should -Match $c.Name -Because "$($c.Name) has an example"
+        }
         (Get-Help Start-AsrPlannedFailoverJob -Examples | Out-String) | Should -Match 'Start-AsrPlannedFailoverJob -Direction'
         (Get-Help Start-AsrPlannedFailoverJob -Parameter Optimize | Out-String) | Should -Match 'ForDownTime'
     }
