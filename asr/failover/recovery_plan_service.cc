@@ -417,15 +417,7 @@ class RecoveryPlanService::PlanRun {
   // done, though the operation is no longer allowed.
   bool AlreadyDone(const model::RecoveryPlanProtectedItem& ref) const {
     absl::StatusOr<model::ProtectedItem> item = service_->protection_->GetItem(ref.id());
-    if (!item.ok()) return false;
-    const model::ProtectionState s = item->protection_state();
-    if (op() == kPlannedFailover) return s == model::PlannedFailoverCompleted;
-    if (op() == kUnplannedFailover) return s == model::FailedOver;
-    if (op() == kCommit) return s == model::Committed;
-    if (op() == kCancelFailover || op() == kReverseReplicate) return s == model::Protected;
-    if (op() == kTestFailover) return item->test_failover_state() == "TestFailoverCompleted";
-    if (op() == kTestFailoverCleanup) return item->test_failover_state() == "None";
-    return false;
+    return item.ok() && IsWhereOperationEnds(*item, op());
   }
 
   absl::Status RunItem(int gi, const model::RecoveryPlanProtectedItem& item, bool retry) {
