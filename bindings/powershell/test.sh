@@ -4,7 +4,7 @@
 # tests in pwsh.
 #
 #   bindings/powershell/test.sh            (from anywhere in the repository)
-#   ASR_BAZEL_STARTUP="--output_base=DIR" bindings/powershell/test.sh
+#   ASR_BAZEL_OUTPUT_BASE=DIR bindings/powershell/test.sh   (bazel --output_base=DIR)
 #
 # The last line of output is always "powershell: N passed, N failed" (Pester
 # test counts). Exits non-zero if a build fails, any test fails, or no
@@ -22,9 +22,12 @@ failed=0
 summary() { echo "powershell: ${passed} passed, ${failed} failed"; }
 fail() { echo "test.sh: $*" >&2; failed=$((failed > 0 ? failed : 1)); summary; exit 1; }
 
-# shellcheck disable=SC2086
-bazel ${ASR_BAZEL_STARTUP:-} build //capi:libasr.so //asr/cli:asrctl || fail "bazel build //capi:libasr.so //asr/cli:asrctl failed"
-bin="$(bazel ${ASR_BAZEL_STARTUP:-} info bazel-bin 2>/dev/null)"
+bazel_cmd=(bazel)
+if [[ -n "${ASR_BAZEL_OUTPUT_BASE:-}" ]]; then
+  bazel_cmd+=(--output_base="$ASR_BAZEL_OUTPUT_BASE")
+fi
+"${bazel_cmd[@]}" build //capi:libasr.so //asr/cli:asrctl || fail "bazel build //capi:libasr.so //asr/cli:asrctl failed"
+bin="$("${bazel_cmd[@]}" info bazel-bin 2>/dev/null)"
 [[ -f "$bin/capi/libasr.so" && -x "$bin/asr/cli/asrctl" ]] || fail "libasr.so or asrctl missing under $bin"
 
 bash "$here/tools/install-pwsh.sh" || fail "installing pwsh and Pester failed"
