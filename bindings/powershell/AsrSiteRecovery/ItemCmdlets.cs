@@ -100,7 +100,8 @@ namespace Asr.PowerShell
     public sealed class RemoveAsrReplicationProtectedItemCommand : AsrCmdlet
     {
         /// <summary>The item.</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Alias("VmName")]
         public AsrRef ReplicationProtectedItem { get; set; } = null!;
 
         /// <summary>Remove the item even when the host cannot remove the replica VM.</summary>
@@ -123,7 +124,8 @@ namespace Asr.PowerShell
     public sealed class GetAsrRecoveryPointCommand : AsrCmdlet
     {
         /// <summary>The item.</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Alias("VmName")]
         public AsrRef ReplicationProtectedItem { get; set; } = null!;
 
         /// <summary>One point, by id.</summary>
@@ -140,7 +142,8 @@ namespace Asr.PowerShell
     public abstract class FailoverCmdlet : AsrCmdlet
     {
         /// <summary>The protected item.</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = "ByItem")]
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = "ByItem", ValueFromPipelineByPropertyName = true)]
+        [Alias("VmName")]
         public AsrRef ReplicationProtectedItem { get; set; } = null!;
 
         /// <summary>A recovery plan instead: the operation over all its VMs, group by group.</summary>

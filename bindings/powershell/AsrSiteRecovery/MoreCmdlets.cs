@@ -50,7 +50,8 @@ namespace Asr.PowerShell
     public sealed class TestAsrReplicationProtectedItemCommand : AsrCmdlet
     {
         /// <summary>The protected item.</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Alias("VmName")]
         public AsrRef ReplicationProtectedItem { get; set; } = null!;
 
         /// <inheritdoc/>
@@ -63,7 +64,8 @@ namespace Asr.PowerShell
     public sealed class StartAsrResynchronizeReplicationJobCommand : AsrCmdlet
     {
         /// <summary>The protected item.</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Alias("VmName")]
         public AsrRef ReplicationProtectedItem { get; set; } = null!;
 
         /// <inheritdoc/>

@@ -185,6 +185,7 @@ Describe 'The whole scenario on the simulated fabric' {
         $item.ProtectionState | Should -Be 'Protected'
         $vmmHost.Power($item.ReplicaVmId) | Should -Be 'STOPPED'
         ($item | Get-AsrRecoveryPoint).Count | Should -BeGreaterThan 0
+        ([pscustomobject]@{ VmName = 'VM1' } | Get-AsrRecoveryPoint).Count | Should -BeGreaterThan 0   # by property name
         Invoke-AsrSiteServiceStep | Out-Null
         $vmmHost.SinkCount | Should -BeGreaterThan 0
         $vmmHost.PointsHeld | Should -Be 0
