@@ -82,6 +82,22 @@ namespace Asr.Tests
             Assert.Contains("PlannedFailover", vm1.AllowedOperations);
             Assert.Contains("ShutdownVm vm1", host.Calls);
             Assert.Contains("ShutdownVm vm1-replica", host.Calls);
+
+            // An unplanned failover, shutting the source down first, then cancelled: back to protected.
+            Job unplanned = vm1.UnplannedFailover(performSourceSideAction: true);
+            Assert.Equal(JobState.Succeeded, unplanned.State);
+            vm1 = vm1.Refresh();
+            Assert.Contains("CancelFailover", vm1.AllowedOperations);
+            Assert.Equal(VmPowerState.RUNNING, host.PowerStates[vm1.ReplicaVmId]);
+            Assert.Equal(JobState.Succeeded, vm1.CancelFailover().State);
+            vm1 = vm1.Refresh();
+            Assert.Equal(ProtectionState.Protected, vm1.ProtectionState);
+            Assert.Equal(VmPowerState.RUNNING, host.PowerStates[source.Id]);
+            Assert.Equal(VmPowerState.STOPPED, host.PowerStates[vm1.ReplicaVmId]);
+
+            // And a planned one, the synchronous way, cancelled too.
+            Assert.Equal(JobState.Succeeded, vm1.PlannedFailover().State);
+            Assert.Equal(JobState.Succeeded, vm1.Refresh().CancelFailover().State);
             Assert.Equal(0, host.PointsHeld);
             string[] scenarios = engine.Jobs.Select(j => j.ScenarioName).ToArray();
             foreach (string s in new[] { "EnableProtection", "TestFailover", "TestFailoverCleanup", "PlannedFailover", "CommitFailover", "ReverseReplicate", "Failback" })
