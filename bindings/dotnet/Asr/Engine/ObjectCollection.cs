@@ -75,8 +75,8 @@ namespace Asr
         /// <summary>Ties a snapshot to the engine (for the objects that have operations).</summary>
         internal virtual T Bind(T value) => value;
 
-        /// <summary>The object by key; by default its id, then its name among all.</summary>
-        internal virtual T Get(string key) => throw new NotSupportedException();
+        /// <summary>The object by key (an id, or where the kind has one, a name).</summary>
+        internal abstract T Get(string key);
     }
 
     /// <summary>A collection over a stored object kind (asr_object_get / asr_object_list).</summary>
