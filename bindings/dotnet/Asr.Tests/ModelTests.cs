@@ -107,7 +107,16 @@ namespace Asr.Tests
             foreach (PropertyInfo p in Fields(value.GetType()))
             {
                 Type t = p.PropertyType;
-                if (t.IsGenericType && t.GetGenericTypeDefinition() == typeof(IList<>))
+                if (t.IsGenericType && t.GetGenericTypeDefinition() == typeof(IDictionary<,>))
+                {
+                    // map<string, scalar>: one entry whose key needs escaping.
+                    object? element = Sample(t.GetGenericArguments()[1], p.Name, depth);
+                    if (element != null)
+                    {
+                        ((IDictionary)p.GetValue(value)!).Add("k \"" + p.Name + "\"", element);
+                    }
+                }
+                else if (t.IsGenericType && t.GetGenericTypeDefinition() == typeof(IList<>))
                 {
                     object? element = Sample(t.GetGenericArguments()[0], p.Name, depth);
                     if (element != null)

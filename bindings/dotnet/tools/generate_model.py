@@ -70,6 +70,7 @@ class Field:
         self.number = number
         self.repeated = repeated
         self.doc = doc
+        self.map = False  # map<string, scalar>: a dictionary keyed by string
 
 
 class Message:
@@ -159,11 +160,17 @@ def parse(path):
             continue
         msg = top if isinstance(top, Message) else stack[-2]
         msg.scope = scope(stack)
+        mm = re.match(r"^map\s*<\s*(\w+)\s*,\s*(\w+)\s*>\s+(\w+)\s*=\s*(\d+)\s*;$", line)
+        if mm:
+            if mm.group(1) != "string" or mm.group(2) not in SCALARS:
+                raise SystemExit(f"{rel}: only map<string, scalar> fields are supported: {raw}")
+            f = Field(mm.group(3), mm.group(2), int(mm.group(4)), False, doc)
+            f.map = True
+            msg.fields.append(f)
+            continue
         m = re.match(r"^(repeated\s+|optional\s+)?([\w.]+)\s+(\w+)\s*=\s*(\d+)\s*(\[.*\])?\s*;$", line)
         if not m:
             raise SystemExit(f"{rel}: cannot read field line: {raw}")
-        if m.group(2).startswith("map<"):
-            raise SystemExit(f"{rel}: map fields are not supported")
         label = (m.group(1) or "").strip()
         msg.fields.append(Field(m.group(3), m.group(2).split(".")[-1], int(m.group(4)), label == "repeated", doc, label == "optional"))
     return messages, enums
@@ -222,7 +229,9 @@ def gen_message(msg, enum_names, message_names):
         else:
             raise SystemExit(f"{msg.proto}: {msg.name}.{f.name}: unknown type {f.type}")
         out += doc_lines("        ", doc)
-        if f.repeated:
+        if f.map:
+            out.append(f"        public IDictionary<string, {cs}> {prop} {{ get; }} = new Dictionary<string, {cs}>();")
+        elif f.repeated:
             elem = cs.rstrip("?")
             out.append(f"        public IList<{elem}> {prop} {{ get; }} = new List<{elem}>();")
         elif f.optional:
@@ -261,7 +270,15 @@ def gen_message(msg, enum_names, message_names):
                 one = f"ModelJson.Enum<{f.type}>({{x}}, {where})"
             else:
                 one = f"{f.type}.Read(ModelJson.Object({{x}}, {where}))"
-            if f.repeated:
+            if f.map:
+                out.append(f"                    {labels}")
+                out.append(f"                        foreach (KeyValuePair<string, object?> e in ModelJson.Object(kv.Value, {where}))")
+                out.append("                        {")
+                out.append(f"                            m.{prop}[e.Key] = {one.format(x='e.Value')};")
+                out.append("                        }")
+                out.append("")
+                out.append("                        break;")
+            elif f.repeated:
                 out.append(f"                    {labels}")
                 out.append(f"                        foreach (object? e in ModelJson.Array(kv.Value, {where}))")
                 out.append("                        {")
@@ -299,7 +316,20 @@ def gen_message(msg, enum_names, message_names):
         else:
             test = "{v} == null"
             write = "{v}.WriteTo(w)"
-        if f.repeated:
+        if f.map:
+            out.append(f"            if ({prop}.Count != 0)")
+            out.append("            {")
+            out.append(f"                w.Name(\"{name}\");")
+            out.append("                w.BeginObject();")
+            out.append(f"                foreach (KeyValuePair<string, {SCALARS[f.type][0]}> e in {prop})")
+            out.append("                {")
+            out.append("                    w.Name(e.Key);")
+            out.append(f"                    {write.format(v='e.Value')};")
+            out.append("                }")
+            out.append("")
+            out.append("                w.EndObject();")
+            out.append("            }")
+        elif f.repeated:
             out.append(f"            if ({prop}.Count != 0)")
             out.append("            {")
             out.append(f"                w.Name(\"{name}\");")

@@ -297,6 +297,9 @@ namespace Asr.Model
         /// <summary>0: 300</summary>
         public int TimeoutSeconds { get; set; }
 
+        /// <summary>Variables the script gets besides the host's environment, e.g. a recovery plan's ASR_RECOVERY_PLAN_CONTEXT (recovery_plan.proto).</summary>
+        public IDictionary<string, string> Environment { get; } = new Dictionary<string, string>();
+
         /// <summary>Reads a ScriptRequest from its proto3 JSON form.</summary>
         /// <param name="json">A JSON object.</param>
         /// <returns>The ScriptRequest; fields the JSON lacks keep their defaults, unknown fields are ignored.</returns>
@@ -325,6 +328,13 @@ namespace Asr.Model
                         break;
                     case "timeoutSeconds": case "timeout_seconds":
                         m.TimeoutSeconds = ModelJson.Int32(kv.Value, "ScriptRequest.timeoutSeconds");
+                        break;
+                    case "environment":
+                        foreach (KeyValuePair<string, object?> e in ModelJson.Object(kv.Value, "ScriptRequest.environment"))
+                        {
+                            m.Environment[e.Key] = ModelJson.String(e.Value, "ScriptRequest.environment");
+                        }
+
                         break;
                 }
             }
@@ -363,6 +373,19 @@ namespace Asr.Model
             {
                 w.Name("timeoutSeconds");
                 w.Number(TimeoutSeconds);
+            }
+
+            if (Environment.Count != 0)
+            {
+                w.Name("environment");
+                w.BeginObject();
+                foreach (KeyValuePair<string, string> e in Environment)
+                {
+                    w.Name(e.Key);
+                    w.String(e.Value);
+                }
+
+                w.EndObject();
             }
 
             w.EndObject();

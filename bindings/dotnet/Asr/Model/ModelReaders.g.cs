@@ -81,6 +81,8 @@ namespace Asr.Model
                 [typeof(RecoveryPlanRunRequest)] = RecoveryPlanRunRequest.Read,
                 [typeof(RecoveryPlanRunResult)] = RecoveryPlanRunResult.Read,
                 [typeof(RecoveryPlanScriptActionDetails)] = RecoveryPlanScriptActionDetails.Read,
+                [typeof(RecoveryPlanScriptContext)] = RecoveryPlanScriptContext.Read,
+                [typeof(RecoveryPlanScriptVm)] = RecoveryPlanScriptVm.Read,
                 [typeof(RecoveryPoint)] = RecoveryPoint.Read,
                 [typeof(RegistrationKey)] = RegistrationKey.Read,
                 [typeof(ReplicaApply)] = ReplicaApply.Read,

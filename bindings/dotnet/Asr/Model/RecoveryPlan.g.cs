@@ -1289,4 +1289,262 @@ namespace Asr.Model
             w.EndObject();
         }
     }
+
+    /// <summary>What a plan's script action learns about the plan and its VMs, modelled on the RecoveryPlanContext Azure Automation runbooks receive. The script gets it as JSON in the environment variable ASR_RECOVERY_PLAN_CONTEXT, and the common parts as plain variables for shell scripts: ASR_RECOVERY_PLAN, ASR_FAILOVER_TYPE, ASR_FAILOVER_DIRECTION, ASR_GROUP, ASR_ACTION, ASR_VM_COUNT and, for each VM N (1..COUNT, in the plan's order), ASR_VM_&lt;N&gt;_NAME, ASR_VM_&lt;N&gt;_GROUP, ASR_VM_&lt;N&gt;_HOST, ASR_VM_&lt;N&gt;_ADDRESS (the first address of the VM running now, "" if none).</summary>
+    public sealed partial class RecoveryPlanScriptVm : AsrModelObject
+    {
+        /// <summary>Field protected_item_id (1).</summary>
+        public string ProtectedItemId { get; set; } = string.Empty;
+
+        /// <summary>Field vm_name (2).</summary>
+        public string VmName { get; set; } = string.Empty;
+
+        /// <summary>"Group 1", ...</summary>
+        public string Group { get; set; } = string.Empty;
+
+        /// <summary>The VM this operation runs, where it runs now: the test VM of a test failover, the replica VM after a failover, the source VM otherwise.</summary>
+        public string VmId { get; set; } = string.Empty;
+
+        /// <summary>Field host_id (5).</summary>
+        public string HostId { get; set; } = string.Empty;
+
+        /// <summary>Field power_state (6).</summary>
+        public VmPowerState PowerState { get; set; }
+
+        /// <summary>Its NICs' addresses (the first is ASR_VM_&lt;N&gt;_ADDRESS), each with its VM network and subnet.</summary>
+        public IList<NetworkAdapter> NetworkAdapters { get; } = new List<NetworkAdapter>();
+
+        /// <summary>Whether this VM's part of the operation has completed when the action runs (VMs of earlier groups, and of this group for an end action).</summary>
+        public bool OperationDone { get; set; }
+
+        /// <summary>Reads a RecoveryPlanScriptVm from its proto3 JSON form.</summary>
+        /// <param name="json">A JSON object.</param>
+        /// <returns>The RecoveryPlanScriptVm; fields the JSON lacks keep their defaults, unknown fields are ignored.</returns>
+        /// <exception cref="System.FormatException">The text is not JSON, or a field has the wrong type.</exception>
+        public static RecoveryPlanScriptVm FromJson(string json) => Read(ModelJson.ParseObject(json, nameof(RecoveryPlanScriptVm)));
+
+        internal static RecoveryPlanScriptVm Read(IDictionary<string, object?> json)
+        {
+            var m = new RecoveryPlanScriptVm();
+            foreach (KeyValuePair<string, object?> kv in json)
+            {
+                switch (kv.Key)
+                {
+                    case "protectedItemId": case "protected_item_id":
+                        m.ProtectedItemId = ModelJson.String(kv.Value, "RecoveryPlanScriptVm.protectedItemId");
+                        break;
+                    case "vmName": case "vm_name":
+                        m.VmName = ModelJson.String(kv.Value, "RecoveryPlanScriptVm.vmName");
+                        break;
+                    case "group":
+                        m.Group = ModelJson.String(kv.Value, "RecoveryPlanScriptVm.group");
+                        break;
+                    case "vmId": case "vm_id":
+                        m.VmId = ModelJson.String(kv.Value, "RecoveryPlanScriptVm.vmId");
+                        break;
+                    case "hostId": case "host_id":
+                        m.HostId = ModelJson.String(kv.Value, "RecoveryPlanScriptVm.hostId");
+                        break;
+                    case "powerState": case "power_state":
+                        m.PowerState = ModelJson.Enum<VmPowerState>(kv.Value, "RecoveryPlanScriptVm.powerState");
+                        break;
+                    case "networkAdapters": case "network_adapters":
+                        foreach (object? e in ModelJson.Array(kv.Value, "RecoveryPlanScriptVm.networkAdapters"))
+                        {
+                            m.NetworkAdapters.Add(NetworkAdapter.Read(ModelJson.Object(e, "RecoveryPlanScriptVm.networkAdapters")));
+                        }
+
+                        break;
+                    case "operationDone": case "operation_done":
+                        m.OperationDone = ModelJson.Bool(kv.Value, "RecoveryPlanScriptVm.operationDone");
+                        break;
+                }
+            }
+
+            return m;
+        }
+
+        internal override void WriteTo(ModelJsonWriter w)
+        {
+            w.BeginObject();
+            if (!(string.IsNullOrEmpty(ProtectedItemId)))
+            {
+                w.Name("protectedItemId");
+                w.String(ProtectedItemId);
+            }
+
+            if (!(string.IsNullOrEmpty(VmName)))
+            {
+                w.Name("vmName");
+                w.String(VmName);
+            }
+
+            if (!(string.IsNullOrEmpty(Group)))
+            {
+                w.Name("group");
+                w.String(Group);
+            }
+
+            if (!(string.IsNullOrEmpty(VmId)))
+            {
+                w.Name("vmId");
+                w.String(VmId);
+            }
+
+            if (!(string.IsNullOrEmpty(HostId)))
+            {
+                w.Name("hostId");
+                w.String(HostId);
+            }
+
+            if (!(PowerState == 0))
+            {
+                w.Name("powerState");
+                w.String(PowerState.ToString());
+            }
+
+            if (NetworkAdapters.Count != 0)
+            {
+                w.Name("networkAdapters");
+                w.BeginArray();
+                foreach (var e in NetworkAdapters)
+                {
+                    e.WriteTo(w);
+                }
+
+                w.EndArray();
+            }
+
+            if (!(!OperationDone))
+            {
+                w.Name("operationDone");
+                w.Bool(OperationDone);
+            }
+
+            w.EndObject();
+        }
+    }
+
+    /// <summary>The proto message RecoveryPlanScriptContext (asr/model/recovery_plan.proto).</summary>
+    public sealed partial class RecoveryPlanScriptContext : AsrModelObject
+    {
+        /// <summary>Field recovery_plan_name (1).</summary>
+        public string RecoveryPlanName { get; set; } = string.Empty;
+
+        /// <summary>the operation, e.g. "PlannedFailover"</summary>
+        public string FailoverType { get; set; } = string.Empty;
+
+        /// <summary>"PrimaryToRecovery" | "RecoveryToPrimary"</summary>
+        public string FailoverDirection { get; set; } = string.Empty;
+
+        /// <summary>the action's group</summary>
+        public string Group { get; set; } = string.Empty;
+
+        /// <summary>Field action_name (5).</summary>
+        public string ActionName { get; set; } = string.Empty;
+
+        /// <summary>"Start" | "End"</summary>
+        public string Placement { get; set; } = string.Empty;
+
+        /// <summary>Field vms (7).</summary>
+        public IList<RecoveryPlanScriptVm> Vms { get; } = new List<RecoveryPlanScriptVm>();
+
+        /// <summary>Reads a RecoveryPlanScriptContext from its proto3 JSON form.</summary>
+        /// <param name="json">A JSON object.</param>
+        /// <returns>The RecoveryPlanScriptContext; fields the JSON lacks keep their defaults, unknown fields are ignored.</returns>
+        /// <exception cref="System.FormatException">The text is not JSON, or a field has the wrong type.</exception>
+        public static RecoveryPlanScriptContext FromJson(string json) => Read(ModelJson.ParseObject(json, nameof(RecoveryPlanScriptContext)));
+
+        internal static RecoveryPlanScriptContext Read(IDictionary<string, object?> json)
+        {
+            var m = new RecoveryPlanScriptContext();
+            foreach (KeyValuePair<string, object?> kv in json)
+            {
+                switch (kv.Key)
+                {
+                    case "recoveryPlanName": case "recovery_plan_name":
+                        m.RecoveryPlanName = ModelJson.String(kv.Value, "RecoveryPlanScriptContext.recoveryPlanName");
+                        break;
+                    case "failoverType": case "failover_type":
+                        m.FailoverType = ModelJson.String(kv.Value, "RecoveryPlanScriptContext.failoverType");
+                        break;
+                    case "failoverDirection": case "failover_direction":
+                        m.FailoverDirection = ModelJson.String(kv.Value, "RecoveryPlanScriptContext.failoverDirection");
+                        break;
+                    case "group":
+                        m.Group = ModelJson.String(kv.Value, "RecoveryPlanScriptContext.group");
+                        break;
+                    case "actionName": case "action_name":
+                        m.ActionName = ModelJson.String(kv.Value, "RecoveryPlanScriptContext.actionName");
+                        break;
+                    case "placement":
+                        m.Placement = ModelJson.String(kv.Value, "RecoveryPlanScriptContext.placement");
+                        break;
+                    case "vms":
+                        foreach (object? e in ModelJson.Array(kv.Value, "RecoveryPlanScriptContext.vms"))
+                        {
+                            m.Vms.Add(RecoveryPlanScriptVm.Read(ModelJson.Object(e, "RecoveryPlanScriptContext.vms")));
+                        }
+
+                        break;
+                }
+            }
+
+            return m;
+        }
+
+        internal override void WriteTo(ModelJsonWriter w)
+        {
+            w.BeginObject();
+            if (!(string.IsNullOrEmpty(RecoveryPlanName)))
+            {
+                w.Name("recoveryPlanName");
+                w.String(RecoveryPlanName);
+            }
+
+            if (!(string.IsNullOrEmpty(FailoverType)))
+            {
+                w.Name("failoverType");
+                w.String(FailoverType);
+            }
+
+            if (!(string.IsNullOrEmpty(FailoverDirection)))
+            {
+                w.Name("failoverDirection");
+                w.String(FailoverDirection);
+            }
+
+            if (!(string.IsNullOrEmpty(Group)))
+            {
+                w.Name("group");
+                w.String(Group);
+            }
+
+            if (!(string.IsNullOrEmpty(ActionName)))
+            {
+                w.Name("actionName");
+                w.String(ActionName);
+            }
+
+            if (!(string.IsNullOrEmpty(Placement)))
+            {
+                w.Name("placement");
+                w.String(Placement);
+            }
+
+            if (Vms.Count != 0)
+            {
+                w.Name("vms");
+                w.BeginArray();
+                foreach (var e in Vms)
+                {
+                    e.WriteTo(w);
+                }
+
+                w.EndArray();
+            }
+
+            w.EndObject();
+        }
+    }
 }
