@@ -1,5 +1,8 @@
 #include "asr/platform/env.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <memory>
 #include <string>
@@ -141,6 +144,42 @@ INSTANTIATE_TEST_SUITE_P(PosixAndMemory, EnvTest, ::testing::Values(false, true)
                          [](const ::testing::TestParamInfo<bool>& p) {
                            return p.param ? std::string("Memory") : std::string("Posix");
                          });
+
+// A child forked while the lock is held shares the open file until it
+// execs; closing the file must still release the lock at once, or a
+// reopen in this process finds the state "in use" by itself.
+TEST(PosixEnvTest, ClosingReleasesTheLockThoughAForkedChildSharesTheFile) {
+  const std::string path = asr::testing::TestPath("forked-lock");
+  OpenOptions o;
+  o.access = OpenOptions::Access::kReadWrite;
+  o.create = true;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<File> a, Env::Default()->Open(path, o));
+  ASSERT_OK(a->Lock(/*wait=*/false));
+  int go[2];
+  ASSERT_EQ(pipe(go), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // As a child between fork and exec: holds the descriptors, runs nothing.
+    char byte;
+    (void)read(go[0], &byte, 1);
+    _exit(0);
+  }
+  ASSERT_OK(a->Close());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<File> b, Env::Default()->Open(path, o));
+  EXPECT_OK(b->Lock(/*wait=*/false));
+  // The same through the destructor.
+  a = std::move(b);
+  b.reset();
+  a.reset();
+  ASSERT_OK_AND_ASSIGN(b, Env::Default()->Open(path, o));
+  EXPECT_OK(b->Lock(/*wait=*/false));
+  ASSERT_EQ(write(go[1], "x", 1), 1);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  close(go[0]);
+  close(go[1]);
+}
 
 TEST(PosixEnvTest, DirectReopenIsTheSameFile) {
   const std::string path = asr::testing::TestDir("direct") + "/d";

@@ -53,7 +53,10 @@ class PosixFile final : public File {
  public:
   explicit PosixFile(int fd) : fd_(fd) {}
   ~PosixFile() override {
-    if (fd_ >= 0) ::close(fd_);
+    if (fd_ >= 0) {
+      Unlock();
+      ::close(fd_);
+    }
   }
   PosixFile(const PosixFile&) = delete;
   PosixFile& operator=(const PosixFile&) = delete;
@@ -129,12 +132,14 @@ class PosixFile final : public File {
     while (::flock(fd_, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
       if (errno != EINTR) return SystemError(errno);
     }
+    locked_ = true;
     return absl::OkStatus();
   }
   absl::Status LockShared() override {
     while (::flock(fd_, LOCK_SH) != 0) {
       if (errno != EINTR) return SystemError(errno);
     }
+    locked_ = true;
     return absl::OkStatus();
   }
   absl::StatusOr<std::unique_ptr<File>> OpenDirect() const override {
@@ -150,6 +155,7 @@ class PosixFile final : public File {
     return std::unique_ptr<File>(std::move(direct));
   }
   absl::Status Close() override {
+    if (fd_ >= 0) Unlock();
     int fd = fd_;
     fd_ = -1;
     if (fd >= 0 && ::close(fd) != 0) return SystemError(errno);
@@ -159,10 +165,23 @@ class PosixFile final : public File {
   int ReleaseNativeHandle() override {
     int fd = fd_;
     fd_ = -1;
+    locked_ = false;
     return fd;
   }
 
  private:
+  // A lock belongs to the open file, which a child forked by any thread of
+  // this process shares until it execs (the descriptor is close-on-exec):
+  // closing only this descriptor would leave the lock held by the child
+  // meanwhile, and another open of the state in this process would find it
+  // taken. Unlocking explicitly releases it for every sharer at once.
+  void Unlock() {
+    if (!locked_) return;
+    locked_ = false;
+    while (::flock(fd_, LOCK_UN) != 0 && errno == EINTR) {
+    }
+  }
+  bool locked_ = false;
   int fd_;
 };
 
