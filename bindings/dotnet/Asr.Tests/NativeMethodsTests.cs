@@ -56,11 +56,13 @@ namespace Asr.Tests
             Assert.Equal(56, Marshal.OffsetOf<AsrReplicationOptionsNative>(nameof(AsrReplicationOptionsNative.ExpectedReceiverName)).ToInt32());
             Assert.Equal(64, Marshal.OffsetOf<AsrReplicationOptionsNative>(nameof(AsrReplicationOptionsNative.CrlPath)).ToInt32());
             Assert.Equal(40, Marshal.SizeOf<AsrReplicationProgressNative>());
-            Assert.Equal(160, Marshal.SizeOf<AsrHostCallbacksNative>());
+            Assert.Equal(176, Marshal.SizeOf<AsrHostCallbacksNative>());
             Assert.Equal(40, AsrHostCallbacksNative.V1Size);
             Assert.Equal(48, Marshal.OffsetOf<AsrHostCallbacksNative>(nameof(AsrHostCallbacksNative.GetVm)).ToInt32());
             Assert.Equal(144, Marshal.OffsetOf<AsrHostCallbacksNative>(nameof(AsrHostCallbacksNative.DetachChangeTracking)).ToInt32());
             Assert.Equal(152, Marshal.OffsetOf<AsrHostCallbacksNative>(nameof(AsrHostCallbacksNative.CreateGroupPoint)).ToInt32());
+            Assert.Equal(160, Marshal.OffsetOf<AsrHostCallbacksNative>(nameof(AsrHostCallbacksNative.CreateIsolatedNetwork)).ToInt32());
+            Assert.Equal(168, Marshal.OffsetOf<AsrHostCallbacksNative>(nameof(AsrHostCallbacksNative.DeleteIsolatedNetwork)).ToInt32());
         }
 
         /// <summary>

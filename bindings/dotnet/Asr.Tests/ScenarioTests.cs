@@ -52,13 +52,20 @@ namespace Asr.Tests
             Assert.Equal(ProtectionState.Protected, vm1.ProtectionState);
             Assert.True(vm1.RecoveryPoints().Count >= 1, $"{vm1.RecoveryPoints().Count} points; {vm1.ToJson()}");
 
-            Job test = vm1.TestFailover(networkType: "None");
+            // On an isolated network the C# host makes (host table version 5).
+            Job test = vm1.TestFailover(networkType: "Isolated");
             Assert.Equal(JobState.Succeeded, test.State);
             vm1 = vm1.Refresh();
             Assert.Contains("TestFailoverCleanup", vm1.AllowedOperations);
             Assert.Contains(host.PowerStates, p => p.Key != source.Id && p.Value == VmPowerState.RUNNING);
+            string isolated = Assert.Single(host.IsolatedNetworks.Keys);
+            VirtualMachine? testVm = host.Vm(vm1.TestVmId);
+            Assert.NotNull(testVm);
+            Assert.NotEmpty(testVm!.NetworkAdapters);
+            Assert.All(testVm.NetworkAdapters, n => Assert.Equal(isolated, n.VmNetworkId));
             Assert.Equal(JobState.Succeeded, vm1.TestFailoverCleanup().State);
             Assert.DoesNotContain(host.PowerStates, p => p.Key != source.Id && p.Value == VmPowerState.RUNNING);
+            Assert.Empty(host.IsolatedNetworks);
 
             var progress = new List<Job>();
             Job planned = await vm1.Refresh().PlannedFailoverAsync(progress: new SyncProgress(progress));

@@ -13,7 +13,7 @@ namespace Asr.Tests
     /// replica and test VMs made as asr asks, power states, points read from the live disks,
     /// scripts run as processes, and the write sinks asr hands it. Calls are recorded.
     /// </summary>
-    internal sealed class SimulatedHost : IAsrVmHost
+    internal sealed class SimulatedHost : IAsrIsolatedNetworkHost
     {
         private readonly object _lock = new object();
         private readonly Dictionary<string, VirtualMachine> _vms = new Dictionary<string, VirtualMachine>(StringComparer.Ordinal);
@@ -30,6 +30,29 @@ namespace Asr.Tests
         public List<string> Calls { get; } = new List<string>();
 
         public Dictionary<string, AsrWriteSink> Sinks { get; } = new Dictionary<string, AsrWriteSink>();
+
+        /// <summary>The isolated networks made and not yet deleted (id to host).</summary>
+        public Dictionary<string, string> IsolatedNetworks { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+        public string CreateIsolatedNetwork(string hostId, string name)
+        {
+            Record($"CreateIsolatedNetwork {hostId} {name}");
+            lock (_lock)
+            {
+                string id = "isolated-" + name;
+                IsolatedNetworks[id] = hostId;
+                return id;
+            }
+        }
+
+        public void DeleteIsolatedNetwork(string hostId, string networkId)
+        {
+            Record($"DeleteIsolatedNetwork {hostId} {networkId}");
+            lock (_lock)
+            {
+                IsolatedNetworks.Remove(networkId);
+            }
+        }
 
         public int PointsHeld { get; private set; }
 

@@ -307,6 +307,8 @@ namespace Asr
             private readonly AsrAttachChangeTrackingFn _attach;
             private readonly AsrHostTwoStringsFn _detach;
             private readonly AsrHostStringFn? _createGroupPoint;
+            private readonly AsrHostTwoStringsFn? _createIsolatedNetwork;
+            private readonly AsrHostTwoStringsFn? _deleteIsolatedNetwork;
             private readonly Dictionary<(string Vm, string Disk), AsrWriteSink> _sinks =
                 new Dictionary<(string Vm, string Disk), AsrWriteSink>();
 
@@ -330,6 +332,12 @@ namespace Asr
                 {
                     _createGroupPoint = (o, request, p) => Run(o, () => groupHost.CreateGroupPoint(Str(request)));
                 }
+
+                if (host is IAsrIsolatedNetworkHost networkHost)
+                {
+                    _createIsolatedNetwork = (o, hostId, name, p) => Run(o, () => networkHost.CreateIsolatedNetwork(Str(hostId), Str(name)));
+                    _deleteIsolatedNetwork = (o, hostId, id, p) => Run(o, () => Void(() => networkHost.DeleteIsolatedNetwork(Str(hostId), Str(id))));
+                }
             }
 
             internal void Fill(ref AsrHostCallbacksNative t)
@@ -350,6 +358,12 @@ namespace Asr
                 if (_createGroupPoint != null)
                 {
                     t.CreateGroupPoint = Marshal.GetFunctionPointerForDelegate(_createGroupPoint);
+                }
+
+                if (_createIsolatedNetwork != null && _deleteIsolatedNetwork != null)
+                {
+                    t.CreateIsolatedNetwork = Marshal.GetFunctionPointerForDelegate(_createIsolatedNetwork);
+                    t.DeleteIsolatedNetwork = Marshal.GetFunctionPointerForDelegate(_deleteIsolatedNetwork);
                 }
             }
 

@@ -73,6 +73,21 @@ namespace Asr
     }
 
     /// <summary>
+    /// A VM host that can also make the isolated networks a test failover with
+    /// network type "Isolated" connects its test VM to (version 5 of the host
+    /// table); a host without them makes such a test failover fail with
+    /// FailedPrecondition saying so.
+    /// </summary>
+    public interface IAsrIsolatedNetworkHost : IAsrVmHost
+    {
+        /// <summary>Creates a VM network named <paramref name="name"/> on host <paramref name="hostId"/> that reaches no other network; returns its id. The same name again returns the same network.</summary>
+        string CreateIsolatedNetwork(string hostId, string name);
+
+        /// <summary>Deletes a network made by <see cref="CreateIsolatedNetwork"/>; returns normally when it is gone already.</summary>
+        void DeleteIsolatedNetwork(string hostId, string networkId);
+    }
+
+    /// <summary>
     /// Where a host reports a protected disk's guest writes (the library's
     /// <c>asr_write_sink_t</c>); valid from <see cref="IAsrVmHost.AttachChangeTracking"/>
     /// until the detach of its disk returns. Record may be called from any thread.

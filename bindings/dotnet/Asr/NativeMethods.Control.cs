@@ -42,7 +42,7 @@ namespace Asr
     internal delegate int AsrAttachChangeTrackingFn(IntPtr outMessage, IntPtr vmId, IntPtr diskId, IntPtr sink, IntPtr payload);
 
     /// <summary>
-    /// The C layout of <c>asr_host_callbacks_t</c> (version 4). StructSize says
+    /// The C layout of <c>asr_host_callbacks_t</c> (version 5). StructSize says
     /// which version a table is: <see cref="V1Size"/> for hosts without the VM
     /// calls (the fields after Payload are then not read), the full size with them.
     /// </summary>
@@ -87,6 +87,12 @@ namespace Asr
 
         /// <summary>Version 4: create_group_point (AsrHostStringFn; zero when the host is not an IAsrGroupPointHost).</summary>
         public IntPtr CreateGroupPoint;
+
+        /// <summary>Version 5: create_isolated_network (AsrHostTwoStringsFn; zero when the host is not an IAsrIsolatedNetworkHost).</summary>
+        public IntPtr CreateIsolatedNetwork;
+
+        /// <summary>Version 5: delete_isolated_network (AsrHostTwoStringsFn; zero when the host is not an IAsrIsolatedNetworkHost).</summary>
+        public IntPtr DeleteIsolatedNetwork;
 
         /// <summary>sizeof a version 1 table (through Payload).</summary>
         internal static readonly int V1Size = (int)Marshal.OffsetOf<AsrHostCallbacksNative>(nameof(GetKeyEncryptionKey));

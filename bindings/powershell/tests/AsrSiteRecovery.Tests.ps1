@@ -205,6 +205,19 @@ Describe 'The whole scenario on the simulated fabric' {
         { $vmmHost.GetVm($item.TestVmId) } | Should -Throw '*no VM*'
     }
 
+    It 'runs a test failover on an isolated network the host makes, and cleanup deletes it' {
+        Get-AsrReplicationProtectedItem VM1 | Start-AsrTestFailoverJob -Direction PrimaryToRecovery -Isolated | Out-Null
+        $item = Get-AsrReplicationProtectedItem VM1
+        $item.TestFailoverState | Should -Be 'TestFailoverCompleted'
+        $item.TestNetworkType | Should -Be 'Isolated'
+        $vmmHost.IsolatedNetworkCount | Should -Be 1
+        $vmmHost.Calls | Should -Contain "ConnectNic $($item.TestVmId) $($item.TestNetworkId)"
+        $item.TestNetworkId | Should -BeLike 'isolated-*'
+        Get-AsrReplicationProtectedItem VM1 | Start-AsrTestFailoverCleanupJob | Out-Null
+        $vmmHost.IsolatedNetworkCount | Should -Be 0
+        $vmmHost.Calls | Should -Contain "DeleteIsolatedNetwork $($item.ReplicaHostId) $($item.TestNetworkId)"
+    }
+
     It 'shows where a replica goes, verifies replicas, and resynchronizes only when needed' {
         $placement = Get-AsrProtectableItem VM2 | Get-AsrReplicaPlacement
         $placement.Placed | Should -BeTrue

@@ -18,7 +18,7 @@ using System.Linq;
 using System.Text.Json.Nodes;
 using Asr;
 
-public sealed class TestVmmHost : IAsrVmHost
+public sealed class TestVmmHost : IAsrIsolatedNetworkHost
 {
     private readonly object _lock = new object();
     private readonly List<(string Name, JsonObject Inventory)> _servers = new List<(string, JsonObject)>();
@@ -45,6 +45,28 @@ public sealed class TestVmmHost : IAsrVmHost
     }
 
     public List<string> Calls { get; } = new List<string>();
+
+    // Isolated networks made for test failovers and not deleted yet (id -> host).
+    private readonly Dictionary<string, string> _isolated = new Dictionary<string, string>();
+
+    public int IsolatedNetworkCount { get { lock (_lock) { return _isolated.Count; } } }
+
+    public string CreateIsolatedNetwork(string hostId, string name)
+    {
+        Call($"CreateIsolatedNetwork {hostId} {name}");
+        lock (_lock)
+        {
+            string id = "isolated-" + name;
+            _isolated[id] = hostId;
+            return id;
+        }
+    }
+
+    public void DeleteIsolatedNetwork(string hostId, string networkId)
+    {
+        Call($"DeleteIsolatedNetwork {hostId} {networkId}");
+        lock (_lock) { _isolated.Remove(networkId); }
+    }
 
     public int PointsHeld { get; private set; }
 
