@@ -8,12 +8,9 @@
 // whose operation completed before it could record so ends Succeeded
 // without running it again). At the end the VM runs at home, protected,
 // with the recovery side's writes on its disks.
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <iostream>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -23,6 +20,7 @@
 #include "asr/common/test_dir.h"
 #include "asr/common/testing/status_matchers.h"
 #include "asr/failover/failover_service.h"
+#include "asr/failover/testing/kill_rounds.h"
 #include "asr/protection/test_site.h"
 #include "gtest/gtest.h"
 
@@ -164,53 +162,33 @@ TEST(FailoverCrashTest, KillNineDuringEveryOperationOfAVmNeverRunsItOnBothSides)
     ASSERT_OK(site->sr().protection().ReplicateNow("VM1", {}).status());
     service->Stop();
   }
-  std::mt19937 rng(20261130);
+  KillRoundsOptions ko;
+  ko.rounds = 90;
+  ko.base_ms = 30;
+  ko.step_ms = 6;  // later runs get further
   bool done = false;
-  int kills = 0;
-  const int kRounds = 90;
-  for (int round = 0; round < kRounds && !done; ++round) {
-    int ready[2];
-    ASSERT_EQ(pipe(ready), 0);
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      close(ready[0]);
-      Child(root, ready[1]);
-    }
-    close(ready[1]);
-    char byte;
-    const bool started = read(ready[0], &byte, 1) == 1;
-    close(ready[0]);
-    // The wait grows with the rounds, so that later runs get further.
-    if (started) absl::SleepFor(absl::Milliseconds(rng() % (30 + 6 * round)));
-    kill(pid, SIGKILL);
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    if (WIFEXITED(status)) {
-      ASSERT_EQ(WEXITSTATUS(status), 0) << "child failed in round " << round;
-    }
-    ASSERT_OK_AND_ASSIGN(auto site, protection::TestSite::Open(root));
-    ASSERT_NO_FATAL_FAILURE(Check(*site, round, &done));
-    if (WIFSIGNALED(status) && !done) ++kills;
-    ASSERT_OK_AND_ASSIGN(std::vector<model::Job> js, FailoverJobs(site->sr()));
-    ASSERT_OK_AND_ASSIGN(model::ProtectedItem item, site->sr().protection().GetItem("VM1"));
-    std::cout << "round " << round << ": " << (WIFSIGNALED(status) ? "killed" : "exited")
-              << ", job " << js.size() << " of " << kOps.size() << " "
-              << (js.empty() ? "" : model::JobState_Name(js.back().state())) << ", item "
-              << model::ProtectionState_Name(item.protection_state()) << "\n";
-  }
+  const int kills = RunKillRounds(
+      ko, [&](int ready) { Child(root, ready); },
+      [&](int round, bool killed) {
+        absl::StatusOr<std::unique_ptr<protection::TestSite>> site =
+            protection::TestSite::Open(root);
+        EXPECT_OK(site.status());
+        if (!site.ok()) return true;
+        Check(**site, round, &done);
+        absl::StatusOr<std::vector<model::Job>> js = FailoverJobs((*site)->sr());
+        absl::StatusOr<model::ProtectedItem> item = (*site)->sr().protection().GetItem("VM1");
+        if (js.ok() && item.ok()) {
+          std::cout << "round " << round << ": " << (killed ? "killed" : "exited") << ", job "
+                    << js->size() << " of " << kOps.size() << " "
+                    << (js->empty() ? "" : model::JobState_Name(js->back().state())) << ", item "
+                    << model::ProtectionState_Name(item->protection_state()) << "\n";
+        }
+        return done;
+      });
+  ASSERT_FALSE(HasFatalFailure());
   EXPECT_GE(kills, 20);
-  if (!done) {
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) Child(root, -1);
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFEXITED(status));
-    ASSERT_EQ(WEXITSTATUS(status), 0);
-  }
   ASSERT_OK_AND_ASSIGN(auto site, protection::TestSite::Open(root));
-  ASSERT_NO_FATAL_FAILURE(Check(*site, kRounds, &done));
+  ASSERT_NO_FATAL_FAILURE(Check(*site, ko.rounds, &done));
   EXPECT_TRUE(done);
   // Home, protected, and the disks hold what the recovery side wrote.
   ASSERT_OK_AND_ASSIGN(model::ProtectedItem item, site->sr().protection().GetItem("VM1"));

@@ -5,12 +5,9 @@
 // the target only, and every other VM is where a retry starts from. A new
 // process restarts the job; it ends Succeeded with every VM failed over
 // exactly once in the fake's record of power states.
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <iostream>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -23,6 +20,7 @@
 #include "asr/failover/fake_item_failover.h"
 #include "asr/failover/plan_test_site.h"
 #include "asr/failover/recovery_plan_service.h"
+#include "asr/failover/testing/kill_rounds.h"
 #include "gtest/gtest.h"
 
 namespace asr::failover {
@@ -138,65 +136,40 @@ TEST(RecoveryPlanCrashTest, KillNineAtAnyMomentResumesAndNeverRunsAVmTwice) {
       ASSERT_OK(site->sr().recovery_plans().Edit("crash", e).status());
     }
   }
-  std::mt19937 rng(20261130);
-  int kills_mid_job = 0;
+  KillRoundsOptions ko;
+  ko.rounds = 60;
+  // Once the job runs, a short random wait: each run gets a little further
+  // before it is killed (at any point of it: a task, a step, a script).
+  ko.base_ms = 70;
   bool done = false;
-  const int kRounds = 60;
-  for (int round = 0; round < kRounds && !done; ++round) {
-    int ready[2];
-    ASSERT_EQ(pipe(ready), 0);
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      close(ready[0]);
-      Child(root, ready[1]);
-    }
-    close(ready[1]);
-    char byte;
-    // Once the job runs, a short random wait: each run gets a little further
-    // before it is killed (at any point of it: a task, a step, a script).
-    const bool started = read(ready[0], &byte, 1) == 1;
-    close(ready[0]);
-    if (started) absl::SleepFor(absl::Milliseconds(rng() % 70));
-    kill(pid, SIGKILL);
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    if (WIFEXITED(status)) {
-      ASSERT_EQ(WEXITSTATUS(status), 0) << "child failed in round " << round;
-    }
-    // A script the killed process had just forked may hold the state's
-    // lock until it has exec'd (its descriptors close on exec): retry.
-    absl::StatusOr<std::unique_ptr<PlanTestSite>> opened = PlanTestSite::Open(root);
-    for (int i = 0; i < 50 && absl::IsFailedPrecondition(opened.status()); ++i) {
-      absl::SleepFor(absl::Milliseconds(100));
-      opened = PlanTestSite::Open(root);
-    }
-    ASSERT_OK_AND_ASSIGN(std::unique_ptr<PlanTestSite> site, std::move(opened));
-    FakeItemFailover fake(PowerDir(root));
-    ASSERT_NO_FATAL_FAILURE(CheckAfterKill(*site, fake, round, &done));
-    if (WIFSIGNALED(status) && !done) ++kills_mid_job;
-    ASSERT_OK_AND_ASSIGN(std::vector<model::Job> js, PlanJobs(site->sr()));
-    int succeeded = 0;
-    if (!js.empty()) {
-      for (const auto& t : js[0].tasks()) succeeded += t.state() == model::Succeeded;
-    }
-    std::cout << "round " << round << ": " << (WIFSIGNALED(status) ? "killed" : "exited")
-              << ", tasks succeeded " << succeeded << "\n";
-  }
+  const int kills_mid_job = RunKillRounds(
+      ko, [&](int ready) { Child(root, ready); },
+      [&](int round, bool killed) {
+        // A script the killed process had just forked may hold the state's
+        // lock until it has exec'd (its descriptors close on exec): retry.
+        absl::StatusOr<std::unique_ptr<PlanTestSite>> site = PlanTestSite::Open(root);
+        for (int i = 0; i < 50 && absl::IsFailedPrecondition(site.status()); ++i) {
+          absl::SleepFor(absl::Milliseconds(100));
+          site = PlanTestSite::Open(root);
+        }
+        EXPECT_OK(site.status());
+        if (!site.ok()) return true;
+        FakeItemFailover fake(PowerDir(root));
+        CheckAfterKill(**site, fake, round, &done);
+        absl::StatusOr<std::vector<model::Job>> js = PlanJobs((*site)->sr());
+        int succeeded = 0;
+        if (js.ok() && !js->empty()) {
+          for (const auto& t : (*js)[0].tasks()) succeeded += t.state() == model::Succeeded;
+        }
+        std::cout << "round " << round << ": " << (killed ? "killed" : "exited")
+                  << ", tasks succeeded " << succeeded << "\n";
+        return done;
+      });
+  ASSERT_FALSE(HasFatalFailure());
   EXPECT_GE(kills_mid_job, 8);
-  // Finish in a process that is not killed.
-  if (!done) {
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) Child(root, -1);
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFEXITED(status));
-    ASSERT_EQ(WEXITSTATUS(status), 0);
-  }
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<PlanTestSite> site, PlanTestSite::Open(root));
   FakeItemFailover fake(PowerDir(root));
-  ASSERT_NO_FATAL_FAILURE(CheckAfterKill(*site, fake, kRounds, &done));
+  ASSERT_NO_FATAL_FAILURE(CheckAfterKill(*site, fake, ko.rounds, &done));
   EXPECT_TRUE(done);
   for (int i = 1; i <= kVms; ++i) {
     FakeVmPower p = fake.Power(PlanTestSite::ItemId(i));

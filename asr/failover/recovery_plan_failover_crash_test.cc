@@ -5,12 +5,9 @@
 // plan's last job is Failed and restartable (or Succeeded) with no task
 // left InProgress, and new processes restarting it end with every VM
 // failed over (source stopped, replica running, PlannedFailoverCompleted).
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <iostream>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -19,6 +16,7 @@
 #include "asr/common/test_dir.h"
 #include "asr/common/testing/status_matchers.h"
 #include "asr/failover/recovery_plan_service.h"
+#include "asr/failover/testing/kill_rounds.h"
 #include "asr/protection/test_site.h"
 #include "gtest/gtest.h"
 
@@ -131,56 +129,33 @@ TEST(RecoveryPlanFailoverCrashTest, KillNineDuringAPlanFailoverNeverRunsAVmOnBot
     ASSERT_OK(site->sr().recovery_plans().Edit("crash", move).status());
     service->Stop();
   }
-  std::mt19937 rng(20261130);
+  KillRoundsOptions ko;
+  ko.rounds = 80;
+  ko.base_ms = 40;
+  ko.step_ms = 8;  // kills land early in a VM's operation first, at its later steps after
   bool done = false;
-  int kills = 0;
-  const int kRounds = 80;
-  for (int round = 0; round < kRounds && !done; ++round) {
-    int ready[2];
-    ASSERT_EQ(pipe(ready), 0);
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      close(ready[0]);
-      Child(root, ready[1]);
-    }
-    close(ready[1]);
-    char byte;
-    const bool started = read(ready[0], &byte, 1) == 1;
-    close(ready[0]);
-    // The wait grows with the rounds, so that later runs get further: kills
-    // land early in a VM's operation first, at its later steps after.
-    if (started) absl::SleepFor(absl::Milliseconds(rng() % (40 + 8 * round)));
-    kill(pid, SIGKILL);
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    if (WIFEXITED(status)) {
-      ASSERT_EQ(WEXITSTATUS(status), 0) << "child failed in round " << round;
-    }
-    ASSERT_OK_AND_ASSIGN(auto site, protection::TestSite::Open(root));
-    ASSERT_NO_FATAL_FAILURE(Check(*site, round, &done));
-    if (WIFSIGNALED(status) && !done) ++kills;
-    ASSERT_OK_AND_ASSIGN(std::vector<model::Job> js, PlanJobs(site->sr()));
-    int succeeded = 0;
-    if (!js.empty()) {
-      for (const auto& t : js.back().tasks()) succeeded += t.state() == model::Succeeded;
-    }
-    std::cout << "round " << round << ": " << (WIFSIGNALED(status) ? "killed" : "exited")
-              << ", job " << js.size() << " of " << kOps.size() << ", tasks succeeded " << succeeded
-              << "\n";
-  }
+  const int kills = RunKillRounds(
+      ko, [&](int ready) { Child(root, ready); },
+      [&](int round, bool killed) {
+        absl::StatusOr<std::unique_ptr<protection::TestSite>> site =
+            protection::TestSite::Open(root);
+        EXPECT_OK(site.status());
+        if (!site.ok()) return true;
+        Check(**site, round, &done);
+        absl::StatusOr<std::vector<model::Job>> js = PlanJobs((*site)->sr());
+        int succeeded = 0;
+        if (js.ok() && !js->empty()) {
+          for (const auto& t : js->back().tasks()) succeeded += t.state() == model::Succeeded;
+        }
+        std::cout << "round " << round << ": " << (killed ? "killed" : "exited") << ", job "
+                  << (js.ok() ? js->size() : 0) << " of " << kOps.size() << ", tasks succeeded "
+                  << succeeded << "\n";
+        return done;
+      });
+  ASSERT_FALSE(HasFatalFailure());
   EXPECT_GE(kills, 10);
-  if (!done) {
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) Child(root, -1);
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFEXITED(status));
-    ASSERT_EQ(WEXITSTATUS(status), 0);
-  }
   ASSERT_OK_AND_ASSIGN(auto site, protection::TestSite::Open(root));
-  ASSERT_NO_FATAL_FAILURE(Check(*site, kRounds, &done));
+  ASSERT_NO_FATAL_FAILURE(Check(*site, ko.rounds, &done));
   EXPECT_TRUE(done);
   for (const std::string& vm : kVms) {
     ASSERT_OK_AND_ASSIGN(model::ProtectedItem item, site->sr().protection().GetItem(vm));
