@@ -1184,6 +1184,36 @@ absl::StatusOr<VmProcessInfo> QemuHost::ProcessInfo(const std::string& vm_id) {
   return info;
 }
 
+absl::StatusOr<std::vector<QemuVmStatus>> QemuHost::ListVms() {
+  std::vector<QemuVmStatus> out;
+  {
+    absl::MutexLock l(&mu_);
+    ASR_RETURN_IF_ERROR(RefreshStateLocked());
+    std::vector<std::string> ids;
+    for (const model::Inventory& inv : servers_) {
+      for (const model::VirtualMachine& vm : inv.virtual_machines()) ids.push_back(vm.id());
+    }
+    for (const model::VirtualMachine& vm : state_.replica_vms()) ids.push_back(vm.id());
+    for (const std::string& id : ids) {
+      ASR_ASSIGN_OR_RETURN(model::VirtualMachine vm, FindVmLocked(id));
+      QemuVmStatus& st = out.emplace_back();
+      st.set_vm_id(vm.id());
+      st.set_name(vm.name());
+      st.set_server_id(vm.server_id());
+      st.set_host_id(vm.host_id());
+      st.set_replica(IsReplicaLocked(id));
+    }
+  }
+  for (QemuVmStatus& st : out) {
+    ASR_ASSIGN_OR_RETURN(VmProcessInfo info, ProcessInfo(st.vm_id()));
+    st.set_power_state(info.power);
+    st.set_pid(info.pid);
+    st.set_last_exit(info.last_exit);
+    st.set_serial_log(info.serial_log);
+  }
+  return out;
+}
+
 absl::Status QemuHost::SetBootArguments(const std::string& vm_id, const std::string& arguments) {
   absl::MutexLock l(&mu_);
   if (vm_id.empty()) return absl::InvalidArgumentError("boot arguments need a VM id");

@@ -205,6 +205,8 @@ class QemuHost : public fabric::HostCallbacks {
   // VM's pause to the last VM's resume).
   absl::Duration last_point_transaction() const;
   absl::StatusOr<VmProcessInfo> ProcessInfo(const std::string& vm_id);
+  // Every VM of the directory (each server's, then the replica VMs) as it is now.
+  absl::StatusOr<std::vector<QemuVmStatus>> ListVms();
   // Extra kernel arguments for the VM's next starts by this object (direct
   // kernel boot only), e.g. "asr.records=20"; "" clears. In memory; the VM
   // need not exist yet (e.g. a test VM a failover will create).
