@@ -1,7 +1,104 @@
 /* asr.h: the stable C API of asr, an embeddable Site Recovery core.
  *
  * A VMM-hosted provider DLL links this API, and PowerShell reaches it through
- * the .NET binding (bindings/dotnet). Conventions:
+ * the .NET binding (bindings/dotnet).
+ *
+ * Getting started: a provider protects VM1 and fails it over to the
+ * recovery site. `host` is its host callback table (version 3 or later, see
+ * "Host callbacks" below), the key-encryption key is in the environment
+ * variable ASR_KEY_ENCRYPTION_KEY and `pki_dir` holds the vault PKI
+ * (`asrctl pki init`). The code between the markers compiles as written;
+ * //capi:c_api_getting_started_test compiles it as C99 and runs it over a
+ * host table written in C.
+ *
+ * [getting-started]
+ *   #include <stdio.h>
+ *
+ *   #include "asr.h"
+ *
+ *   // Reports a failed call, releases its result (a Job as JSON).
+ *   static int ok(int rc, asr_buffer_t** out) {
+ *     if (rc != ASR_OK) fprintf(stderr, "asr: %s\n", asr_last_error_message());
+ *     asr_buffer_dispose(*out);
+ *     *out = NULL;
+ *     return rc == ASR_OK;
+ *   }
+ *
+ *   int protect_and_fail_over(const char* state_dir, const asr_host_callbacks_t* host,
+ *                             const char* pki_dir) {
+ *     const char* servers[2] = {"vmm-ny", "vmm-chi"};
+ *     const char* sites[2] = {"primary", "recovery"};
+ *     asr_engine_t* engine = NULL;
+ *     asr_site_service_t* site = NULL;
+ *     asr_buffer_t *r = NULL, *key = NULL;
+ *     char request[8192], transport[4096];
+ *     int i, good;
+ *
+ *     // 1. Open the state directory with a key provider and the host table.
+ *     good = ok(asr_engine_open(&engine, state_dir, NULL, 0), &r) &&
+ *            ok(asr_engine_initialize(engine, 0), &r) &&
+ *            ok(asr_engine_set_key_file(engine, NULL, ASR_KEY_FROM_ENVIRONMENT), &r) &&
+ *            ok(asr_engine_set_host_callbacks(engine, host, 0), &r);
+ *
+ *     // 2. Register both VMM servers with a registration key of the vault;
+ *     //    their inventories come from the host table.
+ *     good = good && ok(asr_vault_create(&r, engine, "contoso-dr", "eastus", 0), &r) &&
+ *            asr_key_generate(&key, engine, 0) == ASR_OK;
+ *     for (i = 0; good && i < 2; ++i) {
+ *       const char* c = asr_buffer_data(key);
+ *       int n = sprintf(request,
+ *                       "{\"friendlyName\":\"%s\",\"siteId\":\"%s\",\"syncAllCloudMetadata\":true,"
+ *                       "\"credentials\":\"",
+ *                       servers[i], sites[i]);
+ *       for (; *c != '\0' && n < 8000; ++c) {  // the key file as a JSON string
+ *         if (*c == '"' || *c == '\\') request[n++] = '\\';
+ *         if (*c != '\n') request[n++] = *c;
+ *       }
+ *       sprintf(request + n, "\"}");
+ *       good = ok(asr_server_register(&r, engine, request, 0), &r) &&
+ *              ok(asr_inventory_sync(&r, engine, servers[i], NULL, NULL, 0), &r);
+ *     }
+ *
+ *     // 3. Pair the clouds under a replication policy; map their VM networks.
+ *     good = good && ok(asr_cloud_pair(&r, engine, "GoldCloud1", "GoldCloud2", 0), &r) &&
+ *            ok(asr_policy_create(&r, engine,
+ *                                 "{\"name\":\"gold\",\"replicationProvider\":"
+ *                                 "\"HyperVReplica2012R2\",\"replicationFrequencyInSeconds\":30}",
+ *                                 0),
+ *               &r) &&
+ *            ok(asr_policy_associate(&r, engine, "gold", "GoldCloud1", 0), &r) &&
+ *            ok(asr_network_mapping_add(&r, engine,
+ *                                       "{\"sourceVmNetworkId\":\"vmn1-ny\","
+ *                                       "\"targetVmNetworkId\":\"vmn1-chi\"}",
+ *                                       0),
+ *               &r);
+ *
+ *     // 4. Protect VM1: a replica VM on a recovery host and the initial copy
+ *     //    over mutual TLS to the site service's replica endpoint. (Call
+ *     //    asr_site_service_step every few seconds to keep it replicating, or
+ *     //    start the site service with "threads": true.)
+ *     snprintf(transport, sizeof transport, "{\"pkiDir\":\"%s\"}", pki_dir);
+ *     snprintf(request, sizeof request, "{\"threads\":false,\"transport\":%s}", transport);
+ *     good = good && ok(asr_engine_set_transport(engine, transport, 0), &r) &&
+ *            ok(asr_site_service_start(&site, engine, request, 0), &r) &&
+ *            ok(asr_protect_enable(&r, engine, "{\"vm\":\"VM1\"}", 0), &r);
+ *
+ *     // 5. Fail over: VM1 shuts down, its last changes cross, the replica
+ *     //    starts; commit makes it final.
+ *     good = good &&
+ *            ok(asr_failover_start(&r, engine, "PlannedFailover", "{\"itemId\":\"VM1\"}", 0),
+ *               &r) &&
+ *            ok(asr_failover_start(&r, engine, "Commit", "{\"itemId\":\"VM1\"}", 0), &r);
+ *
+ *     // 6. Close.
+ *     asr_buffer_dispose(key);
+ *     asr_site_service_close(site);
+ *     asr_engine_close(engine);
+ *     return good ? 0 : 1;
+ *   }
+ * [/getting-started]
+ *
+ * Conventions:
  *
  *  - Every function returns an int status code equal to the absl::StatusCode
  *    value (ASR_OK == 0, ...). On failure, asr_last_error_message() returns a
@@ -367,7 +464,9 @@ ASR_API int asr_placement_show(asr_buffer_t** out, asr_engine_t* engine, const c
  *    "disks" with the "readPath" to read each disk at while it is held).
  *  release_point: release the HostPoint `point_json`; hold points briefly.
  *  run_script: run the ScriptRequest `request_json` ("hostId", "path",
- *    "arguments", "timeoutSeconds") and write the ScriptResult
+ *    "arguments", "timeoutSeconds", "environment": variables to set for
+ *    the script, e.g. a recovery plan's ASR_RECOVERY_PLAN_CONTEXT) and
+ *    write the ScriptResult
  *    ("exitCode", "output", "timedOut") into `out`.
  *  attach_change_tracking: from now on report every guest write to disk
  *    `disk_id` of `vm_id` with asr_write_sink_record(sink, offset, length)
@@ -1291,8 +1390,13 @@ ASR_API int asr_failover_start(asr_buffer_t** out, asr_engine_t* engine, const c
  * its end actions; actions apply when their "failoverTypes" name the
  * operation and their "failoverDirections" the direction. A script action
  * ({"script": {"path", "timeoutSeconds", "fabricLocation": "Primary" |
- * "Recovery"}}) runs through the host table's run_script; a non-zero exit
- * or a timeout fails the job at that task with the script's output. A
+ * "Recovery"}}) runs through the host table's run_script with the plan's
+ * context in its environment: ASR_RECOVERY_PLAN_CONTEXT (JSON: the plan,
+ * operation, direction, group and, for every VM, where it runs now and its
+ * NICs' addresses, e.g. a replica's new address for a DNS update) and the
+ * plain ASR_VM_<N>_NAME / _HOST / _ADDRESS (N = 1..ASR_VM_COUNT); a
+ * non-zero exit or a timeout fails the job at that task with the script's
+ * output. A
  * manual action ({"manual": {"description"}}) leaves the job Suspended
  * with the description: asr_job_resume continues, asr_job_cancel stops.
  * When VMs of a group fail, the others still finish and the job fails

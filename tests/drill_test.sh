@@ -22,6 +22,9 @@ check "both of VM1's disks proven against the write log" \
   test "$(grep -c 'holds every guest write before host point' "$out")" -eq 2
 check "summary printed" grep -q "^VM1: Protected, health" "$out"
 check "VM2's replica deleted on disable" grep -q "Disable protection of VM2" "$out"
+check "the plan's script action wrote the test VM's new address into DNS" \
+  grep -qE "^172\.16\.2\.[0-9]+ VM2\.contoso\.com \(TestFailover of plan drill-plan\)" \
+  "$TEST_TMPDIR/drill/dns-zone.txt"
 check "no job failed" bash -c "! grep -E '^job-[0-9]+ .* (Failed|Cancelled)' '$out'"
 check "restored disk is a VHDX qemu-img reads" \
   qemu-img info -f vhdx "$TEST_TMPDIR/drill/restored-vm1-d1.vhdx"

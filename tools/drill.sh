@@ -142,20 +142,32 @@ expect() {  # expect WHAT ACTUAL WANTED: stops the drill when a check fails
   echo "  ok: $1: $2"
 }
 
-step "12. A recovery plan over VM2: a test failover on an isolated network, a script action after the group, cleanup"
+step "12. A recovery plan over VM2: a test failover into VMNetwork2-Chicago, a script action after the group that updates DNS with the test VM's address, cleanup"
 cat >"$dir/update-dns.sh" <<'SH'
 #!/bin/sh
-# A plan's script action: where a real one would read the replica's address
-# and update its DNS record, the drill's notes that it ran.
-echo "$(date -u +%FT%TZ) script action ran on the recovery host" >>"$(dirname "$0")/dns-actions.log"
+# A plan's script action: for each VM of the plan, where it runs now and
+# its new address (ASR_VM_<N>_NAME / _ADDRESS; the whole context is JSON in
+# ASR_RECOVERY_PLAN_CONTEXT). A real one would update the DNS server; the
+# drill's DNS zone is a file of "address name" records.
+zone="$(dirname "$0")/dns-zone.txt"
+i=1
+while [ "$i" -le "${ASR_VM_COUNT:-0}" ]; do
+  eval "name=\$ASR_VM_${i}_NAME address=\$ASR_VM_${i}_ADDRESS"
+  [ -n "$address" ] || { echo "no address for $name" >&2; exit 1; }
+  echo "$address $name.contoso.com ($ASR_FAILOVER_TYPE of plan $ASR_RECOVERY_PLAN)" >>"$zone"
+  i=$((i + 1))
+done
 SH
 chmod +x "$dir/update-dns.sh"
 a plan create drill-plan --vm VM2
 a plan edit drill-plan --add-action dns --group 1 --placement End --types TestFailover \
   --directions PrimaryToRecovery --script "$dir/update-dns.sh" --location Recovery --timeout 60
-a plan failover drill-plan --operation TestFailover --network-type Isolated
-[ -s "$dir/dns-actions.log" ] || { echo "drill: CHECK FAILED: the plan's script action did not run" >&2; exit 1; }
-echo "  ok: the plan's script action ran: $(tail -n 1 "$dir/dns-actions.log")"
+a plan failover drill-plan --operation TestFailover --network-type VmNetwork --network-id vmn2-chi
+record="$(tail -n 1 "$dir/dns-zone.txt" 2>/dev/null)"
+case "$record" in
+  172.16.2.*" VM2.contoso.com "*) echo "  ok: the plan's script action updated DNS: $record" ;;
+  *) echo "drill: CHECK FAILED: the plan's script action wrote no DNS record in VMNetwork2-Chicago's subnet (got '$record')" >&2; exit 1 ;;
+esac
 a plan failover drill-plan --operation TestFailoverCleanup
 a plan show drill-plan
 

@@ -32,3 +32,7 @@ fi
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "note: the .NET SDK (dotnet) is not on PATH; the .NET binding tests need it" >&2
 fi
+
+# PowerShell 7.6.9 (a .NET tool) and Pester 5.7.1 for the PowerShell module's tests.
+bash "$(dirname "$0")/../bindings/powershell/tools/install-pwsh.sh" ||
+  echo "note: pwsh or Pester could not be installed; the PowerShell module's tests will fail" >&2

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of asr: the Bazel tests (C++, C and shell) and the .NET
-# binding tests. Installs what is missing first. Ends with one line:
+# Runs every test of asr: the Bazel tests (C++, C and shell), the .NET
+# binding tests and the PowerShell module's Pester tests. Installs what is
+# missing first. Ends with one line:
 #   N passed, N failed
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -31,9 +32,23 @@ if [ -x bindings/dotnet/test.sh ] || [ -f bindings/dotnet/test.sh ]; then
   if [ "$dn_rc" -ne 0 ] && [ "$dn_fail" -eq 0 ]; then dn_fail=1; fi
 fi
 
-passed=$((bz_pass + dn_pass))
-failed=$((bz_fail + dn_fail))
+echo "== PowerShell module tests (Pester in pwsh)"
+ps_pass=0
+ps_fail=0
+if [ -f bindings/powershell/test.sh ]; then
+  bash bindings/powershell/test.sh 2>&1 | tee /tmp/asr-powershell-test.log | tail -n 30
+  ps_rc=${PIPESTATUS[0]}
+  line=$(grep -E '^powershell: [0-9]+ passed, [0-9]+ failed' /tmp/asr-powershell-test.log | tail -n 1)
+  if [ -n "$line" ]; then
+    ps_pass=$(echo "$line" | sed -E 's/^powershell: ([0-9]+) passed.*/\1/')
+    ps_fail=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+  fi
+  if [ "$ps_rc" -ne 0 ] && [ "$ps_fail" -eq 0 ]; then ps_fail=1; fi
+fi
+
+passed=$((bz_pass + dn_pass + ps_pass))
+failed=$((bz_fail + dn_fail + ps_fail))
 if [ "$bazel_rc" -ne 0 ] && [ "$bz_fail" -eq 0 ]; then failed=$((failed + 1)); fi
-echo "bazel: $bz_pass passed, $bz_fail failed; dotnet: $dn_pass passed, $dn_fail failed"
+echo "bazel: $bz_pass passed, $bz_fail failed; dotnet: $dn_pass passed, $dn_fail failed; powershell: $ps_pass passed, $ps_fail failed"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

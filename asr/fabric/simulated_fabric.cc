@@ -4,6 +4,7 @@
 #include <cstring>
 #include <functional>
 #include <random>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -654,6 +655,61 @@ absl::StatusOr<model::VirtualMachine> SimulatedFabric::CreateReplicaVm(
   return result;
 }
 
+namespace {
+
+// "a.b.c.d" as a number; false when it is not an IPv4 address.
+bool ParseIpv4(absl::string_view text, uint32_t* out) {
+  std::vector<absl::string_view> parts = absl::StrSplit(text, '.');
+  if (parts.size() != 4) return false;
+  uint32_t v = 0;
+  for (absl::string_view p : parts) {
+    uint32_t octet = 0;
+    if (!absl::SimpleAtoi(p, &octet) || octet > 255) return false;
+    v = (v << 8) | octet;
+  }
+  *out = v;
+  return true;
+}
+
+std::string Ipv4Text(uint32_t v) {
+  return absl::StrCat(v >> 24, ".", (v >> 16) & 255, ".", (v >> 8) & 255, ".", v & 255);
+}
+
+// A free address of `prefix` ("10.1.1.0/24") for NIC `nic` among the
+// server's VMs: `wanted` when it lies in the prefix and is free, else the
+// lowest free one from .10 (VMM's pools leave the first addresses to
+// routers); "" when the prefix is not IPv4 or the subnet is full.
+std::string FreeAddress(const model::Inventory& inv, const model::NetworkAdapter& nic,
+                        const std::string& prefix, const std::string& wanted) {
+  std::vector<absl::string_view> parts = absl::StrSplit(prefix, '/');
+  uint32_t base = 0;
+  int bits = 0;
+  if (parts.size() != 2 || !ParseIpv4(parts[0], &base) || !absl::SimpleAtoi(parts[1], &bits) ||
+      bits < 8 || bits > 30) {
+    return "";
+  }
+  const uint32_t mask = ~uint32_t{0} << (32 - bits);
+  base &= mask;
+  const uint32_t last = base | ~mask;  // the broadcast address
+  std::set<uint32_t> used;
+  for (const model::VirtualMachine& v : inv.virtual_machines()) {
+    for (const model::NetworkAdapter& a : v.network_adapters()) {
+      uint32_t ip = 0;
+      if (&a != &nic && ParseIpv4(a.ip_address(), &ip)) used.insert(ip);
+    }
+  }
+  uint32_t w = 0;
+  if (ParseIpv4(wanted, &w) && (w & mask) == base && w > base && w < last && !used.count(w)) {
+    return Ipv4Text(w);
+  }
+  for (uint32_t ip = base + std::min<uint32_t>(10, last - base - 1); ip < last; ++ip) {
+    if (!used.count(ip)) return Ipv4Text(ip);
+  }
+  return "";
+}
+
+}  // namespace
+
 absl::Status SimulatedFabric::ConnectNic(const std::string& vm_id,
                                          const model::NetworkAdapter& nic) {
   ASR_RETURN_IF_ERROR(TakeInjected("ConnectNic"));
@@ -662,6 +718,8 @@ absl::Status SimulatedFabric::ConnectNic(const std::string& vm_id,
     model::VirtualMachine* vm = FindVm(s, vm_id, &server);
     if (vm == nullptr) return VmNotFound(vm_id);
     ASR_RETURN_IF_ERROR(HostDown(s, vm->host_id()));
+    std::string prefix;  // the subnet's, e.g. "172.16.1.0/24"
+    std::string subnet_name = nic.subnet_name();
     if (!nic.vm_network_id().empty()) {
       const model::VmNetwork* net = nullptr;
       for (const model::VmNetwork& n : s.servers(server).inventory().vm_networks()) {
@@ -672,17 +730,32 @@ absl::Status SimulatedFabric::ConnectNic(const std::string& vm_id,
                                                 "' on server ", s.servers(server).name(),
                                                 " for VM '", vm_id, "'"));
       }
-      bool subnet = nic.subnet_name().empty();
-      for (const model::Subnet& sn : net->subnets()) subnet |= sn.name() == nic.subnet_name();
+      // No subnet named: the network's first subnet (VMM's fallback).
+      if (subnet_name.empty() && net->subnets_size() > 0) subnet_name = net->subnets(0).name();
+      bool subnet = subnet_name.empty();
+      for (const model::Subnet& sn : net->subnets()) {
+        if (sn.name() != subnet_name) continue;
+        subnet = true;
+        prefix = sn.address_prefix();
+      }
       if (!subnet) {
         return absl::NotFoundError(
-            absl::StrCat("VM network '", net->name(), "' has no subnet '", nic.subnet_name(), "'"));
+            absl::StrCat("VM network '", net->name(), "' has no subnet '", subnet_name, "'"));
       }
     }
     for (model::NetworkAdapter& a : *vm->mutable_network_adapters()) {
       if (a.id() != nic.id()) continue;
+      const bool same = a.vm_network_id() == nic.vm_network_id() &&
+                        a.subnet_name() == subnet_name && !a.ip_address().empty();
       a.set_vm_network_id(nic.vm_network_id());
-      a.set_subnet_name(nic.vm_network_id().empty() ? "" : nic.subnet_name());
+      a.set_subnet_name(nic.vm_network_id().empty() ? "" : subnet_name);
+      // VMM's static IP pool: a NIC that joins a subnet gets a free address
+      // of its prefix (one it asks for when that is free), keeps it while it
+      // stays there, and gives it back when it leaves.
+      if (same) return absl::OkStatus();
+      a.clear_ip_address();
+      if (!prefix.empty())
+        a.set_ip_address(FreeAddress(s.servers(server).inventory(), a, prefix, nic.ip_address()));
       return absl::OkStatus();
     }
     return absl::NotFoundError(
@@ -1060,6 +1133,7 @@ absl::StatusOr<model::ScriptResult> SimulatedFabric::RunScript(
   platform::RunProcessOptions o;
   o.timeout = absl::Seconds(timeout_s);
   o.output_limit = 64 * 1024;
+  o.environment.insert(request.environment().begin(), request.environment().end());
   std::vector<std::string> args(request.arguments().begin(), request.arguments().end());
   absl::StatusOr<platform::ProcessResult> r = platform::RunProcess(request.path(), args, o);
   if (!r.ok()) {

@@ -174,6 +174,11 @@ class SimulatedFabric : public SimulatedHost {
                              HostRole role) override;
   absl::StatusOr<model::VirtualMachine> GetVm(const std::string& vm_id) override;
   absl::StatusOr<model::VirtualMachine> CreateReplicaVm(const model::ReplicaVmSpec& spec) override;
+  // A NIC joining a network without a subnet name goes to its first
+  // subnet. A subnet with an IPv4 address_prefix gives the NIC an address
+  // from its pool (the one asked for in ip_address when free, else the
+  // lowest free one from .10), kept while the NIC stays, freed when it
+  // leaves.
   absl::Status ConnectNic(const std::string& vm_id, const model::NetworkAdapter& nic) override;
   absl::Status StartVm(const std::string& vm_id) override;
   absl::Status ShutdownVm(const std::string& vm_id) override;

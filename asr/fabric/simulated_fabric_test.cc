@@ -262,6 +262,43 @@ TEST(SimulatedFabricTest, ReplicaVmsAndNics) {
   ASSERT_OK_AND_ASSIGN(vm, f->GetVm("vm1-replica"));
   EXPECT_EQ(vm.network_adapters(0).vm_network_id(), "vmn1-chi");
   EXPECT_EQ(vm.network_adapters(0).subnet_name(), "Subnet1");
+  // The subnet's pool (172.16.1.0/24) gives the NIC an address, from .10;
+  // connected again to the same subnet it keeps it.
+  EXPECT_EQ(vm.network_adapters(0).ip_address(), "172.16.1.10");
+  ASSERT_OK(f->ConnectNic("vm1-replica", connect));
+  ASSERT_OK_AND_ASSIGN(vm, f->GetVm("vm1-replica"));
+  EXPECT_EQ(vm.network_adapters(0).ip_address(), "172.16.1.10");
+  // Another VM of the subnet gets the next free one; one it asks for when
+  // that is free and in the subnet, else the next free one.
+  model::ReplicaVmSpec second = spec;
+  second.set_replica_vm_id("vm2-replica");
+  second.mutable_disks(0)->set_path(JoinPath(dir, "vm2-replica.vhdx"));
+  ASSERT_OK_AND_ASSIGN(auto d2, disk::CreateDisk(second.disks(0).path(), co));
+  ASSERT_OK(d2->Close());
+  ASSERT_OK(f->CreateReplicaVm(second).status());
+  ASSERT_OK(f->ConnectNic("vm2-replica", connect));
+  ASSERT_OK_AND_ASSIGN(model::VirtualMachine vm2, f->GetVm("vm2-replica"));
+  EXPECT_EQ(vm2.network_adapters(0).ip_address(), "172.16.1.11");
+  model::NetworkAdapter wants = connect;
+  wants.set_vm_network_id("vmn2-chi");
+  wants.set_ip_address("172.16.2.77");
+  ASSERT_OK(f->ConnectNic("vm2-replica", wants));
+  ASSERT_OK_AND_ASSIGN(vm2, f->GetVm("vm2-replica"));
+  EXPECT_EQ(vm2.network_adapters(0).ip_address(), "172.16.2.77");
+  // No subnet named: the network's first one, with its pool.
+  model::NetworkAdapter first = connect;
+  first.set_vm_network_id("vmn2-chi");
+  first.clear_subnet_name();
+  ASSERT_OK(f->ConnectNic("vm1-replica", first));
+  ASSERT_OK_AND_ASSIGN(vm, f->GetVm("vm1-replica"));
+  EXPECT_EQ(vm.network_adapters(0).subnet_name(), "Subnet1");
+  EXPECT_EQ(vm.network_adapters(0).ip_address(), "172.16.2.10");
+  ASSERT_OK(f->ConnectNic("vm1-replica", connect));
+  wants.set_vm_network_id("vmn1-chi");
+  wants.set_ip_address("172.16.1.10");  // taken by vm1-replica
+  ASSERT_OK(f->ConnectNic("vm2-replica", wants));
+  ASSERT_OK_AND_ASSIGN(vm2, f->GetVm("vm2-replica"));
+  EXPECT_EQ(vm2.network_adapters(0).ip_address(), "172.16.1.11");
   connect.set_vm_network_id("vmn1-ny");  // not on this server
   EXPECT_THAT(f->ConnectNic("vm1-replica", connect), StatusIs(absl::StatusCode::kNotFound));
   connect.set_vm_network_id("vmn1-chi");
@@ -271,7 +308,8 @@ TEST(SimulatedFabricTest, ReplicaVmsAndNics) {
   ASSERT_OK(f->ConnectNic("vm1-replica", connect));
   ASSERT_OK_AND_ASSIGN(vm, f->GetVm("vm1-replica"));
   EXPECT_EQ(vm.network_adapters(0).vm_network_id(), "");
-  ASSERT_OK(f->StartVm("vm1-replica"));  // a failover would
+  EXPECT_EQ(vm.network_adapters(0).ip_address(), "");  // back to the pool
+  ASSERT_OK(f->StartVm("vm1-replica"));                // a failover would
 }
 
 TEST(SimulatedFabricTest, GuestWritesReportLogAndVerify) {

@@ -209,7 +209,10 @@ struct FailoverService::Impl {
       case model::Committed:
       case model::ReprotectInitiated:
       case model::ReprotectFailed:
-        return item.reversed() && item.failover_direction() == kRecoveryToPrimary;
+        // Before its reverse replication swaps the sides: the failover
+        // back; after: the failback's own scenario on the item.
+        return (item.reversed() && item.failover_direction() == kRecoveryToPrimary) ||
+               item.current_scenario().scenario_name() == kScenarioFailback;
       default:
         return false;
     }
@@ -1158,6 +1161,8 @@ absl::Status FailoverService::Impl::RunJob(jobs::JobContext& ctx) {
   in.network_id = p.network_id();
   in.optimize = p.optimize();
   in.perform_source_side_action = p.perform_source_side_action();
+  // A job run again after its process stopped (it has tasks already).
+  const bool rerun = ctx.job().tasks_size() > 0;
   RunContext rc;
   rc.job_id = ctx.job().id();
   rc.scenario = ctx.job().scenario_name();
@@ -1165,7 +1170,17 @@ absl::Status FailoverService::Impl::RunJob(jobs::JobContext& ctx) {
                     const std::function<absl::Status()>& fn) { return ctx.RunTask(id, name, fn); };
   rc.suspend = [&ctx](absl::string_view why) { return ctx.Suspend(why); };
   rc.note = [&ctx](absl::string_view note) { ctx.AddInformation(note); };
-  ASR_RETURN_IF_ERROR(Run(p.operation(), in, rc));
+  absl::Status s = Run(p.operation(), in, rc);
+  if (!s.ok() && rerun && jobs::RuleOf(s) == "OperationNotAllowedInState") {
+    absl::StatusOr<model::ProtectedItem> now = protection->GetItem(p.item_id());
+    if (now.ok() && IsWhereOperationEnds(*now, p.operation())) {
+      ctx.AddInformation(absl::StrCat(p.operation(), " of ", Label(*now),
+                                      " had completed before the job could record it; "
+                                      "nothing was run again"));
+      s = absl::OkStatus();
+    }
+  }
+  ASR_RETURN_IF_ERROR(s);
   ASR_ASSIGN_OR_RETURN(model::ProtectedItem item, protection->GetItem(p.item_id()));
   ctx.SetResult(model::ToJson(item));
   return absl::OkStatus();

@@ -44,7 +44,13 @@
 //      reverse replication again: the VM runs where it started, protected.
 //
 // A failure leaves the *Failed state of its operation (the operation may
-// run again, continuing where it stopped, or be cancelled). A VM never runs
+// run again, continuing where it stopped, or be cancelled). A process that
+// stops during an operation leaves its job Failed ("JobInterrupted") and
+// the item in the operation's *Initiated state; restarting the job goes on
+// from its last finished step, and a job whose operation had completed
+// before the job could record it ends Succeeded without running anything
+// again (failover_crash_test kills the process at random moments of every
+// operation). A VM never runs
 // on both sides: before starting either VM the other one's power state is
 // checked (a host that cannot be reached counts as not running only for an
 // unplanned failover, whose source is presumed lost).

@@ -489,6 +489,50 @@ TEST_F(FailoverTest, ReverseReplicationSendsOnlyWhatDiffersAndFailbackBringsTheV
   }
 }
 
+// The process stopped after the operation completed but before its job
+// recorded so: the job, run again, ends Succeeded and runs nothing again.
+TEST_F(FailoverTest, AJobWhoseOperationCompletedBeforeItWasRecordedSucceedsWhenRunAgain) {
+  Cycle();
+  ASSERT_OK(failover().Start(kPlannedFailover, In()).status());
+  ASSERT_OK_AND_ASSIGN(model::Job commit, failover().Start(kCommit, In()));
+  ASSERT_EQ(commit.state(), model::Succeeded);
+  ASSERT_EQ(Item().protection_state(), model::Committed);
+  // As a kill between the item's last update and the job's leaves it: the
+  // last task InProgress, the job InProgress.
+  ASSERT_GT(commit.tasks_size(), 1);
+  model::Job interrupted = commit;
+  interrupted.set_state(model::InProgress);
+  interrupted.clear_end_time_unix();
+  interrupted.mutable_tasks(interrupted.tasks_size() - 1)->set_state(model::InProgress);
+  ASSERT_OK(site_->sr().repository().Put(interrupted));
+  ASSERT_OK_AND_ASSIGN(int marked, site_->sr().jobs().RecoverInterruptedJobs());
+  EXPECT_EQ(marked, 1);
+  ASSERT_OK_AND_ASSIGN(model::Job failed, site_->sr().jobs().Get(commit.id()));
+  ASSERT_EQ(failed.state(), model::Failed);
+  ASSERT_TRUE(failed.allowed_restart());
+
+  ASSERT_OK_AND_ASSIGN(model::Job again, site_->sr().jobs().Restart(commit.id()));
+  EXPECT_EQ(again.state(), model::Succeeded);
+  std::string notes;
+  for (const model::JobTask& t : again.tasks()) {
+    for (const std::string& n : t.information()) notes += n;
+  }
+  EXPECT_THAT(notes, HasSubstr("had completed before the job could record it"));
+  EXPECT_EQ(Item().protection_state(), model::Committed);
+
+  // A job whose operation did not complete is not passed off as done: a
+  // commit job run again while the item is elsewhere fails as before.
+  model::Job stale = again;
+  stale.set_state(model::InProgress);
+  stale.mutable_tasks(0)->set_state(model::InProgress);
+  ASSERT_OK(failover().Start(kReverseReplicate, In()).status());
+  ASSERT_OK(site_->sr().repository().Put(stale));
+  ASSERT_OK(site_->sr().jobs().RecoverInterruptedJobs().status());
+  absl::StatusOr<model::Job> refused = site_->sr().jobs().Restart(commit.id());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(jobs::RuleOf(refused.status()), "OperationNotAllowedInState");
+}
+
 TEST_F(FailoverTest, BadInputIsRefusedBeforeAnyJob) {
   FailoverInput in = In();
   in.recovery_tag = "Newest";

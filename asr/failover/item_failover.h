@@ -25,6 +25,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "asr/model/protection.pb.h"
 
 namespace asr::failover {
 
@@ -38,6 +39,24 @@ inline constexpr absl::string_view kCancelFailover = "CancelFailover";
 inline constexpr absl::string_view kChangePit = "ChangePit";
 inline constexpr absl::string_view kReverseReplicate = "ReverseReplicate";
 inline constexpr absl::string_view kFailback = "Failback";
+
+// Whether `item` is where `operation` leaves a VM: a job (or a plan's VM)
+// run again after a crash, whose operation had completed before the job
+// could record it, is then done, though the operation is no longer
+// allowed. False for operations that leave no state of their own
+// (ChangePit).
+inline bool IsWhereOperationEnds(const model::ProtectedItem& item, absl::string_view operation) {
+  const model::ProtectionState s = item.protection_state();
+  if (operation == kPlannedFailover) return s == model::PlannedFailoverCompleted;
+  if (operation == kUnplannedFailover) return s == model::FailedOver;
+  if (operation == kCommit) return s == model::Committed;
+  if (operation == kCancelFailover) return s == model::Protected;
+  if (operation == kReverseReplicate) return s == model::Protected;
+  if (operation == kFailback) return s == model::Protected && !item.reversed();
+  if (operation == kTestFailover) return item.test_failover_state() == "TestFailoverCompleted";
+  if (operation == kTestFailoverCleanup) return item.test_failover_state() == "None";
+  return false;
+}
 
 struct FailoverInput {
   std::string item_ref;  // protected item id, or its VM's id or name

@@ -336,8 +336,85 @@ class RecoveryPlanService::PlanRun {
                                          ": ", a.manual().description(),
                                          "; resume the job when it is done, or cancel it"));
       }
-      return RunScript(gi, a);
+      return RunScript(gi, placement, a);
     });
+  }
+
+  // What the script of action `a` (of group `gi`, at `placement`) learns
+  // about the plan and where its VMs run now (recovery_plan.proto).
+  model::RecoveryPlanScriptContext ScriptContext(int gi, absl::string_view placement,
+                                                 const model::RecoveryPlanAction& a) const {
+    model::RecoveryPlanScriptContext c;
+    const model::RecoveryPlan& plan = params_.plan();
+    c.set_recovery_plan_name(plan.name());
+    c.set_failover_type(op());
+    c.set_failover_direction(direction());
+    c.set_group(plan.groups(gi).name());
+    c.set_action_name(a.action_name());
+    c.set_placement(placement == "start" ? "Start" : "End");
+    fabric::HostCallbacks* host = service_->protection_->host();
+    const bool test = op() == kTestFailover || op() == kTestFailoverCleanup;
+    for (int g = 0; g < plan.groups_size(); ++g) {
+      for (const auto& ref : plan.groups(g).replication_protected_items()) {
+        model::RecoveryPlanScriptVm* v = c.add_vms();
+        v->set_protected_item_id(ref.id());
+        v->set_vm_name(ref.vm_name());
+        v->set_group(plan.groups(g).name());
+        v->set_operation_done(g < gi || (g == gi && placement == "end"));
+        absl::StatusOr<model::ProtectedItem> item = service_->protection_->GetItem(ref.id());
+        if (!item.ok() || host == nullptr) continue;
+        // The VM this operation runs: the first of these that runs, else
+        // the first that exists.
+        std::vector<std::string> candidates;
+        if (test && !item->test_vm_id().empty()) candidates.push_back(item->test_vm_id());
+        for (const std::string& id : {item->replica_vm_id(), item->vm_id()}) {
+          if (!id.empty()) candidates.push_back(id);
+        }
+        std::optional<model::VirtualMachine> chosen;
+        for (const std::string& id : candidates) {
+          absl::StatusOr<model::VirtualMachine> vm = host->GetVm(id);
+          if (!vm.ok()) continue;
+          if (vm->power_state() == model::RUNNING) {
+            chosen = *std::move(vm);
+            break;
+          }
+          if (!chosen) chosen = *std::move(vm);
+        }
+        if (!chosen) continue;
+        v->set_vm_id(chosen->id());
+        v->set_host_id(chosen->host_id());
+        v->set_power_state(chosen->power_state());
+        *v->mutable_network_adapters() = chosen->network_adapters();
+      }
+    }
+    return c;
+  }
+
+  // The script's environment: the context as JSON and its common parts as
+  // plain variables (recovery_plan.proto names them).
+  static std::map<std::string, std::string> ScriptEnvironment(
+      const model::RecoveryPlanScriptContext& c) {
+    std::map<std::string, std::string> env;
+    env["ASR_RECOVERY_PLAN_CONTEXT"] = model::ToJson(c);
+    env["ASR_RECOVERY_PLAN"] = c.recovery_plan_name();
+    env["ASR_FAILOVER_TYPE"] = c.failover_type();
+    env["ASR_FAILOVER_DIRECTION"] = c.failover_direction();
+    env["ASR_GROUP"] = c.group();
+    env["ASR_ACTION"] = c.action_name();
+    env["ASR_VM_COUNT"] = absl::StrCat(c.vms_size());
+    for (int k = 0; k < c.vms_size(); ++k) {
+      const model::RecoveryPlanScriptVm& v = c.vms(k);
+      const std::string n = absl::StrCat("ASR_VM_", k + 1, "_");
+      std::string address;
+      for (const model::NetworkAdapter& a : v.network_adapters()) {
+        if (address.empty()) address = a.ip_address();
+      }
+      env[n + "NAME"] = v.vm_name();
+      env[n + "GROUP"] = v.group();
+      env[n + "HOST"] = v.host_id();
+      env[n + "ADDRESS"] = address;
+    }
+    return env;
   }
 
   absl::StatusOr<std::string> ScriptHost(int gi, model::RecoveryPlanActionLocation where) const {
@@ -361,7 +438,7 @@ class RecoveryPlanService::PlanRun {
                      "show"));
   }
 
-  absl::Status RunScript(int gi, const model::RecoveryPlanAction& a) {
+  absl::Status RunScript(int gi, absl::string_view placement, const model::RecoveryPlanAction& a) {
     const auto& details = a.script();
     fabric::HostCallbacks* host = service_->protection_->host();
     if (host == nullptr || !host->available()) {
@@ -380,6 +457,9 @@ class RecoveryPlanService::PlanRun {
           std::string("--direction"), direction(), std::string("--group"),
           params_.plan().groups(gi).name(), std::string("--action"), a.action_name()}) {
       request.add_arguments(arg);
+    }
+    for (const auto& [name, value] : ScriptEnvironment(ScriptContext(gi, placement, a))) {
+      (*request.mutable_environment())[name] = value;
     }
     absl::StatusOr<model::ScriptResult> result;
     absl::Status call = fabric::CallWithRetries([&] {
@@ -417,15 +497,7 @@ class RecoveryPlanService::PlanRun {
   // done, though the operation is no longer allowed.
   bool AlreadyDone(const model::RecoveryPlanProtectedItem& ref) const {
     absl::StatusOr<model::ProtectedItem> item = service_->protection_->GetItem(ref.id());
-    if (!item.ok()) return false;
-    const model::ProtectionState s = item->protection_state();
-    if (op() == kPlannedFailover) return s == model::PlannedFailoverCompleted;
-    if (op() == kUnplannedFailover) return s == model::FailedOver;
-    if (op() == kCommit) return s == model::Committed;
-    if (op() == kCancelFailover || op() == kReverseReplicate) return s == model::Protected;
-    if (op() == kTestFailover) return item->test_failover_state() == "TestFailoverCompleted";
-    if (op() == kTestFailoverCleanup) return item->test_failover_state() == "None";
-    return false;
+    return item.ok() && IsWhereOperationEnds(*item, op());
   }
 
   absl::Status RunItem(int gi, const model::RecoveryPlanProtectedItem& item, bool retry) {

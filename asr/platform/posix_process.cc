@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -85,8 +86,32 @@ absl::StatusOr<ProcessResult> RunProcess(const std::string& path,
   for (std::string& s : argv_strings) argv.push_back(s.data());
   argv.push_back(nullptr);
 
+  // The environment: this process's, with options.environment's names
+  // replaced or added.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const char* eq = strchr(*e, '=');
+    const std::string name = eq == nullptr ? std::string(*e) : std::string(*e, eq - *e);
+    if (options.environment.count(name) == 0) env_strings.push_back(*e);
+  }
+  for (const auto& [name, value] : options.environment) {
+    if (name.empty() || name.find('=') != std::string::npos) {
+      posix_spawn_file_actions_destroy(&actions);
+      posix_spawnattr_destroy(&attr);
+      close(rd);
+      close(wr);
+      return absl::InvalidArgumentError(
+          absl::StrCat("environment variable name '", name, "' for ", path,
+                       " is empty or holds '='; use a name of letters, digits and '_'"));
+    }
+    env_strings.push_back(absl::StrCat(name, "=", value));
+  }
+  std::vector<char*> envp;
+  for (std::string& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+
   pid_t pid = 0;
-  int err = posix_spawn(&pid, path.c_str(), &actions, &attr, argv.data(), environ);
+  int err = posix_spawn(&pid, path.c_str(), &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   close(wr);

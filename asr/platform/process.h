@@ -22,6 +22,7 @@
 #define ASR_PLATFORM_PROCESS_H_
 
 #include <cstddef>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ struct RunProcessOptions {
   absl::Duration timeout = absl::Minutes(5);
   // At most this many of the last bytes printed are kept.
   size_t output_limit = 64 * 1024;
+  // Variables the program gets besides this process's environment (a name
+  // given here replaces the inherited one). Names hold no '='.
+  std::map<std::string, std::string> environment;
 };
 
 struct ProcessResult {

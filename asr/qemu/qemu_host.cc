@@ -922,6 +922,7 @@ absl::StatusOr<model::ScriptResult> QemuHost::RunScript(const model::ScriptReque
   platform::RunProcessOptions o;
   o.timeout = absl::Seconds(request.timeout_seconds() > 0 ? request.timeout_seconds() : 300);
   o.output_limit = 64 * 1024;
+  o.environment.insert(request.environment().begin(), request.environment().end());
   std::vector<std::string> args(request.arguments().begin(), request.arguments().end());
   absl::StatusOr<platform::ProcessResult> r = platform::RunProcess(request.path(), args, o);
   if (!r.ok()) {

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Builds libasr.so (and asrctl, the replication tests' receiver) with Bazel and runs the .NET binding's xunit tests against it.
+# Builds libasr.so (and asrctl, the replication tests' receiver) with Bazel and runs the .NET binding's xunit tests against it,
+# after checking that the generated model (Asr/Model/*.g.cs) matches the .proto files; then packs the binding and runs the
+# sample from the package (pack_test.sh), counted as one more test.
 #
 #   bindings/dotnet/test.sh            (from anywhere in the repository)
+#   ASR_BAZEL_OUTPUT_BASE=DIR bindings/dotnet/test.sh   (bazel --output_base=DIR)
 #
 # The last line of output is always "dotnet: N passed, N failed" (xunit test
-# counts, from the trx results file). Exits non-zero if the build fails, any
-# test fails, or no results were produced.
+# counts, from the trx results file, plus the package test). Exits non-zero if
+# the build fails, any test fails, or no results were produced.
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,7 +24,18 @@ passed=0
 failed=0
 summary() { echo "dotnet: ${passed} passed, ${failed} failed"; }
 
-if ! bazel build //capi:libasr.so //asr/cli:asrctl; then
+bazel_cmd=(bazel)
+if [[ -n "${ASR_BAZEL_OUTPUT_BASE:-}" ]]; then
+  bazel_cmd+=(--output_base="$ASR_BAZEL_OUTPUT_BASE")
+fi
+
+if ! python3 bindings/dotnet/tools/generate_model.py --check; then
+  failed=1
+  summary
+  exit 1
+fi
+
+if ! "${bazel_cmd[@]}" build //capi:libasr.so //asr/cli:asrctl; then
   echo "test.sh: bazel build //capi:libasr.so //asr/cli:asrctl failed; tests not run" >&2
   summary
   exit 1
@@ -33,8 +47,9 @@ if [[ ! -f "$native_dir/libasr.so" ]]; then
   summary
   exit 1
 fi
-export ASR_NATIVE_DIR="$native_dir"
-export LD_LIBRARY_PATH="$native_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# No ASR_NATIVE_DIR or LD_LIBRARY_PATH: the test project copies bazel-bin/capi/libasr.so next to
+# the binding (runtimes/<rid>/native), as a plain `dotnet test` does.
+unset ASR_NATIVE_DIR
 
 results="$(mktemp -d "${TMPDIR:-/tmp}/asr-dotnet-results.XXXXXX")"
 trap 'rm -rf "$results"' EXIT
@@ -63,6 +78,13 @@ for field in failed error timeout aborted; do
   n="$(count "$field")"
   failed=$((failed + ${n:-0}))
 done
+
+echo "== package test (bindings/dotnet/pack_test.sh)"
+if bash bindings/dotnet/pack_test.sh "$native_dir/libasr.so"; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+fi
 
 summary
 if [[ $rc -ne 0 || $failed -ne 0 ]]; then

@@ -13,18 +13,35 @@ namespace Asr.Tests
     /// </summary>
     internal static class AsrctlTool
     {
-        /// <summary>The asrctl executable; fails the test when it is not built.</summary>
+        /// <summary>
+        /// The asrctl executable: $ASR_ASRCTL, else the one `bazel build //asr/cli:asrctl`
+        /// left in the repository's bazel-bin; fails the test when it is not built.
+        /// </summary>
         internal static string Path()
         {
             string? path = Environment.GetEnvironmentVariable("ASR_ASRCTL");
             if (string.IsNullOrEmpty(path))
             {
-                string? native = Environment.GetEnvironmentVariable(NativeLibraryLoader.DirVariable);
-                path = native == null ? "asrctl" : System.IO.Path.Combine(native, "..", "asr", "cli", "asrctl");
+                path = RepoFile(System.IO.Path.Combine("bazel-bin", "asr", "cli", "asrctl")) ?? "bazel-bin/asr/cli/asrctl";
             }
 
-            Assert.True(File.Exists(path), $"asrctl not found at {path}; build //asr/cli:asrctl or set ASR_ASRCTL");
+            Assert.True(File.Exists(path), $"asrctl not found at {path}; run 'bazel build //asr/cli:asrctl' or set ASR_ASRCTL");
             return path!;
+        }
+
+        /// <summary>A path under the repository holding this test's build output, if it exists.</summary>
+        internal static string? RepoFile(string relative)
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+            {
+                string candidate = System.IO.Path.Combine(dir.FullName, relative);
+                if (File.Exists(candidate))
+                {
+                    return candidate;
+                }
+            }
+
+            return null;
         }
 
         /// <summary>

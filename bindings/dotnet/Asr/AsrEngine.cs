@@ -26,7 +26,7 @@ namespace Asr
     /// message; null arguments raise <see cref="ArgumentNullException"/>.
     /// </para>
     /// </remarks>
-    public sealed class AsrEngine : IDisposable
+    public sealed partial class AsrEngine : IDisposable
     {
         private readonly EngineHandle _handle;
 

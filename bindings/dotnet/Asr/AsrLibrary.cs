@@ -4,11 +4,11 @@ namespace Asr
 {
     /// <summary>Facts about the loaded native library (libasr.so / asr.dll).</summary>
     /// <remarks>
-    /// The native library is found by the platform loader: on Linux through
-    /// LD_LIBRARY_PATH and the usual dlopen search, on Windows next to the
-    /// process or on PATH. Hosts that keep it elsewhere load it first (on .NET
-    /// Core, with System.Runtime.InteropServices.NativeLibrary). All members
-    /// are thread-safe.
+    /// The native library is looked for in $ASR_NATIVE_DIR, then in
+    /// runtimes/&lt;rid&gt;/native/ and the directory of Asr.dll (where the NuGet
+    /// package puts it), then by the platform loader (LD_LIBRARY_PATH, PATH);
+    /// when it is nowhere, the DllNotFoundException names the places and the
+    /// fix (NativeLibraryResolver). All members are thread-safe.
     /// </remarks>
     public static class AsrLibrary
     {

@@ -110,7 +110,7 @@ namespace Asr
     /// the site service is released.
     /// </summary>
     /// <remarks>Thread safety: Step must not run concurrently with itself; the other members may be called from any thread.</remarks>
-    public sealed class AsrSiteService : IDisposable
+    public sealed partial class AsrSiteService : IDisposable
     {
         private readonly SiteServiceHandle _handle;
 

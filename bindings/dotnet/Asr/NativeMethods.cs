@@ -38,6 +38,9 @@ namespace Asr
         /// <summary>The native library name, resolved to libasr.so / asr.dll.</summary>
         internal const string LibraryName = "asr";
 
+        /// <summary>Finds the native library before the first call (NativeLibraryResolver).</summary>
+        static NativeMethods() => NativeLibraryResolver.Install();
+
         // ---- Version -------------------------------------------------------
 
         [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
