@@ -40,13 +40,21 @@ constexpr absl::Duration kStartLimit = absl::Seconds(60);
 constexpr absl::Duration kQuitLimit = absl::Seconds(5);
 constexpr absl::Duration kQmpConnectLimit = absl::Seconds(10);
 
-// The shell that runs QEMU detached and records how it ended:
-// $@ is QEMU's command line; qemu.pid gets its pid at once, exit its exit
-// status when it ends (128+N: killed by signal N).
+// The shell that runs QEMU detached and records how it ended: $1 is the
+// pid of an owner whose end kills QEMU (0: none), the rest QEMU's command
+// line; qemu.pid gets its pid at once, exit its exit status when it ends
+// (128+N: killed by signal N).
 constexpr char kSupervisor[] =
+    "owner=$1; shift\n"
     "\"$@\" & pid=$!\n"
     "echo \"$pid\" > qemu.pid.new && mv -f qemu.pid.new qemu.pid\n"
+    "watcher=\n"
+    "if [ \"$owner\" != 0 ]; then\n"
+    "  (while kill -0 \"$owner\" 2>/dev/null; do sleep 1; done; kill -9 \"$pid\") &\n"
+    "  watcher=$!\n"
+    "fi\n"
     "wait \"$pid\"; code=$?\n"
+    "[ -n \"$watcher\" ] && kill \"$watcher\" 2>/dev/null\n"
     "echo \"$code\" > exit.new && mv -f exit.new exit\n";
 
 absl::Status VmNotFound(const std::string& vm_id) {
@@ -749,7 +757,13 @@ absl::Status QemuHost::StartVm(const std::string& vm_id) {
     return absl::FailedPreconditionError(
         absl::StrCat("VM '", vm_id, "' cannot start: no ", binary, " (install qemu-system-x86)"));
   }
-  std::vector<std::string> argv = {"/bin/sh", "-c", kSupervisor, "asr-qemu-supervisor", binary};
+  std::vector<std::string> argv = {
+      "/bin/sh",
+      "-c",
+      kSupervisor,
+      "asr-qemu-supervisor",
+      absl::StrCat(options_.turn_off_vms_on_close ? static_cast<int>(getpid()) : 0),
+      binary};
   argv.insert(argv.end(), args.begin(), args.end());
   ASR_RETURN_IF_ERROR(SpawnDetached(argv, dir, log));
   // The supervisor writes QEMU's pid at once; QEMU opens its monitor once

@@ -127,7 +127,9 @@ namespace asr::qemu {
 
 struct QemuHostOptions {
   // Destroying the QemuHost kills (SIGKILL) every VM of the directory that
-  // runs: for tests, so that no VM outlives them.
+  // runs, and the VMs this object starts are killed when this process ends
+  // in any way (their supervisor watches it): for tests, so that no VM
+  // outlives them, also when a test is killed at its time limit.
   bool turn_off_vms_on_close = false;
 };
 
