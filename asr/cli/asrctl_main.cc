@@ -16,6 +16,7 @@
 #include "asr/cli/pki_commands.h"
 #include "asr/cli/plan_commands.h"
 #include "asr/cli/protection_commands.h"
+#include "asr/cli/qemu_commands.h"
 #include "asr/cli/replication_commands.h"
 #include "asr/cli/throttle_commands.h"
 
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
   asr::cli::RegisterThrottleCommands(registry);
   asr::cli::RegisterFailoverCommands(registry);
   asr::cli::RegisterPlanCommands(registry);
+  asr::cli::RegisterQemuCommands(registry);
   std::vector<std::string> args(argv + 1, argv + argc);
   return registry.Run(args, std::cout, std::cerr);
 }

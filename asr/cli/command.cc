@@ -63,6 +63,7 @@ absl::Status ValidateArguments(const CommandContext& ctx, const ParsedArgs& args
   ASR_RETURN_IF_ERROR(ValidatePath("--state-dir", ctx.state_dir));
   ASR_RETURN_IF_ERROR(ValidateOptionalIdentifier("--key-file", ctx.key_file, kMaxPathBytes));
   ASR_RETURN_IF_ERROR(ValidateOptionalIdentifier("--fabric", ctx.fabric_dir, kMaxPathBytes));
+  ASR_RETURN_IF_ERROR(ValidateOptionalIdentifier("--qemu-host", ctx.qemu_host_dir, kMaxPathBytes));
   for (size_t i = 0; i < args.positional.size(); ++i) {
     ASR_RETURN_IF_ERROR(ValidatePath(absl::StrCat("argument ", i + 1), args.positional[i]));
   }
@@ -137,13 +138,16 @@ absl::StatusOr<std::string> ParsedArgs::Require(const std::string& flag) const {
 void CommandRegistry::Add(CommandSpec spec) { commands_.push_back(std::move(spec)); }
 
 void CommandRegistry::PrintHelp(std::ostream& os) const {
-  os << "usage: asrctl [--state-dir DIR] [--key-file PATH] [--fabric DIR] [--json] COMMAND "
-        "[ARGS]\n\n"
+  os << "usage: asrctl [--state-dir DIR] [--key-file PATH] [--fabric DIR | --qemu-host DIR] "
+        "[--json] COMMAND [ARGS]\n\n"
         "  --key-file PATH  the key-encryption key that wraps the vault's keys (or set\n"
         "                   ASR_KEY_FILE=PATH, or ASR_KEY_ENCRYPTION_KEY to 64 hex digits);\n"
         "                   create one with 'asrctl key-provider init --key-file PATH'\n"
         "  --fabric DIR     the simulated VMM fabric that is the host (or set ASR_FABRIC=DIR);\n"
-        "                   create one with 'asrctl fabric init DIR --example'\n\n"
+        "                   create one with 'asrctl fabric init DIR --example'\n"
+        "  --qemu-host DIR  a QEMU host (DIR/config.json: VMM servers, hosts, QEMU VMs and\n"
+        "                   their VHDX/VHD disks) that is the host instead (or set\n"
+        "                   ASR_QEMU_HOST=DIR); see asr/qemu/README.md\n\n"
         "commands:\n";
   for (const CommandSpec& c : commands_) {
     os << "  " << c.usage << "\n      " << c.help << "\n";
@@ -202,6 +206,14 @@ absl::StatusOr<ParsedArgs> ParseRest(const CommandSpec& spec, const std::vector<
           value = a[++i];
         }
         ctx.fabric_dir = value;
+        continue;
+      }
+      if (name == "qemu-host" && !spec.value_flags.count(name)) {
+        if (!has_value) {
+          if (i + 1 >= a.size()) return absl::InvalidArgumentError("--qemu-host needs a value");
+          value = a[++i];
+        }
+        ctx.qemu_host_dir = value;
         continue;
       }
       if (spec.bool_flags.count(name)) {
@@ -282,6 +294,15 @@ int CommandRegistry::Run(const std::vector<std::string>& argv, std::istream& in,
       i += 2;
     } else if (absl::StartsWith(a, "--fabric=")) {
       ctx.fabric_dir = a.substr(strlen("--fabric="));
+      ++i;
+    } else if (a == "--qemu-host") {
+      if (i + 1 >= argv.size()) {
+        return ExitCodeFor(absl::InvalidArgumentError("--qemu-host needs a value"), err);
+      }
+      ctx.qemu_host_dir = argv[i + 1];
+      i += 2;
+    } else if (absl::StartsWith(a, "--qemu-host=")) {
+      ctx.qemu_host_dir = a.substr(strlen("--qemu-host="));
       ++i;
     } else if (a == "--help") {
       PrintHelp(out);

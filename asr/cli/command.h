@@ -13,7 +13,8 @@
 //            /*value_flags=*/{}, /*bool_flags=*/{}, 1, 1, DiskInfo});
 //   }
 //
-// Global flags (--state-dir DIR, --key-file PATH, --fabric DIR, --json) are parsed before
+// Global flags (--state-dir DIR, --key-file PATH, --fabric DIR, --qemu-host DIR, --json) are
+// parsed before
 // the command and reach it through CommandContext. Every argument is checked
 // before the command runs (ValidateIdentifier, asr/common/identifier.h):
 // positionals and flag values must be valid UTF-8 without control
@@ -47,6 +48,7 @@ struct CommandContext {
   std::string state_dir;       // --state-dir, default ./asr-state
   std::string key_file;        // --key-file: the key-encryption key's file ("" if not given)
   std::string fabric_dir;      // --fabric: a simulated fabric's directory ("" if not given)
+  std::string qemu_host_dir;   // --qemu-host: a QEMU host's directory ("" if not given)
   bool json = false;           // --json: machine-readable output on stdout
   std::istream* in = nullptr;  // standard input (e.g. --proxy-password-stdin)
   std::ostream* out;           // normal output

@@ -224,12 +224,14 @@ absl::Status ServerList(const CommandContext& ctx, const ParsedArgs&) {
 // ---- inventory, cloud --------------------------------------------------------
 
 absl::Status InventorySync(const CommandContext& ctx, const ParsedArgs& a) {
-  // Without --file the host reports the inventory (--fabric / ASR_FABRIC).
-  bool from_host = !a.Has("file") && !FabricDirFor(ctx).empty();
+  // Without --file the host reports the inventory (--fabric / ASR_FABRIC,
+  // --qemu-host / ASR_QEMU_HOST).
+  bool from_host = !a.Has("file") && (!FabricDirFor(ctx).empty() || !QemuHostDirFor(ctx).empty());
   if (!a.Has("file") && !from_host) {
     return absl::InvalidArgumentError(
-        "--file inventory.json is required: asrctl has no VMM host attached (--fabric DIR or "
-        "ASR_FABRIC names one), so the inventory comes as a document");
+        "--file inventory.json is required: asrctl has no VMM host attached (--fabric DIR, "
+        "ASR_FABRIC, --qemu-host DIR or ASR_QEMU_HOST names one), so the inventory comes as a "
+        "document");
   }
   model::Inventory inventory;
   if (!from_host) {

@@ -12,11 +12,13 @@
 #include "absl/synchronization/mutex.h"
 #include "asr/model/cli.pb.h"
 #include "asr/model/json.h"
+#include "asr/qemu/qemu_host.h"
 
 namespace asr::cli {
 namespace {
 
 constexpr char kFabricVariable[] = "ASR_FABRIC";
+constexpr char kQemuHostVariable[] = "ASR_QEMU_HOST";
 
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
@@ -85,6 +87,40 @@ absl::StatusOr<fabric::SimulatedFabric*> FabricFor(const CommandContext& ctx) {
   fabric::SimulatedFabric* f = opened->get();
   fabrics->emplace(dir, std::move(*opened));
   return f;
+}
+
+std::string QemuHostDirFor(const CommandContext& ctx) {
+  return ctx.qemu_host_dir.empty() ? Env(kQemuHostVariable) : ctx.qemu_host_dir;
+}
+
+absl::StatusOr<fabric::HostCallbacks*> HostFor(const CommandContext& ctx) {
+  const std::string qemu_dir = QemuHostDirFor(ctx);
+  if (qemu_dir.empty()) {
+    absl::StatusOr<fabric::SimulatedFabric*> f = FabricFor(ctx);
+    if (!f.ok()) return f.status();
+    return *f;
+  }
+  if (!FabricDirFor(ctx).empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("both a simulated fabric (", FabricDirFor(ctx), ": --fabric or ",
+                     kFabricVariable, ") and a QEMU host (", qemu_dir, ": --qemu-host or ",
+                     kQemuHostVariable, ") are named; name one host"));
+  }
+  // One QemuHost per directory for the whole process, as for fabrics.
+  static absl::Mutex mu(absl::kConstInit);
+  static auto* hosts = new std::map<std::string, std::unique_ptr<qemu::QemuHost>>();
+  absl::MutexLock l(&mu);
+  auto it = hosts->find(qemu_dir);
+  if (it != hosts->end()) return it->second.get();
+  absl::StatusOr<std::unique_ptr<qemu::QemuHost>> opened = qemu::QemuHost::Open(qemu_dir);
+  if (!opened.ok()) {
+    return absl::Status(opened.status().code(),
+                        absl::StrCat("cannot open the QEMU host in ", qemu_dir, " (--qemu-host or ",
+                                     kQemuHostVariable, "): ", opened.status().message()));
+  }
+  qemu::QemuHost* h = opened->get();
+  hosts->emplace(qemu_dir, std::move(*opened));
+  return h;
 }
 
 SiteRecoveryOptions EngineOptions(const CommandContext& ctx) {

@@ -6,10 +6,17 @@
 // needs the vault's private keys.
 //
 // The host (fabric::HostCallbacks: inventories, host configuration, the VM
-// calls protection makes) is the simulated fabric in --fabric DIR, else in
-// the directory ASR_FABRIC names (`asrctl fabric init --dir DIR` makes
-// one), else none: then inventories come as documents and protection says
-// that no host can describe VMs.
+// calls protection makes) is chosen by the command line:
+//   simulated  the simulated fabric in --fabric DIR, else in the directory
+//              ASR_FABRIC names (`asrctl fabric init --dir DIR` makes one);
+//   qemu       real QEMU VMs: the QEMU host in --qemu-host DIR, else in the
+//              directory ASR_QEMU_HOST names (DIR/config.json, format in
+//              asr/qemu/qemu_host.h). Its VMs outlive the asrctl process
+//              that started them; every asrctl process opens the directory
+//              and finds them (`asrctl site run` and `asrctl failover
+//              planned` may run at once).
+// Naming both kinds is refused. With neither, there is no host: inventories
+// come as documents and protection says that no host can describe VMs.
 //
 //   ASR_ASSIGN_OR_RETURN(SiteRecoveryOptions options, EngineOptionsWithHost(ctx));
 //   options.create_if_missing = false;
@@ -44,12 +51,14 @@ std::string FabricDirFor(const CommandContext& ctx);
 // a fabric when it holds none.
 absl::StatusOr<fabric::SimulatedFabric*> FabricFor(const CommandContext& ctx);
 
-// The host of this command line: FabricFor(ctx) (null for none).
-inline absl::StatusOr<fabric::HostCallbacks*> HostFor(const CommandContext& ctx) {
-  absl::StatusOr<fabric::SimulatedFabric*> f = FabricFor(ctx);
-  if (!f.ok()) return f.status();
-  return *f;
-}
+// The QEMU host's directory of this command line: --qemu-host, else
+// ASR_QEMU_HOST, else "".
+std::string QemuHostDirFor(const CommandContext& ctx);
+
+// The host of this command line: the QEMU host of QemuHostDirFor(ctx) (opened
+// once per process and directory), else FabricFor(ctx) (null for none).
+// InvalidArgument when both a fabric and a QEMU host are named.
+absl::StatusOr<fabric::HostCallbacks*> HostFor(const CommandContext& ctx);
 
 // Default options with KeyProviderFor(ctx) (no host).
 SiteRecoveryOptions EngineOptions(const CommandContext& ctx);

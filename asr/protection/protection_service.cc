@@ -954,8 +954,12 @@ absl::StatusOr<model::CycleOutcome> ProtectionService::Impl::ReplicateLocked(
     for (int k = 0; k < item.disks_size() && s.ok(); ++k) {
       const model::ProtectedDisk& d = item.disks(k);
       std::string read_path = d.source_path();
+      // A host that cannot say what changed since its previous point (one
+      // that reports no writes to the tracker) asks for a scan.
+      bool host_needs_scan = false;
       for (const auto& pd : point.disks()) {
         if (pd.disk_id() == d.disk_id() && !pd.read_path().empty()) read_path = pd.read_path();
+        if (pd.disk_id() == d.disk_id()) host_needs_scan = pd.needs_scan();
       }
       s = [&]() -> absl::Status {
         ASR_RETURN_IF_ERROR(transport->BindReplica(item, d, retention));
@@ -966,6 +970,10 @@ absl::StatusOr<model::CycleOutcome> ProtectionService::Impl::ReplicateLocked(
         so.source_time = absl::FromUnixMicros(point.time_us());
         so.source_name = item.primary_host_name();
         so.tracker = TrackerOf(item.id(), d.disk_id());
+        if (read_path != d.source_path()) {  // the host's copy of the disk at the point
+          so.state_path = d.source_path();
+          so.source_disk_id = d.source_disk_guid();
+        }
         // A disk that has no point recorded but a replication state (a
         // cycle whose outcome was lost to a crash) continues from the
         // replica's point; only a disk the replica has never seen starts
@@ -975,7 +983,7 @@ absl::StatusOr<model::CycleOutcome> ProtectionService::Impl::ReplicateLocked(
         replication::CycleMode mode = d.last_cycle() == 0 && !has_state
                                           ? replication::CycleMode::kInitial
                                           : replication::CycleMode::kTracked;
-        if (options.scan && mode == replication::CycleMode::kTracked) {
+        if ((options.scan || host_needs_scan) && mode == replication::CycleMode::kTracked) {
           mode = replication::CycleMode::kScan;
         }
         absl::StatusOr<replication::CycleStats> st;

@@ -1,25 +1,36 @@
 #include "asr/qemu/qemu_host.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <optional>
 #include <set>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "asr/common/file_lock.h"
 #include "asr/common/file_util.h"
 #include "asr/common/status_macros.h"
+#include "asr/disk/disk_ops.h"
 #include "asr/disk/virtual_disk.h"
 #include "asr/model/json.h"
 #include "asr/platform/env.h"
 #include "asr/platform/process.h"
-#include "asr/platform/supervised_process.h"
 
 namespace asr::qemu {
 namespace {
@@ -27,6 +38,24 @@ namespace {
 constexpr char kDefaultQemu[] = "/usr/bin/qemu-system-x86_64";
 constexpr absl::Duration kStartLimit = absl::Seconds(60);
 constexpr absl::Duration kQuitLimit = absl::Seconds(5);
+constexpr absl::Duration kQmpConnectLimit = absl::Seconds(10);
+
+// The shell that runs QEMU detached and records how it ended: $1 is the
+// pid of an owner whose end kills QEMU (0: none), the rest QEMU's command
+// line; qemu.pid gets its pid at once, exit its exit status when it ends
+// (128+N: killed by signal N).
+constexpr char kSupervisor[] =
+    "owner=$1; shift\n"
+    "\"$@\" & pid=$!\n"
+    "echo \"$pid\" > qemu.pid.new && mv -f qemu.pid.new qemu.pid\n"
+    "watcher=\n"
+    "if [ \"$owner\" != 0 ]; then\n"
+    "  (while kill -0 \"$owner\" 2>/dev/null; do sleep 1; done; kill -9 \"$pid\") &\n"
+    "  watcher=$!\n"
+    "fi\n"
+    "wait \"$pid\"; code=$?\n"
+    "[ -n \"$watcher\" ] && kill \"$watcher\" 2>/dev/null\n"
+    "echo \"$code\" > exit.new && mv -f exit.new exit\n";
 
 absl::Status VmNotFound(const std::string& vm_id) {
   return absl::NotFoundError(absl::StrCat("no VM '", vm_id, "' on this QEMU host"));
@@ -44,10 +73,11 @@ absl::StatusOr<std::string> DiskFormat(const std::string& path) {
       absl::StrCat("disk '", path, "' is neither .vhdx nor .vhd; asr protects VHDX and VHD disks"));
 }
 
-std::string ExitText(const platform::ProcessResult& r) {
-  if (r.term_signal != 0) return absl::StrCat("killed by signal ", r.term_signal);
-  if (r.exit_code == 0) return "powered off";
-  return absl::StrCat("exited with code ", r.exit_code);
+// The supervisor's exit file ("CODE") as words.
+std::string ExitText(int code) {
+  if (code > 128) return absl::StrCat("killed by signal ", code - 128);
+  if (code == 0) return "powered off";
+  return absl::StrCat("exited with code ", code);
 }
 
 std::string Tail(const std::string& text, size_t n) {
@@ -67,17 +97,140 @@ std::string VmDirName(const std::string& id) {
   return out;
 }
 
+// /proc/PID/stat: the process's state letter and start time (clock ticks
+// since boot), or nothing when there is no such process.
+std::optional<std::pair<char, uint64_t>> ProcStat(int pid) {
+  if (pid <= 0) return std::nullopt;
+  absl::StatusOr<std::string> stat = ReadFileToString(absl::StrCat("/proc/", pid, "/stat"));
+  if (!stat.ok()) return std::nullopt;
+  size_t paren = stat->rfind(')');  // the command name may hold spaces and parentheses
+  if (paren == std::string::npos) return std::nullopt;
+  std::vector<absl::string_view> f =
+      absl::StrSplit(absl::string_view(*stat).substr(paren + 1), ' ', absl::SkipEmpty());
+  // f[0] is field 3 (state); field 22 (starttime) is f[19].
+  uint64_t start = 0;
+  if (f.size() < 20 || f[0].empty() || !absl::SimpleAtoi(f[19], &start)) return std::nullopt;
+  return std::make_pair(f[0][0], start);
+}
+
+bool Alive(const QemuProcess& p) {
+  std::optional<std::pair<char, uint64_t>> s = ProcStat(p.pid());
+  return s.has_value() && s->first != 'Z' && s->first != 'X' && s->second == p.start_ticks();
+}
+
+// Runs `argv` (argv[0] an absolute path) in a new session whose parent is
+// not this process, in `dir`, with stdin from /dev/null and stdout and
+// stderr appended to `log`: it outlives this process.
+absl::Status SpawnDetached(const std::vector<std::string>& argv, const std::string& dir,
+                           const std::string& log) {
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const pid_t child = fork();
+  if (child < 0) return ErrnoToStatus(errno, "fork to start QEMU");
+  if (child == 0) {
+    // Only async-signal-safe calls from here on.
+    setsid();
+    const pid_t grandchild = fork();
+    if (grandchild != 0) _exit(grandchild < 0 ? 1 : 0);
+    if (chdir(dir.c_str()) != 0) _exit(126);
+    int in = open("/dev/null", O_RDONLY);
+    int out = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (in < 0 || out < 0) _exit(126);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(out, 2);
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, 3u, ~0u, 0u) != 0)
+#endif
+    {
+      for (int fd = 3; fd < 65536; ++fd) close(fd);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    struct sigaction dfl = {};
+    dfl.sa_handler = SIG_DFL;
+    sigaction(SIGPIPE, &dfl, nullptr);
+    sigaction(SIGTERM, &dfl, nullptr);
+    sigaction(SIGINT, &dfl, nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0) {
+    if (errno != EINTR) return ErrnoToStatus(errno, "wait for QEMU's starter");
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return absl::InternalError("could not start QEMU detached (fork failed)");
+  }
+  return absl::OkStatus();
+}
+
+// A disk QEMU can open: QEMU 7.2 refuses differencing VHDX files and reads
+// a differencing VHD as if it had no parent, so a differencing disk (a
+// replica's failover or test view) is made a whole one in place: its
+// chain's content is copied into a new dynamic disk that replaces the file
+// (its parent stays, unused by it).
+absl::Status MakeWholeIfDifferencing(const std::string& path) {
+  ASR_ASSIGN_OR_RETURN(std::unique_ptr<disk::VirtualDisk> src,
+                       disk::OpenDisk(path, disk::OpenMode::kReadOnly));
+  if (src->info().type != disk::DiskType::kDifferencing) return src->Close();
+  disk::CreateOptions o;
+  o.format = src->info().format;
+  o.type = disk::DiskType::kDynamic;
+  o.virtual_size = src->virtual_size();
+  o.block_size = src->block_size();
+  o.logical_sector_size = src->logical_sector_size();
+  o.physical_sector_size = src->info().physical_sector_size;
+  o.overwrite = true;
+  const std::string tmp = path + ".asr-whole";
+  ASR_ASSIGN_OR_RETURN(std::unique_ptr<disk::VirtualDisk> dst, disk::CreateDisk(tmp, o));
+  absl::Status s = disk::CopyDisk(*src, *dst).status();
+  if (s.ok()) s = dst->Close();
+  (void)src->Close();
+  if (s.ok()) s = platform::Env::Default()->Rename(tmp, path);
+  if (!s.ok()) {
+    (void)platform::Env::Default()->Unlink(tmp);
+    return absl::Status(s.code(), absl::StrCat("cannot make the differencing disk ", path,
+                                               " a whole disk for QEMU: ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
+// Waits until `p` has ended, at most `limit`; whether it has.
+bool WaitForEnd(const QemuProcess& p, absl::Duration limit) {
+  const absl::Time deadline = absl::Now() + limit;
+  while (Alive(p)) {
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return true;
+}
+
 }  // namespace
 
-struct QemuHost::Runtime {
-  absl::Mutex op_mu;  // one operation on the VM at a time (held across waits)
-  absl::Mutex mu;     // the fields below (held briefly)
-  std::shared_ptr<platform::SupervisedProcess> process ABSL_GUARDED_BY(mu);
-  std::shared_ptr<QmpClient> qmp ABSL_GUARDED_BY(mu);
-  std::string last_exit ABSL_GUARDED_BY(mu);
+// One operation on a VM: the VM's lock (ROOT/vms/ID/vm.lock) and, when its
+// QEMU runs, that process and a QMP connection to it.
+struct QemuHost::VmSession {
+  std::string vm_id;
+  std::string dir;
+  FileLock lock;
+  std::optional<QemuProcess> process;  // set while QEMU runs
+  std::unique_ptr<QmpClient> qmp;      // connected when asked and QEMU runs
 };
 
-absl::StatusOr<std::unique_ptr<QemuHost>> QemuHost::Open(const std::string& root_in) {
+// One VM's point while it is taken (CreatePoint, CreateGroupPoint).
+struct QemuHost::PendingPoint {
+  QmpClient* qmp = nullptr;  // null: the VM is stopped
+  model::HostPoint point;
+  std::string dir;                 // ROOT/vms/ID/points/P
+  std::vector<std::string> nodes;  // the point's block nodes (= job ids)
+  std::string actions;             // the transaction's actions
+};
+
+absl::StatusOr<std::unique_ptr<QemuHost>> QemuHost::Open(const std::string& root_in,
+                                                         const QemuHostOptions& options) {
   std::string root = root_in;
   if (root.empty()) return absl::InvalidArgumentError("a QEMU host needs its directory");
   if (root[0] != '/') {
@@ -98,29 +251,53 @@ absl::StatusOr<std::unique_ptr<QemuHost>> QemuHost::Open(const std::string& root
   if (!parsed.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(config_path, ": ", parsed.message()));
   }
+  std::vector<model::Inventory> servers;
+  const model::Inventory& first = config.inventory();
+  if (!first.server_id().empty() || first.hosts_size() > 0 || first.virtual_machines_size() > 0 ||
+      config.servers_size() == 0) {
+    servers.push_back(first);
+  }
+  for (const model::Inventory& inv : config.servers()) servers.push_back(inv);
   // Check what QEMU would otherwise trip over later.
-  std::set<std::string> hosts, vms;
-  for (const model::HyperVHost& h : config.inventory().hosts()) hosts.insert(h.id());
-  for (const model::VirtualMachine& vm : config.inventory().virtual_machines()) {
-    if (vm.id().empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(config_path, ": a VM has no id"));
-    }
-    if (!vms.insert(vm.id()).second) {
+  std::set<std::string> hosts, vms, server_ids;
+  for (const model::Inventory& inv : servers) {
+    if (!server_ids.insert(inv.server_id()).second) {
       return absl::InvalidArgumentError(
-          absl::StrCat(config_path, ": VM id '", vm.id(), "' appears twice"));
+          absl::StrCat(config_path, ": server_id '", inv.server_id(), "' appears twice"));
     }
-    if (!hosts.count(vm.host_id())) {
-      return absl::InvalidArgumentError(absl::StrCat(config_path, ": VM '", vm.id(),
-                                                     "' is on host '", vm.host_id(),
-                                                     "', which inventory.hosts does not list"));
-    }
-    for (const model::VirtualDisk& d : vm.disks()) {
-      if (d.path().empty()) {
+    for (const model::HyperVHost& h : inv.hosts()) {
+      if (!hosts.insert(h.id()).second) {
         return absl::InvalidArgumentError(
-            absl::StrCat(config_path, ": disk '", d.id(), "' of VM '", vm.id(), "' has no path"));
+            absl::StrCat(config_path, ": host id '", h.id(), "' appears twice"));
       }
-      absl::Status f = DiskFormat(d.path()).status();
-      if (!f.ok()) return absl::InvalidArgumentError(absl::StrCat(config_path, ": ", f.message()));
+    }
+  }
+  for (const model::Inventory& inv : servers) {
+    std::set<std::string> own_hosts;
+    for (const model::HyperVHost& h : inv.hosts()) own_hosts.insert(h.id());
+    for (const model::VirtualMachine& vm : inv.virtual_machines()) {
+      if (vm.id().empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(config_path, ": a VM has no id"));
+      }
+      if (!vms.insert(vm.id()).second) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(config_path, ": VM id '", vm.id(), "' appears twice"));
+      }
+      if (!own_hosts.count(vm.host_id())) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(config_path, ": VM '", vm.id(), "' is on host '", vm.host_id(),
+                         "', which inventory.hosts of its server does not list"));
+      }
+      for (const model::VirtualDisk& d : vm.disks()) {
+        if (d.path().empty()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(config_path, ": disk '", d.id(), "' of VM '", vm.id(), "' has no path"));
+        }
+        absl::Status f = DiskFormat(d.path()).status();
+        if (!f.ok()) {
+          return absl::InvalidArgumentError(absl::StrCat(config_path, ": ", f.message()));
+        }
+      }
     }
   }
   for (const QemuVm& q : config.vms()) {
@@ -129,37 +306,39 @@ absl::StatusOr<std::unique_ptr<QemuHost>> QemuHost::Open(const std::string& root
                                                      "', which inventory.virtual_machines lacks"));
     }
   }
-  QemuHostState state;
-  const std::string state_path = JoinPath(root, "vms.json");
-  if (PathExists(state_path)) {
-    ASR_ASSIGN_OR_RETURN(std::string s, ReadFileToString(state_path));
-    absl::Status st = model::FromJson(s, &state);
-    if (!st.ok()) return absl::DataLossError(absl::StrCat(state_path, ": ", st.message()));
-  }
-  std::unique_ptr<QemuHost> host(new QemuHost(root, std::move(config), std::move(state)));
-  absl::Status locked = host->lock_.TryLock(JoinPath(root, "host.lock"));
-  if (!locked.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the QEMU host in ", root, " is open in another process (", locked.message(), ")"));
+  std::unique_ptr<QemuHost> host(
+      new QemuHost(root, std::move(config), std::move(servers), options));
+  {
+    absl::MutexLock l(&host->mu_);
+    ASR_RETURN_IF_ERROR(host->RefreshStateLocked());
   }
   ASR_RETURN_IF_ERROR(MakeDirectories(JoinPath(root, "vms")));
   return host;
 }
 
-QemuHost::QemuHost(std::string root, QemuHostConfig config, QemuHostState state)
-    : root_(std::move(root)), config_(std::move(config)), state_(std::move(state)) {}
+QemuHost::QemuHost(std::string root, QemuHostConfig config, std::vector<model::Inventory> servers,
+                   QemuHostOptions options)
+    : root_(std::move(root)),
+      config_(std::move(config)),
+      servers_(std::move(servers)),
+      options_(options) {}
 
 QemuHost::~QemuHost() {
-  std::map<std::string, std::shared_ptr<Runtime>> runtimes;
+  if (!options_.turn_off_vms_on_close) return;
+  std::vector<std::string> ids;
   {
     absl::MutexLock l(&mu_);
-    runtimes = runtimes_;
+    for (const model::Inventory& inv : servers_) {
+      for (const model::VirtualMachine& vm : inv.virtual_machines()) ids.push_back(vm.id());
+    }
+    for (const model::VirtualMachine& vm : state_.replica_vms()) ids.push_back(vm.id());
   }
-  for (auto& [id, rt] : runtimes) {
-    absl::MutexLock l(&rt->mu);
-    rt->qmp.reset();
-    if (rt->process) rt->process->Kill();
-    rt->process.reset();
+  for (const std::string& id : ids) {
+    std::optional<QemuProcess> p = RunningProcess(id);
+    if (p.has_value()) {
+      kill(p->pid(), SIGKILL);
+      WaitForEnd(*p, absl::Seconds(5));
+    }
   }
 }
 
@@ -167,11 +346,52 @@ std::string QemuHost::VmDir(const std::string& vm_id) const {
   return JoinPath(JoinPath(root_, "vms"), VmDirName(vm_id));
 }
 
-std::shared_ptr<QemuHost::Runtime> QemuHost::RuntimeOf(const std::string& vm_id) {
+// ---- State shared between processes (vms.json) ----
+
+absl::Status QemuHost::RefreshStateLocked() {
+  const std::string path = JoinPath(root_, "vms.json");
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) return ErrnoToStatus(errno, path);
+    state_ = QemuHostState();
+    state_stamp_.clear();
+    return absl::OkStatus();
+  }
+  const std::string stamp =
+      absl::StrCat(st.st_ino, ".", st.st_size, ".", st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec);
+  if (stamp == state_stamp_) return absl::OkStatus();
+  ASR_ASSIGN_OR_RETURN(std::string s, ReadFileToString(path));
+  QemuHostState state;
+  absl::Status parsed = model::FromJson(s, &state);
+  if (!parsed.ok()) return absl::DataLossError(absl::StrCat(path, ": ", parsed.message()));
+  state_ = std::move(state);
+  state_stamp_ = stamp;
+  return absl::OkStatus();
+}
+
+absl::Status QemuHost::UpdateState(const std::function<absl::Status(QemuHostState&)>& change) {
+  // Between processes: one writer at a time, each from the latest file.
+  FileLock lock;
+  ASR_RETURN_IF_ERROR(lock.Lock(JoinPath(root_, "state.lock")));
   absl::MutexLock l(&mu_);
-  std::shared_ptr<Runtime>& rt = runtimes_[vm_id];
-  if (!rt) rt = std::make_shared<Runtime>();
-  return rt;
+  state_stamp_.clear();
+  ASR_RETURN_IF_ERROR(RefreshStateLocked());
+  QemuHostState next = state_;
+  ASR_RETURN_IF_ERROR(change(next));
+  ASR_RETURN_IF_ERROR(
+      WriteFileAtomically(JoinPath(root_, "vms.json"), model::ToJson(next, true) + "\n"));
+  state_ = std::move(next);
+  state_stamp_.clear();
+  return RefreshStateLocked();
+}
+
+const model::Inventory* QemuHost::ServerOfHostLocked(const std::string& host_id) const {
+  for (const model::Inventory& inv : servers_) {
+    for (const model::HyperVHost& h : inv.hosts()) {
+      if (h.id() == host_id) return &inv;
+    }
+  }
+  return nullptr;
 }
 
 bool QemuHost::IsReplicaLocked(const std::string& vm_id) const {
@@ -183,15 +403,25 @@ bool QemuHost::IsReplicaLocked(const std::string& vm_id) const {
 
 absl::StatusOr<model::VirtualMachine> QemuHost::FindVmLocked(const std::string& vm_id) const {
   const model::VirtualMachine* found = nullptr;
-  for (const model::VirtualMachine& vm : config_.inventory().virtual_machines()) {
-    if (vm.id() == vm_id) found = &vm;
+  std::string server_id;
+  for (const model::Inventory& inv : servers_) {
+    for (const model::VirtualMachine& vm : inv.virtual_machines()) {
+      if (vm.id() == vm_id) {
+        found = &vm;
+        server_id = inv.server_id();
+      }
+    }
   }
   for (const model::VirtualMachine& vm : state_.replica_vms()) {
-    if (vm.id() == vm_id) found = &vm;
+    if (vm.id() == vm_id) {
+      found = &vm;
+      const model::Inventory* inv = ServerOfHostLocked(vm.host_id());
+      server_id = inv != nullptr ? inv->server_id() : "";
+    }
   }
   if (found == nullptr) return VmNotFound(vm_id);
   model::VirtualMachine vm = *found;
-  if (vm.server_id().empty()) vm.set_server_id(config_.inventory().server_id());
+  if (vm.server_id().empty()) vm.set_server_id(server_id);
   for (model::VirtualDisk& d : *vm.mutable_disks()) {
     if (!d.path().empty() && d.path()[0] != '/') d.set_path(JoinPath(root_, d.path()));
   }
@@ -201,31 +431,77 @@ absl::StatusOr<model::VirtualMachine> QemuHost::FindVmLocked(const std::string& 
   return vm;
 }
 
-absl::Status QemuHost::WriteStateLocked() {
-  return WriteFileAtomically(JoinPath(root_, "vms.json"), model::ToJson(state_, true) + "\n");
+absl::StatusOr<model::VirtualMachine> QemuHost::FindVm(const std::string& vm_id) {
+  absl::MutexLock l(&mu_);
+  ASR_RETURN_IF_ERROR(RefreshStateLocked());
+  return FindVmLocked(vm_id);
 }
 
-model::VmPowerState QemuHost::PowerOf(Runtime& rt) {
-  std::shared_ptr<QmpClient> qmp;
-  {
-    absl::MutexLock l(&rt.mu);
-    if (!rt.process) return model::STOPPED;
-    if (std::optional<platform::ProcessResult> r = rt.process->Poll()) {
-      rt.last_exit = ExitText(*r);
-      rt.process.reset();
-      rt.qmp.reset();
-      return model::STOPPED;
-    }
-    qmp = rt.qmp;
+// ---- Processes ----
+
+std::optional<QemuProcess> QemuHost::RunningProcess(const std::string& vm_id) const {
+  absl::StatusOr<std::string> text = ReadFileToString(JoinPath(VmDir(vm_id), "process"));
+  if (!text.ok()) return std::nullopt;
+  QemuProcess p;
+  if (!model::FromJson(*text, &p).ok() || !Alive(p)) return std::nullopt;
+  return p;
+}
+
+std::string QemuHost::LastExit(const std::string& vm_id) const {
+  const std::string dir = VmDir(vm_id);
+  absl::StatusOr<std::string> code = ReadFileToString(JoinPath(dir, "exit"));
+  int c = 0;
+  if (code.ok() && absl::SimpleAtoi(absl::StripAsciiWhitespace(*code), &c)) return ExitText(c);
+  if (PathExists(JoinPath(dir, "process")) && !RunningProcess(vm_id).has_value()) {
+    return "ended (how is unknown: its supervisor ended with it)";
   }
-  if (qmp != nullptr) {
-    absl::StatusOr<google::protobuf::Value> s = qmp->Execute("query-status", "", absl::Seconds(5));
-    if (s.ok()) {
-      const google::protobuf::Value* status = QmpField(*s, "status");
-      if (status != nullptr &&
-          (status->string_value() == "paused" || status->string_value() == "prelaunch")) {
-        return model::PAUSED;
+  return "";
+}
+
+absl::StatusOr<std::unique_ptr<QemuHost::VmSession>> QemuHost::Lock(const std::string& vm_id,
+                                                                    bool connect) {
+  ASR_RETURN_IF_ERROR(FindVm(vm_id).status());
+  auto s = std::make_unique<VmSession>();
+  s->vm_id = vm_id;
+  s->dir = VmDir(vm_id);
+  ASR_RETURN_IF_ERROR(MakeDirectories(s->dir));
+  ASR_RETURN_IF_ERROR(s->lock.Lock(JoinPath(s->dir, "vm.lock")));
+  s->process = RunningProcess(vm_id);
+  if (connect && s->process.has_value()) {
+    absl::StatusOr<std::unique_ptr<QmpClient>> qmp =
+        QmpClient::Connect(JoinPath(s->dir, "qmp.sock"), kQmpConnectLimit);
+    if (!qmp.ok()) {
+      if (!Alive(*s->process)) {
+        s->process.reset();  // it ended meanwhile
+        return s;
       }
+      return absl::UnavailableError(absl::StrCat(
+          "VM '", vm_id, "': its QEMU (pid ", s->process->pid(), ") runs but its monitor ",
+          JoinPath(s->dir, "qmp.sock"), " does not answer: ", qmp.status().message()));
+    }
+    s->qmp = std::move(*qmp);
+  }
+  return s;
+}
+
+model::VmPowerState QemuHost::PowerOf(const std::string& vm_id) {
+  if (!RunningProcess(vm_id).has_value()) return model::STOPPED;
+  // Paused or running: QMP says, when no other operation holds the VM.
+  FileLock lock;
+  if (!lock.TryLock(JoinPath(VmDir(vm_id), "vm.lock")).ok()) return model::RUNNING;
+  absl::StatusOr<std::unique_ptr<QmpClient>> qmp =
+      QmpClient::Connect(JoinPath(VmDir(vm_id), "qmp.sock"), absl::Seconds(5));
+  if (!qmp.ok()) return RunningProcess(vm_id).has_value() ? model::RUNNING : model::STOPPED;
+  return PowerOfSession(**qmp);
+}
+
+model::VmPowerState QemuHost::PowerOfSession(QmpClient& qmp) {
+  absl::StatusOr<google::protobuf::Value> s = qmp.Execute("query-status", "", absl::Seconds(5));
+  if (s.ok()) {
+    const google::protobuf::Value* status = QmpField(*s, "status");
+    if (status != nullptr &&
+        (status->string_value() == "paused" || status->string_value() == "prelaunch")) {
+      return model::PAUSED;
     }
   }
   return model::RUNNING;
@@ -234,28 +510,45 @@ model::VmPowerState QemuHost::PowerOf(Runtime& rt) {
 // ---- Inventory and hosts ----
 
 absl::StatusOr<model::Inventory> QemuHost::GetInventory(const model::VmmServer& server) {
-  const std::string& mine = config_.inventory().server_id();
-  if (!server.id().empty() && !mine.empty() && server.id() != mine &&
-      server.friendly_name() != mine) {
-    return absl::NotFoundError(absl::StrCat("this QEMU host (", root_, ") is server '", mine,
-                                            "', not '", server.id(), "'"));
-  }
   model::Inventory inv;
   std::vector<std::string> ids;
   {
     absl::MutexLock l(&mu_);
-    inv = config_.inventory();
-    inv.clear_virtual_machines();
-    for (const model::VirtualMachine& vm : config_.inventory().virtual_machines()) {
-      ids.push_back(vm.id());
+    ASR_RETURN_IF_ERROR(RefreshStateLocked());
+    const model::Inventory* mine = nullptr;
+    for (const model::Inventory& s : servers_) {
+      if ((!server.id().empty() && s.server_id() == server.id()) ||
+          (!server.friendly_name().empty() && s.server_id() == server.friendly_name())) {
+        mine = &s;
+      }
     }
-    for (const model::VirtualMachine& vm : state_.replica_vms()) ids.push_back(vm.id());
+    if (mine == nullptr && server.id().empty() && server.friendly_name().empty() &&
+        servers_.size() == 1) {
+      mine = &servers_[0];
+    }
+    if (mine == nullptr && servers_.size() == 1 && servers_[0].server_id().empty()) {
+      mine = &servers_[0];
+    }
+    if (mine == nullptr) {
+      std::vector<std::string> names;
+      for (const model::Inventory& s : servers_) names.push_back(s.server_id());
+      return absl::NotFoundError(
+          absl::StrCat("this QEMU host (", root_, ") serves server",
+                       names.size() == 1 ? " '" : "s '", absl::StrJoin(names, "', '"), "', not '",
+                       server.id().empty() ? server.friendly_name() : server.id(), "'"));
+    }
+    inv = *mine;
+    inv.clear_virtual_machines();
+    for (const model::VirtualMachine& vm : mine->virtual_machines()) ids.push_back(vm.id());
+    for (const model::VirtualMachine& vm : state_.replica_vms()) {
+      if (ServerOfHostLocked(vm.host_id()) == mine) ids.push_back(vm.id());
+    }
     for (const std::string& id : ids) {
       ASR_ASSIGN_OR_RETURN(*inv.add_virtual_machines(), FindVmLocked(id));
     }
   }
   for (model::VirtualMachine& vm : *inv.mutable_virtual_machines()) {
-    vm.set_power_state(PowerOf(*RuntimeOf(vm.id())));
+    vm.set_power_state(PowerOf(vm.id()));
   }
   return inv;
 }
@@ -263,9 +556,8 @@ absl::StatusOr<model::Inventory> QemuHost::GetInventory(const model::VmmServer& 
 absl::Status QemuHost::ConfigureHost(const model::HyperVHost& host,
                                      const model::ReplicationPolicy& policy,
                                      fabric::HostRole role) {
-  for (const model::HyperVHost& h : config_.inventory().hosts()) {
-    if (h.id() == host.id()) return absl::OkStatus();
-  }
+  absl::MutexLock l(&mu_);
+  if (ServerOfHostLocked(host.id()) != nullptr) return absl::OkStatus();
   return absl::NotFoundError(
       absl::StrCat("no host '", host.id(), "' in the QEMU host's configuration (", root_, ")"));
 }
@@ -277,21 +569,14 @@ absl::Status QemuHost::TestProxy(const model::VmmServer& server, absl::string_vi
 // ---- VMs ----
 
 absl::StatusOr<model::VirtualMachine> QemuHost::GetVm(const std::string& vm_id) {
-  model::VirtualMachine vm;
-  {
-    absl::MutexLock l(&mu_);
-    ASR_ASSIGN_OR_RETURN(vm, FindVmLocked(vm_id));
-  }
-  vm.set_power_state(PowerOf(*RuntimeOf(vm_id)));
+  ASR_ASSIGN_OR_RETURN(model::VirtualMachine vm, FindVm(vm_id));
+  vm.set_power_state(PowerOf(vm_id));
   return vm;
 }
 
 absl::StatusOr<model::VmPowerState> QemuHost::GetPowerState(const std::string& vm_id) {
-  {
-    absl::MutexLock l(&mu_);
-    ASR_RETURN_IF_ERROR(FindVmLocked(vm_id).status());
-  }
-  return PowerOf(*RuntimeOf(vm_id));
+  ASR_RETURN_IF_ERROR(FindVm(vm_id).status());
+  return PowerOf(vm_id);
 }
 
 absl::StatusOr<model::VirtualMachine> QemuHost::CreateReplicaVm(const model::ReplicaVmSpec& spec) {
@@ -306,52 +591,49 @@ absl::StatusOr<model::VirtualMachine> QemuHost::CreateReplicaVm(const model::Rep
                                               d.path(), "' does not exist; create it first"));
     }
   }
-  absl::MutexLock l(&mu_);
-  bool host_known = false;
-  for (const model::HyperVHost& h : config_.inventory().hosts()) {
-    host_known = host_known || h.id() == spec.host_id();
-  }
-  if (!host_known) {
-    return absl::NotFoundError(absl::StrCat("no host '", spec.host_id(),
-                                            "' on this QEMU host for replica VM '",
-                                            spec.replica_vm_id(), "'"));
-  }
-  absl::StatusOr<model::VirtualMachine> existing = FindVmLocked(spec.replica_vm_id());
-  if (existing.ok()) {
-    bool same =
-        existing->host_id() == spec.host_id() && existing->disks_size() == spec.disks_size();
-    for (int i = 0; same && i < spec.disks_size(); ++i) {
-      same = existing->disks(i).path() == spec.disks(i).path();
+  model::VirtualMachine result;
+  ASR_RETURN_IF_ERROR(UpdateState([&](QemuHostState& state) -> absl::Status {
+    // (mu_ is held: the lookups below see `state` through state_ only for
+    // config VMs; replica VMs are looked up in `state` itself.)
+    const model::Inventory* server = ServerOfHostLocked(spec.host_id());
+    if (server == nullptr) {
+      return absl::NotFoundError(absl::StrCat("no host '", spec.host_id(),
+                                              "' on this QEMU host for replica VM '",
+                                              spec.replica_vm_id(), "'"));
     }
-    if (!same) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "VM '", spec.replica_vm_id(), "' already exists on host ", existing->host_id(),
-          " with other disks; delete it first or use another id"));
+    absl::StatusOr<model::VirtualMachine> existing = FindVmLocked(spec.replica_vm_id());
+    if (existing.ok()) {
+      bool same =
+          existing->host_id() == spec.host_id() && existing->disks_size() == spec.disks_size();
+      for (int i = 0; same && i < spec.disks_size(); ++i) {
+        same = existing->disks(i).path() == spec.disks(i).path();
+      }
+      if (!same) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "VM '", spec.replica_vm_id(), "' already exists on host ", existing->host_id(),
+            " with other disks; delete it first or use another id"));
+      }
+      result = *existing;
+      return absl::OkStatus();
     }
-    existing->set_power_state(model::STOPPED);
-    return *existing;
-  }
-  model::VirtualMachine vm;
-  vm.set_id(spec.replica_vm_id());
-  vm.set_name(spec.name().empty() ? spec.replica_vm_id() : spec.name());
-  vm.set_server_id(config_.inventory().server_id());
-  vm.set_host_id(spec.host_id());
-  *vm.mutable_disks() = spec.disks();
-  *vm.mutable_network_adapters() = spec.network_adapters();
-  *state_.add_replica_vms() = vm;
-  absl::Status written = WriteStateLocked();
-  if (!written.ok()) {
-    state_.mutable_replica_vms()->RemoveLast();
-    return written;
-  }
-  vm.set_power_state(model::STOPPED);
-  return vm;
+    model::VirtualMachine vm;
+    vm.set_id(spec.replica_vm_id());
+    vm.set_name(spec.name().empty() ? spec.replica_vm_id() : spec.name());
+    vm.set_server_id(server->server_id());
+    vm.set_host_id(spec.host_id());
+    *vm.mutable_disks() = spec.disks();
+    *vm.mutable_network_adapters() = spec.network_adapters();
+    *state.add_replica_vms() = vm;
+    result = vm;
+    return absl::OkStatus();
+  }));
+  result.set_power_state(model::STOPPED);
+  return result;
 }
 
 absl::Status QemuHost::ConnectNic(const std::string& vm_id, const model::NetworkAdapter& nic) {
   int index = -1;
-  {
-    absl::MutexLock l(&mu_);
+  ASR_RETURN_IF_ERROR(UpdateState([&](QemuHostState& state) -> absl::Status {
     ASR_ASSIGN_OR_RETURN(model::VirtualMachine vm, FindVmLocked(vm_id));
     for (int i = 0; i < vm.network_adapters_size(); ++i) {
       if (vm.network_adapters(i).id() == nic.id()) index = i;
@@ -361,8 +643,10 @@ absl::Status QemuHost::ConnectNic(const std::string& vm_id, const model::Network
     }
     if (!nic.vm_network_id().empty()) {
       bool known = false;
-      for (const model::VmNetwork& n : config_.inventory().vm_networks()) {
-        known = known || n.id() == nic.vm_network_id();
+      for (const model::Inventory& inv : servers_) {
+        for (const model::VmNetwork& n : inv.vm_networks()) {
+          known = known || n.id() == nic.vm_network_id();
+        }
       }
       if (!known) {
         return absl::NotFoundError(absl::StrCat("no VM network '", nic.vm_network_id(),
@@ -373,24 +657,13 @@ absl::Status QemuHost::ConnectNic(const std::string& vm_id, const model::Network
     a.set_vm_network_id(nic.vm_network_id());
     a.set_subnet_name(nic.vm_network_id().empty() ? "" : nic.subnet_name());
     if (!nic.ip_address().empty()) a.set_ip_address(nic.ip_address());
-    QemuHostState before = state_;
-    *(*state_.mutable_nics())[vm_id].mutable_adapters() = vm.network_adapters();
-    absl::Status written = WriteStateLocked();
-    if (!written.ok()) {
-      state_ = std::move(before);
-      return written;
-    }
-  }
+    *(*state.mutable_nics())[vm_id].mutable_adapters() = vm.network_adapters();
+    return absl::OkStatus();
+  }));
   // A running VM sees its link change at once.
-  std::shared_ptr<Runtime> rt = RuntimeOf(vm_id);
-  if (PowerOf(*rt) == model::STOPPED) return absl::OkStatus();
-  std::shared_ptr<QmpClient> qmp;
-  {
-    absl::MutexLock l(&rt->mu);
-    qmp = rt->qmp;
-  }
-  if (qmp == nullptr) return absl::OkStatus();
-  return qmp
+  ASR_ASSIGN_OR_RETURN(std::unique_ptr<VmSession> s, Lock(vm_id, /*connect=*/true));
+  if (s->qmp == nullptr) return absl::OkStatus();
+  return s->qmp
       ->Execute("set_link", absl::StrCat(R"({"name":"nic)", index, R"(","up":)",
                                          nic.vm_network_id().empty() ? "false" : "true", "}"))
       .status();
@@ -449,161 +722,166 @@ absl::StatusOr<std::vector<std::string>> QemuHost::QemuArguments(const model::Vi
 }
 
 absl::Status QemuHost::StartVm(const std::string& vm_id) {
-  model::VirtualMachine vm;
+  ASR_ASSIGN_OR_RETURN(std::unique_ptr<VmSession> s, Lock(vm_id, /*connect=*/false));
+  if (s->process.has_value()) return absl::OkStatus();
+  ASR_ASSIGN_OR_RETURN(model::VirtualMachine vm, FindVm(vm_id));
   std::string extra;
   {
     absl::MutexLock l(&mu_);
-    ASR_ASSIGN_OR_RETURN(vm, FindVmLocked(vm_id));
     auto it = boot_arguments_.find(vm_id);
     if (it != boot_arguments_.end()) extra = it->second;
   }
-  std::shared_ptr<Runtime> rt = RuntimeOf(vm_id);
-  absl::MutexLock op(&rt->op_mu);
-  if (PowerOf(*rt) != model::STOPPED) return absl::OkStatus();
   for (const model::VirtualDisk& d : vm.disks()) {
     if (!PathExists(d.path())) {
       return absl::FailedPreconditionError(
           absl::StrCat("VM '", vm_id, "' cannot start: its disk file '", d.path(), "' is missing"));
     }
+    absl::Status whole = MakeWholeIfDifferencing(d.path());
+    if (!whole.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat("VM '", vm_id, "' cannot start: its disk '",
+                                                        d.path(), "': ", whole.message()));
+    }
   }
   ASR_ASSIGN_OR_RETURN(std::vector<std::string> args, QemuArguments(vm, extra));
-  const std::string dir = VmDir(vm_id);
-  ASR_RETURN_IF_ERROR(MakeDirectories(dir));
+  const std::string& dir = s->dir;
   platform::Env* env = platform::Env::Default();
   const std::string serial = JoinPath(dir, "serial.log");
   if (PathExists(serial)) ASR_RETURN_IF_ERROR(env->Rename(serial, serial + ".1"));
-  const std::string sock = JoinPath(dir, "qmp.sock");
-  if (PathExists(sock)) ASR_RETURN_IF_ERROR(env->Unlink(sock));
-  const std::string log = JoinPath(dir, "qemu.log");
-  const std::string binary = config_.qemu_binary().empty() ? kDefaultQemu : config_.qemu_binary();
-  platform::SupervisedProcessOptions o;
-  o.working_directory = dir;
-  o.output_path = log;
-  absl::StatusOr<std::unique_ptr<platform::SupervisedProcess>> started =
-      platform::SupervisedProcess::Start(binary, args, o);
-  if (!started.ok()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("VM '", vm_id, "' cannot start: ", started.status().message(),
-                     absl::IsNotFound(started.status()) ? " (install qemu-system-x86)" : ""));
+  for (const char* f : {"qmp.sock", "qemu.pid", "exit", "process"}) {
+    if (PathExists(JoinPath(dir, f))) ASR_RETURN_IF_ERROR(env->Unlink(JoinPath(dir, f)));
   }
-  std::shared_ptr<platform::SupervisedProcess> process = std::move(*started);
-  // Wait for QMP; a QEMU that refuses its arguments exits first.
+  const std::string log = JoinPath(dir, "qemu.log");
+  ASR_RETURN_IF_ERROR(WriteFileAtomically(log, ""));
+  const std::string binary = config_.qemu_binary().empty() ? kDefaultQemu : config_.qemu_binary();
+  if (!PathExists(binary)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("VM '", vm_id, "' cannot start: no ", binary, " (install qemu-system-x86)"));
+  }
+  std::vector<std::string> argv = {
+      "/bin/sh",
+      "-c",
+      kSupervisor,
+      "asr-qemu-supervisor",
+      absl::StrCat(options_.turn_off_vms_on_close ? static_cast<int>(getpid()) : 0),
+      binary};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ASR_RETURN_IF_ERROR(SpawnDetached(argv, dir, log));
+  // The supervisor writes QEMU's pid at once; QEMU opens its monitor once
+  // it has opened the disks, or exits saying why it cannot.
   const absl::Time deadline = absl::Now() + kStartLimit;
+  std::optional<QemuProcess> process;
   absl::Status last;
   for (;;) {
-    if (std::optional<platform::ProcessResult> r = process->Poll()) {
+    absl::StatusOr<std::string> code = ReadFileToString(JoinPath(dir, "exit"));
+    if (code.ok()) {
       absl::StatusOr<std::string> words = ReadFileToString(log);
-      absl::MutexLock l(&rt->mu);
-      rt->last_exit = ExitText(*r);
+      int c = 0;
+      (void)absl::SimpleAtoi(absl::StripAsciiWhitespace(*code), &c);
       return absl::FailedPreconditionError(absl::StrCat(
-          "VM '", vm_id, "' did not start: QEMU ", ExitText(*r), ": ",
+          "VM '", vm_id, "' did not start: QEMU ", ExitText(c), ": ",
           words.ok() ? std::string(absl::StripAsciiWhitespace(Tail(*words, 1000))) : "", " (", log,
           ")"));
     }
-    if (PathExists(sock)) {
-      absl::StatusOr<std::unique_ptr<QmpClient>> qmp = QmpClient::Connect(sock, absl::Seconds(10));
+    if (!process.has_value()) {
+      absl::StatusOr<std::string> pid_text = ReadFileToString(JoinPath(dir, "qemu.pid"));
+      int pid = 0;
+      if (pid_text.ok() && absl::SimpleAtoi(absl::StripAsciiWhitespace(*pid_text), &pid)) {
+        if (std::optional<std::pair<char, uint64_t>> st = ProcStat(pid)) {
+          QemuProcess p;
+          p.set_pid(pid);
+          p.set_start_ticks(st->second);
+          p.set_started_unix(absl::ToUnixSeconds(absl::Now()));
+          ASR_RETURN_IF_ERROR(
+              WriteFileAtomically(JoinPath(dir, "process"), model::ToJson(p) + "\n"));
+          process = p;
+        }
+      }
+    } else if (PathExists(JoinPath(dir, "qmp.sock"))) {
+      absl::StatusOr<std::unique_ptr<QmpClient>> qmp =
+          QmpClient::Connect(JoinPath(dir, "qmp.sock"), kQmpConnectLimit);
       if (qmp.ok()) {
-        absl::MutexLock l(&rt->mu);
-        rt->process = std::move(process);
-        rt->qmp = std::move(*qmp);
+        // A NIC on no network has its link down from the start.
+        for (int i = 0; i < vm.network_adapters_size(); ++i) {
+          if (!vm.network_adapters(i).vm_network_id().empty()) continue;
+          ASR_RETURN_IF_ERROR(
+              (*qmp)
+                  ->Execute("set_link", absl::StrCat(R"({"name":"nic)", i, R"(","up":false})"))
+                  .status());
+        }
         return absl::OkStatus();
       }
       last = qmp.status();
     }
     if (absl::Now() >= deadline) {
-      process->Kill();
-      return absl::DeadlineExceededError(
-          absl::StrCat("VM '", vm_id, "': QEMU did not open its monitor ", sock, " within ",
-                       absl::FormatDuration(kStartLimit), " (", last.message(), "); killed it"));
+      if (process.has_value() && Alive(*process)) kill(process->pid(), SIGKILL);
+      return absl::DeadlineExceededError(absl::StrCat(
+          "VM '", vm_id, "': QEMU did not open its monitor ", JoinPath(dir, "qmp.sock"), " within ",
+          absl::FormatDuration(kStartLimit), " (", last.message(), "); killed it"));
     }
     absl::SleepFor(absl::Milliseconds(20));
   }
 }
 
 absl::Status QemuHost::ShutdownVm(const std::string& vm_id) {
-  {
-    absl::MutexLock l(&mu_);
-    ASR_RETURN_IF_ERROR(FindVmLocked(vm_id).status());
-  }
-  std::shared_ptr<Runtime> rt = RuntimeOf(vm_id);
-  absl::MutexLock op(&rt->op_mu);
-  if (PowerOf(*rt) == model::STOPPED) return absl::OkStatus();
-  std::shared_ptr<platform::SupervisedProcess> process;
-  std::shared_ptr<QmpClient> qmp;
-  {
-    absl::MutexLock l(&rt->mu);
-    process = rt->process;
-    qmp = rt->qmp;
-  }
-  if (qmp != nullptr) {
-    absl::Status pressed = qmp->Execute("system_powerdown").status();
-    if (!pressed.ok() && !process->Poll().has_value()) {
+  ASR_ASSIGN_OR_RETURN(std::unique_ptr<VmSession> s, Lock(vm_id, /*connect=*/true));
+  if (!s->process.has_value()) return absl::OkStatus();
+  if (s->qmp != nullptr) {
+    absl::Status pressed = s->qmp->Execute("system_powerdown").status();
+    if (!pressed.ok() && Alive(*s->process)) {
       return absl::UnavailableError(
           absl::StrCat("VM '", vm_id, "': cannot press its power button: ", pressed.message()));
     }
   }
   const int limit_s =
       config_.shutdown_timeout_seconds() > 0 ? config_.shutdown_timeout_seconds() : 120;
-  absl::StatusOr<platform::ProcessResult> r = process->WaitFor(absl::Seconds(limit_s));
-  if (!r.ok()) {
+  if (!WaitForEnd(*s->process, absl::Seconds(limit_s))) {
     return absl::DeadlineExceededError(absl::StrCat(
         "VM '", vm_id, "' did not shut down within ", limit_s,
         " s of its ACPI power button (does its guest handle it?); it still runs: TurnOffVm "
         "turns it off"));
   }
-  absl::MutexLock l(&rt->mu);
-  rt->last_exit = ExitText(*r);
-  rt->process.reset();
-  rt->qmp.reset();
+  WaitForExitRecord(vm_id);
   return absl::OkStatus();
 }
 
+void QemuHost::WaitForExitRecord(const std::string& vm_id) {
+  // The supervisor writes how QEMU ended right after it ends.
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (!PathExists(JoinPath(VmDir(vm_id), "exit")) && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+}
+
 absl::Status QemuHost::TurnOffVm(const std::string& vm_id) {
-  {
-    absl::MutexLock l(&mu_);
-    ASR_RETURN_IF_ERROR(FindVmLocked(vm_id).status());
+  ASR_ASSIGN_OR_RETURN(std::unique_ptr<VmSession> s, Lock(vm_id, /*connect=*/false));
+  if (!s->process.has_value()) return absl::OkStatus();
+  bool ended = false;
+  absl::StatusOr<std::unique_ptr<QmpClient>> qmp =
+      QmpClient::Connect(JoinPath(s->dir, "qmp.sock"), kQuitLimit);
+  if (qmp.ok() && (*qmp)->Execute("quit", "", kQuitLimit).ok()) {
+    ended = WaitForEnd(*s->process, kQuitLimit);
   }
-  std::shared_ptr<Runtime> rt = RuntimeOf(vm_id);
-  absl::MutexLock op(&rt->op_mu);
-  if (PowerOf(*rt) == model::STOPPED) return absl::OkStatus();
-  std::shared_ptr<platform::SupervisedProcess> process;
-  std::shared_ptr<QmpClient> qmp;
-  {
-    absl::MutexLock l(&rt->mu);
-    process = rt->process;
-    qmp = rt->qmp;
+  if (!ended) {
+    if (Alive(*s->process)) kill(s->process->pid(), SIGKILL);
+    WaitForEnd(*s->process, kQuitLimit);
   }
-  absl::StatusOr<platform::ProcessResult> r = absl::FailedPreconditionError("QMP is not connected");
-  if (qmp != nullptr && qmp->Execute("quit", "", kQuitLimit).ok()) {
-    r = process->WaitFor(kQuitLimit);
-  }
-  platform::ProcessResult result = r.ok() ? *r : process->Kill();
-  absl::MutexLock l(&rt->mu);
-  rt->last_exit = ExitText(result);
-  rt->process.reset();
-  rt->qmp.reset();
+  WaitForExitRecord(vm_id);
   return absl::OkStatus();
 }
 
 absl::Status QemuHost::KillVmProcess(const std::string& vm_id) {
-  {
-    absl::MutexLock l(&mu_);
-    ASR_RETURN_IF_ERROR(FindVmLocked(vm_id).status());
-  }
-  std::shared_ptr<Runtime> rt = RuntimeOf(vm_id);
-  absl::MutexLock l(&rt->mu);
-  if (!rt->process) {
+  ASR_ASSIGN_OR_RETURN(std::unique_ptr<VmSession> s, Lock(vm_id, /*connect=*/false));
+  if (!s->process.has_value()) {
     return absl::FailedPreconditionError(absl::StrCat("VM '", vm_id, "' has no QEMU running"));
   }
-  rt->last_exit = ExitText(rt->process->Kill());
-  rt->process.reset();
-  rt->qmp.reset();
+  if (kill(s->process->pid(), SIGKILL) != 0) return ErrnoToStatus(errno, "kill QEMU");
+  WaitForEnd(*s->process, kQuitLimit);
+  WaitForExitRecord(vm_id);
   return absl::OkStatus();
 }
 
 absl::Status QemuHost::DeleteVm(const std::string& vm_id, bool delete_disks) {
-  std::shared_ptr<Runtime> rt = RuntimeOf(vm_id);
-  absl::MutexLock op(&rt->op_mu);
+  ASR_ASSIGN_OR_RETURN(std::unique_ptr<VmSession> s, Lock(vm_id, /*connect=*/false));
   model::VirtualMachine vm;
   {
     absl::MutexLock l(&mu_);
@@ -614,36 +892,33 @@ absl::Status QemuHost::DeleteVm(const std::string& vm_id, bool delete_disks) {
                        "; remove it there (only replica VMs are deleted by asr)"));
     }
   }
-  if (PowerOf(*rt) != model::STOPPED) {
+  if (s->process.has_value()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "VM '", vm_id, "' is running; shut it down or turn it off before deleting it"));
   }
-  {
-    absl::MutexLock l(&mu_);
-    QemuHostState before = state_;
-    auto* vms = state_.mutable_replica_vms();
+  ASR_RETURN_IF_ERROR(UpdateState([&](QemuHostState& state) -> absl::Status {
+    auto* vms = state.mutable_replica_vms();
     for (int i = 0; i < vms->size(); ++i) {
       if (vms->Get(i).id() == vm_id) {
         vms->DeleteSubrange(i, 1);
         break;
       }
     }
-    state_.mutable_nics()->erase(vm_id);
-    absl::Status written = WriteStateLocked();
-    if (!written.ok()) {
-      state_ = std::move(before);
-      return written;
-    }
-    runtimes_.erase(vm_id);
+    state.mutable_nics()->erase(vm_id);
+    return absl::OkStatus();
+  }));
+  {
+    absl::MutexLock l(&mu_);
+    boot_arguments_.erase(vm_id);
   }
-  ASR_RETURN_IF_ERROR(RemoveTree(VmDir(vm_id)));
+  ASR_RETURN_IF_ERROR(RemoveTree(s->dir));
   if (delete_disks) {
     for (const model::VirtualDisk& d : vm.disks()) {
       if (!PathExists(d.path())) continue;
-      absl::Status s = platform::Env::Default()->Unlink(d.path());
-      if (!s.ok()) {
-        return absl::Status(s.code(), absl::StrCat("VM '", vm_id, "' is deleted, but its disk ",
-                                                   d.path(), " is not: ", s.message()));
+      absl::Status st = platform::Env::Default()->Unlink(d.path());
+      if (!st.ok()) {
+        return absl::Status(st.code(), absl::StrCat("VM '", vm_id, "' is deleted, but its disk ",
+                                                    d.path(), " is not: ", st.message()));
       }
     }
   }
@@ -651,13 +926,12 @@ absl::Status QemuHost::DeleteVm(const std::string& vm_id, bool delete_disks) {
 }
 
 absl::StatusOr<model::ScriptResult> QemuHost::RunScript(const model::ScriptRequest& request) {
-  bool known = false;
-  for (const model::HyperVHost& h : config_.inventory().hosts()) {
-    known = known || h.id() == request.host_id();
-  }
-  if (!known) {
-    return absl::NotFoundError(absl::StrCat("no host '", request.host_id(),
-                                            "' on this QEMU host to run ", request.path()));
+  {
+    absl::MutexLock l(&mu_);
+    if (ServerOfHostLocked(request.host_id()) == nullptr) {
+      return absl::NotFoundError(absl::StrCat("no host '", request.host_id(),
+                                              "' on this QEMU host to run ", request.path()));
+    }
   }
   platform::RunProcessOptions o;
   o.timeout = absl::Seconds(request.timeout_seconds() > 0 ? request.timeout_seconds() : 300);
@@ -676,34 +950,36 @@ absl::StatusOr<model::ScriptResult> QemuHost::RunScript(const model::ScriptReque
   return result;
 }
 
+absl::Status QemuHost::AttachChangeTracking(const std::string& vm_id, const std::string& disk_id,
+                                            fabric::WriteSink* sink) {
+  // QEMU reports no writes one by one: every point says its disks need a
+  // scan instead (HostPointDisk.needs_scan).
+  return FindVm(vm_id).status();
+}
+
+absl::Status QemuHost::DetachChangeTracking(const std::string& vm_id, const std::string& disk_id) {
+  return absl::OkStatus();
+}
+
 // ---- Points ----
 
-// One VM's point while it is taken (CreatePoint, CreateGroupPoint).
-struct QemuHost::PendingPoint {
-  std::shared_ptr<QmpClient> qmp;  // null: the VM is stopped
-  model::HostPoint point;
-  std::string dir;                 // ROOT/vms/ID/points/P
-  std::vector<std::string> nodes;  // the point's block nodes (= job ids)
-  std::string actions;             // the transaction's actions
-};
-
-absl::Status QemuHost::PreparePoint(const model::VirtualMachine& vm, Runtime& rt, PendingPoint& p) {
-  {
-    absl::MutexLock l(&mu_);
-    p.point.set_id(absl::StrCat("qp-", next_point_++));
-  }
+absl::Status QemuHost::PreparePoint(const model::VirtualMachine& vm, VmSession& s,
+                                    PendingPoint& p) {
+  p.point.set_id(absl::StrFormat("qp-%d-%d-%d", absl::ToUnixMicros(absl::Now()), getpid(),
+                                 next_point_.fetch_add(1)));
   p.point.set_vm_id(vm.id());
   p.point.set_type(model::CrashConsistent);
-  if (PowerOf(rt) != model::STOPPED) {
-    absl::MutexLock l(&rt.mu);
-    p.qmp = rt.qmp;
-  }
+  p.qmp = s.qmp.get();
+  const std::string why =
+      "the QEMU host reports no guest writes one by one; each cycle compares every block";
   if (p.qmp == nullptr) {
     // Nothing writes a stopped VM's disks: they are the point.
     for (const model::VirtualDisk& d : vm.disks()) {
       model::HostPointDisk* pd = p.point.add_disks();
       pd->set_disk_id(d.id());
       pd->set_read_path(d.path());
+      pd->set_needs_scan(true);
+      pd->set_needs_scan_reason(why);
     }
     return absl::OkStatus();
   }
@@ -719,7 +995,7 @@ absl::Status QemuHost::PreparePoint(const model::VirtualMachine& vm, Runtime& rt
       sizes[device->string_value()] = static_cast<uint64_t>(size->number_value());
     }
   }
-  p.dir = JoinPath(JoinPath(VmDir(vm.id()), "points"), p.point.id());
+  p.dir = JoinPath(JoinPath(s.dir, "points"), p.point.id());
   ASR_RETURN_IF_ERROR(MakeDirectories(p.dir));
   for (int i = 0; i < vm.disks_size(); ++i) {
     const std::string drive = absl::StrCat("disk", i);
@@ -732,7 +1008,11 @@ absl::Status QemuHost::PreparePoint(const model::VirtualMachine& vm, Runtime& rt
     o.block_size = 2u << 20;
     ASR_ASSIGN_OR_RETURN(std::unique_ptr<disk::VirtualDisk> target, disk::CreateDisk(path, o));
     ASR_RETURN_IF_ERROR(target->Close());
-    const std::string node = absl::StrCat("asr-", p.point.id(), "-", drive);
+    // QEMU's node names have at most 31 characters; unique enough between
+    // processes (one point of a VM at a time holds its lock).
+    const std::string node =
+        absl::StrFormat("asr%x%x-%s", static_cast<uint32_t>(absl::ToUnixMicros(absl::Now())),
+                        static_cast<uint32_t>(getpid()) & 0xffff, drive);
     ASR_RETURN_IF_ERROR(
         p.qmp
             ->Execute("blockdev-add",
@@ -747,6 +1027,8 @@ absl::Status QemuHost::PreparePoint(const model::VirtualMachine& vm, Runtime& rt
     model::HostPointDisk* pd = p.point.add_disks();
     pd->set_disk_id(vm.disks(i).id());
     pd->set_read_path(path);
+    pd->set_needs_scan(true);
+    pd->set_needs_scan_reason(why);
   }
   return absl::OkStatus();
 }
@@ -816,13 +1098,12 @@ absl::StatusOr<std::vector<model::HostPoint>> QemuHost::CreateGroupPoint(
   if (vm_ids.empty()) return absl::InvalidArgumentError("a group point needs at least one VM");
   std::vector<model::VirtualMachine> vms;
   {
-    absl::MutexLock l(&mu_);
     std::set<std::string> seen;
     for (const std::string& id : vm_ids) {
       if (!seen.insert(id).second) {
         return absl::InvalidArgumentError(absl::StrCat("VM '", id, "' appears twice in the group"));
       }
-      ASR_ASSIGN_OR_RETURN(vms.emplace_back(), FindVmLocked(id));
+      ASR_ASSIGN_OR_RETURN(vms.emplace_back(), FindVm(id));
     }
   }
   if (type == model::AppConsistent) {
@@ -831,16 +1112,14 @@ absl::StatusOr<std::vector<model::HostPoint>> QemuHost::CreateGroupPoint(
                      "': an app-consistent point needs the QEMU guest agent, which this "
                      "host does not talk to; take a crash-consistent point"));
   }
-  // One operation per VM at a time; taken in id order so two group points
-  // never wait on each other.
+  // One operation per VM at a time (between processes too); taken in id
+  // order so two group points never wait on each other.
   std::vector<size_t> order(vms.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return vm_ids[a] < vm_ids[b]; });
-  std::vector<std::shared_ptr<Runtime>> rts(vms.size());
-  std::vector<std::unique_ptr<absl::MutexLock>> ops;
+  std::vector<std::unique_ptr<VmSession>> sessions(vms.size());
   for (size_t i : order) {
-    rts[i] = RuntimeOf(vm_ids[i]);
-    ops.push_back(std::make_unique<absl::MutexLock>(&rts[i]->op_mu));
+    ASR_ASSIGN_OR_RETURN(sessions[i], Lock(vm_ids[i], /*connect=*/true));
   }
   std::vector<PendingPoint> pending(vms.size());
   // On an error no point is held: every job, node and file goes.
@@ -851,7 +1130,7 @@ absl::StatusOr<std::vector<model::HostPoint>> QemuHost::CreateGroupPoint(
                                      absl::StrJoin(vm_ids, "', '"), "': ", error.message()));
   };
   for (size_t i = 0; i < vms.size(); ++i) {
-    absl::Status prepared = PreparePoint(vms[i], *rts[i], pending[i]);
+    absl::Status prepared = PreparePoint(vms[i], *sessions[i], pending[i]);
     if (!prepared.ok()) return undo_all(prepared);
   }
   // The instant: with one VM, its transaction; with several, every running
@@ -859,7 +1138,7 @@ absl::StatusOr<std::vector<model::HostPoint>> QemuHost::CreateGroupPoint(
   // and resumed after the last.
   const bool pause = std::count_if(pending.begin(), pending.end(),
                                    [](const PendingPoint& p) { return p.qmp != nullptr; }) > 1;
-  std::vector<std::shared_ptr<QmpClient>> paused;
+  std::vector<QmpClient*> paused;
   const absl::Time before = absl::Now();
   absl::Status started;
   if (pause) {
@@ -872,7 +1151,7 @@ absl::StatusOr<std::vector<model::HostPoint>> QemuHost::CreateGroupPoint(
   }
   const absl::Time instant = absl::Now();
   for (size_t i = 0; started.ok() && i < pending.size(); ++i) started = StartPoint(pending[i]);
-  for (const std::shared_ptr<QmpClient>& q : paused) {
+  for (QmpClient* q : paused) {
     absl::Status resumed = q->Execute("cont").status();
     if (started.ok() && !resumed.ok()) started = resumed;
   }
@@ -893,7 +1172,7 @@ absl::StatusOr<std::vector<model::HostPoint>> QemuHost::CreateGroupPoint(
 }
 
 absl::Status QemuHost::ReleasePoint(const model::HostPoint& point) {
-  if (!absl::StartsWith(point.id(), "qp-")) {
+  if (!absl::StartsWith(point.id(), "qp-") || absl::StrContains(point.id(), "/")) {
     return absl::InvalidArgumentError(
         absl::StrCat("point '", point.id(), "' was not taken by a QEMU host"));
   }
@@ -908,23 +1187,51 @@ absl::Duration QemuHost::last_point_transaction() const {
 // ---- QEMU's view ----
 
 absl::StatusOr<VmProcessInfo> QemuHost::ProcessInfo(const std::string& vm_id) {
+  ASR_RETURN_IF_ERROR(FindVm(vm_id).status());
+  VmProcessInfo info;
+  info.power = PowerOf(vm_id);
+  info.serial_log = JoinPath(VmDir(vm_id), "serial.log");
+  if (std::optional<QemuProcess> p = RunningProcess(vm_id)) {
+    info.pid = p->pid();
+  } else {
+    info.last_exit = LastExit(vm_id);
+  }
+  return info;
+}
+
+absl::StatusOr<std::vector<QemuVmStatus>> QemuHost::ListVms() {
+  std::vector<QemuVmStatus> out;
   {
     absl::MutexLock l(&mu_);
-    ASR_RETURN_IF_ERROR(FindVmLocked(vm_id).status());
+    ASR_RETURN_IF_ERROR(RefreshStateLocked());
+    std::vector<std::string> ids;
+    for (const model::Inventory& inv : servers_) {
+      for (const model::VirtualMachine& vm : inv.virtual_machines()) ids.push_back(vm.id());
+    }
+    for (const model::VirtualMachine& vm : state_.replica_vms()) ids.push_back(vm.id());
+    for (const std::string& id : ids) {
+      ASR_ASSIGN_OR_RETURN(model::VirtualMachine vm, FindVmLocked(id));
+      QemuVmStatus& st = out.emplace_back();
+      st.set_vm_id(vm.id());
+      st.set_name(vm.name());
+      st.set_server_id(vm.server_id());
+      st.set_host_id(vm.host_id());
+      st.set_replica(IsReplicaLocked(id));
+    }
   }
-  std::shared_ptr<Runtime> rt = RuntimeOf(vm_id);
-  VmProcessInfo info;
-  info.power = PowerOf(*rt);
-  info.serial_log = JoinPath(VmDir(vm_id), "serial.log");
-  absl::MutexLock l(&rt->mu);
-  if (rt->process) info.pid = rt->process->pid();
-  info.last_exit = rt->last_exit;
-  return info;
+  for (QemuVmStatus& st : out) {
+    ASR_ASSIGN_OR_RETURN(VmProcessInfo info, ProcessInfo(st.vm_id()));
+    st.set_power_state(info.power);
+    st.set_pid(info.pid);
+    st.set_last_exit(info.last_exit);
+    st.set_serial_log(info.serial_log);
+  }
+  return out;
 }
 
 absl::Status QemuHost::SetBootArguments(const std::string& vm_id, const std::string& arguments) {
   absl::MutexLock l(&mu_);
-  ASR_RETURN_IF_ERROR(FindVmLocked(vm_id).status());
+  if (vm_id.empty()) return absl::InvalidArgumentError("boot arguments need a VM id");
   if (arguments.empty()) {
     boot_arguments_.erase(vm_id);
   } else {
@@ -934,10 +1241,7 @@ absl::Status QemuHost::SetBootArguments(const std::string& vm_id, const std::str
 }
 
 absl::StatusOr<std::string> QemuHost::SerialLog(const std::string& vm_id) {
-  {
-    absl::MutexLock l(&mu_);
-    ASR_RETURN_IF_ERROR(FindVmLocked(vm_id).status());
-  }
+  ASR_RETURN_IF_ERROR(FindVm(vm_id).status());
   std::string path = JoinPath(VmDir(vm_id), "serial.log");
   if (!PathExists(path)) return std::string();
   return ReadFileToString(path);
@@ -948,11 +1252,10 @@ absl::StatusOr<std::string> QemuHost::WaitForSerial(const std::string& vm_id,
                                                     absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   ASR_RETURN_IF_ERROR(SerialLog(vm_id).status());  // NotFound for an unknown VM
-  std::shared_ptr<Runtime> rt = RuntimeOf(vm_id);
   for (;;) {
     // Whether it still runs, before reading: a line printed just before
     // QEMU exited is found by the read that follows.
-    bool stopped = PowerOf(*rt) == model::STOPPED;
+    bool stopped = !RunningProcess(vm_id).has_value();
     ASR_ASSIGN_OR_RETURN(std::string log, SerialLog(vm_id));
     for (absl::string_view line : absl::StrSplit(log, '\n')) {
       size_t at = line.find(prefix);
@@ -978,23 +1281,11 @@ absl::StatusOr<google::protobuf::Value> QemuHost::Qmp(const std::string& vm_id,
                                                       absl::string_view command,
                                                       absl::string_view arguments_json,
                                                       absl::Duration timeout) {
-  {
-    absl::MutexLock l(&mu_);
-    ASR_RETURN_IF_ERROR(FindVmLocked(vm_id).status());
-  }
-  std::shared_ptr<Runtime> rt = RuntimeOf(vm_id);
-  if (PowerOf(*rt) == model::STOPPED) {
+  ASR_ASSIGN_OR_RETURN(std::unique_ptr<VmSession> s, Lock(vm_id, /*connect=*/true));
+  if (!s->process.has_value() || s->qmp == nullptr) {
     return absl::FailedPreconditionError(absl::StrCat("VM '", vm_id, "' is not running"));
   }
-  std::shared_ptr<QmpClient> qmp;
-  {
-    absl::MutexLock l(&rt->mu);
-    qmp = rt->qmp;
-  }
-  if (qmp == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat("VM '", vm_id, "' has no QMP connection"));
-  }
-  return qmp->Execute(command, arguments_json, timeout);
+  return s->qmp->Execute(command, arguments_json, timeout);
 }
 
 }  // namespace asr::qemu

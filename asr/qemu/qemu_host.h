@@ -19,13 +19,17 @@
 //     "vms": [{"vm_id": "vm1", "memory_mib": 256, "cpus": 1}],    // optional
 //     "default_boot": {"kernel": "/path/vmlinuz", "initrd": "/path/initrd.gz",
 //                      "append": "console=ttyS0 quiet panic=-1"},  // else: BIOS boot from disk 0
-//     "default_memory_mib": 256, "accel": "tcg", "shutdown_timeout_seconds": 120
-//   }
+//     "default_memory_mib": 256, "accel": "tcg", "shutdown_timeout_seconds": 120,
+//     "servers": [{"server_id": "vmm-b", "hosts": [...], ...}]   // optional: more
+//   }                                  // VMM servers (e.g. a recovery site) in one directory
 //   ROOT/vms.json      written by the host (QemuHostState): replica VMs made
 //                      by CreateReplicaVm, NICs as ConnectNic left them.
 //   ROOT/vms/ID/       one VM's runtime files: qmp.sock (QMP), serial.log
 //                      (the serial console of the current boot; the one
-//                      before is serial.log.1), qemu.log (QEMU's own output).
+//                      before is serial.log.1), qemu.log (QEMU's own output),
+//                      process (QemuProcess: pid and start time), exit (how
+//                      the last QEMU ended), vm.lock, points/ (point images).
+//   ROOT/state.lock    serializes changes of vms.json between processes.
 //
 //   ASR_ASSIGN_OR_RETURN(std::unique_ptr<QemuHost> host, QemuHost::Open("/srv/asr-host"));
 //   ASR_RETURN_IF_ERROR(host->StartVm("vm1"));
@@ -54,9 +58,29 @@
 //                           \----QEMU dies------------------------> STOPPED
 //   STOPPED --DeleteVm--> (gone; replica VMs only)
 //
-// The VMs are children of this process: destroying the QemuHost turns
-// them off (SIGKILL), and a QemuHost opened later finds them stopped. One
-// QemuHost at a time per directory (ROOT/host.lock).
+// VMs outlive the process that started them, as a hypervisor's VMs outlive
+// the management tool: QEMU runs detached (its own session, its parent a
+// small supervisor shell that records how QEMU ended in ROOT/vms/ID/exit),
+// and ROOT/vms/ID/process names its pid and start time. Any QemuHost of
+// the directory, in any process, finds the VM there: it runs while that
+// pid with that start time exists; its QMP socket is opened for each
+// operation and closed after it. So `asrctl site run` may start a VM that
+// `asrctl failover planned` (another process) shuts down.
+//
+// Several QemuHost objects (in one process or many) may open a directory
+// at once: an operation on a VM holds ROOT/vms/ID/vm.lock (flock: released
+// by the kernel when its holder dies) for its duration only, which also
+// keeps QEMU's single QMP connection to one user at a time; changes of
+// vms.json are made under ROOT/state.lock from the latest file, and every
+// reader re-reads vms.json when it changed. The QEMU processes are not
+// turned off when a QemuHost is destroyed (QemuHostOptions::
+// turn_off_vms_on_close does, for tests).
+//
+// A differencing disk (asr's failover and test views of a replica are
+// differencing VHDX files over the replica's base) is made a whole disk in
+// place when its VM starts: QEMU 7.2 refuses differencing VHDX files and
+// would read a differencing VHD without its parent. This costs one copy of
+// the disk's data at that start; the parent stays.
 //
 // Points (CreatePoint): every disk of a running VM at one instant, taken
 // with QEMU's own copy-before-write backup and never by reading a VHDX
@@ -73,28 +97,41 @@
 // Only crash-consistent points: the test guest runs no guest agent, so
 // AppConsistent is refused (FailedPrecondition). The copy is whole-disk;
 // see README.md in this folder for the incremental design with dirty
-// bitmaps. Change tracking (AttachChangeTracking) is not offered: QEMU does
-// not report writes one by one (the host table's default says so).
+// bitmaps. QEMU does not report writes one by one: AttachChangeTracking
+// accepts the sink and never calls it, and every point says of each disk
+// `needs_scan` (asr/model/host.proto), so that each cycle compares every
+// block of the point with the replica and sends the ones that differ.
 //
 // Thread safety: thread-safe; calls for different VMs run concurrently.
 #ifndef ASR_QEMU_QEMU_HOST_H_
 #define ASR_QEMU_QEMU_HOST_H_
 
+#include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "asr/common/file_lock.h"
 #include "asr/fabric/host_callbacks.h"
 #include "asr/qemu/qemu_host.pb.h"
 #include "asr/qemu/qmp_client.h"
 
 namespace asr::qemu {
+
+struct QemuHostOptions {
+  // Destroying the QemuHost kills (SIGKILL) every VM of the directory that
+  // runs, and the VMs this object starts are killed when this process ends
+  // in any way (their supervisor watches it): for tests, so that no VM
+  // outlives them, also when a test is killed at its time limit.
+  bool turn_off_vms_on_close = false;
+};
 
 // How a VM's QEMU process is, or how it ended.
 struct VmProcessInfo {
@@ -102,7 +139,8 @@ struct VmProcessInfo {
   int pid = 0;  // while it runs
   // How the last run ended: "" (never ran in this host), "powered off"
   // (QEMU exited 0: the guest shut down or quit was asked), "exited with
-  // code N", "killed by signal N" (SIGKILL: turned off or crashed).
+  // code N", "killed by signal N" (SIGKILL: turned off or crashed); empty
+  // while it runs.
   std::string last_exit;
   std::string serial_log;  // the path of the current boot's serial log
 };
@@ -111,9 +149,10 @@ class QemuHost : public fabric::HostCallbacks {
  public:
   // Opens the host in `root` (ROOT/config.json must exist; a relative root
   // is made absolute). InvalidArgument naming the problem when the config
-  // is not valid; FailedPrecondition when another QemuHost has it open.
-  static absl::StatusOr<std::unique_ptr<QemuHost>> Open(const std::string& root);
-  // Turns off the VMs still running (SIGKILL).
+  // is not valid. Other QemuHost objects may have it open too.
+  static absl::StatusOr<std::unique_ptr<QemuHost>> Open(const std::string& root,
+                                                        const QemuHostOptions& options = {});
+  // Leaves the VMs running (unless options.turn_off_vms_on_close).
   ~QemuHost() override;
 
   const std::string& root() const { return root_; }
@@ -146,8 +185,8 @@ class QemuHost : public fabric::HostCallbacks {
   absl::Status DeleteVm(const std::string& vm_id, bool delete_disks) override;
   absl::StatusOr<model::VmPowerState> GetPowerState(const std::string& vm_id) override;
   absl::StatusOr<model::ScriptResult> RunScript(const model::ScriptRequest& request) override;
-  // Point ids are "qp-N" (N counts up in this QemuHost). time_us is when the
-  // transaction returned.
+  // Point ids are "qp-TIME-PID-N" (unique between processes). time_us is
+  // when the transaction returned.
   absl::StatusOr<model::HostPoint> CreatePoint(const std::string& vm_id,
                                                model::RecoveryPointType type) override;
   absl::Status ReleasePoint(const model::HostPoint& point) override;
@@ -157,6 +196,10 @@ class QemuHost : public fabric::HostCallbacks {
   // Every point's time_us is the instant the last VM was paused.
   absl::StatusOr<std::vector<model::HostPoint>> CreateGroupPoint(
       const std::vector<std::string>& vm_ids, model::RecoveryPointType type) override;
+  // OK for a VM of this host; the sink is never called (see above).
+  absl::Status AttachChangeTracking(const std::string& vm_id, const std::string& disk_id,
+                                    fabric::WriteSink* sink) override;
+  absl::Status DetachChangeTracking(const std::string& vm_id, const std::string& disk_id) override;
 
   // ---- QEMU's view ----
   // How long the last point's transaction took (the moment the VM's disks
@@ -164,8 +207,11 @@ class QemuHost : public fabric::HostCallbacks {
   // VM's pause to the last VM's resume).
   absl::Duration last_point_transaction() const;
   absl::StatusOr<VmProcessInfo> ProcessInfo(const std::string& vm_id);
-  // Extra kernel arguments for the VM's next starts (direct kernel boot
-  // only), e.g. "asr.records=20"; "" clears. In memory.
+  // Every VM of the directory (each server's, then the replica VMs) as it is now.
+  absl::StatusOr<std::vector<QemuVmStatus>> ListVms();
+  // Extra kernel arguments for the VM's next starts by this object (direct
+  // kernel boot only), e.g. "asr.records=20"; "" clears. In memory; the VM
+  // need not exist yet (e.g. a test VM a failover will create).
   absl::Status SetBootArguments(const std::string& vm_id, const std::string& arguments);
   // The serial console of the VM's current (or last) boot.
   absl::StatusOr<std::string> SerialLog(const std::string& vm_id);
@@ -183,36 +229,54 @@ class QemuHost : public fabric::HostCallbacks {
                                               absl::Duration timeout = absl::Seconds(10));
 
  private:
-  struct Runtime;
+  struct VmSession;
   struct PendingPoint;
 
-  QemuHost(std::string root, QemuHostConfig config, QemuHostState state);
+  QemuHost(std::string root, QemuHostConfig config, std::vector<model::Inventory> servers,
+           QemuHostOptions options);
+  // vms.json as it is now (re-read when it changed since the last read).
+  absl::Status RefreshStateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Changes vms.json under ROOT/state.lock, from the latest file; `change`
+  // runs with mu_ held and state_ current.
+  absl::Status UpdateState(const std::function<absl::Status(QemuHostState&)>& change);
+  // The server (one of servers_) that has host `host_id`, or null.
+  const model::Inventory* ServerOfHostLocked(const std::string& host_id) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The VM with this host's current NICs and power state unset.
   absl::StatusOr<model::VirtualMachine> FindVmLocked(const std::string& vm_id) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<model::VirtualMachine> FindVm(const std::string& vm_id);
   bool IsReplicaLocked(const std::string& vm_id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status WriteStateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::shared_ptr<Runtime> RuntimeOf(const std::string& vm_id);
   std::string VmDir(const std::string& vm_id) const;
+  // The VM's QEMU process when it runs.
+  std::optional<QemuProcess> RunningProcess(const std::string& vm_id) const;
+  // How the VM's last QEMU ended (VmProcessInfo::last_exit).
+  std::string LastExit(const std::string& vm_id) const;
+  void WaitForExitRecord(const std::string& vm_id);
+  // Takes the VM's lock (waiting for another operation on it, in any
+  // process) and, with `connect`, opens QMP when QEMU runs.
+  absl::StatusOr<std::unique_ptr<VmSession>> Lock(const std::string& vm_id, bool connect);
+  model::VmPowerState PowerOf(const std::string& vm_id);
+  static model::VmPowerState PowerOfSession(QmpClient& qmp);
   // The QEMU arguments of a VM's start.
   absl::StatusOr<std::vector<std::string>> QemuArguments(const model::VirtualMachine& vm,
                                                          const std::string& extra_append);
-  model::VmPowerState PowerOf(Runtime& rt);
   // A point in steps: targets made and added, copies started (the
   // instant), copies finished and targets closed; or everything undone.
-  absl::Status PreparePoint(const model::VirtualMachine& vm, Runtime& rt, PendingPoint& p);
+  absl::Status PreparePoint(const model::VirtualMachine& vm, VmSession& s, PendingPoint& p);
   absl::Status StartPoint(PendingPoint& p);
   absl::Status FinishPoint(PendingPoint& p);
   void UndoPoint(PendingPoint& p);
 
   const std::string root_;
-  FileLock lock_;
-  mutable absl::Mutex mu_;
   const QemuHostConfig config_;
+  const std::vector<model::Inventory> servers_;  // config's inventory and servers
+  const QemuHostOptions options_;
+  mutable absl::Mutex mu_;
   QemuHostState state_ ABSL_GUARDED_BY(mu_);
+  std::string state_stamp_ ABSL_GUARDED_BY(mu_);  // vms.json's inode, size, mtime when read
   std::map<std::string, std::string> boot_arguments_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, std::shared_ptr<Runtime>> runtimes_ ABSL_GUARDED_BY(mu_);
-  uint64_t next_point_ ABSL_GUARDED_BY(mu_) = 1;
+  std::atomic<uint64_t> next_point_{1};
   absl::Duration last_point_transaction_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -205,7 +205,11 @@ class Pipeline {
 class CycleSender {
  public:
   CycleSender(std::string path, CycleMode mode, net::ByteStream& stream, const SendOptions& options)
-      : path_(std::move(path)), mode_(mode), stream_(stream), opts_(options) {}
+      : path_(std::move(path)),
+        state_(options.state_path.empty() ? path_ : options.state_path),
+        mode_(mode),
+        stream_(stream),
+        opts_(options) {}
 
   absl::StatusOr<CycleStats> Run() {
     absl::Time start = absl::Now();
@@ -230,8 +234,8 @@ class CycleSender {
                                                      " is outside 0..19 (0: off)"));
     }
     ASR_ASSIGN_OR_RETURN(disk_, disk::OpenDisk(path_, disk::OpenMode::kReadOnly));
-    ASR_ASSIGN_OR_RETURN(committed_, LoadManifest(ManifestPath(path_)));
-    ASR_ASSIGN_OR_RETURN(pending_, LoadManifest(PendingManifestPath(path_)));
+    ASR_ASSIGN_OR_RETURN(committed_, LoadManifest(ManifestPath(state_)));
+    ASR_ASSIGN_OR_RETURN(pending_, LoadManifest(PendingManifestPath(state_)));
     if (mode_ == CycleMode::kDifferencing && !committed_ && !pending_ &&
         disk_->parent() != nullptr) {
       // The child's first cycle: the parent's state is the base.
@@ -242,14 +246,14 @@ class CycleSender {
     }
     const Manifest* known = committed_ ? &*committed_ : pending_ ? &*pending_ : nullptr;
     if (mode_ != CycleMode::kInitial && known == nullptr) {
-      return absl::FailedPreconditionError(absl::StrCat(path_, " has no replication state (",
-                                                        ManifestPath(path_),
+      return absl::FailedPreconditionError(absl::StrCat(state_, " has no replication state (",
+                                                        ManifestPath(state_),
                                                         "); run an initial replication first"));
     }
     if (known) {
       replication_id_ = known->replication_id;
     } else {  // kept until acknowledged, so that an interrupted one resumes (resume.h)
-      ASR_ASSIGN_OR_RETURN(replication_id_, FirstReplicationId(path_));
+      ASR_ASSIGN_OR_RETURN(replication_id_, FirstReplicationId(state_));
     }
     block_size_ = (mode_ == CycleMode::kInitial || !known) ? opts_.block_size : known->block_size;
     if (block_size_ < kMinBlockSize || block_size_ > kMaxBlockSize ||
@@ -266,10 +270,15 @@ class CycleSender {
     return absl::OkStatus();
   }
 
+  // The disk the cycle replicates, by its id (the copy read may have its own).
+  std::string SourceDiskId() const {
+    return opts_.source_disk_id.empty() ? disk_->info().disk_id : opts_.source_disk_id;
+  }
+
   absl::Status HandshakeStep() {
     Hello h;
     h.replication_id = replication_id_;
-    h.source_disk_id = disk_->info().disk_id;
+    h.source_disk_id = SourceDiskId();
     h.virtual_size = disk_->virtual_size();
     h.block_size = block_size_;
     h.source_name = opts_.source_name;
@@ -295,7 +304,7 @@ class CycleSender {
       // Our last cycle was committed but its ACK was lost: the receiver's
       // word makes it the committed state now, before this cycle's own
       // pending state replaces the file.
-      ASR_RETURN_IF_ERROR(SaveManifest(ManifestPath(path_), *pending_));
+      ASR_RETURN_IF_ERROR(SaveManifest(ManifestPath(state_), *pending_));
       committed_ = std::move(pending_);
       pending_.reset();
       base_ = &*committed_;
@@ -321,7 +330,7 @@ class CycleSender {
       // This process records no writes: the map need not be marked in use
       // (two fewer durable rewrites of it per cycle).
       absl::StatusOr<std::unique_ptr<ChangeTracker>> t =
-          ChangeTracker::OpenForCycle(path_, disk_->virtual_size(), block_size_);
+          ChangeTracker::OpenForCycle(state_, disk_->virtual_size(), block_size_);
       if (t.ok()) {
         own_tracker_ = *std::move(t);
         tracker = own_tracker_.get();
@@ -342,7 +351,7 @@ class CycleSender {
       tracker = nullptr;
     }
     CycleMode effective = mode_;
-    ASR_ASSIGN_OR_RETURN(resync_reason_, LoadResyncMarker(path_));
+    ASR_ASSIGN_OR_RETURN(resync_reason_, LoadResyncMarker(state_));
     // The source chain as this cycle finds it, before reading anything.
     std::vector<std::string> chain_paths;
     for (disk::VirtualDisk* d = disk_.get(); d != nullptr; d = d->parent()) {
@@ -364,7 +373,7 @@ class CycleSender {
     if (mode_ == CycleMode::kTracked) {
       if (tracker == nullptr) {
         stats_.fallback_reason = !busy_reason_.empty() ? busy_reason_
-                                                       : absl::StrCat("no change map for ", path_,
+                                                       : absl::StrCat("no change map for ", state_,
                                                                       ": writes were not tracked");
         effective = CycleMode::kScan;
       } else if (tracker->needs_scan()) {
@@ -408,7 +417,7 @@ class CycleSender {
     ASR_ASSIGN_OR_RETURN(plan_, detector_->Plan(*disk_, block_size_, base_));
     // The new state starts from the base (or all-zero for a full copy).
     new_manifest_.replication_id = replication_id_;
-    new_manifest_.source_disk_id = disk_->info().disk_id;
+    new_manifest_.source_disk_id = SourceDiskId();
     new_manifest_.virtual_size = disk_->virtual_size();
     new_manifest_.block_size = block_size_;
     new_manifest_.cycle = cycle_;
@@ -434,7 +443,7 @@ class CycleSender {
     const size_t skip = base_is_parents_ ? 0 : 1;
     if (base_->chain.size() < skip || base_->chain.size() - skip != chain_paths.size() - 1) {
       return absl::StrCat(
-          "the replication state of ", path_,
+          "the replication state of ", state_,
           " does not record its parents as they were replicated (made by an older asr, or the "
           "chain changed): their blocks are compared too");
     }
@@ -856,7 +865,7 @@ class CycleSender {
   }
 
   absl::Status SealStep() {
-    ASR_RETURN_IF_ERROR(SaveManifest(PendingManifestPath(path_), new_manifest_));
+    ASR_RETURN_IF_ERROR(SaveManifest(PendingManifestPath(state_), new_manifest_));
     CycleEnd e;
     e.blocks = stats_.blocks_sent;
     e.zero_ranges = stats_.zero_ranges;
@@ -884,23 +893,24 @@ class CycleSender {
     // No fsync: should a power loss undo the rename, the next cycle adopts
     // the pending state when the receiver reports this point (ChooseBase).
     absl::Status renamed =
-        platform::Env::Default()->Rename(PendingManifestPath(path_), ManifestPath(path_));
+        platform::Env::Default()->Rename(PendingManifestPath(state_), ManifestPath(state_));
     if (!renamed.ok()) {
       return platform::AddContext(
-          renamed,
-          absl::StrCat("cannot rename ", PendingManifestPath(path_), " to ", ManifestPath(path_)));
+          renamed, absl::StrCat("cannot rename ", PendingManifestPath(state_), " to ",
+                                ManifestPath(state_)));
     }
-    ClearNewReplicationId(path_);
+    ClearNewReplicationId(state_);
     if (tracker_ != nullptr) {
       ASR_RETURN_IF_ERROR(tracker_->CommitCycle(plan_.full_coverage));
     }
     // Every block was compared with the manifest and the flagged ones sent.
-    if (resync_reason_ && plan_.full_coverage) ASR_RETURN_IF_ERROR(ClearResyncMarker(path_));
+    if (resync_reason_ && plan_.full_coverage) ASR_RETURN_IF_ERROR(ClearResyncMarker(state_));
     if (own_tracker_) ASR_RETURN_IF_ERROR(own_tracker_->Close());
     return absl::OkStatus();
   }
 
-  const std::string path_;
+  const std::string path_;   // read
+  const std::string state_;  // whose replication state the cycle continues
   const CycleMode mode_;
   net::ByteStream& stream_;
   const SendOptions& opts_;

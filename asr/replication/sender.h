@@ -104,6 +104,14 @@ struct SendOptions {
   bool tracked_only = false;
   // Called on the thread that called ReplicateDisk, after each chunk sent.
   std::function<void(const CycleProgress&)> progress;
+  // The disk whose replication state (manifest, replication id, resync
+  // marker, change map) the cycle continues, when the path read is a copy
+  // of it at the point's instant (a host's point image, e.g. the QEMU
+  // host's); empty: the path read.
+  std::string state_path;
+  // That disk's id (its VHDX virtual disk ID / VHD unique ID), announced to
+  // the receiver in place of the copy's own; empty: the id of the disk read.
+  std::string source_disk_id;
 };
 
 struct CycleStats {
