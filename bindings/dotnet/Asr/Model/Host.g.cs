@@ -238,6 +238,12 @@ namespace Asr.Model
         /// <summary>What to read for this disk while the point is held: the live disk when the host keeps the VM's writes frozen until release (the simulated fabric), or a snapshot's view.</summary>
         public string ReadPath { get; set; } = string.Empty;
 
+        /// <summary>The host cannot say which blocks of this disk changed since its previous point (it reports no guest writes one by one to the change tracker, as the QEMU host does not): the cycle of this point compares every block with the replica (a scan) instead of sending the tracked blocks. `needs_scan_reason` says why.</summary>
+        public bool NeedsScan { get; set; }
+
+        /// <summary>Field needs_scan_reason (4).</summary>
+        public string NeedsScanReason { get; set; } = string.Empty;
+
         /// <summary>Reads a HostPointDisk from its proto3 JSON form.</summary>
         /// <param name="json">A JSON object.</param>
         /// <returns>The HostPointDisk; fields the JSON lacks keep their defaults, unknown fields are ignored.</returns>
@@ -256,6 +262,12 @@ namespace Asr.Model
                         break;
                     case "readPath": case "read_path":
                         m.ReadPath = ModelJson.String(kv.Value, "HostPointDisk.readPath");
+                        break;
+                    case "needsScan": case "needs_scan":
+                        m.NeedsScan = ModelJson.Bool(kv.Value, "HostPointDisk.needsScan");
+                        break;
+                    case "needsScanReason": case "needs_scan_reason":
+                        m.NeedsScanReason = ModelJson.String(kv.Value, "HostPointDisk.needsScanReason");
                         break;
                 }
             }
@@ -276,6 +288,18 @@ namespace Asr.Model
             {
                 w.Name("readPath");
                 w.String(ReadPath);
+            }
+
+            if (!(!NeedsScan))
+            {
+                w.Name("needsScan");
+                w.Bool(NeedsScan);
+            }
+
+            if (!(string.IsNullOrEmpty(NeedsScanReason)))
+            {
+                w.Name("needsScanReason");
+                w.String(NeedsScanReason);
             }
 
             w.EndObject();
