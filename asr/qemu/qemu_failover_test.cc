@@ -4,8 +4,8 @@
 // (SiteRecovery, the site service's TLS endpoint, replication cycles from
 // the QEMU host's points), and every failover ends with a VM booting from
 // replicated disks and its guest printing a verdict on what its disks hold:
-//   cycles while the guest writes; a test failover (a test VM with no
-//   network boots from a point while replication goes on; cleanup removes
+//   cycles while the guest writes; a test failover (a test VM on an
+//   isolated network boots from a point while replication goes on; cleanup removes
 //   it); a planned failover (clean shutdown, last changes, the replica boots
 //   with every record); commit, reverse replication and failback (the VM
 //   boots at home with every record and writes on); an unplanned failover
@@ -286,10 +286,10 @@ TEST_F(QemuFailoverTest, ProtectTestFailoverPlannedFailbackAndUnplannedOnARealVm
   std::cout << "point transaction: " << absl::FormatDuration(host_->last_point_transaction())
             << "\n";
 
-  // Test failover from the latest point with no network: a test VM boots
-  // on the recovery host beside the running VM1 and finds the records.
+  // Test failover from the latest point on an isolated network: a test VM
+  // boots on the recovery host beside the running VM1 and finds the records.
   failover::FailoverInput test = In();
-  test.network_type = "None";
+  test.network_type = "Isolated";
   ASSERT_OK_AND_ASSIGN(model::Job job, failover().Start(failover::kTestFailover, test));
   EXPECT_EQ(job.state(), model::Succeeded);
   item = Item();
@@ -298,9 +298,25 @@ TEST_F(QemuFailoverTest, ProtectTestFailoverPlannedFailbackAndUnplannedOnARealVm
   ASSERT_OK_AND_ASSIGN(model::VirtualMachine tvm, host_->GetVm(test_vm));
   EXPECT_EQ(tvm.host_id(), item.replica_host_id());
   EXPECT_EQ(tvm.power_state(), model::RUNNING);
+  // Its NICs are on the isolated network the recovery server lists now.
+  const std::string test_network = item.test_network_id();
+  ASSERT_FALSE(test_network.empty());
+  ASSERT_GT(tvm.network_adapters_size(), 0);
   for (const model::NetworkAdapter& nic : tvm.network_adapters()) {
-    EXPECT_EQ(nic.vm_network_id(), "") << "the test VM has no network";
+    EXPECT_EQ(nic.vm_network_id(), test_network) << "the test VM is on the isolated network";
   }
+  auto listed = [&]() {
+    model::VmmServer chi;
+    chi.set_id("vmm-chi");
+    absl::StatusOr<model::Inventory> inv = host_->GetInventory(chi);
+    EXPECT_OK(inv.status());
+    bool found = false;
+    if (inv.ok()) {
+      for (const model::VmNetwork& n : inv->vm_networks()) found = found || n.id() == test_network;
+    }
+    return found;
+  };
+  EXPECT_TRUE(listed());
   std::string verdict = Verdict(test_vm);
   EXPECT_TRUE(absl::StartsWith(verdict, "ASR-VERDICT ok records=")) << verdict;
   EXPECT_GE(Field(verdict, "last"), before_tested) << verdict;
@@ -309,6 +325,7 @@ TEST_F(QemuFailoverTest, ProtectTestFailoverPlannedFailbackAndUnplannedOnARealVm
   ASSERT_OK_AND_ASSIGN(job, failover().Start(failover::kTestFailoverCleanup, In()));
   EXPECT_EQ(job.state(), model::Succeeded);
   EXPECT_EQ(host_->GetVm(test_vm).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(listed()) << "cleanup deletes the isolated network";
   EXPECT_EQ(Item().test_failover_state(), "None");
 
   // Planned failover: VM1 is shut down cleanly (its guest prints the last

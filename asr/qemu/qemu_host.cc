@@ -538,6 +538,9 @@ absl::StatusOr<model::Inventory> QemuHost::GetInventory(const model::VmmServer& 
                        server.id().empty() ? server.friendly_name() : server.id(), "'"));
     }
     inv = *mine;
+    for (const model::VmNetwork& n : state_.isolated_networks()) {
+      if (n.server_id() == mine->server_id()) *inv.add_vm_networks() = n;
+    }
     inv.clear_virtual_machines();
     for (const model::VirtualMachine& vm : mine->virtual_machines()) ids.push_back(vm.id());
     for (const model::VirtualMachine& vm : state_.replica_vms()) {
@@ -648,6 +651,9 @@ absl::Status QemuHost::ConnectNic(const std::string& vm_id, const model::Network
           known = known || n.id() == nic.vm_network_id();
         }
       }
+      for (const model::VmNetwork& n : state.isolated_networks()) {
+        known = known || n.id() == nic.vm_network_id();
+      }
       if (!known) {
         return absl::NotFoundError(absl::StrCat("no VM network '", nic.vm_network_id(),
                                                 "' on this QEMU host for VM '", vm_id, "'"));
@@ -667,6 +673,68 @@ absl::Status QemuHost::ConnectNic(const std::string& vm_id, const model::Network
       ->Execute("set_link", absl::StrCat(R"({"name":"nic)", index, R"(","up":)",
                                          nic.vm_network_id().empty() ? "false" : "true", "}"))
       .status();
+}
+
+absl::StatusOr<std::string> QemuHost::CreateIsolatedNetwork(const std::string& host_id,
+                                                            const std::string& name) {
+  if (name.empty()) return absl::InvalidArgumentError("an isolated network needs a name");
+  const std::string id = absl::StrCat("isolated-", name);
+  ASR_RETURN_IF_ERROR(UpdateState([&](QemuHostState& state) -> absl::Status {
+    const model::Inventory* server = ServerOfHostLocked(host_id);
+    if (server == nullptr) {
+      return absl::NotFoundError(absl::StrCat("no host '", host_id, "' on this QEMU host (", root_,
+                                              ") for isolated network '", name, "'"));
+    }
+    for (const model::VmNetwork& n : server->vm_networks()) {
+      if (n.id() == id) {
+        return absl::AlreadyExistsError(absl::StrCat("network '", id, "' is defined in ",
+                                                     JoinPath(root_, "config.json"),
+                                                     "; name the isolated network differently"));
+      }
+    }
+    for (const model::VmNetwork& n : state.isolated_networks()) {
+      if (n.id() == id) return absl::OkStatus();
+    }
+    model::VmNetwork& n = *state.add_isolated_networks();
+    n.set_id(id);
+    n.set_name(absl::StrCat(name, " (isolated)"));
+    n.set_server_id(server->server_id());
+    return absl::OkStatus();
+  }));
+  return id;
+}
+
+absl::Status QemuHost::DeleteIsolatedNetwork(const std::string& host_id,
+                                             const std::string& network_id) {
+  return UpdateState([&](QemuHostState& state) -> absl::Status {
+    if (ServerOfHostLocked(host_id) == nullptr) {
+      return absl::NotFoundError(
+          absl::StrCat("no host '", host_id, "' on this QEMU host (", root_, ")"));
+    }
+    std::vector<std::string> ids;
+    for (const model::Inventory& inv : servers_) {
+      for (const model::VirtualMachine& vm : inv.virtual_machines()) ids.push_back(vm.id());
+    }
+    for (const model::VirtualMachine& vm : state.replica_vms()) ids.push_back(vm.id());
+    for (const std::string& vm_id : ids) {
+      ASR_ASSIGN_OR_RETURN(model::VirtualMachine vm, FindVmLocked(vm_id));
+      for (const model::NetworkAdapter& a : vm.network_adapters()) {
+        if (a.vm_network_id() == network_id) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("network '", network_id, "' is still connected to VM '", vm_id,
+                           "'; delete the VM or disconnect its NIC first"));
+        }
+      }
+    }
+    auto* nets = state.mutable_isolated_networks();
+    for (int i = 0; i < nets->size(); ++i) {
+      if (nets->Get(i).id() == network_id) {
+        nets->DeleteSubrange(i, 1);
+        break;
+      }
+    }
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<std::vector<std::string>> QemuHost::QemuArguments(const model::VirtualMachine& vm,

@@ -196,6 +196,18 @@ class QemuHost : public fabric::HostCallbacks {
   // Every point's time_us is the instant the last VM was paused.
   absl::StatusOr<std::vector<model::HostPoint>> CreateGroupPoint(
       const std::vector<std::string>& vm_ids, model::RecoveryPointType type) override;
+  // Test failover's isolated network: a network id recorded in vms.json
+  // ("isolated-NAME") and listed in the vm_networks of `host_id`'s server
+  // while it exists. Every NIC already has a user-mode netdev of its own
+  // with restrict=on (nothing outside the host is reachable, no other VM
+  // shares it), so a NIC connected to it (ConnectNic) just has its link up.
+  // Same name again: the same network. NotFound for a host of no server here.
+  absl::StatusOr<std::string> CreateIsolatedNetwork(const std::string& host_id,
+                                                    const std::string& name) override;
+  // OK when it is gone already; FailedPrecondition while a NIC of any VM
+  // (the config's or a replica) is connected to it.
+  absl::Status DeleteIsolatedNetwork(const std::string& host_id,
+                                     const std::string& network_id) override;
   // OK for a VM of this host; the sink is never called (see above).
   absl::Status AttachChangeTracking(const std::string& vm_id, const std::string& disk_id,
                                     fabric::WriteSink* sink) override;

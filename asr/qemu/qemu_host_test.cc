@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -294,6 +295,61 @@ TEST(QemuHostTest, InventoryNicsReplicaVmsScriptsAndBadConfigs) {
   ASSERT_OK(WriteFileAtomically(bad + "/config.json", "{\"inventory\": 3}"));
   EXPECT_EQ(QemuHost::Open(bad).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(QemuHost::Open(bad + "/none").status().code(), absl::StatusCode::kNotFound);
+}
+
+// Test failover's isolated network: recorded by the host (seen by another
+// QemuHost of the directory), listed in its server's inventory while it
+// exists, connectable, and not deleted while a NIC is on it. No boot.
+TEST(QemuHostTest, IsolatedNetworksAreListedConnectableAndKeptWhileANicUsesThem) {
+  std::string root = MakeHost();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<QemuHost> host, QemuHost::Open(root, Owned()));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<QemuHost> second, QemuHost::Open(root));
+  model::VmmServer server;
+  server.set_id("vmm-qemu");
+  auto networks = [&](QemuHost& h) {
+    std::vector<std::string> ids;
+    absl::StatusOr<model::Inventory> inv = h.GetInventory(server);
+    EXPECT_OK(inv.status());
+    if (inv.ok()) {
+      for (const model::VmNetwork& n : inv->vm_networks()) ids.push_back(n.id());
+    }
+    return ids;
+  };
+  EXPECT_EQ(networks(*host), std::vector<std::string>({"net-a"}));
+
+  ASSERT_OK_AND_ASSIGN(std::string id, host->CreateIsolatedNetwork("kvm-01", "test-vm1"));
+  EXPECT_EQ(id, "isolated-test-vm1");
+  ASSERT_OK_AND_ASSIGN(std::string again, second->CreateIsolatedNetwork("kvm-01", "test-vm1"));
+  EXPECT_EQ(again, id);  // idempotent, also from another object
+  EXPECT_EQ(networks(*second), std::vector<std::string>({"net-a", id}));
+  ASSERT_OK_AND_ASSIGN(model::Inventory inv, host->GetInventory(server));
+  EXPECT_EQ(inv.vm_networks(1).server_id(), "vmm-qemu");
+  EXPECT_EQ(inv.vm_networks(1).name(), "test-vm1 (isolated)");
+  EXPECT_EQ(host->CreateIsolatedNetwork("kvm-99", "x").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(host->CreateIsolatedNetwork("kvm-01", "").status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  // A NIC on it: the network stays until the NIC leaves.
+  model::NetworkAdapter nic;
+  nic.set_id("nic0");
+  nic.set_vm_network_id(id);
+  ASSERT_OK(host->ConnectNic("vm1", nic));
+  ASSERT_OK_AND_ASSIGN(model::VirtualMachine vm1, second->GetVm("vm1"));
+  EXPECT_EQ(vm1.network_adapters(0).vm_network_id(), id);
+  absl::Status busy = second->DeleteIsolatedNetwork("kvm-01", id);
+  EXPECT_EQ(busy.code(), absl::StatusCode::kFailedPrecondition) << busy;
+  EXPECT_NE(busy.message().find("vm1"), std::string::npos) << busy;
+  EXPECT_EQ(networks(*host), std::vector<std::string>({"net-a", id}));
+  EXPECT_EQ(host->DeleteIsolatedNetwork("kvm-99", id).code(), absl::StatusCode::kNotFound);
+
+  nic.set_vm_network_id("net-a");
+  ASSERT_OK(host->ConnectNic("vm1", nic));
+  ASSERT_OK(second->DeleteIsolatedNetwork("kvm-01", id));
+  EXPECT_OK(host->DeleteIsolatedNetwork("kvm-01", id));  // gone already
+  EXPECT_EQ(networks(*host), std::vector<std::string>({"net-a"}));
+  nic.set_vm_network_id(id);
+  EXPECT_EQ(host->ConnectNic("vm1", nic).code(), absl::StatusCode::kNotFound);
 }
 
 // A VM whose disk QEMU cannot open does not start, with QEMU's reason; a
