@@ -1,11 +1,6 @@
 #include "asr/qemu/qemu_host.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -29,7 +24,9 @@
 #include "asr/disk/disk_ops.h"
 #include "asr/disk/virtual_disk.h"
 #include "asr/model/json.h"
+#include "asr/platform/detached_process.h"
 #include "asr/platform/env.h"
+#include "asr/platform/error.h"
 #include "asr/platform/process.h"
 
 namespace asr::qemu {
@@ -97,74 +94,9 @@ std::string VmDirName(const std::string& id) {
   return out;
 }
 
-// /proc/PID/stat: the process's state letter and start time (clock ticks
-// since boot), or nothing when there is no such process.
-std::optional<std::pair<char, uint64_t>> ProcStat(int pid) {
-  if (pid <= 0) return std::nullopt;
-  absl::StatusOr<std::string> stat = ReadFileToString(absl::StrCat("/proc/", pid, "/stat"));
-  if (!stat.ok()) return std::nullopt;
-  size_t paren = stat->rfind(')');  // the command name may hold spaces and parentheses
-  if (paren == std::string::npos) return std::nullopt;
-  std::vector<absl::string_view> f =
-      absl::StrSplit(absl::string_view(*stat).substr(paren + 1), ' ', absl::SkipEmpty());
-  // f[0] is field 3 (state); field 22 (starttime) is f[19].
-  uint64_t start = 0;
-  if (f.size() < 20 || f[0].empty() || !absl::SimpleAtoi(f[19], &start)) return std::nullopt;
-  return std::make_pair(f[0][0], start);
-}
-
 bool Alive(const QemuProcess& p) {
-  std::optional<std::pair<char, uint64_t>> s = ProcStat(p.pid());
-  return s.has_value() && s->first != 'Z' && s->first != 'X' && s->second == p.start_ticks();
-}
-
-// Runs `argv` (argv[0] an absolute path) in a new session whose parent is
-// not this process, in `dir`, with stdin from /dev/null and stdout and
-// stderr appended to `log`: it outlives this process.
-absl::Status SpawnDetached(const std::vector<std::string>& argv, const std::string& dir,
-                           const std::string& log) {
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  const pid_t child = fork();
-  if (child < 0) return ErrnoToStatus(errno, "fork to start QEMU");
-  if (child == 0) {
-    // Only async-signal-safe calls from here on.
-    setsid();
-    const pid_t grandchild = fork();
-    if (grandchild != 0) _exit(grandchild < 0 ? 1 : 0);
-    if (chdir(dir.c_str()) != 0) _exit(126);
-    int in = open("/dev/null", O_RDONLY);
-    int out = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (in < 0 || out < 0) _exit(126);
-    dup2(in, 0);
-    dup2(out, 1);
-    dup2(out, 2);
-#ifdef SYS_close_range
-    if (syscall(SYS_close_range, 3u, ~0u, 0u) != 0)
-#endif
-    {
-      for (int fd = 3; fd < 65536; ++fd) close(fd);
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    struct sigaction dfl = {};
-    dfl.sa_handler = SIG_DFL;
-    sigaction(SIGPIPE, &dfl, nullptr);
-    sigaction(SIGTERM, &dfl, nullptr);
-    sigaction(SIGINT, &dfl, nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  int status = 0;
-  while (waitpid(child, &status, 0) < 0) {
-    if (errno != EINTR) return ErrnoToStatus(errno, "wait for QEMU's starter");
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return absl::InternalError("could not start QEMU detached (fork failed)");
-  }
-  return absl::OkStatus();
+  std::optional<platform::ProcessStatus> s = platform::ProcessStatusOf(p.pid());
+  return s.has_value() && s->state != 'Z' && s->state != 'X' && s->start_ticks == p.start_ticks();
 }
 
 // A disk QEMU can open: QEMU 7.2 refuses differencing VHDX files and reads
@@ -350,15 +282,16 @@ std::string QemuHost::VmDir(const std::string& vm_id) const {
 
 absl::Status QemuHost::RefreshStateLocked() {
   const std::string path = JoinPath(root_, "vms.json");
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    if (errno != ENOENT) return ErrnoToStatus(errno, path);
+  absl::StatusOr<platform::FileInfo> st = platform::Env::Default()->Stat(path);
+  if (!st.ok()) {
+    if (platform::ErrorKindOf(st.status()) != platform::ErrorKind::kNotFound) {
+      return platform::AddContext(st.status(), path);
+    }
     state_ = QemuHostState();
     state_stamp_.clear();
     return absl::OkStatus();
   }
-  const std::string stamp =
-      absl::StrCat(st.st_ino, ".", st.st_size, ".", st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec);
+  const std::string stamp = absl::StrCat(st->inode, ".", st->size, ".", st->mtime_ns);
   if (stamp == state_stamp_) return absl::OkStatus();
   ASR_ASSIGN_OR_RETURN(std::string s, ReadFileToString(path));
   QemuHostState state;
@@ -449,13 +382,18 @@ std::optional<QemuProcess> QemuHost::RunningProcess(const std::string& vm_id) co
 
 std::string QemuHost::LastExit(const std::string& vm_id) const {
   const std::string dir = VmDir(vm_id);
-  absl::StatusOr<std::string> code = ReadFileToString(JoinPath(dir, "exit"));
-  int c = 0;
-  if (code.ok() && absl::SimpleAtoi(absl::StripAsciiWhitespace(*code), &c)) return ExitText(c);
-  if (PathExists(JoinPath(dir, "process")) && !RunningProcess(vm_id).has_value()) {
-    return "ended (how is unknown: its supervisor ended with it)";
+  // The supervisor writes the exit file just after QEMU ends: a QEMU seen
+  // gone a moment ago may not have it yet (on a loaded machine), so a
+  // missing file is looked for again for a little while.
+  const absl::Time deadline = absl::Now() + absl::Seconds(3);
+  for (;;) {
+    absl::StatusOr<std::string> code = ReadFileToString(JoinPath(dir, "exit"));
+    int c = 0;
+    if (code.ok() && absl::SimpleAtoi(absl::StripAsciiWhitespace(*code), &c)) return ExitText(c);
+    if (!PathExists(JoinPath(dir, "process")) || RunningProcess(vm_id).has_value()) return "";
+    if (absl::Now() >= deadline) return "ended (how is unknown: its supervisor ended with it)";
+    absl::SleepFor(absl::Milliseconds(50));
   }
-  return "";
 }
 
 absl::StatusOr<std::unique_ptr<QemuHost::VmSession>> QemuHost::Lock(const std::string& vm_id,
@@ -830,10 +768,10 @@ absl::Status QemuHost::StartVm(const std::string& vm_id) {
       "-c",
       kSupervisor,
       "asr-qemu-supervisor",
-      absl::StrCat(options_.turn_off_vms_on_close ? static_cast<int>(getpid()) : 0),
+      absl::StrCat(options_.turn_off_vms_on_close ? static_cast<int>(platform::ProcessId()) : 0),
       binary};
   argv.insert(argv.end(), args.begin(), args.end());
-  ASR_RETURN_IF_ERROR(SpawnDetached(argv, dir, log));
+  ASR_RETURN_IF_ERROR(platform::SpawnDetached(argv, dir, log));
   // The supervisor writes QEMU's pid at once; QEMU opens its monitor once
   // it has opened the disks, or exits saying why it cannot.
   const absl::Time deadline = absl::Now() + kStartLimit;
@@ -854,10 +792,10 @@ absl::Status QemuHost::StartVm(const std::string& vm_id) {
       absl::StatusOr<std::string> pid_text = ReadFileToString(JoinPath(dir, "qemu.pid"));
       int pid = 0;
       if (pid_text.ok() && absl::SimpleAtoi(absl::StripAsciiWhitespace(*pid_text), &pid)) {
-        if (std::optional<std::pair<char, uint64_t>> st = ProcStat(pid)) {
+        if (std::optional<platform::ProcessStatus> st = platform::ProcessStatusOf(pid)) {
           QemuProcess p;
           p.set_pid(pid);
-          p.set_start_ticks(st->second);
+          p.set_start_ticks(st->start_ticks);
           p.set_started_unix(absl::ToUnixSeconds(absl::Now()));
           ASR_RETURN_IF_ERROR(
               WriteFileAtomically(JoinPath(dir, "process"), model::ToJson(p) + "\n"));
@@ -1033,8 +971,8 @@ absl::Status QemuHost::DetachChangeTracking(const std::string& vm_id, const std:
 
 absl::Status QemuHost::PreparePoint(const model::VirtualMachine& vm, VmSession& s,
                                     PendingPoint& p) {
-  p.point.set_id(absl::StrFormat("qp-%d-%d-%d", absl::ToUnixMicros(absl::Now()), getpid(),
-                                 next_point_.fetch_add(1)));
+  p.point.set_id(absl::StrFormat("qp-%d-%d-%d", absl::ToUnixMicros(absl::Now()),
+                                 platform::ProcessId(), next_point_.fetch_add(1)));
   p.point.set_vm_id(vm.id());
   p.point.set_type(model::CrashConsistent);
   p.qmp = s.qmp.get();
@@ -1080,7 +1018,7 @@ absl::Status QemuHost::PreparePoint(const model::VirtualMachine& vm, VmSession& 
     // processes (one point of a VM at a time holds its lock).
     const std::string node =
         absl::StrFormat("asr%x%x-%s", static_cast<uint32_t>(absl::ToUnixMicros(absl::Now())),
-                        static_cast<uint32_t>(getpid()) & 0xffff, drive);
+                        static_cast<uint32_t>(platform::ProcessId()) & 0xffff, drive);
     ASR_RETURN_IF_ERROR(
         p.qmp
             ->Execute("blockdev-add",
