@@ -22,7 +22,8 @@ namespace {
 
 constexpr double kBitsPerMbit = 1e6;
 
-// One hash per block of the virtual disk, and the bytes allocated.
+// One hash per block of the virtual disk, and the bytes of blocks that are
+// not all zeros.
 struct Scan {
   std::vector<uint64_t> hashes;
   uint64_t used_bytes = 0;
@@ -34,16 +35,16 @@ absl::StatusOr<Scan> ScanDisk(const std::string& path, uint32_t block_size) {
                        disk::OpenDisk(path, disk::OpenMode::kReadOnly));
   Scan s;
   s.virtual_size = d->virtual_size();
-  ASR_ASSIGN_OR_RETURN(std::vector<disk::Extent> map, d->GetAllocationMap(0, d->virtual_size()));
-  for (const disk::Extent& e : map) {
-    if (e.state == disk::ExtentState::kPresent) s.used_bytes += e.length;
-  }
   std::vector<uint8_t> buf(block_size);
   for (uint64_t off = 0; off < s.virtual_size; off += block_size) {
     size_t n = static_cast<size_t>(std::min<uint64_t>(block_size, s.virtual_size - off));
     ASR_RETURN_IF_ERROR(d->ReadAt(off, absl::MakeSpan(buf.data(), n)));
     s.hashes.push_back(
         absl::HashOf(absl::string_view(reinterpret_cast<const char*>(buf.data()), n)));
+    // What a replica holds: blocks of zeros are not stored.
+    if (std::any_of(buf.begin(), buf.begin() + n, [](uint8_t b) { return b != 0; })) {
+      s.used_bytes += n;
+    }
   }
   ASR_RETURN_IF_ERROR(d->Close());
   return s;

@@ -29,7 +29,8 @@
 //     rate adds the headroom for bursts and protocol overhead;
 //   - the replica stores blocks uncompressed: the base is the disks' used
 //     bytes, and every retained recovery point keeps one cycle's changed
-//     blocks (the data needed to return to it); app-consistent points within
+//     blocks (its reverse delta: the old contents of the blocks the next
+//     cycle changed, asr/replication/replica_store.h); app-consistent points within
 //     the retention window (retained points * copy frequency) are kept in
 //     addition, one cycle's changed blocks each;
 //   - initial replication and resynchronization are not included: they need
@@ -37,7 +38,8 @@
 //
 // MeasureDiskChurn scans a disk file (VHDX, VHD or raw) twice, `duration`
 // apart, and counts the blocks whose contents differ: the churn a change
-// tracker would have recorded for one cycle of that length.
+// tracker would have recorded for one cycle of that length, and the used
+// bytes: the blocks that are not all zeros (what a replica stores).
 //
 // Thread safety: free functions, no shared state.
 #ifndef ASR_PLANNING_CAPACITY_PLANNER_H_
