@@ -73,6 +73,11 @@ check "measure exits 0" test $? -eq 0
 wait $site
 check "site run exits 0" test $? -eq 0
 cat "$tmp/measure" "$tmp/measure.err" "$tmp/workload"
+disk=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["path"])' "$tmp/measure")
+a capacity measure --disk "$disk" --duration 1s >"$tmp/o" 2>&1
+check "measure of a file exits 0" test $? -eq 0
+check "measure of a file: nothing changed" grep -q ": 0 of 256 blocks of 64.0 KiB changed" "$tmp/o"
+check "measure of a file: how to plan" grep -q "plan with: asrctl capacity plan --disks 1 --disk-used [1-9][0-9]* --churn 0" "$tmp/o"
 churn=$(python3 -c 'import json,sys; m = json.load(open(sys.argv[1])); print(sum(int(d["churnBytesPerHour"]) for d in m) // len(m))' "$tmp/measure")
 used=$(python3 -c 'import json,sys; m = json.load(open(sys.argv[1])); print(sum(int(d.get("usedBytes", 0)) for d in m) // len(m))' "$tmp/measure")
 check "measured churn" test "${churn:-0}" -gt 0

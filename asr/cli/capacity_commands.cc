@@ -182,10 +182,11 @@ absl::Status Measure(const CommandContext& ctx, const ParsedArgs& a) {
   }
   for (std::thread& t : threads) t.join();
   std::vector<std::string> json;
-  uint64_t total = 0;
+  uint64_t total = 0, used = 0;
   for (const auto& r : results) {
     if (!r.ok()) return r.status();
     total += r->churn_bytes_per_hour();
+    used += r->used_bytes();
     if (ctx.json) {
       json.push_back(model::ToJson(*r));
       continue;
@@ -203,7 +204,9 @@ absl::Status Measure(const CommandContext& ctx, const ParsedArgs& a) {
   } else {
     const uint64_t per_disk = total / results.size();
     *ctx.out << "plan with: asrctl capacity plan"
-             << (a.Has("vm") ? absl::StrCat(" --vm ", a.Get("vm")) : std::string(" --disks 1"))
+             << (a.Has("vm") ? absl::StrCat(" --vm ", a.Get("vm"))
+                             : absl::StrCat(" --disks ", results.size(), " --disk-used ",
+                                            used / results.size()))
              << " --churn " << per_disk << "   (" << per_disk << " B/h per disk on average)\n";
   }
   return absl::OkStatus();
