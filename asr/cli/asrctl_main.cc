@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "asr/cli/capacity_commands.h"
 #include "asr/cli/command.h"
 #include "asr/cli/control_commands.h"
 #include "asr/cli/core_commands.h"
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   asr::cli::RegisterFailoverCommands(registry);
   asr::cli::RegisterPlanCommands(registry);
   asr::cli::RegisterQemuCommands(registry);
+  asr::cli::RegisterCapacityCommands(registry);
   std::vector<std::string> args(argv + 1, argv + argc);
   return registry.Run(args, std::cout, std::cerr);
 }
