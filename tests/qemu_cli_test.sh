@@ -6,29 +6,13 @@
 # replica, whose guest reports every record it wrote.
 # Arguments: asrctl, the guest's vmlinuz, initrd.gz and cmdline.
 set -uo pipefail
-asrctl="$1"
 kernel="$(realpath "$2")"
 initrd="$(realpath "$3")"
 cmdline="$(cat "$4")"
-tmp="$(realpath "${TEST_TMPDIR:-$(mktemp -d)}")"
-host="$tmp/qemu-host"
-state="$tmp/state"
-pki="$tmp/pki"
-fails=0
-passes=0
-check() {  # check DESCRIPTION CONDITION...
-  local what="$1"
-  shift
-  if "$@"; then passes=$((passes + 1)); else fails=$((fails + 1)); echo "FAIL: $what"; fi
-}
-a() { "$asrctl" --state-dir "$state" --qemu-host "$host" "$@"; }
-must() {  # must COMMAND...: stops the test on failure
-  if ! a "$@" >"$tmp/out" 2>"$tmp/err"; then
-    echo "FAIL: asrctl $*"
-    cat "$tmp/out" "$tmp/err"
-    exit 1
-  fi
-}
+TEST_TMPDIR="$(realpath "${TEST_TMPDIR:-$(mktemp -d)}")"
+qemu_host="$TEST_TMPDIR/qemu-host"
+source "$(dirname "${BASH_SOURCE[0]}")/cli_test_lib.sh"
+host="$qemu_host"
 # No VM outlives the test.
 cleanup() {
   for vm in vm1 vm1-replica; do a qemu vm turn-off "$vm" >/dev/null 2>&1; done
@@ -84,23 +68,8 @@ must qemu vm list --json
 check "another process finds VM1 running" grep -q '"vmId":"vm1"[^}]*"powerState":"RUNNING"' "$tmp/out"
 must qemu vm serial vm1 --wait "ASR-WROTE 3" --timeout 4m
 
-"$asrctl" key-provider init --key-file "$tmp/kek" >/dev/null || exit 1
-export ASR_KEY_FILE="$tmp/kek"
-must init
-must key generate --output "$tmp/vault.key"
-must server register --credentials "$tmp/vault.key" --friendly-name vmm-ny
-must server register --credentials "$tmp/vault.key" --friendly-name vmm-chi --site recovery
-must inventory sync --server vmm-ny
-must inventory sync --server vmm-ny --cloud gold1
-must inventory sync --server vmm-chi
-must inventory sync --server vmm-chi --cloud gold2
-must cloud pair --primary gold1 --recovery gold2
-must policy create --name gold --replication-provider HyperVReplica2012R2 \
-  --replication-frequency-in-seconds 30 --number-of-recovery-points-to-retain 2
-must policy associate --policy gold --pairing gold1
-must network-map add --source net-ny --target net-chi
-must storage-map add --source GOLD --target GOLD_TARGET
-"$asrctl" pki init --dir "$pki" --recovery-san 127.0.0.1 >/dev/null || exit 1
+primary_cloud=gold1 recovery_cloud=gold2 primary_network=net-ny recovery_network=net-chi \
+  primary_storage=GOLD recovery_storage=GOLD_TARGET make_two_sites
 
 must protect enable --vm VM1 --pki "$pki" --point-interval 1s
 check "VM1 is protected" grep -q '"protectionState":"Protected"' <(a --json item show VM1)
