@@ -8,8 +8,12 @@
 # older point with its lost writes reported, the user's disk replicated
 # byte for byte and left untouched, every job succeeded, a summary. Then
 # bad options and a directory that is not the drill's are refused clearly.
+# Arguments: asrctl [the QEMU test guest's vmlinuz]: with the guest, the
+# drill runs one real QEMU VM too (drill_qemu_test), else --no-qemu.
 set -uo pipefail
 asrctl="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
+qemu=(--no-qemu)
+[ -n "${2:-}" ] && qemu=(--qemu --qemu-guest "$(dirname "$(realpath "$2")")")
 out="$TEST_TMPDIR/drill.out"
 dir="$TEST_TMPDIR/drill"
 fails=0
@@ -26,7 +30,7 @@ truncate -s 16M "$TEST_TMPDIR/user.raw"
 user_sum="$(sha256sum <"$TEST_TMPDIR/user.vhdx")"
 
 ASRCTL="$asrctl" ASR_DRILL_SKIP_INSTALL=1 ASR_DRILL_DIR="$dir" ASR_DRILL_SECONDS=35 \
-  bash tools/drill.sh --keep --disk "$TEST_TMPDIR/user.vhdx" >"$out" 2>&1
+  bash tools/drill.sh --keep "${qemu[@]}" --disk "$TEST_TMPDIR/user.vhdx" >"$out" 2>&1
 rc=$?
 a() { "$asrctl" --state-dir "$dir/state" --key-file "$dir/keys/vault.kek" --fabric "$dir/fabric" "$@"; }
 
@@ -69,6 +73,13 @@ check "no job failed (the state's own job list)" python3 -c "
 import json,sys; j=json.load(open(sys.argv[1]))
 bad=[(x['id'],x['state']) for x in j if x['state']!='Succeeded']
 assert j and not bad, bad" "$TEST_TMPDIR/jobs.json"
+if [ -n "${2:-}" ]; then
+  check "the QEMU VM failed over planned" grep -q '^  ok: QEMU VM1 state: PlannedFailoverCompleted$' "$out"
+  check "its replica's guest found every record written" \
+    grep -qE '^  ok: the replica VM holds every record: ASR-VERDICT ok records=[1-9][0-9]* ' "$out"
+  "$asrctl" --qemu-host "$dir/qemu/host" qemu vm list >"$TEST_TMPDIR/qemu-vms" 2>&1
+  check "no QEMU VM left running" bash -c "! grep -q ': running' '$TEST_TMPDIR/qemu-vms'"
+fi
 check "summary: every step held" grep -qE '^([0-9]+) of \1 steps held$' "$out"
 check "the report is written" grep -q '^| Unplanned failover of VM3 to an older point | ok |' "$dir/summary.md"
 check "output not to a terminal has no progress redraws" bash -c "! grep -q $'\r' '$out'"

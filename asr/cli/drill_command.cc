@@ -25,6 +25,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "asr/common/crc32c.h"
@@ -281,6 +282,10 @@ class Drill {
   absl::Status CommitReverseFailback(std::string* detail);
   absl::Status UnplannedToOlderPoint(std::string* detail);
   absl::Status UserDisks(std::string* detail);
+  absl::Status QemuVm(std::string* detail);
+  // asrctl over the QEMU host's own two sites (DIR/qemu).
+  absl::StatusOr<std::string> Qemu(const std::vector<std::string>& command);
+  void TurnOffQemuVms();
   absl::Status DisableAndJobs(std::string* detail);
 
   std::vector<std::string> WorkloadVms() const {
@@ -308,6 +313,7 @@ class Drill {
   int step_number_ = 0;
   std::map<std::string, FileFingerprint> user_disk_prints_;  // user's file -> before
   std::map<std::string, std::string> user_disk_ids_;         // user's file -> disk id
+  bool qemu_started_ = false;  // QEMU VMs outlive this process: turned off at the end
 };
 
 // ---- running commands ----
@@ -847,10 +853,11 @@ absl::Status Drill::PlanTestFailover(std::string* detail) {
                      " in VMNetwork2-Chicago's subnet 172.16.2.0/24 (got '", record, "')")));
     addresses.push_back(record.substr(0, record.find(' ')));
   }
-  // Production replication goes on beside the test VMs.
+  // Production replication goes on beside the test VMs: at least one
+  // cycle of VM1 at the policy's 30 s frequency.
   ASR_ASSIGN_OR_RETURN(model::ProtectedItem before, Item("VM1"));
   ASR_RETURN_IF_ERROR(
-      SiteService(15, "site service beside the test VMs 15 s", "site-test-failover.log"));
+      SiteService(35, "site service beside the test VMs 35 s", "site-test-failover.log"));
   ASR_ASSIGN_OR_RETURN(model::ProtectedItem after, Item("VM1"));
   ASR_RETURN_IF_ERROR(
       Check(after.next_point_sequence() > before.next_point_sequence(),
@@ -1057,6 +1064,175 @@ absl::Status Drill::UserDisks(std::string* detail) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> Drill::Qemu(const std::vector<std::string>& command) {
+  std::vector<std::string> argv = {"--state-dir", JoinPath(dir_, "qemu/state"), "--key-file", kek_,
+                                   "--qemu-host", JoinPath(dir_, "qemu/host")};
+  argv.insert(argv.end(), command.begin(), command.end());
+  return Asrctl(argv, /*global=*/false);
+}
+
+void Drill::TurnOffQemuVms() {
+  if (!qemu_started_) return;
+  for (const char* vm : {"vm1", "vm1-replica"}) {
+    (void)Qemu({"qemu", "vm", "turn-off", vm});
+  }
+}
+
+absl::Status Drill::QemuVm(std::string* detail) {
+  const std::string q = JoinPath(dir_, "qemu");
+  const std::string host = JoinPath(q, "host"), qpki = JoinPath(q, "pki");
+  for (const char* d : {"host/disks", "chi/replicas", "chi/volume1", "ny/volume1"}) {
+    ASR_RETURN_IF_ERROR(MakeDirectories(JoinPath(q, d)));
+  }
+  for (const auto& [name, size] : {std::pair<const char*, const char*>{"vm1-d0.vhdx", "64M"},
+                                   std::pair<const char*, const char*>{"vm1-d1.vhdx", "32M"}}) {
+    ASR_RETURN_IF_ERROR(
+        Asrctl({"disk", "create", "--format", "vhdx", "--type", "dynamic", "--size", size,
+                "--block-size", "2M", JoinPath(host, absl::StrCat("disks/", name))},
+               false)
+            .status());
+  }
+  ASR_ASSIGN_OR_RETURN(std::string cmdline, ReadFileToString(JoinPath(o_.qemu_guest, "cmdline")));
+  cmdline = std::string(absl::StripAsciiWhitespace(cmdline));
+  const std::string kernel = JoinPath(o_.qemu_guest, "vmlinuz");
+  const std::string initrd = JoinPath(o_.qemu_guest, "initrd.gz");
+  auto site = [&](const std::string& server, const std::string& host_id, const std::string& cloud,
+                  const std::string& group, const std::string& net, const std::string& logical,
+                  const std::string& cls, const std::string& target, const std::string& root,
+                  const std::string& vms) {
+    return absl::StrCat(
+        R"({"serverId": ")", server, R"(", "clouds": [{"id": ")", cloud, R"(", "name": ")", cloud,
+        R"(", "capabilityProfiles": ["Hyper-V"], "hostGroupIds": [")", group,
+        R"("], "logicalNetworkIds": [")", logical, R"("], "storageClassificationIds": [")", cls,
+        R"("]}], "hostGroups": [{"id": ")", group, R"(", "name": ")", group,
+        R"("}], "hosts": [{"id": ")", host_id, R"(", "name": ")", host_id, R"(", "hostGroupId": ")",
+        group, R"(", "osVersion": "WINDOWS_SERVER_2012_R2", "defaultStoragePath": ")", root,
+        R"(/replicas", "defaultStorageFreeBytes": "100000000000", "logicalNetworkIds": [")",
+        logical, R"("], "storageTargetIds": [")", target, R"("]}], "vmNetworks": [{"id": ")", net,
+        R"(", "name": ")", net, R"(", "logicalNetworkId": ")", logical,
+        R"(", "subnets": [{"name": "Subnet1", "addressPrefix": "10.1.1.0/24"}]}], )",
+        R"("logicalNetworks": [{"id": ")", logical, R"(", "name": ")", logical,
+        R"("}], "storageClassifications": [{"id": ")", cls, R"(", "name": ")", cls,
+        R"(", "targets": [{"id": ")", target, R"(", "name": ")", target, R"(", "path": ")", root,
+        R"(/volume1", "type": "CLUSTER_SHARED_VOLUME", "capacityBytes": "100000000000", )",
+        R"("freeBytes": "100000000000"}]}], "virtualMachines": [)", vms, "]}");
+  };
+  const std::string vm1 =
+      R"({"id": "vm1", "name": "VM1", "cloudId": "gold1", "hostId": "kvm-ny", "disks": [)"
+      R"({"id": "vm1-d0", "name": "vm1-d0.vhdx", "path": "disks/vm1-d0.vhdx", )"
+      R"("sizeBytes": "67108864", "storageTargetId": "vol-ny", "isOsDisk": true}, )"
+      R"({"id": "vm1-d1", "name": "vm1-d1.vhdx", "path": "disks/vm1-d1.vhdx", )"
+      R"("sizeBytes": "33554432", "storageTargetId": "vol-ny"}], )"
+      R"("networkAdapters": [{"id": "vm1-nic0", "vmNetworkId": "net-ny", )"
+      R"("subnetName": "Subnet1", "macAddress": "52:54:00:12:34:56"}]})";
+  const std::string config = absl::StrCat(
+      R"({"servers": [)",
+      site("vmm-ny", "kvm-ny", "gold1", "hg-ny", "net-ny", "ln-ny", "GOLD", "vol-ny",
+           JoinPath(q, "ny"), vm1),
+      ", ",
+      site("vmm-chi", "kvm-chi", "gold2", "hg-chi", "net-chi", "ln-chi", "GOLD_TARGET", "vol-chi",
+           JoinPath(q, "chi"), ""),
+      R"(], "vms": [{"vmId": "vm1", "boot": {"kernel": ")", kernel, R"(", "initrd": ")", initrd,
+      R"(", "append": ")", cmdline, R"( asr.interval_ms=200"}}], "defaultBoot": {"kernel": ")",
+      kernel, R"(", "initrd": ")", initrd, R"(", "append": ")", cmdline,
+      R"( asr.records=1"}, "shutdownTimeoutSeconds": 120})", "\n");
+  ASR_RETURN_IF_ERROR(WriteFileAtomically(JoinPath(host, "config.json"), config));
+
+  // The user's VM runs before asr protects it (and outlives this command).
+  qemu_started_ = true;
+  ASR_RETURN_IF_ERROR(Qemu({"qemu", "vm", "start", "vm1"}).status());
+  ASR_RETURN_IF_ERROR(Long("VM1 boots under QEMU and writes", absl::Seconds(60), [&] {
+    return Qemu({"qemu", "vm", "serial", "vm1", "--wait", "ASR-WROTE 3", "--timeout", "4m"})
+        .status();
+  }));
+  // Its two sites, as for the simulated fabric.
+  const std::string key = JoinPath(q, "vault.key");
+  for (const std::vector<std::string>& c : std::vector<std::vector<std::string>>{
+           {"init"},
+           {"key", "generate", "--output", key},
+           {"server", "register", "--credentials", key, "--friendly-name", "vmm-ny", "--site",
+            "primary"},
+           {"server", "register", "--credentials", key, "--friendly-name", "vmm-chi", "--site",
+            "recovery"},
+           {"inventory", "sync", "--server", "vmm-ny"},
+           {"inventory", "sync", "--server", "vmm-ny", "--cloud", "gold1"},
+           {"inventory", "sync", "--server", "vmm-chi"},
+           {"inventory", "sync", "--server", "vmm-chi", "--cloud", "gold2"},
+           {"cloud", "pair", "--primary", "gold1", "--recovery", "gold2"},
+           {"policy", "create", "--name", "gold", "--replication-provider", "HyperVReplica2012R2",
+            "--replication-frequency-in-seconds", "30", "--number-of-recovery-points-to-retain",
+            "2"},
+           {"policy", "associate", "--policy", "gold", "--pairing", "gold1"},
+           {"network-map", "add", "--source", "net-ny", "--target", "net-chi"},
+           {"storage-map", "add", "--source", "GOLD", "--target", "GOLD_TARGET"},
+           {"pki", "init", "--dir", qpki, "--recovery-san", "127.0.0.1"}}) {
+    ASR_RETURN_IF_ERROR(Qemu(c).status());
+  }
+  ASR_RETURN_IF_ERROR(Long("protection of the QEMU VM", absl::Seconds(20), [&] {
+    return Qemu({"protect", "enable", "--vm", "VM1", "--pki", qpki, "--point-interval", "1s"})
+        .status();
+  }));
+  // The site service replicates the running VM (one cycle within 35 s).
+  std::vector<std::string> run = {"--state-dir",
+                                  JoinPath(q, "state"),
+                                  "--key-file",
+                                  kek_,
+                                  "--qemu-host",
+                                  host,
+                                  "site",
+                                  "run",
+                                  "--pki",
+                                  qpki,
+                                  "--duration",
+                                  "35s",
+                                  "--point-interval",
+                                  "1s"};
+  ASR_ASSIGN_OR_RETURN(auto service, Spawn(run, "qemu-site.log"));
+  ASR_RETURN_IF_ERROR(
+      WaitWithProgress(*service, "site service (QEMU) 35 s", absl::Seconds(35), "qemu-site.log"));
+  ASR_ASSIGN_OR_RETURN(std::string site_log, ReadFileToString(JoinPath(dir_, "qemu-site.log")));
+  const std::string stopped = LastLine(site_log);
+  ASR_RETURN_IF_ERROR(Check(absl::StrContains(site_log, "cycles ok, 0 failed") &&
+                                !absl::StrContains(site_log, "stopped: 0 cycles ok"),
+                            "the site service replicated the QEMU VM: " + stopped,
+                            "the site service made no good cycle of the QEMU VM: " + stopped));
+  ASR_RETURN_IF_ERROR(Long("planned failover of the QEMU VM", absl::Seconds(60), [&] {
+    return Qemu({"failover", "planned", "VM1", "--pki", qpki, "--point-interval", "1s"}).status();
+  }));
+  ASR_ASSIGN_OR_RETURN(std::string json, Qemu({"--json", "item", "show", "VM1"}));
+  ASR_ASSIGN_OR_RETURN(model::ProtectedItem item,
+                       FromJsonAs<model::ProtectedItem>(json, "item show VM1 (QEMU)"));
+  ASR_RETURN_IF_ERROR(Expect("QEMU VM1 state", model::ProtectionState_Name(item.protection_state()),
+                             "PlannedFailoverCompleted"));
+  ASR_ASSIGN_OR_RETURN(std::string shutdown, Qemu({"qemu", "vm", "serial", "vm1", "--wait",
+                                                   "ASR-SHUTDOWN", "--timeout", "30s"}));
+  std::string last;
+  const size_t at = shutdown.find("ASR-SHUTDOWN clean last=");
+  if (at != std::string::npos) {
+    for (size_t i = at + 24; i < shutdown.size() && absl::ascii_isdigit(shutdown[i]); ++i) {
+      last += shutdown[i];
+    }
+  }
+  ASR_RETURN_IF_ERROR(Check(!last.empty() && last != "0",
+                            "QEMU VM1 shut down cleanly after writing record " + last,
+                            "QEMU VM1 did not shut down cleanly: " + LastLine(shutdown)));
+  std::string verdict;
+  ASR_RETURN_IF_ERROR(Long("the replica boots and checks its records", absl::Seconds(60), [&] {
+    ASR_ASSIGN_OR_RETURN(verdict, Qemu({"qemu", "vm", "serial", "vm1-replica", "--wait",
+                                        "ASR-VERDICT", "--timeout", "4m"}));
+    return absl::OkStatus();
+  }));
+  const std::string want =
+      absl::StrCat("ASR-VERDICT ok records=", last, " last=", last, " disks=2 torn=0");
+  ASR_RETURN_IF_ERROR(
+      Check(absl::StrContains(verdict, want), "the replica VM holds every record: " + want,
+            "the replica VM's guest says: " + LastLine(verdict) + " (wanted " + want + ")"));
+  TurnOffQemuVms();
+  *detail = absl::StrCat("a real VM (QEMU): ", last,
+                         " records written, every one on its replica after the planned failover");
+  return absl::OkStatus();
+}
+
 absl::Status Drill::DisableAndJobs(std::string* detail) {
   ASR_ASSIGN_OR_RETURN(model::ProtectedItem vm2, Item("VM2"));
   ASR_RETURN_IF_ERROR(Asrctl({"protect", "disable", "--vm", "VM2"}).status());
@@ -1108,12 +1284,17 @@ absl::Status Drill::Run() {
       {"Unplanned failover of VM3 to an older point", &Drill::UnplannedToOlderPoint},
   };
   if (!o_.disks.empty()) steps.push_back({"Your disks' replicas", &Drill::UserDisks});
-  steps.push_back({"Disable protection of VM2; the jobs", &Drill::DisableAndJobs});
-  for (const auto& [title, body] : steps) {
-    ASR_RETURN_IF_ERROR(
-        Step(title, [this, body = body](std::string* d) { return (this->*body)(d); }));
+  if (o_.qemu) {
+    steps.push_back({"A real QEMU VM: protection, replication, planned failover", &Drill::QemuVm});
   }
-  return absl::OkStatus();
+  steps.push_back({"Disable protection of VM2; the jobs", &Drill::DisableAndJobs});
+  absl::Status s;
+  for (const auto& [title, body] : steps) {
+    s = Step(title, [this, body = body](std::string* d) { return (this->*body)(d); });
+    if (!s.ok()) break;
+  }
+  TurnOffQemuVms();
+  return s;
 }
 
 absl::Status RunDrill(const CommandRegistry& registry, const CommandContext& ctx,
@@ -1163,12 +1344,13 @@ void RegisterDrillCommand(CommandRegistry& registry) {
   registry.Add(
       {"drill",
        "drill [--dir DIR] [--keep] [--vms N] [--disk-size SIZE] [--disk FILE]... "
-       "[--seconds S]",
+       "[--seconds S] [--qemu --qemu-guest DIR | --no-qemu]",
        "A disaster-recovery drill on the embedded default: two sites, a simulated "
        "fabric, protection, replication, a recovery plan's test and planned failover, "
-       "failback, an unplanned failover to an older point; every step checked",
-       {"dir", "vms", "disk-size", "disk", "seconds"},
-       {"keep"},
+       "failback, an unplanned failover to an older point, a real QEMU VM with --qemu; every "
+       "step checked",
+       {"dir", "vms", "disk-size", "disk", "seconds", "qemu-guest"},
+       {"keep", "qemu", "no-qemu"},
        0,
        0,
        [r](const CommandContext& ctx, const ParsedArgs& args) { return RunDrill(*r, ctx, args); }});

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "asr/common/file_util.h"
 #include "asr/common/status_macros.h"
 #include "asr/platform/env.h"
@@ -69,6 +71,48 @@ absl::StatusOr<DrillOptions> ParseDrillOptions(const ParsedArgs& args) {
           absl::StrCat("--disk ", disk, " does not end in .vhd or .vhdx; give a VHD or VHDX file"));
     }
     o.disks.push_back(path);
+  }
+  if (args.bools.count("qemu") && args.bools.count("no-qemu")) {
+    return absl::InvalidArgumentError("give --qemu or --no-qemu, not both");
+  }
+  o.qemu = args.bools.count("qemu") > 0;
+  if (args.Has("qemu-guest") && !o.qemu) {
+    return absl::InvalidArgumentError("--qemu-guest is for --qemu: give both or neither");
+  }
+  if (o.qemu) {
+    const char* path = std::getenv("PATH");
+    for (absl::string_view dir :
+         absl::StrSplit(path == nullptr ? "" : path, ':', absl::SkipEmpty())) {
+      std::string p = JoinPath(dir, "qemu-system-x86_64");
+      if (PathExists(p)) {
+        o.qemu_system = p;
+        break;
+      }
+    }
+    if (o.qemu_system.empty()) {
+      return absl::InvalidArgumentError(
+          "--qemu needs qemu-system-x86_64 in PATH (Debian: apt-get install qemu-system-x86), "
+          "or give --no-qemu");
+    }
+    if (!args.Has("qemu-guest")) {
+      return absl::InvalidArgumentError(
+          "--qemu needs --qemu-guest DIR, the test guest (vmlinuz, initrd.gz, cmdline): "
+          "`bazel build //asr/qemu:guest_image` makes it in bazel-bin/asr/qemu/guest, "
+          "asr/qemu/guest/build_guest.sh DIR by hand (tools/drill.sh does it for you)");
+    }
+    o.qemu_guest = args.Get("qemu-guest");
+    if (!absl::StartsWith(o.qemu_guest, "/")) {
+      ASR_ASSIGN_OR_RETURN(std::string cwd, env->CurrentDirectory());
+      o.qemu_guest = JoinPath(cwd, o.qemu_guest);
+    }
+    for (const char* f : {"vmlinuz", "initrd.gz", "cmdline"}) {
+      if (!PathExists(JoinPath(o.qemu_guest, f))) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--qemu-guest ", args.Get("qemu-guest"), " has no ", f,
+                         "; give the directory asr/qemu/guest/build_guest.sh wrote "
+                         "(bazel-bin/asr/qemu/guest after `bazel build //asr/qemu:guest_image`)"));
+      }
+    }
   }
   return o;
 }

@@ -32,6 +32,11 @@ struct DrillOptions {
   std::string disk_size = "64M";           // as given
   std::vector<std::string> disks;          // the user's own VHD/VHDX files (absolute)
   int seconds = 75;                        // the site service's period with the workload
+  // --qemu: one real QEMU VM too, booting the test guest in `qemu_guest`
+  // (vmlinuz, initrd.gz, cmdline: asr/qemu/guest/build_guest.sh's output).
+  bool qemu = false;
+  std::string qemu_guest;
+  std::string qemu_system;  // the qemu-system-x86_64 found in PATH
 };
 
 inline constexpr int kDrillMinVms = 3;
@@ -40,8 +45,9 @@ inline constexpr int kDrillMinSeconds = 30;
 
 // The drill's flags: --dir DIR, --keep, --vms N (3..16), --disk-size SIZE,
 // --disk FILE (repeatable: an existing .vhd or .vhdx file), --seconds S
-// (at least 30: one cycle at the policy's 30 s frequency). InvalidArgument
-// naming the flag, the value and what to give instead.
+// (at least 30: one cycle at the policy's 30 s frequency), --qemu with
+// --qemu-guest DIR (qemu-system-x86_64 must be in PATH) or --no-qemu.
+// InvalidArgument naming the flag, the value and what to give instead.
 absl::StatusOr<DrillOptions> ParseDrillOptions(const ParsedArgs& args);
 
 // One line of a progress bar, without line ending: "  LABEL [#####.....]

@@ -104,6 +104,29 @@ TEST(DrillOptions, DiskMustBeAVhdOrVhdxFile) {
   EXPECT_EQ(o->disks, (std::vector<std::string>{a, b}));
 }
 
+TEST(DrillOptions, QemuChecked) {
+  absl::StatusOr<DrillOptions> o = ParseDrillOptions(Args({}, {"qemu", "no-qemu"}));
+  ASSERT_FALSE(o.ok());
+  EXPECT_THAT(std::string(o.status().message()), HasSubstr("not both"));
+  o = ParseDrillOptions(Args({{"qemu-guest", {"/tmp"}}}));
+  ASSERT_FALSE(o.ok());
+  EXPECT_THAT(std::string(o.status().message()), HasSubstr("--qemu-guest is for --qemu"));
+  // Without qemu-system-x86_64 in PATH, or without the guest: what to give.
+  o = ParseDrillOptions(Args({}, {"qemu"}));
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(o.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(o.status().message()),
+              ::testing::AnyOf(HasSubstr("--qemu-guest DIR"), HasSubstr("qemu-system-x86_64")));
+  const std::string dir = asr::testing::TestDir("drill_guest");
+  o = ParseDrillOptions(Args({{"qemu-guest", {dir}}}, {"qemu"}));
+  ASSERT_FALSE(o.ok());
+  EXPECT_THAT(std::string(o.status().message()),
+              ::testing::AnyOf(HasSubstr("has no vmlinuz"), HasSubstr("qemu-system-x86_64")));
+  o = ParseDrillOptions(Args({}, {"no-qemu"}));
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_FALSE(o->qemu);
+}
+
 TEST(ProgressLine, Renders) {
   EXPECT_EQ(RenderProgressLine("copy", 0.5, absl::Seconds(12), 10),
             "  copy [#####.....]  50%  12.0 s");
