@@ -30,7 +30,7 @@ fi
 # test guest is built beside asrctl (asr/qemu/guest/build_guest.sh).
 want_qemu=0
 case " $* " in
-  *" --no-qemu "*) ;;
+  *" --no-qemu "* | *" --qemu-guest "*) ;;  # the caller decides
   *" --qemu "*) want_qemu=1 ;;
   *) command -v qemu-system-x86_64 >/dev/null && want_qemu=1 ;;
 esac

@@ -171,51 +171,6 @@ std::string FindProgram(const std::string& name) {
   return "";
 }
 
-// The acknowledged guest writes of `vm_id` logged after the host point
-// `host_point_id`: what an unplanned failover to that point loses.
-struct LostWrites {
-  uint64_t point_seq = 0;  // the point marker's sequence number in the log
-  uint64_t writes = 0;
-  uint64_t bytes = 0;
-  int64_t first_us = 0, last_us = 0;
-  std::map<std::string, uint64_t> writes_by_disk;
-};
-
-absl::StatusOr<LostWrites> WritesAfterPoint(const std::vector<fabric::WriteLogRecord>& log,
-                                            const std::string& vm_id,
-                                            const std::string& host_point_id,
-                                            const std::string& next_host_point_id = "") {
-  LostWrites lost;
-  bool found = false;
-  uint64_t until_seq = UINT64_MAX;
-  for (const fabric::WriteLogRecord& r : log) {
-    if (r.kind != fabric::WriteLogRecord::Kind::kPoint || r.vm_id != vm_id) continue;
-    if (std::to_string(r.point) == host_point_id) {
-      lost.point_seq = r.seq;
-      found = true;
-    }
-    if (!next_host_point_id.empty() && std::to_string(r.point) == next_host_point_id) {
-      until_seq = r.seq;
-    }
-  }
-  if (!found) {
-    return absl::NotFoundError(
-        absl::StrCat("the write log has no marker of ", vm_id, "'s host point ", host_point_id));
-  }
-  for (const fabric::WriteLogRecord& r : log) {
-    if (r.kind != fabric::WriteLogRecord::Kind::kWrite || r.vm_id != vm_id || !r.acknowledged ||
-        r.seq <= lost.point_seq || r.seq >= until_seq) {
-      continue;
-    }
-    if (lost.writes == 0) lost.first_us = r.time_us;
-    lost.last_us = r.time_us;
-    ++lost.writes;
-    lost.bytes += r.length;
-    ++lost.writes_by_disk[r.disk_id];
-  }
-  return lost;
-}
-
 class Drill {
  public:
   Drill(const CommandRegistry& registry, DrillOptions options, std::ostream& out, bool terminal)
@@ -1304,8 +1259,9 @@ absl::Status RunDrill(const CommandRegistry& registry, const CommandContext& ctx
   Drill drill(registry, options, *ctx.out, terminal);
   absl::Status s = drill.Run();
   if (drill.rows().empty()) return s;  // no step ran: a clear error of its own
-  if (!drill.rows().empty()) {
-    *ctx.out << "\n== Summary\n" << FormatSummaryTable(drill.rows());
+  const bool keep = options.keep || !s.ok();
+  *ctx.out << "\n== Summary\n" << FormatSummaryTable(drill.rows());
+  if (keep) {
     std::string report;
     absl::Status r = WriteDrillReport(drill.dir(), drill.rows(), &report);
     if (r.ok()) {
@@ -1320,12 +1276,12 @@ absl::Status RunDrill(const CommandRegistry& registry, const CommandContext& ctx
              << ", everything the drill made is kept in " << drill.dir() << "\n";
     return QuietFailure(1);
   }
-  if (options.keep) {
+  if (keep) {
     *ctx.out << "drill complete: every check held; everything is kept in " << drill.dir() << "\n";
   } else {
     ASR_RETURN_IF_ERROR(RemoveTree(drill.dir()));
     *ctx.out << "drill complete: every check held; " << drill.dir()
-             << " removed (--keep leaves it)\n";
+             << " removed (--keep leaves it, with the report)\n";
   }
   return absl::OkStatus();
 }
@@ -1337,6 +1293,41 @@ absl::Status WriteDrillReport(const std::string& dir, const std::vector<SummaryR
   *path = JoinPath(dir, "summary.md");
   return WriteFileAtomically(
       *path, absl::StrCat("# Disaster-recovery drill\n\n", FormatSummaryMarkdown(rows)));
+}
+
+absl::StatusOr<LostWrites> WritesAfterPoint(const std::vector<fabric::WriteLogRecord>& log,
+                                            const std::string& vm_id,
+                                            const std::string& host_point_id,
+                                            const std::string& next_host_point_id) {
+  LostWrites lost;
+  bool found = false;
+  uint64_t until_seq = UINT64_MAX;
+  for (const fabric::WriteLogRecord& r : log) {
+    if (r.kind != fabric::WriteLogRecord::Kind::kPoint || r.vm_id != vm_id) continue;
+    if (std::to_string(r.point) == host_point_id) {
+      lost.point_seq = r.seq;
+      found = true;
+    }
+    if (!next_host_point_id.empty() && std::to_string(r.point) == next_host_point_id) {
+      until_seq = r.seq;
+    }
+  }
+  if (!found) {
+    return absl::NotFoundError(
+        absl::StrCat("the write log has no marker of ", vm_id, "'s host point ", host_point_id));
+  }
+  for (const fabric::WriteLogRecord& r : log) {
+    if (r.kind != fabric::WriteLogRecord::Kind::kWrite || r.vm_id != vm_id || !r.acknowledged ||
+        r.seq <= lost.point_seq || r.seq >= until_seq) {
+      continue;
+    }
+    if (lost.writes == 0) lost.first_us = r.time_us;
+    lost.last_us = r.time_us;
+    ++lost.writes;
+    lost.bytes += r.length;
+    ++lost.writes_by_disk[r.disk_id];
+  }
+  return lost;
 }
 
 void RegisterDrillCommand(CommandRegistry& registry) {

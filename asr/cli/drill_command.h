@@ -34,12 +34,16 @@
 #ifndef ASR_CLI_DRILL_COMMAND_H_
 #define ASR_CLI_DRILL_COMMAND_H_
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "asr/cli/command.h"
 #include "asr/cli/drill_ui.h"
+#include "asr/fabric/simulated_fabric.h"
 
 namespace asr::cli {
 
@@ -49,6 +53,22 @@ void RegisterDrillCommand(CommandRegistry& registry);
 // as Markdown in DIR/summary.md; the path written goes to `*path`.
 absl::Status WriteDrillReport(const std::string& dir, const std::vector<SummaryRow>& rows,
                               std::string* path);
+
+// The acknowledged guest writes of `vm_id` that the fabric's write log
+// holds after the marker of host point `host_point_id` (and before that of
+// `next_host_point_id`, when given): what a failover to that point loses.
+struct LostWrites {
+  uint64_t point_seq = 0;  // the point marker's sequence number in the log
+  uint64_t writes = 0;
+  uint64_t bytes = 0;
+  int64_t first_us = 0, last_us = 0;  // the first and last of them
+  std::map<std::string, uint64_t> writes_by_disk;
+};
+// NotFound when the log has no marker of the point.
+absl::StatusOr<LostWrites> WritesAfterPoint(const std::vector<fabric::WriteLogRecord>& log,
+                                            const std::string& vm_id,
+                                            const std::string& host_point_id,
+                                            const std::string& next_host_point_id = "");
 
 }  // namespace asr::cli
 
