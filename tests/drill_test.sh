@@ -53,7 +53,7 @@ check "VM1 and VM2 failed back home" \
   test "$(grep -cE '^  ok: VM[12] active location after failback: Primary$' "$out")" -eq 2
 check "VM3 failed over to an older point" grep -q '^  ok: VM3 failed over to the older point' "$out"
 check "the writes after it are proven absent from the failed-over disk" \
-  grep -qE '^  ok: disk vm3-d0 holds none of the [1-9][0-9]* later writes' "$out"
+  grep -qE '^  ok: disk vm3-d0 holds none of the [1-9][0-9]* writes made after the point' "$out"
 check "and reported lost with their time window" \
   grep -qE '^  data lost: [1-9][0-9]* acknowledged writes \([0-9]+ KiB\) made after point .*, [0-9:]+-[0-9:]+ UTC$' "$out"
 # Independently of the drill: VM3's state says so.

@@ -2,7 +2,7 @@
 // embedded default, the README's main command (tools/drill.sh runs it).
 //
 //   asrctl drill [--dir DIR] [--keep] [--vms N] [--disk-size SIZE] [--disk FILE]...
-//                [--seconds S]
+//                [--seconds S] [--qemu --qemu-guest DIR | --no-qemu]
 //
 // Two sites (New York primary, Chicago recovery) in a state directory
 // under DIR, a simulated VMM fabric whose VM disks are real VHDX files
@@ -15,6 +15,9 @@
 // failover, its cleanup and a planned failover with the zero-data-loss
 // check, commit, reverse replication and failback; VM3 takes an unplanned
 // failover to an older point with the data lost reported write by write.
+// With --qemu, one real QEMU VM (the test guest of asr/qemu) on sites of
+// its own is protected, replicated and failed over planned, its replica's
+// guest proving every record it wrote is there.
 // Every step is checked against the data (the fabric's write log,
 // `qemu-img check`, states and health); the first check that fails stops
 // the drill with exit code 1, saying what failed and where the logs are.
@@ -49,8 +52,10 @@ namespace asr::cli {
 
 void RegisterDrillCommand(CommandRegistry& registry);
 
-// The one place the drill's report is written: for now the summary table
-// as Markdown in DIR/summary.md; the path written goes to `*path`.
+// The one place the drill's report is written, at its end, over the drill's
+// directory (its state in DIR/state): for now the summary table as
+// Markdown in DIR/summary.md. A full report of the state directory plugs in
+// here. The path written goes to `*path`.
 absl::Status WriteDrillReport(const std::string& dir, const std::vector<SummaryRow>& rows,
                               std::string* path);
 
@@ -69,6 +74,15 @@ absl::StatusOr<LostWrites> WritesAfterPoint(const std::vector<fabric::WriteLogRe
                                             const std::string& vm_id,
                                             const std::string& host_point_id,
                                             const std::string& next_host_point_id = "");
+
+// How many of the acknowledged writes of `vm_id`'s `disk_id` logged after
+// sequence number `after_seq` (a point marker's) appear whole in the disk
+// image `image_path`; `*checked` gets how many were looked at. A disk
+// failed over to that point must show none of them.
+absl::StatusOr<uint64_t> LaterWritesOnDisk(const std::vector<fabric::WriteLogRecord>& log,
+                                           const std::string& vm_id, const std::string& disk_id,
+                                           uint64_t after_seq, const std::string& image_path,
+                                           uint64_t* checked);
 
 }  // namespace asr::cli
 

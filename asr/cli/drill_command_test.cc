@@ -1,11 +1,13 @@
 #include "asr/cli/drill_command.h"
 
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "asr/common/file_util.h"
 #include "asr/common/test_dir.h"
+#include "asr/disk/virtual_disk.h"
 #include "asr/fabric/simulated_fabric.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -78,6 +80,45 @@ TEST(WritesAfterPoint, UnknownPoint) {
   ASSERT_FALSE(lost.ok());
   EXPECT_EQ(lost.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(lost.status().message()), HasSubstr("vm3's host point 8"));
+}
+
+WriteLogRecord Placed(uint64_t seq, uint64_t offset, uint64_t length, bool acknowledged = true) {
+  WriteLogRecord r = Write(seq, "vm3", "vm3-d0", length, acknowledged);
+  r.offset = offset;
+  r.data_seed = 1000 + seq;
+  return r;
+}
+
+TEST(LaterWritesOnDisk, FindsTheWritesAfterThePointThatAreOnTheDisk) {
+  const std::string dir = asr::testing::TestDir("drill_later");
+  const std::string image = dir + "/d.vhdx";
+  disk::CreateOptions co;
+  co.virtual_size = 8 << 20;
+  co.block_size = 1 << 20;
+  absl::StatusOr<std::unique_ptr<disk::VirtualDisk>> d = disk::CreateDisk(image, co);
+  ASSERT_TRUE(d.ok()) << d.status();
+  const std::vector<WriteLogRecord> log = {Placed(1, 0, 4096),
+                                           Point(2, "vm3", 5),
+                                           Placed(3, 1 << 20, 8192),
+                                           Placed(4, 2 << 20, 4096),
+                                           Placed(5, 3 << 20, 4096, false),
+                                           Write(6, "vm1", "vm1-d0", 4096)};
+  // The disk holds write 1 (before the point) and write 3 (after it).
+  for (const WriteLogRecord* w : {&log[0], &log[2]}) {
+    std::vector<uint8_t> data(w->length);
+    fabric::GuestData(w->data_seed, 0, data.data(), data.size());
+    ASSERT_TRUE((*d)->WriteAt(w->offset, data).ok());
+  }
+  ASSERT_TRUE((*d)->Close().ok());
+  uint64_t checked = 0;
+  absl::StatusOr<uint64_t> present = LaterWritesOnDisk(log, "vm3", "vm3-d0", 2, image, &checked);
+  ASSERT_TRUE(present.ok()) << present.status();
+  EXPECT_EQ(checked, 2u);   // 3 and 4; 5 was never acknowledged, 6 is vm1's
+  EXPECT_EQ(*present, 1u);  // 3
+  present = LaterWritesOnDisk(log, "vm3", "vm3-d0", 3, image, &checked);
+  ASSERT_TRUE(present.ok());
+  EXPECT_EQ(checked, 1u);
+  EXPECT_EQ(*present, 0u);
 }
 
 TEST(DrillReport, WritesTheSummaryAsMarkdown) {
