@@ -97,6 +97,17 @@ err="$("$asrctl" drill --dir "$TEST_TMPDIR/precious" 2>&1)"; rc=$?
 check "a directory that is not a drill's is refused" test "$rc" -eq 2
 check "and left alone" test "$(cat "$TEST_TMPDIR/precious/notes")" = keep
 
+# A check that fails: exit code 1, what failed, where the logs are, and the
+# directory kept with its report (a .vhdx that is no disk fails step 1).
+echo "not a disk" >"$TEST_TMPDIR/bad.vhdx"
+"$asrctl" drill --dir "$TEST_TMPDIR/failed" --no-qemu --disk "$TEST_TMPDIR/bad.vhdx" \
+  >"$TEST_TMPDIR/failed.out" 2>&1
+rc=$?
+check "a failed drill exits 1" test "$rc" -eq 1
+check "saying what failed" grep -q "^drill: --disk .*bad.vhdx is not a VHD or VHDX disk asr reads; give one" "$TEST_TMPDIR/failed.out"
+check "and where the logs are" grep -q "^drill: FAILED; the commands' output is in $TEST_TMPDIR/failed/drill.log, everything the drill made is kept in $TEST_TMPDIR/failed$" "$TEST_TMPDIR/failed.out"
+check "its report shows the failed step" grep -q "| FAILED |" "$TEST_TMPDIR/failed/summary.md"
+
 if [ "$fails" -ne 0 ]; then sed 's/^/  drill: /' "$out" | tail -80; fi
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

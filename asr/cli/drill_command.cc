@@ -526,7 +526,8 @@ absl::Status Drill::BuildFabric(std::string* detail) {
           disk::OpenDisk(file, disk::OpenMode::kReadOnly);
       if (!image.ok()) {
         return absl::InvalidArgumentError(
-            absl::StrCat("--disk ", file, " is not a disk asr reads: ", image.status().message()));
+            absl::StrCat("--disk ", file, " is not a VHD or VHDX disk asr reads; give one (",
+                         image.status().message(), ")"));
       }
       model::VirtualDisk* d = v.add_disks();
       const bool vhd = absl::EndsWithIgnoreCase(file, ".vhd");
