@@ -9,6 +9,7 @@
 #include "asr/cli/control_commands.h"
 #include "asr/cli/core_commands.h"
 #include "asr/cli/disk_commands.h"
+#include "asr/cli/drill_command.h"
 #include "asr/cli/engine_options.h"
 #include "asr/cli/fabric_commands.h"
 #include "asr/cli/failover_commands.h"
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
   asr::cli::RegisterPlanCommands(registry);
   asr::cli::RegisterQemuCommands(registry);
   asr::cli::RegisterCapacityCommands(registry);
+  asr::cli::RegisterDrillCommand(registry);  // last: the drill runs the commands above
   std::vector<std::string> args(argv + 1, argv + argc);
   return registry.Run(args, std::cout, std::cerr);
 }

@@ -31,44 +31,6 @@ std::string PkiDir(const ParsedArgs& a) {
   return env == nullptr ? std::string() : std::string(env);
 }
 
-// Runs `operation` over the state with the fabric as host and, when a PKI
-// directory is given, a recovery endpoint in this process (the last cycles
-// of a failover reach it).
-template <typename Fn>
-absl::Status WithEngine(const CommandContext& ctx, const ParsedArgs& a, Fn&& operation) {
-  ASR_ASSIGN_OR_RETURN(SiteRecoveryOptions options, EngineOptionsWithHost(ctx));
-  options.create_if_missing = false;
-  ASR_ASSIGN_OR_RETURN(std::unique_ptr<SiteRecovery> sr,
-                       SiteRecovery::Open(ctx.state_dir, options));
-  std::string pki = PkiDir(a);
-  if (pki.empty()) return operation(*sr);
-  protection::SiteServiceOptions o;
-  o.replicate = false;
-  o.serve_replicas = true;
-  o.threads = false;
-  o.transport.pki_dir = pki;
-  o.transport.address = a.Get("address");
-  o.transport.receiver_name = a.Get("receiver-name");
-  if (a.Has("point-interval")) {
-    absl::Duration d;
-    if (!absl::ParseDuration(a.Get("point-interval"), &d) || d < absl::ZeroDuration()) {
-      return absl::InvalidArgumentError(absl::StrCat("--point-interval '", a.Get("point-interval"),
-                                                     "' is not a duration like 30s or 5m"));
-    }
-    o.transport.point_interval = d;
-  }
-  if (a.Has("listen")) o.listen = a.Get("listen");
-  ASR_ASSIGN_OR_RETURN(fabric::SimulatedFabric * f, FabricFor(ctx));
-  if (f != nullptr) {
-    o.admit = [f](const std::string& host_id) { return f->CheckRecoveryStorage(host_id); };
-  }
-  ASR_ASSIGN_OR_RETURN(std::unique_ptr<protection::SiteService> endpoint,
-                       protection::SiteService::Start(*sr, o));
-  absl::Status s = operation(*sr);
-  endpoint->Stop();
-  return s;
-}
-
 // The failover fields of the item after the job (text only).
 void PrintItem(const CommandContext& ctx, SiteRecovery& sr, const std::string& ref) {
   if (ctx.json) return;
@@ -124,7 +86,7 @@ std::function<absl::Status(const CommandContext&, const ParsedArgs&)> Operation(
   return [op](const CommandContext& ctx, const ParsedArgs& a) -> absl::Status {
     ASR_ASSIGN_OR_RETURN(FailoverInput in, InputFromArgs(a));
     if (op == failover::kFailback) in.direction = "RecoveryToPrimary";
-    return WithEngine(ctx, a, [&](SiteRecovery& sr) -> absl::Status {
+    return WithRecoveryEndpoint(ctx, a, [&](SiteRecovery& sr) -> absl::Status {
       ASR_RETURN_IF_ERROR(ReportJob(ctx, sr.failover().Start(op, in)));
       PrintItem(ctx, sr, in.item_ref);
       return absl::OkStatus();
@@ -133,7 +95,7 @@ std::function<absl::Status(const CommandContext&, const ParsedArgs&)> Operation(
 }
 
 absl::Status Resume(const CommandContext& ctx, const ParsedArgs& a) {
-  return WithEngine(ctx, a, [&](SiteRecovery& sr) {
+  return WithRecoveryEndpoint(ctx, a, [&](SiteRecovery& sr) {
     return ReportJob(ctx, sr.jobs().Resume(a.positional.at(0)));
   });
 }
@@ -147,6 +109,46 @@ std::set<std::string> Flags(std::set<std::string> more) {
 }
 
 }  // namespace
+
+// Runs `operation` over the state with the fabric as host and, when a PKI
+// directory is given, a recovery endpoint in this process (the last cycles
+// of a failover reach it).
+absl::Status WithRecoveryEndpoint(const CommandContext& ctx, const ParsedArgs& a,
+                                  const std::function<absl::Status(SiteRecovery&)>& operation) {
+  ASR_ASSIGN_OR_RETURN(SiteRecoveryOptions options, EngineOptionsWithHost(ctx));
+  options.create_if_missing = false;
+  ASR_ASSIGN_OR_RETURN(std::unique_ptr<SiteRecovery> sr,
+                       SiteRecovery::Open(ctx.state_dir, options));
+  std::string pki = PkiDir(a);
+  if (pki.empty()) return operation(*sr);
+  protection::SiteServiceOptions o;
+  o.replicate = false;
+  o.serve_replicas = true;
+  o.threads = false;
+  o.transport.pki_dir = pki;
+  o.transport.address = a.Get("address");
+  o.transport.receiver_name = a.Get("receiver-name");
+  if (a.Has("point-interval")) {
+    absl::Duration d;
+    if (!absl::ParseDuration(a.Get("point-interval"), &d) || d < absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(absl::StrCat("--point-interval '", a.Get("point-interval"),
+                                                     "' is not a duration like 30s or 5m"));
+    }
+    o.transport.point_interval = d;
+  }
+  if (a.Has("listen")) o.listen = a.Get("listen");
+  ASR_ASSIGN_OR_RETURN(fabric::SimulatedFabric * f, FabricFor(ctx));
+  if (f != nullptr) {
+    o.admit = [f](const std::string& host_id) { return f->CheckRecoveryStorage(host_id); };
+  }
+  ASR_ASSIGN_OR_RETURN(std::unique_ptr<protection::SiteService> endpoint,
+                       protection::SiteService::Start(*sr, o));
+  absl::Status s = operation(*sr);
+  endpoint->Stop();
+  return s;
+}
+
+std::set<std::string> RecoveryEndpointFlags() { return kTransportFlags; }
 
 void RegisterFailoverCommands(CommandRegistry& r) {
   r.Add({"failover test",

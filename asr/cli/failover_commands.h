@@ -26,11 +26,32 @@
 #ifndef ASR_CLI_FAILOVER_COMMANDS_H_
 #define ASR_CLI_FAILOVER_COMMANDS_H_
 
+#include <functional>
+#include <set>
+#include <string>
+
+#include "absl/status/status.h"
 #include "asr/cli/command.h"
+
+namespace asr {
+class SiteRecovery;
+}  // namespace asr
 
 namespace asr::cli {
 
 void RegisterFailoverCommands(CommandRegistry& registry);
+
+// Runs `operation` over the state with the fabric as host and, when a PKI
+// directory is given (--pki, else ASR_PKI), a recovery endpoint in this
+// process, so that the last cycles of a failover, reverse replication or
+// failback reach the replicas. Used by the commands that run failovers
+// (here and `plan failover`).
+absl::Status WithRecoveryEndpoint(const CommandContext& ctx, const ParsedArgs& args,
+                                  const std::function<absl::Status(SiteRecovery&)>& operation);
+
+// The flags WithRecoveryEndpoint reads: pki, address, receiver-name,
+// listen, point-interval.
+std::set<std::string> RecoveryEndpointFlags();
 
 }  // namespace asr::cli
 

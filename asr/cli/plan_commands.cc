@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "asr/cli/control_commands.h"
 #include "asr/cli/engine_options.h"
+#include "asr/cli/failover_commands.h"
 #include "asr/common/status_macros.h"
 #include "asr/fabric/vault.h"
 #include "asr/failover/recovery_plan_service.h"
@@ -239,6 +241,13 @@ absl::Status PlanDelete(const CommandContext& ctx, const ParsedArgs& a) {
   return absl::OkStatus();
 }
 
+std::set<std::string> PlanFailoverFlags() {
+  std::set<std::string> flags = {"operation",  "direction", "recovery-tag", "network-type",
+                                 "network-id", "optimize",  "max-parallel", "multi-vm-sync-point"};
+  for (const std::string& f : RecoveryEndpointFlags()) flags.insert(f);
+  return flags;
+}
+
 absl::Status PlanFailover(const CommandContext& ctx, const ParsedArgs& a) {
   model::RecoveryPlanRunRequest r;
   ASR_ASSIGN_OR_RETURN(std::string op, a.Require("operation"));
@@ -254,8 +263,11 @@ absl::Status PlanFailover(const CommandContext& ctx, const ParsedArgs& a) {
     ASR_ASSIGN_OR_RETURN(int64_t n, ParseInt(a.Get("max-parallel"), "--max-parallel", 1, 1000));
     r.set_max_parallel(static_cast<int>(n));
   }
-  ASR_ASSIGN_OR_RETURN(std::unique_ptr<SiteRecovery> sr, Open(ctx, /*write=*/true));
-  return ReportJob(ctx, sr->recovery_plans().Run(a.positional[0], r));
+  // With --pki, a recovery endpoint in this process receives the last
+  // cycles of planned failovers, reverse replication and failback.
+  return WithRecoveryEndpoint(ctx, a, [&](SiteRecovery& sr) {
+    return ReportJob(ctx, sr.recovery_plans().Run(a.positional[0], r));
+  });
 }
 
 }  // namespace
@@ -298,12 +310,12 @@ void RegisterPlanCommands(CommandRegistry& r) {
   r.Add({"plan failover",
          "plan failover NAME --operation OP [--direction DIR] [--recovery-tag TAG] "
          "[--network-type T] [--network-id N] [--optimize O] [--source-side-action] "
-         "[--multi-vm-sync-point OPTION] [--max-parallel N] [--json]",
+         "[--multi-vm-sync-point OPTION] [--max-parallel N] [--pki DIR [--point-interval D]] "
+         "[--json]",
          "Run a plan operation (TestFailover, TestFailoverCleanup, PlannedFailover, "
          "UnplannedFailover, Commit, CancelFailover, ReverseReplicate, Failback) as one job: "
          "groups in order, a group's VMs in parallel, with the actions that apply.",
-         {"operation", "direction", "recovery-tag", "network-type", "network-id", "optimize",
-          "multi-vm-sync-point", "max-parallel"},
+         PlanFailoverFlags(),
          {"source-side-action"},
          1,
          1,

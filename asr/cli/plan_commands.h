@@ -21,6 +21,8 @@
 //       [--recovery-tag T] [--network-type None|Isolated|VmNetwork --network-id N]
 //       [--optimize ForDownTime|ForSynchronization] [--source-side-action]
 //       [--multi-vm-sync-point UseMultiVmSyncRecoveryPoint] [--max-parallel N]
+//       [--pki DIR [--point-interval D]]   (a recovery endpoint in this process for the
+//       last cycles of PlannedFailover, ReverseReplicate and Failback)
 //   asrctl plan delete web
 //
 // `plan failover` runs the plan's job in this process and prints it; a
