@@ -46,10 +46,16 @@ wait "$workload"
 check "site run made cycles" grep -Eq "site service stopped: [1-9][0-9]* cycles ok, 0 failed" \
   "$tmp/site"
 
-# A plan over both VMs in two groups: test failover and cleanup.
+# A plan over both VMs in two groups, with a manual action at the end of
+# Group 2: its test failover waits there until the job is resumed; cleanup.
 must plan create dr-east --vm VM1 --vm VM2 --groups 2
 must plan edit dr-east --move-vm VM2 --to-group 2
+must plan edit dr-east --add-action check-app --group 2 --placement End --types TestFailover \
+  --directions PrimaryToRecovery --manual "check that the application answers"
 must plan failover dr-east --operation TestFailover --network-type Isolated
+suspended=$(a job list --state Suspended | grep -o "job-[0-9]*" | head -1)
+check "the plan's test failover waits at its manual action" test -n "$suspended"
+must job resume "$suspended"
 must plan failover dr-east --operation TestFailoverCleanup
 # A planned failover of VM1 (its last cycle is the failover's sync).
 must failover planned VM1 --pki "$pki" --point-interval 1s
@@ -66,6 +72,7 @@ check "markdown: the policy's copy frequency" grep -q "30.0 s (gold)" "$md"
 check "markdown: VM1's cycles" grep -q "^## VM1" "$md"
 check "markdown: the plan's groups" grep -q "^### Groups of plan dr-east" "$md"
 check "markdown: Group 2 of the plan" grep -q "^| Group 2 | +" "$md"
+check "markdown: Group 2's action" grep -q "^| Group 2 | +.*action 'check-app' (manual) Succeeded |" "$md"
 check "markdown: the planned failover job" grep -Eq "^\| job-[0-9]+ \| PlannedFailover \| VM1 \| Succeeded" "$md"
 check "markdown: the plan jobs" grep -q "| RecoveryPlanTestFailoverCleanup |" "$md"
 # The cycles' numbers are the item's: the last cycle's bytes sent.
@@ -105,20 +112,24 @@ check "dom: an RPO chart per VM" test "$(count 'data-chart="rpo"')" -eq 2
 check "dom: a bytes chart per VM" test "$(count 'data-chart="bytes"')" -eq 2
 check "dom: a steps chart per job" test "$(count 'data-chart="steps"')" -eq 3
 check "dom: a group timeline per plan job" test "$(count 'data-chart="timeline"')" -eq 2
-check "dom: the RPO curves" test "$(count '<polyline class="series" points="[0-9]')" -ge 2
+check "dom: an RPO curve per VM" test "$(count 'class="series rpo-curve" points="[0-9]')" -eq 2
+check "dom: VM1's compression ratio curve" test "$(count 'class="series ratio-curve" points="[0-9]')" -eq 1
 
 python3 "$png_colors" "$tmp/report.png" '#f59e0b' '#10b981' '#0ea5e9' '#6366f1' '#14b8a6' \
-  '#2563eb' >"$tmp/colors" 2>&1
+  '#f97316' '#2563eb' >"$tmp/colors" 2>&1
 check "the screenshot decodes" grep -q "^size 1280x2400" "$tmp/colors"
 distinct=$(awk '$1 == "distinct" {print $2}' "$tmp/colors")
 check "the screenshot is not blank ($distinct colours)" test "${distinct:-0}" -ge 50
+# Each colour's pixels, well above what the legends' swatches alone (about
+# 130-160 px each) would give: the bars and curves were drawn.
 pixels() { awk -v c="$1" '$1 == c {print $2}' "$tmp/colors"; }
-check "screenshot: bytes-changed bars ($(pixels '#f59e0b') px)" test "$(pixels '#f59e0b')" -ge 200
-check "screenshot: bytes-sent bars ($(pixels '#10b981') px)" test "$(pixels '#10b981')" -ge 200
-check "screenshot: step bars ($(pixels '#0ea5e9') px)" test "$(pixels '#0ea5e9')" -ge 200
-check "screenshot: group bars ($(pixels '#6366f1') px)" test "$(pixels '#6366f1')" -ge 100
-check "screenshot: VM operation bars ($(pixels '#14b8a6') px)" test "$(pixels '#14b8a6')" -ge 100
-check "screenshot: the RPO curve ($(pixels '#2563eb') px)" test "$(pixels '#2563eb')" -ge 20
+check "screenshot: bytes-changed bars ($(pixels '#f59e0b') px)" test "$(pixels '#f59e0b')" -ge 1000
+check "screenshot: bytes-sent bars ($(pixels '#10b981') px)" test "$(pixels '#10b981')" -ge 1000
+check "screenshot: step bars ($(pixels '#0ea5e9') px)" test "$(pixels '#0ea5e9')" -ge 3000
+check "screenshot: group bars ($(pixels '#6366f1') px)" test "$(pixels '#6366f1')" -ge 3000
+check "screenshot: VM operation bars ($(pixels '#14b8a6') px)" test "$(pixels '#14b8a6')" -ge 1500
+check "screenshot: the action's bar ($(pixels '#f97316') px)" test "$(pixels '#f97316')" -ge 1000
+check "screenshot: the RPO curves ($(pixels '#2563eb') px)" test "$(pixels '#2563eb')" -ge 600
 
 echo "report_cli_test: $passes passed, $fails failed"
 test "$fails" -eq 0

@@ -212,7 +212,7 @@ std::string RpoChart(const VmReport& v) {
   absl::StrAppend(&out, "<polygon points=\"", first_x, ",", Num(p.plot_bottom()), " ", points,
                   last_x, ",", Num(p.plot_bottom()), "\" fill=\"", kRpoColor,
                   "\" fill-opacity=\"0.12\"/>");
-  absl::StrAppend(&out, "<polyline class=\"series\" points=\"", points,
+  absl::StrAppend(&out, "<polyline class=\"series rpo-curve\" points=\"", points,
                   "\" fill=\"none\" stroke=\"", kRpoColor,
                   "\" stroke-width=\"2\" stroke-linejoin=\"round\"/>");
   std::vector<LegendEntry> legend = {{"RPO (time since the newest point)", kRpoColor, true}};
@@ -294,8 +294,10 @@ std::string BytesChart(const VmReport& v) {
       absl::StrAppend(&out, Text(cx, p.plot_bottom() + 16, absl::StrCat(i + 1), "middle"));
     }
   }
-  absl::StrAppend(&out, "<polyline class=\"series\" points=\"", ratio_points,
-                  "\" fill=\"none\" stroke=\"", kRatioColor, "\" stroke-width=\"2\"/>", markers);
+  if (!ratio_points.empty()) {  // no cycle sent changed data: no ratio to draw
+    absl::StrAppend(&out, "<polyline class=\"series ratio-curve\" points=\"", ratio_points,
+                    "\" fill=\"none\" stroke=\"", kRatioColor, "\" stroke-width=\"2\"/>", markers);
+  }
   absl::StrAppend(&out, XAxisLine(p),
                   Text((p.plot_left() + p.plot_right()) / 2, p.height - 6, "cycle", "middle"),
                   Text(10, p.plot_top() - 12, "bytes", "start"),

@@ -315,6 +315,7 @@ TEST_F(ReportTest, HtmlIsSelfContainedWithEveryChart) {
   EXPECT_EQ(Count(html, "data-chart=\"steps\""), static_cast<int>(report_.jobs.size()));
   EXPECT_EQ(Count(html, "data-chart=\"timeline\""), 2);  // the test failover and its cleanup
   EXPECT_EQ(Count(html, "<svg"), Count(html, "</svg>"));
+  EXPECT_EQ(Count(html, "class=\"series rpo-curve\" points=\"60,"), 1);  // from the plot's left
   // The policy's copy frequency is drawn and named in the RPO chart.
   EXPECT_THAT(html, HasSubstr("copy frequency 30.0 s"));
   // A bar per cycle and series: changed and sent.
