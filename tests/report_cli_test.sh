@@ -37,14 +37,17 @@ make_two_sites
 must protect enable --vm VM1 --pki "$pki" --point-interval 1s
 must protect enable --vm VM2 --pki "$pki" --point-interval 1s
 
-# The site service's scheduled cycles (30 s copy frequency) under a workload.
+# The site service's scheduled cycles (30 s copy frequency) under a workload
+# writing into VM1; VM2's cycle fails (the host cannot take its point).
+"$asrctl" fabric fault set point-fails vm2 --dir "$fab" >/dev/null || exit 1
 "$asrctl" fabric workload --dir "$fab" --duration 30s --rate 40 --vm vm1 >/dev/null 2>&1 &
 workload=$!
-a site run --pki "$pki" --duration 31s --point-interval 1s >"$tmp/site" 2>"$tmp/site.err"
+a site run --pki "$pki" --duration 32s --point-interval 1s >"$tmp/site" 2>"$tmp/site.err"
 check "site run exits 0" test $? -eq 0
 wait "$workload"
-check "site run made cycles" grep -Eq "site service stopped: [1-9][0-9]* cycles ok, 0 failed" \
-  "$tmp/site"
+"$asrctl" fabric fault clear point-fails vm2 --dir "$fab" >/dev/null || exit 1
+check "site run made cycles, VM2's failed" \
+  grep -Eq "site service stopped: [1-9][0-9]* cycles ok, 1 failed" "$tmp/site"
 
 # A plan over both VMs in two groups, with a manual action at the end of
 # Group 2: its test failover waits there until the job is resumed; cleanup.
@@ -67,7 +70,8 @@ check "report says where the HTML is" grep -q "HTML report written to $tmp/repor
 md="$tmp/report.md"
 check "markdown: title" grep -q "^# Site Recovery report" "$md"
 check "markdown: VM1 after its planned failover" grep -q "^| VM1 | PlannedFailoverCompleted |" "$md"
-check "markdown: VM2 protected" grep -q "^| VM2 | Protected |" "$md"
+check "markdown: VM2 protected, one failed cycle" grep -q "^| VM2 | Protected | .* | 1/1 |" "$md"
+check "markdown: VM2's failed cycle and why" grep -q "^| 2 | .* | - | failed: .*point" "$md"
 check "markdown: the policy's copy frequency" grep -q "30.0 s (gold)" "$md"
 check "markdown: VM1's cycles" grep -q "^## VM1" "$md"
 check "markdown: the plan's groups" grep -q "^### Groups of plan dr-east" "$md"
@@ -113,6 +117,8 @@ check "dom: a bytes chart per VM" test "$(count 'data-chart="bytes"')" -eq 2
 check "dom: a steps chart per job" test "$(count 'data-chart="steps"')" -eq 3
 check "dom: a group timeline per plan job" test "$(count 'data-chart="timeline"')" -eq 2
 check "dom: an RPO curve per VM" test "$(count 'class="series rpo-curve" points="[0-9]')" -eq 2
+check "dom: VM2's failed cycle marked on its RPO curve and bars" \
+  test "$(count 'class="failed-cycle"')" -eq 2
 check "dom: VM1's compression ratio curve" test "$(count 'class="series ratio-curve" points="[0-9]')" -eq 1
 
 python3 "$png_colors" "$tmp/report.png" '#f59e0b' '#10b981' '#0ea5e9' '#6366f1' '#14b8a6' \

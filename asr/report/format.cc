@@ -48,6 +48,10 @@ std::string Ratio(double ratio) {
   return absl::StrFormat("%.2fx", ratio);
 }
 
+std::string Plural(uint64_t n, absl::string_view noun) {
+  return absl::StrCat(n, " ", noun, n == 1 ? "" : "s");
+}
+
 std::string HtmlEscape(absl::string_view text) {
   std::string out;
   out.reserve(text.size());

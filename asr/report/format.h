@@ -27,6 +27,8 @@ std::string UtcTime(int64_t unix_us, bool millis = false);
 std::string UtcClock(int64_t unix_us);
 // A compression ratio: "3.25x", or "-" for 0 (nothing sent).
 std::string Ratio(double ratio);
+// "1 cycle", "3 cycles": `n` and the noun, with an "s" unless n is 1.
+std::string Plural(uint64_t n, absl::string_view noun);
 // Text for HTML element content and attribute values: & < > " ' escaped,
 // control characters other than tab and newline dropped.
 std::string HtmlEscape(absl::string_view text);

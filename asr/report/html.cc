@@ -215,7 +215,7 @@ std::string RpoChart(const VmReport& v) {
   absl::StrAppend(&out, "<polyline class=\"series rpo-curve\" points=\"", points,
                   "\" fill=\"none\" stroke=\"", kRpoColor,
                   "\" stroke-width=\"2\" stroke-linejoin=\"round\"/>");
-  std::vector<LegendEntry> legend = {{"RPO (time since the newest point)", kRpoColor, true}};
+  std::vector<LegendEntry> legend = {{"RPO (age of the newest point)", kRpoColor, true}};
   if (v.copy_frequency_seconds > 0) {
     const double py = p.Y(y, v.copy_frequency_seconds);
     absl::StrAppend(&out, Line(p.plot_left(), py, p.plot_right(), py, kPolicyColor,
@@ -223,6 +223,23 @@ std::string RpoChart(const VmReport& v) {
     legend.push_back({absl::StrCat("copy frequency ", HumanSeconds(v.copy_frequency_seconds)),
                       kPolicyColor, true, true});
   }
+  // Failed cycles: a mark on the curve where each ended (the RPO went on
+  // growing through it).
+  bool any_failed = false;
+  for (const CycleRow& c : v.cycles) {
+    if (c.ok || c.end_us < origin) continue;
+    for (const RpoSample& s : v.rpo) {
+      if (s.time_us != c.end_us) continue;
+      any_failed = true;
+      absl::StrAppend(&out, "<circle class=\"failed-cycle\" cx=\"",
+                      Num(p.X(x, static_cast<double>(s.time_us - origin) / kMicros)), "\" cy=\"",
+                      Num(p.Y(y, s.rpo_seconds)), "\" r=\"5\" fill=\"", kFailedColor, "\"><title>",
+                      E(absl::StrCat("cycle failed at ", UtcTime(c.start_us), ": ", c.error)),
+                      "</title></circle>");
+      break;
+    }
+  }
+  if (any_failed) legend.push_back({"failed cycle", kFailedColor});
   absl::StrAppend(&out, Legend(p.plot_left() + 10, 18, legend), "</svg>");
   return out;
 }
@@ -279,8 +296,9 @@ std::string BytesChart(const VmReport& v) {
         Rect(cx, ys, bar, p.plot_bottom() - ys, kSentColor,
              absl::StrCat("cycle ", i + 1, " at ", when, ": ", HumanBytes(c.bytes_sent), " sent")));
     if (!c.ok) {
-      absl::StrAppend(&out, Text(cx, p.plot_bottom() - 6, "\u2716", "middle",
-                                 absl::StrCat(" fill=\"", kFailedColor, "\"")));
+      absl::StrAppend(&out, Text(cx, p.plot_bottom() - 8, "\u2716 failed", "middle",
+                                 absl::StrCat(" class=\"failed-cycle\" style=\"fill:", kFailedColor,
+                                              ";font-size:12px;font-weight:600\"")));
     }
     if (c.compression_ratio > 0) {
       const double yr = p.Y(r, c.compression_ratio);
@@ -483,17 +501,17 @@ void VmSection(std::string& out, const VmReport& v, int index) {
       &out, "<p class=\"meta\">",
       E(absl::StrCat("Policy ", v.policy_name.empty() ? "-" : v.policy_name, ", copy frequency ",
                      Frequency(v), " \u00b7 running on the ", v.active_location, " side \u00b7 ",
-                     v.cycles_ok, " cycles ok, ", v.cycles_failed, " failed \u00b7 ",
+                     Plural(v.cycles_ok, "cycle"), " ok, ", v.cycles_failed, " failed \u00b7 ",
                      HumanBytes(v.bytes_changed), " changed, ", HumanBytes(v.bytes_sent),
                      " sent \u00b7 RPO now ", HumanSeconds(v.rpo_seconds_now), " \u00b7 ",
-                     v.points.size(), " recovery points kept")),
+                     Plural(v.points.size(), "recovery point"), " kept")),
       "</p>");
   absl::StrAppend(&out, "<div class=\"charts\"><figure><figcaption>RPO over time</figcaption>",
                   RpoChart(v), "</figure><figure><figcaption>Bytes changed vs. sent per cycle",
                   "</figcaption>", BytesChart(v), "</figure></div>");
   if (!v.cycles.empty()) {
-    absl::StrAppend(&out, "<details><summary>", v.cycles.size(),
-                    " cycles</summary><table><thead><tr>", Th("#", true), Th("Start (UTC)"),
+    absl::StrAppend(&out, "<details><summary>", Plural(v.cycles.size(), "cycle"),
+                    "</summary><table><thead><tr>", Th("#", true), Th("Start (UTC)"),
                     Th("Duration", true), Th("Changed", true), Th("Sent", true), Th("Ratio", true),
                     Th("Point", true), Th("Result"), "</tr></thead><tbody>");
     int n = 0;
@@ -509,10 +527,9 @@ void VmSection(std::string& out, const VmReport& v, int index) {
     absl::StrAppend(&out, "</tbody></table></details>");
   }
   if (!v.points.empty()) {
-    absl::StrAppend(&out, "<details><summary>", v.points.size(),
-                    " recovery points</summary><table><thead><tr>", Th("Point"),
-                    Th("Sequence", true), Th("Source time (UTC)"), Th("Type"),
-                    "</tr></thead><tbody>");
+    absl::StrAppend(&out, "<details><summary>", Plural(v.points.size(), "recovery point"),
+                    "</summary><table><thead><tr>", Th("Point"), Th("Sequence", true),
+                    Th("Source time (UTC)"), Th("Type"), "</tr></thead><tbody>");
     for (const PointRow& pt : v.points) {
       absl::StrAppend(&out, "<tr>", Td(pt.id), Td(absl::StrCat(pt.sequence), true),
                       Td(UtcTime(pt.time_us, true)), Td(pt.type), "</tr>");
@@ -541,9 +558,9 @@ void JobSection(std::string& out, const JobReport& j) {
   absl::StrAppend(&out, "<figure><figcaption>Time per step</figcaption>", StepsChart(j),
                   "</figure>");
   if (!j.steps.empty()) {
-    absl::StrAppend(&out, "<details><summary>", j.steps.size(),
-                    " steps</summary><table><thead><tr>", Th("Step"), Th("State"),
-                    Th("Start", true), Th("Duration", true), "</tr></thead><tbody>");
+    absl::StrAppend(&out, "<details><summary>", Plural(j.steps.size(), "step"),
+                    "</summary><table><thead><tr>", Th("Step"), Th("State"), Th("Start", true),
+                    Th("Duration", true), "</tr></thead><tbody>");
     for (const StepRow& s : j.steps) {
       absl::StrAppend(
           &out, "<tr>", Td(s.friendly_name), "<td>", Badge(s.state),

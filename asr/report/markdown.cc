@@ -68,7 +68,7 @@ void Vm(std::string& out, const VmReport& v) {
       &out, "- cycles: ", v.cycles_ok, " ok, ", v.cycles_failed, " failed; ",
       HumanBytes(v.bytes_changed), " changed, ", HumanBytes(v.bytes_sent), " sent (",
       Ratio(v.bytes_sent == 0 ? 0 : static_cast<double>(v.bytes_changed) / v.bytes_sent), ")\n");
-  absl::StrAppend(&out, "- recovery points kept: ", v.points.size());
+  absl::StrAppend(&out, "- ", Plural(v.points.size(), "recovery point"), " kept");
   if (!v.points.empty()) {
     absl::StrAppend(&out, ", oldest ", UtcTime(v.points.front().time_us), ", newest ",
                     UtcTime(v.points.back().time_us));

@@ -69,6 +69,10 @@ class ReportTest : public ::testing::Test {
     ASSERT_OK(site_->fabric().GuestWrite("vm1", "vm1-d1", 4 << 20, 512 << 10, 9));
     ASSERT_OK(sr.protection().ReplicateNow("VM1", {}).status());
     ASSERT_OK(sr.protection().ReplicateNow("VM1", {}).status());
+    // A cycle that fails: the host cannot take a point of the VM.
+    ASSERT_OK(site_->fabric().SetPointFails("vm1", true));
+    ASSERT_FALSE(sr.protection().ReplicateNow("VM1", {}).ok());
+    ASSERT_OK(site_->fabric().SetPointFails("vm1", false));
 
     // A recovery plan's test failover with a manual action at the end of
     // its group (the job suspends there and is resumed), then its cleanup.
@@ -174,8 +178,14 @@ TEST_F(ReportTest, CyclesAreTheItemsRecordedCyclesWithTheChangedBytes) {
   }
   EXPECT_EQ(v->bytes_changed, changed);
   EXPECT_EQ(v->bytes_sent, sent);
-  EXPECT_EQ(v->cycles_ok, static_cast<int>(v->cycles.size()));
-  EXPECT_EQ(v->cycles_failed, 0);
+  EXPECT_EQ(v->cycles_ok, static_cast<int>(v->cycles.size()) - 1);
+  EXPECT_EQ(v->cycles_failed, 1);
+  // cycles[4] failed: its error, no point, nothing sent.
+  EXPECT_FALSE(v->cycles[4].ok);
+  EXPECT_FALSE(v->cycles[4].error.empty());
+  EXPECT_EQ(v->cycles[4].point_sequence, 0u);
+  EXPECT_EQ(v->cycles[4].point_time_us, 0);
+  EXPECT_EQ(v->cycles[4].bytes_sent, 0u);
 
   // The changed bytes are the raw blocks written, before compression: the
   // 64 KiB cycle changed at least 64 KiB, the 512 KiB cycle at least that,
@@ -208,6 +218,7 @@ TEST_F(ReportTest, RpoIsTheAgeOfTheNewestPointAtEachCycleEnd) {
   }
   // Each cycle's point is the recovery point of its sequence (the kept ones).
   for (const CycleRow& c : v->cycles) {
+    if (!c.ok) continue;
     ASSERT_NE(c.point_time_us, 0);
     auto it = source_time.find(c.point_sequence);
     if (it != source_time.end()) {
@@ -215,20 +226,32 @@ TEST_F(ReportTest, RpoIsTheAgeOfTheNewestPointAtEachCycleEnd) {
     }
     EXPECT_LE(c.point_time_us, c.end_us);
   }
-  // Two samples per cycle end after the first: before and after its point.
-  ASSERT_EQ(v->rpo.size(), 2 * v->cycles.size() - 1);
-  for (size_t i = 0; i < v->cycles.size(); ++i) {
-    const CycleRow& c = v->cycles[i];
-    const RpoSample& after = v->rpo[i == 0 ? 0 : 2 * i];
-    EXPECT_EQ(after.time_us, c.end_us);
-    EXPECT_DOUBLE_EQ(after.rpo_seconds, (c.end_us - c.point_time_us) / 1e6);
-    if (i > 0) {
-      const RpoSample& before = v->rpo[2 * i - 1];
-      EXPECT_EQ(before.time_us, c.end_us);
-      EXPECT_DOUBLE_EQ(before.rpo_seconds, (c.end_us - v->cycles[i - 1].point_time_us) / 1e6);
-      EXPECT_GE(before.rpo_seconds, after.rpo_seconds);
+  // At each cycle end after the first: the age of the previous point
+  // (before) and, for a cycle that made a point, the age of that point
+  // (after). A failed cycle has only the first.
+  std::vector<RpoSample> expected;
+  int64_t newest = 0;
+  for (const CycleRow& c : v->cycles) {
+    if (newest != 0) expected.push_back({c.end_us, (c.end_us - newest) / 1e6});
+    if (c.ok) {
+      newest = c.point_time_us;
+      expected.push_back({c.end_us, (c.end_us - newest) / 1e6});
     }
   }
+  ASSERT_EQ(v->rpo.size(), 2 * v->cycles.size() - 2);
+  ASSERT_EQ(v->rpo.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(v->rpo[i].time_us, expected[i].time_us) << i;
+    EXPECT_DOUBLE_EQ(v->rpo[i].rpo_seconds, expected[i].rpo_seconds) << i;
+  }
+  // The failed cycle's sample: the RPO went on growing through it.
+  const CycleRow& failed = v->cycles[4];
+  const RpoSample* at_failed = nullptr;
+  for (const RpoSample& r : v->rpo) {
+    if (r.time_us == failed.end_us) at_failed = &r;
+  }
+  ASSERT_NE(at_failed, nullptr);
+  EXPECT_DOUBLE_EQ(at_failed->rpo_seconds, (failed.end_us - v->cycles[3].point_time_us) / 1e6);
   double max_rpo = 0;
   for (const RpoSample& s : v->rpo) max_rpo = std::max(max_rpo, s.rpo_seconds);
   EXPECT_DOUBLE_EQ(v->max_rpo_seconds, max_rpo);
@@ -295,7 +318,8 @@ TEST_F(ReportTest, MarkdownTablesHoldTheNumbers) {
   EXPECT_THAT(md, HasSubstr("# Site Recovery report"));
   EXPECT_THAT(md, HasSubstr("| VM1 | PlannedFailoverCompleted |"));
   EXPECT_THAT(md, HasSubstr("### Cycles"));
-  EXPECT_THAT(md, HasSubstr(absl::StrCat("| ", v->cycles_ok, "/0 |")));
+  EXPECT_THAT(md, HasSubstr(absl::StrCat("| ", v->cycles_ok, "/1 |")));
+  EXPECT_THAT(md, HasSubstr(absl::StrCat("| failed: ", v->cycles[4].error)));
   EXPECT_THAT(md, HasSubstr(absl::StrCat("## Job ", *planned_job_id_)));
   EXPECT_THAT(md, HasSubstr("### Groups of plan dr-east"));
   EXPECT_THAT(md, HasSubstr("| Group 1 |"));
@@ -316,6 +340,8 @@ TEST_F(ReportTest, HtmlIsSelfContainedWithEveryChart) {
   EXPECT_EQ(Count(html, "data-chart=\"timeline\""), 2);  // the test failover and its cleanup
   EXPECT_EQ(Count(html, "<svg"), Count(html, "</svg>"));
   EXPECT_EQ(Count(html, "class=\"series rpo-curve\" points=\"60,"), 1);  // from the plot's left
+  // The failed cycle is marked on the RPO curve and under its bars.
+  EXPECT_EQ(Count(html, "class=\"failed-cycle\""), 2);
   // The policy's copy frequency is drawn and named in the RPO chart.
   EXPECT_THAT(html, HasSubstr("copy frequency 30.0 s"));
   // A bar per cycle and series: changed and sent.
