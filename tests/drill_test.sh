@@ -82,6 +82,13 @@ if [ -n "${2:-}" ]; then
 fi
 check "summary: every step held" grep -qE '^([0-9]+) of \1 steps held$' "$out"
 check "the report is written" grep -q '^| Unplanned failover of VM3 to an older point | ok |' "$dir/summary.md"
+check "the HTML report is written" test -s "$dir/report.html"
+check "it shows the drill's steps" grep -q 'Unplanned failover of VM3 to an older point' "$dir/report.html"
+for chart in run-steps rpo bytes steps timeline; do
+  check "its $chart chart" grep -q "data-chart=\"$chart\"" "$dir/report.html"
+done
+check "the report fetches nothing" bash -c "! grep -qE 'https?://' '$dir/report.html'"
+check "the drill's output names the report" grep -q "^report: $dir/report.html" "$out"
 check "output not to a terminal has no progress redraws" bash -c "! grep -q $'\r' '$out'"
 check "the commands' output is in the log" grep -q '^\$ asrctl .* plan failover drill-plan --operation PlannedFailover' "$dir/drill.log"
 

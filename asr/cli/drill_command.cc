@@ -41,6 +41,7 @@
 #include "asr/platform/env.h"
 #include "asr/platform/file.h"
 #include "asr/platform/supervised_process.h"
+#include "asr/report/report.h"
 #include "google/protobuf/struct.pb.h"
 
 namespace asr::cli {
@@ -428,6 +429,7 @@ absl::Status Drill::Step(const std::string& title,
   row.step = title;
   row.ok = s.ok();
   row.duration = absl::Now() - start;
+  row.start = start;
   row.detail = s.ok() ? detail : std::string(s.message());
   rows_.push_back(row);
   if (s.ok() && !detail.empty()) Say(detail);
@@ -1272,14 +1274,12 @@ absl::Status RunDrill(const CommandRegistry& registry, const CommandContext& ctx
   if (drill.rows().empty()) return s;  // no step ran: a clear error of its own
   const bool keep = options.keep || !s.ok();
   *ctx.out << "\n== Summary\n" << FormatSummaryTable(drill.rows());
-  if (keep) {
-    std::string report;
-    absl::Status r = WriteDrillReport(drill.dir(), drill.rows(), &report);
-    if (r.ok()) {
-      *ctx.out << "report: " << report << "\n";
-    } else {
-      *ctx.err << "asrctl drill: the report was not written: " << r.message() << "\n";
-    }
+  std::string report;
+  absl::Status r = WriteDrillReport(drill.dir(), drill.rows(), &report);
+  if (r.ok()) {
+    *ctx.out << "report: " << report << "\n";
+  } else {
+    *ctx.err << "asrctl drill: the report was not written: " << r.message() << "\n";
   }
   if (!s.ok()) {
     *ctx.err << "drill: " << s.message() << "\n"
@@ -1290,9 +1290,15 @@ absl::Status RunDrill(const CommandRegistry& registry, const CommandContext& ctx
   if (keep) {
     *ctx.out << "drill complete: every check held; everything is kept in " << drill.dir() << "\n";
   } else {
-    ASR_RETURN_IF_ERROR(RemoveTree(drill.dir()));
+    // Everything but the report goes: it is what a newcomer opens next.
+    ASR_ASSIGN_OR_RETURN(std::vector<std::string> entries,
+                         platform::Env::Default()->ListDirectory(drill.dir()));
+    for (const std::string& e : entries) {
+      if (e == "report.html" || e == "report.md" || e == "summary.md") continue;
+      ASR_RETURN_IF_ERROR(RemoveTree(JoinPath(drill.dir(), e)));
+    }
     *ctx.out << "drill complete: every check held; " << drill.dir()
-             << " removed (--keep leaves it, with the report)\n";
+             << " holds only the report now (--keep leaves everything)\n";
   }
   return absl::OkStatus();
 }
@@ -1302,8 +1308,26 @@ absl::Status RunDrill(const CommandRegistry& registry, const CommandContext& ctx
 absl::Status WriteDrillReport(const std::string& dir, const std::vector<SummaryRow>& rows,
                               std::string* path) {
   *path = JoinPath(dir, "summary.md");
-  return WriteFileAtomically(
-      *path, absl::StrCat("# Disaster-recovery drill\n\n", FormatSummaryMarkdown(rows)));
+  ASR_RETURN_IF_ERROR(WriteFileAtomically(
+      *path, absl::StrCat("# Disaster-recovery drill\n\n", FormatSummaryMarkdown(rows))));
+  const std::string state = JoinPath(dir, "state");
+  if (!PathExists(state)) return absl::OkStatus();  // the drill failed before its state existed
+  report::ReportOptions o;
+  o.title = "Disaster-recovery drill";
+  o.html_path = JoinPath(dir, "report.html");
+  o.markdown_path = JoinPath(dir, "report.md");
+  for (const SummaryRow& r : rows) {
+    report::RunStep step;
+    step.name = r.step;
+    step.ok = r.ok;
+    step.start_us = absl::ToUnixMicros(r.start);
+    step.end_us = absl::ToUnixMicros(r.start + r.duration);
+    step.detail = r.detail;
+    o.run_steps.push_back(std::move(step));
+  }
+  ASR_RETURN_IF_ERROR(report::WriteReport(state, o));
+  *path = o.html_path;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<LostWrites> WritesAfterPoint(const std::vector<fabric::WriteLogRecord>& log,

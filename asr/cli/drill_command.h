@@ -52,10 +52,11 @@ namespace asr::cli {
 
 void RegisterDrillCommand(CommandRegistry& registry);
 
-// The one place the drill's report is written, at its end, over the drill's
-// directory (its state in DIR/state): for now the summary table as
-// Markdown in DIR/summary.md. A full report of the state directory plugs in
-// here. The path written goes to `*path`.
+// The drill's report, written at its end over the drill's directory (its
+// state in DIR/state): the summary table as Markdown in DIR/summary.md and,
+// when the state exists, the report of asr/report/report.h with the steps
+// first (DIR/report.html, DIR/report.md). `*path` is the HTML file, or the
+// summary when the drill failed before its state existed.
 absl::Status WriteDrillReport(const std::string& dir, const std::vector<SummaryRow>& rows,
                               std::string* path);
 

@@ -83,6 +83,7 @@ struct SummaryRow {
   bool ok = false;
   absl::Duration duration;
   std::string detail;  // e.g. "RPO 12 s", "3 writes (96 KiB) lost, 21:10:04-21:10:31"
+  absl::Time start = absl::UnixEpoch();  // when the step began (the report's timeline)
 };
 
 // "12.3 s", "2 min 05 s".

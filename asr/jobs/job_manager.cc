@@ -137,7 +137,9 @@ absl::Status JobContext::RunTask(absl::string_view name, absl::string_view frien
       // Resumed: the operator did what the suspension asked for.
       task->set_state(model::Succeeded);
       task->set_state_description("Completed");
-      task->set_end_time_unix(manager_->NowUnix());
+      const absl::Time end = manager_->clock().Now();
+      task->set_end_time_unix(absl::ToUnixSeconds(end));
+      task->set_end_time_us(absl::ToUnixMicros(end));
       return Save();
     }
     if (manager_->CancelRequested(job_.id())) {
@@ -151,8 +153,11 @@ absl::Status JobContext::RunTask(absl::string_view name, absl::string_view frien
     task->set_friendly_name(std::string(friendly_name));
     task->set_state(model::InProgress);
     task->set_state_description("InProgress");
-    task->set_start_time_unix(manager_->NowUnix());
+    const absl::Time start = manager_->clock().Now();
+    task->set_start_time_unix(absl::ToUnixSeconds(start));
+    task->set_start_time_us(absl::ToUnixMicros(start));
     task->set_end_time_unix(0);
+    task->set_end_time_us(0);
     task->clear_errors();
     ASR_RETURN_IF_ERROR(Save());
   }
@@ -161,7 +166,9 @@ absl::Status JobContext::RunTask(absl::string_view name, absl::string_view frien
   absl::MutexLock l(&mu_);
   // `fn` (or another thread) may have added tasks; find ours again.
   model::JobTask* task = FindTask(name);
-  task->set_end_time_unix(manager_->NowUnix());
+  const absl::Time end = manager_->clock().Now();
+  task->set_end_time_unix(absl::ToUnixSeconds(end));
+  task->set_end_time_us(absl::ToUnixMicros(end));
   if (s.ok()) {
     task->set_state(model::Succeeded);
     task->set_state_description(task->information_size() > 0 ? "CompletedWithInformation"
@@ -170,6 +177,7 @@ absl::Status JobContext::RunTask(absl::string_view name, absl::string_view frien
     task->set_state(model::Suspended);
     task->set_state_description(std::string(s.message()));
     task->set_end_time_unix(0);
+    task->set_end_time_us(0);
   } else {
     task->set_state(s.code() == absl::StatusCode::kCancelled ? model::Cancelled : model::Failed);
     task->set_state_description(s.code() == absl::StatusCode::kCancelled ? "Cancelled" : "Failed");

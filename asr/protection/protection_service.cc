@@ -33,7 +33,7 @@ namespace {
 constexpr char kEnable[] = "EnableProtection";
 constexpr char kOnboard[] = "OnboardProtection";
 constexpr char kDisable[] = "DisableProtection";
-constexpr int kRecentCycles = 10;
+constexpr int kRecentCycles = 100;
 
 using jobs::RuleError;
 
@@ -934,6 +934,7 @@ absl::StatusOr<model::CycleOutcome> ProtectionService::Impl::ReplicateLocked(
   const absl::Time started = clock->Now();
   model::CycleOutcome outcome;
   outcome.set_time_unix(absl::ToUnixSeconds(started));
+  outcome.set_time_us(absl::ToUnixMicros(started));
   const ReplicaRetention retention = RetentionOf(policy);
   const model::RecoveryPointType type =
       options.app_consistent ? model::AppConsistent : model::CrashConsistent;
@@ -1020,6 +1021,7 @@ absl::StatusOr<model::CycleOutcome> ProtectionService::Impl::ReplicateLocked(
         disk_points[k] = st->point_id;
         replication_ids[k] = st->replication_id;
         outcome.set_bytes_sent(outcome.bytes_sent() + st->wire_bytes);
+        outcome.set_bytes_changed(outcome.bytes_changed() + st->changed_bytes);
         return absl::OkStatus();
       }();
     }
@@ -1048,6 +1050,7 @@ absl::StatusOr<model::CycleOutcome> ProtectionService::Impl::ReplicateLocked(
                              outcome.set_error(std::string(r.message()));
                            } else {
                              outcome.set_point_sequence(i.next_point_sequence() - 1);
+                             outcome.set_point_time_us(point.time_us());
                            }
                          }
                          *i.add_recent_cycles() = outcome;

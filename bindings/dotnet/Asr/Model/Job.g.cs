@@ -141,6 +141,12 @@ namespace Asr.Model
         /// <summary>Notes a successful task left for the operator (CompletedWithInformation).</summary>
         public IList<string> Information { get; } = new List<string>();
 
+        /// <summary>The start and end in microseconds (the *_unix fields are their seconds; 0 where the task was recorded before these existed, or has not ended).</summary>
+        public long StartTimeUs { get; set; }
+
+        /// <summary>Field end_time_us (10).</summary>
+        public long EndTimeUs { get; set; }
+
         /// <summary>Reads a JobTask from its proto3 JSON form.</summary>
         /// <param name="json">A JSON object.</param>
         /// <returns>The JobTask; fields the JSON lacks keep their defaults, unknown fields are ignored.</returns>
@@ -185,6 +191,12 @@ namespace Asr.Model
                             m.Information.Add(ModelJson.String(e, "JobTask.information"));
                         }
 
+                        break;
+                    case "startTimeUs": case "start_time_us":
+                        m.StartTimeUs = ModelJson.Int64(kv.Value, "JobTask.startTimeUs");
+                        break;
+                    case "endTimeUs": case "end_time_us":
+                        m.EndTimeUs = ModelJson.Int64(kv.Value, "JobTask.endTimeUs");
                         break;
                 }
             }
@@ -253,6 +265,18 @@ namespace Asr.Model
                 }
 
                 w.EndArray();
+            }
+
+            if (!(StartTimeUs == 0))
+            {
+                w.Name("startTimeUs");
+                w.Quoted(StartTimeUs);
+            }
+
+            if (!(EndTimeUs == 0))
+            {
+                w.Name("endTimeUs");
+                w.Quoted(EndTimeUs);
             }
 
             w.EndObject();

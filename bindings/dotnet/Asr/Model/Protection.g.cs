@@ -831,7 +831,7 @@ namespace Asr.Model
         /// <summary>Field current_scenario (24).</summary>
         public CurrentScenario? CurrentScenario { get; set; }
 
-        /// <summary>The last cycles (at most 10), newest last.</summary>
+        /// <summary>The last cycles (at most 100), newest last.</summary>
         public IList<CycleOutcome> RecentCycles { get; } = new List<CycleOutcome>();
 
         /// <summary>Field last_app_consistent_time_unix (26).</summary>
@@ -1944,6 +1944,15 @@ namespace Asr.Model
         /// <summary>0 when it failed</summary>
         public ulong PointSequence { get; set; }
 
+        /// <summary>The raw size of the changed blocks the cycle sent, before compression (bytes_changed / bytes_sent is the compression ratio), summed over the VM's disks.</summary>
+        public ulong BytesChanged { get; set; }
+
+        /// <summary>When the cycle started, in microseconds (time_unix is its second), and the source time of the point it made (0 when it failed): the RPO just after the cycle is its end minus this.</summary>
+        public long TimeUs { get; set; }
+
+        /// <summary>Field point_time_us (9).</summary>
+        public long PointTimeUs { get; set; }
+
         /// <summary>Reads a CycleOutcome from its proto3 JSON form.</summary>
         /// <param name="json">A JSON object.</param>
         /// <returns>The CycleOutcome; fields the JSON lacks keep their defaults, unknown fields are ignored.</returns>
@@ -1974,6 +1983,15 @@ namespace Asr.Model
                         break;
                     case "pointSequence": case "point_sequence":
                         m.PointSequence = ModelJson.UInt64(kv.Value, "CycleOutcome.pointSequence");
+                        break;
+                    case "bytesChanged": case "bytes_changed":
+                        m.BytesChanged = ModelJson.UInt64(kv.Value, "CycleOutcome.bytesChanged");
+                        break;
+                    case "timeUs": case "time_us":
+                        m.TimeUs = ModelJson.Int64(kv.Value, "CycleOutcome.timeUs");
+                        break;
+                    case "pointTimeUs": case "point_time_us":
+                        m.PointTimeUs = ModelJson.Int64(kv.Value, "CycleOutcome.pointTimeUs");
                         break;
                 }
             }
@@ -2018,6 +2036,24 @@ namespace Asr.Model
             {
                 w.Name("pointSequence");
                 w.Quoted(PointSequence);
+            }
+
+            if (!(BytesChanged == 0))
+            {
+                w.Name("bytesChanged");
+                w.Quoted(BytesChanged);
+            }
+
+            if (!(TimeUs == 0))
+            {
+                w.Name("timeUs");
+                w.Quoted(TimeUs);
+            }
+
+            if (!(PointTimeUs == 0))
+            {
+                w.Name("pointTimeUs");
+                w.Quoted(PointTimeUs);
             }
 
             w.EndObject();
