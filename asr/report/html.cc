@@ -350,7 +350,8 @@ std::string Truncate(const std::string& s, size_t n) {
 }
 
 std::string Gantt(const std::string& kind, const std::string& title, int64_t origin,
-                  const std::vector<GanttRow>& rows, const std::vector<LegendEntry>& legend) {
+                  const std::vector<GanttRow>& rows, const std::vector<LegendEntry>& legend,
+                  const std::string& axis_label = "seconds since the job started") {
   PlotArea p;
   p.width = 1160;
   p.left = 330;
@@ -371,8 +372,7 @@ std::string Gantt(const std::string& kind, const std::string& title, int64_t ori
                     Text(px, p.plot_bottom() + 16, SecondsLabel(t), "middle"));
   }
   absl::StrAppend(&out, XAxisLine(p),
-                  Text((p.plot_left() + p.plot_right()) / 2, p.height - 6,
-                       "seconds since the job started", "middle"));
+                  Text((p.plot_left() + p.plot_right()) / 2, p.height - 6, axis_label, "middle"));
   for (size_t i = 0; i < rows.size(); ++i) {
     const GanttRow& r = rows[i];
     const double top = p.plot_top() + row_h * static_cast<double>(i);
@@ -439,7 +439,7 @@ std::string RunStepsChart(const std::vector<RunStep>& steps) {
     rows.push_back(std::move(r));
   }
   return Gantt("run-steps", "Time per step of the run", steps.front().start_us, rows,
-               {{"held", kStepColor}, {"failed", kFailedColor}});
+               {{"held", kStepColor}, {"failed", kFailedColor}}, "seconds since the run started");
 }
 
 std::string TimelineChart(const JobReport& j) {
