@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -940,6 +941,7 @@ absl::StatusOr<model::CycleOutcome> ProtectionService::Impl::ReplicateLocked(
       options.app_consistent ? model::AppConsistent : model::CrashConsistent;
 
   std::vector<uint64_t> disk_points(item.disks_size(), 0);
+  std::vector<uint64_t> disk_cycles(item.disks_size(), 0);
   std::vector<std::string> replication_ids(item.disks_size());
   model::HostPoint point;
   absl::Status s;
@@ -958,9 +960,29 @@ absl::StatusOr<model::CycleOutcome> ProtectionService::Impl::ReplicateLocked(
       // A host that cannot say what changed since its previous point (one
       // that reports no writes to the tracker) asks for a scan.
       bool host_needs_scan = false;
+      const model::HostPointDisk* host_disk = nullptr;
       for (const auto& pd : point.disks()) {
         if (pd.disk_id() == d.disk_id() && !pd.read_path().empty()) read_path = pd.read_path();
-        if (pd.disk_id() == d.disk_id()) host_needs_scan = pd.needs_scan();
+        if (pd.disk_id() == d.disk_id()) {
+          host_needs_scan = pd.needs_scan();
+          host_disk = &pd;
+        }
+      }
+      // A host that knows the changes since one of its points (QEMU's dirty
+      // bitmaps) spares the scan, but only when the replica holds exactly
+      // that point's data: its last successful cycle read that point.
+      std::optional<replication::SendOptions::HostChanges> host_changes;
+      if (host_disk != nullptr && !host_disk->changes_since_point_id().empty()) {
+        if (host_disk->changes_since_point_id() == d.host_point_id() && d.host_point_cycle() != 0) {
+          host_changes.emplace();
+          host_changes->base_cycle = d.host_point_cycle();
+          for (const model::DiskExtent& e : host_disk->changed_extents()) {
+            host_changes->extents.emplace_back(e.offset(), e.length());
+          }
+          host_needs_scan = false;
+        } else {
+          host_needs_scan = true;  // the replica is not at that point: compare every block
+        }
       }
       s = [&]() -> absl::Status {
         ASR_RETURN_IF_ERROR(transport->BindReplica(item, d, retention));
@@ -987,6 +1009,7 @@ absl::StatusOr<model::CycleOutcome> ProtectionService::Impl::ReplicateLocked(
         if ((options.scan || host_needs_scan) && mode == replication::CycleMode::kTracked) {
           mode = replication::CycleMode::kScan;
         }
+        if (mode == replication::CycleMode::kTracked) so.host_changes = host_changes;
         absl::StatusOr<replication::CycleStats> st;
         // The receiver may still be applying the previous point (it ACKs at
         // its commit point): Unavailable for a moment is retried at once.
@@ -1019,9 +1042,19 @@ absl::StatusOr<model::CycleOutcome> ProtectionService::Impl::ReplicateLocked(
                                            ": ", st.status().message()));
         }
         disk_points[k] = st->point_id;
+        disk_cycles[k] = st->cycle;
         replication_ids[k] = st->replication_id;
         outcome.set_bytes_sent(outcome.bytes_sent() + st->wire_bytes);
         outcome.set_bytes_changed(outcome.bytes_changed() + st->changed_bytes);
+        outcome.set_bytes_read(outcome.bytes_read() + st->bytes_read);
+        if (st->mode_used == replication::CycleMode::kScan) {
+          outcome.add_scans(absl::StrCat(
+              d.name(), ": ",
+              !st->fallback_reason.empty()                      ? st->fallback_reason
+              : host_disk != nullptr && host_disk->needs_scan() ? host_disk->needs_scan_reason()
+              : options.scan ? std::string("a scan was asked for")
+                             : std::string("the replica is not at the host's base point")));
+        }
         return absl::OkStatus();
       }();
     }
@@ -1039,6 +1072,8 @@ absl::StatusOr<model::CycleOutcome> ProtectionService::Impl::ReplicateLocked(
                            if (disk_points[k] != 0) {
                              i.mutable_disks(k)->set_last_cycle(disk_points[k]);
                              i.mutable_disks(k)->set_replication_id(replication_ids[k]);
+                             i.mutable_disks(k)->set_host_point_id(point.id());
+                             i.mutable_disks(k)->set_host_point_cycle(disk_cycles[k]);
                            }
                          }
                          i.set_last_replicated_time_unix(absl::ToUnixSeconds(clock->Now()));

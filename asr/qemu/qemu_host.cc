@@ -155,10 +155,23 @@ struct QemuHost::VmSession {
 // One VM's point while it is taken (CreatePoint, CreateGroupPoint).
 struct QemuHost::PendingPoint {
   QmpClient* qmp = nullptr;  // null: the VM is stopped
+  VmSession* session = nullptr;
   model::HostPoint point;
-  std::string dir;                 // ROOT/vms/ID/points/P
-  std::vector<std::string> nodes;  // the point's block nodes (= job ids)
-  std::string actions;             // the transaction's actions
+  std::string dir;  // ROOT/vms/ID/points/P
+  // Per disk, in the VM's order:
+  std::vector<std::string> drives;  // QEMU's drive ids (disk0, ...)
+  // Their nodes, which hold the bitmaps: not the drive ids, which name the
+  // copy-before-write filter while a backup job runs.
+  std::vector<std::string> disk_nodes;
+  std::vector<uint64_t> sizes;            // their sizes at the instant
+  std::vector<std::string> nodes;         // the fleecing overlays (= job ids)
+  std::vector<std::string> overlays;      // their files
+  std::vector<std::string> new_bitmaps;   // cut by this point's transaction
+  std::vector<std::string> prev_bitmaps;  // the last point's, when trusted ("" otherwise)
+  std::string prev_point_id;              // the point those bitmaps started at
+  bool started = false;                   // the transaction ran
+  bool nbd = false;                       // the NBD server runs
+  std::string actions;                    // the transaction's actions
 };
 
 absl::StatusOr<std::unique_ptr<QemuHost>> QemuHost::Open(const std::string& root_in,
@@ -969,6 +982,79 @@ absl::Status QemuHost::DetachChangeTracking(const std::string& vm_id, const std:
 
 // ---- Points ----
 
+namespace {
+
+// A drive as query-block describes it.
+struct DriveInfo {
+  uint64_t size = 0;
+  std::string node;  // its root node's name
+  struct Bitmap {
+    bool recording = false;
+    bool busy = false;
+    bool inconsistent = false;
+  };
+  std::map<std::string, Bitmap> bitmaps;
+};
+
+absl::StatusOr<std::map<std::string, DriveInfo>> QueryDrives(QmpClient& qmp) {
+  ASR_ASSIGN_OR_RETURN(google::protobuf::Value blocks, qmp.Execute("query-block"));
+  std::map<std::string, DriveInfo> drives;
+  for (const google::protobuf::Value& b : blocks.list_value().values()) {
+    const google::protobuf::Value* device = QmpField(b, "device");
+    const google::protobuf::Value* inserted = QmpField(b, "inserted");
+    const google::protobuf::Value* image = inserted ? QmpField(*inserted, "image") : nullptr;
+    const google::protobuf::Value* size = image ? QmpField(*image, "virtual-size") : nullptr;
+    const google::protobuf::Value* node = inserted ? QmpField(*inserted, "node-name") : nullptr;
+    if (device == nullptr || size == nullptr || node == nullptr) continue;
+    DriveInfo& d = drives[device->string_value()];
+    d.size = static_cast<uint64_t>(size->number_value());
+    d.node = node->string_value();
+    const google::protobuf::Value* bitmaps = QmpField(*inserted, "dirty-bitmaps");
+    if (bitmaps == nullptr) continue;
+    for (const google::protobuf::Value& m : bitmaps->list_value().values()) {
+      const google::protobuf::Value* name = QmpField(m, "name");
+      if (name == nullptr) continue;
+      DriveInfo::Bitmap& bm = d.bitmaps[name->string_value()];
+      const google::protobuf::Value* v = QmpField(m, "recording");
+      bm.recording = v != nullptr && v->bool_value();
+      v = QmpField(m, "busy");
+      bm.busy = v != nullptr && v->bool_value();
+      v = QmpField(m, "inconsistent");
+      bm.inconsistent = v != nullptr && v->bool_value();
+    }
+  }
+  return drives;
+}
+
+std::string QemuImgPath(const std::string& qemu_binary) {
+  const size_t slash = qemu_binary.rfind('/');
+  const std::string dir = slash == std::string::npos ? "/usr/bin" : qemu_binary.substr(0, slash);
+  return JoinPath(dir.empty() ? "/" : dir, "qemu-img");
+}
+
+// Runs qemu-img in `dir` (where the VM's NBD socket is: a socket's path
+// may be longer than a Unix address holds); its output when it succeeds.
+absl::StatusOr<std::string> RunQemuImg(const std::string& qemu_img, const std::string& dir,
+                                       const std::vector<std::string>& args) {
+  std::vector<std::string> a = {"-c", "cd \"$1\" && shift && exec \"$@\"", "sh", dir, qemu_img};
+  a.insert(a.end(), args.begin(), args.end());
+  platform::RunProcessOptions o;
+  o.timeout = absl::Minutes(30);
+  o.output_limit = 16 << 20;
+  ASR_ASSIGN_OR_RETURN(platform::ProcessResult r, platform::RunProcess("/bin/sh", a, o));
+  if (r.exit_code != 0) {
+    return absl::InternalError(absl::StrCat(qemu_img, " ", absl::StrJoin(args, " "), " failed",
+                                            r.timed_out ? " (time limit)" : "", ": ",
+                                            absl::StripAsciiWhitespace(r.output)));
+  }
+  return std::move(r.output);
+}
+
+constexpr char kBitmapPrefix[] = "asr-";
+constexpr char kNbdSocket[] = "nbd.sock";  // in the VM's directory, QEMU's working directory
+
+}  // namespace
+
 absl::Status QemuHost::PreparePoint(const model::VirtualMachine& vm, VmSession& s,
                                     PendingPoint& p) {
   p.point.set_id(absl::StrFormat("qp-%d-%d-%d", absl::ToUnixMicros(absl::Now()),
@@ -976,44 +1062,92 @@ absl::Status QemuHost::PreparePoint(const model::VirtualMachine& vm, VmSession& 
   p.point.set_vm_id(vm.id());
   p.point.set_type(model::CrashConsistent);
   p.qmp = s.qmp.get();
-  const std::string why =
-      "the QEMU host reports no guest writes one by one; each cycle compares every block";
+  p.session = &s;
+  const std::string tracking_path = JoinPath(s.dir, "tracking");
   if (p.qmp == nullptr) {
-    // Nothing writes a stopped VM's disks: they are the point.
+    // Nothing writes a stopped VM's disks: they are the point. Its bitmaps
+    // died with its QEMU.
+    if (PathExists(tracking_path))
+      ASR_RETURN_IF_ERROR(platform::Env::Default()->Unlink(tracking_path));
     for (const model::VirtualDisk& d : vm.disks()) {
       model::HostPointDisk* pd = p.point.add_disks();
       pd->set_disk_id(d.id());
       pd->set_read_path(d.path());
       pd->set_needs_scan(true);
-      pd->set_needs_scan_reason(why);
+      pd->set_needs_scan_reason(
+          "the VM is stopped: QEMU's dirty bitmaps of its disks ended with its process");
     }
     return absl::OkStatus();
   }
-  // The disks' sizes as QEMU sees them (drive ids disk0, disk1, ...).
-  ASR_ASSIGN_OR_RETURN(google::protobuf::Value blocks, p.qmp->Execute("query-block"));
-  std::map<std::string, uint64_t> sizes;
-  for (const google::protobuf::Value& b : blocks.list_value().values()) {
-    const google::protobuf::Value* device = QmpField(b, "device");
-    const google::protobuf::Value* inserted = QmpField(b, "inserted");
-    const google::protobuf::Value* image = inserted ? QmpField(*inserted, "image") : nullptr;
-    const google::protobuf::Value* size = image ? QmpField(*image, "virtual-size") : nullptr;
-    if (device != nullptr && size != nullptr) {
-      sizes[device->string_value()] = static_cast<uint64_t>(size->number_value());
+  ASR_ASSIGN_OR_RETURN(auto drives, QueryDrives(*p.qmp));
+  // What the last point left: bitmaps of this very QEMU process.
+  QemuTracking tracking;
+  std::string untrusted;
+  {
+    absl::StatusOr<std::string> text = ReadFileToString(tracking_path);
+    if (!text.ok()) {
+      untrusted =
+          "no dirty bitmap since an earlier point of this QEMU process (the first point "
+          "since the VM started)";
+    } else if (!model::FromJson(*text, &tracking).ok()) {
+      untrusted = "the record of the VM's dirty bitmaps is unreadable";
+    } else if (!s.process.has_value() || tracking.process().pid() != s.process->pid() ||
+               tracking.process().start_ticks() != s.process->start_ticks()) {
+      untrusted =
+          "QEMU was restarted since the last point: its dirty bitmaps (not persistent on "
+          "VHDX drives) ended with the earlier process";
     }
   }
   p.dir = JoinPath(JoinPath(s.dir, "points"), p.point.id());
   ASR_RETURN_IF_ERROR(MakeDirectories(p.dir));
+  const std::string qemu_img =
+      QemuImgPath(config_.qemu_binary().empty() ? kDefaultQemu : config_.qemu_binary());
   for (int i = 0; i < vm.disks_size(); ++i) {
     const std::string drive = absl::StrCat("disk", i);
-    auto size = sizes.find(drive);
-    if (size == sizes.end()) return absl::InternalError(absl::StrCat("QEMU has no drive ", drive));
-    const std::string path = JoinPath(p.dir, absl::StrCat(drive, ".vhdx"));
-    disk::CreateOptions o;
-    o.format = disk::DiskFormat::kVhdx;
-    o.virtual_size = size->second;
-    o.block_size = 2u << 20;
-    ASR_ASSIGN_OR_RETURN(std::unique_ptr<disk::VirtualDisk> target, disk::CreateDisk(path, o));
-    ASR_RETURN_IF_ERROR(target->Close());
+    auto it = drives.find(drive);
+    if (it == drives.end()) return absl::InternalError(absl::StrCat("QEMU has no drive ", drive));
+    const DriveInfo& info = it->second;
+    // Whether the last point's bitmap of this drive holds every write since
+    // that point's instant.
+    std::string why = untrusted;
+    std::string prev;
+    if (why.empty()) {
+      const QemuDiskTracking* t = i < tracking.disks_size() ? &tracking.disks(i) : nullptr;
+      auto bm = t != nullptr ? info.bitmaps.find(t->bitmap()) : info.bitmaps.end();
+      if (t == nullptr || t->drive() != drive || t->bitmap().empty()) {
+        why = "the VM's disks changed since the last point";
+      } else if (bm == info.bitmaps.end()) {
+        why = absl::StrCat("QEMU has no dirty bitmap ", t->bitmap(), " on ", drive);
+      } else if (!bm->second.recording || bm->second.busy || bm->second.inconsistent) {
+        why = absl::StrCat("dirty bitmap ", t->bitmap(), " on ", drive, " is ",
+                           bm->second.inconsistent ? "inconsistent"
+                           : bm->second.busy       ? "in use"
+                                                   : "not recording");
+      } else if (t->size_bytes() != info.size) {
+        why = absl::StrCat(drive, " was resized since the last point (", t->size_bytes(), " -> ",
+                           info.size, " bytes)");
+      } else {
+        prev = t->bitmap();
+        p.prev_point_id = tracking.point_id();
+      }
+    }
+    // Bitmaps of points that did not end (an asr process that died) go.
+    for (const auto& [name, bm] : info.bitmaps) {
+      if (absl::StartsWith(name, kBitmapPrefix) && name != prev) {
+        (void)p.qmp->Execute(
+            "block-dirty-bitmap-remove",
+            absl::StrCat(R"({"node":)", QmpQuote(info.node), R"(,"name":)", QmpQuote(name), "}"));
+      }
+    }
+    // Image fleecing: an overlay over the drive that receives, through the
+    // backup job's copy-before-write, every old block the guest overwrites
+    // after the instant; read through NBD it is the disk at the instant.
+    const std::string overlay = JoinPath(p.dir, absl::StrCat(drive, ".fleece.qcow2"));
+    ASR_RETURN_IF_ERROR(
+        RunQemuImg(qemu_img, p.dir,
+                   {"create", "-q", "-f", "qcow2", overlay, absl::StrCat(info.size)})
+            .status());
+    p.overlays.push_back(overlay);
     // QEMU's node names have at most 31 characters; unique enough between
     // processes (one point of a VM at a time holds its lock).
     const std::string node =
@@ -1022,19 +1156,35 @@ absl::Status QemuHost::PreparePoint(const model::VirtualMachine& vm, VmSession& 
     ASR_RETURN_IF_ERROR(
         p.qmp
             ->Execute("blockdev-add",
-                      absl::StrCat(R"({"driver":"vhdx","node-name":)", QmpQuote(node),
-                                   R"(,"file":{"driver":"file","filename":)", QmpQuote(path), "}}"))
+                      absl::StrCat(R"({"driver":"qcow2","node-name":)", QmpQuote(node),
+                                   R"(,"file":{"driver":"file","filename":)", QmpQuote(overlay),
+                                   R"(},"backing":)", QmpQuote(info.node), "}"))
             .status());
     p.nodes.push_back(node);
+    const std::string bitmap = absl::StrCat(kBitmapPrefix, p.point.id());
+    p.drives.push_back(drive);
+    p.disk_nodes.push_back(info.node);
+    p.sizes.push_back(info.size);
+    p.new_bitmaps.push_back(bitmap);
+    p.prev_bitmaps.push_back(prev);
+    // The instant: the copy-before-write starts, the new bitmap starts
+    // recording and the last one stops, all at once.
     absl::StrAppend(&p.actions, p.actions.empty() ? "" : ",",
                     R"({"type":"blockdev-backup","data":{"device":)", QmpQuote(drive),
-                    R"(,"target":)", QmpQuote(node), R"(,"sync":"full","job-id":)", QmpQuote(node),
-                    R"(,"auto-dismiss":true}})");
+                    R"(,"target":)", QmpQuote(node), R"(,"sync":"none","job-id":)", QmpQuote(node),
+                    R"(}},{"type":"block-dirty-bitmap-add","data":{"node":)", QmpQuote(info.node),
+                    R"(,"name":)", QmpQuote(bitmap), R"(,"persistent":false}})");
+    if (!prev.empty()) {
+      absl::StrAppend(&p.actions, R"(,{"type":"block-dirty-bitmap-disable","data":{"node":)",
+                      QmpQuote(info.node), R"(,"name":)", QmpQuote(prev), "}}");
+    }
     model::HostPointDisk* pd = p.point.add_disks();
     pd->set_disk_id(vm.disks(i).id());
-    pd->set_read_path(path);
-    pd->set_needs_scan(true);
-    pd->set_needs_scan_reason(why);
+    pd->set_read_path(JoinPath(p.dir, absl::StrCat(drive, ".vhdx")));
+    if (prev.empty()) {
+      pd->set_needs_scan(true);
+      pd->set_needs_scan_reason(why);
+    }
   }
   return absl::OkStatus();
 }
@@ -1042,51 +1192,163 @@ absl::Status QemuHost::PreparePoint(const model::VirtualMachine& vm, VmSession& 
 absl::Status QemuHost::StartPoint(PendingPoint& p) {
   if (p.qmp == nullptr) return absl::OkStatus();
   p.qmp->TakeEvents();
-  return p.qmp->Execute("transaction", absl::StrCat(R"({"actions":[)", p.actions, "]}")).status();
+  ASR_RETURN_IF_ERROR(
+      p.qmp->Execute("transaction", absl::StrCat(R"({"actions":[)", p.actions, "]}")).status());
+  p.started = true;
+  return absl::OkStatus();
+}
+
+// Stops the fleecing jobs and closes the overlays (waiting for QEMU to let
+// go of them); best effort when `force`.
+static absl::Status EndFleecing(QmpClient& qmp, std::vector<std::string>& nodes) {
+  std::set<std::string> running(nodes.begin(), nodes.end());
+  for (const std::string& n : nodes) {
+    absl::Status c = qmp.Execute("block-job-cancel",
+                                 absl::StrCat(R"({"device":)", QmpQuote(n), R"(,"force":true})"))
+                         .status();
+    if (!c.ok()) running.erase(n);  // no such job (never started, or ended)
+  }
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (!running.empty() && absl::Now() < deadline) {
+    absl::StatusOr<QmpEvent> e = qmp.WaitForEvent("BLOCK_JOB_CANCELLED", deadline - absl::Now());
+    if (!e.ok()) break;
+    auto device = e->data.fields().find("device");
+    if (device != e->data.fields().end()) running.erase(device->second.string_value());
+  }
+  absl::Status result;
+  while (!nodes.empty()) {
+    absl::Status d;
+    for (int i = 0; i < 50; ++i) {
+      d = qmp.Execute("blockdev-del", absl::StrCat(R"({"node-name":)", QmpQuote(nodes.back()), "}"))
+              .status();
+      if (d.ok()) break;
+      absl::SleepFor(absl::Milliseconds(100));  // a cancelled job lets go of it shortly
+    }
+    if (!d.ok() && result.ok()) result = d;
+    nodes.pop_back();
+  }
+  return result;
 }
 
 absl::Status QemuHost::FinishPoint(PendingPoint& p) {
   if (p.qmp == nullptr) return absl::OkStatus();
-  // The copies run while the guest goes on; wait for every job to end.
-  std::set<std::string> running(p.nodes.begin(), p.nodes.end());
-  const absl::Time deadline = absl::Now() + absl::Minutes(10);
-  while (!running.empty()) {
-    ASR_ASSIGN_OR_RETURN(
-        QmpEvent e, p.qmp->WaitForEvent("BLOCK_JOB_COMPLETED",
-                                        std::max(deadline - absl::Now(), absl::ZeroDuration())));
-    auto device = e.data.fields().find("device");
-    if (device == e.data.fields().end() || !running.count(device->second.string_value())) continue;
-    auto error = e.data.fields().find("error");
-    if (error != e.data.fields().end()) {
-      return absl::InternalError(absl::StrCat("QEMU's copy ", device->second.string_value(),
-                                              " failed: ", error->second.string_value()));
+  const std::string vm_dir = p.session->dir;
+  const std::string qemu_img =
+      QemuImgPath(config_.qemu_binary().empty() ? kDefaultQemu : config_.qemu_binary());
+  // The overlays through QEMU's NBD server, each with the last point's
+  // bitmap (found in the overlay's backing chain) as a metadata context.
+  (void)p.qmp->Execute("nbd-server-stop");  // one left by an asr process that died
+  (void)platform::Env::Default()->Unlink(JoinPath(vm_dir, kNbdSocket));
+  ASR_RETURN_IF_ERROR(
+      p.qmp
+          ->Execute("nbd-server-start", absl::StrCat(R"({"addr":{"type":"unix","data":{"path":)",
+                                                     QmpQuote(kNbdSocket), "}}}"))
+          .status());
+  p.nbd = true;
+  for (size_t i = 0; i < p.nodes.size(); ++i) {
+    std::string args =
+        absl::StrCat(R"({"device":)", QmpQuote(p.nodes[i]), R"(,"name":)", QmpQuote(p.drives[i]));
+    if (!p.prev_bitmaps[i].empty()) {
+      absl::StrAppend(&args, R"(,"bitmap":)", QmpQuote(p.prev_bitmaps[i]));
     }
-    running.erase(device->second.string_value());
+    ASR_RETURN_IF_ERROR(p.qmp->Execute("nbd-server-add", args + "}").status());
   }
-  // Closed by QEMU: from now on the files are asr's to read.
-  while (!p.nodes.empty()) {
-    ASR_RETURN_IF_ERROR(p.qmp
-                            ->Execute("blockdev-del", absl::StrCat(R"({"node-name":)",
-                                                                   QmpQuote(p.nodes.back()), "}"))
+  for (size_t i = 0; i < p.nodes.size(); ++i) {
+    const std::string uri = absl::StrCat("nbd+unix:///", p.drives[i], "?socket=", kNbdSocket);
+    model::HostPointDisk* pd = p.point.mutable_disks(static_cast<int>(i));
+    if (!p.prev_bitmaps[i].empty()) {
+      // The bitmap's dirty clusters: qemu-img reports them as "data": false
+      // when the export's allocation is read from the bitmap.
+      ASR_ASSIGN_OR_RETURN(
+          std::string map,
+          RunQemuImg(qemu_img, vm_dir,
+                     {"map", "--output=json", "--image-opts",
+                      absl::StrCat("driver=nbd,server.type=unix,server.path=", kNbdSocket,
+                                   ",export=", p.drives[i],
+                                   ",x-dirty-bitmap=qemu:dirty-bitmap:", p.prev_bitmaps[i])}));
+      google::protobuf::Struct parsed;
+      ASR_RETURN_IF_ERROR(model::FromJson(absl::StrCat(R"({"extents":)", map, "}"), &parsed));
+      uint64_t covered = 0;
+      for (const google::protobuf::Value& e : parsed.fields().at("extents").list_value().values()) {
+        const google::protobuf::Value* start = QmpField(e, "start");
+        const google::protobuf::Value* length = QmpField(e, "length");
+        const google::protobuf::Value* data = QmpField(e, "data");
+        if (start == nullptr || length == nullptr || data == nullptr) {
+          return absl::InternalError(
+              absl::StrCat("qemu-img map printed an extent without start, "
+                           "length or data: ",
+                           map.substr(0, 200)));
+        }
+        const uint64_t off = static_cast<uint64_t>(start->number_value());
+        const uint64_t len = static_cast<uint64_t>(length->number_value());
+        if (off != covered) {
+          return absl::InternalError(absl::StrCat("qemu-img map of ", p.prev_bitmaps[i],
+                                                  " skipped [", covered, ", ", off,
+                                                  "): the dirty bitmap cannot be read"));
+        }
+        covered = off + len;
+        if (data->bool_value()) continue;  // clean
+        model::DiskExtent* x = pd->add_changed_extents();
+        x->set_offset(off);
+        x->set_length(len);
+      }
+      if (covered != p.sizes[i]) {
+        return absl::InternalError(absl::StrCat("qemu-img map of ", p.prev_bitmaps[i], " covered ",
+                                                covered, " of ", p.sizes[i], " bytes"));
+      }
+      pd->set_changes_since_point_id(p.prev_point_id);
+    }
+    // The point's copy, read through the overlay while the guest runs on.
+    ASR_RETURN_IF_ERROR(RunQemuImg(qemu_img, vm_dir,
+                                   {"convert", "-q", "-f", "raw", "-O", "vhdx", "-o",
+                                    "subformat=dynamic,block_size=2M", uri, pd->read_path()})
                             .status());
-    p.nodes.pop_back();
   }
-  return absl::OkStatus();
+  for (const std::string& d : p.drives) {
+    (void)p.qmp->Execute("nbd-server-remove", absl::StrCat(R"({"name":)", QmpQuote(d), "}"));
+  }
+  ASR_RETURN_IF_ERROR(p.qmp->Execute("nbd-server-stop").status());
+  p.nbd = false;
+  ASR_RETURN_IF_ERROR(EndFleecing(*p.qmp, p.nodes));
+  for (const std::string& o : p.overlays) (void)platform::Env::Default()->Unlink(o);
+  p.overlays.clear();
+  // The last point's bitmaps are read; this point's record every write
+  // since its instant, in this QEMU process.
+  for (size_t i = 0; i < p.drives.size(); ++i) {
+    if (p.prev_bitmaps[i].empty()) continue;
+    ASR_RETURN_IF_ERROR(p.qmp
+                            ->Execute("block-dirty-bitmap-remove",
+                                      absl::StrCat(R"({"node":)", QmpQuote(p.disk_nodes[i]),
+                                                   R"(,"name":)", QmpQuote(p.prev_bitmaps[i]), "}"))
+                            .status());
+    p.prev_bitmaps[i].clear();
+  }
+  QemuTracking t;
+  if (p.session->process.has_value()) *t.mutable_process() = *p.session->process;
+  t.set_point_id(p.point.id());
+  for (size_t i = 0; i < p.drives.size(); ++i) {
+    QemuDiskTracking* d = t.add_disks();
+    d->set_drive(p.drives[i]);
+    d->set_bitmap(p.new_bitmaps[i]);
+    d->set_size_bytes(p.sizes[i]);
+  }
+  return WriteFileAtomically(JoinPath(vm_dir, "tracking"), model::ToJson(t) + "\n");
 }
 
 void QemuHost::UndoPoint(PendingPoint& p) {
   if (p.qmp != nullptr) {
-    for (const std::string& n : p.nodes) {
-      (void)p.qmp->Execute("block-job-cancel",
-                           absl::StrCat(R"({"device":)", QmpQuote(n), R"(,"force":true})"));
+    // No bitmap of a point that failed is trusted: the next point scans.
+    if (p.session != nullptr) {
+      (void)platform::Env::Default()->Unlink(JoinPath(p.session->dir, "tracking"));
     }
-    for (const std::string& n : p.nodes) {
-      for (int i = 0; i < 50; ++i) {
-        if (p.qmp->Execute("blockdev-del", absl::StrCat(R"({"node-name":)", QmpQuote(n), "}"))
-                .ok()) {
-          break;
-        }
-        absl::SleepFor(absl::Milliseconds(100));  // a cancelled job lets go of it shortly
+    if (p.nbd) (void)p.qmp->Execute("nbd-server-stop");
+    (void)EndFleecing(*p.qmp, p.nodes);
+    for (size_t i = 0; i < p.drives.size(); ++i) {
+      for (const std::string& b : {p.new_bitmaps[i], p.prev_bitmaps[i]}) {
+        if (b.empty()) continue;
+        (void)p.qmp->Execute("block-dirty-bitmap-remove",
+                             absl::StrCat(R"({"node":)", QmpQuote(p.disk_nodes[i]), R"(,"name":)",
+                                          QmpQuote(b), "}"));
       }
     }
   }

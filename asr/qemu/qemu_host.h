@@ -83,24 +83,35 @@
 // the disk's data at that start; the parent stays.
 //
 // Points (CreatePoint): every disk of a running VM at one instant, taken
-// with QEMU's own copy-before-write backup and never by reading a VHDX
-// that QEMU is writing:
-//   1. for each disk, a new dynamic VHDX of its size (made by asr) is added
-//      as a block node: ROOT/vms/ID/points/P/diskN.vhdx;
-//   2. one QMP transaction starts a blockdev-backup (sync=full) of every
-//      disk into its VHDX: the instant of the point. The guest runs on;
-//      QEMU copies an old block to the point before the guest overwrites it;
-//   3. when every job has completed (BLOCK_JOB_COMPLETED), the point's
-//      nodes are closed: the files are QEMU's no more, and read_path names
-//      them. ReleasePoint deletes them.
-// A stopped VM's point reads its disks themselves (nothing writes them).
-// Only crash-consistent points: the test guest runs no guest agent, so
-// AppConsistent is refused (FailedPrecondition). The copy is whole-disk;
-// see README.md in this folder for the incremental design with dirty
-// bitmaps. QEMU does not report writes one by one: AttachChangeTracking
-// accepts the sink and never calls it, and every point says of each disk
-// `needs_scan` (asr/model/host.proto), so that each cycle compares every
-// block of the point with the replica and sends the ones that differ.
+// with QEMU's own copy-before-write (image fleecing) and never by reading a
+// VHDX that QEMU is writing:
+//   1. for each disk, a qcow2 overlay (ROOT/vms/ID/points/P/diskN.fleece.qcow2)
+//      whose backing is the drive is added as a block node;
+//   2. one QMP transaction starts, per disk, a blockdev-backup sync=none
+//      into its overlay (QEMU copies an old block there before the guest
+//      overwrites it), adds this point's dirty bitmap "asr-P" and disables
+//      the last point's: the instant. The guest is not stopped; QEMU
+//      drains its I/O once (a few ms: no copy job starts);
+//   3. QEMU's NBD server exports each overlay (the disk at the instant)
+//      with the last point's bitmap; qemu-img reads the bitmap's dirty
+//      clusters (the changed extents) and copies the export into
+//      ROOT/vms/ID/points/P/diskN.vhdx, which read_path names;
+//   4. the export, the job and the overlay end, the last point's bitmap is
+//      removed, and ROOT/vms/ID/tracking names this point, its bitmaps and
+//      the QEMU process (pid and start time). ReleasePoint deletes the files.
+// Change tracking: a point says of each disk the changes since the host's
+// last point of the VM (HostPointDisk.changes_since_point_id and
+// changed_extents, in 64 KiB bitmap clusters) when the last point's bitmap
+// recorded every write since: same QEMU process, the bitmap present,
+// recording and consistent, the disk's size unchanged. Otherwise (the
+// first point since the VM started, a restart or crash of QEMU: bitmaps on
+// VHDX drives are not persistent, a bitmap gone, a resize, a point that
+// failed half-way) it says `needs_scan` with the reason, and the cycle
+// compares every block. QEMU reports no writes one by one:
+// AttachChangeTracking accepts the sink and never calls it.
+// A stopped VM's point reads its disks themselves (nothing writes them)
+// and needs a scan. Only crash-consistent points: the test guest runs no
+// guest agent, so AppConsistent is refused (FailedPrecondition).
 //
 // Thread safety: thread-safe; calls for different VMs run concurrently.
 #ifndef ASR_QEMU_QEMU_HOST_H_
@@ -215,8 +226,8 @@ class QemuHost : public fabric::HostCallbacks {
 
   // ---- QEMU's view ----
   // How long the last point's transaction took (the moment the VM's disks
-  // were drained to start the copies; for a group point, from the first
-  // VM's pause to the last VM's resume).
+  // were drained to cut the point: the guest's pause; for a group point,
+  // from the first VM's pause to the last VM's resume).
   absl::Duration last_point_transaction() const;
   absl::StatusOr<VmProcessInfo> ProcessInfo(const std::string& vm_id);
   // Every VM of the directory (each server's, then the replica VMs) as it is now.

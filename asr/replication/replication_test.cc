@@ -928,5 +928,59 @@ TEST(ReplicaStateTest, DamagedStateFileIsDataLoss) {
   EXPECT_TRUE(absl::IsDataLoss(ListRecoveryPoints(dir).status()));
 }
 
+// A host that knows the changed extents (a hypervisor's dirty bitmap): a
+// tracked cycle sends exactly those blocks when the replica is at the
+// point they are relative to, and scans (losing nothing) when it is not.
+TEST(ReplicationTest, HostReportedChangesAreSentOnlyOnTheirBasePoint) {
+  const std::string src = TempPath("host-changes.vhdx");
+  CreateSourceDisk(src, kDiskSize);
+  WritePattern(src, 0, 2 << 20, 1);
+  const std::string dir = TempDir("replica-host-changes");
+  auto store = ReplicaStore::Open(dir, testing::WriterOptions());
+  ASSERT_OK(store);
+  auto st = RunCycle(src, CycleMode::kInitial, **store);
+  ASSERT_OK(st);
+  const uint64_t base = st->cycle;
+
+  // Two writes; the host reports both (one 64 KiB-aligned, one straddling).
+  WritePattern(src, 4 << 20, 4096, 7);
+  WritePattern(src, (8 << 20) - 4096, 8192, 8);
+  SendOptions o;
+  o.use_tracker_file = false;
+  o.host_changes.emplace();
+  o.host_changes->base_cycle = base;
+  o.host_changes->extents = {{4 << 20, 4096}, {(8 << 20) - 4096, 8192}};
+  st = RunCycle(src, CycleMode::kTracked, **store, o);
+  ASSERT_OK(st);
+  EXPECT_EQ(st->mode_used, CycleMode::kTracked) << st->fallback_reason;
+  EXPECT_EQ(st->bytes_read, 3u * kBlock);  // blocks 64, 127 and 128
+  EXPECT_EQ(ReadDisk((*store)->info().replica_path), ReadDisk(src));
+
+  // Relative to a point the replica is not at: a scan, and still equal.
+  WritePattern(src, 12 << 20, 4096, 9);
+  o.host_changes->base_cycle = base;  // the replica moved on to base + 1
+  o.host_changes->extents = {};       // would miss the write
+  st = RunCycle(src, CycleMode::kTracked, **store, o);
+  ASSERT_OK(st);
+  EXPECT_EQ(st->mode_used, CycleMode::kScan);
+  EXPECT_NE(st->fallback_reason.find("relative to replica point"), std::string::npos)
+      << st->fallback_reason;
+  EXPECT_EQ(ReadDisk((*store)->info().replica_path), ReadDisk(src));
+
+  // An extent past the end of the disk is not believed.
+  o.host_changes->base_cycle = st->cycle;
+  o.host_changes->extents = {{kDiskSize - 4096, 8192}};
+  st = RunCycle(src, CycleMode::kTracked, **store, o);
+  ASSERT_OK(st);
+  EXPECT_EQ(st->mode_used, CycleMode::kScan);
+  EXPECT_NE(st->fallback_reason.find("past the end"), std::string::npos) << st->fallback_reason;
+
+  // tracked_only refuses instead of scanning.
+  o.tracked_only = true;
+  o.host_changes->base_cycle = st->cycle + 5;
+  EXPECT_EQ(RunCycle(src, CycleMode::kTracked, **store, o).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 }  // namespace
 }  // namespace asr::replication

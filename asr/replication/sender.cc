@@ -370,7 +370,7 @@ class CycleSender {
         effective = CycleMode::kScan;
       }
     }
-    if (mode_ == CycleMode::kTracked) {
+    if (mode_ == CycleMode::kTracked && !opts_.host_changes.has_value()) {
       if (tracker == nullptr) {
         stats_.fallback_reason = !busy_reason_.empty() ? busy_reason_
                                                        : absl::StrCat("no change map for ", state_,
@@ -383,6 +383,53 @@ class CycleSender {
         // A verification found blocks the replica lacks; only a scan
         // compares every block with the manifest and resends them.
         stats_.fallback_reason = absl::StrCat("resynchronization required: ", *resync_reason_);
+        effective = CycleMode::kScan;
+      }
+      if (effective != CycleMode::kTracked && opts_.tracked_only) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("a tracked cycle cannot be trusted: ", stats_.fallback_reason,
+                         "; run a scan cycle (or allow the fallback)"));
+      }
+    }
+    if (mode_ == CycleMode::kTracked && opts_.host_changes.has_value()) {
+      // The host's own record of the changes replaces the change map, but
+      // only on top of exactly the replica state it was cut against.
+      const SendOptions::HostChanges& hc = *opts_.host_changes;
+      std::string why;
+      if (base_ == nullptr || base_->cycle != hc.base_cycle) {
+        why =
+            absl::StrCat("the host's changed blocks are relative to replica point ", hc.base_cycle,
+                         ", the replica is at point ", base_ == nullptr ? 0 : base_->cycle);
+      } else if (base_->virtual_size != disk_->virtual_size()) {
+        why = absl::StrCat("the disk was resized (", base_->virtual_size, " -> ",
+                           disk_->virtual_size(), " bytes)");
+      } else if (resync_reason_) {
+        why = absl::StrCat("resynchronization required: ", *resync_reason_);
+      }
+      for (const auto& [offset, length] : hc.extents) {
+        if (!why.empty()) break;
+        if (offset > disk_->virtual_size() || length > disk_->virtual_size() - offset) {
+          why = absl::StrCat("the host reported a change [", offset, ", +", length,
+                             ") past the end of the disk");
+        }
+      }
+      if (why.empty()) {
+        std::vector<bool> marked(Manifest::BlocksFor(disk_->virtual_size(), block_size_));
+        for (const auto& [offset, length] : hc.extents) {
+          if (length == 0) continue;
+          for (uint64_t b = offset / block_size_; b <= (offset + length - 1) / block_size_; ++b) {
+            marked[b] = true;
+          }
+        }
+        std::vector<uint64_t> blocks;
+        for (uint64_t b = 0; b < marked.size(); ++b) {
+          if (marked[b]) blocks.push_back(b);
+        }
+        detector_ = MakeTrackedDetector(std::move(blocks));
+        effective = CycleMode::kTracked;
+        tracker = nullptr;  // the host answers for the changes, not the map
+      } else {
+        stats_.fallback_reason = std::move(why);
         effective = CycleMode::kScan;
       }
       if (effective != CycleMode::kTracked && opts_.tracked_only) {

@@ -52,7 +52,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -112,6 +115,16 @@ struct SendOptions {
   // That disk's id (its VHDX virtual disk ID / VHD unique ID), announced to
   // the receiver in place of the copy's own; empty: the id of the disk read.
   std::string source_disk_id;
+  // Tracked mode: the blocks changed since the replica's point, as the host
+  // knows them (e.g. a hypervisor's dirty bitmap cut at two points'
+  // instants), used instead of the change map. Trusted only when the
+  // replica is at `base_cycle` (its manifest and the receiver agree) and no
+  // resynchronization is pending; otherwise the cycle scans and says why.
+  struct HostChanges {
+    uint64_t base_cycle = 0;
+    std::vector<std::pair<uint64_t, uint64_t>> extents;  // offset, length in bytes
+  };
+  std::optional<HostChanges> host_changes;
 };
 
 struct CycleStats {

@@ -244,6 +244,12 @@ namespace Asr.Model
         /// <summary>Field needs_scan_reason (4).</summary>
         public string NeedsScanReason { get; set; } = string.Empty;
 
+        /// <summary>The host knows which blocks of this disk changed since one of its earlier points (the QEMU host: a dirty bitmap cut at that point's instant and at this one's): `changes_since_point_id` names that point and `changed_extents` are the byte ranges written between the two instants (a superset: whole bitmap clusters). Empty id: not known (see needs_scan). The cycle may send only these ranges when, and only when, the replica holds exactly the data of that earlier point; otherwise it scans.</summary>
+        public string ChangesSincePointId { get; set; } = string.Empty;
+
+        /// <summary>Field changed_extents (6).</summary>
+        public IList<DiskExtent> ChangedExtents { get; } = new List<DiskExtent>();
+
         /// <summary>Reads a HostPointDisk from its proto3 JSON form.</summary>
         /// <param name="json">A JSON object.</param>
         /// <returns>The HostPointDisk; fields the JSON lacks keep their defaults, unknown fields are ignored.</returns>
@@ -268,6 +274,16 @@ namespace Asr.Model
                         break;
                     case "needsScanReason": case "needs_scan_reason":
                         m.NeedsScanReason = ModelJson.String(kv.Value, "HostPointDisk.needsScanReason");
+                        break;
+                    case "changesSincePointId": case "changes_since_point_id":
+                        m.ChangesSincePointId = ModelJson.String(kv.Value, "HostPointDisk.changesSincePointId");
+                        break;
+                    case "changedExtents": case "changed_extents":
+                        foreach (object? e in ModelJson.Array(kv.Value, "HostPointDisk.changedExtents"))
+                        {
+                            m.ChangedExtents.Add(DiskExtent.Read(ModelJson.Object(e, "HostPointDisk.changedExtents")));
+                        }
+
                         break;
                 }
             }
@@ -300,6 +316,77 @@ namespace Asr.Model
             {
                 w.Name("needsScanReason");
                 w.String(NeedsScanReason);
+            }
+
+            if (!(string.IsNullOrEmpty(ChangesSincePointId)))
+            {
+                w.Name("changesSincePointId");
+                w.String(ChangesSincePointId);
+            }
+
+            if (ChangedExtents.Count != 0)
+            {
+                w.Name("changedExtents");
+                w.BeginArray();
+                foreach (var e in ChangedExtents)
+                {
+                    e.WriteTo(w);
+                }
+
+                w.EndArray();
+            }
+
+            w.EndObject();
+        }
+    }
+
+    /// <summary>The proto message DiskExtent (asr/model/host.proto).</summary>
+    public sealed partial class DiskExtent : AsrModelObject
+    {
+        /// <summary>Field offset (1).</summary>
+        public ulong Offset { get; set; }
+
+        /// <summary>Field length (2).</summary>
+        public ulong Length { get; set; }
+
+        /// <summary>Reads a DiskExtent from its proto3 JSON form.</summary>
+        /// <param name="json">A JSON object.</param>
+        /// <returns>The DiskExtent; fields the JSON lacks keep their defaults, unknown fields are ignored.</returns>
+        /// <exception cref="System.FormatException">The text is not JSON, or a field has the wrong type.</exception>
+        public static DiskExtent FromJson(string json) => Read(ModelJson.ParseObject(json, nameof(DiskExtent)));
+
+        internal static DiskExtent Read(IDictionary<string, object?> json)
+        {
+            var m = new DiskExtent();
+            foreach (KeyValuePair<string, object?> kv in json)
+            {
+                switch (kv.Key)
+                {
+                    case "offset":
+                        m.Offset = ModelJson.UInt64(kv.Value, "DiskExtent.offset");
+                        break;
+                    case "length":
+                        m.Length = ModelJson.UInt64(kv.Value, "DiskExtent.length");
+                        break;
+                }
+            }
+
+            return m;
+        }
+
+        internal override void WriteTo(ModelJsonWriter w)
+        {
+            w.BeginObject();
+            if (!(Offset == 0))
+            {
+                w.Name("offset");
+                w.Quoted(Offset);
+            }
+
+            if (!(Length == 0))
+            {
+                w.Name("length");
+                w.Quoted(Length);
             }
 
             w.EndObject();

@@ -24,6 +24,7 @@ namespace Asr.Model
                 [typeof(CurrentScenario)] = CurrentScenario.Read,
                 [typeof(CycleOutcome)] = CycleOutcome.Read,
                 [typeof(CycleStats)] = CycleStats.Read,
+                [typeof(DiskExtent)] = DiskExtent.Read,
                 [typeof(DiskPlacement)] = DiskPlacement.Read,
                 [typeof(DiskPoint)] = DiskPoint.Read,
                 [typeof(DiskVerification)] = DiskVerification.Read,

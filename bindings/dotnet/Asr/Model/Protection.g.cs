@@ -1588,6 +1588,12 @@ namespace Asr.Model
         /// <summary>the replica's newest committed cycle</summary>
         public ulong LastCycle { get; set; }
 
+        /// <summary>The host point whose data the replica's state (its manifest, cycle `host_point_cycle`) holds after the last successful cycle: a host that reports the changes since that point (HostPointDisk.changes_since_point_id) lets the next cycle send only them.</summary>
+        public string HostPointId { get; set; } = string.Empty;
+
+        /// <summary>Field host_point_cycle (12).</summary>
+        public ulong HostPointCycle { get; set; }
+
         /// <summary>Reads a ProtectedDisk from its proto3 JSON form.</summary>
         /// <param name="json">A JSON object.</param>
         /// <returns>The ProtectedDisk; fields the JSON lacks keep their defaults, unknown fields are ignored.</returns>
@@ -1630,6 +1636,12 @@ namespace Asr.Model
                         break;
                     case "lastCycle": case "last_cycle":
                         m.LastCycle = ModelJson.UInt64(kv.Value, "ProtectedDisk.lastCycle");
+                        break;
+                    case "hostPointId": case "host_point_id":
+                        m.HostPointId = ModelJson.String(kv.Value, "ProtectedDisk.hostPointId");
+                        break;
+                    case "hostPointCycle": case "host_point_cycle":
+                        m.HostPointCycle = ModelJson.UInt64(kv.Value, "ProtectedDisk.hostPointCycle");
                         break;
                 }
             }
@@ -1698,6 +1710,18 @@ namespace Asr.Model
             {
                 w.Name("lastCycle");
                 w.Quoted(LastCycle);
+            }
+
+            if (!(string.IsNullOrEmpty(HostPointId)))
+            {
+                w.Name("hostPointId");
+                w.String(HostPointId);
+            }
+
+            if (!(HostPointCycle == 0))
+            {
+                w.Name("hostPointCycle");
+                w.Quoted(HostPointCycle);
             }
 
             w.EndObject();
@@ -1953,6 +1977,12 @@ namespace Asr.Model
         /// <summary>Field point_time_us (9).</summary>
         public long PointTimeUs { get; set; }
 
+        /// <summary>read from the disks' points (a scan reads every block)</summary>
+        public ulong BytesRead { get; set; }
+
+        /// <summary>Disks whose cycle compared every block (a scan) instead of sending the changes the tracker or the host reported, with why.</summary>
+        public IList<string> Scans { get; } = new List<string>();
+
         /// <summary>Reads a CycleOutcome from its proto3 JSON form.</summary>
         /// <param name="json">A JSON object.</param>
         /// <returns>The CycleOutcome; fields the JSON lacks keep their defaults, unknown fields are ignored.</returns>
@@ -1992,6 +2022,16 @@ namespace Asr.Model
                         break;
                     case "pointTimeUs": case "point_time_us":
                         m.PointTimeUs = ModelJson.Int64(kv.Value, "CycleOutcome.pointTimeUs");
+                        break;
+                    case "bytesRead": case "bytes_read":
+                        m.BytesRead = ModelJson.UInt64(kv.Value, "CycleOutcome.bytesRead");
+                        break;
+                    case "scans":
+                        foreach (object? e in ModelJson.Array(kv.Value, "CycleOutcome.scans"))
+                        {
+                            m.Scans.Add(ModelJson.String(e, "CycleOutcome.scans"));
+                        }
+
                         break;
                 }
             }
@@ -2054,6 +2094,24 @@ namespace Asr.Model
             {
                 w.Name("pointTimeUs");
                 w.Quoted(PointTimeUs);
+            }
+
+            if (!(BytesRead == 0))
+            {
+                w.Name("bytesRead");
+                w.Quoted(BytesRead);
+            }
+
+            if (Scans.Count != 0)
+            {
+                w.Name("scans");
+                w.BeginArray();
+                foreach (var e in Scans)
+                {
+                    w.String(e);
+                }
+
+                w.EndArray();
             }
 
             w.EndObject();
