@@ -273,6 +273,38 @@ absl::Status PgServer::RequireSynchronousStandby() {
   }
 }
 
+absl::Status PgServer::DisconnectFrom(const PgServer& primary) {
+  ASR_RETURN_IF_ERROR(Query("ALTER SYSTEM SET primary_conninfo = ''", "postgres").status());
+  ASR_RETURN_IF_ERROR(Query("SELECT pg_reload_conf()", "postgres").status());
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (true) {
+    ASR_ASSIGN_OR_RETURN(std::string n,
+                         primary.Query("SELECT count(*) FROM pg_stat_replication", "postgres"));
+    if (n == "0") return absl::OkStatus();
+    if (absl::Now() > deadline) {
+      return absl::DeadlineExceededError("the standby still streams 60 s after its cut-off");
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+}
+
+absl::Status PgServer::WaitForReplay(absl::Duration timeout) {
+  ASR_ASSIGN_OR_RETURN(std::string target, Query("SELECT pg_current_wal_lsn()::text", "postgres"));
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    ASR_ASSIGN_OR_RETURN(
+        std::string n,
+        Query(absl::StrCat("SELECT count(*) FROM pg_stat_replication WHERE replay_lsn >= '", target,
+                           "'::pg_lsn"),
+              "postgres"));
+    if (n != "0" && !n.empty()) return absl::OkStatus();
+    if (absl::Now() > deadline) {
+      return absl::DeadlineExceededError(absl::StrCat("no standby replayed ", target, " in time"));
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+}
+
 absl::Status PgServer::Promote() {
   return RunAsServerUser("pg_ctl", {"-D", data_dir_, "-w", "-t", "120", "promote"}).status();
 }

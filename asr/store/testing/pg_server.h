@@ -48,6 +48,14 @@ class PgServer {
   // standby has flushed it.
   absl::Status RequireSynchronousStandby();
 
+  // Cuts this standby off its primary (primary_conninfo = '' and a reload)
+  // and waits until the primary sees no standby streaming: a standby left
+  // behind, as by a network partition, while it keeps running.
+  absl::Status DisconnectFrom(const PgServer& primary);
+
+  // The primary's current WAL position has been replayed by a standby.
+  absl::Status WaitForReplay(absl::Duration timeout);
+
   // pg_ctl promote -w: this standby becomes a primary.
   absl::Status Promote();
 
