@@ -160,8 +160,8 @@ bool Gone(int pid) {
 absl::StatusOr<std::unique_ptr<PgServer>> PgServer::StartPrimary(const std::string& name) {
   std::unique_ptr<PgServer> s(new PgServer());
   ASR_ASSIGN_OR_RETURN(s->bin_dir_, FindBinDir());
-  uid_t uid;
-  gid_t gid;
+  uid_t uid = 0;
+  gid_t gid = 0;
   ASR_RETURN_IF_ERROR(EnsureServerUser(&uid, &gid));
   ASR_ASSIGN_OR_RETURN(s->root_, MakeRoot(uid, gid));
   s->owns_root_ = true;
