@@ -42,6 +42,7 @@
 #include "asr/repository/object_repository.h"
 #include "asr/store/pg_store.h"
 #include "asr/store/testing/pg_server.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace asr::failover {
@@ -288,6 +289,17 @@ TEST_P(TwoSites, PrimarySiteLostDuringTestFailoverThenUnplannedFailoverAtRecover
   }
   child.reset();  // SIGKILL
   ASSERT_OK(primary->Kill());
+
+  // Before promotion the standby serves readers and refuses a writer.
+  {
+    store::PgStoreOptions ro;
+    ro.read_only = true;
+    EXPECT_OK(store::OpenPgStore(standby->Uri(), ro).status());
+    auto writer = store::OpenPgStore(standby->Uri(), {});
+    EXPECT_THAT(writer.status(),
+                asr::testing::StatusIs(absl::StatusCode::kFailedPrecondition,
+                                       ::testing::HasSubstr("standby server in recovery")));
+  }
 
   // The recovery site: promote the standby; its engine takes the writer
   // lease (the primary site's writer is gone with its server).

@@ -360,9 +360,13 @@ class PgStore final : public PgStateStore {
   absl::Status ConnectLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(conn_mu_) {
     const std::string timeout =
         absl::StrCat(std::max<int64_t>(2, absl::ToInt64Seconds(options_.connect_timeout)));
-    // Earlier keywords are overridden by what the URI itself says.
-    const char* keywords[] = {"connect_timeout", "application_name", "dbname", nullptr};
-    const char* values[] = {timeout.c_str(), "asr", uri_.c_str(), nullptr};
+    // Earlier keywords are overridden by what the URI itself says. TCP
+    // keepalives and a user timeout turn a silent partition into an error
+    // within about 30 s instead of the system's two hours.
+    const char* keywords[] = {
+        "connect_timeout",  "application_name", "keepalives_idle", "keepalives_interval",
+        "keepalives_count", "tcp_user_timeout", "dbname",          nullptr};
+    const char* values[] = {timeout.c_str(), "asr", "10", "5", "3", "30000", uri_.c_str(), nullptr};
     conn_ = pq_->connectdbParams(keywords, values, /*expand_dbname=*/1);
     if (conn_ == nullptr) {
       return absl::ResourceExhaustedError(

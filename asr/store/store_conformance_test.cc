@@ -369,6 +369,25 @@ TEST(PgStore, PausedWriterIsFencedAfterTakeover) {
   EXPECT_EQ(Dump(**reader), (State{{"writer", "new"}}));
 }
 
+// The server dies under an open writer: the commit in flight fails with
+// Unavailable (its outcome unknown) and the store refuses every later commit
+// until it is reopened; what it read stays readable.
+TEST(PgStore, LostServerMakesTheWriterRefuseUntilReopened) {
+  ASSERT_OK_AND_ASSIGN(auto server, testing::PgServer::StartPrimary("lost"));
+  ASSERT_OK_AND_ASSIGN(auto store, OpenPgStore(server->Uri(), {}));
+  WriteBatch b;
+  b.Put("a", "1");
+  ASSERT_OK(store->Commit(b));
+  ASSERT_OK(server->Kill());
+  WriteBatch c;
+  c.Put("b", "2");
+  absl::Status lost = store->Commit(c);
+  EXPECT_THAT(lost, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_NE(lost.message().find("reopen the state"), absl::string_view::npos) << lost;
+  EXPECT_THAT(store->Commit(c), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(*store->Get("a"), "1");
+}
+
 TEST(PgStore, ErrorsNameTheUriWithoutItsPassword) {
   EXPECT_EQ(RedactPostgresUri("postgresql://asr:s3cret@db1:5432/asr"),
             "postgresql://asr:***@db1:5432/asr");
