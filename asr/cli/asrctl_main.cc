@@ -19,6 +19,7 @@
 #include "asr/cli/protection_commands.h"
 #include "asr/cli/qemu_commands.h"
 #include "asr/cli/replication_commands.h"
+#include "asr/cli/state_commands.h"
 #include "asr/cli/throttle_commands.h"
 
 int main(int argc, char** argv) {
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
   asr::cli::RegisterPlanCommands(registry);
   asr::cli::RegisterQemuCommands(registry);
   asr::cli::RegisterCapacityCommands(registry);
+  asr::cli::RegisterStateCommands(registry);
   std::vector<std::string> args(argv + 1, argv + argc);
   return registry.Run(args, std::cout, std::cerr);
 }

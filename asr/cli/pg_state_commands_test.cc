@@ -11,9 +11,11 @@
 #include "asr/cli/control_commands.h"
 #include "asr/cli/core_commands.h"
 #include "asr/cli/plan_commands.h"
+#include "asr/cli/state_commands.h"
 #include "asr/common/test_dir.h"
 #include "asr/common/testing/status_matchers.h"
 #include "asr/failover/plan_test_site.h"
+#include "asr/store/pg_store.h"
 #include "asr/store/testing/pg_server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -85,6 +87,59 @@ TEST(PgStateCommands, AsrctlWorksOnAPostgresqlUri) {
   EXPECT_NE(registry.Run(args, in, out, err), 0);
   EXPECT_THAT(err.str(), HasSubstr("cannot connect to the state database postgresql://asrpg:***@"));
   EXPECT_THAT(err.str(), Not(HasSubstr("s3cret")));
+}
+
+// The recovery site's operator: `state show` on both servers, `state
+// promote` refused without --confirm and on a primary, and then the standby
+// promoted and writable.
+TEST(PgStateCommands, StateShowAndPromote) {
+  ASSERT_OK_AND_ASSIGN(auto primary, store::testing::PgServer::StartPrimary("show"));
+  ASSERT_OK_AND_ASSIGN(auto standby, primary->StartStandby("show-standby"));
+  CommandRegistry registry;
+  RegisterCoreCommands(registry);
+  RegisterStateCommands(registry);
+  auto run = [&](const std::string& state, std::vector<std::string> words) {
+    std::vector<std::string> args = {"--state-dir", state};
+    args.insert(args.end(), words.begin(), words.end());
+    std::istringstream in;
+    std::ostringstream out, err;
+    int code = registry.Run(args, in, out, err);
+    return Result{code, out.str(), err.str()};
+  };
+  {
+    ASSERT_OK_AND_ASSIGN(auto writer, store::OpenPgStore(primary->Uri(), {}));
+    Result p = run(primary->Uri(), {"state", "show"});
+    ASSERT_EQ(p.code, 0) << p.err;
+    EXPECT_THAT(p.out, HasSubstr("(PostgreSQL, primary)"));
+    EXPECT_THAT(p.out, HasSubstr("writer lease: epoch 1, held by asr process"));
+    EXPECT_THAT(p.out, HasSubstr("standby "));
+    EXPECT_THAT(p.out, HasSubstr(": async, replay lag "));
+  }
+  ASSERT_OK(primary->WaitForReplay(absl::Seconds(60)));
+  Result s = run(standby->Uri(), {"state", "show"});
+  ASSERT_EQ(s.code, 0) << s.err;
+  EXPECT_THAT(s.out, HasSubstr("standby: read-only until promoted"));
+  EXPECT_THAT(s.out, HasSubstr("writer lease: epoch 1, free"));
+
+  Result unconfirmed = run(standby->Uri(), {"state", "promote"});
+  EXPECT_EQ(unconfirmed.code, 2);
+  EXPECT_THAT(unconfirmed.err, HasSubstr("run again with --confirm"));
+  Result on_primary = run(primary->Uri(), {"state", "promote", "--confirm"});
+  EXPECT_EQ(on_primary.code, 1);
+  EXPECT_THAT(on_primary.err, HasSubstr("is not a standby"));
+  Result dir = run(asr::testing::TestPath("dir"), {"state", "promote", "--confirm"});
+  EXPECT_THAT(dir.err, HasSubstr("only a PostgreSQL state"));
+
+  ASSERT_OK(primary->Kill());
+  Result promoted = run(standby->Uri(), {"state", "promote", "--confirm"});
+  ASSERT_EQ(promoted.code, 0) << promoted.err;
+  EXPECT_THAT(promoted.out, HasSubstr("it accepts writes"));
+  Result after = run(standby->Uri(), {"state", "show"});
+  EXPECT_THAT(after.out, HasSubstr("(PostgreSQL, primary)"));
+  ASSERT_OK_AND_ASSIGN(auto writer, store::OpenPgStore(standby->Uri(), {}));
+  EXPECT_EQ(writer->lease_epoch(), 2u);
+  writer.reset();
+  standby.reset();
 }
 
 }  // namespace

@@ -49,7 +49,7 @@ namespace asr::failover {
 namespace {
 
 using State = std::map<std::string, std::string>;
-constexpr int kVms = 12;
+constexpr int kVms = 20;
 
 // ---- the side file ---------------------------------------------------------
 // "B seq\n" then "P hexkey hexvalue\n" / "D hexkey\n" per op, then "E\n"
@@ -203,7 +203,7 @@ int RunPrimarySite(const std::string& root, const std::string& uri, const std::s
     return 23;
   }
   FakeItemFailover fake(PowerDir(root));
-  fake.SetStepDelay(absl::Milliseconds(40));
+  fake.SetStepDelay(absl::Milliseconds(50));
   (*sr)->recovery_plans().SetItemFailover(&fake);
   std::cout << "RUNNING" << std::endl;
   model::RecoveryPlanRunRequest r;

@@ -50,6 +50,7 @@ struct Pq {
   decltype(&PQgetisnull) getisnull;
   decltype(&PQsetNoticeProcessor) setNoticeProcessor;
   decltype(&PQtransactionStatus) transactionStatus;
+  decltype(&PQnfields) nfields;
 };
 
 template <typename F>
@@ -85,6 +86,7 @@ absl::StatusOr<Pq> LoadPqOnce() {
   ASR_RETURN_IF_ERROR(Bind(l, "PQgetisnull", &pq.getisnull));
   ASR_RETURN_IF_ERROR(Bind(l, "PQsetNoticeProcessor", &pq.setNoticeProcessor));
   ASR_RETURN_IF_ERROR(Bind(l, "PQtransactionStatus", &pq.transactionStatus));
+  ASR_RETURN_IF_ERROR(Bind(l, "PQnfields", &pq.nfields));
   // The library stays loaded for the life of the process.
   (void)lib->release();
   return pq;
@@ -601,7 +603,132 @@ class PgStore final : public PgStateStore {
   std::thread renewer_;
 };
 
+// A connection for one operator query, closed when it goes.
+class OneShot {
+ public:
+  OneShot(const Pq* pq, std::string display) : pq_(pq), display_(std::move(display)) {}
+  ~OneShot() {
+    if (conn_ != nullptr) pq_->finish(conn_);
+  }
+  absl::Status Connect(const std::string& uri) {
+    const char* keywords[] = {"connect_timeout", "application_name", "dbname", nullptr};
+    const char* values[] = {"10", "asr", uri.c_str(), nullptr};
+    conn_ = pq_->connectdbParams(keywords, values, 1);
+    if (conn_ == nullptr || pq_->status(conn_) != CONNECTION_OK) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot connect to the state database ", display_, ": ",
+                       conn_ != nullptr ? FirstLine(pq_->errorMessage(conn_)) : "out of memory",
+                       " (check that the server runs and the URI's host, port, user and "
+                       "database)"));
+    }
+    pq_->setNoticeProcessor(conn_, IgnoreNotice, nullptr);
+    return absl::OkStatus();
+  }
+  // Rows of text values.
+  absl::StatusOr<std::vector<std::vector<std::string>>> Query(const char* sql,
+                                                              absl::string_view what) {
+    PGresult* r = pq_->exec(conn_, sql);
+    ExecStatusType st = r != nullptr ? pq_->resultStatus(r) : PGRES_FATAL_ERROR;
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+      std::string message =
+          FirstLine(r != nullptr ? pq_->resultErrorMessage(r) : pq_->errorMessage(conn_));
+      const char* code = r != nullptr ? pq_->resultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+      std::string sqlstate = code != nullptr ? code : "";
+      if (r != nullptr) pq_->clear(r);
+      std::string text = absl::StrCat("cannot ", what, " on ", display_, ": ", message);
+      if (sqlstate == "42501") return absl::PermissionDeniedError(text);
+      if (sqlstate == "55000") return absl::FailedPreconditionError(text);
+      return absl::InternalError(text);
+    }
+    Result result(pq_, r);
+    std::vector<std::vector<std::string>> rows;
+    for (int i = 0; i < result.rows(); ++i) {
+      std::vector<std::string> row;
+      for (int c = 0; c < pq_->nfields(r); ++c) row.emplace_back(result.Value(i, c));
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+
+ private:
+  const Pq* pq_;
+  std::string display_;
+  PGconn* conn_ = nullptr;
+};
+
 }  // namespace
+
+absl::StatusOr<PgStateStatus> InspectPgState(const std::string& uri) {
+  if (!IsPostgresUri(uri)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", RedactPostgresUri(uri), "' is not a PostgreSQL URI"));
+  }
+  ASR_ASSIGN_OR_RETURN(const Pq* pq, LoadPq());
+  PgStateStatus out;
+  out.display_uri = RedactPostgresUri(uri);
+  OneShot c(pq, out.display_uri);
+  ASR_RETURN_IF_ERROR(c.Connect(uri));
+  ASR_ASSIGN_OR_RETURN(auto rec, c.Query("SELECT pg_is_in_recovery()::text, (to_regclass("
+                                         "'asr_lease') IS NOT NULL)::text",
+                                         "read the server's role"));
+  out.standby = rec.size() == 1 && rec[0][0] == "true";
+  out.has_state = rec.size() == 1 && rec[0][1] == "true";
+  if (out.has_state) {
+    ASR_ASSIGN_OR_RETURN(
+        auto lease, c.Query("SELECT epoch::text, holder, (expires_at > now())::text, "
+                            "round(extract(epoch from (expires_at - now()))::numeric, 1)::text "
+                            "FROM asr_lease WHERE id = 1",
+                            "read the writer lease"));
+    if (lease.size() == 1) {
+      (void)absl::SimpleAtoi(lease[0][0], &out.lease_epoch);
+      out.lease_holder = lease[0][1];
+      out.lease_live = lease[0][2] == "true";
+      (void)absl::SimpleAtod(lease[0][3], &out.lease_expires_in_s);
+    }
+  }
+  if (!out.standby) {
+    ASR_ASSIGN_OR_RETURN(
+        auto standbys,
+        c.Query("SELECT application_name, sync_state, "
+                "coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), 0)::bigint::text "
+                "FROM pg_stat_replication ORDER BY application_name",
+                "read the standbys"));
+    for (const auto& row : standbys) {
+      PgStateStatus::Standby s;
+      s.name = row[0];
+      s.sync_state = row[1];
+      (void)absl::SimpleAtoi(row[2], &s.replay_lag_bytes);
+      out.standbys.push_back(std::move(s));
+    }
+  }
+  return out;
+}
+
+absl::Status PromotePgStandby(const std::string& uri, absl::Duration wait) {
+  ASR_ASSIGN_OR_RETURN(PgStateStatus status, InspectPgState(uri));
+  if (!status.standby) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(status.display_uri, " is not a standby (it accepts writes already)"));
+  }
+  ASR_ASSIGN_OR_RETURN(const Pq* pq, LoadPq());
+  OneShot c(pq, status.display_uri);
+  ASR_RETURN_IF_ERROR(c.Connect(uri));
+  const std::string sql = absl::StrCat("SELECT pg_promote(true, ",
+                                       std::max<int64_t>(1, absl::ToInt64Seconds(wait)), ")::text");
+  absl::StatusOr<std::vector<std::vector<std::string>>> r = c.Query(sql.c_str(), "promote");
+  if (absl::IsPermissionDenied(r.status())) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        r.status().message(),
+        " (grant EXECUTE ON FUNCTION pg_promote to this role, or run pg_ctl promote on the "
+        "server)"));
+  }
+  if (!r.ok()) return r.status();
+  if (r->size() != 1 || (*r)[0][0] != "true") {
+    return absl::DeadlineExceededError(absl::StrCat(
+        status.display_uri, " did not finish ", "promotion within ", absl::FormatDuration(wait)));
+  }
+  return absl::OkStatus();
+}
 
 bool IsPostgresUri(absl::string_view location) {
   return absl::StartsWith(location, "postgresql://") || absl::StartsWith(location, "postgres://");

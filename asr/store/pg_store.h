@@ -48,6 +48,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -96,6 +97,31 @@ std::string RedactPostgresUri(absl::string_view uri);
 // create_if_missing is false; FailedPrecondition when libpq is not installed.
 absl::StatusOr<std::unique_ptr<PgStateStore>> OpenPgStore(const std::string& uri,
                                                           const PgStoreOptions& options);
+
+// What a PostgreSQL state's server says about itself, for operators.
+struct PgStateStatus {
+  std::string display_uri;
+  bool standby = false;    // the server is in recovery (a standby)
+  bool has_state = false;  // the asr tables exist
+  uint64_t lease_epoch = 0;
+  std::string lease_holder;       // empty when never taken
+  bool lease_live = false;        // not expired
+  double lease_expires_in_s = 0;  // negative once expired
+  struct Standby {
+    std::string name;        // application_name
+    std::string sync_state;  // "sync", "async", "potential", "quorum"
+    int64_t replay_lag_bytes = 0;
+  };
+  std::vector<Standby> standbys;  // streaming from this server (a primary)
+};
+
+absl::StatusOr<PgStateStatus> InspectPgState(const std::string& uri);
+
+// Promotes the standby at `uri` (SELECT pg_promote()) and waits up to
+// `wait` for it to accept writes. FailedPrecondition when the server is not
+// a standby; PermissionDenied when the role may not promote (grant EXECUTE
+// ON FUNCTION pg_promote, or run pg_ctl promote on the server).
+absl::Status PromotePgStandby(const std::string& uri, absl::Duration wait);
 
 }  // namespace asr::store
 
