@@ -111,7 +111,8 @@ void BM_Protect10kVms(benchmark::State& state, Backend* backend) {
   for (auto _ : state) {
     state.PauseTiming();
     const std::string location = backend->NewLocation("vms");
-    const std::string db = location.substr(location.rfind('/') + 1);
+    std::string db = location.substr(location.rfind('/') + 1);
+    db = db.substr(0, db.find('?'));
     state.ResumeTiming();
     {
       auto repo = repository::ObjectRepository::Open(location, {});

@@ -66,7 +66,7 @@ class PgServer {
   // pg_ctl stop -m fast.
   absl::Status Stop();
 
-  // "postgresql://asrpg@127.0.0.1:PORT/DB".
+  // "postgresql://asrpg@127.0.0.1:PORT/DB?sslmode=disable".
   std::string Uri(const std::string& db = "asr") const;
 
   // Runs `sql` with psql and returns its unaligned output (trimmed).
