@@ -60,7 +60,8 @@ absl::Status Bind(const platform::DynamicLibrary& lib, const char* name, F* out)
   return absl::OkStatus();
 }
 
-absl::StatusOr<Pq> LoadPqOnce() {
+// `keep` holds the library for the life of the process.
+absl::StatusOr<Pq> LoadPqOnce(std::unique_ptr<platform::DynamicLibrary>* keep) {
   absl::StatusOr<std::unique_ptr<platform::DynamicLibrary>> lib =
       platform::DynamicLibrary::OpenIsolated("libpq.so.5");
   if (!lib.ok()) {
@@ -87,15 +88,22 @@ absl::StatusOr<Pq> LoadPqOnce() {
   ASR_RETURN_IF_ERROR(Bind(l, "PQsetNoticeProcessor", &pq.setNoticeProcessor));
   ASR_RETURN_IF_ERROR(Bind(l, "PQtransactionStatus", &pq.transactionStatus));
   ASR_RETURN_IF_ERROR(Bind(l, "PQnfields", &pq.nfields));
-  // The library stays loaded for the life of the process.
-  (void)lib->release();
+  *keep = std::move(*lib);
   return pq;
 }
 
 absl::StatusOr<const Pq*> LoadPq() {
-  static const absl::StatusOr<Pq>* pq = new absl::StatusOr<Pq>(LoadPqOnce());
-  if (!pq->ok()) return pq->status();
-  return &**pq;
+  struct Loaded {
+    std::unique_ptr<platform::DynamicLibrary> library;  // never unloaded
+    absl::StatusOr<Pq> pq;
+  };
+  static Loaded* const loaded = [] {
+    auto* l = new Loaded();
+    l->pq = LoadPqOnce(&l->library);
+    return l;
+  }();
+  if (!loaded->pq.ok()) return loaded->pq.status();
+  return &*loaded->pq;
 }
 
 void IgnoreNotice(void*, const char*) {}
