@@ -15,6 +15,7 @@ packages=(
   clang-format git                     # tests/format_test.sh: changed files are formatted
   qemu-system-x86 linux-image-amd64 busybox-static cpio  # asr/qemu: real VMs and their test guest
   chromium                             # tests/report_cli_test.sh: the HTML report in headless Chromium
+  libpq-dev postgresql                 # the PostgreSQL state store (libpq) and its tests' servers
 )
 
 missing=()

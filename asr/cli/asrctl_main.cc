@@ -21,6 +21,7 @@
 #include "asr/cli/qemu_commands.h"
 #include "asr/cli/replication_commands.h"
 #include "asr/cli/report_commands.h"
+#include "asr/cli/state_commands.h"
 #include "asr/cli/throttle_commands.h"
 
 int main(int argc, char** argv) {
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
   asr::cli::RegisterQemuCommands(registry);
   asr::cli::RegisterCapacityCommands(registry);
   asr::cli::RegisterReportCommands(registry);
+  asr::cli::RegisterStateCommands(registry);
   asr::cli::RegisterDrillCommand(registry);  // last: the drill runs the commands above
   std::vector<std::string> args(argv + 1, argv + argc);
   return registry.Run(args, std::cout, std::cerr);

@@ -42,15 +42,15 @@ absl::Status Init(const CommandContext& ctx, const ParsedArgs&) {
   if (!sites.ok()) return sites.status();
   if (ctx.json) {
     model::InitOutput o;
-    o.set_state_dir(ctx.state_dir);
+    o.set_state_dir((*engine)->state_dir());
     o.set_already_initialized(was);
     for (model::Site& site : *sites) *o.add_sites() = std::move(site);
     *o.mutable_vault() = *vault;
     *ctx.out << model::ToJson(o) << "\n";
   } else {
     *ctx.out << (was ? "state directory already initialized: " : "initialized state directory ")
-             << ctx.state_dir << "\n  sites: primary, recovery\n  vault: " << vault->name() << " ("
-             << vault->region() << ")\n";
+             << (*engine)->state_dir() << "\n  sites: primary, recovery\n  vault: " << vault->name()
+             << " (" << vault->region() << ")\n";
   }
   return absl::OkStatus();
 }

@@ -11,16 +11,17 @@ namespace asr::failover {
 std::string PlanTestSite::ItemId(int i) { return absl::StrCat("pi-vm", i); }
 std::string PlanTestSite::VmName(int i) { return absl::StrCat("VM", i); }
 
-absl::StatusOr<std::unique_ptr<PlanTestSite>> PlanTestSite::Create(const std::string& root,
-                                                                   int vms) {
+absl::StatusOr<std::unique_ptr<PlanTestSite>> PlanTestSite::Create(const std::string& root, int vms,
+                                                                   const std::string& state) {
   std::unique_ptr<PlanTestSite> site(new PlanTestSite());
   site->root_ = root;
+  site->state_ = state.empty() ? JoinPath(root, "state") : state;
   fabric::FabricOptions fo;
   fo.disk_size_bytes = 1 << 20;
   ASR_ASSIGN_OR_RETURN(site->fabric_, fabric::CreateExampleFabric(JoinPath(root, "fabric"), fo));
   SiteRecoveryOptions o;
   o.host = site->fabric_.get();
-  ASR_ASSIGN_OR_RETURN(site->sr_, SiteRecovery::Open(JoinPath(root, "state"), o));
+  ASR_ASSIGN_OR_RETURN(site->sr_, SiteRecovery::Open(site->state_, o));
   ASR_RETURN_IF_ERROR(site->sr_->Initialize());
   repository::ObjectRepository& repo = site->sr_->repository();
   for (const auto& [cloud, server] :
@@ -58,14 +59,16 @@ absl::StatusOr<std::unique_ptr<PlanTestSite>> PlanTestSite::Create(const std::st
   return site;
 }
 
-absl::StatusOr<std::unique_ptr<PlanTestSite>> PlanTestSite::Open(const std::string& root) {
+absl::StatusOr<std::unique_ptr<PlanTestSite>> PlanTestSite::Open(const std::string& root,
+                                                                 const std::string& state) {
   std::unique_ptr<PlanTestSite> site(new PlanTestSite());
   site->root_ = root;
+  site->state_ = state.empty() ? JoinPath(root, "state") : state;
   ASR_ASSIGN_OR_RETURN(site->fabric_, fabric::SimulatedFabric::Open(JoinPath(root, "fabric")));
   SiteRecoveryOptions o;
   o.host = site->fabric_.get();
   o.create_if_missing = false;
-  ASR_ASSIGN_OR_RETURN(site->sr_, SiteRecovery::Open(JoinPath(root, "state"), o));
+  ASR_ASSIGN_OR_RETURN(site->sr_, SiteRecovery::Open(site->state_, o));
   return site;
 }
 

@@ -23,13 +23,17 @@ namespace asr::failover {
 
 class PlanTestSite {
  public:
-  static absl::StatusOr<std::unique_ptr<PlanTestSite>> Create(const std::string& root, int vms);
-  static absl::StatusOr<std::unique_ptr<PlanTestSite>> Open(const std::string& root);
+  // `state` is where the state lives: empty for ROOT/state, or a
+  // postgresql:// URI.
+  static absl::StatusOr<std::unique_ptr<PlanTestSite>> Create(const std::string& root, int vms,
+                                                              const std::string& state = "");
+  static absl::StatusOr<std::unique_ptr<PlanTestSite>> Open(const std::string& root,
+                                                            const std::string& state = "");
 
   SiteRecovery& sr() { return *sr_; }
   fabric::SimulatedFabric& fabric() { return *fabric_; }
   const std::string& root() const { return root_; }
-  std::string state_dir() const { return root_ + "/state"; }
+  const std::string& state_dir() const { return state_; }
   // Closes the SiteRecovery (e.g. before asrctl opens the state).
   void Close() { sr_.reset(); }
 
@@ -39,6 +43,7 @@ class PlanTestSite {
  private:
   PlanTestSite() = default;
   std::string root_;
+  std::string state_;
   std::unique_ptr<fabric::SimulatedFabric> fabric_;
   std::unique_ptr<SiteRecovery> sr_;
 };

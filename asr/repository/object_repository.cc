@@ -3,18 +3,21 @@
 #include "absl/strings/str_cat.h"
 #include "asr/model/fabric.pb.h"
 #include "asr/model/json.h"
-#include "asr/store/journal_store.h"
+#include "asr/store/open_store.h"
 
 namespace asr::repository {
 
 absl::StatusOr<std::unique_ptr<ObjectRepository>> ObjectRepository::Open(
     const std::string& state_dir, const RepositoryOptions& options) {
-  store::JournalStoreOptions store_options;
+  // A postgresql:// URI selects the PostgreSQL backend; anything else is a
+  // state directory.
+  store::StoreOpenOptions store_options;
   store_options.read_only = options.read_only;
   store_options.create_if_missing = options.create_if_missing;
   ASR_ASSIGN_OR_RETURN(std::unique_ptr<store::StateStore> store,
-                       store::OpenJournalStore(state_dir, store_options));
-  return std::make_unique<ObjectRepository>(std::move(store), state_dir);
+                       store::OpenStateStore(state_dir, store_options));
+  return std::make_unique<ObjectRepository>(std::move(store),
+                                            store::DisplayStateLocation(state_dir));
 }
 
 ObjectRepository::ObjectRepository(std::unique_ptr<store::StateStore> store, std::string state_dir)

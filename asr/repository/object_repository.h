@@ -40,7 +40,8 @@ struct RepositoryOptions {
 
 class ObjectRepository {
  public:
-  // Opens (and recovers) the state in `state_dir`.
+  // Opens (and recovers) the state in `state_dir`, or in the PostgreSQL
+  // database when it is a postgresql:// URI (store/pg_store.h).
   static absl::StatusOr<std::unique_ptr<ObjectRepository>> Open(const std::string& state_dir,
                                                                 const RepositoryOptions& options);
 
@@ -95,6 +96,7 @@ class ObjectRepository {
   static std::string KeyPrefix(absl::string_view kind);
 
   store::StateStore& store() { return *store_; }
+  // The state directory, or the database URI with its password hidden.
   const std::string& state_dir() const { return state_dir_; }
 
  private:

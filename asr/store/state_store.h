@@ -2,8 +2,8 @@
 // key-value map changed by atomic batches.
 //
 // Callers see only this interface; the embedded journal store
-// (journal_store.h) is the default backend, and a replicated backend can be
-// added later without touching callers.
+// (journal_store.h) is the default backend, PostgreSQL (pg_store.h) the
+// other, chosen by where the state lives (open_store.h).
 //
 //   std::unique_ptr<StateStore> store = ...;
 //   WriteBatch batch;
@@ -53,8 +53,7 @@ class StateStore {
   virtual absl::StatusOr<std::string> Get(absl::string_view key) const = 0;
 
   // All (key, value) pairs whose key starts with `prefix`, in key order.
-  virtual std::vector<std::pair<std::string, std::string>> Scan(
-      absl::string_view prefix) const = 0;
+  virtual std::vector<std::pair<std::string, std::string>> Scan(absl::string_view prefix) const = 0;
 
   // Applies `batch` atomically and durably (fsync'd before returning OK).
   // FailedPrecondition on a read-only store.
