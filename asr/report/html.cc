@@ -456,28 +456,22 @@ std::string TimelineChart(const JobReport& j) {
             : absl::StrCat(g.name, ": ",
                            HumanSeconds(static_cast<double>(g.end_us - g.start_us) / kMicros));
     rows.push_back(std::move(r));
-    for (const StepRow& s : g.actions) {
-      GanttRow a;
-      a.label = s.friendly_name;
-      a.start_us = s.start_us;
-      a.end_us = s.end_us;
-      a.color = s.state == "Failed" ? kFailedColor : kActionColor;
-      a.tooltip = absl::StrCat(s.friendly_name, ": ", s.state);
-      a.indent = 1;
-      a.thick = false;
-      rows.push_back(std::move(a));
-    }
-    for (const StepRow& s : g.vms) {
-      GanttRow v;
-      v.label = s.friendly_name;
-      v.start_us = s.start_us;
-      v.end_us = s.end_us;
-      v.color = s.state == "Failed" ? kFailedColor : kVmColor;
-      v.tooltip = absl::StrCat(s.friendly_name, ": ", s.state);
-      v.indent = 1;
-      v.thick = false;
-      rows.push_back(std::move(v));
-    }
+    // A group's actions, then its VMs' operations, as thin rows under it.
+    auto add_steps = [&rows](const std::vector<StepRow>& steps, const std::string& color) {
+      for (const StepRow& s : steps) {
+        GanttRow row;
+        row.label = s.friendly_name;
+        row.start_us = s.start_us;
+        row.end_us = s.end_us;
+        row.color = s.state == "Failed" ? kFailedColor : color;
+        row.tooltip = absl::StrCat(s.friendly_name, ": ", s.state);
+        row.indent = 1;
+        row.thick = false;
+        rows.push_back(std::move(row));
+      }
+    };
+    add_steps(g.actions, kActionColor);
+    add_steps(g.vms, kVmColor);
   }
   if (rows.empty()) return Placeholder("The plan has no groups.");
   return Gantt("timeline", absl::StrCat("Timeline of the groups of plan ", j.plan_name), j.start_us,

@@ -19,6 +19,7 @@
 #include "asr/platform/env.h"
 #include "asr/platform/error.h"
 #include "asr/platform/file.h"
+#include "asr/store/state_map.h"
 #include "asr/store/store.pb.h"
 
 namespace asr::store {
@@ -270,19 +271,12 @@ class JournalStore final : public StateStore {
 
   absl::StatusOr<std::string> Get(absl::string_view key) const override {
     absl::MutexLock l(&mu_);
-    auto it = data_.find(std::string(key));
-    if (it == data_.end()) return absl::NotFoundError(absl::StrCat("no state under key ", key));
-    return it->second;
+    return GetFromStateMap(data_, key);
   }
 
   std::vector<std::pair<std::string, std::string>> Scan(absl::string_view prefix) const override {
     absl::MutexLock l(&mu_);
-    std::vector<std::pair<std::string, std::string>> out;
-    for (auto it = data_.lower_bound(std::string(prefix));
-         it != data_.end() && absl::StartsWith(it->first, prefix); ++it) {
-      out.emplace_back(it->first, it->second);
-    }
-    return out;
+    return ScanStateMap(data_, prefix);
   }
 
   absl::Status Commit(const WriteBatch& batch) override {
@@ -506,7 +500,7 @@ class JournalStore final : public StateStore {
   const JournalStoreOptions options_;
   std::unique_ptr<platform::File> lock_;  // locked while the store is open for writing
   mutable absl::Mutex mu_;
-  std::map<std::string, std::string> data_ ABSL_GUARDED_BY(mu_);
+  StateMap data_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<platform::File> journal_ ABSL_GUARDED_BY(mu_);
   uint64_t journal_size_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 1;

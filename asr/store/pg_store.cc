@@ -21,6 +21,7 @@
 #include "asr/platform/dynamic_library.h"
 #include "asr/platform/env.h"
 #include "asr/store/journal_store.h"
+#include "asr/store/state_map.h"
 
 namespace asr::store {
 namespace {
@@ -272,19 +273,12 @@ class PgStore final : public PgStateStore {
 
   absl::StatusOr<std::string> Get(absl::string_view key) const override {
     absl::MutexLock l(&mu_);
-    auto it = data_.find(std::string(key));
-    if (it == data_.end()) return absl::NotFoundError(absl::StrCat("no state under key ", key));
-    return it->second;
+    return GetFromStateMap(data_, key);
   }
 
   std::vector<std::pair<std::string, std::string>> Scan(absl::string_view prefix) const override {
     absl::MutexLock l(&mu_);
-    std::vector<std::pair<std::string, std::string>> out;
-    for (auto it = data_.lower_bound(std::string(prefix));
-         it != data_.end() && absl::StartsWith(it->first, prefix); ++it) {
-      out.emplace_back(it->first, it->second);
-    }
-    return out;
+    return ScanStateMap(data_, prefix);
   }
 
   absl::Status Commit(const WriteBatch& batch) override {
@@ -484,7 +478,7 @@ class PgStore final : public PgStateStore {
   absl::Status LoadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(conn_mu_) {
     ASR_ASSIGN_OR_RETURN(
         Result r, ExecLocked("SELECT key, value FROM asr_state", {}, {}, 1, "read the state"));
-    std::map<std::string, std::string> data;
+    StateMap data;
     for (int i = 0; i < r.rows(); ++i) {
       data.emplace(std::string(r.Value(i, 0)), std::string(r.Value(i, 1)));
     }
@@ -604,7 +598,7 @@ class PgStore final : public PgStateStore {
   absl::Status healthy_ ABSL_GUARDED_BY(conn_mu_);
 
   mutable absl::Mutex mu_;
-  std::map<std::string, std::string> data_ ABSL_GUARDED_BY(mu_);
+  StateMap data_ ABSL_GUARDED_BY(mu_);
 
   absl::Mutex stop_mu_;
   bool stop_ ABSL_GUARDED_BY(stop_mu_) = false;
