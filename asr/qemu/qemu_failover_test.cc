@@ -39,11 +39,15 @@
 #include "asr/platform/process.h"
 #include "asr/protection/site_service.h"
 #include "asr/qemu/qemu_host.h"
+#include "asr/qemu/testing/guest_serial.h"
 #include "asr/site_recovery/site_recovery.h"
 #include "gtest/gtest.h"
 
 namespace asr::qemu {
 namespace {
+
+using guest_serial::Field;
+using guest_serial::MaxWrote;
 
 std::string GuestFile(const std::string& name) {
   const char* srcdir = std::getenv("TEST_SRCDIR");
@@ -55,31 +59,6 @@ std::string GuestFile(const std::string& name) {
 std::string GuestCmdline() {
   absl::StatusOr<std::string> s = ReadFileToString(GuestFile("cmdline"));
   return s.ok() ? std::string(absl::StripAsciiWhitespace(*s)) : "";
-}
-
-// The number after "key=" in a verdict line, -1 if none.
-int64_t Field(const std::string& line, const std::string& key) {
-  for (absl::string_view word : absl::StrSplit(line, ' ')) {
-    if (absl::ConsumePrefix(&word, key + "=")) {
-      int64_t v = -1;
-      if (absl::SimpleAtoi(word, &v)) return v;
-    }
-  }
-  return -1;
-}
-
-// The highest "ASR-WROTE S" of a serial log: the last record the guest saw synced.
-int64_t MaxWrote(const std::string& log) {
-  int64_t acknowledged = 0;
-  for (absl::string_view line : absl::StrSplit(log, '\n')) {
-    int64_t s = 0;
-    size_t at = line.find("ASR-WROTE ");
-    if (at != absl::string_view::npos &&
-        absl::SimpleAtoi(absl::StripTrailingAsciiWhitespace(line.substr(at + 10)), &s)) {
-      acknowledged = std::max(acknowledged, s);
-    }
-  }
-  return acknowledged;
 }
 
 // A Windows path of the example inventories as a directory under `root`.

@@ -19,10 +19,14 @@
 #include "asr/disk/virtual_disk.h"
 #include "asr/model/json.h"
 #include "asr/platform/env.h"
+#include "asr/qemu/testing/guest_serial.h"
 #include "gtest/gtest.h"
 
 namespace asr::qemu {
 namespace {
+
+using guest_serial::Field;
+using guest_serial::MaxWrote;
 
 // The test guest built by :guest_image (guest/build_guest.sh).
 std::string GuestFile(const std::string& name) {
@@ -94,31 +98,6 @@ QemuHostOptions Owned() {
   QemuHostOptions o;
   o.turn_off_vms_on_close = true;
   return o;
-}
-
-// The number after "key=" in a verdict line.
-int64_t Field(const std::string& line, const std::string& key) {
-  for (absl::string_view word : absl::StrSplit(line, ' ')) {
-    if (absl::ConsumePrefix(&word, key + "=")) {
-      int64_t v = -1;
-      if (absl::SimpleAtoi(word, &v)) return v;
-    }
-  }
-  return -1;
-}
-
-// The highest "ASR-WROTE S" in a serial log: the last record the guest saw synced.
-int64_t MaxWrote(const std::string& log) {
-  int64_t acknowledged = 0;
-  for (absl::string_view line : absl::StrSplit(log, '\n')) {
-    int64_t s = 0;
-    size_t at = line.find("ASR-WROTE ");
-    if (at != absl::string_view::npos &&
-        absl::SimpleAtoi(absl::StripTrailingAsciiWhitespace(line.substr(at + 10)), &s)) {
-      acknowledged = std::max(acknowledged, s);
-    }
-  }
-  return acknowledged;
 }
 
 // Boot, write, clean shutdown; boot again and write, killed; boot to check:
