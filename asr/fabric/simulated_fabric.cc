@@ -18,6 +18,7 @@
 #include "asr/common/status_macros.h"
 #include "asr/disk/byte_order.h"
 #include "asr/disk/virtual_disk.h"
+#include "asr/fabric/replica_vm_spec.h"
 #include "asr/model/json.h"
 #include "asr/platform/env.h"
 #include "asr/platform/process.h"
@@ -599,18 +600,7 @@ absl::StatusOr<model::VmPowerState> SimulatedFabric::GetPowerState(const std::st
 absl::StatusOr<model::VirtualMachine> SimulatedFabric::CreateReplicaVm(
     const model::ReplicaVmSpec& spec) {
   ASR_RETURN_IF_ERROR(TakeInjected("CreateReplicaVm"));
-  if (spec.replica_vm_id().empty()) {
-    return absl::InvalidArgumentError("a replica VM needs an id (replica_vm_id)");
-  }
-  for (const model::VirtualDisk& d : spec.disks()) {
-    // The disk files themselves appear with initial replication; their
-    // directory must exist (as a VMM placement path does).
-    if (d.path().empty() || !PathExists(DirName(d.path()))) {
-      return absl::NotFoundError(absl::StrCat("disk '", d.id(), "' of replica VM '",
-                                              spec.replica_vm_id(), "': the directory of '",
-                                              d.path(), "' does not exist; create it first"));
-    }
-  }
+  ASR_RETURN_IF_ERROR(CheckReplicaVmSpec(spec));
   model::VirtualMachine result;
   ASR_RETURN_IF_ERROR(Mutate([&](FabricState& s) -> absl::Status {
     int server = 0;
@@ -622,16 +612,7 @@ absl::StatusOr<model::VirtualMachine> SimulatedFabric::CreateReplicaVm(
     }
     ASR_RETURN_IF_ERROR(HostDown(s, spec.host_id()));
     if (model::VirtualMachine* existing = FindVm(s, spec.replica_vm_id())) {
-      bool same =
-          existing->host_id() == spec.host_id() && existing->disks_size() == spec.disks_size();
-      for (int i = 0; same && i < spec.disks_size(); ++i) {
-        same = existing->disks(i).path() == spec.disks(i).path();
-      }
-      if (!same) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            "VM '", spec.replica_vm_id(), "' already exists on host ", existing->host_id(),
-            " with other disks; delete it first or use another id"));
-      }
+      ASR_RETURN_IF_ERROR(SameReplicaVm(*existing, spec));
       result = *existing;
       return absl::OkStatus();
     }

@@ -23,6 +23,7 @@
 #include "asr/common/status_macros.h"
 #include "asr/disk/disk_ops.h"
 #include "asr/disk/virtual_disk.h"
+#include "asr/fabric/replica_vm_spec.h"
 #include "asr/model/json.h"
 #include "asr/platform/detached_process.h"
 #include "asr/platform/env.h"
@@ -534,15 +535,13 @@ absl::StatusOr<model::VmPowerState> QemuHost::GetPowerState(const std::string& v
 }
 
 absl::StatusOr<model::VirtualMachine> QemuHost::CreateReplicaVm(const model::ReplicaVmSpec& spec) {
-  if (spec.replica_vm_id().empty()) {
-    return absl::InvalidArgumentError("a replica VM needs an id (replica_vm_id)");
-  }
+  ASR_RETURN_IF_ERROR(fabric::CheckReplicaVmSpec(spec));
   for (const model::VirtualDisk& d : spec.disks()) {
     ASR_RETURN_IF_ERROR(DiskFormat(d.path()).status());
-    if (d.path().empty() || d.path()[0] != '/' || !PathExists(DirName(d.path()))) {
-      return absl::NotFoundError(absl::StrCat("disk '", d.id(), "' of replica VM '",
-                                              spec.replica_vm_id(), "': the directory of '",
-                                              d.path(), "' does not exist; create it first"));
+    if (d.path()[0] != '/') {
+      return absl::InvalidArgumentError(absl::StrCat("disk '", d.id(), "' of replica VM '",
+                                                     spec.replica_vm_id(), "': '", d.path(),
+                                                     "' is not an absolute path; give one"));
     }
   }
   model::VirtualMachine result;
@@ -557,16 +556,7 @@ absl::StatusOr<model::VirtualMachine> QemuHost::CreateReplicaVm(const model::Rep
     }
     absl::StatusOr<model::VirtualMachine> existing = FindVmLocked(spec.replica_vm_id());
     if (existing.ok()) {
-      bool same =
-          existing->host_id() == spec.host_id() && existing->disks_size() == spec.disks_size();
-      for (int i = 0; same && i < spec.disks_size(); ++i) {
-        same = existing->disks(i).path() == spec.disks(i).path();
-      }
-      if (!same) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            "VM '", spec.replica_vm_id(), "' already exists on host ", existing->host_id(),
-            " with other disks; delete it first or use another id"));
-      }
+      ASR_RETURN_IF_ERROR(fabric::SameReplicaVm(*existing, spec));
       result = *existing;
       return absl::OkStatus();
     }
