@@ -15,9 +15,11 @@
 #include "asr/common/test_dir.h"
 #include "asr/common/testing/status_matchers.h"
 #include "asr/failover/plan_test_site.h"
+#include "asr/model/json.h"
 #include "asr/store/pg_store.h"
 #include "asr/store/testing/pg_server.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
 #include "gtest/gtest.h"
 
 namespace asr::cli {
@@ -114,12 +116,43 @@ TEST(PgStateCommands, StateShowAndPromote) {
     EXPECT_THAT(p.out, HasSubstr("writer lease: epoch 1, held by asr process"));
     EXPECT_THAT(p.out, HasSubstr("standby "));
     EXPECT_THAT(p.out, HasSubstr(": async, replay lag "));
+    // The same facts as one JSON object.
+    Result j = run(primary->Uri(), {"--json", "state", "show"});
+    ASSERT_EQ(j.code, 0) << j.err;
+    google::protobuf::Struct parsed;
+    ASSERT_OK(model::FromJson(j.out, &parsed)) << j.out;
+    const auto& f = parsed.fields();
+    EXPECT_EQ(f.at("backend").string_value(), "postgresql");
+    EXPECT_EQ(f.at("role").string_value(), "primary");
+    EXPECT_TRUE(f.at("hasState").bool_value());
+    const auto& lease = f.at("lease").struct_value().fields();
+    EXPECT_EQ(lease.at("epoch").number_value(), 1);
+    EXPECT_TRUE(lease.at("live").bool_value());
+    EXPECT_THAT(lease.at("holder").string_value(), HasSubstr("asr process"));
+    ASSERT_EQ(f.at("standbys").list_value().values_size(), 1);
+    EXPECT_EQ(f.at("standbys")
+                  .list_value()
+                  .values(0)
+                  .struct_value()
+                  .fields()
+                  .at("syncState")
+                  .string_value(),
+              "async");
   }
   ASSERT_OK(primary->WaitForReplay(absl::Seconds(60)));
   Result s = run(standby->Uri(), {"state", "show"});
   ASSERT_EQ(s.code, 0) << s.err;
   EXPECT_THAT(s.out, HasSubstr("standby: read-only until promoted"));
   EXPECT_THAT(s.out, HasSubstr("writer lease: epoch 1, free"));
+  Result sj = run(standby->Uri(), {"--json", "state", "show"});
+  ASSERT_EQ(sj.code, 0) << sj.err;
+  google::protobuf::Struct standby_json;
+  ASSERT_OK(model::FromJson(sj.out, &standby_json)) << sj.out;
+  EXPECT_EQ(standby_json.fields().at("role").string_value(), "standby");
+  EXPECT_FALSE(standby_json.fields().at("lease").struct_value().fields().at("live").bool_value());
+  Result dj = run(asr::testing::TestPath("dir"), {"--json", "state", "show"});
+  ASSERT_EQ(dj.code, 0) << dj.err;
+  EXPECT_THAT(dj.out, HasSubstr(R"("backend": "directory")"));
 
   Result unconfirmed = run(standby->Uri(), {"state", "promote"});
   EXPECT_EQ(unconfirmed.code, 2);
