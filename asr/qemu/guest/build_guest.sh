@@ -22,6 +22,8 @@
 #
 # Environment: ASR_GUEST_KERNEL picks the kernel (default: the newest
 # /boot/vmlinuz-*); its modules come from /lib/modules/VERSION.
+# ASR_GUEST_AGENT picks the agent (default /usr/sbin/qemu-ga; "none" or a
+# missing file: a guest without one).
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
@@ -72,7 +74,7 @@ modules=(
 files=("$0" "$init" "$kernel" "$busybox")
 
 # QEMU's guest agent and what it links (the loader too), at their own paths.
-agent=/usr/sbin/qemu-ga
+agent=${ASR_GUEST_AGENT:-/usr/sbin/qemu-ga}
 agent_files=()
 if [ -x "$agent" ]; then
   agent_files=("$agent")
@@ -80,6 +82,8 @@ if [ -x "$agent" ]; then
     [ -n "$lib" ] && agent_files+=("$(readlink -f "$lib")|$lib")
   done < <(ldd "$agent" | awk '/=> \// { print $3 } /^\t\/[^ ]* \(/ { print $1 }')
   for f in "${agent_files[@]}"; do files+=("${f%%|*}"); done
+elif [ "$agent" = none ]; then
+  echo "note: ASR_GUEST_AGENT=none: the guest runs no guest agent" >&2
 else
   echo "note: $agent is missing: the guest runs no guest agent (install qemu-guest-agent" \
     "for application-consistent points: apt-get install --no-install-recommends qemu-guest-agent)" >&2
