@@ -26,10 +26,10 @@ namespace {
 
 // How the fake agent behaves.
 enum class Mode {
-  kAnswer,        // answers everything (after stale bytes on each connection)
-  kSilent,        // reads, never answers (a guest with no agent running)
-  kFreezeHangs,   // answers the sync, never the freeze
-  kFreezeFails,   // refuses the freeze
+  kAnswer,       // answers everything (after stale bytes on each connection)
+  kSilent,       // reads, never answers (a guest with no agent running)
+  kFreezeHangs,  // answers the sync, never the freeze
+  kFreezeFails,  // refuses the freeze
 };
 
 // A guest agent on a Unix socket in the test: it answers
