@@ -1384,9 +1384,7 @@ absl::StatusOr<std::vector<model::HostPoint>> QemuHost::CreateGroupPoint(
       ASR_ASSIGN_OR_RETURN(vms.emplace_back(), FindVm(id));
     }
   }
-  if (type != model::AppConsistent && type != model::CrashConsistent) {
-    return absl::InvalidArgumentError("a point is AppConsistent or CrashConsistent");
-  }
+  if (type != model::AppConsistent) type = model::CrashConsistent;  // also when unspecified
   // One operation per VM at a time (between processes too); taken in id
   // order so two group points never wait on each other.
   std::vector<size_t> order(vms.size());
