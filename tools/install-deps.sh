@@ -14,6 +14,7 @@ packages=(
   rsync zstd                           # the benchmarks' baseline
   clang-format git                     # tests/format_test.sh: changed files are formatted
   qemu-system-x86 linux-image-amd64 busybox-static cpio  # asr/qemu: real VMs and their test guest
+  qemu-guest-agent                     # asr/qemu: the test guest's agent (app-consistent points)
   chromium                             # tests/report_cli_test.sh: the HTML report in headless Chromium
   libpq-dev postgresql                 # the PostgreSQL state store (libpq) and its tests' servers
 )

@@ -70,6 +70,9 @@ void PrintGroup(std::ostream& out, protection::GroupService& groups,
                                   c.committed_item_ids_size(), " VMs, ", c.bytes_sent(), " bytes")
                    : absl::StrCat("failed (", c.committed_item_ids_size(),
                                   " VMs committed, no shared point): ", c.error()))
+        << (c.app_consistent_fallback().empty()
+                ? ""
+                : absl::StrCat(" (crash-consistent: ", c.app_consistent_fallback(), ")"))
         << "\n";
   }
 }
@@ -199,7 +202,11 @@ absl::Status GroupReplicate(const CommandContext& ctx, const ParsedArgs& a) {
     *ctx.out << model::ToJson(*c) << "\n";
   } else {
     *ctx.out << "shared point " << c->point_sequence() << " of " << c->committed_item_ids_size()
-             << " VMs at one instant, " << c->bytes_sent() << " bytes\n";
+             << " VMs at one instant, " << c->bytes_sent() << " bytes"
+             << (c->app_consistent_fallback().empty()
+                     ? ""
+                     : absl::StrCat(" (crash-consistent: ", c->app_consistent_fallback(), ")"))
+             << "\n";
   }
   return absl::OkStatus();
 }

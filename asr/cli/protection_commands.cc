@@ -302,6 +302,9 @@ void PrintItem(std::ostream& o, const model::ProtectedItem& item) {
     o << "  last cycle: " << FormatTime(c.time_unix()) << " "
       << (c.ok() ? absl::StrCat("ok, point ", c.point_sequence(), ", ", c.bytes_sent(), " bytes")
                  : absl::StrCat("failed: ", c.error()))
+      << (c.app_consistent_fallback().empty()
+              ? ""
+              : absl::StrCat(" (crash-consistent: ", c.app_consistent_fallback(), ")"))
       << "\n";
   }
 }

@@ -421,13 +421,27 @@ absl::StatusOr<model::GroupCycleOutcome> GroupService::ReplicateLocked(
   const absl::Time started = clock_->Now();
   model::GroupCycleOutcome outcome;
   outcome.set_time_unix(absl::ToUnixSeconds(started));
-  const model::RecoveryPointType type =
+  model::RecoveryPointType type =
       options.app_consistent ? model::AppConsistent : model::CrashConsistent;
   std::vector<model::HostPoint> points;
   absl::Status s = fabric::CallWithRetries([&]() -> absl::Status {
     ASR_ASSIGN_OR_RETURN(points, host->CreateGroupPoint(vm_ids, type));
     return absl::OkStatus();
   });
+  // A host that cannot quiesce every member (QEMU: a guest whose agent does
+  // not answer) still gives the group an instant: a crash-consistent one,
+  // and the outcome says why.
+  if (absl::IsFailedPrecondition(s) && type == model::AppConsistent) {
+    const std::string why(s.message());
+    s = fabric::CallWithRetries([&]() -> absl::Status {
+      ASR_ASSIGN_OR_RETURN(points, host->CreateGroupPoint(vm_ids, model::CrashConsistent));
+      return absl::OkStatus();
+    });
+    if (s.ok()) {
+      type = model::CrashConsistent;
+      outcome.set_app_consistent_fallback(why);
+    }
+  }
   if (s.ok() && points.size() != members.size()) {
     absl::Status bad = absl::InternalError(absl::StrCat(
         "the host's group point has ", points.size(), " points for ", members.size(), " VMs"));
@@ -448,7 +462,7 @@ absl::StatusOr<model::GroupCycleOutcome> GroupService::ReplicateLocked(
     }
     for (size_t i = 0; s.ok() && i < members.size(); ++i) {
       ReplicateOptions ro;
-      ro.app_consistent = options.app_consistent;
+      ro.app_consistent = type == model::AppConsistent;
       ro.host_point = &points[i];
       absl::StatusOr<model::CycleOutcome> c = protection_->ReplicateNow(members[i].id(), ro);
       if (!c.ok()) {

@@ -62,6 +62,44 @@ class FailingGroupHost : public fabric::HostCallbacks {
   fabric::SimulatedFabric* fab_;
 };
 
+// A host that cannot quiesce its guests (QEMU's, when no guest agent
+// answers): app-consistent points are refused, crash-consistent ones taken.
+class NoAgentHost : public fabric::HostCallbacks {
+ public:
+  explicit NoAgentHost(fabric::SimulatedFabric* fab) : fab_(fab) {}
+  absl::StatusOr<model::Inventory> GetInventory(const model::VmmServer& s) override {
+    return fab_->GetInventory(s);
+  }
+  absl::Status ConfigureHost(const model::HyperVHost& h, const model::ReplicationPolicy& p,
+                             fabric::HostRole r) override {
+    return fab_->ConfigureHost(h, p, r);
+  }
+  absl::Status TestProxy(const model::VmmServer& s, absl::string_view pw) override {
+    return fab_->TestProxy(s, pw);
+  }
+  absl::StatusOr<model::HostPoint> CreatePoint(const std::string& vm_id,
+                                               model::RecoveryPointType type) override {
+    ASR_ASSIGN_OR_RETURN(std::vector<model::HostPoint> p, CreateGroupPoint({vm_id}, type));
+    return p[0];
+  }
+  absl::StatusOr<std::vector<model::HostPoint>> CreateGroupPoint(
+      const std::vector<std::string>& vm_ids, model::RecoveryPointType type) override {
+    if (type == model::AppConsistent) {
+      ++refused;
+      return absl::FailedPreconditionError(
+          absl::StrCat("VM '", vm_ids.back(),
+                       "' cannot be quiesced: no guest agent answers; take a crash-consistent "
+                       "point instead"));
+    }
+    return fab_->CreateGroupPoint(vm_ids, type);
+  }
+  absl::Status ReleasePoint(const model::HostPoint& p) override { return fab_->ReleasePoint(p); }
+  int refused = 0;
+
+ private:
+  fabric::SimulatedFabric* fab_;
+};
+
 class GroupTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -326,6 +364,55 @@ TEST_F(GroupTest, MembershipRulesAreCheckedWithClearErrors) {
   EXPECT_THAT(std::string(refused.message()), HasSubstr("CreateGroupPoint"));
   ASSERT_OK(groups().Delete("app"));
   EXPECT_EQ(groups().Get("app").status().code(), absl::StatusCode::kNotFound);
+}
+
+// A due app-consistent point that the host cannot take (no guest agent)
+// does not stop protection: the cycle's point is crash-consistent, says so,
+// and the outcome names the host's reason; the same for a group's shared
+// point. A host that can quiesce gives app-consistent points again.
+TEST_F(GroupTest, AnAppConsistentPointTheHostCannotTakeFallsBackToCrashConsistentAndSaysWhy) {
+  NoAgentHost no_agent(&site_->fabric());
+  protection().SetHost(&no_agent);
+  ReplicateOptions app;
+  app.app_consistent = true;
+  ASSERT_OK_AND_ASSIGN(model::CycleOutcome c, protection().ReplicateNow("VM1", app));
+  EXPECT_TRUE(c.ok());
+  EXPECT_THAT(c.app_consistent_fallback(), HasSubstr("no guest agent answers"));
+  EXPECT_EQ(no_agent.refused, 1);
+  ASSERT_OK_AND_ASSIGN(std::vector<model::RecoveryPoint> points,
+                       protection().ListRecoveryPoints("VM1"));
+  EXPECT_EQ(points.back().recovery_point_type(), model::CrashConsistent);
+  ASSERT_OK_AND_ASSIGN(model::ProtectedItem item, protection().GetItem("VM1"));
+  EXPECT_EQ(item.last_app_consistent_time_unix(), 0);  // still due
+  EXPECT_EQ(item.recent_cycles(item.recent_cycles_size() - 1).app_consistent_fallback(),
+            c.app_consistent_fallback());
+
+  GroupCreateRequest req;
+  req.name = "app";
+  req.item_refs = {"VM1", "VM2"};
+  ASSERT_OK(groups().Create(req).status());
+  GroupReplicateOptions gapp;
+  gapp.app_consistent = true;
+  ASSERT_OK_AND_ASSIGN(model::GroupCycleOutcome g, groups().ReplicateNow("app", gapp));
+  EXPECT_TRUE(g.ok());
+  EXPECT_THAT(g.app_consistent_fallback(), HasSubstr("cannot be quiesced"));
+  ASSERT_OK_AND_ASSIGN(model::GroupRecoveryPoint shared, groups().LatestSharedPoint("app"));
+  EXPECT_EQ(shared.recovery_point_type(), model::CrashConsistent);
+  auto [p1, p2] = MemberPoints(shared);
+  EXPECT_EQ(p1.recovery_point_type(), model::CrashConsistent);
+  EXPECT_EQ(p2.recovery_point_type(), model::CrashConsistent);
+  EXPECT_FALSE(groups().LatestSharedPoint("app", /*app_consistent_only=*/true).ok());
+
+  // A host that quiesces: app-consistent, no fallback.
+  protection().SetHost(&site_->fabric());
+  ASSERT_OK_AND_ASSIGN(g, groups().ReplicateNow("app", gapp));
+  EXPECT_TRUE(g.app_consistent_fallback().empty()) << g.app_consistent_fallback();
+  ASSERT_OK_AND_ASSIGN(shared, groups().LatestSharedPoint("app"));
+  EXPECT_EQ(shared.recovery_point_type(), model::AppConsistent);
+  ASSERT_OK_AND_ASSIGN(c, protection().ReplicateNow("VM1", app));
+  EXPECT_TRUE(c.app_consistent_fallback().empty());
+  ASSERT_OK_AND_ASSIGN(points, protection().ListRecoveryPoints("VM1"));
+  EXPECT_EQ(points.back().recovery_point_type(), model::AppConsistent);
 }
 
 }  // namespace

@@ -952,6 +952,17 @@ absl::StatusOr<model::CycleOutcome> ProtectionService::Impl::ReplicateLocked(
       ASR_ASSIGN_OR_RETURN(point, h->CreatePoint(item.vm_id(), type));
       return absl::OkStatus();
     });
+    // A host that cannot quiesce the guest (QEMU: no guest agent answers)
+    // still protects it: this cycle's point is crash-consistent, and the
+    // outcome says why.
+    if (absl::IsFailedPrecondition(s) && type == model::AppConsistent) {
+      const std::string why(s.message());
+      s = fabric::CallWithRetries([&]() -> absl::Status {
+        ASR_ASSIGN_OR_RETURN(point, h->CreatePoint(item.vm_id(), model::CrashConsistent));
+        return absl::OkStatus();
+      });
+      if (s.ok()) outcome.set_app_consistent_fallback(why);
+    }
   }
   if (s.ok()) {
     for (int k = 0; k < item.disks_size() && s.ok(); ++k) {
@@ -989,7 +1000,7 @@ absl::StatusOr<model::CycleOutcome> ProtectionService::Impl::ReplicateLocked(
         std::unique_ptr<net::ByteStream> stream;
         replication::SendOptions so;
         so.compression_level = policy.compression_enabled() ? 1 : 0;
-        so.app_consistent = options.app_consistent;
+        so.app_consistent = point.type() == model::AppConsistent;
         so.source_time = absl::FromUnixMicros(point.time_us());
         so.source_name = item.primary_host_name();
         so.tracker = TrackerOf(item.id(), d.disk_id());

@@ -91,9 +91,14 @@ struct SiteService::Impl {
       s.failures = 0;
       ++stats.cycles_ok;
       stats.points_committed += r->committed_item_ids_size();
-      Log(absl::StrFormat("group %s: shared point %d of %d VMs%s, %d bytes in %.2f s", name,
-                          r->point_sequence(), r->committed_item_ids_size(),
-                          app ? " (app-consistent)" : "", r->bytes_sent(), r->seconds()));
+      Log(absl::StrFormat(
+          "group %s: shared point %d of %d VMs%s, %d bytes in %.2f s", name, r->point_sequence(),
+          r->committed_item_ids_size(),
+          !app ? ""
+          : r->app_consistent_fallback().empty()
+              ? " (app-consistent)"
+              : absl::StrCat(" (crash-consistent: ", r->app_consistent_fallback(), ")"),
+          r->bytes_sent(), r->seconds()));
     } else {
       ++s.failures;
       ++stats.cycles_failed;
@@ -183,8 +188,13 @@ struct SiteService::Impl {
       s.failures = 0;
       ++stats.cycles_ok;
       ++stats.points_committed;
-      Log(absl::StrFormat("%s: point %d%s, %d bytes in %.2f s", name, r->point_sequence(),
-                          app ? " (app-consistent)" : "", r->bytes_sent(), r->seconds()));
+      Log(absl::StrFormat(
+          "%s: point %d%s, %d bytes in %.2f s", name, r->point_sequence(),
+          !app ? ""
+          : r->app_consistent_fallback().empty()
+              ? " (app-consistent)"
+              : absl::StrCat(" (crash-consistent: ", r->app_consistent_fallback(), ")"),
+          r->bytes_sent(), r->seconds()));
     } else {
       ++s.failures;
       ++stats.cycles_failed;

@@ -273,8 +273,22 @@ TEST_F(QemuFailoverTest, ProtectTestFailoverPlannedFailbackAndUnplannedOnARealVm
   int64_t n = Acknowledged("vm1");
   WaitForRecord("vm1", n + 3);
   // Every record acknowledged before this cycle's point is in the point.
+  // The point is application-consistent: the guest agent freezes VM1's
+  // file systems around its instant (the guest's workload syncs a quiesce
+  // marker and waits), and the recovery point says so.
   const int64_t before_tested = Acknowledged("vm1");
-  Cycle();
+  {
+    protection::ReplicateOptions app;
+    app.app_consistent = true;
+    ASSERT_OK_AND_ASSIGN(model::CycleOutcome c, protection().ReplicateNow("VM1", app));
+    EXPECT_EQ(c.app_consistent_fallback(), "");
+    ASSERT_OK_AND_ASSIGN(std::vector<model::RecoveryPoint> points,
+                         protection().ListRecoveryPoints("VM1"));
+    EXPECT_EQ(points.back().recovery_point_type(), model::AppConsistent);
+    std::cout << "app-consistent cycle: guest writes held "
+              << absl::FormatDuration(host_->last_point_quiesce()) << ", " << c.bytes_sent()
+              << " bytes sent in " << c.seconds() << " s\n";
+  }
   std::cout << "point transaction: " << absl::FormatDuration(host_->last_point_transaction())
             << "\n";
 
@@ -312,6 +326,12 @@ TEST_F(QemuFailoverTest, ProtectTestFailoverPlannedFailbackAndUnplannedOnARealVm
   std::string verdict = Verdict(test_vm);
   EXPECT_TRUE(absl::StartsWith(verdict, "ASR-VERDICT ok records=")) << verdict;
   EXPECT_GE(Field(verdict, "last"), before_tested) << verdict;
+  // The latest point was app-consistent: the quiesce marker is the last
+  // record of both disks.
+  ASSERT_OK_AND_ASSIGN(std::string quiesce,
+                       host_->WaitForSerial(test_vm, "ASR-QUIESCE", absl::Minutes(1)));
+  EXPECT_TRUE(absl::StartsWith(quiesce, "ASR-QUIESCE quiesced freeze=1 seq=")) << quiesce;
+  EXPECT_EQ(Field(quiesce, "seq"), Field(verdict, "last")) << quiesce;
   // Replication goes on meanwhile.
   Cycle();
   ASSERT_OK_AND_ASSIGN(job, failover().Start(failover::kTestFailoverCleanup, In()));

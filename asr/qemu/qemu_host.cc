@@ -29,6 +29,7 @@
 #include "asr/platform/env.h"
 #include "asr/platform/error.h"
 #include "asr/platform/process.h"
+#include "asr/qemu/guest_freeze.h"
 
 namespace asr::qemu {
 namespace {
@@ -37,6 +38,8 @@ constexpr char kDefaultQemu[] = "/usr/bin/qemu-system-x86_64";
 constexpr absl::Duration kStartLimit = absl::Seconds(60);
 constexpr absl::Duration kQuitLimit = absl::Seconds(5);
 constexpr absl::Duration kQmpConnectLimit = absl::Seconds(10);
+// The guest agent's port on the host: QEMU's working directory is the VM's.
+constexpr char kAgentSocket[] = "qga.sock";
 
 // The shell that runs QEMU detached and records how it ended: $1 is the
 // pid of an owner whose end kills QEMU (0: none), the rest QEMU's command
@@ -707,6 +710,13 @@ absl::StatusOr<std::vector<std::string>> QemuHost::QemuArguments(const model::Vi
       "file:serial.log",
       "-qmp",
       "unix:qmp.sock,server=on,wait=off",
+      // The guest agent's port (qemu-ga in the guest opens it by this name).
+      "-chardev",
+      absl::StrCat("socket,id=qga0,path=", kAgentSocket, ",server=on,wait=off"),
+      "-device",
+      "virtio-serial-pci,id=vser0",
+      "-device",
+      "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0",
   };
   if (!boot.kernel().empty()) {
     a.insert(a.end(), {"-kernel", boot.kernel()});
@@ -756,7 +766,7 @@ absl::Status QemuHost::StartVm(const std::string& vm_id) {
   platform::Env* env = platform::Env::Default();
   const std::string serial = JoinPath(dir, "serial.log");
   if (PathExists(serial)) ASR_RETURN_IF_ERROR(env->Rename(serial, serial + ".1"));
-  for (const char* f : {"qmp.sock", "qemu.pid", "exit", "process"}) {
+  for (const char* f : {"qmp.sock", kAgentSocket, "qemu.pid", "exit", "process"}) {
     if (PathExists(JoinPath(dir, f))) ASR_RETURN_IF_ERROR(env->Unlink(JoinPath(dir, f)));
   }
   const std::string log = JoinPath(dir, "qemu.log");
@@ -1364,12 +1374,7 @@ absl::StatusOr<std::vector<model::HostPoint>> QemuHost::CreateGroupPoint(
       ASR_ASSIGN_OR_RETURN(vms.emplace_back(), FindVm(id));
     }
   }
-  if (type == model::AppConsistent) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("VM '", vm_ids[0],
-                     "': an app-consistent point needs the QEMU guest agent, which this "
-                     "host does not talk to; take a crash-consistent point"));
-  }
+  if (type != model::AppConsistent) type = model::CrashConsistent;  // also when unspecified
   // One operation per VM at a time (between processes too); taken in id
   // order so two group points never wait on each other.
   std::vector<size_t> order(vms.size());
@@ -1391,6 +1396,27 @@ absl::StatusOr<std::vector<model::HostPoint>> QemuHost::CreateGroupPoint(
     absl::Status prepared = PreparePoint(vms[i], *sessions[i], pending[i]);
     if (!prepared.ok()) return undo_all(prepared);
   }
+  // App-consistent: every running guest quiesced and frozen by its agent
+  // before any instant, thawed right after the last (the GuestFreeze
+  // thaws on every path out of here, errors included). A stopped VM's
+  // disks are quiet already.
+  std::unique_ptr<GuestFreeze> frozen;
+  const absl::Time freeze_start = absl::Now();
+  if (type == model::AppConsistent) {
+    std::vector<FreezeTarget> targets;
+    for (size_t i : order) {
+      if (pending[i].qmp == nullptr) continue;
+      targets.push_back({vm_ids[i], JoinPath(sessions[i]->dir, kAgentSocket)});
+    }
+    GuestFreezeOptions fo;
+    fo.agent = options_.agent;
+    absl::StatusOr<std::unique_ptr<GuestFreeze>> f = GuestFreeze::Freeze(targets, fo);
+    if (!f.ok()) return undo_all(f.status());
+    frozen = std::move(*f);
+  }
+  // (A stopped VM's point is its disks as its guest left them: nothing
+  // writes them, so it is what was asked.)
+  for (PendingPoint& p : pending) p.point.set_type(type);
   // The instant: with one VM, its transaction; with several, every running
   // VM is paused (QMP stop drains its I/O) before any transaction starts,
   // and resumed after the last.
@@ -1414,10 +1440,15 @@ absl::StatusOr<std::vector<model::HostPoint>> QemuHost::CreateGroupPoint(
     if (started.ok() && !resumed.ok()) started = resumed;
   }
   const absl::Time after = absl::Now();
+  absl::Status thawed;
+  if (frozen != nullptr) thawed = frozen->Thaw();
+  const absl::Duration quiesce = frozen != nullptr ? absl::Now() - freeze_start : absl::Duration();
   if (!started.ok()) return undo_all(started);
+  if (!thawed.ok()) return undo_all(thawed);
   {
     absl::MutexLock l(&mu_);
     last_point_transaction_ = after - before;
+    last_point_quiesce_ = quiesce;
   }
   std::vector<model::HostPoint> points;
   for (PendingPoint& p : pending) {
@@ -1440,6 +1471,11 @@ absl::Status QemuHost::ReleasePoint(const model::HostPoint& point) {
 absl::Duration QemuHost::last_point_transaction() const {
   absl::MutexLock l(&mu_);
   return last_point_transaction_;
+}
+
+absl::Duration QemuHost::last_point_quiesce() const {
+  absl::MutexLock l(&mu_);
+  return last_point_quiesce_;
 }
 
 // ---- QEMU's view ----

@@ -24,7 +24,8 @@
 //   }                                  // VMM servers (e.g. a recovery site) in one directory
 //   ROOT/vms.json      written by the host (QemuHostState): replica VMs made
 //                      by CreateReplicaVm, NICs as ConnectNic left them.
-//   ROOT/vms/ID/       one VM's runtime files: qmp.sock (QMP), serial.log
+//   ROOT/vms/ID/       one VM's runtime files: qmp.sock (QMP), qga.sock (the
+//                      guest agent's port), serial.log
 //                      (the serial console of the current boot; the one
 //                      before is serial.log.1), qemu.log (QEMU's own output),
 //                      process (QemuProcess: pid and start time), exit (how
@@ -39,7 +40,8 @@
 //   asr::SiteRecoveryOptions so;  so.host = host.get();
 //
 // Each VM runs as `qemu-system-x86_64 -accel tcg -nodefaults -display none
-// -no-reboot -m MEM -qmp unix:qmp.sock -serial file:serial.log`, its disks
+// -no-reboot -m MEM -qmp unix:qmp.sock -serial file:serial.log` with a
+// virtio-serial port org.qemu.guest_agent.0 on qga.sock (below), its disks
 // as virtio drives in the inventory's order (the guest's vda, vdb, ...; the
 // format from the extension: .vhdx is VHDX, .vhd is VHD), each NIC as a
 // virtio NIC on a user-mode network with restrict=on (no traffic leaves the
@@ -110,8 +112,22 @@
 // compares every block. QEMU reports no writes one by one:
 // AttachChangeTracking accepts the sink and never calls it.
 // A stopped VM's point reads its disks themselves (nothing writes them)
-// and needs a scan. Only crash-consistent points: the test guest runs no
-// guest agent, so AppConsistent is refused (FailedPrecondition).
+// and needs a scan.
+//
+// Application-consistent points (AppConsistent): every VM gets a
+// virtio-serial port named org.qemu.guest_agent.0 on ROOT/vms/ID/qga.sock,
+// which QEMU's guest agent (qemu-ga, package qemu-guest-agent) in the guest
+// opens. Before the instant, each running guest of the point is frozen
+// through it (guest-fsfreeze-freeze: the guest's fsfreeze hook quiesces its
+// applications, then every file system is frozen), all of a group's guests
+// before any transaction; right after the instant each is thawed
+// (guest-fsfreeze-thaw, with retries), also when the point fails. A guest
+// whose agent does not answer within QemuHostOptions::agent.answer_timeout
+// (no agent runs), or whose freeze fails, makes the point fail with
+// FailedPrecondition naming the VM and saying so; the guests frozen before
+// are thawed first, and a crash-consistent point can be taken instead. The
+// point's HostPoint.type says which kind it is; last_point_quiesce() is how
+// long the guests' writes were held (freeze, instant, thaw).
 //
 // Thread safety: thread-safe; calls for different VMs run concurrently.
 #ifndef ASR_QEMU_QEMU_HOST_H_
@@ -131,6 +147,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "asr/fabric/host_callbacks.h"
+#include "asr/qemu/guest_agent_client.h"
 #include "asr/qemu/qemu_host.pb.h"
 #include "asr/qemu/qmp_client.h"
 
@@ -142,6 +159,8 @@ struct QemuHostOptions {
   // in any way (their supervisor watches it): for tests, so that no VM
   // outlives them, also when a test is killed at its time limit.
   bool turn_off_vms_on_close = false;
+  // Time limits of the guest agent's exchanges (app-consistent points).
+  GuestAgentOptions agent;
 };
 
 // How a VM's QEMU process is, or how it ended.
@@ -229,6 +248,11 @@ class QemuHost : public fabric::HostCallbacks {
   // were drained to cut the point: the guest's pause; for a group point,
   // from the first VM's pause to the last VM's resume).
   absl::Duration last_point_transaction() const;
+  // For the last app-consistent point: from the first freeze request to
+  // the last guest's thaw (the time the guests' writes were held: their
+  // hooks' quiescing, the freeze, the instant and the thaw); zero after a
+  // crash-consistent point.
+  absl::Duration last_point_quiesce() const;
   absl::StatusOr<VmProcessInfo> ProcessInfo(const std::string& vm_id);
   // Every VM of the directory (each server's, then the replica VMs) as it is now.
   absl::StatusOr<std::vector<QemuVmStatus>> ListVms();
@@ -301,6 +325,7 @@ class QemuHost : public fabric::HostCallbacks {
   std::map<std::string, std::string> boot_arguments_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> next_point_{1};
   absl::Duration last_point_transaction_ ABSL_GUARDED_BY(mu_);
+  absl::Duration last_point_quiesce_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace asr::qemu

@@ -19,6 +19,7 @@
 #include "asr/disk/virtual_disk.h"
 #include "asr/model/json.h"
 #include "asr/platform/env.h"
+#include "asr/qemu/guest_agent_client.h"
 #include "asr/qemu/testing/guest_serial.h"
 #include "gtest/gtest.h"
 
@@ -394,13 +395,15 @@ TEST(QemuHostTest, StartFailuresShutdownTimeoutsAndTurnOff) {
 TEST(QemuHostTest, APointOfARunningVmIsConsistentAndBootsToAGoodVerdict) {
   std::string root = MakeHost();
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<QemuHost> host, QemuHost::Open(root, Owned()));
-  // A stopped VM's point is its disks; app-consistent needs a guest agent.
+  // A stopped VM's point is its disks (nothing writes them: no guest to
+  // freeze for an app-consistent one).
   ASSERT_OK_AND_ASSIGN(model::HostPoint cold, host->CreatePoint("vm1", model::CrashConsistent));
   ASSERT_EQ(cold.disks_size(), 2);
   EXPECT_EQ(cold.disks(1).read_path(), root + "/disks/vm1-d1.vhd");
   ASSERT_OK(host->ReleasePoint(cold));
-  EXPECT_EQ(host->CreatePoint("vm1", model::AppConsistent).status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  ASSERT_OK_AND_ASSIGN(cold, host->CreatePoint("vm1", model::AppConsistent));
+  EXPECT_EQ(cold.type(), model::AppConsistent);
+  ASSERT_OK(host->ReleasePoint(cold));
 
   ASSERT_OK(host->SetBootArguments("vm1", "asr.interval_ms=0"));
   ASSERT_OK(host->StartVm("vm1"));
@@ -449,6 +452,124 @@ TEST(QemuHostTest, APointOfARunningVmIsConsistentAndBootsToAGoodVerdict) {
     absl::SleepFor(absl::Milliseconds(100));
   }
   EXPECT_EQ(*host->GetPowerState("vm1-replica"), model::STOPPED);
+}
+
+// The line of the serial log that starts with `prefix` and holds `word`
+// ("" when none).
+std::string SerialLine(const std::string& log, const std::string& prefix, const std::string& word) {
+  for (absl::string_view line : absl::StrSplit(log, '\n')) {
+    if (absl::StartsWith(line, prefix) && absl::StrContains(line, word)) {
+      return std::string(absl::StripTrailingAsciiWhitespace(line));
+    }
+  }
+  return "";
+}
+
+// Application-consistent points through the guest agent: the test guest
+// runs qemu-ga; its freeze makes the workload sync a quiesce marker and
+// wait, the point is cut, the thaw lets it go on, and a VM booted from the
+// point's images finds the marker as the last record of both disks. A
+// guest with no agent (vm2 idles in its BIOS: QEMU serves the port,
+// nothing in the guest answers) makes the point fail at once with the
+// reason, alone or in a group, and the frozen group member is thawed.
+TEST(QemuHostTest, AppConsistentPointsFreezeTheGuestThroughItsAgentAndThawItOnEveryPath) {
+  std::string root = MakeHost(90, "", /*vm2=*/true);
+  QemuHostOptions options = Owned();
+  options.agent.answer_timeout = absl::Seconds(4);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<QemuHost> host, QemuHost::Open(root, options));
+  ASSERT_OK(host->StartVm("vm2"));
+  ASSERT_OK(host->SetBootArguments("vm1", "asr.interval_ms=20"));
+  ASSERT_OK(host->StartVm("vm1"));
+  ASSERT_OK_AND_ASSIGN(std::string agent,
+                       host->WaitForSerial("vm1", "ASR-AGENT", absl::Minutes(3)));
+  ASSERT_TRUE(absl::StartsWith(agent, "ASR-AGENT running port=/dev/vport")) << agent;
+  ASSERT_OK(host->WaitForSerial("vm1", "ASR-WROTE 5", absl::Minutes(3)).status());
+
+  // 1. The point: frozen, cut, thawed.
+  ASSERT_OK_AND_ASSIGN(model::HostPoint point, host->CreatePoint("vm1", model::AppConsistent));
+  std::cout << "app-consistent point: writes held "
+            << absl::FormatDuration(host->last_point_quiesce())
+            << " (freeze, instant, thaw), transaction "
+            << absl::FormatDuration(host->last_point_transaction()) << "\n";
+  EXPECT_EQ(point.type(), model::AppConsistent);
+  ASSERT_EQ(point.disks_size(), 2);
+  EXPECT_GT(host->last_point_quiesce(), host->last_point_transaction());
+  EXPECT_LT(host->last_point_quiesce(), absl::Seconds(60));
+  ASSERT_OK(host->WaitForSerial("vm1", "ASR-RESUMED freeze=1", absl::Minutes(1)).status());
+  ASSERT_OK_AND_ASSIGN(std::string log, host->SerialLog("vm1"));
+  const std::string quiesced = SerialLine(log, "ASR-QUIESCED", "freeze=1");
+  ASSERT_FALSE(quiesced.empty()) << log;
+  const int64_t marker = Field(quiesced, "seq");
+  EXPECT_GT(marker, 5) << quiesced;
+  EXPECT_EQ(SerialLine(log, "ASR-FREEZE", "freeze=1"), "ASR-FREEZE freeze=1 workload=quiesced");
+  EXPECT_EQ(SerialLine(log, "ASR-THAW", "freeze=1"), "ASR-THAW freeze=1");
+  // The workload goes on after the thaw.
+  ASSERT_OK(host->WaitForSerial("vm1", absl::StrCat("ASR-WROTE ", marker + 3), absl::Minutes(2))
+                .status());
+  GuestAgentClient vm1_agent(root + "/vms/vm1/qga.sock", "vm1");
+  ASSERT_OK_AND_ASSIGN(std::string status, vm1_agent.FreezeStatus());
+  EXPECT_EQ(status, "thawed");
+
+  // 2. No agent answers in vm2: refused within the agent's time limit,
+  // with the reason; vm2 runs on.
+  absl::Time t = absl::Now();
+  absl::Status refused = host->CreatePoint("vm2", model::AppConsistent).status();
+  std::cout << "no agent: refused after " << absl::FormatDuration(absl::Now() - t) << "\n";
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_TRUE(absl::StrContains(refused.message(), "VM 'vm2'")) << refused;
+  EXPECT_TRUE(absl::StrContains(refused.message(), "no guest agent answers")) << refused;
+  EXPECT_TRUE(absl::StrContains(refused.message(), "crash-consistent point")) << refused;
+  EXPECT_LT(absl::Now() - t, absl::Seconds(30));
+  ASSERT_OK_AND_ASSIGN(google::protobuf::Value st, host->Qmp("vm2", "query-status"));
+  EXPECT_EQ(QmpField(st, "status")->string_value(), "running");
+
+  // 3. A group of both: vm1 is frozen first, vm2 fails, vm1 is thawed and
+  // writes on; no point is left.
+  ASSERT_OK_AND_ASSIGN(log, host->SerialLog("vm1"));
+  const int64_t before_group = MaxWrote(log);
+  absl::Status group = host->CreateGroupPoint({"vm1", "vm2"}, model::AppConsistent).status();
+  EXPECT_EQ(group.code(), absl::StatusCode::kFailedPrecondition) << group;
+  EXPECT_TRUE(absl::StrContains(group.message(), "VM 'vm2' cannot be quiesced")) << group;
+  ASSERT_OK(host->WaitForSerial("vm1", "ASR-RESUMED freeze=2", absl::Minutes(1)).status());
+  ASSERT_OK_AND_ASSIGN(log, host->SerialLog("vm1"));
+  EXPECT_EQ(SerialLine(log, "ASR-THAW", "freeze=2"), "ASR-THAW freeze=2") << log;
+  ASSERT_OK(
+      host->WaitForSerial("vm1", absl::StrCat("ASR-WROTE ", before_group + 5), absl::Minutes(2))
+          .status());
+  ASSERT_OK_AND_ASSIGN(status, vm1_agent.FreezeStatus());
+  EXPECT_EQ(status, "thawed");
+  for (const char* vm : {"vm1", "vm2"}) {
+    ASSERT_OK_AND_ASSIGN(google::protobuf::Value jobs, host->Qmp(vm, "query-block-jobs"));
+    EXPECT_EQ(jobs.list_value().values_size(), 0) << vm;
+  }
+
+  // 4. The app-consistent point's images boot to a good verdict whose last
+  // record on both disks is the quiesce marker of freeze 1.
+  ASSERT_OK(MakeDirectories(root + "/replica"));
+  model::ReplicaVmSpec spec;
+  spec.set_replica_vm_id("vm1-replica");
+  spec.set_host_id("kvm-01");
+  for (int i = 0; i < point.disks_size(); ++i) {
+    ASSERT_OK_AND_ASSIGN(std::string image, ReadFileToString(point.disks(i).read_path()));
+    std::string copy = absl::StrCat(root, "/replica/d", i, ".vhdx");
+    ASSERT_OK(WriteFileAtomically(copy, image));
+    model::VirtualDisk* d = spec.add_disks();
+    d->set_id(point.disks(i).disk_id());
+    d->set_path(copy);
+  }
+  ASSERT_OK(host->ReleasePoint(point));
+  ASSERT_OK(host->TurnOffVm("vm1"));
+  ASSERT_OK(host->TurnOffVm("vm2"));
+  ASSERT_OK(host->CreateReplicaVm(spec).status());
+  ASSERT_OK(host->SetBootArguments("vm1-replica", "asr.mode=check"));
+  ASSERT_OK(host->StartVm("vm1-replica"));
+  ASSERT_OK_AND_ASSIGN(std::string verdict,
+                       host->WaitForSerial("vm1-replica", "ASR-VERDICT", absl::Minutes(3)));
+  EXPECT_TRUE(absl::StartsWith(verdict, "ASR-VERDICT ok records=")) << verdict;
+  EXPECT_EQ(Field(verdict, "last"), marker) << verdict;
+  ASSERT_OK_AND_ASSIGN(std::string consistency,
+                       host->WaitForSerial("vm1-replica", "ASR-QUIESCE", absl::Minutes(1)));
+  EXPECT_EQ(consistency, absl::StrCat("ASR-QUIESCE quiesced freeze=1 seq=", marker));
 }
 
 // A group point: both VMs paused for one instant, each VM's disks copied,

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Builds asr's test guest from Debian's packages only: the kernel of
-# linux-image-amd64 (/boot/vmlinuz-*), its virtio, ext4 and ACPI button
-# modules, and busybox-static, with init.sh (beside this script) as /init.
+# linux-image-amd64 (/boot/vmlinuz-*), its virtio, ext4, ACPI button and
+# virtio console modules, busybox-static and, when qemu-guest-agent is
+# installed, QEMU's guest agent (/usr/sbin/qemu-ga with every library ldd
+# names and the dynamic loader), with init.sh (beside this script) as /init.
+# Without qemu-guest-agent the guest is built without an agent (a note on
+# stderr) and says so on its console (ASR-AGENT none reason=not-in-image).
 #
 #   asr/qemu/guest/build_guest.sh OUT_DIR
 #   qemu-system-x86_64 -accel tcg -m 256 -nographic -no-reboot \
@@ -11,12 +15,15 @@
 # Writes OUT_DIR/vmlinuz, OUT_DIR/initrd.gz, OUT_DIR/cmdline (the kernel
 # arguments the guest needs; add asr.* arguments, see init.sh) and
 # OUT_DIR/stamp (the content key). Cached by content: the key is the SHA-256
-# of this script, init.sh, the kernel, busybox and the modules; when
+# of this script, init.sh, the kernel, busybox, the modules and the agent
+# with its libraries; when
 # OUT_DIR/stamp holds the same key nothing is rebuilt. The output is
 # reproducible (fixed times and owners in the archive, gzip without a name).
 #
 # Environment: ASR_GUEST_KERNEL picks the kernel (default: the newest
 # /boot/vmlinuz-*); its modules come from /lib/modules/VERSION.
+# ASR_GUEST_AGENT picks the agent (default /usr/sbin/qemu-ga; "none" or a
+# missing file: a guest without one).
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
@@ -62,8 +69,25 @@ modules=(
   drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci drivers/block/virtio_blk
   net/core/failover drivers/net/net_failover drivers/net/virtio_net
   crypto/crc32c_generic lib/crc16 fs/mbcache fs/jbd2/jbd2 fs/ext4/ext4 drivers/input/evdev drivers/acpi/button
+  drivers/char/virtio_console
 )
 files=("$0" "$init" "$kernel" "$busybox")
+
+# QEMU's guest agent and what it links (the loader too), at their own paths.
+agent=${ASR_GUEST_AGENT:-/usr/sbin/qemu-ga}
+agent_files=()
+if [ -x "$agent" ]; then
+  agent_files=("$agent")
+  while read -r lib; do
+    [ -n "$lib" ] && agent_files+=("$(readlink -f "$lib")|$lib")
+  done < <(ldd "$agent" | awk '/=> \// { print $3 } /^\t\/[^ ]* \(/ { print $1 }')
+  for f in "${agent_files[@]}"; do files+=("${f%%|*}"); done
+elif [ "$agent" = none ]; then
+  echo "note: ASR_GUEST_AGENT=none: the guest runs no guest agent" >&2
+else
+  echo "note: $agent is missing: the guest runs no guest agent (install qemu-guest-agent" \
+    "for application-consistent points: apt-get install --no-install-recommends qemu-guest-agent)" >&2
+fi
 for m in "${modules[@]}"; do
   f="$moddir/$m.ko"
   if [ ! -r "$f" ]; then
@@ -73,7 +97,8 @@ for m in "${modules[@]}"; do
   files+=("$f")
 done
 
-key=$( (for f in "${files[@]}"; do sha256sum <"$f"; done; echo "$version") | sha256sum | cut -d' ' -f1)
+key=$( (for f in "${files[@]}"; do sha256sum <"$f"; done; echo "$version agent=${#agent_files[@]}") |
+  sha256sum | cut -d' ' -f1)
 if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$key" ] && [ -f "$out/initrd.gz" ] &&
   [ -f "$out/vmlinuz" ] && [ -f "$out/cmdline" ]; then
   exit 0
@@ -90,6 +115,12 @@ for applet in $("$busybox" --list); do
 done
 for m in "${modules[@]}"; do
   cp "$moddir/$m.ko" "$root/lib/modules/$(basename "$m").ko"
+done
+for f in "${agent_files[@]}"; do
+  src=${f%%|*}
+  dst=${f#*|}
+  mkdir -p "$root$(dirname "$dst")"
+  cp "$src" "$root$dst"
 done
 cp "$init" "$root/init"
 chmod 0755 "$root/init" "$root/bin/busybox"

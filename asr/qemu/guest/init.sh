@@ -11,6 +11,22 @@
 #   ASR-WROTE S                       record S is on every data disk and synced
 #   ASR-IDLE last=S                   asr.records reached: no more writes
 #   ASR-SHUTDOWN clean last=S         power button: file systems unmounted, powering off
+#   ASR-QUIESCE quiesced freeze=N seq=S   (after every verdict) the last record of every
+#                                     data disk is the quiesce marker S of freeze N: the
+#                                     disks are an application-consistent point
+#   ASR-QUIESCE not-quiesced          (after every verdict) they are not (crash-consistent)
+#   ASR-AGENT running port=/dev/vportXpY   QEMU's guest agent (qemu-ga) runs on the port
+#                                     named org.qemu.guest_agent.0, with the fsfreeze hook
+#   ASR-AGENT none reason=R           no agent: R is asr.agent=off, not-in-image (built
+#                                     without qemu-guest-agent), no-port (QEMU gave the VM
+#                                     no such port) or exited (qemu-ga ended at once)
+#   ASR-FREEZE freeze=N workload=quiesced|idle   the agent's freeze (the hook runs before
+#                                     the file systems freeze): the workload wrote marker S
+#                                     and waits (quiesced), or was not writing (idle)
+#   ASR-FREEZE freeze=N failed reason=R   the workload did not quiesce: the freeze fails
+#   ASR-QUIESCED freeze=N seq=S       the workload synced quiesce marker S and waits for the thaw
+#   ASR-THAW freeze=N                 the agent thawed the file systems (hook after the thaw)
+#   ASR-RESUMED freeze=N              the workload writes again after the thaw
 #
 # Every boot first checks every record on every data disk (/dev/vd*: the
 # virtio disks in the order QEMU was given them) and prints the verdict;
@@ -28,12 +44,23 @@
 # exactly that. A last record cut short (the VM died while writing it) is
 # "torn": it was never acknowledged, so it is dropped, not counted as loss.
 #
+# Application consistency: QEMU's guest agent runs with an fsfreeze hook
+# (/run/fsfreeze-hook, written below). On "freeze" the hook asks the
+# workload to quiesce: it finishes its current record, appends a quiesce
+# marker to every disk (a record like the others, sequence number and MD5
+# included, whose payload is "app-quiesce-freeze-N" padded with "-";
+# ASR-WROTE is printed for it too), syncs it and waits; only then does the
+# hook return and the agent freeze the file systems. On "thaw" the workload
+# resumes. A point cut while frozen holds the marker as the last record of
+# every disk, which the verdict boot reports (ASR-QUIESCE).
+#
 # Kernel arguments (asr.NAME=VALUE on the command line):
 #   asr.mode=work|check   check: print the verdict and power off (default work)
 #   asr.expect=E          the verdict says "missing" when fewer than E records are present
 #   asr.records=N         stop writing once record N is written (default: never)
 #   asr.interval_ms=MS    pause between records (default 100)
 #   asr.disks=N           use the first N virtio disks only (default all)
+#   asr.agent=on|off      off: do not start the guest agent (default on)
 #
 # The ACPI power button (QEMU's system_powerdown) ends the workload cleanly.
 
@@ -44,7 +71,8 @@ mount -t devtmpfs devtmpfs /dev
 mkdir -p /run /data
 
 for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk \
-  failover net_failover virtio_net crc32c_generic crc16 mbcache jbd2 ext4 evdev button; do
+  failover net_failover virtio_net crc32c_generic crc16 mbcache jbd2 ext4 evdev button \
+  virtio_console; do
   insmod "/lib/modules/$m.ko" 2>/dev/null || echo "ASR-LOG cannot load module $m"
 done
 
@@ -57,6 +85,7 @@ expect=$(arg expect 0)
 max_records=$(arg records 0)
 interval_ms=$(arg interval_ms 100)
 want_disks=$(arg disks 0)
+agent=$(arg agent on)
 broken=0
 
 poweroff_now() {
@@ -177,6 +206,40 @@ check_disk() {
   return 0
 }
 
+# ASR-QUIESCE: whether the last record of every data disk is one and the
+# same quiesce marker (checked records only: run after check_disk).
+report_quiesce() {
+  q=""
+  for name in $disks; do
+    f="/data/$name/records"
+    size=$(stat -c %s "$f")
+    if [ "$size" -lt 128 ]; then
+      q=no
+      break
+    fi
+    rec=$(tail -c 128 "$f")
+    case "$rec" in
+      ???????????" app-quiesce-freeze-"*) ;;
+      *)
+        q=no
+        break
+        ;;
+    esac
+    this=$(echo "$rec" | cut -c1-11)
+    if [ -n "$q" ] && [ "$q" != "$this" ]; then
+      q=no
+      break
+    fi
+    q=$this
+    freeze=$(echo "$rec" | cut -c13-94 | sed 's/^app-quiesce-freeze-//; s/-*$//')
+  done
+  if [ -n "$q" ] && [ "$q" != no ]; then
+    echo "ASR-QUIESCE quiesced freeze=$freeze seq=$((1$q - 100000000000))"
+  else
+    echo "ASR-QUIESCE not-quiesced"
+  fi
+}
+
 first_last=-1
 records=0
 torn_all=0
@@ -206,6 +269,7 @@ if [ "$broken" -eq 0 ]; then
     broken=1
   fi
   echo "$verdict uptime=$(cut -d' ' -f1 /proc/uptime)"
+  report_quiesce
 fi
 [ "$first_last" -lt 0 ] && first_last=0
 
@@ -225,7 +289,91 @@ if [ "$mode" = work ] && [ "$broken" -eq 0 ]; then
   done
 fi
 
+# QEMU's guest agent with the fsfreeze hook (see the top of this file).
+start_agent() {
+  if [ "$agent" = off ]; then
+    echo "ASR-AGENT none reason=asr.agent=off"
+    return
+  fi
+  if [ ! -x /usr/sbin/qemu-ga ]; then
+    echo "ASR-AGENT none reason=not-in-image"
+    return
+  fi
+  port=""
+  i=0
+  while [ -z "$port" ] && [ $i -lt 40 ]; do
+    for p in /sys/class/virtio-ports/*; do
+      [ "$(cat "$p/name" 2>/dev/null)" = org.qemu.guest_agent.0 ] || continue
+      port=/dev/$(basename "$p")
+      if [ ! -c "$port" ]; then
+        dev=$(cat "$p/dev")
+        mknod "$port" c "${dev%%:*}" "${dev##*:}"
+      fi
+    done
+    [ -n "$port" ] || usleep 50000
+    i=$((i + 1))
+  done
+  if [ -z "$port" ]; then
+    echo "ASR-AGENT none reason=no-port"
+    return
+  fi
+  cat >/run/fsfreeze-hook <<'HOOK'
+#!/bin/sh
+# qemu-ga's fsfreeze hook: "freeze" before the file systems freeze, "thaw"
+# after they thaw. Its output goes to the console (qemu-ga drops stdout).
+export PATH=/bin
+case "$1" in
+  freeze)
+    n=$(($(cat /run/freezes 2>/dev/null || echo 0) + 1))
+    echo "$n" >/run/freezes
+    if [ ! -e /run/writing ]; then
+      echo "ASR-FREEZE freeze=$n workload=idle" >/dev/console
+      exit 0
+    fi
+    rm -f /run/quiesced
+    echo "$n" >/run/freeze-request
+    i=0
+    while [ ! -e /run/quiesced ] && [ -e /run/writing ] && [ $i -lt 600 ]; do
+      usleep 50000
+      i=$((i + 1))
+    done
+    if [ -e /run/quiesced ]; then
+      echo "ASR-FREEZE freeze=$n workload=quiesced" >/dev/console
+    elif [ ! -e /run/writing ]; then
+      rm -f /run/freeze-request
+      echo "ASR-FREEZE freeze=$n workload=idle" >/dev/console
+    else
+      rm -f /run/freeze-request
+      echo "ASR-FREEZE freeze=$n failed reason=workload-did-not-quiesce-in-30s" >/dev/console
+      exit 1
+    fi
+    ;;
+  thaw)
+    rm -f /run/freeze-request
+    echo "ASR-THAW freeze=$(cat /run/freezes 2>/dev/null || echo 0)" >/dev/console
+    ;;
+esac
+exit 0
+HOOK
+  chmod 0755 /run/fsfreeze-hook
+  LD_LIBRARY_PATH=/lib/x86_64-linux-gnu /usr/sbin/qemu-ga -m virtio-serial -p "$port" \
+    --fsfreeze-hook=/run/fsfreeze-hook -f /run/qemu-ga.pid -t /run \
+    </dev/null >/run/qemu-ga.log 2>&1 &
+  agent_pid=$!
+  usleep 200000
+  if kill -0 "$agent_pid" 2>/dev/null; then
+    echo "ASR-AGENT running port=$port"
+  else
+    echo "ASR-AGENT none reason=exited"
+    sed 's/^/ASR-LOG qemu-ga: /' /run/qemu-ga.log
+  fi
+}
+if [ "$mode" = work ]; then
+  start_agent
+fi
+
 if [ "$mode" = work ] && [ "$broken" -eq 0 ] && [ ! -e /run/stop ]; then
+  : >/run/writing
   seed=$(hexdump -n 4 -e '1/4 "%u"' /dev/urandom)
   awk -v seq="$seq" -v max="$max_records" -v interval="$interval_ms" -v disks="$disks" \
     -v seed="$seed" "$AWK_RECORD"'
@@ -236,6 +384,31 @@ if [ "$mode" = work ] && [ "$broken" -eq 0 ] && [ ! -e /run/stop ]; then
         if ((getline x < "/run/stop") > 0) break
         close("/run/stop")
         if (max > 0 && seq >= max) { print "ASR-IDLE last=" seq; fflush(); break }
+        if ((getline fz < "/run/freeze-request") > 0) {
+          # The agent freezes: a quiesce marker on every disk, synced, then
+          # no write until the thaw.
+          close("/run/freeze-request")
+          seq++
+          p = "app-quiesce-freeze-" fz
+          while (length(p) < 82) p = p "-"
+          line = record(seq, p)
+          for (d = 1; d <= nd; d++) {
+            f = "/data/" D[d] "/records"
+            print line >> f
+            fflush(f)
+            system("sync -f " f)
+          }
+          print "ASR-WROTE " seq
+          print "ASR-QUIESCED freeze=" fz " seq=" seq
+          fflush()
+          printf "" > "/run/quiesced"
+          close("/run/quiesced")
+          system("while [ -e /run/freeze-request ]; do usleep 20000; done; rm -f /run/quiesced")
+          print "ASR-RESUMED freeze=" fz
+          fflush()
+          continue
+        }
+        close("/run/freeze-request")
         seq++
         p = ""
         for (i = 0; i < 41; i++) p = p sprintf("%02x", int(rand() * 256))
@@ -252,6 +425,7 @@ if [ "$mode" = work ] && [ "$broken" -eq 0 ] && [ ! -e /run/stop ]; then
       }
       print seq > "/run/last"
     }'
+  rm -f /run/writing
   seq=$(cat /run/last)
 fi
 

@@ -217,6 +217,9 @@ namespace Asr.Model
         /// <summary>The members that committed the instant (all of them when ok).</summary>
         public IList<string> CommittedItemIds { get; } = new List<string>();
 
+        /// <summary>An application-consistent shared point was due, but the host could not quiesce every member (its words): the shared point is crash-consistent.</summary>
+        public string AppConsistentFallback { get; set; } = string.Empty;
+
         /// <summary>Reads a GroupCycleOutcome from its proto3 JSON form.</summary>
         /// <param name="json">A JSON object.</param>
         /// <returns>The GroupCycleOutcome; fields the JSON lacks keep their defaults, unknown fields are ignored.</returns>
@@ -257,6 +260,9 @@ namespace Asr.Model
                             m.CommittedItemIds.Add(ModelJson.String(e, "GroupCycleOutcome.committedItemIds"));
                         }
 
+                        break;
+                    case "appConsistentFallback": case "app_consistent_fallback":
+                        m.AppConsistentFallback = ModelJson.String(kv.Value, "GroupCycleOutcome.appConsistentFallback");
                         break;
                 }
             }
@@ -319,6 +325,12 @@ namespace Asr.Model
                 }
 
                 w.EndArray();
+            }
+
+            if (!(string.IsNullOrEmpty(AppConsistentFallback)))
+            {
+                w.Name("appConsistentFallback");
+                w.String(AppConsistentFallback);
             }
 
             w.EndObject();

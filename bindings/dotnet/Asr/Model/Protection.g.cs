@@ -1983,6 +1983,9 @@ namespace Asr.Model
         /// <summary>Disks whose cycle compared every block (a scan) instead of sending the changes the tracker or the host reported, with why.</summary>
         public IList<string> Scans { get; } = new List<string>();
 
+        /// <summary>An application-consistent point was due, but the host could not take one (e.g. no guest agent answers in the VM): why, in the host's words. The cycle's point is crash-consistent then. Empty otherwise.</summary>
+        public string AppConsistentFallback { get; set; } = string.Empty;
+
         /// <summary>Reads a CycleOutcome from its proto3 JSON form.</summary>
         /// <param name="json">A JSON object.</param>
         /// <returns>The CycleOutcome; fields the JSON lacks keep their defaults, unknown fields are ignored.</returns>
@@ -2032,6 +2035,9 @@ namespace Asr.Model
                             m.Scans.Add(ModelJson.String(e, "CycleOutcome.scans"));
                         }
 
+                        break;
+                    case "appConsistentFallback": case "app_consistent_fallback":
+                        m.AppConsistentFallback = ModelJson.String(kv.Value, "CycleOutcome.appConsistentFallback");
                         break;
                 }
             }
@@ -2112,6 +2118,12 @@ namespace Asr.Model
                 }
 
                 w.EndArray();
+            }
+
+            if (!(string.IsNullOrEmpty(AppConsistentFallback)))
+            {
+                w.Name("appConsistentFallback");
+                w.String(AppConsistentFallback);
             }
 
             w.EndObject();
