@@ -10,7 +10,8 @@
 namespace asr::qemu {
 
 absl::StatusOr<std::unique_ptr<GuestFreeze>> GuestFreeze::Freeze(
-    std::vector<FreezeTarget> guests, const GuestFreezeOptions& options) {
+    std::vector<FreezeTarget> guests, const GuestFreezeOptions& options,
+    std::vector<std::string>* still_frozen) {
   std::unique_ptr<GuestFreeze> f(new GuestFreeze({}, options));
   f->started_ = absl::Now();
   for (FreezeTarget& g : guests) {
@@ -24,6 +25,7 @@ absl::StatusOr<std::unique_ptr<GuestFreeze>> GuestFreeze::Freeze(
       const std::string vm = g.vm_id;
       absl::Status thawed = f->ThawFirst(f->guests_.size());
       f->thawed_ = true;
+      if (still_frozen != nullptr) *still_frozen = f->stuck_;
       std::string why;
       if (!sent) {
         why = absl::StrCat("its guest agent did not answer (", r.status().message(), ")");
@@ -73,6 +75,7 @@ absl::Status GuestFreeze::ThawFirst(size_t n) {
     }
   }
   thawed_at_ = absl::Now();
+  stuck_ = stuck;
   if (stuck.empty()) return absl::OkStatus();
   return absl::UnavailableError(
       absl::StrCat("the file systems of VM '", absl::StrJoin(stuck, "', '"),

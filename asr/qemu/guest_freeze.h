@@ -48,14 +48,19 @@ struct GuestFreezeOptions {
 
 class GuestFreeze {
  public:
-  static absl::StatusOr<std::unique_ptr<GuestFreeze>> Freeze(std::vector<FreezeTarget> guests,
-                                                             const GuestFreezeOptions& options);
+  // On an error, `still_frozen` (when given) receives the ids of the guests
+  // that may still be frozen (their thaw failed too).
+  static absl::StatusOr<std::unique_ptr<GuestFreeze>> Freeze(
+      std::vector<FreezeTarget> guests, const GuestFreezeOptions& options,
+      std::vector<std::string>* still_frozen = nullptr);
   ~GuestFreeze();
   GuestFreeze(const GuestFreeze&) = delete;
   GuestFreeze& operator=(const GuestFreeze&) = delete;
 
   // Thaws every guest (again: OK at once).
   absl::Status Thaw();
+  // After a Thaw that failed: the guests that may still be frozen.
+  const std::vector<std::string>& still_frozen() const { return stuck_; }
   // The file systems each guest's agent froze, in the guests' order.
   const std::vector<int>& frozen_file_systems() const { return counts_; }
   // From the first freeze request to the end of the last thaw (or to now
@@ -73,6 +78,7 @@ class GuestFreeze {
   std::vector<FreezeTarget> guests_;  // the guests asked to freeze
   const GuestFreezeOptions options_;
   std::vector<int> counts_;
+  std::vector<std::string> stuck_;  // not thawed by the last ThawFirst
   absl::Time started_;
   absl::Time frozen_at_;
   absl::Time thawed_at_ = absl::InfiniteFuture();

@@ -40,6 +40,11 @@ constexpr absl::Duration kQuitLimit = absl::Seconds(5);
 constexpr absl::Duration kQmpConnectLimit = absl::Seconds(10);
 // The guest agent's port on the host: QEMU's working directory is the VM's.
 constexpr char kAgentSocket[] = "qga.sock";
+// Present from just before an application-consistent point freezes the
+// guest until its thaw succeeded: a guest whose freezing asr process died
+// before the thaw stays frozen (qemu-ga never thaws by itself), and the
+// VM's next point of any kind thaws it first.
+constexpr char kFrozenMark[] = "agent-frozen";
 
 // The shell that runs QEMU detached and records how it ended: $1 is the
 // pid of an owner whose end kills QEMU (0: none), the rest QEMU's command
@@ -766,7 +771,7 @@ absl::Status QemuHost::StartVm(const std::string& vm_id) {
   platform::Env* env = platform::Env::Default();
   const std::string serial = JoinPath(dir, "serial.log");
   if (PathExists(serial)) ASR_RETURN_IF_ERROR(env->Rename(serial, serial + ".1"));
-  for (const char* f : {"qmp.sock", kAgentSocket, "qemu.pid", "exit", "process"}) {
+  for (const char* f : {"qmp.sock", kAgentSocket, kFrozenMark, "qemu.pid", "exit", "process"}) {
     if (PathExists(JoinPath(dir, f))) ASR_RETURN_IF_ERROR(env->Unlink(JoinPath(dir, f)));
   }
   const std::string log = JoinPath(dir, "qemu.log");
@@ -1384,6 +1389,7 @@ absl::StatusOr<std::vector<model::HostPoint>> QemuHost::CreateGroupPoint(
   for (size_t i : order) {
     ASR_ASSIGN_OR_RETURN(sessions[i], Lock(vm_ids[i], /*connect=*/true));
   }
+  for (size_t i : order) ThawLeftFrozen(vm_ids[i], sessions[i]->dir);
   std::vector<PendingPoint> pending(vms.size());
   // On an error no point is held: every job, node and file goes.
   auto undo_all = [&](const absl::Status& error) {
@@ -1410,8 +1416,20 @@ absl::StatusOr<std::vector<model::HostPoint>> QemuHost::CreateGroupPoint(
     }
     GuestFreezeOptions fo;
     fo.agent = options_.agent;
-    absl::StatusOr<std::unique_ptr<GuestFreeze>> f = GuestFreeze::Freeze(targets, fo);
-    if (!f.ok()) return undo_all(f.status());
+    for (const FreezeTarget& t : targets) {
+      absl::Status marked =
+          WriteFileAtomically(JoinPath(DirName(t.socket_path), kFrozenMark),
+                              absl::StrCat("frozen by asr process ", platform::ProcessId(),
+                                           " for an application-consistent point\n"));
+      if (!marked.ok()) return undo_all(marked);
+    }
+    std::vector<std::string> still_frozen;
+    absl::StatusOr<std::unique_ptr<GuestFreeze>> f =
+        GuestFreeze::Freeze(targets, fo, &still_frozen);
+    if (!f.ok()) {
+      UnmarkFrozen(targets, still_frozen);
+      return undo_all(f.status());
+    }
     frozen = std::move(*f);
   }
   // (A stopped VM's point is its disks as its guest left them: nothing
@@ -1441,7 +1459,16 @@ absl::StatusOr<std::vector<model::HostPoint>> QemuHost::CreateGroupPoint(
   }
   const absl::Time after = absl::Now();
   absl::Status thawed;
-  if (frozen != nullptr) thawed = frozen->Thaw();
+  if (frozen != nullptr) {
+    thawed = frozen->Thaw();
+    std::vector<FreezeTarget> targets;
+    for (size_t i : order) {
+      if (pending[i].qmp != nullptr) {
+        targets.push_back({vm_ids[i], JoinPath(sessions[i]->dir, kAgentSocket)});
+      }
+    }
+    UnmarkFrozen(targets, frozen->still_frozen());
+  }
   const absl::Duration quiesce = frozen != nullptr ? absl::Now() - freeze_start : absl::Duration();
   if (!started.ok()) return undo_all(started);
   if (!thawed.ok()) return undo_all(thawed);
@@ -1458,6 +1485,29 @@ absl::StatusOr<std::vector<model::HostPoint>> QemuHost::CreateGroupPoint(
     points.push_back(p.point);
   }
   return points;
+}
+
+void QemuHost::UnmarkFrozen(const std::vector<FreezeTarget>& targets,
+                            const std::vector<std::string>& still_frozen) {
+  for (const FreezeTarget& t : targets) {
+    if (std::find(still_frozen.begin(), still_frozen.end(), t.vm_id) != still_frozen.end()) {
+      continue;  // the next point of the VM tries its thaw again
+    }
+    (void)platform::Env::Default()->Unlink(JoinPath(DirName(t.socket_path), kFrozenMark));
+  }
+}
+
+void QemuHost::ThawLeftFrozen(const std::string& vm_id, const std::string& vm_dir) {
+  const std::string mark = JoinPath(vm_dir, kFrozenMark);
+  if (!PathExists(mark)) return;
+  GuestAgentClient agent(JoinPath(vm_dir, kAgentSocket), vm_id, options_.agent);
+  absl::StatusOr<int> thawed = agent.Thaw();
+  // Thawed, or nothing to thaw: no agent answers (the VM is off, or its
+  // agent is gone, and with it the guest that was frozen). An agent that
+  // answers with an error keeps the mark: the next point tries again.
+  if (thawed.ok() || absl::IsUnavailable(thawed.status())) {
+    (void)platform::Env::Default()->Unlink(mark);
+  }
 }
 
 absl::Status QemuHost::ReleasePoint(const model::HostPoint& point) {

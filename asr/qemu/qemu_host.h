@@ -148,6 +148,7 @@
 #include "absl/time/time.h"
 #include "asr/fabric/host_callbacks.h"
 #include "asr/qemu/guest_agent_client.h"
+#include "asr/qemu/guest_freeze.h"
 #include "asr/qemu/qemu_host.pb.h"
 #include "asr/qemu/qmp_client.h"
 
@@ -314,6 +315,12 @@ class QemuHost : public fabric::HostCallbacks {
   absl::Status StartPoint(PendingPoint& p);
   absl::Status FinishPoint(PendingPoint& p);
   void UndoPoint(PendingPoint& p);
+  // The frozen mark (vms/ID/agent-frozen) of an application-consistent
+  // point: removed for every target but `still_frozen`; and a guest left
+  // frozen by an asr process that died mid-point, thawed.
+  void UnmarkFrozen(const std::vector<FreezeTarget>& targets,
+                    const std::vector<std::string>& still_frozen);
+  void ThawLeftFrozen(const std::string& vm_id, const std::string& vm_dir);
 
   const std::string root_;
   const QemuHostConfig config_;

@@ -543,6 +543,36 @@ TEST(QemuHostTest, AppConsistentPointsFreezeTheGuestThroughItsAgentAndThawItOnEv
     EXPECT_EQ(jobs.list_value().values_size(), 0) << vm;
   }
 
+  // 3b. An asr process that froze vm1 and died before its thaw leaves the
+  // guest frozen and the VM's frozen mark (vms/ID/agent-frozen): the VM's
+  // next point, of any kind, thaws it first, and the workload goes on.
+  ASSERT_OK_AND_ASSIGN(int frozen_fs, vm1_agent.Freeze());
+  EXPECT_GE(frozen_fs, 1);
+  ASSERT_OK(WriteFileAtomically(root + "/vms/vm1/agent-frozen", "frozen by a process that died\n"));
+  ASSERT_OK(host->WaitForSerial("vm1", "ASR-QUIESCED freeze=3", absl::Minutes(1)).status());
+  ASSERT_OK_AND_ASSIGN(status, vm1_agent.FreezeStatus());
+  EXPECT_EQ(status, "frozen");
+  ASSERT_OK_AND_ASSIGN(log, host->SerialLog("vm1"));
+  const int64_t while_frozen = MaxWrote(log);
+  ASSERT_OK_AND_ASSIGN(model::HostPoint crash_point,
+                       host->CreatePoint("vm1", model::CrashConsistent));
+  EXPECT_EQ(crash_point.type(), model::CrashConsistent);
+  ASSERT_OK_AND_ASSIGN(status, vm1_agent.FreezeStatus());
+  EXPECT_EQ(status, "thawed");
+  EXPECT_FALSE(PathExists(root + "/vms/vm1/agent-frozen"));
+  ASSERT_OK(host->WaitForSerial("vm1", "ASR-RESUMED freeze=3", absl::Minutes(1)).status());
+  ASSERT_OK(
+      host->WaitForSerial("vm1", absl::StrCat("ASR-WROTE ", while_frozen + 3), absl::Minutes(2))
+          .status());
+  ASSERT_OK(host->ReleasePoint(crash_point));
+  // A mark without an agent that answers (vm2 has none) is dropped, and the
+  // point is taken.
+  ASSERT_OK(WriteFileAtomically(root + "/vms/vm2/agent-frozen", "stale\n"));
+  ASSERT_OK_AND_ASSIGN(model::HostPoint vm2_point,
+                       host->CreatePoint("vm2", model::CrashConsistent));
+  EXPECT_FALSE(PathExists(root + "/vms/vm2/agent-frozen"));
+  ASSERT_OK(host->ReleasePoint(vm2_point));
+
   // 4. The app-consistent point's images boot to a good verdict whose last
   // record on both disks is the quiesce marker of freeze 1.
   ASSERT_OK(MakeDirectories(root + "/replica"));
