@@ -156,6 +156,13 @@ struct VmProcessInfo {
   std::string serial_log;  // the path of the current boot's serial log
 };
 
+// What a point of one VM read to make its images (QemuHost::last_point_copy).
+struct PointCopy {
+  uint64_t bytes_read = 0;  // from QEMU's NBD export: whole disks and changed extents
+  int disks_copied = 0;     // disks copied whole (qemu-img convert of the export)
+  int disks_updated = 0;    // disks made from the base and the changed extents alone
+};
+
 class QemuHost : public fabric::HostCallbacks {
  public:
   // Opens the host in `root` (ROOT/config.json must exist; a relative root
@@ -229,6 +236,8 @@ class QemuHost : public fabric::HostCallbacks {
   // were drained to cut the point: the guest's pause; for a group point,
   // from the first VM's pause to the last VM's resume).
   absl::Duration last_point_transaction() const;
+  // The copy the VM's last point made (zeros before any).
+  PointCopy last_point_copy(const std::string& vm_id) const;
   absl::StatusOr<VmProcessInfo> ProcessInfo(const std::string& vm_id);
   // Every VM of the directory (each server's, then the replica VMs) as it is now.
   absl::StatusOr<std::vector<QemuVmStatus>> ListVms();
@@ -301,6 +310,7 @@ class QemuHost : public fabric::HostCallbacks {
   std::map<std::string, std::string> boot_arguments_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> next_point_{1};
   absl::Duration last_point_transaction_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, PointCopy> last_point_copy_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace asr::qemu
