@@ -93,12 +93,18 @@
 //      the last point's: the instant. The guest is not stopped; QEMU
 //      drains its I/O once (a few ms: no copy job starts);
 //   3. QEMU's NBD server exports each overlay (the disk at the instant)
-//      with the last point's bitmap; qemu-img reads the bitmap's dirty
-//      clusters (the changed extents) and copies the export into
-//      ROOT/vms/ID/points/P/diskN.vhdx, which read_path names;
+//      with the last point's bitmap; asr's NBD client (nbd_client.h) reads
+//      the bitmap's dirty clusters (the changed extents), and the point's
+//      image ROOT/vms/ID/points/P/diskN.vhdx, which read_path names, is
+//      made from the base (ROOT/vms/ID/base: the last point's images, when
+//      released) by writing the changed extents alone into it, or else
+//      (first point, untrusted extents, the base held or invalid) copied
+//      whole from the export by qemu-img;
 //   4. the export, the job and the overlay end, the last point's bitmap is
-//      removed, and ROOT/vms/ID/tracking names this point, its bitmaps and
-//      the QEMU process (pid and start time). ReleasePoint deletes the files.
+//      removed, ROOT/vms/ID/base/record names this point as the base, held
+//      by it, and ROOT/vms/ID/tracking names this point, its bitmaps and
+//      the QEMU process (pid and start time). ReleasePoint moves a held
+//      base's images back to ROOT/vms/ID/base and deletes the rest.
 // Change tracking: a point says of each disk the changes since the host's
 // last point of the VM (HostPointDisk.changes_since_point_id and
 // changed_extents, in 64 KiB bitmap clusters) when the last point's bitmap
