@@ -1078,6 +1078,45 @@ absl::StatusOr<uint64_t> UpdateImage(
   return read;
 }
 
+// Fleecing jobs and overlay nodes that a point of an asr process that died
+// left in QEMU (they keep the drive busy): job ids and node names of points
+// are "asr<hex>-diskN" (PreparePoint). Best effort; no point of the VM runs
+// meanwhile (its lock is held).
+absl::Status EndFleecing(QmpClient& qmp, std::vector<std::string>& nodes);
+bool IsFleecingNode(const std::string& name) {
+  if (!absl::StartsWith(name, "asr")) return false;
+  const size_t dash = name.find("-disk");
+  if (dash == std::string::npos || dash == 3) return false;
+  for (size_t i = 3; i < dash; ++i) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(name[i]))) return false;
+  }
+  return true;
+}
+void EndStaleFleecing(QmpClient& qmp) {
+  std::set<std::string> stale;
+  if (absl::StatusOr<google::protobuf::Value> jobs = qmp.Execute("query-block-jobs"); jobs.ok()) {
+    for (const google::protobuf::Value& j : jobs->list_value().values()) {
+      const google::protobuf::Value* device = QmpField(j, "device");
+      if (device != nullptr && IsFleecingNode(device->string_value())) {
+        stale.insert(device->string_value());
+      }
+    }
+  }
+  if (absl::StatusOr<google::protobuf::Value> named =
+          qmp.Execute("query-named-block-nodes", R"({"flat":true})");
+      named.ok()) {
+    for (const google::protobuf::Value& n : named->list_value().values()) {
+      const google::protobuf::Value* name = QmpField(n, "node-name");
+      if (name != nullptr && IsFleecingNode(name->string_value()))
+        stale.insert(name->string_value());
+    }
+  }
+  if (stale.empty()) return;
+  (void)qmp.Execute("nbd-server-stop");  // its exports hold the overlays
+  std::vector<std::string> nodes(stale.begin(), stale.end());
+  (void)EndFleecing(qmp, nodes);
+}
+
 constexpr char kBitmapPrefix[] = "asr-";
 constexpr char kNbdSocket[] = "nbd.sock";  // in the VM's directory, QEMU's working directory
 
@@ -1107,6 +1146,7 @@ absl::Status QemuHost::PreparePoint(const model::VirtualMachine& vm, VmSession& 
     }
     return absl::OkStatus();
   }
+  EndStaleFleecing(*p.qmp);
   ASR_ASSIGN_OR_RETURN(auto drives, QueryDrives(*p.qmp));
   // What the last point left: bitmaps of this very QEMU process.
   QemuTracking tracking;
@@ -1228,7 +1268,8 @@ absl::Status QemuHost::StartPoint(PendingPoint& p) {
 
 // Stops the fleecing jobs and closes the overlays (waiting for QEMU to let
 // go of them); best effort when `force`.
-static absl::Status EndFleecing(QmpClient& qmp, std::vector<std::string>& nodes) {
+namespace {
+absl::Status EndFleecing(QmpClient& qmp, std::vector<std::string>& nodes) {
   std::set<std::string> running(nodes.begin(), nodes.end());
   for (const std::string& n : nodes) {
     absl::Status c = qmp.Execute("block-job-cancel",
@@ -1257,6 +1298,7 @@ static absl::Status EndFleecing(QmpClient& qmp, std::vector<std::string>& nodes)
   }
   return result;
 }
+}  // namespace
 
 absl::Status QemuHost::FinishPoint(PendingPoint& p) {
   if (p.qmp == nullptr) return absl::OkStatus();

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "asr/common/testing/status_matchers.h"
 #include "asr/disk/virtual_disk.h"
 #include "asr/model/json.h"
+#include "asr/platform/child_process.h"
 #include "asr/platform/env.h"
 #include "asr/qemu/testing/guest_serial.h"
 #include "gtest/gtest.h"
@@ -718,6 +720,77 @@ TEST(QemuHostTest, DirtyBitmapsReportTheBlocksWrittenBetweenPointsOrAScan) {
     EXPECT_LT(d, absl::Seconds(5));
   }
   std::cout << "\n";
+  ASSERT_OK(host->TurnOffVm("vm2"));
+}
+
+// Whether the image at `path` holds exactly `want`.
+::testing::AssertionResult ImageHolds(const std::string& path, const std::vector<uint8_t>& want) {
+  absl::StatusOr<std::unique_ptr<disk::VirtualDisk>> image =
+      disk::OpenDisk(path, disk::OpenMode::kReadOnly);
+  if (!image.ok()) return ::testing::AssertionFailure() << image.status();
+  if ((*image)->virtual_size() != want.size()) {
+    return ::testing::AssertionFailure() << "size " << (*image)->virtual_size();
+  }
+  std::vector<uint8_t> got(want.size());
+  absl::Status r = (*image)->ReadAt(0, absl::MakeSpan(got));
+  if (!r.ok()) return ::testing::AssertionFailure() << r;
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (got[i] != want[i]) return ::testing::AssertionFailure() << "differs at byte " << i;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// An asr process killed (SIGKILL) at random moments of its points, also in
+// the middle of bringing the base up to date: the next point of another
+// process is still exactly the disk, whether it copies whole or updates.
+TEST(QemuHostTest, AnAsrProcessKilledMidPointLeavesNoWrongImage) {
+  std::string root = MakeHost(90, R"(, "boot": {"kernel": ""})", /*vm2=*/true);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<QemuHost> host, QemuHost::Open(root, Owned()));
+  ASSERT_OK(host->StartVm("vm2"));
+  constexpr uint64_t kDisk = 16ull << 20;
+  std::vector<uint8_t> disk(kDisk, 0);
+  auto write = [&](uint64_t offset, uint64_t length, int pattern) {
+    WriteThroughQemu(*host, "vm2", "disk0", offset, length, pattern);
+    std::fill(disk.begin() + offset, disk.begin() + offset + length, static_cast<uint8_t>(pattern));
+  };
+  ASSERT_OK_AND_ASSIGN(model::HostPoint first, host->CreatePoint("vm2", model::CrashConsistent));
+  ASSERT_OK(host->ReleasePoint(first));
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const char* workspace = std::getenv("TEST_WORKSPACE");
+  const std::string loop = absl::StrCat(srcdir ? srcdir : ".", "/", workspace ? workspace : "asr",
+                                        "/asr/qemu/testing/point_loop");
+  std::mt19937 rng(20261201);
+  int updated = 0, copied = 0, killed_in_point = 0, killed_in_base = 0;
+  for (int round = 0; round < 8; ++round) {
+    // Large changes, so that bringing the base up to date takes a while.
+    write((round % 2) * (8 << 20), 8 << 20, 0x30 + round);
+    {
+      ASSERT_OK_AND_ASSIGN(std::unique_ptr<platform::ChildProcess> child,
+                           platform::ChildProcess::Spawn(loop, {root, "vm2"}));
+      absl::SleepFor(absl::Milliseconds(std::uniform_int_distribution<int>(50, 1500)(rng)));
+      // The destructor kills it (SIGKILL) and reaps it.
+    }
+    // Where it died: a fleecing job still running (between its transaction
+    // and the end of its copy), no base record (bringing the base up to
+    // date, or between that and its new record).
+    {
+      ASSERT_OK_AND_ASSIGN(google::protobuf::Value jobs, host->Qmp("vm2", "query-block-jobs"));
+      if (jobs.list_value().values_size() > 0) ++killed_in_point;
+    }
+    if (!PathExists(JoinPath(root, "vms/vm2/base/record"))) ++killed_in_base;
+    ASSERT_OK_AND_ASSIGN(model::HostPoint p, host->CreatePoint("vm2", model::CrashConsistent));
+    const PointCopy c = host->last_point_copy("vm2");
+    (c.disks_updated == 1 ? updated : copied)++;
+    EXPECT_TRUE(ImageHolds(p.disks(0).read_path(), disk))
+        << "round " << round << ", point " << p.id();
+    ASSERT_OK(host->ReleasePoint(p));
+  }
+  std::cout << "after a kill: " << updated << " points updated from the base, " << copied
+            << " copied whole; killed during a point's copy " << killed_in_point
+            << " times, with the base not recorded " << killed_in_base << " times\n";
+  EXPECT_GT(killed_in_point + killed_in_base, 0) << "no kill landed inside a point";
+  ASSERT_OK_AND_ASSIGN(google::protobuf::Value jobs, host->Qmp("vm2", "query-block-jobs"));
+  EXPECT_EQ(jobs.list_value().values_size(), 0) << "no fleecing job outlives its point";
   ASSERT_OK(host->TurnOffVm("vm2"));
 }
 
