@@ -448,6 +448,7 @@ TEST_F(QemuFailoverTest, CyclesFromDirtyBitmapsSendTheWritesAndScanAfterAQemuRes
 
   // A cycle on a point the test holds, so that it can compare the replica
   // with the point before releasing it.
+  PointCopy copy;  // what the last point read to make its images
   auto cycle = [&](bool scan, model::HostPoint* taken) -> model::CycleOutcome {
     const absl::Time t0 = absl::Now();
     absl::StatusOr<model::HostPoint> point = host_->CreatePoint("vm1", model::CrashConsistent);
@@ -455,6 +456,7 @@ TEST_F(QemuFailoverTest, CyclesFromDirtyBitmapsSendTheWritesAndScanAfterAQemuRes
     EXPECT_OK(point.status());
     if (!point.ok()) return {};
     const absl::Duration pause = host_->last_point_transaction();
+    copy = host_->last_point_copy("vm1");
     protection::ReplicateOptions o;
     o.host_point = &*point;
     o.scan = scan;
@@ -467,6 +469,8 @@ TEST_F(QemuFailoverTest, CyclesFromDirtyBitmapsSendTheWritesAndScanAfterAQemuRes
     }
     std::cout << "cycle" << (scan ? " (scan asked)" : "") << ": point "
               << absl::FormatDuration(taking) << " (pause " << absl::FormatDuration(pause)
+              << ", image: " << copy.bytes_read << " B read, " << copy.disks_updated
+              << " disks updated from the base, " << copy.disks_copied << " copied whole"
               << "), changed extents " << ExtentBytes(*point) << " B, read "
               << (c.ok() ? c->bytes_read() : 0) << " B, sent " << (c.ok() ? c->bytes_sent() : 0)
               << " B in " << (c.ok() ? c->seconds() : 0)
@@ -493,6 +497,10 @@ TEST_F(QemuFailoverTest, CyclesFromDirtyBitmapsSendTheWritesAndScanAfterAQemuRes
     EXPECT_LE(c.bytes_read(), ExtentBytes(p));
     EXPECT_LT(c.bytes_read(), disk_bytes / 4);
     most_read = std::max(most_read, c.bytes_read());
+    // The point's images too: the last point's, brought up to date by the
+    // extents alone.
+    EXPECT_EQ(copy.disks_updated, 2);
+    EXPECT_EQ(copy.bytes_read, ExtentBytes(p));
   }
 
   // Blocks written at known places (through QEMU's block layer, as the
@@ -521,6 +529,8 @@ TEST_F(QemuFailoverTest, CyclesFromDirtyBitmapsSendTheWritesAndScanAfterAQemuRes
   c = cycle(false, &p);
   ASSERT_EQ(c.scans_size(), 2) << absl::StrJoin(c.scans(), "; ");
   EXPECT_TRUE(absl::StrContains(c.scans(0), "restarted")) << c.scans(0);
+  EXPECT_EQ(copy.disks_copied, 2);
+  EXPECT_EQ(copy.bytes_read, disk_bytes);
   // A scan reads every block the point's image holds (its unallocated
   // blocks are known zeros): far more than a cycle of the guest's records.
   EXPECT_GT(c.bytes_read(), 4 * most_read) << "a scan reads every allocated block";

@@ -30,6 +30,7 @@
 #include "asr/platform/error.h"
 #include "asr/platform/process.h"
 #include "asr/qemu/guest_freeze.h"
+#include "asr/qemu/nbd_client.h"
 
 namespace asr::qemu {
 namespace {
@@ -1055,6 +1056,72 @@ absl::StatusOr<std::string> RunQemuImg(const std::string& qemu_img, const std::s
   return std::move(r.output);
 }
 
+// Writes `extents` of the NBD export into the image at `path` (the
+// export's data at an earlier point, `size` bytes): the bytes read.
+absl::StatusOr<uint64_t> UpdateImage(
+    NbdClient& nbd, const google::protobuf::RepeatedPtrField<model::DiskExtent>& extents,
+    const std::string& path, uint64_t size) {
+  ASR_ASSIGN_OR_RETURN(std::unique_ptr<disk::VirtualDisk> image,
+                       disk::OpenDisk(path, disk::OpenMode::kReadWrite));
+  if (image->virtual_size() != size) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the base image ", path, " has ", image->virtual_size(), " bytes, the disk ", size));
+  }
+  std::vector<uint8_t> buf(4u << 20);
+  uint64_t read = 0;
+  for (const model::DiskExtent& e : extents) {
+    for (uint64_t at = e.offset(); at < e.offset() + e.length();) {
+      const size_t n =
+          static_cast<size_t>(std::min<uint64_t>(buf.size(), e.offset() + e.length() - at));
+      ASR_RETURN_IF_ERROR(nbd.Read(at, absl::MakeSpan(buf.data(), n)));
+      ASR_RETURN_IF_ERROR(image->WriteAt(at, absl::MakeConstSpan(buf.data(), n)));
+      at += n;
+      read += n;
+    }
+  }
+  ASR_RETURN_IF_ERROR(image->Close());
+  return read;
+}
+
+// Fleecing jobs and overlay nodes that a point of an asr process that died
+// left in QEMU (they keep the drive busy): job ids and node names of points
+// are "asr<hex>-diskN" (PreparePoint). Best effort; no point of the VM runs
+// meanwhile (its lock is held).
+absl::Status EndFleecing(QmpClient& qmp, std::vector<std::string>& nodes);
+bool IsFleecingNode(const std::string& name) {
+  if (!absl::StartsWith(name, "asr")) return false;
+  const size_t dash = name.find("-disk");
+  if (dash == std::string::npos || dash == 3) return false;
+  for (size_t i = 3; i < dash; ++i) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(name[i]))) return false;
+  }
+  return true;
+}
+void EndStaleFleecing(QmpClient& qmp) {
+  std::set<std::string> stale;
+  if (absl::StatusOr<google::protobuf::Value> jobs = qmp.Execute("query-block-jobs"); jobs.ok()) {
+    for (const google::protobuf::Value& j : jobs->list_value().values()) {
+      const google::protobuf::Value* device = QmpField(j, "device");
+      if (device != nullptr && IsFleecingNode(device->string_value())) {
+        stale.insert(device->string_value());
+      }
+    }
+  }
+  if (absl::StatusOr<google::protobuf::Value> named =
+          qmp.Execute("query-named-block-nodes", R"({"flat":true})");
+      named.ok()) {
+    for (const google::protobuf::Value& n : named->list_value().values()) {
+      const google::protobuf::Value* name = QmpField(n, "node-name");
+      if (name != nullptr && IsFleecingNode(name->string_value()))
+        stale.insert(name->string_value());
+    }
+  }
+  if (stale.empty()) return;
+  (void)qmp.Execute("nbd-server-stop");  // its exports hold the overlays
+  std::vector<std::string> nodes(stale.begin(), stale.end());
+  (void)EndFleecing(qmp, nodes);
+}
+
 constexpr char kBitmapPrefix[] = "asr-";
 constexpr char kNbdSocket[] = "nbd.sock";  // in the VM's directory, QEMU's working directory
 
@@ -1084,6 +1151,7 @@ absl::Status QemuHost::PreparePoint(const model::VirtualMachine& vm, VmSession& 
     }
     return absl::OkStatus();
   }
+  EndStaleFleecing(*p.qmp);
   ASR_ASSIGN_OR_RETURN(auto drives, QueryDrives(*p.qmp));
   // What the last point left: bitmaps of this very QEMU process.
   QemuTracking tracking;
@@ -1205,7 +1273,8 @@ absl::Status QemuHost::StartPoint(PendingPoint& p) {
 
 // Stops the fleecing jobs and closes the overlays (waiting for QEMU to let
 // go of them); best effort when `force`.
-static absl::Status EndFleecing(QmpClient& qmp, std::vector<std::string>& nodes) {
+namespace {
+absl::Status EndFleecing(QmpClient& qmp, std::vector<std::string>& nodes) {
   std::set<std::string> running(nodes.begin(), nodes.end());
   for (const std::string& n : nodes) {
     absl::Status c = qmp.Execute("block-job-cancel",
@@ -1234,6 +1303,7 @@ static absl::Status EndFleecing(QmpClient& qmp, std::vector<std::string>& nodes)
   }
   return result;
 }
+}  // namespace
 
 absl::Status QemuHost::FinishPoint(PendingPoint& p) {
   if (p.qmp == nullptr) return absl::OkStatus();
@@ -1258,56 +1328,86 @@ absl::Status QemuHost::FinishPoint(PendingPoint& p) {
     }
     ASR_RETURN_IF_ERROR(p.qmp->Execute("nbd-server-add", args + "}").status());
   }
+  // The base: each disk's full image at an earlier point, which this point
+  // brings up to date with the extents alone when it is the image of the
+  // point the bitmaps start at and no unreleased point holds it.
+  const std::string base_dir = JoinPath(vm_dir, "base");
+  const std::string base_record = JoinPath(base_dir, "record");
+  QemuBase base;
+  bool base_usable = false;
+  if (absl::StatusOr<std::string> text = ReadFileToString(base_record); text.ok()) {
+    base_usable = model::FromJson(*text, &base).ok() && !base.held() && !p.prev_point_id.empty() &&
+                  base.point_id() == p.prev_point_id &&
+                  base.disks_size() == static_cast<int>(p.drives.size());
+    // From here on the images change (or are superseded by this point's):
+    // without a record none is trusted, so a crash leaves no wrong base.
+    ASR_RETURN_IF_ERROR(platform::Env::Default()->Unlink(base_record));
+  }
+  ASR_RETURN_IF_ERROR(MakeDirectories(base_dir));
+  PointCopy copy;
   for (size_t i = 0; i < p.nodes.size(); ++i) {
     const std::string uri = absl::StrCat("nbd+unix:///", p.drives[i], "?socket=", kNbdSocket);
     model::HostPointDisk* pd = p.point.mutable_disks(static_cast<int>(i));
+    const std::string context = absl::StrCat("qemu:dirty-bitmap:", p.prev_bitmaps[i]);
+    NbdClientOptions no;
+    no.timeout = absl::Minutes(2);
+    if (!p.prev_bitmaps[i].empty()) no.meta_contexts = {context};
+    ASR_ASSIGN_OR_RETURN(std::unique_ptr<NbdClient> nbd,
+                         NbdClient::Connect(JoinPath(vm_dir, kNbdSocket), p.drives[i], no));
+    if (nbd->size() != p.sizes[i]) {
+      return absl::InternalError(absl::StrCat("the NBD export of ", p.drives[i], " has ",
+                                              nbd->size(), " bytes, the drive ", p.sizes[i]));
+    }
     if (!p.prev_bitmaps[i].empty()) {
-      // The bitmap's dirty clusters: qemu-img reports them as "data": false
-      // when the export's allocation is read from the bitmap.
-      ASR_ASSIGN_OR_RETURN(
-          std::string map,
-          RunQemuImg(qemu_img, vm_dir,
-                     {"map", "--output=json", "--image-opts",
-                      absl::StrCat("driver=nbd,server.type=unix,server.path=", kNbdSocket,
-                                   ",export=", p.drives[i],
-                                   ",x-dirty-bitmap=qemu:dirty-bitmap:", p.prev_bitmaps[i])}));
-      google::protobuf::Struct parsed;
-      ASR_RETURN_IF_ERROR(model::FromJson(absl::StrCat(R"({"extents":)", map, "}"), &parsed));
+      // The bitmap's dirty clusters, read through QEMU's NBD server.
+      ASR_ASSIGN_OR_RETURN(std::vector<NbdExtent> extents,
+                           nbd->BlockStatus(context, 0, p.sizes[i]));
       uint64_t covered = 0;
-      for (const google::protobuf::Value& e : parsed.fields().at("extents").list_value().values()) {
-        const google::protobuf::Value* start = QmpField(e, "start");
-        const google::protobuf::Value* length = QmpField(e, "length");
-        const google::protobuf::Value* data = QmpField(e, "data");
-        if (start == nullptr || length == nullptr || data == nullptr) {
-          return absl::InternalError(
-              absl::StrCat("qemu-img map printed an extent without start, "
-                           "length or data: ",
-                           map.substr(0, 200)));
-        }
-        const uint64_t off = static_cast<uint64_t>(start->number_value());
-        const uint64_t len = static_cast<uint64_t>(length->number_value());
-        if (off != covered) {
-          return absl::InternalError(absl::StrCat("qemu-img map of ", p.prev_bitmaps[i],
-                                                  " skipped [", covered, ", ", off,
+      for (const NbdExtent& e : extents) {
+        if (e.offset != covered) {
+          return absl::InternalError(absl::StrCat("the block status of ", p.prev_bitmaps[i],
+                                                  " skipped [", covered, ", ", e.offset,
                                                   "): the dirty bitmap cannot be read"));
         }
-        covered = off + len;
-        if (data->bool_value()) continue;  // clean
+        covered = e.offset + e.length;
+        if ((e.flags & 1) == 0) continue;  // clean
         model::DiskExtent* x = pd->add_changed_extents();
-        x->set_offset(off);
-        x->set_length(len);
+        x->set_offset(e.offset);
+        x->set_length(e.length);
       }
       if (covered != p.sizes[i]) {
-        return absl::InternalError(absl::StrCat("qemu-img map of ", p.prev_bitmaps[i], " covered ",
-                                                covered, " of ", p.sizes[i], " bytes"));
+        return absl::InternalError(absl::StrCat("the block status of ", p.prev_bitmaps[i],
+                                                " covered ", covered, " of ", p.sizes[i],
+                                                " bytes"));
       }
       pd->set_changes_since_point_id(p.prev_point_id);
     }
-    // The point's copy, read through the overlay while the guest runs on.
-    ASR_RETURN_IF_ERROR(RunQemuImg(qemu_img, vm_dir,
-                                   {"convert", "-q", "-f", "raw", "-O", "vhdx", "-o",
-                                    "subformat=dynamic,block_size=2M", uri, pd->read_path()})
-                            .status());
+    // The point's image: the base brought up to this point by the changed
+    // extents alone, or a full copy of the export.
+    const std::string base_image = JoinPath(base_dir, absl::StrCat(p.drives[i], ".vhdx"));
+    bool updated = false;
+    if (base_usable && !p.prev_bitmaps[i].empty() && base.disks(i).drive() == p.drives[i] &&
+        base.disks(i).size_bytes() == p.sizes[i] && PathExists(base_image)) {
+      ASR_ASSIGN_OR_RETURN(uint64_t n,
+                           UpdateImage(*nbd, pd->changed_extents(), base_image, p.sizes[i]));
+      ASR_RETURN_IF_ERROR(platform::Env::Default()->Rename(base_image, pd->read_path()));
+      copy.bytes_read += n;
+      ++copy.disks_updated;
+      updated = true;
+    }
+    ASR_RETURN_IF_ERROR(nbd->Disconnect());
+    if (!updated) {
+      // The point's copy, read through the overlay while the guest runs on.
+      ASR_RETURN_IF_ERROR(RunQemuImg(qemu_img, vm_dir,
+                                     {"convert", "-q", "-f", "raw", "-O", "vhdx", "-o",
+                                      "subformat=dynamic,block_size=2M", uri, pd->read_path()})
+                              .status());
+      copy.bytes_read += p.sizes[i];
+      ++copy.disks_copied;
+      if (PathExists(base_image)) {
+        ASR_RETURN_IF_ERROR(platform::Env::Default()->Unlink(base_image));
+      }
+    }
   }
   for (const std::string& d : p.drives) {
     (void)p.qmp->Execute("nbd-server-remove", absl::StrCat(R"({"name":)", QmpQuote(d), "}"));
@@ -1327,6 +1427,21 @@ absl::Status QemuHost::FinishPoint(PendingPoint& p) {
                                                    R"(,"name":)", QmpQuote(p.prev_bitmaps[i]), "}"))
                             .status());
     p.prev_bitmaps[i].clear();
+  }
+  // This point's images are the base from now on, held by the point until
+  // ReleasePoint hands them back.
+  QemuBase held;
+  held.set_point_id(p.point.id());
+  held.set_held(true);
+  for (size_t i = 0; i < p.drives.size(); ++i) {
+    QemuBaseDisk* d = held.add_disks();
+    d->set_drive(p.drives[i]);
+    d->set_size_bytes(p.sizes[i]);
+  }
+  ASR_RETURN_IF_ERROR(WriteFileAtomically(base_record, model::ToJson(held) + "\n"));
+  {
+    absl::MutexLock l(&mu_);
+    last_point_copy_[p.point.vm_id()] = copy;
   }
   QemuTracking t;
   if (p.session->process.has_value()) *t.mutable_process() = *p.session->process;
@@ -1515,7 +1630,39 @@ absl::Status QemuHost::ReleasePoint(const model::HostPoint& point) {
     return absl::InvalidArgumentError(
         absl::StrCat("point '", point.id(), "' was not taken by a QEMU host"));
   }
-  return RemoveTree(JoinPath(JoinPath(VmDir(point.vm_id()), "points"), point.id()));
+  const std::string dir = JoinPath(JoinPath(VmDir(point.vm_id()), "points"), point.id());
+  // When the point holds the VM's base, its images become the base again
+  // (under the VM's lock: a point may be bringing the base up to date).
+  absl::StatusOr<std::unique_ptr<VmSession>> s = Lock(point.vm_id(), /*connect=*/false);
+  if (s.ok()) {
+    const std::string base_dir = JoinPath((*s)->dir, "base");
+    const std::string record = JoinPath(base_dir, "record");
+    QemuBase base;
+    absl::StatusOr<std::string> text = ReadFileToString(record);
+    if (text.ok() && model::FromJson(*text, &base).ok() && base.held() &&
+        base.point_id() == point.id()) {
+      ASR_RETURN_IF_ERROR(platform::Env::Default()->Unlink(record));
+      bool moved = true;
+      for (const QemuBaseDisk& d : base.disks()) {
+        const std::string name = absl::StrCat(d.drive(), ".vhdx");
+        if (!platform::Env::Default()->Rename(JoinPath(dir, name), JoinPath(base_dir, name)).ok()) {
+          moved = false;  // the base stays without a record: the next point copies in full
+          break;
+        }
+      }
+      if (moved) {
+        base.set_held(false);
+        ASR_RETURN_IF_ERROR(WriteFileAtomically(record, model::ToJson(base) + "\n"));
+      }
+    }
+  }
+  return RemoveTree(dir);
+}
+
+PointCopy QemuHost::last_point_copy(const std::string& vm_id) const {
+  absl::MutexLock l(&mu_);
+  auto it = last_point_copy_.find(vm_id);
+  return it == last_point_copy_.end() ? PointCopy{} : it->second;
 }
 
 absl::Duration QemuHost::last_point_transaction() const {

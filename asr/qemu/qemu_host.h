@@ -95,12 +95,18 @@
 //      the last point's: the instant. The guest is not stopped; QEMU
 //      drains its I/O once (a few ms: no copy job starts);
 //   3. QEMU's NBD server exports each overlay (the disk at the instant)
-//      with the last point's bitmap; qemu-img reads the bitmap's dirty
-//      clusters (the changed extents) and copies the export into
-//      ROOT/vms/ID/points/P/diskN.vhdx, which read_path names;
+//      with the last point's bitmap; asr's NBD client (nbd_client.h) reads
+//      the bitmap's dirty clusters (the changed extents), and the point's
+//      image ROOT/vms/ID/points/P/diskN.vhdx, which read_path names, is
+//      made from the base (ROOT/vms/ID/base: the last point's images, when
+//      released) by writing the changed extents alone into it, or else
+//      (first point, untrusted extents, the base held or invalid) copied
+//      whole from the export by qemu-img;
 //   4. the export, the job and the overlay end, the last point's bitmap is
-//      removed, and ROOT/vms/ID/tracking names this point, its bitmaps and
-//      the QEMU process (pid and start time). ReleasePoint deletes the files.
+//      removed, ROOT/vms/ID/base/record names this point as the base, held
+//      by it, and ROOT/vms/ID/tracking names this point, its bitmaps and
+//      the QEMU process (pid and start time). ReleasePoint moves a held
+//      base's images back to ROOT/vms/ID/base and deletes the rest.
 // Change tracking: a point says of each disk the changes since the host's
 // last point of the VM (HostPointDisk.changes_since_point_id and
 // changed_extents, in 64 KiB bitmap clusters) when the last point's bitmap
@@ -174,6 +180,13 @@ struct VmProcessInfo {
   // while it runs.
   std::string last_exit;
   std::string serial_log;  // the path of the current boot's serial log
+};
+
+// What a point of one VM read to make its images (QemuHost::last_point_copy).
+struct PointCopy {
+  uint64_t bytes_read = 0;  // from QEMU's NBD export: whole disks and changed extents
+  int disks_copied = 0;     // disks copied whole (qemu-img convert of the export)
+  int disks_updated = 0;    // disks made from the base and the changed extents alone
 };
 
 class QemuHost : public fabric::HostCallbacks {
@@ -254,6 +267,8 @@ class QemuHost : public fabric::HostCallbacks {
   // hooks' quiescing, the freeze, the instant and the thaw); zero after a
   // crash-consistent point.
   absl::Duration last_point_quiesce() const;
+  // The copy the VM's last point made (zeros before any).
+  PointCopy last_point_copy(const std::string& vm_id) const;
   absl::StatusOr<VmProcessInfo> ProcessInfo(const std::string& vm_id);
   // Every VM of the directory (each server's, then the replica VMs) as it is now.
   absl::StatusOr<std::vector<QemuVmStatus>> ListVms();
@@ -333,6 +348,7 @@ class QemuHost : public fabric::HostCallbacks {
   std::atomic<uint64_t> next_point_{1};
   absl::Duration last_point_transaction_ ABSL_GUARDED_BY(mu_);
   absl::Duration last_point_quiesce_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, PointCopy> last_point_copy_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace asr::qemu

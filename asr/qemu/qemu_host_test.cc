@@ -1,8 +1,10 @@
 #include "asr/qemu/qemu_host.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -18,6 +20,7 @@
 #include "asr/common/testing/status_matchers.h"
 #include "asr/disk/virtual_disk.h"
 #include "asr/model/json.h"
+#include "asr/platform/child_process.h"
 #include "asr/platform/env.h"
 #include "asr/qemu/guest_agent_client.h"
 #include "asr/qemu/testing/guest_serial.h"
@@ -681,6 +684,32 @@ TEST(QemuHostTest, DirtyBitmapsReportTheBlocksWrittenBetweenPointsOrAScan) {
   std::string root = MakeHost(90, R"(, "boot": {"kernel": ""})", /*vm2=*/true);
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<QemuHost> host, QemuHost::Open(root, Owned()));
   ASSERT_OK(host->StartVm("vm2"));  // idles in the BIOS: only the test writes its disk
+  constexpr uint64_t kDisk = 16ull << 20;
+  // What the disk holds: blank, then every write of the test.
+  std::vector<uint8_t> disk(kDisk, 0);
+  auto write = [&](uint64_t offset, uint64_t length, int pattern) {
+    WriteThroughQemu(*host, "vm2", "disk0", offset, length, pattern);
+    std::fill(disk.begin() + offset, disk.begin() + offset + length, static_cast<uint8_t>(pattern));
+  };
+  // A point's image holds exactly `want` (the disk at the point's instant).
+  auto holds = [](const model::HostPoint& p, const std::vector<uint8_t>& want) {
+    absl::StatusOr<std::unique_ptr<disk::VirtualDisk>> image =
+        disk::OpenDisk(p.disks(0).read_path(), disk::OpenMode::kReadOnly);
+    if (!image.ok()) return ::testing::AssertionFailure() << image.status();
+    if ((*image)->virtual_size() != want.size()) {
+      return ::testing::AssertionFailure() << "size " << (*image)->virtual_size();
+    }
+    std::vector<uint8_t> got(want.size());
+    absl::Status r = (*image)->ReadAt(0, absl::MakeSpan(got));
+    if (!r.ok()) return ::testing::AssertionFailure() << r;
+    for (size_t i = 0; i < got.size(); ++i) {
+      if (got[i] != want[i]) {
+        return ::testing::AssertionFailure()
+               << p.id() << "'s image differs from the disk at byte " << i;
+      }
+    }
+    return ::testing::AssertionSuccess();
+  };
   // The guest's pause at each point (the transaction that cuts it).
   std::vector<absl::Duration> pauses;
   auto point = [&]() -> absl::StatusOr<model::HostPoint> {
@@ -688,45 +717,113 @@ TEST(QemuHostTest, DirtyBitmapsReportTheBlocksWrittenBetweenPointsOrAScan) {
     pauses.push_back(host->last_point_transaction());
     return p;
   };
+  // A point made from the base and its extents: it read only them.
+  auto updated = [&](const model::HostPoint& p) {
+    const PointCopy c = host->last_point_copy("vm2");
+    uint64_t extents = 0;
+    for (const model::DiskExtent& e : p.disks(0).changed_extents()) extents += e.length();
+    EXPECT_EQ(c.disks_updated, 1);
+    EXPECT_EQ(c.disks_copied, 0);
+    EXPECT_EQ(c.bytes_read, extents);
+  };
+  auto copied_whole = [&]() {
+    const PointCopy c = host->last_point_copy("vm2");
+    EXPECT_EQ(c.disks_updated, 0);
+    EXPECT_EQ(c.disks_copied, 1);
+    EXPECT_EQ(c.bytes_read, kDisk);
+  };
   ASSERT_OK_AND_ASSIGN(model::HostPoint p1, point());
   ASSERT_EQ(p1.disks_size(), 1);
   EXPECT_TRUE(p1.disks(0).needs_scan());
   EXPECT_TRUE(absl::StrContains(p1.disks(0).needs_scan_reason(), "first point"))
       << p1.disks(0).needs_scan_reason();
   EXPECT_TRUE(p1.disks(0).changes_since_point_id().empty());
+  copied_whole();
+  EXPECT_TRUE(holds(p1, disk));
   ASSERT_OK(host->ReleasePoint(p1));
 
-  WriteThroughQemu(*host, "vm2", "disk0", 1 << 20, 4096, 0x5a);           // cluster 16
-  WriteThroughQemu(*host, "vm2", "disk0", (9 << 20) - 4096, 8192, 0x6b);  // clusters 143, 144
+  write(1 << 20, 4096, 0x5a);           // cluster 16
+  write((9 << 20) - 4096, 8192, 0x6b);  // clusters 143, 144
+  const std::vector<uint8_t> at_p2 = disk;
   ASSERT_OK_AND_ASSIGN(model::HostPoint p2, point());
-  WriteThroughQemu(*host, "vm2", "disk0", 12 << 20, 4096, 0x7c);  // after p2's instant
+  write(12 << 20, 4096, 0x7c);  // after p2's instant
   ASSERT_EQ(p2.disks_size(), 1);
   EXPECT_FALSE(p2.disks(0).needs_scan()) << p2.disks(0).needs_scan_reason();
   EXPECT_EQ(p2.disks(0).changes_since_point_id(), p1.id());
   EXPECT_EQ(Clusters(p2.disks(0)), (std::set<uint64_t>{16, 143, 144}));
-  {
-    // The point's image holds the writes before its instant, not after.
-    ASSERT_OK_AND_ASSIGN(std::unique_ptr<disk::VirtualDisk> image,
-                         disk::OpenDisk(p2.disks(0).read_path(), disk::OpenMode::kReadOnly));
-    std::vector<uint8_t> buf(4096);
-    ASSERT_OK(image->ReadAt(1 << 20, absl::MakeSpan(buf)));
-    EXPECT_EQ(buf, std::vector<uint8_t>(4096, 0x5a));
-    ASSERT_OK(image->ReadAt(12 << 20, absl::MakeSpan(buf)));
-    EXPECT_EQ(buf, std::vector<uint8_t>(4096, 0));
-    ASSERT_OK(image->Close());
-  }
+  // The base (p1's image) brought up to p2 by three clusters: the writes
+  // before its instant, not the one after.
+  updated(p2);
+  EXPECT_TRUE(holds(p2, at_p2));
   ASSERT_OK(host->ReleasePoint(p2));
 
-  // Nothing written: no changes, and still no scan.
   ASSERT_OK_AND_ASSIGN(model::HostPoint p3, point());
   EXPECT_FALSE(p3.disks(0).needs_scan()) << p3.disks(0).needs_scan_reason();
   EXPECT_EQ(p3.disks(0).changes_since_point_id(), p2.id());
   EXPECT_EQ(Clusters(p3.disks(0)), (std::set<uint64_t>{192}));  // the write after p2
+  updated(p3);
+  EXPECT_TRUE(holds(p3, disk));
   ASSERT_OK(host->ReleasePoint(p3));
+  // Nothing written: no changes, nothing read, and still no scan.
   ASSERT_OK_AND_ASSIGN(model::HostPoint p4, point());
   EXPECT_FALSE(p4.disks(0).needs_scan());
   EXPECT_TRUE(p4.disks(0).changed_extents().empty());
-  ASSERT_OK(host->ReleasePoint(p4));
+  updated(p4);
+  EXPECT_TRUE(holds(p4, disk));
+
+  // A point while the last one is still held: p4's image is the base and
+  // stays p4's, so p5 is copied whole (its extents are still reported).
+  const std::vector<uint8_t> at_p4 = disk;
+  write(5 << 20, 65536, 0x21);  // cluster 80
+  ASSERT_OK_AND_ASSIGN(model::HostPoint p5, point());
+  EXPECT_FALSE(p5.disks(0).needs_scan());
+  EXPECT_EQ(Clusters(p5.disks(0)), (std::set<uint64_t>{80}));
+  copied_whole();
+  EXPECT_TRUE(holds(p5, disk));
+  EXPECT_TRUE(holds(p4, at_p4));
+  ASSERT_OK(host->ReleasePoint(p4));  // p5's image is the base now: p4's goes
+  EXPECT_FALSE(PathExists(p4.disks(0).read_path()));
+  EXPECT_TRUE(holds(p5, disk));
+  ASSERT_OK(host->ReleasePoint(p5));
+  write(6 << 20, 4096, 0x22);  // cluster 96
+  ASSERT_OK_AND_ASSIGN(model::HostPoint p6, point());
+  EXPECT_EQ(Clusters(p6.disks(0)), (std::set<uint64_t>{96}));
+  updated(p6);
+  EXPECT_TRUE(holds(p6, disk));
+  ASSERT_OK(host->ReleasePoint(p6));
+
+  // An update of the base that died half-way (its record is removed first,
+  // then the image changes): the next point copies in full, never trusts it.
+  const std::string base_dir = JoinPath(JoinPath(JoinPath(root, "vms"), "vm2"), "base");
+  ASSERT_TRUE(PathExists(JoinPath(base_dir, "record")));
+  ASSERT_OK(platform::Env::Default()->Unlink(JoinPath(base_dir, "record")));
+  {
+    ASSERT_OK_AND_ASSIGN(
+        std::unique_ptr<disk::VirtualDisk> base,
+        disk::OpenDisk(JoinPath(base_dir, "disk0.vhdx"), disk::OpenMode::kReadWrite));
+    ASSERT_OK(base->WriteAt(7 << 20, std::vector<uint8_t>(4096, 0xee)));
+    ASSERT_OK(base->Close());
+  }
+  write(8 << 20, 4096, 0x23);
+  ASSERT_OK_AND_ASSIGN(model::HostPoint p7, point());
+  EXPECT_FALSE(p7.disks(0).needs_scan());
+  copied_whole();
+  EXPECT_TRUE(holds(p7, disk));
+  ASSERT_OK(host->ReleasePoint(p7));
+
+  // A resize of the running VM's disk: QEMU 7.2 cannot resize a VHDX
+  // drive, and says so; the disk and its tracking stay as they were.
+  absl::Status resized =
+      host->Qmp("vm2", "block_resize", R"({"device":"disk0","size":33554432})").status();
+  EXPECT_FALSE(resized.ok());
+  EXPECT_TRUE(absl::StrContains(resized.message(), "resize")) << resized;
+  write(10 << 20, 4096, 0x24);  // cluster 160
+  ASSERT_OK_AND_ASSIGN(model::HostPoint p8, point());
+  EXPECT_FALSE(p8.disks(0).needs_scan()) << p8.disks(0).needs_scan_reason();
+  EXPECT_EQ(Clusters(p8.disks(0)), (std::set<uint64_t>{160}));
+  updated(p8);
+  EXPECT_TRUE(holds(p8, disk));
+  ASSERT_OK(host->ReleasePoint(p8));
 
   // A bitmap that went away (removed by someone else): a scan.
   ASSERT_OK_AND_ASSIGN(google::protobuf::Value blocks, host->Qmp("vm2", "query-block"));
@@ -741,25 +838,31 @@ TEST(QemuHostTest, DirtyBitmapsReportTheBlocksWrittenBetweenPointsOrAScan) {
                                R"("})"))
             .status());
   }
-  ASSERT_OK_AND_ASSIGN(model::HostPoint p5, point());
-  EXPECT_TRUE(p5.disks(0).needs_scan());
-  EXPECT_TRUE(absl::StrContains(p5.disks(0).needs_scan_reason(), "no dirty bitmap"))
-      << p5.disks(0).needs_scan_reason();
-  ASSERT_OK(host->ReleasePoint(p5));
+  ASSERT_OK_AND_ASSIGN(model::HostPoint p9, point());
+  EXPECT_TRUE(p9.disks(0).needs_scan());
+  EXPECT_TRUE(absl::StrContains(p9.disks(0).needs_scan_reason(), "no dirty bitmap"))
+      << p9.disks(0).needs_scan_reason();
+  copied_whole();
+  EXPECT_TRUE(holds(p9, disk));
+  ASSERT_OK(host->ReleasePoint(p9));
 
   // A restarted QEMU: its bitmaps died with the old process.
   ASSERT_OK(host->TurnOffVm("vm2"));
   ASSERT_OK(host->StartVm("vm2"));
-  ASSERT_OK_AND_ASSIGN(model::HostPoint p6, point());
-  EXPECT_TRUE(p6.disks(0).needs_scan());
-  EXPECT_TRUE(absl::StrContains(p6.disks(0).needs_scan_reason(), "restarted"))
-      << p6.disks(0).needs_scan_reason();
-  ASSERT_OK(host->ReleasePoint(p6));
-  WriteThroughQemu(*host, "vm2", "disk0", 3 << 20, 65536, 0x11);  // cluster 48
-  ASSERT_OK_AND_ASSIGN(model::HostPoint p7, point());
-  EXPECT_FALSE(p7.disks(0).needs_scan()) << p7.disks(0).needs_scan_reason();
-  EXPECT_EQ(Clusters(p7.disks(0)), (std::set<uint64_t>{48}));
-  ASSERT_OK(host->ReleasePoint(p7));
+  ASSERT_OK_AND_ASSIGN(model::HostPoint p10, point());
+  EXPECT_TRUE(p10.disks(0).needs_scan());
+  EXPECT_TRUE(absl::StrContains(p10.disks(0).needs_scan_reason(), "restarted"))
+      << p10.disks(0).needs_scan_reason();
+  copied_whole();
+  EXPECT_TRUE(holds(p10, disk));
+  ASSERT_OK(host->ReleasePoint(p10));
+  write(3 << 20, 65536, 0x11);  // cluster 48
+  ASSERT_OK_AND_ASSIGN(model::HostPoint p11, point());
+  EXPECT_FALSE(p11.disks(0).needs_scan()) << p11.disks(0).needs_scan_reason();
+  EXPECT_EQ(Clusters(p11.disks(0)), (std::set<uint64_t>{48}));
+  updated(p11);
+  EXPECT_TRUE(holds(p11, disk));
+  ASSERT_OK(host->ReleasePoint(p11));
   ASSERT_OK_AND_ASSIGN(google::protobuf::Value jobs, host->Qmp("vm2", "query-block-jobs"));
   EXPECT_EQ(jobs.list_value().values_size(), 0);
   std::cout << "point pauses (fleecing):";
@@ -768,6 +871,78 @@ TEST(QemuHostTest, DirtyBitmapsReportTheBlocksWrittenBetweenPointsOrAScan) {
     EXPECT_LT(d, absl::Seconds(5));
   }
   std::cout << "\n";
+  ASSERT_OK(host->TurnOffVm("vm2"));
+}
+
+// Whether the image at `path` holds exactly `want`.
+::testing::AssertionResult ImageHolds(const std::string& path, const std::vector<uint8_t>& want) {
+  absl::StatusOr<std::unique_ptr<disk::VirtualDisk>> image =
+      disk::OpenDisk(path, disk::OpenMode::kReadOnly);
+  if (!image.ok()) return ::testing::AssertionFailure() << image.status();
+  if ((*image)->virtual_size() != want.size()) {
+    return ::testing::AssertionFailure() << "size " << (*image)->virtual_size();
+  }
+  std::vector<uint8_t> got(want.size());
+  absl::Status r = (*image)->ReadAt(0, absl::MakeSpan(got));
+  if (!r.ok()) return ::testing::AssertionFailure() << r;
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (got[i] != want[i]) return ::testing::AssertionFailure() << "differs at byte " << i;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// An asr process killed (SIGKILL) at random moments of its points, also in
+// the middle of bringing the base up to date: the next point of another
+// process is still exactly the disk, whether it copies whole or updates.
+TEST(QemuHostTest, AnAsrProcessKilledMidPointLeavesNoWrongImage) {
+  std::string root = MakeHost(90, R"(, "boot": {"kernel": ""})", /*vm2=*/true);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<QemuHost> host, QemuHost::Open(root, Owned()));
+  ASSERT_OK(host->StartVm("vm2"));
+  constexpr uint64_t kDisk = 16ull << 20;
+  std::vector<uint8_t> disk(kDisk, 0);
+  auto write = [&](uint64_t offset, uint64_t length, int pattern) {
+    WriteThroughQemu(*host, "vm2", "disk0", offset, length, pattern);
+    std::fill(disk.begin() + offset, disk.begin() + offset + length, static_cast<uint8_t>(pattern));
+  };
+  ASSERT_OK_AND_ASSIGN(model::HostPoint first, host->CreatePoint("vm2", model::CrashConsistent));
+  ASSERT_OK(host->ReleasePoint(first));
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const char* workspace = std::getenv("TEST_WORKSPACE");
+  const std::string loop = absl::StrCat(srcdir ? srcdir : ".", "/", workspace ? workspace : "asr",
+                                        "/asr/qemu/testing/point_loop");
+  std::mt19937 rng(20261201);
+  int updated = 0, copied = 0, killed_in_point = 0, killed_in_base = 0;
+  // Until three kills landed inside a point (most do; at most 30 rounds).
+  for (int round = 0; round < 30 && killed_in_point + killed_in_base < 3; ++round) {
+    // Large changes, so that bringing the base up to date takes a while.
+    write((round % 2) * (8 << 20), 8 << 20, 0x30 + round);
+    {
+      ASSERT_OK_AND_ASSIGN(std::unique_ptr<platform::ChildProcess> child,
+                           platform::ChildProcess::Spawn(loop, {root, "vm2"}));
+      absl::SleepFor(absl::Milliseconds(std::uniform_int_distribution<int>(50, 1500)(rng)));
+      // The destructor kills it (SIGKILL) and reaps it.
+    }
+    // Where it died: a fleecing job still running (between its transaction
+    // and the end of its copy), no base record (bringing the base up to
+    // date, or between that and its new record).
+    {
+      ASSERT_OK_AND_ASSIGN(google::protobuf::Value jobs, host->Qmp("vm2", "query-block-jobs"));
+      if (jobs.list_value().values_size() > 0) ++killed_in_point;
+    }
+    if (!PathExists(JoinPath(root, "vms/vm2/base/record"))) ++killed_in_base;
+    ASSERT_OK_AND_ASSIGN(model::HostPoint p, host->CreatePoint("vm2", model::CrashConsistent));
+    const PointCopy c = host->last_point_copy("vm2");
+    (c.disks_updated == 1 ? updated : copied)++;
+    EXPECT_TRUE(ImageHolds(p.disks(0).read_path(), disk))
+        << "round " << round << ", point " << p.id();
+    ASSERT_OK(host->ReleasePoint(p));
+  }
+  std::cout << "after a kill: " << updated << " points updated from the base, " << copied
+            << " copied whole; killed during a point's copy " << killed_in_point
+            << " times, with the base not recorded " << killed_in_base << " times\n";
+  EXPECT_GE(killed_in_point + killed_in_base, 3) << "too few kills landed inside a point";
+  ASSERT_OK_AND_ASSIGN(google::protobuf::Value jobs, host->Qmp("vm2", "query-block-jobs"));
+  EXPECT_EQ(jobs.list_value().values_size(), 0) << "no fleecing job outlives its point";
   ASSERT_OK(host->TurnOffVm("vm2"));
 }
 
