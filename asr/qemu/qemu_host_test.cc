@@ -936,6 +936,11 @@ TEST(QemuHostTest, AnAsrProcessKilledMidPointLeavesNoWrongImage) {
     EXPECT_TRUE(ImageHolds(p.disks(0).read_path(), disk))
         << "round " << round << ", point " << p.id();
     ASSERT_OK(host->ReleasePoint(p));
+    // The killed process's point (its directory, up to a full image) went
+    // with the next point: no point is held now.
+    ASSERT_OK_AND_ASSIGN(std::vector<std::string> left,
+                         platform::Env::Default()->ListDirectory(JoinPath(root, "vms/vm2/points")));
+    EXPECT_THAT(left, ::testing::IsEmpty()) << "round " << round;
   }
   std::cout << "after a kill: " << updated << " points updated from the base, " << copied
             << " copied whole; killed during a point's copy " << killed_in_point
