@@ -111,12 +111,10 @@ absl::Status BlockDecompressor::Decode(uint8_t codec, absl::string_view payload,
     }
     case BlockCodec::kZstdLong:
       if (stream_dctx_ == nullptr) {
-        ZSTD_DCtx* d = ZSTD_createDCtx();
-        if (d == nullptr) return absl::ResourceExhaustedError("cannot allocate a zstd context");
-        // A peer cannot make this side hold a larger window than a sender
-        // of this version would ask for.
-        ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, kMaxLongWindowLog);
-        stream_dctx_ = d;
+        stream_dctx_ = NewLongStreamDecoder();
+        if (stream_dctx_ == nullptr) {
+          return absl::ResourceExhaustedError("cannot allocate a zstd context");
+        }
       }
       return DecodeLongPiece(stream_dctx_, payload, out, raw_size);
   }

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include <cstring>
 #include <string>
@@ -101,6 +102,54 @@ TEST(LongRangeCodecTest, WindowFollowsTheCycleAndLevelZeroIsRefused) {
   auto bad = ParseReplicationCodec("dict");
   EXPECT_TRUE(absl::IsInvalidArgument(bad.status()));
   EXPECT_NE(bad.status().message().find("classic"), std::string::npos);
+}
+
+TEST(LongRangeCodecTest, LargeWindowReachesBackAndLargerWindowsAreRefused) {
+  // A 40 MiB cycle gets a 64 MiB window (the contexts' buffers on huge
+  // pages where the system has them): its last piece repeats its first,
+  // 37 MiB back, and is sent as a reference; the same compressor then
+  // starts a second stream that decodes on a fresh context.
+  std::vector<uint8_t> a = Bytes(1 << 20, 7);
+  std::vector<uint8_t> filler(36 << 20, 0);
+  filler[12345] = 1;
+  LongRangeCompressor c;
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_OK(c.Start(1, 40 << 20));
+    EXPECT_EQ(c.window_bytes(), 64u << 20);
+    std::vector<std::string> wire;
+    for (const std::vector<uint8_t>* p : {&a, &filler, &a}) {
+      auto piece = c.Next(p->data(), p->size());
+      ASSERT_OK(piece);
+      wire.emplace_back(*piece);
+    }
+    EXPECT_GT(wire[0].size(), 1000000u);
+    EXPECT_LT(wire[2].size(), 1000u) << "the repeat 37 MiB back was not found";
+    BlockDecompressor d;
+    size_t i = 0;
+    for (const std::vector<uint8_t>* p : {&a, &filler, &a}) {
+      std::vector<uint8_t> out(p->size());
+      ASSERT_OK(
+          d.Decode(static_cast<uint8_t>(BlockCodec::kZstdLong), wire[i], out.data(), out.size()));
+      EXPECT_TRUE(out == *p) << "round " << round << " piece " << i;
+      ++i;
+    }
+  }
+  // A stream asking for a window over 2^kMaxLongWindowLog bytes (a peer
+  // cannot make the receiver hold more) is refused, not decoded.
+  ZSTD_CCtx* big = ZSTD_createCCtx();
+  ZSTD_CCtx_setParameter(big, ZSTD_c_windowLog, kMaxLongWindowLog + 1);
+  ZSTD_CCtx_setParameter(big, ZSTD_c_contentSizeFlag, 0);
+  std::string frame(ZSTD_compressBound(a.size()), '\0');
+  ZSTD_inBuffer in{a.data(), a.size(), 0};
+  ZSTD_outBuffer out{frame.data(), frame.size(), 0};
+  ASSERT_EQ(ZSTD_compressStream2(big, &out, &in, ZSTD_e_flush), 0u);
+  ZSTD_freeCCtx(big);
+  frame.resize(out.pos);
+  BlockDecompressor d;
+  std::vector<uint8_t> raw(a.size());
+  absl::Status st =
+      d.Decode(static_cast<uint8_t>(BlockCodec::kZstdLong), frame, raw.data(), raw.size());
+  EXPECT_TRUE(absl::IsDataLoss(st)) << st;
 }
 
 // A disk whose later cycles rewrite blocks with data that repeats across

@@ -78,6 +78,11 @@ class LongRangeCompressor {
   uint64_t bytes_in_ = 0, bytes_out_ = 0;
 };
 
+// A ZSTD_DCtx* for a cycle's stream (free with ZSTD_freeDCtx): its window
+// on huge pages where the system has them, at most 2^kMaxLongWindowLog
+// bytes. nullptr when memory is short.
+void* NewLongStreamDecoder();
+
 // Decodes one piece with the stream context `dctx` (a ZSTD_DCtx* that has
 // decoded the cycle's earlier pieces) into exactly `raw_size` bytes at
 // `out`. DataLoss when it is corrupt, out of order or of another size.
