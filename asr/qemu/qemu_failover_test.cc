@@ -36,6 +36,7 @@
 #include "asr/failover/failover_service.h"
 #include "asr/model/json.h"
 #include "asr/net/pki.h"
+#include "asr/platform/child_process.h"
 #include "asr/platform/process.h"
 #include "asr/protection/site_service.h"
 #include "asr/qemu/qemu_host.h"
@@ -451,8 +452,10 @@ TEST_F(QemuFailoverTest, CyclesFromDirtyBitmapsSendTheWritesAndScanAfterAQemuRes
   PointCopy copy;  // what the last point read to make its images
   auto cycle = [&](bool scan, model::HostPoint* taken) -> model::CycleOutcome {
     const absl::Time t0 = absl::Now();
+    const double cpu0 = platform::ProcessCpuSeconds();
     absl::StatusOr<model::HostPoint> point = host_->CreatePoint("vm1", model::CrashConsistent);
     const absl::Duration taking = absl::Now() - t0;
+    const double cpu1 = platform::ProcessCpuSeconds();
     EXPECT_OK(point.status());
     if (!point.ok()) return {};
     const absl::Duration pause = host_->last_point_transaction();
@@ -462,6 +465,7 @@ TEST_F(QemuFailoverTest, CyclesFromDirtyBitmapsSendTheWritesAndScanAfterAQemuRes
     o.scan = scan;
     absl::StatusOr<model::CycleOutcome> c = protection().ReplicateNow("VM1", o);
     EXPECT_OK(c.status());
+    const double cpu2 = platform::ProcessCpuSeconds();
     const model::ProtectedItem item = Item();
     for (int k = 0; k < item.disks_size() && k < point->disks_size(); ++k) {
       EXPECT_EQ(Compare(point->disks(k).read_path(), item.disks(k).replica_path()), "")
@@ -474,6 +478,8 @@ TEST_F(QemuFailoverTest, CyclesFromDirtyBitmapsSendTheWritesAndScanAfterAQemuRes
               << "), changed extents " << ExtentBytes(*point) << " B, read "
               << (c.ok() ? c->bytes_read() : 0) << " B, sent " << (c.ok() ? c->bytes_sent() : 0)
               << " B in " << (c.ok() ? c->seconds() : 0)
+              << " s; asr CPU (this process: sender and receiver) point " << (cpu1 - cpu0)
+              << " s, cycle " << (cpu2 - cpu1)
               << " s; scans: " << (c.ok() ? absl::StrJoin(c->scans(), "; ") : "") << "\n";
     EXPECT_OK(host_->ReleasePoint(*point));
     if (taken != nullptr) *taken = *point;
