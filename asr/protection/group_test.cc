@@ -32,11 +32,11 @@ using namespace ::asr::protection::testing;  // NOLINT: the workload and its che
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-// Fails the disk reads of the last VM of every group point while armed (a
-// member failing mid-cycle, after the members before it committed).
-class FailingGroupHost : public fabric::HostCallbacks {
+// A host that is the simulated fabric for inventories, host configuration
+// and proxies; the tests below change its points.
+class FabricHost : public fabric::HostCallbacks {
  public:
-  explicit FailingGroupHost(fabric::SimulatedFabric* fab) : fab_(fab) {}
+  explicit FabricHost(fabric::SimulatedFabric* fab) : fab_(fab) {}
   absl::StatusOr<model::Inventory> GetInventory(const model::VmmServer& s) override {
     return fab_->GetInventory(s);
   }
@@ -47,6 +47,17 @@ class FailingGroupHost : public fabric::HostCallbacks {
   absl::Status TestProxy(const model::VmmServer& s, absl::string_view pw) override {
     return fab_->TestProxy(s, pw);
   }
+  absl::Status ReleasePoint(const model::HostPoint& p) override { return fab_->ReleasePoint(p); }
+
+ protected:
+  fabric::SimulatedFabric* fab_;
+};
+
+// Fails the disk reads of the last VM of every group point while armed (a
+// member failing mid-cycle, after the members before it committed).
+class FailingGroupHost : public FabricHost {
+ public:
+  using FabricHost::FabricHost;
   absl::StatusOr<std::vector<model::HostPoint>> CreateGroupPoint(
       const std::vector<std::string>& vm_ids, model::RecoveryPointType type) override {
     ASR_ASSIGN_OR_RETURN(std::vector<model::HostPoint> points,
@@ -55,28 +66,14 @@ class FailingGroupHost : public fabric::HostCallbacks {
     points.back().mutable_disks(0)->set_read_path(fab_->root() + "/no-such-disk.vhdx");
     return points;
   }
-  absl::Status ReleasePoint(const model::HostPoint& p) override { return fab_->ReleasePoint(p); }
   std::string failed_vm;
-
- private:
-  fabric::SimulatedFabric* fab_;
 };
 
 // A host that cannot quiesce its guests (QEMU's, when no guest agent
 // answers): app-consistent points are refused, crash-consistent ones taken.
-class NoAgentHost : public fabric::HostCallbacks {
+class NoAgentHost : public FabricHost {
  public:
-  explicit NoAgentHost(fabric::SimulatedFabric* fab) : fab_(fab) {}
-  absl::StatusOr<model::Inventory> GetInventory(const model::VmmServer& s) override {
-    return fab_->GetInventory(s);
-  }
-  absl::Status ConfigureHost(const model::HyperVHost& h, const model::ReplicationPolicy& p,
-                             fabric::HostRole r) override {
-    return fab_->ConfigureHost(h, p, r);
-  }
-  absl::Status TestProxy(const model::VmmServer& s, absl::string_view pw) override {
-    return fab_->TestProxy(s, pw);
-  }
+  using FabricHost::FabricHost;
   absl::StatusOr<model::HostPoint> CreatePoint(const std::string& vm_id,
                                                model::RecoveryPointType type) override {
     ASR_ASSIGN_OR_RETURN(std::vector<model::HostPoint> p, CreateGroupPoint({vm_id}, type));
@@ -93,11 +90,7 @@ class NoAgentHost : public fabric::HostCallbacks {
     }
     return fab_->CreateGroupPoint(vm_ids, type);
   }
-  absl::Status ReleasePoint(const model::HostPoint& p) override { return fab_->ReleasePoint(p); }
   int refused = 0;
-
- private:
-  fabric::SimulatedFabric* fab_;
 };
 
 class GroupTest : public ::testing::Test {

@@ -17,19 +17,6 @@ namespace {
 
 using google::protobuf::Value;
 
-absl::StatusOr<Value> ParseJson(absl::string_view text) {
-  Value v;
-  google::protobuf::util::JsonParseOptions options;
-  auto status = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(text.data(), text.size()), &v, options);
-  if (!status.ok() || v.kind_case() != Value::kStructValue) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("not a JSON object: ", text.substr(0, 200), " ",
-                     std::string(status.message().data(), status.message().size())));
-  }
-  return v;
-}
-
 // One connection to the agent's socket, closed when it goes.
 class Connection {
  public:
@@ -135,7 +122,7 @@ absl::StatusOr<Value> GuestAgentClient::Execute(absl::string_view command,
       }
       return absl::UnavailableError(absl::StrCat(no_agent, ": ", line.status().message()));
     }
-    absl::StatusOr<Value> v = ParseJson(*line);
+    absl::StatusOr<Value> v = ParseJsonObject(*line);
     if (!v.ok()) continue;  // half of something earlier
     const Value* ret = QmpField(*v, "return");
     if (ret != nullptr && ret->kind_case() == Value::kNumberValue &&
@@ -155,7 +142,7 @@ absl::StatusOr<Value> GuestAgentClient::Execute(absl::string_view command,
                                         command, " within ", absl::FormatDuration(timeout));
   for (;;) {
     ASR_ASSIGN_OR_RETURN(std::string line, c.Line(deadline, late));
-    absl::StatusOr<Value> v = ParseJson(line);
+    absl::StatusOr<Value> v = ParseJsonObject(line);
     if (!v.ok()) {
       return absl::UnavailableError(
           absl::StrCat("the guest agent of VM '", vm_, "' answered ", command,

@@ -16,6 +16,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "asr/common/file_util.h"
+#include "asr/common/status_macros.h"
 #include "asr/common/test_dir.h"
 #include "asr/common/testing/status_matchers.h"
 #include "asr/disk/virtual_disk.h"
@@ -106,6 +107,26 @@ QemuHostOptions Owned() {
 
 // Boot, write, clean shutdown; boot again and write, killed; boot to check:
 // the guest's verdicts say what its disks hold after each kind of stop.
+// A replica VM on kvm-01 whose disks are copies of a point's images (in
+// ROOT/replica), to boot and check what the point holds.
+absl::StatusOr<model::ReplicaVmSpec> ReplicaOfPoint(const std::string& root,
+                                                    const model::HostPoint& point,
+                                                    const std::string& replica_vm_id) {
+  ASR_RETURN_IF_ERROR(MakeDirectories(root + "/replica"));
+  model::ReplicaVmSpec spec;
+  spec.set_replica_vm_id(replica_vm_id);
+  spec.set_host_id("kvm-01");
+  for (int i = 0; i < point.disks_size(); ++i) {
+    ASR_ASSIGN_OR_RETURN(std::string image, ReadFileToString(point.disks(i).read_path()));
+    std::string copy = absl::StrCat(root, "/replica/d", i, ".vhdx");
+    ASR_RETURN_IF_ERROR(WriteFileAtomically(copy, image));
+    model::VirtualDisk* d = spec.add_disks();
+    d->set_id(point.disks(i).disk_id());
+    d->set_path(copy);
+  }
+  return spec;
+}
+
 TEST(QemuHostTest, GuestWritesShutsDownCleanlyAndAfterAKillHoldsEveryAcknowledgedRecord) {
   std::string root = MakeHost();
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<QemuHost> host, QemuHost::Open(root, Owned()));
@@ -427,18 +448,7 @@ TEST(QemuHostTest, APointOfARunningVmIsConsistentAndBootsToAGoodVerdict) {
 
   // The point's images are complete disks QEMU no longer holds: copy them
   // as the replica's disks, release the point, boot the replica to check.
-  ASSERT_OK(MakeDirectories(root + "/replica"));
-  model::ReplicaVmSpec spec;
-  spec.set_replica_vm_id("vm1-replica");
-  spec.set_host_id("kvm-01");
-  for (int i = 0; i < point.disks_size(); ++i) {
-    ASSERT_OK_AND_ASSIGN(std::string image, ReadFileToString(point.disks(i).read_path()));
-    std::string copy = absl::StrCat(root, "/replica/d", i, ".vhdx");
-    ASSERT_OK(WriteFileAtomically(copy, image));
-    model::VirtualDisk* d = spec.add_disks();
-    d->set_id(point.disks(i).disk_id());
-    d->set_path(copy);
-  }
+  ASSERT_OK_AND_ASSIGN(model::ReplicaVmSpec spec, ReplicaOfPoint(root, point, "vm1-replica"));
   ASSERT_OK(host->ReleasePoint(point));
   EXPECT_FALSE(PathExists(DirName(point.disks(0).read_path())));
   ASSERT_OK(host->TurnOffVm("vm1"));
@@ -578,18 +588,7 @@ TEST(QemuHostTest, AppConsistentPointsFreezeTheGuestThroughItsAgentAndThawItOnEv
 
   // 4. The app-consistent point's images boot to a good verdict whose last
   // record on both disks is the quiesce marker of freeze 1.
-  ASSERT_OK(MakeDirectories(root + "/replica"));
-  model::ReplicaVmSpec spec;
-  spec.set_replica_vm_id("vm1-replica");
-  spec.set_host_id("kvm-01");
-  for (int i = 0; i < point.disks_size(); ++i) {
-    ASSERT_OK_AND_ASSIGN(std::string image, ReadFileToString(point.disks(i).read_path()));
-    std::string copy = absl::StrCat(root, "/replica/d", i, ".vhdx");
-    ASSERT_OK(WriteFileAtomically(copy, image));
-    model::VirtualDisk* d = spec.add_disks();
-    d->set_id(point.disks(i).disk_id());
-    d->set_path(copy);
-  }
+  ASSERT_OK_AND_ASSIGN(model::ReplicaVmSpec spec, ReplicaOfPoint(root, point, "vm1-replica"));
   ASSERT_OK(host->ReleasePoint(point));
   ASSERT_OK(host->TurnOffVm("vm1"));
   ASSERT_OK(host->TurnOffVm("vm2"));

@@ -14,17 +14,6 @@ namespace {
 
 using google::protobuf::Value;
 
-absl::StatusOr<Value> ParseJson(absl::string_view text) {
-  Value v;
-  google::protobuf::util::JsonParseOptions options;
-  auto status = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(text.data(), text.size()), &v, options);
-  if (!status.ok()) {
-    return absl::InvalidArgumentError(std::string(status.message()));
-  }
-  return v;
-}
-
 std::string StringField(const Value& v, absl::string_view name) {
   const Value* f = QmpField(v, name);
   return f != nullptr && f->kind_case() == Value::kStringValue ? f->string_value() : "";
@@ -43,6 +32,19 @@ absl::StatusCode CodeOfQmpClass(const std::string& error_class) {
 }
 
 }  // namespace
+
+absl::StatusOr<Value> ParseJsonObject(absl::string_view text) {
+  Value v;
+  google::protobuf::util::JsonParseOptions options;
+  auto status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(text.data(), text.size()), &v, options);
+  if (!status.ok() || v.kind_case() != Value::kStructValue) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a JSON object: ", text.substr(0, 200), " ",
+                     std::string(status.message().data(), status.message().size())));
+  }
+  return v;
+}
 
 std::string QmpQuote(absl::string_view text) {
   std::string out = "\"";
@@ -166,8 +168,8 @@ absl::StatusOr<Value> QmpClient::ReadMessageLocked(absl::Time deadline) {
       buffer_.erase(0, nl + 1);
       while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
       if (line.empty()) continue;
-      absl::StatusOr<Value> v = ParseJson(line);
-      if (!v.ok() || v->kind_case() != Value::kStructValue) {
+      absl::StatusOr<Value> v = ParseJsonObject(line);
+      if (!v.ok()) {
         close_reason_ =
             absl::StrCat("QEMU sent something that is no JSON object: ", line.substr(0, 200));
         CloseLocked();

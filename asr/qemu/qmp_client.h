@@ -58,6 +58,10 @@ struct QmpEvent {
 std::string QmpQuote(absl::string_view text);
 
 // A field of a JSON object value, or nullptr (also when `v` is no object).
+// One line of QEMU's JSON protocols (QMP, the guest agent's) as a JSON
+// object; InvalidArgument, quoting the start of the text, otherwise.
+absl::StatusOr<google::protobuf::Value> ParseJsonObject(absl::string_view text);
+
 const google::protobuf::Value* QmpField(const google::protobuf::Value& v, absl::string_view name);
 
 class QmpClient {

@@ -377,6 +377,16 @@ if [ "$mode" = work ] && [ "$broken" -eq 0 ] && [ ! -e /run/stop ]; then
   seed=$(hexdump -n 4 -e '1/4 "%u"' /dev/urandom)
   awk -v seq="$seq" -v max="$max_records" -v interval="$interval_ms" -v disks="$disks" \
     -v seed="$seed" "$AWK_RECORD"'
+    # One record appended to every data disk and synced (per file system:
+    # fdatasync of a growing file on ext2 does not write its size).
+    function append(line,   d, f) {
+      for (d = 1; d <= nd; d++) {
+        f = "/data/" D[d] "/records"
+        print line >> f
+        fflush(f)
+        system("sync -f " f)
+      }
+    }
     BEGIN {
       srand(seed)
       nd = split(disks, D, " ")
@@ -391,13 +401,7 @@ if [ "$mode" = work ] && [ "$broken" -eq 0 ] && [ ! -e /run/stop ]; then
           seq++
           p = "app-quiesce-freeze-" fz
           while (length(p) < 82) p = p "-"
-          line = record(seq, p)
-          for (d = 1; d <= nd; d++) {
-            f = "/data/" D[d] "/records"
-            print line >> f
-            fflush(f)
-            system("sync -f " f)
-          }
+          append(record(seq, p))
           print "ASR-WROTE " seq
           print "ASR-QUIESCED freeze=" fz " seq=" seq
           fflush()
@@ -412,13 +416,7 @@ if [ "$mode" = work ] && [ "$broken" -eq 0 ] && [ ! -e /run/stop ]; then
         seq++
         p = ""
         for (i = 0; i < 41; i++) p = p sprintf("%02x", int(rand() * 256))
-        line = record(seq, p)
-        for (d = 1; d <= nd; d++) {
-          f = "/data/" D[d] "/records"
-          print line >> f
-          fflush(f)
-          system("sync -f " f)
-        }
+        append(record(seq, p))
         print "ASR-WROTE " seq
         fflush()
         if (interval > 0) system("usleep " interval * 1000)
