@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "asr/common/status_macros.h"
 #include "asr/net/tls.h"
+#include "asr/protection/app_consistent_due.h"
 #include "asr/protection/group_service.h"
 #include "asr/protection/health.h"
 #include "asr/protection/item_resync.h"
@@ -132,11 +133,8 @@ struct SiteService::Impl {
             site->repository().Get<model::ReplicationPolicy>(first->policy_id());
         const int app_hours =
             policy.ok() ? policy->application_consistent_snapshot_frequency_in_hours() : 0;
-        if (app_hours > 0) {
-          app = g.last_app_consistent_time_unix() == 0 ||
-                now - absl::FromUnixSeconds(g.last_app_consistent_time_unix()) >=
-                    absl::Hours(app_hours);
-        }
+        app =
+            AppConsistentDue(app_hours, g.last_app_consistent_time_unix(), g.recent_cycles(), now);
       }
       absl::MutexLock l(&mu);
       Schedule& s = schedule[g.id()];
@@ -338,13 +336,9 @@ struct SiteService::Impl {
           site->repository().Get<model::ReplicationPolicy>(item.policy_id());
       if (!policy.ok()) continue;
       const absl::Duration freq = absl::Seconds(CopyFrequencySeconds(*policy));
-      bool app = false;
-      const int app_hours = policy->application_consistent_snapshot_frequency_in_hours();
-      if (app_hours > 0) {
-        app = item.last_app_consistent_time_unix() == 0 ||
-              now - absl::FromUnixSeconds(item.last_app_consistent_time_unix()) >=
-                  absl::Hours(app_hours);
-      }
+      const bool app =
+          AppConsistentDue(policy->application_consistent_snapshot_frequency_in_hours(),
+                           item.last_app_consistent_time_unix(), item.recent_cycles(), now);
       const bool resync = item.resync_required() && InAutoResyncWindow(*policy, now);
       const bool verify = !item.resync_required() && VerificationDue(item, *policy, now);
       absl::MutexLock l(&mu);
