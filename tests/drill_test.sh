@@ -75,6 +75,9 @@ bad=[(x['id'],x['state']) for x in j if x['state']!='Succeeded']
 assert j and not bad, bad" "$TEST_TMPDIR/jobs.json"
 if [ -n "${2:-}" ]; then
   check "the QEMU VM failed over planned" grep -q '^  ok: QEMU VM1 state: PlannedFailoverCompleted$' "$out"
+  check "the QEMU VM has an app-consistent point (guest agent freeze)" \
+    grep -qE '^  ok: QEMU VM1: [1-9][0-9]* of [0-9]+ points app-consistent' "$out"
+  check "the QEMU site service took it as app-consistent" grep -q '^VM1: point [0-9]* (app-consistent)' "$dir/qemu-site.log"
   check "its replica's guest found every record written" \
     grep -qE '^  ok: the replica VM holds every record: ASR-VERDICT ok records=[1-9][0-9]* ' "$out"
   "$asrctl" --qemu-host "$dir/qemu/host" qemu vm list >"$TEST_TMPDIR/qemu-vms" 2>&1
