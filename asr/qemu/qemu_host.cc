@@ -1564,9 +1564,9 @@ absl::StatusOr<std::vector<model::HostPoint>> QemuHost::CreateGroupPoint(
   // thaws on every path out of here, errors included). A stopped VM's
   // disks are quiet already.
   std::unique_ptr<GuestFreeze> frozen;
+  std::vector<FreezeTarget> targets;  // the running guests frozen for it
   const absl::Time freeze_start = absl::Now();
   if (type == model::AppConsistent) {
-    std::vector<FreezeTarget> targets;
     for (size_t i : order) {
       if (pending[i].qmp == nullptr) continue;
       targets.push_back({vm_ids[i], JoinPath(sessions[i]->dir, kAgentSocket)});
@@ -1618,12 +1618,6 @@ absl::StatusOr<std::vector<model::HostPoint>> QemuHost::CreateGroupPoint(
   absl::Status thawed;
   if (frozen != nullptr) {
     thawed = frozen->Thaw();
-    std::vector<FreezeTarget> targets;
-    for (size_t i : order) {
-      if (pending[i].qmp != nullptr) {
-        targets.push_back({vm_ids[i], JoinPath(sessions[i]->dir, kAgentSocket)});
-      }
-    }
     UnmarkFrozen(targets, frozen->still_frozen());
   }
   const absl::Duration quiesce = frozen != nullptr ? absl::Now() - freeze_start : absl::Duration();
