@@ -1130,25 +1130,20 @@ constexpr char kNbdSocket[] = "nbd.sock";  // in the VM's directory, QEMU's work
 
 // A point whose holder died is never released, and its directory (up to a
 // full image of each disk) would stay for good: each point records its
-// holder (points/P/holder), and the VM's next point removes the points of
-// holders that are gone. A point is made as points/.new-P and released as
-// points/.released-P (renamed before its files go), so a process that dies
-// while making or removing one leaves a dot name, also removed. Called
-// under the VM's lock, which making and releasing points also hold. A
-// point directory without the record is left alone.
+// holder (points/P/holder, written before anything else goes in), and the
+// VM's next point removes the points of holders that are gone. Points are
+// made, undone and released under the VM's lock, which this runs under
+// too: a directory without a readable record is one whose making or
+// removal a process did not finish, and goes as well.
 static void RemovePointsOfDeadHolders(const std::string& points_dir) {
   absl::StatusOr<std::vector<std::string>> names =
       platform::Env::Default()->ListDirectory(points_dir);
   if (!names.ok()) return;
   for (const std::string& name : *names) {
     const std::string dir = JoinPath(points_dir, name);
-    if (absl::StartsWith(name, ".")) {
-      (void)RemoveTree(dir);
-      continue;
-    }
     absl::StatusOr<std::string> text = ReadFileToString(JoinPath(dir, kPointHolder));
     QemuProcess holder;
-    if (!text.ok() || !model::FromJson(*text, &holder).ok() || Alive(holder)) continue;
+    if (text.ok() && model::FromJson(*text, &holder).ok() && Alive(holder)) continue;
     (void)RemoveTree(dir);
   }
 }
@@ -1201,10 +1196,8 @@ absl::Status QemuHost::PreparePoint(const model::VirtualMachine& vm, VmSession& 
   p.dir = JoinPath(JoinPath(s.dir, "points"), p.point.id());
   {
     // The point's holder: this process (pid and start time, so that a
-    // reused pid is not taken for it), in the directory before it gets
-    // the point's name.
-    const std::string made = JoinPath(JoinPath(s.dir, "points"), ".new-" + p.point.id());
-    ASR_RETURN_IF_ERROR(MakeDirectories(made));
+    // reused pid is not taken for it).
+    ASR_RETURN_IF_ERROR(MakeDirectories(p.dir));
     QemuProcess holder;
     holder.set_pid(platform::ProcessId());
     if (std::optional<platform::ProcessStatus> st = platform::ProcessStatusOf(holder.pid())) {
@@ -1212,8 +1205,7 @@ absl::Status QemuHost::PreparePoint(const model::VirtualMachine& vm, VmSession& 
     }
     holder.set_started_unix(absl::ToUnixSeconds(absl::Now()));
     ASR_RETURN_IF_ERROR(
-        WriteFileAtomically(JoinPath(made, kPointHolder), model::ToJson(holder) + "\n"));
-    ASR_RETURN_IF_ERROR(platform::Env::Default()->Rename(made, p.dir));
+        WriteFileAtomically(JoinPath(p.dir, kPointHolder), model::ToJson(holder) + "\n"));
   }
   const std::string qemu_img =
       QemuImgPath(config_.qemu_binary().empty() ? kDefaultQemu : config_.qemu_binary());
@@ -1690,12 +1682,6 @@ absl::Status QemuHost::ReleasePoint(const model::HostPoint& point) {
         base.set_held(false);
         ASR_RETURN_IF_ERROR(WriteFileAtomically(record, model::ToJson(base) + "\n"));
       }
-    }
-    // Renamed first: a process that dies while removing it leaves a name
-    // the next point removes (RemovePointsOfDeadHolders).
-    const std::string released = JoinPath(JoinPath((*s)->dir, "points"), ".released-" + point.id());
-    if (PathExists(dir) && platform::Env::Default()->Rename(dir, released).ok()) {
-      return RemoveTree(released);
     }
   }
   return RemoveTree(dir);
