@@ -84,7 +84,7 @@ BlockDecompressor::BlockDecompressor() : dctx_(ZSTD_createDCtx()) {}
 
 BlockDecompressor::~BlockDecompressor() {
   ZSTD_freeDCtx(static_cast<ZSTD_DCtx*>(dctx_));
-  if (stream_dctx_ != nullptr) ZSTD_freeDCtx(static_cast<ZSTD_DCtx*>(stream_dctx_));
+  ReleaseLongStreamDecoder(stream_dctx_);
 }
 
 absl::Status BlockDecompressor::Decode(uint8_t codec, absl::string_view payload, uint8_t* out,

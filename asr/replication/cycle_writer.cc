@@ -128,14 +128,12 @@ absl::StatusOr<uint8_t*> CycleWriter::RawBuffer(size_t n) {
     return frame_buf_->Reserve(n);
   }
   if (keep_ && kept_data_.size() + n + (kept_.size() + 1) * sizeof(Kept) <= kKeepLimit) {
-    size_t pos = kept_data_.size();
-    kept_data_.resize(pos + n);
-    return reinterpret_cast<uint8_t*>(kept_data_.data()) + pos;
+    return kept_data_.Reserve(n);
   }
   if (keep_) {
     keep_ = false;  // over the budget: the apply reads the journal
     std::vector<Kept>().swap(kept_);
-    std::string().swap(kept_data_);
+    kept_data_.Clear();
   }
   return scratch_.Reserve(n);
 }
@@ -156,9 +154,7 @@ absl::Status CycleWriter::AcceptBlock(uint64_t offset, const uint8_t* raw, uint3
     return absl::OkStatus();
   }
   if (keep_) {
-    kept_.push_back(
-        {false, offset, length,
-         static_cast<size_t>(raw - reinterpret_cast<const uint8_t*>(kept_data_.data()))});
+    kept_.push_back({false, offset, length, raw});
   }
   return absl::OkStatus();
 }
@@ -254,9 +250,9 @@ absl::Status CycleWriter::AddZeroRange(const ZeroRange& z) {
   if (keep_ && kept_data_.size() + (kept_.size() + 1) * sizeof(Kept) > kKeepLimit) {
     keep_ = false;  // over the budget: the apply reads the journal
     std::vector<Kept>().swap(kept_);
-    std::string().swap(kept_data_);
+    kept_data_.Clear();
   }
-  if (keep_) kept_.push_back({true, z.offset, z.length, 0});
+  if (keep_) kept_.push_back({true, z.offset, z.length, nullptr});
   NoteMemory();
   return journal_.AppendZero(z.offset, z.length);
 }
@@ -388,7 +384,7 @@ absl::Status CycleWriter::FinishApply() {
   }
   done_ = true;
   kept_.clear();
-  std::string().swap(kept_data_);
+  kept_data_.Clear();
   apply_lock_.reset();
   return s;
 }

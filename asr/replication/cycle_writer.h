@@ -24,6 +24,7 @@
 #include "asr/replication/block_log.h"
 #include "asr/replication/digest.h"
 #include "asr/replication/direct_writer.h"
+#include "asr/replication/kept_bytes.h"
 #include "asr/replication/partial_cycle.h"
 #include "asr/replication/protocol.h"
 
@@ -75,7 +76,7 @@ class CycleWriter {
     bool zero = false;
     uint64_t offset = 0;
     uint64_t length = 0;
-    size_t pos = 0;  // of the data in kept_data_
+    const uint8_t* data = nullptr;  // in kept_data_
   };
 
   CycleWriter(ReplicaStore* store, const CycleStart& start);
@@ -121,7 +122,7 @@ class CycleWriter {
   // Later cycles: the decoded blocks, while they fit the budget.
   bool keep_ = true;
   std::vector<Kept> kept_;
-  std::string kept_data_;
+  KeptBytes kept_data_;
   // First cycle: the new replica, written directly.
   bool direct_ = false;
   std::unique_ptr<disk::VirtualDisk> direct_disk_;

@@ -91,6 +91,69 @@ TEST(LongRangeCodecTest, PiecesDecodeInOrderAndReachBackAcrossPieces) {
       DecodeBlock(static_cast<uint8_t>(BlockCodec::kZstdLong), wire[0], 1 << 20, &s)));
 }
 
+// The pieces of one stream of `n` 1 MiB pieces (seeded), and their bytes.
+std::vector<std::string> EncodeStream(int n, uint32_t seed,
+                                      std::vector<std::vector<uint8_t>>* raw) {
+  raw->clear();
+  LongRangeCompressor c;
+  EXPECT_OK(c.Start(1, uint64_t(n) << 20));
+  std::vector<std::string> wire;
+  for (int i = 0; i < n; ++i) {
+    raw->push_back(Bytes(1 << 20, seed + i));
+    // Half of each piece repeats the one before: the stream refers back.
+    if (i > 0) std::memcpy(raw->back().data(), (*raw)[i - 1].data() + 512, 1 << 19);
+    auto piece = c.Next(raw->back().data(), raw->back().size());
+    EXPECT_OK(piece);
+    wire.emplace_back(piece.ok() ? std::string(*piece) : std::string());
+  }
+  return wire;
+}
+
+TEST(LongRangeCodecTest, FinishedCyclesContextsServeTheNextCyclesWithinTheBudget) {
+  SetLongCodecIdleBudget(kDefaultLongCodecIdleBudget);
+  std::vector<std::vector<uint8_t>> raw1, raw2;
+  const std::vector<std::string> first = EncodeStream(3, 10, &raw1);
+  // The compressor's context went idle; the next stream takes it and cuts
+  // exactly the pieces a fresh context cuts.
+  EXPECT_GE(IdleLongCompressors().contexts, 1u);
+  EXPECT_GT(IdleLongCompressors().bytes, 3u << 20);
+  EXPECT_EQ(EncodeStream(3, 10, &raw2), first);
+  const std::vector<std::string> second = EncodeStream(3, 50, &raw2);
+
+  const auto kLong = static_cast<uint8_t>(BlockCodec::kZstdLong);
+  std::vector<uint8_t> out(1 << 20);
+  {
+    // A cycle that ends in the middle of its stream, on a cut piece.
+    BlockDecompressor d;
+    ASSERT_OK(d.Decode(kLong, first[0], out.data(), out.size()));
+    EXPECT_TRUE(absl::IsDataLoss(
+        d.Decode(kLong, first[1].substr(0, first[1].size() / 2), out.data(), out.size())));
+  }
+  const LongCodecIdleStats idle = IdleLongDecoders();
+  EXPECT_GE(idle.contexts, 1u);
+  {
+    // The next cycle's decoder is that one, reset: the new stream decodes
+    // from its first piece, and only in order.
+    BlockDecompressor d;
+    EXPECT_TRUE(absl::IsDataLoss(d.Decode(kLong, second[1], out.data(), out.size())));
+  }
+  {
+    BlockDecompressor d;
+    for (size_t i = 0; i < second.size(); ++i) {
+      ASSERT_OK(d.Decode(kLong, second[i], out.data(), out.size()));
+      EXPECT_EQ(out, raw2[i]) << "piece " << i;
+    }
+    EXPECT_EQ(IdleLongDecoders().contexts, idle.contexts - 1) << "a fresh decoder was made";
+  }
+  // A budget of 0 frees every idle context and keeps none after.
+  SetLongCodecIdleBudget(0);
+  EXPECT_EQ(IdleLongDecoders().contexts, 0u);
+  EXPECT_EQ(IdleLongCompressors().bytes, 0u);
+  EncodeStream(2, 70, &raw1);
+  EXPECT_EQ(IdleLongCompressors().contexts, 0u);
+  SetLongCodecIdleBudget(kDefaultLongCodecIdleBudget);
+}
+
 TEST(LongRangeCodecTest, WindowFollowsTheCycleAndLevelZeroIsRefused) {
   EXPECT_EQ(LongWindowLog(0), kMinLongWindowLog);
   EXPECT_EQ(LongWindowLog(3 << 20), 22);

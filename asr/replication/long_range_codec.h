@@ -60,8 +60,8 @@ class LongRangeCompressor {
   LongRangeCompressor(const LongRangeCompressor&) = delete;
   LongRangeCompressor& operator=(const LongRangeCompressor&) = delete;
 
-  // Starts the stream: zstd `level` (1..19, negative: fast modes; not 0)
-  // with a window for `expected_bytes`. InvalidArgument for level 0.
+  // Starts the stream (a finished cycle's context where one is idle): zstd `level` (1..19,
+  // negative: fast modes; not 0) with a window for `expected_bytes`. InvalidArgument for level 0.
   absl::Status Start(int level, uint64_t expected_bytes);
   // Compresses the next `size` bytes and flushes: the piece (valid until the
   // next call) decodes, after all earlier pieces, to exactly these bytes.
@@ -78,10 +78,30 @@ class LongRangeCompressor {
   uint64_t bytes_in_ = 0, bytes_out_ = 0;
 };
 
-// A ZSTD_DCtx* for a cycle's stream (free with ZSTD_freeDCtx): its window
-// on huge pages where the system has them, at most 2^kMaxLongWindowLog
-// bytes. nullptr when memory is short.
+// A ZSTD_DCtx* for a cycle's stream (give it back with
+// ReleaseLongStreamDecoder): its window on huge pages where the system has
+// them, at most 2^kMaxLongWindowLog bytes; a finished cycle's where one is
+// idle. nullptr when memory is short.
 void* NewLongStreamDecoder();
+// Keeps `dctx` (from NewLongStreamDecoder, in any state) for a later cycle
+// within the idle budget, or frees it. nullptr: nothing.
+void ReleaseLongStreamDecoder(void* dctx);
+
+// Contexts of finished cycles (a compressor's, a decoder's) are kept for
+// the next cycle of this process, up to a budget of bytes per kind: a
+// fresh context's window is mapped and zeroed by the kernel page by page,
+// which costs a receiver serving cycle after cycle (or a site service's
+// sender) more CPU than decoding a small cycle. The default keeps the
+// contexts of cycles up to 64 MiB of changed blocks; 0 keeps none.
+// Thread-safe.
+inline constexpr size_t kDefaultLongCodecIdleBudget = size_t{80} << 20;
+void SetLongCodecIdleBudget(size_t bytes);
+struct LongCodecIdleStats {
+  size_t contexts = 0;
+  size_t bytes = 0;
+};
+LongCodecIdleStats IdleLongCompressors();
+LongCodecIdleStats IdleLongDecoders();
 
 // Decodes one piece with the stream context `dctx` (a ZSTD_DCtx* that has
 // decoded the cycle's earlier pieces) into exactly `raw_size` bytes at

@@ -658,8 +658,7 @@ absl::Status ReplicaStore::FinishApply(const CycleWriter* kept) {
       if (k.zero) {
         ASR_RETURN_IF_ERROR(on_zero(k.offset, k.length));
       } else {
-        ASR_RETURN_IF_ERROR(on_block(
-            k.offset, reinterpret_cast<const uint8_t*>(kept->kept_data_.data()) + k.pos, k.length));
+        ASR_RETURN_IF_ERROR(on_block(k.offset, k.data, k.length));
       }
     }
   } else {

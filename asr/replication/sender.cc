@@ -805,8 +805,13 @@ class CycleSender {
 
   absl::Status StreamStep() {
     ASR_RETURN_IF_ERROR(ChooseCodec());
-    Pipeline p(std::max(2, opts_.queue_depth));
     const int nworkers = std::max(1, opts_.worker_threads);
+    // The long codec compresses on this thread, in order: it is the slowest
+    // stage, and results queued ahead of it only hold a copy of their
+    // groups each (1 MiB of fresh memory per item, paged in and zeroed by
+    // the kernel). Enough items for every worker and one ready to compress.
+    Pipeline p(use_long_ ? std::min(std::max(2, opts_.queue_depth), nworkers + 1)
+                         : std::max(2, opts_.queue_depth));
     std::vector<std::unique_ptr<disk::VirtualDisk>> handles;
     for (int i = 1; i < nworkers; ++i) {
       ASR_ASSIGN_OR_RETURN(std::unique_ptr<disk::VirtualDisk> d,
