@@ -174,9 +174,12 @@ def main():
             print(f"| {pct:g}% | {l.name} | {statistics.median(l.bytes) / 1e6:.2f} MB | "
                   f"{statistics.median(l.cpu):.3f} s | {ratios(base)} | {ratios(classic)} | "
                   f"{'yes' if same[l.name] else 'NO'} |")
-    if not args.keep and not args.workdir:
-        shutil.rmtree(work, ignore_errors=True)
+    if not args.keep:
+        # The baseline's checkout goes (and its build with --workdir unset);
+        # --workdir keeps the disks' corpus and the baseline's build.
         sh(["git", "worktree", "remove", "--force", base_src], cwd=ROOT)
+        if not args.workdir:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
