@@ -84,11 +84,7 @@ class IdleContexts {
         idle_.push_back({ctx, bytes});
         bytes_ += bytes;
       }
-      while (bytes_ > budget && !idle_.empty()) {
-        drop.push_back(idle_.front().first);
-        bytes_ -= idle_.front().second;
-        idle_.pop_front();
-      }
+      EvictOver(budget, &drop);
     }
     for (void* d : drop) free_(d);
   }
@@ -98,11 +94,7 @@ class IdleContexts {
     std::deque<void*> drop;
     {
       absl::MutexLock l(&mu_);
-      while (bytes_ > bytes && !idle_.empty()) {
-        drop.push_back(idle_.front().first);
-        bytes_ -= idle_.front().second;
-        idle_.pop_front();
-      }
+      EvictOver(bytes, &drop);
     }
     for (void* d : drop) free_(d);
   }
@@ -113,6 +105,15 @@ class IdleContexts {
   }
 
  private:
+  // The oldest idle contexts, into *drop, until the rest fit `budget`.
+  void EvictOver(size_t budget, std::deque<void*>* drop) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    while (bytes_ > budget && !idle_.empty()) {
+      drop->push_back(idle_.front().first);
+      bytes_ -= idle_.front().second;
+      idle_.pop_front();
+    }
+  }
+
   size_t (*const size_of_)(void*);
   void (*const free_)(void*);
   std::atomic<size_t> budget_{kDefaultLongCodecIdleBudget};
