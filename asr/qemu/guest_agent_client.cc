@@ -66,11 +66,7 @@ class Connection {
   // The next non-empty line (without its end).
   absl::StatusOr<std::string> Line(absl::Time deadline, absl::string_view what) {
     for (;;) {
-      size_t nl = buffer_.find('\n');
-      if (nl != std::string::npos) {
-        std::string line = buffer_.substr(0, nl);
-        buffer_.erase(0, nl + 1);
-        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+      if (std::string line; TakeLine(&buffer_, &line)) {
         // A delimiter inside the line (an answer to an earlier sync) starts it anew.
         size_t ff = line.rfind('\xff');
         if (ff != std::string::npos) line.erase(0, ff + 1);

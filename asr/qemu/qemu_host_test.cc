@@ -105,8 +105,6 @@ QemuHostOptions Owned() {
   return o;
 }
 
-// Boot, write, clean shutdown; boot again and write, killed; boot to check:
-// the guest's verdicts say what its disks hold after each kind of stop.
 // A replica VM on kvm-01 whose disks are copies of a point's images (in
 // ROOT/replica), to boot and check what the point holds.
 absl::StatusOr<model::ReplicaVmSpec> ReplicaOfPoint(const std::string& root,
@@ -127,6 +125,17 @@ absl::StatusOr<model::ReplicaVmSpec> ReplicaOfPoint(const std::string& root,
   return spec;
 }
 
+// Creates the replica VM of `spec`, boots it in check mode and returns the
+// guest's verdict line.
+absl::StatusOr<std::string> BootToVerdict(QemuHost& host, const model::ReplicaVmSpec& spec) {
+  ASR_RETURN_IF_ERROR(host.CreateReplicaVm(spec).status());
+  ASR_RETURN_IF_ERROR(host.SetBootArguments(spec.replica_vm_id(), "asr.mode=check"));
+  ASR_RETURN_IF_ERROR(host.StartVm(spec.replica_vm_id()));
+  return host.WaitForSerial(spec.replica_vm_id(), "ASR-VERDICT", absl::Minutes(3));
+}
+
+// Boot, write, clean shutdown; boot again and write, killed; boot to check:
+// the guest's verdicts say what its disks hold after each kind of stop.
 TEST(QemuHostTest, GuestWritesShutsDownCleanlyAndAfterAKillHoldsEveryAcknowledgedRecord) {
   std::string root = MakeHost();
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<QemuHost> host, QemuHost::Open(root, Owned()));
@@ -452,11 +461,7 @@ TEST(QemuHostTest, APointOfARunningVmIsConsistentAndBootsToAGoodVerdict) {
   ASSERT_OK(host->ReleasePoint(point));
   EXPECT_FALSE(PathExists(DirName(point.disks(0).read_path())));
   ASSERT_OK(host->TurnOffVm("vm1"));
-  ASSERT_OK(host->CreateReplicaVm(spec).status());
-  ASSERT_OK(host->SetBootArguments("vm1-replica", "asr.mode=check"));
-  ASSERT_OK(host->StartVm("vm1-replica"));
-  ASSERT_OK_AND_ASSIGN(std::string verdict,
-                       host->WaitForSerial("vm1-replica", "ASR-VERDICT", absl::Minutes(3)));
+  ASSERT_OK_AND_ASSIGN(std::string verdict, BootToVerdict(*host, spec));
   EXPECT_TRUE(absl::StartsWith(verdict, "ASR-VERDICT ok records=")) << verdict;
   EXPECT_GE(Field(verdict, "last"), before) << verdict;
   EXPECT_LE(Field(verdict, "last"), after + 1) << verdict;
@@ -592,11 +597,7 @@ TEST(QemuHostTest, AppConsistentPointsFreezeTheGuestThroughItsAgentAndThawItOnEv
   ASSERT_OK(host->ReleasePoint(point));
   ASSERT_OK(host->TurnOffVm("vm1"));
   ASSERT_OK(host->TurnOffVm("vm2"));
-  ASSERT_OK(host->CreateReplicaVm(spec).status());
-  ASSERT_OK(host->SetBootArguments("vm1-replica", "asr.mode=check"));
-  ASSERT_OK(host->StartVm("vm1-replica"));
-  ASSERT_OK_AND_ASSIGN(std::string verdict,
-                       host->WaitForSerial("vm1-replica", "ASR-VERDICT", absl::Minutes(3)));
+  ASSERT_OK_AND_ASSIGN(std::string verdict, BootToVerdict(*host, spec));
   EXPECT_TRUE(absl::StartsWith(verdict, "ASR-VERDICT ok records=")) << verdict;
   EXPECT_EQ(Field(verdict, "last"), marker) << verdict;
   ASSERT_OK_AND_ASSIGN(std::string consistency,

@@ -33,6 +33,15 @@ absl::StatusCode CodeOfQmpClass(const std::string& error_class) {
 
 }  // namespace
 
+bool TakeLine(std::string* buffer, std::string* line) {
+  size_t nl = buffer->find('\n');
+  if (nl == std::string::npos) return false;
+  line->assign(*buffer, 0, nl);
+  buffer->erase(0, nl + 1);
+  while (!line->empty() && (line->back() == '\r' || line->back() == ' ')) line->pop_back();
+  return true;
+}
+
 absl::StatusOr<Value> ParseJsonObject(absl::string_view text) {
   Value v;
   google::protobuf::util::JsonParseOptions options;
@@ -162,11 +171,7 @@ absl::Status QmpClient::SendLocked(const std::string& line) {
 
 absl::StatusOr<Value> QmpClient::ReadMessageLocked(absl::Time deadline) {
   for (;;) {
-    size_t nl = buffer_.find('\n');
-    if (nl != std::string::npos) {
-      std::string line = buffer_.substr(0, nl);
-      buffer_.erase(0, nl + 1);
-      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (std::string line; TakeLine(&buffer_, &line)) {
       if (line.empty()) continue;
       absl::StatusOr<Value> v = ParseJsonObject(line);
       if (!v.ok()) {

@@ -57,11 +57,16 @@ struct QmpEvent {
 // `text` as a JSON string literal, quotes included.
 std::string QmpQuote(absl::string_view text);
 
-// A field of a JSON object value, or nullptr (also when `v` is no object).
 // One line of QEMU's JSON protocols (QMP, the guest agent's) as a JSON
 // object; InvalidArgument, quoting the start of the text, otherwise.
 absl::StatusOr<google::protobuf::Value> ParseJsonObject(absl::string_view text);
 
+// Takes the first whole line out of `buffer` into *line, without its end
+// and trailing blanks (may leave it empty); false while `buffer` holds no
+// whole line.
+bool TakeLine(std::string* buffer, std::string* line);
+
+// A field of a JSON object value, or nullptr (also when `v` is no object).
 const google::protobuf::Value* QmpField(const google::protobuf::Value& v, absl::string_view name);
 
 class QmpClient {
