@@ -18,8 +18,8 @@
 namespace asr::replication {
 namespace {
 
-// The largest window (cycles up to 16 MiB) that gets the larger match
-// table at levels 1-2 (see Start).
+// The largest window (cycles up to 16 MiB) that is searched with the
+// larger tables at levels 1-2 (see Start).
 constexpr int kLargeTableMaxWindowLog = 24;
 
 // The stream's contexts hold the window (up to 128 MiB, plus the input
@@ -197,13 +197,27 @@ absl::Status LongRangeCompressor::Start(int level, uint64_t expected_bytes) {
   ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
   window_log_ = LongWindowLog(expected_bytes);
   bytes_in_ = bytes_out_ = 0;
+  // Levels 1 and 2 are sized for a 512 KiB window: with a cycle's window of
+  // many MiB their tables forget most of it. Cycles up to 16 MiB (1% churn
+  // of a 1 GiB disk) search it with zstd's double-fast matcher and larger
+  // tables instead: 2^18 entries for 8-byte matches anywhere in the window,
+  // 2^14 for 5-byte ones nearby, and no long-distance matching. On the
+  // churn benchmark's 1% blocks (three seeds) that made 0.807x of the floor
+  // where long-distance matching with level 1's matcher over a 2^17 table
+  // made 0.819x, for 0.79x of its compression time (long-distance matching
+  // alone was a third of it). Larger cycles keep the level's matcher and
+  // long-distance matching: there most of what repeats is far away, and the
+  // larger tables (cache misses on every probe) cost 1.5-1.9x the
+  // compression time for 1-6% fewer bytes (5% and 25% churn: 0.65x/0.31x of
+  // the floor instead of 0.61x/0.29x).
+  const bool searched = level >= 1 && level <= 2 && window_log_ <= kLargeTableMaxWindowLog;
   struct {
     ZSTD_cParameter p;
     int v;
   } params[] = {
       {ZSTD_c_compressionLevel, level},
       {ZSTD_c_windowLog, window_log_},
-      {ZSTD_c_enableLongDistanceMatching, 1},
+      {ZSTD_c_enableLongDistanceMatching, searched ? 0 : 1},
       {ZSTD_c_checksumFlag, 0},     // each group carries a CRC-32C
       {ZSTD_c_contentSizeFlag, 0},  // unknown: the stream never ends
   };
@@ -211,23 +225,18 @@ absl::Status LongRangeCompressor::Start(int level, uint64_t expected_bytes) {
     size_t r = ZSTD_CCtx_setParameter(c, p, v);
     if (ZSTD_isError(r)) return ZstdError("parameter", r);
   }
-  if (level >= 1 && level <= 2 && window_log_ <= kLargeTableMaxWindowLog) {
-    // Levels 1 and 2 index the recent past with a 2^13..2^15-entry table,
-    // sized for their 512 KiB window; with a window of many MiB a larger
-    // one finds the short matches that long-distance matching leaves. On
-    // the churn benchmark's blocks (1% churn) it took the stream from 0.89x
-    // to 0.85x of per-group zstd -1 for ~35% more compression time.
-    // Larger cycles keep the level's table: there long-distance matching
-    // finds most of what repeats, and the 2^17-entry table (cache misses on
-    // every probe) cost 1.5-1.9x the compression time for 1-6% fewer bytes
-    // (5% and 25% churn: 0.65x/0.31x of the floor instead of 0.61x/0.29x).
-    size_t r = ZSTD_CCtx_setParameter(c, ZSTD_c_hashLog, 17);
-    if (ZSTD_isError(r)) return ZstdError("parameter", r);
-    if (level == 1) {
-      // Level 1 here searches 7-byte minimum matches (the result equals an
-      // explicit 7); 6 made 0.9% fewer bytes on the 1% churn blocks for the
-      // same compression time (5: more bytes, slower).
-      r = ZSTD_CCtx_setParameter(c, ZSTD_c_minMatch, 6);
+  if (searched) {
+    struct {
+      ZSTD_cParameter p;
+      int v;
+    } tables[] = {
+        {ZSTD_c_strategy, ZSTD_dfast},
+        {ZSTD_c_hashLog, 18},
+        {ZSTD_c_chainLog, 14},
+        {ZSTD_c_minMatch, 5},
+    };
+    for (const auto& [p, v] : tables) {
+      size_t r = ZSTD_CCtx_setParameter(c, p, v);
       if (ZSTD_isError(r)) return ZstdError("parameter", r);
     }
   }
