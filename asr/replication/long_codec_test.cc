@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -152,6 +153,52 @@ TEST(LongRangeCodecTest, FinishedCyclesContextsServeTheNextCyclesWithinTheBudget
   EncodeStream(2, 70, &raw1);
   EXPECT_EQ(IdleLongCompressors().contexts, 0u);
   SetLongCodecIdleBudget(kDefaultLongCodecIdleBudget);
+}
+
+TEST(LongRangeCodecTest, InPlaceStreamCompressesFromTheCallersBuffer) {
+  // The pieces of EncodeStream, written into the stream's own buffer
+  // instead of handed over: the same wire bytes (zstd searches the same
+  // window, only where it lies differs), and they decode in order. Two
+  // rounds: the second takes the first one's context and buffer.
+  std::vector<std::vector<uint8_t>> raw;
+  const std::vector<std::string> copied = EncodeStream(4, 30, &raw);
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(absl::StrCat("round ", round));
+    LongRangeCompressor c;
+    ASSERT_OK(c.StartInPlace(1, 4u << 20));
+    EXPECT_EQ(c.window_bytes(), 4u << 20);
+    ASSERT_NE(c.in_place_buffer(), nullptr);
+    std::vector<std::string> wire;
+    for (const std::vector<uint8_t>& p : raw) {
+      std::memcpy(c.in_place_buffer() + c.bytes_in(), p.data(), p.size());
+      auto piece = c.NextInPlace(p.size());
+      ASSERT_OK(piece);
+      wire.emplace_back(*piece);
+    }
+    EXPECT_EQ(c.bytes_in(), 4u << 20);
+    EXPECT_EQ(wire, copied);
+    // Full: one byte more is refused, and the copying call is the wrong one.
+    EXPECT_TRUE(absl::IsOutOfRange(c.NextInPlace(1).status()));
+    EXPECT_TRUE(absl::IsFailedPrecondition(c.Next(raw[0].data(), 1).status()));
+    BlockDecompressor d;
+    std::vector<uint8_t> out(1 << 20);
+    for (size_t i = 0; i < wire.size(); ++i) {
+      ASSERT_OK(
+          d.Decode(static_cast<uint8_t>(BlockCodec::kZstdLong), wire[i], out.data(), out.size()));
+      EXPECT_EQ(out, raw[i]) << "piece " << i;
+    }
+  }
+  // The idle context kept its buffer: counted in the budget.
+  EXPECT_GE(IdleLongCompressors().bytes, 4u << 20);
+  // A context that streamed in place copies again when started so.
+  EXPECT_EQ(EncodeStream(4, 30, &raw), copied);
+  LongRangeCompressor c;
+  EXPECT_TRUE(absl::IsFailedPrecondition(c.NextInPlace(1).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(c.StartInPlace(1, (uint64_t{1} << kMaxLongWindowLog) + 1)));
+  EXPECT_TRUE(absl::IsInvalidArgument(c.StartInPlace(0, 1 << 20)));
+  ASSERT_OK(c.StartInPlace(1, 0));  // an empty cycle
+  auto none = c.NextInPlace(0);
+  ASSERT_OK(none);
 }
 
 TEST(LongRangeCodecTest, WindowFollowsTheCycleAndLevelZeroIsRefused) {
@@ -310,6 +357,91 @@ TEST(LongCodecReplicationTest, AutoUsesLongAfterTheInitialCopyAndTrackedCyclesTo
     EXPECT_EQ(st->blocks_sent, 20u);
     EXPECT_EQ(ReadDisk((*store)->info().replica_path), ReadDisk(src));
   }
+}
+
+TEST(LongCodecReplicationTest, TrackedBlocksThatDidNotChangeAreLeftOutOfTheStream) {
+  // A tracked cycle reads its blocks straight into the stream's buffer
+  // (LongRangeCompressor::StartInPlace); blocks the tracker marked that
+  // read as before, or as zeros, lie between the changed ones there and
+  // must not reach the stream: the changed ones move up past them.
+  const std::string src = TempPath("long-inplace-skips.vhdx");
+  CreateSourceDisk(src, 16 << 20);
+  WritePattern(src, 0, 8 << 20, 5);
+  auto store = ReplicaStore::Open(TempDir("long-inplace-skips"), testing::WriterOptions());
+  ASSERT_OK(store);
+  SendOptions so;
+  so.codec = ReplicationCodec::kLong;
+  so.read_chunk_bytes = 8 * kBlock;  // several items, each with skips inside
+  ASSERT_OK(RunCycle(src, CycleMode::kInitial, **store, so));
+  for (uint32_t round = 0; round < 2; ++round) {
+    SCOPED_TRACE(absl::StrCat("round ", round));
+    const std::vector<uint8_t> before = ReadDisk(src);
+    auto tracker = ChangeTracker::Open(src, 16 << 20, kBlock);
+    ASSERT_OK(tracker);
+    uint64_t changed = 0;
+    {
+      auto d = disk::OpenDisk(src, disk::OpenMode::kReadWrite);
+      ASSERT_OK(d);
+      const std::vector<uint8_t> zeros(kBlock, 0);
+      for (uint64_t b = 0; b < 40; ++b) {
+        const uint64_t at = (b * 3 + round) * kBlock;  // all within the data
+        std::vector<uint8_t> data;
+        if (b % 4 == 1) {  // the same bytes again
+          data.assign(before.begin() + at, before.begin() + at + kBlock);
+        } else if (b % 4 == 3) {  // zeros where data was
+          data = zeros;
+        } else {
+          data = Bytes(kBlock, 400 + round * 100 + b);
+          ++changed;
+        }
+        ASSERT_OK((*d)->WriteAt(at, absl::MakeConstSpan(data)));
+        ASSERT_OK((*tracker)->RecordWrite(at, kBlock));
+      }
+      ASSERT_OK((*d)->Close());
+    }
+    ASSERT_OK((*tracker)->Close());
+    auto st = RunCycle(src, CycleMode::kTracked, **store, so);
+    ASSERT_OK(st);
+    EXPECT_EQ(st->mode_used, CycleMode::kTracked) << st->fallback_reason;
+    EXPECT_EQ(st->codec_used, ReplicationCodec::kLong);
+    EXPECT_EQ(st->bytes_read, 40u * kBlock);
+    EXPECT_EQ(st->blocks_sent, changed);
+    EXPECT_EQ(st->zero_ranges, 10u);  // each zeroed block lies between sent ones
+    EXPECT_EQ(ReadDisk((*store)->info().replica_path), ReadDisk(src));
+  }
+}
+
+TEST(LongCodecReplicationTest, CyclesReadingMoreThanTheLargestWindowCompressThroughACopy) {
+  // A scan that reads more than 2^kMaxLongWindowLog bytes cannot keep them
+  // all in one buffer: zstd keeps its own 128 MiB window, fed a copy of each
+  // group. The replica still ends up equal to the source.
+  const std::string src = TempPath("long-copy-path.vhdx");
+  const uint64_t size = 160ull << 20;
+  CreateSourceDisk(src, size);
+  {
+    auto d = disk::OpenDisk(src, disk::OpenMode::kReadWrite);
+    ASSERT_OK(d);
+    std::vector<uint8_t> chunk = Bytes(4 << 20, 9);
+    for (uint64_t at = 0; at < (136ull << 20); at += chunk.size()) {
+      std::memcpy(chunk.data(), &at, sizeof(at));  // no two chunks alike
+      ASSERT_OK((*d)->WriteAt(at, absl::MakeConstSpan(chunk)));
+    }
+    ASSERT_OK((*d)->Close());
+  }
+  auto store = ReplicaStore::Open(TempDir("long-copy-path"), testing::WriterOptions());
+  ASSERT_OK(store);
+  SendOptions so;
+  so.use_tracker_file = false;
+  ASSERT_OK(RunCycle(src, CycleMode::kInitial, **store, so));
+  WriteRepeats(src, 77);
+  so.codec = ReplicationCodec::kLong;
+  auto st = RunCycle(src, CycleMode::kScan, **store, so);
+  ASSERT_OK(st);
+  EXPECT_EQ(st->codec_used, ReplicationCodec::kLong);
+  EXPECT_GT(st->bytes_read, uint64_t{1} << kMaxLongWindowLog);
+  EXPECT_EQ(st->long_window_bytes, uint64_t{1} << kMaxLongWindowLog);
+  EXPECT_EQ(st->blocks_sent, 20u);
+  EXPECT_EQ(ReadDisk((*store)->info().replica_path), ReadDisk(src));
 }
 
 TEST(LongCodecReplicationTest, OlderReceiversAndCompressionOffGetClassic) {

@@ -16,6 +16,13 @@
 #include "asr/platform/env.h"
 
 namespace asr::replication {
+
+struct LongRangeCompressor::Context {
+  ZSTD_CCtx* cctx = nullptr;
+  uint8_t* buffer = nullptr;  // StartInPlace's, kept for the next cycle
+  size_t buffer_bytes = 0;
+};
+
 namespace {
 
 // The largest window (cycles up to 16 MiB) that is searched with the
@@ -122,19 +129,31 @@ class IdleContexts {
   size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-size_t SizeOfCCtx(void* c) { return ZSTD_sizeof_CCtx(static_cast<ZSTD_CCtx*>(c)); }
-void FreeCCtx(void* c) { ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(c)); }
+size_t SizeOfCompressor(void* c);
+void FreeCompressor(void* c);
 size_t SizeOfDCtx(void* d) { return ZSTD_sizeof_DCtx(static_cast<ZSTD_DCtx*>(d)); }
 void FreeDCtx(void* d) { ZSTD_freeDCtx(static_cast<ZSTD_DCtx*>(d)); }
 
 // Never destroyed: contexts may be released by threads that outlive main.
 IdleContexts& IdleCompressors() {
-  static IdleContexts* idle = new IdleContexts(SizeOfCCtx, FreeCCtx);
+  static IdleContexts* idle = new IdleContexts(SizeOfCompressor, FreeCompressor);
   return *idle;
 }
 IdleContexts& IdleDecoders() {
   static IdleContexts* idle = new IdleContexts(SizeOfDCtx, FreeDCtx);
   return *idle;
+}
+
+size_t SizeOfCompressor(void* c) {
+  auto* ctx = static_cast<LongRangeCompressor::Context*>(c);
+  return ZSTD_sizeof_CCtx(ctx->cctx) + ctx->buffer_bytes;
+}
+
+void FreeCompressor(void* c) {
+  auto* ctx = static_cast<LongRangeCompressor::Context*>(c);
+  ZSTD_freeCCtx(ctx->cctx);
+  StreamFree(nullptr, ctx->buffer);
+  delete ctx;
 }
 
 absl::Status ZstdError(const char* what, size_t code) {
@@ -180,22 +199,58 @@ LongCodecIdleStats IdleLongCompressors() { return IdleCompressors().Stats(); }
 LongCodecIdleStats IdleLongDecoders() { return IdleDecoders().Stats(); }
 
 LongRangeCompressor::~LongRangeCompressor() {
-  if (cctx_ != nullptr) IdleCompressors().Put(cctx_);
+  if (ctx_ != nullptr) IdleCompressors().Put(ctx_);
 }
 
 absl::Status LongRangeCompressor::Start(int level, uint64_t expected_bytes) {
+  return StartStream(level, expected_bytes, /*in_place=*/false);
+}
+
+absl::Status LongRangeCompressor::StartInPlace(int level, uint64_t capacity) {
+  if (capacity > (uint64_t{1} << kMaxLongWindowLog)) {
+    return absl::InvalidArgumentError(absl::StrCat("an in-place stream holds at most ",
+                                                   uint64_t{1} << kMaxLongWindowLog,
+                                                   " bytes (its window), not ", capacity));
+  }
+  return StartStream(level, capacity, /*in_place=*/true);
+}
+
+uint8_t* LongRangeCompressor::in_place_buffer() const { return in_place_ ? ctx_->buffer : nullptr; }
+
+absl::Status LongRangeCompressor::StartStream(int level, uint64_t expected_bytes, bool in_place) {
   if (level == 0) {
     return absl::InvalidArgumentError(
         "the long codec compresses; with compression off (level 0) use the classic codec");
   }
-  if (cctx_ == nullptr) cctx_ = IdleCompressors().Take();
-  if (cctx_ == nullptr) {
-    cctx_ = ZSTD_createCCtx_advanced(kStreamMem);
-    if (cctx_ == nullptr) return absl::ResourceExhaustedError("cannot allocate a zstd context");
+  window_log_ = 0;  // (not started until the end)
+  if (ctx_ == nullptr) ctx_ = static_cast<Context*>(IdleCompressors().Take());
+  if (ctx_ == nullptr) {
+    ctx_ = new Context;
+    ctx_->cctx = ZSTD_createCCtx_advanced(kStreamMem);
+    if (ctx_->cctx == nullptr) {
+      delete ctx_;
+      ctx_ = nullptr;
+      return absl::ResourceExhaustedError("cannot allocate a zstd context");
+    }
   }
-  auto* c = static_cast<ZSTD_CCtx*>(cctx_);
+  if (in_place && ctx_->buffer_bytes < expected_bytes) {
+    StreamFree(nullptr, ctx_->buffer);
+    ctx_->buffer = nullptr;
+    ctx_->buffer_bytes = 0;
+    // (at least 1 byte, so that an empty stream has a buffer too)
+    ctx_->buffer =
+        static_cast<uint8_t*>(StreamAlloc(nullptr, std::max<uint64_t>(1, expected_bytes)));
+    if (ctx_->buffer == nullptr) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot allocate ", expected_bytes, " bytes for the cycle's blocks"));
+    }
+    ctx_->buffer_bytes = std::max<uint64_t>(1, expected_bytes);
+  }
+  in_place_ = in_place;
+  capacity_ = in_place ? expected_bytes : 0;
+  auto* c = ctx_->cctx;
   ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
-  window_log_ = LongWindowLog(expected_bytes);
+  const int window_log = LongWindowLog(expected_bytes);
   bytes_in_ = bytes_out_ = 0;
   // Levels 1 and 2 are sized for a 512 KiB window: with a cycle's window of
   // many MiB their tables forget most of it. Cycles up to 16 MiB (1% churn
@@ -210,16 +265,18 @@ absl::Status LongRangeCompressor::Start(int level, uint64_t expected_bytes) {
   // larger tables (cache misses on every probe) cost 1.5-1.9x the
   // compression time for 1-6% fewer bytes (5% and 25% churn: 0.65x/0.31x of
   // the floor instead of 0.61x/0.29x).
-  const bool searched = level >= 1 && level <= 2 && window_log_ <= kLargeTableMaxWindowLog;
+  const bool searched = level >= 1 && level <= 2 && window_log <= kLargeTableMaxWindowLog;
   struct {
     ZSTD_cParameter p;
     int v;
   } params[] = {
       {ZSTD_c_compressionLevel, level},
-      {ZSTD_c_windowLog, window_log_},
+      {ZSTD_c_windowLog, window_log},
       {ZSTD_c_enableLongDistanceMatching, searched ? 0 : 1},
       {ZSTD_c_checksumFlag, 0},     // each group carries a CRC-32C
       {ZSTD_c_contentSizeFlag, 0},  // unknown: the stream never ends
+      // In place: the window is the caller's buffer, which grows at its end.
+      {ZSTD_c_stableInBuffer, in_place ? 1 : 0},
   };
   for (const auto& [p, v] : params) {
     size_t r = ZSTD_CCtx_setParameter(c, p, v);
@@ -240,17 +297,42 @@ absl::Status LongRangeCompressor::Start(int level, uint64_t expected_bytes) {
       if (ZSTD_isError(r)) return ZstdError("parameter", r);
     }
   }
+  window_log_ = window_log;
   return absl::OkStatus();
 }
 
 absl::StatusOr<absl::string_view> LongRangeCompressor::Next(const uint8_t* data, size_t size) {
-  if (cctx_ == nullptr || window_log_ == 0) {
+  if (ctx_ == nullptr || window_log_ == 0) {
     return absl::FailedPreconditionError("LongRangeCompressor::Next before Start");
   }
-  auto* c = static_cast<ZSTD_CCtx*>(cctx_);
+  if (in_place_) {
+    return absl::FailedPreconditionError(
+        "LongRangeCompressor::Next on an in-place stream: write the bytes into in_place_buffer() "
+        "and call NextInPlace");
+  }
+  return Compress(data, size);
+}
+
+absl::StatusOr<absl::string_view> LongRangeCompressor::NextInPlace(size_t size) {
+  if (ctx_ == nullptr || window_log_ == 0 || !in_place_) {
+    return absl::FailedPreconditionError("LongRangeCompressor::NextInPlace before StartInPlace");
+  }
+  if (size > capacity_ - bytes_in_) {
+    return absl::OutOfRangeError(absl::StrCat("an in-place stream of ", capacity_,
+                                              " bytes cannot take ", size, " more after ",
+                                              bytes_in_));
+  }
+  return Compress(ctx_->buffer, size);
+}
+
+// `src`: the bytes (copied by zstd), or in place the buffer's start, of
+// which zstd reads [bytes_in_, bytes_in_ + size).
+absl::StatusOr<absl::string_view> LongRangeCompressor::Compress(const uint8_t* src, size_t size) {
+  auto* c = ctx_->cctx;
   size_t bound = ZSTD_compressBound(size) + 64;
   if (out_.size() < bound) out_.resize(bound);
-  ZSTD_inBuffer in{data, size, 0};
+  ZSTD_inBuffer in =
+      in_place_ ? ZSTD_inBuffer{src, bytes_in_ + size, bytes_in_} : ZSTD_inBuffer{src, size, 0};
   ZSTD_outBuffer out{out_.data(), out_.size(), 0};
   for (;;) {
     size_t left = ZSTD_compressStream2(c, &out, &in, ZSTD_e_flush);

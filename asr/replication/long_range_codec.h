@@ -1,6 +1,7 @@
 // asr/replication/long_range_codec.h: the "long" codec of protocol 6: one
-// zstd stream per cycle, with long-distance matching, cut into flushed
-// pieces, one piece per BLOCK_GROUP (codec kZstdLong).
+// zstd stream per cycle, whose window spans the cycle (searched with large
+// match tables, or long-distance matching for large cycles), cut into
+// flushed pieces, one piece per BLOCK_GROUP (codec kZstdLong).
 //
 // Why: the classic codec compresses each group (up to 1 MiB of blocks) as
 // its own zstd frame, so data that repeats across groups (a file copied
@@ -62,17 +63,40 @@ class LongRangeCompressor {
 
   // Starts the stream (a finished cycle's context where one is idle): zstd `level` (1..19,
   // negative: fast modes; not 0) with a window for `expected_bytes`. InvalidArgument for level 0.
+  // zstd copies what Next compresses into a window buffer of its own.
   absl::Status Start(int level, uint64_t expected_bytes);
   // Compresses the next `size` bytes and flushes: the piece (valid until the
   // next call) decodes, after all earlier pieces, to exactly these bytes.
   absl::StatusOr<absl::string_view> Next(const uint8_t* data, size_t size);
 
+  // Starts a stream whose input is written in place: into in_place_buffer()
+  // (`capacity` bytes, at most 2^kMaxLongWindowLog, so the window holds all
+  // of it), in stream order, and never changed once compressed. zstd then
+  // finds its matches in that buffer and keeps no window of its own: for a
+  // sender reading the cycle's blocks straight into the buffer that is one
+  // copy of the cycle in memory instead of three (read buffers, queued
+  // groups, zstd's window), each in fresh pages a new process pays the
+  // kernel to zero. The buffer stays with the context for the next cycle.
+  absl::Status StartInPlace(int level, uint64_t capacity);
+  uint8_t* in_place_buffer() const;
+  // Compresses the next `size` bytes of the buffer (at in_place_buffer() +
+  // bytes_in()) and flushes, as Next. OutOfRange past the capacity.
+  absl::StatusOr<absl::string_view> NextInPlace(size_t size);
+
   uint64_t window_bytes() const { return window_log_ == 0 ? 0 : uint64_t{1} << window_log_; }
   uint64_t bytes_in() const { return bytes_in_; }
   uint64_t bytes_out() const { return bytes_out_; }
 
+  // A zstd context and the in-place buffer it was last given (internal).
+  struct Context;
+
  private:
-  void* cctx_ = nullptr;  // ZSTD_CCtx
+  absl::Status StartStream(int level, uint64_t expected_bytes, bool in_place);
+  absl::StatusOr<absl::string_view> Compress(const uint8_t* src, size_t size);
+
+  Context* ctx_ = nullptr;
+  bool in_place_ = false;
+  uint64_t capacity_ = 0;  // in place: the caller's bytes
   int window_log_ = 0;
   std::string out_;
   uint64_t bytes_in_ = 0, bytes_out_ = 0;

@@ -34,15 +34,6 @@
 namespace asr::replication {
 namespace {
 
-// A fixed-capacity byte buffer, one per worker (no allocation or
-// zero-filling per chunk).
-struct Buffer {
-  explicit Buffer(size_t cap) : data(new uint8_t[cap]), capacity(cap) {}
-  std::unique_ptr<uint8_t[]> data;
-  size_t capacity;
-  size_t size = 0;
-};
-
 // A run of blocks inside a work item: read (its bytes at data_pos of the
 // item's buffer) or known to read as zeros.
 struct Segment {
@@ -57,7 +48,8 @@ struct Segment {
 struct WorkItem {
   uint64_t seq = 0;
   std::vector<Segment> segs;
-  size_t bytes = 0;  // to read for the kRead segments
+  size_t bytes = 0;   // to read for the kRead segments
+  size_t region = 0;  // in-place long stream: where in its buffer they are read to
 };
 
 struct DigestEntry {
@@ -70,11 +62,14 @@ struct DigestEntry {
 
 // The long codec: a group left for the sending thread to compress, in
 // order, as the next piece of the cycle's stream; its frame goes at
-// frames_pos of the result's frames.
+// frames_pos of the result's frames. Its blocks: a copy (raw), or, in an
+// in-place stream, where each of header.blocks was read in the stream's
+// buffer (block_data), to be moved up to the stream's end.
 struct LongGroup {
   size_t frames_pos = 0;
   BlockGroupHeader header;
   std::string raw;
+  std::vector<const uint8_t*> block_data;
 };
 
 struct WorkResult {
@@ -558,9 +553,12 @@ class CycleSender {
     const size_t capacity = per_chunk * block_size_;
     WorkItem w;
     uint64_t zero_blocks = 0;  // in w, bounded so that no item grows without limit
+    size_t region = 0;         // the items' read bytes so far
     auto push = [&]() -> bool {
       if (w.segs.empty()) return true;
       w.seq = seq++;
+      w.region = region;
+      region += w.bytes;
       zero_blocks = 0;
       bool ok = p.Push(std::move(w));
       w = WorkItem();
@@ -600,7 +598,12 @@ class CycleSender {
   void WorkerLoop(Pipeline& p, disk::VirtualDisk* disk) {
     BlockCompressor compressor(opts_.compression_level);
     const uint64_t per_chunk = std::max<uint64_t>(1, opts_.read_chunk_bytes / block_size_);
-    Buffer buf(per_chunk * block_size_);
+    // Where an item is read to: this worker's buffer (no allocation or
+    // zero-filling per item), or its region of the in-place stream's.
+    const size_t capacity = per_chunk * block_size_;
+    std::unique_ptr<uint8_t[]> own_buf;
+    if (in_place_ == nullptr) own_buf.reset(new uint8_t[capacity]);
+    uint8_t* buf = own_buf.get();
     const uint64_t vsize = disk_->virtual_size();
     const bool groups = reply_.version >= 2;
     const bool by_crc = reply_.version >= kDigestByCrcVersion;
@@ -667,12 +670,18 @@ class CycleSender {
         for (const Pending& g : group) h.blocks.push_back({g.offset, g.length});
         if (use_long_) {  // (never while resuming: see ChooseCodec)
           h.codec = static_cast<uint8_t>(BlockCodec::kZstdLong);
-          // A recycled string: a fresh 1 MiB one per group would be mapped
-          // and zeroed by the kernel each time.
-          std::string raw = p.TakeString();
-          raw.assign(reinterpret_cast<const char*>(src), group_bytes);
-          r.long_groups.push_back({r.frames.size(), std::move(h), std::move(raw)});
-          h = r.long_groups.back().header;  // (for the digest entries below)
+          LongGroup lg;
+          lg.frames_pos = r.frames.size();
+          lg.header = h;
+          if (in_place_ != nullptr) {
+            for (const Pending& g : group) lg.block_data.push_back(g.data);
+          } else {
+            // A recycled string: a fresh 1 MiB one per group would be mapped
+            // and zeroed by the kernel each time.
+            lg.raw = p.TakeString();
+            lg.raw.assign(reinterpret_cast<const char*>(src), group_bytes);
+          }
+          r.long_groups.push_back(std::move(lg));
         } else if (!skip_item) {
           BlockCodec codec;
           absl::string_view body = compressor.EncodeView(src, group_bytes, &codec);
@@ -697,11 +706,12 @@ class CycleSender {
       group_bytes = 0;
     };
     while (std::optional<WorkItem> w = p.Take()) {
+      if (in_place_ != nullptr) buf = in_place_ + w->region;
       for (const Segment& seg : w->segs) {
         if (seg.action != BlockAction::kRead) continue;
         uint64_t off = seg.first_block * block_size_;
         uint64_t len = std::min<uint64_t>(seg.block_count * block_size_, vsize - off);
-        absl::Status st = disk->ReadAt(off, absl::MakeSpan(buf.data.get() + seg.data_pos, len));
+        absl::Status st = disk->ReadAt(off, absl::MakeSpan(buf + seg.data_pos, len));
         if (!st.ok()) {
           p.Fail(st);
           return;
@@ -730,7 +740,7 @@ class CycleSender {
           Digest d = kZeroDigest;
           const uint8_t* data = nullptr;
           if (seg.action == BlockAction::kRead) {
-            data = buf.data.get() + seg.data_pos + i * block_size_;
+            data = buf + seg.data_pos + i * block_size_;
             d = hasher_(data, len);
             r.bytes_read += len;
           }
@@ -745,7 +755,7 @@ class CycleSender {
             continue;
           }
           flush_zero();
-          if (group_bytes + len > buf.capacity) flush_group(r);
+          if (group_bytes + len > capacity) flush_group(r);
           // Protocols 1 and 2 chain each block's SHA-256 into the cycle digest.
           Digest sha = {};
           if (!by_crc) sha = hasher_.kind == BlockHashKind::kSha256 ? d : BlockDigest(data, len);
@@ -754,14 +764,14 @@ class CycleSender {
         }
       }
       flush_zero();
-      if (groups && !resumable && group_bytes < buf.capacity / 2) {
+      if (groups && !resumable && group_bytes < capacity / 2) {
         // Few changed blocks in this item (a scan with little churn): hold
         // them back, copied out of the read buffer, to compress with the
         // next item's. Frame order is free: blocks never overlap, and the
         // cycle digest follows the order the frames are sent in.
-        if (carry_cap < buf.capacity) {
-          carry.reset(new uint8_t[buf.capacity]);
-          carry_cap = buf.capacity;
+        if (carry_cap < capacity) {
+          carry.reset(new uint8_t[capacity]);
+          carry_cap = capacity;
         }
         size_t pos = 0;
         for (Pending& g : group) {
@@ -798,7 +808,27 @@ class CycleSender {
                 opts_.compression_level != 0;
     stats_.codec_used = use_long_ ? ReplicationCodec::kLong : ReplicationCodec::kClassic;
     if (!use_long_) return absl::OkStatus();
-    ASR_RETURN_IF_ERROR(long_compressor_.Start(opts_.compression_level, plan_.planned_read_bytes));
+    // The bytes the workers will read (planned_read_bytes, summed here from
+    // the plan itself, as the reader lays the items out).
+    uint64_t read_bytes = 0;
+    for (const PlannedRun& run : plan_.runs) {
+      if (run.action != BlockAction::kRead) continue;
+      const uint64_t off = run.first_block * block_size_;
+      read_bytes += std::min<uint64_t>(run.block_count * block_size_, disk_->virtual_size() - off);
+    }
+    // Where the window can hold every block read (a tracked cycle up to 128
+    // MiB, not a scan of a larger disk), the workers read straight into the
+    // stream's buffer, each item into its region, and the stream compresses
+    // from there (LongRangeCompressor::StartInPlace). Protocol 5's items
+    // hold no blocks back for the next one, which keeps every changed block
+    // at or after the stream's end until it is sent (see consume).
+    static_assert(kLongCodecVersion >= kResumeVersion);
+    if (read_bytes <= (uint64_t{1} << kMaxLongWindowLog)) {
+      ASR_RETURN_IF_ERROR(long_compressor_.StartInPlace(opts_.compression_level, read_bytes));
+      in_place_ = long_compressor_.in_place_buffer();
+    } else {
+      ASR_RETURN_IF_ERROR(long_compressor_.Start(opts_.compression_level, read_bytes));
+    }
     stats_.long_window_bytes = long_compressor_.window_bytes();
     return absl::OkStatus();
   }
@@ -810,8 +840,10 @@ class CycleSender {
     // stage, and results queued ahead of it only hold a copy of their
     // groups each (1 MiB of fresh memory per item, paged in and zeroed by
     // the kernel). Enough items for every worker and one ready to compress.
-    Pipeline p(use_long_ ? std::min(std::max(2, opts_.queue_depth), nworkers + 1)
-                         : std::max(2, opts_.queue_depth));
+    // (In place, the items are read into the stream's buffer: no copies.)
+    Pipeline p(use_long_ && in_place_ == nullptr
+                   ? std::min(std::max(2, opts_.queue_depth), nworkers + 1)
+                   : std::max(2, opts_.queue_depth));
     std::vector<std::unique_ptr<disk::VirtualDisk>> handles;
     for (int i = 1; i < nworkers; ++i) {
       ASR_ASSIGN_OR_RETURN(std::unique_ptr<disk::VirtualDisk> d,
@@ -838,16 +870,33 @@ class CycleSender {
         for (LongGroup& g : r->long_groups) {
           long_out.append(r->frames, pos, g.frames_pos - pos);
           pos = g.frames_pos;
-          ASR_ASSIGN_OR_RETURN(
-              absl::string_view piece,
-              long_compressor_.Next(reinterpret_cast<const uint8_t*>(g.raw.data()), g.raw.size()));
+          absl::StatusOr<absl::string_view> next;
+          if (in_place_ != nullptr) {
+            // Its blocks, up to the stream's end: each lies at or after it
+            // (everything before it in the buffer was sent or skipped), so
+            // the moves go down and never touch an unsent block.
+            uint8_t* end = in_place_ + long_compressor_.bytes_in();
+            size_t n = 0;
+            for (size_t i = 0; i < g.block_data.size(); ++i) {
+              const uint32_t len = g.header.blocks[i].length;
+              if (g.block_data[i] != end + n) std::memmove(end + n, g.block_data[i], len);
+              n += len;
+            }
+            next = long_compressor_.NextInPlace(n);
+          } else {
+            next =
+                long_compressor_.Next(reinterpret_cast<const uint8_t*>(g.raw.data()), g.raw.size());
+          }
+          ASR_ASSIGN_OR_RETURN(absl::string_view piece, std::move(next));
           long_head.clear();
           EncodeBlockGroupHeader(g.header, &long_head);
           AppendFrame(&long_out, FrameType::kBlockGroup, long_head, piece);
         }
         long_out.append(r->frames, pos, std::string::npos);
         r->frames.swap(long_out);
-        for (LongGroup& g : r->long_groups) p.ReturnString(std::move(g.raw));
+        for (LongGroup& g : r->long_groups) {
+          if (g.raw.capacity() > 0) p.ReturnString(std::move(g.raw));
+        }
         r->long_groups.clear();
       }
       const bool framed = !r->frames.empty();
@@ -992,6 +1041,8 @@ class CycleSender {
   uint64_t receiver_held_ = 0;
   bool use_long_ = false;  // fixed before the workers start
   LongRangeCompressor long_compressor_;
+  // The in-place stream's buffer (ChooseCodec), or null.
+  uint8_t* in_place_ = nullptr;
 };
 
 }  // namespace
