@@ -648,12 +648,15 @@ class CycleSender {
         }
       } else {
         // One zstd frame for all: straight from the read buffer when the
-        // blocks lie back to back there, else gathered.
+        // blocks lie back to back there, else gathered (not for an in-place
+        // long stream: the sending thread lays its blocks out in the
+        // stream's buffer, and their CRC is taken piece by piece).
         const uint8_t* src = group[0].data;
         for (size_t i = 1; i < group.size() && src != nullptr; ++i) {
           if (group[i].data != group[i - 1].data + group[i - 1].length) src = nullptr;
         }
-        if (src == nullptr) {
+        const bool laid_out_later = use_long_ && in_place_ != nullptr;
+        if (src == nullptr && !laid_out_later) {
           if (gather_cap < group_bytes) {
             gather.reset(new uint8_t[group_bytes]);
             gather_cap = group_bytes;
@@ -666,7 +669,11 @@ class CycleSender {
           src = gather.get();
         }
         BlockGroupHeader h;
-        h.raw_crc = Crc32c(src, group_bytes);
+        if (src != nullptr) {
+          h.raw_crc = Crc32c(src, group_bytes);
+        } else {
+          for (const Pending& g : group) h.raw_crc = Crc32cExtend(h.raw_crc, g.data, g.length);
+        }
         for (const Pending& g : group) h.blocks.push_back({g.offset, g.length});
         if (use_long_) {  // (never while resuming: see ChooseCodec)
           h.codec = static_cast<uint8_t>(BlockCodec::kZstdLong);
